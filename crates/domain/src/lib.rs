@@ -1,0 +1,26 @@
+//! The rules of casedesk (SPEC.md R1–R13) as plain data and pure functions.
+//!
+//! This crate owns *what happens* to a case: which case a customer message
+//! goes to, what finishing, closing, reopening, splitting and merging change,
+//! and which status an auto-finished chat gets. It never does IO: no clock
+//! (every function that needs the time takes `now`), no database, no HTTP.
+//! The server loads a [`CaseState`] from the store, asks this crate what to
+//! do, and persists the answer together with the [`Change`]s it returns, which
+//! become the case history.
+
+#![forbid(unsafe_code)]
+
+mod case;
+mod types;
+
+pub use case::{
+    CaseState, Change, MergePlan, Reopen, Routing, RuleError, SplitPlan, auto_finish_status,
+    route_customer_message,
+};
+pub use types::{
+    Actor, AuthorType, AutoFinishSettings, ChannelKind, ChatState, MessageKind, ParseError, Role,
+    Status, Subject,
+};
+
+/// Times in casedesk are UTC instants.
+pub type Time = chrono::DateTime<chrono::Utc>;

@@ -1,0 +1,261 @@
+//! Value types with constructors that refuse bad values.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// A value that could not be parsed into one of the domain's types.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParseError(pub String);
+
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = ParseError;
+            fn from_str(s: &str) -> Result<Self, ParseError> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(ParseError(format!(
+                        concat!("unknown ", stringify!($name), " `{}`; expected one of: {}"),
+                        other,
+                        [$($text),+].join(", ")
+                    ))),
+                }
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// Whether someone must act on a case.
+    Status { Open => "open", Pending => "pending", Closed => "closed" }
+);
+string_enum!(
+    /// Whether a chat is in the live list (`active`) or with the cases (`finished`).
+    /// Only chats have it; an email case has none.
+    ChatState { Active => "active", Finished => "finished" }
+);
+string_enum!(
+    /// What a channel connects to.
+    ChannelKind { Api => "api", Widget => "widget", Telegram => "telegram", Email => "email" }
+);
+string_enum!(
+    /// Who wrote a message.
+    AuthorType { Customer => "customer", Agent => "agent", System => "system" }
+);
+string_enum!(
+    /// Public message, internal note or a system event line.
+    MessageKind { Message => "message", Note => "note", System => "system" }
+);
+string_enum!(
+    /// What an agent may do in their account.
+    Role { Admin => "admin", Agent => "agent" }
+);
+
+impl ChannelKind {
+    /// Chat channels keep one conversation per customer and split it into
+    /// chats (R6); email makes a case per thread (R14).
+    pub fn is_chat(self) -> bool {
+        !matches!(self, ChannelKind::Email)
+    }
+}
+
+/// Who made a change, as the case history shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "id", rename_all = "snake_case")]
+pub enum Actor {
+    Agent(String),
+    Customer(String),
+    /// The server itself; the string says why (`auto_finish`, …).
+    System(String),
+}
+
+impl Actor {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Actor::Agent(_) => "agent",
+            Actor::Customer(_) => "customer",
+            Actor::System(_) => "system",
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        match self {
+            Actor::Agent(id) | Actor::Customer(id) | Actor::System(id) => id,
+        }
+    }
+
+    pub fn from_parts(kind: &str, id: String) -> Result<Actor, ParseError> {
+        match kind {
+            "agent" => Ok(Actor::Agent(id)),
+            "customer" => Ok(Actor::Customer(id)),
+            "system" => Ok(Actor::System(id)),
+            other => Err(ParseError(format!("unknown actor type `{other}`"))),
+        }
+    }
+}
+
+/// The R3/R4 timers of an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AutoFinishSettings {
+    after_seconds: i64,
+    warning_seconds: i64,
+}
+
+impl Default for AutoFinishSettings {
+    fn default() -> Self {
+        AutoFinishSettings {
+            after_seconds: 600,
+            warning_seconds: 60,
+        }
+    }
+}
+
+impl AutoFinishSettings {
+    /// Both values are seconds and at least 1. A warning longer than the
+    /// inactivity period is allowed: the chat is then highlighted from the start.
+    pub fn new(after_seconds: i64, warning_seconds: i64) -> Result<Self, ParseError> {
+        const MAX: i64 = 366 * 24 * 3600;
+        for (name, v) in [
+            ("chat_auto_finish_after_seconds", after_seconds),
+            ("chat_auto_finish_warning_seconds", warning_seconds),
+        ] {
+            if !(1..=MAX).contains(&v) {
+                return Err(ParseError(format!(
+                    "{name} must be between 1 and {MAX} seconds, got {v}"
+                )));
+            }
+        }
+        Ok(AutoFinishSettings {
+            after_seconds,
+            warning_seconds,
+        })
+    }
+
+    pub fn after_seconds(self) -> i64 {
+        self.after_seconds
+    }
+
+    pub fn warning_seconds(self) -> i64 {
+        self.warning_seconds
+    }
+
+    /// When an active chat last active at `activity` warns and finishes.
+    pub fn deadlines(self, activity: crate::Time) -> (crate::Time, crate::Time) {
+        let finish_at = activity + chrono::Duration::seconds(self.after_seconds);
+        let warn_at = (finish_at - chrono::Duration::seconds(self.warning_seconds)).max(activity);
+        (warn_at, finish_at)
+    }
+}
+
+/// A case subject: trimmed, non-empty, at most 255 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subject(String);
+
+impl Subject {
+    pub const MAX_CHARS: usize = 255;
+
+    /// A subject an agent typed: refused when empty or too long.
+    pub fn parse(text: &str) -> Result<Subject, ParseError> {
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
+            return Err(ParseError("subject must not be empty".into()));
+        }
+        if trimmed.chars().count() > Self::MAX_CHARS {
+            return Err(ParseError(format!(
+                "subject must be at most {} characters",
+                Self::MAX_CHARS
+            )));
+        }
+        Ok(Subject(trimmed.to_owned()))
+    }
+
+    /// The default subject of a chat (R13): the first customer message on one
+    /// line, cut to the maximum length at a character boundary.
+    pub fn from_first_message(text: &str) -> Subject {
+        let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let mut cut: String = one_line.chars().take(Self::MAX_CHARS).collect();
+        if one_line.chars().count() > Self::MAX_CHARS {
+            cut.pop();
+            cut.push('…');
+        }
+        if cut.is_empty() {
+            cut.push_str("(no text)");
+        }
+        Subject(cut)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enums_round_trip_and_refuse_unknown_values() {
+        for s in Status::ALL {
+            assert_eq!(s.as_str().parse::<Status>(), Ok(*s));
+        }
+        let err = "solved".parse::<Status>().unwrap_err();
+        assert!(err.0.contains("open, pending, closed"), "{err}");
+        assert!(!ChannelKind::Email.is_chat());
+        assert!(ChannelKind::Widget.is_chat());
+    }
+
+    #[test]
+    fn settings_refuse_zero_and_compute_deadlines() {
+        assert!(AutoFinishSettings::new(0, 60).is_err());
+        assert!(AutoFinishSettings::new(600, 0).is_err());
+        let s = AutoFinishSettings::new(600, 60).unwrap();
+        let t = chrono::DateTime::from_timestamp(1_000_000, 0).unwrap();
+        let (warn, finish) = s.deadlines(t);
+        assert_eq!((finish - t).num_seconds(), 600);
+        assert_eq!((finish - warn).num_seconds(), 60);
+        let (warn, _) = AutoFinishSettings::new(5, 60).unwrap().deadlines(t);
+        assert_eq!(warn, t, "warning never starts before the activity");
+    }
+
+    #[test]
+    fn subject_defaults_to_first_message_trimmed() {
+        assert_eq!(
+            Subject::from_first_message("  Hello\n  there  ").as_str(),
+            "Hello there"
+        );
+        let long = "я".repeat(400);
+        let s = Subject::from_first_message(&long);
+        assert_eq!(s.as_str().chars().count(), Subject::MAX_CHARS);
+        assert!(s.as_str().ends_with('…'));
+        assert_eq!(Subject::from_first_message("   ").as_str(), "(no text)");
+        assert!(Subject::parse("  ").is_err());
+        assert!(Subject::parse(&"x".repeat(256)).is_err());
+        assert_eq!(Subject::parse(" Refund ").unwrap().as_str(), "Refund");
+    }
+}
