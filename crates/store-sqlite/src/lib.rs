@@ -1,0 +1,308 @@
+//! The SQLite backend of casedesk: the default, embedded, zero-setup store.
+//!
+//! SQLite allows one writer at a time, so this crate embraces it: a single
+//! writer thread owns the write connection and runs write jobs in batches,
+//! each job inside its own savepoint and the whole batch in one
+//! `BEGIN IMMEDIATE` transaction (group commit). One fsync then covers many
+//! jobs, which is what makes durable ingest fast, and running jobs one after
+//! the other serializes routing decisions for free. Reads run on a small pool
+//! of reader threads with their own connections (WAL lets them proceed while
+//! the writer writes).
+//!
+//! What it must not do: decide rules (jobs from the server do), or leak
+//! `rusqlite` types through the [`Store`]/[`Tx`] interface.
+
+#![forbid(unsafe_code)]
+
+mod migrate;
+mod tx;
+
+use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::thread;
+
+use casedesk_store::{Job, JobError, JobOutput, Mode, Store, StoreError};
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::tx::SqliteTx;
+
+/// How many queued write jobs one transaction may take.
+const MAX_BATCH: usize = 512;
+
+struct Request {
+    job: Job,
+    reply: oneshot::Sender<JobOutput>,
+}
+
+/// Where the database lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    File(PathBuf),
+    /// One private in-memory database (reads then share the writer thread).
+    Memory,
+}
+
+impl Location {
+    /// Parses `sqlite://casedesk.db`, `sqlite:///abs/path.db`, `sqlite:relative.db`
+    /// or `sqlite::memory:`.
+    pub fn from_url(url: &str) -> Result<Location, StoreError> {
+        let rest = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .ok_or_else(|| StoreError::Other(format!("not a sqlite URL: {url}")))?;
+        let path = rest.split('?').next().unwrap_or_default();
+        match path {
+            ":memory:" => Ok(Location::Memory),
+            "" => Err(StoreError::Other(format!("sqlite URL names no file: {url}"))),
+            p => Ok(Location::File(PathBuf::from(p))),
+        }
+    }
+}
+
+/// The SQLite [`Store`].
+pub struct SqliteStore {
+    writer: Mutex<Option<mpsc::Sender<Request>>>,
+    readers: Mutex<Option<mpsc::Sender<Request>>>,
+    threads: Mutex<Vec<thread::JoinHandle<()>>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating when missing) and migrates the database at `url`.
+    pub async fn open(url: &str) -> Result<Arc<SqliteStore>, StoreError> {
+        let location = Location::from_url(url)?;
+        tokio::task::spawn_blocking(move || Self::open_blocking(location, 2))
+            .await
+            .map_err(|e| StoreError::Other(format!("open task failed: {e}")))?
+    }
+
+    fn open_blocking(location: Location, reader_count: usize) -> Result<Arc<SqliteStore>, StoreError> {
+        let write_conn = open_connection(&location, false)?;
+        migrate::run(&write_conn)?;
+
+        let (write_tx, write_rx) = mpsc::channel::<Request>(4096);
+        let mut threads = vec![spawn_named("casedesk-sqlite-writer", move || {
+            writer_loop(write_conn, write_rx)
+        })?];
+
+        let readers = match &location {
+            Location::Memory => None,
+            Location::File(_) => {
+                let (read_tx, read_rx) = mpsc::channel::<Request>(1024);
+                let read_rx = Arc::new(Mutex::new(read_rx));
+                for i in 0..reader_count {
+                    let conn = open_connection(&location, true)?;
+                    let rx = Arc::clone(&read_rx);
+                    threads.push(spawn_named(&format!("casedesk-sqlite-reader-{i}"), move || {
+                        reader_loop(conn, rx)
+                    })?);
+                }
+                Some(read_tx)
+            }
+        };
+
+        Ok(Arc::new(SqliteStore {
+            writer: Mutex::new(Some(write_tx)),
+            readers: Mutex::new(readers),
+            threads: Mutex::new(threads),
+        }))
+    }
+
+    fn sender(&self, mode: Mode) -> Option<mpsc::Sender<Request>> {
+        let lock = |m: &Mutex<Option<mpsc::Sender<Request>>>| {
+            m.lock().ok().and_then(|g| g.as_ref().cloned())
+        };
+        match mode {
+            Mode::Read => lock(&self.readers).or_else(|| lock(&self.writer)),
+            Mode::Write => lock(&self.writer),
+        }
+    }
+}
+
+fn spawn_named(
+    name: &str,
+    f: impl FnOnce() + Send + 'static,
+) -> Result<thread::JoinHandle<()>, StoreError> {
+    thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(f)
+        .map_err(|e| StoreError::Other(format!("cannot start {name}: {e}")))
+}
+
+fn open_connection(location: &Location, read_only: bool) -> Result<Connection, StoreError> {
+    let conn = match location {
+        Location::Memory => Connection::open_in_memory(),
+        Location::File(path) => {
+            let mut flags = OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+            flags |= if read_only {
+                OpenFlags::SQLITE_OPEN_READ_ONLY
+            } else {
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE
+            };
+            Connection::open_with_flags(path, flags)
+        }
+    }
+    .map_err(|e| StoreError::Unavailable(format!("cannot open SQLite database: {e}")))?;
+    // FULL: a commit is on disk before the server acknowledges it, so a
+    // 2xx survives kill -9 and power loss alike; group commit pays for it.
+    let pragmas = if read_only {
+        "PRAGMA busy_timeout = 5000; PRAGMA query_only = ON;"
+    } else {
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+         PRAGMA busy_timeout = 5000;"
+    };
+    conn.execute_batch(pragmas).map_err(tx::map_err)?;
+    tx::register_functions(&conn)?;
+    conn.set_prepared_statement_cache_capacity(128);
+    Ok(conn)
+}
+
+/// Runs one job on `conn` to completion. The job's futures never wait on
+/// anything but this connection, which answers synchronously.
+fn run_job(conn: &mut Connection, job: Job) -> JobOutput {
+    let mut tx = SqliteTx::new(conn);
+    std::panic::catch_unwind(AssertUnwindSafe(|| futures::executor::block_on(job(&mut tx))))
+        .unwrap_or_else(|_| {
+            tracing::error!("a storage job panicked; its changes are rolled back");
+            Err(JobError::Store(StoreError::Other("storage job panicked".into())))
+        })
+}
+
+fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<Request>) {
+    while let Some(first) = rx.blocking_recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(r) => batch.push(r),
+                Err(_) => break,
+            }
+        }
+        run_batch(&mut conn, batch);
+    }
+    if let Err(e) = conn.execute_batch("PRAGMA optimize;") {
+        tracing::debug!("optimize on close failed: {e}");
+    }
+}
+
+fn run_batch(conn: &mut Connection, batch: Vec<Request>) {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        let err = tx::map_err(e);
+        for r in batch {
+            let _ = r.reply.send(Err(JobError::Store(StoreError::Unavailable(err.to_string()))));
+        }
+        return;
+    }
+    let mut results = Vec::with_capacity(batch.len());
+    for r in batch {
+        let out = match conn.execute_batch("SAVEPOINT job") {
+            Ok(()) => {
+                let out = run_job(conn, r.job);
+                let end = if out.is_ok() {
+                    "RELEASE job"
+                } else {
+                    "ROLLBACK TO job; RELEASE job"
+                };
+                match conn.execute_batch(end) {
+                    Ok(()) => out,
+                    Err(e) => Err(JobError::Store(tx::map_err(e))),
+                }
+            }
+            Err(e) => Err(JobError::Store(tx::map_err(e))),
+        };
+        results.push((r.reply, out));
+    }
+    if let Err(e) = conn.execute_batch("COMMIT") {
+        let msg = format!("commit failed: {e}");
+        tracing::error!("{msg}");
+        let _ = conn.execute_batch("ROLLBACK");
+        for (reply, _) in results {
+            let _ = reply.send(Err(JobError::Store(StoreError::Unavailable(msg.clone()))));
+        }
+        return;
+    }
+    for (reply, out) in results {
+        let _ = reply.send(out);
+    }
+}
+
+fn reader_loop(mut conn: Connection, rx: Arc<Mutex<mpsc::Receiver<Request>>>) {
+    loop {
+        let next = match rx.lock() {
+            Ok(mut guard) => guard.blocking_recv(),
+            Err(_) => return,
+        };
+        let Some(r) = next else { return };
+        // One snapshot for the whole job.
+        let out = match conn.execute_batch("BEGIN") {
+            Ok(()) => {
+                let out = run_job(&mut conn, r.job);
+                let _ = conn.execute_batch("COMMIT");
+                out
+            }
+            Err(e) => Err(JobError::Store(tx::map_err(e))),
+        };
+        let _ = r.reply.send(out);
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn run(&self, mode: Mode, job: Job) -> JobOutput {
+        let closed = || JobError::Store(StoreError::Unavailable("the store is closed".into()));
+        let sender = self.sender(mode).ok_or_else(closed)?;
+        let (reply, answer) = oneshot::channel();
+        let request = Request { job, reply };
+        // The queue is bounded: when it is full the caller waits here,
+        // which is the backpressure we want.
+        sender.send(request).await.map_err(|_| closed())?;
+        answer.await.map_err(|_| closed())?
+    }
+
+    async fn close(&self) {
+        if let Ok(mut w) = self.writer.lock() {
+            w.take();
+        }
+        if let Ok(mut r) = self.readers.lock() {
+            r.take();
+        }
+        let threads = self
+            .threads
+            .lock()
+            .map(|mut t| std::mem::take(&mut *t))
+            .unwrap_or_default();
+        let _ = tokio::task::spawn_blocking(move || {
+            for t in threads {
+                let _ = t.join();
+            }
+        })
+        .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_urls() {
+        assert_eq!(
+            Location::from_url("sqlite://casedesk.db").unwrap(),
+            Location::File("casedesk.db".into())
+        );
+        assert_eq!(
+            Location::from_url("sqlite:///tmp/x.db?mode=rwc").unwrap(),
+            Location::File("/tmp/x.db".into())
+        );
+        assert_eq!(
+            Location::from_url("sqlite::memory:").unwrap(),
+            Location::Memory
+        );
+        assert!(Location::from_url("postgres://x").is_err());
+        assert!(Location::from_url("sqlite://").is_err());
+    }
+}

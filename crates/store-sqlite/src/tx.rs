@@ -1,0 +1,950 @@
+//! The queries of one unit of work on SQLite.
+//!
+//! The methods are `async` only to fit the shared [`Tx`] trait: rusqlite
+//! answers synchronously, on the thread that runs the job.
+
+use casedesk_domain::{
+    Actor, AuthorType, AutoFinishSettings, CaseState, Change, ChannelKind, ChatState, MessageKind,
+    Reopen, Role, Status, Time,
+};
+use casedesk_store::{
+    AccountRecord, AgentRecord, CaseFilter, CaseRecord, ChannelRecord, CustomerRecord, Deadline,
+    DeadlineKind, EventRecord, MessageRecord, MessageSummary, OutboxItem, OutboxUpdate,
+    ReactionRecord, StoreError, TokenRecord, Tx,
+};
+use rusqlite::types::Value;
+use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params, params_from_iter};
+
+type R<T> = Result<T, StoreError>;
+
+/// Holds the connection exclusively (`&mut`), which is what lets the job's
+/// futures be `Send` although a connection is not `Sync`.
+pub(crate) struct SqliteTx<'c> {
+    conn: &'c mut Connection,
+}
+
+impl<'c> SqliteTx<'c> {
+    pub(crate) fn new(conn: &'c mut Connection) -> Self {
+        SqliteTx { conn }
+    }
+}
+
+/// Maps a driver error to the neutral one.
+pub(crate) fn map_err(e: rusqlite::Error) -> StoreError {
+    match &e {
+        rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound,
+        rusqlite::Error::SqliteFailure(f, msg) => match f.code {
+            ErrorCode::ConstraintViolation => {
+                StoreError::Conflict(msg.clone().unwrap_or_else(|| e.to_string()))
+            }
+            ErrorCode::DatabaseBusy
+            | ErrorCode::DatabaseLocked
+            | ErrorCode::CannotOpen
+            | ErrorCode::DiskFull
+            | ErrorCode::SystemIoFailure
+            | ErrorCode::ReadOnly => StoreError::Unavailable(e.to_string()),
+            _ => StoreError::Other(e.to_string()),
+        },
+        _ => StoreError::Other(e.to_string()),
+    }
+}
+
+/// `cd_fold(text)`: Unicode lower case, for case-insensitive search beyond
+/// ASCII (SQLite's own `lower`/`LIKE` only fold ASCII).
+pub(crate) fn register_functions(conn: &Connection) -> R<()> {
+    use rusqlite::functions::FunctionFlags;
+    conn.create_scalar_function(
+        "cd_fold",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let text: Option<String> = ctx.get(0)?;
+            Ok(text.map(|t| t.to_lowercase()))
+        },
+    )
+    .map_err(map_err)
+}
+
+fn micros(t: Time) -> i64 {
+    t.timestamp_micros()
+}
+
+fn opt_micros(t: Option<Time>) -> Option<i64> {
+    t.map(micros)
+}
+
+fn decode_err(what: &str, detail: impl std::fmt::Display) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        0,
+        rusqlite::types::Type::Text,
+        format!("bad {what}: {detail}").into(),
+    )
+}
+
+fn time_at(row: &Row, idx: &str) -> rusqlite::Result<Time> {
+    let v: i64 = row.get(idx)?;
+    chrono::DateTime::from_timestamp_micros(v).ok_or_else(|| decode_err("time", v))
+}
+
+fn opt_time_at(row: &Row, idx: &str) -> rusqlite::Result<Option<Time>> {
+    let v: Option<i64> = row.get(idx)?;
+    v.map(|v| chrono::DateTime::from_timestamp_micros(v).ok_or_else(|| decode_err("time", v)))
+        .transpose()
+}
+
+fn parsed<T: std::str::FromStr>(row: &Row, idx: &str) -> rusqlite::Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    let v: String = row.get(idx)?;
+    v.parse().map_err(|e| decode_err(idx, e))
+}
+
+fn opt_parsed<T: std::str::FromStr>(row: &Row, idx: &str) -> rusqlite::Result<Option<T>>
+where
+    T::Err: std::fmt::Display,
+{
+    let v: Option<String> = row.get(idx)?;
+    v.map(|v| v.parse().map_err(|e| decode_err(idx, e))).transpose()
+}
+
+fn account_from(row: &Row) -> rusqlite::Result<AccountRecord> {
+    let settings = AutoFinishSettings::new(
+        row.get("chat_auto_finish_after_seconds")?,
+        row.get("chat_auto_finish_warning_seconds")?,
+    )
+    .map_err(|e| decode_err("settings", e))?;
+    Ok(AccountRecord {
+        id: row.get("id")?,
+        name: row.get("name")?,
+        settings,
+        created_at: time_at(row, "created_at")?,
+    })
+}
+
+fn agent_from(row: &Row) -> rusqlite::Result<AgentRecord> {
+    Ok(AgentRecord {
+        id: row.get("id")?,
+        account_id: row.get("account_id")?,
+        email: row.get("email")?,
+        name: row.get("name")?,
+        role: parsed::<Role>(row, "role")?,
+        password_hash: row.get("password_hash")?,
+        created_at: time_at(row, "created_at")?,
+    })
+}
+
+fn token_from(row: &Row) -> rusqlite::Result<TokenRecord> {
+    Ok(TokenRecord {
+        token_hash: row.get("token_hash")?,
+        account_id: row.get("account_id")?,
+        agent_id: row.get("agent_id")?,
+        created_at: time_at(row, "created_at")?,
+        expires_at: time_at(row, "expires_at")?,
+    })
+}
+
+fn channel_from(row: &Row) -> rusqlite::Result<ChannelRecord> {
+    Ok(ChannelRecord {
+        id: row.get("id")?,
+        account_id: row.get("account_id")?,
+        kind: parsed::<ChannelKind>(row, "kind")?,
+        name: row.get("name")?,
+        webhook_url: row.get("webhook_url")?,
+        inbound_token: row.get("inbound_token")?,
+        created_at: time_at(row, "created_at")?,
+    })
+}
+
+fn customer_from(row: &Row) -> rusqlite::Result<CustomerRecord> {
+    Ok(CustomerRecord {
+        id: row.get("id")?,
+        account_id: row.get("account_id")?,
+        channel_id: row.get("channel_id")?,
+        external_id: row.get("external_id")?,
+        name: row.get("name")?,
+        latest_case_id: row.get("latest_case_id")?,
+        created_at: time_at(row, "created_at")?,
+    })
+}
+
+const CASE_COLUMNS: &str = "id, account_id, number, channel_id, customer_id, subject, status, \
+    chat_state, assignee_id, created_at, updated_at, last_activity_at, finished_at, closed_at, \
+    reopen_from_seq, reopen_status_before, reopen_finished_at_before, last_public_author, \
+    previous_case_id, next_case_id, merged_into_id, message_count, unread, first_response_at";
+
+fn case_from(row: &Row) -> rusqlite::Result<CaseRecord> {
+    let reopen = match row.get::<_, Option<i64>>("reopen_from_seq")? {
+        Some(from_seq) => Some(Reopen {
+            from_seq,
+            status_before: parsed::<Status>(row, "reopen_status_before")?,
+            finished_at_before: opt_time_at(row, "reopen_finished_at_before")?,
+        }),
+        None => None,
+    };
+    let merged_into_id: Option<String> = row.get("merged_into_id")?;
+    Ok(CaseRecord {
+        id: row.get("id")?,
+        account_id: row.get("account_id")?,
+        number: row.get("number")?,
+        channel_id: row.get("channel_id")?,
+        customer_id: row.get("customer_id")?,
+        subject: row.get("subject")?,
+        state: CaseState {
+            status: parsed::<Status>(row, "status")?,
+            chat_state: opt_parsed::<ChatState>(row, "chat_state")?,
+            finished_at: opt_time_at(row, "finished_at")?,
+            closed_at: opt_time_at(row, "closed_at")?,
+            reopen,
+            last_public_author: opt_parsed::<AuthorType>(row, "last_public_author")?,
+            merged: merged_into_id.is_some(),
+        },
+        assignee_id: row.get("assignee_id")?,
+        created_at: time_at(row, "created_at")?,
+        updated_at: time_at(row, "updated_at")?,
+        last_activity_at: time_at(row, "last_activity_at")?,
+        previous_case_id: row.get("previous_case_id")?,
+        next_case_id: row.get("next_case_id")?,
+        merged_into_id,
+        message_count: row.get("message_count")?,
+        unread: row.get("unread")?,
+        first_response_at: opt_time_at(row, "first_response_at")?,
+    })
+}
+
+/// The case's columns in `CASE_COLUMNS` order.
+fn case_values(c: &CaseRecord) -> Vec<Value> {
+    let s = &c.state;
+    let text = |v: &str| Value::Text(v.to_owned());
+    let opt_text = |v: Option<&str>| v.map_or(Value::Null, |v| Value::Text(v.to_owned()));
+    let opt_int = |v: Option<i64>| v.map_or(Value::Null, Value::Integer);
+    vec![
+        text(&c.id),
+        text(&c.account_id),
+        Value::Integer(c.number),
+        text(&c.channel_id),
+        text(&c.customer_id),
+        text(&c.subject),
+        text(s.status.as_str()),
+        opt_text(s.chat_state.map(ChatState::as_str)),
+        opt_text(c.assignee_id.as_deref()),
+        Value::Integer(micros(c.created_at)),
+        Value::Integer(micros(c.updated_at)),
+        Value::Integer(micros(c.last_activity_at)),
+        opt_int(opt_micros(s.finished_at)),
+        opt_int(opt_micros(s.closed_at)),
+        opt_int(s.reopen.as_ref().map(|r| r.from_seq)),
+        opt_text(s.reopen.as_ref().map(|r| r.status_before.as_str())),
+        opt_int(s.reopen.as_ref().and_then(|r| opt_micros(r.finished_at_before))),
+        opt_text(s.last_public_author.map(AuthorType::as_str)),
+        opt_text(c.previous_case_id.as_deref()),
+        opt_text(c.next_case_id.as_deref()),
+        opt_text(c.merged_into_id.as_deref()),
+        Value::Integer(c.message_count),
+        Value::Integer(i64::from(c.unread)),
+        opt_int(opt_micros(c.first_response_at)),
+    ]
+}
+
+const MESSAGE_COLUMNS: &str = "id, account_id, case_id, seq, kind, author_type, author_id, text, \
+    created_at, channel_id, channel_message_id, reacted_message_id";
+
+fn message_from(row: &Row) -> rusqlite::Result<MessageRecord> {
+    Ok(MessageRecord {
+        id: row.get("id")?,
+        account_id: row.get("account_id")?,
+        case_id: row.get("case_id")?,
+        seq: row.get("seq")?,
+        kind: parsed::<MessageKind>(row, "kind")?,
+        author_type: parsed::<AuthorType>(row, "author_type")?,
+        author_id: row.get("author_id")?,
+        text: row.get("text")?,
+        created_at: time_at(row, "created_at")?,
+        channel_id: row.get("channel_id")?,
+        channel_message_id: row.get("channel_message_id")?,
+        reacted_message_id: row.get("reacted_message_id")?,
+    })
+}
+
+fn reaction_from(row: &Row) -> rusqlite::Result<ReactionRecord> {
+    Ok(ReactionRecord {
+        id: row.get("id")?,
+        account_id: row.get("account_id")?,
+        message_id: row.get("message_id")?,
+        customer_id: row.get("customer_id")?,
+        emoji: row.get("emoji")?,
+        note_id: row.get("note_id")?,
+        created_at: time_at(row, "created_at")?,
+    })
+}
+
+fn event_from(row: &Row) -> rusqlite::Result<EventRecord> {
+    let actor_type: String = row.get("actor_type")?;
+    let changes: String = row.get("changes")?;
+    let data: String = row.get("data")?;
+    Ok(EventRecord {
+        id: row.get("id")?,
+        account_id: row.get("account_id")?,
+        case_id: row.get("case_id")?,
+        kind: row.get("kind")?,
+        actor: Actor::from_parts(&actor_type, row.get("actor_id")?)
+            .map_err(|e| decode_err("actor", e))?,
+        changes: serde_json::from_str::<Vec<Change>>(&changes)
+            .map_err(|e| decode_err("changes", e))?,
+        data: serde_json::from_str(&data).map_err(|e| decode_err("data", e))?,
+        created_at: time_at(row, "created_at")?,
+    })
+}
+
+fn deadline_from(row: &Row) -> rusqlite::Result<Deadline> {
+    let kind: String = row.get("kind")?;
+    Ok(Deadline {
+        case_id: row.get("case_id")?,
+        account_id: row.get("account_id")?,
+        kind: DeadlineKind::parse(&kind).ok_or_else(|| decode_err("deadline kind", &kind))?,
+        due_at: time_at(row, "due_at")?,
+    })
+}
+
+fn outbox_from(row: &Row) -> rusqlite::Result<OutboxItem> {
+    Ok(OutboxItem {
+        id: row.get("id")?,
+        account_id: row.get("account_id")?,
+        channel_id: row.get("channel_id")?,
+        message_id: row.get("message_id")?,
+        url: row.get("url")?,
+        body: row.get("body")?,
+        attempts: row.get("attempts")?,
+        next_attempt_at: time_at(row, "next_attempt_at")?,
+        created_at: time_at(row, "created_at")?,
+    })
+}
+
+impl SqliteTx<'_> {
+    fn exec(&self, sql: &str, params: impl rusqlite::Params) -> R<usize> {
+        self.conn
+            .prepare_cached(sql)
+            .and_then(|mut s| s.execute(params))
+            .map_err(map_err)
+    }
+
+    /// Exactly one row, or `NotFound`.
+    fn one<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        f: impl FnOnce(&Row) -> rusqlite::Result<T>,
+    ) -> R<T> {
+        self.conn
+            .prepare_cached(sql)
+            .and_then(|mut s| s.query_row(params, f))
+            .map_err(map_err)
+    }
+
+    fn maybe<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        f: impl FnOnce(&Row) -> rusqlite::Result<T>,
+    ) -> R<Option<T>> {
+        self.conn
+            .prepare_cached(sql)
+            .and_then(|mut s| s.query_row(params, f).optional())
+            .map_err(map_err)
+    }
+
+    fn all<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        f: impl FnMut(&Row) -> rusqlite::Result<T>,
+    ) -> R<Vec<T>> {
+        self.conn
+            .prepare_cached(sql)
+            .and_then(|mut s| s.query_map(params, f)?.collect())
+            .map_err(map_err)
+    }
+
+    fn customer(&self, sql: &str, params: impl rusqlite::Params) -> R<CustomerRecord> {
+        self.one(sql, params, customer_from)
+    }
+}
+
+/// Turns `%`, `_` and `\` of user text into literals for `LIKE … ESCAPE '\'`.
+fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[async_trait::async_trait]
+impl Tx for SqliteTx<'_> {
+    async fn insert_account(&mut self, a: &AccountRecord) -> R<()> {
+        self.exec(
+            "INSERT INTO accounts (id, name, chat_auto_finish_after_seconds, \
+             chat_auto_finish_warning_seconds, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                a.id,
+                a.name,
+                a.settings.after_seconds(),
+                a.settings.warning_seconds(),
+                micros(a.created_at)
+            ],
+        )
+        .map(drop)
+    }
+
+    async fn get_account(&mut self, account_id: &str) -> R<AccountRecord> {
+        self.one(
+            "SELECT * FROM accounts WHERE id = ?1",
+            [account_id],
+            account_from,
+        )
+    }
+
+    async fn count_accounts(&mut self) -> R<i64> {
+        self.one("SELECT COUNT(*) FROM accounts", [], |r| r.get(0))
+    }
+
+    async fn update_account_settings(
+        &mut self,
+        account_id: &str,
+        settings: AutoFinishSettings,
+    ) -> R<()> {
+        let n = self.exec(
+            "UPDATE accounts SET chat_auto_finish_after_seconds = ?2, \
+             chat_auto_finish_warning_seconds = ?3 WHERE id = ?1",
+            params![
+                account_id,
+                settings.after_seconds(),
+                settings.warning_seconds()
+            ],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn next_case_number(&mut self, account_id: &str) -> R<i64> {
+        self.one(
+            "UPDATE accounts SET next_case_number = next_case_number + 1 WHERE id = ?1 \
+             RETURNING next_case_number - 1",
+            [account_id],
+            |r| r.get(0),
+        )
+    }
+
+    async fn insert_agent(&mut self, a: &AgentRecord) -> R<()> {
+        self.exec(
+            "INSERT INTO agents (id, account_id, email, name, role, password_hash, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                a.id,
+                a.account_id,
+                a.email,
+                a.name,
+                a.role.as_str(),
+                a.password_hash,
+                micros(a.created_at)
+            ],
+        )
+        .map(drop)
+    }
+
+    async fn get_agent(&mut self, account_id: &str, agent_id: &str) -> R<AgentRecord> {
+        self.one(
+            "SELECT * FROM agents WHERE account_id = ?1 AND id = ?2",
+            [account_id, agent_id],
+            agent_from,
+        )
+    }
+
+    async fn find_agent_by_email(&mut self, email: &str) -> R<Option<AgentRecord>> {
+        self.maybe("SELECT * FROM agents WHERE email = ?1", [email], agent_from)
+    }
+
+    async fn list_agents(&mut self, account_id: &str) -> R<Vec<AgentRecord>> {
+        self.all(
+            "SELECT * FROM agents WHERE account_id = ?1 ORDER BY created_at, id",
+            [account_id],
+            agent_from,
+        )
+    }
+
+    async fn set_agent_password(&mut self, agent_id: &str, password_hash: &str) -> R<()> {
+        match self.exec(
+            "UPDATE agents SET password_hash = ?2 WHERE id = ?1",
+            [agent_id, password_hash],
+        )? {
+            0 => Err(StoreError::NotFound),
+            _ => Ok(()),
+        }
+    }
+
+    async fn insert_token(&mut self, t: &TokenRecord) -> R<()> {
+        self.exec(
+            "INSERT INTO api_tokens (token_hash, account_id, agent_id, created_at, expires_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                t.token_hash,
+                t.account_id,
+                t.agent_id,
+                micros(t.created_at),
+                micros(t.expires_at)
+            ],
+        )
+        .map(drop)
+    }
+
+    async fn find_token(&mut self, token_hash: &str) -> R<Option<TokenRecord>> {
+        self.maybe(
+            "SELECT * FROM api_tokens WHERE token_hash = ?1",
+            [token_hash],
+            token_from,
+        )
+    }
+
+    async fn delete_token(&mut self, token_hash: &str) -> R<()> {
+        self.exec("DELETE FROM api_tokens WHERE token_hash = ?1", [token_hash])
+            .map(drop)
+    }
+
+    async fn insert_channel(&mut self, c: &ChannelRecord) -> R<()> {
+        self.exec(
+            "INSERT INTO channels (id, account_id, kind, name, webhook_url, inbound_token, \
+             created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                c.id,
+                c.account_id,
+                c.kind.as_str(),
+                c.name,
+                c.webhook_url,
+                c.inbound_token,
+                micros(c.created_at)
+            ],
+        )
+        .map(drop)
+    }
+
+    async fn find_channel(&mut self, channel_id: &str) -> R<Option<ChannelRecord>> {
+        self.maybe(
+            "SELECT * FROM channels WHERE id = ?1",
+            [channel_id],
+            channel_from,
+        )
+    }
+
+    async fn list_channels(&mut self, account_id: &str) -> R<Vec<ChannelRecord>> {
+        self.all(
+            "SELECT * FROM channels WHERE account_id = ?1 ORDER BY created_at, id",
+            [account_id],
+            channel_from,
+        )
+    }
+
+    async fn upsert_customer_locked(&mut self, new: &CustomerRecord) -> R<CustomerRecord> {
+        // The single writer thread already serializes every write job.
+        self.exec(
+            "INSERT INTO customers (id, account_id, channel_id, external_id, name, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (channel_id, external_id) DO UPDATE \
+             SET name = COALESCE(excluded.name, customers.name) \
+             WHERE excluded.name IS NOT NULL AND excluded.name IS NOT customers.name",
+            params![
+                new.id,
+                new.account_id,
+                new.channel_id,
+                new.external_id,
+                new.name,
+                micros(new.created_at)
+            ],
+        )?;
+        self.customer(
+            "SELECT * FROM customers WHERE channel_id = ?1 AND external_id = ?2",
+            [&new.channel_id, &new.external_id],
+        )
+    }
+
+    async fn get_customer(&mut self, account_id: &str, customer_id: &str) -> R<CustomerRecord> {
+        self.customer(
+            "SELECT * FROM customers WHERE account_id = ?1 AND id = ?2",
+            [account_id, customer_id],
+        )
+    }
+
+    async fn lock_customer(&mut self, account_id: &str, customer_id: &str) -> R<CustomerRecord> {
+        self.get_customer(account_id, customer_id).await
+    }
+
+    async fn set_customer_latest_case(
+        &mut self,
+        customer_id: &str,
+        latest_case_id: Option<&str>,
+    ) -> R<()> {
+        self.exec(
+            "UPDATE customers SET latest_case_id = ?2 WHERE id = ?1",
+            params![customer_id, latest_case_id],
+        )
+        .map(drop)
+    }
+
+    async fn insert_case(&mut self, case: &CaseRecord) -> R<()> {
+        let placeholders = (1..=24).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+        self.exec(
+            &format!("INSERT INTO cases ({CASE_COLUMNS}) VALUES ({placeholders})"),
+            params_from_iter(case_values(case)),
+        )
+        .map(drop)
+    }
+
+    async fn get_case(&mut self, account_id: &str, case_id: &str) -> R<CaseRecord> {
+        self.one(
+            &format!("SELECT {CASE_COLUMNS} FROM cases WHERE account_id = ?1 AND id = ?2"),
+            [account_id, case_id],
+            case_from,
+        )
+    }
+
+    async fn update_case(&mut self, case: &CaseRecord) -> R<()> {
+        let sets = CASE_COLUMNS
+            .split(", ")
+            .enumerate()
+            .skip(2)
+            .map(|(i, col)| format!("{} = ?{}", col.trim(), i + 1))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let n = self.exec(
+            &format!("UPDATE cases SET {sets} WHERE id = ?1 AND account_id = ?2"),
+            params_from_iter(case_values(case)),
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn list_cases(&mut self, account_id: &str, f: &CaseFilter) -> R<Vec<CaseRecord>> {
+        let mut sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE account_id = ?1");
+        let mut args = vec![Value::Text(account_id.to_owned())];
+        let mut push = |sql: &mut String, cond: &str, v: Value| {
+            args.push(v);
+            sql.push_str(&cond.replace('#', &format!("?{}", args.len())));
+        };
+        if let Some(s) = f.status {
+            push(&mut sql, " AND status = #", Value::Text(s.as_str().into()));
+        }
+        if let Some(s) = f.chat_state {
+            push(&mut sql, " AND chat_state = #", Value::Text(s.as_str().into()));
+        }
+        for (col, v) in [
+            ("channel_id", &f.channel_id),
+            ("customer_id", &f.customer_id),
+            ("assignee_id", &f.assignee_id),
+        ] {
+            if let Some(v) = v {
+                push(&mut sql, &format!(" AND {col} = #"), Value::Text(v.clone()));
+            }
+        }
+        if !f.include_merged {
+            sql.push_str(" AND merged_into_id IS NULL");
+        }
+        if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+            let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
+            push(
+                &mut sql,
+                " AND (cd_fold(subject) LIKE # ESCAPE '\\' OR EXISTS (SELECT 1 FROM messages m \
+                 WHERE m.case_id = cases.id AND m.kind != 'system' \
+                 AND cd_fold(m.text) LIKE # ESCAPE '\\'))",
+                Value::Text(pattern),
+            );
+        }
+        if let Some((t, id)) = &f.before {
+            args.push(Value::Integer(micros(*t)));
+            args.push(Value::Text(id.clone()));
+            let (a, b) = (args.len() - 1, args.len());
+            sql.push_str(&format!(
+                " AND (created_at < ?{a} OR (created_at = ?{a} AND id < ?{b}))"
+            ));
+        }
+        args.push(Value::Integer(f.limit.max(0)));
+        sql.push_str(&format!(
+            " ORDER BY created_at DESC, id DESC LIMIT ?{}",
+            args.len()
+        ));
+        self.all(&sql, params_from_iter(args), case_from)
+    }
+
+    async fn find_message_by_channel_id(
+        &mut self,
+        channel_id: &str,
+        channel_message_id: &str,
+    ) -> R<Option<MessageRecord>> {
+        self.maybe(
+            &format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages \
+                 WHERE channel_id = ?1 AND channel_message_id = ?2"
+            ),
+            [channel_id, channel_message_id],
+            message_from,
+        )
+    }
+
+    async fn next_message_seq(&mut self) -> R<i64> {
+        self.one("SELECT COALESCE(MAX(seq), 0) + 1 FROM messages", [], |r| {
+            r.get(0)
+        })
+    }
+
+    async fn insert_message(&mut self, m: &MessageRecord) -> R<()> {
+        self.exec(
+            &format!(
+                "INSERT INTO messages ({MESSAGE_COLUMNS}) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+            ),
+            params![
+                m.id,
+                m.account_id,
+                m.case_id,
+                m.seq,
+                m.kind.as_str(),
+                m.author_type.as_str(),
+                m.author_id,
+                m.text,
+                micros(m.created_at),
+                m.channel_id,
+                m.channel_message_id,
+                m.reacted_message_id
+            ],
+        )
+        .map(drop)
+    }
+
+    async fn get_message(&mut self, account_id: &str, message_id: &str) -> R<MessageRecord> {
+        self.one(
+            &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE account_id = ?1 AND id = ?2"),
+            [account_id, message_id],
+            message_from,
+        )
+    }
+
+    async fn list_messages(&mut self, account_id: &str, case_id: &str) -> R<Vec<MessageRecord>> {
+        self.all(
+            &format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE account_id = ?1 AND case_id = ?2 \
+                 ORDER BY created_at, seq"
+            ),
+            [account_id, case_id],
+            message_from,
+        )
+    }
+
+    async fn move_messages(&mut self, from_case: &str, to_case: &str, from_seq: i64) -> R<i64> {
+        let plain = self.exec(
+            "UPDATE messages SET case_id = ?2 WHERE case_id = ?1 AND seq >= ?3 \
+             AND reacted_message_id IS NULL",
+            params![from_case, to_case, from_seq],
+        )?;
+        let notes = self.exec(
+            "UPDATE messages SET case_id = ?2 WHERE case_id = ?1 AND seq >= ?3 \
+             AND reacted_message_id IN (SELECT id FROM messages WHERE case_id = ?2)",
+            params![from_case, to_case, from_seq],
+        )?;
+        Ok(i64::try_from(plain + notes).unwrap_or(i64::MAX))
+    }
+
+    async fn message_summary(&mut self, case_id: &str) -> R<MessageSummary> {
+        let message_count = self.one(
+            "SELECT COUNT(*) FROM messages WHERE case_id = ?1",
+            [case_id],
+            |r| r.get(0),
+        )?;
+        let last = self.maybe(
+            "SELECT author_type, created_at FROM messages WHERE case_id = ?1 AND kind = 'message' \
+             ORDER BY created_at DESC, seq DESC LIMIT 1",
+            [case_id],
+            |r| Ok((parsed::<AuthorType>(r, "author_type")?, time_at(r, "created_at")?)),
+        )?;
+        let first_customer_text = self.maybe(
+            "SELECT text FROM messages WHERE case_id = ?1 AND kind = 'message' \
+             AND author_type = 'customer' ORDER BY created_at, seq LIMIT 1",
+            [case_id],
+            |r| r.get(0),
+        )?;
+        Ok(MessageSummary {
+            message_count,
+            last_public_author: last.as_ref().map(|l| l.0),
+            last_public_at: last.map(|l| l.1),
+            first_customer_text,
+        })
+    }
+
+    async fn insert_reaction(&mut self, r: &ReactionRecord) -> R<()> {
+        self.exec(
+            "INSERT INTO reactions (id, account_id, message_id, customer_id, emoji, note_id, \
+             created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                r.id,
+                r.account_id,
+                r.message_id,
+                r.customer_id,
+                r.emoji,
+                r.note_id,
+                micros(r.created_at)
+            ],
+        )
+        .map(drop)
+    }
+
+    async fn list_reactions(&mut self, case_id: &str) -> R<Vec<ReactionRecord>> {
+        self.all(
+            "SELECT r.* FROM reactions r JOIN messages m ON m.id = r.message_id \
+             WHERE m.case_id = ?1 ORDER BY r.created_at, r.id",
+            [case_id],
+            reaction_from,
+        )
+    }
+
+    async fn insert_event(&mut self, e: &EventRecord) -> R<()> {
+        let changes =
+            serde_json::to_string(&e.changes).map_err(|e| StoreError::Other(e.to_string()))?;
+        self.exec(
+            "INSERT INTO case_events (id, account_id, case_id, kind, actor_type, actor_id, \
+             changes, data, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                e.id,
+                e.account_id,
+                e.case_id,
+                e.kind,
+                e.actor.kind(),
+                e.actor.id(),
+                changes,
+                e.data.to_string(),
+                micros(e.created_at)
+            ],
+        )
+        .map(drop)
+    }
+
+    async fn list_events(&mut self, account_id: &str, case_id: &str) -> R<Vec<EventRecord>> {
+        self.all(
+            "SELECT * FROM case_events WHERE account_id = ?1 AND case_id = ?2 ORDER BY seq",
+            [account_id, case_id],
+            event_from,
+        )
+    }
+
+    async fn set_deadline(&mut self, d: &Deadline) -> R<()> {
+        self.exec(
+            "INSERT INTO chat_deadlines (case_id, kind, account_id, due_at) \
+             VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (case_id, kind) DO UPDATE SET due_at = excluded.due_at",
+            params![d.case_id, d.kind.as_str(), d.account_id, micros(d.due_at)],
+        )
+        .map(drop)
+    }
+
+    async fn clear_deadlines(&mut self, case_id: &str) -> R<()> {
+        self.exec("DELETE FROM chat_deadlines WHERE case_id = ?1", [case_id])
+            .map(drop)
+    }
+
+    async fn next_deadline_at(&mut self) -> R<Option<Time>> {
+        self.one("SELECT MIN(due_at) FROM chat_deadlines", [], |r| {
+            let v: Option<i64> = r.get(0)?;
+            Ok(v.and_then(chrono::DateTime::from_timestamp_micros))
+        })
+    }
+
+    async fn claim_due_deadlines(&mut self, now: Time, limit: i64) -> R<Vec<Deadline>> {
+        self.all(
+            "SELECT * FROM chat_deadlines WHERE due_at <= ?1 ORDER BY due_at LIMIT ?2",
+            params![micros(now), limit],
+            deadline_from,
+        )
+    }
+
+    async fn delete_deadline(&mut self, case_id: &str, kind: DeadlineKind) -> R<()> {
+        self.exec(
+            "DELETE FROM chat_deadlines WHERE case_id = ?1 AND kind = ?2",
+            [case_id, kind.as_str()],
+        )
+        .map(drop)
+    }
+
+    async fn list_deadlines(&mut self, case_id: &str) -> R<Vec<Deadline>> {
+        self.all(
+            "SELECT * FROM chat_deadlines WHERE case_id = ?1 ORDER BY due_at",
+            [case_id],
+            deadline_from,
+        )
+    }
+
+    async fn insert_outbox(&mut self, o: &OutboxItem) -> R<()> {
+        self.exec(
+            "INSERT INTO outbox (id, account_id, channel_id, message_id, url, body, attempts, \
+             next_attempt_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                o.id,
+                o.account_id,
+                o.channel_id,
+                o.message_id,
+                o.url,
+                o.body,
+                o.attempts,
+                micros(o.next_attempt_at),
+                micros(o.created_at)
+            ],
+        )
+        .map(drop)
+    }
+
+    async fn claim_outbox(&mut self, now: Time, lease_until: Time, limit: i64) -> R<Vec<OutboxItem>> {
+        let items = self.all(
+            "SELECT * FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= ?1 \
+             ORDER BY next_attempt_at LIMIT ?2",
+            params![micros(now), limit],
+            outbox_from,
+        )?;
+        for item in &items {
+            self.exec(
+                "UPDATE outbox SET next_attempt_at = ?2 WHERE id = ?1",
+                params![item.id, micros(lease_until)],
+            )?;
+        }
+        Ok(items)
+    }
+
+    async fn finish_outbox(&mut self, u: &OutboxUpdate) -> R<()> {
+        let n = match u.retry_at {
+            None => self.exec(
+                "UPDATE outbox SET delivered_at = ?2, attempts = ?3, last_error = ?4 WHERE id = ?1",
+                params![u.id, micros(u.now), u.attempts, u.last_error],
+            )?,
+            Some(at) => self.exec(
+                "UPDATE outbox SET next_attempt_at = ?2, attempts = ?3, last_error = ?4 \
+                 WHERE id = ?1",
+                params![u.id, micros(at), u.attempts, u.last_error],
+            )?,
+        };
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn next_outbox_at(&mut self) -> R<Option<Time>> {
+        self.one(
+            "SELECT MIN(next_attempt_at) FROM outbox WHERE delivered_at IS NULL",
+            [],
+            |r| {
+                let v: Option<i64> = r.get(0)?;
+                Ok(v.and_then(chrono::DateTime::from_timestamp_micros))
+            },
+        )
+    }
+}

@@ -1,0 +1,239 @@
+//! The storage interface of casedesk, shared by every backend.
+//!
+//! A backend implements [`Store`] (how a unit of work runs: its transaction,
+//! its locking, its batching) and [`Tx`] (the queries inside one unit of
+//! work). Use-case code in the server runs a closure against a `&mut dyn Tx`
+//! through [`write`] or [`read`]; everything the closure does commits
+//! together or not at all. The store never decides a rule: it loads and saves
+//! records; the domain crate decides what changes.
+//!
+//! Errors are neutral ([`StoreError`]): no driver type leaks out of a backend.
+//! The `conformance` feature exposes the suite every backend must pass.
+
+#![forbid(unsafe_code)]
+
+mod records;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+use std::any::Any;
+
+use futures::future::BoxFuture;
+
+pub use records::*;
+
+/// What went wrong in storage, independent of the database behind it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A unique key or a concurrent change refused the write.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The database cannot be reached or is shutting down.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    #[error("storage error: {0}")]
+    Other(String),
+}
+
+/// How a job failed: the store itself, or the job chose to abort (its own
+/// error, carried through untouched). Either way nothing it wrote is kept.
+pub enum JobError {
+    Store(StoreError),
+    Abort(Box<dyn Any + Send>),
+}
+
+impl From<StoreError> for JobError {
+    fn from(e: StoreError) -> Self {
+        JobError::Store(e)
+    }
+}
+
+pub type JobOutput = Result<Box<dyn Any + Send>, JobError>;
+
+/// A unit of work: runs against one transaction.
+pub type Job = Box<dyn for<'t> FnOnce(&'t mut dyn Tx) -> BoxFuture<'t, JobOutput> + Send>;
+
+/// Whether a unit of work may write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Read,
+    Write,
+}
+
+/// A storage backend.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+
+    /// Runs `job` in one transaction and commits it unless it failed. Write
+    /// jobs that touch the same customer in the same channel never interleave
+    /// (the job calls [`Tx::lock_customer`] first).
+    async fn run(&self, mode: Mode, job: Job) -> JobOutput;
+
+    /// Stops background work and closes connections; later jobs fail with
+    /// [`StoreError::Unavailable`].
+    async fn close(&self);
+}
+
+async fn run_typed<T, E, F>(store: &dyn Store, mode: Mode, f: F) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+    F: for<'t> FnOnce(&'t mut dyn Tx) -> BoxFuture<'t, Result<T, E>> + Send + 'static,
+{
+    let job: Job = Box::new(move |tx| {
+        Box::pin(async move {
+            match f(tx).await {
+                Ok(v) => Ok(Box::new(v) as Box<dyn Any + Send>),
+                Err(e) => Err(JobError::Abort(Box::new(e))),
+            }
+        })
+    });
+    match store.run(mode, job).await {
+        Ok(v) => Ok(*v
+            .downcast::<T>()
+            .map_err(|_| E::from(StoreError::Other("job output type mismatch".into())))?),
+        Err(JobError::Store(e)) => Err(E::from(e)),
+        Err(JobError::Abort(b)) => match b.downcast::<E>() {
+            Ok(e) => Err(*e),
+            Err(_) => Err(E::from(StoreError::Other("job error type mismatch".into()))),
+        },
+    }
+}
+
+/// Runs a writing unit of work and returns its result.
+pub async fn write<T, E, F>(store: &dyn Store, f: F) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+    F: for<'t> FnOnce(&'t mut dyn Tx) -> BoxFuture<'t, Result<T, E>> + Send + 'static,
+{
+    run_typed(store, Mode::Write, f).await
+}
+
+/// Runs a read-only unit of work and returns its result.
+pub async fn read<T, E, F>(store: &dyn Store, f: F) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+    F: for<'t> FnOnce(&'t mut dyn Tx) -> BoxFuture<'t, Result<T, E>> + Send + 'static,
+{
+    run_typed(store, Mode::Read, f).await
+}
+
+type R<T> = Result<T, StoreError>;
+
+/// The queries of one unit of work. Every query that reads or changes
+/// account data is scoped by `account_id`, except the few lookups that
+/// establish the account (login, inbound tokens) and the scheduler's claims.
+#[async_trait::async_trait]
+pub trait Tx: Send {
+    // accounts
+    async fn insert_account(&mut self, account: &AccountRecord) -> R<()>;
+    async fn get_account(&mut self, account_id: &str) -> R<AccountRecord>;
+    async fn count_accounts(&mut self) -> R<i64>;
+    async fn update_account_settings(
+        &mut self,
+        account_id: &str,
+        settings: casedesk_domain::AutoFinishSettings,
+    ) -> R<()>;
+    /// Takes the next human case number of the account (1, 2, …).
+    async fn next_case_number(&mut self, account_id: &str) -> R<i64>;
+
+    // agents and their tokens
+    async fn insert_agent(&mut self, agent: &AgentRecord) -> R<()>;
+    async fn get_agent(&mut self, account_id: &str, agent_id: &str) -> R<AgentRecord>;
+    /// Emails are unique across the server: login does not name an account.
+    async fn find_agent_by_email(&mut self, email: &str) -> R<Option<AgentRecord>>;
+    async fn list_agents(&mut self, account_id: &str) -> R<Vec<AgentRecord>>;
+    async fn set_agent_password(&mut self, agent_id: &str, password_hash: &str) -> R<()>;
+    async fn insert_token(&mut self, token: &TokenRecord) -> R<()>;
+    async fn find_token(&mut self, token_hash: &str) -> R<Option<TokenRecord>>;
+    async fn delete_token(&mut self, token_hash: &str) -> R<()>;
+
+    // channels
+    async fn insert_channel(&mut self, channel: &ChannelRecord) -> R<()>;
+    /// Unscoped: the inbound endpoint finds the channel, then checks its token.
+    async fn find_channel(&mut self, channel_id: &str) -> R<Option<ChannelRecord>>;
+    async fn list_channels(&mut self, account_id: &str) -> R<Vec<ChannelRecord>>;
+
+    // customers (one identity per channel)
+    /// Finds or creates the customer of `external_id` in the channel and
+    /// locks it until the end of the unit of work: routing decisions for one
+    /// customer in one channel happen one at a time.
+    async fn upsert_customer_locked(
+        &mut self,
+        new: &CustomerRecord,
+    ) -> R<CustomerRecord>;
+    async fn get_customer(&mut self, account_id: &str, customer_id: &str) -> R<CustomerRecord>;
+    /// Locks an existing customer (agent actions on its cases).
+    async fn lock_customer(&mut self, account_id: &str, customer_id: &str) -> R<CustomerRecord>;
+    async fn set_customer_latest_case(
+        &mut self,
+        customer_id: &str,
+        latest_case_id: Option<&str>,
+    ) -> R<()>;
+
+    // cases
+    async fn insert_case(&mut self, case: &CaseRecord) -> R<()>;
+    async fn get_case(&mut self, account_id: &str, case_id: &str) -> R<CaseRecord>;
+    async fn update_case(&mut self, case: &CaseRecord) -> R<()>;
+    async fn list_cases(&mut self, account_id: &str, filter: &CaseFilter) -> R<Vec<CaseRecord>>;
+
+    // messages and reactions
+    /// The stored message a channel already delivered under this id.
+    async fn find_message_by_channel_id(
+        &mut self,
+        channel_id: &str,
+        channel_message_id: &str,
+    ) -> R<Option<MessageRecord>>;
+    /// The next message sequence number, used before insert to mark reopens.
+    async fn next_message_seq(&mut self) -> R<i64>;
+    /// Inserts a message; its `seq` must come from [`Tx::next_message_seq`].
+    /// A second message with the same channel message id is a `Conflict`.
+    async fn insert_message(&mut self, message: &MessageRecord) -> R<()>;
+    async fn get_message(&mut self, account_id: &str, message_id: &str) -> R<MessageRecord>;
+    async fn list_messages(&mut self, account_id: &str, case_id: &str) -> R<Vec<MessageRecord>>;
+    /// Moves the messages of `from_case` with `seq >= from_seq` to `to_case`,
+    /// except reaction notes whose reacted message stays; returns how many.
+    async fn move_messages(&mut self, from_case: &str, to_case: &str, from_seq: i64) -> R<i64>;
+    /// Recounts a case's messages and its last public author and time.
+    async fn message_summary(&mut self, case_id: &str) -> R<MessageSummary>;
+    async fn insert_reaction(&mut self, reaction: &ReactionRecord) -> R<()>;
+    async fn list_reactions(&mut self, case_id: &str) -> R<Vec<ReactionRecord>>;
+
+    // history
+    async fn insert_event(&mut self, event: &EventRecord) -> R<()>;
+    async fn list_events(&mut self, account_id: &str, case_id: &str) -> R<Vec<EventRecord>>;
+
+    // durable chat deadlines (R3/R4)
+    async fn set_deadline(&mut self, deadline: &Deadline) -> R<()>;
+    async fn clear_deadlines(&mut self, case_id: &str) -> R<()>;
+    async fn next_deadline_at(&mut self) -> R<Option<casedesk_domain::Time>>;
+    /// Due deadlines, locked for this unit of work and skipped by other
+    /// processes; the caller fires each and deletes it with [`Tx::delete_deadline`].
+    async fn claim_due_deadlines(
+        &mut self,
+        now: casedesk_domain::Time,
+        limit: i64,
+    ) -> R<Vec<Deadline>>;
+    async fn delete_deadline(&mut self, case_id: &str, kind: DeadlineKind) -> R<()>;
+    async fn list_deadlines(&mut self, case_id: &str) -> R<Vec<Deadline>>;
+
+    // outbound delivery
+    async fn insert_outbox(&mut self, item: &OutboxItem) -> R<()>;
+    /// Leases up to `limit` due items until `lease_until`; another worker
+    /// skips them meanwhile.
+    async fn claim_outbox(
+        &mut self,
+        now: casedesk_domain::Time,
+        lease_until: casedesk_domain::Time,
+        limit: i64,
+    ) -> R<Vec<OutboxItem>>;
+    async fn finish_outbox(&mut self, update: &OutboxUpdate) -> R<()>;
+    async fn next_outbox_at(&mut self) -> R<Option<casedesk_domain::Time>>;
+}

@@ -1,0 +1,229 @@
+//! Rows as the rest of casedesk sees them, free of any driver type.
+
+use casedesk_domain::{
+    Actor, AuthorType, AutoFinishSettings, CaseState, Change, ChannelKind, ChatState, MessageKind,
+    Role, Status, Time,
+};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountRecord {
+    pub id: String,
+    pub name: String,
+    pub settings: AutoFinishSettings,
+    pub created_at: Time,
+}
+
+#[derive(Clone, PartialEq)]
+pub struct AgentRecord {
+    pub id: String,
+    pub account_id: String,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub password_hash: String,
+    pub created_at: Time,
+}
+
+impl std::fmt::Debug for AgentRecord {
+    // The password hash stays out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentRecord")
+            .field("id", &self.id)
+            .field("account_id", &self.account_id)
+            .field("email", &self.email)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A bearer token, stored as the SHA-256 of its secret.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenRecord {
+    pub token_hash: String,
+    pub account_id: String,
+    pub agent_id: String,
+    pub created_at: Time,
+    pub expires_at: Time,
+}
+
+#[derive(Clone, PartialEq)]
+pub struct ChannelRecord {
+    pub id: String,
+    pub account_id: String,
+    pub kind: ChannelKind,
+    pub name: String,
+    pub webhook_url: Option<String>,
+    /// Kept in clear: it is also the HMAC key of outbound webhooks.
+    pub inbound_token: String,
+    pub created_at: Time,
+}
+
+impl std::fmt::Debug for ChannelRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChannelRecord")
+            .field("id", &self.id)
+            .field("account_id", &self.account_id)
+            .field("kind", &self.kind)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomerRecord {
+    pub id: String,
+    pub account_id: String,
+    pub channel_id: String,
+    pub external_id: String,
+    pub name: Option<String>,
+    /// The customer's most recent chat in the channel: the one that decides
+    /// where the next message goes (R11).
+    pub latest_case_id: Option<String>,
+    pub created_at: Time,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseRecord {
+    pub id: String,
+    pub account_id: String,
+    pub number: i64,
+    pub channel_id: String,
+    pub customer_id: String,
+    pub subject: String,
+    pub state: CaseState,
+    pub assignee_id: Option<String>,
+    pub created_at: Time,
+    pub updated_at: Time,
+    /// Last public message, reaction or keep-active; orders lists.
+    pub last_activity_at: Time,
+    pub previous_case_id: Option<String>,
+    pub next_case_id: Option<String>,
+    pub merged_into_id: Option<String>,
+    pub message_count: i64,
+    pub unread: bool,
+    pub first_response_at: Option<Time>,
+}
+
+/// The case list's filters and page.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CaseFilter {
+    pub status: Option<Status>,
+    pub chat_state: Option<ChatState>,
+    pub channel_id: Option<String>,
+    pub customer_id: Option<String>,
+    pub assignee_id: Option<String>,
+    /// Matches the subject and message texts, case-insensitively.
+    pub q: Option<String>,
+    /// Merged cases are hidden unless asked for.
+    pub include_merged: bool,
+    /// Cases strictly older than this (created_at, id) position.
+    pub before: Option<(Time, String)>,
+    pub limit: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageRecord {
+    pub id: String,
+    pub account_id: String,
+    pub case_id: String,
+    pub seq: i64,
+    pub kind: MessageKind,
+    pub author_type: AuthorType,
+    pub author_id: Option<String>,
+    pub text: String,
+    pub created_at: Time,
+    pub channel_id: String,
+    /// The channel's own id of a customer message: the idempotency key.
+    pub channel_message_id: Option<String>,
+    /// For reaction notes: the message reacted to.
+    pub reacted_message_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MessageSummary {
+    pub message_count: i64,
+    pub last_public_author: Option<AuthorType>,
+    pub last_public_at: Option<Time>,
+    pub first_customer_text: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReactionRecord {
+    pub id: String,
+    pub account_id: String,
+    pub message_id: String,
+    pub customer_id: String,
+    pub emoji: String,
+    pub note_id: String,
+    pub created_at: Time,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRecord {
+    pub id: String,
+    pub account_id: String,
+    pub case_id: String,
+    /// `created`, `message`, `finished`, `auto_finished`, `status_changed`, …
+    pub kind: String,
+    pub actor: Actor,
+    pub changes: Vec<Change>,
+    pub data: serde_json::Value,
+    pub created_at: Time,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeadlineKind {
+    Warn,
+    Finish,
+}
+
+impl DeadlineKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeadlineKind::Warn => "warn",
+            DeadlineKind::Finish => "finish",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DeadlineKind> {
+        match s {
+            "warn" => Some(DeadlineKind::Warn),
+            "finish" => Some(DeadlineKind::Finish),
+            _ => None,
+        }
+    }
+}
+
+/// One durable timer of an active chat.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deadline {
+    pub case_id: String,
+    pub account_id: String,
+    pub kind: DeadlineKind,
+    pub due_at: Time,
+}
+
+/// An outbound webhook delivery waiting to be acknowledged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxItem {
+    pub id: String,
+    pub account_id: String,
+    pub channel_id: String,
+    pub message_id: String,
+    pub url: String,
+    pub body: String,
+    pub attempts: i64,
+    pub next_attempt_at: Time,
+    pub created_at: Time,
+}
+
+/// The result of one delivery attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxUpdate {
+    pub id: String,
+    pub attempts: i64,
+    /// `None` when delivered.
+    pub retry_at: Option<Time>,
+    pub last_error: Option<String>,
+    pub now: Time,
+}
