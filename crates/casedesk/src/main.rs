@@ -1,0 +1,209 @@
+//! The `casedesk` binary: reads flags and the environment once, picks the
+//! storage backend from the database URL, and runs a subcommand.
+
+#![forbid(unsafe_code)]
+
+use casedesk_domain::Role;
+use casedesk_server::{Config, auth};
+use casedesk::{bench, open_store};
+use casedesk_store::Store;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "casedesk", version, about = "Self-hosted helpdesk that turns chats into cases")]
+struct Cli {
+    /// `sqlite://FILE` (created when missing) or `postgres://USER@HOST/DB`.
+    #[arg(
+        long,
+        global = true,
+        env = "CASEDESK_DATABASE_URL",
+        default_value = "sqlite://casedesk.db"
+    )]
+    database_url: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        #[arg(long, env = "CASEDESK_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Email of the first admin, used when the database is empty.
+        #[arg(long, env = "CASEDESK_ADMIN_EMAIL")]
+        admin_email: Option<String>,
+        /// Password of the first admin; a random one is printed when unset.
+        #[arg(long, env = "CASEDESK_ADMIN_PASSWORD", hide_env_values = true)]
+        admin_password: Option<String>,
+    },
+    /// Create or upgrade the database schema, then exit.
+    Migrate,
+    /// Accounts and agents.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Load benchmarks; they print their figures.
+    Bench {
+        #[command(subcommand)]
+        command: bench::BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an account (a tenant) with its first admin.
+    CreateAccount {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        admin_email: String,
+        #[arg(long, env = "CASEDESK_NEW_PASSWORD", hide_env_values = true)]
+        admin_password: String,
+    },
+    /// Add an agent to an account.
+    CreateAgent {
+        #[arg(long)]
+        account_id: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, default_value = "agent")]
+        role: Role,
+        #[arg(long, env = "CASEDESK_NEW_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+    /// Set a new password for an agent.
+    ResetPassword {
+        #[arg(long)]
+        email: String,
+        #[arg(long, env = "CASEDESK_NEW_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Serve {
+            listen,
+            admin_email,
+            admin_password,
+        } => {
+            let store = open_store(&cli.database_url)
+                .await
+                .map_err(|e| e.to_string())?;
+            let listener = tokio::net::TcpListener::bind(&listen)
+                .await
+                .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+            let config = Config {
+                admin_email,
+                admin_password,
+            };
+            casedesk_server::serve(listener, store, config, shutdown_signal())
+                .await
+                .map_err(|e| e.to_string())
+        }
+        Command::Migrate => {
+            let store = open_store(&cli.database_url)
+                .await
+                .map_err(|e| e.to_string())?;
+            store.close().await;
+            println!("casedesk: the {} database is up to date", store.backend());
+            Ok(())
+        }
+        Command::Admin { command } => {
+            let store = open_store(&cli.database_url)
+                .await
+                .map_err(|e| e.to_string())?;
+            let result = admin(&*store, command).await;
+            store.close().await;
+            result
+        }
+        Command::Bench { command } => bench::run(command).await,
+    }
+}
+
+async fn admin(store: &dyn Store, command: AdminCommand) -> Result<(), String> {
+    let err = |e: casedesk_server::error::AppError| e.message;
+    match command {
+        AdminCommand::CreateAccount {
+            name,
+            admin_email,
+            admin_password,
+        } => {
+            let (account, agent) = auth::create_account(store, &name, &admin_email, &admin_password)
+                .await
+                .map_err(err)?;
+            println!("account_id={} admin_id={}", account.id, agent.id);
+        }
+        AdminCommand::CreateAgent {
+            account_id,
+            email,
+            name,
+            role,
+            password,
+        } => {
+            let agent = auth::create_agent(store, &account_id, &email, name.as_deref(), role, &password)
+                .await
+                .map_err(err)?;
+            println!("agent_id={}", agent.id);
+        }
+        AdminCommand::ResetPassword { email, password } => {
+            auth::reset_password(store, &email, &password)
+                .await
+                .map_err(err)?;
+            println!("password changed for {email}");
+        }
+    }
+    Ok(())
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CASEDESK_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("casedesk: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("casedesk: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! Login, agents, channels and account settings.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use casedesk_domain::{AutoFinishSettings, ChannelKind, Role};
+use casedesk_store::{ChannelRecord, StoreError, read, write};
+
+use super::Json;
+use super::dto::*;
+use crate::App;
+use crate::auth::{self, Agent};
+use crate::error::AppError;
+use crate::util::{new_id, new_secret, now};
+
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", security(()),
+    request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 401), (status = 429)))]
+pub async fn login(
+    State(app): State<App>,
+    Json(body): Json<LoginRequest>,
+) -> Result<axum::Json<LoginResponse>, AppError> {
+    let token = auth::login(&app, &body.email, body.password).await?;
+    let email = auth::normalize_email(&body.email)?;
+    let agent = read::<_, AppError, _>(&*app.store, move |tx| {
+        Box::pin(async move {
+            tx.find_agent_by_email(&email)
+                .await?
+                .ok_or_else(|| AppError::unauthorized("agent was removed"))
+        })
+    })
+    .await?;
+    Ok(axum::Json(LoginResponse {
+        token,
+        agent: AgentDto::from(&agent),
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
+    responses((status = 204), (status = 401)))]
+pub async fn logout(State(app): State<App>, agent: Agent) -> Result<StatusCode, AppError> {
+    auth::logout(&app, agent.token_hash).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth",
+    responses((status = 200, body = AgentDto), (status = 401)))]
+pub async fn me(agent: Agent) -> axum::Json<AgentDto> {
+    axum::Json(AgentDto::from(&agent.record))
+}
+
+#[utoipa::path(get, path = "/api/v1/agents", tag = "agents",
+    responses((status = 200, body = ItemsDto<AgentDto>)))]
+pub async fn list_agents(
+    State(app): State<App>,
+    agent: Agent,
+) -> Result<axum::Json<ItemsDto<AgentDto>>, AppError> {
+    let account_id = agent.account_id().to_owned();
+    let agents = read::<_, StoreError, _>(&*app.store, move |tx| {
+        Box::pin(async move { tx.list_agents(&account_id).await })
+    })
+    .await?;
+    Ok(axum::Json(ItemsDto {
+        items: agents.iter().map(AgentDto::from).collect(),
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/agents", tag = "agents", request_body = CreateAgent,
+    responses((status = 201, body = AgentDto), (status = 403), (status = 409), (status = 422)))]
+pub async fn create_agent(
+    State(app): State<App>,
+    agent: Agent,
+    Json(body): Json<CreateAgent>,
+) -> Result<(StatusCode, axum::Json<AgentDto>), AppError> {
+    agent.require_admin()?;
+    let created = auth::create_agent(
+        &*app.store,
+        agent.account_id(),
+        &body.email,
+        body.name.as_deref(),
+        body.role.unwrap_or(Role::Agent),
+        &body.password,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, axum::Json(AgentDto::from(&created))))
+}
+
+#[utoipa::path(get, path = "/api/v1/channels", tag = "channels",
+    responses((status = 200, body = ItemsDto<ChannelDto>)))]
+pub async fn list_channels(
+    State(app): State<App>,
+    agent: Agent,
+) -> Result<axum::Json<ItemsDto<ChannelDto>>, AppError> {
+    let account_id = agent.account_id().to_owned();
+    let channels = read::<_, StoreError, _>(&*app.store, move |tx| {
+        Box::pin(async move { tx.list_channels(&account_id).await })
+    })
+    .await?;
+    Ok(axum::Json(ItemsDto {
+        items: channels.iter().map(|c| ChannelDto::new(c, false)).collect(),
+    }))
+}
+
+fn check_webhook_url(url: &str) -> Result<String, AppError> {
+    let parsed = reqwest::Url::parse(url.trim())
+        .map_err(|e| AppError::invalid(format!("webhook_url is not a URL: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+        return Err(AppError::invalid("webhook_url must be an http(s) URL with a host"));
+    }
+    Ok(parsed.to_string())
+}
+
+#[utoipa::path(post, path = "/api/v1/channels", tag = "channels", request_body = CreateChannel,
+    responses((status = 201, body = ChannelDto, description = "The inbound_token is shown only here"),
+        (status = 403), (status = 422)))]
+pub async fn create_channel(
+    State(app): State<App>,
+    agent: Agent,
+    Json(body): Json<CreateChannel>,
+) -> Result<(StatusCode, axum::Json<ChannelDto>), AppError> {
+    agent.require_admin()?;
+    if body.kind != ChannelKind::Api {
+        return Err(AppError::invalid(format!(
+            "channels of kind `{}` are not available yet; use `api`",
+            body.kind
+        )));
+    }
+    let name = body.name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(AppError::invalid("name must be 1 to 200 characters"));
+    }
+    let webhook_url = body.webhook_url.as_deref().map(check_webhook_url).transpose()?;
+    let channel = ChannelRecord {
+        id: new_id(),
+        account_id: agent.account_id().to_owned(),
+        kind: body.kind,
+        name: name.to_owned(),
+        webhook_url,
+        inbound_token: new_secret(),
+        created_at: now(),
+    };
+    let c = channel.clone();
+    write::<_, StoreError, _>(&*app.store, move |tx| {
+        Box::pin(async move { tx.insert_channel(&c).await })
+    })
+    .await?;
+    Ok((StatusCode::CREATED, axum::Json(ChannelDto::new(&channel, true))))
+}
+
+fn settings_dto(s: AutoFinishSettings) -> SettingsDto {
+    SettingsDto {
+        chat_auto_finish_after_seconds: s.after_seconds(),
+        chat_auto_finish_warning_seconds: s.warning_seconds(),
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/settings", tag = "settings",
+    responses((status = 200, body = SettingsDto)))]
+pub async fn get_settings(
+    State(app): State<App>,
+    agent: Agent,
+) -> Result<axum::Json<SettingsDto>, AppError> {
+    let account_id = agent.account_id().to_owned();
+    let account = read::<_, StoreError, _>(&*app.store, move |tx| {
+        Box::pin(async move { tx.get_account(&account_id).await })
+    })
+    .await?;
+    Ok(axum::Json(settings_dto(account.settings)))
+}
+
+#[utoipa::path(patch, path = "/api/v1/settings", tag = "settings", request_body = PatchSettings,
+    responses((status = 200, body = SettingsDto), (status = 403), (status = 422)))]
+pub async fn patch_settings(
+    State(app): State<App>,
+    agent: Agent,
+    Json(body): Json<PatchSettings>,
+) -> Result<axum::Json<SettingsDto>, AppError> {
+    agent.require_admin()?;
+    let account_id = agent.account_id().to_owned();
+    let settings = write::<_, AppError, _>(&*app.store, move |tx| {
+        Box::pin(async move {
+            let current = tx.get_account(&account_id).await?.settings;
+            let settings = AutoFinishSettings::new(
+                body.chat_auto_finish_after_seconds
+                    .unwrap_or(current.after_seconds()),
+                body.chat_auto_finish_warning_seconds
+                    .unwrap_or(current.warning_seconds()),
+            )
+            .map_err(|e| AppError::invalid(e.0))?;
+            tx.update_account_settings(&account_id, settings).await?;
+            Ok(settings)
+        })
+    })
+    .await?;
+    Ok(axum::Json(settings_dto(settings)))
+}

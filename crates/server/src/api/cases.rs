@@ -1,0 +1,231 @@
+//! The case list, a case, its messages and history, and the agent actions.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use casedesk_domain::Subject;
+use casedesk_store::{CaseFilter, read};
+
+use super::dto::*;
+use super::{Json, Query};
+use crate::App;
+use crate::auth::Agent;
+use crate::cases::{self, AgentMessageKind, CasePatch, not_found};
+use crate::error::AppError;
+
+/// A cursor is `<created_at micros>_<id>` of the last case of a page.
+fn parse_cursor(cursor: &str) -> Result<(casedesk_domain::Time, String), AppError> {
+    let bad = || AppError::bad_request("cursor is not one this server gave out");
+    let (micros, id) = cursor.split_once('_').ok_or_else(bad)?;
+    let micros: i64 = micros.parse().map_err(|_| bad())?;
+    let at = chrono::DateTime::from_timestamp_micros(micros).ok_or_else(bad)?;
+    if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(bad());
+    }
+    Ok((at, id.to_owned()))
+}
+
+#[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(CaseListQuery),
+    responses((status = 200, body = CaseListDto), (status = 400)))]
+pub async fn list_cases(
+    State(app): State<App>,
+    agent: Agent,
+    Query(q): Query<CaseListQuery>,
+) -> Result<axum::Json<CaseListDto>, AppError> {
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(AppError::bad_request("limit must be between 1 and 200"));
+    }
+    let filter = CaseFilter {
+        status: q.status,
+        chat_state: q.chat_state,
+        channel_id: q.channel_id,
+        customer_id: q.customer_id,
+        assignee_id: q.assignee_id,
+        q: q.q.filter(|s| !s.trim().is_empty()),
+        include_merged: false,
+        before: q.cursor.as_deref().map(parse_cursor).transpose()?,
+        // One extra row tells whether another page follows.
+        limit: limit + 1,
+    };
+    let account_id = agent.account_id().to_owned();
+    let mut rows = read::<_, AppError, _>(&*app.store, move |tx| {
+        Box::pin(async move { Ok(tx.list_cases(&account_id, &filter).await?) })
+    })
+    .await?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = more
+        .then(|| rows.last())
+        .flatten()
+        .map(|c| format!("{}_{}", c.created_at.timestamp_micros(), c.id));
+    let list = CaseListDto {
+        items: rows.iter().map(|c| CaseDto::new(c, &[])).collect(),
+        next_cursor,
+    };
+    Ok(axum::Json(list))
+}
+
+async fn load_case(app: &App, account_id: String, case_id: String) -> Result<CaseDto, AppError> {
+    read::<_, AppError, _>(&*app.store, move |tx| {
+        Box::pin(async move {
+            let case = tx
+                .get_case(&account_id, &case_id)
+                .await
+                .map_err(not_found("case"))?;
+            let deadlines = tx.list_deadlines(&case.id).await?;
+            Ok(CaseDto::new(&case, &deadlines))
+        })
+    })
+    .await
+}
+
+#[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases",
+    params(("id" = String, Path)), responses((status = 200, body = CaseDto), (status = 404)))]
+pub async fn get_case(
+    State(app): State<App>,
+    agent: Agent,
+    Path(id): Path<String>,
+) -> Result<axum::Json<CaseDto>, AppError> {
+    Ok(axum::Json(load_case(&app, agent.account_id().to_owned(), id).await?))
+}
+
+#[utoipa::path(patch, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = String, Path)),
+    request_body = PatchCase,
+    responses((status = 200, body = CaseDto), (status = 404), (status = 409), (status = 422)))]
+pub async fn patch_case(
+    State(app): State<App>,
+    agent: Agent,
+    Path(id): Path<String>,
+    Json(body): Json<PatchCase>,
+) -> Result<axum::Json<CaseDto>, AppError> {
+    let patch = CasePatch {
+        subject: body
+            .subject
+            .as_deref()
+            .map(Subject::parse)
+            .transpose()
+            .map_err(|e| AppError::invalid(e.0))?,
+        status: body.status,
+        assignee_id: body.assignee_id,
+    };
+    let case = cases::patch(&app, agent.actor(), id, patch).await?;
+    Ok(axum::Json(load_case(&app, case.account_id, case.id).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/cases/{id}/messages", tag = "cases",
+    params(("id" = String, Path)),
+    responses((status = 200, body = ItemsDto<MessageDto>), (status = 404)))]
+pub async fn list_messages(
+    State(app): State<App>,
+    agent: Agent,
+    Path(id): Path<String>,
+) -> Result<axum::Json<ItemsDto<MessageDto>>, AppError> {
+    let account_id = agent.account_id().to_owned();
+    let items = read::<_, AppError, _>(&*app.store, move |tx| {
+        Box::pin(async move {
+            tx.get_case(&account_id, &id)
+                .await
+                .map_err(not_found("case"))?;
+            let messages = tx.list_messages(&account_id, &id).await?;
+            let reactions = tx.list_reactions(&id).await?;
+            Ok(messages
+                .iter()
+                .map(|m| MessageDto::new(m, &reactions))
+                .collect())
+        })
+    })
+    .await?;
+    Ok(axum::Json(ItemsDto { items }))
+}
+
+#[utoipa::path(post, path = "/api/v1/cases/{id}/messages", tag = "cases",
+    params(("id" = String, Path)), request_body = PostMessage,
+    responses((status = 201, body = MessageDto), (status = 404), (status = 409), (status = 422)))]
+pub async fn post_message(
+    State(app): State<App>,
+    agent: Agent,
+    Path(id): Path<String>,
+    Json(body): Json<PostMessage>,
+) -> Result<(StatusCode, axum::Json<MessageDto>), AppError> {
+    let kind = match body.kind {
+        Some(PostKind::Note) => AgentMessageKind::Note,
+        Some(PostKind::Reply) | None => AgentMessageKind::Reply,
+    };
+    let message = cases::post_agent_message(&app, agent.actor(), id, kind, body.text).await?;
+    Ok((StatusCode::CREATED, axum::Json(MessageDto::new(&message, &[]))))
+}
+
+#[utoipa::path(get, path = "/api/v1/cases/{id}/events", tag = "cases",
+    params(("id" = String, Path)),
+    responses((status = 200, body = ItemsDto<EventDto>), (status = 404)))]
+pub async fn list_events(
+    State(app): State<App>,
+    agent: Agent,
+    Path(id): Path<String>,
+) -> Result<axum::Json<ItemsDto<EventDto>>, AppError> {
+    let account_id = agent.account_id().to_owned();
+    let events = read::<_, AppError, _>(&*app.store, move |tx| {
+        Box::pin(async move {
+            tx.get_case(&account_id, &id)
+                .await
+                .map_err(not_found("case"))?;
+            Ok(tx.list_events(&account_id, &id).await?)
+        })
+    })
+    .await?;
+    Ok(axum::Json(ItemsDto {
+        items: events.iter().map(EventDto::from).collect(),
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/cases/{id}/finish", tag = "cases",
+    params(("id" = String, Path)), request_body = FinishRequest,
+    responses((status = 200, body = CaseDto), (status = 404), (status = 409)))]
+pub async fn finish(
+    State(app): State<App>,
+    agent: Agent,
+    Path(id): Path<String>,
+    Json(body): Json<FinishRequest>,
+) -> Result<axum::Json<CaseDto>, AppError> {
+    let case = cases::finish(&app, agent.actor(), id, body.status).await?;
+    Ok(axum::Json(load_case(&app, case.account_id, case.id).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/cases/{id}/keep-active", tag = "cases",
+    params(("id" = String, Path)),
+    responses((status = 200, body = CaseDto), (status = 404), (status = 409)))]
+pub async fn keep_active(
+    State(app): State<App>,
+    agent: Agent,
+    Path(id): Path<String>,
+) -> Result<axum::Json<CaseDto>, AppError> {
+    let case = cases::keep_active(&app, agent.actor(), id).await?;
+    Ok(axum::Json(load_case(&app, case.account_id, case.id).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/cases/{id}/split", tag = "cases",
+    params(("id" = String, Path)),
+    responses((status = 201, body = CaseDto, description = "the new case"), (status = 404), (status = 409)))]
+pub async fn split(
+    State(app): State<App>,
+    agent: Agent,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, axum::Json<CaseDto>), AppError> {
+    let case = cases::split(&app, agent.actor(), id).await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(load_case(&app, case.account_id, case.id).await?),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/cases/{id}/merge-previous", tag = "cases",
+    params(("id" = String, Path)),
+    responses((status = 200, body = CaseDto, description = "the previous case"), (status = 404), (status = 409)))]
+pub async fn merge_previous(
+    State(app): State<App>,
+    agent: Agent,
+    Path(id): Path<String>,
+) -> Result<axum::Json<CaseDto>, AppError> {
+    let case = cases::merge_with_previous(&app, agent.actor(), id).await?;
+    Ok(axum::Json(load_case(&app, case.account_id, case.id).await?))
+}

@@ -1,0 +1,376 @@
+//! Request and response bodies of the v1 API.
+
+use casedesk_domain::{ChannelKind, Status};
+use casedesk_store::{
+    AgentRecord, CaseRecord, ChannelRecord, Deadline, DeadlineKind, EventRecord, MessageRecord,
+    ReactionRecord,
+};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
+
+use crate::util::{opt_rfc3339, rfc3339};
+
+/// `Some(None)` for an explicit `null`, `None` when the field is absent.
+fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LoginResponse {
+    pub token: String,
+    pub agent: AgentDto,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AgentDto {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    /// `admin` or `agent`.
+    pub role: String,
+    pub created_at: String,
+}
+
+impl From<&AgentRecord> for AgentDto {
+    fn from(a: &AgentRecord) -> Self {
+        AgentDto {
+            id: a.id.clone(),
+            email: a.email.clone(),
+            name: a.name.clone(),
+            role: a.role.to_string(),
+            created_at: rfc3339(a.created_at),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAgent {
+    pub email: String,
+    pub name: Option<String>,
+    /// `admin` or `agent` (default).
+    #[schema(value_type = Option<String>)]
+    pub role: Option<casedesk_domain::Role>,
+    pub password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ItemsDto<T: ToSchema> {
+    pub items: Vec<T>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateChannel {
+    /// `api` for now; other kinds come with their issues.
+    #[schema(value_type = String)]
+    pub kind: ChannelKind,
+    pub name: String,
+    pub webhook_url: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ChannelDto {
+    pub id: String,
+    pub kind: String,
+    pub name: String,
+    pub webhook_url: Option<String>,
+    pub created_at: String,
+    /// Only in the answer to creation: shown once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inbound_token: Option<String>,
+}
+
+impl ChannelDto {
+    pub fn new(c: &ChannelRecord, show_token: bool) -> Self {
+        ChannelDto {
+            id: c.id.clone(),
+            kind: c.kind.to_string(),
+            name: c.name.clone(),
+            webhook_url: c.webhook_url.clone(),
+            created_at: rfc3339(c.created_at),
+            inbound_token: show_token.then(|| c.inbound_token.clone()),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct SettingsDto {
+    pub chat_auto_finish_after_seconds: i64,
+    pub chat_auto_finish_warning_seconds: i64,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchSettings {
+    pub chat_auto_finish_after_seconds: Option<i64>,
+    pub chat_auto_finish_warning_seconds: Option<i64>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct InboundCustomer {
+    pub id: String,
+    pub name: Option<String>,
+}
+
+/// A customer event from a messenger.
+#[derive(Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum InboundEvent {
+    Message {
+        /// The channel's own message id: the idempotency key.
+        message_id: String,
+        customer: InboundCustomer,
+        text: String,
+        /// When the customer sent it, if the channel knows; informational.
+        sent_at: Option<String>,
+    },
+    Reaction {
+        customer: InboundCustomer,
+        /// The channel's id of a customer message, or casedesk's id of an agent reply.
+        target_message_id: String,
+        emoji: String,
+    },
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InboundResponse {
+    pub case_id: String,
+    pub case_number: i64,
+    pub message_id: String,
+    /// `created`, `appended`, `reopened`, `duplicate` or `noted`.
+    pub outcome: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CaseDto {
+    pub id: String,
+    pub number: i64,
+    pub channel_id: String,
+    pub customer_id: String,
+    pub subject: String,
+    /// `open`, `pending` or `closed`.
+    pub status: String,
+    /// `active`, `finished`, or null for non-chat cases.
+    pub chat_state: Option<String>,
+    pub assignee_id: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub last_activity_at: String,
+    pub finished_at: Option<String>,
+    pub closed_at: Option<String>,
+    pub first_response_at: Option<String>,
+    pub previous_case_id: Option<String>,
+    pub next_case_id: Option<String>,
+    pub split_available: bool,
+    pub merged_into_id: Option<String>,
+    pub message_count: i64,
+    pub unread: bool,
+    /// For active chats: when the warning (R4) starts and the chat auto-finishes (R3).
+    pub auto_finish_warning_at: Option<String>,
+    pub auto_finish_at: Option<String>,
+}
+
+impl CaseDto {
+    pub fn new(c: &CaseRecord, deadlines: &[Deadline]) -> Self {
+        let due = |kind: DeadlineKind| {
+            deadlines
+                .iter()
+                .find(|d| d.kind == kind)
+                .map(|d| rfc3339(d.due_at))
+        };
+        CaseDto {
+            id: c.id.clone(),
+            number: c.number,
+            channel_id: c.channel_id.clone(),
+            customer_id: c.customer_id.clone(),
+            subject: c.subject.clone(),
+            status: c.state.status.to_string(),
+            chat_state: c.state.chat_state.map(|s| s.to_string()),
+            assignee_id: c.assignee_id.clone(),
+            created_at: rfc3339(c.created_at),
+            updated_at: rfc3339(c.updated_at),
+            last_activity_at: rfc3339(c.last_activity_at),
+            finished_at: opt_rfc3339(c.state.finished_at),
+            closed_at: opt_rfc3339(c.state.closed_at),
+            first_response_at: opt_rfc3339(c.first_response_at),
+            previous_case_id: c.previous_case_id.clone(),
+            next_case_id: c.next_case_id.clone(),
+            split_available: c.state.split_available(),
+            merged_into_id: c.merged_into_id.clone(),
+            message_count: c.message_count,
+            unread: c.unread,
+            auto_finish_warning_at: due(DeadlineKind::Warn),
+            auto_finish_at: due(DeadlineKind::Finish),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CaseListDto {
+    pub items: Vec<CaseDto>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CaseListQuery {
+    #[param(value_type = Option<String>)]
+    pub status: Option<Status>,
+    #[param(value_type = Option<String>)]
+    pub chat_state: Option<casedesk_domain::ChatState>,
+    pub channel_id: Option<String>,
+    pub customer_id: Option<String>,
+    pub assignee_id: Option<String>,
+    /// Text searched in subjects and messages.
+    pub q: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// 1 to 200, default 50.
+    pub limit: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AuthorDto {
+    /// `customer`, `agent` or `system`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReactionDto {
+    pub emoji: String,
+    pub customer_id: String,
+    pub created_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MessageDto {
+    pub id: String,
+    pub case_id: String,
+    /// `message`, `note` or `system`.
+    pub kind: String,
+    pub author: AuthorDto,
+    pub text: String,
+    pub created_at: String,
+    pub reactions: Vec<ReactionDto>,
+    /// For reaction notes: the message reacted to.
+    pub reacted_message_id: Option<String>,
+}
+
+impl MessageDto {
+    pub fn new(m: &MessageRecord, reactions: &[ReactionRecord]) -> Self {
+        MessageDto {
+            id: m.id.clone(),
+            case_id: m.case_id.clone(),
+            kind: m.kind.to_string(),
+            author: AuthorDto {
+                kind: m.author_type.to_string(),
+                id: m.author_id.clone(),
+            },
+            text: m.text.clone(),
+            created_at: rfc3339(m.created_at),
+            reactions: reactions
+                .iter()
+                .filter(|r| r.message_id == m.id)
+                .map(|r| ReactionDto {
+                    emoji: r.emoji.clone(),
+                    customer_id: r.customer_id.clone(),
+                    created_at: rfc3339(r.created_at),
+                })
+                .collect(),
+            reacted_message_id: m.reacted_message_id.clone(),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PostKind {
+    Reply,
+    Note,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PostMessage {
+    pub text: String,
+    /// `reply` (default) or `note`.
+    pub kind: Option<PostKind>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ChangeDto {
+    pub field: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EventDto {
+    pub id: String,
+    pub case_id: String,
+    pub kind: String,
+    pub actor: AuthorDto,
+    pub changes: Vec<ChangeDto>,
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+    pub created_at: String,
+}
+
+impl From<&EventRecord> for EventDto {
+    fn from(e: &EventRecord) -> Self {
+        EventDto {
+            id: e.id.clone(),
+            case_id: e.case_id.clone(),
+            kind: e.kind.clone(),
+            actor: AuthorDto {
+                kind: e.actor.kind().to_owned(),
+                id: Some(e.actor.id().to_owned()),
+            },
+            changes: e
+                .changes
+                .iter()
+                .map(|c| ChangeDto {
+                    field: c.field.clone(),
+                    before: c.before.clone(),
+                    after: c.after.clone(),
+                })
+                .collect(),
+            data: e.data.clone(),
+            created_at: rfc3339(e.created_at),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FinishRequest {
+    /// The status the finished chat gets: `open`, `pending` or `closed`.
+    #[schema(value_type = String)]
+    pub status: Status,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchCase {
+    pub subject: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub status: Option<Status>,
+    /// An agent id, or null to unassign.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub assignee_id: Option<Option<String>>,
+}

@@ -1,0 +1,107 @@
+//! The generic messenger webhook of `api` channels.
+
+use axum::extract::{Path, State};
+use axum::http::request::Parts;
+use casedesk_store::{ChannelRecord, StoreError, read};
+use subtle::ConstantTimeEq;
+
+use super::Json;
+use super::dto::*;
+use crate::App;
+use crate::cases::{self, InboundMessage, InboundReaction};
+use crate::error::AppError;
+
+/// The channel of the URL, if the bearer token is its inbound token.
+pub struct InboundChannel(ChannelRecord);
+
+impl axum::extract::FromRequestParts<App> for InboundChannel {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, AppError> {
+        let token = crate::auth::bearer(parts)
+            .ok_or_else(|| AppError::unauthorized("missing bearer inbound token"))?
+            .to_owned();
+        let Path(id) = Path::<String>::from_request_parts(parts, app)
+            .await
+            .map_err(|_| AppError::not_found("channel"))?;
+        let channel = read::<_, StoreError, _>(&*app.store, move |tx| {
+            Box::pin(async move { tx.find_channel(&id).await })
+        })
+        .await?;
+        match channel {
+            Some(c) if bool::from(c.inbound_token.as_bytes().ct_eq(token.as_bytes())) => {
+                Ok(InboundChannel(c))
+            }
+            // Same answer for an unknown channel and a wrong token.
+            _ => Err(AppError::unauthorized("invalid channel or inbound token")),
+        }
+    }
+}
+
+fn check_id(what: &str, id: &str) -> Result<(), AppError> {
+    if id.trim().is_empty() || id.len() > 256 {
+        return Err(AppError::invalid(format!("{what} must be 1 to 256 bytes")));
+    }
+    Ok(())
+}
+
+#[utoipa::path(post, path = "/api/v1/channels/{id}/inbound", tag = "channels",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "channel id")),
+    request_body = InboundEvent,
+    responses((status = 200, body = InboundResponse), (status = 401), (status = 404), (status = 413), (status = 422)))]
+pub async fn inbound(
+    State(app): State<App>,
+    InboundChannel(channel): InboundChannel,
+    Json(event): Json<InboundEvent>,
+) -> Result<axum::Json<InboundResponse>, AppError> {
+    let result = match event {
+        InboundEvent::Message {
+            message_id,
+            customer,
+            text,
+            sent_at: _,
+        } => {
+            check_id("message_id", &message_id)?;
+            check_id("customer.id", &customer.id)?;
+            cases::receive_message(
+                &app,
+                channel,
+                InboundMessage {
+                    message_id,
+                    customer_id: customer.id,
+                    customer_name: customer
+                        .name
+                        .map(|n| n.trim().chars().take(200).collect::<String>())
+                        .filter(|n| !n.is_empty()),
+                    text,
+                },
+            )
+            .await?
+        }
+        InboundEvent::Reaction {
+            customer,
+            target_message_id,
+            emoji,
+        } => {
+            check_id("target_message_id", &target_message_id)?;
+            check_id("customer.id", &customer.id)?;
+            cases::receive_reaction(
+                &app,
+                channel,
+                InboundReaction {
+                    customer_id: customer.id,
+                    target_message_id,
+                    emoji,
+                },
+            )
+            .await?
+        }
+    };
+    Ok(axum::Json(InboundResponse {
+        case_id: result.case_id,
+        case_number: result.case_number,
+        message_id: result.message_id,
+        outcome: result.outcome.as_str().to_owned(),
+    }))
+}

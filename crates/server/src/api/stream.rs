@@ -1,0 +1,42 @@
+//! `GET /api/v1/events`: server-sent events of the caller's account.
+
+use std::convert::Infallible;
+
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::{Stream, StreamExt};
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+
+use crate::App;
+use crate::auth::Agent;
+
+#[utoipa::path(get, path = "/api/v1/events", tag = "events",
+    responses((status = 200, content_type = "text/event-stream",
+        description = "Events `case.created`, `case.updated`, `message.created`, `case.auto_finish_warning`, and `resync` when the client fell behind and should reload")))]
+pub async fn events(
+    State(app): State<App>,
+    agent: Agent,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let account_id = agent.record.account_id;
+    let mut shutdown = app.shutdown.clone();
+    let stream = BroadcastStream::new(app.bus.subscribe())
+        .filter_map(move |item| {
+            let event = match item {
+                Ok(n) if n.account_id == account_id => Event::default()
+                    .event(n.kind)
+                    .json_data(&n)
+                    .ok(),
+                Ok(_) => None,
+                Err(BroadcastStreamRecvError::Lagged(_)) => {
+                    Some(Event::default().event("resync").data("{}"))
+                }
+            };
+            futures::future::ready(event.map(Ok))
+        })
+        // Open streams must not hold a graceful shutdown back.
+        .take_until(async move {
+            let _ = shutdown.wait_for(|stop| *stop).await;
+        });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}

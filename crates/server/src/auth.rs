@@ -1,0 +1,379 @@
+//! Agents, passwords and bearer tokens.
+//!
+//! Passwords are argon2id hashes; bearer tokens are random 256-bit secrets
+//! stored only as SHA-256 hashes; failed logins are throttled per email.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use casedesk_domain::{AutoFinishSettings, Role};
+use casedesk_store::{AccountRecord, AgentRecord, Store, StoreError, TokenRecord, read, write};
+
+use crate::error::AppError;
+use crate::util::{new_id, new_secret, now, sha256_hex};
+use crate::App;
+
+/// How long a login token is valid.
+pub const TOKEN_TTL_DAYS: i64 = 30;
+const MAX_FAILURES: u32 = 5;
+const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+pub async fn hash_password(password: String) -> Result<String, AppError> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::encode_b64(new_secret().as_bytes()[..16].as_ref())
+            .map_err(AppError::internal)?;
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(AppError::internal)
+    })
+    .await
+    .map_err(AppError::internal)?
+}
+
+async fn verify_password(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// Emails are compared trimmed and lower-cased.
+pub fn normalize_email(email: &str) -> Result<String, AppError> {
+    let email = email.trim().to_lowercase();
+    let valid = email.len() <= 254
+        && email.split_once('@').is_some_and(|(user, domain)| {
+            !user.is_empty() && !domain.is_empty() && !email.contains(char::is_whitespace)
+        });
+    if !valid {
+        return Err(AppError::invalid("email must look like name@example.com"));
+    }
+    Ok(email)
+}
+
+pub fn check_password_strength(password: &str) -> Result<(), AppError> {
+    if password.chars().count() < 8 {
+        return Err(AppError::invalid("password must be at least 8 characters"));
+    }
+    if password.len() > 1024 {
+        return Err(AppError::invalid("password must be at most 1024 bytes"));
+    }
+    Ok(())
+}
+
+/// Counts failed logins per email in a sliding window.
+#[derive(Default)]
+pub struct Throttle {
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+impl Throttle {
+    fn check(&self, key: &str) -> Result<(), AppError> {
+        let map = self.failures.lock().map_err(AppError::internal)?;
+        if let Some((count, since)) = map.get(key)
+            && *count >= MAX_FAILURES
+        {
+            let left = FAILURE_WINDOW.saturating_sub(since.elapsed());
+            if !left.is_zero() {
+                return Err(AppError::too_many(
+                    "too many failed logins; try again later",
+                    left.as_secs().max(1),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn failed(&self, key: &str) {
+        if let Ok(mut map) = self.failures.lock() {
+            if map.len() > 100_000 {
+                map.retain(|_, (_, since)| since.elapsed() < FAILURE_WINDOW);
+            }
+            let entry = map.entry(key.to_owned()).or_insert((0, Instant::now()));
+            if entry.1.elapsed() >= FAILURE_WINDOW {
+                *entry = (0, Instant::now());
+            }
+            entry.0 += 1;
+        }
+    }
+
+    fn succeeded(&self, key: &str) {
+        if let Ok(mut map) = self.failures.lock() {
+            map.remove(key);
+        }
+    }
+}
+
+/// Logs in and returns a new bearer token.
+pub async fn login(app: &App, email: &str, password: String) -> Result<String, AppError> {
+    let invalid = || AppError::unauthorized("invalid email or password");
+    let Ok(email) = normalize_email(email) else {
+        return Err(invalid());
+    };
+    app.throttle.check(&email)?;
+    let lookup = email.clone();
+    let agent: Option<AgentRecord> = read(&*app.store, move |tx| {
+        Box::pin(async move { tx.find_agent_by_email(&lookup).await })
+    })
+    .await?;
+    // Verify against a fixed hash when the agent is unknown so that timing
+    // does not tell which emails exist.
+    let hash = agent
+        .as_ref()
+        .map(|a| a.password_hash.clone())
+        .unwrap_or_else(|| app.dummy_hash.clone());
+    let ok = verify_password(password, hash).await;
+    let Some(agent) = agent.filter(|_| ok) else {
+        app.throttle.failed(&email);
+        return Err(invalid());
+    };
+    app.throttle.succeeded(&email);
+    let token = new_secret();
+    let at = now();
+    let record = TokenRecord {
+        token_hash: sha256_hex(&token),
+        account_id: agent.account_id.clone(),
+        agent_id: agent.id.clone(),
+        created_at: at,
+        expires_at: at + chrono::Duration::days(TOKEN_TTL_DAYS),
+    };
+    write::<_, StoreError, _>(&*app.store, move |tx| {
+        Box::pin(async move { tx.insert_token(&record).await })
+    })
+    .await?;
+    Ok(token)
+}
+
+pub async fn logout(app: &App, token_hash: String) -> Result<(), AppError> {
+    write::<_, StoreError, _>(&*app.store, move |tx| {
+        Box::pin(async move { tx.delete_token(&token_hash).await })
+    })
+    .await?;
+    Ok(())
+}
+
+/// The authenticated agent of a request.
+#[derive(Debug, Clone)]
+pub struct Agent {
+    pub record: AgentRecord,
+    pub token_hash: String,
+}
+
+impl Agent {
+    pub fn account_id(&self) -> &str {
+        &self.record.account_id
+    }
+
+    pub fn actor(&self) -> crate::cases::AgentActor {
+        crate::cases::AgentActor {
+            account_id: self.record.account_id.clone(),
+            agent_id: self.record.id.clone(),
+        }
+    }
+
+    pub fn require_admin(&self) -> Result<(), AppError> {
+        if self.record.role == Role::Admin {
+            Ok(())
+        } else {
+            Err(AppError::forbidden("only admins may do this"))
+        }
+    }
+}
+
+pub fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
+impl FromRequestParts<App> for Agent {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, AppError> {
+        let token = bearer(parts)
+            .ok_or_else(|| AppError::unauthorized("missing bearer token"))?;
+        let token_hash = sha256_hex(token);
+        let lookup = token_hash.clone();
+        let agent = read::<_, AppError, _>(&*app.store, move |tx| {
+            Box::pin(async move {
+                let Some(token) = tx.find_token(&lookup).await? else {
+                    return Ok(None);
+                };
+                if token.expires_at <= now() {
+                    return Ok(None);
+                }
+                match tx.get_agent(&token.account_id, &token.agent_id).await {
+                    Ok(a) => Ok(Some(a)),
+                    Err(StoreError::NotFound) => Ok(None),
+                    Err(e) => Err(e.into()),
+                }
+            })
+        })
+        .await?
+        .ok_or_else(|| AppError::unauthorized("invalid or expired token"))?;
+        Ok(Agent {
+            record: agent,
+            token_hash,
+        })
+    }
+}
+
+// ---------------------------------------------------------------- administration
+
+/// Creates an account with its first admin.
+pub async fn create_account(
+    store: &dyn Store,
+    name: &str,
+    admin_email: &str,
+    admin_password: &str,
+) -> Result<(AccountRecord, AgentRecord), AppError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(AppError::invalid("account name must be 1 to 200 characters"));
+    }
+    let email = normalize_email(admin_email)?;
+    check_password_strength(admin_password)?;
+    let hash = hash_password(admin_password.to_owned()).await?;
+    let at = now();
+    let account = AccountRecord {
+        id: new_id(),
+        name: name.to_owned(),
+        settings: AutoFinishSettings::default(),
+        created_at: at,
+    };
+    let agent = AgentRecord {
+        id: new_id(),
+        account_id: account.id.clone(),
+        name: email.split('@').next().unwrap_or_default().to_owned(),
+        email,
+        role: Role::Admin,
+        password_hash: hash,
+        created_at: at,
+    };
+    let (a, g) = (account.clone(), agent.clone());
+    write::<_, AppError, _>(store, move |tx| {
+        Box::pin(async move {
+            tx.insert_account(&a).await?;
+            insert_agent_unique(tx, &g).await
+        })
+    })
+    .await?;
+    Ok((account, agent))
+}
+
+async fn insert_agent_unique(
+    tx: &mut dyn casedesk_store::Tx,
+    agent: &AgentRecord,
+) -> Result<(), AppError> {
+    if tx.find_agent_by_email(&agent.email).await?.is_some() {
+        return Err(AppError::conflict(
+            "email_taken",
+            format!("an agent with email {} already exists", agent.email),
+        ));
+    }
+    tx.insert_agent(agent).await.map_err(|e| match e {
+        StoreError::Conflict(_) => {
+            AppError::conflict("email_taken", "an agent with this email already exists")
+        }
+        other => other.into(),
+    })
+}
+
+/// Adds an agent to an account.
+pub async fn create_agent(
+    store: &dyn Store,
+    account_id: &str,
+    email: &str,
+    name: Option<&str>,
+    role: Role,
+    password: &str,
+) -> Result<AgentRecord, AppError> {
+    let email = normalize_email(email)?;
+    check_password_strength(password)?;
+    let name = name
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| email.split('@').next().unwrap_or_default())
+        .to_owned();
+    if name.chars().count() > 200 {
+        return Err(AppError::invalid("name must be at most 200 characters"));
+    }
+    let agent = AgentRecord {
+        id: new_id(),
+        account_id: account_id.to_owned(),
+        email,
+        name,
+        role,
+        password_hash: hash_password(password.to_owned()).await?,
+        created_at: now(),
+    };
+    let a = agent.clone();
+    write::<_, AppError, _>(store, move |tx| {
+        Box::pin(async move {
+            tx.get_account(&a.account_id)
+                .await
+                .map_err(crate::cases::not_found("account"))?;
+            insert_agent_unique(tx, &a).await
+        })
+    })
+    .await?;
+    Ok(agent)
+}
+
+pub async fn reset_password(store: &dyn Store, email: &str, password: &str) -> Result<(), AppError> {
+    let email = normalize_email(email)?;
+    check_password_strength(password)?;
+    let hash = hash_password(password.to_owned()).await?;
+    write::<_, AppError, _>(store, move |tx| {
+        Box::pin(async move {
+            let agent = tx
+                .find_agent_by_email(&email)
+                .await?
+                .ok_or_else(|| AppError::not_found("agent"))?;
+            Ok(tx.set_agent_password(&agent.id, &hash).await?)
+        })
+    })
+    .await
+}
+
+/// On the first start with an empty database: one account and its admin.
+/// Returns the generated password when none was given, to print once.
+pub async fn bootstrap(
+    store: &dyn Store,
+    email: Option<&str>,
+    password: Option<&str>,
+) -> Result<Option<(String, Option<String>)>, AppError> {
+    let count = read::<_, StoreError, _>(store, |tx| Box::pin(async move { tx.count_accounts().await }))
+        .await?;
+    if count > 0 {
+        return Ok(None);
+    }
+    let email = email.unwrap_or("admin@example.com");
+    let generated = password.is_none().then(|| new_secret()[..20].to_owned());
+    let password = password.map(str::to_owned).or(generated.clone()).unwrap_or_default();
+    create_account(store, "casedesk", email, &password).await?;
+    Ok(Some((normalize_email(email)?, generated)))
+}
+
+/// A hash to verify against when the email is unknown.
+pub async fn dummy_hash() -> Result<String, AppError> {
+    hash_password(new_secret()).await
+}

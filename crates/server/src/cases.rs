@@ -1,0 +1,981 @@
+//! Use cases on cases: each loads what the rules need inside one unit of
+//! work, lets the domain decide, saves the result with its history events and
+//! timers, and returns the notices to publish once committed.
+
+use casedesk_domain::{
+    Actor, AuthorType, AutoFinishSettings, CaseState, Change, MessageKind, Routing,
+    Status, Subject, Time, route_customer_message,
+};
+use casedesk_store::{
+    CaseRecord, ChannelRecord, CustomerRecord, Deadline, DeadlineKind, EventRecord, MessageRecord,
+    OutboxItem, ReactionRecord, StoreError, Tx, write,
+};
+use serde_json::json;
+
+use crate::error::AppError;
+use crate::events::Notice;
+use crate::util::{new_id, now, rfc3339};
+use crate::AppState;
+
+/// Longest message text accepted, in characters.
+pub const MAX_TEXT_CHARS: usize = 100_000;
+
+pub(crate) fn not_found(what: &'static str) -> impl Fn(StoreError) -> AppError {
+    move |e| match e {
+        StoreError::NotFound => AppError::not_found(what),
+        other => other.into(),
+    }
+}
+
+pub(crate) fn check_text(text: &str) -> Result<(), AppError> {
+    if text.trim().is_empty() {
+        return Err(AppError::invalid("text must not be empty"));
+    }
+    if text.chars().count() > MAX_TEXT_CHARS {
+        return Err(AppError::invalid(format!(
+            "text must be at most {MAX_TEXT_CHARS} characters"
+        )));
+    }
+    Ok(())
+}
+
+fn notice(case: &CaseRecord, kind: &'static str, data: serde_json::Value) -> Notice {
+    Notice {
+        account_id: case.account_id.clone(),
+        kind,
+        case_id: case.id.clone(),
+        case_number: case.number,
+        data,
+    }
+}
+
+fn case_notice(case: &CaseRecord) -> Notice {
+    notice(
+        case,
+        "case.updated",
+        json!({
+            "status": case.state.status,
+            "chat_state": case.state.chat_state,
+            "merged_into_id": case.merged_into_id,
+        }),
+    )
+}
+
+async fn record(
+    tx: &mut dyn Tx,
+    case: &CaseRecord,
+    kind: &str,
+    actor: &Actor,
+    changes: Vec<Change>,
+    data: serde_json::Value,
+    at: Time,
+) -> Result<(), StoreError> {
+    tx.insert_event(&EventRecord {
+        id: new_id(),
+        account_id: case.account_id.clone(),
+        case_id: case.id.clone(),
+        kind: kind.to_owned(),
+        actor: actor.clone(),
+        changes,
+        data,
+        created_at: at,
+    })
+    .await
+}
+
+/// Active chats get their warning and finish deadlines from `activity`;
+/// anything else has none.
+async fn reschedule(
+    tx: &mut dyn Tx,
+    case: &CaseRecord,
+    settings: AutoFinishSettings,
+    activity: Time,
+) -> Result<(), StoreError> {
+    if !case.state.is_active_chat() || case.state.merged {
+        return tx.clear_deadlines(&case.id).await;
+    }
+    let (warn_at, finish_at) = settings.deadlines(activity);
+    for (kind, due_at) in [(DeadlineKind::Warn, warn_at), (DeadlineKind::Finish, finish_at)] {
+        tx.set_deadline(&Deadline {
+            case_id: case.id.clone(),
+            account_id: case.account_id.clone(),
+            kind,
+            due_at,
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+async fn settings_of(tx: &mut dyn Tx, account_id: &str) -> Result<AutoFinishSettings, StoreError> {
+    Ok(tx.get_account(account_id).await?.settings)
+}
+
+/// Loads a case and locks its customer, so no routing decision or other
+/// change of that customer's chats runs at the same time; then reloads the
+/// case as it is under the lock.
+async fn lock_case(
+    tx: &mut dyn Tx,
+    account_id: &str,
+    case_id: &str,
+) -> Result<(CaseRecord, CustomerRecord), AppError> {
+    let case = tx
+        .get_case(account_id, case_id)
+        .await
+        .map_err(not_found("case"))?;
+    let customer = tx.lock_customer(account_id, &case.customer_id).await?;
+    let case = tx.get_case(account_id, case_id).await?;
+    Ok((case, customer))
+}
+
+/// Recomputes what a case derives from its messages after messages moved.
+async fn refresh_from_messages(tx: &mut dyn Tx, case: &mut CaseRecord) -> Result<(), StoreError> {
+    let summary = tx.message_summary(&case.id).await?;
+    case.message_count = summary.message_count;
+    case.state.last_public_author = summary.last_public_author;
+    if let Some(at) = summary.last_public_at {
+        case.last_activity_at = at;
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn new_case_record(
+    account_id: &str,
+    number: i64,
+    channel: &ChannelRecord,
+    customer_id: &str,
+    subject: String,
+    previous_case_id: Option<String>,
+    at: Time,
+) -> CaseRecord {
+    CaseRecord {
+        id: new_id(),
+        account_id: account_id.to_owned(),
+        number,
+        channel_id: channel.id.clone(),
+        customer_id: customer_id.to_owned(),
+        subject,
+        state: CaseState::new_case(channel.kind),
+        assignee_id: None,
+        created_at: at,
+        updated_at: at,
+        last_activity_at: at,
+        previous_case_id,
+        next_case_id: None,
+        merged_into_id: None,
+        message_count: 0,
+        unread: true,
+        first_response_at: None,
+    }
+}
+
+// ---------------------------------------------------------------- inbound
+
+#[derive(Debug, Clone)]
+pub struct InboundMessage {
+    pub message_id: String,
+    pub customer_id: String,
+    pub customer_name: Option<String>,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Created,
+    Appended,
+    Reopened,
+    Duplicate,
+    Noted,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Created => "created",
+            Outcome::Appended => "appended",
+            Outcome::Reopened => "reopened",
+            Outcome::Duplicate => "duplicate",
+            Outcome::Noted => "noted",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct InboundResult {
+    pub case_id: String,
+    pub case_number: i64,
+    pub message_id: String,
+    pub outcome: Outcome,
+}
+
+/// R6: a customer message on a channel, stored exactly once and routed by
+/// the customer's latest chat.
+pub async fn receive_message(
+    app: &AppState,
+    channel: ChannelRecord,
+    msg: InboundMessage,
+) -> Result<InboundResult, AppError> {
+    check_text(&msg.text)?;
+    let (result, notices) = write::<_, AppError, _>(&*app.store, move |tx| {
+        Box::pin(async move { route_and_store(tx, &channel, msg).await })
+    })
+    .await?;
+    app.after_commit(notices, true);
+    Ok(result)
+}
+
+async fn route_and_store(
+    tx: &mut dyn Tx,
+    channel: &ChannelRecord,
+    msg: InboundMessage,
+) -> Result<(InboundResult, Vec<Notice>), AppError> {
+    let at = now();
+    let account_id = channel.account_id.as_str();
+    // Routing for this customer in this channel happens one at a time from here.
+    let mut customer = tx
+        .upsert_customer_locked(&CustomerRecord {
+            id: new_id(),
+            account_id: account_id.to_owned(),
+            channel_id: channel.id.clone(),
+            external_id: msg.customer_id.clone(),
+            name: msg.customer_name.clone(),
+            latest_case_id: None,
+            created_at: at,
+        })
+        .await?;
+    if let Some(existing) = tx
+        .find_message_by_channel_id(&channel.id, &msg.message_id)
+        .await?
+    {
+        let case = tx.get_case(account_id, &existing.case_id).await?;
+        return Ok((
+            InboundResult {
+                case_id: case.id,
+                case_number: case.number,
+                message_id: existing.id,
+                outcome: Outcome::Duplicate,
+            },
+            Vec::new(),
+        ));
+    }
+    let settings = settings_of(tx, account_id).await?;
+    let mut latest = match &customer.latest_case_id {
+        Some(id) => Some(tx.get_case(account_id, id).await?),
+        None => None,
+    };
+    let seq = tx.next_message_seq().await?;
+    let actor = Actor::Customer(customer.id.clone());
+    let mut notices = Vec::new();
+    let routing = route_customer_message(channel.kind, latest.as_ref().map(|c| &c.state));
+    let (mut case, outcome) = match routing {
+        Routing::NewCase { .. } => {
+            let number = tx.next_case_number(account_id).await?;
+            let previous_id = latest
+                .as_ref()
+                .filter(|_| channel.kind.is_chat())
+                .map(|c| c.id.clone());
+            let case = new_case_record(
+                account_id,
+                number,
+                channel,
+                &customer.id,
+                Subject::from_first_message(&msg.text).into_string(),
+                previous_id.clone(),
+                at,
+            );
+            tx.insert_case(&case).await?;
+            record(
+                tx,
+                &case,
+                "created",
+                &actor,
+                Vec::new(),
+                json!({ "previous_case_id": previous_id }),
+                at,
+            )
+            .await?;
+            if let Some(prev) = latest.as_mut().filter(|_| channel.kind.is_chat()) {
+                let before = prev.next_case_id.replace(case.id.clone());
+                tx.update_case(prev).await?;
+                record(
+                    tx,
+                    prev,
+                    "linked",
+                    &actor,
+                    vec![Change {
+                        field: "next_case_id".into(),
+                        before,
+                        after: Some(case.id.clone()),
+                    }],
+                    json!({}),
+                    at,
+                )
+                .await?;
+            }
+            tx.set_customer_latest_case(&customer.id, Some(&case.id))
+                .await?;
+            customer.latest_case_id = Some(case.id.clone());
+            notices.push(notice(&case, "case.created", json!({ "subject": case.subject })));
+            (case, Outcome::Created)
+        }
+        Routing::Append => {
+            let Some(case) = latest else {
+                return Err(AppError::internal("append routing without a latest chat"));
+            };
+            (case, Outcome::Appended)
+        }
+        Routing::Reopen => {
+            let Some(mut case) = latest else {
+                return Err(AppError::internal("reopen routing without a latest chat"));
+            };
+            let changes = case.state.reopen_by_customer(seq, at);
+            record(tx, &case, "reopened", &actor, changes, json!({}), at).await?;
+            notices.push(case_notice(&case));
+            (case, Outcome::Reopened)
+        }
+    };
+
+    let message = MessageRecord {
+        id: new_id(),
+        account_id: account_id.to_owned(),
+        case_id: case.id.clone(),
+        seq,
+        kind: MessageKind::Message,
+        author_type: AuthorType::Customer,
+        author_id: Some(customer.id.clone()),
+        text: msg.text,
+        created_at: at,
+        channel_id: channel.id.clone(),
+        channel_message_id: Some(msg.message_id),
+        reacted_message_id: None,
+    };
+    tx.insert_message(&message).await?;
+    case.message_count += 1;
+    case.state.last_public_author = Some(AuthorType::Customer);
+    case.last_activity_at = at;
+    case.updated_at = at;
+    case.unread = true;
+    tx.update_case(&case).await?;
+    reschedule(tx, &case, settings, at).await?;
+    notices.push(notice(
+        &case,
+        "message.created",
+        json!({ "message_id": message.id, "author_type": "customer" }),
+    ));
+    Ok((
+        InboundResult {
+            case_id: case.id,
+            case_number: case.number,
+            message_id: message.id,
+            outcome,
+        },
+        notices,
+    ))
+}
+
+#[derive(Debug, Clone)]
+pub struct InboundReaction {
+    pub customer_id: String,
+    pub target_message_id: String,
+    pub emoji: String,
+}
+
+/// R10: a customer reaction becomes a note in the case holding the reacted
+/// message, whatever its state, and never routes anywhere else.
+pub async fn receive_reaction(
+    app: &AppState,
+    channel: ChannelRecord,
+    r: InboundReaction,
+) -> Result<InboundResult, AppError> {
+    let emoji = r.emoji.trim().to_owned();
+    if emoji.is_empty() || emoji.chars().count() > 16 {
+        return Err(AppError::invalid("emoji must be 1 to 16 characters"));
+    }
+    let (result, notices) = write::<_, AppError, _>(&*app.store, move |tx| {
+        Box::pin(async move {
+            let at = now();
+            let account_id = channel.account_id.as_str();
+            let target = match tx
+                .find_message_by_channel_id(&channel.id, &r.target_message_id)
+                .await?
+            {
+                Some(m) => m,
+                None => tx
+                    .get_message(account_id, &r.target_message_id)
+                    .await
+                    .ok()
+                    .filter(|m| m.channel_id == channel.id)
+                    .ok_or_else(|| AppError::not_found("reacted message"))?,
+            };
+            let (mut case, customer) = lock_case(tx, account_id, &target.case_id).await?;
+            if customer.external_id != r.customer_id {
+                return Err(AppError::not_found("reacted message"));
+            }
+            let settings = settings_of(tx, account_id).await?;
+            let note = MessageRecord {
+                id: new_id(),
+                account_id: account_id.to_owned(),
+                case_id: case.id.clone(),
+                seq: tx.next_message_seq().await?,
+                kind: MessageKind::Note,
+                author_type: AuthorType::Customer,
+                author_id: Some(customer.id.clone()),
+                text: format!(
+                    "{emoji} reaction to the message of {}",
+                    rfc3339(target.created_at)
+                ),
+                created_at: at,
+                channel_id: channel.id.clone(),
+                channel_message_id: None,
+                reacted_message_id: Some(target.id.clone()),
+            };
+            tx.insert_message(&note).await?;
+            tx.insert_reaction(&ReactionRecord {
+                id: new_id(),
+                account_id: account_id.to_owned(),
+                message_id: target.id.clone(),
+                customer_id: customer.id.clone(),
+                emoji: emoji.clone(),
+                note_id: note.id.clone(),
+                created_at: at,
+            })
+            .await?;
+            case.message_count += 1;
+            case.unread = true;
+            case.updated_at = at;
+            case.last_activity_at = at;
+            tx.update_case(&case).await?;
+            if case.state.is_active_chat() {
+                // R3: a reaction restarts the timer but does not decide who wrote last.
+                reschedule(tx, &case, settings, at).await?;
+            }
+            record(
+                tx,
+                &case,
+                "reaction",
+                &Actor::Customer(customer.id.clone()),
+                Vec::new(),
+                json!({ "emoji": emoji, "message_id": target.id, "note_id": note.id }),
+                at,
+            )
+            .await?;
+            let notices = vec![notice(
+                &case,
+                "message.created",
+                json!({ "message_id": note.id, "author_type": "customer", "kind": "note" }),
+            )];
+            Ok((
+                InboundResult {
+                    case_id: case.id,
+                    case_number: case.number,
+                    message_id: note.id,
+                    outcome: Outcome::Noted,
+                },
+                notices,
+            ))
+        })
+    })
+    .await?;
+    app.after_commit(notices, true);
+    Ok(result)
+}
+
+// ---------------------------------------------------------------- agent actions
+
+/// Who is acting, as the HTTP layer authenticated them.
+#[derive(Debug, Clone)]
+pub struct AgentActor {
+    pub account_id: String,
+    pub agent_id: String,
+}
+
+impl AgentActor {
+    fn actor(&self) -> Actor {
+        Actor::Agent(self.agent_id.clone())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgentMessageKind {
+    Reply,
+    Note,
+}
+
+/// An agent reply (delivered through the channel) or an internal note.
+pub async fn post_agent_message(
+    app: &AppState,
+    who: AgentActor,
+    case_id: String,
+    kind: AgentMessageKind,
+    text: String,
+) -> Result<MessageRecord, AppError> {
+    check_text(&text)?;
+    let (message, notices, queued) = write::<_, AppError, _>(&*app.store, move |tx| {
+        Box::pin(async move {
+            let at = now();
+            let (mut case, customer) = lock_case(tx, &who.account_id, &case_id).await?;
+            if case.state.merged {
+                return Err(AppError::from(casedesk_domain::RuleError::Merged));
+            }
+            let channel = tx
+                .find_channel(&case.channel_id)
+                .await?
+                .ok_or_else(|| AppError::internal("case of a missing channel"))?;
+            let message = MessageRecord {
+                id: new_id(),
+                account_id: who.account_id.clone(),
+                case_id: case.id.clone(),
+                seq: tx.next_message_seq().await?,
+                kind: match kind {
+                    AgentMessageKind::Reply => MessageKind::Message,
+                    AgentMessageKind::Note => MessageKind::Note,
+                },
+                author_type: AuthorType::Agent,
+                author_id: Some(who.agent_id.clone()),
+                text,
+                created_at: at,
+                channel_id: case.channel_id.clone(),
+                channel_message_id: None,
+                reacted_message_id: None,
+            };
+            tx.insert_message(&message).await?;
+            case.message_count += 1;
+            case.updated_at = at;
+            let mut notices = Vec::new();
+            let mut queued = false;
+            if kind == AgentMessageKind::Reply {
+                let is_latest = customer.latest_case_id.as_deref() == Some(case.id.as_str());
+                let changes = case.state.agent_replied(is_latest, at);
+                if !changes.is_empty() {
+                    record(tx, &case, "reactivated", &who.actor(), changes, json!({}), at)
+                        .await?;
+                    notices.push(case_notice(&case));
+                }
+                case.state.last_public_author = Some(AuthorType::Agent);
+                case.last_activity_at = at;
+                case.unread = false;
+                case.first_response_at.get_or_insert(at);
+                let settings = settings_of(tx, &who.account_id).await?;
+                reschedule(tx, &case, settings, at).await?;
+                if let Some(url) = channel.webhook_url.clone() {
+                    let body = json!({
+                        "type": "message",
+                        "id": message.id,
+                        "case_id": case.id,
+                        "case_number": case.number,
+                        "customer": { "id": customer.external_id },
+                        "text": message.text,
+                        "sent_at": rfc3339(at),
+                    });
+                    tx.insert_outbox(&OutboxItem {
+                        id: new_id(),
+                        account_id: who.account_id.clone(),
+                        channel_id: channel.id.clone(),
+                        message_id: message.id.clone(),
+                        url,
+                        body: body.to_string(),
+                        attempts: 0,
+                        next_attempt_at: at,
+                        created_at: at,
+                    })
+                    .await?;
+                    queued = true;
+                }
+            }
+            tx.update_case(&case).await?;
+            notices.push(notice(
+                &case,
+                "message.created",
+                json!({ "message_id": message.id, "author_type": "agent", "kind": message.kind }),
+            ));
+            Ok((message, notices, queued))
+        })
+    })
+    .await?;
+    app.after_commit(notices, true);
+    if queued {
+        app.outbox_changed.notify_one();
+    }
+    Ok(message)
+}
+
+/// Runs `change` on a locked case, saves it, records the event and fixes
+/// the timers. The common shape of finish, patch and keep-active.
+async fn change_case<F>(
+    app: &AppState,
+    who: AgentActor,
+    case_id: String,
+    kind: &'static str,
+    change: F,
+) -> Result<CaseRecord, AppError>
+where
+    F: for<'a> FnOnce(
+            &'a mut CaseRecord,
+            &'a mut dyn Tx,
+            Time,
+        ) -> futures::future::BoxFuture<'a, Result<Vec<Change>, AppError>>
+        + Send
+        + 'static,
+{
+    let (case, notices) = write::<_, AppError, _>(&*app.store, move |tx| {
+        Box::pin(async move {
+            let at = now();
+            let (mut case, _customer) = lock_case(tx, &who.account_id, &case_id).await?;
+            let was_active = case.state.is_active_chat();
+            let changes = change(&mut case, tx, at).await?;
+            if changes.is_empty() && kind != "kept_active" {
+                return Ok((case, Vec::new()));
+            }
+            case.updated_at = at;
+            if kind == "kept_active" {
+                case.last_activity_at = at;
+            }
+            tx.update_case(&case).await?;
+            if was_active != case.state.is_active_chat() || kind == "kept_active" {
+                let settings = settings_of(tx, &who.account_id).await?;
+                reschedule(tx, &case, settings, case.last_activity_at).await?;
+            }
+            record(tx, &case, kind, &who.actor(), changes, json!({}), at).await?;
+            let notices = vec![case_notice(&case)];
+            Ok((case, notices))
+        })
+    })
+    .await?;
+    app.after_commit(notices, true);
+    Ok(case)
+}
+
+/// R2: finish an active chat with a status.
+pub async fn finish(
+    app: &AppState,
+    who: AgentActor,
+    case_id: String,
+    status: Status,
+) -> Result<CaseRecord, AppError> {
+    change_case(app, who, case_id, "finished", move |case, _tx, at| {
+        Box::pin(async move { Ok(case.state.finish(status, at)?) })
+    })
+    .await
+}
+
+/// R4: restart the inactivity timer of an active chat.
+pub async fn keep_active(
+    app: &AppState,
+    who: AgentActor,
+    case_id: String,
+) -> Result<CaseRecord, AppError> {
+    change_case(app, who, case_id, "kept_active", move |case, _tx, _at| {
+        Box::pin(async move {
+            case.state.keep_active()?;
+            Ok(Vec::new())
+        })
+    })
+    .await
+}
+
+/// What an agent may change directly on a case.
+#[derive(Debug, Clone, Default)]
+pub struct CasePatch {
+    pub subject: Option<Subject>,
+    pub status: Option<Status>,
+    /// `Some(None)` unassigns.
+    pub assignee_id: Option<Option<String>>,
+}
+
+/// R1, R5, R13: subject, status and assignee.
+pub async fn patch(
+    app: &AppState,
+    who: AgentActor,
+    case_id: String,
+    p: CasePatch,
+) -> Result<CaseRecord, AppError> {
+    let account_id = who.account_id.clone();
+    change_case(app, who, case_id, "updated", move |case, tx, at| {
+        Box::pin(async move {
+            let mut changes = Vec::new();
+            if let Some(subject) = p.subject {
+                let after = subject.into_string();
+                if after != case.subject {
+                    let before = std::mem::replace(&mut case.subject, after.clone());
+                    changes.push(Change {
+                        field: "subject".into(),
+                        before: Some(before),
+                        after: Some(after),
+                    });
+                }
+            }
+            if let Some(assignee) = p.assignee_id {
+                if let Some(id) = &assignee {
+                    tx.get_agent(&account_id, id)
+                        .await
+                        .map_err(|_| AppError::invalid(format!("no agent `{id}` in this account")))?;
+                }
+                if assignee != case.assignee_id {
+                    let before = std::mem::replace(&mut case.assignee_id, assignee.clone());
+                    changes.push(Change {
+                        field: "assignee_id".into(),
+                        before,
+                        after: assignee,
+                    });
+                }
+            }
+            if let Some(status) = p.status {
+                changes.extend(case.state.set_status(status, at)?);
+            }
+            Ok(changes)
+        })
+    })
+    .await
+}
+
+/// R7: move the messages since the reopen into a new chat.
+pub async fn split(
+    app: &AppState,
+    who: AgentActor,
+    case_id: String,
+) -> Result<CaseRecord, AppError> {
+    let (new_case, notices) = write::<_, AppError, _>(&*app.store, move |tx| {
+        Box::pin(async move {
+            let at = now();
+            let account_id = who.account_id.as_str();
+            let (mut original, customer) = lock_case(tx, account_id, &case_id).await?;
+            let plan = original.state.split()?;
+            let channel = tx
+                .find_channel(&original.channel_id)
+                .await?
+                .ok_or_else(|| AppError::internal("case of a missing channel"))?;
+            let number = tx.next_case_number(account_id).await?;
+            let mut new_case = new_case_record(
+                account_id,
+                number,
+                &channel,
+                &original.customer_id,
+                String::new(),
+                Some(original.id.clone()),
+                at,
+            );
+            new_case.next_case_id = original.next_case_id.clone();
+            new_case.assignee_id = original.assignee_id.clone();
+            tx.insert_case(&new_case).await?;
+            let moved = tx
+                .move_messages(&original.id, &new_case.id, plan.from_seq)
+                .await?;
+            let summary = tx.message_summary(&new_case.id).await?;
+            new_case.subject = Subject::from_first_message(
+                summary.first_customer_text.as_deref().unwrap_or_default(),
+            )
+            .into_string();
+            refresh_from_messages(tx, &mut new_case).await?;
+            tx.update_case(&new_case).await?;
+
+            let mut changes = plan.original_changes;
+            changes.push(Change {
+                field: "next_case_id".into(),
+                before: original.next_case_id.clone(),
+                after: Some(new_case.id.clone()),
+            });
+            original.next_case_id = Some(new_case.id.clone());
+            refresh_from_messages(tx, &mut original).await?;
+            original.updated_at = at;
+            tx.update_case(&original).await?;
+            if customer.latest_case_id.as_deref() == Some(original.id.as_str()) {
+                tx.set_customer_latest_case(&customer.id, Some(&new_case.id))
+                    .await?;
+            }
+            let settings = settings_of(tx, account_id).await?;
+            reschedule(tx, &original, settings, at).await?;
+            reschedule(tx, &new_case, settings, at).await?;
+            let actor = who.actor();
+            record(
+                tx,
+                &original,
+                "split",
+                &actor,
+                changes,
+                json!({ "new_case_id": new_case.id, "moved_messages": moved }),
+                at,
+            )
+            .await?;
+            record(
+                tx,
+                &new_case,
+                "created",
+                &actor,
+                Vec::new(),
+                json!({ "split_from_case_id": original.id, "moved_messages": moved }),
+                at,
+            )
+            .await?;
+            let notices = vec![
+                case_notice(&original),
+                notice(&new_case, "case.created", json!({ "subject": new_case.subject })),
+            ];
+            Ok((new_case, notices))
+        })
+    })
+    .await?;
+    app.after_commit(notices, true);
+    Ok(new_case)
+}
+
+/// R9: merge the current chat into its previous one, which becomes the
+/// customer's active, open, latest chat.
+pub async fn merge_with_previous(
+    app: &AppState,
+    who: AgentActor,
+    case_id: String,
+) -> Result<CaseRecord, AppError> {
+    let (previous, notices) = write::<_, AppError, _>(&*app.store, move |tx| {
+        Box::pin(async move {
+            let at = now();
+            let account_id = who.account_id.as_str();
+            let (mut current, customer) = lock_case(tx, account_id, &case_id).await?;
+            if current.state.merged {
+                return Err(AppError::from(casedesk_domain::RuleError::Merged));
+            }
+            let Some(previous_id) = current.previous_case_id.clone() else {
+                return Err(AppError::from(casedesk_domain::RuleError::NoPreviousChat));
+            };
+            let mut previous = tx.get_case(account_id, &previous_id).await?;
+            let plan = current
+                .state
+                .merge_into_previous(&mut previous.state, true, at)?;
+            let moved = tx.move_messages(&current.id, &previous.id, 0).await?;
+
+            current.merged_into_id = Some(previous.id.clone());
+            refresh_from_messages(tx, &mut current).await?;
+            current.updated_at = at;
+            tx.update_case(&current).await?;
+
+            let mut previous_changes = plan.previous_changes;
+            previous_changes.push(Change {
+                field: "next_case_id".into(),
+                before: previous.next_case_id.clone(),
+                after: current.next_case_id.clone(),
+            });
+            previous.next_case_id = current.next_case_id.clone();
+            if let Some(next_id) = &current.next_case_id {
+                let mut next = tx.get_case(account_id, next_id).await?;
+                next.previous_case_id = Some(previous.id.clone());
+                tx.update_case(&next).await?;
+            }
+            refresh_from_messages(tx, &mut previous).await?;
+            previous.unread = previous.unread || current.unread;
+            previous.updated_at = at;
+            tx.update_case(&previous).await?;
+            if customer.latest_case_id.as_deref() == Some(current.id.as_str()) {
+                tx.set_customer_latest_case(&customer.id, Some(&previous.id))
+                    .await?;
+            }
+            let settings = settings_of(tx, account_id).await?;
+            tx.clear_deadlines(&current.id).await?;
+            reschedule(tx, &previous, settings, at).await?;
+            let actor = who.actor();
+            record(
+                tx,
+                &current,
+                "merged",
+                &actor,
+                plan.current_changes,
+                json!({ "merged_into_id": previous.id, "moved_messages": moved }),
+                at,
+            )
+            .await?;
+            record(
+                tx,
+                &previous,
+                "merged_in",
+                &actor,
+                previous_changes,
+                json!({ "merged_case_id": current.id, "moved_messages": moved }),
+                at,
+            )
+            .await?;
+            let notices = vec![case_notice(&current), case_notice(&previous)];
+            Ok((previous, notices))
+        })
+    })
+    .await?;
+    app.after_commit(notices, true);
+    Ok(previous)
+}
+
+// ---------------------------------------------------------------- timers
+
+/// What firing one deadline did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fired {
+    Warned,
+    Finished,
+    /// The deadline had moved or gone (new activity, another process).
+    Nothing,
+}
+
+/// R3/R4: fires one due deadline of a case, under the customer lock, after
+/// re-reading it: a deadline another process fired, or new activity moved,
+/// does nothing.
+pub async fn fire_deadline(app: &AppState, d: Deadline) -> Result<Fired, AppError> {
+    let (fired, notices) = write::<_, AppError, _>(&*app.store, move |tx| {
+        Box::pin(async move {
+            let at = now();
+            let (mut case, _customer) = match lock_case(tx, &d.account_id, &d.case_id).await {
+                Ok(v) => v,
+                Err(e) if e.status == axum::http::StatusCode::NOT_FOUND => {
+                    tx.clear_deadlines(&d.case_id).await?;
+                    return Ok((Fired::Nothing, Vec::new()));
+                }
+                Err(e) => return Err(e),
+            };
+            let current = tx
+                .list_deadlines(&d.case_id)
+                .await?
+                .into_iter()
+                .find(|x| x.kind == d.kind && x.due_at <= at);
+            let Some(current) = current else {
+                return Ok((Fired::Nothing, Vec::new()));
+            };
+            tx.delete_deadline(&current.case_id, current.kind).await?;
+            if !case.state.is_active_chat() || case.state.merged {
+                tx.clear_deadlines(&case.id).await?;
+                return Ok((Fired::Nothing, Vec::new()));
+            }
+            match current.kind {
+                DeadlineKind::Warn => {
+                    let finish_at = tx
+                        .list_deadlines(&case.id)
+                        .await?
+                        .into_iter()
+                        .find(|x| x.kind == DeadlineKind::Finish)
+                        .map(|x| rfc3339(x.due_at));
+                    let n = notice(
+                        &case,
+                        "case.auto_finish_warning",
+                        json!({ "auto_finish_at": finish_at }),
+                    );
+                    Ok((Fired::Warned, vec![n]))
+                }
+                DeadlineKind::Finish => {
+                    let changes = case.state.auto_finish(at)?;
+                    case.updated_at = at;
+                    tx.update_case(&case).await?;
+                    tx.clear_deadlines(&case.id).await?;
+                    record(
+                        tx,
+                        &case,
+                        "auto_finished",
+                        &Actor::System("auto_finish".into()),
+                        changes,
+                        json!({ "due_at": rfc3339(current.due_at), "lateness_ms": (at - current.due_at).num_milliseconds() }),
+                        at,
+                    )
+                    .await?;
+                    Ok((Fired::Finished, vec![case_notice(&case)]))
+                }
+            }
+        })
+    })
+    .await?;
+    app.after_commit(notices, false);
+    Ok(fired)
+}

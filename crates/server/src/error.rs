@@ -1,0 +1,141 @@
+//! The one error type of the HTTP layer and its one mapping to responses.
+//!
+//! Handlers and use cases return [`AppError`]; storage and rule errors
+//! convert into it. 4xx errors carry a stable `code` and a message meant for
+//! the API user; 5xx details are logged and never sent.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use casedesk_domain::RuleError;
+use casedesk_store::StoreError;
+use serde::Serialize;
+
+#[derive(Debug)]
+pub struct AppError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub retry_after: Option<u64>,
+}
+
+impl AppError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        AppError {
+            status,
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, message)
+    }
+
+    pub fn too_many(message: impl Into<String>, retry_after: u64) -> Self {
+        AppError {
+            retry_after: Some(retry_after),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
+        }
+    }
+
+    /// A failure that is ours, not the caller's: logged in full, answered vaguely.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        tracing::error!("internal error: {detail}");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal server error",
+        )
+    }
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: Inner<'a>,
+}
+
+#[derive(Serialize)]
+struct Inner<'a> {
+    code: &'a str,
+    message: &'a str,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let body = Body {
+            error: Inner {
+                code: self.code,
+                message: &self.message,
+            },
+        };
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => AppError::not_found("resource"),
+            StoreError::Conflict(detail) => {
+                tracing::info!("storage conflict: {detail}");
+                AppError::conflict("conflict", "the change conflicts with existing data")
+            }
+            StoreError::Unavailable(detail) => {
+                tracing::error!("storage unavailable: {detail}");
+                AppError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "storage is unavailable, try again",
+                )
+            }
+            StoreError::Other(detail) => AppError::internal(detail),
+        }
+    }
+}
+
+impl From<RuleError> for AppError {
+    fn from(e: RuleError) -> Self {
+        let code = match e {
+            RuleError::NotAChat => "not_a_chat",
+            RuleError::AlreadyFinished => "already_finished",
+            RuleError::NotActive => "not_active",
+            RuleError::SplitUnavailable => "split_unavailable",
+            RuleError::NoPreviousChat => "no_previous_chat",
+            RuleError::Merged => "merged",
+            RuleError::PreviousMerged => "previous_merged",
+        };
+        AppError::conflict(code, e.to_string())
+    }
+}
+
+/// Unknown routes answer in the same JSON shape as every other error.
+pub async fn route_not_found() -> AppError {
+    AppError::new(StatusCode::NOT_FOUND, "route_not_found", "no such route")
+}

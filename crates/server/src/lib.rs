@@ -1,0 +1,187 @@
+//! The casedesk server: the v1 HTTP API, the use cases behind it, and the
+//! background workers (chat deadlines, webhook outbox).
+//!
+//! Data flows one way: HTTP or channel → use case ([`cases`]) → domain
+//! decides → store persists in one transaction → notices out (SSE, outbox).
+//! The server never reads the environment: the binary passes a [`Config`].
+
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod auth;
+pub mod cases;
+pub mod error;
+pub mod events;
+pub mod scheduler;
+pub mod util;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use casedesk_store::Store;
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::error::AppError;
+use crate::events::{Bus, Notice};
+
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// What the server needs besides its store and listener.
+#[derive(Clone, Default)]
+pub struct Config {
+    /// First admin of a fresh database (SPEC: `CASEDESK_ADMIN_EMAIL`).
+    pub admin_email: Option<String>,
+    pub admin_password: Option<String>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("admin_email", &self.admin_email)
+            .field("admin_password", &self.admin_password.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+/// Shared by every request and worker.
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub bus: Bus,
+    /// Poked after a commit that may have moved a chat deadline.
+    pub timers: Notify,
+    /// Poked after a commit that queued an outbound delivery.
+    pub outbox_changed: Notify,
+    pub throttle: auth::Throttle,
+    pub http: reqwest::Client,
+    /// Flips to `true` when the server starts shutting down.
+    pub shutdown: watch::Receiver<bool>,
+    dummy_hash: String,
+}
+
+pub type App = Arc<AppState>;
+
+impl AppState {
+    pub(crate) fn after_commit(&self, notices: Vec<Notice>, timers_changed: bool) {
+        self.bus.publish(notices);
+        if timers_changed {
+            self.timers.notify_one();
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("start-up failed: {0}")]
+    Startup(String),
+    #[error("server failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn method_not_allowed() -> AppError {
+    AppError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not take that method",
+    )
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    AppError::internal("a request handler panicked").into_response()
+}
+
+/// The whole HTTP application.
+pub fn router(app: App) -> Router {
+    let (api, openapi) = api::router();
+    let openapi = Arc::new(openapi);
+    Router::new()
+        .merge(api)
+        .route("/healthz", get(healthz))
+        .route(
+            "/api/v1/openapi.json",
+            get(move || {
+                let doc = Arc::clone(&openapi);
+                async move { axum::Json(doc.as_ref().clone()) }
+            }),
+        )
+        .fallback(error::route_not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(TraceLayer::new_for_http())
+        .with_state(app)
+}
+
+/// Creates the first account when the database is empty, then serves on
+/// `listener` until `shutdown` resolves; in-flight requests finish first.
+pub async fn serve(
+    listener: TcpListener,
+    store: Arc<dyn Store>,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let startup = |e: AppError| ServeError::Startup(e.message);
+    if let Some((email, generated)) = auth::bootstrap(
+        &*store,
+        config.admin_email.as_deref(),
+        config.admin_password.as_deref(),
+    )
+    .await
+    .map_err(startup)?
+    {
+        match generated {
+            Some(password) => println!(
+                "casedesk: created the first account; admin {email}, password {password} \
+                 (shown once: change it with `casedesk admin reset-password`)"
+            ),
+            None => println!("casedesk: created the first account; admin {email}"),
+        }
+    }
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let app: App = Arc::new(AppState {
+        store: Arc::clone(&store),
+        bus: Bus::default(),
+        timers: Notify::new(),
+        outbox_changed: Notify::new(),
+        throttle: auth::Throttle::default(),
+        http: reqwest::Client::builder()
+            .user_agent(concat!("casedesk/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ServeError::Startup(e.to_string()))?,
+        shutdown: stop_rx,
+        dummy_hash: auth::dummy_hash().await.map_err(startup)?,
+    });
+    let workers = [
+        tokio::spawn(scheduler::deadline_loop(Arc::clone(&app))),
+        tokio::spawn(scheduler::outbox_loop(Arc::clone(&app))),
+    ];
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, backend = store.backend(), "casedesk is listening");
+    let stop_for_http = stop_tx.clone();
+    let served = axum::serve(listener, router(Arc::clone(&app)))
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: draining in-flight requests");
+            let _ = stop_for_http.send(true);
+        })
+        .await;
+    let _ = stop_tx.send(true);
+    for w in workers {
+        let _ = w.await;
+    }
+    drop(app);
+    store.close().await;
+    served.map_err(ServeError::Io)
+}

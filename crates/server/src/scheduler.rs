@@ -1,0 +1,209 @@
+//! Background work with durable state: chat deadlines (R3/R4) and the
+//! outbound webhook outbox.
+//!
+//! Both loops sleep until their next due time (read from an index), a
+//! [`Notify`](tokio::sync::Notify) from a commit that changed it, or at most
+//! [`MAX_SLEEP`] so that work queued by another server process on the same
+//! database is picked up too. Correctness never depends on the sleeping:
+//! each deadline is re-checked under the customer's lock when it fires, and
+//! outbox items are leased.
+
+use std::time::Duration;
+
+use casedesk_domain::Time;
+use casedesk_store::{Deadline, OutboxItem, OutboxUpdate, StoreError, read, write};
+use futures::StreamExt;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::App;
+use crate::cases::{Fired, fire_deadline};
+use crate::util::now;
+
+const MAX_SLEEP: Duration = Duration::from_secs(1);
+const DEADLINE_BATCH: i64 = 1000;
+const OUTBOX_BATCH: i64 = 50;
+const OUTBOX_LEASE_SECS: i64 = 60;
+const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Waits until `until`, a notification, or shutdown; whichever comes first.
+async fn nap(app: &App, until: Option<Time>, notify: &tokio::sync::Notify) {
+    let wait = until
+        .map(|t| (t - now()).to_std().unwrap_or(Duration::ZERO))
+        .unwrap_or(MAX_SLEEP)
+        .min(MAX_SLEEP);
+    let mut shutdown = app.shutdown.clone();
+    tokio::select! {
+        _ = tokio::time::sleep(wait) => {}
+        _ = notify.notified() => {}
+        _ = shutdown.wait_for(|stop| *stop) => {}
+    }
+}
+
+fn stopping(app: &App) -> bool {
+    *app.shutdown.borrow()
+}
+
+/// Fires every due deadline; returns how many chats it finished.
+pub async fn fire_due_deadlines(app: &App) -> Result<usize, StoreError> {
+    let mut finished = 0;
+    loop {
+        let at = now();
+        let due: Vec<Deadline> = write(&*app.store, move |tx| {
+            Box::pin(async move { tx.claim_due_deadlines(at, DEADLINE_BATCH).await })
+        })
+        .await?;
+        let n = due.len();
+        let results: Vec<_> = futures::stream::iter(due)
+            .map(|d| fire_deadline(app, d))
+            .buffer_unordered(256)
+            .collect()
+            .await;
+        for r in results {
+            match r {
+                Ok(Fired::Finished) => finished += 1,
+                Ok(_) => {}
+                Err(e) => tracing::warn!("firing a chat deadline failed: {}", e.message),
+            }
+        }
+        if (n as i64) < DEADLINE_BATCH || stopping(app) {
+            return Ok(finished);
+        }
+    }
+}
+
+pub async fn deadline_loop(app: App) {
+    while !stopping(&app) {
+        if let Err(e) = fire_due_deadlines(&app).await {
+            tracing::warn!("chat deadlines: {e}");
+        }
+        let next = read::<_, StoreError, _>(&*app.store, |tx| {
+            Box::pin(async move { tx.next_deadline_at().await })
+        })
+        .await
+        .unwrap_or(None);
+        nap(&app, next, &app.timers).await;
+    }
+}
+
+/// Delay before retry number `attempts` (1, 2, 4, … seconds, at most an hour).
+pub fn backoff(attempts: i64) -> chrono::Duration {
+    let exp = attempts.clamp(1, 13) - 1;
+    chrono::Duration::seconds((1i64 << exp).min(3600))
+}
+
+/// `sha256=<hex>` of the body keyed with the channel's inbound token.
+pub fn signature(key: &str, body: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(body.as_bytes());
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+async fn deliver(app: &App, item: OutboxItem) {
+    let channel_id = item.channel_id.clone();
+    let channel = read::<_, StoreError, _>(&*app.store, move |tx| {
+        Box::pin(async move { tx.find_channel(&channel_id).await })
+    })
+    .await;
+    let attempts = item.attempts + 1;
+    let outcome = match channel {
+        Ok(Some(channel)) => app
+            .http
+            .post(&item.url)
+            .timeout(DELIVERY_TIMEOUT)
+            .header("content-type", "application/json")
+            .header("x-casedesk-signature", signature(&channel.inbound_token, &item.body))
+            .header("x-casedesk-delivery", &item.id)
+            .body(item.body.clone())
+            .send()
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| {
+                if r.status().is_success() {
+                    Ok(())
+                } else {
+                    Err(format!("receiver answered {}", r.status()))
+                }
+            }),
+        Ok(None) => Err("the channel no longer exists".into()),
+        Err(e) => Err(e.to_string()),
+    };
+    let at = now();
+    let update = match outcome {
+        Ok(()) => OutboxUpdate {
+            id: item.id.clone(),
+            attempts,
+            retry_at: None,
+            last_error: None,
+            now: at,
+        },
+        Err(error) => {
+            tracing::info!(delivery = %item.id, attempts, "webhook delivery failed: {error}");
+            OutboxUpdate {
+                id: item.id.clone(),
+                attempts,
+                retry_at: Some(at + backoff(attempts)),
+                last_error: Some(error.chars().take(500).collect()),
+                now: at,
+            }
+        }
+    };
+    let saved = write::<_, StoreError, _>(&*app.store, move |tx| {
+        Box::pin(async move { tx.finish_outbox(&update).await })
+    })
+    .await;
+    if let Err(e) = saved {
+        // The lease runs out and the item is tried again: at least once.
+        tracing::warn!(delivery = %item.id, "recording a delivery failed: {e}");
+    }
+}
+
+pub async fn outbox_loop(app: App) {
+    while !stopping(&app) {
+        let at = now();
+        let lease = at + chrono::Duration::seconds(OUTBOX_LEASE_SECS);
+        let claimed = write::<_, StoreError, _>(&*app.store, move |tx| {
+            Box::pin(async move { tx.claim_outbox(at, lease, OUTBOX_BATCH).await })
+        })
+        .await;
+        match claimed {
+            Ok(items) if !items.is_empty() => {
+                futures::stream::iter(items)
+                    .for_each_concurrent(8, |item| deliver(&app, item))
+                    .await;
+                continue;
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!("outbox: {e}"),
+        }
+        let next = read::<_, StoreError, _>(&*app.store, |tx| {
+            Box::pin(async move { tx.next_outbox_at().await })
+        })
+        .await
+        .unwrap_or(None);
+        nap(&app, next, &app.outbox_changed).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_an_hour() {
+        assert_eq!(backoff(1).num_seconds(), 1);
+        assert_eq!(backoff(2).num_seconds(), 2);
+        assert_eq!(backoff(5).num_seconds(), 16);
+        assert_eq!(backoff(100).num_seconds(), 3600);
+    }
+
+    #[test]
+    fn signature_is_hmac_sha256_hex() {
+        // RFC 4231 test case 2.
+        assert_eq!(
+            signature("Jefe", "what do ya want for nothing?"),
+            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+}
