@@ -34,6 +34,8 @@ use crate::events::{Bus, Notice};
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
+/// Largest oversized body read to its end before answering 413.
+const MAX_DRAIN_BYTES: u64 = 16 << 20;
 
 /// What the server needs besides its store and listener.
 #[derive(Clone, Default)]
@@ -98,6 +100,36 @@ async fn method_not_allowed() -> AppError {
     )
 }
 
+/// Answers 413 to a request whose declared length is over the limit, after
+/// reading (and dropping) up to [`MAX_DRAIN_BYTES`] of its body: closing the
+/// connection on an unread body resets it, and the client would never see
+/// the answer.
+async fn reject_oversized(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let declared = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(len) if len > MAX_BODY_BYTES as u64 => {
+            if len <= MAX_DRAIN_BYTES {
+                let drain = axum::body::to_bytes(req.into_body(), MAX_DRAIN_BYTES as usize);
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(10), drain).await;
+            }
+            AppError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "request body is larger than 1 MiB",
+            )
+            .into_response()
+        }
+        _ => next.run(req).await,
+    }
+}
+
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
     AppError::internal("a request handler panicked").into_response()
 }
@@ -119,6 +151,7 @@ pub fn router(app: App) -> Router {
         .fallback(error::route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(reject_oversized))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http())
         .with_state(app)

@@ -53,7 +53,11 @@ impl From<StoreError> for JobError {
 
 pub type JobOutput = Result<Box<dyn Any + Send>, JobError>;
 
-/// A unit of work: runs against one transaction.
+/// A unit of work: runs against one transaction. A job awaits nothing but
+/// its [`Tx`]: a backend may drive it outside the async runtime (SQLite runs
+/// it on its writer thread). Callers lock the customer before anything else
+/// they lock (the account row, through [`Tx::next_case_number`]), so that
+/// jobs never wait on each other in a cycle.
 pub type Job = Box<dyn for<'t> FnOnce(&'t mut dyn Tx) -> BoxFuture<'t, JobOutput> + Send>;
 
 /// Whether a unit of work may write.

@@ -1,0 +1,366 @@
+//! `TestApp`: a real casedesk server on port 0 over a fresh database of
+//! either backend, with typed helpers for the calls tests make.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use casedesk_store::Store;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+pub const ADMIN_PASSWORD: &str = "correct horse battery";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub fn postgres_url() -> String {
+    std::env::var("CASEDESK_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// Where a test's database lives, so a test can restart a server on it.
+pub struct Database {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    schema: Option<String>,
+}
+
+impl Database {
+    pub async fn fresh(backend: Backend) -> Database {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("casedesk.db").display());
+                Database {
+                    url,
+                    _dir: Some(dir),
+                    schema: None,
+                }
+            }
+            Backend::Postgres => {
+                let schema = format!(
+                    "e2e_{}_{}",
+                    std::process::id(),
+                    uuid_like()
+                );
+                let base = postgres_url();
+                let sep = if base.contains('?') { '&' } else { '?' };
+                Database {
+                    url: format!("{base}{sep}schema={schema}"),
+                    _dir: None,
+                    schema: Some(schema),
+                }
+            }
+        }
+    }
+
+    pub async fn open(&self) -> Arc<dyn Store> {
+        casedesk::open_store(&self.url).await.unwrap_or_else(|e| {
+            panic!(
+                "cannot open the test database {} ({e}); the PostgreSQL suite needs a running \
+                 server (set CASEDESK_TEST_DATABASE_URL)",
+                self.url
+            )
+        })
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        if let Some(schema) = self.schema.take() {
+            // Best effort: a leftover schema only costs disk space.
+            let _ = std::process::Command::new("psql")
+                .arg(postgres_url())
+                .arg("-qc")
+                .arg(format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
+    }
+}
+
+fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("{nanos:x}{}", N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// A running server.
+pub struct Server {
+    pub base: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Server {
+    pub async fn start(db: &Database) -> Server {
+        let store = db.open().await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind port 0");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let config = casedesk_server::Config {
+            admin_email: Some(ADMIN_EMAIL.into()),
+            admin_password: Some(ADMIN_PASSWORD.into()),
+        };
+        let task = tokio::spawn(async move {
+            casedesk_server::serve(listener, store, config, async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("server ran");
+        });
+        Server {
+            base,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Graceful shutdown, as on SIGTERM.
+    pub async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            tokio::time::timeout(Duration::from_secs(20), t)
+                .await
+                .expect("server stops within 20 s")
+                .expect("server task");
+        }
+    }
+}
+
+/// A server, its database, a logged-in admin and an `api` channel.
+pub struct TestApp {
+    pub db: Database,
+    pub server: Option<Server>,
+    pub http: reqwest::Client,
+    pub base: String,
+    pub token: String,
+    pub channel_id: String,
+    pub inbound_token: String,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        let db = Database::fresh(backend).await;
+        let server = Server::start(&db).await;
+        let base = server.base.clone();
+        let http = reqwest::Client::new();
+        let mut app = TestApp {
+            db,
+            server: Some(server),
+            http,
+            base,
+            token: String::new(),
+            channel_id: String::new(),
+            inbound_token: String::new(),
+        };
+        app.token = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        let (status, channel) = app
+            .call(Method::POST, "/api/v1/channels", Some(json!({"kind": "api", "name": "Messenger"})))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{channel}");
+        app.channel_id = s(&channel["id"]);
+        app.inbound_token = s(&channel["inbound_token"]);
+        app
+    }
+
+    /// Stops the server and starts a new one on the same database.
+    pub async fn restart(&mut self, pause: Duration) {
+        if let Some(server) = self.server.take() {
+            server.stop().await;
+        }
+        tokio::time::sleep(pause).await;
+        let server = Server::start(&self.db).await;
+        self.base = server.base.clone();
+        self.server = Some(server);
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let (status, body) = self
+            .raw(Method::POST, "/api/v1/auth/login", None, Some(json!({"email": email, "password": password})))
+            .await;
+        assert_eq!(status, StatusCode::OK, "login failed: {body}");
+        s(&body["token"])
+    }
+
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request sent");
+        let status = resp.status();
+        let text = resp.text().await.expect("body");
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, value)
+    }
+
+    /// A call as the logged-in admin.
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        self.raw(method, path, Some(&self.token), body).await
+    }
+
+    /// A call that must succeed; returns its body.
+    pub async fn ok(&self, method: Method, path: &str, body: Option<Value>) -> Value {
+        let (status, value) = self.call(method.clone(), path, body).await;
+        assert!(status.is_success(), "{method} {path} answered {status}: {value}");
+        value
+    }
+
+    pub async fn inbound(&self, body: Value) -> (StatusCode, Value) {
+        let path = format!("/api/v1/channels/{}/inbound", self.channel_id);
+        self.raw(Method::POST, &path, Some(&self.inbound_token), Some(body)).await
+    }
+
+    /// A customer message that must be accepted.
+    pub async fn customer_says(&self, customer: &str, message_id: &str, text: &str) -> Value {
+        let (status, body) = self
+            .inbound(json!({"type": "message", "message_id": message_id,
+                "customer": {"id": customer, "name": "Ann"}, "text": text}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "inbound failed: {body}");
+        body
+    }
+
+    pub async fn react(&self, customer: &str, target: &str, emoji: &str) -> Value {
+        let (status, body) = self
+            .inbound(json!({"type": "reaction", "customer": {"id": customer},
+                "target_message_id": target, "emoji": emoji}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "reaction failed: {body}");
+        body
+    }
+
+    pub async fn case(&self, id: &str) -> Value {
+        self.ok(Method::GET, &format!("/api/v1/cases/{id}"), None).await
+    }
+
+    pub async fn messages(&self, case_id: &str) -> Vec<Value> {
+        let v = self
+            .ok(Method::GET, &format!("/api/v1/cases/{case_id}/messages"), None)
+            .await;
+        v["items"].as_array().cloned().unwrap_or_default()
+    }
+
+    pub async fn events(&self, case_id: &str) -> Vec<Value> {
+        let v = self
+            .ok(Method::GET, &format!("/api/v1/cases/{case_id}/events"), None)
+            .await;
+        v["items"].as_array().cloned().unwrap_or_default()
+    }
+
+    pub async fn finish(&self, case_id: &str, status: &str) -> (StatusCode, Value) {
+        self.call(
+            Method::POST,
+            &format!("/api/v1/cases/{case_id}/finish"),
+            Some(json!({"status": status})),
+        )
+        .await
+    }
+
+    pub async fn reply(&self, case_id: &str, text: &str) -> Value {
+        self.ok(
+            Method::POST,
+            &format!("/api/v1/cases/{case_id}/messages"),
+            Some(json!({"text": text, "kind": "reply"})),
+        )
+        .await
+    }
+
+    pub async fn note(&self, case_id: &str, text: &str) -> Value {
+        self.ok(
+            Method::POST,
+            &format!("/api/v1/cases/{case_id}/messages"),
+            Some(json!({"text": text, "kind": "note"})),
+        )
+        .await
+    }
+
+    pub async fn list(&self, query: &str) -> Vec<Value> {
+        let v = self.ok(Method::GET, &format!("/api/v1/cases?{query}"), None).await;
+        v["items"].as_array().cloned().unwrap_or_default()
+    }
+
+    pub async fn set_timers(&self, after: i64, warning: i64) {
+        self.ok(
+            Method::PATCH,
+            "/api/v1/settings",
+            Some(json!({"chat_auto_finish_after_seconds": after,
+                "chat_auto_finish_warning_seconds": warning})),
+        )
+        .await;
+    }
+
+    /// Polls a case until `pred` holds, for at most `secs` seconds.
+    pub async fn wait_case(&self, id: &str, secs: u64, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            let c = self.case(id).await;
+            if pred(&c) {
+                return c;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "case never reached the expected state: {c}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop().await;
+        }
+    }
+}
+
+/// A JSON string value as `String` (panics with the value otherwise).
+pub fn s(v: &Value) -> String {
+    v.as_str()
+        .unwrap_or_else(|| panic!("expected a string, got {v}"))
+        .to_owned()
+}
+
+/// Generates one test per backend from an async test body taking a backend.
+#[macro_export]
+macro_rules! on_both {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                super::$name($crate::helpers::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                super::$name($crate::helpers::Backend::Postgres).await
+            }
+        }
+    )+};
+}

@@ -1,0 +1,7 @@
+//! End-to-end tests: the real server over HTTP, on SQLite and PostgreSQL.
+//! One test binary for all of them (faster to build and link).
+
+mod api;
+mod durability;
+mod helpers;
+mod rules;

@@ -1,0 +1,756 @@
+//! The queries of one unit of work, on one PostgreSQL transaction.
+
+use casedesk_domain::{AutoFinishSettings, MessageKind, Time};
+use casedesk_store::{
+    AccountRecord, AgentRecord, CaseFilter, CaseRecord, ChannelRecord, CustomerRecord, Deadline,
+    DeadlineKind, EventRecord, MessageRecord, MessageSummary, OutboxItem, OutboxUpdate,
+    ReactionRecord, StoreError, TokenRecord, Tx,
+};
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Postgres, QueryBuilder, Row, Transaction};
+
+use crate::map_err;
+use crate::rows::{self, micros, opt_micros};
+
+type R<T> = Result<T, StoreError>;
+type Query<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
+
+/// One open transaction; [`crate::PostgresStore`] commits or rolls it back.
+pub(crate) struct PgTx {
+    tx: Transaction<'static, Postgres>,
+}
+
+impl PgTx {
+    pub(crate) fn new(tx: Transaction<'static, Postgres>) -> PgTx {
+        PgTx { tx }
+    }
+
+    pub(crate) fn into_inner(self) -> Transaction<'static, Postgres> {
+        self.tx
+    }
+
+    fn conn(&mut self) -> &mut PgConnection {
+        &mut self.tx
+    }
+
+    /// Runs a statement and returns how many rows it changed.
+    async fn exec(&mut self, query: Query<'_>) -> R<u64> {
+        Ok(query
+            .execute(self.conn())
+            .await
+            .map_err(map_err)?
+            .rows_affected())
+    }
+
+    async fn one(&mut self, query: Query<'_>) -> R<PgRow> {
+        query.fetch_one(self.conn()).await.map_err(map_err)
+    }
+
+    async fn optional(&mut self, query: Query<'_>) -> R<Option<PgRow>> {
+        query.fetch_optional(self.conn()).await.map_err(map_err)
+    }
+
+    async fn many(&mut self, query: Query<'_>) -> R<Vec<PgRow>> {
+        query.fetch_all(self.conn()).await.map_err(map_err)
+    }
+}
+
+/// An UPDATE of one known row: no row means it does not exist (here).
+fn found(rows_affected: u64) -> R<()> {
+    if rows_affected == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+/// A user's search text as an ILIKE pattern matching it literally anywhere.
+fn contains_pattern(q: &str) -> String {
+    let mut pattern = String::with_capacity(q.len() + 2);
+    pattern.push('%');
+    for c in q.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+#[async_trait::async_trait]
+impl Tx for PgTx {
+    async fn insert_account(&mut self, account: &AccountRecord) -> R<()> {
+        let q = sqlx::query(
+            "INSERT INTO accounts (id, name, chat_auto_finish_after_seconds, \
+             chat_auto_finish_warning_seconds, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&account.id)
+        .bind(&account.name)
+        .bind(account.settings.after_seconds())
+        .bind(account.settings.warning_seconds())
+        .bind(micros(account.created_at));
+        self.exec(q).await.map(drop)
+    }
+
+    async fn get_account(&mut self, account_id: &str) -> R<AccountRecord> {
+        let sql = format!(
+            "SELECT {} FROM accounts WHERE id = $1",
+            rows::ACCOUNT_COLUMNS
+        );
+        rows::account(&self.one(sqlx::query(&sql).bind(account_id)).await?)
+    }
+
+    async fn count_accounts(&mut self) -> R<i64> {
+        let row = self
+            .one(sqlx::query("SELECT COUNT(*) AS n FROM accounts"))
+            .await?;
+        row.try_get("n").map_err(map_err)
+    }
+
+    async fn update_account_settings(
+        &mut self,
+        account_id: &str,
+        settings: AutoFinishSettings,
+    ) -> R<()> {
+        let q = sqlx::query(
+            "UPDATE accounts SET chat_auto_finish_after_seconds = $2, \
+             chat_auto_finish_warning_seconds = $3 WHERE id = $1",
+        )
+        .bind(account_id)
+        .bind(settings.after_seconds())
+        .bind(settings.warning_seconds());
+        found(self.exec(q).await?)
+    }
+
+    async fn next_case_number(&mut self, account_id: &str) -> R<i64> {
+        // The row lock this takes serializes numbering within the account
+        // until commit, so numbers have no gaps and never repeat.
+        let q = sqlx::query(
+            "UPDATE accounts SET next_case_number = next_case_number + 1 WHERE id = $1 \
+             RETURNING next_case_number - 1 AS number",
+        )
+        .bind(account_id);
+        self.one(q).await?.try_get("number").map_err(map_err)
+    }
+
+    async fn insert_agent(&mut self, agent: &AgentRecord) -> R<()> {
+        let q = sqlx::query(
+            "INSERT INTO agents (id, account_id, email, name, role, password_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&agent.id)
+        .bind(&agent.account_id)
+        .bind(&agent.email)
+        .bind(&agent.name)
+        .bind(agent.role.as_str())
+        .bind(&agent.password_hash)
+        .bind(micros(agent.created_at));
+        self.exec(q).await.map(drop)
+    }
+
+    async fn get_agent(&mut self, account_id: &str, agent_id: &str) -> R<AgentRecord> {
+        let sql = format!(
+            "SELECT {} FROM agents WHERE account_id = $1 AND id = $2",
+            rows::AGENT_COLUMNS
+        );
+        rows::agent(
+            &self
+                .one(sqlx::query(&sql).bind(account_id).bind(agent_id))
+                .await?,
+        )
+    }
+
+    async fn find_agent_by_email(&mut self, email: &str) -> R<Option<AgentRecord>> {
+        let sql = format!(
+            "SELECT {} FROM agents WHERE email = $1",
+            rows::AGENT_COLUMNS
+        );
+        let row = self.optional(sqlx::query(&sql).bind(email)).await?;
+        row.as_ref().map(rows::agent).transpose()
+    }
+
+    async fn list_agents(&mut self, account_id: &str) -> R<Vec<AgentRecord>> {
+        let sql = format!(
+            "SELECT {} FROM agents WHERE account_id = $1 ORDER BY created_at, id",
+            rows::AGENT_COLUMNS
+        );
+        rows::all(
+            &self.many(sqlx::query(&sql).bind(account_id)).await?,
+            rows::agent,
+        )
+    }
+
+    async fn set_agent_password(&mut self, agent_id: &str, password_hash: &str) -> R<()> {
+        let q = sqlx::query("UPDATE agents SET password_hash = $2 WHERE id = $1")
+            .bind(agent_id)
+            .bind(password_hash);
+        found(self.exec(q).await?)
+    }
+
+    async fn insert_token(&mut self, token: &TokenRecord) -> R<()> {
+        let q = sqlx::query(
+            "INSERT INTO api_tokens (token_hash, account_id, agent_id, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&token.token_hash)
+        .bind(&token.account_id)
+        .bind(&token.agent_id)
+        .bind(micros(token.created_at))
+        .bind(micros(token.expires_at));
+        self.exec(q).await.map(drop)
+    }
+
+    async fn find_token(&mut self, token_hash: &str) -> R<Option<TokenRecord>> {
+        let sql = format!(
+            "SELECT {} FROM api_tokens WHERE token_hash = $1",
+            rows::TOKEN_COLUMNS
+        );
+        let row = self.optional(sqlx::query(&sql).bind(token_hash)).await?;
+        row.as_ref().map(rows::token).transpose()
+    }
+
+    async fn delete_token(&mut self, token_hash: &str) -> R<()> {
+        let q = sqlx::query("DELETE FROM api_tokens WHERE token_hash = $1").bind(token_hash);
+        self.exec(q).await.map(drop)
+    }
+
+    async fn insert_channel(&mut self, channel: &ChannelRecord) -> R<()> {
+        let q = sqlx::query(
+            "INSERT INTO channels (id, account_id, kind, name, webhook_url, inbound_token, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&channel.id)
+        .bind(&channel.account_id)
+        .bind(channel.kind.as_str())
+        .bind(&channel.name)
+        .bind(&channel.webhook_url)
+        .bind(&channel.inbound_token)
+        .bind(micros(channel.created_at));
+        self.exec(q).await.map(drop)
+    }
+
+    async fn find_channel(&mut self, channel_id: &str) -> R<Option<ChannelRecord>> {
+        let sql = format!(
+            "SELECT {} FROM channels WHERE id = $1",
+            rows::CHANNEL_COLUMNS
+        );
+        let row = self.optional(sqlx::query(&sql).bind(channel_id)).await?;
+        row.as_ref().map(rows::channel).transpose()
+    }
+
+    async fn list_channels(&mut self, account_id: &str) -> R<Vec<ChannelRecord>> {
+        let sql = format!(
+            "SELECT {} FROM channels WHERE account_id = $1 ORDER BY created_at, id",
+            rows::CHANNEL_COLUMNS
+        );
+        rows::all(
+            &self.many(sqlx::query(&sql).bind(account_id)).await?,
+            rows::channel,
+        )
+    }
+
+    async fn upsert_customer_locked(&mut self, new: &CustomerRecord) -> R<CustomerRecord> {
+        // DO NOTHING waits for a concurrent insert of the same identity to
+        // commit; the row lock below then orders the routing decisions.
+        let insert = sqlx::query(
+            "INSERT INTO customers (id, account_id, channel_id, external_id, name, \
+             latest_case_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (channel_id, external_id) DO NOTHING",
+        )
+        .bind(&new.id)
+        .bind(&new.account_id)
+        .bind(&new.channel_id)
+        .bind(&new.external_id)
+        .bind(&new.name)
+        .bind(&new.latest_case_id)
+        .bind(micros(new.created_at));
+        self.exec(insert).await?;
+        let sql = format!(
+            "SELECT {} FROM customers WHERE account_id = $1 AND channel_id = $2 \
+             AND external_id = $3 FOR UPDATE",
+            rows::CUSTOMER_COLUMNS
+        );
+        let lock = sqlx::query(&sql)
+            .bind(&new.account_id)
+            .bind(&new.channel_id)
+            .bind(&new.external_id);
+        let mut customer = rows::customer(&self.one(lock).await?)?;
+        if new.name.is_some() && new.name != customer.name {
+            let rename = sqlx::query("UPDATE customers SET name = $2 WHERE id = $1")
+                .bind(&customer.id)
+                .bind(&new.name);
+            self.exec(rename).await?;
+            customer.name.clone_from(&new.name);
+        }
+        Ok(customer)
+    }
+
+    async fn get_customer(&mut self, account_id: &str, customer_id: &str) -> R<CustomerRecord> {
+        let sql = format!(
+            "SELECT {} FROM customers WHERE account_id = $1 AND id = $2",
+            rows::CUSTOMER_COLUMNS
+        );
+        rows::customer(
+            &self
+                .one(sqlx::query(&sql).bind(account_id).bind(customer_id))
+                .await?,
+        )
+    }
+
+    async fn lock_customer(&mut self, account_id: &str, customer_id: &str) -> R<CustomerRecord> {
+        let sql = format!(
+            "SELECT {} FROM customers WHERE account_id = $1 AND id = $2 FOR UPDATE",
+            rows::CUSTOMER_COLUMNS
+        );
+        rows::customer(
+            &self
+                .one(sqlx::query(&sql).bind(account_id).bind(customer_id))
+                .await?,
+        )
+    }
+
+    async fn set_customer_latest_case(
+        &mut self,
+        customer_id: &str,
+        latest_case_id: Option<&str>,
+    ) -> R<()> {
+        let q = sqlx::query("UPDATE customers SET latest_case_id = $2 WHERE id = $1")
+            .bind(customer_id)
+            .bind(latest_case_id);
+        found(self.exec(q).await?)
+    }
+
+    async fn insert_case(&mut self, case: &CaseRecord) -> R<()> {
+        let s = &case.state;
+        let reopen = s.reopen.as_ref();
+        let q = sqlx::query(
+            "INSERT INTO cases (id, account_id, number, channel_id, customer_id, subject, \
+             status, chat_state, assignee_id, created_at, updated_at, last_activity_at, \
+             finished_at, closed_at, reopen_from_seq, reopen_status_before, \
+             reopen_finished_at_before, last_public_author, previous_case_id, next_case_id, \
+             merged_into_id, message_count, unread, first_response_at) VALUES ($1, $2, $3, $4, \
+             $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, \
+             $22, $23, $24)",
+        )
+        .bind(&case.id)
+        .bind(&case.account_id)
+        .bind(case.number)
+        .bind(&case.channel_id)
+        .bind(&case.customer_id)
+        .bind(&case.subject)
+        .bind(s.status.as_str())
+        .bind(s.chat_state.map(|c| c.as_str()))
+        .bind(&case.assignee_id)
+        .bind(micros(case.created_at))
+        .bind(micros(case.updated_at))
+        .bind(micros(case.last_activity_at))
+        .bind(opt_micros(s.finished_at))
+        .bind(opt_micros(s.closed_at))
+        .bind(reopen.map(|r| r.from_seq))
+        .bind(reopen.map(|r| r.status_before.as_str()))
+        .bind(reopen.and_then(|r| opt_micros(r.finished_at_before)))
+        .bind(s.last_public_author.map(|a| a.as_str()))
+        .bind(&case.previous_case_id)
+        .bind(&case.next_case_id)
+        .bind(&case.merged_into_id)
+        .bind(case.message_count)
+        .bind(case.unread)
+        .bind(opt_micros(case.first_response_at));
+        self.exec(q).await.map(drop)
+    }
+
+    async fn get_case(&mut self, account_id: &str, case_id: &str) -> R<CaseRecord> {
+        let sql = format!(
+            "SELECT {} FROM cases WHERE account_id = $1 AND id = $2",
+            rows::CASE_COLUMNS
+        );
+        rows::case(
+            &self
+                .one(sqlx::query(&sql).bind(account_id).bind(case_id))
+                .await?,
+        )
+    }
+
+    async fn update_case(&mut self, case: &CaseRecord) -> R<()> {
+        let s = &case.state;
+        let reopen = s.reopen.as_ref();
+        // Identity (number, channel, customer, creation) never changes.
+        let q = sqlx::query(
+            "UPDATE cases SET subject = $3, status = $4, chat_state = $5, assignee_id = $6, \
+             updated_at = $7, last_activity_at = $8, finished_at = $9, closed_at = $10, \
+             reopen_from_seq = $11, reopen_status_before = $12, reopen_finished_at_before = $13, \
+             last_public_author = $14, previous_case_id = $15, next_case_id = $16, \
+             merged_into_id = $17, message_count = $18, unread = $19, first_response_at = $20 \
+             WHERE account_id = $1 AND id = $2",
+        )
+        .bind(&case.account_id)
+        .bind(&case.id)
+        .bind(&case.subject)
+        .bind(s.status.as_str())
+        .bind(s.chat_state.map(|c| c.as_str()))
+        .bind(&case.assignee_id)
+        .bind(micros(case.updated_at))
+        .bind(micros(case.last_activity_at))
+        .bind(opt_micros(s.finished_at))
+        .bind(opt_micros(s.closed_at))
+        .bind(reopen.map(|r| r.from_seq))
+        .bind(reopen.map(|r| r.status_before.as_str()))
+        .bind(reopen.and_then(|r| opt_micros(r.finished_at_before)))
+        .bind(s.last_public_author.map(|a| a.as_str()))
+        .bind(&case.previous_case_id)
+        .bind(&case.next_case_id)
+        .bind(&case.merged_into_id)
+        .bind(case.message_count)
+        .bind(case.unread)
+        .bind(opt_micros(case.first_response_at));
+        found(self.exec(q).await?)
+    }
+
+    async fn list_cases(&mut self, account_id: &str, filter: &CaseFilter) -> R<Vec<CaseRecord>> {
+        let mut b = QueryBuilder::<Postgres>::new(format!(
+            "SELECT {} FROM cases WHERE account_id = ",
+            rows::CASE_COLUMNS
+        ));
+        b.push_bind(account_id);
+        if let Some(status) = filter.status {
+            b.push(" AND status = ").push_bind(status.as_str());
+        }
+        if let Some(state) = filter.chat_state {
+            b.push(" AND chat_state = ").push_bind(state.as_str());
+        }
+        if let Some(channel_id) = &filter.channel_id {
+            b.push(" AND channel_id = ").push_bind(channel_id);
+        }
+        if let Some(customer_id) = &filter.customer_id {
+            b.push(" AND customer_id = ").push_bind(customer_id);
+        }
+        if let Some(assignee_id) = &filter.assignee_id {
+            b.push(" AND assignee_id = ").push_bind(assignee_id);
+        }
+        if let Some(q) = filter.q.as_deref().filter(|q| !q.is_empty()) {
+            let pattern = contains_pattern(q);
+            b.push(" AND (subject ILIKE ")
+                .push_bind(pattern.clone())
+                .push(" ESCAPE '\\' OR EXISTS (SELECT 1 FROM messages m WHERE m.case_id = cases.id AND m.text ILIKE ")
+                .push_bind(pattern)
+                .push(" ESCAPE '\\'))");
+        }
+        if !filter.include_merged {
+            b.push(" AND merged_into_id IS NULL");
+        }
+        if let Some((time, id)) = &filter.before {
+            b.push(" AND (created_at, id) < (")
+                .push_bind(micros(*time))
+                .push(", ")
+                .push_bind(id)
+                .push(")");
+        }
+        b.push(" ORDER BY created_at DESC, id DESC LIMIT ")
+            .push_bind(filter.limit.max(0));
+        let found = b.build().fetch_all(self.conn()).await.map_err(map_err)?;
+        rows::all(&found, rows::case)
+    }
+
+    async fn find_message_by_channel_id(
+        &mut self,
+        channel_id: &str,
+        channel_message_id: &str,
+    ) -> R<Option<MessageRecord>> {
+        let sql = format!(
+            "SELECT {} FROM messages WHERE channel_id = $1 AND channel_message_id = $2",
+            rows::MESSAGE_COLUMNS
+        );
+        let q = sqlx::query(&sql).bind(channel_id).bind(channel_message_id);
+        let row = self.optional(q).await?;
+        row.as_ref().map(rows::message).transpose()
+    }
+
+    async fn next_message_seq(&mut self) -> R<i64> {
+        let row = self
+            .one(sqlx::query("SELECT nextval('message_seq') AS seq"))
+            .await?;
+        row.try_get("seq").map_err(map_err)
+    }
+
+    async fn insert_message(&mut self, message: &MessageRecord) -> R<()> {
+        let q = sqlx::query(
+            "INSERT INTO messages (id, account_id, case_id, seq, kind, author_type, author_id, \
+             text, created_at, channel_id, channel_message_id, reacted_message_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(&message.id)
+        .bind(&message.account_id)
+        .bind(&message.case_id)
+        .bind(message.seq)
+        .bind(message.kind.as_str())
+        .bind(message.author_type.as_str())
+        .bind(&message.author_id)
+        .bind(&message.text)
+        .bind(micros(message.created_at))
+        .bind(&message.channel_id)
+        .bind(&message.channel_message_id)
+        .bind(&message.reacted_message_id);
+        self.exec(q).await.map(drop)
+    }
+
+    async fn get_message(&mut self, account_id: &str, message_id: &str) -> R<MessageRecord> {
+        let sql = format!(
+            "SELECT {} FROM messages WHERE account_id = $1 AND id = $2",
+            rows::MESSAGE_COLUMNS
+        );
+        rows::message(
+            &self
+                .one(sqlx::query(&sql).bind(account_id).bind(message_id))
+                .await?,
+        )
+    }
+
+    async fn list_messages(&mut self, account_id: &str, case_id: &str) -> R<Vec<MessageRecord>> {
+        let sql = format!(
+            "SELECT {} FROM messages WHERE account_id = $1 AND case_id = $2 \
+             ORDER BY created_at, seq",
+            rows::MESSAGE_COLUMNS
+        );
+        let q = sqlx::query(&sql).bind(account_id).bind(case_id);
+        rows::all(&self.many(q).await?, rows::message)
+    }
+
+    async fn move_messages(&mut self, from_case: &str, to_case: &str, from_seq: i64) -> R<i64> {
+        // A reaction note belongs with the message it reacts to (R10): move
+        // the ordinary messages first, then the notes whose message went along.
+        let plain = sqlx::query(
+            "UPDATE messages SET case_id = $2 WHERE case_id = $1 AND seq >= $3 \
+             AND reacted_message_id IS NULL",
+        )
+        .bind(from_case)
+        .bind(to_case)
+        .bind(from_seq);
+        let moved = self.exec(plain).await?;
+        let notes = sqlx::query(
+            "UPDATE messages SET case_id = $2 WHERE case_id = $1 AND seq >= $3 \
+             AND reacted_message_id IN (SELECT id FROM messages WHERE case_id = $2)",
+        )
+        .bind(from_case)
+        .bind(to_case)
+        .bind(from_seq);
+        let moved = moved + self.exec(notes).await?;
+        i64::try_from(moved).map_err(|e| StoreError::Other(e.to_string()))
+    }
+
+    async fn message_summary(&mut self, case_id: &str) -> R<MessageSummary> {
+        let q = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM messages WHERE case_id = $1) AS message_count, \
+             last.author_type AS last_public_author, last.created_at AS last_public_at, \
+             (SELECT text FROM messages WHERE case_id = $1 AND kind = $2 AND author_type = $3 \
+              ORDER BY created_at, seq LIMIT 1) AS first_customer_text \
+             FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT author_type, created_at \
+               FROM messages WHERE case_id = $1 AND kind = $2 \
+               ORDER BY created_at DESC, seq DESC LIMIT 1) AS last ON TRUE",
+        )
+        .bind(case_id)
+        .bind(MessageKind::Message.as_str())
+        .bind(casedesk_domain::AuthorType::Customer.as_str());
+        let row = self.one(q).await?;
+        let author: Option<String> = row.try_get("last_public_author").map_err(map_err)?;
+        Ok(MessageSummary {
+            message_count: row.try_get("message_count").map_err(map_err)?,
+            last_public_author: author
+                .map(|a| a.parse())
+                .transpose()
+                .map_err(|e: casedesk_domain::ParseError| StoreError::Other(e.to_string()))?,
+            last_public_at: rows::opt_time_at(&row, "last_public_at")?,
+            first_customer_text: row.try_get("first_customer_text").map_err(map_err)?,
+        })
+    }
+
+    async fn insert_reaction(&mut self, reaction: &ReactionRecord) -> R<()> {
+        let q = sqlx::query(
+            "INSERT INTO reactions (id, account_id, message_id, customer_id, emoji, note_id, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&reaction.id)
+        .bind(&reaction.account_id)
+        .bind(&reaction.message_id)
+        .bind(&reaction.customer_id)
+        .bind(&reaction.emoji)
+        .bind(&reaction.note_id)
+        .bind(micros(reaction.created_at));
+        self.exec(q).await.map(drop)
+    }
+
+    async fn list_reactions(&mut self, case_id: &str) -> R<Vec<ReactionRecord>> {
+        let sql = format!(
+            "SELECT {} FROM reactions WHERE message_id IN \
+             (SELECT id FROM messages WHERE case_id = $1) ORDER BY created_at, id",
+            rows::REACTION_COLUMNS
+        );
+        rows::all(
+            &self.many(sqlx::query(&sql).bind(case_id)).await?,
+            rows::reaction,
+        )
+    }
+
+    async fn insert_event(&mut self, event: &EventRecord) -> R<()> {
+        let (changes, data) = rows::event_json(event)?;
+        let q = sqlx::query(
+            "INSERT INTO case_events (id, account_id, case_id, kind, actor_type, actor_id, \
+             changes, data, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&event.id)
+        .bind(&event.account_id)
+        .bind(&event.case_id)
+        .bind(&event.kind)
+        .bind(event.actor.kind())
+        .bind(event.actor.id())
+        .bind(changes)
+        .bind(data)
+        .bind(micros(event.created_at));
+        self.exec(q).await.map(drop)
+    }
+
+    async fn list_events(&mut self, account_id: &str, case_id: &str) -> R<Vec<EventRecord>> {
+        let sql = format!(
+            "SELECT {} FROM case_events WHERE account_id = $1 AND case_id = $2 ORDER BY seq",
+            rows::EVENT_COLUMNS
+        );
+        let q = sqlx::query(&sql).bind(account_id).bind(case_id);
+        rows::all(&self.many(q).await?, rows::event)
+    }
+
+    async fn set_deadline(&mut self, deadline: &Deadline) -> R<()> {
+        let q = sqlx::query(
+            "INSERT INTO chat_deadlines (case_id, kind, account_id, due_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (case_id, kind) \
+             DO UPDATE SET account_id = EXCLUDED.account_id, due_at = EXCLUDED.due_at",
+        )
+        .bind(&deadline.case_id)
+        .bind(deadline.kind.as_str())
+        .bind(&deadline.account_id)
+        .bind(micros(deadline.due_at));
+        self.exec(q).await.map(drop)
+    }
+
+    async fn clear_deadlines(&mut self, case_id: &str) -> R<()> {
+        let q = sqlx::query("DELETE FROM chat_deadlines WHERE case_id = $1").bind(case_id);
+        self.exec(q).await.map(drop)
+    }
+
+    async fn next_deadline_at(&mut self) -> R<Option<Time>> {
+        let row = self
+            .one(sqlx::query(
+                "SELECT MIN(due_at) AS due_at FROM chat_deadlines",
+            ))
+            .await?;
+        rows::opt_time_at(&row, "due_at")
+    }
+
+    async fn claim_due_deadlines(&mut self, now: Time, limit: i64) -> R<Vec<Deadline>> {
+        let sql = format!(
+            "SELECT {} FROM chat_deadlines WHERE due_at <= $1 \
+             ORDER BY due_at, case_id, kind LIMIT $2 FOR UPDATE SKIP LOCKED",
+            rows::DEADLINE_COLUMNS
+        );
+        let q = sqlx::query(&sql).bind(micros(now)).bind(limit.max(0));
+        rows::all(&self.many(q).await?, rows::deadline)
+    }
+
+    async fn delete_deadline(&mut self, case_id: &str, kind: DeadlineKind) -> R<()> {
+        let q = sqlx::query("DELETE FROM chat_deadlines WHERE case_id = $1 AND kind = $2")
+            .bind(case_id)
+            .bind(kind.as_str());
+        self.exec(q).await.map(drop)
+    }
+
+    async fn list_deadlines(&mut self, case_id: &str) -> R<Vec<Deadline>> {
+        let sql = format!(
+            "SELECT {} FROM chat_deadlines WHERE case_id = $1 ORDER BY due_at, kind",
+            rows::DEADLINE_COLUMNS
+        );
+        rows::all(
+            &self.many(sqlx::query(&sql).bind(case_id)).await?,
+            rows::deadline,
+        )
+    }
+
+    async fn insert_outbox(&mut self, item: &OutboxItem) -> R<()> {
+        let q = sqlx::query(
+            "INSERT INTO outbox (id, account_id, channel_id, message_id, url, body, attempts, \
+             next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&item.id)
+        .bind(&item.account_id)
+        .bind(&item.channel_id)
+        .bind(&item.message_id)
+        .bind(&item.url)
+        .bind(&item.body)
+        .bind(item.attempts)
+        .bind(micros(item.next_attempt_at))
+        .bind(micros(item.created_at));
+        self.exec(q).await.map(drop)
+    }
+
+    async fn claim_outbox(
+        &mut self,
+        now: Time,
+        lease_until: Time,
+        limit: i64,
+    ) -> R<Vec<OutboxItem>> {
+        // One statement: pick due items nobody else holds and lease them.
+        // The items come back as they were before the lease.
+        let q = sqlx::query(
+            "WITH due AS (SELECT id, next_attempt_at FROM outbox \
+               WHERE delivered_at IS NULL AND next_attempt_at <= $1 \
+               ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+             UPDATE outbox o SET next_attempt_at = $2 FROM due WHERE o.id = due.id \
+             RETURNING o.id, o.account_id, o.channel_id, o.message_id, o.url, o.body, \
+               o.attempts, due.next_attempt_at, o.created_at",
+        )
+        .bind(micros(now))
+        .bind(micros(lease_until))
+        .bind(limit.max(0));
+        let mut items = rows::all(&self.many(q).await?, rows::outbox_item)?;
+        items.sort_by(|a, b| (a.next_attempt_at, &a.id).cmp(&(b.next_attempt_at, &b.id)));
+        Ok(items)
+    }
+
+    async fn finish_outbox(&mut self, update: &OutboxUpdate) -> R<()> {
+        let q = match update.retry_at {
+            None => sqlx::query(
+                "UPDATE outbox SET delivered_at = $2, attempts = $3, last_error = $4 \
+                 WHERE id = $1",
+            )
+            .bind(&update.id)
+            .bind(micros(update.now)),
+            Some(retry_at) => sqlx::query(
+                "UPDATE outbox SET next_attempt_at = $2, attempts = $3, last_error = $4 \
+                 WHERE id = $1",
+            )
+            .bind(&update.id)
+            .bind(micros(retry_at)),
+        }
+        .bind(update.attempts)
+        .bind(&update.last_error);
+        found(self.exec(q).await?)
+    }
+
+    async fn next_outbox_at(&mut self) -> R<Option<Time>> {
+        let q = sqlx::query(
+            "SELECT MIN(next_attempt_at) AS next_attempt_at FROM outbox \
+             WHERE delivered_at IS NULL",
+        );
+        let row = self.one(q).await?;
+        rows::opt_time_at(&row, "next_attempt_at")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contains_pattern;
+
+    #[test]
+    fn search_text_matches_literally() {
+        assert_eq!(contains_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
+        assert_eq!(contains_pattern("refund"), "%refund%");
+    }
+}

@@ -1,0 +1,76 @@
+//! The behaviour every storage backend must show, as one generic suite.
+//!
+//! A backend's test crate runs it with [`conformance_tests!`](crate::conformance_tests),
+//! given an async expression that yields a fresh, empty, migrated store:
+//!
+//! ```ignore
+//! casedesk_store::conformance_tests!(my_backend::fresh_store());
+//! ```
+//!
+//! The calling crate needs `tokio` (with `macros` and `rt-multi-thread`) as
+//! a dependency: each case becomes one `#[tokio::test]`. A case panics with
+//! a message saying what the store did wrong.
+//!
+//! The suite asks only what the [`Tx`](crate::Tx) contract promises, never
+//! how a backend keeps it: a store may run writes one at a time or in
+//! parallel, as long as each unit of work is atomic and the per-customer and
+//! claim guarantees hold.
+
+mod concurrency;
+mod fixtures;
+mod queries;
+mod records;
+mod scheduling;
+
+pub use concurrency::{
+    concurrent_deadline_claims_never_overlap, concurrent_messages_of_one_customer_make_one_case,
+};
+pub use queries::{
+    account_isolation, case_numbers_are_sequential_per_account, list_cases_filters,
+    list_cases_paging_and_merged, list_cases_search, message_summary,
+    move_messages_keeps_reaction_notes_with_their_message,
+};
+pub use records::{
+    accounts_agents_and_tokens_round_trip, cases_round_trip_every_state_field,
+    channels_and_customers_round_trip, closed_store_is_unavailable, failed_job_rolls_back,
+    messages_reactions_and_events_round_trip,
+};
+pub use scheduling::{deadlines, outbox_lease_and_finish};
+
+/// Generates one `#[tokio::test]` per conformance case. `$make` is an async
+/// expression producing an `Arc<dyn Store>` that is fresh, empty and
+/// migrated; every test gets its own and closes it at the end.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($make:expr) => {
+        $crate::conformance_tests!(@cases $make;
+            accounts_agents_and_tokens_round_trip,
+            channels_and_customers_round_trip,
+            cases_round_trip_every_state_field,
+            messages_reactions_and_events_round_trip,
+            failed_job_rolls_back,
+            closed_store_is_unavailable,
+            account_isolation,
+            case_numbers_are_sequential_per_account,
+            list_cases_filters,
+            list_cases_search,
+            list_cases_paging_and_merged,
+            move_messages_keeps_reaction_notes_with_their_message,
+            message_summary,
+            deadlines,
+            outbox_lease_and_finish,
+            concurrent_deadline_claims_never_overlap,
+            concurrent_messages_of_one_customer_make_one_case,
+        );
+    };
+    (@cases $make:expr; $($case:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $case() {
+                let store: ::std::sync::Arc<dyn $crate::Store> = $make.await;
+                $crate::conformance::$case(::std::sync::Arc::clone(&store)).await;
+                $crate::Store::close(&*store).await;
+            }
+        )+
+    };
+}

@@ -1,0 +1,660 @@
+//! Every record type comes back as it was stored; failed jobs leave nothing.
+
+use std::sync::Arc;
+
+use casedesk_domain::{
+    Actor, AuthorType, AutoFinishSettings, ChannelKind, ChatState, MessageKind, Reopen, Status,
+};
+use casedesk_domain::{CaseState, Change};
+
+use super::fixtures::*;
+use crate::{EventRecord, ReactionRecord, Store, StoreError, TokenRecord, write};
+
+pub async fn accounts_agents_and_tokens_round_trip(store: Arc<dyn Store>) {
+    let store = &*store;
+    let n = read_ok(store, "count accounts", |tx| {
+        Box::pin(async move { tx.count_accounts().await })
+    })
+    .await;
+    assert_eq!(n, 0, "a fresh store has no accounts");
+
+    let (a, b) = (account("acc-a"), account("acc-b"));
+    let (a2, b2) = (a.clone(), b.clone());
+    write_ok(store, "insert accounts", move |tx| {
+        Box::pin(async move {
+            tx.insert_account(&a2).await?;
+            tx.insert_account(&b2).await
+        })
+    })
+    .await;
+    let (got, n) = read_ok(store, "get account", |tx| {
+        Box::pin(async move { Ok((tx.get_account("acc-a").await?, tx.count_accounts().await?)) })
+    })
+    .await;
+    assert_eq!(got, a, "account round trip (times keep microseconds)");
+    assert_eq!(n, 2);
+    assert_not_found(
+        "get_account of an unknown id",
+        try_read(store, |tx| {
+            Box::pin(async move { tx.get_account("nope").await })
+        })
+        .await,
+    );
+
+    let settings = AutoFinishSettings::new(120, 30).expect("valid settings");
+    let got = write_ok(store, "update settings", move |tx| {
+        Box::pin(async move {
+            tx.update_account_settings("acc-a", settings).await?;
+            tx.get_account("acc-a").await
+        })
+    })
+    .await;
+    assert_eq!(got.settings, settings, "settings were updated");
+    let other = read_ok(store, "get account b", |tx| {
+        Box::pin(async move { tx.get_account("acc-b").await })
+    })
+    .await;
+    assert_eq!(
+        other, b,
+        "updating one account's settings leaves another alone"
+    );
+
+    agents_round_trip(store).await;
+    tokens_round_trip(store).await;
+}
+
+async fn agents_round_trip(store: &dyn Store) {
+    let first = agent("ag-2", "acc-a", "first@example.com");
+    let mut second = agent("ag-1", "acc-a", "second@example.com");
+    second.role = casedesk_domain::Role::Admin;
+    second.created_at = t(5);
+    let (f, s2) = (first.clone(), second.clone());
+    write_ok(store, "insert agents", move |tx| {
+        Box::pin(async move {
+            tx.insert_agent(&f).await?;
+            tx.insert_agent(&s2).await
+        })
+    })
+    .await;
+    let (got, by_email, missing, listed, other_account) = read_ok(store, "read agents", |tx| {
+        Box::pin(async move {
+            Ok((
+                tx.get_agent("acc-a", "ag-2").await?,
+                tx.find_agent_by_email("second@example.com").await?,
+                tx.find_agent_by_email("nobody@example.com").await?,
+                tx.list_agents("acc-a").await?,
+                tx.list_agents("acc-b").await?,
+            ))
+        })
+    })
+    .await;
+    assert_eq!(got, first, "agent round trip");
+    assert_eq!(by_email, Some(second.clone()), "find_agent_by_email");
+    assert_eq!(missing, None, "find_agent_by_email of an unknown email");
+    assert_eq!(
+        listed,
+        vec![first.clone(), second],
+        "list_agents in creation order"
+    );
+    assert!(other_account.is_empty(), "list_agents is scoped by account");
+    assert_not_found(
+        "get_agent with another account",
+        try_read(store, |tx| {
+            Box::pin(async move { tx.get_agent("acc-b", "ag-2").await })
+        })
+        .await,
+    );
+
+    let twin = agent("ag-3", "acc-b", "first@example.com");
+    assert_conflict(
+        "an agent with an email already used (in any account)",
+        try_write(store, move |tx| {
+            Box::pin(async move { tx.insert_agent(&twin).await })
+        })
+        .await,
+    );
+    let got = write_ok(store, "set password", |tx| {
+        Box::pin(async move {
+            tx.set_agent_password("ag-2", "new-hash").await?;
+            tx.get_agent("acc-a", "ag-2").await
+        })
+    })
+    .await;
+    assert_eq!(got.password_hash, "new-hash", "set_agent_password");
+}
+
+async fn tokens_round_trip(store: &dyn Store) {
+    let token = TokenRecord {
+        token_hash: s("abc123"),
+        account_id: s("acc-a"),
+        agent_id: s("ag-2"),
+        created_at: t(10),
+        expires_at: t_micros(86_400, 7),
+    };
+    let stored = token.clone();
+    let (found, missing) = write_ok(store, "insert token", move |tx| {
+        Box::pin(async move {
+            tx.insert_token(&stored).await?;
+            Ok((tx.find_token("abc123").await?, tx.find_token("zzz").await?))
+        })
+    })
+    .await;
+    assert_eq!(found, Some(token), "token round trip");
+    assert_eq!(missing, None, "find_token of an unknown hash");
+    let after = write_ok(store, "delete token", |tx| {
+        Box::pin(async move {
+            tx.delete_token("abc123").await?;
+            tx.find_token("abc123").await
+        })
+    })
+    .await;
+    assert_eq!(after, None, "a deleted token is gone");
+}
+
+pub async fn channels_and_customers_round_trip(store: Arc<dyn Store>) {
+    let store = &*store;
+    let w = world(store, "acc-a").await;
+    let other = world(store, "acc-b").await;
+    let mut email = channel("acc-a-mail", "acc-a");
+    email.kind = ChannelKind::Email;
+    email.webhook_url = None;
+    let stored = email.clone();
+    let (found, missing, listed, listed_b) = write_ok(store, "channels", move |tx| {
+        Box::pin(async move {
+            tx.insert_channel(&stored).await?;
+            Ok((
+                tx.find_channel("acc-a-mail").await?,
+                tx.find_channel("nope").await?,
+                tx.list_channels("acc-a").await?,
+                tx.list_channels("acc-b").await?,
+            ))
+        })
+    })
+    .await;
+    assert_eq!(found, Some(email.clone()), "channel round trip");
+    assert_eq!(missing, None, "find_channel of an unknown id");
+    assert_eq!(
+        listed,
+        vec![channel("acc-a-ch", "acc-a"), email],
+        "list_channels in creation order"
+    );
+    assert_eq!(listed_b.len(), 1, "list_channels is scoped by account");
+
+    customers_upsert(store, &w).await;
+    customers_latest_case(store, &w, &other).await;
+}
+
+async fn customers_upsert(store: &dyn Store, w: &World) {
+    let expected = customer(&w.customer_id, &w.account_id, &w.channel_id, "acc-a-ext");
+    let mut again = customer("another-id", &w.account_id, &w.channel_id, "acc-a-ext");
+    again.created_at = t(99);
+    let got = write_ok(store, "upsert an existing customer", move |tx| {
+        Box::pin(async move { tx.upsert_customer_locked(&again).await })
+    })
+    .await;
+    assert_eq!(
+        got.id, w.customer_id,
+        "upsert of a known identity returns the stored customer"
+    );
+    assert_eq!(
+        got.created_at, expected.created_at,
+        "upsert keeps the stored customer"
+    );
+    let mut elsewhere = customer("cu-mail", &w.account_id, "acc-a-mail", "acc-a-ext");
+    elsewhere.name = None;
+    let stored = elsewhere.clone();
+    let got = write_ok(
+        store,
+        "upsert the same external id in another channel",
+        move |tx| Box::pin(async move { tx.upsert_customer_locked(&stored).await }),
+    )
+    .await;
+    assert_eq!(
+        got, elsewhere,
+        "an identity is per channel: a new customer round trips"
+    );
+    let (acc, id) = (w.account_id.clone(), w.customer_id.clone());
+    let (got, locked) = write_ok(store, "get and lock customer", move |tx| {
+        Box::pin(async move {
+            Ok((
+                tx.get_customer(&acc, &id).await?,
+                tx.lock_customer(&acc, &id).await?,
+            ))
+        })
+    })
+    .await;
+    assert_eq!(got, expected, "customer round trip");
+    assert_eq!(locked, expected, "lock_customer returns the customer");
+    assert_not_found(
+        "lock_customer of an unknown id",
+        try_write(store, |tx| {
+            Box::pin(async move { tx.lock_customer("acc-a", "nope").await })
+        })
+        .await,
+    );
+}
+
+async fn customers_latest_case(store: &dyn Store, w: &World, other: &World) {
+    insert_cases(store, vec![w.case("case-1", 1, 10)]).await;
+    let (acc, id) = (w.account_id.clone(), w.customer_id.clone());
+    let (set, cleared) = write_ok(store, "set latest case", move |tx| {
+        Box::pin(async move {
+            tx.set_customer_latest_case(&id, Some("case-1")).await?;
+            let set = tx.get_customer(&acc, &id).await?;
+            tx.set_customer_latest_case(&id, None).await?;
+            Ok((set, tx.get_customer(&acc, &id).await?))
+        })
+    })
+    .await;
+    assert_eq!(
+        set.latest_case_id.as_deref(),
+        Some("case-1"),
+        "set_customer_latest_case"
+    );
+    assert_eq!(
+        cleared.latest_case_id, None,
+        "set_customer_latest_case(None)"
+    );
+    let (acc_b, id) = (other.account_id.clone(), w.customer_id.clone());
+    assert_not_found(
+        "get_customer with another account",
+        try_read(store, move |tx| {
+            Box::pin(async move { tx.get_customer(&acc_b, &id).await })
+        })
+        .await,
+    );
+}
+
+pub async fn cases_round_trip_every_state_field(store: Arc<dyn Store>) {
+    let store = &*store;
+    let w = world(store, "acc-a").await;
+    let other = world(store, "acc-b").await;
+    let fresh = w.case("case-1", 1, 10);
+    let previous = w.case("case-0", 2, 5);
+    let mut email = w.case("case-mail", 3, 12);
+    email.state = CaseState::new_case(ChannelKind::Email);
+    insert_cases(store, vec![fresh.clone(), previous, email.clone()]).await;
+    assert_eq!(
+        get_case(store, "acc-a", "case-1").await,
+        fresh,
+        "a new chat round trips"
+    );
+    assert_eq!(
+        get_case(store, "acc-a", "case-mail").await,
+        email,
+        "a case without chat state round trips"
+    );
+
+    let mut changed = fresh.clone();
+    changed.subject = s("Где мой заказ? 100% срочно");
+    changed.state = CaseState {
+        status: Status::Pending,
+        chat_state: Some(ChatState::Active),
+        finished_at: None,
+        closed_at: Some(t_micros(30, 1)),
+        reopen: Some(Reopen {
+            from_seq: 42,
+            status_before: Status::Pending,
+            finished_at_before: Some(t_micros(20, 999_999)),
+        }),
+        last_public_author: Some(AuthorType::Agent),
+        merged: false,
+    };
+    changed.assignee_id = Some(s("ag-1"));
+    changed.updated_at = t(40);
+    changed.last_activity_at = t_micros(41, 5);
+    changed.previous_case_id = Some(s("case-0"));
+    changed.next_case_id = Some(s("case-2"));
+    changed.message_count = 7;
+    changed.unread = true;
+    changed.first_response_at = Some(t(15));
+    update_case(store, changed.clone()).await;
+    assert_eq!(
+        get_case(store, "acc-a", "case-1").await,
+        changed,
+        "every updated field round trips"
+    );
+
+    changed.state.reopen = Some(Reopen {
+        from_seq: 43,
+        status_before: Status::Open,
+        finished_at_before: None,
+    });
+    changed.state.chat_state = Some(ChatState::Finished);
+    changed.state.finished_at = Some(t(50));
+    update_case(store, changed.clone()).await;
+    assert_eq!(
+        get_case(store, "acc-a", "case-1").await,
+        changed,
+        "a reopen without finished_at round trips"
+    );
+
+    changed.state.reopen = None;
+    changed.state.merged = true;
+    changed.merged_into_id = Some(s("case-0"));
+    changed.state.last_public_author = Some(AuthorType::Customer);
+    update_case(store, changed.clone()).await;
+    assert_eq!(
+        get_case(store, "acc-a", "case-1").await,
+        changed,
+        "a merged case round trips"
+    );
+
+    case_write_errors(store, &w, &other, changed).await;
+}
+
+async fn case_write_errors(store: &dyn Store, w: &World, other: &World, case: crate::CaseRecord) {
+    let mut foreign = case.clone();
+    foreign.account_id = other.account_id.clone();
+    assert_not_found(
+        "update_case through another account",
+        try_write(store, move |tx| {
+            Box::pin(async move { tx.update_case(&foreign).await })
+        })
+        .await,
+    );
+    let mut ghost = case.clone();
+    ghost.id = s("no-such-case");
+    assert_not_found(
+        "update_case of an unknown case",
+        try_write(store, move |tx| {
+            Box::pin(async move { tx.update_case(&ghost).await })
+        })
+        .await,
+    );
+    let twin = w.case("case-twin", case.number, 60);
+    assert_conflict(
+        "a second case with a number already used in the account",
+        try_write(store, move |tx| {
+            Box::pin(async move { tx.insert_case(&twin).await })
+        })
+        .await,
+    );
+    assert_eq!(
+        get_case(store, "acc-a", "case-1").await,
+        case,
+        "failed writes changed nothing"
+    );
+}
+
+pub async fn messages_reactions_and_events_round_trip(store: Arc<dyn Store>) {
+    let store = &*store;
+    let w = world(store, "acc-a").await;
+    insert_cases(store, vec![w.case("case-1", 1, 0), w.case("case-2", 2, 0)]).await;
+    let mut late_stamp = w.message("m-b", "case-1", 5, "sent earlier, arrived later");
+    late_stamp.created_at = t_micros(5, 123_456);
+    let mut system = w.message("m-c", "case-1", 10, "chat finished");
+    system.kind = MessageKind::System;
+    system.author_type = AuthorType::System;
+    system.author_id = None;
+    system.channel_message_id = None;
+    let stored = insert_messages(
+        store,
+        vec![
+            w.message("m-a", "case-1", 10, "hello"),
+            late_stamp,
+            system,
+            w.reply("m-d", "case-1", 11, "hi, how can I help?"),
+            w.reply("m-e", "case-1", 11, "second reply without channel id"),
+        ],
+    )
+    .await;
+    assert!(
+        stored.windows(2).all(|p| p[0].seq < p[1].seq),
+        "next_message_seq increases: {:?}",
+        stored.iter().map(|m| m.seq).collect::<Vec<_>>()
+    );
+    let (listed, got, by_channel, unknown) = read_ok(store, "read messages", |tx| {
+        Box::pin(async move {
+            Ok((
+                tx.list_messages("acc-a", "case-1").await?,
+                tx.get_message("acc-a", "m-d").await?,
+                tx.find_message_by_channel_id("acc-a-ch", "ext-m-a").await?,
+                tx.find_message_by_channel_id("acc-a-ch", "ext-nope")
+                    .await?,
+            ))
+        })
+    })
+    .await;
+    let order = [1, 0, 2, 3, 4].map(|i| stored[i].clone()).to_vec();
+    assert_eq!(listed, order, "list_messages orders by (created_at, seq)");
+    assert_eq!(got, stored[3], "get_message round trip");
+    assert_eq!(
+        by_channel,
+        Some(stored[0].clone()),
+        "find_message_by_channel_id"
+    );
+    assert_eq!(unknown, None, "find_message_by_channel_id of an unknown id");
+
+    duplicate_channel_message(store, &w).await;
+    reactions_round_trip(store, &w).await;
+    events_round_trip(store, &w).await;
+}
+
+async fn duplicate_channel_message(store: &dyn Store, w: &World) {
+    let mut dup = w.message("m-dup", "case-2", 20, "redelivered");
+    dup.channel_message_id = Some(s("ext-m-a"));
+    let result = try_write(store, move |tx| {
+        Box::pin(async move {
+            dup.seq = tx.next_message_seq().await?;
+            tx.insert_message(&dup).await
+        })
+    })
+    .await;
+    assert_conflict("a second message with the same channel message id", result);
+    assert_not_found(
+        "the refused duplicate",
+        try_read(store, |tx| {
+            Box::pin(async move { tx.get_message("acc-a", "m-dup").await })
+        })
+        .await,
+    );
+    assert!(
+        message_ids(store, "acc-a", "case-2").await.is_empty(),
+        "nothing stored for the duplicate"
+    );
+    let mut other_channel = w.message("m-other", "case-2", 20, "same id, other channel");
+    other_channel.channel_message_id = Some(s("ext-m-a"));
+    other_channel.channel_id = s("acc-a-ch2");
+    let ch = channel("acc-a-ch2", "acc-a");
+    write_ok(
+        store,
+        "same channel message id in another channel",
+        move |tx| {
+            Box::pin(async move {
+                tx.insert_channel(&ch).await?;
+                other_channel.seq = tx.next_message_seq().await?;
+                tx.insert_message(&other_channel).await
+            })
+        },
+    )
+    .await;
+}
+
+async fn reactions_round_trip(store: &dyn Store, w: &World) {
+    let notes = insert_messages(store, vec![w.reaction_note("n-1", "case-1", 12, "m-d")]).await;
+    let reaction = ReactionRecord {
+        id: s("r-1"),
+        account_id: w.account_id.clone(),
+        message_id: s("m-d"),
+        customer_id: w.customer_id.clone(),
+        emoji: s("👍"),
+        note_id: s("n-1"),
+        created_at: t(12),
+    };
+    let stored = reaction.clone();
+    let (listed, elsewhere, note) = write_ok(store, "reactions", move |tx| {
+        Box::pin(async move {
+            tx.insert_reaction(&stored).await?;
+            Ok((
+                tx.list_reactions("case-1").await?,
+                tx.list_reactions("case-2").await?,
+                tx.get_message("acc-a", "n-1").await?,
+            ))
+        })
+    })
+    .await;
+    assert_eq!(
+        listed,
+        vec![reaction],
+        "list_reactions of the case holding the message"
+    );
+    assert!(elsewhere.is_empty(), "list_reactions of another case");
+    assert_eq!(
+        note, notes[0],
+        "a reaction note round trips with its reacted message id"
+    );
+}
+
+async fn events_round_trip(store: &dyn Store, w: &World) {
+    let event = |id: &str, actor: Actor, changes: Vec<Change>| EventRecord {
+        id: s(id),
+        account_id: w.account_id.clone(),
+        case_id: s("case-1"),
+        kind: s("finished"),
+        actor,
+        changes,
+        data: serde_json::json!({"status": "pending", "nested": [1, "two", null]}),
+        created_at: t(30),
+    };
+    let change = Change {
+        field: s("status"),
+        before: Some(s("open")),
+        after: Some(s("pending")),
+    };
+    let cleared = Change {
+        field: s("finished_at"),
+        before: None,
+        after: None,
+    };
+    let first = event("ev-b", Actor::Agent(s("ag-1")), vec![change, cleared]);
+    let mut second = event("ev-a", Actor::System(s("auto_finish")), vec![]);
+    second.data = serde_json::Value::Null;
+    let third = event("ev-c", Actor::Customer(w.customer_id.clone()), vec![]);
+    let expected = vec![first.clone(), second.clone(), third.clone()];
+    let listed = write_ok(store, "events", move |tx| {
+        Box::pin(async move {
+            tx.insert_event(&first).await?;
+            tx.insert_event(&second).await?;
+            tx.insert_event(&third).await?;
+            tx.list_events("acc-a", "case-1").await
+        })
+    })
+    .await;
+    assert_eq!(
+        listed, expected,
+        "list_events in insertion order with actor, changes and data"
+    );
+}
+
+pub async fn failed_job_rolls_back(store: Arc<dyn Store>) {
+    let store = &*store;
+    let w = world(store, "acc-a").await;
+    let case = w.case("case-1", 1, 10);
+    let message = w.message("m-1", "case-1", 10, "hello");
+    let result = write::<(), StoreError, _>(store, move |tx| {
+        Box::pin(async move {
+            tx.next_case_number("acc-a").await?;
+            tx.insert_case(&case).await?;
+            tx.insert_account(&account("acc-new")).await?;
+            let mut message = message;
+            message.seq = tx.next_message_seq().await?;
+            tx.insert_message(&message).await?;
+            tx.set_customer_latest_case("acc-a-cu", Some("case-1"))
+                .await?;
+            Err(StoreError::Other(s("the job changed its mind")))
+        })
+    })
+    .await;
+    assert!(
+        matches!(result, Err(StoreError::Other(ref m)) if m == "the job changed its mind"),
+        "the job's own error comes back: {result:?}"
+    );
+    assert_rolled_back(store).await;
+
+    // A store error in the middle of a job undoes its earlier writes too.
+    let case = w.case("case-1", 1, 10);
+    let result = try_write(store, move |tx| {
+        Box::pin(async move {
+            tx.insert_case(&case).await?;
+            tx.insert_account(&account("acc-a")).await
+        })
+    })
+    .await;
+    assert_conflict("inserting an existing account", result);
+    assert_rolled_back(store).await;
+
+    // A job's own error type travels through untouched.
+    #[derive(Debug)]
+    enum Refusal {
+        Store(StoreError),
+        Rule(&'static str),
+    }
+    impl From<StoreError> for Refusal {
+        fn from(e: StoreError) -> Self {
+            Refusal::Store(e)
+        }
+    }
+    let case = w.case("case-1", 1, 10);
+    let result = write::<(), Refusal, _>(store, move |tx| {
+        Box::pin(async move {
+            tx.insert_case(&case).await?;
+            Err(Refusal::Rule("split unavailable"))
+        })
+    })
+    .await;
+    match result {
+        Err(Refusal::Rule(why)) => assert_eq!(why, "split unavailable"),
+        Err(Refusal::Store(e)) => panic!("the job's own error became a store error: {e}"),
+        Ok(()) => panic!("a failed job reported success"),
+    }
+    assert_rolled_back(store).await;
+    let number = write_ok(store, "next case number", |tx| {
+        Box::pin(async move { tx.next_case_number("acc-a").await })
+    })
+    .await;
+    assert_eq!(number, 1, "a rolled-back job does not use up a case number");
+}
+
+async fn assert_rolled_back(store: &dyn Store) {
+    let (accounts, case, customer, message) = read_ok(store, "read after rollback", |tx| {
+        Box::pin(async move {
+            Ok((
+                tx.count_accounts().await?,
+                tx.get_case("acc-a", "case-1").await.err(),
+                tx.get_customer("acc-a", "acc-a-cu").await?,
+                tx.get_message("acc-a", "m-1").await.err(),
+            ))
+        })
+    })
+    .await;
+    assert_eq!(
+        accounts, 1,
+        "the account inserted by the failed job is gone"
+    );
+    assert!(
+        matches!(case, Some(StoreError::NotFound)),
+        "the case inserted by the failed job is gone"
+    );
+    assert!(
+        matches!(message, Some(StoreError::NotFound)),
+        "the message inserted by the failed job is gone"
+    );
+    assert_eq!(
+        customer.latest_case_id, None,
+        "the customer update of the failed job is gone"
+    );
+}
+
+pub async fn closed_store_is_unavailable(store: Arc<dyn Store>) {
+    world(&*store, "acc-a").await;
+    store.close().await;
+    let result = try_read(&*store, |tx| {
+        Box::pin(async move { tx.count_accounts().await })
+    })
+    .await;
+    assert!(
+        matches!(result, Err(StoreError::Unavailable(_))),
+        "a job after close must fail with Unavailable, got {result:?}"
+    );
+}

@@ -1,0 +1,276 @@
+//! Durable chat deadlines and the outbound delivery queue.
+
+use std::sync::Arc;
+
+use super::fixtures::*;
+use crate::{Deadline, DeadlineKind, OutboxItem, OutboxUpdate, Store};
+
+pub(crate) fn deadline(w: &World, case_id: &str, kind: DeadlineKind, due: i64) -> Deadline {
+    Deadline {
+        case_id: s(case_id),
+        account_id: w.account_id.clone(),
+        kind,
+        due_at: t(due),
+    }
+}
+
+async fn set_deadlines(store: &dyn Store, deadlines: Vec<Deadline>) {
+    write_ok(store, "set deadlines", move |tx| {
+        Box::pin(async move {
+            for d in &deadlines {
+                tx.set_deadline(d).await?;
+            }
+            Ok(())
+        })
+    })
+    .await;
+}
+
+async fn next_deadline_at(store: &dyn Store) -> Option<casedesk_domain::Time> {
+    read_ok(store, "next deadline", |tx| {
+        Box::pin(async move { tx.next_deadline_at().await })
+    })
+    .await
+}
+
+/// Claims without deleting: the claim ends with the job.
+async fn claim(store: &dyn Store, now: i64, limit: i64) -> Vec<Deadline> {
+    write_ok(store, "claim deadlines", move |tx| {
+        Box::pin(async move { tx.claim_due_deadlines(t(now), limit).await })
+    })
+    .await
+}
+
+async fn list_deadlines(store: &dyn Store, case_id: &str) -> Vec<Deadline> {
+    let case_id = s(case_id);
+    read_ok(store, "list deadlines", move |tx| {
+        Box::pin(async move { tx.list_deadlines(&case_id).await })
+    })
+    .await
+}
+
+pub async fn deadlines(store: Arc<dyn Store>) {
+    let store = &*store;
+    let w = world(store, "acc-a").await;
+    insert_cases(store, vec![w.case("c1", 1, 0), w.case("c2", 2, 0)]).await;
+    assert_eq!(next_deadline_at(store).await, None, "no deadlines yet");
+    let (warn1, finish1, finish2) = (
+        deadline(&w, "c1", DeadlineKind::Warn, 100),
+        deadline(&w, "c1", DeadlineKind::Finish, 160),
+        deadline(&w, "c2", DeadlineKind::Finish, 50),
+    );
+    set_deadlines(store, vec![warn1, finish1.clone(), finish2.clone()]).await;
+    assert_eq!(next_deadline_at(store).await, Some(t(50)));
+    let warn1 = deadline(&w, "c1", DeadlineKind::Warn, 40);
+    set_deadlines(store, vec![warn1.clone()]).await;
+    assert_eq!(
+        list_deadlines(store, "c1").await,
+        vec![warn1.clone(), finish1.clone()],
+        "set_deadline replaces the due time of the same case and kind"
+    );
+    assert_eq!(
+        next_deadline_at(store).await,
+        Some(t(40)),
+        "next_deadline_at is the earliest"
+    );
+
+    assert!(
+        claim(store, 39, 10).await.is_empty(),
+        "nothing is due before the earliest deadline"
+    );
+    assert_eq!(
+        claim(store, 45, 10).await,
+        vec![warn1.clone()],
+        "only due deadlines are claimed"
+    );
+    let all_due = vec![warn1.clone(), finish2.clone(), finish1.clone()];
+    assert_eq!(
+        claim(store, 160, 10).await,
+        all_due,
+        "claims are ordered by due time; due_at == now is due"
+    );
+    assert_eq!(
+        claim(store, 500, 2).await,
+        all_due[..2].to_vec(),
+        "claims respect the limit"
+    );
+
+    write_ok(store, "delete a deadline", |tx| {
+        Box::pin(async move { tx.delete_deadline("c1", DeadlineKind::Warn).await })
+    })
+    .await;
+    assert_eq!(
+        list_deadlines(store, "c1").await,
+        vec![finish1],
+        "delete_deadline removes one kind"
+    );
+    write_ok(store, "clear deadlines", |tx| {
+        Box::pin(async move { tx.clear_deadlines("c1").await })
+    })
+    .await;
+    assert!(
+        list_deadlines(store, "c1").await.is_empty(),
+        "clear_deadlines removes every kind"
+    );
+    assert_eq!(
+        next_deadline_at(store).await,
+        Some(t(50)),
+        "other cases keep theirs"
+    );
+    write_ok(store, "delete the last", |tx| {
+        Box::pin(async move { tx.delete_deadline("c2", DeadlineKind::Finish).await })
+    })
+    .await;
+    assert_eq!(next_deadline_at(store).await, None, "no deadlines left");
+}
+
+fn outbox_item(w: &World, id: &str, due: i64) -> OutboxItem {
+    OutboxItem {
+        id: s(id),
+        account_id: w.account_id.clone(),
+        channel_id: w.channel_id.clone(),
+        message_id: format!("msg-{id}"),
+        url: s("https://example.com/hook"),
+        body: format!(r#"{{"id":"{id}","text":"привет"}}"#),
+        attempts: 0,
+        next_attempt_at: t(due),
+        created_at: t(1),
+    }
+}
+
+/// Claims outbox items and returns them by id (the order is not promised).
+async fn claim_outbox(store: &dyn Store, now: i64, lease_until: i64) -> Vec<OutboxItem> {
+    let mut items = write_ok(store, "claim outbox", move |tx| {
+        Box::pin(async move { tx.claim_outbox(t(now), t(lease_until), 10).await })
+    })
+    .await;
+    items.sort_by(|a, b| a.id.cmp(&b.id));
+    items
+}
+
+fn ids(items: &[OutboxItem]) -> Vec<&str> {
+    items.iter().map(|i| i.id.as_str()).collect()
+}
+
+async fn finish_outbox(store: &dyn Store, update: OutboxUpdate) {
+    write_ok(store, "finish outbox", move |tx| {
+        Box::pin(async move { tx.finish_outbox(&update).await })
+    })
+    .await;
+}
+
+async fn next_outbox_at(store: &dyn Store) -> Option<casedesk_domain::Time> {
+    read_ok(store, "next outbox", |tx| {
+        Box::pin(async move { tx.next_outbox_at().await })
+    })
+    .await
+}
+
+pub async fn outbox_lease_and_finish(store: Arc<dyn Store>) {
+    let store = &*store;
+    let w = world(store, "acc-a").await;
+    assert_eq!(next_outbox_at(store).await, None, "empty outbox");
+    let items = vec![
+        outbox_item(&w, "o1", 10),
+        outbox_item(&w, "o2", 20),
+        outbox_item(&w, "o3", 100),
+    ];
+    let stored = items.clone();
+    write_ok(store, "insert outbox", move |tx| {
+        Box::pin(async move {
+            for item in &stored {
+                tx.insert_outbox(item).await?;
+            }
+            Ok(())
+        })
+    })
+    .await;
+    assert_eq!(next_outbox_at(store).await, Some(t(10)));
+
+    let claimed = claim_outbox(store, 30, 90).await;
+    assert_eq!(ids(&claimed), ["o1", "o2"], "due items are claimed");
+    assert_eq!(
+        claimed[0].body, items[0].body,
+        "claimed items carry their data"
+    );
+    assert_eq!(claimed[0].url, items[0].url);
+    assert!(
+        claim_outbox(store, 30, 90).await.is_empty(),
+        "leased items are not claimed again"
+    );
+    assert!(
+        claim_outbox(store, 89, 95).await.is_empty(),
+        "...until the lease ends"
+    );
+    assert_eq!(
+        next_outbox_at(store).await,
+        Some(t(90)),
+        "a lease counts as the next attempt"
+    );
+
+    finish_outbox(
+        store,
+        OutboxUpdate {
+            id: s("o1"),
+            attempts: 1,
+            retry_at: None,
+            last_error: None,
+            now: t(31),
+        },
+    )
+    .await;
+    let retry = OutboxUpdate {
+        id: s("o2"),
+        attempts: 1,
+        retry_at: Some(t(60)),
+        last_error: Some(s("HTTP 503")),
+        now: t(31),
+    };
+    finish_outbox(store, retry).await;
+    assert_eq!(
+        next_outbox_at(store).await,
+        Some(t(60)),
+        "a retry sets the next attempt; delivered items leave the queue"
+    );
+
+    let claimed = claim_outbox(store, 95, 150).await;
+    assert_eq!(
+        ids(&claimed),
+        ["o2"],
+        "a retried item is due again; a delivered one never"
+    );
+    assert_eq!(claimed[0].attempts, 1, "attempts were saved");
+    let claimed = claim_outbox(store, 200, 300).await;
+    assert_eq!(
+        ids(&claimed),
+        ["o2", "o3"],
+        "an expired lease makes an item due again"
+    );
+    finish_outbox(
+        store,
+        OutboxUpdate {
+            id: s("o2"),
+            attempts: 3,
+            retry_at: None,
+            last_error: None,
+            now: t(201),
+        },
+    )
+    .await;
+    finish_outbox(
+        store,
+        OutboxUpdate {
+            id: s("o3"),
+            attempts: 1,
+            retry_at: None,
+            last_error: None,
+            now: t(201),
+        },
+    )
+    .await;
+    assert_eq!(next_outbox_at(store).await, None, "everything delivered");
+    assert!(
+        claim_outbox(store, 10_000, 20_000).await.is_empty(),
+        "delivered items are never claimed"
+    );
+}
