@@ -25,4 +25,3 @@ pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, StoreError> {
         )))
     }
 }
-

@@ -3,14 +3,18 @@
 
 #![forbid(unsafe_code)]
 
+use casedesk::{bench, open_store};
 use casedesk_domain::Role;
 use casedesk_server::{Config, auth};
-use casedesk::{bench, open_store};
 use casedesk_store::Store;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "casedesk", version, about = "Self-hosted helpdesk that turns chats into cases")]
+#[command(
+    name = "casedesk",
+    version,
+    about = "Self-hosted helpdesk that turns chats into cases"
+)]
 struct Cli {
     /// `sqlite://FILE` (created when missing) or `postgres://USER@HOST/DB`.
     #[arg(
@@ -156,9 +160,10 @@ async fn admin(store: &dyn Store, command: AdminCommand) -> Result<(), String> {
             admin_email,
             admin_password,
         } => {
-            let (account, agent) = auth::create_account(store, &name, &admin_email, &admin_password)
-                .await
-                .map_err(err)?;
+            let (account, agent) =
+                auth::create_account(store, &name, &admin_email, &admin_password)
+                    .await
+                    .map_err(err)?;
             println!("account_id={} admin_id={}", account.id, agent.id);
         }
         AdminCommand::CreateAgent {
@@ -168,9 +173,10 @@ async fn admin(store: &dyn Store, command: AdminCommand) -> Result<(), String> {
             role,
             password,
         } => {
-            let agent = auth::create_agent(store, &account_id, &email, name.as_deref(), role, &password)
-                .await
-                .map_err(err)?;
+            let agent =
+                auth::create_agent(store, &account_id, &email, name.as_deref(), role, &password)
+                    .await
+                    .map_err(err)?;
             println!("agent_id={}", agent.id);
         }
         AdminCommand::ResetPassword { email, password } => {
@@ -192,7 +198,10 @@ fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("casedesk: cannot start the runtime: {e}");

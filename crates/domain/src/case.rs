@@ -378,7 +378,11 @@ mod tests {
 
         let mut c = active_chat();
         c.set_status(Status::Pending, t(3)).unwrap();
-        assert_eq!(c.chat_state, Some(ChatState::Active), "pending keeps it active");
+        assert_eq!(
+            c.chat_state,
+            Some(ChatState::Active),
+            "pending keeps it active"
+        );
     }
 
     #[test]

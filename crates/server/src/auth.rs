@@ -7,17 +7,17 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 use casedesk_domain::{AutoFinishSettings, Role};
 use casedesk_store::{AccountRecord, AgentRecord, Store, StoreError, TokenRecord, read, write};
 
+use crate::App;
 use crate::error::AppError;
 use crate::util::{new_id, new_secret, now, sha256_hex};
-use crate::App;
 
 /// How long a login token is valid.
 pub const TOKEN_TTL_DAYS: i64 = 30;
@@ -208,8 +208,7 @@ impl FromRequestParts<App> for Agent {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, AppError> {
-        let token = bearer(parts)
-            .ok_or_else(|| AppError::unauthorized("missing bearer token"))?;
+        let token = bearer(parts).ok_or_else(|| AppError::unauthorized("missing bearer token"))?;
         let token_hash = sha256_hex(token);
         let lookup = token_hash.clone();
         let agent = read::<_, AppError, _>(&*app.store, move |tx| {
@@ -247,7 +246,9 @@ pub async fn create_account(
 ) -> Result<(AccountRecord, AgentRecord), AppError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
-        return Err(AppError::invalid("account name must be 1 to 200 characters"));
+        return Err(AppError::invalid(
+            "account name must be 1 to 200 characters",
+        ));
     }
     let email = normalize_email(admin_email)?;
     check_password_strength(admin_password)?;
@@ -338,7 +339,11 @@ pub async fn create_agent(
     Ok(agent)
 }
 
-pub async fn reset_password(store: &dyn Store, email: &str, password: &str) -> Result<(), AppError> {
+pub async fn reset_password(
+    store: &dyn Store,
+    email: &str,
+    password: &str,
+) -> Result<(), AppError> {
     let email = normalize_email(email)?;
     check_password_strength(password)?;
     let hash = hash_password(password.to_owned()).await?;
@@ -361,14 +366,19 @@ pub async fn bootstrap(
     email: Option<&str>,
     password: Option<&str>,
 ) -> Result<Option<(String, Option<String>)>, AppError> {
-    let count = read::<_, StoreError, _>(store, |tx| Box::pin(async move { tx.count_accounts().await }))
-        .await?;
+    let count = read::<_, StoreError, _>(store, |tx| {
+        Box::pin(async move { tx.count_accounts().await })
+    })
+    .await?;
     if count > 0 {
         return Ok(None);
     }
     let email = email.unwrap_or("admin@example.com");
     let generated = password.is_none().then(|| new_secret()[..20].to_owned());
-    let password = password.map(str::to_owned).or(generated.clone()).unwrap_or_default();
+    let password = password
+        .map(str::to_owned)
+        .or(generated.clone())
+        .unwrap_or_default();
     create_account(store, "casedesk", email, &password).await?;
     Ok(Some((normalize_email(email)?, generated)))
 }

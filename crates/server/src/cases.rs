@@ -3,8 +3,8 @@
 //! timers, and returns the notices to publish once committed.
 
 use casedesk_domain::{
-    Actor, AuthorType, AutoFinishSettings, CaseState, Change, MessageKind, Routing,
-    Status, Subject, Time, route_customer_message,
+    Actor, AuthorType, AutoFinishSettings, CaseState, Change, MessageKind, Routing, Status,
+    Subject, Time, route_customer_message,
 };
 use casedesk_store::{
     CaseRecord, ChannelRecord, CustomerRecord, Deadline, DeadlineKind, EventRecord, MessageRecord,
@@ -12,10 +12,10 @@ use casedesk_store::{
 };
 use serde_json::json;
 
+use crate::AppState;
 use crate::error::AppError;
 use crate::events::Notice;
 use crate::util::{new_id, now, rfc3339};
-use crate::AppState;
 
 /// Longest message text accepted, in characters.
 pub const MAX_TEXT_CHARS: usize = 100_000;
@@ -95,7 +95,10 @@ async fn reschedule(
         return tx.clear_deadlines(&case.id).await;
     }
     let (warn_at, finish_at) = settings.deadlines(activity);
-    for (kind, due_at) in [(DeadlineKind::Warn, warn_at), (DeadlineKind::Finish, finish_at)] {
+    for (kind, due_at) in [
+        (DeadlineKind::Warn, warn_at),
+        (DeadlineKind::Finish, finish_at),
+    ] {
         tx.set_deadline(&Deadline {
             case_id: case.id.clone(),
             account_id: case.account_id.clone(),
@@ -316,7 +319,11 @@ async fn route_and_store(
             tx.set_customer_latest_case(&customer.id, Some(&case.id))
                 .await?;
             customer.latest_case_id = Some(case.id.clone());
-            notices.push(notice(&case, "case.created", json!({ "subject": case.subject })));
+            notices.push(notice(
+                &case,
+                "case.created",
+                json!({ "subject": case.subject }),
+            ));
             (case, Outcome::Created)
         }
         Routing::Append => {
@@ -548,8 +555,16 @@ pub async fn post_agent_message(
                 let is_latest = customer.latest_case_id.as_deref() == Some(case.id.as_str());
                 let changes = case.state.agent_replied(is_latest, at);
                 if !changes.is_empty() {
-                    record(tx, &case, "reactivated", &who.actor(), changes, json!({}), at)
-                        .await?;
+                    record(
+                        tx,
+                        &case,
+                        "reactivated",
+                        &who.actor(),
+                        changes,
+                        json!({}),
+                        at,
+                    )
+                    .await?;
                     notices.push(case_notice(&case));
                 }
                 case.state.last_public_author = Some(AuthorType::Agent);
@@ -707,9 +722,9 @@ pub async fn patch(
             }
             if let Some(assignee) = p.assignee_id {
                 if let Some(id) = &assignee {
-                    tx.get_agent(&account_id, id)
-                        .await
-                        .map_err(|_| AppError::invalid(format!("no agent `{id}` in this account")))?;
+                    tx.get_agent(&account_id, id).await.map_err(|_| {
+                        AppError::invalid(format!("no agent `{id}` in this account"))
+                    })?;
                 }
                 if assignee != case.assignee_id {
                     let before = std::mem::replace(&mut case.assignee_id, assignee.clone());
@@ -809,7 +824,11 @@ pub async fn split(
             .await?;
             let notices = vec![
                 case_notice(&original),
-                notice(&new_case, "case.created", json!({ "subject": new_case.subject })),
+                notice(
+                    &new_case,
+                    "case.created",
+                    json!({ "subject": new_case.subject }),
+                ),
             ];
             Ok((new_case, notices))
         })

@@ -113,7 +113,10 @@ async fn deliver(app: &App, item: OutboxItem) {
             .post(&item.url)
             .timeout(DELIVERY_TIMEOUT)
             .header("content-type", "application/json")
-            .header("x-casedesk-signature", signature(&channel.inbound_token, &item.body))
+            .header(
+                "x-casedesk-signature",
+                signature(&channel.inbound_token, &item.body),
+            )
             .header("x-casedesk-delivery", &item.id)
             .body(item.body.clone())
             .send()

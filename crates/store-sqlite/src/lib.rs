@@ -55,7 +55,9 @@ impl Location {
         let path = rest.split('?').next().unwrap_or_default();
         match path {
             ":memory:" => Ok(Location::Memory),
-            "" => Err(StoreError::Other(format!("sqlite URL names no file: {url}"))),
+            "" => Err(StoreError::Other(format!(
+                "sqlite URL names no file: {url}"
+            ))),
             p => Ok(Location::File(PathBuf::from(p))),
         }
     }
@@ -77,7 +79,10 @@ impl SqliteStore {
             .map_err(|e| StoreError::Other(format!("open task failed: {e}")))?
     }
 
-    fn open_blocking(location: Location, reader_count: usize) -> Result<Arc<SqliteStore>, StoreError> {
+    fn open_blocking(
+        location: Location,
+        reader_count: usize,
+    ) -> Result<Arc<SqliteStore>, StoreError> {
         let write_conn = open_connection(&location, false)?;
         migrate::run(&write_conn)?;
 
@@ -94,9 +99,10 @@ impl SqliteStore {
                 for i in 0..reader_count {
                     let conn = open_connection(&location, true)?;
                     let rx = Arc::clone(&read_rx);
-                    threads.push(spawn_named(&format!("casedesk-sqlite-reader-{i}"), move || {
-                        reader_loop(conn, rx)
-                    })?);
+                    threads.push(spawn_named(
+                        &format!("casedesk-sqlite-reader-{i}"),
+                        move || reader_loop(conn, rx),
+                    )?);
                 }
                 Some(read_tx)
             }
@@ -162,11 +168,15 @@ fn open_connection(location: &Location, read_only: bool) -> Result<Connection, S
 /// anything but this connection, which answers synchronously.
 fn run_job(conn: &mut Connection, job: Job) -> JobOutput {
     let mut tx = SqliteTx::new(conn);
-    std::panic::catch_unwind(AssertUnwindSafe(|| futures::executor::block_on(job(&mut tx))))
-        .unwrap_or_else(|_| {
-            tracing::error!("a storage job panicked; its changes are rolled back");
-            Err(JobError::Store(StoreError::Other("storage job panicked".into())))
-        })
+    std::panic::catch_unwind(AssertUnwindSafe(|| {
+        futures::executor::block_on(job(&mut tx))
+    }))
+    .unwrap_or_else(|_| {
+        tracing::error!("a storage job panicked; its changes are rolled back");
+        Err(JobError::Store(StoreError::Other(
+            "storage job panicked".into(),
+        )))
+    })
 }
 
 fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<Request>) {
@@ -189,7 +199,9 @@ fn run_batch(conn: &mut Connection, batch: Vec<Request>) {
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         let err = tx::map_err(e);
         for r in batch {
-            let _ = r.reply.send(Err(JobError::Store(StoreError::Unavailable(err.to_string()))));
+            let _ = r.reply.send(Err(JobError::Store(StoreError::Unavailable(
+                err.to_string(),
+            ))));
         }
         return;
     }

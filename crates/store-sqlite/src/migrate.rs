@@ -6,7 +6,8 @@ use rusqlite::Connection;
 use crate::tx::map_err;
 
 /// Each migration runs once, in order, inside its own transaction.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "core", include_str!("../migrations/0001_core.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "core", include_str!("../migrations/0001_core.sql"))];
 
 pub(crate) fn run(conn: &Connection) -> Result<(), StoreError> {
     conn.execute_batch(
@@ -15,7 +16,11 @@ pub(crate) fn run(conn: &Connection) -> Result<(), StoreError> {
     )
     .map_err(map_err)?;
     let applied: i64 = conn
-        .query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0))
+        .query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            [],
+            |r| r.get(0),
+        )
         .map_err(map_err)?;
     if let Some(&(latest, _, _)) = MIGRATIONS.last()
         && applied > latest

@@ -105,7 +105,8 @@ where
     T::Err: std::fmt::Display,
 {
     let v: Option<String> = row.get(idx)?;
-    v.map(|v| v.parse().map_err(|e| decode_err(idx, e))).transpose()
+    v.map(|v| v.parse().map_err(|e| decode_err(idx, e)))
+        .transpose()
 }
 
 fn account_from(row: &Row) -> rusqlite::Result<AccountRecord> {
@@ -235,7 +236,11 @@ fn case_values(c: &CaseRecord) -> Vec<Value> {
         opt_int(opt_micros(s.closed_at)),
         opt_int(s.reopen.as_ref().map(|r| r.from_seq)),
         opt_text(s.reopen.as_ref().map(|r| r.status_before.as_str())),
-        opt_int(s.reopen.as_ref().and_then(|r| opt_micros(r.finished_at_before))),
+        opt_int(
+            s.reopen
+                .as_ref()
+                .and_then(|r| opt_micros(r.finished_at_before)),
+        ),
         opt_text(s.last_public_author.map(AuthorType::as_str)),
         opt_text(c.previous_case_id.as_deref()),
         opt_text(c.next_case_id.as_deref()),
@@ -594,7 +599,10 @@ impl Tx for SqliteTx<'_> {
     }
 
     async fn insert_case(&mut self, case: &CaseRecord) -> R<()> {
-        let placeholders = (1..=24).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+        let placeholders = (1..=24)
+            .map(|i| format!("?{i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         self.exec(
             &format!("INSERT INTO cases ({CASE_COLUMNS}) VALUES ({placeholders})"),
             params_from_iter(case_values(case)),
@@ -639,7 +647,11 @@ impl Tx for SqliteTx<'_> {
             push(&mut sql, " AND status = #", Value::Text(s.as_str().into()));
         }
         if let Some(s) = f.chat_state {
-            push(&mut sql, " AND chat_state = #", Value::Text(s.as_str().into()));
+            push(
+                &mut sql,
+                " AND chat_state = #",
+                Value::Text(s.as_str().into()),
+            );
         }
         for (col, v) in [
             ("channel_id", &f.channel_id),
@@ -767,7 +779,12 @@ impl Tx for SqliteTx<'_> {
             "SELECT author_type, created_at FROM messages WHERE case_id = ?1 AND kind = 'message' \
              ORDER BY created_at DESC, seq DESC LIMIT 1",
             [case_id],
-            |r| Ok((parsed::<AuthorType>(r, "author_type")?, time_at(r, "created_at")?)),
+            |r| {
+                Ok((
+                    parsed::<AuthorType>(r, "author_type")?,
+                    time_at(r, "created_at")?,
+                ))
+            },
         )?;
         let first_customer_text = self.maybe(
             "SELECT text FROM messages WHERE case_id = ?1 AND kind = 'message' \
@@ -903,7 +920,12 @@ impl Tx for SqliteTx<'_> {
         .map(drop)
     }
 
-    async fn claim_outbox(&mut self, now: Time, lease_until: Time, limit: i64) -> R<Vec<OutboxItem>> {
+    async fn claim_outbox(
+        &mut self,
+        now: Time,
+        lease_until: Time,
+        limit: i64,
+    ) -> R<Vec<OutboxItem>> {
         let items = self.all(
             "SELECT * FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= ?1 \
              ORDER BY next_attempt_at LIMIT ?2",

@@ -169,10 +169,7 @@ pub trait Tx: Send {
     /// Finds or creates the customer of `external_id` in the channel and
     /// locks it until the end of the unit of work: routing decisions for one
     /// customer in one channel happen one at a time.
-    async fn upsert_customer_locked(
-        &mut self,
-        new: &CustomerRecord,
-    ) -> R<CustomerRecord>;
+    async fn upsert_customer_locked(&mut self, new: &CustomerRecord) -> R<CustomerRecord>;
     async fn get_customer(&mut self, account_id: &str, customer_id: &str) -> R<CustomerRecord>;
     /// Locks an existing customer (agent actions on its cases).
     async fn lock_customer(&mut self, account_id: &str, customer_id: &str) -> R<CustomerRecord>;

@@ -32,22 +32,33 @@ async fn bad_input_gets_clear_errors_and_loses_nothing(backend: Backend) {
     };
     let error_of = |v: &Value| v["error"]["code"].as_str().map(str::to_owned);
 
-    let r = post(b"{not json".to_vec(), "application/json").await.expect("sent");
+    let r = post(b"{not json".to_vec(), "application/json")
+        .await
+        .expect("sent");
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let v: Value = r.json().await.expect("json error");
     assert!(error_of(&v).is_some(), "{v}");
 
-    let r = post(b"{\"type\":\"message\",\"text\":5}".to_vec(), "application/json").await.expect("sent");
+    let r = post(
+        b"{\"type\":\"message\",\"text\":5}".to_vec(),
+        "application/json",
+    )
+    .await
+    .expect("sent");
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
-    let mut invalid_utf8 = b"{\"type\":\"message\",\"message_id\":\"u1\",\"customer\":{\"id\":\"u\"},\"text\":\"".to_vec();
+    let mut invalid_utf8 =
+        b"{\"type\":\"message\",\"message_id\":\"u1\",\"customer\":{\"id\":\"u\"},\"text\":\""
+            .to_vec();
     invalid_utf8.extend_from_slice(&[0xff, 0xfe, b'"', b'}']);
     let r = post(invalid_utf8, "application/json").await.expect("sent");
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 
     let huge = json!({"type": "message", "message_id": "big", "customer": {"id": "u"},
         "text": "x".repeat(5 * 1024 * 1024)});
-    let r = post(serde_json::to_vec(&huge).expect("json"), "application/json").await.expect("sent");
+    let r = post(serde_json::to_vec(&huge).expect("json"), "application/json")
+        .await
+        .expect("sent");
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let v: Value = r.json().await.expect("json error");
     assert_eq!(v["error"]["code"], "payload_too_large");
@@ -56,14 +67,20 @@ async fn bad_input_gets_clear_errors_and_loses_nothing(backend: Backend) {
     assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
 
     let (st, _) = app
-        .inbound(json!({"type": "message", "message_id": "e1", "customer": {"id": "u"}, "text": "   "}))
+        .inbound(
+            json!({"type": "message", "message_id": "e1", "customer": {"id": "u"}, "text": "   "}),
+        )
         .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     let (st, _) = app
-        .inbound(json!({"type": "message", "message_id": "", "customer": {"id": "u"}, "text": "hi"}))
+        .inbound(
+            json!({"type": "message", "message_id": "", "customer": {"id": "u"}, "text": "hi"}),
+        )
         .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
-    let (st, _) = app.inbound(json!({"type": "typing", "customer": {"id": "u"}})).await;
+    let (st, _) = app
+        .inbound(json!({"type": "typing", "customer": {"id": "u"}}))
+        .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     // Hostile text is stored as it is; escaping is the renderer's job.
     let xss = "<script>alert(1)</script> \u{202e}RTL 😀";
@@ -81,36 +98,75 @@ async fn bad_input_gets_clear_errors_and_loses_nothing(backend: Backend) {
             Some(json!({"type": "message", "message_id": "w2", "customer": {"id": "u"}, "text": "hi"})))
         .await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
-    assert_eq!(app.list("").await.len(), 1, "only the accepted message made a case");
+    assert_eq!(
+        app.list("").await.len(),
+        1,
+        "only the accepted message made a case"
+    );
     assert_eq!(app.case(&s(&r["case_id"])).await["message_count"], 1);
 
     // Agent API: missing/invalid token, unknown ids, bad query, unknown route.
     let (st, v) = app.raw(Method::GET, "/api/v1/cases", None, None).await;
-    assert_eq!((st, error_of(&v).as_deref()), (StatusCode::UNAUTHORIZED, Some("unauthorized")));
-    let (st, _) = app.raw(Method::GET, "/api/v1/cases", Some("nope"), None).await;
+    assert_eq!(
+        (st, error_of(&v).as_deref()),
+        (StatusCode::UNAUTHORIZED, Some("unauthorized"))
+    );
+    let (st, _) = app
+        .raw(Method::GET, "/api/v1/cases", Some("nope"), None)
+        .await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
-    let (st, v) = app.call(Method::GET, "/api/v1/cases/does-not-exist", None).await;
-    assert_eq!((st, error_of(&v).as_deref()), (StatusCode::NOT_FOUND, Some("not_found")));
-    let (st, _) = app.call(Method::GET, "/api/v1/cases?status=bogus", None).await;
+    let (st, v) = app
+        .call(Method::GET, "/api/v1/cases/does-not-exist", None)
+        .await;
+    assert_eq!(
+        (st, error_of(&v).as_deref()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    let (st, _) = app
+        .call(Method::GET, "/api/v1/cases?status=bogus", None)
+        .await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
-    let (st, _) = app.call(Method::GET, "/api/v1/cases?cursor=garbage", None).await;
+    let (st, _) = app
+        .call(Method::GET, "/api/v1/cases?cursor=garbage", None)
+        .await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
     let (st, _) = app.call(Method::GET, "/api/v1/cases?limit=0", None).await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
     let (st, v) = app.call(Method::GET, "/api/v1/nothing-here", None).await;
-    assert_eq!((st, error_of(&v).as_deref()), (StatusCode::NOT_FOUND, Some("route_not_found")));
+    assert_eq!(
+        (st, error_of(&v).as_deref()),
+        (StatusCode::NOT_FOUND, Some("route_not_found"))
+    );
     let (st, v) = app.call(Method::DELETE, "/api/v1/cases", None).await;
-    assert_eq!((st, error_of(&v).as_deref()), (StatusCode::METHOD_NOT_ALLOWED, Some("method_not_allowed")));
+    assert_eq!(
+        (st, error_of(&v).as_deref()),
+        (StatusCode::METHOD_NOT_ALLOWED, Some("method_not_allowed"))
+    );
     let (st, _) = app
-        .call(Method::PATCH, &format!("/api/v1/cases/{}", s(&r["case_id"])), Some(json!({"statuss": "open"})))
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/cases/{}", s(&r["case_id"])),
+            Some(json!({"statuss": "open"})),
+        )
         .await;
-    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "unknown fields are refused");
-    for bad in [json!({"chat_auto_finish_after_seconds": 0}), json!({"chat_auto_finish_warning_seconds": -5})] {
+    assert_eq!(
+        st,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown fields are refused"
+    );
+    for bad in [
+        json!({"chat_auto_finish_after_seconds": 0}),
+        json!({"chat_auto_finish_warning_seconds": -5}),
+    ] {
         let (st, _) = app.call(Method::PATCH, "/api/v1/settings", Some(bad)).await;
         assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     }
     let (st, _) = app
-        .call(Method::POST, "/api/v1/channels", Some(json!({"kind": "api", "name": "x", "webhook_url": "ftp://x"})))
+        .call(
+            Method::POST,
+            "/api/v1/channels",
+            Some(json!({"kind": "api", "name": "x", "webhook_url": "ftp://x"})),
+        )
         .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     // The server is still fine.
@@ -125,9 +181,14 @@ async fn accounts_are_isolated(backend: Backend) {
     let case_id = s(&r["case_id"]);
     // A second account on the same server, made the way `casedesk admin` does.
     let store = app.db.open().await;
-    casedesk_server::auth::create_account(&*store, "Other Co", "boss@other.example", "password-two")
-        .await
-        .expect("second account");
+    casedesk_server::auth::create_account(
+        &*store,
+        "Other Co",
+        "boss@other.example",
+        "password-two",
+    )
+    .await
+    .expect("second account");
     store.close().await;
     let other = app.login("boss@other.example", "password-two").await;
     for path in [
@@ -139,20 +200,35 @@ async fn accounts_are_isolated(backend: Backend) {
         assert_eq!(st, StatusCode::NOT_FOUND, "{path}");
     }
     for (path, body) in [
-        (format!("/api/v1/cases/{case_id}/finish"), json!({"status": "closed"})),
-        (format!("/api/v1/cases/{case_id}/messages"), json!({"text": "hi"})),
+        (
+            format!("/api/v1/cases/{case_id}/finish"),
+            json!({"status": "closed"}),
+        ),
+        (
+            format!("/api/v1/cases/{case_id}/messages"),
+            json!({"text": "hi"}),
+        ),
     ] {
         let (st, _) = app.raw(Method::POST, &path, Some(&other), Some(body)).await;
         assert_eq!(st, StatusCode::NOT_FOUND, "{path}");
     }
     let (st, _) = app
-        .raw(Method::PATCH, &format!("/api/v1/cases/{case_id}"), Some(&other), Some(json!({"subject": "x"})))
+        .raw(
+            Method::PATCH,
+            &format!("/api/v1/cases/{case_id}"),
+            Some(&other),
+            Some(json!({"subject": "x"})),
+        )
         .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
-    let (st, list) = app.raw(Method::GET, "/api/v1/cases", Some(&other), None).await;
+    let (st, list) = app
+        .raw(Method::GET, "/api/v1/cases", Some(&other), None)
+        .await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(list["items"], json!([]));
-    let (_, channels) = app.raw(Method::GET, "/api/v1/channels", Some(&other), None).await;
+    let (_, channels) = app
+        .raw(Method::GET, "/api/v1/channels", Some(&other), None)
+        .await;
     assert_eq!(channels["items"], json!([]));
     assert_eq!(app.case(&case_id).await["subject"], "secret of account one");
     app.stop().await;
@@ -161,39 +237,78 @@ async fn accounts_are_isolated(backend: Backend) {
 async fn roles_and_login_throttling(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let (st, agent) = app
-        .call(Method::POST, "/api/v1/agents",
-            Some(json!({"email": "Agent@Example.com", "name": "Ada", "password": "agent-password"})))
+        .call(
+            Method::POST,
+            "/api/v1/agents",
+            Some(
+                json!({"email": "Agent@Example.com", "name": "Ada", "password": "agent-password"}),
+            ),
+        )
         .await;
     assert_eq!(st, StatusCode::CREATED, "{agent}");
     assert_eq!(agent["role"], "agent");
     let (st, _) = app
-        .call(Method::POST, "/api/v1/agents", Some(json!({"email": "agent@example.com", "password": "whatever1"})))
+        .call(
+            Method::POST,
+            "/api/v1/agents",
+            Some(json!({"email": "agent@example.com", "password": "whatever1"})),
+        )
         .await;
-    assert_eq!(st, StatusCode::CONFLICT, "emails are unique, case-insensitively");
+    assert_eq!(
+        st,
+        StatusCode::CONFLICT,
+        "emails are unique, case-insensitively"
+    );
     let (st, _) = app
-        .call(Method::POST, "/api/v1/agents", Some(json!({"email": "short@example.com", "password": "short"})))
+        .call(
+            Method::POST,
+            "/api/v1/agents",
+            Some(json!({"email": "short@example.com", "password": "short"})),
+        )
         .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     let token = app.login("agent@example.com", "agent-password").await;
     let (st, v) = app
-        .raw(Method::POST, "/api/v1/channels", Some(&token), Some(json!({"kind": "api", "name": "x"})))
+        .raw(
+            Method::POST,
+            "/api/v1/channels",
+            Some(&token),
+            Some(json!({"kind": "api", "name": "x"})),
+        )
         .await;
-    assert_eq!((st, v["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")));
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("forbidden"))
+    );
     let (st, _) = app
-        .raw(Method::PATCH, "/api/v1/settings", Some(&token), Some(json!({"chat_auto_finish_after_seconds": 5})))
+        .raw(
+            Method::PATCH,
+            "/api/v1/settings",
+            Some(&token),
+            Some(json!({"chat_auto_finish_after_seconds": 5})),
+        )
         .await;
     assert_eq!(st, StatusCode::FORBIDDEN);
-    let (st, _) = app.raw(Method::GET, "/api/v1/settings", Some(&token), None).await;
+    let (st, _) = app
+        .raw(Method::GET, "/api/v1/settings", Some(&token), None)
+        .await;
     assert_eq!(st, StatusCode::OK);
     // Logout revokes the token.
-    let (st, _) = app.raw(Method::POST, "/api/v1/auth/logout", Some(&token), None).await;
+    let (st, _) = app
+        .raw(Method::POST, "/api/v1/auth/logout", Some(&token), None)
+        .await;
     assert_eq!(st, StatusCode::NO_CONTENT);
     let (st, _) = app.raw(Method::GET, "/api/v1/me", Some(&token), None).await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
     // Five wrong passwords, then even the right one waits.
     for _ in 0..5 {
         let (st, _) = app
-            .raw(Method::POST, "/api/v1/auth/login", None, Some(json!({"email": ADMIN_EMAIL, "password": "wrong"})))
+            .raw(
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"email": ADMIN_EMAIL, "password": "wrong"})),
+            )
             .await;
         assert_eq!(st, StatusCode::UNAUTHORIZED);
     }
@@ -212,7 +327,8 @@ async fn roles_and_login_throttling(backend: Backend) {
 async fn case_list_pages_with_a_cursor(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     for i in 0..7 {
-        app.customer_says(&format!("p{i}"), &format!("p{i}"), "hello").await;
+        app.customer_says(&format!("p{i}"), &format!("p{i}"), "hello")
+            .await;
     }
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
@@ -239,7 +355,9 @@ async fn case_list_pages_with_a_cursor(backend: Backend) {
 
 async fn openapi_lists_every_route(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let (st, doc) = app.raw(Method::GET, "/api/v1/openapi.json", None, None).await;
+    let (st, doc) = app
+        .raw(Method::GET, "/api/v1/openapi.json", None, None)
+        .await;
     assert_eq!(st, StatusCode::OK);
     let paths = doc["paths"].as_object().expect("paths");
     let expected = [
@@ -272,7 +390,10 @@ async fn openapi_lists_every_route(backend: Backend) {
         }
     }
     documented.sort();
-    let mut want: Vec<_> = expected.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+    let mut want: Vec<_> = expected
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
     want.sort();
     assert_eq!(documented, want, "the document and the contract differ");
     // Every documented operation is served: none answers route_not_found or 405.
@@ -303,9 +424,10 @@ async fn sse_streams_changes_of_the_own_account(backend: Backend) {
     assert_eq!(stream.status(), StatusCode::OK);
     // Another account's activity must not show up.
     let store = app.db.open().await;
-    let (account, _) = casedesk_server::auth::create_account(&*store, "Other", "x@other.example", "password-x")
-        .await
-        .expect("account");
+    let (account, _) =
+        casedesk_server::auth::create_account(&*store, "Other", "x@other.example", "password-x")
+            .await
+            .expect("account");
     drop(account);
     store.close().await;
     let r = app.customer_says("sse", "sse1", "live!").await;
@@ -349,17 +471,27 @@ async fn webhook_replies_are_signed_and_retried(backend: Backend) {
                 let mut calls = r.calls.lock().expect("lock");
                 calls.push((sig, body));
                 // The first delivery fails: the outbox must retry.
-                if calls.len() == 1 { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK }
+                if calls.len() == 1 {
+                    StatusCode::SERVICE_UNAVAILABLE
+                } else {
+                    StatusCode::OK
+                }
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let hook = format!("http://{}/hook", listener.local_addr().expect("addr"));
     tokio::spawn(async move { axum::serve(listener, router).await.expect("receiver") });
 
     let app = TestApp::spawn(backend).await;
     let channel = app
-        .ok(Method::POST, "/api/v1/channels", Some(json!({"kind": "api", "name": "Hooked", "webhook_url": hook})))
+        .ok(
+            Method::POST,
+            "/api/v1/channels",
+            Some(json!({"kind": "api", "name": "Hooked", "webhook_url": hook})),
+        )
         .await;
     let token = s(&channel["inbound_token"]);
     let (st, r) = app
@@ -373,7 +505,10 @@ async fn webhook_replies_are_signed_and_retried(backend: Backend) {
         if receiver.calls.lock().expect("lock").len() >= 2 {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "the webhook was not retried");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the webhook was not retried"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -383,7 +518,10 @@ async fn webhook_replies_are_signed_and_retried(backend: Backend) {
     use hmac::Mac;
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(token.as_bytes()).expect("key");
     mac.update(body.as_bytes());
-    assert_eq!(sig, &format!("sha256={}", hex::encode(mac.finalize().into_bytes())));
+    assert_eq!(
+        sig,
+        &format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    );
     let payload: Value = serde_json::from_str(body).expect("json body");
     assert_eq!(payload["id"], reply["id"]);
     assert_eq!(payload["text"], "Hello from support");
@@ -394,6 +532,9 @@ async fn webhook_replies_are_signed_and_retried(backend: Backend) {
         .raw(Method::POST, &format!("/api/v1/channels/{}/inbound", s(&channel["id"])), Some(&token),
             Some(json!({"type": "reaction", "customer": {"id": "cust-9"}, "target_message_id": payload["id"], "emoji": "🙏"})))
         .await;
-    assert_eq!((st, noted["outcome"].as_str()), (StatusCode::OK, Some("noted")));
+    assert_eq!(
+        (st, noted["outcome"].as_str()),
+        (StatusCode::OK, Some("noted"))
+    );
     app.stop().await;
 }

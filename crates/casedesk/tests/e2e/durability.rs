@@ -21,21 +21,38 @@ async fn concurrent_messages_after_a_closed_chat_make_one_case(backend: Backend)
     let app = TestApp::spawn(backend).await;
     for round in 0..3 {
         let customer = format!("burst{round}");
-        let first = app.customer_says(&customer, &format!("{customer}-0"), "first").await;
+        let first = app
+            .customer_says(&customer, &format!("{customer}-0"), "first")
+            .await;
         let (st, _) = app
-            .call(Method::PATCH, &format!("/api/v1/cases/{}", s(&first["case_id"])), Some(json!({"status": "closed"})))
+            .call(
+                Method::PATCH,
+                &format!("/api/v1/cases/{}", s(&first["case_id"])),
+                Some(json!({"status": "closed"})),
+            )
             .await;
         assert_eq!(st, StatusCode::OK);
         let sends = (1..=30).map(|i| {
             let app = &app;
             let customer = customer.clone();
-            async move { app.customer_says(&customer, &format!("{customer}-{i}"), &format!("message {i}")).await }
+            async move {
+                app.customer_says(
+                    &customer,
+                    &format!("{customer}-{i}"),
+                    &format!("message {i}"),
+                )
+                .await
+            }
         });
         let results = futures::future::join_all(sends).await;
         let mut case_ids: Vec<_> = results.iter().map(|r| s(&r["case_id"])).collect();
         case_ids.sort();
         case_ids.dedup();
-        assert_eq!(case_ids.len(), 1, "round {round}: one routing decision, one new case: {case_ids:?}");
+        assert_eq!(
+            case_ids.len(),
+            1,
+            "round {round}: one routing decision, one new case: {case_ids:?}"
+        );
         assert_ne!(case_ids[0], s(&first["case_id"]));
         let created = results.iter().filter(|r| r["outcome"] == "created").count();
         assert_eq!(created, 1, "round {round}");
@@ -53,8 +70,17 @@ async fn concurrent_redeliveries_store_one_message(backend: Backend) {
     let results = futures::future::join_all(sends).await;
     let ids: std::collections::HashSet<_> = results.iter().map(|r| s(&r["message_id"])).collect();
     assert_eq!(ids.len(), 1);
-    assert_eq!(results.iter().filter(|r| r["outcome"] == "created").count(), 1);
-    assert_eq!(results.iter().filter(|r| r["outcome"] == "duplicate").count(), 19);
+    assert_eq!(
+        results.iter().filter(|r| r["outcome"] == "created").count(),
+        1
+    );
+    assert_eq!(
+        results
+            .iter()
+            .filter(|r| r["outcome"] == "duplicate")
+            .count(),
+        19
+    );
     let case = app.case(&s(&results[0]["case_id"])).await;
     assert_eq!(case["message_count"], 1);
     app.stop().await;
@@ -68,14 +94,23 @@ async fn deadlines_survive_a_restart_and_fire_once(backend: Backend) {
     app.restart(Duration::from_secs(3)).await;
     app.token = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let started = std::time::Instant::now();
-    let case = app.wait_case(&id, 5, |c| c["chat_state"] == "finished").await;
+    let case = app
+        .wait_case(&id, 5, |c| c["chat_state"] == "finished")
+        .await;
     assert!(started.elapsed() < Duration::from_secs(4));
     assert_eq!(case["status"], "open");
     // Another restart neither loses nor repeats it.
     app.restart(Duration::from_millis(200)).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let events = app.events(&id).await;
-    assert_eq!(events.iter().filter(|e| e["kind"] == "auto_finished").count(), 1, "{events:?}");
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e["kind"] == "auto_finished")
+            .count(),
+        1,
+        "{events:?}"
+    );
     app.stop().await;
 }
 
@@ -114,7 +149,10 @@ impl Process {
             {
                 break;
             }
-            assert!(std::time::Instant::now() < deadline, "casedesk did not become healthy");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "casedesk did not become healthy"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         Process { child, base }
@@ -136,7 +174,10 @@ impl Process {
             if let Some(status) = self.child.try_wait().expect("wait") {
                 return status;
             }
-            assert!(std::time::Instant::now() < deadline, "casedesk did not exit");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "casedesk did not exit"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -219,7 +260,12 @@ async fn acknowledged_messages_survive_kill_9(backend: Backend) {
     let url2 = format!("{}/api/v1/channels/{channel}/inbound", p2.base);
     // Redelivering every acknowledged message: each is already stored.
     for id in &acked {
-        let w = id.split('-').next().unwrap_or_default().trim_start_matches('w').to_owned();
+        let w = id
+            .split('-')
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches('w')
+            .to_owned();
         let r: serde_json::Value = http
             .post(&url2)
             .bearer_auth(&inbound)
@@ -230,7 +276,10 @@ async fn acknowledged_messages_survive_kill_9(backend: Backend) {
             .json()
             .await
             .expect("json");
-        assert_eq!(r["outcome"], "duplicate", "acknowledged message {id} was lost");
+        assert_eq!(
+            r["outcome"], "duplicate",
+            "acknowledged message {id} was lost"
+        );
     }
     let list: serde_json::Value = http
         .get(format!("{}/api/v1/cases?limit=200", p2.base))
@@ -241,7 +290,11 @@ async fn acknowledged_messages_survive_kill_9(backend: Backend) {
         .json()
         .await
         .expect("json");
-    assert_eq!(list["items"].as_array().map(Vec::len), Some(8), "one chat per customer");
+    assert_eq!(
+        list["items"].as_array().map(Vec::len),
+        Some(8),
+        "one chat per customer"
+    );
     let mut p2 = p2;
     p2.signal("TERM");
     assert!(p2.wait(30).success());

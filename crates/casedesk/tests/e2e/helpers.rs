@@ -43,11 +43,7 @@ impl Database {
                 }
             }
             Backend::Postgres => {
-                let schema = format!(
-                    "e2e_{}_{}",
-                    std::process::id(),
-                    uuid_like()
-                );
+                let schema = format!("e2e_{}_{}", std::process::id(), uuid_like());
                 let base = postgres_url();
                 let sep = if base.contains('?') { '&' } else { '?' };
                 Database {
@@ -170,7 +166,11 @@ impl TestApp {
         };
         app.token = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
         let (status, channel) = app
-            .call(Method::POST, "/api/v1/channels", Some(json!({"kind": "api", "name": "Messenger"})))
+            .call(
+                Method::POST,
+                "/api/v1/channels",
+                Some(json!({"kind": "api", "name": "Messenger"})),
+            )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{channel}");
         app.channel_id = s(&channel["id"]);
@@ -191,7 +191,12 @@ impl TestApp {
 
     pub async fn login(&self, email: &str, password: &str) -> String {
         let (status, body) = self
-            .raw(Method::POST, "/api/v1/auth/login", None, Some(json!({"email": email, "password": password})))
+            .raw(
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"email": email, "password": password})),
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "login failed: {body}");
         s(&body["token"])
@@ -223,20 +228,29 @@ impl TestApp {
     }
 
     /// A call as the logged-in admin.
-    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         self.raw(method, path, Some(&self.token), body).await
     }
 
     /// A call that must succeed; returns its body.
     pub async fn ok(&self, method: Method, path: &str, body: Option<Value>) -> Value {
         let (status, value) = self.call(method.clone(), path, body).await;
-        assert!(status.is_success(), "{method} {path} answered {status}: {value}");
+        assert!(
+            status.is_success(),
+            "{method} {path} answered {status}: {value}"
+        );
         value
     }
 
     pub async fn inbound(&self, body: Value) -> (StatusCode, Value) {
         let path = format!("/api/v1/channels/{}/inbound", self.channel_id);
-        self.raw(Method::POST, &path, Some(&self.inbound_token), Some(body)).await
+        self.raw(Method::POST, &path, Some(&self.inbound_token), Some(body))
+            .await
     }
 
     /// A customer message that must be accepted.
@@ -259,19 +273,28 @@ impl TestApp {
     }
 
     pub async fn case(&self, id: &str) -> Value {
-        self.ok(Method::GET, &format!("/api/v1/cases/{id}"), None).await
+        self.ok(Method::GET, &format!("/api/v1/cases/{id}"), None)
+            .await
     }
 
     pub async fn messages(&self, case_id: &str) -> Vec<Value> {
         let v = self
-            .ok(Method::GET, &format!("/api/v1/cases/{case_id}/messages"), None)
+            .ok(
+                Method::GET,
+                &format!("/api/v1/cases/{case_id}/messages"),
+                None,
+            )
             .await;
         v["items"].as_array().cloned().unwrap_or_default()
     }
 
     pub async fn events(&self, case_id: &str) -> Vec<Value> {
         let v = self
-            .ok(Method::GET, &format!("/api/v1/cases/{case_id}/events"), None)
+            .ok(
+                Method::GET,
+                &format!("/api/v1/cases/{case_id}/events"),
+                None,
+            )
             .await;
         v["items"].as_array().cloned().unwrap_or_default()
     }
@@ -304,7 +327,9 @@ impl TestApp {
     }
 
     pub async fn list(&self, query: &str) -> Vec<Value> {
-        let v = self.ok(Method::GET, &format!("/api/v1/cases?{query}"), None).await;
+        let v = self
+            .ok(Method::GET, &format!("/api/v1/cases?{query}"), None)
+            .await;
         v["items"].as_array().cloned().unwrap_or_default()
     }
 

@@ -104,7 +104,9 @@ fn check_webhook_url(url: &str) -> Result<String, AppError> {
     let parsed = reqwest::Url::parse(url.trim())
         .map_err(|e| AppError::invalid(format!("webhook_url is not a URL: {e}")))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
-        return Err(AppError::invalid("webhook_url must be an http(s) URL with a host"));
+        return Err(AppError::invalid(
+            "webhook_url must be an http(s) URL with a host",
+        ));
     }
     Ok(parsed.to_string())
 }
@@ -128,7 +130,11 @@ pub async fn create_channel(
     if name.is_empty() || name.chars().count() > 200 {
         return Err(AppError::invalid("name must be 1 to 200 characters"));
     }
-    let webhook_url = body.webhook_url.as_deref().map(check_webhook_url).transpose()?;
+    let webhook_url = body
+        .webhook_url
+        .as_deref()
+        .map(check_webhook_url)
+        .transpose()?;
     let channel = ChannelRecord {
         id: new_id(),
         account_id: agent.account_id().to_owned(),
@@ -143,7 +149,10 @@ pub async fn create_channel(
         Box::pin(async move { tx.insert_channel(&c).await })
     })
     .await?;
-    Ok((StatusCode::CREATED, axum::Json(ChannelDto::new(&channel, true))))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(ChannelDto::new(&channel, true)),
+    ))
 }
 
 fn settings_dto(s: AutoFinishSettings) -> SettingsDto {

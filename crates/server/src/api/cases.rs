@@ -86,7 +86,9 @@ pub async fn get_case(
     agent: Agent,
     Path(id): Path<String>,
 ) -> Result<axum::Json<CaseDto>, AppError> {
-    Ok(axum::Json(load_case(&app, agent.account_id().to_owned(), id).await?))
+    Ok(axum::Json(
+        load_case(&app, agent.account_id().to_owned(), id).await?,
+    ))
 }
 
 #[utoipa::path(patch, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = String, Path)),
@@ -152,7 +154,10 @@ pub async fn post_message(
         Some(PostKind::Reply) | None => AgentMessageKind::Reply,
     };
     let message = cases::post_agent_message(&app, agent.actor(), id, kind, body.text).await?;
-    Ok((StatusCode::CREATED, axum::Json(MessageDto::new(&message, &[]))))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(MessageDto::new(&message, &[])),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/cases/{id}/events", tag = "cases",

@@ -23,10 +23,9 @@ pub async fn events(
     let stream = BroadcastStream::new(app.bus.subscribe())
         .filter_map(move |item| {
             let event = match item {
-                Ok(n) if n.account_id == account_id => Event::default()
-                    .event(n.kind)
-                    .json_data(&n)
-                    .ok(),
+                Ok(n) if n.account_id == account_id => {
+                    Event::default().event(n.kind).json_data(&n).ok()
+                }
                 Ok(_) => None,
                 Err(BroadcastStreamRecvError::Lagged(_)) => {
                     Some(Event::default().event("resync").data("{}"))
