@@ -146,7 +146,7 @@ async fn seed_story_reopen_split_close_new_chat_merge(backend: Backend) {
         .iter()
         .map(|c| s(&c["id"]))
         .collect();
-    assert_eq!(active, [c2.clone()], "the merged case is not listed");
+    assert_eq!(active, [c2.as_str()], "the merged case is not listed");
     // The merged chat is the latest one again: new messages go there.
     let after = app.customer_says("ann", "m6", "Thanks").await;
     assert_eq!(
@@ -427,16 +427,16 @@ async fn subject_edit_and_search(backend: Backend) {
     assert_eq!(st, StatusCode::OK);
     assert_eq!(case["subject"], "Refund for order 42");
     let ids = |v: Vec<serde_json::Value>| v.iter().map(|c| s(&c["id"])).collect::<Vec<_>>();
-    assert_eq!(ids(app.list("q=order%2042").await), [c2.clone()]);
-    assert_eq!(ids(app.list("q=REFUND").await), [c2.clone()]);
+    assert_eq!(ids(app.list("q=order%2042").await), [c2.as_str()]);
+    assert_eq!(ids(app.list("q=REFUND").await), [c2.as_str()]);
     assert_eq!(
         ids(app.list("q=%D0%B7%D0%B0%D0%BA%D0%B0%D0%B7").await),
-        [c1.clone()],
+        [c1.as_str()],
         "заказ, any case"
     );
     assert_eq!(
         ids(app.list("q=100%25").await),
-        [c2.clone()],
+        [c2.as_str()],
         "message text is searched, % literally"
     );
     assert!(app.list("q=50%25").await.is_empty());
