@@ -318,3 +318,67 @@ async fn sigterm_drains_and_exits_zero(backend: Backend) {
     assert!(status.success(), "exit status {status}");
     drop(stream);
 }
+
+/// Two servers on one PostgreSQL database: every deadline fires exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_servers_on_one_postgres_fire_each_deadline_once() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let second = crate::helpers::Server::start(&app.db).await;
+    app.set_timers(2, 1).await;
+    let mut ids = Vec::new();
+    for i in 0..40 {
+        let r = app.customer_says(&format!("twin{i}"), &format!("twin{i}"), "hello").await;
+        ids.push(s(&r["case_id"]));
+    }
+    for id in &ids {
+        app.wait_case(id, 15, |c| c["chat_state"] == "finished").await;
+    }
+    // Give a late duplicate every chance to show up.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    for id in &ids {
+        let events = app.events(id).await;
+        let fired = events.iter().filter(|e| e["kind"] == "auto_finished").count();
+        assert_eq!(fired, 1, "case {id}: {events:?}");
+    }
+    second.stop().await;
+    app.stop().await;
+}
+
+/// R4: the warning is pushed ahead of the auto-finish, then the finish.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn warning_then_auto_finish_are_pushed_live() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    app.set_timers(3, 2).await;
+    let mut stream = app
+        .http
+        .get(format!("{}/api/v1/events", app.base))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .expect("stream");
+    let id = s(&app.customer_says("w", "w1", "hello").await["case_id"]);
+    let started = std::time::Instant::now();
+    let mut seen = String::new();
+    let mut warned_at = None;
+    let finished = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Ok(Some(chunk)) = stream.chunk().await {
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+            if warned_at.is_none() && seen.contains("event: case.auto_finish_warning") {
+                warned_at = Some(started.elapsed());
+            }
+            if warned_at.is_some() && seen.matches("\"chat_state\":\"finished\"").count() > 0 {
+                return true;
+            }
+        }
+        false
+    })
+    .await
+    .unwrap_or(false);
+    assert!(finished, "no warning then finish for {id}: {seen}");
+    let warned_at = warned_at.expect("warned");
+    assert!(
+        warned_at >= Duration::from_millis(900) && warned_at < Duration::from_millis(2900),
+        "the warning came {warned_at:?} after the message; expected about 1 s"
+    );
+    app.stop().await;
+}
