@@ -11,12 +11,14 @@
 #![forbid(unsafe_code)]
 
 mod case;
+pub mod stats;
 mod types;
 
 pub use case::{
     CaseState, Change, MergePlan, Reopen, Routing, RuleError, SplitPlan, auto_finish_status,
     route_customer_message,
 };
+pub use stats::AccountTimeZone;
 pub use types::{
     Actor, AuthorType, AutoFinishSettings, ChannelKind, ChatState, MessageKind, ParseError, Role,
     Status, Subject,

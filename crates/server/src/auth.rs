@@ -193,6 +193,100 @@ impl Agent {
     }
 }
 
+// ---------------------------------------------------------------- browser sessions
+
+/// The HttpOnly cookie holding a browser's login token (the same tokens as
+/// bearer logins, stored hashed).
+pub const SESSION_COOKIE: &str = "casedesk_session";
+/// The script-readable cookie holding the CSRF token of the session.
+pub const CSRF_COOKIE: &str = "casedesk_csrf";
+/// The header a cookie-authenticated state-changing request must echo the
+/// CSRF token in.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The CSRF token of a session: an HMAC of a fixed label keyed with the
+/// session token. Whoever cannot read the HttpOnly session cookie cannot
+/// compute it, and the server keeps no extra state to check it.
+pub fn csrf_token(session_token: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(session_token.as_bytes())
+        .expect("HMAC takes keys of any length");
+    mac.update(b"casedesk csrf v1");
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// A cookie of the request by name (every `Cookie` header is searched).
+pub fn cookie<'a>(headers: &'a header::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty())
+}
+
+/// Cookies are marked `Secure` when the request reached a TLS-terminating
+/// proxy (`X-Forwarded-Proto: https`); plain-http setups (localhost, tests)
+/// would otherwise never get their cookie back.
+fn secure_attr(headers: &header::HeaderMap) -> &'static str {
+    let https = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("https"));
+    if https { "; Secure" } else { "" }
+}
+
+/// `Set-Cookie` values that start a browser session with `token`.
+pub fn session_cookies(headers: &header::HeaderMap, token: &str) -> [header::HeaderValue; 2] {
+    let secure = secure_attr(headers);
+    let max_age = TOKEN_TTL_DAYS * 24 * 3600;
+    let session = format!(
+        "{SESSION_COOKIE}={token}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"
+    );
+    let csrf = format!(
+        "{CSRF_COOKIE}={}; Path=/; Max-Age={max_age}; SameSite=Lax{secure}",
+        csrf_token(token)
+    );
+    // Hex and fixed attributes only: always valid header values.
+    [session, csrf].map(|c| header::HeaderValue::from_str(&c).expect("cookie is ASCII"))
+}
+
+/// `Set-Cookie` values that end a browser session.
+pub fn clear_session_cookies(headers: &header::HeaderMap) -> [header::HeaderValue; 2] {
+    let secure = secure_attr(headers);
+    [
+        format!("{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{secure}"),
+        format!("{CSRF_COOKIE}=; Path=/; Max-Age=0; SameSite=Lax{secure}"),
+    ]
+    .map(|c| header::HeaderValue::from_str(&c).expect("cookie is ASCII"))
+}
+
+/// A state-changing request authenticated by the session cookie must carry
+/// the session's CSRF token in [`CSRF_HEADER`]: another site can make the
+/// browser send the cookie, but it can neither read the token nor set the
+/// header on a cross-site request without CORS, which casedesk never allows.
+fn check_csrf(parts: &Parts, session_token: &str) -> Result<(), AppError> {
+    use subtle::ConstantTimeEq;
+    let sent = parts
+        .headers
+        .get(CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let expected = csrf_token(session_token);
+    if bool::from(sent.as_bytes().ct_eq(expected.as_bytes())) {
+        Ok(())
+    } else {
+        Err(AppError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "csrf",
+            "missing or wrong X-CSRF-Token header for a cookie-authenticated request",
+        ))
+    }
+}
+
 pub fn bearer(parts: &Parts) -> Option<&str> {
     parts
         .headers
@@ -208,7 +302,17 @@ impl FromRequestParts<App> for Agent {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, AppError> {
-        let token = bearer(parts).ok_or_else(|| AppError::unauthorized("missing bearer token"))?;
+        // A bearer token wins over a cookie: API clients are not browsers
+        // and need no CSRF token.
+        let (token, via_cookie) = match bearer(parts) {
+            Some(t) => (t, false),
+            None => (
+                cookie(&parts.headers, SESSION_COOKIE).ok_or_else(|| {
+                    AppError::unauthorized("missing bearer token or session cookie")
+                })?,
+                true,
+            ),
+        };
         let token_hash = sha256_hex(token);
         let lookup = token_hash.clone();
         let agent = read::<_, AppError, _>(&*app.store, move |tx| {
@@ -228,6 +332,9 @@ impl FromRequestParts<App> for Agent {
         })
         .await?
         .ok_or_else(|| AppError::unauthorized("invalid or expired token"))?;
+        if via_cookie && !parts.method.is_safe() {
+            check_csrf(parts, token)?;
+        }
         Ok(Agent {
             record: agent,
             token_hash,
@@ -258,6 +365,7 @@ pub async fn create_account(
         id: new_id(),
         name: name.to_owned(),
         settings: AutoFinishSettings::default(),
+        time_zone: casedesk_domain::AccountTimeZone::default(),
         created_at: at,
     };
     let agent = AgentRecord {
@@ -386,4 +494,61 @@ pub async fn bootstrap(
 /// A hash to verify against when the email is unknown.
 pub async fn dummy_hash() -> Result<String, AppError> {
     hash_password(new_secret()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderMap;
+    use axum::http::header::{COOKIE, HeaderValue};
+
+    use super::*;
+
+    #[test]
+    fn cookies_are_found_by_exact_name_in_every_header() {
+        let mut h = HeaderMap::new();
+        h.append(
+            COOKIE,
+            HeaderValue::from_static("a=1; casedesk_session_x=no"),
+        );
+        h.append(
+            COOKIE,
+            HeaderValue::from_static("b=2;casedesk_session= abc ; c=3"),
+        );
+        assert_eq!(cookie(&h, SESSION_COOKIE), Some("abc"));
+        assert_eq!(cookie(&h, "b"), Some("2"));
+        assert_eq!(cookie(&h, "missing"), None);
+        let mut empty = HeaderMap::new();
+        empty.append(COOKIE, HeaderValue::from_static("casedesk_session="));
+        assert_eq!(cookie(&empty, SESSION_COOKIE), None);
+    }
+
+    #[test]
+    fn csrf_tokens_are_per_session_and_stable() {
+        let a = csrf_token("session-a");
+        assert_eq!(a, csrf_token("session-a"));
+        assert_ne!(a, csrf_token("session-b"));
+        assert_eq!(a.len(), 64);
+        assert!(!a.contains("session"));
+    }
+
+    #[test]
+    fn session_cookies_have_the_right_attributes() {
+        let plain = HeaderMap::new();
+        let [session, csrf] = session_cookies(&plain, "tok");
+        let session = session.to_str().unwrap_or_default();
+        assert!(session.starts_with("casedesk_session=tok; Path=/;"));
+        assert!(session.contains("HttpOnly") && session.contains("SameSite=Lax"));
+        assert!(!session.contains("Secure"));
+        let csrf = csrf.to_str().unwrap_or_default();
+        assert!(csrf.starts_with(&format!("casedesk_csrf={};", csrf_token("tok"))));
+        assert!(!csrf.contains("HttpOnly"));
+        let mut proxied = HeaderMap::new();
+        proxied.insert("x-forwarded-proto", HeaderValue::from_static("https"));
+        for c in session_cookies(&proxied, "tok")
+            .iter()
+            .chain(clear_session_cookies(&proxied).iter())
+        {
+            assert!(c.to_str().unwrap_or_default().ends_with("; Secure"));
+        }
+    }
 }

@@ -57,6 +57,7 @@ fn case_notice(case: &CaseRecord) -> Notice {
             "status": case.state.status,
             "chat_state": case.state.chat_state,
             "merged_into_id": case.merged_into_id,
+            "unread": case.unread,
         }),
     )
 }
@@ -687,6 +688,33 @@ pub async fn keep_active(
         })
     })
     .await
+}
+
+/// An agent opened the case: it is no longer unread. Reading is not a change
+/// to the case, so it records no history event and leaves `updated_at`; live
+/// clients still hear of it to clear their unread markers.
+pub async fn mark_read(
+    app: &AppState,
+    who: AgentActor,
+    case_id: String,
+) -> Result<CaseRecord, AppError> {
+    let (case, notices) = write::<_, AppError, _>(&*app.store, move |tx| {
+        Box::pin(async move {
+            // Under the customer lock, so a message arriving at the same
+            // time is not marked read without anyone having seen it.
+            let (mut case, _customer) = lock_case(tx, &who.account_id, &case_id).await?;
+            if !case.unread {
+                return Ok((case, Vec::new()));
+            }
+            case.unread = false;
+            tx.update_case(&case).await?;
+            let notices = vec![case_notice(&case)];
+            Ok((case, notices))
+        })
+    })
+    .await?;
+    app.after_commit(notices, false);
+    Ok(case)
 }
 
 /// What an agent may change directly on a case.

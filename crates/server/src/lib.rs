@@ -14,6 +14,7 @@ pub mod error;
 pub mod events;
 pub mod scheduler;
 pub mod util;
+pub mod web;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -143,6 +144,7 @@ pub fn router(app: App) -> Router {
     let openapi = Arc::new(openapi);
     Router::new()
         .merge(api)
+        .merge(web::router())
         .route("/healthz", get(healthz))
         .route(
             "/api/v1/openapi.json",

@@ -15,6 +15,7 @@
 
 #![forbid(unsafe_code)]
 
+mod reports;
 mod rows;
 mod tx;
 
@@ -291,3 +292,4 @@ mod tests {
         assert!(check_schema_name("1abc").is_err());
     }
 }
+pub mod baseline;

@@ -18,7 +18,7 @@ use sqlx::postgres::PgRow;
 type R<T> = Result<T, StoreError>;
 
 pub(crate) const ACCOUNT_COLUMNS: &str = "id, name, chat_auto_finish_after_seconds, \
-     chat_auto_finish_warning_seconds, created_at";
+     chat_auto_finish_warning_seconds, created_at, time_zone";
 pub(crate) const AGENT_COLUMNS: &str =
     "id, account_id, email, name, role, password_hash, created_at";
 pub(crate) const TOKEN_COLUMNS: &str = "token_hash, account_id, agent_id, created_at, expires_at";
@@ -103,6 +103,9 @@ pub(crate) fn account(row: &PgRow) -> R<AccountRecord> {
         id: col(row, "id")?,
         name: col(row, "name")?,
         settings,
+        time_zone: col::<String>(row, "time_zone")?
+            .parse()
+            .map_err(|e| StoreError::Other(format!("account time zone: {e}")))?,
         created_at: time_col(row, "created_at")?,
     })
 }

@@ -4,7 +4,7 @@ use casedesk_domain::{AutoFinishSettings, MessageKind, Time};
 use casedesk_store::{
     AccountRecord, AgentRecord, CaseFilter, CaseRecord, ChannelRecord, CustomerRecord, Deadline,
     DeadlineKind, EventRecord, MessageRecord, MessageSummary, OutboxItem, OutboxUpdate,
-    ReactionRecord, StoreError, TokenRecord, Tx,
+    ReactionRecord, SortOrder, StoreError, TokenRecord, Tx,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Postgres, QueryBuilder, Row, Transaction};
@@ -29,7 +29,7 @@ impl PgTx {
         self.tx
     }
 
-    fn conn(&mut self) -> &mut PgConnection {
+    pub(crate) fn conn(&mut self) -> &mut PgConnection {
         &mut self.tx
     }
 
@@ -83,13 +83,15 @@ impl Tx for PgTx {
     async fn insert_account(&mut self, account: &AccountRecord) -> R<()> {
         let q = sqlx::query(
             "INSERT INTO accounts (id, name, chat_auto_finish_after_seconds, \
-             chat_auto_finish_warning_seconds, created_at) VALUES ($1, $2, $3, $4, $5)",
+             chat_auto_finish_warning_seconds, created_at, time_zone) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&account.id)
         .bind(&account.name)
         .bind(account.settings.after_seconds())
         .bind(account.settings.warning_seconds())
-        .bind(micros(account.created_at));
+        .bind(micros(account.created_at))
+        .bind(account.time_zone.name());
         self.exec(q).await.map(drop)
     }
 
@@ -439,14 +441,20 @@ impl Tx for PgTx {
         if !filter.include_merged {
             b.push(" AND merged_into_id IS NULL");
         }
-        if let Some((time, id)) = &filter.before {
-            b.push(" AND (created_at, id) < (")
+        // Both names are fixed column names, never input.
+        let col = filter.sort.as_str();
+        let (cmp, dir) = match filter.order {
+            SortOrder::Asc => (">", "ASC"),
+            SortOrder::Desc => ("<", "DESC"),
+        };
+        if let Some((time, id)) = &filter.cursor {
+            b.push(format!(" AND ({col}, id) {cmp} ("))
                 .push_bind(micros(*time))
                 .push(", ")
                 .push_bind(id)
                 .push(")");
         }
-        b.push(" ORDER BY created_at DESC, id DESC LIMIT ")
+        b.push(format!(" ORDER BY {col} {dir}, id {dir} LIMIT "))
             .push_bind(filter.limit.max(0));
         let found = b.build().fetch_all(self.conn()).await.map_err(map_err)?;
         rows::all(&found, rows::case)
@@ -593,9 +601,12 @@ impl Tx for PgTx {
 
     async fn insert_event(&mut self, event: &EventRecord) -> R<()> {
         let (changes, data) = rows::event_json(event)?;
+        // Statistics read what the changes set from columns (R15).
+        let facts = casedesk_domain::stats::EventFacts::of(&event.changes);
         let q = sqlx::query(
             "INSERT INTO case_events (id, account_id, case_id, kind, actor_type, actor_id, \
-             changes, data, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             changes, data, created_at, sets_closed, sets_finished) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&event.id)
         .bind(&event.account_id)
@@ -605,7 +616,9 @@ impl Tx for PgTx {
         .bind(event.actor.id())
         .bind(changes)
         .bind(data)
-        .bind(micros(event.created_at));
+        .bind(micros(event.created_at))
+        .bind(facts.sets_closed)
+        .bind(facts.sets_finished);
         self.exec(q).await.map(drop)
     }
 
@@ -741,6 +754,37 @@ impl Tx for PgTx {
         );
         let row = self.one(q).await?;
         rows::opt_time_at(&row, "next_attempt_at")
+    }
+
+    async fn update_account_time_zone(
+        &mut self,
+        account_id: &str,
+        time_zone: casedesk_domain::AccountTimeZone,
+    ) -> R<()> {
+        let q = sqlx::query("UPDATE accounts SET time_zone = $2 WHERE id = $1")
+            .bind(account_id)
+            .bind(time_zone.name());
+        found(self.exec(q).await?)
+    }
+
+    async fn stats(
+        &mut self,
+        account_id: &str,
+        q: &casedesk_store::StatsQuery,
+    ) -> R<casedesk_domain::stats::StatsInput> {
+        self.stats_input(account_id, q).await
+    }
+
+    async fn export_cases(
+        &mut self,
+        account_id: &str,
+        filter: &CaseFilter,
+    ) -> R<Vec<casedesk_store::ExportRow>> {
+        self.export_page(account_id, filter).await
+    }
+
+    async fn seed_bulk(&mut self, batch: &casedesk_store::SeedBatch) -> R<()> {
+        self.seed(batch).await
     }
 }
 

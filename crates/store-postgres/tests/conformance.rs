@@ -44,6 +44,7 @@ async fn reconnecting_to_a_schema_keeps_its_data() {
                 id: "acc".to_owned(),
                 name: "Account".to_owned(),
                 settings,
+                time_zone: casedesk_domain::AccountTimeZone::default(),
                 created_at: casedesk_domain::Time::UNIX_EPOCH,
             };
             tx.insert_account(&account).await

@@ -14,7 +14,9 @@
 
 #![forbid(unsafe_code)]
 
+pub mod baseline;
 mod migrate;
+mod reports;
 mod tx;
 
 use std::panic::AssertUnwindSafe;

@@ -6,8 +6,15 @@ use rusqlite::Connection;
 use crate::tx::map_err;
 
 /// Each migration runs once, in order, inside its own transaction.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "core", include_str!("../migrations/0001_core.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "core", include_str!("../migrations/0001_core.sql")),
+    (
+        2,
+        "case_activity_index",
+        include_str!("../migrations/0002_case_activity_index.sql"),
+    ),
+    (3, "reports", include_str!("../migrations/0003_reports.sql")),
+];
 
 pub(crate) fn run(conn: &Connection) -> Result<(), StoreError> {
     conn.execute_batch(

@@ -10,7 +10,7 @@ use casedesk_domain::{
 use casedesk_store::{
     AccountRecord, AgentRecord, CaseFilter, CaseRecord, ChannelRecord, CustomerRecord, Deadline,
     DeadlineKind, EventRecord, MessageRecord, MessageSummary, OutboxItem, OutboxUpdate,
-    ReactionRecord, StoreError, TokenRecord, Tx,
+    ReactionRecord, SortOrder, StoreError, TokenRecord, Tx,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params, params_from_iter};
@@ -20,7 +20,7 @@ type R<T> = Result<T, StoreError>;
 /// Holds the connection exclusively (`&mut`), which is what lets the job's
 /// futures be `Send` although a connection is not `Sync`.
 pub(crate) struct SqliteTx<'c> {
-    conn: &'c mut Connection,
+    pub(crate) conn: &'c mut Connection,
 }
 
 impl<'c> SqliteTx<'c> {
@@ -65,7 +65,7 @@ pub(crate) fn register_functions(conn: &Connection) -> R<()> {
     .map_err(map_err)
 }
 
-fn micros(t: Time) -> i64 {
+pub(crate) fn micros(t: Time) -> i64 {
     t.timestamp_micros()
 }
 
@@ -119,6 +119,7 @@ fn account_from(row: &Row) -> rusqlite::Result<AccountRecord> {
         id: row.get("id")?,
         name: row.get("name")?,
         settings,
+        time_zone: parsed::<casedesk_domain::AccountTimeZone>(row, "time_zone")?,
         created_at: time_at(row, "created_at")?,
     })
 }
@@ -392,13 +393,15 @@ impl Tx for SqliteTx<'_> {
     async fn insert_account(&mut self, a: &AccountRecord) -> R<()> {
         self.exec(
             "INSERT INTO accounts (id, name, chat_auto_finish_after_seconds, \
-             chat_auto_finish_warning_seconds, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+             chat_auto_finish_warning_seconds, created_at, time_zone) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![
                 a.id,
                 a.name,
                 a.settings.after_seconds(),
                 a.settings.warning_seconds(),
-                micros(a.created_at)
+                micros(a.created_at),
+                a.time_zone.name()
             ],
         )
         .map(drop)
@@ -675,17 +678,23 @@ impl Tx for SqliteTx<'_> {
                 Value::Text(pattern),
             );
         }
-        if let Some((t, id)) = &f.before {
+        // Both names are fixed column names, never input.
+        let col = f.sort.as_str();
+        let (cmp, dir) = match f.order {
+            SortOrder::Asc => (">", "ASC"),
+            SortOrder::Desc => ("<", "DESC"),
+        };
+        if let Some((t, id)) = &f.cursor {
             args.push(Value::Integer(micros(*t)));
             args.push(Value::Text(id.clone()));
             let (a, b) = (args.len() - 1, args.len());
             sql.push_str(&format!(
-                " AND (created_at < ?{a} OR (created_at = ?{a} AND id < ?{b}))"
+                " AND ({col} {cmp} ?{a} OR ({col} = ?{a} AND id {cmp} ?{b}))"
             ));
         }
         args.push(Value::Integer(f.limit.max(0)));
         sql.push_str(&format!(
-            " ORDER BY created_at DESC, id DESC LIMIT ?{}",
+            " ORDER BY {col} {dir}, id {dir} LIMIT ?{}",
             args.len()
         ));
         self.all(&sql, params_from_iter(args), case_from)
@@ -829,9 +838,12 @@ impl Tx for SqliteTx<'_> {
     async fn insert_event(&mut self, e: &EventRecord) -> R<()> {
         let changes =
             serde_json::to_string(&e.changes).map_err(|e| StoreError::Other(e.to_string()))?;
+        // Statistics read what the changes set from columns (R15).
+        let facts = casedesk_domain::stats::EventFacts::of(&e.changes);
         self.exec(
             "INSERT INTO case_events (id, account_id, case_id, kind, actor_type, actor_id, \
-             changes, data, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+             changes, data, created_at, sets_closed, sets_finished) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             params![
                 e.id,
                 e.account_id,
@@ -841,7 +853,9 @@ impl Tx for SqliteTx<'_> {
                 e.actor.id(),
                 changes,
                 e.data.to_string(),
-                micros(e.created_at)
+                micros(e.created_at),
+                facts.sets_closed,
+                facts.sets_finished
             ],
         )
         .map(drop)
@@ -968,5 +982,39 @@ impl Tx for SqliteTx<'_> {
                 Ok(v.and_then(chrono::DateTime::from_timestamp_micros))
             },
         )
+    }
+    async fn update_account_time_zone(
+        &mut self,
+        account_id: &str,
+        time_zone: casedesk_domain::AccountTimeZone,
+    ) -> R<()> {
+        let n = self.exec(
+            "UPDATE accounts SET time_zone = ?2 WHERE id = ?1",
+            params![account_id, time_zone.name()],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn stats(
+        &mut self,
+        account_id: &str,
+        q: &casedesk_store::StatsQuery,
+    ) -> R<casedesk_domain::stats::StatsInput> {
+        self.stats_input(account_id, q)
+    }
+
+    async fn export_cases(
+        &mut self,
+        account_id: &str,
+        filter: &CaseFilter,
+    ) -> R<Vec<casedesk_store::ExportRow>> {
+        self.export_page(account_id, filter).await
+    }
+
+    async fn seed_bulk(&mut self, batch: &casedesk_store::SeedBatch) -> R<()> {
+        self.seed(batch).await
     }
 }

@@ -3,7 +3,7 @@
 //! A backend's test crate runs it with [`conformance_tests!`](crate::conformance_tests),
 //! given an async expression that yields a fresh, empty, migrated store:
 //!
-//! ```ignore
+//! ```text
 //! casedesk_store::conformance_tests!(my_backend::fresh_store());
 //! ```
 //!
@@ -20,6 +20,7 @@ mod concurrency;
 mod fixtures;
 mod queries;
 mod records;
+mod reports;
 mod scheduling;
 
 pub use concurrency::{
@@ -27,13 +28,17 @@ pub use concurrency::{
 };
 pub use queries::{
     account_isolation, case_numbers_are_sequential_per_account, list_cases_filters,
-    list_cases_paging_and_merged, list_cases_search, message_summary,
-    move_messages_keeps_reaction_notes_with_their_message,
+    list_cases_paging_and_merged, list_cases_search, list_cases_sorted_and_paged_by_each_order,
+    message_summary, move_messages_keeps_reaction_notes_with_their_message,
 };
 pub use records::{
     accounts_agents_and_tokens_round_trip, cases_round_trip_every_state_field,
     channels_and_customers_round_trip, closed_store_is_unavailable, failed_job_rolls_back,
     messages_reactions_and_events_round_trip,
+};
+pub use reports::{
+    account_time_zone_round_trips, export_cases_pages_with_names,
+    seed_bulk_inserts_customers_cases_and_events, stats_tally_history_samples_and_active_chats,
 };
 pub use scheduling::{deadlines, outbox_lease_and_finish};
 
@@ -55,12 +60,17 @@ macro_rules! conformance_tests {
             list_cases_filters,
             list_cases_search,
             list_cases_paging_and_merged,
+            list_cases_sorted_and_paged_by_each_order,
             move_messages_keeps_reaction_notes_with_their_message,
             message_summary,
             deadlines,
             outbox_lease_and_finish,
             concurrent_deadline_claims_never_overlap,
             concurrent_messages_of_one_customer_make_one_case,
+            account_time_zone_round_trips,
+            stats_tally_history_samples_and_active_chats,
+            export_cases_pages_with_names,
+            seed_bulk_inserts_customers_cases_and_events,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {

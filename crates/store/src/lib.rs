@@ -237,4 +237,47 @@ pub trait Tx: Send {
     ) -> R<Vec<OutboxItem>>;
     async fn finish_outbox(&mut self, update: &OutboxUpdate) -> R<()>;
     async fn next_outbox_at(&mut self) -> R<Option<casedesk_domain::Time>>;
+
+    // reports (R15 statistics, R16 export)
+    async fn update_account_time_zone(
+        &mut self,
+        account_id: &str,
+        time_zone: casedesk_domain::AccountTimeZone,
+    ) -> R<()>;
+    /// Gathers a period's statistics facts, keyed by `q.grouping`, for cases
+    /// matching the filters:
+    /// - `events`: history events with `created_at` in the period, counted
+    ///   per key, kind and [`EventFacts`](casedesk_domain::stats::EventFacts)
+    ///   (what their changes set);
+    /// - `samples`: for cases created in the period (keyed by creation
+    ///   time), `first_response_at − created_at` when answered and
+    ///   `message_count` unless merged away; for each event of the period
+    ///   whose changes set the status to closed, its time − the case's
+    ///   `created_at` (keyed by the event's time);
+    /// - `active_now`: active, unmerged chats now per agent or channel (none
+    ///   for time buckets), and their total.
+    async fn stats(
+        &mut self,
+        account_id: &str,
+        q: &StatsQuery,
+    ) -> R<casedesk_domain::stats::StatsInput>;
+    /// A page of [`Tx::list_cases`] with the names an export shows.
+    async fn export_cases(&mut self, account_id: &str, filter: &CaseFilter) -> R<Vec<ExportRow>>;
+    /// Benchmarks only: inserts many rows at once. The default goes row by
+    /// row; a backend may do better.
+    async fn seed_bulk(&mut self, batch: &SeedBatch) -> R<()> {
+        for c in &batch.customers {
+            self.upsert_customer_locked(c).await?;
+            if let Some(latest) = &c.latest_case_id {
+                self.set_customer_latest_case(&c.id, Some(latest)).await?;
+            }
+        }
+        for c in &batch.cases {
+            self.insert_case(c).await?;
+        }
+        for e in &batch.events {
+            self.insert_event(e).await?;
+        }
+        Ok(())
+    }
 }

@@ -1,8 +1,8 @@
 //! Rows as the rest of casedesk sees them, free of any driver type.
 
 use casedesk_domain::{
-    Actor, AuthorType, AutoFinishSettings, CaseState, Change, ChannelKind, ChatState, MessageKind,
-    Role, Status, Time,
+    AccountTimeZone, Actor, AuthorType, AutoFinishSettings, CaseState, Change, ChannelKind,
+    ChatState, MessageKind, Role, Status, Time,
 };
 
 #[derive(Debug, Clone, PartialEq)]
@@ -10,6 +10,8 @@ pub struct AccountRecord {
     pub id: String,
     pub name: String,
     pub settings: AutoFinishSettings,
+    /// Days and weeks of statistics are this zone's (R15).
+    pub time_zone: AccountTimeZone,
     pub created_at: Time,
 }
 
@@ -116,9 +118,46 @@ pub struct CaseFilter {
     pub q: Option<String>,
     /// Merged cases are hidden unless asked for.
     pub include_merged: bool,
-    /// Cases strictly older than this (created_at, id) position.
-    pub before: Option<(Time, String)>,
+    /// Which time orders the list; ties are broken by id in the same direction.
+    pub sort: CaseSort,
+    pub order: SortOrder,
+    /// Cases strictly past this (sort time, id) position in the chosen
+    /// order: the last case of the previous page.
+    pub cursor: Option<(Time, String)>,
     pub limit: i64,
+}
+
+/// The time a case list is ordered by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CaseSort {
+    #[default]
+    CreatedAt,
+    /// Last public message, reaction or keep-active (R10: reactions move a case up).
+    LastActivityAt,
+}
+
+impl CaseSort {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaseSort::CreatedAt => "created_at",
+            CaseSort::LastActivityAt => "last_activity_at",
+        }
+    }
+
+    /// The sort time of a case.
+    pub fn key(self, case: &CaseRecord) -> Time {
+        match self {
+            CaseSort::CreatedAt => case.created_at,
+            CaseSort::LastActivityAt => case.last_activity_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SortOrder {
+    Asc,
+    #[default]
+    Desc,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -226,4 +265,49 @@ pub struct OutboxUpdate {
     pub retry_at: Option<Time>,
     pub last_error: Option<String>,
     pub now: Time,
+}
+
+/// What statistics to gather for a period `[from, to)` (R15).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatsQuery {
+    pub from: Time,
+    pub to: Time,
+    pub grouping: StatsGrouping,
+    pub channel_id: Option<String>,
+    /// Only cases assigned to this agent.
+    pub agent_id: Option<String>,
+}
+
+/// How gathered rows are keyed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StatsGrouping {
+    /// Contiguous `[start, end)` buckets covering the period, keyed
+    /// [`casedesk_domain::stats::GroupKey::Bucket`] by position.
+    Buckets(Vec<(Time, Time)>),
+    /// By the case's assignee.
+    Agent,
+    /// By the case's channel.
+    Channel,
+}
+
+/// One row of a case-list export: the case and the names it shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportRow {
+    pub case: CaseRecord,
+    pub channel_name: String,
+    pub customer_name: Option<String>,
+    /// The customer's id as the channel knows it.
+    pub customer_external_id: String,
+    pub assignee_name: Option<String>,
+    pub previous_number: Option<i64>,
+    pub next_number: Option<i64>,
+}
+
+/// Rows a benchmark inserts in one go, unchecked: customers first, then
+/// cases, then their history.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SeedBatch {
+    pub customers: Vec<CustomerRecord>,
+    pub cases: Vec<CaseRecord>,
+    pub events: Vec<EventRecord>,
 }

@@ -327,17 +327,23 @@ async fn two_servers_on_one_postgres_fire_each_deadline_once() {
     app.set_timers(2, 1).await;
     let mut ids = Vec::new();
     for i in 0..40 {
-        let r = app.customer_says(&format!("twin{i}"), &format!("twin{i}"), "hello").await;
+        let r = app
+            .customer_says(&format!("twin{i}"), &format!("twin{i}"), "hello")
+            .await;
         ids.push(s(&r["case_id"]));
     }
     for id in &ids {
-        app.wait_case(id, 15, |c| c["chat_state"] == "finished").await;
+        app.wait_case(id, 15, |c| c["chat_state"] == "finished")
+            .await;
     }
     // Give a late duplicate every chance to show up.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     for id in &ids {
         let events = app.events(id).await;
-        let fired = events.iter().filter(|e| e["kind"] == "auto_finished").count();
+        let fired = events
+            .iter()
+            .filter(|e| e["kind"] == "auto_finished")
+            .count();
         assert_eq!(fired, 1, "case {id}: {events:?}");
     }
     second.stop().await;

@@ -4,4 +4,6 @@
 mod api;
 mod durability;
 mod helpers;
+mod reports;
 mod rules;
+mod web;

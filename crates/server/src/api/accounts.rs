@@ -1,9 +1,10 @@
 //! Login, agents, channels and account settings.
 
 use axum::extract::State;
-use axum::http::StatusCode;
-use casedesk_domain::{AutoFinishSettings, ChannelKind, Role};
-use casedesk_store::{ChannelRecord, StoreError, read, write};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{AppendHeaders, IntoResponse};
+use casedesk_domain::{AccountTimeZone, AutoFinishSettings, ChannelKind, Role};
+use casedesk_store::{AgentRecord, ChannelRecord, StoreError, read, write};
 
 use super::Json;
 use super::dto::*;
@@ -12,14 +13,9 @@ use crate::auth::{self, Agent};
 use crate::error::AppError;
 use crate::util::{new_id, new_secret, now};
 
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", security(()),
-    request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401), (status = 429)))]
-pub async fn login(
-    State(app): State<App>,
-    Json(body): Json<LoginRequest>,
-) -> Result<axum::Json<LoginResponse>, AppError> {
-    let token = auth::login(&app, &body.email, body.password).await?;
+/// Checks the password and returns a new login token with its agent.
+async fn login_agent(app: &App, body: LoginRequest) -> Result<(String, AgentRecord), AppError> {
+    let token = auth::login(app, &body.email, body.password).await?;
     let email = auth::normalize_email(&body.email)?;
     let agent = read::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
@@ -29,17 +25,60 @@ pub async fn login(
         })
     })
     .await?;
+    Ok((token, agent))
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", security(()),
+    request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 401), (status = 429)))]
+pub async fn login(
+    State(app): State<App>,
+    Json(body): Json<LoginRequest>,
+) -> Result<axum::Json<LoginResponse>, AppError> {
+    let (token, agent) = login_agent(&app, body).await?;
     Ok(axum::Json(LoginResponse {
         token,
         agent: AgentDto::from(&agent),
     }))
 }
 
+#[utoipa::path(post, path = "/api/v1/auth/session", tag = "auth", security(()),
+    request_body = LoginRequest,
+    responses((status = 200, body = SessionResponse,
+        description = "Sets the HttpOnly `casedesk_session` cookie and the script-readable \
+            `casedesk_csrf` cookie. State-changing requests authenticated by the cookie must \
+            send the CSRF token in `X-CSRF-Token`; bearer-token requests need none."),
+        (status = 401), (status = 429)))]
+pub async fn create_session(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Json(body): Json<LoginRequest>,
+) -> Result<impl IntoResponse, AppError> {
+    let (token, agent) = login_agent(&app, body).await?;
+    let [session, csrf] = auth::session_cookies(&headers, &token);
+    Ok((
+        AppendHeaders([(header::SET_COOKIE, session), (header::SET_COOKIE, csrf)]),
+        axum::Json(SessionResponse {
+            csrf_token: auth::csrf_token(&token),
+            agent: AgentDto::from(&agent),
+        }),
+    ))
+}
+
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
-    responses((status = 204), (status = 401)))]
-pub async fn logout(State(app): State<App>, agent: Agent) -> Result<StatusCode, AppError> {
+    responses((status = 204, description = "The token is revoked and session cookies are cleared"),
+        (status = 401), (status = 403)))]
+pub async fn logout(
+    State(app): State<App>,
+    headers: HeaderMap,
+    agent: Agent,
+) -> Result<impl IntoResponse, AppError> {
     auth::logout(&app, agent.token_hash).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let [session, csrf] = auth::clear_session_cookies(&headers);
+    Ok((
+        StatusCode::NO_CONTENT,
+        AppendHeaders([(header::SET_COOKIE, session), (header::SET_COOKIE, csrf)]),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth",
@@ -155,10 +194,11 @@ pub async fn create_channel(
     ))
 }
 
-fn settings_dto(s: AutoFinishSettings) -> SettingsDto {
+fn settings_dto(s: AutoFinishSettings, time_zone: AccountTimeZone) -> SettingsDto {
     SettingsDto {
         chat_auto_finish_after_seconds: s.after_seconds(),
         chat_auto_finish_warning_seconds: s.warning_seconds(),
+        time_zone: time_zone.name().to_owned(),
     }
 }
 
@@ -173,7 +213,10 @@ pub async fn get_settings(
         Box::pin(async move { tx.get_account(&account_id).await })
     })
     .await?;
-    Ok(axum::Json(settings_dto(account.settings)))
+    Ok(axum::Json(settings_dto(
+        account.settings,
+        account.time_zone,
+    )))
 }
 
 #[utoipa::path(patch, path = "/api/v1/settings", tag = "settings", request_body = PatchSettings,
@@ -185,9 +228,16 @@ pub async fn patch_settings(
 ) -> Result<axum::Json<SettingsDto>, AppError> {
     agent.require_admin()?;
     let account_id = agent.account_id().to_owned();
-    let settings = write::<_, AppError, _>(&*app.store, move |tx| {
+    let time_zone = body
+        .time_zone
+        .as_deref()
+        .map(str::parse::<AccountTimeZone>)
+        .transpose()
+        .map_err(|e| AppError::invalid(e.0))?;
+    let (settings, time_zone) = write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
-            let current = tx.get_account(&account_id).await?.settings;
+            let account = tx.get_account(&account_id).await?;
+            let current = account.settings;
             let settings = AutoFinishSettings::new(
                 body.chat_auto_finish_after_seconds
                     .unwrap_or(current.after_seconds()),
@@ -196,9 +246,12 @@ pub async fn patch_settings(
             )
             .map_err(|e| AppError::invalid(e.0))?;
             tx.update_account_settings(&account_id, settings).await?;
-            Ok(settings)
+            if let Some(tz) = time_zone {
+                tx.update_account_time_zone(&account_id, tz).await?;
+            }
+            Ok((settings, time_zone.unwrap_or(account.time_zone)))
         })
     })
     .await?;
-    Ok(axum::Json(settings_dto(settings)))
+    Ok(axum::Json(settings_dto(settings, time_zone)))
 }

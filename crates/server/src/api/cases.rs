@@ -3,7 +3,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use casedesk_domain::Subject;
-use casedesk_store::{CaseFilter, read};
+use casedesk_store::{CaseFilter, CaseSort, SortOrder, read};
 
 use super::dto::*;
 use super::{Json, Query};
@@ -12,10 +12,32 @@ use crate::auth::Agent;
 use crate::cases::{self, AgentMessageKind, CasePatch, not_found};
 use crate::error::AppError;
 
-/// A cursor is `<created_at micros>_<id>` of the last case of a page.
-fn parse_cursor(cursor: &str) -> Result<(casedesk_domain::Time, String), AppError> {
+/// A cursor is `<sort><order><sort time micros>_<id>` of the last case of a
+/// page, e.g. `cd1700000000000000_0190…`: the sort and order it was made for
+/// are part of it, so it cannot be replayed against another order.
+fn cursor_prefix(sort: CaseSort, order: SortOrder) -> &'static str {
+    match (sort, order) {
+        (CaseSort::CreatedAt, SortOrder::Desc) => "cd",
+        (CaseSort::CreatedAt, SortOrder::Asc) => "ca",
+        (CaseSort::LastActivityAt, SortOrder::Desc) => "ad",
+        (CaseSort::LastActivityAt, SortOrder::Asc) => "aa",
+    }
+}
+
+fn parse_cursor(
+    cursor: &str,
+    sort: CaseSort,
+    order: SortOrder,
+) -> Result<(casedesk_domain::Time, String), AppError> {
     let bad = || AppError::bad_request("cursor is not one this server gave out");
-    let (micros, id) = cursor.split_once('_').ok_or_else(bad)?;
+    let rest = cursor
+        .strip_prefix(cursor_prefix(sort, order))
+        .ok_or_else(|| {
+            AppError::bad_request(
+                "cursor belongs to another sort or order; start from the first page",
+            )
+        })?;
+    let (micros, id) = rest.split_once('_').ok_or_else(bad)?;
     let micros: i64 = micros.parse().map_err(|_| bad())?;
     let at = chrono::DateTime::from_timestamp_micros(micros).ok_or_else(bad)?;
     if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
@@ -35,6 +57,14 @@ pub async fn list_cases(
     if !(1..=200).contains(&limit) {
         return Err(AppError::bad_request("limit must be between 1 and 200"));
     }
+    let sort = match q.sort {
+        Some(CaseSortParam::CreatedAt) | None => CaseSort::CreatedAt,
+        Some(CaseSortParam::LastActivityAt) => CaseSort::LastActivityAt,
+    };
+    let order = match q.order {
+        Some(OrderParam::Asc) => SortOrder::Asc,
+        Some(OrderParam::Desc) | None => SortOrder::Desc,
+    };
     let filter = CaseFilter {
         status: q.status,
         chat_state: q.chat_state,
@@ -43,23 +73,51 @@ pub async fn list_cases(
         assignee_id: q.assignee_id,
         q: q.q.filter(|s| !s.trim().is_empty()),
         include_merged: false,
-        before: q.cursor.as_deref().map(parse_cursor).transpose()?,
+        sort,
+        order,
+        cursor: q
+            .cursor
+            .as_deref()
+            .map(|c| parse_cursor(c, sort, order))
+            .transpose()?,
         // One extra row tells whether another page follows.
         limit: limit + 1,
     };
     let account_id = agent.account_id().to_owned();
-    let mut rows = read::<_, AppError, _>(&*app.store, move |tx| {
-        Box::pin(async move { Ok(tx.list_cases(&account_id, &filter).await?) })
+    let (mut rows, deadlines) = read::<_, AppError, _>(&*app.store, move |tx| {
+        Box::pin(async move {
+            let mut rows = tx.list_cases(&account_id, &filter).await?;
+            rows.truncate(limit as usize + 1);
+            // Only active chats have timers; the live list shows their
+            // warnings (R4). One small indexed read per active chat.
+            let mut deadlines = Vec::new();
+            for c in rows.iter().take(limit as usize) {
+                if c.state.is_active_chat() {
+                    deadlines.extend(tx.list_deadlines(&c.id).await?);
+                }
+            }
+            Ok((rows, deadlines))
+        })
     })
     .await?;
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
-    let next_cursor = more
-        .then(|| rows.last())
-        .flatten()
-        .map(|c| format!("{}_{}", c.created_at.timestamp_micros(), c.id));
+    let next_cursor = more.then(|| rows.last()).flatten().map(|c| {
+        let prefix = cursor_prefix(sort, order);
+        format!("{prefix}{}_{}", sort.key(c).timestamp_micros(), c.id)
+    });
     let list = CaseListDto {
-        items: rows.iter().map(|c| CaseDto::new(c, &[])).collect(),
+        items: rows
+            .iter()
+            .map(|c| {
+                let own: Vec<_> = deadlines
+                    .iter()
+                    .filter(|d| d.case_id == c.id)
+                    .cloned()
+                    .collect();
+                CaseDto::new(c, &own)
+            })
+            .collect(),
         next_cursor,
     };
     Ok(axum::Json(list))
@@ -233,4 +291,36 @@ pub async fn merge_previous(
 ) -> Result<axum::Json<CaseDto>, AppError> {
     let case = cases::merge_with_previous(&app, agent.actor(), id).await?;
     Ok(axum::Json(load_case(&app, case.account_id, case.id).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/cases/{id}/read", tag = "cases",
+    params(("id" = String, Path)),
+    responses((status = 200, body = CaseDto, description = "the case, no longer unread"), (status = 404)))]
+pub async fn mark_read(
+    State(app): State<App>,
+    agent: Agent,
+    Path(id): Path<String>,
+) -> Result<axum::Json<CaseDto>, AppError> {
+    let case = cases::mark_read(&app, agent.actor(), id).await?;
+    Ok(axum::Json(load_case(&app, case.account_id, case.id).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers",
+    params(("id" = String, Path)),
+    responses((status = 200, body = CustomerDto), (status = 404)))]
+pub async fn get_customer(
+    State(app): State<App>,
+    agent: Agent,
+    Path(id): Path<String>,
+) -> Result<axum::Json<CustomerDto>, AppError> {
+    let account_id = agent.account_id().to_owned();
+    let customer = read::<_, AppError, _>(&*app.store, move |tx| {
+        Box::pin(async move {
+            tx.get_customer(&account_id, &id)
+                .await
+                .map_err(not_found("customer"))
+        })
+    })
+    .await?;
+    Ok(axum::Json(CustomerDto::from(&customer)))
 }

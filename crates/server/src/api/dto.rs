@@ -2,8 +2,8 @@
 
 use casedesk_domain::{ChannelKind, Status};
 use casedesk_store::{
-    AgentRecord, CaseRecord, ChannelRecord, Deadline, DeadlineKind, EventRecord, MessageRecord,
-    ReactionRecord,
+    AgentRecord, CaseRecord, ChannelRecord, CustomerRecord, Deadline, DeadlineKind, EventRecord,
+    MessageRecord, ReactionRecord,
 };
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
@@ -29,6 +29,13 @@ pub struct LoginRequest {
 #[derive(Serialize, ToSchema)]
 pub struct LoginResponse {
     pub token: String,
+    pub agent: AgentDto,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SessionResponse {
+    /// Also in the `casedesk_csrf` cookie: echo it in `X-CSRF-Token`.
+    pub csrf_token: String,
     pub agent: AgentDto,
 }
 
@@ -109,6 +116,8 @@ impl ChannelDto {
 pub struct SettingsDto {
     pub chat_auto_finish_after_seconds: i64,
     pub chat_auto_finish_warning_seconds: i64,
+    /// IANA time zone of the account's statistics days and weeks (`UTC`).
+    pub time_zone: String,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -116,6 +125,8 @@ pub struct SettingsDto {
 pub struct PatchSettings {
     pub chat_auto_finish_after_seconds: Option<i64>,
     pub chat_auto_finish_warning_seconds: Option<i64>,
+    /// An IANA name such as `Europe/Moscow`.
+    pub time_zone: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -178,6 +189,8 @@ pub struct CaseDto {
     pub message_count: i64,
     pub unread: bool,
     /// For active chats: when the warning (R4) starts and the chat auto-finishes (R3).
+    /// Once the warning has started, `auto_finish_warning_at` is null while
+    /// `auto_finish_at` is still set.
     pub auto_finish_warning_at: Option<String>,
     pub auto_finish_at: Option<String>,
 }
@@ -235,7 +248,13 @@ pub struct CaseListQuery {
     pub assignee_id: Option<String>,
     /// Text searched in subjects and messages.
     pub q: Option<String>,
-    /// `next_cursor` of the previous page.
+    /// `created_at` (default) or `last_activity_at`.
+    #[param(value_type = Option<String>)]
+    pub sort: Option<CaseSortParam>,
+    /// `desc` (default) or `asc`.
+    #[param(value_type = Option<String>)]
+    pub order: Option<OrderParam>,
+    /// `next_cursor` of the previous page, with the same sort and order.
     pub cursor: Option<String>,
     /// 1 to 200, default 50.
     pub limit: Option<i64>,
@@ -373,4 +392,44 @@ pub struct PatchCase {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub assignee_id: Option<Option<String>>,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseSortParam {
+    CreatedAt,
+    LastActivityAt,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderParam {
+    Asc,
+    Desc,
+}
+
+/// A customer: one identity in one channel.
+#[derive(Serialize, ToSchema)]
+pub struct CustomerDto {
+    pub id: String,
+    pub channel_id: String,
+    /// The customer's id as the channel knows it.
+    pub external_id: String,
+    pub name: Option<String>,
+    /// The customer's most recent chat in the channel (R11).
+    pub latest_case_id: Option<String>,
+    pub created_at: String,
+}
+
+impl From<&CustomerRecord> for CustomerDto {
+    fn from(c: &CustomerRecord) -> Self {
+        CustomerDto {
+            id: c.id.clone(),
+            channel_id: c.channel_id.clone(),
+            external_id: c.external_id.clone(),
+            name: c.name.clone(),
+            latest_case_id: c.latest_case_id.clone(),
+            created_at: rfc3339(c.created_at),
+        }
+    }
 }

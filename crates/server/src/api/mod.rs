@@ -4,7 +4,9 @@
 mod accounts;
 mod cases;
 pub mod dto;
+mod export;
 mod inbound;
+mod stats;
 mod stream;
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
@@ -56,6 +58,8 @@ pub fn router() -> (axum::Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(accounts::get_settings, accounts::patch_settings))
         .routes(routes!(inbound::inbound))
         .routes(routes!(cases::list_cases))
+        .routes(routes!(export::export_cases))
+        .routes(routes!(stats::stats))
         .routes(routes!(cases::get_case, cases::patch_case))
         .routes(routes!(cases::list_messages, cases::post_message))
         .routes(routes!(cases::list_events))
@@ -63,6 +67,9 @@ pub fn router() -> (axum::Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(cases::keep_active))
         .routes(routes!(cases::split))
         .routes(routes!(cases::merge_previous))
+        .routes(routes!(cases::mark_read))
+        .routes(routes!(cases::get_customer))
+        .routes(routes!(accounts::create_session))
         .routes(routes!(stream::events))
         .split_for_parts()
 }

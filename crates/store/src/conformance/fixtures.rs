@@ -64,6 +64,7 @@ pub(crate) fn account(id: &str) -> AccountRecord {
         id: id.to_owned(),
         name: format!("Account {id}"),
         settings: AutoFinishSettings::default(),
+        time_zone: casedesk_domain::AccountTimeZone::default(),
         created_at: t_micros(0, 250_001),
     }
 }

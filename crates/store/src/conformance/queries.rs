@@ -6,7 +6,7 @@ use std::sync::Arc;
 use casedesk_domain::{Actor, AuthorType, ChatState, MessageKind, Status};
 
 use super::fixtures::*;
-use crate::{CaseFilter, EventRecord, MessageSummary, Store, StoreError};
+use crate::{CaseFilter, CaseSort, EventRecord, MessageSummary, SortOrder, Store, StoreError};
 
 pub async fn account_isolation(store: Arc<dyn Store>) {
     let store = &*store;
@@ -325,7 +325,7 @@ pub async fn list_cases_search(store: Arc<dyn Store>) {
     let narrowed = CaseFilter {
         q: Some(s("discount")),
         status: Some(Status::Open),
-        before: Some((t(40), s("c4"))),
+        cursor: Some((t(40), s("c4"))),
         limit: 100,
         ..CaseFilter::default()
     };
@@ -381,7 +381,7 @@ pub async fn list_cases_paging_and_merged(store: Arc<dyn Store>) {
         let filter = CaseFilter {
             include_merged: true,
             limit: 4,
-            before: before.clone(),
+            cursor: before.clone(),
             ..CaseFilter::default()
         };
         let page = read_ok(store, "list a page", |tx| {
@@ -402,7 +402,7 @@ pub async fn list_cases_paging_and_merged(store: Arc<dyn Store>) {
     );
     assert_eq!(
         paged, expected,
-        "paging with `before` yields every case exactly once, in order"
+        "paging with `cursor` yields every case exactly once, in order"
     );
 }
 
@@ -515,4 +515,51 @@ pub async fn message_summary(store: Arc<dyn Store>) {
         expected,
         "at the same time the later message (by seq) is last"
     );
+}
+
+pub async fn list_cases_sorted_and_paged_by_each_order(store: Arc<dyn Store>) {
+    let store = &*store;
+    let w = world(store, "acc-a").await;
+    // Creation and activity orders differ, and both have ties broken by id.
+    let cases: Vec<_> = (0..13)
+        .map(|i| {
+            let mut c = w.case(&format!("case-{:02}", (i * 5) % 13), i + 1, i / 2);
+            c.last_activity_at = t(100 - (i % 4) * 10);
+            c
+        })
+        .collect();
+    insert_cases(store, cases.clone()).await;
+    for sort in [CaseSort::CreatedAt, CaseSort::LastActivityAt] {
+        for order in [SortOrder::Asc, SortOrder::Desc] {
+            let mut expected = cases.clone();
+            expected.sort_by(|a, b| (sort.key(a), &a.id).cmp(&(sort.key(b), &b.id)));
+            if order == SortOrder::Desc {
+                expected.reverse();
+            }
+            let expected: Vec<String> = expected.into_iter().map(|c| c.id).collect();
+            let mut paged = Vec::new();
+            let mut cursor = None;
+            loop {
+                let filter = CaseFilter {
+                    sort,
+                    order,
+                    limit: 3,
+                    cursor: cursor.clone(),
+                    ..CaseFilter::default()
+                };
+                let page = read_ok(store, "list a sorted page", |tx| {
+                    Box::pin(async move { tx.list_cases("acc-a", &filter).await })
+                })
+                .await;
+                let Some(last) = page.last() else { break };
+                cursor = Some((sort.key(last), last.id.clone()));
+                paged.extend(page.into_iter().map(|c| c.id));
+                assert!(paged.len() <= 13, "paging does not end: {paged:?}");
+            }
+            assert_eq!(
+                paged, expected,
+                "paging by {sort:?} {order:?} yields every case once, in order"
+            );
+        }
+    }
 }

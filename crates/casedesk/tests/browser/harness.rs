@@ -1,0 +1,255 @@
+//! A real headless Chromium driven through chromedriver (WebDriver), with
+//! polling helpers: tests wait for conditions, never for fixed times.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// How long a condition may take before the test fails.
+pub const PATIENCE: Duration = Duration::from_secs(15);
+
+pub struct Browser {
+    pub client: Client,
+    pub base: String,
+    driver: tokio::process::Child,
+    _profile: tempfile::TempDir,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free local port")
+}
+
+/// Where failure screenshots go: `target/browser-screenshots/`.
+pub fn screenshot_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    target.join("browser-screenshots")
+}
+
+impl Browser {
+    /// Starts chromedriver and a headless Chromium; fails (never skips)
+    /// with a clear message when either is missing.
+    pub async fn start(base: &str) -> Browser {
+        for (path, package) in [(CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")] {
+            assert!(
+                std::path::Path::new(path).exists(),
+                "{path} is missing: the browser tests need Debian's `{package}` package \
+                 (apt-get install -y chromium chromium-driver; scripts/test installs both \
+                 when run as root)"
+            );
+        }
+        let port = free_port();
+        let driver = tokio::process::Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("chromedriver starts");
+        let url = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let ready = http.get(format!("{url}/status")).send().await;
+            if ready.is_ok_and(|r| r.status().is_success()) {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "chromedriver did not answer on {url}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let profile = tempfile::tempdir().expect("profile dir");
+        let args = vec![
+            "--headless".to_owned(),
+            "--no-sandbox".to_owned(),
+            "--disable-gpu".to_owned(),
+            "--disable-quic".to_owned(),
+            "--no-first-run".to_owned(),
+            "--disable-background-networking".to_owned(),
+            "--disable-component-update".to_owned(),
+            "--disable-sync".to_owned(),
+            "--disable-dev-shm-usage".to_owned(),
+            "--window-size=1280,900".to_owned(),
+            "--lang=en-US".to_owned(),
+            format!("--user-data-dir={}", profile.path().display()),
+        ];
+        let caps = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": { "binary": CHROMIUM, "args": args },
+        });
+        let caps = match caps {
+            Value::Object(m) => m,
+            _ => unreachable!("a JSON object"),
+        };
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = ClientBuilder::new(connector)
+            .capabilities(caps)
+            .connect(&url)
+            .await
+            .expect("a Chromium session through chromedriver");
+        Browser {
+            client,
+            base: base.to_owned(),
+            driver,
+            _profile: profile,
+        }
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill().await;
+    }
+
+    /// Opens a path of the app (`/`, `/#/case/…`).
+    pub async fn goto(&self, path: &str) {
+        self.client
+            .goto(&format!("{}{path}", self.base))
+            .await
+            .expect("navigate");
+    }
+
+    pub async fn js(&self, script: &str) -> Value {
+        self.client
+            .execute(script, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
+    }
+
+    /// Waits until `predicate` (a JS expression) is true.
+    pub async fn wait_js(&self, what: &str, predicate: &str) {
+        let script = format!("return !!({predicate});");
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            if self.js(&script).await == Value::Bool(true) {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for {what}: {predicate}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits for a visible element.
+    pub async fn wait_css(&self, css: &str) -> Element {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            if let Ok(el) = self.client.find(Locator::Css(css)).await
+                && el.is_displayed().await.unwrap_or(false)
+            {
+                return el;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for a visible {css}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until no visible element matches.
+    pub async fn wait_gone(&self, css: &str) {
+        let quoted = serde_json::to_string(css).expect("json");
+        self.wait_js(
+            &format!("{css} to disappear"),
+            &format!(
+                "[...document.querySelectorAll({quoted})].every(e => e.offsetParent === null)"
+            ),
+        )
+        .await;
+    }
+
+    /// Waits until the element's text contains `text`.
+    pub async fn wait_text(&self, css: &str, text: &str) {
+        let (q, t) = (
+            serde_json::to_string(css).expect("json"),
+            serde_json::to_string(text).expect("json"),
+        );
+        self.wait_js(
+            &format!("{css} to show {text:?}"),
+            &format!("[...document.querySelectorAll({q})].some(e => e.textContent.includes({t}))"),
+        )
+        .await;
+    }
+
+    /// Clicks the element; a live page may replace it between finding and
+    /// clicking, so a stale element is looked up again.
+    pub async fn click(&self, css: &str) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            match self.wait_css(css).await.click().await {
+                Ok(()) => return,
+                Err(e) if tokio::time::Instant::now() < deadline && is_stale(&e) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("click {css}: {e}"),
+            }
+        }
+    }
+
+    pub async fn type_into(&self, css: &str, keys: &str) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            match self.wait_css(css).await.send_keys(keys).await {
+                Ok(()) => return,
+                Err(e) if tokio::time::Instant::now() < deadline && is_stale(&e) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("type into {css}: {e}"),
+            }
+        }
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        self.wait_css(css).await.text().await.expect("text")
+    }
+
+    /// The `#/case/<id>` id of the current page, if any.
+    pub async fn case_in_url(&self) -> Option<String> {
+        let url = self.client.current_url().await.ok()?;
+        url.fragment()?
+            .strip_prefix("/case/")
+            .map(|s| s.split('?').next().unwrap_or(s).to_owned())
+    }
+
+    pub async fn screenshot(&self, name: &str) -> Option<PathBuf> {
+        let dir = screenshot_dir();
+        std::fs::create_dir_all(&dir).ok()?;
+        let png = self.client.screenshot().await.ok()?;
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, png).ok()?;
+        Some(path)
+    }
+
+    pub async fn set_window(&self, width: u32, height: u32) {
+        self.client
+            .set_window_size(width, height)
+            .await
+            .expect("resize window");
+    }
+}
+
+fn is_stale(e: &fantoccini::error::CmdError) -> bool {
+    e.to_string().contains("stale element")
+}
+
+/// WebDriver key codes.
+pub mod keys {
+    pub const CONTROL: char = '\u{E009}';
+    pub const ENTER: char = '\u{E007}';
+    pub const ALT: char = '\u{E00A}';
+    pub const SHIFT: char = '\u{E008}';
+}

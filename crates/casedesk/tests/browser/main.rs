@@ -1,0 +1,55 @@
+//! Browser tests of the agent web UI: a real casedesk server on a temporary
+//! SQLite database, driven through a real headless Chromium.
+//!
+//! One browser and one server serve every scenario, run one after another
+//! (the machine has two cores); a failing scenario leaves a screenshot in
+//! `target/browser-screenshots/` and the others still run.
+
+mod harness;
+#[allow(dead_code)]
+#[path = "../e2e/helpers.rs"]
+mod helpers;
+mod scenarios;
+
+use std::time::Instant;
+
+use futures::FutureExt;
+
+use harness::Browser;
+use helpers::{Backend, TestApp};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn agent_ui_in_a_real_browser() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let browser = Browser::start(&app.base).await;
+    let mut failures = Vec::new();
+    for (name, scenario) in scenarios::ALL {
+        let started = Instant::now();
+        let outcome = std::panic::AssertUnwindSafe(scenario(&app, &browser))
+            .catch_unwind()
+            .await;
+        match outcome {
+            Ok(()) => eprintln!(
+                "browser: {name} ok ({:.1} s)",
+                started.elapsed().as_secs_f32()
+            ),
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                    .unwrap_or_default();
+                let shot = browser.screenshot(&format!("failed-{name}")).await;
+                eprintln!("browser: {name} FAILED: {message} (screenshot: {shot:?})");
+                failures.push(format!("{name}: {message}"));
+            }
+        }
+    }
+    browser.close().await;
+    app.stop().await;
+    assert!(
+        failures.is_empty(),
+        "failed scenarios:\n{}",
+        failures.join("\n")
+    );
+}

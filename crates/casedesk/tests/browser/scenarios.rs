@@ -1,0 +1,906 @@
+//! What an agent does in the UI, one scenario per point of the issue. Each
+//! uses its own customers, so scenarios do not depend on one another except
+//! for the login, which comes first.
+
+use futures::future::BoxFuture;
+use reqwest::Method;
+use serde_json::json;
+
+use crate::harness::{Browser, keys};
+use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp, s};
+
+pub type Scenario = for<'a> fn(&'a TestApp, &'a Browser) -> BoxFuture<'a, ()>;
+
+macro_rules! scenarios {
+    ($($name:ident),+ $(,)?) => {
+        pub const ALL: &[(&str, Scenario)] = &[$((stringify!($name), |app, b| Box::pin($name(app, b)))),+];
+    };
+}
+
+scenarios!(
+    log_in,
+    docs_screenshots,
+    reports_page_and_export,
+    message_appears_live_in_active_list,
+    finish_with_each_status,
+    reply_note_and_reaction,
+    split_new_messages,
+    split_link_disappears_once_finished,
+    show_hide_previous_and_merge,
+    chain_links,
+    subject_edit_reflected_in_list,
+    hostile_content_renders_as_text,
+    case_list_filters_and_customer_page,
+    russian_labels,
+    phone_width,
+    admin_settings,
+    auto_finish_warning_and_keep_active,
+    log_out,
+    agent_without_admin_rights,
+);
+
+/// A customer message; returns the case id.
+async fn chat(app: &TestApp, customer: &str, message_id: &str, text: &str) -> String {
+    s(&app.customer_says(customer, message_id, text).await["case_id"])
+}
+
+async fn open_case(b: &Browser, id: &str) {
+    b.goto(&format!("/#/case/{id}")).await;
+    b.wait_js(
+        "the case page",
+        &format!(
+            "location.hash === '#/case/{id}' && document.querySelector('[data-test=case-number]')"
+        ),
+    )
+    .await;
+}
+
+fn active_item(id: &str) -> String {
+    format!("[data-test=active-chat][data-case-id='{id}']")
+}
+
+async fn log_in(_app: &TestApp, b: &Browser) {
+    b.goto("/").await;
+    // Not logged in: the login form, also at /login.
+    b.wait_css("[data-test=login-form]").await;
+    b.goto("/login").await;
+    b.type_into("[data-test=email]", ADMIN_EMAIL).await;
+    b.type_into("[data-test=password]", "not the password")
+        .await;
+    b.click("[data-test=sign-in]").await;
+    b.wait_text("[data-test=login-error]", "invalid email or password")
+        .await;
+    let password = b.wait_css("[data-test=password]").await;
+    password.clear().await.expect("clear");
+    password.send_keys(ADMIN_PASSWORD).await.expect("type");
+    b.click("[data-test=sign-in]").await;
+    b.wait_css("[data-test=logout]").await;
+    b.wait_text("[data-test=profile-link]", "admin").await;
+    // The session cookie is HttpOnly: scripts see only the CSRF cookie.
+    let cookies = b.js("return document.cookie").await;
+    let cookies = cookies.as_str().expect("string");
+    assert!(cookies.contains("casedesk_csrf="), "{cookies}");
+    assert!(!cookies.contains("casedesk_session"), "{cookies}");
+    // The profile page.
+    b.click("[data-test=profile-link]").await;
+    b.wait_text("[data-test=profile]", ADMIN_EMAIL).await;
+}
+
+async fn message_appears_live_in_active_list(app: &TestApp, b: &Browser) {
+    b.goto("/#/active").await;
+    b.wait_css("[data-test=active-list]").await;
+    b.js("window.__notReloaded = true").await;
+    let id = chat(app, "live-1", "live-1", "Where is my parcel?").await;
+    let item = active_item(&id);
+    b.wait_text(
+        &format!("{item} [data-test=subject]"),
+        "Where is my parcel?",
+    )
+    .await;
+    b.wait_css(&format!("{item} [data-test=unread]")).await;
+    b.wait_text(&format!("{item} [data-test=ago]"), "now").await;
+    assert_eq!(
+        b.js("return window.__notReloaded === true").await,
+        true,
+        "the list updated without a reload"
+    );
+    // Opening the chat marks it read, in the list too.
+    b.click(&format!("{item} a")).await;
+    b.wait_text("[data-test=message-text]", "Where is my parcel?")
+        .await;
+    b.wait_gone(&format!("{item} [data-test=unread]")).await;
+    assert_eq!(app.case(&id).await["unread"], false);
+}
+
+async fn finish_with_each_status(app: &TestApp, b: &Browser) {
+    for status in ["open", "pending", "closed"] {
+        let id = chat(
+            app,
+            &format!("fin-{status}"),
+            &format!("fin-{status}"),
+            "help",
+        )
+        .await;
+        open_case(b, &id).await;
+        b.wait_css(&active_item(&id)).await;
+        if status == "closed" {
+            // The keyboard shortcut opens the same dialog.
+            let reply = b.wait_css("[data-test=reply]").await;
+            reply
+                .send_keys(&format!("{}{}e", keys::ALT, keys::SHIFT))
+                .await
+                .expect("shortcut");
+        } else {
+            b.click("[data-test=end-chat]").await;
+        }
+        b.click(&format!("[data-test=finish-{status}]")).await;
+        b.wait_css("[data-test=finished-banner]").await;
+        b.wait_gone("[data-test=end-chat]").await;
+        b.wait_js(
+            "the chat to leave the active list",
+            &format!("!document.querySelector(\"{}\")", active_item(&id)),
+        )
+        .await;
+        let case = app.case(&id).await;
+        assert_eq!(case["status"], status);
+        assert_eq!(case["chat_state"], "finished");
+        assert_eq!(
+            b.text("select[data-test=status-select] option:checked")
+                .await,
+            status
+        );
+    }
+}
+
+async fn reply_note_and_reaction(app: &TestApp, b: &Browser) {
+    let id = chat(app, "rnr", "rnr-1", "Can you help?").await;
+    open_case(b, &id).await;
+    b.type_into(
+        "[data-test=reply]",
+        &format!("Sure, one moment{}{}", keys::CONTROL, keys::ENTER),
+    )
+    .await;
+    b.wait_text(
+        ".msg.from-agent [data-test=message-text]",
+        "Sure, one moment",
+    )
+    .await;
+    b.type_into("[data-test=note]", "VIP customer, be nice")
+        .await;
+    b.click("[data-test=add-note]").await;
+    b.wait_text(".msg-note [data-test=message-text]", "VIP customer")
+        .await;
+    b.wait_text(".msg-note [data-test=note-label]", "Internal note")
+        .await;
+    assert_eq!(
+        b.js("return document.querySelector('[data-test=reply]').value")
+            .await,
+        "",
+        "the reply box is emptied after sending"
+    );
+    // A customer reaction shows on the message, live.
+    app.react("rnr", "rnr-1", "👍").await;
+    b.wait_text(".msg.from-customer [data-test=reactions]", "👍")
+        .await;
+    let messages = app.messages(&id).await;
+    assert!(
+        messages
+            .iter()
+            .any(|m| m["kind"] == "note" && m["text"] == "VIP customer, be nice")
+    );
+}
+
+async fn split_new_messages(app: &TestApp, b: &Browser) {
+    let original = chat(app, "split-1", "split-1a", "First question").await;
+    app.finish(&original, "pending").await;
+    let r = app
+        .customer_says("split-1", "split-1b", "A new topic")
+        .await;
+    assert_eq!(r["outcome"], "reopened");
+    open_case(b, &original).await;
+    b.click("[data-test=split]").await;
+    b.wait_js(
+        "the page to move to the new case",
+        &format!("location.hash.startsWith('#/case/') && location.hash !== '#/case/{original}'"),
+    )
+    .await;
+    let new_id = b.case_in_url().await.expect("case id in the URL");
+    b.wait_text("[data-test=message-text]", "A new topic").await;
+    let new_case = app.case(&new_id).await;
+    assert_ne!(new_case["number"], app.case(&original).await["number"]);
+    let old = app.case(&original).await;
+    assert_eq!(old["chat_state"], "finished");
+    assert_eq!(old["status"], "pending");
+    // The original is back as it was, without the split link.
+    open_case(b, &original).await;
+    b.wait_text("[data-test=message-text]", "First question")
+        .await;
+    b.wait_gone("[data-test=split]").await;
+}
+
+async fn split_link_disappears_once_finished(app: &TestApp, b: &Browser) {
+    let id = chat(app, "split-2", "split-2a", "Hello").await;
+    app.finish(&id, "open").await;
+    app.customer_says("split-2", "split-2b", "Hello again")
+        .await;
+    open_case(b, &id).await;
+    b.wait_css("[data-test=split]").await;
+    b.click("[data-test=end-chat]").await;
+    b.click("[data-test=finish-pending]").await;
+    b.wait_css("[data-test=finished-banner]").await;
+    b.wait_gone("[data-test=split]").await;
+    assert_eq!(app.case(&id).await["split_available"], false);
+}
+
+/// A closed chat and the new chat that followed it; returns (old, new).
+async fn closed_then_new(app: &TestApp, customer: &str) -> (String, String) {
+    let old = chat(app, customer, &format!("{customer}-a"), "Old problem").await;
+    app.finish(&old, "closed").await;
+    let new = chat(app, customer, &format!("{customer}-b"), "New problem").await;
+    assert_ne!(old, new);
+    (old, new)
+}
+
+async fn show_hide_previous_and_merge(app: &TestApp, b: &Browser) {
+    let (old, new) = closed_then_new(app, "prev").await;
+    open_case(b, &new).await;
+    b.wait_text("[data-test=toggle-previous]", "Show previous chat")
+        .await;
+    b.wait_gone("[data-test=merge]").await;
+    b.click("[data-test=toggle-previous]").await;
+    b.wait_text(
+        "[data-test=previous-chat] [data-test=message-text]",
+        "Old problem",
+    )
+    .await;
+    b.wait_text("[data-test=toggle-previous]", "Hide previous chat")
+        .await;
+    b.click("[data-test=toggle-previous]").await;
+    b.wait_gone("[data-test=previous-chat]").await;
+    b.wait_gone("[data-test=merge]").await;
+    b.click("[data-test=toggle-previous]").await;
+    b.wait_css("[data-test=previous-chat]").await;
+    // Merging asks first; cancelling changes nothing.
+    b.click("[data-test=merge]").await;
+    b.click("[data-test=dialog-cancel]").await;
+    assert_eq!(
+        app.case(&new).await["merged_into_id"],
+        serde_json::Value::Null
+    );
+    b.click("[data-test=merge]").await;
+    b.wait_text("[data-test=dialog]", "Move every message")
+        .await;
+    b.click("[data-test=merge-confirm]").await;
+    b.wait_js(
+        "the page to move to the previous chat",
+        &format!("location.hash === '#/case/{old}'"),
+    )
+    .await;
+    b.wait_text("[data-test=thread]", "New problem").await;
+    b.wait_text("[data-test=thread]", "Old problem").await;
+    let merged = app.case(&new).await;
+    assert_eq!(s(&merged["merged_into_id"]), old);
+    let into = app.case(&old).await;
+    assert_eq!(into["chat_state"], "active");
+    assert_eq!(into["status"], "open");
+    // The merged chat's address leads to the chat it went into.
+    b.goto(&format!("/#/case/{new}")).await;
+    b.wait_js(
+        "a redirect to the merged-into chat",
+        &format!("location.hash === '#/case/{old}'"),
+    )
+    .await;
+}
+
+async fn chain_links(app: &TestApp, b: &Browser) {
+    let (old, new) = closed_then_new(app, "chain").await;
+    open_case(b, &new).await;
+    b.wait_gone("[data-test=go-next]").await;
+    b.click("[data-test=go-previous]").await;
+    b.wait_js(
+        "the previous chat",
+        &format!("location.hash === '#/case/{old}'"),
+    )
+    .await;
+    b.wait_text("[data-test=thread]", "Old problem").await;
+    b.wait_gone("[data-test=go-previous]").await;
+    // "Go to next chat" sits after the conversation, "previous" before it.
+    assert_eq!(
+        b.js("const t = document.querySelector('[data-test=thread]'); \
+              const n = document.querySelector('[data-test=go-next]'); \
+              return !!(t.compareDocumentPosition(n) & Node.DOCUMENT_POSITION_FOLLOWING)")
+            .await,
+        true
+    );
+    b.click("[data-test=go-next]").await;
+    b.wait_js(
+        "the next chat",
+        &format!("location.hash === '#/case/{new}'"),
+    )
+    .await;
+    b.wait_text("[data-test=thread]", "New problem").await;
+}
+
+async fn subject_edit_reflected_in_list(app: &TestApp, b: &Browser) {
+    let id = chat(app, "subj", "subj-1", "my printer is on fire").await;
+    open_case(b, &id).await;
+    b.click("[data-test=edit-subject]").await;
+    let input = b.wait_css("[data-test=subject-input]").await;
+    input.clear().await.expect("clear");
+    input
+        .send_keys(&format!("Printer fire (urgent){}", keys::ENTER))
+        .await
+        .expect("type");
+    b.wait_text("[data-test=case-subject]", "Printer fire (urgent)")
+        .await;
+    b.wait_text(
+        &format!("{} [data-test=subject]", active_item(&id)),
+        "Printer fire (urgent)",
+    )
+    .await;
+    b.goto("/#/cases?q=printer").await;
+    b.wait_text(
+        &format!("tr[data-case-id='{id}'] [data-test=subject]"),
+        "Printer fire (urgent)",
+    )
+    .await;
+    assert_eq!(s(&app.case(&id).await["subject"]), "Printer fire (urgent)");
+}
+
+async fn hostile_content_renders_as_text(app: &TestApp, b: &Browser) {
+    let long_word = "A".repeat(400);
+    let payload = format!(
+        "<script>window.__xss=1</script><img src=x onerror=\"window.__xss=2\"><b>bold</b></div> \
+         {long_word} مرحبا بالعالم 😀🎉"
+    );
+    let id = chat(app, "xss", "xss-1", &payload).await;
+    app.ok(
+        Method::PATCH,
+        &format!("/api/v1/cases/{id}"),
+        Some(json!({"subject": "<img src=x onerror=\"window.__xss=3\">subject"})),
+    )
+    .await;
+    open_case(b, &id).await;
+    b.wait_text(
+        "[data-test=message-text]",
+        "<script>window.__xss=1</script>",
+    )
+    .await;
+    b.wait_text("[data-test=case-subject]", "<img src=x onerror=")
+        .await;
+    b.wait_text(
+        &format!("{} [data-test=subject]", active_item(&id)),
+        "<img src=x",
+    )
+    .await;
+    let text = b
+        .js("return [...document.querySelectorAll('[data-test=message-text]')].map(e => e.textContent).join('\\n')")
+        .await;
+    assert!(
+        text.as_str().expect("text").contains(&payload),
+        "shown exactly as sent"
+    );
+    assert_eq!(
+        b.js("return window.__xss === undefined && \
+              document.querySelectorAll('main img, main b, main script, aside img').length === 0")
+            .await,
+        true,
+        "no markup from the payload was created or run"
+    );
+    assert_eq!(
+        b.js("return document.documentElement.scrollWidth <= window.innerWidth")
+            .await,
+        true,
+        "a 400-letter word does not widen the page"
+    );
+}
+
+async fn case_list_filters_and_customer_page(app: &TestApp, b: &Browser) {
+    let a = chat(app, "flt", "flt-1", "zebra question").await;
+    app.finish(&a, "closed").await;
+    let c = chat(app, "flt", "flt-2", "zebra again").await;
+    assert_ne!(a, c);
+    b.goto("/#/cases").await;
+    b.type_into("[data-test=filter-q]", "zebra").await;
+    b.click("select[data-test=filter-status] option[value=closed]")
+        .await;
+    b.click("[data-test=apply-filters]").await;
+    b.wait_css(&format!("tr[data-case-id='{a}']")).await;
+    b.wait_js(
+        "only the closed match",
+        "document.querySelectorAll('[data-test=case-rows] tr').length === 1",
+    )
+    .await;
+    // Filters live in the address: a reload keeps them.
+    b.client.refresh().await.expect("reload");
+    b.wait_css(&format!("tr[data-case-id='{a}']")).await;
+    b.wait_js(
+        "the status filter to survive a reload",
+        "document.querySelector('select[data-test=filter-status]').value === 'closed'",
+    )
+    .await;
+    // Paging: one case per page, then "load more".
+    b.goto("/#/cases?q=zebra&sort=created_at&order=asc").await;
+    b.wait_css(&format!("tr[data-case-id='{a}']")).await;
+    // The customer page lists the customer's chats in order.
+    b.click(&format!("tr[data-case-id='{a}'] a[href^='#/customer/']"))
+        .await;
+    b.wait_text("[data-test=customer-name]", "Ann").await;
+    b.wait_js(
+        "both chats in order",
+        &format!(
+            "[...document.querySelectorAll('[data-test=customer-chats] li')].map(l => l.dataset.caseId).join() === '{a},{c}'"
+        ),
+    )
+    .await;
+    b.wait_text("[data-test=customer-chats]", "closed").await;
+    // Cursor paging in the UI.
+    for i in 0..3 {
+        chat(
+            app,
+            &format!("page-{i}"),
+            &format!("page-{i}"),
+            "pagination probe",
+        )
+        .await;
+    }
+    b.goto("/#/cases?q=pagination&limit=2").await;
+    let rows = "document.querySelectorAll('[data-test=case-rows] tr').length";
+    b.wait_js("the first page", &format!("{rows} === 2")).await;
+    b.click("[data-test=load-more]").await;
+    b.wait_js("the second page", &format!("{rows} === 3")).await;
+    b.wait_gone("[data-test=load-more]").await;
+    let numbers = b
+        .js("return [...document.querySelectorAll('[data-test=case-rows] tr')].map(r => r.dataset.caseId)")
+        .await;
+    let mut unique = numbers.as_array().expect("ids").clone();
+    unique.dedup();
+    assert_eq!(unique.len(), 3, "each case once: {numbers}");
+}
+
+async fn russian_labels(app: &TestApp, b: &Browser) {
+    let (_old, new) = closed_then_new(app, "ru").await;
+    let reopened = chat(app, "ru-split", "ru-split-a", "привет").await;
+    app.finish(&reopened, "open").await;
+    app.customer_says("ru-split", "ru-split-b", "ещё вопрос")
+        .await;
+    open_case(b, &new).await;
+    b.click("select[data-test=lang] option[value=ru]").await;
+    b.wait_text("nav", "Обращения").await;
+    b.wait_text("aside h2", "Активные чаты").await;
+    b.wait_text("[data-test=end-chat]", "Завершить чат").await;
+    b.wait_text("nav", "Отчёты").await;
+    b.wait_text("[data-test=toggle-previous]", "Показать предыдущий чат")
+        .await;
+    b.wait_text("[data-test=go-previous]", "Перейти к предыдущему чату")
+        .await;
+    let statuses = b
+        .js("return [...document.querySelectorAll('[data-test=status-select] option')].map(o => o.textContent)")
+        .await;
+    assert_eq!(statuses, json!(["открытое", "в ожидании", "закрытое"]));
+    b.click("[data-test=toggle-previous]").await;
+    b.wait_text("[data-test=toggle-previous]", "Скрыть предыдущий чат")
+        .await;
+    b.wait_text("[data-test=merge]", "Объединить текущий чат с предыдущим")
+        .await;
+    b.click("[data-test=go-previous]").await;
+    b.wait_text("[data-test=go-next]", "Перейти к следующему чату")
+        .await;
+    b.wait_text("[data-test=state]", "завершённый").await;
+    open_case(b, &reopened).await;
+    b.wait_text(
+        "[data-test=split]",
+        "Выделить новые сообщения в отдельный чат",
+    )
+    .await;
+    b.click("[data-test=end-chat]").await;
+    b.wait_text("[data-test=finish-pending]", "в ожидании")
+        .await;
+    b.click("[data-test=dialog-cancel]").await;
+    // The choice is remembered across reloads.
+    b.client.refresh().await.expect("reload");
+    b.wait_text("[data-test=end-chat]", "Завершить чат").await;
+    b.click("select[data-test=lang] option[value=en]").await;
+    b.wait_text("[data-test=end-chat]", "End chat").await;
+}
+
+async fn phone_width(app: &TestApp, b: &Browser) {
+    let id = chat(
+        app,
+        "phone",
+        "phone-1",
+        &format!("small screen {}", "W".repeat(120)),
+    )
+    .await;
+    b.set_window(390, 844).await;
+    open_case(b, &id).await;
+    b.wait_css("[data-test=reply]").await;
+    b.wait_css("[data-test=end-chat]").await;
+    let fits = b
+        .js("return document.documentElement.scrollWidth <= window.innerWidth")
+        .await;
+    b.goto("/#/active").await;
+    b.wait_css(&active_item(&id)).await;
+    b.screenshot("docs-phone").await;
+    b.set_window(1280, 900).await;
+    assert_eq!(fits, true, "the chat page fits a phone width");
+}
+
+async fn admin_settings(app: &TestApp, b: &Browser) {
+    b.goto("/#/settings").await;
+    // Timers.
+    let after = b.wait_css("[data-test=after-seconds]").await;
+    b.wait_js(
+        "the current timers",
+        "document.querySelector('[data-test=after-seconds]').value === '600'",
+    )
+    .await;
+    after.clear().await.expect("clear");
+    after.send_keys("900").await.expect("type");
+    b.click("[data-test=save-timers]").await;
+    b.wait_text("#toast", "Saved.").await;
+    let settings = app.ok(Method::GET, "/api/v1/settings", None).await;
+    assert_eq!(settings["chat_auto_finish_after_seconds"], 900);
+    // Bad input gets the API's clear error.
+    let warn = b.wait_css("[data-test=warning-seconds]").await;
+    warn.clear().await.expect("clear");
+    warn.send_keys("99999999999").await.expect("type");
+    b.click("[data-test=save-timers]").await;
+    b.wait_text("#toast.error", "must be between 1 and").await;
+    app.set_timers(600, 60).await;
+    // An api channel: its inbound token is shown once, and it works.
+    b.type_into("[data-test=channel-name]", "Shop chat").await;
+    b.type_into("[data-test=webhook-url]", "https://example.com/hook")
+        .await;
+    b.click("[data-test=create-channel]").await;
+    let token = b.text("[data-test=inbound-token]").await;
+    assert_eq!(token.len(), 64, "{token}");
+    b.wait_text("[data-test=channel-list]", "Shop chat").await;
+    let channels = app.ok(Method::GET, "/api/v1/channels", None).await;
+    let channel = channels["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|c| c["name"] == "Shop chat")
+        .cloned()
+        .expect("the new channel");
+    assert_eq!(channel["webhook_url"], "https://example.com/hook");
+    assert!(channel.get("inbound_token").is_none(), "never listed again");
+    let (st, r) = app
+        .raw(
+            Method::POST,
+            &format!("/api/v1/channels/{}/inbound", s(&channel["id"])),
+            Some(&token),
+            Some(json!({"type": "message", "message_id": "shop-1",
+                "customer": {"id": "shopper", "name": "Bob"}, "text": "via the new channel"})),
+        )
+        .await;
+    assert!(st.is_success(), "{r}");
+    b.goto("/#/active").await;
+    b.wait_text(
+        &format!("{} [data-test=subject]", active_item(&s(&r["case_id"]))),
+        "via the new channel",
+    )
+    .await;
+    // Agents.
+    b.goto("/#/settings").await;
+    b.type_into("[data-test=agent-email]", "olga@example.com")
+        .await;
+    b.type_into("[data-test=agent-name]", "Olga").await;
+    b.type_into("[data-test=agent-password]", "a long password")
+        .await;
+    b.click("[data-test=create-agent]").await;
+    b.wait_text("[data-test=agent-list]", "olga@example.com")
+        .await;
+    app.login("olga@example.com", "a long password").await;
+}
+
+/// Pictures of the main pages for docs/ui.md, taken early while the
+/// account holds only a few realistic chats.
+async fn docs_screenshots(app: &TestApp, b: &Browser) {
+    let say = |customer: &'static str, name: &'static str, id: &'static str, text: &'static str| async move {
+        let (st, r) = app
+            .inbound(json!({"type": "message", "message_id": id,
+                "customer": {"id": customer, "name": name}, "text": text}))
+            .await;
+        assert!(st.is_success(), "{r}");
+        s(&r["case_id"])
+    };
+    let old = say(
+        "ann",
+        "Ann Lee",
+        "d1",
+        "My refund for order 1042 has not arrived",
+    )
+    .await;
+    app.reply(&old, "It is on its way, it takes up to 5 days.")
+        .await;
+    app.finish(&old, "closed").await;
+    say(
+        "boris",
+        "Борис Петров",
+        "d2",
+        "Здравствуйте! Не приходит код подтверждения",
+    )
+    .await;
+    let pending = say(
+        "chen",
+        "Chen Wei",
+        "d3",
+        "Can I change the delivery address?",
+    )
+    .await;
+    app.finish(&pending, "pending").await;
+    say(
+        "dana",
+        "Dana Cohen",
+        "d4",
+        "The app crashes when I open settings",
+    )
+    .await;
+    let new = say("ann", "Ann Lee", "d5", "Now I got the refund twice!").await;
+    app.ok(
+        Method::PATCH,
+        &format!("/api/v1/cases/{new}"),
+        Some(json!({"subject": "Refund for order 1042 arrived twice"})),
+    )
+    .await;
+    app.reply(
+        &new,
+        "Hi Ann, I see the double refund. Let me check with billing.",
+    )
+    .await;
+    app.note(
+        &new,
+        "Billing says the second refund is a bug, ticket FIN-77",
+    )
+    .await;
+    say("ann", "Ann Lee", "d6", "Thank you! Should I send it back?").await;
+    app.react("ann", "d6", "🙏").await;
+    open_case(b, &new).await;
+    b.click("[data-test=toggle-previous]").await;
+    b.wait_css("[data-test=previous-chat]").await;
+    b.wait_text("[data-test=thread]", "Should I send it back?")
+        .await;
+    b.wait_text("[data-test=reactions]", "🙏").await;
+    b.screenshot("docs-chat").await;
+    b.goto("/#/cases").await;
+    b.wait_text("[data-test=case-rows]", "Chen Wei").await;
+    b.screenshot("docs-cases").await;
+}
+
+/// The Reports page shows the API's figures and an SVG chart; the case
+/// list's export links keep the filters and download the filtered cases.
+async fn reports_page_and_export(app: &TestApp, b: &Browser) {
+    let closed = chat(app, "rep-1", "rep-1", "kiwi delivery late").await;
+    app.reply(&closed, "Sorry, it ships today.").await;
+    app.finish(&closed, "closed").await;
+    let open = chat(app, "rep-2", "rep-2", "kiwi size question").await;
+    chat(app, "rep-3", "rep-3", "where is my parcel").await;
+    // A second channel, so that the chart stacks two colours.
+    let web = app
+        .ok(
+            Method::POST,
+            "/api/v1/channels",
+            Some(json!({"kind": "api", "name": "Web form"})),
+        )
+        .await;
+    for i in 0..2 {
+        let (st, r) = app
+            .raw(
+                Method::POST,
+                &format!("/api/v1/channels/{}/inbound", s(&web["id"])),
+                Some(&s(&web["inbound_token"])),
+                Some(json!({"type": "message", "message_id": format!("web-{i}"),
+                    "customer": {"id": format!("web-{i}"), "name": "Eve"}, "text": "form question"})),
+            )
+            .await;
+        assert!(st.is_success(), "{r}");
+    }
+    b.goto("/#/reports").await;
+    // A reload, so that the page knows the new channel.
+    b.client.refresh().await.expect("reload");
+    b.wait_css("svg[data-test=chart-created] rect.bar").await;
+    // The page asks for the default period: the last 30 days up to today.
+    let period = b
+        .js("return ['report-from', 'report-to'].map(t => document.querySelector(`[data-test=${t}]`).value)")
+        .await;
+    let (from, to) = (s(&period[0]), s(&period[1]));
+    assert!(from < to, "{period}");
+    let stats = app
+        .ok(
+            Method::GET,
+            &format!("/api/v1/stats?from={from}&to={to}&group_by=day"),
+            None,
+        )
+        .await;
+    let created = stats["total"]["cases_created"].as_i64().expect("count");
+    assert!(created >= 3, "{stats}");
+    b.wait_js(
+        "the created count",
+        &format!(
+            "document.querySelector('[data-test=figure-created] [data-test=figure-value]').textContent === '{created}'"
+        ),
+    )
+    .await;
+    // The chart's bars add up to the same count; every bar is SVG, drawn in the page.
+    let bars = b
+        .js("const svg = document.querySelector('svg[data-test=chart-created]'); \
+             return [svg.namespaceURI, Number(svg.dataset.total), \
+             [...svg.querySelectorAll('rect.bar')].reduce((a, r) => a + Number(r.dataset.value), 0)]")
+        .await;
+    assert_eq!(bars, json!(["http://www.w3.org/2000/svg", created, created]));
+    b.wait_css("svg[data-test=chart-times] rect.bar").await;
+    b.wait_text("[data-test=figure-closed]", &stats["total"]["cases_closed"].to_string())
+        .await;
+    b.wait_css("[data-test=figure-reopen-rate]").await;
+    b.wait_css("[data-test=workload] tbody tr").await;
+    b.wait_text("[data-test=workload] tfoot", &created.to_string())
+        .await;
+    b.wait_text("svg[data-test=chart-created] + .legend", "Web form")
+        .await;
+    b.set_window(1280, 1480).await;
+    b.screenshot("docs-reports").await;
+    b.set_window(1280, 900).await;
+    // Another grouping: by channel.
+    b.click("select[data-test=report-group-by] option[value=channel]")
+        .await;
+    b.click("[data-test=report-apply]").await;
+    b.wait_js(
+        "the grouping in the address",
+        "location.hash.includes('group_by=channel')",
+    )
+    .await;
+    b.wait_text("[data-test=breakdown] tbody", "Messenger").await;
+
+    // Export keeps the list's filters.
+    let number = app.case(&closed).await["number"].clone();
+    b.goto("/#/cases?q=kiwi&status=closed&sort=created_at&order=asc")
+        .await;
+    b.wait_css(&format!("tr[data-case-id='{closed}']")).await;
+    b.wait_gone(&format!("tr[data-case-id='{open}']")).await;
+    let href = s(&b
+        .js("return document.querySelector('[data-test=export-csv]').getAttribute('href')")
+        .await);
+    for part in ["format=csv", "q=kiwi", "status=closed", "sort=created_at", "order=asc"] {
+        assert!(href.contains(part), "{part} in {href}");
+    }
+    // The browser's own session downloads it (a GET: the cookie suffices)…
+    let status = b
+        .js(&format!("return fetch({href:?}).then(r => r.status)"))
+        .await;
+    assert_eq!(status, 200, "{href}");
+    // …and so does the test with the browser's session cookie.
+    let session = b
+        .client
+        .get_named_cookie("casedesk_session")
+        .await
+        .expect("the session cookie");
+    let download = |href: String| {
+        let cookie = format!("casedesk_session={}", session.value());
+        async move {
+            let resp = reqwest::Client::new()
+                .get(format!("{}{href}", app.base))
+                .header("Cookie", cookie)
+                .send()
+                .await
+                .expect("export");
+            assert_eq!(resp.status(), 200, "{href}");
+            let disposition = resp
+                .headers()
+                .get("content-disposition")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            assert!(disposition.starts_with("attachment"), "{disposition}");
+            resp.bytes().await.expect("body").to_vec()
+        }
+    };
+    let csv = download(href).await;
+    let csv = String::from_utf8(csv).expect("UTF-8");
+    let csv = csv.strip_prefix('\u{feff}').expect("a BOM for Excel");
+    let lines: Vec<&str> = csv.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert!(lines[0].starts_with("number,subject,"), "{csv}");
+    assert_eq!(lines.len(), 2, "the header and the one closed kiwi case: {csv}");
+    assert!(lines[1].starts_with(&format!("{number},")), "{csv}");
+    assert!(lines[1].contains("closed"), "{csv}");
+    let xlsx_href = s(&b
+        .js("return document.querySelector('[data-test=export-xlsx]').getAttribute('href')")
+        .await);
+    assert!(xlsx_href.contains("format=xlsx") && xlsx_href.contains("q=kiwi"), "{xlsx_href}");
+    let xlsx = download(xlsx_href).await;
+    assert!(xlsx.starts_with(b"PK"), "an XLSX (zip) file");
+}
+
+async fn auto_finish_warning_and_keep_active(app: &TestApp, b: &Browser) {
+    // Short timers: the warning after 4 s, the finish after 8 s of silence.
+    app.set_timers(8, 4).await;
+    let id = chat(app, "auto", "auto-1", "anyone there?").await;
+    open_case(b, &id).await;
+    b.js("window.__notReloaded = true").await;
+    b.wait_css("[data-test=auto-finish-warning]").await;
+    b.wait_text("[data-test=countdown]", "0:0").await;
+    b.wait_js(
+        "the chat highlighted in the active list",
+        &format!(
+            "document.querySelector(\"{}\").classList.contains('warning')",
+            active_item(&id)
+        ),
+    )
+    .await;
+    b.screenshot("docs-auto-finish").await;
+    let before = app.case(&id).await;
+    b.click("[data-test=keep-active]").await;
+    b.wait_gone("[data-test=auto-finish-warning]").await;
+    let after = app.case(&id).await;
+    assert!(
+        s(&after["auto_finish_at"]) > s(&before["auto_finish_at"]),
+        "keep-active moved the deadline: {before} → {after}"
+    );
+    // Then the chat finishes on its own, and the page shows it live.
+    b.wait_css("[data-test=auto-finish-warning]").await;
+    b.wait_css("[data-test=finished-banner]").await;
+    b.wait_gone("[data-test=end-chat]").await;
+    b.wait_gone("[data-test=auto-finish-warning]").await;
+    assert_eq!(b.js("return window.__notReloaded === true").await, true);
+    let case = app.case(&id).await;
+    assert_eq!(case["chat_state"], "finished");
+    assert_eq!(case["status"], "open", "the customer wrote last");
+    app.set_timers(600, 60).await;
+}
+
+async fn log_out(_app: &TestApp, b: &Browser) {
+    b.goto("/#/active").await;
+    b.click("[data-test=logout]").await;
+    b.wait_css("[data-test=login-form]").await;
+    let status = b.js("return fetch('/api/v1/me').then(r => r.status)").await;
+    assert_eq!(status, 401, "the session is gone");
+}
+
+/// An `agent` (created in `admin_settings`) works chats but sees no settings.
+async fn agent_without_admin_rights(app: &TestApp, b: &Browser) {
+    let id = chat(app, "for-olga", "for-olga", "hello Olga").await;
+    b.goto("/login").await;
+    b.type_into("[data-test=email]", "olga@example.com").await;
+    b.type_into("[data-test=password]", "a long password").await;
+    b.click("[data-test=sign-in]").await;
+    b.wait_text("[data-test=profile-link]", "Olga").await;
+    b.wait_css(&active_item(&id)).await;
+    assert_eq!(
+        b.js("return !!document.querySelector('[data-nav=settings]')")
+            .await,
+        false,
+        "no settings link for agents"
+    );
+    b.goto("/#/settings").await;
+    b.wait_text("main", "Only admins can change these settings.")
+        .await;
+    open_case(b, &id).await;
+    // Options: unassigned, admin, Olga.
+    b.click("select[data-test=assignee-select] option:nth-child(3)")
+        .await;
+    b.wait_js(
+        "the chat assigned to Olga",
+        "document.querySelector('[data-test=assignee-select] option:checked').textContent === 'Olga'",
+    )
+    .await;
+    let olga = app.ok(Method::GET, "/api/v1/agents", None).await["items"]
+        .as_array()
+        .expect("agents")
+        .iter()
+        .find(|a| a["name"] == "Olga")
+        .cloned()
+        .expect("Olga");
+    app.wait_case(&id, 10, |c| c["assignee_id"] == olga["id"])
+        .await;
+    // Reports: an agent gets only their own figures.
+    b.goto("/#/reports").await;
+    b.wait_css("[data-test=workload]").await;
+    b.wait_js(
+        "only Olga's row in the workload table",
+        "[...document.querySelectorAll('[data-test=workload] tbody tr')].map(r => r.cells[0].textContent).join() === 'Olga'",
+    )
+    .await;
+    b.click("[data-test=logout]").await;
+    b.wait_css("[data-test=login-form]").await;
+}

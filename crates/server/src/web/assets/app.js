@@ -1,0 +1,2104 @@
+// casedesk agent UI: a small single-page app over the v1 JSON API.
+//
+// Every piece of data is put into the page with textContent (through `h`),
+// never as HTML: messages, subjects and names come from customers and are
+// hostile by default. Live updates come from server-sent events.
+"use strict";
+
+// ------------------------------------------------------------------ strings
+
+const STRINGS = {
+  en: {
+    brand: "casedesk",
+    nav_active: "Active chats",
+    nav_cases: "Cases",
+    nav_settings: "Settings",
+    nav_profile: "Profile",
+    logout: "Log out",
+    login_title: "Sign in to casedesk",
+    email: "Email",
+    password: "Password",
+    sign_in: "Sign in",
+    language: "Language",
+    status: "Status",
+    status_open: "open",
+    status_pending: "pending",
+    status_closed: "closed",
+    chat_state: "Chat state",
+    state_active: "active",
+    state_finished: "ended",
+    state_none: "not a chat",
+    any: "any",
+    channel: "Channel",
+    agent: "Agent",
+    assignee: "Assignee",
+    unassigned: "unassigned",
+    customer: "Customer",
+    search: "Search subject and messages",
+    sort: "Sort by",
+    sort_created: "created",
+    sort_activity: "last activity",
+    order_desc: "newest first",
+    order_asc: "oldest first",
+    apply: "Apply",
+    reset: "Reset",
+    load_more: "Load more",
+    no_cases: "No cases match.",
+    no_active: "No active chats.",
+    pick_chat: "Choose a chat from the list to answer it.",
+    number: "No.",
+    subject: "Subject",
+    created: "Created",
+    last_activity: "Last activity",
+    messages: "Messages",
+    unread: "unread",
+    edit: "Edit",
+    save: "Save",
+    cancel: "Cancel",
+    reply_placeholder: "Reply to the customer…  (Ctrl+Enter sends)",
+    note_placeholder: "Internal note, only agents see it…  (Ctrl+Enter adds)",
+    send_reply: "Send reply",
+    add_note: "Add note",
+    internal_note: "Internal note",
+    system: "system",
+    you: "you",
+    end_chat: "End chat",
+    end_chat_title: "End chat #{n} with status",
+    end_chat_hint: "The chat leaves the active list; its status is yours to choose.",
+    auto_finish_warning: "No activity: this chat ends automatically in {t}.",
+    keep_active: "Keep active",
+    split: "Split new messages into a separate chat",
+    show_previous: "Show previous chat",
+    hide_previous: "Hide previous chat",
+    merge: "Merge current chat with previous",
+    merge_confirm: "Move every message of chat #{a} into the previous chat #{b}? Chat #{a} is then merged and no longer listed.",
+    merge_do: "Merge",
+    go_previous: "Go to previous chat",
+    go_next: "Go to next chat",
+    previous_chat: "Previous chat #{n}",
+    current_chat: "Current chat #{n}",
+    reaction: "show the message",
+    customer_page: "Customer",
+    customer_chats: "Chats of this customer",
+    external_id: "Id in the channel",
+    all_cases_of_customer: "All cases of this customer",
+    clear: "clear",
+    settings_timers: "Auto-finish",
+    after_seconds: "End an inactive chat after (seconds)",
+    warning_seconds: "Warn this many seconds before (seconds)",
+    saved: "Saved.",
+    channels: "Channels",
+    channel_name: "Name",
+    webhook_url: "Webhook URL for agent replies (optional)",
+    create_channel: "Create api channel",
+    token_once: "Inbound token of {name} — shown only now, store it safely:",
+    inbound_url: "Customer events are POSTed to",
+    agents: "Agents",
+    name: "Name",
+    role: "Role",
+    role_admin: "admin",
+    role_agent: "agent",
+    create_agent: "Add agent",
+    admins_only: "Only admins can change these settings.",
+    profile_title: "Your profile",
+    live: "live",
+    offline: "reconnecting…",
+    just_now: "now",
+    ago_min: "{n} min",
+    ago_h: "{n} h",
+    ago_d: "{n} d",
+    loading: "Loading…",
+    not_found: "Not found.",
+    merged_into: "This chat was merged into another one.",
+    shortcuts: "Shortcuts: Ctrl+Enter sends, Alt+Shift+E ends the chat.",
+    case_title: "Case #{n}",
+    finished_banner: "This chat has ended ({s}).",
+    history: "History",
+    nav_reports: "Reports",
+    reports_title: "Reports",
+    period_from: "From",
+    period_to: "To",
+    group_by: "Group by",
+    group_day: "day",
+    group_week: "week",
+    group_agent: "agent",
+    group_channel: "channel",
+    all_channels: "all channels",
+    summary: "Summary",
+    created_n: "Created",
+    finished_n: "Finished",
+    auto_finished_n: "Auto-finished",
+    closed_n: "Closed",
+    reopened_n: "Reopened",
+    split_n: "Split",
+    merged_n: "Merged",
+    active_now: "Active now",
+    reopen_rate: "Reopen rate",
+    split_rate: "Split rate",
+    rate_hint: "{a} of {b} created",
+    first_response: "First response",
+    resolution: "Resolution",
+    median: "median",
+    p90: "p90",
+    chart_created: "Cases created per {unit}, by channel",
+    chart_times: "Response and resolution times",
+    workload: "Agent workload",
+    workload_own: "Your figures (agents see only their own)",
+    breakdown: "By {unit}",
+    group: "Group",
+    total: "Total",
+    no_data: "no data",
+    export_csv: "Export CSV",
+    export_xlsx: "Export XLSX",
+    export_hint: "Exports every case matching the current filters, in the current order.",
+    dur_s: "{n} s",
+    dur_min: "{n} min",
+    dur_h: "{h} h {m} min",
+    dur_d: "{d} d {h} h",
+  },
+  ru: {
+    brand: "casedesk",
+    nav_active: "Активные чаты",
+    nav_cases: "Обращения",
+    nav_settings: "Настройки",
+    nav_profile: "Профиль",
+    logout: "Выйти",
+    login_title: "Вход в casedesk",
+    email: "Эл. почта",
+    password: "Пароль",
+    sign_in: "Войти",
+    language: "Язык",
+    status: "Статус",
+    status_open: "открытое",
+    status_pending: "в ожидании",
+    status_closed: "закрытое",
+    chat_state: "Состояние чата",
+    state_active: "активный",
+    state_finished: "завершённый",
+    state_none: "не чат",
+    any: "любое",
+    channel: "Канал",
+    agent: "Агент",
+    assignee: "Ответственный",
+    unassigned: "не назначен",
+    customer: "Клиент",
+    search: "Поиск по теме и сообщениям",
+    sort: "Сортировка",
+    sort_created: "по созданию",
+    sort_activity: "по последней активности",
+    order_desc: "сначала новые",
+    order_asc: "сначала старые",
+    apply: "Применить",
+    reset: "Сбросить",
+    load_more: "Показать ещё",
+    no_cases: "Обращений не найдено.",
+    no_active: "Активных чатов нет.",
+    pick_chat: "Выберите чат в списке, чтобы ответить.",
+    number: "№",
+    subject: "Тема",
+    created: "Создано",
+    last_activity: "Последняя активность",
+    messages: "Сообщений",
+    unread: "непрочитано",
+    edit: "Изменить",
+    save: "Сохранить",
+    cancel: "Отмена",
+    reply_placeholder: "Ответ клиенту…  (Ctrl+Enter — отправить)",
+    note_placeholder: "Внутренняя заметка, её видят только агенты…  (Ctrl+Enter — добавить)",
+    send_reply: "Отправить ответ",
+    add_note: "Добавить заметку",
+    internal_note: "Внутренняя заметка",
+    system: "система",
+    you: "вы",
+    end_chat: "Завершить чат",
+    end_chat_title: "Завершить чат #{n} со статусом",
+    end_chat_hint: "Чат уйдёт из списка активных; статус выбираете вы.",
+    auto_finish_warning: "Нет активности: чат завершится автоматически через {t}.",
+    keep_active: "Оставить активным",
+    split: "Выделить новые сообщения в отдельный чат",
+    show_previous: "Показать предыдущий чат",
+    hide_previous: "Скрыть предыдущий чат",
+    merge: "Объединить текущий чат с предыдущим",
+    merge_confirm: "Перенести все сообщения чата #{a} в предыдущий чат #{b}? Чат #{a} будет объединён и исчезнет из списков.",
+    merge_do: "Объединить",
+    go_previous: "Перейти к предыдущему чату",
+    go_next: "Перейти к следующему чату",
+    previous_chat: "Предыдущий чат #{n}",
+    current_chat: "Текущий чат #{n}",
+    reaction: "показать сообщение",
+    customer_page: "Клиент",
+    customer_chats: "Чаты клиента",
+    external_id: "Идентификатор в канале",
+    all_cases_of_customer: "Все обращения клиента",
+    clear: "убрать",
+    settings_timers: "Автозавершение",
+    after_seconds: "Завершать неактивный чат через (секунд)",
+    warning_seconds: "Предупреждать за (секунд)",
+    saved: "Сохранено.",
+    channels: "Каналы",
+    channel_name: "Название",
+    webhook_url: "URL вебхука для ответов агентов (необязательно)",
+    create_channel: "Создать api-канал",
+    token_once: "Входящий токен канала {name} — показывается только сейчас, сохраните его:",
+    inbound_url: "События клиентов отправляются POST-запросом на",
+    agents: "Агенты",
+    name: "Имя",
+    role: "Роль",
+    role_admin: "администратор",
+    role_agent: "агент",
+    create_agent: "Добавить агента",
+    admins_only: "Эти настройки меняют только администраторы.",
+    profile_title: "Ваш профиль",
+    live: "онлайн",
+    offline: "переподключение…",
+    just_now: "сейчас",
+    ago_min: "{n} мин",
+    ago_h: "{n} ч",
+    ago_d: "{n} дн",
+    loading: "Загрузка…",
+    not_found: "Не найдено.",
+    merged_into: "Этот чат объединён с другим.",
+    shortcuts: "Клавиши: Ctrl+Enter — отправить, Alt+Shift+E — завершить чат.",
+    case_title: "Обращение #{n}",
+    finished_banner: "Чат завершён ({s}).",
+    history: "История",
+    nav_reports: "Отчёты",
+    reports_title: "Отчёты",
+    period_from: "С",
+    period_to: "По",
+    group_by: "Группировка",
+    group_day: "по дням",
+    group_week: "по неделям",
+    group_agent: "по агентам",
+    group_channel: "по каналам",
+    all_channels: "все каналы",
+    summary: "Итоги",
+    created_n: "Создано",
+    finished_n: "Завершено",
+    auto_finished_n: "Завершено автоматически",
+    closed_n: "Закрыто",
+    reopened_n: "Открыто повторно",
+    split_n: "Выделено",
+    merged_n: "Объединено",
+    active_now: "Активных сейчас",
+    reopen_rate: "Доля повторных открытий",
+    split_rate: "Доля выделений",
+    rate_hint: "{a} из {b} созданных",
+    first_response: "Первый ответ",
+    resolution: "Решение",
+    median: "медиана",
+    p90: "p90",
+    chart_created: "Создано обращений ({unit}), по каналам",
+    chart_times: "Время первого ответа и решения",
+    workload: "Нагрузка агентов",
+    workload_own: "Ваши показатели (агенты видят только свои)",
+    breakdown: "Разбивка: {unit}",
+    group: "Группа",
+    total: "Всего",
+    no_data: "нет данных",
+    export_csv: "Экспорт CSV",
+    export_xlsx: "Экспорт XLSX",
+    export_hint: "Выгружает все обращения по текущим фильтрам в текущем порядке.",
+    dur_s: "{n} с",
+    dur_min: "{n} мин",
+    dur_h: "{h} ч {m} мин",
+    dur_d: "{d} дн {h} ч",
+  },
+};
+
+const LANG_KEY = "casedesk.lang";
+let lang = (() => {
+  const saved = localStorage.getItem(LANG_KEY);
+  if (saved === "en" || saved === "ru") return saved;
+  return (navigator.language || "").toLowerCase().startsWith("ru") ? "ru" : "en";
+})();
+
+function t(key, params) {
+  let s = (STRINGS[lang] && STRINGS[lang][key]) || STRINGS.en[key] || key;
+  if (params) {
+    for (const [k, v] of Object.entries(params)) s = s.split("{" + k + "}").join(String(v));
+  }
+  return s;
+}
+
+function setLang(next) {
+  lang = next;
+  localStorage.setItem(LANG_KEY, next);
+  document.documentElement.lang = next;
+  renderShell();
+  route();
+}
+
+// ------------------------------------------------------------------ DOM helpers
+
+/** Builds an element. Strings become text nodes: never parsed as HTML. */
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else if (k === "class") el.className = v;
+    else if (k === "value") el.value = v;
+    else if (k === "checked" || k === "disabled" || k === "selected") el[k] = !!v;
+    else el.setAttribute(k, v === true ? "" : String(v));
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, ...children) {
+  for (const c of children.flat(Infinity)) {
+    if (c === null || c === undefined || c === false) continue;
+    el.appendChild(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+function clear(el) {
+  while (el.firstChild) el.removeChild(el.firstChild);
+  return el;
+}
+
+function $(sel) {
+  return document.querySelector(sel);
+}
+
+// ------------------------------------------------------------------ API
+
+function cookie(name) {
+  for (const part of document.cookie.split(";")) {
+    const [k, ...v] = part.trim().split("=");
+    if (k === name) return v.join("=");
+  }
+  return "";
+}
+
+class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+async function api(method, path, body) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (method !== "GET") headers["X-CSRF-Token"] = cookie("casedesk_csrf");
+  let resp;
+  try {
+    resp = await fetch(path, {
+      method,
+      headers,
+      credentials: "same-origin",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (e) {
+    throw new ApiError(0, "network", String(e.message || e));
+  }
+  const text = await resp.text();
+  let data = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch (_) {
+      data = null;
+    }
+  }
+  if (!resp.ok) {
+    const err = (data && data.error) || {};
+    const e = new ApiError(resp.status, err.code || "http_" + resp.status, err.message || resp.statusText);
+    if (resp.status === 401 && state.me && !path.startsWith("/api/v1/auth/")) {
+      state.me = null;
+      showLogin();
+    }
+    throw e;
+  }
+  return data;
+}
+
+// ------------------------------------------------------------------ state
+
+const state = {
+  me: null,
+  agents: [],
+  channels: [],
+  customers: new Map(), // id -> Promise<customer>
+  active: [], // active chats
+  events: null, // EventSource
+  live: false,
+  page: null, // the current page controller: { onNotice(n), tick(), dispose() }
+};
+
+function agentName(id) {
+  const a = state.agents.find((x) => x.id === id);
+  return a ? a.name : id ? id.slice(0, 8) : "";
+}
+
+function channelName(id) {
+  const c = state.channels.find((x) => x.id === id);
+  return c ? c.name : "";
+}
+
+function customer(id) {
+  if (!state.customers.has(id)) {
+    const p = api("GET", "/api/v1/customers/" + encodeURIComponent(id)).catch(() => null);
+    state.customers.set(id, p);
+  }
+  return state.customers.get(id);
+}
+
+/** A text node filled in with the customer's name once known. */
+function customerLabel(id) {
+  const span = h("span", { class: "customer-name", dir: "auto" }, "…");
+  customer(id).then((c) => {
+    span.textContent = c ? c.name || c.external_id : id.slice(0, 8);
+  });
+  return span;
+}
+
+function statusLabel(s) {
+  return t("status_" + s);
+}
+
+function stateLabel(s) {
+  return s ? t("state_" + s) : t("state_none");
+}
+
+function badge(kind, value, label) {
+  return h("span", { class: "badge " + kind + "-" + (value || "none"), "data-test": kind }, label);
+}
+
+function fmtTime(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  return d.toLocaleString(lang === "ru" ? "ru-RU" : "en-GB", {
+    year: "numeric",
+    month: "short",
+    day: "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+  });
+}
+
+function fmtAgo(iso) {
+  const secs = Math.max(0, (Date.now() - new Date(iso).getTime()) / 1000);
+  if (secs < 60) return t("just_now");
+  if (secs < 3600) return t("ago_min", { n: Math.floor(secs / 60) });
+  if (secs < 86400) return t("ago_h", { n: Math.floor(secs / 3600) });
+  return t("ago_d", { n: Math.floor(secs / 86400) });
+}
+
+function fmtCountdown(ms) {
+  const s = Math.max(0, Math.ceil(ms / 1000));
+  return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
+}
+
+let toastTimer = null;
+function toast(message, isError) {
+  const el = $("#toast");
+  if (!el) return;
+  el.textContent = message;
+  el.className = isError ? "toast error" : "toast";
+  el.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => (el.hidden = true), isError ? 8000 : 3000);
+}
+
+/** Runs an action, showing its error instead of throwing. */
+async function attempt(fn) {
+  try {
+    return await fn();
+  } catch (e) {
+    toast(e.message || String(e), true);
+    return undefined;
+  }
+}
+
+// ------------------------------------------------------------------ dialogs
+
+function openDialog(title, body, buttons) {
+  const dlg = h("dialog", { class: "dialog", "data-test": "dialog" });
+  const close = () => {
+    dlg.close();
+    dlg.remove();
+  };
+  append(
+    dlg,
+    h("h2", {}, title),
+    body,
+    h(
+      "div",
+      { class: "dialog-buttons" },
+      buttons.map((b) =>
+        h(
+          "button",
+          {
+            type: "button",
+            class: b.class || "",
+            "data-test": b.test,
+            onclick: async () => {
+              if (b.action) await b.action();
+              close();
+            },
+          },
+          b.label,
+        ),
+      ),
+      h("button", { type: "button", class: "secondary", "data-test": "dialog-cancel", onclick: close }, t("cancel")),
+    ),
+  );
+  dlg.addEventListener("cancel", () => dlg.remove());
+  document.body.appendChild(dlg);
+  dlg.showModal();
+  return dlg;
+}
+
+// ------------------------------------------------------------------ shell
+
+function renderShell() {
+  const app = clear($("#app"));
+  document.documentElement.lang = lang;
+  const langSelect = h(
+    "select",
+    { "aria-label": t("language"), "data-test": "lang", onchange: (e) => setLang(e.target.value) },
+    h("option", { value: "en", selected: lang === "en" }, "English"),
+    h("option", { value: "ru", selected: lang === "ru" }, "Русский"),
+  );
+  if (!state.me) {
+    append(app, h("div", { class: "login-lang" }, langSelect), h("main", { id: "main", class: "login-main" }), toastEl());
+    return;
+  }
+  const nav = h(
+    "nav",
+    { class: "nav" },
+    h("a", { href: "#/active", "data-nav": "active", class: "nav-active" }, t("nav_active")),
+    h("a", { href: "#/cases", "data-nav": "cases" }, t("nav_cases")),
+    h("a", { href: "#/reports", "data-nav": "reports" }, t("nav_reports")),
+    state.me.role === "admin" ? h("a", { href: "#/settings", "data-nav": "settings" }, t("nav_settings")) : null,
+  );
+  const header = h(
+    "header",
+    { class: "topbar" },
+    h("a", { class: "brand", href: "#/active" }, t("brand")),
+    nav,
+    h(
+      "div",
+      { class: "topbar-right" },
+      h("span", { class: state.live ? "live on" : "live", id: "live", title: "" }, state.live ? t("live") : t("offline")),
+      langSelect,
+      h("a", { href: "#/profile", class: "me", "data-test": "profile-link", dir: "auto" }, state.me.name),
+      h("button", { type: "button", class: "link", "data-test": "logout", onclick: logout }, t("logout")),
+    ),
+  );
+  const aside = h(
+    "aside",
+    { class: "sidebar", id: "sidebar" },
+    h("h2", {}, t("nav_active"), " ", h("span", { class: "count", id: "active-count" })),
+    h("ul", { class: "chat-list", id: "active-list", "data-test": "active-list" }),
+  );
+  append(app, header, h("div", { class: "layout" }, aside, h("main", { id: "main" })), toastEl());
+  renderActive();
+}
+
+function toastEl() {
+  return h("div", { id: "toast", class: "toast", role: "alert", hidden: true });
+}
+
+function setLive(on) {
+  state.live = on;
+  const el = $("#live");
+  if (el) {
+    el.textContent = on ? t("live") : t("offline");
+    el.className = on ? "live on" : "live";
+  }
+}
+
+// ------------------------------------------------------------------ active chats (live)
+
+let activeReload = null;
+function reloadActiveSoon() {
+  clearTimeout(activeReload);
+  activeReload = setTimeout(loadActive, 120);
+}
+
+async function loadActive() {
+  if (!state.me) return;
+  try {
+    const data = await api("GET", "/api/v1/cases?chat_state=active&sort=last_activity_at&order=desc&limit=200");
+    state.active = data.items;
+    renderActive();
+  } catch (e) {
+    if (e.status !== 401) toast(e.message, true);
+  }
+}
+
+function currentCaseId() {
+  const m = location.hash.match(/^#\/case\/([^/?]+)/);
+  return m ? decodeURIComponent(m[1]) : null;
+}
+
+function renderActive() {
+  const list = $("#active-list");
+  if (!list) return;
+  clear(list);
+  const now = Date.now();
+  const open = currentCaseId();
+  for (const c of state.active) {
+    const warning = inWarning(c, now);
+    const classes = ["chat-item"];
+    if (c.unread) classes.push("unread");
+    if (warning) classes.push("warning");
+    if (c.id === open) classes.push("current");
+    list.appendChild(
+      h(
+        "li",
+        { class: classes.join(" "), "data-case-id": c.id, "data-test": "active-chat" },
+        h(
+          "a",
+          { href: "#/case/" + encodeURIComponent(c.id) },
+          h(
+            "div",
+            { class: "chat-line" },
+            c.unread ? h("span", { class: "dot", title: t("unread"), "data-test": "unread" }) : null,
+            h("span", { class: "num" }, "#" + c.number),
+            h("span", { class: "ago", "data-test": "ago", "data-at": c.last_activity_at }, fmtAgo(c.last_activity_at)),
+          ),
+          h("div", { class: "chat-subject", dir: "auto", "data-test": "subject" }, c.subject),
+          h("div", { class: "chat-meta" }, customerLabel(c.customer_id), " · ", channelName(c.channel_id)),
+        ),
+      ),
+    );
+  }
+  if (!state.active.length) list.appendChild(h("li", { class: "empty" }, t("no_active")));
+  const count = $("#active-count");
+  if (count) count.textContent = state.active.length ? "(" + state.active.length + ")" : "";
+  const unread = state.active.filter((c) => c.unread).length;
+  document.title = (unread ? "(" + unread + ") " : "") + "casedesk";
+}
+
+/** R4: an active chat is in its warning period from its warning time until
+ * it finishes; once the warning has fired only the finish time is left. */
+function inWarning(c, now) {
+  if (c.chat_state !== "active" || !c.auto_finish_at) return false;
+  return !c.auto_finish_warning_at || new Date(c.auto_finish_warning_at).getTime() <= now;
+}
+
+function tickActive() {
+  const now = Date.now();
+  for (const el of document.querySelectorAll("#active-list [data-at]")) el.textContent = fmtAgo(el.dataset.at);
+  for (const li of document.querySelectorAll("#active-list .chat-item")) {
+    const c = state.active.find((x) => x.id === li.dataset.caseId);
+    if (c) li.classList.toggle("warning", inWarning(c, now));
+  }
+}
+
+// ------------------------------------------------------------------ live events
+
+function connectEvents() {
+  if (state.events) state.events.close();
+  const es = new EventSource("/api/v1/events");
+  state.events = es;
+  let wasOpen = false;
+  es.addEventListener("open", () => {
+    setLive(true);
+    // Anything may have changed while disconnected.
+    if (wasOpen) resync();
+    wasOpen = true;
+  });
+  es.addEventListener("error", () => {
+    setLive(false);
+    if (es.readyState === EventSource.CLOSED) {
+      // The server refused the stream (e.g. logged out elsewhere).
+      setTimeout(async () => {
+        try {
+          await api("GET", "/api/v1/me");
+          if (state.me) connectEvents();
+        } catch (_) {
+          /* shown by api() */
+        }
+      }, 3000);
+    }
+  });
+  for (const kind of ["case.created", "case.updated", "message.created", "case.auto_finish_warning"]) {
+    es.addEventListener(kind, (ev) => {
+      let notice;
+      try {
+        notice = JSON.parse(ev.data);
+      } catch (_) {
+        return;
+      }
+      reloadActiveSoon();
+      if (state.page && state.page.onNotice) state.page.onNotice(notice);
+    });
+  }
+  es.addEventListener("resync", resync);
+}
+
+function resync() {
+  reloadActiveSoon();
+  if (state.page && state.page.onNotice) state.page.onNotice({ type: "resync" });
+}
+
+// ------------------------------------------------------------------ login / logout
+
+function showLogin() {
+  if (state.events) {
+    state.events.close();
+    state.events = null;
+  }
+  if (state.page && state.page.dispose) state.page.dispose();
+  state.page = null;
+  renderShell();
+  const main = $("#main");
+  const err = h("p", { class: "error", role: "alert", "data-test": "login-error" });
+  const email = h("input", { type: "email", name: "email", autocomplete: "username", required: true, "data-test": "email" });
+  const password = h("input", {
+    type: "password",
+    name: "password",
+    autocomplete: "current-password",
+    required: true,
+    "data-test": "password",
+  });
+  const form = h(
+    "form",
+    {
+      class: "card login",
+      "data-test": "login-form",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        err.textContent = "";
+        try {
+          const s = await api("POST", "/api/v1/auth/session", { email: email.value, password: password.value });
+          state.me = s.agent;
+          if (location.pathname !== "/") {
+            location.replace("/" + (location.hash || "#/active"));
+            return;
+          }
+          await start();
+        } catch (e2) {
+          err.textContent = e2.message;
+        }
+      },
+    },
+    h("h1", {}, t("login_title")),
+    h("label", {}, t("email"), email),
+    h("label", {}, t("password"), password),
+    err,
+    h("button", { type: "submit", "data-test": "sign-in" }, t("sign_in")),
+  );
+  append(main, form);
+  email.focus();
+}
+
+async function logout() {
+  await attempt(() => api("POST", "/api/v1/auth/logout"));
+  state.me = null;
+  state.customers.clear();
+  showLogin();
+}
+
+// ------------------------------------------------------------------ routing
+
+function parseHash() {
+  const raw = location.hash.replace(/^#/, "") || "/active";
+  const [path, query] = raw.split("?");
+  return { parts: path.split("/").filter(Boolean).map(decodeURIComponent), params: new URLSearchParams(query || "") };
+}
+
+function route() {
+  if (!state.me) return;
+  if (state.page && state.page.dispose) state.page.dispose();
+  state.page = null;
+  const { parts, params } = parseHash();
+  const main = clear($("#main"));
+  const page = parts[0] || "active";
+  document.body.dataset.page = page;
+  for (const a of document.querySelectorAll("[data-nav]")) a.classList.toggle("current", a.dataset.nav === page);
+  renderActive();
+  switch (page) {
+    case "active":
+      main.appendChild(h("div", { class: "placeholder" }, state.active.length ? t("pick_chat") : t("no_active")));
+      break;
+    case "cases":
+      state.page = casesPage(main, params);
+      break;
+    case "case":
+      state.page = casePage(main, parts[1]);
+      break;
+    case "customer":
+      state.page = customerPage(main, parts[1]);
+      break;
+    case "reports":
+      state.page = reportsPage(main, params);
+      break;
+    case "settings":
+      state.page = settingsPage(main);
+      break;
+    case "profile":
+      profilePage(main);
+      break;
+    default:
+      main.appendChild(h("p", {}, t("not_found")));
+  }
+}
+
+// ------------------------------------------------------------------ case list
+
+const FILTERS = ["status", "chat_state", "channel_id", "assignee_id", "customer_id", "q", "sort", "order"];
+
+function casesPage(main, params) {
+  let disposed = false;
+  const field = (name, options) =>
+    h(
+      "select",
+      { name, "data-test": "filter-" + name },
+      options.map(([v, label]) => h("option", { value: v, selected: (params.get(name) || "") === v }, label)),
+    );
+  const statusSel = field("status", [["", t("any")], ...["open", "pending", "closed"].map((s) => [s, statusLabel(s)])]);
+  const stateSel = field("chat_state", [
+    ["", t("any")],
+    ["active", t("state_active")],
+    ["finished", t("state_finished")],
+  ]);
+  const channelSel = field("channel_id", [["", t("any")], ...state.channels.map((c) => [c.id, c.name])]);
+  const agentSel = field("assignee_id", [["", t("any")], ...state.agents.map((a) => [a.id, a.name])]);
+  const sortSel = field("sort", [
+    ["created_at", t("sort_created")],
+    ["last_activity_at", t("sort_activity")],
+  ]);
+  const orderSel = field("order", [
+    ["desc", t("order_desc")],
+    ["asc", t("order_asc")],
+  ]);
+  const q = h("input", { type: "search", name: "q", value: params.get("q") || "", "data-test": "filter-q", placeholder: t("search") });
+  const customerId = params.get("customer_id") || "";
+  const customerFilter = customerId
+    ? h(
+        "span",
+        { class: "chip", "data-test": "filter-customer" },
+        t("customer"),
+        ": ",
+        customerLabel(customerId),
+        " ",
+        h("a", { href: "#/cases?" + without(params, "customer_id") }, t("clear")),
+      )
+    : null;
+  const form = h(
+    "form",
+    {
+      class: "filters",
+      onsubmit: (e) => {
+        e.preventDefault();
+        const p = new URLSearchParams();
+        for (const el of [statusSel, stateSel, channelSel, agentSel, q, sortSel, orderSel]) {
+          if (el.value.trim()) p.set(el.name, el.value.trim());
+        }
+        if (customerId) p.set("customer_id", customerId);
+        location.hash = "#/cases?" + p.toString();
+      },
+    },
+    h("label", {}, t("status"), statusSel),
+    h("label", {}, t("chat_state"), stateSel),
+    h("label", {}, t("channel"), channelSel),
+    h("label", {}, t("assignee"), agentSel),
+    h("label", { class: "grow" }, t("search"), q),
+    h("label", {}, t("sort"), sortSel),
+    h("label", {}, " ", orderSel),
+    customerFilter,
+    h("button", { type: "submit", "data-test": "apply-filters" }, t("apply")),
+    h("a", { href: "#/cases", class: "button secondary" }, t("reset")),
+    h(
+      "span",
+      { class: "export", title: t("export_hint") },
+      h("a", { href: exportUrl(params, "csv"), class: "button secondary", download: "", "data-test": "export-csv" }, t("export_csv")),
+      h("a", { href: exportUrl(params, "xlsx"), class: "button secondary", download: "", "data-test": "export-xlsx" }, t("export_xlsx")),
+    ),
+  );
+  const tbody = h("tbody", { "data-test": "case-rows" });
+  const table = h(
+    "table",
+    { class: "cases" },
+    h(
+      "thead",
+      {},
+      h(
+        "tr",
+        {},
+        [t("number"), t("subject"), t("customer"), t("channel"), t("status"), t("chat_state"), t("assignee"), t("created"), t("last_activity")].map(
+          (x) => h("th", {}, x),
+        ),
+      ),
+    ),
+    tbody,
+  );
+  const more = h("button", { type: "button", class: "secondary", "data-test": "load-more", hidden: true }, t("load_more"));
+  const empty = h("p", { class: "empty", hidden: true }, t("no_cases"));
+  append(main, h("h1", {}, t("nav_cases")), form, h("div", { class: "table-wrap" }, table), empty, more);
+
+  let cursor = null;
+  let pages = 0;
+  const query = () => {
+    const p = new URLSearchParams();
+    for (const k of FILTERS) if (params.get(k)) p.set(k, params.get(k));
+    const limit = Number(params.get("limit"));
+    p.set("limit", String(limit >= 1 && limit <= 200 ? limit : 50));
+    if (cursor) p.set("cursor", cursor);
+    return p.toString();
+  };
+  const load = async (reset) => {
+    if (reset) {
+      cursor = null;
+      pages = 0;
+    }
+    const data = await attempt(() => api("GET", "/api/v1/cases?" + query()));
+    if (!data || disposed) return;
+    if (reset) clear(tbody);
+    pages += 1;
+    for (const c of data.items) tbody.appendChild(caseRow(c));
+    cursor = data.next_cursor;
+    more.hidden = !cursor;
+    empty.hidden = tbody.children.length > 0;
+  };
+  more.addEventListener("click", () => load(false));
+  load(true);
+  let reload = null;
+  return {
+    onNotice() {
+      // Refresh the first page only when the agent has not paged further.
+      if (pages > 1) return;
+      clearTimeout(reload);
+      reload = setTimeout(() => load(true), 300);
+    },
+    dispose() {
+      disposed = true;
+      clearTimeout(reload);
+    },
+  };
+}
+
+/** The export of the list as shown: the same filters and order (a GET, so
+ * the session cookie is enough). CSV starts with a BOM for Excel. */
+function exportUrl(params, format) {
+  const p = new URLSearchParams({ format });
+  if (format === "csv") p.set("bom", "true");
+  for (const k of FILTERS) if (params.get(k)) p.set(k, params.get(k));
+  return "/api/v1/cases/export?" + p.toString();
+}
+
+function without(params, key) {
+  const p = new URLSearchParams(params);
+  p.delete(key);
+  return p.toString();
+}
+
+function caseRow(c) {
+  const href = "#/case/" + encodeURIComponent(c.id);
+  return h(
+    "tr",
+    { "data-case-id": c.id, class: c.unread ? "unread" : "" },
+    h("td", { class: "num" }, h("a", { href }, "#" + c.number)),
+    h("td", { class: "subject" }, h("a", { href, dir: "auto", "data-test": "subject" }, c.subject)),
+    h("td", {}, h("a", { href: "#/customer/" + encodeURIComponent(c.customer_id) }, customerLabel(c.customer_id))),
+    h("td", { class: "nowrap" }, channelName(c.channel_id)),
+    h("td", {}, badge("status", c.status, statusLabel(c.status))),
+    h("td", {}, badge("state", c.chat_state, stateLabel(c.chat_state))),
+    h("td", {}, c.assignee_id ? agentName(c.assignee_id) : ""),
+    h("td", { class: "time" }, fmtTime(c.created_at)),
+    h("td", { class: "time" }, fmtTime(c.last_activity_at)),
+  );
+}
+
+// ------------------------------------------------------------------ case / chat page
+
+function casePage(main, caseId) {
+  let disposed = false;
+  let kase = null;
+  let messages = [];
+  let previous = null; // { case, messages } while shown
+  let showPrevious = false;
+  let editingSubject = false;
+  let reloadTimer = null;
+  let lastRendered = "";
+
+  const header = h("div", { class: "case-header" });
+  const banners = h("div", { class: "banners" });
+  const prevBox = h("div", { class: "previous-chat", "data-test": "previous-chat" });
+  const chainTop = h("div", { class: "chain chain-top" });
+  const thread = h("ol", { class: "thread", "data-test": "thread" });
+  const chainBottom = h("div", { class: "chain chain-bottom" });
+  const warning = h("div", { class: "auto-finish", "data-test": "auto-finish-warning", hidden: true });
+
+  const reply = h("textarea", { rows: 3, placeholder: t("reply_placeholder"), "data-test": "reply", dir: "auto" });
+  const note = h("textarea", { rows: 2, placeholder: t("note_placeholder"), "data-test": "note", dir: "auto" });
+  const send = async (kind, box) => {
+    const text = box.value;
+    if (!text.trim()) return;
+    box.disabled = true;
+    const ok = await attempt(() =>
+      api("POST", "/api/v1/cases/" + encodeURIComponent(caseId) + "/messages", { text, kind }),
+    );
+    box.disabled = false;
+    if (ok) {
+      box.value = "";
+      await load();
+    }
+    box.focus();
+  };
+  const ctrlEnter = (kind, box) => (e) => {
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+      e.preventDefault();
+      send(kind, box);
+    }
+  };
+  reply.addEventListener("keydown", ctrlEnter("reply", reply));
+  note.addEventListener("keydown", ctrlEnter("note", note));
+  const endLink = h(
+    "a",
+    { href: "#", class: "end-chat", "data-test": "end-chat", hidden: true, onclick: (e) => (e.preventDefault(), openFinish()) },
+    t("end_chat"),
+  );
+  const composer = h(
+    "div",
+    { class: "composer" },
+    h(
+      "div",
+      { class: "compose-reply" },
+      reply,
+      h(
+        "div",
+        { class: "compose-row" },
+        warning,
+        h("button", { type: "button", "data-test": "send-reply", onclick: () => send("reply", reply) }, t("send_reply")),
+      ),
+    ),
+    h(
+      "div",
+      { class: "compose-note" },
+      note,
+      h(
+        "div",
+        { class: "compose-row" },
+        h("span", { class: "hint" }, t("shortcuts")),
+        h("button", { type: "button", class: "note-button", "data-test": "add-note", onclick: () => send("note", note) }, t("add_note")),
+      ),
+    ),
+    h("div", { class: "end-row" }, endLink),
+  );
+  append(main, h("div", { class: "case-page" }, header, banners, chainTop, prevBox, thread, chainBottom, composer));
+  main.appendChild(h("p", { class: "loading" }, t("loading")));
+
+  const keydown = (e) => {
+    if (e.altKey && e.shiftKey && (e.key === "E" || e.key === "e" || e.code === "KeyE")) {
+      e.preventDefault();
+      if (kase && kase.chat_state === "active") openFinish();
+    }
+  };
+  document.addEventListener("keydown", keydown);
+
+  function openFinish() {
+    if (!kase || kase.chat_state !== "active" || document.querySelector("dialog[open]")) return;
+    const finish = (status) => async () => {
+      const done = await attempt(() =>
+        api("POST", "/api/v1/cases/" + encodeURIComponent(kase.id) + "/finish", { status }),
+      );
+      if (done) {
+        kase = done;
+        render();
+        reloadActiveSoon();
+      }
+    };
+    openDialog(t("end_chat_title", { n: kase.number }), h("p", {}, t("end_chat_hint")), [
+      { label: statusLabel("open"), test: "finish-open", action: finish("open") },
+      { label: statusLabel("pending"), test: "finish-pending", action: finish("pending") },
+      { label: statusLabel("closed"), test: "finish-closed", action: finish("closed") },
+    ]);
+  }
+
+  async function load() {
+    try {
+      const c = await api("GET", "/api/v1/cases/" + encodeURIComponent(caseId));
+      if (disposed) return;
+      if (c.merged_into_id) {
+        // R9: a merged chat redirects to the chat it went into.
+        toast(t("merged_into"));
+        location.replace("#/case/" + encodeURIComponent(c.merged_into_id));
+        return;
+      }
+      const m = await api("GET", "/api/v1/cases/" + encodeURIComponent(caseId) + "/messages");
+      if (showPrevious && c.previous_case_id) {
+        const [pc, pm] = await Promise.all([
+          api("GET", "/api/v1/cases/" + encodeURIComponent(c.previous_case_id)),
+          api("GET", "/api/v1/cases/" + encodeURIComponent(c.previous_case_id) + "/messages"),
+        ]);
+        previous = { case: pc, messages: pm.items };
+      } else {
+        previous = null;
+      }
+      if (disposed) return;
+      kase = c;
+      messages = m.items;
+      const loading = main.querySelector(".loading");
+      if (loading) loading.remove();
+      // Live notices often change nothing visible (a read mark, a timer):
+      // then the page is left alone, so nothing moves under the cursor.
+      const snapshot = JSON.stringify([{ ...kase, unread: false }, messages, previous, showPrevious, lang]);
+      if (snapshot !== lastRendered) {
+        lastRendered = snapshot;
+        render();
+      }
+      if (kase.unread) {
+        const read = await api("POST", "/api/v1/cases/" + encodeURIComponent(caseId) + "/read").catch(() => null);
+        if (read && !disposed) kase = read;
+      }
+    } catch (e) {
+      if (disposed) return;
+      if (e.status === 404) {
+        clear(main).appendChild(h("p", {}, t("not_found")));
+      } else {
+        toast(e.message, true);
+      }
+    }
+  }
+
+  function render() {
+    renderHeader();
+    renderBanners();
+    renderChain();
+    renderPrevious();
+    clear(thread);
+    for (const m of messages) thread.appendChild(messageItem(m, kase));
+    const active = kase.chat_state === "active";
+    endLink.hidden = !active;
+    tick();
+  }
+
+  function renderHeader() {
+    if (editingSubject) return;
+    clear(header);
+    const title = h("h1", { class: "subject", dir: "auto", "data-test": "case-subject" }, kase.subject);
+    const edit = h(
+      "button",
+      {
+        type: "button",
+        class: "link",
+        "data-test": "edit-subject",
+        onclick: () => {
+          editingSubject = true;
+          const input = h("input", { type: "text", value: kase.subject, maxlength: 255, "data-test": "subject-input", dir: "auto" });
+          const done = () => {
+            editingSubject = false;
+            renderHeader();
+          };
+          const save = async () => {
+            const updated = await attempt(() =>
+              api("PATCH", "/api/v1/cases/" + encodeURIComponent(kase.id), { subject: input.value }),
+            );
+            if (updated) {
+              kase = updated;
+              done();
+              reloadActiveSoon();
+            }
+          };
+          input.addEventListener("keydown", (e) => {
+            if (e.key === "Enter") save();
+            if (e.key === "Escape") done();
+          });
+          clear(header).appendChild(
+            h(
+              "div",
+              { class: "subject-edit" },
+              h("span", { class: "num" }, "#" + kase.number),
+              input,
+              h("button", { type: "button", "data-test": "save-subject", onclick: save }, t("save")),
+              h("button", { type: "button", class: "secondary", onclick: done }, t("cancel")),
+            ),
+          );
+          input.focus();
+          input.select();
+        },
+      },
+      t("edit"),
+    );
+    const statusSel = h(
+      "select",
+      {
+        "data-test": "status-select",
+        "aria-label": t("status"),
+        onchange: async (e) => {
+          const updated = await attempt(() =>
+            api("PATCH", "/api/v1/cases/" + encodeURIComponent(kase.id), { status: e.target.value }),
+          );
+          if (updated) kase = updated;
+          render();
+          reloadActiveSoon();
+        },
+      },
+      ["open", "pending", "closed"].map((s) => h("option", { value: s, selected: kase.status === s }, statusLabel(s))),
+    );
+    const assigneeSel = h(
+      "select",
+      {
+        "data-test": "assignee-select",
+        "aria-label": t("assignee"),
+        onchange: async (e) => {
+          const updated = await attempt(() =>
+            api("PATCH", "/api/v1/cases/" + encodeURIComponent(kase.id), { assignee_id: e.target.value || null }),
+          );
+          if (updated) kase = updated;
+          render();
+        },
+      },
+      h("option", { value: "", selected: !kase.assignee_id }, t("unassigned")),
+      state.agents.map((a) => h("option", { value: a.id, selected: kase.assignee_id === a.id }, a.name)),
+    );
+    append(
+      header,
+      h("div", { class: "title-row" }, h("span", { class: "num", "data-test": "case-number" }, "#" + kase.number), title, edit),
+      h(
+        "div",
+        { class: "meta-row" },
+        badge("state", kase.chat_state, stateLabel(kase.chat_state)),
+        h("label", {}, t("status"), statusSel),
+        h("label", {}, t("assignee"), assigneeSel),
+        h(
+          "span",
+          {},
+          t("customer"),
+          ": ",
+          h("a", { href: "#/customer/" + encodeURIComponent(kase.customer_id), "data-test": "customer-link" }, customerLabel(kase.customer_id)),
+        ),
+        h("span", { class: "muted" }, channelName(kase.channel_id)),
+        h("span", { class: "muted" }, t("created"), ": ", fmtTime(kase.created_at)),
+      ),
+    );
+  }
+
+  function renderBanners() {
+    clear(banners);
+    if (kase.split_available) {
+      banners.appendChild(
+        h(
+          "div",
+          { class: "banner" },
+          h(
+            "button",
+            {
+              type: "button",
+              class: "link",
+              "data-test": "split",
+              onclick: async () => {
+                const created = await attempt(() => api("POST", "/api/v1/cases/" + encodeURIComponent(kase.id) + "/split"));
+                if (created) {
+                  reloadActiveSoon();
+                  location.hash = "#/case/" + encodeURIComponent(created.id);
+                }
+              },
+            },
+            t("split"),
+          ),
+        ),
+      );
+    }
+    if (kase.chat_state === "finished") {
+      banners.appendChild(h("div", { class: "banner muted", "data-test": "finished-banner" }, t("finished_banner", { s: statusLabel(kase.status) })));
+    }
+  }
+
+  function renderChain() {
+    clear(chainTop);
+    clear(chainBottom);
+    if (kase.previous_case_id) {
+      append(
+        chainTop,
+        h("a", { href: "#/case/" + encodeURIComponent(kase.previous_case_id), "data-test": "go-previous" }, "↑ ", t("go_previous")),
+        h(
+          "button",
+          {
+            type: "button",
+            class: "link",
+            "data-test": "toggle-previous",
+            onclick: () => {
+              showPrevious = !showPrevious;
+              load();
+            },
+          },
+          showPrevious ? t("hide_previous") : t("show_previous"),
+        ),
+      );
+      if (showPrevious && previous) {
+        chainTop.appendChild(
+          h(
+            "button",
+            {
+              type: "button",
+              class: "link danger",
+              "data-test": "merge",
+              onclick: () => {
+                const a = kase.number;
+                const b = previous.case.number;
+                openDialog(t("merge"), h("p", {}, t("merge_confirm", { a, b })), [
+                  {
+                    label: t("merge_do"),
+                    test: "merge-confirm",
+                    class: "danger",
+                    action: async () => {
+                      const into = await attempt(() =>
+                        api("POST", "/api/v1/cases/" + encodeURIComponent(kase.id) + "/merge-previous"),
+                      );
+                      if (into) {
+                        showPrevious = false;
+                        reloadActiveSoon();
+                        location.hash = "#/case/" + encodeURIComponent(into.id);
+                      }
+                    },
+                  },
+                ]);
+              },
+            },
+            t("merge"),
+          ),
+        );
+      }
+    }
+    if (kase.next_case_id) {
+      chainBottom.appendChild(
+        h("a", { href: "#/case/" + encodeURIComponent(kase.next_case_id), "data-test": "go-next" }, "↓ ", t("go_next")),
+      );
+    }
+  }
+
+  function renderPrevious() {
+    clear(prevBox);
+    if (!showPrevious || !previous) {
+      prevBox.hidden = true;
+      return;
+    }
+    prevBox.hidden = false;
+    const list = h("ol", { class: "thread previous" });
+    for (const m of previous.messages) list.appendChild(messageItem(m, previous.case));
+    append(
+      prevBox,
+      h(
+        "div",
+        { class: "divider" },
+        h("a", { href: "#/case/" + encodeURIComponent(previous.case.id) }, t("previous_chat", { n: previous.case.number })),
+        " ",
+        badge("status", previous.case.status, statusLabel(previous.case.status)),
+      ),
+      list,
+      h("div", { class: "divider" }, t("current_chat", { n: kase.number })),
+    );
+  }
+
+  function tick() {
+    if (!kase) return;
+    const now = Date.now();
+    const finishAt = kase.auto_finish_at ? new Date(kase.auto_finish_at).getTime() : null;
+    if (!inWarning(kase, now)) {
+      warning.hidden = true;
+      return;
+    }
+    if (warning.hidden || !warning.firstChild) {
+      clear(warning).appendChild(h("span", { class: "countdown", "data-test": "countdown" }));
+      warning.appendChild(
+        h(
+          "button",
+          {
+            type: "button",
+            class: "secondary",
+            "data-test": "keep-active",
+            onclick: async () => {
+              const kept = await attempt(() => api("POST", "/api/v1/cases/" + encodeURIComponent(kase.id) + "/keep-active"));
+              if (kept) {
+                kase = kept;
+                render();
+                reloadActiveSoon();
+              }
+            },
+          },
+          t("keep_active"),
+        ),
+      );
+      warning.hidden = false;
+    }
+    warning.querySelector(".countdown").textContent = t("auto_finish_warning", { t: fmtCountdown(finishAt - now) });
+    // Past the deadline the server finishes the chat; its notice reloads the page.
+    // Poll as well, should the notice be missed.
+    if (now > finishAt + 3000 && !reloadTimer) scheduleReload(0);
+  }
+
+  function scheduleReload(ms) {
+    clearTimeout(reloadTimer);
+    reloadTimer = setTimeout(() => {
+      reloadTimer = null;
+      load();
+    }, ms);
+  }
+
+  load();
+  return {
+    onNotice(n) {
+      const related = [caseId, kase && kase.previous_case_id, kase && kase.next_case_id];
+      if (n.type === "resync" || related.includes(n.case_id)) scheduleReload(100);
+    },
+    tick,
+    dispose() {
+      disposed = true;
+      clearTimeout(reloadTimer);
+      document.removeEventListener("keydown", keydown);
+    },
+  };
+}
+
+function messageItem(m, kase) {
+  const kind = m.kind; // message | note | system
+  const author = m.author || {};
+  let who;
+  if (kind === "system") who = t("system");
+  else if (author.type === "customer") who = customerLabel(kase.customer_id);
+  else if (author.type === "agent") who = author.id === (state.me && state.me.id) ? agentName(author.id) + " (" + t("you") + ")" : agentName(author.id);
+  else who = author.type || "";
+  const classes = ["msg", "msg-" + kind, "from-" + (author.type || "system")];
+  const body = [h("div", { class: "text", dir: "auto", "data-test": "message-text" }, m.text)];
+  if (m.reacted_message_id) {
+    // R10: the note links to the message it reacts to.
+    body.push(
+      h(
+        "a",
+        {
+          href: "#",
+          class: "reaction-note",
+          onclick: (e) => {
+            e.preventDefault();
+            const target = document.querySelector('[data-message-id="' + CSS.escape(m.reacted_message_id) + '"]');
+            if (target) {
+              target.scrollIntoView({ block: "center" });
+              target.classList.add("flash");
+              setTimeout(() => target.classList.remove("flash"), 1500);
+            }
+          },
+        },
+        "↪ ",
+        t("reaction"),
+      ),
+    );
+  }
+  return h(
+    "li",
+    { class: classes.join(" "), "data-message-id": m.id, "data-kind": kind, "data-test": "message" },
+    h(
+      "div",
+      { class: "msg-head" },
+      kind === "note" ? h("span", { class: "note-label", "data-test": "note-label" }, t("internal_note")) : null,
+      h("span", { class: "author" }, who),
+      h("time", { datetime: m.created_at }, fmtTime(m.created_at)),
+    ),
+    body,
+    m.reactions && m.reactions.length
+      ? h(
+          "div",
+          { class: "reactions", "data-test": "reactions" },
+          m.reactions.map((r) => h("span", { class: "reaction", title: fmtTime(r.created_at) }, r.emoji)),
+        )
+      : null,
+  );
+}
+
+// ------------------------------------------------------------------ customer page
+
+function customerPage(main, customerId) {
+  let disposed = false;
+  const box = h("div", { class: "customer-page" }, h("p", {}, t("loading")));
+  main.appendChild(box);
+  const load = async () => {
+    const c = await attempt(() => api("GET", "/api/v1/customers/" + encodeURIComponent(customerId)));
+    if (!c || disposed) {
+      if (!c && !disposed) clear(box).appendChild(h("p", {}, t("not_found")));
+      return;
+    }
+    const cases = [];
+    let cursor = null;
+    do {
+      const p = new URLSearchParams({ customer_id: customerId, sort: "created_at", order: "asc", limit: "200" });
+      if (cursor) p.set("cursor", cursor);
+      const page = await attempt(() => api("GET", "/api/v1/cases?" + p.toString()));
+      if (!page) return;
+      cases.push(...page.items);
+      cursor = page.next_cursor;
+    } while (cursor && cases.length < 2000);
+    if (disposed) return;
+    clear(box);
+    append(
+      box,
+      h("h1", { dir: "auto", "data-test": "customer-name" }, c.name || c.external_id),
+      h(
+        "dl",
+        { class: "facts" },
+        h("dt", {}, t("external_id")),
+        h("dd", { dir: "auto" }, c.external_id),
+        h("dt", {}, t("channel")),
+        h("dd", {}, channelName(c.channel_id)),
+        h("dt", {}, t("created")),
+        h("dd", {}, fmtTime(c.created_at)),
+      ),
+      h("h2", {}, t("customer_chats")),
+      h(
+        "ol",
+        { class: "chain-list", "data-test": "customer-chats" },
+        cases.map((k) =>
+          h(
+            "li",
+            { "data-case-id": k.id, class: k.id === c.latest_case_id ? "latest" : "" },
+            h("a", { href: "#/case/" + encodeURIComponent(k.id) }, "#" + k.number),
+            " ",
+            h("span", { dir: "auto", class: "subject" }, k.subject),
+            " ",
+            badge("status", k.status, statusLabel(k.status)),
+            " ",
+            badge("state", k.chat_state, stateLabel(k.chat_state)),
+            " ",
+            h("span", { class: "muted" }, fmtTime(k.created_at)),
+          ),
+        ),
+      ),
+      h("a", { href: "#/cases?customer_id=" + encodeURIComponent(customerId) }, t("all_cases_of_customer")),
+    );
+  };
+  load();
+  let timer = null;
+  return {
+    onNotice() {
+      clearTimeout(timer);
+      timer = setTimeout(load, 300);
+    },
+    dispose() {
+      disposed = true;
+      clearTimeout(timer);
+    },
+  };
+}
+
+// ------------------------------------------------------------------ reports
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+/** Builds an SVG element; like `h`, text only ever goes in as textContent. */
+function svgEl(tag, attrs, ...children) {
+  const el = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined) continue;
+    el.setAttribute(k, String(v));
+  }
+  for (const c of children.flat(Infinity)) {
+    if (c === null || c === undefined || c === false) continue;
+    el.appendChild(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+function isoDate(d) {
+  return d.getFullYear() + "-" + String(d.getMonth() + 1).padStart(2, "0") + "-" + String(d.getDate()).padStart(2, "0");
+}
+
+/** Seconds as a short human duration; "—" when there is no value. */
+function fmtDuration(secs) {
+  if (secs === null || secs === undefined || Number.isNaN(secs)) return "—";
+  const n = Math.round(secs);
+  if (n < 60) return t("dur_s", { n });
+  if (n < 3600) return t("dur_min", { n: Math.round(n / 60) });
+  if (n < 86400) return t("dur_h", { h: Math.floor(n / 3600), m: Math.floor((n % 3600) / 60) });
+  return t("dur_d", { d: Math.floor(n / 86400), h: Math.floor((n % 86400) / 3600) });
+}
+
+function fmtRate(part, whole) {
+  if (!whole) return "—";
+  return (Math.round((1000 * part) / whole) / 10).toLocaleString(lang === "ru" ? "ru-RU" : "en-GB") + " %";
+}
+
+function groupLabel(g) {
+  return g.key === null ? t("unassigned") : g.label;
+}
+
+function reportsPage(main, params) {
+  let disposed = false;
+  const today = new Date();
+  const monthAgo = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 29);
+  const valid = (v) => /^\d{4}-\d{2}-\d{2}$/.test(v || "");
+  const from = valid(params.get("from")) ? params.get("from") : isoDate(monthAgo);
+  const to = valid(params.get("to")) ? params.get("to") : isoDate(today);
+  const groupBy = ["day", "week", "agent", "channel"].includes(params.get("group_by")) ? params.get("group_by") : "day";
+  const channelId = state.channels.some((c) => c.id === params.get("channel_id")) ? params.get("channel_id") : "";
+
+  const fromIn = h("input", { type: "date", name: "from", value: from, required: true, "data-test": "report-from" });
+  const toIn = h("input", { type: "date", name: "to", value: to, required: true, "data-test": "report-to" });
+  const groupSel = h(
+    "select",
+    { name: "group_by", "data-test": "report-group-by" },
+    ["day", "week", "agent", "channel"].map((g) => h("option", { value: g, selected: g === groupBy }, t("group_" + g))),
+  );
+  const channelSel = h(
+    "select",
+    { name: "channel_id", "data-test": "report-channel" },
+    h("option", { value: "" }, t("all_channels")),
+    state.channels.map((c) => h("option", { value: c.id, selected: c.id === channelId }, c.name)),
+  );
+  const form = h(
+    "form",
+    {
+      class: "filters",
+      onsubmit: (e) => {
+        e.preventDefault();
+        const p = new URLSearchParams();
+        for (const el of [fromIn, toIn, groupSel, channelSel]) if (el.value) p.set(el.name, el.value);
+        location.hash = "#/reports?" + p.toString();
+      },
+    },
+    h("label", {}, t("period_from"), fromIn),
+    h("label", {}, t("period_to"), toIn),
+    h("label", {}, t("group_by"), groupSel),
+    h("label", {}, t("channel"), channelSel),
+    h("button", { type: "submit", "data-test": "report-apply" }, t("apply")),
+  );
+  const body = h("div", { class: "reports", "data-test": "reports" }, h("p", { class: "loading" }, t("loading")));
+  append(main, h("h1", {}, t("reports_title")), form, body);
+
+  const stats = (extra) => {
+    const p = new URLSearchParams({ from, to, ...extra });
+    if (channelId && !p.has("channel_id")) p.set("channel_id", channelId);
+    return api("GET", "/api/v1/stats?" + p.toString());
+  };
+
+  const load = async () => {
+    // The chart's time unit: the chosen one, or days for agent/channel groupings.
+    const unit = groupBy === "week" ? "week" : "day";
+    const chartChannels = channelId ? state.channels.filter((c) => c.id === channelId) : state.channels;
+    let results;
+    try {
+      results = await Promise.all([
+        stats({ group_by: groupBy }),
+        groupBy === "agent" ? null : stats({ group_by: "agent" }),
+        Promise.all(chartChannels.map((c) => stats({ group_by: unit, channel_id: c.id }))),
+      ]);
+    } catch (e) {
+      if (disposed) return;
+      clear(body).appendChild(h("p", { class: "error", "data-test": "report-error" }, e.message));
+      return;
+    }
+    if (disposed) return;
+    const [main_, byAgent, perChannel] = results;
+    const agents = byAgent || main_;
+    const total = main_.total;
+    clear(body);
+    append(
+      body,
+      summaryCards(total),
+      h(
+        "section",
+        { class: "card chart-card" },
+        h("h2", {}, t("chart_created", { unit: t("group_" + unit) })),
+        createdChart(
+          chartChannels.map((c, i) => ({ name: c.name, groups: perChannel[i].groups })),
+          perChannel.length ? perChannel[0].groups.map((g) => g.label) : [],
+          t("chart_created", { unit: t("group_" + unit) }),
+        ),
+      ),
+      h("section", { class: "card chart-card" }, h("h2", {}, t("chart_times")), timesChart(total)),
+      h(
+        "section",
+        { class: "card" },
+        h("h2", {}, t("workload")),
+        state.me.role === "admin" ? null : h("p", { class: "hint" }, t("workload_own")),
+        figuresTable(agents.groups, agents.total, "workload"),
+      ),
+      groupBy === "agent"
+        ? null
+        : h(
+            "section",
+            { class: "card" },
+            h("h2", {}, t("breakdown", { unit: t("group_" + groupBy) })),
+            figuresTable(main_.groups, total, "breakdown"),
+          ),
+    );
+  };
+  load();
+  return {
+    dispose() {
+      disposed = true;
+    },
+  };
+}
+
+function summaryCards(total) {
+  const item = (key, label, value, hint) =>
+    h(
+      "div",
+      { class: "figure", "data-test": "figure-" + key },
+      h("div", { class: "figure-value", "data-test": "figure-value" }, String(value)),
+      h("div", { class: "figure-label" }, label),
+      hint ? h("div", { class: "hint" }, hint) : null,
+    );
+  return h(
+    "section",
+    { class: "figures", "data-test": "report-summary", "aria-label": t("summary") },
+    item("created", t("created_n"), total.cases_created),
+    item("finished", t("finished_n"), total.cases_finished, t("auto_finished_n") + ": " + total.cases_auto_finished),
+    item("closed", t("closed_n"), total.cases_closed),
+    item("reopened", t("reopened_n"), total.cases_reopened),
+    item("split", t("split_n"), total.cases_split),
+    item("merged", t("merged_n"), total.cases_merged),
+    item("active", t("active_now"), total.active_chats_now === null ? "—" : total.active_chats_now),
+    item(
+      "reopen-rate",
+      t("reopen_rate"),
+      fmtRate(total.cases_reopened, total.cases_created),
+      t("rate_hint", { a: total.cases_reopened, b: total.cases_created }),
+    ),
+    item(
+      "split-rate",
+      t("split_rate"),
+      fmtRate(total.cases_split, total.cases_created),
+      t("rate_hint", { a: total.cases_split, b: total.cases_created }),
+    ),
+    item(
+      "first-response",
+      t("first_response"),
+      fmtDuration(total.first_response_seconds.median),
+      t("p90") + ": " + fmtDuration(total.first_response_seconds.p90),
+    ),
+    item(
+      "resolution",
+      t("resolution"),
+      fmtDuration(total.resolution_seconds.median),
+      t("p90") + ": " + fmtDuration(total.resolution_seconds.p90),
+    ),
+  );
+}
+
+/** A round upper bound for a chart's axis. */
+function niceMax(v) {
+  if (v <= 0) return 1;
+  const p = Math.pow(10, Math.floor(Math.log10(v)));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
+  return 10 * p;
+}
+
+/** Stacked bars: one bar per day or week, one colour per channel. */
+function createdChart(series, labels, title) {
+  const W = 760;
+  const H = 240;
+  const left = 36;
+  const bottom = 34;
+  const top = 10;
+  const plotW = W - left - 8;
+  const plotH = H - top - bottom;
+  const totals = labels.map((_, i) => series.reduce((sum, ser) => sum + ((ser.groups[i] || {}).cases_created || 0), 0));
+  const max = niceMax(Math.max(0, ...totals));
+  const svg = svgEl("svg", {
+    viewBox: "0 0 " + W + " " + H,
+    class: "chart",
+    role: "img",
+    "data-test": "chart-created",
+    "data-total": totals.reduce((a, b) => a + b, 0),
+  });
+  svg.appendChild(svgEl("title", {}, title));
+  for (const frac of [0, 0.5, 1]) {
+    const y = top + plotH - frac * plotH;
+    svg.appendChild(svgEl("line", { x1: left, x2: W - 8, y1: y, y2: y, class: "grid" }));
+    svg.appendChild(svgEl("text", { x: left - 4, y: y + 4, class: "axis", "text-anchor": "end" }, String(Math.round(frac * max * 10) / 10)));
+  }
+  const n = Math.max(1, labels.length);
+  const step = plotW / n;
+  const barW = Math.max(1, step * 0.75);
+  const every = Math.ceil(n / 10);
+  labels.forEach((label, i) => {
+    const x = left + i * step + (step - barW) / 2;
+    let y = top + plotH;
+    series.forEach((ser, si) => {
+      const v = (ser.groups[i] || {}).cases_created || 0;
+      if (!v) return;
+      const hgt = (v / max) * plotH;
+      y -= hgt;
+      svg.appendChild(
+        svgEl(
+          "rect",
+          { x: x.toFixed(1), y: y.toFixed(1), width: barW.toFixed(1), height: hgt.toFixed(1), class: "bar series-" + (si % 6), "data-value": v },
+          svgEl("title", {}, label + " · " + ser.name + ": " + v),
+        ),
+      );
+    });
+    if (i % every === 0) {
+      svg.appendChild(
+        svgEl("text", { x: (left + i * step + step / 2).toFixed(1), y: H - bottom + 16, class: "axis", "text-anchor": "middle" }, shortLabel(label)),
+      );
+    }
+  });
+  const legend = h(
+    "ul",
+    { class: "legend" },
+    series.map((ser, si) =>
+      h("li", {}, h("span", { class: "swatch series-" + (si % 6) }), h("span", { dir: "auto" }, ser.name), " ", h("span", { class: "muted" }, String(ser.groups.reduce((a, g) => a + g.cases_created, 0)))),
+    ),
+  );
+  return h("div", { class: "chart-wrap" }, svg, legend);
+}
+
+/** "2026-11-03" → "11-03"; weeks stay as they are. */
+function shortLabel(label) {
+  return /^\d{4}-\d{2}-\d{2}$/.test(label) ? label.slice(5) : label;
+}
+
+/** Horizontal bars: median and p90 of first response and resolution. */
+function timesChart(total) {
+  const rows = [
+    [t("first_response") + " · " + t("median"), total.first_response_seconds.median, "median"],
+    [t("first_response") + " · " + t("p90"), total.first_response_seconds.p90, "p90"],
+    [t("resolution") + " · " + t("median"), total.resolution_seconds.median, "median"],
+    [t("resolution") + " · " + t("p90"), total.resolution_seconds.p90, "p90"],
+  ];
+  const W = 760;
+  const rowH = 30;
+  const labelW = 230;
+  const valueW = 110;
+  const H = rows.length * rowH + 8;
+  const max = Math.max(1, ...rows.map((r) => r[1] || 0));
+  const svg = svgEl("svg", { viewBox: "0 0 " + W + " " + H, class: "chart", role: "img", "data-test": "chart-times" });
+  svg.appendChild(svgEl("title", {}, t("chart_times")));
+  rows.forEach(([label, v, kind], i) => {
+    const y = 4 + i * rowH;
+    svg.appendChild(svgEl("text", { x: labelW - 8, y: y + 19, class: "axis label", "text-anchor": "end" }, label));
+    const w = v ? Math.max(2, ((W - labelW - valueW) * v) / max) : 0;
+    svg.appendChild(svgEl("rect", { x: labelW, y: y + 5, width: w.toFixed(1), height: rowH - 10, class: "bar time-" + kind }, svgEl("title", {}, label + ": " + fmtDuration(v))));
+    svg.appendChild(svgEl("text", { x: labelW + w + 6, y: y + 19, class: "axis value" }, v === null || v === undefined ? t("no_data") : fmtDuration(v)));
+  });
+  return svg;
+}
+
+/** One row per group (agent, channel, day or week) with every figure. */
+function figuresTable(groups, total, test) {
+  const cols = [
+    [t("created_n"), (f) => f.cases_created],
+    [t("finished_n"), (f) => f.cases_finished],
+    [t("closed_n"), (f) => f.cases_closed],
+    [t("reopened_n"), (f) => f.cases_reopened],
+    [t("split_n"), (f) => f.cases_split],
+    [t("merged_n"), (f) => f.cases_merged],
+    [t("median"), (f) => fmtDuration(f.first_response_seconds.median)],
+    [t("p90"), (f) => fmtDuration(f.first_response_seconds.p90)],
+    [t("median"), (f) => fmtDuration(f.resolution_seconds.median)],
+    [t("p90"), (f) => fmtDuration(f.resolution_seconds.p90)],
+  ];
+  const counts = cols.length - 4;
+  const row = (label, f, cls) =>
+    h("tr", { class: cls || "" }, h("th", { dir: "auto", scope: "row" }, label), cols.map(([, get]) => h("td", { class: "n" }, String(get(f)))));
+  return h(
+    "div",
+    { class: "table-wrap" },
+    h(
+      "table",
+      { class: "cases figures-table", "data-test": test },
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          h("th", { rowspan: 2 }, t("group")),
+          cols.slice(0, counts).map(([label]) => h("th", { class: "n", rowspan: 2 }, label)),
+          h("th", { class: "n span", colspan: 2 }, t("first_response")),
+          h("th", { class: "n span", colspan: 2 }, t("resolution")),
+        ),
+        h("tr", {}, cols.slice(counts).map(([label]) => h("th", { class: "n" }, label))),
+      ),
+      h("tbody", {}, groups.map((g) => row(groupLabel(g), g, ""))),
+      h("tfoot", {}, row(t("total"), total, "total")),
+    ),
+  );
+}
+
+// ------------------------------------------------------------------ settings (admins)
+
+function settingsPage(main) {
+  if (state.me.role !== "admin") {
+    main.appendChild(h("p", {}, t("admins_only")));
+    return null;
+  }
+  const after = h("input", { type: "number", min: 1, required: true, "data-test": "after-seconds" });
+  const warn = h("input", { type: "number", min: 1, required: true, "data-test": "warning-seconds" });
+  const timers = h(
+    "form",
+    {
+      class: "card",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const s = await attempt(() =>
+          api("PATCH", "/api/v1/settings", {
+            chat_auto_finish_after_seconds: Number(after.value),
+            chat_auto_finish_warning_seconds: Number(warn.value),
+          }),
+        );
+        if (s) toast(t("saved"));
+      },
+    },
+    h("h2", {}, t("settings_timers")),
+    h("label", {}, t("after_seconds"), after),
+    h("label", {}, t("warning_seconds"), warn),
+    h("button", { type: "submit", "data-test": "save-timers" }, t("save")),
+  );
+  api("GET", "/api/v1/settings")
+    .then((s) => {
+      after.value = s.chat_auto_finish_after_seconds;
+      warn.value = s.chat_auto_finish_warning_seconds;
+    })
+    .catch((e) => toast(e.message, true));
+
+  const channelList = h("ul", { class: "plain", "data-test": "channel-list" });
+  const tokenBox = h("div", { class: "token-box", "data-test": "token-box", hidden: true });
+  const chName = h("input", { type: "text", required: true, maxlength: 200, "data-test": "channel-name" });
+  const chHook = h("input", { type: "url", placeholder: "https://…", "data-test": "webhook-url" });
+  const renderChannels = () => {
+    clear(channelList);
+    for (const c of state.channels) {
+      channelList.appendChild(
+        h(
+          "li",
+          {},
+          h("strong", { dir: "auto" }, c.name),
+          " (" + c.kind + ") ",
+          h("code", {}, location.origin + "/api/v1/channels/" + c.id + "/inbound"),
+          c.webhook_url ? h("div", { class: "muted" }, "→ ", c.webhook_url) : null,
+        ),
+      );
+    }
+  };
+  renderChannels();
+  const channels = h(
+    "form",
+    {
+      class: "card",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const body = { kind: "api", name: chName.value };
+        if (chHook.value.trim()) body.webhook_url = chHook.value.trim();
+        const c = await attempt(() => api("POST", "/api/v1/channels", body));
+        if (!c) return;
+        state.channels.push(c);
+        renderChannels();
+        chName.value = "";
+        chHook.value = "";
+        clear(tokenBox);
+        append(
+          tokenBox,
+          h("p", {}, t("token_once", { name: c.name })),
+          h("code", { class: "secret", "data-test": "inbound-token" }, c.inbound_token),
+          h("p", {}, t("inbound_url"), " ", h("code", {}, location.origin + "/api/v1/channels/" + c.id + "/inbound")),
+        );
+        tokenBox.hidden = false;
+      },
+    },
+    h("h2", {}, t("channels")),
+    channelList,
+    h("label", {}, t("channel_name"), chName),
+    h("label", {}, t("webhook_url"), chHook),
+    h("button", { type: "submit", "data-test": "create-channel" }, t("create_channel")),
+    tokenBox,
+  );
+
+  const agentList = h("ul", { class: "plain", "data-test": "agent-list" });
+  const renderAgents = () => {
+    clear(agentList);
+    for (const a of state.agents) {
+      agentList.appendChild(h("li", {}, h("strong", { dir: "auto" }, a.name), " ", a.email, " · ", t("role_" + a.role)));
+    }
+  };
+  renderAgents();
+  const aEmail = h("input", { type: "email", required: true, "data-test": "agent-email" });
+  const aName = h("input", { type: "text", maxlength: 200, "data-test": "agent-name" });
+  const aRole = h("select", { "data-test": "agent-role" }, h("option", { value: "agent" }, t("role_agent")), h("option", { value: "admin" }, t("role_admin")));
+  const aPass = h("input", { type: "password", required: true, minlength: 8, autocomplete: "new-password", "data-test": "agent-password" });
+  const agents = h(
+    "form",
+    {
+      class: "card",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const body = { email: aEmail.value, role: aRole.value, password: aPass.value };
+        if (aName.value.trim()) body.name = aName.value.trim();
+        const a = await attempt(() => api("POST", "/api/v1/agents", body));
+        if (!a) return;
+        state.agents.push(a);
+        renderAgents();
+        aEmail.value = aName.value = aPass.value = "";
+        toast(t("saved"));
+      },
+    },
+    h("h2", {}, t("agents")),
+    agentList,
+    h("label", {}, t("email"), aEmail),
+    h("label", {}, t("name"), aName),
+    h("label", {}, t("role"), aRole),
+    h("label", {}, t("password"), aPass),
+    h("button", { type: "submit", "data-test": "create-agent" }, t("create_agent")),
+  );
+  append(main, h("h1", {}, t("nav_settings")), h("div", { class: "cards" }, timers, channels, agents));
+  return null;
+}
+
+// ------------------------------------------------------------------ profile
+
+function profilePage(main) {
+  const me = state.me;
+  append(
+    main,
+    h("h1", {}, t("profile_title")),
+    h(
+      "dl",
+      { class: "facts card", "data-test": "profile" },
+      h("dt", {}, t("name")),
+      h("dd", { dir: "auto" }, me.name),
+      h("dt", {}, t("email")),
+      h("dd", {}, me.email),
+      h("dt", {}, t("role")),
+      h("dd", {}, t("role_" + me.role)),
+    ),
+    h("p", { class: "hint" }, t("shortcuts")),
+    h("button", { type: "button", "data-test": "logout-profile", onclick: logout }, t("logout")),
+  );
+}
+
+// ------------------------------------------------------------------ start
+
+async function start() {
+  const [agents, channels] = await Promise.all([api("GET", "/api/v1/agents"), api("GET", "/api/v1/channels")]);
+  state.agents = agents.items;
+  state.channels = channels.items;
+  renderShell();
+  connectEvents();
+  await loadActive();
+  route();
+}
+
+async function boot() {
+  document.documentElement.lang = lang;
+  try {
+    state.me = await api("GET", "/api/v1/me");
+  } catch (_) {
+    state.me = null;
+  }
+  if (!state.me) {
+    showLogin();
+    return;
+  }
+  if (location.pathname !== "/") {
+    location.replace("/" + (location.hash || "#/active"));
+    return;
+  }
+  await attempt(start);
+}
+
+window.addEventListener("hashchange", () => route());
+setInterval(() => {
+  tickActive();
+  if (state.page && state.page.tick) state.page.tick();
+}, 1000);
+boot();

@@ -1,0 +1,129 @@
+//! The agent web UI: a single-page app of plain HTML, CSS and JavaScript,
+//! embedded in the binary so `casedesk serve` needs no front-end build.
+//!
+//! The UI is only a client of the v1 API (with the session cookie and its
+//! CSRF token, see [`crate::auth`]); nothing here reads or writes cases.
+//! Assets are revalidated with an `ETag` on every load, so an upgraded
+//! binary is picked up at once without stale caches.
+
+use std::sync::LazyLock;
+
+use axum::Router;
+use axum::extract::Path;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use sha2::{Digest, Sha256};
+
+use crate::App;
+use crate::error::AppError;
+
+struct Asset {
+    name: &'static str,
+    content_type: &'static str,
+    body: &'static [u8],
+}
+
+const ASSETS: &[Asset] = &[
+    Asset {
+        name: "index.html",
+        content_type: "text/html; charset=utf-8",
+        body: include_bytes!("assets/index.html"),
+    },
+    Asset {
+        name: "app.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("assets/app.js"),
+    },
+    Asset {
+        name: "app.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_bytes!("assets/app.css"),
+    },
+    Asset {
+        name: "favicon.svg",
+        content_type: "image/svg+xml",
+        body: include_bytes!("assets/favicon.svg"),
+    },
+];
+
+/// `"<sha256 prefix>"` of each asset, in [`ASSETS`] order.
+static ETAGS: LazyLock<Vec<String>> = LazyLock::new(|| {
+    ASSETS
+        .iter()
+        .map(|a| {
+            let hex = hex::encode(Sha256::digest(a.body));
+            format!("\"{}\"", &hex[..16])
+        })
+        .collect()
+});
+
+/// Scripts, styles and connections only from this origin, no framing: a
+/// markup injection that slipped past the UI's text-only rendering still
+/// could not run script.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+     connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+/// The UI's routes: `/` and `/login` serve the app; `/assets/{file}` its files.
+pub fn router() -> Router<App> {
+    Router::new()
+        .route("/", get(index))
+        .route("/login", get(index))
+        .route("/assets/{file}", get(asset))
+}
+
+async fn index(headers: HeaderMap) -> Response {
+    serve(0, &headers)
+}
+
+async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
+    match ASSETS
+        .iter()
+        .position(|a| a.name == file && a.name != "index.html")
+    {
+        Some(i) => serve(i, &headers),
+        None => AppError::new(StatusCode::NOT_FOUND, "not_found", "no such asset").into_response(),
+    }
+}
+
+fn serve(i: usize, request: &HeaderMap) -> Response {
+    let asset = &ASSETS[i];
+    let etag = &ETAGS[i];
+    let fresh = request
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|tag| tag.trim() == etag));
+    let mut response = if fresh {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(asset.content_type),
+            )],
+            asset.body,
+        )
+            .into_response()
+    };
+    let h = response.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    if let Ok(v) = HeaderValue::from_str(etag) {
+        h.insert(header::ETAG, v);
+    }
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    if asset.name == "index.html" {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        );
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    response
+}

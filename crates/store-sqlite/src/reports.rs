@@ -1,0 +1,341 @@
+//! Statistics and export queries (R15, R16) on SQLite.
+//!
+//! Statistics are aggregated in SQL where SQLite can (event counts per key,
+//! kind and facts; active chats), and raw values come back only where a
+//! median needs them (durations and message counts, one integer per case or
+//! close). Time buckets are the domain's, passed in as a `VALUES` table so
+//! that days follow the account's time zone exactly, daylight saving included.
+
+use std::collections::HashMap;
+
+use casedesk_domain::stats::{EventFacts, EventTally, GroupKey, Samples, StatsInput};
+use casedesk_store::{CaseFilter, ExportRow, StatsGrouping, StatsQuery, StoreError, Tx};
+use rusqlite::types::Value;
+use rusqlite::{OptionalExtension, Row, params_from_iter};
+
+use crate::tx::{SqliteTx, map_err, micros};
+
+type R<T> = Result<T, StoreError>;
+
+/// The parts of a statistics query that depend on the grouping and filters.
+struct Shape {
+    /// `WITH b(idx, lo, hi) AS (VALUES …)` or nothing.
+    with: String,
+    /// Joins the bucket table on the given time column.
+    bucket_join: bool,
+    /// SQL of the key, over the case `c`.
+    key: &'static str,
+    filters: String,
+    args: Vec<Value>,
+}
+
+impl Shape {
+    fn new(account_id: &str, q: &StatsQuery) -> Shape {
+        let mut args = vec![
+            Value::Text(account_id.to_owned()),
+            Value::Integer(micros(q.from)),
+            Value::Integer(micros(q.to)),
+        ];
+        let mut filters = String::new();
+        if let Some(ch) = &q.channel_id {
+            args.push(Value::Text(ch.clone()));
+            filters.push_str(&format!(" AND c.channel_id = ?{}", args.len()));
+        }
+        if let Some(a) = &q.agent_id {
+            args.push(Value::Text(a.clone()));
+            filters.push_str(&format!(" AND c.assignee_id = ?{}", args.len()));
+        }
+        let (with, bucket_join, key) = match &q.grouping {
+            StatsGrouping::Buckets(b) => {
+                let rows: Vec<String> = b
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (lo, hi))| {
+                        args.push(Value::Integer(i as i64));
+                        args.push(Value::Integer(micros(*lo)));
+                        args.push(Value::Integer(micros(*hi)));
+                        let n = args.len();
+                        format!("(?{}, ?{}, ?{})", n - 2, n - 1, n)
+                    })
+                    .collect();
+                let with = if rows.is_empty() {
+                    "WITH b(idx, lo, hi) AS (SELECT 0, 0, 0 WHERE 0) ".to_owned()
+                } else {
+                    format!("WITH b(idx, lo, hi) AS (VALUES {}) ", rows.join(", "))
+                };
+                (with, true, "b.idx")
+            }
+            StatsGrouping::Agent => (String::new(), false, "c.assignee_id"),
+            StatsGrouping::Channel => (String::new(), false, "c.channel_id"),
+        };
+        Shape {
+            with,
+            bucket_join,
+            key,
+            filters,
+            args,
+        }
+    }
+
+    /// `FROM b CROSS JOIN {from}` for time buckets: SQLite keeps the order
+    /// of a CROSS JOIN, so each bucket becomes one index range scan of the
+    /// period instead of a scan of the bucket table per row.
+    fn from(&self, from: &str) -> String {
+        if self.bucket_join {
+            format!("b CROSS JOIN {from}")
+        } else {
+            from.to_owned()
+        }
+    }
+
+    /// The time condition: the bucket's bounds, or the period's. Never
+    /// both: SQLite can use only one lower bound in an index range, and
+    /// with the period's it would scan from `from` for every bucket.
+    fn in_bucket(&self, time_col: &str) -> String {
+        if self.bucket_join {
+            format!(" AND {time_col} >= b.lo AND {time_col} < b.hi")
+        } else {
+            format!(" AND {time_col} >= ?2 AND {time_col} < ?3")
+        }
+    }
+}
+
+fn key_from(grouping: &StatsGrouping, row: &Row, idx: usize) -> rusqlite::Result<GroupKey> {
+    Ok(match grouping {
+        StatsGrouping::Buckets(_) => GroupKey::Bucket(row.get::<_, i64>(idx)? as usize),
+        StatsGrouping::Agent => GroupKey::Agent(row.get(idx)?),
+        StatsGrouping::Channel => GroupKey::Channel(row.get(idx)?),
+    })
+}
+
+impl SqliteTx<'_> {
+    pub(crate) fn stats_input(&mut self, account_id: &str, q: &StatsQuery) -> R<StatsInput> {
+        let shape = Shape::new(account_id, q);
+        // Written with each event from the domain's `EventFacts`.
+        let closes = "e.sets_closed";
+        let finishes = "e.sets_finished";
+        // Cases are joined only when the key or a filter needs them, through
+        // the covering index of their keys: SQLite would otherwise pick the
+        // primary key and read the table row for every event.
+        let needs_case = !shape.bucket_join || !shape.filters.is_empty();
+        let events_from = if needs_case {
+            shape.from("case_events e CROSS JOIN cases c INDEXED BY cases_stats_keys")
+        } else {
+            shape.from("case_events e")
+        };
+        let case_on = if needs_case {
+            " AND c.id = e.case_id"
+        } else {
+            ""
+        };
+        let events_sql = format!(
+            "{with}SELECT {key} AS k, e.kind, {closes} AS sc, {finishes} AS sf, COUNT(*) AS n \
+             FROM {events_from} \
+             WHERE e.account_id = ?1 {within}\
+             {case_on}{filters} GROUP BY k, e.kind, sc, sf",
+            with = shape.with,
+            key = shape.key,
+            within = shape.in_bucket("e.created_at"),
+            filters = shape.filters,
+        );
+        let grouping = &q.grouping;
+        let mut events = Vec::new();
+        {
+            let mut stmt = self.conn.prepare(&events_sql).map_err(map_err)?;
+            let mut rows = stmt
+                .query(params_from_iter(shape.args.iter()))
+                .map_err(map_err)?;
+            while let Some(row) = rows.next().map_err(map_err)? {
+                events.push(EventTally {
+                    key: key_from(grouping, row, 0).map_err(map_err)?,
+                    kind: row.get(1).map_err(map_err)?,
+                    facts: EventFacts {
+                        sets_closed: row.get(2).map_err(map_err)?,
+                        sets_finished: row.get(3).map_err(map_err)?,
+                    },
+                    count: row.get(4).map_err(map_err)?,
+                });
+            }
+        }
+
+        let mut samples: HashMap<GroupKey, Samples> = HashMap::new();
+        let cases_sql = format!(
+            "{with}SELECT {key} AS k, c.first_response_at - c.created_at, c.message_count, \
+             c.merged_into_id IS NOT NULL FROM {from} \
+             WHERE c.account_id = ?1 {within}{filters}",
+            with = shape.with,
+            key = shape.key,
+            from = shape.from("cases c"),
+            within = shape.in_bucket("c.created_at"),
+            filters = shape.filters,
+        );
+        {
+            let mut stmt = self.conn.prepare(&cases_sql).map_err(map_err)?;
+            let mut rows = stmt
+                .query(params_from_iter(shape.args.iter()))
+                .map_err(map_err)?;
+            while let Some(row) = rows.next().map_err(map_err)? {
+                let s = samples
+                    .entry(key_from(grouping, row, 0).map_err(map_err)?)
+                    .or_default();
+                if let Some(fr) = row.get::<_, Option<i64>>(1).map_err(map_err)? {
+                    s.first_response_micros.push(fr);
+                }
+                if !row.get::<_, bool>(3).map_err(map_err)? {
+                    s.messages.push(row.get(2).map_err(map_err)?);
+                }
+            }
+        }
+        let closes_sql = format!(
+            "{with}SELECT {key} AS k, e.created_at - c.created_at \
+             FROM {from} \
+             WHERE e.account_id = ?1 {within} \
+             AND c.id = e.case_id AND {closes}{filters}",
+            with = shape.with,
+            key = shape.key,
+            from = shape.from("case_events e CROSS JOIN cases c INDEXED BY cases_stats_keys"),
+            within = shape.in_bucket("e.created_at"),
+            filters = shape.filters,
+        );
+        {
+            let mut stmt = self.conn.prepare(&closes_sql).map_err(map_err)?;
+            let mut rows = stmt
+                .query(params_from_iter(shape.args.iter()))
+                .map_err(map_err)?;
+            while let Some(row) = rows.next().map_err(map_err)? {
+                samples
+                    .entry(key_from(grouping, row, 0).map_err(map_err)?)
+                    .or_default()
+                    .resolution_micros
+                    .push(row.get(1).map_err(map_err)?);
+            }
+        }
+
+        // Active chats are "now": no period, no bucket.
+        let mut active_args = vec![Value::Text(account_id.to_owned())];
+        let mut active_filters = String::new();
+        if let Some(ch) = &q.channel_id {
+            active_args.push(Value::Text(ch.clone()));
+            active_filters.push_str(&format!(" AND c.channel_id = ?{}", active_args.len()));
+        }
+        if let Some(a) = &q.agent_id {
+            active_args.push(Value::Text(a.clone()));
+            active_filters.push_str(&format!(" AND c.assignee_id = ?{}", active_args.len()));
+        }
+        let active_key = if shape.bucket_join { "NULL" } else { shape.key };
+        let active_sql = format!(
+            "SELECT {active_key} AS k, COUNT(*) FROM cases c WHERE c.account_id = ?1 \
+             AND c.chat_state = 'active' AND c.merged_into_id IS NULL{active_filters} GROUP BY k"
+        );
+        let mut active_now = Vec::new();
+        let mut active_now_total = 0;
+        {
+            let mut stmt = self.conn.prepare(&active_sql).map_err(map_err)?;
+            let mut rows = stmt
+                .query(params_from_iter(active_args.iter()))
+                .map_err(map_err)?;
+            while let Some(row) = rows.next().map_err(map_err)? {
+                let n: i64 = row.get(1).map_err(map_err)?;
+                active_now_total += n;
+                if !shape.bucket_join {
+                    active_now.push((key_from(grouping, row, 0).map_err(map_err)?, n));
+                }
+            }
+        }
+        let mut samples: Vec<(GroupKey, Samples)> = samples.into_iter().collect();
+        samples.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(StatsInput {
+            events,
+            samples,
+            active_now,
+            active_now_total,
+        })
+    }
+
+    pub(crate) async fn export_page(
+        &mut self,
+        account_id: &str,
+        filter: &CaseFilter,
+    ) -> R<Vec<ExportRow>> {
+        let cases = self.list_cases(account_id, filter).await?;
+        let channels: HashMap<String, String> = self
+            .list_channels(account_id)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c.name))
+            .collect();
+        let agents: HashMap<String, String> = self
+            .list_agents(account_id)
+            .await?
+            .into_iter()
+            .map(|a| (a.id, a.name))
+            .collect();
+        let mut out = Vec::with_capacity(cases.len());
+        for case in cases {
+            let (customer_name, customer_external_id) = self
+                .conn
+                .prepare_cached("SELECT name, external_id FROM customers WHERE id = ?1")
+                .and_then(|mut s| {
+                    s.query_row([&case.customer_id], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .optional()
+                })
+                .map_err(map_err)?
+                .unwrap_or((None, String::new()));
+            let previous_number = self.number_of(case.previous_case_id.as_deref())?;
+            let next_number = self.number_of(case.next_case_id.as_deref())?;
+            out.push(ExportRow {
+                channel_name: channels.get(&case.channel_id).cloned().unwrap_or_default(),
+                assignee_name: case
+                    .assignee_id
+                    .as_ref()
+                    .and_then(|a| agents.get(a).cloned()),
+                customer_name,
+                customer_external_id,
+                previous_number,
+                next_number,
+                case,
+            });
+        }
+        Ok(out)
+    }
+
+    fn number_of(&self, case_id: Option<&str>) -> R<Option<i64>> {
+        let Some(id) = case_id else { return Ok(None) };
+        self.conn
+            .prepare_cached("SELECT number FROM cases WHERE id = ?1")
+            .and_then(|mut s| s.query_row([id], |r| r.get(0)).optional())
+            .map_err(map_err)
+    }
+
+    /// Many rows per statement execution would be faster still; prepared
+    /// single-row inserts in one transaction already reach a few hundred
+    /// thousand rows per second, which is what a benchmark seed needs.
+    pub(crate) async fn seed(&mut self, batch: &casedesk_store::SeedBatch) -> R<()> {
+        for c in &batch.customers {
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO customers (id, account_id, channel_id, external_id, name, \
+                     latest_case_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .and_then(|mut s| {
+                    s.execute(rusqlite::params![
+                        c.id,
+                        c.account_id,
+                        c.channel_id,
+                        c.external_id,
+                        c.name,
+                        c.latest_case_id,
+                        micros(c.created_at)
+                    ])
+                })
+                .map_err(map_err)?;
+        }
+        for c in &batch.cases {
+            self.insert_case(c).await?;
+        }
+        for e in &batch.events {
+            self.insert_event(e).await?;
+        }
+        Ok(())
+    }
+}
