@@ -500,6 +500,16 @@ async fn russian_labels(app: &TestApp, b: &Browser) {
     // The choice is remembered across reloads.
     b.client.refresh().await.expect("reload");
     b.wait_text("[data-test=end-chat]", "Завершить чат").await;
+    // The Reports page and the case list's export in Russian.
+    b.goto("/#/reports").await;
+    b.wait_text("main h1", "Отчёты").await;
+    b.wait_text("[data-test=figure-created]", "Создано").await;
+    b.wait_text("main", "Нагрузка агентов").await;
+    b.wait_text("[data-test=workload] thead", "Первый ответ")
+        .await;
+    b.goto("/#/cases").await;
+    b.wait_text("[data-test=export-csv]", "Экспорт CSV").await;
+    open_case(b, &reopened).await;
     b.click("select[data-test=lang] option[value=en]").await;
     b.wait_text("[data-test=end-chat]", "End chat").await;
 }
@@ -729,10 +739,16 @@ async fn reports_page_and_export(app: &TestApp, b: &Browser) {
              return [svg.namespaceURI, Number(svg.dataset.total), \
              [...svg.querySelectorAll('rect.bar')].reduce((a, r) => a + Number(r.dataset.value), 0)]")
         .await;
-    assert_eq!(bars, json!(["http://www.w3.org/2000/svg", created, created]));
+    assert_eq!(
+        bars,
+        json!(["http://www.w3.org/2000/svg", created, created])
+    );
     b.wait_css("svg[data-test=chart-times] rect.bar").await;
-    b.wait_text("[data-test=figure-closed]", &stats["total"]["cases_closed"].to_string())
-        .await;
+    b.wait_text(
+        "[data-test=figure-closed]",
+        &stats["total"]["cases_closed"].to_string(),
+    )
+    .await;
     b.wait_css("[data-test=figure-reopen-rate]").await;
     b.wait_css("[data-test=workload] tbody tr").await;
     b.wait_text("[data-test=workload] tfoot", &created.to_string())
@@ -751,7 +767,8 @@ async fn reports_page_and_export(app: &TestApp, b: &Browser) {
         "location.hash.includes('group_by=channel')",
     )
     .await;
-    b.wait_text("[data-test=breakdown] tbody", "Messenger").await;
+    b.wait_text("[data-test=breakdown] tbody", "Messenger")
+        .await;
 
     // Export keeps the list's filters.
     let number = app.case(&closed).await["number"].clone();
@@ -762,7 +779,13 @@ async fn reports_page_and_export(app: &TestApp, b: &Browser) {
     let href = s(&b
         .js("return document.querySelector('[data-test=export-csv]').getAttribute('href')")
         .await);
-    for part in ["format=csv", "q=kiwi", "status=closed", "sort=created_at", "order=asc"] {
+    for part in [
+        "format=csv",
+        "q=kiwi",
+        "status=closed",
+        "sort=created_at",
+        "order=asc",
+    ] {
         assert!(href.contains(part), "{part} in {href}");
     }
     // The browser's own session downloads it (a GET: the cookie suffices)…
@@ -801,13 +824,20 @@ async fn reports_page_and_export(app: &TestApp, b: &Browser) {
     let csv = csv.strip_prefix('\u{feff}').expect("a BOM for Excel");
     let lines: Vec<&str> = csv.split("\r\n").filter(|l| !l.is_empty()).collect();
     assert!(lines[0].starts_with("number,subject,"), "{csv}");
-    assert_eq!(lines.len(), 2, "the header and the one closed kiwi case: {csv}");
+    assert_eq!(
+        lines.len(),
+        2,
+        "the header and the one closed kiwi case: {csv}"
+    );
     assert!(lines[1].starts_with(&format!("{number},")), "{csv}");
     assert!(lines[1].contains("closed"), "{csv}");
     let xlsx_href = s(&b
         .js("return document.querySelector('[data-test=export-xlsx]').getAttribute('href')")
         .await);
-    assert!(xlsx_href.contains("format=xlsx") && xlsx_href.contains("q=kiwi"), "{xlsx_href}");
+    assert!(
+        xlsx_href.contains("format=xlsx") && xlsx_href.contains("q=kiwi"),
+        "{xlsx_href}"
+    );
     let xlsx = download(xlsx_href).await;
     assert!(xlsx.starts_with(b"PK"), "an XLSX (zip) file");
 }
