@@ -10,10 +10,12 @@
 
 #![forbid(unsafe_code)]
 
+pub mod business_hours;
 mod case;
 pub mod stats;
 mod types;
 
+pub use business_hours::BusinessHours;
 pub use case::{
     CaseState, Change, MergePlan, Reopen, Routing, RuleError, SplitPlan, auto_finish_status,
     route_customer_message,

@@ -1,8 +1,9 @@
 //! Statistics (R15) as pure computation over facts the store tallies.
 //!
 //! The store counts history events per group and kind and hands over the
-//! raw durations and message counts of the cases in a period; this module
+//! raw time spans and message counts of the cases in a period; this module
 //! decides what each counter means, buckets time in the account's time zone,
+//! measures spans in calendar or business time ([`crate::BusinessHours`]),
 //! and computes means, medians and percentiles. Keeping that here means each
 //! statistic is unit-tested on hand-built histories without a database, and
 //! both backends share one definition.
@@ -29,7 +30,7 @@ use std::str::FromStr;
 use chrono::{Datelike, Duration, NaiveDate, NaiveTime, TimeZone};
 use serde::{Deserialize, Serialize};
 
-use crate::{Change, ParseError, Time};
+use crate::{BusinessHours, Change, ParseError, Time};
 
 /// An account's IANA time zone (`Europe/Moscow`); `UTC` by default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -259,23 +260,25 @@ impl Counters {
     }
 }
 
-/// Raw values of one group: durations in microseconds, message counts.
+/// A span of time as `(start, end)` in microseconds since the epoch.
+pub type Span = (i64, i64);
+
+/// Raw values of one group: spans of time (their length in calendar or
+/// business time is decided by [`compute`]), message counts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Samples {
-    /// Cases created in the period with an agent reply: first reply − created.
-    pub first_response_micros: Vec<i64>,
-    /// Close events of the period: closed − the case's creation.
-    pub resolution_micros: Vec<i64>,
+    /// Cases created in the period with an agent reply: (created, first reply).
+    pub first_response: Vec<Span>,
+    /// Close events of the period: (the case's creation, the close).
+    pub resolution: Vec<Span>,
     /// Cases created in the period and not merged away: their message count.
     pub messages: Vec<i64>,
 }
 
 impl Samples {
     fn extend(&mut self, o: &Samples) {
-        self.first_response_micros
-            .extend_from_slice(&o.first_response_micros);
-        self.resolution_micros
-            .extend_from_slice(&o.resolution_micros);
+        self.first_response.extend_from_slice(&o.first_response);
+        self.resolution.extend_from_slice(&o.resolution);
         self.messages.extend_from_slice(&o.messages);
     }
 }
@@ -343,10 +346,14 @@ const MICROS_TO_SECONDS: f64 = 1e-6;
 /// Figures per group, in key order, and for all groups together. Every key
 /// of `listed` appears, with zeros when nothing happened in it (empty days,
 /// idle agents); other keys appear when they have data.
+///
+/// Durations are calendar time, or with `hours` only the time inside the
+/// account's business hours (read in its time zone).
 pub fn compute(
     input: StatsInput,
     listed: &[GroupKey],
     time_grouping: bool,
+    hours: Option<(&BusinessHours, AccountTimeZone)>,
 ) -> (Vec<(GroupKey, GroupFigures)>, GroupFigures) {
     let mut counters: BTreeMap<GroupKey, Counters> = listed
         .iter()
@@ -379,21 +386,46 @@ pub fn compute(
             let figures = figures(
                 c,
                 &mut s,
+                hours,
                 (!time_grouping).then(|| active.get(&key).copied().unwrap_or(0)),
             );
             (key, figures)
         })
         .collect();
-    let total = figures(total_counters, &mut all, Some(input.active_now_total));
+    let total = figures(
+        total_counters,
+        &mut all,
+        hours,
+        Some(input.active_now_total),
+    );
     (groups, total)
 }
 
-fn figures(counters: Counters, s: &mut Samples, active_now: Option<i64>) -> GroupFigures {
+/// Lengths of spans in microseconds: calendar time, or business time.
+fn durations(spans: &[Span], hours: Option<(&BusinessHours, AccountTimeZone)>) -> Vec<i64> {
+    spans
+        .iter()
+        .map(|&(start, end)| match hours {
+            None => end.saturating_sub(start).max(0),
+            Some((h, tz)) => h.working_micros(start, end, tz),
+        })
+        .collect()
+}
+
+fn figures(
+    counters: Counters,
+    s: &mut Samples,
+    hours: Option<(&BusinessHours, AccountTimeZone)>,
+    active_now: Option<i64>,
+) -> GroupFigures {
     GroupFigures {
         counters,
         messages_per_case: Distribution::of(&mut s.messages, 1.0),
-        first_response: Distribution::of(&mut s.first_response_micros, MICROS_TO_SECONDS),
-        resolution: Distribution::of(&mut s.resolution_micros, MICROS_TO_SECONDS),
+        first_response: Distribution::of(
+            &mut durations(&s.first_response, hours),
+            MICROS_TO_SECONDS,
+        ),
+        resolution: Distribution::of(&mut durations(&s.resolution, hours), MICROS_TO_SECONDS),
         active_now,
     }
 }
@@ -590,16 +622,16 @@ mod tests {
                 (
                     a.clone(),
                     Samples {
-                        first_response_micros: vec![60_000_000, 120_000_000],
-                        resolution_micros: vec![],
+                        first_response: vec![(0, 60_000_000), (5, 120_000_005)],
+                        resolution: vec![],
                         messages: vec![2, 4, 9],
                     },
                 ),
                 (
                     none.clone(),
                     Samples {
-                        first_response_micros: vec![],
-                        resolution_micros: vec![],
+                        first_response: vec![],
+                        resolution: vec![],
                         messages: vec![1],
                     },
                 ),
@@ -607,7 +639,7 @@ mod tests {
             active_now: vec![(a.clone(), 2)],
             active_now_total: 2,
         };
-        let (groups, total) = compute(input, std::slice::from_ref(&b), false);
+        let (groups, total) = compute(input, std::slice::from_ref(&b), false, None);
         let keys: Vec<_> = groups.iter().map(|g| g.0.clone()).collect();
         assert_eq!(keys, [none, a.clone(), b]);
         let fa = &groups[1].1;
@@ -619,6 +651,43 @@ mod tests {
         assert_eq!(total.counters.created, 4);
         assert_eq!(total.messages_per_case.median, Some(3.0));
         assert_eq!(total.active_now, Some(2));
+    }
+
+    #[test]
+    fn business_hours_apply_to_response_and_resolution_times() {
+        // Mon–Fri 09:00–18:00 in Berlin (UTC+1 in November).
+        let hours: BusinessHours = serde_json::from_str(
+            r#"{"mon":[["09:00","18:00"]],"tue":[["09:00","18:00"]],"wed":[["09:00","18:00"]],
+                "thu":[["09:00","18:00"]],"fri":[["09:00","18:00"]]}"#,
+        )
+        .unwrap();
+        let berlin: AccountTimeZone = "Europe/Berlin".parse().unwrap();
+        let us = |s: &str| {
+            chrono::DateTime::parse_from_rfc3339(s)
+                .unwrap()
+                .timestamp_micros()
+        };
+        let key = GroupKey::Agent(None);
+        let input = || StatsInput {
+            samples: vec![(
+                key.clone(),
+                Samples {
+                    // Mon 17:30 local → Tue 09:15 local: 45 working minutes.
+                    first_response: vec![(us("2026-11-23T16:30:00Z"), us("2026-11-24T08:15:00Z"))],
+                    // Fri 17:00 local → Mon 10:00 local: 2 working hours.
+                    resolution: vec![(us("2026-11-27T16:00:00Z"), us("2026-11-30T09:00:00Z"))],
+                    messages: vec![],
+                },
+            )],
+            ..StatsInput::default()
+        };
+        let (_, calendar) = compute(input(), &[], false, None);
+        assert_eq!(calendar.first_response.median, Some(15.75 * 3600.0));
+        assert_eq!(calendar.resolution.median, Some(65.0 * 3600.0));
+        let (groups, business) = compute(input(), &[], false, Some((&hours, berlin)));
+        assert_eq!(business.first_response.median, Some(45.0 * 60.0));
+        assert_eq!(business.resolution.median, Some(2.0 * 3600.0));
+        assert_eq!(groups[0].1.first_response.mean, Some(45.0 * 60.0));
     }
 
     #[test]

@@ -366,6 +366,7 @@ pub async fn create_account(
         name: name.to_owned(),
         settings: AutoFinishSettings::default(),
         time_zone: casedesk_domain::AccountTimeZone::default(),
+        business_hours: None,
         created_at: at,
     };
     let agent = AgentRecord {

@@ -37,7 +37,11 @@ pub async fn single_row_commit_rate(url: &str, duration: Duration) -> Result<f64
     Ok(rate)
 }
 
-async fn measure(conn: &mut PgConnection, schema: &str, duration: Duration) -> Result<f64, StoreError> {
+async fn measure(
+    conn: &mut PgConnection,
+    schema: &str,
+    duration: Duration,
+) -> Result<f64, StoreError> {
     // Shaped like a small message row: a text key and a body.
     conn.execute(
         format!(
@@ -48,7 +52,8 @@ async fn measure(conn: &mut PgConnection, schema: &str, duration: Duration) -> R
     )
     .await
     .map_err(db_err)?;
-    let insert = format!("INSERT INTO {schema}.raw_inserts (id, body, created_at) VALUES ($1, $2, $3)");
+    let insert =
+        format!("INSERT INTO {schema}.raw_inserts (id, body, created_at) VALUES ($1, $2, $3)");
     let body = "Hello, I have a question about my order and would like to talk to someone.";
     let start = Instant::now();
     let mut commits: u64 = 0;

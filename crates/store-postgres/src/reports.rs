@@ -147,7 +147,7 @@ impl PgTx {
 
         let mut samples: HashMap<GroupKey, Samples> = HashMap::new();
         let mut b = shape.build(
-            ", c.first_response_at - c.created_at, c.message_count, \
+            ", c.created_at, c.first_response_at, c.message_count, \
              c.merged_into_id IS NOT NULL",
             "cases c",
             "c.account_id",
@@ -160,16 +160,17 @@ impl PgTx {
             let mut stream = query.fetch(self.conn());
             while let Some(row) = stream.try_next().await.map_err(map_err)? {
                 let s = samples.entry(key_of(&q.grouping, &row)?).or_default();
-                if let Some(fr) = col::<Option<i64>>(&row, 1)? {
-                    s.first_response_micros.push(fr);
+                let created: i64 = col(&row, 1)?;
+                if let Some(fr) = col::<Option<i64>>(&row, 2)? {
+                    s.first_response.push((created, fr));
                 }
-                if !col::<bool>(&row, 3)? {
-                    s.messages.push(col(&row, 2)?);
+                if !col::<bool>(&row, 4)? {
+                    s.messages.push(col(&row, 3)?);
                 }
             }
         }
         let mut b = shape.build(
-            ", e.created_at - c.created_at",
+            ", c.created_at, e.created_at",
             "case_events e JOIN cases c ON c.id = e.case_id",
             "e.account_id",
             "e.created_at",
@@ -183,8 +184,8 @@ impl PgTx {
                 samples
                     .entry(key_of(&q.grouping, &row)?)
                     .or_default()
-                    .resolution_micros
-                    .push(col(&row, 1)?);
+                    .resolution
+                    .push((col(&row, 1)?, col(&row, 2)?));
             }
         }
 

@@ -18,7 +18,7 @@ use sqlx::postgres::PgRow;
 type R<T> = Result<T, StoreError>;
 
 pub(crate) const ACCOUNT_COLUMNS: &str = "id, name, chat_auto_finish_after_seconds, \
-     chat_auto_finish_warning_seconds, created_at, time_zone";
+     chat_auto_finish_warning_seconds, created_at, time_zone, business_hours";
 pub(crate) const AGENT_COLUMNS: &str =
     "id, account_id, email, name, role, password_hash, created_at";
 pub(crate) const TOKEN_COLUMNS: &str = "token_hash, account_id, agent_id, created_at, expires_at";
@@ -106,6 +106,12 @@ pub(crate) fn account(row: &PgRow) -> R<AccountRecord> {
         time_zone: col::<String>(row, "time_zone")?
             .parse()
             .map_err(|e| StoreError::Other(format!("account time zone: {e}")))?,
+        business_hours: col::<Option<String>>(row, "business_hours")?
+            .map(|v| {
+                serde_json::from_str(&v)
+                    .map_err(|e| StoreError::Other(format!("account business hours: {e}")))
+            })
+            .transpose()?,
         created_at: time_col(row, "created_at")?,
     })
 }

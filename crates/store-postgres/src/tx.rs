@@ -78,20 +78,25 @@ fn contains_pattern(q: &str) -> String {
     pattern
 }
 
+fn hours_json(h: &casedesk_domain::BusinessHours) -> String {
+    serde_json::to_string(h).unwrap_or_default()
+}
+
 #[async_trait::async_trait]
 impl Tx for PgTx {
     async fn insert_account(&mut self, account: &AccountRecord) -> R<()> {
         let q = sqlx::query(
             "INSERT INTO accounts (id, name, chat_auto_finish_after_seconds, \
-             chat_auto_finish_warning_seconds, created_at, time_zone) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+             chat_auto_finish_warning_seconds, created_at, time_zone, business_hours) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&account.id)
         .bind(&account.name)
         .bind(account.settings.after_seconds())
         .bind(account.settings.warning_seconds())
         .bind(micros(account.created_at))
-        .bind(account.time_zone.name());
+        .bind(account.time_zone.name())
+        .bind(account.business_hours.as_ref().map(hours_json));
         self.exec(q).await.map(drop)
     }
 
@@ -754,6 +759,17 @@ impl Tx for PgTx {
         );
         let row = self.one(q).await?;
         rows::opt_time_at(&row, "next_attempt_at")
+    }
+
+    async fn update_account_business_hours(
+        &mut self,
+        account_id: &str,
+        hours: Option<&casedesk_domain::BusinessHours>,
+    ) -> R<()> {
+        let q = sqlx::query("UPDATE accounts SET business_hours = $2 WHERE id = $1")
+            .bind(account_id)
+            .bind(hours.map(hours_json));
+        found(self.exec(q).await?)
     }
 
     async fn update_account_time_zone(

@@ -45,6 +45,7 @@ async fn reconnecting_to_a_schema_keeps_its_data() {
                 name: "Account".to_owned(),
                 settings,
                 time_zone: casedesk_domain::AccountTimeZone::default(),
+                business_hours: None,
                 created_at: casedesk_domain::Time::UNIX_EPOCH,
             };
             tx.insert_account(&account).await

@@ -14,6 +14,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0002_case_activity_index.sql"),
     ),
     (3, "reports", include_str!("../migrations/0003_reports.sql")),
+    (
+        4,
+        "business_hours",
+        include_str!("../migrations/0004_business_hours.sql"),
+    ),
 ];
 
 pub(crate) fn run(conn: &Connection) -> Result<(), StoreError> {

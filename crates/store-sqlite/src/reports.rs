@@ -160,7 +160,7 @@ impl SqliteTx<'_> {
 
         let mut samples: HashMap<GroupKey, Samples> = HashMap::new();
         let cases_sql = format!(
-            "{with}SELECT {key} AS k, c.first_response_at - c.created_at, c.message_count, \
+            "{with}SELECT {key} AS k, c.created_at, c.first_response_at, c.message_count, \
              c.merged_into_id IS NOT NULL FROM {from} \
              WHERE c.account_id = ?1 {within}{filters}",
             with = shape.with,
@@ -178,16 +178,17 @@ impl SqliteTx<'_> {
                 let s = samples
                     .entry(key_from(grouping, row, 0).map_err(map_err)?)
                     .or_default();
-                if let Some(fr) = row.get::<_, Option<i64>>(1).map_err(map_err)? {
-                    s.first_response_micros.push(fr);
+                let created: i64 = row.get(1).map_err(map_err)?;
+                if let Some(fr) = row.get::<_, Option<i64>>(2).map_err(map_err)? {
+                    s.first_response.push((created, fr));
                 }
-                if !row.get::<_, bool>(3).map_err(map_err)? {
-                    s.messages.push(row.get(2).map_err(map_err)?);
+                if !row.get::<_, bool>(4).map_err(map_err)? {
+                    s.messages.push(row.get(3).map_err(map_err)?);
                 }
             }
         }
         let closes_sql = format!(
-            "{with}SELECT {key} AS k, e.created_at - c.created_at \
+            "{with}SELECT {key} AS k, c.created_at, e.created_at \
              FROM {from} \
              WHERE e.account_id = ?1 {within} \
              AND c.id = e.case_id AND {closes}{filters}",
@@ -206,8 +207,8 @@ impl SqliteTx<'_> {
                 samples
                     .entry(key_from(grouping, row, 0).map_err(map_err)?)
                     .or_default()
-                    .resolution_micros
-                    .push(row.get(1).map_err(map_err)?);
+                    .resolution
+                    .push((row.get(1).map_err(map_err)?, row.get(2).map_err(map_err)?));
             }
         }
 

@@ -109,6 +109,10 @@ where
         .transpose()
 }
 
+fn hours_json(h: &casedesk_domain::BusinessHours) -> String {
+    serde_json::to_string(h).unwrap_or_default()
+}
+
 fn account_from(row: &Row) -> rusqlite::Result<AccountRecord> {
     let settings = AutoFinishSettings::new(
         row.get("chat_auto_finish_after_seconds")?,
@@ -120,6 +124,10 @@ fn account_from(row: &Row) -> rusqlite::Result<AccountRecord> {
         name: row.get("name")?,
         settings,
         time_zone: parsed::<casedesk_domain::AccountTimeZone>(row, "time_zone")?,
+        business_hours: row
+            .get::<_, Option<String>>("business_hours")?
+            .map(|v| serde_json::from_str(&v).map_err(|e| decode_err("business_hours", e)))
+            .transpose()?,
         created_at: time_at(row, "created_at")?,
     })
 }
@@ -393,15 +401,16 @@ impl Tx for SqliteTx<'_> {
     async fn insert_account(&mut self, a: &AccountRecord) -> R<()> {
         self.exec(
             "INSERT INTO accounts (id, name, chat_auto_finish_after_seconds, \
-             chat_auto_finish_warning_seconds, created_at, time_zone) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+             chat_auto_finish_warning_seconds, created_at, time_zone, business_hours) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
                 a.id,
                 a.name,
                 a.settings.after_seconds(),
                 a.settings.warning_seconds(),
                 micros(a.created_at),
-                a.time_zone.name()
+                a.time_zone.name(),
+                a.business_hours.as_ref().map(hours_json)
             ],
         )
         .map(drop)
@@ -983,6 +992,21 @@ impl Tx for SqliteTx<'_> {
             },
         )
     }
+    async fn update_account_business_hours(
+        &mut self,
+        account_id: &str,
+        hours: Option<&casedesk_domain::BusinessHours>,
+    ) -> R<()> {
+        let n = self.exec(
+            "UPDATE accounts SET business_hours = ?2 WHERE id = ?1",
+            params![account_id, hours.map(hours_json)],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
     async fn update_account_time_zone(
         &mut self,
         account_id: &str,

@@ -244,16 +244,22 @@ pub trait Tx: Send {
         account_id: &str,
         time_zone: casedesk_domain::AccountTimeZone,
     ) -> R<()>;
+    /// Sets (or with `None` clears) the account's business hours.
+    async fn update_account_business_hours(
+        &mut self,
+        account_id: &str,
+        hours: Option<&casedesk_domain::BusinessHours>,
+    ) -> R<()>;
     /// Gathers a period's statistics facts, keyed by `q.grouping`, for cases
     /// matching the filters:
     /// - `events`: history events with `created_at` in the period, counted
     ///   per key, kind and [`EventFacts`](casedesk_domain::stats::EventFacts)
     ///   (what their changes set);
     /// - `samples`: for cases created in the period (keyed by creation
-    ///   time), `first_response_at − created_at` when answered and
+    ///   time), `(created_at, first_response_at)` when answered and
     ///   `message_count` unless merged away; for each event of the period
-    ///   whose changes set the status to closed, its time − the case's
-    ///   `created_at` (keyed by the event's time);
+    ///   whose changes set the status to closed, `(the case's created_at,
+    ///   the event's time)` (keyed by the event's time);
     /// - `active_now`: active, unmerged chats now per agent or channel (none
     ///   for time buckets), and their total.
     async fn stats(

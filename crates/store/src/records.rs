@@ -12,6 +12,9 @@ pub struct AccountRecord {
     pub settings: AutoFinishSettings,
     /// Days and weeks of statistics are this zone's (R15).
     pub time_zone: AccountTimeZone,
+    /// Statistics count response and resolution times inside these hours
+    /// (in `time_zone`) when set, calendar time otherwise.
+    pub business_hours: Option<casedesk_domain::BusinessHours>,
     pub created_at: Time,
 }
 

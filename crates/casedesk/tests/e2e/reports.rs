@@ -8,12 +8,13 @@ use casedesk_domain::AccountTimeZone;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, s};
+use crate::helpers::{ADMIN_EMAIL, Backend, TestApp, s};
 use crate::on_both;
 
 on_both!(
     statistics_count_each_change_once,
     statistics_refuse_bad_input_and_scope_agents,
+    business_hours_count_only_open_time,
     export_csv_and_xlsx_parse_back,
 );
 
@@ -160,6 +161,129 @@ async fn statistics_count_each_change_once(backend: Backend) {
         old["groups"].as_array().map(Vec::len),
         Some(weeks_of_early_2020())
     );
+}
+
+/// Business hours Mon–Fri 09:00–18:00 in Berlin; one case is backdated to
+/// Monday 23 November 2026 17:30 local, answered Tuesday 09:15 and closed
+/// Tuesday 10:00 (the night and its closed hours in between).
+async fn business_hours_count_only_open_time(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let settings = app.ok(Method::GET, "/api/v1/settings", None).await;
+    assert!(settings["business_hours"].is_null(), "{settings}");
+    let week = json!({
+        "mon": [["09:00", "18:00"]], "tue": [["09:00", "18:00"]],
+        "wed": [["09:00", "18:00"]], "thu": [["09:00", "18:00"]],
+        "fri": [["09:00", "18:00"]]
+    });
+    let settings = app
+        .ok(
+            Method::PATCH,
+            "/api/v1/settings",
+            Some(json!({"time_zone": "Europe/Berlin", "business_hours": week})),
+        )
+        .await;
+    assert_eq!(settings["business_hours"], week, "{settings}");
+    assert_eq!(settings["time_zone"], "Europe/Berlin");
+    for (bad, why) in [
+        (
+            json!({"mon": [["09:00", "13:00"], ["12:00", "18:00"]]}),
+            "overlaps",
+        ),
+        (json!({"mon": [["18:00", "09:00"]]}), "before"),
+        (json!({"mon": [["9am", "18:00"]]}), "HH:MM"),
+        (json!({"funday": [["09:00", "18:00"]]}), "unknown day"),
+        (json!({}), "at least one"),
+        (json!({"mon": "09:00-18:00"}), "business_hours"),
+    ] {
+        let (st, v) = app
+            .call(
+                Method::PATCH,
+                "/api/v1/settings",
+                Some(json!({"business_hours": bad})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {v}");
+        assert!(v.to_string().contains(why), "{bad}: {v}");
+    }
+    // Other settings leave the hours alone.
+    let settings = app
+        .ok(
+            Method::PATCH,
+            "/api/v1/settings",
+            Some(json!({"chat_auto_finish_after_seconds": 900})),
+        )
+        .await;
+    assert_eq!(settings["business_hours"], week);
+
+    // A case answered and closed through the API, then copied into the past.
+    let a = s(&app.customer_says("bh", "bh1", "Hello").await["case_id"]);
+    app.reply(&a, "Hi").await;
+    let (st, _) = app.finish(&a, "closed").await;
+    assert_eq!(st, StatusCode::OK);
+    let at = |s: &str| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .expect("time")
+            .to_utc()
+    };
+    let store = app.db.open().await;
+    casedesk_store::write::<_, casedesk_store::StoreError, _>(&*store, move |tx| {
+        Box::pin(async move {
+            let admin = tx.find_agent_by_email(ADMIN_EMAIL).await?.expect("admin");
+            let account = admin.account_id;
+            let mut case = tx.get_case(&account, &a).await?;
+            let close = tx
+                .list_events(&account, &a)
+                .await?
+                .into_iter()
+                .find(|e| e.kind == "finished")
+                .expect("the finish event");
+            case.id = "bh-past".into();
+            case.number = tx.next_case_number(&account).await?;
+            case.created_at = at("2026-11-23T16:30:00Z"); // Mon 17:30 CET
+            case.first_response_at = Some(at("2026-11-24T08:15:00Z")); // Tue 09:15
+            tx.insert_case(&case).await?;
+            let mut close = close;
+            close.id = "bh-past-close".into();
+            close.case_id = case.id.clone();
+            close.created_at = at("2026-11-24T09:00:00Z"); // Tue 10:00
+            tx.insert_event(&close).await
+        })
+    })
+    .await
+    .expect("backdated case");
+    store.close().await;
+
+    let period = "from=2026-11-23&to=2026-11-24";
+    let business = stats(&app, &format!("group_by=week&{period}")).await;
+    assert_eq!(business["business_hours"], true, "{business}");
+    let t = &business["total"];
+    assert_eq!(t["first_response_seconds"]["count"], 1, "{t}");
+    assert_eq!(
+        t["first_response_seconds"]["median"], 2700.0,
+        "30 min on Monday + 15 min on Tuesday: {t}"
+    );
+    assert_eq!(t["resolution_seconds"]["count"], 1, "{t}");
+    assert_eq!(
+        t["resolution_seconds"]["median"], 5400.0,
+        "30 min on Monday + 1 h on Tuesday: {t}"
+    );
+
+    // Cleared: calendar time again.
+    let settings = app
+        .ok(
+            Method::PATCH,
+            "/api/v1/settings",
+            Some(json!({"business_hours": null})),
+        )
+        .await;
+    assert!(settings["business_hours"].is_null(), "{settings}");
+    assert_eq!(settings["time_zone"], "Europe/Berlin");
+    let calendar = stats(&app, &format!("group_by=week&{period}")).await;
+    assert_eq!(calendar["business_hours"], false);
+    let t = &calendar["total"];
+    assert_eq!(t["first_response_seconds"]["median"], 15.75 * 3600.0, "{t}");
+    assert_eq!(t["resolution_seconds"]["median"], 16.5 * 3600.0, "{t}");
+    app.stop().await;
 }
 
 /// ISO weeks touched by 2020-01-01 … 2020-03-01: W01 (from Dec 30) to W09.

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse};
-use casedesk_domain::{AccountTimeZone, AutoFinishSettings, ChannelKind, Role};
+use casedesk_domain::{AccountTimeZone, AutoFinishSettings, BusinessHours, ChannelKind, Role};
 use casedesk_store::{AgentRecord, ChannelRecord, StoreError, read, write};
 
 use super::Json;
@@ -194,11 +194,16 @@ pub async fn create_channel(
     ))
 }
 
-fn settings_dto(s: AutoFinishSettings, time_zone: AccountTimeZone) -> SettingsDto {
+fn settings_dto(
+    s: AutoFinishSettings,
+    time_zone: AccountTimeZone,
+    business_hours: Option<&BusinessHours>,
+) -> SettingsDto {
     SettingsDto {
         chat_auto_finish_after_seconds: s.after_seconds(),
         chat_auto_finish_warning_seconds: s.warning_seconds(),
         time_zone: time_zone.name().to_owned(),
+        business_hours: business_hours.and_then(|h| serde_json::to_value(h).ok()),
     }
 }
 
@@ -216,6 +221,7 @@ pub async fn get_settings(
     Ok(axum::Json(settings_dto(
         account.settings,
         account.time_zone,
+        account.business_hours.as_ref(),
     )))
 }
 
@@ -234,7 +240,14 @@ pub async fn patch_settings(
         .map(str::parse::<AccountTimeZone>)
         .transpose()
         .map_err(|e| AppError::invalid(e.0))?;
-    let (settings, time_zone) = write::<_, AppError, _>(&*app.store, move |tx| {
+    // `Some(None)`: cleared; `Some(Some(_))`: set; `None`: left alone.
+    let business_hours: Option<Option<BusinessHours>> = body
+        .business_hours
+        .clone()
+        .map(|v| v.map(serde_json::from_value::<BusinessHours>).transpose())
+        .transpose()
+        .map_err(|e| AppError::invalid(format!("invalid `business_hours`: {e}")))?;
+    let (settings, time_zone, business_hours) = write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
             let account = tx.get_account(&account_id).await?;
             let current = account.settings;
@@ -249,9 +262,25 @@ pub async fn patch_settings(
             if let Some(tz) = time_zone {
                 tx.update_account_time_zone(&account_id, tz).await?;
             }
-            Ok((settings, time_zone.unwrap_or(account.time_zone)))
+            let business_hours = match business_hours {
+                Some(h) => {
+                    tx.update_account_business_hours(&account_id, h.as_ref())
+                        .await?;
+                    h
+                }
+                None => account.business_hours,
+            };
+            Ok((
+                settings,
+                time_zone.unwrap_or(account.time_zone),
+                business_hours,
+            ))
         })
     })
     .await?;
-    Ok(axum::Json(settings_dto(settings, time_zone)))
+    Ok(axum::Json(settings_dto(
+        settings,
+        time_zone,
+        business_hours.as_ref(),
+    )))
 }

@@ -118,6 +118,11 @@ pub struct SettingsDto {
     pub chat_auto_finish_warning_seconds: i64,
     /// IANA time zone of the account's statistics days and weeks (`UTC`).
     pub time_zone: String,
+    /// Weekly business hours in `time_zone`, e.g.
+    /// `{"mon": [["09:00", "18:00"]]}` (days without an entry are closed);
+    /// `null`: statistics count calendar time.
+    #[schema(value_type = Option<Object>)]
+    pub business_hours: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -127,6 +132,10 @@ pub struct PatchSettings {
     pub chat_auto_finish_warning_seconds: Option<i64>,
     /// An IANA name such as `Europe/Moscow`.
     pub time_zone: Option<String>,
+    /// A weekly schedule (see [`SettingsDto::business_hours`]); `null` clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Object>)]
+    pub business_hours: Option<Option<serde_json::Value>>,
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -77,9 +77,11 @@ pub struct FiguresDto {
     pub cases_merged: i64,
     /// Message count of the cases created in the period (merged ones excluded).
     pub messages_per_case: DistributionDto,
-    /// Seconds from creation to the first agent reply, cases created in the period.
+    /// Seconds from creation to the first agent reply, cases created in the
+    /// period (business seconds when the account has business hours).
     pub first_response_seconds: DistributionDto,
-    /// Seconds from creation to each close in the period.
+    /// Seconds from creation to each close in the period (business seconds
+    /// when the account has business hours).
     pub resolution_seconds: DistributionDto,
     /// Active chats right now; `null` for day and week groups.
     pub active_chats_now: Option<i64>,
@@ -126,6 +128,9 @@ pub struct StatsDto {
     /// `day`, `week`, `agent` or `channel`.
     pub group_by: String,
     pub time_zone: String,
+    /// `true`: first-response and resolution seconds count only the
+    /// account's business hours; `false`: calendar time.
+    pub business_hours: bool,
     pub channel_id: Option<String>,
     pub agent_id: Option<String>,
     pub groups: Vec<StatsGroupDto>,
@@ -252,10 +257,8 @@ pub async fn stats(
                 agent_id: agent_id.clone(),
             };
             let input = tx.stats(&account_id, &q).await?;
-            let is_time = matches!(grouping, Grouping::Day | Grouping::Week);
-            let figures = stats::compute(input, &listed, is_time);
             Ok((
-                figures,
+                (input, listed, account.business_hours),
                 tz,
                 from,
                 to,
@@ -266,7 +269,15 @@ pub async fn stats(
     })
     .await?;
     let (names, channel_id, agent_id) = names;
-    let (groups, total) = figures;
+    let (input, listed, business_hours) = figures;
+    // Outside the read job: business time can take a while on many cases.
+    let is_time = matches!(grouping, Grouping::Day | Grouping::Week);
+    let (groups, total) = stats::compute(
+        input,
+        &listed,
+        is_time,
+        business_hours.as_ref().map(|h| (h, tz)),
+    );
     let groups = groups
         .into_iter()
         .map(|(key, f)| {
@@ -317,6 +328,7 @@ pub async fn stats(
         }
         .to_owned(),
         time_zone: tz.name().to_owned(),
+        business_hours: business_hours.is_some(),
         channel_id,
         agent_id,
         groups,

@@ -65,6 +65,7 @@ pub(crate) fn account(id: &str) -> AccountRecord {
         name: format!("Account {id}"),
         settings: AutoFinishSettings::default(),
         time_zone: casedesk_domain::AccountTimeZone::default(),
+        business_hours: None,
         created_at: t_micros(0, 250_001),
     }
 }

@@ -18,7 +18,13 @@ pub async fn accounts_agents_and_tokens_round_trip(store: Arc<dyn Store>) {
     .await;
     assert_eq!(n, 0, "a fresh store has no accounts");
 
-    let (a, b) = (account("acc-a"), account("acc-b"));
+    let (a, mut b) = (account("acc-a"), account("acc-b"));
+    b.business_hours = Some(
+        serde_json::from_str(
+            r#"{"mon":[["09:00","12:30"],["13:30","18:00"]],"sat":[["10:00","24:00"]]}"#,
+        )
+        .expect("valid hours"),
+    );
     let (a2, b2) = (a.clone(), b.clone());
     write_ok(store, "insert accounts", move |tx| {
         Box::pin(async move {
@@ -33,6 +39,11 @@ pub async fn accounts_agents_and_tokens_round_trip(store: Arc<dyn Store>) {
     .await;
     assert_eq!(got, a, "account round trip (times keep microseconds)");
     assert_eq!(n, 2);
+    let got_b = read_ok(store, "get account b", |tx| {
+        Box::pin(async move { tx.get_account("acc-b").await })
+    })
+    .await;
+    assert_eq!(got_b, b, "business hours round trip");
     assert_not_found(
         "get_account of an unknown id",
         try_read(store, |tx| {

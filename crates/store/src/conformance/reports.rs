@@ -30,6 +30,35 @@ pub async fn account_time_zone_round_trips(store: Arc<dyn Store>) {
         account.settings,
         casedesk_domain::AutoFinishSettings::default()
     );
+
+    let hours: casedesk_domain::BusinessHours =
+        serde_json::from_str(r#"{"tue":[["08:00","17:00"]],"fri":[["08:00","12:00"]]}"#)
+            .expect("valid hours");
+    let h = hours.clone();
+    let account = write_ok(store, "set business hours", move |tx| {
+        Box::pin(async move {
+            tx.update_account_business_hours("tz", Some(&h)).await?;
+            tx.get_account("tz").await
+        })
+    })
+    .await;
+    assert_eq!(account.business_hours, Some(hours));
+    assert_eq!(account.time_zone, moscow, "the time zone is left alone");
+    let account = write_ok(store, "clear business hours", move |tx| {
+        Box::pin(async move {
+            tx.update_account_business_hours("tz", None).await?;
+            tx.get_account("tz").await
+        })
+    })
+    .await;
+    assert_eq!(account.business_hours, None);
+    assert_not_found(
+        "business hours of a missing account",
+        try_write(store, move |tx| {
+            Box::pin(async move { tx.update_account_business_hours("nope", None).await })
+        })
+        .await,
+    );
     assert_not_found(
         "time zone of a missing account",
         try_write(store, move |tx| {
@@ -37,6 +66,11 @@ pub async fn account_time_zone_round_trips(store: Arc<dyn Store>) {
         })
         .await,
     );
+}
+
+/// [`t`] in microseconds since the epoch.
+fn us(secs: i64) -> i64 {
+    t(secs).timestamp_micros()
 }
 
 fn event(
@@ -189,9 +223,9 @@ pub async fn stats_tally_history_samples_and_active_chats(store: Arc<dyn Store>)
     };
     let sa = of(&a);
     assert_eq!(
-        sa.first_response_micros,
-        vec![60_000_000],
-        "answered after 60 s"
+        sa.first_response,
+        vec![(us(10), us(70))],
+        "created at 10, answered at 70"
     );
     assert_eq!(
         sa.messages,
@@ -199,12 +233,12 @@ pub async fn stats_tally_history_samples_and_active_chats(store: Arc<dyn Store>)
         "the merged case's messages do not count"
     );
     assert_eq!(
-        sa.resolution_micros,
-        vec![90_000_000],
-        "closed 90 s after creation"
+        sa.resolution,
+        vec![(us(10), us(100))],
+        "created at 10, closed at 100"
     );
     assert_eq!(of(&none).messages, vec![2]);
-    assert!(of(&none).first_response_micros.is_empty());
+    assert!(of(&none).first_response.is_empty());
     assert_eq!(
         got.active_now,
         vec![(none.clone(), 1)],
@@ -212,7 +246,7 @@ pub async fn stats_tally_history_samples_and_active_chats(store: Arc<dyn Store>)
     );
     assert_eq!(got.active_now_total, 1);
 
-    let (_, total) = compute(got, &[], false);
+    let (_, total) = compute(got, &[], false, None);
     let c = total.counters;
     assert_eq!(
         (
