@@ -962,64 +962,87 @@ pub enum Fired {
 /// R3/R4: fires one due deadline of a case, under the customer lock, after
 /// re-reading it: a deadline another process fired, or new activity moved,
 /// does nothing.
-pub async fn fire_deadline(app: &AppState, d: Deadline) -> Result<Fired, AppError> {
+async fn fire_one(
+    tx: &mut dyn Tx,
+    d: &Deadline,
+    at: Time,
+) -> Result<(Fired, Vec<Notice>), AppError> {
+    let (mut case, _customer) = match lock_case(tx, &d.account_id, &d.case_id).await {
+        Ok(v) => v,
+        Err(e) if e.status == axum::http::StatusCode::NOT_FOUND => {
+            tx.clear_deadlines(&d.case_id).await?;
+            return Ok((Fired::Nothing, Vec::new()));
+        }
+        Err(e) => return Err(e),
+    };
+    let current = tx
+        .list_deadlines(&d.case_id)
+        .await?
+        .into_iter()
+        .find(|x| x.kind == d.kind && x.due_at <= at);
+    let Some(current) = current else {
+        return Ok((Fired::Nothing, Vec::new()));
+    };
+    tx.delete_deadline(&current.case_id, current.kind).await?;
+    if !case.state.is_active_chat() || case.state.merged {
+        tx.clear_deadlines(&case.id).await?;
+        return Ok((Fired::Nothing, Vec::new()));
+    }
+    match current.kind {
+        DeadlineKind::Warn => {
+            let finish_at = tx
+                .list_deadlines(&case.id)
+                .await?
+                .into_iter()
+                .find(|x| x.kind == DeadlineKind::Finish)
+                .map(|x| rfc3339(x.due_at));
+            let n = notice(
+                &case,
+                "case.auto_finish_warning",
+                json!({ "auto_finish_at": finish_at }),
+            );
+            Ok((Fired::Warned, vec![n]))
+        }
+        DeadlineKind::Finish => {
+            let changes = case.state.auto_finish(at)?;
+            case.updated_at = at;
+            tx.update_case(&case).await?;
+            tx.clear_deadlines(&case.id).await?;
+            record(
+                tx,
+                &case,
+                "auto_finished",
+                &Actor::System("auto_finish".into()),
+                changes,
+                json!({ "due_at": rfc3339(current.due_at), "lateness_ms": (at - current.due_at).num_milliseconds() }),
+                at,
+            )
+            .await?;
+            Ok((Fired::Finished, vec![case_notice(&case)]))
+        }
+    }
+}
+
+/// Fires a batch of due deadlines in one unit of work: one commit (and on
+/// SQLite one savepoint) for many chats is what keeps a burst of 100,000
+/// simultaneous deadlines within seconds. Deadlines are taken in case order
+/// so that two servers lock customers in the same order.
+pub async fn fire_deadlines(
+    app: &AppState,
+    mut batch: Vec<Deadline>,
+) -> Result<Vec<Fired>, AppError> {
+    batch.sort_by(|a, b| a.case_id.cmp(&b.case_id));
     let (fired, notices) = write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
             let at = now();
-            let (mut case, _customer) = match lock_case(tx, &d.account_id, &d.case_id).await {
-                Ok(v) => v,
-                Err(e) if e.status == axum::http::StatusCode::NOT_FOUND => {
-                    tx.clear_deadlines(&d.case_id).await?;
-                    return Ok((Fired::Nothing, Vec::new()));
-                }
-                Err(e) => return Err(e),
-            };
-            let current = tx
-                .list_deadlines(&d.case_id)
-                .await?
-                .into_iter()
-                .find(|x| x.kind == d.kind && x.due_at <= at);
-            let Some(current) = current else {
-                return Ok((Fired::Nothing, Vec::new()));
-            };
-            tx.delete_deadline(&current.case_id, current.kind).await?;
-            if !case.state.is_active_chat() || case.state.merged {
-                tx.clear_deadlines(&case.id).await?;
-                return Ok((Fired::Nothing, Vec::new()));
+            let mut fired = Vec::with_capacity(batch.len());
+            let mut notices = Vec::new();
+            for d in &batch {
+                let (f, n) = fire_one(tx, d, at).await?;
+                fired.push(f);
+                notices.extend(n);
             }
-            match current.kind {
-                DeadlineKind::Warn => {
-                    let finish_at = tx
-                        .list_deadlines(&case.id)
-                        .await?
-                        .into_iter()
-                        .find(|x| x.kind == DeadlineKind::Finish)
-                        .map(|x| rfc3339(x.due_at));
-                    let n = notice(
-                        &case,
-                        "case.auto_finish_warning",
-                        json!({ "auto_finish_at": finish_at }),
-                    );
-                    Ok((Fired::Warned, vec![n]))
-                }
-                DeadlineKind::Finish => {
-                    let changes = case.state.auto_finish(at)?;
-                    case.updated_at = at;
-                    tx.update_case(&case).await?;
-                    tx.clear_deadlines(&case.id).await?;
-                    record(
-                        tx,
-                        &case,
-                        "auto_finished",
-                        &Actor::System("auto_finish".into()),
-                        changes,
-                        json!({ "due_at": rfc3339(current.due_at), "lateness_ms": (at - current.due_at).num_milliseconds() }),
-                        at,
-                    )
-                    .await?;
-                    Ok((Fired::Finished, vec![case_notice(&case)]))
-                }
-            }
+            Ok((fired, notices))
         })
     })
     .await?;

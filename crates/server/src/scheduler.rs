@@ -17,11 +17,14 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::App;
-use crate::cases::{Fired, fire_deadline};
+use crate::cases::{Fired, fire_deadlines};
 use crate::util::now;
 
 const MAX_SLEEP: Duration = Duration::from_secs(1);
 const DEADLINE_BATCH: i64 = 1000;
+/// Deadlines fired per unit of work, and such units in flight.
+const FIRE_BATCH: usize = 100;
+const FIRE_JOBS_IN_FLIGHT: usize = 16;
 const OUTBOX_BATCH: i64 = 50;
 const OUTBOX_LEASE_SECS: i64 = 60;
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -54,20 +57,42 @@ pub async fn fire_due_deadlines(app: &App) -> Result<usize, StoreError> {
         })
         .await?;
         let n = due.len();
-        let results: Vec<_> = futures::stream::iter(due)
-            .map(|d| fire_deadline(app, d))
-            .buffer_unordered(256)
+        let batches: Vec<Vec<Deadline>> =
+            due.chunks(FIRE_BATCH).map(<[Deadline]>::to_vec).collect();
+        let results: Vec<Vec<Fired>> = futures::stream::iter(batches)
+            .map(|batch| fire_batch(app, batch))
+            .buffer_unordered(FIRE_JOBS_IN_FLIGHT)
             .collect()
             .await;
-        for r in results {
-            match r {
-                Ok(Fired::Finished) => finished += 1,
-                Ok(_) => {}
-                Err(e) => tracing::warn!("firing a chat deadline failed: {}", e.message),
-            }
-        }
-        if (n as i64) < DEADLINE_BATCH || stopping(app) {
+        let fired: Vec<Fired> = results.into_iter().flatten().collect();
+        finished += fired.iter().filter(|f| **f == Fired::Finished).count();
+        // Nothing fired (every one failed): wait for the next round rather
+        // than spin on the same deadlines.
+        if (n as i64) < DEADLINE_BATCH || fired.is_empty() || stopping(app) {
             return Ok(finished);
+        }
+    }
+}
+
+/// Fires a batch in one unit of work; when that fails (a deadlock with
+/// another server, one bad case) each deadline is tried on its own, so one
+/// failure never holds the others back.
+async fn fire_batch(app: &App, batch: Vec<Deadline>) -> Vec<Fired> {
+    match fire_deadlines(app, batch.clone()).await {
+        Ok(fired) => fired,
+        Err(e) => {
+            tracing::info!(
+                "a batch of chat deadlines failed ({}); firing one by one",
+                e.message
+            );
+            let mut fired = Vec::new();
+            for d in batch {
+                match fire_deadlines(app, vec![d]).await {
+                    Ok(f) => fired.extend(f),
+                    Err(e) => tracing::warn!("firing a chat deadline failed: {}", e.message),
+                }
+            }
+            fired
         }
     }
 }
