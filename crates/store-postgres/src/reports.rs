@@ -53,29 +53,31 @@ impl<'q> Shape<'q> {
         }
     }
 
-    /// The key of grouping by agent or channel (`None` for time buckets).
-    fn key(&self) -> Option<&'static str> {
+    /// The column of grouping by agent or channel (`None` for time
+    /// buckets). Cases and events (migration 0005) both have these columns.
+    fn key_col(&self) -> Option<&'static str> {
         match self.q.grouping {
             StatsGrouping::Buckets(_) => None,
-            StatsGrouping::Agent => Some("c.assignee_id"),
-            StatsGrouping::Channel => Some("c.channel_id"),
+            StatsGrouping::Agent => Some("assignee_id"),
+            StatsGrouping::Channel => Some("channel_id"),
         }
     }
 
-    /// `SELECT {key} AS k{rest} FROM {from} WHERE {account_col} = $ AND
-    /// time_col in the period {more} [filters]`. A time bucket's key is
+    /// `SELECT {key} AS k{rest} FROM {table} {t} WHERE t.account_id = $ AND
+    /// t.time_col in the period {more} [filters]`. A time bucket's key is
     /// `width_bucket` over the buckets' starts: no join, one index range
     /// scan of the period.
     fn build(
         &self,
         rest: &str,
-        from: &str,
-        account_col: &str,
+        table: &str,
+        t: &str,
         time_col: &str,
         more: &str,
     ) -> QueryBuilder<'q, Postgres> {
+        let time_col = format!("{t}.{time_col}");
         let mut b = QueryBuilder::<Postgres>::new("SELECT ");
-        match (self.buckets(), self.key()) {
+        match (self.buckets(), self.key_col()) {
             (Some(buckets), _) => {
                 let starts: Vec<i64> = buckets.iter().map(|b| micros(b.0)).collect();
                 b.push(format!("(width_bucket({time_col}, "))
@@ -83,29 +85,33 @@ impl<'q> Shape<'q> {
                     .push("::bigint[]) - 1)::bigint");
             }
             (None, Some(key)) => {
-                b.push(key);
+                b.push(format!("{t}.{key}"));
             }
             (None, None) => {
                 b.push("NULL::text");
             }
         }
-        b.push(format!(" AS k{rest} FROM {from} WHERE {account_col} = "))
-            .push_bind(self.account_id)
-            .push(format!(" AND {time_col} >= "))
-            .push_bind(micros(self.q.from))
-            .push(format!(" AND {time_col} < "))
-            .push_bind(micros(self.q.to))
-            .push(more);
-        self.filters(&mut b);
+        b.push(format!(
+            " AS k{rest} FROM {table} {t} WHERE {t}.account_id = "
+        ))
+        .push_bind(self.account_id)
+        .push(format!(" AND {time_col} >= "))
+        .push_bind(micros(self.q.from))
+        .push(format!(" AND {time_col} < "))
+        .push_bind(micros(self.q.to))
+        .push(more);
+        self.filters(&mut b, t);
         b
     }
 
-    fn filters(&self, b: &mut QueryBuilder<'q, Postgres>) {
+    fn filters(&self, b: &mut QueryBuilder<'q, Postgres>, t: &str) {
         if let Some(ch) = &self.q.channel_id {
-            b.push(" AND c.channel_id = ").push_bind(ch.as_str());
+            b.push(format!(" AND {t}.channel_id = "))
+                .push_bind(ch.as_str());
         }
         if let Some(a) = &self.q.agent_id {
-            b.push(" AND c.assignee_id = ").push_bind(a.as_str());
+            b.push(format!(" AND {t}.assignee_id = "))
+                .push_bind(a.as_str());
         }
     }
 }
@@ -116,18 +122,12 @@ impl PgTx {
         // Written with each event from the domain's `EventFacts`.
         let closes = "e.sets_closed";
         let finishes = "e.sets_finished";
-        let needs_case =
-            shape.buckets().is_none() || q.channel_id.is_some() || q.agent_id.is_some();
-        let from = if needs_case {
-            "case_events e JOIN cases c ON c.id = e.case_id"
-        } else {
-            "case_events e"
-        };
+        // Events carry their case's keys (migration 0005): no joins.
         let mut b = shape.build(
             &format!(", e.kind, {closes} AS sc, {finishes} AS sf, COUNT(*) AS n"),
-            from,
-            "e.account_id",
-            "e.created_at",
+            "case_events",
+            "e",
+            "created_at",
             "",
         );
         b.push(" GROUP BY 1, 2, 3, 4");
@@ -149,9 +149,9 @@ impl PgTx {
         let mut b = shape.build(
             ", c.created_at, c.first_response_at, c.message_count, \
              c.merged_into_id IS NOT NULL",
-            "cases c",
-            "c.account_id",
-            "c.created_at",
+            "cases",
+            "c",
+            "created_at",
             "",
         );
         {
@@ -169,11 +169,13 @@ impl PgTx {
                 }
             }
         }
+        // The partial covering index `case_events_closes` holds exactly the
+        // close events with their case's creation time and keys.
         let mut b = shape.build(
-            ", c.created_at, e.created_at",
-            "case_events e JOIN cases c ON c.id = e.case_id",
-            "e.account_id",
-            "e.created_at",
+            ", e.case_created_at, e.created_at",
+            "case_events",
+            "e",
+            "created_at",
             &format!(" AND {closes}"),
         );
         {
@@ -190,14 +192,16 @@ impl PgTx {
         }
 
         // Active chats are "now": no period, no bucket.
-        let by_key = shape.key().is_some();
+        let by_key = shape.key_col().is_some();
         let mut b = QueryBuilder::<Postgres>::new(format!(
             "SELECT {} AS k, COUNT(*) FROM cases c WHERE c.account_id = ",
-            shape.key().unwrap_or("NULL::text")
+            shape
+                .key_col()
+                .map_or("NULL::text".to_owned(), |k| format!("c.{k}"))
         ));
         b.push_bind(account_id)
             .push(" AND c.chat_state = 'active' AND c.merged_into_id IS NULL");
-        shape.filters(&mut b);
+        shape.filters(&mut b, "c");
         b.push(" GROUP BY 1");
         let rows = b.build().fetch_all(self.conn()).await.map_err(map_err)?;
         let mut active_now = Vec::new();
@@ -389,10 +393,13 @@ impl PgTx {
             }
             sqlx::query(
                 "INSERT INTO case_events (id, account_id, case_id, kind, actor_type, actor_id, \
-                 changes, data, created_at, sets_closed, sets_finished) SELECT * FROM \
-                 unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
-                 $6::text[], $7::text[], $8::text[], $9::bigint[], $10::boolean[], \
-                 $11::boolean[])",
+                 changes, data, created_at, sets_closed, sets_finished, assignee_id, \
+                 channel_id, case_created_at) SELECT u.*, c.assignee_id, c.channel_id, \
+                 c.created_at FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], \
+                 $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[], \
+                 $10::boolean[], $11::boolean[]) AS u(id, account_id, case_id, kind, actor_type, \
+                 actor_id, changes, data, created_at, sc, sf) \
+                 JOIN cases c ON c.id = u.case_id",
             )
             .bind(ev.iter().map(|e| e.id.clone()).collect::<Vec<_>>())
             .bind(ev.iter().map(|e| e.account_id.clone()).collect::<Vec<_>>())

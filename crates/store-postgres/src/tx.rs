@@ -608,10 +608,14 @@ impl Tx for PgTx {
         let (changes, data) = rows::event_json(event)?;
         // Statistics read what the changes set from columns (R15).
         let facts = casedesk_domain::stats::EventFacts::of(&event.changes);
+        // The case's keys are copied onto the event for joinless statistics
+        // (migration 0005); an event of a case that does not exist is an error.
         let q = sqlx::query(
             "INSERT INTO case_events (id, account_id, case_id, kind, actor_type, actor_id, \
-             changes, data, created_at, sets_closed, sets_finished) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             changes, data, created_at, sets_closed, sets_finished, assignee_id, channel_id, \
+             case_created_at) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, c.assignee_id, c.channel_id, \
+             c.created_at FROM cases c WHERE c.id = $3 AND c.account_id = $2",
         )
         .bind(&event.id)
         .bind(&event.account_id)
@@ -624,7 +628,10 @@ impl Tx for PgTx {
         .bind(micros(event.created_at))
         .bind(facts.sets_closed)
         .bind(facts.sets_finished);
-        self.exec(q).await.map(drop)
+        if self.exec(q).await? == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
     }
 
     async fn list_events(&mut self, account_id: &str, case_id: &str) -> R<Vec<EventRecord>> {

@@ -19,6 +19,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "business_hours",
         include_str!("../migrations/0004_business_hours.sql"),
     ),
+    (
+        5,
+        "stats_keys",
+        include_str!("../migrations/0005_stats_keys.sql"),
+    ),
 ];
 
 pub(crate) fn run(conn: &Connection) -> Result<(), StoreError> {

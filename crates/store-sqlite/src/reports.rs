@@ -23,9 +23,11 @@ struct Shape {
     with: String,
     /// Joins the bucket table on the given time column.
     bucket_join: bool,
-    /// SQL of the key, over the case `c`.
-    key: &'static str,
-    filters: String,
+    /// The grouping column (`assignee_id`, `channel_id`), or `None` for
+    /// time buckets (key `b.idx`). Cases and events both have these columns.
+    key_col: Option<&'static str>,
+    /// `(column, argument number)` of the filters.
+    filters: Vec<(&'static str, usize)>,
     args: Vec<Value>,
 }
 
@@ -36,16 +38,16 @@ impl Shape {
             Value::Integer(micros(q.from)),
             Value::Integer(micros(q.to)),
         ];
-        let mut filters = String::new();
+        let mut filters = Vec::new();
         if let Some(ch) = &q.channel_id {
             args.push(Value::Text(ch.clone()));
-            filters.push_str(&format!(" AND c.channel_id = ?{}", args.len()));
+            filters.push(("channel_id", args.len()));
         }
         if let Some(a) = &q.agent_id {
             args.push(Value::Text(a.clone()));
-            filters.push_str(&format!(" AND c.assignee_id = ?{}", args.len()));
+            filters.push(("assignee_id", args.len()));
         }
-        let (with, bucket_join, key) = match &q.grouping {
+        let (with, bucket_join, key_col) = match &q.grouping {
             StatsGrouping::Buckets(b) => {
                 let rows: Vec<String> = b
                     .iter()
@@ -63,18 +65,34 @@ impl Shape {
                 } else {
                     format!("WITH b(idx, lo, hi) AS (VALUES {}) ", rows.join(", "))
                 };
-                (with, true, "b.idx")
+                (with, true, None)
             }
-            StatsGrouping::Agent => (String::new(), false, "c.assignee_id"),
-            StatsGrouping::Channel => (String::new(), false, "c.channel_id"),
+            StatsGrouping::Agent => (String::new(), false, Some("assignee_id")),
+            StatsGrouping::Channel => (String::new(), false, Some("channel_id")),
         };
         Shape {
             with,
             bucket_join,
-            key,
+            key_col,
             filters,
             args,
         }
+    }
+
+    /// The key's SQL over the table aliased `t`.
+    fn key(&self, t: &str) -> String {
+        match self.key_col {
+            Some(col) => format!("{t}.{col}"),
+            None => "b.idx".to_owned(),
+        }
+    }
+
+    /// ` AND t.col = ?n` for each filter, over the table aliased `t`.
+    fn filters(&self, t: &str) -> String {
+        self.filters
+            .iter()
+            .map(|(col, n)| format!(" AND {t}.{col} = ?{n}"))
+            .collect()
     }
 
     /// `FROM b CROSS JOIN {from}` for time buckets: SQLite keeps the order
@@ -114,29 +132,16 @@ impl SqliteTx<'_> {
         // Written with each event from the domain's `EventFacts`.
         let closes = "e.sets_closed";
         let finishes = "e.sets_finished";
-        // Cases are joined only when the key or a filter needs them, through
-        // the covering index of their keys: SQLite would otherwise pick the
-        // primary key and read the table row for every event.
-        let needs_case = !shape.bucket_join || !shape.filters.is_empty();
-        let events_from = if needs_case {
-            shape.from("case_events e CROSS JOIN cases c INDEXED BY cases_stats_keys")
-        } else {
-            shape.from("case_events e")
-        };
-        let case_on = if needs_case {
-            " AND c.id = e.case_id"
-        } else {
-            ""
-        };
+        // Events carry their case's keys (migration 0005): one range scan
+        // of the covering index `case_events_stats`, no joins.
         let events_sql = format!(
             "{with}SELECT {key} AS k, e.kind, {closes} AS sc, {finishes} AS sf, COUNT(*) AS n \
-             FROM {events_from} \
-             WHERE e.account_id = ?1 {within}\
-             {case_on}{filters} GROUP BY k, e.kind, sc, sf",
+             FROM {from} WHERE e.account_id = ?1 {within}{filters} GROUP BY k, e.kind, sc, sf",
             with = shape.with,
-            key = shape.key,
+            key = shape.key("e"),
+            from = shape.from("case_events e INDEXED BY case_events_stats"),
             within = shape.in_bucket("e.created_at"),
-            filters = shape.filters,
+            filters = shape.filters("e"),
         );
         let grouping = &q.grouping;
         let mut events = Vec::new();
@@ -164,10 +169,10 @@ impl SqliteTx<'_> {
              c.merged_into_id IS NOT NULL FROM {from} \
              WHERE c.account_id = ?1 {within}{filters}",
             with = shape.with,
-            key = shape.key,
+            key = shape.key("c"),
             from = shape.from("cases c"),
             within = shape.in_bucket("c.created_at"),
-            filters = shape.filters,
+            filters = shape.filters("c"),
         );
         {
             let mut stmt = self.conn.prepare(&cases_sql).map_err(map_err)?;
@@ -187,16 +192,17 @@ impl SqliteTx<'_> {
                 }
             }
         }
+        // The partial covering index `case_events_closes` holds exactly the
+        // close events with their case's creation time and keys.
         let closes_sql = format!(
-            "{with}SELECT {key} AS k, c.created_at, e.created_at \
+            "{with}SELECT {key} AS k, e.case_created_at, e.created_at \
              FROM {from} \
-             WHERE e.account_id = ?1 {within} \
-             AND c.id = e.case_id AND {closes}{filters}",
+             WHERE e.account_id = ?1 {within} AND {closes} = 1{filters}",
             with = shape.with,
-            key = shape.key,
-            from = shape.from("case_events e CROSS JOIN cases c INDEXED BY cases_stats_keys"),
+            key = shape.key("e"),
+            from = shape.from("case_events e INDEXED BY case_events_closes"),
             within = shape.in_bucket("e.created_at"),
-            filters = shape.filters,
+            filters = shape.filters("e"),
         );
         {
             let mut stmt = self.conn.prepare(&closes_sql).map_err(map_err)?;
@@ -223,7 +229,11 @@ impl SqliteTx<'_> {
             active_args.push(Value::Text(a.clone()));
             active_filters.push_str(&format!(" AND c.assignee_id = ?{}", active_args.len()));
         }
-        let active_key = if shape.bucket_join { "NULL" } else { shape.key };
+        let active_key = if shape.bucket_join {
+            "NULL".to_owned()
+        } else {
+            shape.key("c")
+        };
         let active_sql = format!(
             "SELECT {active_key} AS k, COUNT(*) FROM cases c WHERE c.account_id = ?1 \
              AND c.chat_state = 'active' AND c.merged_into_id IS NULL{active_filters} GROUP BY k"

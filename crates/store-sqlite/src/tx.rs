@@ -631,6 +631,19 @@ impl Tx for SqliteTx<'_> {
     }
 
     async fn update_case(&mut self, case: &CaseRecord) -> R<()> {
+        // A reassigned case takes its history events along: statistics
+        // count events for the case's current assignee (migration 0005).
+        let assignee_before: Option<String> = self.one(
+            "SELECT assignee_id FROM cases WHERE id = ?1 AND account_id = ?2",
+            [&case.id, &case.account_id],
+            |r| r.get(0),
+        )?;
+        if assignee_before != case.assignee_id {
+            self.exec(
+                "UPDATE case_events SET assignee_id = ?2 WHERE case_id = ?1",
+                params![case.id, case.assignee_id],
+            )?;
+        }
         let sets = CASE_COLUMNS
             .split(", ")
             .enumerate()
@@ -849,10 +862,21 @@ impl Tx for SqliteTx<'_> {
             serde_json::to_string(&e.changes).map_err(|e| StoreError::Other(e.to_string()))?;
         // Statistics read what the changes set from columns (R15).
         let facts = casedesk_domain::stats::EventFacts::of(&e.changes);
+        // The case's keys are copied onto the event for joinless statistics
+        // (migration 0005); an event of a case that does not exist is an
+        // error. Two statements, not `INSERT … SELECT`: that form opens a
+        // statement journal, costly inside a large transaction.
+        let (assignee_id, channel_id, case_created_at): (Option<String>, String, i64) = self.one(
+            "SELECT assignee_id, channel_id, created_at FROM cases \
+                 WHERE id = ?1 AND account_id = ?2",
+            params![e.case_id, e.account_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
         self.exec(
             "INSERT INTO case_events (id, account_id, case_id, kind, actor_type, actor_id, \
-             changes, data, created_at, sets_closed, sets_finished) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             changes, data, created_at, sets_closed, sets_finished, assignee_id, channel_id, \
+             case_created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             params![
                 e.id,
                 e.account_id,
@@ -864,7 +888,10 @@ impl Tx for SqliteTx<'_> {
                 e.data.to_string(),
                 micros(e.created_at),
                 facts.sets_closed,
-                facts.sets_finished
+                facts.sets_finished,
+                assignee_id,
+                channel_id,
+                case_created_at
             ],
         )
         .map(drop)

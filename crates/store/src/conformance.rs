@@ -38,7 +38,9 @@ pub use records::{
 };
 pub use reports::{
     account_time_zone_round_trips, export_cases_pages_with_names,
-    seed_bulk_inserts_customers_cases_and_events, stats_tally_history_samples_and_active_chats,
+    seed_bulk_inserts_customers_cases_and_events,
+    stats_follow_reassignment_and_events_need_their_case,
+    stats_tally_history_samples_and_active_chats,
 };
 pub use scheduling::{deadlines, outbox_lease_and_finish};
 
@@ -69,6 +71,7 @@ macro_rules! conformance_tests {
             concurrent_messages_of_one_customer_make_one_case,
             account_time_zone_round_trips,
             stats_tally_history_samples_and_active_chats,
+            stats_follow_reassignment_and_events_need_their_case,
             export_cases_pages_with_names,
             seed_bulk_inserts_customers_cases_and_events,
         );

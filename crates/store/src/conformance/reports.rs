@@ -313,6 +313,60 @@ pub async fn stats_tally_history_samples_and_active_chats(store: Arc<dyn Store>)
     assert_eq!(got, StatsInput::default());
 }
 
+/// Events count for their case's current assignee: a reassigned case
+/// takes its past events and closes along (the keys are copied onto each
+/// event for joinless statistics), and an event needs its case.
+pub async fn stats_follow_reassignment_and_events_need_their_case(store: Arc<dyn Store>) {
+    let store = &*store;
+    let w = stats_world(store).await;
+    let mut c1 = get_case(store, "st", "c1").await;
+    c1.assignee_id = None;
+    update_case(store, c1).await;
+    let mut c2 = get_case(store, "st", "c2").await;
+    c2.assignee_id = Some(s("st-a"));
+    update_case(store, c2).await;
+
+    let got = stats(store, query(StatsGrouping::Agent)).await;
+    let a = GroupKey::Agent(Some(s("st-a")));
+    let none = GroupKey::Agent(None);
+    let count = |k: &GroupKey| {
+        got.events
+            .iter()
+            .filter(|e| &e.key == k)
+            .map(|e| e.count)
+            .sum::<i64>()
+    };
+    // c1 (created, finished) moved to nobody; c2 (created, auto-finished,
+    // reopened) moved to agent a, who keeps c3 (created, merged).
+    assert_eq!(
+        (count(&a), count(&none)),
+        (5, 2),
+        "{} store: events follow the reassigned cases",
+        store.backend()
+    );
+    let resolution_of = |k: &GroupKey| {
+        got.samples
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, s)| s.resolution.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(resolution_of(&none), vec![(us(10), us(100))]);
+    assert!(resolution_of(&a).is_empty());
+
+    let mut q = query(StatsGrouping::Channel);
+    q.agent_id = Some(s("st-a"));
+    let got = stats(store, q).await;
+    assert_eq!(got.events.iter().map(|e| e.count).sum::<i64>(), 5);
+
+    let orphan = event(&w, "e-orphan", "no-such-case", "created", vec![], 10);
+    let result = try_write(store, move |tx| {
+        Box::pin(async move { tx.insert_event(&orphan).await })
+    })
+    .await;
+    assert_not_found("an event of a case that does not exist", result);
+}
+
 pub async fn export_cases_pages_with_names(store: Arc<dyn Store>) {
     let store = &*store;
     let w = world(store, "ex").await;
