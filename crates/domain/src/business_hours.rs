@@ -2,11 +2,12 @@
 //! the working time between two instants that statistics count when an
 //! account has one.
 //!
-//! JSON form: `{"mon": [["09:00", "18:00"]], "sat": [["10:00", "14:00"]]}`
-//! — days `mon`…`sun`, each a list of `[start, end]` local times `HH:MM`
-//! (`end` may be `24:00`); days without an entry are closed.
+//! JSON form: `{"mon": [["09:00", "18:00"]], "sat": [["10:00", "14:00"]],
+//! "holidays": ["2026-12-25"]}` — days `mon`…`sun`, each a list of
+//! `[start, end]` local times `HH:MM` (`end` may be `24:00`); days without
+//! an entry are closed, and so are the local dates listed in `holidays`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 use serde::{Deserialize, Serialize};
@@ -15,18 +16,28 @@ use crate::{AccountTimeZone, ParseError, Time};
 
 const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 const MINUTES_PER_DAY: u16 = 24 * 60;
+/// At most this many holidays in one schedule (years of public holidays).
+pub const MAX_HOLIDAYS: usize = 1000;
 
 /// A validated weekly schedule: per weekday (Monday first), sorted,
 /// non-overlapping intervals in minutes since local midnight, `start < end
-/// <= 1440`; at least one interval in the week.
+/// <= 1440`; at least one interval in the week; and local dates that are
+/// closed whatever their weekday.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "RawHours", into = "RawHours")]
 pub struct BusinessHours {
     days: [Vec<(u16, u16)>; 7],
+    holidays: BTreeSet<NaiveDate>,
 }
 
 /// The JSON shape, before validation.
-type RawHours = BTreeMap<String, Vec<(String, String)>>;
+#[derive(Serialize, Deserialize)]
+struct RawHours {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    holidays: Vec<String>,
+    #[serde(flatten)]
+    days: BTreeMap<String, Vec<(String, String)>>,
+}
 
 fn parse_hhmm(s: &str) -> Result<u16, ParseError> {
     let bad = || ParseError(format!("business hours: `{s}` is not a time HH:MM"));
@@ -50,7 +61,26 @@ impl TryFrom<RawHours> for BusinessHours {
 
     fn try_from(raw: RawHours) -> Result<Self, ParseError> {
         let mut days: [Vec<(u16, u16)>; 7] = Default::default();
-        for (day, intervals) in raw {
+        if raw.holidays.len() > MAX_HOLIDAYS {
+            return Err(ParseError(format!(
+                "business hours: at most {MAX_HOLIDAYS} holidays"
+            )));
+        }
+        let holidays = raw
+            .holidays
+            .iter()
+            .map(|d| {
+                NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                    .ok()
+                    .filter(|_| d.len() == 10)
+                    .ok_or_else(|| {
+                        ParseError(format!(
+                            "business hours: holiday `{d}` is not a date YYYY-MM-DD"
+                        ))
+                    })
+            })
+            .collect::<Result<BTreeSet<_>, _>>()?;
+        for (day, intervals) in raw.days {
             let i = DAYS.iter().position(|d| *d == day).ok_or_else(|| {
                 ParseError(format!(
                     "business hours: unknown day `{day}`; use mon, tue, wed, thu, fri, sat, sun"
@@ -86,22 +116,30 @@ impl TryFrom<RawHours> for BusinessHours {
                     .into(),
             ));
         }
-        Ok(BusinessHours { days })
+        Ok(BusinessHours { days, holidays })
     }
 }
 
 impl From<BusinessHours> for RawHours {
     fn from(h: BusinessHours) -> Self {
-        DAYS.iter()
-            .zip(h.days)
-            .filter(|(_, list)| !list.is_empty())
-            .map(|(d, list)| {
-                (
-                    (*d).to_owned(),
-                    list.into_iter().map(|(s, e)| (hhmm(s), hhmm(e))).collect(),
-                )
-            })
-            .collect()
+        RawHours {
+            holidays: h
+                .holidays
+                .iter()
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .collect(),
+            days: DAYS
+                .iter()
+                .zip(h.days)
+                .filter(|(_, list)| !list.is_empty())
+                .map(|(d, list)| {
+                    (
+                        (*d).to_owned(),
+                        list.into_iter().map(|(s, e)| (hhmm(s), hhmm(e))).collect(),
+                    )
+                })
+                .collect(),
+        }
     }
 }
 
@@ -138,7 +176,12 @@ impl BusinessHours {
         while day <= last {
             let weekday = day.weekday().num_days_from_monday() as usize;
             let midnight = day.and_time(NaiveTime::MIN);
-            for &(s, e) in &self.days[weekday] {
+            let intervals: &[(u16, u16)] = if self.holidays.contains(&day) {
+                &[]
+            } else {
+                &self.days[weekday]
+            };
+            for &(s, e) in intervals {
                 let open = instant(tz, midnight + Duration::minutes(s.into()), false);
                 let close = instant(tz, midnight + Duration::minutes(e.into()), true);
                 let (a, b) = (open.max(start), close.min(end));
@@ -175,7 +218,7 @@ mod tests {
     use super::*;
 
     fn hours(pairs: &[(&str, &[(&str, &str)])]) -> Result<BusinessHours, ParseError> {
-        let raw: RawHours = pairs
+        let days = pairs
             .iter()
             .map(|(d, l)| {
                 (
@@ -186,6 +229,15 @@ mod tests {
                 )
             })
             .collect();
+        BusinessHours::try_from(RawHours {
+            holidays: Vec::new(),
+            days,
+        })
+    }
+
+    fn with_holidays(h: &BusinessHours, dates: &[&str]) -> Result<BusinessHours, ParseError> {
+        let mut raw: RawHours = h.clone().into();
+        raw.holidays = dates.iter().map(|d| (*d).to_owned()).collect();
         BusinessHours::try_from(raw)
     }
 
@@ -350,12 +402,72 @@ mod tests {
         let h = hours(&[("tue", &[("13:00", "17:00"), ("08:30", "12:00")])]).unwrap();
         let raw: RawHours = h.clone().into();
         assert_eq!(
-            raw.get("tue").unwrap(),
+            raw.days.get("tue").unwrap(),
             &vec![
                 ("08:30".to_owned(), "12:00".to_owned()),
                 ("13:00".to_owned(), "17:00".to_owned())
             ]
         );
         assert_eq!(BusinessHours::try_from(raw).unwrap(), h);
+    }
+
+    #[test]
+    fn holidays_are_closed_all_day() {
+        // Wed 2026-11-25 is a holiday: Tue 17:00 → Thu 10:00 counts Tue
+        // 17–18 and Thu 09–10 only.
+        let h = with_holidays(&office(), &["2026-11-25"]).unwrap();
+        assert_eq!(
+            h.working_duration(at("2026-11-24 17:00"), at("2026-11-26 10:00"), utc()),
+            hm(2, 0)
+        );
+        assert_eq!(
+            office().working_duration(at("2026-11-24 17:00"), at("2026-11-26 10:00"), utc()),
+            hm(11, 0),
+            "without the holiday Wednesday counts 9 h"
+        );
+        // The holiday is a local date: in Tokyo (UTC+9) 2026-11-25 is
+        // 2026-11-24 15:00Z to 2026-11-25 15:00Z.
+        let tokyo: AccountTimeZone = "Asia/Tokyo".parse().unwrap();
+        assert_eq!(
+            h.working_duration(at("2026-11-25 00:00"), at("2026-11-25 09:00"), tokyo),
+            Duration::zero(),
+            "Wed 09:00–18:00 Tokyo is a holiday"
+        );
+        assert_eq!(
+            h.working_duration(at("2026-11-24 00:00"), at("2026-11-24 09:00"), tokyo),
+            hm(9, 0),
+            "Tue 09:00–18:00 Tokyo is not"
+        );
+    }
+
+    #[test]
+    fn holidays_validate_and_round_trip() {
+        let err = |r: Result<BusinessHours, ParseError>| r.unwrap_err().0;
+        assert!(err(with_holidays(&office(), &["2026-13-01"])).contains("YYYY-MM-DD"));
+        assert!(err(with_holidays(&office(), &["25.12.2026"])).contains("YYYY-MM-DD"));
+        assert!(err(with_holidays(&office(), &["2026-1-5"])).contains("YYYY-MM-DD"));
+        let many: Vec<String> = (0..=MAX_HOLIDAYS)
+            .map(|i| {
+                (NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + Duration::days(i as i64))
+                    .format("%Y-%m-%d")
+                    .to_string()
+            })
+            .collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert!(err(with_holidays(&office(), &many)).contains("at most"));
+        // Duplicates collapse, dates come back sorted; JSON without
+        // holidays has no `holidays` key.
+        let h = with_holidays(&office(), &["2026-12-31", "2026-12-25", "2026-12-25"]).unwrap();
+        let json = serde_json::to_value(&h).unwrap();
+        assert_eq!(json["holidays"], serde_json::json!(["2026-12-25", "2026-12-31"]));
+        assert_eq!(serde_json::from_value::<BusinessHours>(json).unwrap(), h);
+        assert!(serde_json::to_value(office()).unwrap().get("holidays").is_none());
+        // A holiday list alone is not a schedule.
+        let only: Result<BusinessHours, _> =
+            serde_json::from_value(serde_json::json!({"holidays": ["2026-12-25"]}));
+        assert!(only.unwrap_err().to_string().contains("at least one"));
+        let wrong: Result<BusinessHours, _> =
+            serde_json::from_value(serde_json::json!({"mon": [["09:00", "18:00"]], "holidays": "2026-12-25"}));
+        assert!(wrong.is_err());
     }
 }

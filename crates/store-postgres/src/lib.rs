@@ -153,6 +153,15 @@ impl Store for PostgresStore {
         }
     }
 
+    async fn maintain(&self) -> Result<(), StoreError> {
+        // VACUUM cannot run in a transaction: a plain statement on the pool.
+        self.pool
+            .execute("VACUUM (ANALYZE) case_events, cases, customers, messages")
+            .await
+            .map(drop)
+            .map_err(map_err)
+    }
+
     async fn close(&self) {
         if self.pool.is_closed() {
             return;

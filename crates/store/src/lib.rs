@@ -81,6 +81,15 @@ pub trait Store: Send + Sync + 'static {
     /// Stops background work and closes connections; later jobs fail with
     /// [`StoreError::Unavailable`].
     async fn close(&self);
+
+    /// Brings the planner's knowledge up to date after a bulk load (the
+    /// benchmarks' seeding). PostgreSQL: `VACUUM (ANALYZE)` of the large
+    /// tables, which also sets the visibility map index-only scans need
+    /// (autovacuum does the same in time on a live server). SQLite: nothing
+    /// to do; its statistics queries name their indexes.
+    async fn maintain(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 async fn run_typed<T, E, F>(store: &dyn Store, mode: Mode, f: F) -> Result<T, E>

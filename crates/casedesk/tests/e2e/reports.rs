@@ -268,6 +268,33 @@ async fn business_hours_count_only_open_time(backend: Backend) {
         "30 min on Monday + 1 h on Tuesday: {t}"
     );
 
+    // Tuesday 24 November a holiday: only Monday's 30 minutes count.
+    let mut with_holiday = week.clone();
+    with_holiday["holidays"] = json!(["2026-11-24"]);
+    let settings = app
+        .ok(
+            Method::PATCH,
+            "/api/v1/settings",
+            Some(json!({"business_hours": with_holiday})),
+        )
+        .await;
+    assert_eq!(settings["business_hours"], with_holiday, "{settings}");
+    let holiday = stats(&app, &format!("group_by=week&{period}")).await;
+    let t = &holiday["total"];
+    assert_eq!(t["first_response_seconds"]["median"], 1800.0, "{t}");
+    assert_eq!(t["resolution_seconds"]["median"], 1800.0, "{t}");
+    let mut bad = week.clone();
+    bad["holidays"] = json!(["24.11.2026"]);
+    let (st, v) = app
+        .call(
+            Method::PATCH,
+            "/api/v1/settings",
+            Some(json!({"business_hours": bad})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v.to_string().contains("YYYY-MM-DD"), "{v}");
+
     // Cleared: calendar time again.
     let settings = app
         .ok(
