@@ -459,15 +459,24 @@ mod tests {
         // holidays has no `holidays` key.
         let h = with_holidays(&office(), &["2026-12-31", "2026-12-25", "2026-12-25"]).unwrap();
         let json = serde_json::to_value(&h).unwrap();
-        assert_eq!(json["holidays"], serde_json::json!(["2026-12-25", "2026-12-31"]));
+        assert_eq!(
+            json["holidays"],
+            serde_json::json!(["2026-12-25", "2026-12-31"])
+        );
         assert_eq!(serde_json::from_value::<BusinessHours>(json).unwrap(), h);
-        assert!(serde_json::to_value(office()).unwrap().get("holidays").is_none());
+        assert!(
+            serde_json::to_value(office())
+                .unwrap()
+                .get("holidays")
+                .is_none()
+        );
         // A holiday list alone is not a schedule.
         let only: Result<BusinessHours, _> =
             serde_json::from_value(serde_json::json!({"holidays": ["2026-12-25"]}));
         assert!(only.unwrap_err().to_string().contains("at least one"));
-        let wrong: Result<BusinessHours, _> =
-            serde_json::from_value(serde_json::json!({"mon": [["09:00", "18:00"]], "holidays": "2026-12-25"}));
+        let wrong: Result<BusinessHours, _> = serde_json::from_value(
+            serde_json::json!({"mon": [["09:00", "18:00"]], "holidays": "2026-12-25"}),
+        );
         assert!(wrong.is_err());
     }
 }

@@ -12,7 +12,9 @@
 
 pub mod business_hours;
 mod case;
+pub mod rules;
 pub mod stats;
+pub mod templates;
 mod types;
 
 pub use business_hours::BusinessHours;
@@ -21,6 +23,7 @@ pub use case::{
     route_customer_message,
 };
 pub use stats::AccountTimeZone;
+pub use templates::{Action, LabelName};
 pub use types::{
     Actor, AuthorType, AutoFinishSettings, ChannelKind, ChatState, MessageKind, ParseError, Role,
     Status, Subject,

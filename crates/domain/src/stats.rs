@@ -236,7 +236,11 @@ impl Counters {
                 self.finished += n;
                 self.auto_finished += n;
             }
-            "updated" if facts.sets_finished => self.finished += n,
+            // A change that finished an active chat: an agent closing it (R1),
+            // a template or an automation rule applying its actions.
+            "updated" | "template_applied" | "rule_applied" if facts.sets_finished => {
+                self.finished += n
+            }
             "reopened" => self.reopened += n,
             "reactivated" => self.reactivated += n,
             "split" => self.split += n,

@@ -2,6 +2,7 @@
 //! work, lets the domain decide, saves the result with its history events and
 //! timers, and returns the notices to publish once committed.
 
+use casedesk_domain::rules::TriggerEvent;
 use casedesk_domain::{
     Actor, AuthorType, AutoFinishSettings, CaseState, Change, MessageKind, Routing, Status,
     Subject, Time, route_customer_message,
@@ -13,6 +14,7 @@ use casedesk_store::{
 use serde_json::json;
 
 use crate::AppState;
+use crate::automation;
 use crate::error::AppError;
 use crate::events::Notice;
 use crate::util::{new_id, now, rfc3339};
@@ -39,7 +41,7 @@ pub(crate) fn check_text(text: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-fn notice(case: &CaseRecord, kind: &'static str, data: serde_json::Value) -> Notice {
+pub(crate) fn notice(case: &CaseRecord, kind: &'static str, data: serde_json::Value) -> Notice {
     Notice {
         account_id: case.account_id.clone(),
         kind,
@@ -49,7 +51,7 @@ fn notice(case: &CaseRecord, kind: &'static str, data: serde_json::Value) -> Not
     }
 }
 
-fn case_notice(case: &CaseRecord) -> Notice {
+pub(crate) fn case_notice(case: &CaseRecord) -> Notice {
     notice(
         case,
         "case.updated",
@@ -62,7 +64,7 @@ fn case_notice(case: &CaseRecord) -> Notice {
     )
 }
 
-async fn record(
+pub(crate) async fn record(
     tx: &mut dyn Tx,
     case: &CaseRecord,
     kind: &str,
@@ -86,7 +88,7 @@ async fn record(
 
 /// Active chats get their warning and finish deadlines from `activity`;
 /// anything else has none.
-async fn reschedule(
+pub(crate) async fn reschedule(
     tx: &mut dyn Tx,
     case: &CaseRecord,
     settings: AutoFinishSettings,
@@ -111,14 +113,17 @@ async fn reschedule(
     Ok(())
 }
 
-async fn settings_of(tx: &mut dyn Tx, account_id: &str) -> Result<AutoFinishSettings, StoreError> {
+pub(crate) async fn settings_of(
+    tx: &mut dyn Tx,
+    account_id: &str,
+) -> Result<AutoFinishSettings, StoreError> {
     Ok(tx.get_account(account_id).await?.settings)
 }
 
 /// Loads a case and locks its customer, so no routing decision or other
 /// change of that customer's chats runs at the same time; then reloads the
 /// case as it is under the lock.
-async fn lock_case(
+pub(crate) async fn lock_case(
     tx: &mut dyn Tx,
     account_id: &str,
     case_id: &str,
@@ -221,11 +226,14 @@ pub async fn receive_message(
     msg: InboundMessage,
 ) -> Result<InboundResult, AppError> {
     check_text(&msg.text)?;
-    let (result, notices) = write::<_, AppError, _>(&*app.store, move |tx| {
+    let (result, notices, queued) = write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move { route_and_store(tx, &channel, msg).await })
     })
     .await?;
     app.after_commit(notices, true);
+    if queued {
+        app.outbox_changed.notify_one();
+    }
     Ok(result)
 }
 
@@ -233,7 +241,7 @@ async fn route_and_store(
     tx: &mut dyn Tx,
     channel: &ChannelRecord,
     msg: InboundMessage,
-) -> Result<(InboundResult, Vec<Notice>), AppError> {
+) -> Result<(InboundResult, Vec<Notice>, bool), AppError> {
     let at = now();
     let account_id = channel.account_id.as_str();
     // Routing for this customer in this channel happens one at a time from here.
@@ -261,6 +269,7 @@ async fn route_and_store(
                 outcome: Outcome::Duplicate,
             },
             Vec::new(),
+            false,
         ));
     }
     let settings = settings_of(tx, account_id).await?;
@@ -272,6 +281,11 @@ async fn route_and_store(
     let actor = Actor::Customer(customer.id.clone());
     let mut notices = Vec::new();
     let routing = route_customer_message(channel.kind, latest.as_ref().map(|c| &c.state));
+    // What the rules compare with: the chat as it was, or nothing for a new case.
+    let before = match routing {
+        Routing::NewCase { .. } => None,
+        _ => latest.as_ref().map(|c| c.state.clone()),
+    };
     let (mut case, outcome) = match routing {
         Routing::NewCase { .. } => {
             let number = tx.next_case_number(account_id).await?;
@@ -371,6 +385,16 @@ async fn route_and_store(
         "message.created",
         json!({ "message_id": message.id, "author_type": "customer" }),
     ));
+    let rules = automation::after_change(
+        tx,
+        &case.id,
+        account_id,
+        before,
+        vec![TriggerEvent::CustomerMessage { text: message.text }],
+        at,
+    )
+    .await?;
+    notices.extend(rules.notices);
     Ok((
         InboundResult {
             case_id: case.id,
@@ -379,6 +403,7 @@ async fn route_and_store(
             outcome,
         },
         notices,
+        rules.queued,
     ))
 }
 
@@ -499,8 +524,33 @@ pub struct AgentActor {
 }
 
 impl AgentActor {
-    fn actor(&self) -> Actor {
+    pub(crate) fn actor(&self) -> Actor {
         Actor::Agent(self.agent_id.clone())
+    }
+}
+
+/// Who writes a message into a case: an agent, or an automation rule
+/// (whose replies and notes are casedesk's own: author `system`).
+#[derive(Debug, Clone)]
+pub(crate) enum Writer {
+    Agent(AgentActor),
+    Rule { account_id: String, rule_id: String },
+}
+
+impl Writer {
+    pub(crate) fn account_id(&self) -> &str {
+        match self {
+            Writer::Agent(a) => &a.account_id,
+            Writer::Rule { account_id, .. } => account_id,
+        }
+    }
+
+    /// Who the history names.
+    pub(crate) fn actor(&self) -> Actor {
+        match self {
+            Writer::Agent(a) => a.actor(),
+            Writer::Rule { rule_id, .. } => Actor::System(format!("rule:{rule_id}")),
+        }
     }
 }
 
@@ -526,86 +576,25 @@ pub async fn post_agent_message(
             if case.state.merged {
                 return Err(AppError::from(casedesk_domain::RuleError::Merged));
             }
-            let channel = tx
-                .find_channel(&case.channel_id)
-                .await?
-                .ok_or_else(|| AppError::internal("case of a missing channel"))?;
-            let message = MessageRecord {
-                id: new_id(),
-                account_id: who.account_id.clone(),
-                case_id: case.id.clone(),
-                seq: tx.next_message_seq().await?,
-                kind: match kind {
-                    AgentMessageKind::Reply => MessageKind::Message,
-                    AgentMessageKind::Note => MessageKind::Note,
-                },
-                author_type: AuthorType::Agent,
-                author_id: Some(who.agent_id.clone()),
-                text,
-                created_at: at,
-                channel_id: case.channel_id.clone(),
-                channel_message_id: None,
-                reacted_message_id: None,
-            };
-            tx.insert_message(&message).await?;
-            case.message_count += 1;
-            case.updated_at = at;
-            let mut notices = Vec::new();
-            let mut queued = false;
-            if kind == AgentMessageKind::Reply {
-                let is_latest = customer.latest_case_id.as_deref() == Some(case.id.as_str());
-                let changes = case.state.agent_replied(is_latest, at);
-                if !changes.is_empty() {
-                    record(
-                        tx,
-                        &case,
-                        "reactivated",
-                        &who.actor(),
-                        changes,
-                        json!({}),
-                        at,
-                    )
-                    .await?;
-                    notices.push(case_notice(&case));
-                }
-                case.state.last_public_author = Some(AuthorType::Agent);
-                case.last_activity_at = at;
-                case.unread = false;
-                case.first_response_at.get_or_insert(at);
-                let settings = settings_of(tx, &who.account_id).await?;
-                reschedule(tx, &case, settings, at).await?;
-                if let Some(url) = channel.webhook_url.clone() {
-                    let body = json!({
-                        "type": "message",
-                        "id": message.id,
-                        "case_id": case.id,
-                        "case_number": case.number,
-                        "customer": { "id": customer.external_id },
-                        "text": message.text,
-                        "sent_at": rfc3339(at),
-                    });
-                    tx.insert_outbox(&OutboxItem {
-                        id: new_id(),
-                        account_id: who.account_id.clone(),
-                        channel_id: channel.id.clone(),
-                        message_id: message.id.clone(),
-                        url,
-                        body: body.to_string(),
-                        attempts: 0,
-                        next_attempt_at: at,
-                        created_at: at,
-                    })
-                    .await?;
-                    queued = true;
-                }
+            let before = case.state.clone();
+            let reply_text = (kind == AgentMessageKind::Reply).then(|| text.clone());
+            let posted = add_agent_message(tx, &who, &mut case, &customer, kind, text, at).await?;
+            let mut notices = posted.notices;
+            let mut queued = posted.queued;
+            if let Some(text) = reply_text {
+                let rules = automation::after_change(
+                    tx,
+                    &case.id,
+                    &who.account_id,
+                    Some(before),
+                    vec![TriggerEvent::AgentReplied { text }],
+                    at,
+                )
+                .await?;
+                notices.extend(rules.notices);
+                queued |= rules.queued;
             }
-            tx.update_case(&case).await?;
-            notices.push(notice(
-                &case,
-                "message.created",
-                json!({ "message_id": message.id, "author_type": "agent", "kind": message.kind }),
-            ));
-            Ok((message, notices, queued))
+            Ok((posted.message, notices, queued))
         })
     })
     .await?;
@@ -616,9 +605,148 @@ pub async fn post_agent_message(
     Ok(message)
 }
 
+/// What [`add_message`] did.
+pub(crate) struct Posted {
+    pub message: MessageRecord,
+    pub notices: Vec<Notice>,
+    /// A webhook delivery was queued: poke the outbox worker after commit.
+    pub queued: bool,
+}
+
+/// Stores an agent reply or note in a locked, unmerged case and saves the
+/// case: a reply reactivates the customer's latest finished chat (R2),
+/// restarts the timers and is queued for delivery. Templates and the plain
+/// message endpoint share it.
+pub(crate) async fn add_agent_message(
+    tx: &mut dyn Tx,
+    who: &AgentActor,
+    case: &mut CaseRecord,
+    customer: &CustomerRecord,
+    kind: AgentMessageKind,
+    text: String,
+    at: Time,
+) -> Result<Posted, AppError> {
+    add_message(
+        tx,
+        &Writer::Agent(who.clone()),
+        case,
+        customer,
+        kind,
+        text,
+        at,
+    )
+    .await
+}
+
+/// [`add_agent_message`] for any writer. A rule's reply is delivered like
+/// an agent's, but it is no agent's response: it neither reactivates a
+/// chat, nor counts as the first response, nor decides who wrote last, nor
+/// restarts the inactivity timer.
+pub(crate) async fn add_message(
+    tx: &mut dyn Tx,
+    writer: &Writer,
+    case: &mut CaseRecord,
+    customer: &CustomerRecord,
+    kind: AgentMessageKind,
+    text: String,
+    at: Time,
+) -> Result<Posted, AppError> {
+    let account_id = writer.account_id().to_owned();
+    let channel = tx
+        .find_channel(&case.channel_id)
+        .await?
+        .ok_or_else(|| AppError::internal("case of a missing channel"))?;
+    let (author_type, author_id) = match writer {
+        Writer::Agent(a) => (AuthorType::Agent, a.agent_id.clone()),
+        Writer::Rule { rule_id, .. } => (AuthorType::System, format!("rule:{rule_id}")),
+    };
+    let message = MessageRecord {
+        id: new_id(),
+        account_id: account_id.clone(),
+        case_id: case.id.clone(),
+        seq: tx.next_message_seq().await?,
+        kind: match kind {
+            AgentMessageKind::Reply => MessageKind::Message,
+            AgentMessageKind::Note => MessageKind::Note,
+        },
+        author_type,
+        author_id: Some(author_id),
+        text,
+        created_at: at,
+        channel_id: case.channel_id.clone(),
+        channel_message_id: None,
+        reacted_message_id: None,
+    };
+    tx.insert_message(&message).await?;
+    case.message_count += 1;
+    case.updated_at = at;
+    let mut notices = Vec::new();
+    let mut queued = false;
+    if kind == AgentMessageKind::Reply {
+        if let Writer::Agent(who) = writer {
+            let is_latest = customer.latest_case_id.as_deref() == Some(case.id.as_str());
+            let changes = case.state.agent_replied(is_latest, at);
+            if !changes.is_empty() {
+                record(
+                    tx,
+                    case,
+                    "reactivated",
+                    &who.actor(),
+                    changes,
+                    json!({}),
+                    at,
+                )
+                .await?;
+                notices.push(case_notice(case));
+            }
+            case.state.last_public_author = Some(AuthorType::Agent);
+            case.last_activity_at = at;
+            case.unread = false;
+            case.first_response_at.get_or_insert(at);
+            let settings = settings_of(tx, &account_id).await?;
+            reschedule(tx, case, settings, at).await?;
+        }
+        if let Some(url) = channel.webhook_url.clone() {
+            let body = json!({
+                "type": "message",
+                "id": message.id,
+                "case_id": case.id,
+                "case_number": case.number,
+                "customer": { "id": customer.external_id },
+                "text": message.text,
+                "sent_at": rfc3339(at),
+            });
+            tx.insert_outbox(&OutboxItem {
+                id: new_id(),
+                account_id: account_id.clone(),
+                channel_id: channel.id.clone(),
+                message_id: message.id.clone(),
+                url,
+                body: body.to_string(),
+                attempts: 0,
+                next_attempt_at: at,
+                created_at: at,
+            })
+            .await?;
+            queued = true;
+        }
+    }
+    tx.update_case(case).await?;
+    notices.push(notice(
+        case,
+        "message.created",
+        json!({ "message_id": message.id, "author_type": message.author_type, "kind": message.kind }),
+    ));
+    Ok(Posted {
+        message,
+        notices,
+        queued,
+    })
+}
+
 /// Runs `change` on a locked case, saves it, records the event and fixes
 /// the timers. The common shape of finish, patch and keep-active.
-async fn change_case<F>(
+pub(crate) async fn change_case<F>(
     app: &AppState,
     who: AgentActor,
     case_id: String,
@@ -634,14 +762,15 @@ where
         + Send
         + 'static,
 {
-    let (case, notices) = write::<_, AppError, _>(&*app.store, move |tx| {
+    let (case, notices, queued) = write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
             let at = now();
             let (mut case, _customer) = lock_case(tx, &who.account_id, &case_id).await?;
             let was_active = case.state.is_active_chat();
+            let before = case.state.clone();
             let changes = change(&mut case, tx, at).await?;
             if changes.is_empty() && kind != "kept_active" {
-                return Ok((case, Vec::new()));
+                return Ok((case, Vec::new(), false));
             }
             case.updated_at = at;
             if kind == "kept_active" {
@@ -653,12 +782,20 @@ where
                 reschedule(tx, &case, settings, case.last_activity_at).await?;
             }
             record(tx, &case, kind, &who.actor(), changes, json!({}), at).await?;
-            let notices = vec![case_notice(&case)];
-            Ok((case, notices))
+            let mut notices = vec![case_notice(&case)];
+            let rules =
+                automation::after_change(tx, &case.id, &who.account_id, Some(before), vec![], at)
+                    .await?;
+            notices.extend(rules.notices);
+            let case = tx.get_case(&who.account_id, &case.id).await?;
+            Ok((case, notices, rules.queued))
         })
     })
     .await?;
     app.after_commit(notices, true);
+    if queued {
+        app.outbox_changed.notify_one();
+    }
     Ok(case)
 }
 
@@ -738,30 +875,10 @@ pub async fn patch(
         Box::pin(async move {
             let mut changes = Vec::new();
             if let Some(subject) = p.subject {
-                let after = subject.into_string();
-                if after != case.subject {
-                    let before = std::mem::replace(&mut case.subject, after.clone());
-                    changes.push(Change {
-                        field: "subject".into(),
-                        before: Some(before),
-                        after: Some(after),
-                    });
-                }
+                changes.extend(set_subject(case, subject));
             }
             if let Some(assignee) = p.assignee_id {
-                if let Some(id) = &assignee {
-                    tx.get_agent(&account_id, id).await.map_err(|_| {
-                        AppError::invalid(format!("no agent `{id}` in this account"))
-                    })?;
-                }
-                if assignee != case.assignee_id {
-                    let before = std::mem::replace(&mut case.assignee_id, assignee.clone());
-                    changes.push(Change {
-                        field: "assignee_id".into(),
-                        before,
-                        after: assignee,
-                    });
-                }
+                changes.extend(assign(tx, &account_id, case, assignee).await?);
             }
             if let Some(status) = p.status {
                 changes.extend(case.state.set_status(status, at)?);
@@ -772,17 +889,55 @@ pub async fn patch(
     .await
 }
 
+/// R13: a new subject, as a history change when it differs.
+pub(crate) fn set_subject(case: &mut CaseRecord, subject: Subject) -> Option<Change> {
+    let after = subject.into_string();
+    if after == case.subject {
+        return None;
+    }
+    let before = std::mem::replace(&mut case.subject, after.clone());
+    Some(Change {
+        field: "subject".into(),
+        before: Some(before),
+        after: Some(after),
+    })
+}
+
+/// Assigns the case to an agent of its account (`None` unassigns).
+pub(crate) async fn assign(
+    tx: &mut dyn Tx,
+    account_id: &str,
+    case: &mut CaseRecord,
+    assignee: Option<String>,
+) -> Result<Option<Change>, AppError> {
+    if let Some(id) = &assignee {
+        tx.get_agent(account_id, id)
+            .await
+            .map_err(|_| AppError::invalid(format!("no agent `{id}` in this account")))?;
+    }
+    if assignee == case.assignee_id {
+        return Ok(None);
+    }
+    let before = std::mem::replace(&mut case.assignee_id, assignee.clone());
+    Ok(Some(Change {
+        field: "assignee_id".into(),
+        before,
+        after: assignee,
+    }))
+}
+
 /// R7: move the messages since the reopen into a new chat.
 pub async fn split(
     app: &AppState,
     who: AgentActor,
     case_id: String,
 ) -> Result<CaseRecord, AppError> {
-    let (new_case, notices) = write::<_, AppError, _>(&*app.store, move |tx| {
+    let (new_case, notices, queued) = write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
             let at = now();
             let account_id = who.account_id.as_str();
             let (mut original, customer) = lock_case(tx, account_id, &case_id).await?;
+            let original_before = original.state.clone();
             let plan = original.state.split()?;
             let channel = tx
                 .find_channel(&original.channel_id)
@@ -850,7 +1005,7 @@ pub async fn split(
                 at,
             )
             .await?;
-            let notices = vec![
+            let mut notices = vec![
                 case_notice(&original),
                 notice(
                     &new_case,
@@ -858,11 +1013,29 @@ pub async fn split(
                     json!({ "subject": new_case.subject }),
                 ),
             ];
-            Ok((new_case, notices))
+            let for_new =
+                automation::after_change(tx, &new_case.id, account_id, None, vec![], at).await?;
+            let for_original = automation::after_change(
+                tx,
+                &original.id,
+                account_id,
+                Some(original_before),
+                vec![],
+                at,
+            )
+            .await?;
+            let queued = for_new.queued || for_original.queued;
+            notices.extend(for_new.notices);
+            notices.extend(for_original.notices);
+            let new_case = tx.get_case(account_id, &new_case.id).await?;
+            Ok((new_case, notices, queued))
         })
     })
     .await?;
     app.after_commit(notices, true);
+    if queued {
+        app.outbox_changed.notify_one();
+    }
     Ok(new_case)
 }
 
@@ -873,7 +1046,7 @@ pub async fn merge_with_previous(
     who: AgentActor,
     case_id: String,
 ) -> Result<CaseRecord, AppError> {
-    let (previous, notices) = write::<_, AppError, _>(&*app.store, move |tx| {
+    let (previous, notices, queued) = write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
             let at = now();
             let account_id = who.account_id.as_str();
@@ -885,6 +1058,7 @@ pub async fn merge_with_previous(
                 return Err(AppError::from(casedesk_domain::RuleError::NoPreviousChat));
             };
             let mut previous = tx.get_case(account_id, &previous_id).await?;
+            let previous_before = previous.state.clone();
             let plan = current
                 .state
                 .merge_into_previous(&mut previous.state, true, at)?;
@@ -939,12 +1113,26 @@ pub async fn merge_with_previous(
                 at,
             )
             .await?;
-            let notices = vec![case_notice(&current), case_notice(&previous)];
-            Ok((previous, notices))
+            let mut notices = vec![case_notice(&current), case_notice(&previous)];
+            let rules = automation::after_change(
+                tx,
+                &previous.id,
+                account_id,
+                Some(previous_before),
+                vec![],
+                at,
+            )
+            .await?;
+            notices.extend(rules.notices);
+            let previous = tx.get_case(account_id, &previous.id).await?;
+            Ok((previous, notices, rules.queued))
         })
     })
     .await?;
     app.after_commit(notices, true);
+    if queued {
+        app.outbox_changed.notify_one();
+    }
     Ok(previous)
 }
 
@@ -1004,6 +1192,7 @@ async fn fire_one(
             Ok((Fired::Warned, vec![n]))
         }
         DeadlineKind::Finish => {
+            let before = case.state.clone();
             let changes = case.state.auto_finish(at)?;
             case.updated_at = at;
             tx.update_case(&case).await?;
@@ -1018,7 +1207,14 @@ async fn fire_one(
                 at,
             )
             .await?;
-            Ok((Fired::Finished, vec![case_notice(&case)]))
+            let mut notices = vec![case_notice(&case)];
+            let rules =
+                automation::after_change(tx, &case.id, &d.account_id, Some(before), vec![], at)
+                    .await?;
+            // A rule's reply here reaches the outbox worker on its next
+            // round (within a second).
+            notices.extend(rules.notices);
+            Ok((Fired::Finished, notices))
         }
     }
 }

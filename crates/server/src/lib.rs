@@ -7,12 +7,16 @@
 
 #![forbid(unsafe_code)]
 
+mod actions;
 pub mod api;
 pub mod auth;
+mod automation;
 pub mod cases;
 pub mod error;
 pub mod events;
+pub mod rules;
 pub mod scheduler;
+pub mod templates;
 pub mod util;
 pub mod web;
 

@@ -1,5 +1,5 @@
-//! Background work with durable state: chat deadlines (R3/R4) and the
-//! outbound webhook outbox.
+//! Background work with durable state: chat deadlines (R3/R4), the timers
+//! of time-based automation rules, and the outbound webhook outbox.
 //!
 //! Both loops sleep until their next due time (read from an index), a
 //! [`Notify`](tokio::sync::Notify) from a commit that changed it, or at most
@@ -97,13 +97,22 @@ async fn fire_batch(app: &App, batch: Vec<Deadline>) -> Vec<Fired> {
     }
 }
 
+/// Chat deadlines (R3/R4) and the timers of time-based automation rules:
+/// one loop, sleeping until the earlier of the two next due times.
 pub async fn deadline_loop(app: App) {
     while !stopping(&app) {
         if let Err(e) = fire_due_deadlines(&app).await {
             tracing::warn!("chat deadlines: {e}");
         }
+        if let Err(e) = crate::automation::fire_due_rule_timers(&app).await {
+            tracing::warn!("rule timers: {e}");
+        }
         let next = read::<_, StoreError, _>(&*app.store, |tx| {
-            Box::pin(async move { tx.next_deadline_at().await })
+            Box::pin(async move {
+                let deadline = tx.next_deadline_at().await?;
+                let rule = tx.next_rule_timer_at().await?;
+                Ok(deadline.into_iter().chain(rule).min())
+            })
         })
         .await
         .unwrap_or(None);

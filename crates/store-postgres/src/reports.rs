@@ -294,6 +294,7 @@ impl PgTx {
                     customer_external_id,
                     previous_number: number(&case.previous_case_id),
                     next_number: number(&case.next_case_id),
+                    labels: Vec::new(),
                     case,
                 }
             })

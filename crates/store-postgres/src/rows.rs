@@ -10,7 +10,8 @@ use std::str::FromStr;
 use casedesk_domain::{Actor, AutoFinishSettings, CaseState, Change, Reopen, Time};
 use casedesk_store::{
     AccountRecord, AgentRecord, CaseRecord, ChannelRecord, CustomerRecord, Deadline, DeadlineKind,
-    EventRecord, MessageRecord, OutboxItem, ReactionRecord, StoreError, TokenRecord,
+    EventRecord, LabelRecord, MessageRecord, OutboxItem, ReactionRecord, RuleRecord, RuleTimer,
+    StoreError, TemplateRecord, TokenRecord,
 };
 use sqlx::Row;
 use sqlx::postgres::PgRow;
@@ -38,6 +39,11 @@ pub(crate) const REACTION_COLUMNS: &str =
 pub(crate) const EVENT_COLUMNS: &str =
     "id, account_id, case_id, kind, actor_type, actor_id, changes, data, created_at";
 pub(crate) const DEADLINE_COLUMNS: &str = "case_id, account_id, kind, due_at";
+pub(crate) const RULE_COLUMNS: &str = "id, account_id, name, enabled, position, \"trigger\", \
+     conditions, actions, created_at, updated_at";
+pub(crate) const LABEL_COLUMNS: &str = "id, account_id, name, color, created_at";
+pub(crate) const TEMPLATE_COLUMNS: &str =
+    "id, account_id, owner_id, name, body, actions, created_at, updated_at";
 
 /// A time as the schema stores it.
 pub(crate) fn micros(t: Time) -> i64 {
@@ -301,4 +307,73 @@ pub(crate) fn opt_time_at(row: &PgRow, name: &str) -> R<Option<Time>> {
 /// Rows mapped one by one; the first bad row fails the whole read.
 pub(crate) fn all<T>(rows: &[PgRow], map: fn(&PgRow) -> R<T>) -> R<Vec<T>> {
     rows.iter().map(map).collect()
+}
+
+pub(crate) fn label(row: &PgRow) -> R<LabelRecord> {
+    Ok(LabelRecord {
+        id: col(row, "id")?,
+        account_id: col(row, "account_id")?,
+        name: col(row, "name")?,
+        color: col(row, "color")?,
+        created_at: time_col(row, "created_at")?,
+    })
+}
+
+pub(crate) fn template(row: &PgRow) -> R<TemplateRecord> {
+    let actions: String = col(row, "actions")?;
+    Ok(TemplateRecord {
+        id: col(row, "id")?,
+        account_id: col(row, "account_id")?,
+        owner_id: col(row, "owner_id")?,
+        name: col(row, "name")?,
+        body: col(row, "body")?,
+        actions: serde_json::from_str(&actions)
+            .map_err(|e| StoreError::Other(format!("column `actions`: {e}")))?,
+        created_at: time_col(row, "created_at")?,
+        updated_at: time_col(row, "updated_at")?,
+    })
+}
+
+pub(crate) fn actions_json(actions: &[casedesk_domain::Action]) -> String {
+    serde_json::to_string(actions).unwrap_or_else(|_| "[]".into())
+}
+
+fn json_err(name: &str) -> impl Fn(serde_json::Error) -> StoreError + '_ {
+    move |e| StoreError::Other(format!("column `{name}`: {e}"))
+}
+
+pub(crate) fn rule(row: &PgRow) -> R<RuleRecord> {
+    Ok(RuleRecord {
+        id: col(row, "id")?,
+        account_id: col(row, "account_id")?,
+        name: col(row, "name")?,
+        enabled: col(row, "enabled")?,
+        position: col(row, "position")?,
+        trigger: serde_json::from_str(&col::<String>(row, "trigger")?)
+            .map_err(json_err("trigger"))?,
+        conditions: serde_json::from_str(&col::<String>(row, "conditions")?)
+            .map_err(json_err("conditions"))?,
+        actions: serde_json::from_str(&col::<String>(row, "actions")?)
+            .map_err(json_err("actions"))?,
+        created_at: time_col(row, "created_at")?,
+        updated_at: time_col(row, "updated_at")?,
+    })
+}
+
+/// A rule's trigger, conditions and actions as the JSON the table keeps.
+pub(crate) fn rule_json(r: &RuleRecord) -> [String; 3] {
+    [
+        serde_json::to_string(&r.trigger).unwrap_or_default(),
+        serde_json::to_string(&r.conditions).unwrap_or_default(),
+        serde_json::to_string(&r.actions).unwrap_or_default(),
+    ]
+}
+
+pub(crate) fn rule_timer(row: &PgRow) -> R<RuleTimer> {
+    Ok(RuleTimer {
+        case_id: col(row, "case_id")?,
+        rule_id: col(row, "rule_id")?,
+        account_id: col(row, "account_id")?,
+        due_at: time_col(row, "due_at")?,
+    })
 }

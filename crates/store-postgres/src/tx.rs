@@ -3,8 +3,9 @@
 use casedesk_domain::{AutoFinishSettings, MessageKind, Time};
 use casedesk_store::{
     AccountRecord, AgentRecord, CaseFilter, CaseRecord, ChannelRecord, CustomerRecord, Deadline,
-    DeadlineKind, EventRecord, MessageRecord, MessageSummary, OutboxItem, OutboxUpdate,
-    ReactionRecord, SortOrder, StoreError, TokenRecord, Tx,
+    DeadlineKind, EventRecord, LabelRecord, MessageRecord, MessageSummary, OutboxItem,
+    OutboxUpdate, ReactionRecord, RuleRecord, RuleTimer, SortOrder, StoreError, TemplateRecord,
+    TokenRecord, Tx,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Postgres, QueryBuilder, Row, Transaction};
@@ -443,6 +444,11 @@ impl Tx for PgTx {
                 .push_bind(pattern)
                 .push(" ESCAPE '\\'))");
         }
+        if let Some(label_id) = &filter.label_id {
+            b.push(" AND EXISTS (SELECT 1 FROM case_labels cl WHERE cl.case_id = cases.id AND cl.label_id = ")
+                .push_bind(label_id)
+                .push(")");
+        }
         if !filter.include_merged {
             b.push(" AND merged_into_id IS NULL");
         }
@@ -558,7 +564,7 @@ impl Tx for PgTx {
              (SELECT text FROM messages WHERE case_id = $1 AND kind = $2 AND author_type = $3 \
               ORDER BY created_at, seq LIMIT 1) AS first_customer_text \
              FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT author_type, created_at \
-               FROM messages WHERE case_id = $1 AND kind = $2 \
+               FROM messages WHERE case_id = $1 AND kind = $2 AND author_type <> 'system' \
                ORDER BY created_at DESC, seq DESC LIMIT 1) AS last ON TRUE",
         )
         .bind(case_id)
@@ -766,6 +772,299 @@ impl Tx for PgTx {
         );
         let row = self.one(q).await?;
         rows::opt_time_at(&row, "next_attempt_at")
+    }
+
+    async fn insert_label(&mut self, l: &LabelRecord) -> R<()> {
+        let q = sqlx::query(
+            "INSERT INTO labels (id, account_id, name, name_folded, color, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&l.id)
+        .bind(&l.account_id)
+        .bind(&l.name)
+        .bind(l.name.to_lowercase())
+        .bind(&l.color)
+        .bind(micros(l.created_at));
+        self.exec(q).await.map(drop)
+    }
+
+    async fn list_labels(&mut self, account_id: &str) -> R<Vec<LabelRecord>> {
+        let sql = format!(
+            "SELECT {} FROM labels WHERE account_id = $1 ORDER BY name_folded, id",
+            rows::LABEL_COLUMNS
+        );
+        let found = self.many(sqlx::query(&sql).bind(account_id)).await?;
+        rows::all(&found, rows::label)
+    }
+
+    async fn get_label(&mut self, account_id: &str, label_id: &str) -> R<LabelRecord> {
+        let sql = format!(
+            "SELECT {} FROM labels WHERE account_id = $1 AND id = $2",
+            rows::LABEL_COLUMNS
+        );
+        rows::label(
+            &self
+                .one(sqlx::query(&sql).bind(account_id).bind(label_id))
+                .await?,
+        )
+    }
+
+    async fn update_label(&mut self, l: &LabelRecord) -> R<()> {
+        let q = sqlx::query(
+            "UPDATE labels SET name = $3, name_folded = $4, color = $5 \
+             WHERE account_id = $1 AND id = $2",
+        )
+        .bind(&l.account_id)
+        .bind(&l.id)
+        .bind(&l.name)
+        .bind(l.name.to_lowercase())
+        .bind(&l.color);
+        found(self.exec(q).await?)
+    }
+
+    async fn delete_label(&mut self, account_id: &str, label_id: &str) -> R<()> {
+        let q = sqlx::query("DELETE FROM case_labels WHERE account_id = $1 AND label_id = $2")
+            .bind(account_id)
+            .bind(label_id);
+        self.exec(q).await?;
+        let q = sqlx::query("DELETE FROM labels WHERE account_id = $1 AND id = $2")
+            .bind(account_id)
+            .bind(label_id);
+        found(self.exec(q).await?)
+    }
+
+    async fn add_case_label(
+        &mut self,
+        account_id: &str,
+        case_id: &str,
+        label_id: &str,
+        at: Time,
+    ) -> R<bool> {
+        let q = sqlx::query(
+            "INSERT INTO case_labels (case_id, label_id, account_id, created_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        )
+        .bind(case_id)
+        .bind(label_id)
+        .bind(account_id)
+        .bind(micros(at));
+        Ok(self.exec(q).await? > 0)
+    }
+
+    async fn remove_case_label(&mut self, case_id: &str, label_id: &str) -> R<bool> {
+        let q = sqlx::query("DELETE FROM case_labels WHERE case_id = $1 AND label_id = $2")
+            .bind(case_id)
+            .bind(label_id);
+        Ok(self.exec(q).await? > 0)
+    }
+
+    async fn case_labels(
+        &mut self,
+        account_id: &str,
+        case_ids: &[String],
+    ) -> R<Vec<(String, LabelRecord)>> {
+        if case_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let q = sqlx::query(
+            "SELECT cl.case_id, l.id, l.account_id, l.name, l.color, l.created_at \
+             FROM case_labels cl JOIN labels l ON l.id = cl.label_id \
+             WHERE cl.account_id = $1 AND cl.case_id = ANY($2) \
+             ORDER BY cl.case_id, l.name_folded",
+        )
+        .bind(account_id)
+        .bind(case_ids);
+        let found = self.many(q).await?;
+        found
+            .iter()
+            .map(|r| {
+                let case_id: String = r.try_get("case_id").map_err(map_err)?;
+                Ok((case_id, rows::label(r)?))
+            })
+            .collect()
+    }
+
+    async fn insert_template(&mut self, t: &TemplateRecord) -> R<()> {
+        let sql = format!(
+            "INSERT INTO templates ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            rows::TEMPLATE_COLUMNS
+        );
+        let q = sqlx::query(&sql)
+            .bind(&t.id)
+            .bind(&t.account_id)
+            .bind(&t.owner_id)
+            .bind(&t.name)
+            .bind(&t.body)
+            .bind(rows::actions_json(&t.actions))
+            .bind(micros(t.created_at))
+            .bind(micros(t.updated_at));
+        self.exec(q).await.map(drop)
+    }
+
+    async fn list_templates(&mut self, account_id: &str) -> R<Vec<TemplateRecord>> {
+        let sql = format!(
+            "SELECT {} FROM templates WHERE account_id = $1 ORDER BY lower(name), id",
+            rows::TEMPLATE_COLUMNS
+        );
+        let found = self.many(sqlx::query(&sql).bind(account_id)).await?;
+        rows::all(&found, rows::template)
+    }
+
+    async fn get_template(&mut self, account_id: &str, template_id: &str) -> R<TemplateRecord> {
+        let sql = format!(
+            "SELECT {} FROM templates WHERE account_id = $1 AND id = $2",
+            rows::TEMPLATE_COLUMNS
+        );
+        rows::template(
+            &self
+                .one(sqlx::query(&sql).bind(account_id).bind(template_id))
+                .await?,
+        )
+    }
+
+    async fn update_template(&mut self, t: &TemplateRecord) -> R<()> {
+        let q = sqlx::query(
+            "UPDATE templates SET owner_id = $3, name = $4, body = $5, actions = $6, \
+             updated_at = $7 WHERE account_id = $1 AND id = $2",
+        )
+        .bind(&t.account_id)
+        .bind(&t.id)
+        .bind(&t.owner_id)
+        .bind(&t.name)
+        .bind(&t.body)
+        .bind(rows::actions_json(&t.actions))
+        .bind(micros(t.updated_at));
+        found(self.exec(q).await?)
+    }
+
+    async fn delete_template(&mut self, account_id: &str, template_id: &str) -> R<()> {
+        let q = sqlx::query("DELETE FROM templates WHERE account_id = $1 AND id = $2")
+            .bind(account_id)
+            .bind(template_id);
+        found(self.exec(q).await?)
+    }
+
+    async fn insert_rule(&mut self, r: &RuleRecord) -> R<()> {
+        let [trigger, conditions, actions] = rows::rule_json(r);
+        let sql = format!(
+            "INSERT INTO rules ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            rows::RULE_COLUMNS
+        );
+        let q = sqlx::query(&sql)
+            .bind(&r.id)
+            .bind(&r.account_id)
+            .bind(&r.name)
+            .bind(r.enabled)
+            .bind(r.position)
+            .bind(trigger)
+            .bind(conditions)
+            .bind(actions)
+            .bind(micros(r.created_at))
+            .bind(micros(r.updated_at));
+        self.exec(q).await.map(drop)
+    }
+
+    async fn list_rules(&mut self, account_id: &str) -> R<Vec<RuleRecord>> {
+        let sql = format!(
+            "SELECT {} FROM rules WHERE account_id = $1 ORDER BY position, created_at, id",
+            rows::RULE_COLUMNS
+        );
+        let found = self.many(sqlx::query(&sql).bind(account_id)).await?;
+        rows::all(&found, rows::rule)
+    }
+
+    async fn get_rule(&mut self, account_id: &str, rule_id: &str) -> R<RuleRecord> {
+        let sql = format!(
+            "SELECT {} FROM rules WHERE account_id = $1 AND id = $2",
+            rows::RULE_COLUMNS
+        );
+        rows::rule(
+            &self
+                .one(sqlx::query(&sql).bind(account_id).bind(rule_id))
+                .await?,
+        )
+    }
+
+    async fn update_rule(&mut self, r: &RuleRecord) -> R<()> {
+        let [trigger, conditions, actions] = rows::rule_json(r);
+        let q = sqlx::query(
+            "UPDATE rules SET name = $3, enabled = $4, position = $5, \"trigger\" = $6, \
+             conditions = $7, actions = $8, updated_at = $9 WHERE account_id = $1 AND id = $2",
+        )
+        .bind(&r.account_id)
+        .bind(&r.id)
+        .bind(&r.name)
+        .bind(r.enabled)
+        .bind(r.position)
+        .bind(trigger)
+        .bind(conditions)
+        .bind(actions)
+        .bind(micros(r.updated_at));
+        found(self.exec(q).await?)
+    }
+
+    async fn delete_rule(&mut self, account_id: &str, rule_id: &str) -> R<()> {
+        let q = sqlx::query("DELETE FROM rules WHERE account_id = $1 AND id = $2")
+            .bind(account_id)
+            .bind(rule_id);
+        found(self.exec(q).await?)?;
+        let q = sqlx::query("DELETE FROM rule_timers WHERE rule_id = $1").bind(rule_id);
+        self.exec(q).await.map(drop)
+    }
+
+    async fn set_rule_timer(&mut self, t: &RuleTimer, replace: bool) -> R<()> {
+        let sql = if replace {
+            "INSERT INTO rule_timers (case_id, rule_id, account_id, due_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (case_id, rule_id) DO UPDATE SET due_at = EXCLUDED.due_at"
+        } else {
+            "INSERT INTO rule_timers (case_id, rule_id, account_id, due_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (case_id, rule_id) DO NOTHING"
+        };
+        let q = sqlx::query(sql)
+            .bind(&t.case_id)
+            .bind(&t.rule_id)
+            .bind(&t.account_id)
+            .bind(micros(t.due_at));
+        self.exec(q).await.map(drop)
+    }
+
+    async fn delete_rule_timer(&mut self, case_id: &str, rule_id: &str) -> R<()> {
+        let q = sqlx::query("DELETE FROM rule_timers WHERE case_id = $1 AND rule_id = $2")
+            .bind(case_id)
+            .bind(rule_id);
+        self.exec(q).await.map(drop)
+    }
+
+    async fn delete_rule_timers(&mut self, rule_id: &str) -> R<()> {
+        let q = sqlx::query("DELETE FROM rule_timers WHERE rule_id = $1").bind(rule_id);
+        self.exec(q).await.map(drop)
+    }
+
+    async fn list_rule_timers(&mut self, case_id: &str) -> R<Vec<RuleTimer>> {
+        let q = sqlx::query(
+            "SELECT case_id, rule_id, account_id, due_at FROM rule_timers \
+             WHERE case_id = $1 ORDER BY due_at, rule_id",
+        )
+        .bind(case_id);
+        rows::all(&self.many(q).await?, rows::rule_timer)
+    }
+
+    async fn next_rule_timer_at(&mut self) -> R<Option<Time>> {
+        let row = self
+            .one(sqlx::query("SELECT MIN(due_at) AS due FROM rule_timers"))
+            .await?;
+        let due: Option<i64> = row.try_get("due").map_err(map_err)?;
+        Ok(due.and_then(Time::from_timestamp_micros))
+    }
+
+    async fn claim_due_rule_timers(&mut self, now: Time, limit: i64) -> R<Vec<RuleTimer>> {
+        let q = sqlx::query(
+            "SELECT case_id, rule_id, account_id, due_at FROM rule_timers WHERE due_at <= $1 \
+             ORDER BY due_at, case_id, rule_id LIMIT $2 FOR UPDATE SKIP LOCKED",
+        )
+        .bind(micros(now))
+        .bind(limit.max(0));
+        rows::all(&self.many(q).await?, rows::rule_timer)
     }
 
     async fn update_account_business_hours(

@@ -24,6 +24,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "stats_keys",
         include_str!("../migrations/0005_stats_keys.sql"),
     ),
+    (
+        6,
+        "templates_rules",
+        include_str!("../migrations/0006_templates_rules.sql"),
+    ),
 ];
 
 pub(crate) fn run(conn: &Connection) -> Result<(), StoreError> {

@@ -304,6 +304,7 @@ impl SqliteTx<'_> {
                 customer_external_id,
                 previous_number,
                 next_number,
+                labels: Vec::new(),
                 case,
             });
         }

@@ -9,8 +9,9 @@ use casedesk_domain::{
 };
 use casedesk_store::{
     AccountRecord, AgentRecord, CaseFilter, CaseRecord, ChannelRecord, CustomerRecord, Deadline,
-    DeadlineKind, EventRecord, MessageRecord, MessageSummary, OutboxItem, OutboxUpdate,
-    ReactionRecord, SortOrder, StoreError, TokenRecord, Tx,
+    DeadlineKind, EventRecord, LabelRecord, MessageRecord, MessageSummary, OutboxItem,
+    OutboxUpdate, ReactionRecord, RuleRecord, RuleTimer, SortOrder, StoreError, TemplateRecord,
+    TokenRecord, Tx,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params, params_from_iter};
@@ -331,6 +332,82 @@ fn outbox_from(row: &Row) -> rusqlite::Result<OutboxItem> {
         attempts: row.get("attempts")?,
         next_attempt_at: time_at(row, "next_attempt_at")?,
         created_at: time_at(row, "created_at")?,
+    })
+}
+
+const LABEL_COLUMNS: &str = "id, account_id, name, color, created_at";
+const TEMPLATE_COLUMNS: &str =
+    "id, account_id, owner_id, name, body, actions, created_at, updated_at";
+
+fn label_from(row: &Row) -> rusqlite::Result<LabelRecord> {
+    Ok(LabelRecord {
+        id: row.get("id")?,
+        account_id: row.get("account_id")?,
+        name: row.get("name")?,
+        color: row.get("color")?,
+        created_at: time_at(row, "created_at")?,
+    })
+}
+
+fn template_from(row: &Row) -> rusqlite::Result<TemplateRecord> {
+    let actions: String = row.get("actions")?;
+    Ok(TemplateRecord {
+        id: row.get("id")?,
+        account_id: row.get("account_id")?,
+        owner_id: row.get("owner_id")?,
+        name: row.get("name")?,
+        body: row.get("body")?,
+        actions: serde_json::from_str(&actions).map_err(|e| decode_err("actions", e))?,
+        created_at: time_at(row, "created_at")?,
+        updated_at: time_at(row, "updated_at")?,
+    })
+}
+
+fn actions_json(actions: &[casedesk_domain::Action]) -> String {
+    serde_json::to_string(actions).unwrap_or_else(|_| "[]".into())
+}
+
+/// A label name's unique key: Unicode lower case, as `LabelName::folded`.
+fn folded(name: &str) -> String {
+    name.to_lowercase()
+}
+
+const RULE_COLUMNS: &str = "id, account_id, name, enabled, position, \"trigger\", conditions, \
+     actions, created_at, updated_at";
+
+/// A rule's trigger, conditions and actions as the JSON the table keeps.
+fn rule_json(r: &RuleRecord) -> [String; 3] {
+    [
+        serde_json::to_string(&r.trigger).unwrap_or_default(),
+        serde_json::to_string(&r.conditions).unwrap_or_default(),
+        serde_json::to_string(&r.actions).unwrap_or_default(),
+    ]
+}
+
+fn rule_from(row: &Row) -> rusqlite::Result<RuleRecord> {
+    Ok(RuleRecord {
+        id: row.get("id")?,
+        account_id: row.get("account_id")?,
+        name: row.get("name")?,
+        enabled: row.get("enabled")?,
+        position: row.get("position")?,
+        trigger: serde_json::from_str(&row.get::<_, String>("trigger")?)
+            .map_err(|e| decode_err("trigger", e))?,
+        conditions: serde_json::from_str(&row.get::<_, String>("conditions")?)
+            .map_err(|e| decode_err("conditions", e))?,
+        actions: serde_json::from_str(&row.get::<_, String>("actions")?)
+            .map_err(|e| decode_err("actions", e))?,
+        created_at: time_at(row, "created_at")?,
+        updated_at: time_at(row, "updated_at")?,
+    })
+}
+
+fn rule_timer_from(row: &Row) -> rusqlite::Result<RuleTimer> {
+    Ok(RuleTimer {
+        case_id: row.get("case_id")?,
+        rule_id: row.get("rule_id")?,
+        account_id: row.get("account_id")?,
+        due_at: time_at(row, "due_at")?,
     })
 }
 
@@ -687,6 +764,14 @@ impl Tx for SqliteTx<'_> {
                 push(&mut sql, &format!(" AND {col} = #"), Value::Text(v.clone()));
             }
         }
+        if let Some(label_id) = &f.label_id {
+            push(
+                &mut sql,
+                " AND EXISTS (SELECT 1 FROM case_labels cl WHERE cl.case_id = cases.id \
+                 AND cl.label_id = #)",
+                Value::Text(label_id.clone()),
+            );
+        }
         if !f.include_merged {
             sql.push_str(" AND merged_into_id IS NULL");
         }
@@ -808,7 +893,7 @@ impl Tx for SqliteTx<'_> {
         )?;
         let last = self.maybe(
             "SELECT author_type, created_at FROM messages WHERE case_id = ?1 AND kind = 'message' \
-             ORDER BY created_at DESC, seq DESC LIMIT 1",
+             AND author_type != 'system' ORDER BY created_at DESC, seq DESC LIMIT 1",
             [case_id],
             |r| {
                 Ok((
@@ -1019,6 +1104,321 @@ impl Tx for SqliteTx<'_> {
             },
         )
     }
+    async fn insert_label(&mut self, l: &LabelRecord) -> R<()> {
+        self.exec(
+            "INSERT INTO labels (id, account_id, name, name_folded, color, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                l.id,
+                l.account_id,
+                l.name,
+                folded(&l.name),
+                l.color,
+                micros(l.created_at)
+            ],
+        )
+        .map(drop)
+    }
+
+    async fn list_labels(&mut self, account_id: &str) -> R<Vec<LabelRecord>> {
+        self.all(
+            &format!(
+                "SELECT {LABEL_COLUMNS} FROM labels WHERE account_id = ?1 ORDER BY name_folded, id"
+            ),
+            [account_id],
+            label_from,
+        )
+    }
+
+    async fn get_label(&mut self, account_id: &str, label_id: &str) -> R<LabelRecord> {
+        self.one(
+            &format!("SELECT {LABEL_COLUMNS} FROM labels WHERE account_id = ?1 AND id = ?2"),
+            [account_id, label_id],
+            label_from,
+        )
+    }
+
+    async fn update_label(&mut self, l: &LabelRecord) -> R<()> {
+        let n = self.exec(
+            "UPDATE labels SET name = ?3, name_folded = ?4, color = ?5 \
+             WHERE account_id = ?1 AND id = ?2",
+            params![l.account_id, l.id, l.name, folded(&l.name), l.color],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn delete_label(&mut self, account_id: &str, label_id: &str) -> R<()> {
+        self.exec(
+            "DELETE FROM case_labels WHERE account_id = ?1 AND label_id = ?2",
+            [account_id, label_id],
+        )?;
+        let n = self.exec(
+            "DELETE FROM labels WHERE account_id = ?1 AND id = ?2",
+            [account_id, label_id],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn add_case_label(
+        &mut self,
+        account_id: &str,
+        case_id: &str,
+        label_id: &str,
+        at: Time,
+    ) -> R<bool> {
+        let n = self.exec(
+            "INSERT INTO case_labels (case_id, label_id, account_id, created_at) \
+             VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+            params![case_id, label_id, account_id, micros(at)],
+        )?;
+        Ok(n > 0)
+    }
+
+    async fn remove_case_label(&mut self, case_id: &str, label_id: &str) -> R<bool> {
+        let n = self.exec(
+            "DELETE FROM case_labels WHERE case_id = ?1 AND label_id = ?2",
+            [case_id, label_id],
+        )?;
+        Ok(n > 0)
+    }
+
+    async fn case_labels(
+        &mut self,
+        account_id: &str,
+        case_ids: &[String],
+    ) -> R<Vec<(String, LabelRecord)>> {
+        if case_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One statement per call; a page holds at most a thousand cases,
+        // far below SQLite's limit of bound parameters.
+        let marks = (2..case_ids.len() + 2)
+            .map(|i| format!("?{i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT cl.case_id, l.id, l.account_id, l.name, l.color, l.created_at \
+             FROM case_labels cl JOIN labels l ON l.id = cl.label_id \
+             WHERE cl.account_id = ?1 AND cl.case_id IN ({marks}) \
+             ORDER BY cl.case_id, l.name_folded"
+        );
+        let args = std::iter::once(account_id).chain(case_ids.iter().map(String::as_str));
+        let mut stmt = self.conn.prepare(&sql).map_err(map_err)?;
+        let rows = stmt
+            .query_map(params_from_iter(args), |r| {
+                Ok((r.get::<_, String>("case_id")?, label_from(r)?))
+            })
+            .and_then(|rows| rows.collect())
+            .map_err(map_err)?;
+        Ok(rows)
+    }
+
+    async fn insert_template(&mut self, t: &TemplateRecord) -> R<()> {
+        self.exec(
+            &format!(
+                "INSERT INTO templates ({TEMPLATE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+            ),
+            params![
+                t.id,
+                t.account_id,
+                t.owner_id,
+                t.name,
+                t.body,
+                actions_json(&t.actions),
+                micros(t.created_at),
+                micros(t.updated_at)
+            ],
+        )
+        .map(drop)
+    }
+
+    async fn list_templates(&mut self, account_id: &str) -> R<Vec<TemplateRecord>> {
+        self.all(
+            &format!(
+                "SELECT {TEMPLATE_COLUMNS} FROM templates WHERE account_id = ?1 \
+                 ORDER BY cd_fold(name), id"
+            ),
+            [account_id],
+            template_from,
+        )
+    }
+
+    async fn get_template(&mut self, account_id: &str, template_id: &str) -> R<TemplateRecord> {
+        self.one(
+            &format!("SELECT {TEMPLATE_COLUMNS} FROM templates WHERE account_id = ?1 AND id = ?2"),
+            [account_id, template_id],
+            template_from,
+        )
+    }
+
+    async fn update_template(&mut self, t: &TemplateRecord) -> R<()> {
+        let n = self.exec(
+            "UPDATE templates SET owner_id = ?3, name = ?4, body = ?5, actions = ?6, \
+             updated_at = ?7 WHERE account_id = ?1 AND id = ?2",
+            params![
+                t.account_id,
+                t.id,
+                t.owner_id,
+                t.name,
+                t.body,
+                actions_json(&t.actions),
+                micros(t.updated_at)
+            ],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn delete_template(&mut self, account_id: &str, template_id: &str) -> R<()> {
+        let n = self.exec(
+            "DELETE FROM templates WHERE account_id = ?1 AND id = ?2",
+            [account_id, template_id],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn insert_rule(&mut self, r: &RuleRecord) -> R<()> {
+        let [trigger, conditions, actions] = rule_json(r);
+        self.exec(
+            &format!(
+                "INSERT INTO rules ({RULE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+            ),
+            params![
+                r.id,
+                r.account_id,
+                r.name,
+                r.enabled,
+                r.position,
+                trigger,
+                conditions,
+                actions,
+                micros(r.created_at),
+                micros(r.updated_at)
+            ],
+        )
+        .map(drop)
+    }
+
+    async fn list_rules(&mut self, account_id: &str) -> R<Vec<RuleRecord>> {
+        self.all(
+            &format!(
+                "SELECT {RULE_COLUMNS} FROM rules WHERE account_id = ?1 \
+                 ORDER BY position, created_at, id"
+            ),
+            [account_id],
+            rule_from,
+        )
+    }
+
+    async fn get_rule(&mut self, account_id: &str, rule_id: &str) -> R<RuleRecord> {
+        self.one(
+            &format!("SELECT {RULE_COLUMNS} FROM rules WHERE account_id = ?1 AND id = ?2"),
+            [account_id, rule_id],
+            rule_from,
+        )
+    }
+
+    async fn update_rule(&mut self, r: &RuleRecord) -> R<()> {
+        let [trigger, conditions, actions] = rule_json(r);
+        let n = self.exec(
+            "UPDATE rules SET name = ?3, enabled = ?4, position = ?5, \"trigger\" = ?6, \
+             conditions = ?7, actions = ?8, updated_at = ?9 WHERE account_id = ?1 AND id = ?2",
+            params![
+                r.account_id,
+                r.id,
+                r.name,
+                r.enabled,
+                r.position,
+                trigger,
+                conditions,
+                actions,
+                micros(r.updated_at)
+            ],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn delete_rule(&mut self, account_id: &str, rule_id: &str) -> R<()> {
+        let n = self.exec(
+            "DELETE FROM rules WHERE account_id = ?1 AND id = ?2",
+            [account_id, rule_id],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        self.exec("DELETE FROM rule_timers WHERE rule_id = ?1", [rule_id])
+            .map(drop)
+    }
+
+    async fn set_rule_timer(&mut self, t: &RuleTimer, replace: bool) -> R<()> {
+        let on_conflict = if replace {
+            "DO UPDATE SET due_at = excluded.due_at"
+        } else {
+            "DO NOTHING"
+        };
+        self.exec(
+            &format!(
+                "INSERT INTO rule_timers (case_id, rule_id, account_id, due_at) \
+                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT (case_id, rule_id) {on_conflict}"
+            ),
+            params![t.case_id, t.rule_id, t.account_id, micros(t.due_at)],
+        )
+        .map(drop)
+    }
+
+    async fn delete_rule_timer(&mut self, case_id: &str, rule_id: &str) -> R<()> {
+        self.exec(
+            "DELETE FROM rule_timers WHERE case_id = ?1 AND rule_id = ?2",
+            [case_id, rule_id],
+        )
+        .map(drop)
+    }
+
+    async fn delete_rule_timers(&mut self, rule_id: &str) -> R<()> {
+        self.exec("DELETE FROM rule_timers WHERE rule_id = ?1", [rule_id])
+            .map(drop)
+    }
+
+    async fn list_rule_timers(&mut self, case_id: &str) -> R<Vec<RuleTimer>> {
+        self.all(
+            "SELECT case_id, rule_id, account_id, due_at FROM rule_timers \
+             WHERE case_id = ?1 ORDER BY due_at, rule_id",
+            [case_id],
+            rule_timer_from,
+        )
+    }
+
+    async fn next_rule_timer_at(&mut self) -> R<Option<Time>> {
+        self.one("SELECT MIN(due_at) FROM rule_timers", [], |r| {
+            let v: Option<i64> = r.get(0)?;
+            Ok(v.and_then(chrono::DateTime::from_timestamp_micros))
+        })
+    }
+
+    async fn claim_due_rule_timers(&mut self, now: Time, limit: i64) -> R<Vec<RuleTimer>> {
+        // One writer: nothing else can claim them meanwhile.
+        self.all(
+            "SELECT case_id, rule_id, account_id, due_at FROM rule_timers \
+             WHERE due_at <= ?1 ORDER BY due_at, case_id, rule_id LIMIT ?2",
+            params![micros(now), limit],
+            rule_timer_from,
+        )
+    }
+
     async fn update_account_business_hours(
         &mut self,
         account_id: &str,

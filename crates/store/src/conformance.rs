@@ -16,6 +16,7 @@
 //! parallel, as long as each unit of work is atomic and the per-customer and
 //! claim guarantees hold.
 
+mod catalog;
 mod concurrency;
 mod fixtures;
 mod queries;
@@ -23,6 +24,7 @@ mod records;
 mod reports;
 mod scheduling;
 
+pub use catalog::{labels_on_cases_filter_and_delete, rules_and_rule_timers, templates_round_trip};
 pub use concurrency::{
     concurrent_deadline_claims_never_overlap, concurrent_messages_of_one_customer_make_one_case,
 };
@@ -74,6 +76,9 @@ macro_rules! conformance_tests {
             stats_follow_reassignment_and_events_need_their_case,
             export_cases_pages_with_names,
             seed_bulk_inserts_customers_cases_and_events,
+            labels_on_cases_filter_and_delete,
+            templates_round_trip,
+            rules_and_rule_timers,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {

@@ -247,6 +247,64 @@ pub trait Tx: Send {
     async fn finish_outbox(&mut self, update: &OutboxUpdate) -> R<()>;
     async fn next_outbox_at(&mut self) -> R<Option<casedesk_domain::Time>>;
 
+    // labels
+    /// A second label with the same name ignoring case is a `Conflict`.
+    async fn insert_label(&mut self, label: &LabelRecord) -> R<()>;
+    async fn list_labels(&mut self, account_id: &str) -> R<Vec<LabelRecord>>;
+    async fn get_label(&mut self, account_id: &str, label_id: &str) -> R<LabelRecord>;
+    /// Renames or recolours; `NotFound`, or `Conflict` on a taken name.
+    async fn update_label(&mut self, label: &LabelRecord) -> R<()>;
+    /// Deletes the label and takes it off every case.
+    async fn delete_label(&mut self, account_id: &str, label_id: &str) -> R<()>;
+    /// Puts a label on a case; `false` when it was already there.
+    async fn add_case_label(
+        &mut self,
+        account_id: &str,
+        case_id: &str,
+        label_id: &str,
+        at: casedesk_domain::Time,
+    ) -> R<bool>;
+    /// Takes a label off a case; `false` when it was not there.
+    async fn remove_case_label(&mut self, case_id: &str, label_id: &str) -> R<bool>;
+    /// The labels of these cases as `(case_id, label)`, by case then name.
+    async fn case_labels(
+        &mut self,
+        account_id: &str,
+        case_ids: &[String],
+    ) -> R<Vec<(String, LabelRecord)>>;
+
+    // templates (macros)
+    async fn insert_template(&mut self, template: &TemplateRecord) -> R<()>;
+    /// Every template of the account, shared and personal, by name.
+    async fn list_templates(&mut self, account_id: &str) -> R<Vec<TemplateRecord>>;
+    async fn get_template(&mut self, account_id: &str, template_id: &str) -> R<TemplateRecord>;
+    async fn update_template(&mut self, template: &TemplateRecord) -> R<()>;
+    async fn delete_template(&mut self, account_id: &str, template_id: &str) -> R<()>;
+
+    // automation rules
+    async fn insert_rule(&mut self, rule: &RuleRecord) -> R<()>;
+    /// The account's rules by position, then creation.
+    async fn list_rules(&mut self, account_id: &str) -> R<Vec<RuleRecord>>;
+    async fn get_rule(&mut self, account_id: &str, rule_id: &str) -> R<RuleRecord>;
+    async fn update_rule(&mut self, rule: &RuleRecord) -> R<()>;
+    /// Deletes the rule and its timers.
+    async fn delete_rule(&mut self, account_id: &str, rule_id: &str) -> R<()>;
+    /// Sets a case's timer of a rule. With `replace` false an existing timer
+    /// is kept as it is (the wait started earlier).
+    async fn set_rule_timer(&mut self, timer: &RuleTimer, replace: bool) -> R<()>;
+    async fn delete_rule_timer(&mut self, case_id: &str, rule_id: &str) -> R<()>;
+    /// Removes every timer of a rule (disabled, changed or deleted).
+    async fn delete_rule_timers(&mut self, rule_id: &str) -> R<()>;
+    async fn list_rule_timers(&mut self, case_id: &str) -> R<Vec<RuleTimer>>;
+    async fn next_rule_timer_at(&mut self) -> R<Option<casedesk_domain::Time>>;
+    /// Due rule timers, locked for this unit of work and skipped by other
+    /// processes; the caller fires each and deletes it.
+    async fn claim_due_rule_timers(
+        &mut self,
+        now: casedesk_domain::Time,
+        limit: i64,
+    ) -> R<Vec<RuleTimer>>;
+
     // reports (R15 statistics, R16 export)
     async fn update_account_time_zone(
         &mut self,

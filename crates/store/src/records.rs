@@ -117,6 +117,8 @@ pub struct CaseFilter {
     pub channel_id: Option<String>,
     pub customer_id: Option<String>,
     pub assignee_id: Option<String>,
+    /// Only cases carrying this label.
+    pub label_id: Option<String>,
     /// Matches the subject and message texts, case-insensitively.
     pub q: Option<String>,
     /// Merged cases are hidden unless asked for.
@@ -304,6 +306,9 @@ pub struct ExportRow {
     pub assignee_name: Option<String>,
     pub previous_number: Option<i64>,
     pub next_number: Option<i64>,
+    /// Label names, sorted; backends leave it empty and the export fills
+    /// it from [`crate::Tx::case_labels`].
+    pub labels: Vec<String>,
 }
 
 /// Rows a benchmark inserts in one go, unchecked: customers first, then
@@ -313,4 +318,55 @@ pub struct SeedBatch {
     pub customers: Vec<CustomerRecord>,
     pub cases: Vec<CaseRecord>,
     pub events: Vec<EventRecord>,
+}
+
+/// A label of an account's catalogue; names are unique ignoring case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelRecord {
+    pub id: String,
+    pub account_id: String,
+    pub name: String,
+    /// `#rrggbb`.
+    pub color: Option<String>,
+    pub created_at: Time,
+}
+
+/// A template (macro): a reply text and actions. Shared by the account
+/// when `owner_id` is `None`, otherwise an agent's personal template.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TemplateRecord {
+    pub id: String,
+    pub account_id: String,
+    pub owner_id: Option<String>,
+    pub name: String,
+    /// The reply it sends, with placeholders; empty for none.
+    pub body: String,
+    pub actions: Vec<casedesk_domain::Action>,
+    pub created_at: Time,
+    pub updated_at: Time,
+}
+
+/// An automation rule of an account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleRecord {
+    pub id: String,
+    pub account_id: String,
+    pub name: String,
+    pub enabled: bool,
+    /// Rules run by ascending position (then creation).
+    pub position: i64,
+    pub trigger: casedesk_domain::rules::Trigger,
+    pub conditions: Vec<casedesk_domain::rules::Condition>,
+    pub actions: Vec<casedesk_domain::Action>,
+    pub created_at: Time,
+    pub updated_at: Time,
+}
+
+/// When a time-based rule fires for a case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleTimer {
+    pub case_id: String,
+    pub rule_id: String,
+    pub account_id: String,
+    pub due_at: Time,
 }

@@ -2,8 +2,10 @@
 //! One test binary for all of them (faster to build and link).
 
 mod api;
+mod automation;
 mod durability;
 mod helpers;
 mod reports;
 mod rules;
+mod templates;
 mod web;

@@ -405,7 +405,10 @@ async fn statistics_refuse_bad_input_and_scope_agents(backend: Backend) {
     assert_eq!(all["total"]["cases_created"], 2, "an admin sees everyone");
 }
 
-async fn download(app: &TestApp, query: &str) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
+pub async fn download(
+    app: &TestApp,
+    query: &str,
+) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
     let response = app
         .http
         .get(format!("{}/api/v1/cases/export?{query}", app.base))
@@ -464,7 +467,8 @@ async fn export_csv_and_xlsx_parse_back(backend: Backend) {
         .map(str::to_owned)
         .collect();
     assert_eq!(header[0], "number");
-    assert_eq!(header.len(), 16);
+    assert_eq!(header.len(), 17);
+    assert_eq!(header[16], "labels");
     let col = |name: &str| header.iter().position(|h| h == name).expect("column");
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("csv row")).collect();
     assert_eq!(rows.len(), 4);

@@ -71,6 +71,7 @@ pub async fn list_cases(
         channel_id: q.channel_id,
         customer_id: q.customer_id,
         assignee_id: q.assignee_id,
+        label_id: q.label_id.filter(|s| !s.is_empty()),
         q: q.q.filter(|s| !s.trim().is_empty()),
         include_merged: false,
         sort,
@@ -84,7 +85,7 @@ pub async fn list_cases(
         limit: limit + 1,
     };
     let account_id = agent.account_id().to_owned();
-    let (mut rows, deadlines) = read::<_, AppError, _>(&*app.store, move |tx| {
+    let (mut rows, deadlines, labels) = read::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
             let mut rows = tx.list_cases(&account_id, &filter).await?;
             rows.truncate(limit as usize + 1);
@@ -96,7 +97,9 @@ pub async fn list_cases(
                     deadlines.extend(tx.list_deadlines(&c.id).await?);
                 }
             }
-            Ok((rows, deadlines))
+            let ids: Vec<String> = rows.iter().map(|c| c.id.clone()).collect();
+            let labels = tx.case_labels(&account_id, &ids).await?;
+            Ok((rows, deadlines, labels))
         })
     })
     .await?;
@@ -115,7 +118,7 @@ pub async fn list_cases(
                     .filter(|d| d.case_id == c.id)
                     .cloned()
                     .collect();
-                CaseDto::new(c, &own)
+                CaseDto::new(c, &own, &labels)
             })
             .collect(),
         next_cursor,
@@ -123,7 +126,11 @@ pub async fn list_cases(
     Ok(axum::Json(list))
 }
 
-async fn load_case(app: &App, account_id: String, case_id: String) -> Result<CaseDto, AppError> {
+pub(super) async fn load_case(
+    app: &App,
+    account_id: String,
+    case_id: String,
+) -> Result<CaseDto, AppError> {
     read::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
             let case = tx
@@ -131,7 +138,8 @@ async fn load_case(app: &App, account_id: String, case_id: String) -> Result<Cas
                 .await
                 .map_err(not_found("case"))?;
             let deadlines = tx.list_deadlines(&case.id).await?;
-            Ok(CaseDto::new(&case, &deadlines))
+            let labels = tx.case_labels(&account_id, std::slice::from_ref(&case.id)).await?;
+            Ok(CaseDto::new(&case, &deadlines, &labels))
         })
     })
     .await

@@ -3,7 +3,7 @@
 use casedesk_domain::{ChannelKind, Status};
 use casedesk_store::{
     AgentRecord, CaseRecord, ChannelRecord, CustomerRecord, Deadline, DeadlineKind, EventRecord,
-    MessageRecord, ReactionRecord,
+    LabelRecord, MessageRecord, ReactionRecord, RuleRecord, TemplateRecord,
 };
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
@@ -202,10 +202,14 @@ pub struct CaseDto {
     /// `auto_finish_at` is still set.
     pub auto_finish_warning_at: Option<String>,
     pub auto_finish_at: Option<String>,
+    /// The case's labels, by name.
+    pub labels: Vec<LabelDto>,
 }
 
 impl CaseDto {
-    pub fn new(c: &CaseRecord, deadlines: &[Deadline]) -> Self {
+    /// `labels` may hold other cases' labels too (a page's worth): only
+    /// this case's are kept.
+    pub fn new(c: &CaseRecord, deadlines: &[Deadline], labels: &[(String, LabelRecord)]) -> Self {
         let due = |kind: DeadlineKind| {
             deadlines
                 .iter()
@@ -235,6 +239,11 @@ impl CaseDto {
             unread: c.unread,
             auto_finish_warning_at: due(DeadlineKind::Warn),
             auto_finish_at: due(DeadlineKind::Finish),
+            labels: labels
+                .iter()
+                .filter(|(case_id, _)| *case_id == c.id)
+                .map(|(_, l)| LabelDto::from(l))
+                .collect(),
         }
     }
 }
@@ -255,6 +264,8 @@ pub struct CaseListQuery {
     pub channel_id: Option<String>,
     pub customer_id: Option<String>,
     pub assignee_id: Option<String>,
+    /// Only cases with this label.
+    pub label_id: Option<String>,
     /// Text searched in subjects and messages.
     pub q: Option<String>,
     /// `created_at` (default) or `last_activity_at`.
@@ -441,4 +452,212 @@ impl From<&CustomerRecord> for CustomerDto {
             created_at: rfc3339(c.created_at),
         }
     }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LabelDto {
+    pub id: String,
+    pub name: String,
+    /// `#rrggbb` or null.
+    pub color: Option<String>,
+    pub created_at: String,
+}
+
+impl From<&LabelRecord> for LabelDto {
+    fn from(l: &LabelRecord) -> Self {
+        LabelDto {
+            id: l.id.clone(),
+            name: l.name.clone(),
+            color: l.color.clone(),
+            created_at: rfc3339(l.created_at),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateLabel {
+    pub name: String,
+    /// `#rrggbb`.
+    pub color: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchLabel {
+    pub name: Option<String>,
+    /// `#rrggbb`; `null` removes the colour.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub color: Option<Option<String>>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CaseLabelRequest {
+    pub label_id: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TemplateDto {
+    pub id: String,
+    pub name: String,
+    /// The reply it sends, with placeholders such as `{{customer.name}}`;
+    /// empty for none.
+    pub body: String,
+    /// `[{"type": "set_status", "status": "closed"}, …]`.
+    #[schema(value_type = Vec<Object>)]
+    pub actions: Vec<casedesk_domain::Action>,
+    /// Shared by the whole account (made by an admin), or personal.
+    pub shared: bool,
+    /// The agent a personal template belongs to.
+    pub owner_id: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<&TemplateRecord> for TemplateDto {
+    fn from(t: &TemplateRecord) -> Self {
+        TemplateDto {
+            id: t.id.clone(),
+            name: t.name.clone(),
+            body: t.body.clone(),
+            actions: t.actions.clone(),
+            shared: t.owner_id.is_none(),
+            owner_id: t.owner_id.clone(),
+            created_at: rfc3339(t.created_at),
+            updated_at: rfc3339(t.updated_at),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTemplate {
+    pub name: String,
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub actions: Vec<casedesk_domain::Action>,
+    /// Admins: `true` (default for them) shares it with the account; agents
+    /// make personal templates only.
+    pub shared: Option<bool>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchTemplate {
+    pub name: Option<String>,
+    pub body: Option<String>,
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub actions: Option<Vec<casedesk_domain::Action>>,
+    /// Admins only.
+    pub shared: Option<bool>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyTemplate {
+    pub template_id: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RuleDto {
+    pub id: String,
+    pub name: String,
+    pub enabled: bool,
+    /// Rules run by ascending position.
+    pub position: i64,
+    /// `{"type": "case_created" | "customer_message" | "agent_replied" |
+    /// "chat_finished" | "status_changed" (optional `"to"`) | "pending_for"
+    /// / "open_without_reply" (with `"seconds"`)}`.
+    #[schema(value_type = Object)]
+    pub trigger: casedesk_domain::rules::Trigger,
+    /// All must hold, e.g. `[{"type": "status_is", "statuses": ["open"]}]`.
+    #[schema(value_type = Vec<Object>)]
+    pub conditions: Vec<casedesk_domain::rules::Condition>,
+    /// As templates' actions, plus `{"type": "send_reply", "text"}`.
+    #[schema(value_type = Vec<Object>)]
+    pub actions: Vec<casedesk_domain::Action>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<&RuleRecord> for RuleDto {
+    fn from(r: &RuleRecord) -> Self {
+        RuleDto {
+            id: r.id.clone(),
+            name: r.name.clone(),
+            enabled: r.enabled,
+            position: r.position,
+            trigger: r.trigger.clone(),
+            conditions: r.conditions.clone(),
+            actions: r.actions.clone(),
+            created_at: rfc3339(r.created_at),
+            updated_at: rfc3339(r.updated_at),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRule {
+    pub name: String,
+    /// Default `true`.
+    pub enabled: Option<bool>,
+    #[schema(value_type = Object)]
+    pub trigger: casedesk_domain::rules::Trigger,
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub conditions: Vec<casedesk_domain::rules::Condition>,
+    #[schema(value_type = Vec<Object>)]
+    pub actions: Vec<casedesk_domain::Action>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchRule {
+    pub name: Option<String>,
+    pub enabled: Option<bool>,
+    pub position: Option<i64>,
+    #[schema(value_type = Option<Object>)]
+    pub trigger: Option<casedesk_domain::rules::Trigger>,
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub conditions: Option<Vec<casedesk_domain::rules::Condition>>,
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub actions: Option<Vec<casedesk_domain::Action>>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DryRunRule {
+    #[schema(value_type = Object)]
+    pub trigger: casedesk_domain::rules::Trigger,
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub conditions: Vec<casedesk_domain::rules::Condition>,
+    #[schema(value_type = Vec<Object>)]
+    pub actions: Vec<casedesk_domain::Action>,
+    /// Ignored: lets a saved rule's JSON be posted as it is.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub name: Option<serde_json::Value>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DryRunCase {
+    pub id: String,
+    pub number: i64,
+    pub subject: String,
+    pub status: String,
+    pub chat_state: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DryRunDto {
+    /// The cases the rule would touch now.
+    pub cases: Vec<DryRunCase>,
+    /// How many of the most recently active cases were looked at (at most 1000).
+    pub scanned: usize,
 }

@@ -45,6 +45,8 @@ pub struct ExportParams {
     pub channel_id: Option<String>,
     pub customer_id: Option<String>,
     pub assignee_id: Option<String>,
+    /// Only cases with this label.
+    pub label_id: Option<String>,
     /// Text searched in subjects and messages.
     pub q: Option<String>,
     /// `created_at` (default) or `last_activity_at`.
@@ -59,7 +61,7 @@ enum Format {
     Xlsx,
 }
 
-const COLUMNS: [&str; 16] = [
+const COLUMNS: [&str; 17] = [
     "number",
     "subject",
     "channel",
@@ -76,16 +78,19 @@ const COLUMNS: [&str; 16] = [
     "message_count",
     "previous_case_number",
     "next_case_number",
+    "labels",
 ];
 
 /// One exported cell.
 enum Cell<'a> {
     Text(&'a str),
+    /// Names joined by `, ` in one text cell.
+    List(&'a [String]),
     Int(Option<i64>),
     Time(Option<Time>),
 }
 
-fn cells(r: &ExportRow) -> [Cell<'_>; 16] {
+fn cells(r: &ExportRow) -> [Cell<'_>; 17] {
     let c = &r.case;
     [
         Cell::Int(Some(c.number)),
@@ -104,6 +109,7 @@ fn cells(r: &ExportRow) -> [Cell<'_>; 16] {
         Cell::Int(Some(c.message_count)),
         Cell::Int(r.previous_number),
         Cell::Int(r.next_number),
+        Cell::List(&r.labels),
     ]
 }
 
@@ -154,6 +160,7 @@ fn csv_rows(rows: &[ExportRow]) -> String {
             }
             match cell {
                 Cell::Text(s) => push_csv_text(&mut out, s),
+                Cell::List(names) => push_csv_text(&mut out, &names.join(", ")),
                 Cell::Int(Some(n)) => out.push_str(&n.to_string()),
                 Cell::Time(Some(t)) => out.push_str(&rfc3339(*t)),
                 Cell::Int(None) | Cell::Time(None) => {}
@@ -172,7 +179,18 @@ async fn next_page(
 ) -> Result<Vec<ExportRow>, StoreError> {
     let (account_id, f) = (account_id.to_owned(), filter.clone());
     let rows = read::<_, StoreError, _>(store, move |tx| {
-        Box::pin(async move { tx.export_cases(&account_id, &f).await })
+        Box::pin(async move {
+            let mut rows = tx.export_cases(&account_id, &f).await?;
+            let ids: Vec<String> = rows.iter().map(|r| r.case.id.clone()).collect();
+            let at: std::collections::HashMap<String, usize> =
+                ids.iter().cloned().zip(0..).collect();
+            for (case_id, label) in tx.case_labels(&account_id, &ids).await? {
+                if let Some(&i) = at.get(&case_id) {
+                    rows[i].labels.push(label.name);
+                }
+            }
+            Ok(rows)
+        })
     })
     .await?;
     if let Some(last) = rows.last() {
@@ -278,6 +296,11 @@ fn build_xlsx(
                         // Strings are stored as strings, never formulas.
                         sheet
                             .write_string(row_in_sheet, col, *s)
+                            .map_err(xlsx_err)?;
+                    }
+                    Cell::List(names) => {
+                        sheet
+                            .write_string(row_in_sheet, col, names.join(", "))
                             .map_err(xlsx_err)?;
                     }
                     Cell::Int(Some(n)) => {
@@ -405,6 +428,7 @@ pub async fn export_cases(
         channel_id: p.channel_id.filter(|s| !s.is_empty()),
         customer_id: p.customer_id.filter(|s| !s.is_empty()),
         assignee_id: p.assignee_id.filter(|s| !s.is_empty()),
+        label_id: p.label_id.filter(|s| !s.is_empty()),
         q: p.q.filter(|s| !s.trim().is_empty()),
         include_merged: false,
         sort: parse_sort(p.sort.as_deref())?,

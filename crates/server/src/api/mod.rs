@@ -6,8 +6,10 @@ mod cases;
 pub mod dto;
 mod export;
 mod inbound;
+mod rules;
 mod stats;
 mod stream;
+mod templates;
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -69,6 +71,27 @@ pub fn router() -> (axum::Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(cases::merge_previous))
         .routes(routes!(cases::mark_read))
         .routes(routes!(cases::get_customer))
+        .routes(routes!(templates::list_labels, templates::create_label))
+        .routes(routes!(templates::patch_label, templates::delete_label))
+        .routes(routes!(templates::add_case_label))
+        .routes(routes!(templates::remove_case_label))
+        .routes(routes!(
+            templates::list_templates,
+            templates::create_template
+        ))
+        .routes(routes!(
+            templates::get_template,
+            templates::patch_template,
+            templates::delete_template
+        ))
+        .routes(routes!(templates::apply_template))
+        .routes(routes!(rules::list_rules, rules::create_rule))
+        .routes(routes!(rules::dry_run))
+        .routes(routes!(
+            rules::get_rule,
+            rules::patch_rule,
+            rules::delete_rule
+        ))
         .routes(routes!(accounts::create_session))
         .routes(routes!(stream::events))
         .split_for_parts()

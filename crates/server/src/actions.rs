@@ -1,0 +1,208 @@
+//! The actions templates and automation rules run on a case (set status,
+//! finish chat, assign, subject, note, labels, reply), with the same rules
+//! as an agent doing each by hand. The caller holds the customer's lock,
+//! saves the case and records one history event for the whole run.
+
+use casedesk_domain::templates::{PlaceholderValues, render};
+use casedesk_domain::{Action, Change, Subject};
+use casedesk_store::{CaseRecord, CustomerRecord, StoreError, Tx};
+
+use crate::cases::{AgentMessageKind, Writer, add_message, assign, check_text, set_subject};
+use crate::error::AppError;
+use crate::events::Notice;
+
+/// What running actions did.
+#[derive(Default)]
+pub(crate) struct ActionRun {
+    pub changes: Vec<Change>,
+    pub notices: Vec<Notice>,
+    /// A reply was queued for webhook delivery.
+    pub queued: bool,
+    /// Ids of the replies and notes written.
+    pub message_ids: Vec<String>,
+    /// Actions refused and skipped (rules only), with the reason.
+    pub skipped: Vec<String>,
+}
+
+impl ActionRun {
+    pub(crate) fn absorb(&mut self, notices: Vec<Notice>, queued: bool) {
+        self.notices.extend(notices);
+        self.queued |= queued;
+    }
+}
+
+fn render_or_422(text: &str, values: &PlaceholderValues) -> Result<String, AppError> {
+    render(text, values).map_err(|e| AppError::invalid(format!("the text is invalid: {e}")))
+}
+
+/// Puts a label on a case or takes it off; `None` when there was nothing
+/// to do. An unknown label is `422`.
+pub(crate) async fn change_label(
+    tx: &mut dyn Tx,
+    account_id: &str,
+    case_id: &str,
+    label_id: &str,
+    add: bool,
+    at: casedesk_domain::Time,
+) -> Result<Option<Change>, AppError> {
+    let label = tx
+        .get_label(account_id, label_id)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => {
+                AppError::invalid(format!("no label `{label_id}` in this account"))
+            }
+            other => other.into(),
+        })?;
+    let changed = if add {
+        tx.add_case_label(account_id, case_id, label_id, at).await?
+    } else {
+        tx.remove_case_label(case_id, label_id).await?
+    };
+    let (before, after) = if add {
+        (None, Some(label.name))
+    } else {
+        (Some(label.name), None)
+    };
+    Ok(changed.then(|| Change {
+        field: "label".into(),
+        before,
+        after,
+    }))
+}
+
+/// Runs one action, adding what it did to `run`.
+#[allow(clippy::too_many_arguments)]
+async fn run_one(
+    tx: &mut dyn Tx,
+    writer: &Writer,
+    case: &mut CaseRecord,
+    customer: &CustomerRecord,
+    action: &Action,
+    values: &mut PlaceholderValues,
+    at: casedesk_domain::Time,
+    run: &mut ActionRun,
+) -> Result<(), AppError> {
+    let account_id = writer.account_id().to_owned();
+    match action {
+        Action::SetStatus { status } => {
+            run.changes.extend(case.state.set_status(*status, at)?);
+        }
+        Action::FinishChat { status } => {
+            // R2 on an active chat; otherwise only the status (R1).
+            let changes = if case.state.is_active_chat() {
+                case.state.finish(*status, at)?
+            } else {
+                case.state.set_status(*status, at)?
+            };
+            run.changes.extend(changes);
+        }
+        Action::Assign { agent_id } => {
+            run.changes
+                .extend(assign(tx, &account_id, case, agent_id.clone()).await?);
+            // A rule writes as the case's assignee: later texts name the new one.
+            if let Writer::Rule { .. } = writer {
+                let agent = match agent_id {
+                    Some(id) => tx.get_agent(&account_id, id).await.ok(),
+                    None => None,
+                };
+                values.agent_name = agent.as_ref().map(|a| a.name.clone()).unwrap_or_default();
+                values.agent_email = agent.map(|a| a.email).unwrap_or_default();
+            }
+        }
+        Action::SetSubject { subject } => {
+            let text = render_or_422(subject, values)?;
+            let subject = Subject::parse(&text)
+                .map_err(|e| AppError::invalid(format!("the new subject: {e}")))?;
+            run.changes.extend(set_subject(case, subject));
+        }
+        Action::AddNote { text } | Action::SendReply { text } => {
+            let text = render_or_422(text, values)?;
+            check_text(&text)?;
+            let kind = if matches!(action, Action::AddNote { .. }) {
+                AgentMessageKind::Note
+            } else {
+                AgentMessageKind::Reply
+            };
+            let posted = add_message(tx, writer, case, customer, kind, text, at).await?;
+            run.message_ids.push(posted.message.id);
+            run.absorb(posted.notices, posted.queued);
+        }
+        Action::AddLabel { label_id } | Action::RemoveLabel { label_id } => {
+            let add = matches!(action, Action::AddLabel { .. });
+            run.changes
+                .extend(change_label(tx, &account_id, &case.id, label_id, add, at).await?);
+        }
+    }
+    Ok(())
+}
+
+/// Runs `actions` in order on a locked, unmerged case. With `tolerant`
+/// (rules, which run inside someone else's change and must never make it
+/// fail) an action the case refuses — a deleted label, a subject that came
+/// out too long — is skipped and reported in [`ActionRun::skipped`];
+/// without it (templates, applied by an agent who sees the answer) the
+/// first refusal fails the whole change. Storage errors always fail it.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn run_actions(
+    tx: &mut dyn Tx,
+    writer: &Writer,
+    case: &mut CaseRecord,
+    customer: &CustomerRecord,
+    actions: &[Action],
+    values: &PlaceholderValues,
+    tolerant: bool,
+    at: casedesk_domain::Time,
+) -> Result<ActionRun, AppError> {
+    let mut run = ActionRun::default();
+    let mut values = values.clone();
+    for (i, action) in actions.iter().enumerate() {
+        match run_one(
+            tx,
+            writer,
+            case,
+            customer,
+            action,
+            &mut values,
+            at,
+            &mut run,
+        )
+        .await
+        {
+            Ok(()) => {}
+            Err(e) if tolerant && e.status.is_client_error() => {
+                run.skipped.push(format!("action {}: {}", i + 1, e.message));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(run)
+}
+
+/// The values placeholders take in `case`, written by `agent` (name,
+/// email) — for rules, the case's assignee.
+pub(crate) async fn placeholder_values(
+    tx: &mut dyn Tx,
+    case: &CaseRecord,
+    customer: &CustomerRecord,
+    agent_id: Option<&str>,
+) -> Result<PlaceholderValues, AppError> {
+    let agent = match agent_id {
+        Some(id) => tx.get_agent(&case.account_id, id).await.ok(),
+        None => None,
+    };
+    let channel_name = tx
+        .find_channel(&case.channel_id)
+        .await?
+        .map(|c| c.name)
+        .unwrap_or_default();
+    Ok(PlaceholderValues {
+        customer_name: customer.name.clone(),
+        customer_id: customer.external_id.clone(),
+        case_number: case.number,
+        case_subject: case.subject.clone(),
+        agent_name: agent.as_ref().map(|a| a.name.clone()).unwrap_or_default(),
+        agent_email: agent.map(|a| a.email).unwrap_or_default(),
+        channel_name,
+    })
+}

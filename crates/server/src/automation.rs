@@ -1,0 +1,392 @@
+//! Automation rules at work: after every change to a case, inside the same
+//! unit of work, the account's enabled rules whose trigger matches what
+//! happened and whose conditions hold run their actions, in order.
+//!
+//! Bounds: each rule fires at most once per case in one change, and
+//! changes made by rules set off at most [`MAX_ROUNDS`] rounds in all, so
+//! two rules undoing each other stop. Time-based rules ("pending for N
+//! seconds", "open without an agent reply for N seconds") keep one durable
+//! timer per case in `rule_timers`, armed when the case enters the waiting
+//! state and removed when it leaves it; the scheduler fires them from their
+//! due index, never by scanning cases.
+
+use std::collections::{HashSet, VecDeque};
+
+use casedesk_domain::rules::{
+    CaseFacts, MAX_ROUNDS, Trigger, TriggerEvent, conditions_hold, trigger_matches,
+    waiting_state_holds,
+};
+use casedesk_domain::{AuthorType, CaseState, Status, Time};
+use casedesk_store::{
+    AccountRecord, CaseFilter, CaseRecord, CustomerRecord, RuleRecord, RuleTimer, StoreError, Tx,
+    write,
+};
+use serde_json::json;
+
+use crate::AppState;
+use crate::actions::{placeholder_values, run_actions};
+use crate::cases::{Writer, case_notice, lock_case, record, reschedule};
+use crate::error::AppError;
+use crate::events::Notice;
+use crate::util::now;
+
+/// What rules did in one change, for the caller to publish after commit.
+#[derive(Default)]
+pub(crate) struct Effects {
+    pub notices: Vec<Notice>,
+    /// A rule queued a webhook delivery.
+    pub queued: bool,
+}
+
+fn customer_wrote_last(state: &CaseState) -> bool {
+    state.last_public_author == Some(AuthorType::Customer)
+}
+
+/// What conditions read of a case right now.
+pub(crate) async fn case_facts(
+    tx: &mut dyn Tx,
+    case: &CaseRecord,
+    customer: &CustomerRecord,
+    account: &AccountRecord,
+    at: Time,
+) -> Result<CaseFacts, StoreError> {
+    let label_ids = tx
+        .case_labels(&case.account_id, std::slice::from_ref(&case.id))
+        .await?
+        .into_iter()
+        .map(|(_, l)| l.id)
+        .collect();
+    let in_business_hours = account.business_hours.as_ref().map(|h| {
+        h.working_duration(at, at + chrono::Duration::seconds(1), account.time_zone)
+            > chrono::Duration::zero()
+    });
+    Ok(CaseFacts {
+        status: Some(case.state.status),
+        chat_state: case.state.chat_state,
+        channel_id: case.channel_id.clone(),
+        label_ids,
+        subject: case.subject.clone(),
+        customer_name: customer.name.clone(),
+        customer_id: customer.external_id.clone(),
+        in_business_hours,
+    })
+}
+
+/// Runs the rules after a change of `case_id` (whose customer the caller
+/// has locked). `before` is the case's state before the change, `None` for
+/// a new case; `events` are what the change was besides its state changes
+/// (a customer message, an agent reply, a timer).
+pub(crate) async fn after_change(
+    tx: &mut dyn Tx,
+    case_id: &str,
+    account_id: &str,
+    before: Option<CaseState>,
+    events: Vec<TriggerEvent>,
+    at: Time,
+) -> Result<Effects, AppError> {
+    let mut effects = Effects::default();
+    let rules: Vec<RuleRecord> = tx
+        .list_rules(account_id)
+        .await?
+        .into_iter()
+        .filter(|r| r.enabled)
+        .collect();
+    if rules.is_empty() {
+        return Ok(effects);
+    }
+    let mut case = tx.get_case(account_id, case_id).await?;
+    if case.state.merged {
+        return Ok(effects);
+    }
+    let customer = tx.get_customer(account_id, &case.customer_id).await?;
+    let account = tx.get_account(account_id).await?;
+
+    let mut queue: VecDeque<(TriggerEvent, usize)> = VecDeque::new();
+    match &before {
+        None => queue.push_back((TriggerEvent::CaseCreated, 1)),
+        Some(b) => {
+            let state = &case.state;
+            for e in
+                TriggerEvent::of_change((b.status, b.chat_state), (state.status, state.chat_state))
+            {
+                queue.push_back((e, 1));
+            }
+        }
+    }
+    queue.extend(events.into_iter().map(|e| (e, 1)));
+    let mut fired: HashSet<String> = HashSet::new();
+    while let Some((event, round)) = queue.pop_front() {
+        for rule in &rules {
+            if case.state.merged {
+                break;
+            }
+            if fired.contains(&rule.id) || !trigger_matches(&rule.trigger, &rule.id, &event) {
+                continue;
+            }
+            if matches!(event, TriggerEvent::TimerDue { .. })
+                && !waiting_state_holds(
+                    &rule.trigger,
+                    case.state.status,
+                    customer_wrote_last(&case.state),
+                )
+            {
+                continue;
+            }
+            let f = case_facts(tx, &case, &customer, &account, at).await?;
+            if !conditions_hold(&rule.conditions, &f, &event) {
+                continue;
+            }
+            fired.insert(rule.id.clone());
+            let state_before = (case.state.status, case.state.chat_state);
+            apply_rule(
+                tx,
+                rule,
+                &event,
+                &mut case,
+                &customer,
+                &account,
+                at,
+                &mut effects,
+            )
+            .await?;
+            if round < MAX_ROUNDS {
+                let state = (case.state.status, case.state.chat_state);
+                for e in TriggerEvent::of_change(state_before, state) {
+                    queue.push_back((e, round + 1));
+                }
+            }
+        }
+    }
+    update_timers(tx, &rules, &case, before.as_ref(), at).await?;
+    Ok(effects)
+}
+
+/// Runs one rule's actions as casedesk itself and records one
+/// `rule_applied` event naming the rule and its trigger.
+#[allow(clippy::too_many_arguments)]
+async fn apply_rule(
+    tx: &mut dyn Tx,
+    rule: &RuleRecord,
+    event: &TriggerEvent,
+    case: &mut CaseRecord,
+    customer: &CustomerRecord,
+    account: &AccountRecord,
+    at: Time,
+    effects: &mut Effects,
+) -> Result<(), AppError> {
+    let writer = Writer::Rule {
+        account_id: case.account_id.clone(),
+        rule_id: rule.id.clone(),
+    };
+    let values = placeholder_values(tx, case, customer, case.assignee_id.as_deref()).await?;
+    let was_active = case.state.is_active_chat();
+    let run = run_actions(
+        tx,
+        &writer,
+        case,
+        customer,
+        &rule.actions,
+        &values,
+        true,
+        at,
+    )
+    .await?;
+    case.updated_at = at;
+    tx.update_case(case).await?;
+    if was_active != case.state.is_active_chat() {
+        reschedule(tx, case, account.settings, case.last_activity_at).await?;
+    }
+    if !run.skipped.is_empty() {
+        tracing::info!(rule = %rule.id, case = %case.id, "rule actions skipped: {:?}", run.skipped);
+    }
+    record(
+        tx,
+        case,
+        "rule_applied",
+        &writer.actor(),
+        run.changes,
+        json!({
+            "rule_id": rule.id,
+            "rule_name": rule.name,
+            "trigger": event.name(),
+            "message_ids": run.message_ids,
+            "skipped": run.skipped,
+        }),
+        at,
+    )
+    .await?;
+    effects.notices.extend(run.notices);
+    effects.notices.push(case_notice(case));
+    effects.queued |= run.queued;
+    Ok(())
+}
+
+/// Arms the timers of time rules whose waiting state the case just
+/// entered, and removes those whose state it left.
+async fn update_timers(
+    tx: &mut dyn Tx,
+    rules: &[RuleRecord],
+    case: &CaseRecord,
+    before: Option<&CaseState>,
+    at: Time,
+) -> Result<(), StoreError> {
+    for rule in rules {
+        let Some(seconds) = rule.trigger.delay_seconds() else {
+            continue;
+        };
+        let holds = !case.state.merged
+            && waiting_state_holds(
+                &rule.trigger,
+                case.state.status,
+                customer_wrote_last(&case.state),
+            );
+        let held = before
+            .is_some_and(|b| waiting_state_holds(&rule.trigger, b.status, customer_wrote_last(b)));
+        if !holds {
+            tx.delete_rule_timer(&case.id, &rule.id).await?;
+        } else if !held {
+            tx.set_rule_timer(
+                &RuleTimer {
+                    case_id: case.id.clone(),
+                    rule_id: rule.id.clone(),
+                    account_id: case.account_id.clone(),
+                    due_at: at + chrono::Duration::seconds(seconds),
+                },
+                true,
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Most cases a newly enabled time rule arms timers for.
+pub const ARM_LIMIT: i64 = 10_000;
+
+/// A time rule was created, enabled or changed: its timers restart from
+/// `at` for the (at most [`ARM_LIMIT`] newest) cases already waiting.
+pub(crate) async fn arm_existing(
+    tx: &mut dyn Tx,
+    rule: &RuleRecord,
+    at: Time,
+) -> Result<usize, StoreError> {
+    tx.delete_rule_timers(&rule.id).await?;
+    let (Some(seconds), true) = (rule.trigger.delay_seconds(), rule.enabled) else {
+        return Ok(0);
+    };
+    let status = match rule.trigger {
+        Trigger::PendingFor { .. } => Status::Pending,
+        _ => Status::Open,
+    };
+    let waiting = tx
+        .list_cases(
+            &rule.account_id,
+            &CaseFilter {
+                status: Some(status),
+                limit: ARM_LIMIT,
+                ..CaseFilter::default()
+            },
+        )
+        .await?;
+    let mut armed = 0;
+    for case in waiting {
+        if waiting_state_holds(
+            &rule.trigger,
+            case.state.status,
+            customer_wrote_last(&case.state),
+        ) {
+            tx.set_rule_timer(
+                &RuleTimer {
+                    case_id: case.id.clone(),
+                    rule_id: rule.id.clone(),
+                    account_id: case.account_id.clone(),
+                    due_at: at + chrono::Duration::seconds(seconds),
+                },
+                true,
+            )
+            .await?;
+            armed += 1;
+        }
+    }
+    Ok(armed)
+}
+
+/// Fires one due rule timer under the customer's lock, after re-reading
+/// it: a timer another process fired, or a case that left the waiting
+/// state, does nothing. Returns whether the timer was still there.
+async fn fire_timer(
+    tx: &mut dyn Tx,
+    timer: &RuleTimer,
+    at: Time,
+) -> Result<(bool, Effects), AppError> {
+    let case = match lock_case(tx, &timer.account_id, &timer.case_id).await {
+        Ok((case, _)) => case,
+        Err(e) if e.status == axum::http::StatusCode::NOT_FOUND => {
+            tx.delete_rule_timer(&timer.case_id, &timer.rule_id).await?;
+            return Ok((false, Effects::default()));
+        }
+        Err(e) => return Err(e),
+    };
+    let still_due = tx
+        .list_rule_timers(&case.id)
+        .await?
+        .into_iter()
+        .any(|t| t.rule_id == timer.rule_id && t.due_at <= at);
+    if !still_due {
+        return Ok((false, Effects::default()));
+    }
+    tx.delete_rule_timer(&case.id, &timer.rule_id).await?;
+    let effects = after_change(
+        tx,
+        &case.id,
+        &case.account_id,
+        Some(case.state.clone()),
+        vec![TriggerEvent::TimerDue {
+            rule_id: timer.rule_id.clone(),
+        }],
+        at,
+    )
+    .await?;
+    Ok((true, effects))
+}
+
+/// Timers claimed per round.
+const TIMER_BATCH: i64 = 500;
+
+/// Fires every due rule timer, one unit of work each (a failing one is
+/// logged and tried again later); returns how many fired.
+pub async fn fire_due_rule_timers(app: &AppState) -> Result<usize, StoreError> {
+    let mut fired = 0;
+    loop {
+        let at = now();
+        let due = write::<_, StoreError, _>(&*app.store, move |tx| {
+            Box::pin(async move { tx.claim_due_rule_timers(at, TIMER_BATCH).await })
+        })
+        .await?;
+        let n = due.len();
+        let mut failed = 0;
+        for timer in due {
+            let result = write::<_, AppError, _>(&*app.store, move |tx| {
+                Box::pin(async move { fire_timer(tx, &timer, now()).await })
+            })
+            .await;
+            match result {
+                Ok((true, effects)) => {
+                    fired += 1;
+                    app.after_commit(effects.notices, true);
+                    if effects.queued {
+                        app.outbox_changed.notify_one();
+                    }
+                }
+                Ok((false, _)) => {}
+                Err(e) => {
+                    failed += 1;
+                    tracing::warn!("firing a rule timer failed: {}", e.message);
+                }
+            }
+        }
+        if (n as i64) < TIMER_BATCH || failed == n || *app.shutdown.borrow() {
+            return Ok(fired);
+        }
+    }
+}

@@ -1,0 +1,430 @@
+//! Use cases of labels and templates (macros): the label catalogue, labels
+//! on cases, saving templates after validating them against the account,
+//! and applying a template — its reply and every action — as one change.
+
+use casedesk_domain::rules::TriggerEvent;
+use casedesk_domain::templates::{parse_color, parse_template_name, render, validate_template};
+use casedesk_domain::{Action, LabelName};
+use casedesk_store::{LabelRecord, StoreError, TemplateRecord, Tx, write};
+use serde_json::json;
+
+use crate::AppState;
+use crate::actions::{ActionRun, change_label, placeholder_values, run_actions};
+use crate::automation;
+use crate::cases::{
+    AgentActor, AgentMessageKind, Writer, add_agent_message, case_notice, change_case, check_text,
+    lock_case, not_found, record, reschedule, settings_of,
+};
+use crate::error::AppError;
+use crate::util::{new_id, now};
+
+/// At most this many labels per account.
+pub const MAX_LABELS: usize = 500;
+/// At most this many templates per account.
+pub const MAX_TEMPLATES: usize = 1000;
+
+fn taken(name: &str) -> impl Fn(StoreError) -> AppError + '_ {
+    move |e| match e {
+        StoreError::Conflict(_) => AppError::conflict(
+            "label_exists",
+            format!("a label named `{name}` already exists"),
+        ),
+        other => other.into(),
+    }
+}
+
+// ---------------------------------------------------------------- labels
+
+pub async fn create_label(
+    app: &AppState,
+    account_id: String,
+    name: &str,
+    color: Option<&str>,
+) -> Result<LabelRecord, AppError> {
+    let name = LabelName::parse(name).map_err(|e| AppError::invalid(e.0))?;
+    let color = color
+        .map(parse_color)
+        .transpose()
+        .map_err(|e| AppError::invalid(e.0))?;
+    let label = LabelRecord {
+        id: new_id(),
+        account_id,
+        name: name.into_string(),
+        color,
+        created_at: now(),
+    };
+    write::<_, AppError, _>(&*app.store, move |tx| {
+        Box::pin(async move {
+            if tx.list_labels(&label.account_id).await?.len() >= MAX_LABELS {
+                return Err(AppError::invalid(format!(
+                    "an account has at most {MAX_LABELS} labels"
+                )));
+            }
+            tx.insert_label(&label).await.map_err(taken(&label.name))?;
+            Ok(label)
+        })
+    })
+    .await
+}
+
+pub async fn update_label(
+    app: &AppState,
+    account_id: String,
+    label_id: String,
+    name: Option<&str>,
+    color: Option<Option<&str>>,
+) -> Result<LabelRecord, AppError> {
+    let name = name
+        .map(LabelName::parse)
+        .transpose()
+        .map_err(|e| AppError::invalid(e.0))?;
+    let color = color
+        .map(|c| c.map(parse_color).transpose())
+        .transpose()
+        .map_err(|e| AppError::invalid(e.0))?;
+    write::<_, AppError, _>(&*app.store, move |tx| {
+        Box::pin(async move {
+            let mut label = tx
+                .get_label(&account_id, &label_id)
+                .await
+                .map_err(not_found("label"))?;
+            if let Some(name) = name {
+                label.name = name.into_string();
+            }
+            if let Some(color) = color {
+                label.color = color;
+            }
+            tx.update_label(&label).await.map_err(taken(&label.name))?;
+            Ok(label)
+        })
+    })
+    .await
+}
+
+pub async fn delete_label(
+    app: &AppState,
+    account_id: String,
+    label_id: String,
+) -> Result<(), AppError> {
+    write::<_, AppError, _>(&*app.store, move |tx| {
+        Box::pin(async move {
+            tx.delete_label(&account_id, &label_id)
+                .await
+                .map_err(not_found("label"))
+        })
+    })
+    .await
+}
+
+/// Puts a label on a case or takes it off; the history records it. Doing
+/// what is already done changes nothing (and records nothing).
+pub async fn label_case(
+    app: &AppState,
+    who: AgentActor,
+    case_id: String,
+    label_id: String,
+    add: bool,
+) -> Result<casedesk_store::CaseRecord, AppError> {
+    let account_id = who.account_id.clone();
+    change_case(app, who, case_id, "labels_changed", move |case, tx, at| {
+        Box::pin(async move {
+            if case.state.merged {
+                return Err(AppError::from(casedesk_domain::RuleError::Merged));
+            }
+            let change = change_label(tx, &account_id, &case.id, &label_id, add, at).await?;
+            Ok(change.into_iter().collect())
+        })
+    })
+    .await
+}
+
+// ---------------------------------------------------------------- templates
+
+/// What an agent may see and use: shared templates and their own.
+pub fn visible_to(t: &TemplateRecord, agent_id: &str) -> bool {
+    t.owner_id.as_deref().is_none_or(|o| o == agent_id)
+}
+
+/// Whether an agent may change a template: their own, or a shared one if
+/// they are an admin.
+fn may_edit(t: &TemplateRecord, agent_id: &str, is_admin: bool) -> bool {
+    match t.owner_id.as_deref() {
+        Some(owner) => owner == agent_id,
+        None => is_admin,
+    }
+}
+
+/// The template fields a save sets.
+#[derive(Debug, Clone)]
+pub struct TemplateInput {
+    pub name: String,
+    pub body: String,
+    pub actions: Vec<Action>,
+}
+
+/// Checks a template against the rules and the account: every agent and
+/// label its actions name must exist.
+async fn check_template(
+    tx: &mut dyn Tx,
+    account_id: &str,
+    input: &TemplateInput,
+) -> Result<String, AppError> {
+    let name = parse_template_name(&input.name).map_err(|e| AppError::invalid(e.0))?;
+    validate_template(&input.body, &input.actions).map_err(|e| AppError::invalid(e.0))?;
+    for (i, action) in input.actions.iter().enumerate() {
+        match action {
+            Action::Assign {
+                agent_id: Some(agent_id),
+            } => {
+                tx.get_agent(account_id, agent_id).await.map_err(|_| {
+                    AppError::invalid(format!(
+                        "action {}: no agent `{agent_id}` in this account",
+                        i + 1
+                    ))
+                })?;
+            }
+            Action::AddLabel { label_id } | Action::RemoveLabel { label_id } => {
+                tx.get_label(account_id, label_id).await.map_err(|_| {
+                    AppError::invalid(format!(
+                        "action {}: no label `{label_id}` in this account",
+                        i + 1
+                    ))
+                })?;
+            }
+            _ => {}
+        }
+    }
+    Ok(name)
+}
+
+pub async fn create_template(
+    app: &AppState,
+    who: AgentActor,
+    is_admin: bool,
+    shared: Option<bool>,
+    input: TemplateInput,
+) -> Result<TemplateRecord, AppError> {
+    let shared = shared.unwrap_or(is_admin);
+    if shared && !is_admin {
+        return Err(AppError::forbidden(
+            "only admins may create shared templates; agents create personal ones",
+        ));
+    }
+    write::<_, AppError, _>(&*app.store, move |tx| {
+        Box::pin(async move {
+            let name = check_template(tx, &who.account_id, &input).await?;
+            if tx.list_templates(&who.account_id).await?.len() >= MAX_TEMPLATES {
+                return Err(AppError::invalid(format!(
+                    "an account has at most {MAX_TEMPLATES} templates"
+                )));
+            }
+            let at = now();
+            let template = TemplateRecord {
+                id: new_id(),
+                account_id: who.account_id.clone(),
+                owner_id: (!shared).then(|| who.agent_id.clone()),
+                name,
+                body: input.body,
+                actions: input.actions,
+                created_at: at,
+                updated_at: at,
+            };
+            tx.insert_template(&template).await?;
+            Ok(template)
+        })
+    })
+    .await
+}
+
+/// Loads a template the agent may see; others' personal ones are `404`.
+async fn visible_template(
+    tx: &mut dyn Tx,
+    who: &AgentActor,
+    template_id: &str,
+) -> Result<TemplateRecord, AppError> {
+    let t = tx
+        .get_template(&who.account_id, template_id)
+        .await
+        .map_err(not_found("template"))?;
+    if visible_to(&t, &who.agent_id) {
+        Ok(t)
+    } else {
+        Err(AppError::not_found("template"))
+    }
+}
+
+/// A partial change of a template.
+#[derive(Debug, Clone, Default)]
+pub struct TemplatePatch {
+    pub name: Option<String>,
+    pub body: Option<String>,
+    pub actions: Option<Vec<Action>>,
+    pub shared: Option<bool>,
+}
+
+pub async fn update_template(
+    app: &AppState,
+    who: AgentActor,
+    is_admin: bool,
+    template_id: String,
+    p: TemplatePatch,
+) -> Result<TemplateRecord, AppError> {
+    write::<_, AppError, _>(&*app.store, move |tx| {
+        Box::pin(async move {
+            let mut t = visible_template(tx, &who, &template_id).await?;
+            if !may_edit(&t, &who.agent_id, is_admin) {
+                return Err(AppError::forbidden(
+                    "only admins may change shared templates",
+                ));
+            }
+            if let Some(shared) = p.shared {
+                if !is_admin {
+                    return Err(AppError::forbidden("only admins may share templates"));
+                }
+                t.owner_id = (!shared).then(|| t.owner_id.clone().unwrap_or(who.agent_id.clone()));
+            }
+            let input = TemplateInput {
+                name: p.name.unwrap_or(t.name.clone()),
+                body: p.body.unwrap_or(t.body.clone()),
+                actions: p.actions.unwrap_or(t.actions.clone()),
+            };
+            t.name = check_template(tx, &who.account_id, &input).await?;
+            t.body = input.body;
+            t.actions = input.actions;
+            t.updated_at = now();
+            tx.update_template(&t).await?;
+            Ok(t)
+        })
+    })
+    .await
+}
+
+pub async fn delete_template(
+    app: &AppState,
+    who: AgentActor,
+    is_admin: bool,
+    template_id: String,
+) -> Result<(), AppError> {
+    write::<_, AppError, _>(&*app.store, move |tx| {
+        Box::pin(async move {
+            let t = visible_template(tx, &who, &template_id).await?;
+            if !may_edit(&t, &who.agent_id, is_admin) {
+                return Err(AppError::forbidden(
+                    "only admins may delete shared templates",
+                ));
+            }
+            tx.delete_template(&who.account_id, &t.id).await?;
+            Ok(())
+        })
+    })
+    .await
+}
+
+pub async fn get_template(
+    app: &AppState,
+    who: AgentActor,
+    template_id: String,
+) -> Result<TemplateRecord, AppError> {
+    casedesk_store::read::<_, AppError, _>(&*app.store, move |tx| {
+        Box::pin(async move { visible_template(tx, &who, &template_id).await })
+    })
+    .await
+}
+
+/// Applies a template to a case as one change: the rendered reply first
+/// (delivered like any agent reply, R2), then each action in order. A
+/// template that closes or finishes an active chat finishes it (R1, R2);
+/// "finish chat" on a chat that is not active only sets the status. The
+/// history gets one `template_applied` event naming the template, with
+/// every field it changed; automation rules then react to the change.
+/// Nothing is kept if any step is refused.
+pub async fn apply_template(
+    app: &AppState,
+    who: AgentActor,
+    case_id: String,
+    template_id: String,
+) -> Result<casedesk_store::CaseRecord, AppError> {
+    let (case, notices, queued) = write::<_, AppError, _>(&*app.store, move |tx| {
+        Box::pin(async move {
+            let at = now();
+            let template = visible_template(tx, &who, &template_id).await?;
+            let (mut case, customer) = lock_case(tx, &who.account_id, &case_id).await?;
+            if case.state.merged {
+                return Err(AppError::from(casedesk_domain::RuleError::Merged));
+            }
+            let before = case.state.clone();
+            let values = placeholder_values(tx, &case, &customer, Some(&who.agent_id)).await?;
+            let mut run = ActionRun::default();
+            let mut reply = None;
+            if !template.body.trim().is_empty() {
+                let text = render(&template.body, &values)
+                    .map_err(|e| AppError::invalid(format!("the template is invalid: {e}")))?;
+                check_text(&text)?;
+                let posted = add_agent_message(
+                    tx,
+                    &who,
+                    &mut case,
+                    &customer,
+                    AgentMessageKind::Reply,
+                    text.clone(),
+                    at,
+                )
+                .await?;
+                reply = Some((posted.message.id, text));
+                run.absorb(posted.notices, posted.queued);
+            }
+            let was_active = case.state.is_active_chat();
+            let writer = Writer::Agent(who.clone());
+            let done = run_actions(
+                tx,
+                &writer,
+                &mut case,
+                &customer,
+                &template.actions,
+                &values,
+                false,
+                at,
+            )
+            .await?;
+            run.absorb(done.notices, done.queued);
+            case.updated_at = at;
+            tx.update_case(&case).await?;
+            if was_active != case.state.is_active_chat() {
+                let settings = settings_of(tx, &who.account_id).await?;
+                reschedule(tx, &case, settings, case.last_activity_at).await?;
+            }
+            record(
+                tx,
+                &case,
+                "template_applied",
+                &who.actor(),
+                done.changes,
+                json!({
+                    "template_id": template.id,
+                    "template_name": template.name,
+                    "reply_message_id": reply.as_ref().map(|r| &r.0),
+                    "message_ids": done.message_ids,
+                }),
+                at,
+            )
+            .await?;
+            run.notices.push(case_notice(&case));
+            let mut events = Vec::new();
+            if let Some((_, text)) = reply {
+                events.push(TriggerEvent::AgentReplied { text });
+            }
+            let rules =
+                automation::after_change(tx, &case.id, &who.account_id, Some(before), events, at)
+                    .await?;
+            run.absorb(rules.notices, rules.queued);
+            let case = tx.get_case(&who.account_id, &case.id).await?;
+            Ok((case, run.notices, run.queued))
+        })
+    })
+    .await?;
+    app.after_commit(notices, true);
+    if queued {
+        app.outbox_changed.notify_one();
+    }
+    Ok(case)
+}
