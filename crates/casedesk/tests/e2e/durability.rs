@@ -350,6 +350,53 @@ async fn two_servers_on_one_postgres_fire_each_deadline_once() {
     app.stop().await;
 }
 
+/// Automation: two servers on one database fire each rule timer once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_servers_on_one_postgres_fire_each_rule_timer_once() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let second = crate::helpers::Server::start(&app.db).await;
+    app.ok(
+        Method::POST,
+        "/api/v1/rules",
+        Some(json!({
+            "name": "Overdue note",
+            "trigger": {"type": "open_without_reply", "seconds": 1},
+            "actions": [{"type": "add_note", "text": "overdue"}]
+        })),
+    )
+    .await;
+    let mut ids = Vec::new();
+    for i in 0..30 {
+        let r = app
+            .customer_says(&format!("rt{i}"), &format!("rt{i}"), "hello")
+            .await;
+        ids.push(s(&r["case_id"]));
+    }
+    let applied = |events: &[serde_json::Value]| {
+        events
+            .iter()
+            .filter(|e| e["kind"] == "rule_applied")
+            .count()
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    for id in &ids {
+        while applied(&app.events(id).await) == 0 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "case {id}: the rule never fired"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    for id in &ids {
+        let events = app.events(id).await;
+        assert_eq!(applied(&events), 1, "case {id}: {events:?}");
+    }
+    second.stop().await;
+    app.stop().await;
+}
+
 /// R4: the warning is pushed ahead of the auto-finish, then the finish.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn warning_then_auto_finish_are_pushed_live() {
