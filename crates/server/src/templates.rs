@@ -108,12 +108,54 @@ pub async fn delete_label(
 ) -> Result<(), AppError> {
     write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
-            tx.delete_label(&account_id, &label_id)
+            tx.get_label(&account_id, &label_id)
                 .await
-                .map_err(not_found("label"))
+                .map_err(not_found("label"))?;
+            let users = label_users(tx, &account_id, &label_id).await?;
+            if !users.is_empty() {
+                return Err(AppError::conflict(
+                    "label_in_use",
+                    format!(
+                        "the label is used by {}; change or delete them first",
+                        users.join(", ")
+                    ),
+                ));
+            }
+            tx.delete_label(&account_id, &label_id).await?;
+            Ok(())
         })
     })
     .await
+}
+
+/// The templates and rules whose actions or conditions name the label.
+async fn label_users(
+    tx: &mut dyn Tx,
+    account_id: &str,
+    label_id: &str,
+) -> Result<Vec<String>, AppError> {
+    let names = |a: &Action| match a {
+        Action::AddLabel { label_id: l } | Action::RemoveLabel { label_id: l } => l == label_id,
+        _ => false,
+    };
+    let mut users: Vec<String> = tx
+        .list_templates(account_id)
+        .await?
+        .into_iter()
+        .filter(|t| t.actions.iter().any(names))
+        .map(|t| format!("template `{}`", t.name))
+        .collect();
+    users.extend(
+        tx.list_rules(account_id)
+            .await?
+            .into_iter()
+            .filter(|r| {
+                r.actions.iter().any(names)
+                    || r.conditions.iter().any(|c| c.label_id() == Some(label_id))
+            })
+            .map(|r| format!("rule `{}`", r.name)),
+    );
+    Ok(users)
 }
 
 /// Puts a label on a case or takes it off; the history records it. Doing

@@ -4,7 +4,7 @@
 
 use futures::future::BoxFuture;
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::harness::{Browser, keys};
 use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp, s};
@@ -35,6 +35,10 @@ scenarios!(
     phone_width,
     admin_settings,
     auto_finish_warning_and_keep_active,
+    apply_template_from_chat_page,
+    labels_on_case_and_list_filter,
+    templates_page_create_and_edit,
+    labels_admin_on_settings,
     log_out,
     agent_without_admin_rights,
 );
@@ -470,6 +474,8 @@ async fn russian_labels(app: &TestApp, b: &Browser) {
     b.wait_text("aside h2", "Активные чаты").await;
     b.wait_text("[data-test=end-chat]", "Завершить чат").await;
     b.wait_text("nav", "Отчёты").await;
+    b.wait_text("nav", "Шаблоны").await;
+    b.wait_text("[data-test=templates-button]", "Шаблоны").await;
     b.wait_text("[data-test=toggle-previous]", "Показать предыдущий чат")
         .await;
     b.wait_text("[data-test=go-previous]", "Перейти к предыдущему чату")
@@ -931,6 +937,456 @@ async fn agent_without_admin_rights(app: &TestApp, b: &Browser) {
         "[...document.querySelectorAll('[data-test=workload] tbody tr')].map(r => r.cells[0].textContent).join() === 'Olga'",
     )
     .await;
+    // Templates: a shared one is read-only for an agent, who makes personal ones.
+    let shared = template_named(app, &app.token, "Solved, closing").await;
+    b.goto("/#/templates").await;
+    b.wait_css(&format!(
+        ".template-row[data-id='{}'] [data-test=read-only]",
+        s(&shared["id"])
+    ))
+    .await;
+    b.click("#template-new").await;
+    b.type_into("#template-name", "Olga's greeting").await;
+    b.type_into("#template-body", "Hi {{customer.name | there}}!")
+        .await;
+    assert_eq!(
+        b.js("return document.querySelector('#template-shared') === null")
+            .await,
+        true,
+        "no sharing for agents"
+    );
+    b.click("#template-save").await;
+    b.wait_gone("#template-editor").await;
+    let token = app.login("olga@example.com", "a long password").await;
+    let own = template_named(app, &token, "Olga's greeting").await;
+    assert_eq!(own["shared"], false, "{own}");
+    assert_eq!(own["owner_id"], olga["id"], "{own}");
+    b.wait_text(
+        &format!(
+            ".template-row[data-id='{}'] [data-test=template-kind]",
+            s(&own["id"])
+        ),
+        "personal",
+    )
+    .await;
+    b.wait_css(&format!(
+        ".template-row[data-id='{}'] [data-test=template-edit]",
+        s(&own["id"])
+    ))
+    .await;
     b.click("[data-test=logout]").await;
     b.wait_css("[data-test=login-form]").await;
+}
+
+/// A label made through the API; returns its id.
+async fn new_label(app: &TestApp, name: &str, color: &str) -> String {
+    let label = app
+        .ok(
+            Method::POST,
+            "/api/v1/labels",
+            Some(json!({"name": name, "color": color})),
+        )
+        .await;
+    s(&label["id"])
+}
+
+/// The template of that name among those `token`'s agent sees.
+async fn template_named(app: &TestApp, token: &str, name: &str) -> Value {
+    let (st, list) = app
+        .raw(Method::GET, "/api/v1/templates", Some(token), None)
+        .await;
+    assert!(st.is_success(), "{list}");
+    list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|t| t["name"] == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("no template {name:?} in {list}"))
+}
+
+async fn label_by_id(app: &TestApp, id: &str) -> Option<Value> {
+    app.ok(Method::GET, "/api/v1/labels", None).await["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|l| l["id"] == id)
+        .cloned()
+}
+
+fn label_ids(case: &Value) -> Vec<String> {
+    case["labels"]
+        .as_array()
+        .expect("labels")
+        .iter()
+        .map(|l| s(&l["id"]))
+        .collect()
+}
+
+fn template_item(id: &str) -> String {
+    format!(".template-item[data-id='{id}']")
+}
+
+/// The picker next to the reply box: search, choose, preview, apply; the
+/// reply, the status, the end of the chat and the label show at once.
+async fn apply_template_from_chat_page(app: &TestApp, b: &Browser) {
+    let solved = new_label(app, "Solved", "#1f8a70").await;
+    let template = app
+        .ok(
+            Method::POST,
+            "/api/v1/templates",
+            Some(json!({
+                "name": "Solved, closing",
+                "body": "Hi {{customer.name}}, case #{{case.number}} is solved. Bye!",
+                "actions": [
+                    {"type": "add_label", "label_id": solved},
+                    {"type": "set_status", "status": "closed"}
+                ]
+            })),
+        )
+        .await;
+    assert_eq!(template["shared"], true, "an admin's template is shared");
+    let tid = s(&template["id"]);
+    let other = app
+        .ok(
+            Method::POST,
+            "/api/v1/templates",
+            Some(json!({"name": "Shipping delay",
+                "body": "Sorry {{customer.name | there}}, the parcel is late."})),
+        )
+        .await;
+    let other_id = s(&other["id"]);
+    let id = chat(app, "tpl-1", "tpl-1", "Is it fixed now?").await;
+    let number = app.case(&id).await["number"].clone();
+    let reply = format!("Hi Ann, case #{number} is solved. Bye!");
+    open_case(b, &id).await;
+    b.wait_css(&active_item(&id)).await;
+    b.click("#templates-button").await;
+    b.wait_css(&template_item(&tid)).await;
+    b.wait_css(&template_item(&other_id)).await;
+    b.wait_text(
+        &format!("{} [data-test=template-actions]", template_item(&tid)),
+        "Add label: Solved",
+    )
+    .await;
+    b.wait_text(
+        &format!("{} [data-test=template-actions]", template_item(&tid)),
+        "Set status: closed",
+    )
+    .await;
+    // The search narrows the list by name or text.
+    b.type_into("#template-search", "solved").await;
+    b.wait_gone(&template_item(&other_id)).await;
+    b.click(&template_item(&tid)).await;
+    // The preview is the reply as it will be sent.
+    b.wait_text("[data-test=template-preview-text]", &reply)
+        .await;
+    b.screenshot("docs-templates").await;
+    b.click("#template-apply").await;
+    b.wait_gone("[data-test=dialog]").await;
+    b.wait_text(".msg.from-agent [data-test=message-text]", &reply)
+        .await;
+    b.wait_css("[data-test=finished-banner]").await;
+    b.wait_gone("[data-test=end-chat]").await;
+    b.wait_js(
+        "the status closed",
+        "document.querySelector('select[data-test=status-select]').value === 'closed'",
+    )
+    .await;
+    b.wait_text("[data-test=state]", "ended").await;
+    b.wait_text(
+        &format!("[data-test=case-labels] [data-test=label-chip][data-label-id='{solved}']"),
+        "Solved",
+    )
+    .await;
+    let case = app.case(&id).await;
+    assert_eq!(case["status"], "closed", "{case}");
+    assert_eq!(case["chat_state"], "finished", "{case}");
+    assert_eq!(label_ids(&case), vec![solved.clone()]);
+    assert!(
+        app.messages(&id).await.iter().any(|m| m["text"] == reply),
+        "the reply was sent"
+    );
+    let events = app.events(&id).await;
+    assert!(
+        events
+            .iter()
+            .any(|e| e["kind"] == "template_applied"
+                && e["data"]["template_name"] == "Solved, closing"),
+        "{events:?}"
+    );
+    // A refusal shows the API's message: here the template is deleted while
+    // the picker is open.
+    let id2 = chat(app, "tpl-2", "tpl-2", "Where is my parcel?").await;
+    open_case(b, &id2).await;
+    b.click("#templates-button").await;
+    b.click(&template_item(&other_id)).await;
+    b.wait_text(
+        "[data-test=template-preview-text]",
+        "Sorry Ann, the parcel is late.",
+    )
+    .await;
+    app.ok(
+        Method::DELETE,
+        &format!("/api/v1/templates/{other_id}"),
+        None,
+    )
+    .await;
+    b.click("#template-apply").await;
+    b.wait_text("#toast.error", "template not found").await;
+    let untouched = app.case(&id2).await;
+    assert_eq!(untouched["chat_state"], "active", "{untouched}");
+    assert!(
+        app.messages(&id2)
+            .await
+            .iter()
+            .all(|m| m["author"]["type"] != "agent"),
+        "nothing was sent"
+    );
+}
+
+/// A label added on the case page shows as a chip, filters the case list
+/// (and its export), and comes off with ×.
+async fn labels_on_case_and_list_filter(app: &TestApp, b: &Browser) {
+    let vip = new_label(app, "VIP", "#b3261e").await;
+    let tagged = chat(app, "lbl-1", "lbl-1", "walrus order one").await;
+    let plain = chat(app, "lbl-2", "lbl-2", "walrus order two").await;
+    let chip = format!("[data-test=case-labels] [data-test=label-chip][data-label-id='{vip}']");
+    open_case(b, &tagged).await;
+    b.click(&format!("select#add-label option[value='{vip}']"))
+        .await;
+    b.wait_text(&chip, "VIP").await;
+    b.wait_js(
+        "VIP to leave the picker",
+        &format!("!document.querySelector(\"#add-label option[value='{vip}']\")"),
+    )
+    .await;
+    // The chip wears the label's colour, with text that reads on it.
+    let colours = b
+        .js(&format!(
+            "const c = getComputedStyle(document.querySelector(\"{chip}\")); \
+             return [c.backgroundColor, c.color]"
+        ))
+        .await;
+    assert_eq!(colours, json!(["rgb(179, 38, 30)", "rgb(255, 255, 255)"]));
+    assert_eq!(label_ids(&app.case(&tagged).await), vec![vip.clone()]);
+
+    let row = |id: &str| format!("tr[data-case-id='{id}']");
+    b.goto("/#/cases?q=walrus").await;
+    b.wait_css(&row(&plain)).await;
+    b.wait_text(&format!("{} [data-test=row-labels]", row(&tagged)), "VIP")
+        .await;
+    b.click(&format!(
+        "select[data-test=filter-label_id] option[value='{vip}']"
+    ))
+    .await;
+    b.click("[data-test=apply-filters]").await;
+    b.wait_js(
+        "the label filter in the address",
+        &format!("location.hash.includes('label_id={vip}')"),
+    )
+    .await;
+    b.wait_gone(&row(&plain)).await;
+    b.wait_css(&row(&tagged)).await;
+    b.wait_js(
+        "only the labelled case",
+        "document.querySelectorAll('[data-test=case-rows] tr').length === 1",
+    )
+    .await;
+    b.screenshot("docs-label-filter").await;
+    let href = s(&b
+        .js("return document.querySelector('[data-test=export-csv]').getAttribute('href')")
+        .await);
+    assert!(
+        href.contains(&format!("label_id={vip}")) && href.contains("q=walrus"),
+        "{href}"
+    );
+    // A reload keeps the filter.
+    b.client.refresh().await.expect("reload");
+    b.wait_js(
+        "the label filter to survive a reload",
+        &format!("document.querySelector('select[data-test=filter-label_id]')?.value === '{vip}'"),
+    )
+    .await;
+    b.wait_css(&row(&tagged)).await;
+    // × takes it off again.
+    open_case(b, &tagged).await;
+    b.click(&format!("{chip} [data-test=remove-label]")).await;
+    b.wait_gone(&chip).await;
+    b.wait_css(&format!("select#add-label option[value='{vip}']"))
+        .await;
+    assert!(label_ids(&app.case(&tagged).await).is_empty());
+    assert!(app.list(&format!("label_id={vip}")).await.is_empty());
+}
+
+/// The Templates page: a new template with a placeholder and two actions,
+/// then an edit (rename, drop an action, make it personal), a refusal with
+/// the API's message, and a delete.
+async fn templates_page_create_and_edit(app: &TestApp, b: &Browser) {
+    b.goto("/#/templates").await;
+    b.click("#template-new").await;
+    b.type_into("#template-name", "Follow-up tomorrow").await;
+    b.type_into("#template-body", "Hello ").await;
+    b.click("[data-placeholder='customer.name']").await;
+    b.type_into("#template-body", ", we will write tomorrow.")
+        .await;
+    b.click("#action-add").await;
+    b.click("#action-rows li:nth-child(1) [data-test=action-status] option[value=pending]")
+        .await;
+    b.click("#action-add").await;
+    b.click("#action-rows li:nth-child(2) [data-test=action-type] option[value=add_note]")
+        .await;
+    b.type_into(
+        "#action-rows li:nth-child(2) [data-test=action-text]",
+        "Call back tomorrow",
+    )
+    .await;
+    assert_eq!(
+        b.js("return document.querySelector('#template-shared').checked")
+            .await,
+        true,
+        "an admin's template is shared by default"
+    );
+    b.screenshot("docs-template-editor").await;
+    b.click("#template-save").await;
+    b.wait_gone("#template-editor").await;
+    let saved = template_named(app, &app.token, "Follow-up tomorrow").await;
+    assert_eq!(
+        saved["body"], "Hello {{customer.name}}, we will write tomorrow.",
+        "{saved}"
+    );
+    assert_eq!(
+        saved["actions"],
+        json!([{"type": "set_status", "status": "pending"},
+            {"type": "add_note", "text": "Call back tomorrow"}])
+    );
+    assert_eq!(saved["shared"], true);
+    let id = s(&saved["id"]);
+    let row = format!(".template-row[data-id='{id}']");
+    b.wait_text(&row, "Set status: pending").await;
+    b.wait_text(&row, "Add internal note: Call back tomorrow")
+        .await;
+    // Edit: rename, drop the note, make it personal.
+    b.click(&format!("{row} [data-test=template-edit]")).await;
+    let name = b.wait_css("#template-name").await;
+    name.clear().await.expect("clear");
+    name.send_keys("Follow-up (personal)").await.expect("type");
+    b.click("#action-rows li:nth-child(2) [data-test=action-remove]")
+        .await;
+    b.click("#template-shared").await;
+    b.click("#template-save").await;
+    b.wait_text(
+        &format!("{row} [data-test=template-name]"),
+        "Follow-up (personal)",
+    )
+    .await;
+    b.wait_text(&format!("{row} [data-test=template-kind]"), "personal")
+        .await;
+    let edited = app
+        .ok(Method::GET, &format!("/api/v1/templates/{id}"), None)
+        .await;
+    assert_eq!(edited["name"], "Follow-up (personal)");
+    assert_eq!(
+        edited["actions"],
+        json!([{"type": "set_status", "status": "pending"}])
+    );
+    assert_eq!(edited["shared"], false);
+    // An unknown placeholder: the API's message, and nothing saved.
+    b.click(&format!("{row} [data-test=template-edit]")).await;
+    let body = b.wait_css("#template-body").await;
+    body.clear().await.expect("clear");
+    body.send_keys("Hi {{customer.nam}}").await.expect("type");
+    b.click("#template-save").await;
+    b.wait_text("#toast.error", "unknown placeholder").await;
+    b.click("[data-test=template-cancel]").await;
+    b.wait_gone("#template-editor").await;
+    let kept = app
+        .ok(Method::GET, &format!("/api/v1/templates/{id}"), None)
+        .await;
+    assert_eq!(kept["body"], saved["body"]);
+    // Delete, after a confirmation.
+    b.click(&format!("{row} [data-test=template-delete]")).await;
+    b.wait_text("[data-test=dialog]", "Follow-up (personal)")
+        .await;
+    b.click("#template-delete-confirm").await;
+    b.wait_gone(&row).await;
+    let (st, _) = app
+        .call(Method::GET, &format!("/api/v1/templates/{id}"), None)
+        .await;
+    assert_eq!(st, 404);
+}
+
+/// Settings → Labels: create, a duplicate refused, rename and recolour,
+/// clear the colour, delete (which takes the label off its cases).
+async fn labels_admin_on_settings(app: &TestApp, b: &Browser) {
+    b.goto("/#/settings").await;
+    b.wait_css("[data-test=labels-card]").await;
+    b.type_into("#label-new-name", "Billing").await;
+    b.click("#label-create").await;
+    b.wait_text("[data-test=label-list]", "Billing").await;
+    let labels = app.ok(Method::GET, "/api/v1/labels", None).await;
+    let label = labels["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|l| l["name"] == "Billing")
+        .cloned()
+        .expect("the new label");
+    assert!(
+        label["color"].is_string(),
+        "a colour from the palette: {label}"
+    );
+    let id = s(&label["id"]);
+    let row = format!("[data-test=label-row][data-label-id='{id}']");
+    // The same name in another case is refused with the API's message.
+    b.type_into("#label-new-name", "billing").await;
+    b.click("#label-create").await;
+    b.wait_text("#toast.error", "already exists").await;
+    b.wait_css("#label-new-name")
+        .await
+        .clear()
+        .await
+        .expect("clear");
+    // Rename and recolour.
+    let name = b.wait_css(&format!("{row} [data-test=label-name]")).await;
+    name.clear().await.expect("clear");
+    name.send_keys("Billing & refunds").await.expect("type");
+    b.js(&format!(
+        "const c = document.querySelector(\"{row} [data-test=label-color]\"); \
+         c.value = '#2e7d32'; c.dispatchEvent(new Event('input', {{bubbles: true}}));"
+    ))
+    .await;
+    b.click(&format!("{row} [data-test=label-save]")).await;
+    b.wait_text(
+        &format!("{row} [data-test=label-chip]"),
+        "Billing & refunds",
+    )
+    .await;
+    let renamed = label_by_id(app, &id).await.expect("the label");
+    assert_eq!(renamed["name"], "Billing & refunds");
+    assert_eq!(renamed["color"], "#2e7d32");
+    b.screenshot("docs-labels-admin").await;
+    b.click(&format!("{row} [data-test=label-clear-color]"))
+        .await;
+    b.wait_gone(&format!("{row} [data-test=label-clear-color]"))
+        .await;
+    assert_eq!(
+        label_by_id(app, &id).await.expect("the label")["color"],
+        Value::Null
+    );
+    // Deleting asks first, then takes the label off every case.
+    let case = chat(app, "lbl-admin", "lbl-admin", "invoice question").await;
+    app.ok(
+        Method::POST,
+        &format!("/api/v1/cases/{case}/labels"),
+        Some(json!({ "label_id": id })),
+    )
+    .await;
+    b.click(&format!("{row} [data-test=label-delete]")).await;
+    b.wait_text("[data-test=dialog]", "taken off every case")
+        .await;
+    b.click("#label-delete-confirm").await;
+    b.wait_gone(&row).await;
+    assert!(label_by_id(app, &id).await.is_none(), "deleted");
+    assert!(label_ids(&app.case(&case).await).is_empty());
 }

@@ -557,6 +557,32 @@ async fn labels_catalogue_case_labels_filter_and_export(backend: Backend) {
         )
         .await;
     assert_eq!(st, StatusCode::FORBIDDEN);
+    // A label a template uses is not deleted from under it.
+    let (st, template) = create(
+        &app,
+        &app.token,
+        "/api/v1/templates",
+        json!({"name": "Refund macro", "actions": [{"type": "add_label", "label_id": refund}]}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{template}");
+    let (st, v) = app
+        .call(Method::DELETE, &format!("/api/v1/labels/{refund}"), None)
+        .await;
+    assert_eq!(st, StatusCode::CONFLICT, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("template `Refund macro`"),
+        "{v}"
+    );
+    app.ok(
+        Method::DELETE,
+        &format!("/api/v1/templates/{}", s(&template["id"])),
+        None,
+    )
+    .await;
     let (st, _) = app
         .call(Method::DELETE, &format!("/api/v1/labels/{refund}"), None)
         .await;

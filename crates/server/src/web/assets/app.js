@@ -155,6 +155,57 @@ const STRINGS = {
     dur_min: "{n} min",
     dur_h: "{h} h {m} min",
     dur_d: "{d} d {h} h",
+    nav_templates: "Templates",
+    labels: "Labels",
+    label: "Label",
+    any_label: "any",
+    add_label_prompt: "Add label…",
+    remove_label: "Remove label {name}",
+    no_labels: "No labels yet.",
+    unknown_label: "unknown label",
+    label_color: "Colour",
+    create_label: "Add label",
+    clear_color: "no colour",
+    labels_hint: "Agents put labels on cases; the case list filters by them. Deleting a label takes it off every case.",
+    delete_label_confirm: "Delete the label “{name}”? It is taken off every case.",
+    templates: "Templates",
+    templates_title: "Apply a template",
+    templates_hint: "The reply goes to the customer and every action runs at once.",
+    template_search: "Search templates by name or text",
+    template_apply: "Apply",
+    template_none: "No templates match.",
+    template_no_text: "(no reply: actions only)",
+    template_preview: "Reply to be sent",
+    template_applied: "Template “{name}” applied.",
+    shared: "shared",
+    personal: "personal",
+    shared_with_team: "Shared with the team",
+    new_template: "New template",
+    edit_template: "Edit template",
+    template_name: "Name",
+    template_body: "Reply text (optional)",
+    placeholders_hint: "Placeholders, filled in when the template is applied:",
+    placeholder_fallback: "a fallback for an empty value:",
+    insert_placeholder: "Insert at the cursor",
+    actions: "Actions",
+    action_type: "Action",
+    add_action: "Add action",
+    remove_action: "Remove",
+    no_actions: "No actions.",
+    read_only: "read-only: admins change shared templates",
+    delete: "Delete",
+    delete_template_confirm: "Delete the template “{name}”?",
+    deleted: "Deleted.",
+    no_templates: "No templates yet.",
+    templates_page_hint: "Shared templates are for the whole team (admins make them); personal ones only you see.",
+    action_set_status: "Set status",
+    action_finish_chat: "End chat",
+    action_assign: "Assign",
+    action_set_subject: "Set subject",
+    action_add_note: "Add internal note",
+    action_add_label: "Add label",
+    action_remove_label: "Remove label",
+    action_send_reply: "Send reply",
   },
   ru: {
     brand: "casedesk",
@@ -303,6 +354,57 @@ const STRINGS = {
     dur_min: "{n} мин",
     dur_h: "{h} ч {m} мин",
     dur_d: "{d} дн {h} ч",
+    nav_templates: "Шаблоны",
+    labels: "Метки",
+    label: "Метка",
+    any_label: "любая",
+    add_label_prompt: "Добавить метку…",
+    remove_label: "Снять метку {name}",
+    no_labels: "Меток пока нет.",
+    unknown_label: "неизвестная метка",
+    label_color: "Цвет",
+    create_label: "Добавить метку",
+    clear_color: "без цвета",
+    labels_hint: "Агенты ставят метки на обращения; список обращений фильтруется по ним. Удалённая метка снимается со всех обращений.",
+    delete_label_confirm: "Удалить метку «{name}»? Она будет снята со всех обращений.",
+    templates: "Шаблоны",
+    templates_title: "Применить шаблон",
+    templates_hint: "Ответ уйдёт клиенту, и все действия выполнятся сразу.",
+    template_search: "Поиск шаблонов по названию и тексту",
+    template_apply: "Применить",
+    template_none: "Подходящих шаблонов нет.",
+    template_no_text: "(без ответа: только действия)",
+    template_preview: "Будет отправлен ответ",
+    template_applied: "Шаблон «{name}» применён.",
+    shared: "общий",
+    personal: "личный",
+    shared_with_team: "Общий для команды",
+    new_template: "Новый шаблон",
+    edit_template: "Изменить шаблон",
+    template_name: "Название",
+    template_body: "Текст ответа (необязательно)",
+    placeholders_hint: "Подстановки, заполняются при применении шаблона:",
+    placeholder_fallback: "запасное значение для пустого:",
+    insert_placeholder: "Вставить в позицию курсора",
+    actions: "Действия",
+    action_type: "Действие",
+    add_action: "Добавить действие",
+    remove_action: "Удалить",
+    no_actions: "Действий нет.",
+    read_only: "только чтение: общие шаблоны меняют администраторы",
+    delete: "Удалить",
+    delete_template_confirm: "Удалить шаблон «{name}»?",
+    deleted: "Удалено.",
+    no_templates: "Шаблонов пока нет.",
+    templates_page_hint: "Общие шаблоны доступны всей команде (их создают администраторы); личные видите только вы.",
+    action_set_status: "Установить статус",
+    action_finish_chat: "Завершить чат",
+    action_assign: "Назначить",
+    action_set_subject: "Изменить тему",
+    action_add_note: "Добавить внутреннюю заметку",
+    action_add_label: "Поставить метку",
+    action_remove_label: "Снять метку",
+    action_send_reply: "Отправить ответ",
   },
 };
 
@@ -423,6 +525,7 @@ const state = {
   me: null,
   agents: [],
   channels: [],
+  labels: [], // the account's label catalogue, by name
   customers: new Map(), // id -> Promise<customer>
   active: [], // active chats
   events: null, // EventSource
@@ -517,8 +620,10 @@ async function attempt(fn) {
 
 // ------------------------------------------------------------------ dialogs
 
-function openDialog(title, body, buttons) {
-  const dlg = h("dialog", { class: "dialog", "data-test": "dialog" });
+/** A modal dialog; each button runs its action, then closes the dialog.
+ * `opts.class` adds classes to the dialog (a wider picker). */
+function openDialog(title, body, buttons, opts) {
+  const dlg = h("dialog", { class: "dialog " + ((opts && opts.class) || ""), "data-test": "dialog" });
   const close = () => {
     dlg.close();
     dlg.remove();
@@ -536,8 +641,13 @@ function openDialog(title, body, buttons) {
           {
             type: "button",
             class: b.class || "",
+            id: b.id,
             "data-test": b.test,
-            onclick: async () => {
+            onclick: async (e) => {
+              // One click, one action: a slow call is not sent twice.
+              const button = e.currentTarget;
+              if (button.disabled) return;
+              button.disabled = true;
               if (b.action) await b.action();
               close();
             },
@@ -575,6 +685,7 @@ function renderShell() {
     h("a", { href: "#/active", "data-nav": "active", class: "nav-active" }, t("nav_active")),
     h("a", { href: "#/cases", "data-nav": "cases" }, t("nav_cases")),
     h("a", { href: "#/reports", "data-nav": "reports" }, t("nav_reports")),
+    h("a", { href: "#/templates", "data-nav": "templates" }, t("nav_templates")),
     state.me.role === "admin" ? h("a", { href: "#/settings", "data-nav": "settings" }, t("nav_settings")) : null,
   );
   const header = h(
@@ -832,6 +943,9 @@ function route() {
     case "reports":
       state.page = reportsPage(main, params);
       break;
+    case "templates":
+      state.page = templatesPage(main);
+      break;
     case "settings":
       state.page = settingsPage(main);
       break;
@@ -845,7 +959,7 @@ function route() {
 
 // ------------------------------------------------------------------ case list
 
-const FILTERS = ["status", "chat_state", "channel_id", "assignee_id", "customer_id", "q", "sort", "order"];
+const FILTERS = ["status", "chat_state", "channel_id", "assignee_id", "label_id", "customer_id", "q", "sort", "order"];
 
 function casesPage(main, params) {
   let disposed = false;
@@ -863,6 +977,12 @@ function casesPage(main, params) {
   ]);
   const channelSel = field("channel_id", [["", t("any")], ...state.channels.map((c) => [c.id, c.name])]);
   const agentSel = field("assignee_id", [["", t("any")], ...state.agents.map((a) => [a.id, a.name])]);
+  // The catalogue may have changed since the app loaded: refill once fresh.
+  let labelChoice = params.get("label_id") || "";
+  const labelSel = h("select", { name: "label_id", "data-test": "filter-label_id", onchange: (e) => (labelChoice = e.target.value) });
+  const fillLabels = () => fillLabelOptions(labelSel, t("any_label"), labelChoice, state.labels);
+  fillLabels();
+  loadLabels().then(() => disposed || fillLabels());
   const sortSel = field("sort", [
     ["created_at", t("sort_created")],
     ["last_activity_at", t("sort_activity")],
@@ -891,7 +1011,7 @@ function casesPage(main, params) {
       onsubmit: (e) => {
         e.preventDefault();
         const p = new URLSearchParams();
-        for (const el of [statusSel, stateSel, channelSel, agentSel, q, sortSel, orderSel]) {
+        for (const el of [statusSel, stateSel, channelSel, agentSel, labelSel, q, sortSel, orderSel]) {
           if (el.value.trim()) p.set(el.name, el.value.trim());
         }
         if (customerId) p.set("customer_id", customerId);
@@ -902,6 +1022,7 @@ function casesPage(main, params) {
     h("label", {}, t("chat_state"), stateSel),
     h("label", {}, t("channel"), channelSel),
     h("label", {}, t("assignee"), agentSel),
+    h("label", {}, t("label"), labelSel),
     h("label", { class: "grow" }, t("search"), q),
     h("label", {}, t("sort"), sortSel),
     h("label", {}, " ", orderSel),
@@ -998,7 +1119,14 @@ function caseRow(c) {
     "tr",
     { "data-case-id": c.id, class: c.unread ? "unread" : "" },
     h("td", { class: "num" }, h("a", { href }, "#" + c.number)),
-    h("td", { class: "subject" }, h("a", { href, dir: "auto", "data-test": "subject" }, c.subject)),
+    h(
+      "td",
+      { class: "subject" },
+      h("a", { href, dir: "auto", "data-test": "subject" }, c.subject),
+      c.labels && c.labels.length
+        ? h("div", { class: "label-chips", "data-test": "row-labels" }, c.labels.map((l) => labelChip(l, { href: labelFilterHref(l) })))
+        : null,
+    ),
     h("td", {}, h("a", { href: "#/customer/" + encodeURIComponent(c.customer_id) }, customerLabel(c.customer_id))),
     h("td", { class: "nowrap" }, channelName(c.channel_id)),
     h("td", {}, badge("status", c.status, statusLabel(c.status))),
@@ -1069,6 +1197,11 @@ function casePage(main, caseId) {
         "div",
         { class: "compose-row" },
         warning,
+        h(
+          "button",
+          { type: "button", id: "templates-button", class: "secondary", "data-test": "templates-button", onclick: () => openTemplates() },
+          t("templates"),
+        ),
         h("button", { type: "button", "data-test": "send-reply", onclick: () => send("reply", reply) }, t("send_reply")),
       ),
     ),
@@ -1115,9 +1248,12 @@ function casePage(main, caseId) {
     ]);
   }
 
+  // The label picker offers the catalogue as it is now, not as at sign-in.
+  const labelsFresh = loadLabels();
+
   async function load() {
     try {
-      const c = await api("GET", "/api/v1/cases/" + encodeURIComponent(caseId));
+      const [c] = await Promise.all([api("GET", "/api/v1/cases/" + encodeURIComponent(caseId)), labelsFresh]);
       if (disposed) return;
       if (c.merged_into_id) {
         // R9: a merged chat redirects to the chat it went into.
@@ -1142,7 +1278,7 @@ function casePage(main, caseId) {
       if (loading) loading.remove();
       // Live notices often change nothing visible (a read mark, a timer):
       // then the page is left alone, so nothing moves under the cursor.
-      const snapshot = JSON.stringify([{ ...kase, unread: false }, messages, previous, showPrevious, lang]);
+      const snapshot = JSON.stringify([{ ...kase, unread: false }, messages, previous, showPrevious, lang, state.labels]);
       if (snapshot !== lastRendered) {
         lastRendered = snapshot;
         render();
@@ -1271,7 +1407,75 @@ function casePage(main, caseId) {
         h("span", { class: "muted" }, channelName(kase.channel_id)),
         h("span", { class: "muted" }, t("created"), ": ", fmtTime(kase.created_at)),
       ),
+      labelsRow(),
     );
+  }
+
+  /** The case's labels as chips (× takes one off) and a picker of the rest
+   * of the catalogue; each change re-renders from the case it returns. */
+  function labelsRow() {
+    const on = kase.labels || [];
+    const path = "/api/v1/cases/" + encodeURIComponent(kase.id) + "/labels";
+    const change = async (method, url, body) => {
+      const updated = await attempt(() => api(method, url, body));
+      if (updated && !disposed) {
+        kase = updated;
+        render();
+      }
+    };
+    const rest = state.labels.filter((l) => !on.some((x) => x.id === l.id));
+    const picker = rest.length
+      ? h(
+          "select",
+          {
+            id: "add-label",
+            class: "add-label",
+            "data-test": "add-label",
+            "aria-label": t("add_label_prompt"),
+            onchange: (e) => e.target.value && change("POST", path, { label_id: e.target.value }),
+          },
+          h("option", { value: "" }, t("add_label_prompt")),
+          rest.map((l) => h("option", { value: l.id }, l.name)),
+        )
+      : null;
+    return h(
+      "div",
+      { class: "labels-row", "data-test": "case-labels", "aria-label": t("labels") },
+      on.map((l) =>
+        labelChip(l, {
+          href: labelFilterHref(l),
+          onRemove: () => change("DELETE", path + "/" + encodeURIComponent(l.id)),
+        }),
+      ),
+      picker,
+    );
+  }
+
+  /** The template picker; applying sends the reply and runs the actions as
+   * one change on the server, then the page shows the case as it now is. */
+  async function openTemplates() {
+    if (!kase || document.querySelector("dialog[open]")) return;
+    const [list, cust] = await Promise.all([attempt(() => api("GET", "/api/v1/templates")), customer(kase.customer_id), labelsFresh]);
+    if (!list || disposed) return;
+    const values = {
+      "customer.name": cust && cust.name,
+      "customer.id": cust && cust.external_id,
+      "case.number": kase.number,
+      "case.subject": kase.subject,
+      "agent.name": state.me.name,
+      "agent.email": state.me.email,
+      "channel.name": channelName(kase.channel_id),
+    };
+    templatePicker(list.items, values, async (tpl) => {
+      const updated = await attempt(() =>
+        api("POST", "/api/v1/cases/" + encodeURIComponent(kase.id) + "/apply-template", { template_id: tpl.id }),
+      );
+      if (!updated || disposed) return;
+      kase = updated;
+      toast(t("template_applied", { name: tpl.name }));
+      reloadActiveSoon();
+      await load();
+    });
   }
 
   function renderBanners() {
@@ -1503,6 +1707,468 @@ function messageItem(m, kase) {
         )
       : null,
   );
+}
+
+// ------------------------------------------------------------------ labels
+
+const COLOR_RE = /^#[0-9a-fA-F]{6}$/;
+
+/** Reloads the label catalogue into `state.labels`; never throws. */
+async function loadLabels() {
+  try {
+    state.labels = (await api("GET", "/api/v1/labels")).items;
+  } catch (e) {
+    if (e.status !== 401) toast(e.message, true);
+  }
+  return state.labels;
+}
+
+function sortLabels() {
+  state.labels.sort((a, b) => a.name.localeCompare(b.name, undefined, { sensitivity: "base" }));
+}
+
+function labelName(id) {
+  const l = state.labels.find((x) => x.id === id);
+  return l ? l.name : t("unknown_label");
+}
+
+function labelFilterHref(label) {
+  return "#/cases?label_id=" + encodeURIComponent(label.id);
+}
+
+/** Dark or light text, whichever reads better on the colour. */
+function inkOn(color) {
+  const n = parseInt(color.slice(1), 16);
+  const luma = 0.299 * ((n >> 16) & 255) + 0.587 * ((n >> 8) & 255) + 0.114 * (n & 255);
+  return luma > 150 ? "#1d2330" : "#ffffff";
+}
+
+/** A label as a chip in its colour; `onRemove` adds a × button, `href`
+ * makes the name a link. The colour goes in through CSSOM custom
+ * properties: the Content-Security-Policy refuses style attributes. */
+function labelChip(label, opts) {
+  const o = opts || {};
+  const name = o.href ? h("a", { href: o.href, dir: "auto" }, label.name) : h("span", { dir: "auto" }, label.name);
+  const chip = h(
+    "span",
+    { class: "label-chip", "data-test": "label-chip", "data-label-id": label.id, title: label.name },
+    name,
+    o.onRemove
+      ? h(
+          "button",
+          {
+            type: "button",
+            class: "label-remove",
+            "data-test": "remove-label",
+            "aria-label": t("remove_label", { name: label.name }),
+            title: t("remove_label", { name: label.name }),
+            onclick: o.onRemove,
+          },
+          "×",
+        )
+      : null,
+  );
+  if (label.color && COLOR_RE.test(label.color)) {
+    chip.style.setProperty("--label-bg", label.color);
+    chip.style.setProperty("--label-ink", inkOn(label.color));
+  }
+  return chip;
+}
+
+/** Fills a select with a first "any"-like option and the labels; an id no
+ * longer in the catalogue stays selectable, so a filter never silently
+ * changes. */
+function fillLabelOptions(select, first, selected, labels) {
+  clear(select);
+  append(
+    select,
+    h("option", { value: "", selected: !selected }, first),
+    labels.map((l) => h("option", { value: l.id, selected: l.id === selected }, l.name)),
+    selected && !labels.some((l) => l.id === selected) ? h("option", { value: selected, selected: true }, t("unknown_label")) : null,
+  );
+}
+
+// ------------------------------------------------------------------ templates (macros)
+
+/** The placeholders a template text may use (the server refuses others). */
+const PLACEHOLDERS = ["customer.name", "customer.id", "case.number", "case.subject", "agent.name", "agent.email", "channel.name"];
+const ACTION_TYPES = ["set_status", "finish_chat", "assign", "set_subject", "add_note", "add_label", "remove_label"];
+
+/** The reply as the server will send it: `{{name}}` or `{{name | fallback}}`,
+ * the fallback standing in for a missing or blank value. A preview only:
+ * the server renders the real text. */
+function fillPlaceholders(text, values) {
+  return text.replace(/\{\{([\s\S]*?)\}\}/g, (_, inner) => {
+    const bar = inner.indexOf("|");
+    const name = (bar < 0 ? inner : inner.slice(0, bar)).trim();
+    const fallback = bar < 0 ? "" : inner.slice(bar + 1).trim();
+    const v = values[name];
+    return v !== null && v !== undefined && String(v).trim() ? String(v) : fallback;
+  });
+}
+
+/** One line saying what an action does. */
+function actionText(a) {
+  const what = actionName(a.type);
+  switch (a.type) {
+    case "set_status":
+    case "finish_chat":
+      return what + ": " + statusLabel(a.status);
+    case "assign":
+      return what + ": " + (a.agent_id ? agentName(a.agent_id) : t("unassigned"));
+    case "set_subject":
+      return what + ": " + clip(a.subject, 60);
+    case "add_note":
+    case "send_reply":
+      return what + ": " + clip(a.text, 60);
+    case "add_label":
+    case "remove_label":
+      return what + ": " + labelName(a.label_id);
+    default:
+      return what;
+  }
+}
+
+/** An action type's name; a type this page does not know yet shows as is. */
+function actionName(type) {
+  return STRINGS.en["action_" + type] ? t("action_" + type) : String(type);
+}
+
+function clip(text, n) {
+  const s = String(text || "");
+  return s.length > n ? s.slice(0, n - 1) + "…" : s;
+}
+
+/** Name, kind, the start of the reply and the actions of a template. */
+function templateSummary(tpl) {
+  return [
+    h(
+      "div",
+      { class: "template-head" },
+      h("strong", { class: "template-name", dir: "auto", "data-test": "template-name" }, tpl.name),
+      h("span", { class: "badge " + (tpl.shared ? "tpl-shared" : "tpl-personal"), "data-test": "template-kind" }, tpl.shared ? t("shared") : t("personal")),
+    ),
+    h("div", { class: "template-body", dir: "auto", "data-test": "template-body" }, tpl.body.trim() ? clip(tpl.body, 300) : t("template_no_text")),
+    tpl.actions.length
+      ? h("ul", { class: "template-actions", "data-test": "template-actions" }, tpl.actions.map((a) => h("li", {}, actionText(a))))
+      : null,
+  ];
+}
+
+/** The dialog to choose a template: a search over names and texts, the
+ * list, a preview of the reply filled in for this case, and Apply. The
+ * arrow keys move the choice and Enter applies it from the search field. */
+function templatePicker(templates, values, apply) {
+  let chosen = null;
+  const search = h("input", {
+    type: "search",
+    id: "template-search",
+    "data-test": "template-search",
+    placeholder: t("template_search"),
+    "aria-label": t("template_search"),
+    autocomplete: "off",
+  });
+  const list = h("ul", { class: "template-list", id: "template-list", role: "listbox", "data-test": "template-list" });
+  const none = h("p", { class: "muted", "data-test": "template-none", hidden: templates.length > 0 }, templates.length ? t("template_none") : t("no_templates"));
+  const preview = h("div", { class: "template-preview", "data-test": "template-preview", hidden: true });
+  const items = templates.map((tpl) => {
+    const li = h(
+      "li",
+      { class: "template-item", role: "option", "aria-selected": "false", "data-id": tpl.id, "data-test": "template-item" },
+      templateSummary(tpl),
+    );
+    const item = { tpl, li, text: (tpl.name + "\n" + tpl.body).toLocaleLowerCase() };
+    li.addEventListener("click", () => choose(item));
+    li.addEventListener("dblclick", () => {
+      choose(item);
+      applyButton.click();
+    });
+    list.appendChild(li);
+    return item;
+  });
+  const choose = (item) => {
+    chosen = item;
+    for (const it of items) {
+      it.li.classList.toggle("selected", it === item);
+      it.li.setAttribute("aria-selected", it === item ? "true" : "false");
+    }
+    applyButton.disabled = !item;
+    clear(preview);
+    preview.hidden = !item || !item.tpl.body.trim();
+    if (item && item.tpl.body.trim()) {
+      append(
+        preview,
+        h("div", { class: "hint" }, t("template_preview")),
+        h("div", { class: "text", dir: "auto", "data-test": "template-preview-text" }, fillPlaceholders(item.tpl.body, values)),
+      );
+    }
+    if (item) item.li.scrollIntoView({ block: "nearest" });
+  };
+  const visible = () => items.filter((it) => !it.li.hidden);
+  search.addEventListener("input", () => {
+    const words = search.value.toLocaleLowerCase().split(/\s+/).filter(Boolean);
+    for (const it of items) it.li.hidden = !words.every((w) => it.text.includes(w));
+    const shown = visible();
+    none.hidden = shown.length > 0;
+    if (chosen && chosen.li.hidden) choose(null);
+    if (!chosen && shown.length === 1) choose(shown[0]);
+  });
+  search.addEventListener("keydown", (e) => {
+    const shown = visible();
+    if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      e.preventDefault();
+      if (!shown.length) return;
+      const at = shown.indexOf(chosen);
+      const next = e.key === "ArrowDown" ? Math.min(shown.length - 1, at + 1) : Math.max(0, at - 1);
+      choose(shown[at < 0 ? 0 : next]);
+    } else if (e.key === "Enter") {
+      e.preventDefault();
+      if (chosen) applyButton.click();
+    }
+  });
+  const dlg = openDialog(
+    t("templates_title"),
+    h("div", { class: "template-picker-body" }, h("p", { class: "hint" }, t("templates_hint")), search, list, none, preview),
+    [{ label: t("template_apply"), id: "template-apply", test: "template-apply", action: () => chosen && apply(chosen.tpl) }],
+    { class: "template-picker" },
+  );
+  const applyButton = dlg.querySelector("#template-apply");
+  applyButton.disabled = true;
+  search.focus();
+}
+
+/** The Templates page: every template the agent may use; their own (and,
+ * for admins, the shared ones) can be changed, the rest are read-only. */
+function templatesPage(main) {
+  let disposed = false;
+  let templates = [];
+  const isAdmin = state.me.role === "admin";
+  const canEdit = (tpl) => (tpl.shared ? isAdmin : tpl.owner_id === state.me.id);
+  const editorBox = h("div", { class: "template-editor-box" });
+  const list = h("div", { class: "template-rows", id: "template-rows", "data-test": "template-rows" }, h("p", { class: "loading" }, t("loading")));
+  append(
+    main,
+    h(
+      "div",
+      { class: "page-head" },
+      h("h1", {}, t("nav_templates")),
+      h("button", { type: "button", id: "template-new", "data-test": "template-new", onclick: () => edit(null) }, t("new_template")),
+    ),
+    h("p", { class: "hint" }, t("templates_page_hint")),
+    editorBox,
+    list,
+  );
+  const load = async () => {
+    const [data] = await Promise.all([attempt(() => api("GET", "/api/v1/templates")), loadLabels()]);
+    if (!data || disposed) return;
+    templates = data.items;
+    renderList();
+  };
+  const renderList = () => {
+    clear(list);
+    if (!templates.length) list.appendChild(h("p", { class: "empty" }, t("no_templates")));
+    for (const tpl of templates) {
+      const tools = canEdit(tpl)
+        ? h(
+            "div",
+            { class: "template-tools" },
+            h("button", { type: "button", class: "secondary", "data-test": "template-edit", onclick: () => edit(tpl) }, t("edit")),
+            h("button", { type: "button", class: "link danger", "data-test": "template-delete", onclick: () => remove(tpl) }, t("delete")),
+          )
+        : h("div", { class: "template-tools muted", "data-test": "read-only" }, t("read_only"));
+      list.appendChild(h("article", { class: "card template-row", "data-id": tpl.id, "data-test": "template-row" }, templateSummary(tpl), tools));
+    }
+  };
+  const edit = (tpl) => {
+    const editor = templateEditor(tpl, isAdmin, {
+      saved: async () => {
+        clear(editorBox);
+        toast(t("saved"));
+        await load();
+      },
+      cancel: () => clear(editorBox),
+    });
+    clear(editorBox).appendChild(editor.form);
+    editor.form.scrollIntoView({ block: "nearest" });
+    editor.focus();
+  };
+  const remove = (tpl) =>
+    openDialog(t("delete"), h("p", { dir: "auto" }, t("delete_template_confirm", { name: tpl.name })), [
+      {
+        label: t("delete"),
+        class: "danger",
+        id: "template-delete-confirm",
+        test: "template-delete-confirm",
+        action: async () => {
+          const done = await attempt(() => api("DELETE", "/api/v1/templates/" + encodeURIComponent(tpl.id)));
+          if (done === undefined) return;
+          toast(t("deleted"));
+          const open = editorBox.querySelector("form");
+          if (open && open.dataset.id === tpl.id) clear(editorBox);
+          await load();
+        },
+      },
+    ]);
+  load();
+  return {
+    dispose() {
+      disposed = true;
+    },
+  };
+}
+
+/** The form for a new template (`tpl` null) or a change to one. */
+function templateEditor(tpl, isAdmin, on) {
+  const name = h("input", { type: "text", id: "template-name", "data-test": "template-name-input", required: true, maxlength: 100, dir: "auto" });
+  name.value = tpl ? tpl.name : "";
+  const body = h("textarea", { id: "template-body", "data-test": "template-body-input", rows: 5, dir: "auto" });
+  body.value = tpl ? tpl.body : "";
+  const insert = (text) => {
+    const [a, b] = [body.selectionStart, body.selectionEnd];
+    body.setRangeText(text, a, b, "end");
+    body.focus();
+  };
+  const placeholders = h(
+    "div",
+    { class: "hint placeholders", "data-test": "placeholders" },
+    t("placeholders_hint"),
+    PLACEHOLDERS.map((p) =>
+      h(
+        "button",
+        { type: "button", class: "placeholder-chip", "data-placeholder": p, title: t("insert_placeholder"), onclick: () => insert("{{" + p + "}}") },
+        "{{" + p + "}}",
+      ),
+    ),
+    h("span", {}, t("placeholder_fallback")),
+    h("code", {}, "{{customer.name | there}}"),
+  );
+  const rows = h("ol", { class: "action-rows", id: "action-rows", "data-test": "action-rows" });
+  const none = h("p", { class: "muted" }, t("no_actions"));
+  const actions = [];
+  const addRow = (a) => {
+    const row = actionRow(a, () => {
+      actions.splice(actions.indexOf(row), 1);
+      row.el.remove();
+      none.hidden = actions.length > 0;
+    });
+    actions.push(row);
+    rows.appendChild(row.el);
+    none.hidden = true;
+    return row;
+  };
+  (tpl ? tpl.actions : []).forEach(addRow);
+  none.hidden = actions.length > 0;
+  const shared = isAdmin ? h("input", { type: "checkbox", id: "template-shared", "data-test": "template-shared", checked: tpl ? tpl.shared : true }) : null;
+  const form = h(
+    "form",
+    {
+      class: "card template-editor",
+      id: "template-editor",
+      "data-test": "template-editor",
+      "data-id": tpl ? tpl.id : null,
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const payload = { name: name.value, body: body.value, actions: actions.map((r) => r.read()) };
+        if (shared) payload.shared = shared.checked;
+        const saved = await attempt(() =>
+          tpl ? api("PATCH", "/api/v1/templates/" + encodeURIComponent(tpl.id), payload) : api("POST", "/api/v1/templates", payload),
+        );
+        if (saved) await on.saved(saved);
+      },
+    },
+    h("h2", {}, tpl ? t("edit_template") : t("new_template")),
+    h("label", {}, t("template_name"), name),
+    h("label", {}, t("template_body"), body),
+    placeholders,
+    h(
+      "fieldset",
+      { class: "actions-editor" },
+      h("legend", {}, t("actions")),
+      none,
+      rows,
+      h(
+        "button",
+        { type: "button", class: "secondary", id: "action-add", "data-test": "action-add", onclick: () => addRow({ type: "set_status", status: "closed" }).focus() },
+        t("add_action"),
+      ),
+    ),
+    shared ? h("label", { class: "check" }, shared, t("shared_with_team")) : null,
+    h(
+      "div",
+      { class: "form-buttons" },
+      h("button", { type: "submit", id: "template-save", "data-test": "template-save" }, t("save")),
+      h("button", { type: "button", class: "secondary", "data-test": "template-cancel", onclick: on.cancel }, t("cancel")),
+    ),
+  );
+  return { form, focus: () => name.focus() };
+}
+
+/** One row of the actions editor: the type, then what that type needs. An
+ * action of a type this page does not know is kept exactly as it is. */
+function actionRow(initial, onRemove) {
+  const param = h("span", { class: "action-param" });
+  let read = () => ({ type: typeSel.value });
+  const types = ACTION_TYPES.includes(initial.type) ? ACTION_TYPES : ACTION_TYPES.concat([initial.type]);
+  const typeSel = h(
+    "select",
+    {
+      class: "action-type",
+      "data-test": "action-type",
+      "aria-label": t("action_type"),
+      // Back to the type it had: its values come back too.
+      onchange: () => fill(typeSel.value === initial.type ? initial : { type: typeSel.value }),
+    },
+    types.map((ty) => h("option", { value: ty, selected: ty === initial.type }, actionName(ty))),
+  );
+  const fill = (a) => {
+    clear(param);
+    const type = a.type;
+    if (!ACTION_TYPES.includes(type)) {
+      param.appendChild(h("code", { class: "muted" }, JSON.stringify(a)));
+      read = () => a;
+    } else if (type === "set_status" || type === "finish_chat") {
+      const sel = h(
+        "select",
+        { class: "action-status", "data-test": "action-status", "aria-label": t("status") },
+        ["open", "pending", "closed"].map((s) => h("option", { value: s, selected: (a.status || "closed") === s }, statusLabel(s))),
+      );
+      param.appendChild(sel);
+      read = () => ({ type, status: sel.value });
+    } else if (type === "assign") {
+      const sel = h(
+        "select",
+        { class: "action-agent", "data-test": "action-agent", "aria-label": t("assignee") },
+        h("option", { value: "", selected: !a.agent_id }, t("unassigned")),
+        state.agents.map((ag) => h("option", { value: ag.id, selected: a.agent_id === ag.id }, ag.name)),
+      );
+      param.appendChild(sel);
+      read = () => ({ type, agent_id: sel.value || null });
+    } else if (type === "set_subject" || type === "add_note") {
+      const key = type === "set_subject" ? "subject" : "text";
+      const input =
+        type === "set_subject"
+          ? h("input", { type: "text", maxlength: 255, class: "action-text", "data-test": "action-text", "aria-label": t("subject"), dir: "auto" })
+          : h("textarea", { rows: 2, class: "action-text", "data-test": "action-text", "aria-label": t("internal_note"), dir: "auto" });
+      input.value = a[key] || "";
+      param.appendChild(input);
+      read = () => ({ type, [key]: input.value });
+    } else {
+      const sel = h("select", { class: "action-label", "data-test": "action-label", "aria-label": t("labels") });
+      const first = state.labels.length ? state.labels[0].id : "";
+      fillLabelOptions(sel, state.labels.length ? "—" : t("no_labels"), a.label_id || first, state.labels);
+      param.appendChild(sel);
+      read = () => ({ type, label_id: sel.value });
+    }
+  };
+  fill(initial);
+  const el = h(
+    "li",
+    { class: "action-row", "data-test": "action-row" },
+    typeSel,
+    param,
+    h("button", { type: "button", class: "link danger action-remove", "data-test": "action-remove", onclick: onRemove }, t("remove_action")),
+  );
+  return { el, read: () => read(), focus: () => typeSel.focus() };
 }
 
 // ------------------------------------------------------------------ customer page
@@ -2040,8 +2706,107 @@ function settingsPage(main) {
     h("label", {}, t("password"), aPass),
     h("button", { type: "submit", "data-test": "create-agent" }, t("create_agent")),
   );
-  append(main, h("h1", {}, t("nav_settings")), h("div", { class: "cards" }, timers, channels, agents));
+  append(main, h("h1", {}, t("nav_settings")), h("div", { class: "cards" }, timers, channels, agents, labelsCard()));
   return null;
+}
+
+/** Settings → Labels: the catalogue, with create, rename, recolour and
+ * delete (after a confirmation: deleting takes the label off every case). */
+function labelsCard() {
+  const PALETTE = ["#2f5d9f", "#d9822b", "#2e7d32", "#8e44ad", "#c0392b", "#16a2b8", "#e6c766", "#6b7385"];
+  const list = h("ul", { class: "plain label-admin-list", id: "label-list", "data-test": "label-list" });
+  const keep = (label) => {
+    state.labels = state.labels.filter((l) => l.id !== label.id).concat(label ? [label] : []);
+    sortLabels();
+    render();
+  };
+  const row = (l) => {
+    const name = h("input", { type: "text", required: true, maxlength: 50, class: "label-name", "data-test": "label-name", "aria-label": t("name"), dir: "auto" });
+    name.value = l.name;
+    let recoloured = false;
+    const color = h("input", {
+      type: "color",
+      class: "label-color",
+      "data-test": "label-color",
+      "aria-label": t("label_color"),
+      value: l.color || "#eceff3",
+      oninput: () => (recoloured = true),
+    });
+    const patch = async (body) => {
+      const updated = await attempt(() => api("PATCH", "/api/v1/labels/" + encodeURIComponent(l.id), body));
+      if (!updated) return;
+      keep(updated);
+      toast(t("saved"));
+    };
+    const remove = () =>
+      openDialog(t("delete"), h("p", { dir: "auto" }, t("delete_label_confirm", { name: l.name })), [
+        {
+          label: t("delete"),
+          class: "danger",
+          id: "label-delete-confirm",
+          test: "label-delete-confirm",
+          action: async () => {
+            const done = await attempt(() => api("DELETE", "/api/v1/labels/" + encodeURIComponent(l.id)));
+            if (done === undefined) return;
+            state.labels = state.labels.filter((x) => x.id !== l.id);
+            render();
+            toast(t("deleted"));
+          },
+        },
+      ]);
+    return h(
+      "li",
+      { class: "label-admin", "data-label-id": l.id, "data-test": "label-row" },
+      h(
+        "form",
+        {
+          onsubmit: (e) => {
+            e.preventDefault();
+            const body = {};
+            if (name.value.trim() !== l.name) body.name = name.value;
+            if (recoloured) body.color = color.value;
+            if (Object.keys(body).length) patch(body);
+          },
+        },
+        labelChip(l),
+        name,
+        color,
+        l.color ? h("button", { type: "button", class: "link", "data-test": "label-clear-color", onclick: () => patch({ color: null }) }, t("clear_color")) : null,
+        h("button", { type: "submit", class: "secondary", "data-test": "label-save" }, t("save")),
+        h("button", { type: "button", class: "link danger", "data-test": "label-delete", onclick: remove }, t("delete")),
+      ),
+    );
+  };
+  const render = () => {
+    clear(list);
+    if (!state.labels.length) list.appendChild(h("li", { class: "muted" }, t("no_labels")));
+    for (const l of state.labels) list.appendChild(row(l));
+  };
+  const newName = h("input", { type: "text", id: "label-new-name", required: true, maxlength: 50, "data-test": "label-new-name", dir: "auto" });
+  const newColor = h("input", { type: "color", id: "label-new-color", "data-test": "label-new-color" });
+  const nextColor = () => (newColor.value = PALETTE[state.labels.length % PALETTE.length]);
+  nextColor();
+  render();
+  loadLabels().then(render);
+  const create = h(
+    "form",
+    {
+      class: "label-new",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const label = await attempt(() => api("POST", "/api/v1/labels", { name: newName.value, color: newColor.value }));
+        if (!label) return;
+        keep(label);
+        newName.value = "";
+        nextColor();
+        toast(t("saved"));
+      },
+    },
+    h("label", { class: "grow" }, t("name"), newName),
+    h("label", {}, t("label_color"), newColor),
+    h("button", { type: "submit", id: "label-create", "data-test": "label-create" }, t("create_label")),
+  );
+  return h("section", { class: "card labels-card", "data-test": "labels-card" }, h("h2", {}, t("labels")), h("p", { class: "hint" }, t("labels_hint")), list, create);
 }
 
 // ------------------------------------------------------------------ profile
@@ -2069,9 +2834,14 @@ function profilePage(main) {
 // ------------------------------------------------------------------ start
 
 async function start() {
-  const [agents, channels] = await Promise.all([api("GET", "/api/v1/agents"), api("GET", "/api/v1/channels")]);
+  const [agents, channels, labels] = await Promise.all([
+    api("GET", "/api/v1/agents"),
+    api("GET", "/api/v1/channels"),
+    api("GET", "/api/v1/labels"),
+  ]);
   state.agents = agents.items;
   state.channels = channels.items;
+  state.labels = labels.items;
   renderShell();
   connectEvents();
   await loadActive();
