@@ -36,6 +36,48 @@ pub(crate) struct Effects {
     pub notices: Vec<Notice>,
     /// A rule queued a webhook delivery.
     pub queued: bool,
+    /// Ids of the rules that fired.
+    pub fired: Vec<String>,
+}
+
+/// How a change is read for rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Reading {
+    /// Derive `chat_finished` / `status_changed` from the state before and
+    /// after. Off for a split's original chat, which only goes back to how
+    /// it was before its reopen.
+    pub derive_events: bool,
+    /// Start the waits of time rules the case enters. Off for changes made
+    /// when a time rule fires, so that time rules cannot set each other
+    /// off forever (only a change from outside starts a new wait).
+    pub arm_timers: bool,
+}
+
+impl Reading {
+    pub(crate) const CHANGE: Reading = Reading {
+        derive_events: true,
+        arm_timers: true,
+    };
+    pub(crate) const RESTORE: Reading = Reading {
+        derive_events: false,
+        arm_timers: true,
+    };
+    const TIMER: Reading = Reading {
+        derive_events: true,
+        arm_timers: false,
+    };
+}
+
+/// Whether a queued event still describes the case: a rule of an earlier
+/// round may have changed it since.
+fn still_true(event: &TriggerEvent, state: &CaseState) -> bool {
+    match event {
+        TriggerEvent::StatusChanged { to } => state.status == *to,
+        TriggerEvent::ChatFinished => {
+            state.chat_state == Some(casedesk_domain::ChatState::Finished)
+        }
+        _ => true,
+    }
 }
 
 fn customer_wrote_last(state: &CaseState) -> bool {
@@ -84,6 +126,19 @@ pub(crate) async fn after_change(
     events: Vec<TriggerEvent>,
     at: Time,
 ) -> Result<Effects, AppError> {
+    after_change_read(tx, case_id, account_id, before, events, Reading::CHANGE, at).await
+}
+
+/// [`after_change`] with a choice of [`Reading`].
+pub(crate) async fn after_change_read(
+    tx: &mut dyn Tx,
+    case_id: &str,
+    account_id: &str,
+    before: Option<CaseState>,
+    events: Vec<TriggerEvent>,
+    reading: Reading,
+    at: Time,
+) -> Result<Effects, AppError> {
     let mut effects = Effects::default();
     let rules: Vec<RuleRecord> = tx
         .list_rules(account_id)
@@ -96,6 +151,10 @@ pub(crate) async fn after_change(
     }
     let mut case = tx.get_case(account_id, case_id).await?;
     if case.state.merged {
+        // A merged case changes no more: nothing of it waits.
+        for rule in rules.iter().filter(|r| r.trigger.delay_seconds().is_some()) {
+            tx.delete_rule_timer(&case.id, &rule.id).await?;
+        }
         return Ok(effects);
     }
     let customer = tx.get_customer(account_id, &case.customer_id).await?;
@@ -104,6 +163,7 @@ pub(crate) async fn after_change(
     let mut queue: VecDeque<(TriggerEvent, usize)> = VecDeque::new();
     match &before {
         None => queue.push_back((TriggerEvent::CaseCreated, 1)),
+        Some(_) if !reading.derive_events => {}
         Some(b) => {
             let state = &case.state;
             for e in
@@ -120,7 +180,10 @@ pub(crate) async fn after_change(
             if case.state.merged {
                 break;
             }
-            if fired.contains(&rule.id) || !trigger_matches(&rule.trigger, &rule.id, &event) {
+            if fired.contains(&rule.id)
+                || !trigger_matches(&rule.trigger, &rule.id, &event)
+                || !still_true(&event, &case.state)
+            {
                 continue;
             }
             if matches!(event, TriggerEvent::TimerDue { .. })
@@ -137,6 +200,7 @@ pub(crate) async fn after_change(
                 continue;
             }
             fired.insert(rule.id.clone());
+            effects.fired.push(rule.id.clone());
             let state_before = (case.state.status, case.state.chat_state);
             apply_rule(
                 tx,
@@ -157,7 +221,7 @@ pub(crate) async fn after_change(
             }
         }
     }
-    update_timers(tx, &rules, &case, before.as_ref(), at).await?;
+    update_timers(tx, &rules, &case, before.as_ref(), reading.arm_timers, at).await?;
     Ok(effects)
 }
 
@@ -228,6 +292,7 @@ async fn update_timers(
     rules: &[RuleRecord],
     case: &CaseRecord,
     before: Option<&CaseState>,
+    arm: bool,
     at: Time,
 ) -> Result<(), StoreError> {
     for rule in rules {
@@ -244,7 +309,7 @@ async fn update_timers(
             .is_some_and(|b| waiting_state_holds(&rule.trigger, b.status, customer_wrote_last(b)));
         if !holds {
             tx.delete_rule_timer(&case.id, &rule.id).await?;
-        } else if !held {
+        } else if !held && arm {
             tx.set_rule_timer(
                 &RuleTimer {
                     case_id: case.id.clone(),
@@ -311,9 +376,17 @@ pub(crate) async fn arm_existing(
     Ok(armed)
 }
 
+/// How soon a time rule whose wait is over but whose conditions do not
+/// hold yet (outside business hours, a label not there yet) looks again.
+fn recheck_after(delay_seconds: i64) -> chrono::Duration {
+    chrono::Duration::seconds(delay_seconds.clamp(1, 15 * 60))
+}
+
 /// Fires one due rule timer under the customer's lock, after re-reading
 /// it: a timer another process fired, or a case that left the waiting
-/// state, does nothing. Returns whether the timer was still there.
+/// state, does nothing. When the rule's conditions do not hold yet the
+/// timer is set to look again later (at most every 15 minutes) while the
+/// case keeps waiting. Returns whether the rule fired.
 async fn fire_timer(
     tx: &mut dyn Tx,
     timer: &RuleTimer,
@@ -336,7 +409,7 @@ async fn fire_timer(
         return Ok((false, Effects::default()));
     }
     tx.delete_rule_timer(&case.id, &timer.rule_id).await?;
-    let effects = after_change(
+    let effects = after_change_read(
         tx,
         &case.id,
         &case.account_id,
@@ -344,49 +417,108 @@ async fn fire_timer(
         vec![TriggerEvent::TimerDue {
             rule_id: timer.rule_id.clone(),
         }],
+        Reading::TIMER,
         at,
     )
     .await?;
-    Ok((true, effects))
+    let fired = effects.fired.contains(&timer.rule_id);
+    if !fired {
+        let rule = tx.get_rule(&case.account_id, &timer.rule_id).await.ok();
+        let now_case = tx.get_case(&case.account_id, &case.id).await?;
+        if let Some(rule) = rule.filter(|r| r.enabled)
+            && let Some(delay) = rule.trigger.delay_seconds()
+            && !now_case.state.merged
+            && waiting_state_holds(
+                &rule.trigger,
+                now_case.state.status,
+                customer_wrote_last(&now_case.state),
+            )
+        {
+            tx.set_rule_timer(
+                &RuleTimer {
+                    due_at: at + recheck_after(delay),
+                    ..timer.clone()
+                },
+                true,
+            )
+            .await?;
+        }
+    }
+    Ok((fired, effects))
 }
 
-/// Timers claimed per round.
-const TIMER_BATCH: i64 = 500;
+/// Timers claimed per pass of the scheduler loop, and fired per unit of
+/// work: a burst (a new time rule armed for thousands of waiting cases)
+/// takes turns with the chat deadlines instead of holding them up.
+const TIMER_PASS: i64 = 200;
+const TIMER_BATCH: usize = 50;
+/// A timer whose firing failed is tried again this much later.
+const RETRY_SECONDS: i64 = 30;
 
-/// Fires every due rule timer, one unit of work each (a failing one is
-/// logged and tried again later); returns how many fired.
-pub async fn fire_due_rule_timers(app: &AppState) -> Result<usize, StoreError> {
-    let mut fired = 0;
-    loop {
-        let at = now();
-        let due = write::<_, StoreError, _>(&*app.store, move |tx| {
-            Box::pin(async move { tx.claim_due_rule_timers(at, TIMER_BATCH).await })
+/// Fires one batch of timers in one unit of work.
+async fn fire_batch(app: &AppState, batch: Vec<RuleTimer>) -> Result<usize, AppError> {
+    let (fired, effects) = write::<_, AppError, _>(&*app.store, move |tx| {
+        Box::pin(async move {
+            let at = now();
+            let mut fired = 0;
+            let mut all = Effects::default();
+            for timer in &batch {
+                let (f, effects) = fire_timer(tx, timer, at).await?;
+                fired += usize::from(f);
+                all.notices.extend(effects.notices);
+                all.queued |= effects.queued;
+            }
+            Ok((fired, all))
         })
-        .await?;
-        let n = due.len();
-        let mut failed = 0;
-        for timer in due {
-            let result = write::<_, AppError, _>(&*app.store, move |tx| {
-                Box::pin(async move { fire_timer(tx, &timer, now()).await })
-            })
-            .await;
-            match result {
-                Ok((true, effects)) => {
-                    fired += 1;
-                    app.after_commit(effects.notices, true);
-                    if effects.queued {
-                        app.outbox_changed.notify_one();
+    })
+    .await?;
+    app.after_commit(effects.notices, true);
+    if effects.queued {
+        app.outbox_changed.notify_one();
+    }
+    Ok(fired)
+}
+
+/// Fires the due rule timers of one pass ([`TIMER_PASS`] at most); returns
+/// how many rules fired. A batch that fails is retried timer by timer, and
+/// a timer that still fails is put back [`RETRY_SECONDS`] later.
+pub async fn fire_due_rule_timers(app: &AppState) -> Result<usize, StoreError> {
+    let at = now();
+    let due = write::<_, StoreError, _>(&*app.store, move |tx| {
+        Box::pin(async move { tx.claim_due_rule_timers(at, TIMER_PASS).await })
+    })
+    .await?;
+    let mut fired = 0;
+    for batch in due.chunks(TIMER_BATCH) {
+        // Customers are locked in case order, as chat deadlines do, so two
+        // servers never wait on each other in a cycle.
+        let mut batch = batch.to_vec();
+        batch.sort_by(|a, b| a.case_id.cmp(&b.case_id));
+        match fire_batch(app, batch.clone()).await {
+            Ok(n) => fired += n,
+            Err(e) => {
+                tracing::info!("a batch of rule timers failed ({}); one by one", e.message);
+                for timer in &batch {
+                    match fire_batch(app, vec![timer.clone()]).await {
+                        Ok(n) => fired += n,
+                        Err(e) => {
+                            tracing::warn!(
+                                rule = %timer.rule_id, case = %timer.case_id,
+                                "firing a rule timer failed: {}", e.message
+                            );
+                            let later = RuleTimer {
+                                due_at: now() + chrono::Duration::seconds(RETRY_SECONDS),
+                                ..timer.clone()
+                            };
+                            let _ = write::<_, StoreError, _>(&*app.store, move |tx| {
+                                Box::pin(async move { tx.set_rule_timer(&later, true).await })
+                            })
+                            .await;
+                        }
                     }
-                }
-                Ok((false, _)) => {}
-                Err(e) => {
-                    failed += 1;
-                    tracing::warn!("firing a rule timer failed: {}", e.message);
                 }
             }
         }
-        if (n as i64) < TIMER_BATCH || failed == n || *app.shutdown.borrow() {
-            return Ok(fired);
-        }
     }
+    Ok(fired)
 }

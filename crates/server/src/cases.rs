@@ -1015,12 +1015,15 @@ pub async fn split(
             ];
             let for_new =
                 automation::after_change(tx, &new_case.id, account_id, None, vec![], at).await?;
-            let for_original = automation::after_change(
+            // The original only goes back to how it was before its reopen:
+            // not a finish or a status change for rules, but it may wait again.
+            let for_original = automation::after_change_read(
                 tx,
                 &original.id,
                 account_id,
                 Some(original_before),
                 vec![],
+                automation::Reading::RESTORE,
                 at,
             )
             .await?;
@@ -1114,6 +1117,8 @@ pub async fn merge_with_previous(
             )
             .await?;
             let mut notices = vec![case_notice(&current), case_notice(&previous)];
+            // The merged case's waits end with it.
+            automation::after_change(tx, &current.id, account_id, None, vec![], at).await?;
             let rules = automation::after_change(
                 tx,
                 &previous.id,

@@ -20,7 +20,7 @@ use crate::util::{new_id, now};
 
 /// At most this many labels per account.
 pub const MAX_LABELS: usize = 500;
-/// At most this many templates per account.
+/// At most this many shared templates per account, and personal ones per agent.
 pub const MAX_TEMPLATES: usize = 1000;
 
 fn taken(name: &str) -> impl Fn(StoreError) -> AppError + '_ {
@@ -255,9 +255,18 @@ pub async fn create_template(
     write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
             let name = check_template(tx, &who.account_id, &input).await?;
-            if tx.list_templates(&who.account_id).await?.len() >= MAX_TEMPLATES {
+            // Shared and each agent's personal templates count apart, so
+            // one agent's collection never blocks the team's.
+            let owner = (!shared).then(|| who.agent_id.clone());
+            let same_owner = tx
+                .list_templates(&who.account_id)
+                .await?
+                .into_iter()
+                .filter(|t| t.owner_id == owner)
+                .count();
+            if same_owner >= MAX_TEMPLATES {
                 return Err(AppError::invalid(format!(
-                    "an account has at most {MAX_TEMPLATES} templates"
+                    "at most {MAX_TEMPLATES} shared templates, and as many personal ones per agent"
                 )));
             }
             let at = now();
@@ -319,7 +328,7 @@ pub async fn update_template(
                     "only admins may change shared templates",
                 ));
             }
-            if let Some(shared) = p.shared {
+            if let Some(shared) = p.shared.filter(|s| *s != t.owner_id.is_none()) {
                 if !is_admin {
                     return Err(AppError::forbidden("only admins may share templates"));
                 }

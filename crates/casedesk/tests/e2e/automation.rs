@@ -15,6 +15,8 @@ on_both!(
     message_rule_with_conditions_labels_assigns_and_replies,
     rule_loops_are_bounded,
     rules_are_validated_admin_only_and_dry_run_touches_nothing,
+    time_rules_do_not_set_each_other_off_and_wait_for_their_conditions,
+    a_split_is_no_finish_for_rules,
 );
 
 async fn rule(app: &TestApp, body: Value) -> Value {
@@ -278,16 +280,18 @@ async fn rule_loops_are_bounded(backend: Backend) {
     let c = s(&app.customer_says("ann", "m1", "Hi").await["case_id"]);
     let case = set_status(&app, &c, "pending").await;
     // pending → "Undo pending" sets open → "Undo open" sets pending → each
-    // rule fires once per change, so it stops there.
+    // rule fires at most once per change, so it stops there.
     assert_eq!(case["status"], "pending", "{case}");
     let events = app.events(&c).await;
     let applied: Vec<String> = events_of(&events, "rule_applied")
         .iter()
         .map(|e| s(&e["data"]["rule_name"]))
         .collect();
+    // "Note every change" skips the queued change to pending that "Undo
+    // pending" made stale, and notes the last one.
     assert_eq!(
         applied,
-        ["Undo pending", "Note every change", "Undo open"],
+        ["Undo pending", "Undo open", "Note every change"],
         "{events:?}"
     );
     let notes = app
@@ -401,6 +405,13 @@ async fn rules_are_validated_admin_only_and_dry_run_touches_nothing(backend: Bac
     let dry = app
         .ok(Method::POST, "/api/v1/rules/dry-run", Some(good.clone()))
         .await;
+    let saved_json = json!({"id": "x", "enabled": true, "position": 1, "created_at": "t",
+        "updated_at": "t", "name": "n", "trigger": good["trigger"], "conditions": good["conditions"],
+        "actions": good["actions"]});
+    let same = app
+        .ok(Method::POST, "/api/v1/rules/dry-run", Some(saved_json))
+        .await;
+    assert_eq!(same, dry, "a saved rule's JSON dry-runs as it is");
     let numbers: Vec<i64> = dry["cases"]
         .as_array()
         .map(|a| a.iter().filter_map(|c| c["number"].as_i64()).collect())
@@ -450,5 +461,89 @@ async fn rules_are_validated_admin_only_and_dry_run_touches_nothing(backend: Bac
     assert_eq!(st, StatusCode::NO_CONTENT);
     let (st, _) = app.call(Method::GET, &path, None).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
+    app.stop().await;
+}
+
+async fn time_rules_do_not_set_each_other_off_and_wait_for_their_conditions(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    // Two time rules that would ping-pong forever if a rule's change could
+    // start another rule's wait.
+    let first = rule(
+        &app,
+        json!({"name": "Unanswered → pending", "trigger": {"type": "open_without_reply", "seconds": 1},
+               "actions": [{"type": "set_status", "status": "pending"}]}),
+    )
+    .await;
+    let second = rule(
+        &app,
+        json!({"name": "Pending → open", "trigger": {"type": "pending_for", "seconds": 1},
+               "actions": [{"type": "set_status", "status": "open"}]}),
+    )
+    .await;
+    let c = s(&app.customer_says("pp", "m1", "Hello").await["case_id"]);
+    app.wait_case(&c, 10, |c| c["status"] == "pending").await;
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    let applied = events_of(&app.events(&c).await, "rule_applied");
+    assert_eq!(applied.len(), 1, "one wait, one firing: {applied:?}");
+    assert_eq!(app.case(&c).await["status"], "pending");
+    for r in [&first, &second] {
+        app.ok(
+            Method::PATCH,
+            &format!("/api/v1/rules/{}", s(&r["id"])),
+            Some(json!({"enabled": false})),
+        )
+        .await;
+    }
+
+    // A wait whose conditions do not hold yet looks again until they do.
+    let ready = label(&app, "Ready").await;
+    rule(
+        &app,
+        json!({"name": "Close ready ones", "trigger": {"type": "pending_for", "seconds": 1},
+               "conditions": [{"type": "has_label", "label_id": ready}],
+               "actions": [{"type": "set_status", "status": "closed"}]}),
+    )
+    .await;
+    let d = s(&app.customer_says("qq", "m2", "Hi").await["case_id"]);
+    app.reply(&d, "Answer").await;
+    set_status(&app, &d, "pending").await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let still = app.case(&d).await;
+    assert_eq!(still["status"], "pending", "no label yet: {still}");
+    app.ok(
+        Method::POST,
+        &format!("/api/v1/cases/{d}/labels"),
+        Some(json!({ "label_id": ready })),
+    )
+    .await;
+    let closed = app.wait_case(&d, 10, |c| c["status"] == "closed").await;
+    assert_eq!(closed["labels"][0]["name"], "Ready");
+    app.stop().await;
+}
+
+async fn a_split_is_no_finish_for_rules(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    rule(
+        &app,
+        json!({"name": "Survey", "trigger": {"type": "chat_finished"},
+               "actions": [{"type": "add_note", "text": "survey sent"}]}),
+    )
+    .await;
+    let c = s(&app.customer_says("sp", "m1", "Hi").await["case_id"]);
+    app.reply(&c, "Hello").await;
+    let (st, _) = app.finish(&c, "pending").await;
+    assert_eq!(st, StatusCode::OK);
+    app.customer_says("sp", "m2", "Another thing").await;
+    let (st, new_case) = app
+        .call(Method::POST, &format!("/api/v1/cases/{c}/split"), None)
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{new_case}");
+    let original = app.case(&c).await;
+    assert_eq!(
+        (original["status"].as_str(), original["chat_state"].as_str()),
+        (Some("pending"), Some("finished"))
+    );
+    let applied = events_of(&app.events(&c).await, "rule_applied");
+    assert_eq!(applied.len(), 1, "only the agent's finish: {applied:?}");
     app.stop().await;
 }

@@ -138,7 +138,9 @@ pub(super) async fn load_case(
                 .await
                 .map_err(not_found("case"))?;
             let deadlines = tx.list_deadlines(&case.id).await?;
-            let labels = tx.case_labels(&account_id, std::slice::from_ref(&case.id)).await?;
+            let labels = tx
+                .case_labels(&account_id, std::slice::from_ref(&case.id))
+                .await?;
             Ok(CaseDto::new(&case, &deadlines, &labels))
         })
     })

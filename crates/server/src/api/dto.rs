@@ -639,10 +639,26 @@ pub struct DryRunRule {
     pub conditions: Vec<casedesk_domain::rules::Condition>,
     #[schema(value_type = Vec<Object>)]
     pub actions: Vec<casedesk_domain::Action>,
-    /// Ignored: lets a saved rule's JSON be posted as it is.
+    /// Ignored, with `name`, `enabled`, `position`, `created_at` and
+    /// `updated_at`: a rule as `GET /rules` returns it can be posted as it is.
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<String>)]
+    pub id: Option<serde_json::Value>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
     pub name: Option<serde_json::Value>,
+    #[serde(default)]
+    #[schema(value_type = Option<bool>)]
+    pub enabled: Option<serde_json::Value>,
+    #[serde(default)]
+    #[schema(value_type = Option<i64>)]
+    pub position: Option<serde_json::Value>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub created_at: Option<serde_json::Value>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub updated_at: Option<serde_json::Value>,
 }
 
 #[derive(Serialize, ToSchema)]
