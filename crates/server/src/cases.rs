@@ -44,6 +44,7 @@ pub(crate) fn check_text(text: &str) -> Result<(), AppError> {
 pub(crate) fn notice(case: &CaseRecord, kind: &'static str, data: serde_json::Value) -> Notice {
     Notice {
         account_id: case.account_id.clone(),
+        customer_id: case.customer_id.clone(),
         kind,
         case_id: case.id.clone(),
         case_number: case.number,

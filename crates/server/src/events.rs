@@ -10,6 +10,9 @@ use tokio::sync::broadcast;
 pub struct Notice {
     #[serde(skip)]
     pub account_id: String,
+    /// Whose case it is: a widget visitor hears of their own cases only.
+    #[serde(skip)]
+    pub customer_id: String,
     /// `case.created`, `case.updated`, `message.created`, `case.auto_finish_warning`.
     #[serde(rename = "type")]
     pub kind: &'static str,

@@ -19,6 +19,7 @@ pub mod scheduler;
 pub mod templates;
 pub mod util;
 pub mod web;
+pub mod widget;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -71,6 +72,8 @@ pub struct AppState {
     /// Poked after a commit that queued an outbound delivery.
     pub outbox_changed: Notify,
     pub throttle: auth::Throttle,
+    /// Per-visitor and per-channel limits of the web chat widget.
+    pub widget_limits: widget::RateLimit,
     pub http: reqwest::Client,
     /// Flips to `true` when the server starts shutting down.
     pub shutdown: watch::Receiver<bool>,
@@ -161,6 +164,10 @@ pub fn router(app: App) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(reject_oversized))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&app),
+            widget::cors,
+        ))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http())
         .with_state(app)
@@ -198,6 +205,7 @@ pub async fn serve(
         timers: Notify::new(),
         outbox_changed: Notify::new(),
         throttle: auth::Throttle::default(),
+        widget_limits: widget::RateLimit::default(),
         http: reqwest::Client::builder()
             .user_agent(concat!("casedesk/", env!("CARGO_PKG_VERSION")))
             .build()

@@ -11,7 +11,7 @@ use casedesk_domain::{Actor, AutoFinishSettings, CaseState, Change, Reopen, Time
 use casedesk_store::{
     AccountRecord, AgentRecord, CaseRecord, ChannelRecord, CustomerRecord, Deadline, DeadlineKind,
     EventRecord, LabelRecord, MessageRecord, OutboxItem, ReactionRecord, RuleRecord, RuleTimer,
-    StoreError, TemplateRecord, TokenRecord,
+    StoreError, TemplateRecord, TokenRecord, VisitorRecord,
 };
 use sqlx::Row;
 use sqlx::postgres::PgRow;
@@ -24,7 +24,7 @@ pub(crate) const AGENT_COLUMNS: &str =
     "id, account_id, email, name, role, password_hash, created_at";
 pub(crate) const TOKEN_COLUMNS: &str = "token_hash, account_id, agent_id, created_at, expires_at";
 pub(crate) const CHANNEL_COLUMNS: &str =
-    "id, account_id, kind, name, webhook_url, inbound_token, created_at";
+    "id, account_id, kind, name, webhook_url, inbound_token, created_at, allowed_origins";
 pub(crate) const CUSTOMER_COLUMNS: &str =
     "id, account_id, channel_id, external_id, name, latest_case_id, created_at";
 pub(crate) const CASE_COLUMNS: &str = "id, account_id, number, channel_id, customer_id, subject, \
@@ -152,6 +152,24 @@ pub(crate) fn channel(row: &PgRow) -> R<ChannelRecord> {
         name: col(row, "name")?,
         webhook_url: col(row, "webhook_url")?,
         inbound_token: col(row, "inbound_token")?,
+        allowed_origins: col::<Option<String>>(row, "allowed_origins")?
+            .map(|v| serde_json::from_str(&v).map_err(json_err("allowed_origins")))
+            .transpose()?
+            .unwrap_or_default(),
+        created_at: time_col(row, "created_at")?,
+    })
+}
+
+pub(crate) fn origins_json(origins: &[String]) -> Option<String> {
+    (!origins.is_empty()).then(|| serde_json::to_string(origins).unwrap_or_default())
+}
+
+pub(crate) fn visitor(row: &PgRow) -> R<VisitorRecord> {
+    Ok(VisitorRecord {
+        token_hash: col(row, "token_hash")?,
+        account_id: col(row, "account_id")?,
+        channel_id: col(row, "channel_id")?,
+        customer_id: col(row, "customer_id")?,
         created_at: time_col(row, "created_at")?,
     })
 }

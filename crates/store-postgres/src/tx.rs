@@ -5,7 +5,7 @@ use casedesk_store::{
     AccountRecord, AgentRecord, CaseFilter, CaseRecord, ChannelRecord, CustomerRecord, Deadline,
     DeadlineKind, EventRecord, LabelRecord, MessageRecord, MessageSummary, OutboxItem,
     OutboxUpdate, ReactionRecord, RuleRecord, RuleTimer, SortOrder, StoreError, TemplateRecord,
-    TokenRecord, Tx,
+    TokenRecord, Tx, VisitorRecord,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Postgres, QueryBuilder, Row, Transaction};
@@ -226,7 +226,7 @@ impl Tx for PgTx {
     async fn insert_channel(&mut self, channel: &ChannelRecord) -> R<()> {
         let q = sqlx::query(
             "INSERT INTO channels (id, account_id, kind, name, webhook_url, inbound_token, \
-             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             created_at, allowed_origins) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&channel.id)
         .bind(&channel.account_id)
@@ -234,7 +234,8 @@ impl Tx for PgTx {
         .bind(&channel.name)
         .bind(&channel.webhook_url)
         .bind(&channel.inbound_token)
-        .bind(micros(channel.created_at));
+        .bind(micros(channel.created_at))
+        .bind(rows::origins_json(&channel.allowed_origins));
         self.exec(q).await.map(drop)
     }
 
@@ -942,6 +943,70 @@ impl Tx for PgTx {
             .bind(account_id)
             .bind(template_id);
         found(self.exec(q).await?)
+    }
+
+    async fn update_channel(&mut self, c: &ChannelRecord) -> R<()> {
+        let q = sqlx::query(
+            "UPDATE channels SET name = $3, webhook_url = $4, allowed_origins = $5 \
+             WHERE account_id = $1 AND id = $2",
+        )
+        .bind(&c.account_id)
+        .bind(&c.id)
+        .bind(&c.name)
+        .bind(&c.webhook_url)
+        .bind(rows::origins_json(&c.allowed_origins));
+        found(self.exec(q).await?)
+    }
+
+    async fn insert_visitor(&mut self, v: &VisitorRecord) -> R<()> {
+        let q = sqlx::query(
+            "INSERT INTO widget_visitors (token_hash, account_id, channel_id, customer_id, \
+             created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&v.token_hash)
+        .bind(&v.account_id)
+        .bind(&v.channel_id)
+        .bind(&v.customer_id)
+        .bind(micros(v.created_at));
+        self.exec(q).await.map(drop)
+    }
+
+    async fn find_visitor(&mut self, token_hash: &str) -> R<Option<VisitorRecord>> {
+        let q = sqlx::query(
+            "SELECT token_hash, account_id, channel_id, customer_id, created_at \
+             FROM widget_visitors WHERE token_hash = $1",
+        )
+        .bind(token_hash);
+        self.optional(q)
+            .await?
+            .as_ref()
+            .map(rows::visitor)
+            .transpose()
+    }
+
+    async fn list_customer_messages(
+        &mut self,
+        account_id: &str,
+        customer_id: &str,
+        after_seq: i64,
+        limit: i64,
+    ) -> R<Vec<MessageRecord>> {
+        let columns = rows::MESSAGE_COLUMNS
+            .split(',')
+            .map(|c| format!("m.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {columns} FROM cases c JOIN messages m ON m.case_id = c.id \
+             WHERE c.account_id = $1 AND c.customer_id = $2 AND m.kind = 'message' \
+             AND m.seq > $3 ORDER BY m.seq LIMIT $4"
+        );
+        let q = sqlx::query(&sql)
+            .bind(account_id)
+            .bind(customer_id)
+            .bind(after_seq)
+            .bind(limit.max(0));
+        rows::all(&self.many(q).await?, rows::message)
     }
 
     async fn insert_rule(&mut self, r: &RuleRecord) -> R<()> {

@@ -29,6 +29,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "templates_rules",
         include_str!("../migrations/0006_templates_rules.sql"),
     ),
+    (7, "widget", include_str!("../migrations/0007_widget.sql")),
 ];
 
 pub(crate) fn run(conn: &Connection) -> Result<(), StoreError> {

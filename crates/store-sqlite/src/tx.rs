@@ -11,7 +11,7 @@ use casedesk_store::{
     AccountRecord, AgentRecord, CaseFilter, CaseRecord, ChannelRecord, CustomerRecord, Deadline,
     DeadlineKind, EventRecord, LabelRecord, MessageRecord, MessageSummary, OutboxItem,
     OutboxUpdate, ReactionRecord, RuleRecord, RuleTimer, SortOrder, StoreError, TemplateRecord,
-    TokenRecord, Tx,
+    TokenRecord, Tx, VisitorRecord,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params, params_from_iter};
@@ -163,8 +163,17 @@ fn channel_from(row: &Row) -> rusqlite::Result<ChannelRecord> {
         name: row.get("name")?,
         webhook_url: row.get("webhook_url")?,
         inbound_token: row.get("inbound_token")?,
+        allowed_origins: row
+            .get::<_, Option<String>>("allowed_origins")?
+            .map(|v| serde_json::from_str(&v).map_err(|e| decode_err("allowed_origins", e)))
+            .transpose()?
+            .unwrap_or_default(),
         created_at: time_at(row, "created_at")?,
     })
+}
+
+fn origins_json(origins: &[String]) -> Option<String> {
+    (!origins.is_empty()).then(|| serde_json::to_string(origins).unwrap_or_default())
 }
 
 fn customer_from(row: &Row) -> rusqlite::Result<CustomerRecord> {
@@ -612,7 +621,7 @@ impl Tx for SqliteTx<'_> {
     async fn insert_channel(&mut self, c: &ChannelRecord) -> R<()> {
         self.exec(
             "INSERT INTO channels (id, account_id, kind, name, webhook_url, inbound_token, \
-             created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+             created_at, allowed_origins) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
                 c.id,
                 c.account_id,
@@ -620,7 +629,8 @@ impl Tx for SqliteTx<'_> {
                 c.name,
                 c.webhook_url,
                 c.inbound_token,
-                micros(c.created_at)
+                micros(c.created_at),
+                origins_json(&c.allowed_origins)
             ],
         )
         .map(drop)
@@ -1286,6 +1296,79 @@ impl Tx for SqliteTx<'_> {
             return Err(StoreError::NotFound);
         }
         Ok(())
+    }
+
+    async fn update_channel(&mut self, c: &ChannelRecord) -> R<()> {
+        let n = self.exec(
+            "UPDATE channels SET name = ?3, webhook_url = ?4, allowed_origins = ?5 \
+             WHERE account_id = ?1 AND id = ?2",
+            params![
+                c.account_id,
+                c.id,
+                c.name,
+                c.webhook_url,
+                origins_json(&c.allowed_origins)
+            ],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn insert_visitor(&mut self, v: &VisitorRecord) -> R<()> {
+        self.exec(
+            "INSERT INTO widget_visitors (token_hash, account_id, channel_id, customer_id, \
+             created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                v.token_hash,
+                v.account_id,
+                v.channel_id,
+                v.customer_id,
+                micros(v.created_at)
+            ],
+        )
+        .map(drop)
+    }
+
+    async fn find_visitor(&mut self, token_hash: &str) -> R<Option<VisitorRecord>> {
+        self.maybe(
+            "SELECT token_hash, account_id, channel_id, customer_id, created_at \
+             FROM widget_visitors WHERE token_hash = ?1",
+            [token_hash],
+            |r| {
+                Ok(VisitorRecord {
+                    token_hash: r.get("token_hash")?,
+                    account_id: r.get("account_id")?,
+                    channel_id: r.get("channel_id")?,
+                    customer_id: r.get("customer_id")?,
+                    created_at: time_at(r, "created_at")?,
+                })
+            },
+        )
+    }
+
+    async fn list_customer_messages(
+        &mut self,
+        account_id: &str,
+        customer_id: &str,
+        after_seq: i64,
+        limit: i64,
+    ) -> R<Vec<MessageRecord>> {
+        let columns = MESSAGE_COLUMNS
+            .split(", ")
+            .map(|c| format!("m.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.all(
+            &format!(
+                "SELECT {columns} FROM cases c JOIN messages m ON m.case_id = c.id \
+                 WHERE c.account_id = ?1 AND c.customer_id = ?2 AND m.kind = 'message' \
+                 AND m.seq > ?3 ORDER BY m.seq LIMIT ?4"
+            ),
+            params![account_id, customer_id, after_seq, limit],
+            message_from,
+        )
     }
 
     async fn insert_rule(&mut self, r: &RuleRecord) -> R<()> {

@@ -23,6 +23,7 @@ mod queries;
 mod records;
 mod reports;
 mod scheduling;
+mod widget;
 
 pub use catalog::{labels_on_cases_filter_and_delete, rules_and_rule_timers, templates_round_trip};
 pub use concurrency::{
@@ -45,6 +46,7 @@ pub use reports::{
     stats_tally_history_samples_and_active_chats,
 };
 pub use scheduling::{deadlines, outbox_lease_and_finish};
+pub use widget::widget_visitors_channels_and_conversations;
 
 /// Generates one `#[tokio::test]` per conformance case. `$make` is an async
 /// expression producing an `Arc<dyn Store>` that is fresh, empty and
@@ -79,6 +81,7 @@ macro_rules! conformance_tests {
             labels_on_cases_filter_and_delete,
             templates_round_trip,
             rules_and_rule_timers,
+            widget_visitors_channels_and_conversations,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {

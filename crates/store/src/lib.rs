@@ -281,6 +281,22 @@ pub trait Tx: Send {
     async fn update_template(&mut self, template: &TemplateRecord) -> R<()>;
     async fn delete_template(&mut self, account_id: &str, template_id: &str) -> R<()>;
 
+    // the web chat widget
+    /// Changes a channel's name, webhook URL and allowed origins.
+    async fn update_channel(&mut self, channel: &ChannelRecord) -> R<()>;
+    async fn insert_visitor(&mut self, visitor: &VisitorRecord) -> R<()>;
+    /// Unscoped: the widget endpoints find the visitor by token first.
+    async fn find_visitor(&mut self, token_hash: &str) -> R<Option<VisitorRecord>>;
+    /// Public messages (kind `message`) of every case of the customer, in
+    /// order, those with `seq > after_seq`, at most `limit`.
+    async fn list_customer_messages(
+        &mut self,
+        account_id: &str,
+        customer_id: &str,
+        after_seq: i64,
+        limit: i64,
+    ) -> R<Vec<MessageRecord>>;
+
     // automation rules
     async fn insert_rule(&mut self, rule: &RuleRecord) -> R<()>;
     /// The account's rules by position, then creation.

@@ -58,8 +58,12 @@ pub struct ChannelRecord {
     pub kind: ChannelKind,
     pub name: String,
     pub webhook_url: Option<String>,
-    /// Kept in clear: it is also the HMAC key of outbound webhooks.
+    /// Kept in clear: it is also the HMAC key of outbound webhooks and, on
+    /// a widget channel, of the host site's signed user ids.
     pub inbound_token: String,
+    /// Widget channels: the sites (`https://shop.example`) that may embed
+    /// it; empty for any.
+    pub allowed_origins: Vec<String>,
     pub created_at: Time,
 }
 
@@ -344,6 +348,17 @@ pub struct TemplateRecord {
     pub actions: Vec<casedesk_domain::Action>,
     pub created_at: Time,
     pub updated_at: Time,
+}
+
+/// A widget visitor: the customer a visitor token stands for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VisitorRecord {
+    /// SHA-256 (hex) of the bearer token.
+    pub token_hash: String,
+    pub account_id: String,
+    pub channel_id: String,
+    pub customer_id: String,
+    pub created_at: Time,
 }
 
 /// An automation rule of an account.

@@ -193,6 +193,7 @@ async fn seed(
         .collect();
     let channels: Vec<ChannelRecord> = (0..CHANNELS)
         .map(|i| ChannelRecord {
+            allowed_origins: Vec::new(),
             id: id("channel", i),
             account_id: account.clone(),
             kind: ChannelKind::Api,

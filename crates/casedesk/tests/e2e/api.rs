@@ -405,6 +405,12 @@ async fn openapi_lists_every_route(backend: Backend) {
         ("get", "/api/v1/rules/{id}"),
         ("patch", "/api/v1/rules/{id}"),
         ("delete", "/api/v1/rules/{id}"),
+        ("patch", "/api/v1/channels/{id}"),
+        ("post", "/api/v1/widget/{channel_id}/visitors"),
+        ("get", "/api/v1/widget/{channel_id}/messages"),
+        ("post", "/api/v1/widget/{channel_id}/messages"),
+        ("post", "/api/v1/widget/{channel_id}/reactions"),
+        ("get", "/api/v1/widget/{channel_id}/events"),
     ];
     let mut documented = Vec::new();
     for (path, ops) in paths {

@@ -9,3 +9,4 @@ mod reports;
 mod rules;
 mod templates;
 mod web;
+mod widget;

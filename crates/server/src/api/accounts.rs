@@ -1,6 +1,6 @@
 //! Login, agents, channels and account settings.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse};
 use casedesk_domain::{AccountTimeZone, AutoFinishSettings, BusinessHours, ChannelKind, Role};
@@ -128,6 +128,7 @@ pub async fn create_agent(
 pub async fn list_channels(
     State(app): State<App>,
     agent: Agent,
+    headers: HeaderMap,
 ) -> Result<axum::Json<ItemsDto<ChannelDto>>, AppError> {
     let account_id = agent.account_id().to_owned();
     let channels = read::<_, StoreError, _>(&*app.store, move |tx| {
@@ -135,7 +136,10 @@ pub async fn list_channels(
     })
     .await?;
     Ok(axum::Json(ItemsDto {
-        items: channels.iter().map(|c| ChannelDto::new(c, false)).collect(),
+        items: channels
+            .iter()
+            .map(|c| channel_dto(c, false, &headers))
+            .collect(),
     }))
 }
 
@@ -156,19 +160,21 @@ fn check_webhook_url(url: &str) -> Result<String, AppError> {
 pub async fn create_channel(
     State(app): State<App>,
     agent: Agent,
+    headers: HeaderMap,
     Json(body): Json<CreateChannel>,
 ) -> Result<(StatusCode, axum::Json<ChannelDto>), AppError> {
     agent.require_admin()?;
-    if body.kind != ChannelKind::Api {
+    if !matches!(body.kind, ChannelKind::Api | ChannelKind::Widget) {
         return Err(AppError::invalid(format!(
-            "channels of kind `{}` are not available yet; use `api`",
+            "channels of kind `{}` are not available yet; use `api` or `widget`",
             body.kind
         )));
     }
-    let name = body.name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(AppError::invalid("name must be 1 to 200 characters"));
+    let name = channel_name(&body.name)?;
+    if body.kind != ChannelKind::Widget && !body.allowed_origins.is_empty() {
+        return Err(AppError::invalid("allowed_origins is for widget channels"));
     }
+    let allowed_origins = crate::widget::parse_origins(&body.allowed_origins)?;
     let webhook_url = body
         .webhook_url
         .as_deref()
@@ -178,9 +184,10 @@ pub async fn create_channel(
         id: new_id(),
         account_id: agent.account_id().to_owned(),
         kind: body.kind,
-        name: name.to_owned(),
+        name,
         webhook_url,
         inbound_token: new_secret(),
+        allowed_origins,
         created_at: now(),
     };
     let c = channel.clone();
@@ -190,8 +197,91 @@ pub async fn create_channel(
     .await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(ChannelDto::new(&channel, true)),
+        axum::Json(channel_dto(&channel, true, &headers)),
     ))
+}
+
+fn channel_name(name: &str) -> Result<String, AppError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(AppError::invalid("name must be 1 to 200 characters"));
+    }
+    Ok(name.to_owned())
+}
+
+/// The server's address as the request reached it, for widget snippets.
+fn public_base(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_graphic()))
+        .unwrap_or("127.0.0.1:8080");
+    let https = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    format!("{}://{host}", if https { "https" } else { "http" })
+}
+
+fn channel_dto(c: &ChannelRecord, show_token: bool, headers: &HeaderMap) -> ChannelDto {
+    let mut dto = ChannelDto::new(c, show_token);
+    if c.kind == ChannelKind::Widget {
+        dto.snippet = Some(format!(
+            "<script src=\"{}/widget.js\" data-casedesk-channel=\"{}\" async></script>",
+            public_base(headers),
+            c.id
+        ));
+    }
+    dto
+}
+
+#[utoipa::path(patch, path = "/api/v1/channels/{id}", tag = "channels",
+    params(("id" = String, Path)), request_body = PatchChannel,
+    responses((status = 200, body = ChannelDto), (status = 403), (status = 404), (status = 422)))]
+pub async fn patch_channel(
+    State(app): State<App>,
+    agent: Agent,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(body): Json<PatchChannel>,
+) -> Result<axum::Json<ChannelDto>, AppError> {
+    agent.require_admin()?;
+    let name = body.name.as_deref().map(channel_name).transpose()?;
+    let webhook_url = body
+        .webhook_url
+        .map(|u| u.as_deref().map(check_webhook_url).transpose())
+        .transpose()?;
+    let origins = body
+        .allowed_origins
+        .as_deref()
+        .map(crate::widget::parse_origins)
+        .transpose()?;
+    let account_id = agent.account_id().to_owned();
+    let channel = write::<_, AppError, _>(&*app.store, move |tx| {
+        Box::pin(async move {
+            let mut channel = tx
+                .find_channel(&id)
+                .await?
+                .filter(|c| c.account_id == account_id)
+                .ok_or_else(|| AppError::not_found("channel"))?;
+            if let Some(name) = name {
+                channel.name = name;
+            }
+            if let Some(url) = webhook_url {
+                channel.webhook_url = url;
+            }
+            if let Some(origins) = origins {
+                if channel.kind != ChannelKind::Widget && !origins.is_empty() {
+                    return Err(AppError::invalid("allowed_origins is for widget channels"));
+                }
+                channel.allowed_origins = origins;
+            }
+            tx.update_channel(&channel).await?;
+            Ok(channel)
+        })
+    })
+    .await?;
+    Ok(axum::Json(channel_dto(&channel, false, &headers)))
 }
 
 fn settings_dto(

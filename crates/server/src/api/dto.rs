@@ -80,11 +80,26 @@ pub struct ItemsDto<T: ToSchema> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateChannel {
-    /// `api` for now; other kinds come with their issues.
+    /// `api` (a messenger webhook) or `widget` (the web chat widget).
     #[schema(value_type = String)]
     pub kind: ChannelKind,
     pub name: String,
     pub webhook_url: Option<String>,
+    /// Widget channels: the sites that may embed it, e.g.
+    /// `["https://shop.example"]`; empty or absent for any.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchChannel {
+    pub name: Option<String>,
+    /// `null` removes it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub webhook_url: Option<Option<String>>,
+    pub allowed_origins: Option<Vec<String>>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -93,8 +108,14 @@ pub struct ChannelDto {
     pub kind: String,
     pub name: String,
     pub webhook_url: Option<String>,
+    /// Widget channels: the sites that may embed it (empty: any).
+    pub allowed_origins: Vec<String>,
+    /// Widget channels: the line to paste into a site.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snippet: Option<String>,
     pub created_at: String,
-    /// Only in the answer to creation: shown once.
+    /// Only in the answer to creation: shown once. On a widget channel it
+    /// is also the key of the host site's signed user ids.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inbound_token: Option<String>,
 }
@@ -106,6 +127,8 @@ impl ChannelDto {
             kind: c.kind.to_string(),
             name: c.name.clone(),
             webhook_url: c.webhook_url.clone(),
+            allowed_origins: c.allowed_origins.clone(),
+            snippet: None,
             created_at: rfc3339(c.created_at),
             inbound_token: show_token.then(|| c.inbound_token.clone()),
         }
@@ -676,4 +699,72 @@ pub struct DryRunDto {
     pub cases: Vec<DryRunCase>,
     /// How many of the most recently active cases were looked at (at most 1000).
     pub scanned: usize,
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CreateVisitor {
+    /// The host site's id of a logged-in user, with `user_hash`.
+    pub user_id: Option<String>,
+    /// `hex(HMAC-SHA256(channel secret, user_id))`, computed by the host
+    /// site's backend.
+    pub user_hash: Option<String>,
+    pub name: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct VisitorDto {
+    /// The visitor's bearer token for the other widget calls; shown once.
+    pub visitor_token: String,
+    pub name: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WidgetMessageDto {
+    pub id: String,
+    pub case_id: String,
+    pub case_number: i64,
+    /// `customer` (the visitor), `agent` or `system`.
+    pub author: String,
+    pub text: String,
+    pub created_at: String,
+    /// Emoji the visitor reacted with.
+    pub reactions: Vec<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WidgetPostMessage {
+    pub text: String,
+    /// An idempotency key of the widget's choosing (1–100 characters): a
+    /// retry with the same one is stored once.
+    pub client_id: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WidgetPosted {
+    pub message: WidgetMessageDto,
+    /// `created`, `appended`, `reopened` or `duplicate`.
+    pub outcome: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WidgetReaction {
+    pub message_id: String,
+    pub emoji: String,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WidgetMessagesQuery {
+    /// The last message id the widget has: only later ones are returned.
+    pub after: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WidgetEventsQuery {
+    /// The visitor token (EventSource cannot send headers).
+    pub token: Option<String>,
 }

@@ -10,6 +10,7 @@ mod rules;
 mod stats;
 mod stream;
 mod templates;
+mod widget;
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -57,6 +58,11 @@ pub fn router() -> (axum::Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(accounts::me))
         .routes(routes!(accounts::list_agents, accounts::create_agent))
         .routes(routes!(accounts::list_channels, accounts::create_channel))
+        .routes(routes!(accounts::patch_channel))
+        .routes(routes!(widget::create_visitor))
+        .routes(routes!(widget::list_messages, widget::post_message))
+        .routes(routes!(widget::react))
+        .routes(routes!(widget::events))
         .routes(routes!(accounts::get_settings, accounts::patch_settings))
         .routes(routes!(inbound::inbound))
         .routes(routes!(cases::list_cases))

@@ -90,6 +90,7 @@ pub(crate) fn channel(id: &str, account_id: &str) -> ChannelRecord {
         name: format!("Channel {id}"),
         webhook_url: Some(format!("https://example.com/hooks/{id}")),
         inbound_token: format!("token-{id}"),
+        allowed_origins: vec!["https://shop.example".into()],
         created_at: t(2),
     }
 }

@@ -1,0 +1,306 @@
+//! The web chat widget's API: what a visitor's browser calls, cross-origin
+//! (see [`crate::widget::cors`]), with a visitor token instead of an agent's.
+
+use std::collections::{HashMap, HashSet};
+use std::convert::Infallible;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use casedesk_domain::{AuthorType, MessageKind};
+use casedesk_store::{CustomerRecord, MessageRecord, ReactionRecord, StoreError, read};
+use futures::{Stream, StreamExt};
+use serde_json::json;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+
+use super::dto::*;
+use super::{Json, Query};
+use crate::App;
+use crate::cases::{self, InboundMessage, InboundReaction, check_text};
+use crate::error::AppError;
+use crate::util::{new_id, sha256_hex};
+use crate::widget::{self, RATE_LIMIT, RATE_WINDOW, VisitorClaim};
+
+/// Most messages one `GET …/messages` returns; the widget asks again.
+const PAGE: i64 = 500;
+/// New visitors per channel per minute (a flood of sessions is refused).
+const VISITORS_PER_MINUTE: usize = 120;
+
+fn bearer_of(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+}
+
+fn author(m: &MessageRecord) -> &'static str {
+    match m.author_type {
+        AuthorType::Customer => "customer",
+        AuthorType::Agent => "agent",
+        AuthorType::System => "system",
+    }
+}
+
+/// The visitor's conversation after `after_seq`, as the widget shows it.
+async fn conversation(
+    app: &App,
+    customer: &CustomerRecord,
+    after_seq: i64,
+) -> Result<Vec<WidgetMessageDto>, AppError> {
+    let (account_id, customer_id) = (customer.account_id.clone(), customer.id.clone());
+    let (messages, numbers, reactions) = read::<_, StoreError, _>(&*app.store, move |tx| {
+        Box::pin(async move {
+            let messages = tx
+                .list_customer_messages(&account_id, &customer_id, after_seq, PAGE)
+                .await?;
+            let cases: HashSet<String> = messages.iter().map(|m| m.case_id.clone()).collect();
+            let mut numbers = HashMap::new();
+            let mut reactions: Vec<ReactionRecord> = Vec::new();
+            for case_id in cases {
+                let case = tx.get_case(&account_id, &case_id).await?;
+                numbers.insert(case_id.clone(), case.number);
+                reactions.extend(tx.list_reactions(&case_id).await?);
+            }
+            Ok((messages, numbers, reactions))
+        })
+    })
+    .await?;
+    Ok(messages
+        .iter()
+        .map(|m| WidgetMessageDto {
+            id: m.id.clone(),
+            case_id: m.case_id.clone(),
+            case_number: numbers.get(&m.case_id).copied().unwrap_or_default(),
+            author: author(m).to_owned(),
+            text: m.text.clone(),
+            created_at: crate::util::rfc3339(m.created_at),
+            reactions: reactions
+                .iter()
+                .filter(|r| r.message_id == m.id)
+                .map(|r| r.emoji.clone())
+                .collect(),
+        })
+        .collect())
+}
+
+#[utoipa::path(post, path = "/api/v1/widget/{channel_id}/visitors", tag = "widget", security(()),
+    params(("channel_id" = String, Path)), request_body = CreateVisitor,
+    responses((status = 201, body = VisitorDto), (status = 401, description = "bad user_hash"),
+        (status = 403, description = "the page's origin is not allowed"), (status = 404), (status = 429)))]
+pub async fn create_visitor(
+    State(app): State<App>,
+    Path(channel_id): Path<String>,
+    Json(body): Json<CreateVisitor>,
+) -> Result<(StatusCode, axum::Json<VisitorDto>), AppError> {
+    let channel = widget::widget_channel(&app, &channel_id).await?;
+    app.widget_limits.hit(
+        &format!("visitors:{}", channel.id),
+        VISITORS_PER_MINUTE,
+        std::time::Duration::from_secs(60),
+    )?;
+    let claim = VisitorClaim {
+        user_id: body.user_id,
+        user_hash: body.user_hash,
+        name: body.name,
+    };
+    let (token, customer) = widget::create_visitor(&app, channel, claim).await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(VisitorDto {
+            visitor_token: token,
+            name: customer.name,
+        }),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/widget/{channel_id}/messages", tag = "widget", security(()),
+    params(("channel_id" = String, Path), WidgetMessagesQuery),
+    responses((status = 200, body = ItemsDto<WidgetMessageDto>,
+        description = "The visitor's public conversation across their cases, oldest first, at most 500"),
+        (status = 400), (status = 401)))]
+pub async fn list_messages(
+    State(app): State<App>,
+    Path(channel_id): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<WidgetMessagesQuery>,
+) -> Result<axum::Json<ItemsDto<WidgetMessageDto>>, AppError> {
+    let (_, customer) =
+        widget::visitor_of(&app, &channel_id, bearer_of(&headers).as_deref()).await?;
+    let after_seq = match q.after.filter(|a| !a.is_empty()) {
+        None => 0,
+        Some(id) => {
+            let (account_id, customer_id) = (customer.account_id.clone(), customer.id.clone());
+            read::<_, AppError, _>(&*app.store, move |tx| {
+                Box::pin(async move {
+                    let bad =
+                        || AppError::bad_request("`after` is not a message of this conversation");
+                    let m = tx.get_message(&account_id, &id).await.map_err(|_| bad())?;
+                    let case = tx.get_case(&account_id, &m.case_id).await?;
+                    if case.customer_id != customer_id || m.kind != MessageKind::Message {
+                        return Err(bad());
+                    }
+                    Ok(m.seq)
+                })
+            })
+            .await?
+        }
+    };
+    Ok(axum::Json(ItemsDto {
+        items: conversation(&app, &customer, after_seq).await?,
+    }))
+}
+
+/// Longest idempotency key the widget may send.
+const MAX_CLIENT_ID: usize = 100;
+
+#[utoipa::path(post, path = "/api/v1/widget/{channel_id}/messages", tag = "widget", security(()),
+    params(("channel_id" = String, Path)), request_body = WidgetPostMessage,
+    responses((status = 201, body = WidgetPosted), (status = 401), (status = 422),
+        (status = 429, description = "more than 10 messages in 10 s; see Retry-After")))]
+pub async fn post_message(
+    State(app): State<App>,
+    Path(channel_id): Path<String>,
+    headers: HeaderMap,
+    Json(body): Json<WidgetPostMessage>,
+) -> Result<(StatusCode, axum::Json<WidgetPosted>), AppError> {
+    let (visitor, customer) =
+        widget::visitor_of(&app, &channel_id, bearer_of(&headers).as_deref()).await?;
+    check_text(&body.text)?;
+    let client_id = match body.client_id {
+        Some(id)
+            if !id.is_empty()
+                && id.len() <= MAX_CLIENT_ID
+                && id.chars().all(|c| c.is_ascii_graphic()) =>
+        {
+            id
+        }
+        Some(_) => {
+            return Err(AppError::invalid(
+                "client_id must be 1 to 100 printable ASCII characters",
+            ));
+        }
+        None => new_id(),
+    };
+    app.widget_limits
+        .hit(&visitor.token_hash, RATE_LIMIT, RATE_WINDOW)?;
+    let channel = widget::widget_channel(&app, &channel_id).await?;
+    let result = cases::receive_message(
+        &app,
+        channel,
+        InboundMessage {
+            // One namespace per visitor: their ids never collide with others'.
+            message_id: format!("widget:{}:{}", sha256_hex(&customer.id), client_id),
+            customer_id: customer.external_id.clone(),
+            customer_name: customer.name.clone(),
+            text: body.text,
+        },
+    )
+    .await?;
+    let message = read::<_, StoreError, _>(&*app.store, {
+        let (account_id, id) = (customer.account_id.clone(), result.message_id.clone());
+        move |tx| Box::pin(async move { tx.get_message(&account_id, &id).await })
+    })
+    .await?;
+    let dto = WidgetMessageDto {
+        id: message.id.clone(),
+        case_id: result.case_id,
+        case_number: result.case_number,
+        author: author(&message).to_owned(),
+        text: message.text,
+        created_at: crate::util::rfc3339(message.created_at),
+        reactions: Vec::new(),
+    };
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(WidgetPosted {
+            message: dto,
+            outcome: result.outcome.as_str().to_owned(),
+        }),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/widget/{channel_id}/reactions", tag = "widget", security(()),
+    params(("channel_id" = String, Path)), request_body = WidgetReaction,
+    responses((status = 200, description = "The reaction became a note of the reacted message's case (R10)"),
+        (status = 401), (status = 404), (status = 422), (status = 429)))]
+pub async fn react(
+    State(app): State<App>,
+    Path(channel_id): Path<String>,
+    headers: HeaderMap,
+    Json(body): Json<WidgetReaction>,
+) -> Result<axum::Json<serde_json::Value>, AppError> {
+    let (visitor, customer) =
+        widget::visitor_of(&app, &channel_id, bearer_of(&headers).as_deref()).await?;
+    app.widget_limits
+        .hit(&visitor.token_hash, RATE_LIMIT, RATE_WINDOW)?;
+    let channel = widget::widget_channel(&app, &channel_id).await?;
+    let result = cases::receive_reaction(
+        &app,
+        channel,
+        InboundReaction {
+            customer_id: customer.external_id,
+            target_message_id: body.message_id,
+            emoji: body.emoji,
+        },
+    )
+    .await?;
+    Ok(axum::Json(
+        json!({ "case_id": result.case_id, "note_id": result.message_id }),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/widget/{channel_id}/events", tag = "widget", security(()),
+    params(("channel_id" = String, Path), WidgetEventsQuery),
+    responses((status = 200, content_type = "text/event-stream",
+        description = "`message` {message_id, case_id} when a public message is added to one of the visitor's cases, `case` {case_id, status, chat_state} on their changes, `resync` when the stream fell behind: then fetch messages after the last one seen"),
+        (status = 401)))]
+pub async fn events(
+    State(app): State<App>,
+    Path(channel_id): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<WidgetEventsQuery>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
+    let token = q.token.or_else(|| bearer_of(&headers));
+    let (_, customer) = widget::visitor_of(&app, &channel_id, token.as_deref()).await?;
+    let (account_id, customer_id) = (customer.account_id, customer.id);
+    let mut shutdown = app.shutdown.clone();
+    let stream = BroadcastStream::new(app.bus.subscribe())
+        .filter_map(move |item| {
+            let event = match item {
+                Ok(n) if n.account_id == account_id && n.customer_id == customer_id => {
+                    match n.kind {
+                        // Notes are for agents: the visitor never hears of them.
+                        "message.created" if n.data["kind"] != "note" => Event::default()
+                            .event("message")
+                            .json_data(json!({
+                                "message_id": n.data["message_id"],
+                                "case_id": n.case_id,
+                            }))
+                            .ok(),
+                        "case.created" | "case.updated" => Event::default()
+                            .event("case")
+                            .json_data(json!({
+                                "case_id": n.case_id,
+                                "status": n.data["status"],
+                                "chat_state": n.data["chat_state"],
+                            }))
+                            .ok(),
+                        _ => None,
+                    }
+                }
+                Ok(_) => None,
+                Err(BroadcastStreamRecvError::Lagged(_)) => {
+                    Some(Event::default().event("resync").data("{}"))
+                }
+            };
+            futures::future::ready(event.map(Ok))
+        })
+        .take_until(async move {
+            let _ = shutdown.wait_for(|stop| *stop).await;
+        });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}

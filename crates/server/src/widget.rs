@@ -1,0 +1,344 @@
+//! The web chat widget's server side: visitors and their tokens, the
+//! host site's signed user ids, per-visitor rate limits and the
+//! cross-origin rules of widget channels.
+//!
+//! A visitor is a customer of a `widget` channel. Their bearer token is a
+//! random secret stored only as its SHA-256, so one visitor can never read
+//! another's conversation. Messages from the widget are routed exactly like
+//! any inbound message (R6) and reactions like any reaction (R10).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use casedesk_domain::ChannelKind;
+use casedesk_store::{ChannelRecord, CustomerRecord, StoreError, VisitorRecord, read, write};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+use crate::App;
+use crate::error::AppError;
+use crate::util::{new_id, new_secret, now, sha256_hex};
+
+/// Messages a visitor may send per [`RATE_WINDOW`].
+pub const RATE_LIMIT: usize = 10;
+pub const RATE_WINDOW: Duration = Duration::from_secs(10);
+/// New visitors one address may create per minute.
+pub const VISITORS_PER_MINUTE: usize = 30;
+/// Longest user id or name a host site may pass.
+const MAX_USER_FIELD: usize = 200;
+/// At most this many allowed origins per channel.
+pub const MAX_ORIGINS: usize = 50;
+
+/// A sliding-window limit per key (visitor, address), in memory.
+#[derive(Default)]
+pub struct RateLimit {
+    hits: Mutex<HashMap<String, Vec<Instant>>>,
+}
+
+impl RateLimit {
+    /// Counts one hit of `key`; refuses it when `limit` hits already fell
+    /// in the last `window`, with the seconds until one expires.
+    pub fn hit(&self, key: &str, limit: usize, window: Duration) -> Result<(), AppError> {
+        let mut map = self.hits.lock().map_err(AppError::internal)?;
+        if map.len() > 100_000 {
+            map.retain(|_, hits| hits.iter().any(|t| t.elapsed() < window));
+        }
+        let hits = map.entry(key.to_owned()).or_default();
+        hits.retain(|t| t.elapsed() < window);
+        if hits.len() >= limit {
+            let wait = window.saturating_sub(hits[0].elapsed()).as_secs().max(1);
+            return Err(AppError::too_many(
+                "too many messages at once; wait a moment",
+                wait,
+            ));
+        }
+        hits.push(Instant::now());
+        Ok(())
+    }
+}
+
+/// Checks and normalizes a channel's allowed origins: `scheme://host[:port]`
+/// of http(s), no path.
+pub fn parse_origins(origins: &[String]) -> Result<Vec<String>, AppError> {
+    if origins.len() > MAX_ORIGINS {
+        return Err(AppError::invalid(format!(
+            "at most {MAX_ORIGINS} allowed origins"
+        )));
+    }
+    let mut out = Vec::new();
+    for o in origins {
+        let url = reqwest::Url::parse(o.trim()).map_err(|_| {
+            AppError::invalid(format!("`{o}` is not an origin like https://shop.example"))
+        })?;
+        let bare = url.path() == "/" && url.query().is_none() && url.fragment().is_none();
+        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() || !bare {
+            return Err(AppError::invalid(format!(
+                "`{o}` is not an origin like https://shop.example (scheme, host and port only)"
+            )));
+        }
+        let origin = url.origin().ascii_serialization();
+        if !out.contains(&origin) {
+            out.push(origin);
+        }
+    }
+    Ok(out)
+}
+
+/// Whether a page of `origin` may use the channel's widget.
+pub fn origin_allowed(channel: &ChannelRecord, origin: &str) -> bool {
+    channel.allowed_origins.is_empty() || channel.allowed_origins.iter().any(|o| o == origin)
+}
+
+/// `hex(HMAC-SHA256(channel secret, user_id))`, what the host site's
+/// backend computes to vouch for a logged-in user.
+pub fn user_hash(secret: &str, user_id: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(user_id.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// The widget channel `channel_id`, or 404 for anything else.
+pub async fn widget_channel(app: &App, channel_id: &str) -> Result<ChannelRecord, AppError> {
+    let id = channel_id.to_owned();
+    let channel = read::<_, StoreError, _>(&*app.store, move |tx| {
+        Box::pin(async move { tx.find_channel(&id).await })
+    })
+    .await?;
+    channel
+        .filter(|c| c.kind == ChannelKind::Widget)
+        .ok_or_else(|| AppError::not_found("widget channel"))
+}
+
+/// Who the host site says the visitor is.
+#[derive(Debug, Clone, Default)]
+pub struct VisitorClaim {
+    pub user_id: Option<String>,
+    pub user_hash: Option<String>,
+    pub name: Option<String>,
+}
+
+fn clean(field: &str, v: Option<String>) -> Result<Option<String>, AppError> {
+    let v = v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    if let Some(s) = &v
+        && (s.chars().count() > MAX_USER_FIELD || s.chars().any(char::is_control))
+    {
+        return Err(AppError::invalid(format!(
+            "{field} must be at most {MAX_USER_FIELD} characters without control characters"
+        )));
+    }
+    Ok(v)
+}
+
+/// Creates a visitor of the channel and returns its token (shown once).
+/// Anonymous visitors get a customer of their own; a user id signed by the
+/// host site (`user_hash`) is the same customer on every device.
+pub async fn create_visitor(
+    app: &App,
+    channel: ChannelRecord,
+    claim: VisitorClaim,
+) -> Result<(String, CustomerRecord), AppError> {
+    let name = clean("name", claim.name)?;
+    let user_id = clean("user_id", claim.user_id)?;
+    let external_id = match &user_id {
+        Some(user_id) => {
+            let given = claim.user_hash.unwrap_or_default();
+            let want = user_hash(&channel.inbound_token, user_id);
+            if !bool::from(
+                given
+                    .trim()
+                    .to_ascii_lowercase()
+                    .as_bytes()
+                    .ct_eq(want.as_bytes()),
+            ) {
+                return Err(AppError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "bad_signature",
+                    "user_hash is not the HMAC-SHA256 of user_id with this channel's secret",
+                ));
+            }
+            format!("user:{user_id}")
+        }
+        None => format!("visitor:{}", new_id()),
+    };
+    let token = new_secret();
+    let token_hash = sha256_hex(&token);
+    let customer = write::<_, AppError, _>(&*app.store, move |tx| {
+        Box::pin(async move {
+            let at = now();
+            let customer = tx
+                .upsert_customer_locked(&CustomerRecord {
+                    id: new_id(),
+                    account_id: channel.account_id.clone(),
+                    channel_id: channel.id.clone(),
+                    external_id,
+                    name,
+                    latest_case_id: None,
+                    created_at: at,
+                })
+                .await?;
+            tx.insert_visitor(&VisitorRecord {
+                token_hash,
+                account_id: channel.account_id.clone(),
+                channel_id: channel.id.clone(),
+                customer_id: customer.id.clone(),
+                created_at: at,
+            })
+            .await?;
+            Ok(customer)
+        })
+    })
+    .await?;
+    Ok((token, customer))
+}
+
+/// The visitor a token stands for, in the channel it was made for.
+pub async fn visitor_of(
+    app: &App,
+    channel_id: &str,
+    token: Option<&str>,
+) -> Result<(VisitorRecord, CustomerRecord), AppError> {
+    let unauthorized = || AppError::unauthorized("missing or unknown visitor token");
+    let token = token
+        .filter(|t| !t.is_empty() && t.len() <= 200)
+        .ok_or_else(unauthorized)?;
+    let hash = sha256_hex(token);
+    let found = read::<_, StoreError, _>(&*app.store, move |tx| {
+        Box::pin(async move {
+            let Some(v) = tx.find_visitor(&hash).await? else {
+                return Ok(None);
+            };
+            let customer = tx.get_customer(&v.account_id, &v.customer_id).await?;
+            Ok(Some((v, customer)))
+        })
+    })
+    .await?;
+    found
+        .filter(|(v, _)| v.channel_id == channel_id)
+        .ok_or_else(unauthorized)
+}
+
+/// `/api/v1/widget/{channel_id}/…` → the channel id.
+fn widget_channel_of(path: &str) -> Option<&str> {
+    path.strip_prefix("/api/v1/widget/")?
+        .split('/')
+        .next()
+        .filter(|id| !id.is_empty())
+}
+
+fn cors_headers(h: &mut HeaderMap, origin: &HeaderValue) {
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+    h.insert(header::VARY, HeaderValue::from_static("Origin"));
+    h.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("Retry-After"),
+    );
+}
+
+/// Cross-origin rules of the widget endpoints: a page may call them when
+/// its origin is one the channel allows (any, when it lists none). Answers
+/// preflight requests itself; other routes pass through untouched.
+pub async fn cors(State(app): State<App>, request: Request, next: Next) -> Response {
+    let Some(channel_id) = widget_channel_of(request.uri().path()).map(str::to_owned) else {
+        return next.run(request).await;
+    };
+    let origin = request.headers().get(header::ORIGIN).cloned();
+    let preflight = request.method() == Method::OPTIONS;
+    if let Some(origin) = &origin {
+        let allowed = match widget_channel(&app, &channel_id).await {
+            Ok(channel) => origin.to_str().is_ok_and(|o| origin_allowed(&channel, o)),
+            // Unknown channels answer 404 below, with CORS so the page sees why.
+            Err(_) => true,
+        };
+        if !allowed {
+            return AppError::forbidden("this site may not use this chat widget").into_response();
+        }
+    }
+    if preflight {
+        let mut response = Response::new(Body::empty());
+        *response.status_mut() = StatusCode::NO_CONTENT;
+        let h = response.headers_mut();
+        if let Some(origin) = &origin {
+            cors_headers(h, origin);
+        }
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, POST"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("authorization, content-type"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("600"),
+        );
+        return response;
+    }
+    let mut response = next.run(request).await;
+    if let Some(origin) = &origin {
+        cors_headers(response.headers_mut(), origin);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_scheme_host_and_port() {
+        let ok = parse_origins(&[
+            "https://Shop.example".into(),
+            "http://localhost:3000".into(),
+            "https://shop.example/".into(),
+        ])
+        .unwrap();
+        assert_eq!(ok, ["https://shop.example", "http://localhost:3000"]);
+        for bad in [
+            "shop.example",
+            "ftp://x.example",
+            "https://x.example/path",
+            "https://",
+        ] {
+            assert!(parse_origins(&[bad.into()]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn user_hash_is_hmac_sha256_hex() {
+        // RFC 4231 test case 2.
+        assert_eq!(
+            user_hash("Jefe", "what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn rate_limit_refuses_past_the_window_count() {
+        let limit = RateLimit::default();
+        for _ in 0..3 {
+            limit.hit("v", 3, Duration::from_secs(60)).unwrap();
+        }
+        let e = limit.hit("v", 3, Duration::from_secs(60)).unwrap_err();
+        assert_eq!(e.status, StatusCode::TOO_MANY_REQUESTS);
+        assert!(limit.hit("other", 3, Duration::from_secs(60)).is_ok());
+    }
+
+    #[test]
+    fn widget_paths_name_their_channel() {
+        assert_eq!(
+            widget_channel_of("/api/v1/widget/ch1/messages"),
+            Some("ch1")
+        );
+        assert_eq!(widget_channel_of("/api/v1/widget/"), None);
+        assert_eq!(widget_channel_of("/api/v1/cases"), None);
+    }
+}
