@@ -39,6 +39,8 @@ scenarios!(
     labels_on_case_and_list_filter,
     templates_page_create_and_edit,
     labels_admin_on_settings,
+    rules_page_create_dry_run_and_fire,
+    rules_page_validation_and_reorder,
     log_out,
     agent_without_admin_rights,
 );
@@ -515,6 +517,7 @@ async fn russian_labels(app: &TestApp, b: &Browser) {
         .await;
     b.goto("/#/cases").await;
     b.wait_text("[data-test=export-csv]", "Экспорт CSV").await;
+    b.wait_text("nav [data-nav=rules]", "Автоматизация").await;
     open_case(b, &reopened).await;
     b.click("select[data-test=lang] option[value=en]").await;
     b.wait_text("[data-test=end-chat]", "End chat").await;
@@ -974,6 +977,54 @@ async fn agent_without_admin_rights(app: &TestApp, b: &Browser) {
         s(&own["id"])
     ))
     .await;
+    // Automation: an agent reads the rules in words and changes nothing.
+    let rule = app
+        .ok(
+            Method::POST,
+            "/api/v1/rules",
+            Some(json!({
+                "name": "Close after two days waiting",
+                "enabled": false,
+                "trigger": {"type": "pending_for", "seconds": 172_800},
+                "conditions": [{"type": "channel_is", "channel_ids": [app.channel_id]}],
+                "actions": [
+                    {"type": "send_reply", "text": "We close this for now."},
+                    {"type": "set_status", "status": "closed"}
+                ]
+            })),
+        )
+        .await;
+    let rule_id = s(&rule["id"]);
+    b.click("[data-nav=rules]").await;
+    b.wait_text(
+        &format!("{} [data-test=rule-summary]", rule_item(&rule_id)),
+        "When a case has been pending for 2 days, if channel is Messenger: \
+         send reply “We close this for now.”, set status closed",
+    )
+    .await;
+    b.wait_text(
+        &format!("{} [data-test=rule-state]", rule_item(&rule_id)),
+        "disabled",
+    )
+    .await;
+    b.wait_css("[data-test=rules-read-only]").await;
+    assert_eq!(
+        b.js("return document.querySelector('#rules-new, .rule-item button, .rule-item input') === null")
+            .await,
+        true,
+        "no edit controls for agents"
+    );
+    let (st, body) = app
+        .raw(
+            Method::PATCH,
+            &format!("/api/v1/rules/{rule_id}"),
+            Some(&token),
+            Some(json!({"enabled": true})),
+        )
+        .await;
+    assert_eq!(st, 403, "{body}");
+    app.ok(Method::DELETE, &format!("/api/v1/rules/{rule_id}"), None)
+        .await;
     b.click("[data-test=logout]").await;
     b.wait_css("[data-test=login-form]").await;
 }
@@ -1389,4 +1440,320 @@ async fn labels_admin_on_settings(app: &TestApp, b: &Browser) {
     b.wait_gone(&row).await;
     assert!(label_by_id(app, &id).await.is_none(), "deleted");
     assert!(label_ids(&app.case(&case).await).is_empty());
+}
+
+fn rule_item(id: &str) -> String {
+    format!(".rule-item[data-id='{id}']")
+}
+
+/// Every rule of the account, in the order they run.
+async fn rules(app: &TestApp) -> Vec<Value> {
+    app.ok(Method::GET, "/api/v1/rules", None).await["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+async fn rule_named(app: &TestApp, name: &str) -> Option<Value> {
+    rules(app).await.into_iter().find(|r| r["name"] == name)
+}
+
+/// The Automation page, loaded afresh (with the label catalogue).
+async fn open_rules(b: &Browser) {
+    b.goto("/#/active").await;
+    b.goto("/#/rules").await;
+    b.wait_css("#rule-rows[data-loaded]").await;
+}
+
+/// The Automation page: a rule made in the editor, tried with a dry run
+/// that finds the case it would touch (and changes nothing), saved, set off
+/// by the next customer message, then disabled from the list.
+async fn rules_page_create_dry_run_and_fire(app: &TestApp, b: &Browser) {
+    let refund = new_label(app, "Refund", "#d9822b").await;
+    let seeded = chat(
+        app,
+        "rule-fire",
+        "rule-fire-1",
+        "I want a refund for order 88",
+    )
+    .await;
+    open_rules(b).await;
+    b.click("#rules-new").await;
+    b.type_into("#rule-name", "Refund requests").await;
+    b.click("#rule-trigger option[value=customer_message]")
+        .await;
+    b.click("#condition-add").await;
+    let cond = "#condition-rows li:nth-child(1)";
+    b.click(&format!(
+        "{cond} [data-test=condition-type] option[value=message_contains]"
+    ))
+    .await;
+    b.type_into(&format!("{cond} [data-test=condition-text]"), "refund")
+        .await;
+    b.click("#action-add").await;
+    b.click("#action-rows li:nth-child(1) [data-test=action-type] option[value=add_label]")
+        .await;
+    b.click(&format!(
+        "#action-rows li:nth-child(1) [data-test=action-label] option[value='{refund}']"
+    ))
+    .await;
+    b.click("#action-add").await;
+    b.click("#action-rows li:nth-child(2) [data-test=action-type] option[value=send_reply]")
+        .await;
+    b.type_into(
+        "#action-rows li:nth-child(2) [data-test=action-text]",
+        "We got it",
+    )
+    .await;
+    // The dry run lists the seeded case, as the API's own dry run does.
+    b.click("#rule-dry-run").await;
+    let link = format!(".dry-run-case[data-id='{seeded}']");
+    b.wait_css(&link).await;
+    let body = json!({
+        "trigger": {"type": "customer_message"},
+        "conditions": [{"type": "message_contains", "text": "refund"}],
+        "actions": [
+            {"type": "add_label", "label_id": refund},
+            {"type": "send_reply", "text": "We got it"}
+        ]
+    });
+    let dry = app
+        .ok(Method::POST, "/api/v1/rules/dry-run", Some(body.clone()))
+        .await;
+    let matched = dry["cases"].as_array().expect("cases").len();
+    b.wait_text(
+        "[data-test=dry-run-summary]",
+        &format!(
+            "{matched} of the {} most recently active cases match now",
+            dry["scanned"]
+        ),
+    )
+    .await;
+    assert_eq!(
+        b.js(&format!(
+            "return document.querySelector(\"{link}\").getAttribute('href')"
+        ))
+        .await,
+        format!("#/case/{seeded}")
+    );
+    assert!(
+        label_ids(&app.case(&seeded).await).is_empty(),
+        "a dry run changes nothing"
+    );
+    assert!(
+        app.messages(&seeded)
+            .await
+            .iter()
+            .all(|m| m["author"]["type"] != "system"),
+        "a dry run sends nothing"
+    );
+    b.set_window(1280, 1100).await;
+    b.js("document.querySelector('#toast').hidden = true").await;
+    b.screenshot("docs-rule-editor").await;
+    b.set_window(1280, 900).await;
+    b.click("#rule-save").await;
+    b.wait_gone("#rule-editor").await;
+    let rule = rule_named(app, "Refund requests")
+        .await
+        .expect("the rule was saved");
+    assert_eq!(rule["enabled"], true, "{rule}");
+    for key in ["trigger", "conditions", "actions"] {
+        assert_eq!(rule[key], body[key], "{key}: {rule}");
+    }
+    let id = s(&rule["id"]);
+    let item = rule_item(&id);
+    b.wait_text(
+        &format!("{item} [data-test=rule-summary]"),
+        "When a customer message arrives, if message contains “refund”: \
+         add label Refund, send reply “We got it”",
+    )
+    .await;
+    b.wait_text(&format!("{item} [data-test=rule-state]"), "enabled")
+        .await;
+    // The next customer message with the word sets it off, in the same change.
+    app.customer_says("rule-fire", "rule-fire-2", "Any news on my REFUND?")
+        .await;
+    let case = app.case(&seeded).await;
+    assert_eq!(label_ids(&case), vec![refund.clone()], "{case}");
+    let messages = app.messages(&seeded).await;
+    let last = messages.last().expect("messages");
+    assert_eq!(
+        (&last["author"]["type"], &last["text"]),
+        (&json!("system"), &json!("We got it")),
+        "{messages:?}"
+    );
+    // Disabled from the list: the API says so, and it no longer fires.
+    b.click(&format!("{item} [data-test=rule-toggle]")).await;
+    b.wait_text(&format!("{item} [data-test=rule-state]"), "disabled")
+        .await;
+    let disabled = rule_named(app, "Refund requests").await.expect("the rule");
+    assert_eq!(disabled["enabled"], false, "{disabled}");
+    let quiet = chat(app, "rule-quiet", "rule-quiet-1", "refund, please").await;
+    assert!(label_ids(&app.case(&quiet).await).is_empty());
+    app.ok(Method::DELETE, &format!("/api/v1/rules/{id}"), None)
+        .await;
+}
+
+/// A rule the API refuses shows the API's message and saves nothing; a time
+/// rule's delay is entered in days; Move up and Move down reorder rules.
+async fn rules_page_validation_and_reorder(app: &TestApp, b: &Browser) {
+    open_rules(b).await;
+    b.click("#rules-new").await;
+    b.type_into("#rule-name", "Never saved").await;
+    b.click("#condition-add").await;
+    let cond = "#condition-rows li:nth-child(1)";
+    b.click(&format!(
+        "{cond} [data-test=condition-type] option[value=message_contains]"
+    ))
+    .await;
+    b.type_into(&format!("{cond} [data-test=condition-text]"), "walrus")
+        .await;
+    b.click("#rule-save").await;
+    b.wait_text("#rule-error", "a rule needs at least one action")
+        .await;
+    b.click("#action-add").await;
+    b.click("#rule-trigger option[value=case_created]").await;
+    b.click("#rule-save").await;
+    b.wait_text(
+        "#rule-error",
+        "condition 1: message_contains only fits the customer_message and agent_replied triggers",
+    )
+    .await;
+    b.click("[data-test=rule-cancel]").await;
+    b.wait_gone("#rule-editor").await;
+    assert!(rule_named(app, "Never saved").await.is_none());
+
+    // A time rule, disabled so that it never fires: 2 days are 172800 s.
+    b.click("#rules-new").await;
+    b.type_into("#rule-name", "Close after two days").await;
+    b.click("#rule-trigger option[value=pending_for]").await;
+    let delay = b.wait_css("#rule-delay").await;
+    delay.clear().await.expect("clear");
+    delay.send_keys("2").await.expect("type");
+    b.click("#rule-delay-unit option[value=days]").await;
+    b.click("#condition-add").await;
+    b.click(&format!(
+        "{cond} [data-test=condition-type] option[value=channel_is]"
+    ))
+    .await;
+    b.click(&format!(
+        "{cond} [data-test=condition-channel][value='{}']",
+        app.channel_id
+    ))
+    .await;
+    b.click("#action-add").await;
+    b.click("#action-rows li:nth-child(1) [data-test=action-type] option[value=send_reply]")
+        .await;
+    b.type_into(
+        "#action-rows li:nth-child(1) [data-test=action-text]",
+        "We close this for now, {{customer.name}}.",
+    )
+    .await;
+    b.click("#action-add").await;
+    b.click("#rule-enabled").await;
+    b.click("#rule-save").await;
+    b.wait_gone("#rule-editor").await;
+    let first = rule_named(app, "Close after two days")
+        .await
+        .expect("the time rule was saved");
+    assert_eq!(
+        (&first["trigger"], &first["enabled"]),
+        (
+            &json!({"type": "pending_for", "seconds": 172_800}),
+            &json!(false)
+        ),
+        "{first}"
+    );
+    assert_eq!(
+        first["conditions"],
+        json!([{"type": "channel_is", "channel_ids": [app.channel_id]}])
+    );
+    assert_eq!(
+        first["actions"],
+        json!([
+            {"type": "send_reply", "text": "We close this for now, {{customer.name}}."},
+            {"type": "set_status", "status": "closed"}
+        ])
+    );
+    let first = s(&first["id"]);
+    b.wait_text(
+        &format!("{} [data-test=rule-summary]", rule_item(&first)),
+        "When a case has been pending for 2 days, if channel is Messenger: \
+         send reply “We close this for now, {{customer.name}}.”, set status closed",
+    )
+    .await;
+
+    // Reorder: the second rule moves above the first and back.
+    let second = app
+        .ok(
+            Method::POST,
+            "/api/v1/rules",
+            Some(json!({
+                "name": "Note on a customer nobody is",
+                "enabled": false,
+                "trigger": {"type": "case_created"},
+                "conditions": [{"type": "customer_id_is", "customer_id": "nobody-at-all"}],
+                "actions": [{"type": "add_note", "text": "never"}]
+            })),
+        )
+        .await;
+    let second = s(&second["id"]);
+    let ours = |all: Vec<Value>| -> Vec<String> {
+        all.iter()
+            .map(|r| s(&r["id"]))
+            .filter(|id| *id == first || *id == second)
+            .collect()
+    };
+    assert_eq!(ours(rules(app).await), [first.clone(), second.clone()]);
+    open_rules(b).await;
+    let above = |a: &str, z: &str| {
+        format!(
+            "(() => {{ const ids = [...document.querySelectorAll('.rule-item')].map(e => e.dataset.id); \
+             return ids.indexOf('{a}') >= 0 && ids.indexOf('{a}') < ids.indexOf('{z}'); }})()"
+        )
+    };
+    b.wait_css(&rule_item(&second)).await;
+    b.click(&format!("{} [data-test=rule-up]", rule_item(&second)))
+        .await;
+    b.wait_js("the second rule on top", &above(&second, &first))
+        .await;
+    assert_eq!(ours(rules(app).await), [second.clone(), first.clone()]);
+    b.screenshot("docs-rules").await;
+    b.click(&format!("{} [data-test=rule-down]", rule_item(&second)))
+        .await;
+    b.wait_js("the second rule back below", &above(&first, &second))
+        .await;
+    assert_eq!(ours(rules(app).await), [first.clone(), second.clone()]);
+    // In Russian: the sentence, the editor's dry run and the delay's unit.
+    b.click("select[data-test=lang] option[value=ru]").await;
+    b.wait_text("main h1", "Автоматизация").await;
+    b.wait_text(
+        &format!("{} [data-test=rule-summary]", rule_item(&first)),
+        "Когда обращение в ожидании уже 2 дня, если канал — Messenger: \
+         отправить ответ «We close this for now, {{customer.name}}.», \
+         установить статус «закрытое»",
+    )
+    .await;
+    b.click(&format!("{} [data-test=rule-edit]", rule_item(&first)))
+        .await;
+    b.wait_text("#rule-dry-run", "Пробный запуск").await;
+    assert_eq!(
+        b.js("return [document.querySelector('#rule-delay').value, \
+              document.querySelector('#rule-delay-unit option:checked').textContent]")
+            .await,
+        json!(["2", "дни"])
+    );
+    b.click("[data-test=rule-cancel]").await;
+    b.click("select[data-test=lang] option[value=en]").await;
+    b.wait_text("main h1", "Automation").await;
+    // Deleting asks first.
+    b.click(&format!("{} [data-test=rule-delete]", rule_item(&second)))
+        .await;
+    b.wait_text("[data-test=dialog]", "Note on a customer nobody is")
+        .await;
+    b.click("#rule-delete-confirm").await;
+    b.wait_gone(&rule_item(&second)).await;
+    assert_eq!(ours(rules(app).await), vec![first.clone()]);
+    app.ok(Method::DELETE, &format!("/api/v1/rules/{first}"), None)
+        .await;
 }

@@ -206,6 +206,93 @@ const STRINGS = {
     action_add_label: "Add label",
     action_remove_label: "Remove label",
     action_send_reply: "Send reply",
+    nav_rules: "Automation",
+    new_rule: "New rule",
+    edit_rule: "Edit rule",
+    rule_name: "Name",
+    no_rules: "No rules yet.",
+    rules_page_hint: "Rules run from top to bottom after each change to a case, as part of it; changes made by rules may set off other rules, at most two rounds more.",
+    rules_read_only: "Read-only: admins change rules.",
+    rule_enabled: "Enabled",
+    rule_on: "enabled",
+    rule_off: "disabled",
+    move_up: "Move up",
+    move_down: "Move down",
+    delete_rule_confirm: "Delete the rule “{name}”? It stops at once.",
+    trigger: "When",
+    trigger_to: "To status",
+    delay: "How long",
+    delay_unit: "Unit",
+    unit_name_seconds: "seconds",
+    unit_name_minutes: "minutes",
+    unit_name_hours: "hours",
+    unit_name_days: "days",
+    unit_seconds: "second|seconds",
+    unit_minutes: "minute|minutes",
+    unit_hours: "hour|hours",
+    unit_days: "day|days",
+    trigger_case_created: "a case is created",
+    trigger_customer_message: "a customer message arrives",
+    trigger_agent_replied: "an agent replies",
+    trigger_chat_finished: "a chat ends",
+    trigger_status_changed: "the status changes",
+    trigger_pending_for: "a case has been pending for…",
+    trigger_open_without_reply: "a case has been open without a reply for…",
+    when_case_created: "When a case is created",
+    when_customer_message: "When a customer message arrives",
+    when_agent_replied: "When an agent replies",
+    when_chat_finished: "When a chat ends",
+    when_status_changed: "When the status changes",
+    when_status_changed_to: "When the status changes to {v}",
+    when_pending_for: "When a case has been pending for {v}",
+    when_open_without_reply: "When a case has been open without a reply for {v}",
+    when_unknown: "When {v}",
+    conditions: "Conditions (all must hold)",
+    no_conditions: "No conditions: the rule acts on every case its trigger concerns.",
+    add_condition: "Add condition",
+    condition_type: "Condition",
+    message_triggers_only: "only with the customer message and agent reply triggers",
+    cond_channel_is: "channel is one of",
+    cond_status_is: "status is one of",
+    cond_chat_state_is: "chat state is",
+    cond_has_label: "has label",
+    cond_lacks_label: "lacks label",
+    cond_subject_contains: "subject contains",
+    cond_message_contains: "message contains",
+    cond_customer_name_contains: "customer name contains",
+    cond_customer_id_is: "customer id in the channel is",
+    cond_in_business_hours: "in business hours",
+    cond_outside_business_hours: "outside business hours",
+    if_channel_is: "channel is {v}",
+    if_status_is: "status is {v}",
+    if_chat_state_is: "chat state is {v}",
+    if_has_label: "has label {v}",
+    if_lacks_label: "does not have label {v}",
+    if_subject_contains: "subject contains {v}",
+    if_message_contains: "message contains {v}",
+    if_customer_name_contains: "customer name contains {v}",
+    if_customer_id_is: "customer id is {v}",
+    if_in_business_hours: "in business hours",
+    if_outside_business_hours: "outside business hours",
+    word_if: ", if ",
+    word_and: "and",
+    word_or: "or",
+    quoted: "“{v}”",
+    unknown_channel: "unknown channel",
+    do_set_status: "set status {v}",
+    do_finish_chat: "end the chat as {v}",
+    do_assign: "assign to {v}",
+    do_unassign: "unassign",
+    do_set_subject: "set subject {v}",
+    do_add_note: "add internal note {v}",
+    do_send_reply: "send reply {v}",
+    do_add_label: "add label {v}",
+    do_remove_label: "remove label {v}",
+    rule_placeholders_hint: "Reply, subject and note texts may use placeholders:",
+    dry_run: "Dry run",
+    dry_run_hint: "A dry run shows the cases the rule would touch now; it changes nothing.",
+    dry_run_matches: "{n} of the {scanned} most recently active cases match now:",
+    dry_run_none: "No case matches now ({scanned} most recently active cases checked).",
   },
   ru: {
     brand: "casedesk",
@@ -405,6 +492,93 @@ const STRINGS = {
     action_add_label: "Поставить метку",
     action_remove_label: "Снять метку",
     action_send_reply: "Отправить ответ",
+    nav_rules: "Автоматизация",
+    new_rule: "Новое правило",
+    edit_rule: "Изменить правило",
+    rule_name: "Название",
+    no_rules: "Правил пока нет.",
+    rules_page_hint: "Правила выполняются сверху вниз после каждого изменения обращения, в составе этого изменения; изменения, сделанные правилами, могут запустить другие правила — не больше двух кругов.",
+    rules_read_only: "Только чтение: правила меняют администраторы.",
+    rule_enabled: "Включено",
+    rule_on: "включено",
+    rule_off: "выключено",
+    move_up: "Выше",
+    move_down: "Ниже",
+    delete_rule_confirm: "Удалить правило «{name}»? Оно сразу перестанет работать.",
+    trigger: "Когда",
+    trigger_to: "На статус",
+    delay: "Сколько",
+    delay_unit: "Единица",
+    unit_name_seconds: "секунды",
+    unit_name_minutes: "минуты",
+    unit_name_hours: "часы",
+    unit_name_days: "дни",
+    unit_seconds: "секунду|секунды|секунд",
+    unit_minutes: "минуту|минуты|минут",
+    unit_hours: "час|часа|часов",
+    unit_days: "день|дня|дней",
+    trigger_case_created: "создано обращение",
+    trigger_customer_message: "пришло сообщение клиента",
+    trigger_agent_replied: "агент ответил",
+    trigger_chat_finished: "чат завершён",
+    trigger_status_changed: "изменился статус",
+    trigger_pending_for: "обращение в ожидании уже…",
+    trigger_open_without_reply: "обращение открыто без ответа уже…",
+    when_case_created: "Когда создано обращение",
+    when_customer_message: "Когда пришло сообщение клиента",
+    when_agent_replied: "Когда агент ответил",
+    when_chat_finished: "Когда чат завершён",
+    when_status_changed: "Когда изменился статус",
+    when_status_changed_to: "Когда статус стал «{v}»",
+    when_pending_for: "Когда обращение в ожидании уже {v}",
+    when_open_without_reply: "Когда обращение открыто без ответа уже {v}",
+    when_unknown: "Когда {v}",
+    conditions: "Условия (должны выполняться все)",
+    no_conditions: "Без условий: правило действует на каждое обращение, с которым случился триггер.",
+    add_condition: "Добавить условие",
+    condition_type: "Условие",
+    message_triggers_only: "только для триггеров «пришло сообщение клиента» и «агент ответил»",
+    cond_channel_is: "канал — один из",
+    cond_status_is: "статус — один из",
+    cond_chat_state_is: "состояние чата",
+    cond_has_label: "есть метка",
+    cond_lacks_label: "нет метки",
+    cond_subject_contains: "тема содержит",
+    cond_message_contains: "сообщение содержит",
+    cond_customer_name_contains: "имя клиента содержит",
+    cond_customer_id_is: "идентификатор клиента в канале",
+    cond_in_business_hours: "в рабочее время",
+    cond_outside_business_hours: "в нерабочее время",
+    if_channel_is: "канал — {v}",
+    if_status_is: "статус — {v}",
+    if_chat_state_is: "состояние чата — {v}",
+    if_has_label: "есть метка {v}",
+    if_lacks_label: "нет метки {v}",
+    if_subject_contains: "тема содержит {v}",
+    if_message_contains: "сообщение содержит {v}",
+    if_customer_name_contains: "имя клиента содержит {v}",
+    if_customer_id_is: "идентификатор клиента — {v}",
+    if_in_business_hours: "в рабочее время",
+    if_outside_business_hours: "в нерабочее время",
+    word_if: ", если ",
+    word_and: "и",
+    word_or: "или",
+    quoted: "«{v}»",
+    unknown_channel: "неизвестный канал",
+    do_set_status: "установить статус «{v}»",
+    do_finish_chat: "завершить чат со статусом «{v}»",
+    do_assign: "назначить: {v}",
+    do_unassign: "снять ответственного",
+    do_set_subject: "изменить тему на {v}",
+    do_add_note: "добавить внутреннюю заметку {v}",
+    do_send_reply: "отправить ответ {v}",
+    do_add_label: "поставить метку {v}",
+    do_remove_label: "снять метку {v}",
+    rule_placeholders_hint: "В текстах ответа, темы и заметки можно использовать подстановки:",
+    dry_run: "Пробный запуск",
+    dry_run_hint: "Пробный запуск показывает, каких обращений правило коснулось бы сейчас; он ничего не меняет.",
+    dry_run_matches: "Сейчас подходят обращений: {n} из {scanned} недавно активных:",
+    dry_run_none: "Сейчас ни одно обращение не подходит (проверено недавно активных: {scanned}).",
   },
 };
 
@@ -686,6 +860,7 @@ function renderShell() {
     h("a", { href: "#/cases", "data-nav": "cases" }, t("nav_cases")),
     h("a", { href: "#/reports", "data-nav": "reports" }, t("nav_reports")),
     h("a", { href: "#/templates", "data-nav": "templates" }, t("nav_templates")),
+    h("a", { href: "#/rules", "data-nav": "rules" }, t("nav_rules")),
     state.me.role === "admin" ? h("a", { href: "#/settings", "data-nav": "settings" }, t("nav_settings")) : null,
   );
   const header = h(
@@ -945,6 +1120,9 @@ function route() {
       break;
     case "templates":
       state.page = templatesPage(main);
+      break;
+    case "rules":
+      state.page = rulesPage(main);
       break;
     case "settings":
       state.page = settingsPage(main);
@@ -2042,22 +2220,7 @@ function templateEditor(tpl, isAdmin, on) {
     h("span", {}, t("placeholder_fallback")),
     h("code", {}, "{{customer.name | there}}"),
   );
-  const rows = h("ol", { class: "action-rows", id: "action-rows", "data-test": "action-rows" });
-  const none = h("p", { class: "muted" }, t("no_actions"));
-  const actions = [];
-  const addRow = (a) => {
-    const row = actionRow(a, () => {
-      actions.splice(actions.indexOf(row), 1);
-      row.el.remove();
-      none.hidden = actions.length > 0;
-    });
-    actions.push(row);
-    rows.appendChild(row.el);
-    none.hidden = true;
-    return row;
-  };
-  (tpl ? tpl.actions : []).forEach(addRow);
-  none.hidden = actions.length > 0;
+  const actions = actionsEditor(tpl ? tpl.actions : [], ACTION_TYPES);
   const shared = isAdmin ? h("input", { type: "checkbox", id: "template-shared", "data-test": "template-shared", checked: tpl ? tpl.shared : true }) : null;
   const form = h(
     "form",
@@ -2068,7 +2231,7 @@ function templateEditor(tpl, isAdmin, on) {
       "data-id": tpl ? tpl.id : null,
       onsubmit: async (e) => {
         e.preventDefault();
-        const payload = { name: name.value, body: body.value, actions: actions.map((r) => r.read()) };
+        const payload = { name: name.value, body: body.value, actions: actions.read() };
         if (shared) payload.shared = shared.checked;
         const saved = await attempt(() =>
           tpl ? api("PATCH", "/api/v1/templates/" + encodeURIComponent(tpl.id), payload) : api("POST", "/api/v1/templates", payload),
@@ -2080,18 +2243,7 @@ function templateEditor(tpl, isAdmin, on) {
     h("label", {}, t("template_name"), name),
     h("label", {}, t("template_body"), body),
     placeholders,
-    h(
-      "fieldset",
-      { class: "actions-editor" },
-      h("legend", {}, t("actions")),
-      none,
-      rows,
-      h(
-        "button",
-        { type: "button", class: "secondary", id: "action-add", "data-test": "action-add", onclick: () => addRow({ type: "set_status", status: "closed" }).focus() },
-        t("add_action"),
-      ),
-    ),
+    actions.el,
     shared ? h("label", { class: "check" }, shared, t("shared_with_team")) : null,
     h(
       "div",
@@ -2103,12 +2255,65 @@ function templateEditor(tpl, isAdmin, on) {
   return { form, focus: () => name.focus() };
 }
 
+/** A fieldset of rows added and removed freely and read in order: the
+ * actions of templates and rules, the conditions of rules. `o.makeRow(item,
+ * remove)` builds one row `{ el, read(), focus() }`; `o.fresh()` is what
+ * "Add" starts a row with. Ids and test hooks follow `o.kind`
+ * (`#action-rows`, `#action-add`, `#condition-rows`, …). */
+function rowsEditor(o) {
+  const rows = h("ol", { class: "editor-rows " + o.kind + "-rows", id: o.kind + "-rows", "data-test": o.kind + "-rows" });
+  const none = h("p", { class: "muted" }, o.none);
+  const items = [];
+  const add = (item) => {
+    const row = o.makeRow(item, () => {
+      items.splice(items.indexOf(row), 1);
+      row.el.remove();
+      none.hidden = items.length > 0;
+    });
+    items.push(row);
+    rows.appendChild(row.el);
+    none.hidden = true;
+    return row;
+  };
+  o.initial.forEach(add);
+  none.hidden = items.length > 0;
+  const el = h(
+    "fieldset",
+    { class: "rows-editor " + o.kind + "s-editor" },
+    h("legend", {}, o.legend),
+    none,
+    rows,
+    h(
+      "button",
+      { type: "button", class: "secondary", id: o.kind + "-add", "data-test": o.kind + "-add", onclick: () => add(o.fresh()).focus() },
+      o.addLabel,
+    ),
+    o.hint || null,
+  );
+  return { el, read: () => items.map((r) => r.read()), rows: () => items.slice() };
+}
+
+/** The actions editor of templates (`ACTION_TYPES`) and rules
+ * (`RULE_ACTION_TYPES`). */
+function actionsEditor(initial, types, hint) {
+  return rowsEditor({
+    kind: "action",
+    legend: t("actions"),
+    none: t("no_actions"),
+    addLabel: t("add_action"),
+    initial,
+    hint,
+    fresh: () => ({ type: "set_status", status: "closed" }),
+    makeRow: (a, remove) => actionRow(a, remove, types),
+  });
+}
+
 /** One row of the actions editor: the type, then what that type needs. An
- * action of a type this page does not know is kept exactly as it is. */
-function actionRow(initial, onRemove) {
+ * action of a type this editor does not offer is kept exactly as it is. */
+function actionRow(initial, onRemove, known) {
   const param = h("span", { class: "action-param" });
   let read = () => ({ type: typeSel.value });
-  const types = ACTION_TYPES.includes(initial.type) ? ACTION_TYPES : ACTION_TYPES.concat([initial.type]);
+  const types = known.includes(initial.type) ? known : known.concat([initial.type]);
   const typeSel = h(
     "select",
     {
@@ -2123,7 +2328,7 @@ function actionRow(initial, onRemove) {
   const fill = (a) => {
     clear(param);
     const type = a.type;
-    if (!ACTION_TYPES.includes(type)) {
+    if (!known.includes(type)) {
       param.appendChild(h("code", { class: "muted" }, JSON.stringify(a)));
       read = () => a;
     } else if (type === "set_status" || type === "finish_chat") {
@@ -2143,12 +2348,18 @@ function actionRow(initial, onRemove) {
       );
       param.appendChild(sel);
       read = () => ({ type, agent_id: sel.value || null });
-    } else if (type === "set_subject" || type === "add_note") {
+    } else if (type === "set_subject" || type === "add_note" || type === "send_reply") {
       const key = type === "set_subject" ? "subject" : "text";
       const input =
         type === "set_subject"
           ? h("input", { type: "text", maxlength: 255, class: "action-text", "data-test": "action-text", "aria-label": t("subject"), dir: "auto" })
-          : h("textarea", { rows: 2, class: "action-text", "data-test": "action-text", "aria-label": t("internal_note"), dir: "auto" });
+          : h("textarea", {
+              rows: 2,
+              class: "action-text",
+              "data-test": "action-text",
+              "aria-label": type === "send_reply" ? t("send_reply") : t("internal_note"),
+              dir: "auto",
+            });
       input.value = a[key] || "";
       param.appendChild(input);
       read = () => ({ type, [key]: input.value });
@@ -2169,6 +2380,535 @@ function actionRow(initial, onRemove) {
     h("button", { type: "button", class: "link danger action-remove", "data-test": "action-remove", onclick: onRemove }, t("remove_action")),
   );
   return { el, read: () => read(), focus: () => typeSel.focus() };
+}
+
+// ------------------------------------------------------------------ automation rules
+
+const RULE_ACTION_TYPES = ACTION_TYPES.concat(["send_reply"]);
+const TRIGGER_TYPES = ["case_created", "customer_message", "agent_replied", "chat_finished", "status_changed", "pending_for", "open_without_reply"];
+const TIME_TRIGGERS = ["pending_for", "open_without_reply"];
+/** The triggers that come with a message, which `message_contains` reads. */
+const MESSAGE_TRIGGERS = ["customer_message", "agent_replied"];
+const CONDITION_TYPES = [
+  "channel_is",
+  "status_is",
+  "chat_state_is",
+  "has_label",
+  "lacks_label",
+  "subject_contains",
+  "message_contains",
+  "customer_name_contains",
+  "customer_id_is",
+  "in_business_hours",
+  "outside_business_hours",
+];
+/** Units of a time trigger's delay; the API takes seconds. */
+const DELAY_UNITS = [
+  ["seconds", 1],
+  ["minutes", 60],
+  ["hours", 3600],
+  ["days", 86400],
+];
+
+/** "2 days", "1 час", "5 минут": the count with the fitting plural form
+ * (`unit_days` holds "day|days" in English, three forms in Russian). */
+function countOf(n, unit) {
+  const forms = t("unit_" + unit).split("|");
+  let i;
+  if (lang === "ru" && forms.length === 3) {
+    const [m10, m100] = [n % 10, n % 100];
+    i = m10 === 1 && m100 !== 11 ? 0 : m10 >= 2 && m10 <= 4 && (m100 < 12 || m100 > 14) ? 1 : 2;
+  } else {
+    i = n === 1 ? 0 : 1;
+  }
+  return n + " " + forms[Math.min(i, forms.length - 1)];
+}
+
+/** Seconds as a number of the largest unit that divides them evenly. */
+function splitDelay(seconds) {
+  for (const [unit, size] of DELAY_UNITS.slice().reverse()) {
+    if (seconds >= size && seconds % size === 0) return [seconds / size, unit];
+  }
+  return [seconds, "seconds"];
+}
+
+function quoted(text) {
+  return t("quoted", { v: clip(text, 60) });
+}
+
+/** "a or b" / "a или b". */
+function eitherOf(items) {
+  return items.length > 1 ? items.slice(0, -1).join(", ") + " " + t("word_or") + " " + items[items.length - 1] : items.join("");
+}
+
+/** The "When …" part of a rule's summary. */
+function triggerText(tr) {
+  if (!TRIGGER_TYPES.includes(tr.type)) return t("when_unknown", { v: tr.type });
+  if (tr.type === "status_changed" && tr.to) return t("when_status_changed_to", { v: statusLabel(tr.to) });
+  if (TIME_TRIGGERS.includes(tr.type)) {
+    const [n, unit] = splitDelay(tr.seconds);
+    return t("when_" + tr.type, { v: countOf(n, unit) });
+  }
+  return t("when_" + tr.type);
+}
+
+function conditionName(type) {
+  return STRINGS.en["cond_" + type] ? t("cond_" + type) : String(type);
+}
+
+/** One condition as words: "channel is Messenger", "has label VIP". */
+function conditionText(c) {
+  switch (c.type) {
+    case "channel_is":
+      return t("if_channel_is", { v: eitherOf((c.channel_ids || []).map((id) => channelName(id) || t("unknown_channel"))) });
+    case "status_is":
+      return t("if_status_is", { v: eitherOf((c.statuses || []).map(statusLabel)) });
+    case "chat_state_is":
+      return t("if_chat_state_is", { v: stateLabel(c.chat_state) });
+    case "has_label":
+    case "lacks_label":
+      return t("if_" + c.type, { v: labelName(c.label_id) });
+    case "subject_contains":
+    case "message_contains":
+    case "customer_name_contains":
+      return t("if_" + c.type, { v: quoted(c.text) });
+    case "customer_id_is":
+      return t("if_customer_id_is", { v: quoted(c.customer_id) });
+    case "in_business_hours":
+    case "outside_business_hours":
+      return t("if_" + c.type);
+    default:
+      return String(c.type);
+  }
+}
+
+/** One action as the end of a sentence: "set status closed". */
+function actionPhrase(a) {
+  switch (a.type) {
+    case "set_status":
+    case "finish_chat":
+      return t("do_" + a.type, { v: statusLabel(a.status) });
+    case "assign":
+      return a.agent_id ? t("do_assign", { v: agentName(a.agent_id) }) : t("do_unassign");
+    case "set_subject":
+      return t("do_set_subject", { v: quoted(a.subject) });
+    case "add_note":
+    case "send_reply":
+      return t("do_" + a.type, { v: quoted(a.text) });
+    case "add_label":
+    case "remove_label":
+      return t("do_" + a.type, { v: labelName(a.label_id) });
+    default:
+      return actionName(a.type);
+  }
+}
+
+/** "When a case has been pending for 2 days, if channel is Messenger: send
+ * reply “…”, set status closed". */
+function ruleSentence(rule) {
+  const conds = rule.conditions.map(conditionText);
+  return (
+    triggerText(rule.trigger) +
+    (conds.length ? t("word_if") + conds.join(" " + t("word_and") + " ") : "") +
+    ": " +
+    rule.actions.map(actionPhrase).join(", ")
+  );
+}
+
+/** The Automation page: every agent reads the rules in the order they run;
+ * admins create, change, enable or disable, reorder and delete them. */
+function rulesPage(main) {
+  let disposed = false;
+  let rules = [];
+  const isAdmin = state.me.role === "admin";
+  const editorBox = h("div", { class: "rule-editor-box" });
+  const list = h("ol", { class: "rule-rows", id: "rule-rows", "data-test": "rule-rows" }, h("li", { class: "loading" }, t("loading")));
+  append(
+    main,
+    h(
+      "div",
+      { class: "page-head" },
+      h("h1", {}, t("nav_rules")),
+      isAdmin ? h("button", { type: "button", id: "rules-new", "data-test": "rules-new", onclick: () => edit(null) }, t("new_rule")) : null,
+    ),
+    h("p", { class: "hint" }, t("rules_page_hint")),
+    isAdmin ? null : h("p", { class: "hint", "data-test": "rules-read-only" }, t("rules_read_only")),
+    editorBox,
+    list,
+  );
+  const load = async () => {
+    const [data] = await Promise.all([attempt(() => api("GET", "/api/v1/rules")), loadLabels()]);
+    if (!data || disposed) return;
+    rules = data.items;
+    renderList();
+  };
+  const renderList = () => {
+    clear(list);
+    list.dataset.loaded = "true";
+    if (!rules.length) list.appendChild(h("li", { class: "empty" }, t("no_rules")));
+    rules.forEach((rule, i) => list.appendChild(ruleItem(rule, i)));
+  };
+  const ruleItem = (rule, i) => {
+    const toggle = h("input", {
+      type: "checkbox",
+      class: "rule-toggle",
+      "data-test": "rule-toggle",
+      checked: rule.enabled,
+      onchange: async () => {
+        toggle.disabled = true;
+        const updated = await attempt(() => api("PATCH", "/api/v1/rules/" + encodeURIComponent(rule.id), { enabled: toggle.checked }));
+        if (disposed) return;
+        if (updated) rules = rules.map((r) => (r.id === updated.id ? updated : r));
+        renderList();
+      },
+    });
+    const tools = isAdmin
+      ? h(
+          "div",
+          { class: "rule-tools" },
+          h("label", { class: "check" }, toggle, t("rule_enabled")),
+          h("button", { type: "button", class: "secondary", "data-test": "rule-up", disabled: i === 0, onclick: () => move(i, -1) }, t("move_up")),
+          h(
+            "button",
+            { type: "button", class: "secondary", "data-test": "rule-down", disabled: i === rules.length - 1, onclick: () => move(i, 1) },
+            t("move_down"),
+          ),
+          h("button", { type: "button", class: "secondary", "data-test": "rule-edit", onclick: () => edit(rule) }, t("edit")),
+          h("button", { type: "button", class: "link danger", "data-test": "rule-delete", onclick: () => remove(rule) }, t("delete")),
+        )
+      : null;
+    return h(
+      "li",
+      { class: "card rule-item" + (rule.enabled ? "" : " disabled"), "data-id": rule.id, "data-enabled": String(rule.enabled), "data-test": "rule-item" },
+      h(
+        "div",
+        { class: "rule-head" },
+        h("span", { class: "rule-pos" }, String(i + 1) + "."),
+        h("strong", { class: "rule-name", dir: "auto", "data-test": "rule-name" }, rule.name),
+        h("span", { class: "badge " + (rule.enabled ? "rule-on" : "rule-off"), "data-test": "rule-state" }, rule.enabled ? t("rule_on") : t("rule_off")),
+      ),
+      h("p", { class: "rule-summary", dir: "auto", "data-test": "rule-summary" }, ruleSentence(rule)),
+      tools,
+    );
+  };
+  /** Moves rule `i` one place up (-1) or down (+1): the rules keep the
+   * positions they had, in the new order, and only those whose position
+   * changes are patched (the two swapped ones, unless positions tie). */
+  const move = async (i, step) => {
+    const j = i + step;
+    if (j < 0 || j >= rules.length) return;
+    const order = rules.slice();
+    [order[i], order[j]] = [order[j], order[i]];
+    const positions = rules.map((r) => r.position);
+    const distinct = new Set(positions).size === positions.length;
+    const target = distinct ? positions : rules.map((_, k) => k + 1);
+    for (const b of list.querySelectorAll("button")) b.disabled = true;
+    for (const [k, r] of order.entries()) {
+      if (r.position === target[k]) continue;
+      const done = await attempt(() => api("PATCH", "/api/v1/rules/" + encodeURIComponent(r.id), { position: target[k] }));
+      if (!done) break;
+    }
+    await load();
+  };
+  const edit = (rule) => {
+    const editor = ruleEditor(rule, {
+      saved: async () => {
+        clear(editorBox);
+        toast(t("saved"));
+        await load();
+      },
+      cancel: () => clear(editorBox),
+    });
+    clear(editorBox).appendChild(editor.form);
+    editor.form.scrollIntoView({ block: "nearest" });
+    editor.focus();
+  };
+  const remove = (rule) =>
+    openDialog(t("delete"), h("p", { dir: "auto" }, t("delete_rule_confirm", { name: rule.name })), [
+      {
+        label: t("delete"),
+        class: "danger",
+        id: "rule-delete-confirm",
+        test: "rule-delete-confirm",
+        action: async () => {
+          const done = await attempt(() => api("DELETE", "/api/v1/rules/" + encodeURIComponent(rule.id)));
+          if (done === undefined) return;
+          toast(t("deleted"));
+          const open = editorBox.querySelector("form");
+          if (open && open.dataset.id === rule.id) clear(editorBox);
+          await load();
+        },
+      },
+    ]);
+  load();
+  return {
+    dispose() {
+      disposed = true;
+    },
+  };
+}
+
+/** The form for a new rule (`rule` null) or a change to one, with a dry run
+ * of what is on screen. */
+function ruleEditor(rule, on) {
+  const initial = rule || { name: "", enabled: true, trigger: { type: "customer_message" }, conditions: [], actions: [] };
+  const name = h("input", { type: "text", id: "rule-name", "data-test": "rule-name-input", required: true, maxlength: 100, dir: "auto" });
+  name.value = initial.name;
+
+  // The trigger, with the status of status_changed and the delay of time rules.
+  const tr0 = initial.trigger;
+  const triggerTypes = TRIGGER_TYPES.includes(tr0.type) ? TRIGGER_TYPES : TRIGGER_TYPES.concat([tr0.type]);
+  const triggerSel = h(
+    "select",
+    { id: "rule-trigger", "data-test": "rule-trigger", onchange: () => triggerChanged() },
+    triggerTypes.map((ty) => h("option", { value: ty, selected: ty === tr0.type }, STRINGS.en["trigger_" + ty] ? t("trigger_" + ty) : ty)),
+  );
+  const toSel = h(
+    "select",
+    { id: "rule-trigger-to", "data-test": "rule-trigger-to" },
+    h("option", { value: "", selected: !tr0.to }, t("any")),
+    ["open", "pending", "closed"].map((s) => h("option", { value: s, selected: tr0.to === s }, statusLabel(s))),
+  );
+  const [n0, unit0] = splitDelay(tr0.seconds || 86400);
+  const delayIn = h("input", { type: "number", id: "rule-delay", "data-test": "rule-delay", min: 1, step: 1, required: true, value: String(n0) });
+  const unitSel = h(
+    "select",
+    { id: "rule-delay-unit", "data-test": "rule-delay-unit", "aria-label": t("delay_unit") },
+    DELAY_UNITS.map(([unit]) => h("option", { value: unit, selected: unit === unit0 }, t("unit_name_" + unit))),
+  );
+  const toBox = h("label", { class: "rule-to" }, t("trigger_to"), toSel);
+  const delayBox = h("div", { class: "rule-delay" }, h("label", {}, t("delay"), delayIn), h("label", {}, t("delay_unit"), unitSel));
+  const readTrigger = () => {
+    const type = triggerSel.value;
+    if (!TRIGGER_TYPES.includes(type)) return tr0;
+    if (type === "status_changed") return toSel.value ? { type, to: toSel.value } : { type };
+    if (TIME_TRIGGERS.includes(type)) {
+      const size = DELAY_UNITS.find(([u]) => u === unitSel.value)[1];
+      return { type, seconds: Math.round(Number(delayIn.value) * size) };
+    }
+    return { type };
+  };
+
+  const conditions = rowsEditor({
+    kind: "condition",
+    legend: t("conditions"),
+    none: t("no_conditions"),
+    addLabel: t("add_condition"),
+    initial: initial.conditions,
+    fresh: () => (MESSAGE_TRIGGERS.includes(triggerSel.value) ? { type: "message_contains", text: "" } : { type: "subject_contains", text: "" }),
+    makeRow: (c, remove) => conditionRow(c, remove, triggerSel.value),
+  });
+  const actions = actionsEditor(
+    initial.actions,
+    RULE_ACTION_TYPES,
+    h("p", { class: "hint" }, t("rule_placeholders_hint"), " ", PLACEHOLDERS.map((p) => [h("code", {}, "{{" + p + "}}"), " "])),
+  );
+  const triggerChanged = () => {
+    const type = triggerSel.value;
+    toBox.hidden = type !== "status_changed";
+    delayBox.hidden = !TIME_TRIGGERS.includes(type);
+    // Hidden fields must not block saving a trigger that has none.
+    delayIn.disabled = delayBox.hidden;
+    for (const row of conditions.rows()) row.fit(type);
+  };
+  triggerChanged();
+
+  const enabled = h("input", { type: "checkbox", id: "rule-enabled", "data-test": "rule-enabled", checked: initial.enabled });
+  const result = h("div", { class: "dry-run-result", id: "rule-dry-run-result", "data-test": "dry-run-result", hidden: true });
+  // The API's refusal stays next to the buttons while the admin fixes the
+  // rule (a toast would cover them and go away).
+  const error = h("p", { class: "error form-error", id: "rule-error", role: "alert", "data-test": "rule-error", hidden: true });
+  const run = async (fn) => {
+    error.hidden = true;
+    try {
+      return await fn();
+    } catch (e) {
+      error.textContent = e.message || String(e);
+      error.hidden = false;
+      error.scrollIntoView({ block: "nearest" });
+      return undefined;
+    }
+  };
+  const read = () => ({ trigger: readTrigger(), conditions: conditions.read(), actions: actions.read() });
+  const dryRunButton = h(
+    "button",
+    {
+      type: "button",
+      class: "secondary",
+      id: "rule-dry-run",
+      "data-test": "rule-dry-run",
+      title: t("dry_run_hint"),
+      onclick: async () => {
+        if (!form.reportValidity()) return;
+        dryRunButton.disabled = true;
+        result.hidden = true;
+        const r = await run(() => api("POST", "/api/v1/rules/dry-run", read()));
+        dryRunButton.disabled = false;
+        if (r) showDryRun(result, r);
+      },
+    },
+    t("dry_run"),
+  );
+  const form = h(
+    "form",
+    {
+      class: "card rule-editor",
+      id: "rule-editor",
+      "data-test": "rule-editor",
+      "data-id": rule ? rule.id : null,
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const payload = { name: name.value, enabled: enabled.checked, ...read() };
+        const saved = await run(() =>
+          rule ? api("PATCH", "/api/v1/rules/" + encodeURIComponent(rule.id), payload) : api("POST", "/api/v1/rules", payload),
+        );
+        if (saved) await on.saved(saved);
+      },
+    },
+    h("h2", {}, rule ? t("edit_rule") : t("new_rule")),
+    h("label", {}, t("rule_name"), name),
+    h("div", { class: "rule-trigger" }, h("label", {}, t("trigger"), triggerSel), toBox, delayBox),
+    conditions.el,
+    actions.el,
+    h("label", { class: "check" }, enabled, t("rule_enabled")),
+    error,
+    h(
+      "div",
+      { class: "form-buttons" },
+      h("button", { type: "submit", id: "rule-save", "data-test": "rule-save" }, t("save")),
+      dryRunButton,
+      h("button", { type: "button", class: "secondary", "data-test": "rule-cancel", onclick: on.cancel }, t("cancel")),
+    ),
+    result,
+  );
+  return { form, focus: () => name.focus() };
+}
+
+/** The dry run's answer: the matching cases as links, or that none match. */
+function showDryRun(box, r) {
+  clear(box);
+  box.hidden = false;
+  append(
+    box,
+    h(
+      "p",
+      { "data-test": "dry-run-summary" },
+      r.cases.length ? t("dry_run_matches", { n: r.cases.length, scanned: r.scanned }) : t("dry_run_none", { scanned: r.scanned }),
+    ),
+    r.cases.length
+      ? h(
+          "ul",
+          { class: "plain dry-run-list" },
+          r.cases.map((c) =>
+            h(
+              "li",
+              {},
+              h("a", { href: "#/case/" + encodeURIComponent(c.id), class: "dry-run-case", "data-id": c.id, "data-test": "dry-run-case" }, "#" + c.number),
+              " ",
+              h("span", { class: "subject", dir: "auto" }, c.subject),
+              " ",
+              badge("status", c.status, statusLabel(c.status)),
+              c.chat_state ? [" ", badge("state", c.chat_state, stateLabel(c.chat_state))] : null,
+            ),
+          ),
+        )
+      : null,
+    h("p", { class: "hint" }, t("dry_run_hint")),
+  );
+}
+
+/** One row of the conditions editor: the type, then what that type needs
+ * (nothing for business hours). A condition of a type this page does not
+ * know is kept as it is. `message_contains` is offered only with a
+ * message trigger (`fit` follows the trigger); one already chosen stays, and
+ * the API says why it does not fit. */
+function conditionRow(initial, onRemove, trigger) {
+  const param = h("span", { class: "condition-param" });
+  let read = () => ({ type: typeSel.value });
+  const types = CONDITION_TYPES.includes(initial.type) ? CONDITION_TYPES : CONDITION_TYPES.concat([initial.type]);
+  const typeSel = h(
+    "select",
+    {
+      class: "condition-type",
+      "data-test": "condition-type",
+      "aria-label": t("condition_type"),
+      onchange: () => {
+        fill(typeSel.value === initial.type ? initial : { type: typeSel.value });
+        fit(currentTrigger);
+      },
+    },
+    types.map((ty) => h("option", { value: ty, selected: ty === initial.type }, conditionName(ty))),
+  );
+  const checkboxes = (choices, chosen, test) => {
+    const boxes = choices.map(([value, label]) => {
+      const box = h("input", { type: "checkbox", value, checked: chosen.includes(value), "data-test": test });
+      param.appendChild(h("label", { class: "check" }, box, h("span", { dir: "auto" }, label)));
+      return box;
+    });
+    return () => boxes.filter((b) => b.checked).map((b) => b.value);
+  };
+  const fill = (c) => {
+    clear(param);
+    const type = c.type;
+    if (!CONDITION_TYPES.includes(type)) {
+      param.appendChild(h("code", { class: "muted" }, JSON.stringify(c)));
+      read = () => c;
+    } else if (type === "channel_is") {
+      const chosen = c.channel_ids || [];
+      const gone = chosen.filter((id) => !state.channels.some((ch) => ch.id === id));
+      const get = checkboxes(state.channels.map((ch) => [ch.id, ch.name]).concat(gone.map((id) => [id, t("unknown_channel")])), chosen, "condition-channel");
+      read = () => ({ type, channel_ids: get() });
+    } else if (type === "status_is") {
+      const get = checkboxes(["open", "pending", "closed"].map((s) => [s, statusLabel(s)]), c.statuses || [], "condition-status");
+      read = () => ({ type, statuses: get() });
+    } else if (type === "chat_state_is") {
+      const sel = h(
+        "select",
+        { class: "condition-chat-state", "data-test": "condition-chat-state", "aria-label": t("chat_state") },
+        ["active", "finished"].map((s) => h("option", { value: s, selected: (c.chat_state || "active") === s }, stateLabel(s))),
+      );
+      param.appendChild(sel);
+      read = () => ({ type, chat_state: sel.value });
+    } else if (type === "has_label" || type === "lacks_label") {
+      const sel = h("select", { class: "condition-label", "data-test": "condition-label", "aria-label": t("label") });
+      const first = state.labels.length ? state.labels[0].id : "";
+      fillLabelOptions(sel, state.labels.length ? "—" : t("no_labels"), c.label_id || first, state.labels);
+      param.appendChild(sel);
+      read = () => ({ type, label_id: sel.value });
+    } else if (type === "in_business_hours" || type === "outside_business_hours") {
+      read = () => ({ type });
+    } else {
+      const key = type === "customer_id_is" ? "customer_id" : "text";
+      const input = h("input", {
+        type: "text",
+        maxlength: key === "text" ? 500 : 255,
+        class: "condition-text",
+        "data-test": "condition-text",
+        "aria-label": conditionName(type),
+        dir: "auto",
+      });
+      input.value = c[key] || "";
+      param.appendChild(input);
+      read = () => ({ type, [key]: input.value });
+    }
+  };
+  let currentTrigger = trigger;
+  const fit = (tr) => {
+    currentTrigger = tr;
+    const option = typeSel.querySelector("option[value=message_contains]");
+    option.disabled = !MESSAGE_TRIGGERS.includes(tr) && typeSel.value !== "message_contains";
+    option.title = option.disabled ? t("message_triggers_only") : "";
+  };
+  fill(initial);
+  fit(trigger);
+  const el = h(
+    "li",
+    { class: "condition-row", "data-test": "condition-row" },
+    typeSel,
+    param,
+    h("button", { type: "button", class: "link danger condition-remove", "data-test": "condition-remove", onclick: onRemove }, t("remove_action")),
+  );
+  return { el, read: () => read(), focus: () => typeSel.focus(), fit };
 }
 
 // ------------------------------------------------------------------ customer page
