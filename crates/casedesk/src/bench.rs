@@ -70,6 +70,11 @@ pub struct IngestArgs {
     /// Length of the fixed-rate phase, in seconds.
     #[arg(long, default_value_t = 5.0)]
     rate_seconds: f64,
+    /// Enabled automation rules on every customer message, whose condition
+    /// (a text no message contains) is evaluated and fails: the cost of
+    /// rules on the ingest path.
+    #[arg(long, default_value_t = 0)]
+    rules: u32,
 }
 
 #[derive(Args)]
@@ -1034,6 +1039,22 @@ async fn ingest(args: IngestArgs) -> Result<(), String> {
 async fn ingest_phases(server: &BenchServer, args: &IngestArgs) -> Result<IngestFigures, String> {
     let api = Api::login(http_client()?, server).await?;
     let inbound = api.create_channel().await?;
+    for i in 0..args.rules {
+        let rule = json!({
+            "name": format!("bench rule {i}"),
+            "trigger": {"type": "customer_message"},
+            "conditions": [{"type": "message_contains", "text": "no message says this"}],
+            "actions": [{"type": "add_note", "text": "never"}]
+        });
+        api.call(reqwest::Method::POST, "/api/v1/rules", Some(rule))
+            .await?;
+    }
+    if args.rules > 0 {
+        println!(
+            "  {} automation rules evaluated on every message",
+            args.rules
+        );
+    }
     let customers = args.customers as usize;
     let messages = args.messages as usize;
 

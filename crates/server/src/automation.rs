@@ -175,6 +175,7 @@ pub(crate) async fn after_change_read(
     }
     queue.extend(events.into_iter().map(|e| (e, 1)));
     let mut fired: HashSet<String> = HashSet::new();
+    let mut facts: Option<CaseFacts> = None;
     while let Some((event, round)) = queue.pop_front() {
         for rule in &rules {
             if case.state.merged {
@@ -195,8 +196,12 @@ pub(crate) async fn after_change_read(
             {
                 continue;
             }
-            let f = case_facts(tx, &case, &customer, &account, at).await?;
-            if !conditions_hold(&rule.conditions, &f, &event) {
+            // Gathered once, and again only after a rule changed the case.
+            let f = match &facts {
+                Some(f) => f,
+                None => facts.insert(case_facts(tx, &case, &customer, &account, at).await?),
+            };
+            if !conditions_hold(&rule.conditions, f, &event) {
                 continue;
             }
             fired.insert(rule.id.clone());
@@ -213,6 +218,7 @@ pub(crate) async fn after_change_read(
                 &mut effects,
             )
             .await?;
+            facts = None;
             if round < MAX_ROUNDS {
                 let state = (case.state.status, case.state.chat_state);
                 for e in TriggerEvent::of_change(state_before, state) {
