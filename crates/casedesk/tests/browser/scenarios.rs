@@ -41,6 +41,7 @@ scenarios!(
     labels_admin_on_settings,
     rules_page_create_dry_run_and_fire,
     rules_page_validation_and_reorder,
+    widget_channel_admin,
     log_out,
     agent_without_admin_rights,
 );
@@ -1756,4 +1757,189 @@ async fn rules_page_validation_and_reorder(app: &TestApp, b: &Browser) {
     assert_eq!(ours(rules(app).await), vec![first.clone()]);
     app.ok(Method::DELETE, &format!("/api/v1/rules/{first}"), None)
         .await;
+}
+
+/// The channel of the account named `name`, as `GET /api/v1/channels` lists it.
+async fn channel_named(app: &TestApp, name: &str) -> Value {
+    app.ok(Method::GET, "/api/v1/channels", None).await["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|c| c["name"] == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("no channel named {name}"))
+}
+
+/// Settings → Channels for the web chat widget: created with its allowed
+/// site, the snippet and the secret shown once in a dialog, the sites
+/// edited (a bad one refused with the API's words); api channels unchanged.
+async fn widget_channel_admin(app: &TestApp, b: &Browser) {
+    b.goto("/#/settings").await;
+    // The kind decides the fields: a webhook for a messenger, sites for a widget.
+    b.wait_css("#channel-kind").await;
+    b.wait_css("#channel-webhook").await;
+    b.wait_gone("#channel-origins").await;
+    b.click("#channel-kind option[value=widget]").await;
+    b.wait_css("#channel-origins").await;
+    b.wait_gone("#channel-webhook").await;
+    b.type_into("#channel-name", "Shop site chat").await;
+    // An origin needs its scheme: the API's refusal shows under the form.
+    b.type_into("#channel-origins", "shop.example").await;
+    b.click("#channel-create").await;
+    b.wait_text(
+        "#channel-error",
+        "`shop.example` is not an origin like https://shop.example",
+    )
+    .await;
+    let listed = app.ok(Method::GET, "/api/v1/channels", None).await;
+    assert!(
+        !listed.to_string().contains("Shop site chat"),
+        "nothing created: {listed}"
+    );
+    let origins = b.wait_css("#channel-origins").await;
+    origins.clear().await.expect("clear");
+    origins
+        .send_keys("https://shop.example")
+        .await
+        .expect("type");
+    b.click("#channel-create").await;
+    let dialog = "dialog.snippet-dialog";
+    b.wait_text(&format!("{dialog} .channel-snippet"), "/widget.js")
+        .await;
+    let channel = channel_named(app, "Shop site chat").await;
+    let id = s(&channel["id"]);
+    assert_eq!(channel["kind"], "widget");
+    assert_eq!(channel["allowed_origins"], json!(["https://shop.example"]));
+    assert!(channel.get("inbound_token").is_none(), "never listed");
+    let snippet = b.text(&format!("{dialog} .channel-snippet")).await;
+    assert!(
+        snippet.contains(&format!("data-casedesk-channel=\"{id}\"")),
+        "{snippet}"
+    );
+    assert!(
+        snippet.contains(&format!("src=\"{}/widget.js\"", app.base)),
+        "{snippet}"
+    );
+    assert_eq!(snippet, s(&channel["snippet"]));
+    // The secret, once, with the warning: the key of the site's signed users.
+    b.wait_text(dialog, "shown only now").await;
+    b.wait_text(dialog, "docs/widget.md").await;
+    let secret = b.text(&format!("{dialog} [data-test=widget-secret]")).await;
+    assert_eq!(secret.len(), 64, "{secret}");
+    let signed = app
+        .http
+        .post(format!("{}/api/v1/widget/{id}/visitors", app.base))
+        .header("origin", "https://shop.example")
+        .json(&json!({"user_id": "site-user-7",
+            "user_hash": casedesk_server::widget::user_hash(&secret, "site-user-7")}))
+        .send()
+        .await
+        .expect("a visitor");
+    assert_eq!(signed.status(), reqwest::StatusCode::CREATED);
+    b.screenshot("docs-widget-snippet").await;
+    // Copy selects the snippet; the clipboard takes it where the page may
+    // write to it, otherwise the toast says to press Ctrl+C.
+    b.click(&format!("{dialog} .copy-snippet")).await;
+    b.wait_js(
+        "the copy toast",
+        "!document.querySelector('#toast').hidden && \
+         /Copied|Ctrl\\+C/.test(document.querySelector('#toast').textContent)",
+    )
+    .await;
+    assert_eq!(
+        b.js("return window.getSelection().toString()").await,
+        json!(snippet)
+    );
+    assert_eq!(
+        b.text(&format!("{dialog} [data-test=dialog-cancel]")).await,
+        "Done"
+    );
+    b.click(&format!("{dialog} [data-test=dialog-cancel]"))
+        .await;
+    b.wait_gone(dialog).await;
+    b.wait_gone("#channel-error").await;
+    let secret_json = serde_json::to_string(&secret).expect("json");
+    assert_eq!(
+        b.js(&format!(
+            "return document.body.textContent.includes({secret_json})"
+        ))
+        .await,
+        false,
+        "the secret is gone with the dialog"
+    );
+    // The list, also after a reload: kind, snippet with Copy, sites.
+    b.client.refresh().await.expect("reload");
+    let item = format!(".channel-item[data-id='{id}'][data-kind=widget]");
+    b.wait_text(&format!("{item} .channel-kind"), "Web chat widget")
+        .await;
+    assert_eq!(b.text(&format!("{item} .channel-snippet")).await, snippet);
+    b.wait_css(&format!("{item} .copy-snippet")).await;
+    b.wait_text(&format!("{item} .channel-sites"), "https://shop.example")
+        .await;
+    // Edit the sites: two of them.
+    b.click(&format!("{item} .edit-origins")).await;
+    let input = b.wait_css(&format!("{item} .origins-input")).await;
+    assert_eq!(
+        input.prop("value").await.expect("value").as_deref(),
+        Some("https://shop.example")
+    );
+    input
+        .send_keys("\nhttps://www.shop.example:8443\n")
+        .await
+        .expect("type");
+    b.click(&format!("{item} .save-origins")).await;
+    b.wait_text(
+        &format!("{item} .channel-sites"),
+        "https://www.shop.example:8443",
+    )
+    .await;
+    b.wait_gone(&format!("{item} .origins-input")).await;
+    let expected = json!(["https://shop.example", "https://www.shop.example:8443"]);
+    assert_eq!(
+        channel_named(app, "Shop site chat").await["allowed_origins"],
+        expected
+    );
+    // A path is no origin: the API's message shows, nothing changes.
+    b.click(&format!("{item} .edit-origins")).await;
+    let input = b.wait_css(&format!("{item} .origins-input")).await;
+    input.clear().await.expect("clear");
+    input
+        .send_keys("https://shop.example/checkout")
+        .await
+        .expect("type");
+    b.click(&format!("{item} .save-origins")).await;
+    b.wait_text(
+        &format!("{item} .origins-error"),
+        "`https://shop.example/checkout` is not an origin like https://shop.example",
+    )
+    .await;
+    b.wait_css(&format!("{item} .origins-input")).await;
+    assert_eq!(
+        channel_named(app, "Shop site chat").await["allowed_origins"],
+        expected
+    );
+    b.click(&format!("{item} .cancel-origins")).await;
+    b.wait_text(
+        &format!("{item} .channel-sites"),
+        "https://www.shop.example:8443",
+    )
+    .await;
+    // An api channel shows what it always did: no snippet, no sites.
+    let api_item = format!(".channel-item[data-id='{}'][data-kind=api]", app.channel_id);
+    b.wait_text(&format!("{api_item} .channel-kind"), "Messenger (API)")
+        .await;
+    b.wait_text(
+        &format!("{api_item} code"),
+        &format!("{}/api/v1/channels/{}/inbound", app.base, app.channel_id),
+    )
+    .await;
+    assert_eq!(
+        b.js(&format!(
+            "return document.querySelectorAll(\"{api_item} .channel-snippet, \
+             {api_item} .copy-snippet, {api_item} .edit-origins\").length"
+        ))
+        .await,
+        0
+    );
+    b.screenshot("docs-widget-channel").await;
 }

@@ -90,9 +90,27 @@ const STRINGS = {
     channels: "Channels",
     channel_name: "Name",
     webhook_url: "Webhook URL for agent replies (optional)",
-    create_channel: "Create api channel",
+    create_channel: "Create channel",
     token_once: "Inbound token of {name} — shown only now, store it safely:",
     inbound_url: "Customer events are POSTed to",
+    new_channel: "New channel",
+    channel_kind: "Kind",
+    kind_api: "Messenger (API)",
+    kind_widget: "Web chat widget",
+    allowed_sites: "Allowed sites",
+    allowed_sites_hint: "One site per line, like https://shop.example (scheme, host and port, no path). Empty: any site.",
+    any_site: "Any site. Set the list before going live, so that nobody can put this chat on their pages.",
+    edit_sites: "Edit allowed sites",
+    copy: "Copy",
+    copied: "Copied.",
+    copy_by_hand: "Selected: press Ctrl+C (⌘C) to copy.",
+    snippet: "Code for the site",
+    snippet_label: "The line to paste into the site",
+    widget_created: "Web chat widget {name} is ready",
+    snippet_paste: "Paste this line into every page of the site that should have the chat, anywhere in the page (usually just before </body>):",
+    widget_secret: "Channel secret — shown only now, store it safely:",
+    widget_secret_hint: "The site's backend signs the ids of logged-in users with it, so that each of them is one customer on every device (docs/widget.md, “Identified users”). Never put it into a page.",
+    done: "Done",
     agents: "Agents",
     name: "Name",
     role: "Role",
@@ -376,9 +394,27 @@ const STRINGS = {
     channels: "Каналы",
     channel_name: "Название",
     webhook_url: "URL вебхука для ответов агентов (необязательно)",
-    create_channel: "Создать api-канал",
+    create_channel: "Создать канал",
     token_once: "Входящий токен канала {name} — показывается только сейчас, сохраните его:",
     inbound_url: "События клиентов отправляются POST-запросом на",
+    new_channel: "Новый канал",
+    channel_kind: "Тип",
+    kind_api: "Мессенджер (API)",
+    kind_widget: "Виджет чата на сайте",
+    allowed_sites: "Разрешённые сайты",
+    allowed_sites_hint: "По одному сайту в строке, например https://shop.example (схема, хост и порт, без пути). Пусто — любой сайт.",
+    any_site: "Любой сайт. Задайте список до запуска, чтобы никто не мог поставить этот чат на свои страницы.",
+    edit_sites: "Изменить разрешённые сайты",
+    copy: "Копировать",
+    copied: "Скопировано.",
+    copy_by_hand: "Текст выделен: нажмите Ctrl+C (⌘C), чтобы скопировать.",
+    snippet: "Код для сайта",
+    snippet_label: "Строка, которую нужно вставить на сайт",
+    widget_created: "Виджет чата {name} готов",
+    snippet_paste: "Вставьте эту строку в каждую страницу сайта, где нужен чат, в любое место страницы (обычно перед </body>):",
+    widget_secret: "Секрет канала — показывается только сейчас, сохраните его:",
+    widget_secret_hint: "Им бэкенд сайта подписывает идентификаторы вошедших пользователей, чтобы каждый из них был одним клиентом на всех устройствах (docs/widget.md, «Identified users»). Никогда не вставляйте его в страницу.",
+    done: "Готово",
     agents: "Агенты",
     name: "Имя",
     role: "Роль",
@@ -795,7 +831,8 @@ async function attempt(fn) {
 // ------------------------------------------------------------------ dialogs
 
 /** A modal dialog; each button runs its action, then closes the dialog.
- * `opts.class` adds classes to the dialog (a wider picker). */
+ * `opts.class` adds classes to the dialog (a wider picker); `opts.closeLabel`
+ * names the closing button when there is nothing to cancel. */
 function openDialog(title, body, buttons, opts) {
   const dlg = h("dialog", { class: "dialog " + ((opts && opts.class) || ""), "data-test": "dialog" });
   const close = () => {
@@ -829,7 +866,7 @@ function openDialog(title, body, buttons, opts) {
           b.label,
         ),
       ),
-      h("button", { type: "button", class: "secondary", "data-test": "dialog-cancel", onclick: close }, t("cancel")),
+      h("button", { type: "button", class: "secondary", "data-test": "dialog-cancel", onclick: close }, (opts && opts.closeLabel) || t("cancel")),
     ),
   );
   dlg.addEventListener("cancel", () => dlg.remove());
@@ -3358,58 +3395,7 @@ function settingsPage(main) {
     })
     .catch((e) => toast(e.message, true));
 
-  const channelList = h("ul", { class: "plain", "data-test": "channel-list" });
-  const tokenBox = h("div", { class: "token-box", "data-test": "token-box", hidden: true });
-  const chName = h("input", { type: "text", required: true, maxlength: 200, "data-test": "channel-name" });
-  const chHook = h("input", { type: "url", placeholder: "https://…", "data-test": "webhook-url" });
-  const renderChannels = () => {
-    clear(channelList);
-    for (const c of state.channels) {
-      channelList.appendChild(
-        h(
-          "li",
-          {},
-          h("strong", { dir: "auto" }, c.name),
-          " (" + c.kind + ") ",
-          h("code", {}, location.origin + "/api/v1/channels/" + c.id + "/inbound"),
-          c.webhook_url ? h("div", { class: "muted" }, "→ ", c.webhook_url) : null,
-        ),
-      );
-    }
-  };
-  renderChannels();
-  const channels = h(
-    "form",
-    {
-      class: "card",
-      onsubmit: async (e) => {
-        e.preventDefault();
-        const body = { kind: "api", name: chName.value };
-        if (chHook.value.trim()) body.webhook_url = chHook.value.trim();
-        const c = await attempt(() => api("POST", "/api/v1/channels", body));
-        if (!c) return;
-        state.channels.push(c);
-        renderChannels();
-        chName.value = "";
-        chHook.value = "";
-        clear(tokenBox);
-        append(
-          tokenBox,
-          h("p", {}, t("token_once", { name: c.name })),
-          h("code", { class: "secret", "data-test": "inbound-token" }, c.inbound_token),
-          h("p", {}, t("inbound_url"), " ", h("code", {}, location.origin + "/api/v1/channels/" + c.id + "/inbound")),
-        );
-        tokenBox.hidden = false;
-      },
-    },
-    h("h2", {}, t("channels")),
-    channelList,
-    h("label", {}, t("channel_name"), chName),
-    h("label", {}, t("webhook_url"), chHook),
-    h("button", { type: "submit", "data-test": "create-channel" }, t("create_channel")),
-    tokenBox,
-  );
-
+  const channels = channelsCard();
   const agentList = h("ul", { class: "plain", "data-test": "agent-list" });
   const renderAgents = () => {
     clear(agentList);
@@ -3446,8 +3432,273 @@ function settingsPage(main) {
     h("label", {}, t("password"), aPass),
     h("button", { type: "submit", "data-test": "create-agent" }, t("create_agent")),
   );
-  append(main, h("h1", {}, t("nav_settings")), h("div", { class: "cards" }, timers, channels, agents, labelsCard()));
+  append(main, h("h1", {}, t("nav_settings")), h("div", { class: "cards" }, timers, agents, channels, labelsCard()));
   return null;
+}
+
+/** Settings → Channels: the account's channels and a form to create one,
+ * a messenger bridge (`api`) or the web chat widget (`widget`). A widget
+ * channel shows the snippet for the site and its allowed sites; the
+ * secrets (an api channel's inbound token, a widget's signing key) are
+ * shown once, right after creation, and never kept in `state`. */
+function channelsCard() {
+  const list = h("ul", { class: "plain channel-list", id: "channel-list", "data-test": "channel-list" });
+  const keep = (channel) => {
+    const i = state.channels.findIndex((c) => c.id === channel.id);
+    if (i < 0) state.channels.push(channel);
+    else state.channels[i] = channel;
+    render();
+  };
+  const render = () => {
+    clear(list);
+    for (const c of state.channels) list.appendChild(channelItem(c, keep));
+  };
+  render();
+
+  const kind = h(
+    "select",
+    { id: "channel-kind", "data-test": "channel-kind", onchange: () => showKind() },
+    h("option", { value: "api" }, t("kind_api")),
+    h("option", { value: "widget" }, t("kind_widget")),
+  );
+  const name = h("input", { type: "text", id: "channel-name", required: true, maxlength: 200, "data-test": "channel-name", dir: "auto" });
+  const hook = h("input", { type: "url", id: "channel-webhook", placeholder: "https://…", "data-test": "webhook-url" });
+  const origins = h("textarea", {
+    id: "channel-origins",
+    "data-test": "channel-origins",
+    rows: 3,
+    spellcheck: "false",
+    autocomplete: "off",
+    placeholder: "https://shop.example",
+    "aria-describedby": "channel-origins-hint",
+  });
+  const hookField = h("label", {}, t("webhook_url"), hook);
+  const originsField = h(
+    "div",
+    { class: "field" },
+    h("label", { for: "channel-origins" }, t("allowed_sites")),
+    origins,
+    h("p", { class: "hint", id: "channel-origins-hint" }, t("allowed_sites_hint")),
+  );
+  const showKind = () => {
+    const widget = kind.value === "widget";
+    // A hidden field must not block the form with its own validation.
+    hookField.hidden = hook.disabled = widget;
+    originsField.hidden = origins.disabled = !widget;
+  };
+  showKind();
+  const error = h("p", { class: "form-error", id: "channel-error", "data-test": "channel-error", role: "alert", hidden: true });
+  const tokenBox = h("div", { class: "token-box", "data-test": "token-box", hidden: true });
+  const create = h(
+    "form",
+    {
+      class: "channel-new",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const button = e.submitter || create.querySelector("button[type=submit]");
+        if (button.disabled) return;
+        const body = { kind: kind.value, name: name.value };
+        if (kind.value === "api" && hook.value.trim()) body.webhook_url = hook.value.trim();
+        if (kind.value === "widget") body.allowed_origins = originLines(origins.value);
+        error.hidden = true;
+        button.disabled = true;
+        let created;
+        try {
+          created = await api("POST", "/api/v1/channels", body);
+        } catch (err) {
+          error.textContent = err.message;
+          error.hidden = false;
+          return;
+        } finally {
+          button.disabled = false;
+        }
+        const { inbound_token: secret, ...channel } = created;
+        keep(channel);
+        name.value = hook.value = origins.value = "";
+        clear(tokenBox);
+        tokenBox.hidden = true;
+        if (channel.kind === "widget") {
+          widgetCreatedDialog(channel, secret);
+          return;
+        }
+        append(
+          tokenBox,
+          h("p", {}, t("token_once", { name: channel.name })),
+          h("code", { class: "secret", "data-test": "inbound-token" }, secret),
+          h("p", {}, t("inbound_url"), " ", h("code", {}, inboundUrl(channel))),
+        );
+        tokenBox.hidden = false;
+      },
+    },
+    h("h3", {}, t("new_channel")),
+    h("label", {}, t("channel_kind"), kind),
+    h("label", {}, t("channel_name"), name),
+    hookField,
+    originsField,
+    error,
+    h("div", {}, h("button", { type: "submit", id: "channel-create", "data-test": "create-channel" }, t("create_channel"))),
+    tokenBox,
+  );
+  return h("section", { class: "card channels-card", "data-test": "channels-card" }, h("h2", {}, t("channels")), list, create);
+}
+
+function inboundUrl(channel) {
+  return location.origin + "/api/v1/channels/" + channel.id + "/inbound";
+}
+
+/** The kind of a channel as admins read it. */
+function channelKindLabel(kind) {
+  return kind === "api" || kind === "widget" ? t("kind_" + kind) : kind;
+}
+
+/** Origins typed one per line; blank lines are skipped. The API checks
+ * each and names the one it refuses. */
+function originLines(text) {
+  return text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter(Boolean);
+}
+
+/** One channel in the Settings list. An api channel shows where its
+ * events go in and out; a widget channel its snippet and allowed sites,
+ * which `keep` receives once changed. */
+function channelItem(c, keep) {
+  const item = h(
+    "li",
+    { class: "channel-item", "data-id": c.id, "data-kind": c.kind, "data-test": "channel-item" },
+    h(
+      "div",
+      { class: "channel-head" },
+      h("strong", { class: "channel-name", dir: "auto" }, c.name),
+      h("span", { class: "badge channel-kind kind-" + c.kind, "data-test": "channel-kind" }, channelKindLabel(c.kind)),
+    ),
+  );
+  if (c.kind !== "widget") {
+    append(item, h("code", {}, inboundUrl(c)), c.webhook_url ? h("div", { class: "muted" }, "→ ", c.webhook_url) : null);
+    return item;
+  }
+  if (c.snippet) append(item, snippetBox(c.snippet));
+  const sites = h("div", { class: "channel-sites-box" });
+  const show = () => {
+    clear(sites);
+    append(
+      sites,
+      h(
+        "div",
+        { class: "channel-sites-head" },
+        h("span", { class: "muted" }, t("allowed_sites")),
+        h("button", { type: "button", class: "link edit-origins", "data-test": "edit-origins", "aria-label": t("edit_sites"), onclick: edit }, t("edit")),
+      ),
+      c.allowed_origins.length
+        ? h("ul", { class: "channel-sites", "data-test": "channel-sites" }, c.allowed_origins.map((o) => h("li", {}, h("code", {}, o))))
+        : h("p", { class: "hint channel-sites any-site", "data-test": "channel-sites" }, t("any_site")),
+    );
+  };
+  const edit = () => {
+    const input = h("textarea", {
+      class: "origins-input",
+      "data-test": "origins-input",
+      rows: Math.max(3, c.allowed_origins.length + 1),
+      spellcheck: "false",
+      autocomplete: "off",
+      placeholder: "https://shop.example",
+      "aria-label": t("allowed_sites"),
+    });
+    input.value = c.allowed_origins.join("\n");
+    // The API's refusal stays next to the field while it is being fixed.
+    const error = h("p", { class: "form-error origins-error", "data-test": "origins-error", role: "alert", hidden: true });
+    const save = h("button", { type: "submit", class: "save-origins", "data-test": "save-origins" }, t("save"));
+    const form = h(
+      "form",
+      {
+        class: "origins-form",
+        onsubmit: async (e) => {
+          e.preventDefault();
+          if (save.disabled) return;
+          save.disabled = true;
+          error.hidden = true;
+          let updated;
+          try {
+            updated = await api("PATCH", "/api/v1/channels/" + encodeURIComponent(c.id), { allowed_origins: originLines(input.value) });
+          } catch (err) {
+            error.textContent = err.message;
+            error.hidden = false;
+            save.disabled = false;
+            return;
+          }
+          keep(updated);
+          toast(t("saved"));
+        },
+      },
+      h("span", { class: "muted" }, t("allowed_sites")),
+      input,
+      h("p", { class: "hint" }, t("allowed_sites_hint")),
+      error,
+      h(
+        "div",
+        { class: "form-buttons" },
+        save,
+        h("button", { type: "button", class: "secondary cancel-origins", "data-test": "cancel-origins", onclick: show }, t("cancel")),
+      ),
+    );
+    clear(sites).appendChild(form);
+    input.focus();
+  };
+  show();
+  return append(item, sites);
+}
+
+/** The widget's snippet in a read-only, selectable box with a Copy button. */
+function snippetBox(snippet) {
+  const code = h("code", { class: "channel-snippet", "data-test": "channel-snippet" }, snippet);
+  return h(
+    "div",
+    { class: "snippet-box" },
+    h("pre", { class: "snippet", tabindex: 0, "aria-label": t("snippet_label") }, code),
+    h("button", { type: "button", class: "secondary copy-snippet", "data-test": "copy-snippet", onclick: () => copyText(code) }, t("copy")),
+  );
+}
+
+/** Copies an element's text. The text is selected first, so the admin sees
+ * what was copied; where the page may not write to the clipboard (plain
+ * http on another host, a refused permission) it stays selected for
+ * Ctrl+C. */
+async function copyText(el) {
+  const range = document.createRange();
+  range.selectNodeContents(el);
+  const selection = window.getSelection();
+  selection.removeAllRanges();
+  selection.addRange(range);
+  if (navigator.clipboard && navigator.clipboard.writeText) {
+    try {
+      await navigator.clipboard.writeText(el.textContent);
+      toast(t("copied"));
+      return;
+    } catch (_) {
+      // Refused: fall back to the selection.
+    }
+  }
+  toast(t("copy_by_hand"));
+}
+
+/** After a widget channel is created: the snippet to paste, and the
+ * channel secret, which is never shown again. */
+function widgetCreatedDialog(channel, secret) {
+  const body = h(
+    "div",
+    { class: "widget-created", "data-test": "widget-created" },
+    h("p", {}, t("snippet_paste")),
+    snippetBox(channel.snippet || ""),
+    h(
+      "div",
+      { class: "token-box" },
+      h("p", {}, h("strong", {}, t("widget_secret"))),
+      h("code", { class: "secret", "data-test": "widget-secret" }, secret),
+      h("p", { class: "hint" }, t("widget_secret_hint")),
+    ),
+  );
+  openDialog(t("widget_created", { name: channel.name }), body, [], { class: "snippet-dialog", closeLabel: t("done") });
 }
 
 /** Settings → Labels: the catalogue, with create, rename, recolour and
