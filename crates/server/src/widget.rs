@@ -29,8 +29,6 @@ use crate::util::{new_id, new_secret, now, sha256_hex};
 /// Messages a visitor may send per [`RATE_WINDOW`].
 pub const RATE_LIMIT: usize = 10;
 pub const RATE_WINDOW: Duration = Duration::from_secs(10);
-/// New visitors one address may create per minute.
-pub const VISITORS_PER_MINUTE: usize = 30;
 /// Longest user id or name a host site may pass.
 const MAX_USER_FIELD: usize = 200;
 /// At most this many allowed origins per channel.
@@ -258,7 +256,11 @@ pub async fn cors(State(app): State<App>, request: Request, next: Next) -> Respo
             Err(_) => true,
         };
         if !allowed {
-            return AppError::forbidden("this site may not use this chat widget").into_response();
+            // With CORS headers, so the widget can read why and stop retrying.
+            let mut response =
+                AppError::forbidden("this site may not use this chat widget").into_response();
+            cors_headers(response.headers_mut(), origin);
+            return response;
         }
     }
     if preflight {

@@ -10,6 +10,7 @@ mod harness;
 #[path = "../e2e/helpers.rs"]
 mod helpers;
 mod scenarios;
+mod widget;
 
 use std::time::Instant;
 
@@ -23,7 +24,7 @@ async fn agent_ui_in_a_real_browser() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let browser = Browser::start(&app.base).await;
     let mut failures = Vec::new();
-    for (name, scenario) in scenarios::ALL {
+    for (name, scenario) in scenarios::ALL.iter().chain(widget::ALL) {
         let started = Instant::now();
         let outcome = std::panic::AssertUnwindSafe(scenario(&app, &browser))
             .catch_unwind()

@@ -41,6 +41,11 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("assets/app.css"),
     },
     Asset {
+        name: "widget.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("assets/widget.js"),
+    },
+    Asset {
         name: "favicon.svg",
         content_type: "image/svg+xml",
         body: include_bytes!("assets/favicon.svg"),
@@ -64,12 +69,21 @@ static ETAGS: LazyLock<Vec<String>> = LazyLock::new(|| {
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
      connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
-/// The UI's routes: `/` and `/login` serve the app; `/assets/{file}` its files.
+/// The UI's routes: `/` and `/login` serve the app; `/assets/{file}` its
+/// files; `/widget.js` the web chat widget that sites embed (docs/widget.md).
 pub fn router() -> Router<App> {
     Router::new()
         .route("/", get(index))
         .route("/login", get(index))
         .route("/assets/{file}", get(asset))
+        .route("/widget.js", get(widget))
+}
+
+async fn widget(headers: HeaderMap) -> Response {
+    match ASSETS.iter().position(|a| a.name == "widget.js") {
+        Some(i) => serve(i, &headers),
+        None => AppError::new(StatusCode::NOT_FOUND, "not_found", "no such asset").into_response(),
+    }
 }
 
 async fn index(headers: HeaderMap) -> Response {
