@@ -40,6 +40,10 @@ enum Command {
         /// Password of the first admin; a random one is printed when unset.
         #[arg(long, env = "CASEDESK_ADMIN_PASSWORD", hide_env_values = true)]
         admin_password: Option<String>,
+        /// The address sites reach this server at, for widget snippets
+        /// (e.g. https://help.example); default: the address of each request.
+        #[arg(long, env = "CASEDESK_PUBLIC_URL")]
+        public_url: Option<String>,
     },
     /// Create or upgrade the database schema, then exit.
     Migrate,
@@ -117,6 +121,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             listen,
             admin_email,
             admin_password,
+            public_url,
         } => {
             let store = open_store(&cli.database_url)
                 .await
@@ -127,6 +132,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let config = Config {
                 admin_email,
                 admin_password,
+                public_url,
             };
             casedesk_server::serve(listener, store, config, shutdown_signal())
                 .await

@@ -316,19 +316,26 @@ async fn update_timers(
         if !holds {
             tx.delete_rule_timer(&case.id, &rule.id).await?;
         } else if !held && arm {
-            tx.set_rule_timer(
-                &RuleTimer {
-                    case_id: case.id.clone(),
-                    rule_id: rule.id.clone(),
-                    account_id: case.account_id.clone(),
-                    due_at: at + chrono::Duration::seconds(seconds),
-                },
-                true,
-            )
-            .await?;
+            start_wait(tx, rule, case, at + chrono::Duration::seconds(seconds)).await?;
         }
     }
     Ok(())
+}
+
+/// (Re)starts the case's wait for a time rule: its timer is due at `due_at`.
+async fn start_wait(
+    tx: &mut dyn Tx,
+    rule: &RuleRecord,
+    case: &CaseRecord,
+    due_at: Time,
+) -> Result<(), StoreError> {
+    let timer = RuleTimer {
+        case_id: case.id.clone(),
+        rule_id: rule.id.clone(),
+        account_id: case.account_id.clone(),
+        due_at,
+    };
+    tx.set_rule_timer(&timer, true).await
 }
 
 /// Most cases a newly enabled time rule arms timers for.
@@ -366,16 +373,7 @@ pub(crate) async fn arm_existing(
             case.state.status,
             customer_wrote_last(&case.state),
         ) {
-            tx.set_rule_timer(
-                &RuleTimer {
-                    case_id: case.id.clone(),
-                    rule_id: rule.id.clone(),
-                    account_id: case.account_id.clone(),
-                    due_at: at + chrono::Duration::seconds(seconds),
-                },
-                true,
-            )
-            .await?;
+            start_wait(tx, rule, &case, at + chrono::Duration::seconds(seconds)).await?;
             armed += 1;
         }
     }

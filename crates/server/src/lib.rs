@@ -49,12 +49,16 @@ pub struct Config {
     /// First admin of a fresh database (SPEC: `CASEDESK_ADMIN_EMAIL`).
     pub admin_email: Option<String>,
     pub admin_password: Option<String>,
+    /// The address sites reach the server at (`https://help.example`), for
+    /// widget snippets; unset, the address each request came to.
+    pub public_url: Option<String>,
 }
 
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("admin_email", &self.admin_email)
+            .field("public_url", &self.public_url)
             .field(
                 "admin_password",
                 &self.admin_password.as_ref().map(|_| "***"),
@@ -74,6 +78,8 @@ pub struct AppState {
     pub throttle: auth::Throttle,
     /// Per-visitor and per-channel limits of the web chat widget.
     pub widget_limits: widget::RateLimit,
+    /// [`Config::public_url`], checked.
+    pub public_url: Option<String>,
     pub http: reqwest::Client,
     /// Flips to `true` when the server starts shutting down.
     pub shutdown: watch::Receiver<bool>,
@@ -206,6 +212,12 @@ pub async fn serve(
         outbox_changed: Notify::new(),
         throttle: auth::Throttle::default(),
         widget_limits: widget::RateLimit::default(),
+        public_url: config
+            .public_url
+            .as_deref()
+            .map(widget::parse_public_url)
+            .transpose()
+            .map_err(startup)?,
         http: reqwest::Client::builder()
             .user_agent(concat!("casedesk/", env!("CARGO_PKG_VERSION")))
             .build()

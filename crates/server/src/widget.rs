@@ -89,6 +89,21 @@ pub fn parse_origins(origins: &[String]) -> Result<Vec<String>, AppError> {
     Ok(out)
 }
 
+/// The server's public address: an http(s) URL without query, no trailing `/`.
+pub fn parse_public_url(url: &str) -> Result<String, AppError> {
+    let parsed = reqwest::Url::parse(url.trim())
+        .map_err(|e| AppError::invalid(format!("public URL `{url}`: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https")
+        || parsed.host().is_none()
+        || parsed.query().is_some()
+    {
+        return Err(AppError::invalid(format!(
+            "public URL `{url}` must be an http(s) URL like https://help.example"
+        )));
+    }
+    Ok(parsed.as_str().trim_end_matches('/').to_owned())
+}
+
 /// Whether a page of `origin` may use the channel's widget.
 pub fn origin_allowed(channel: &ChannelRecord, origin: &str) -> bool {
     channel.allowed_origins.is_empty() || channel.allowed_origins.iter().any(|o| o == origin)
@@ -311,6 +326,21 @@ mod tests {
             "https://",
         ] {
             assert!(parse_origins(&[bad.into()]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn public_url_is_an_http_address_without_trailing_slash() {
+        assert_eq!(
+            parse_public_url("https://help.example/").unwrap(),
+            "https://help.example"
+        );
+        assert_eq!(
+            parse_public_url("http://10.0.0.5:8080/casedesk/").unwrap(),
+            "http://10.0.0.5:8080/casedesk"
+        );
+        for bad in ["help.example", "ftp://help.example", "https://help.example/?a=1"] {
+            assert!(parse_public_url(bad).is_err(), "{bad}");
         }
     }
 

@@ -428,6 +428,14 @@ impl SqliteTx<'_> {
             .map_err(map_err)
     }
 
+    /// A write of one known row: none changed means it does not exist (here).
+    fn exec_found(&self, sql: &str, params: impl rusqlite::Params) -> R<()> {
+        match self.exec(sql, params)? {
+            0 => Err(StoreError::NotFound),
+            _ => Ok(()),
+        }
+    }
+
     /// Exactly one row, or `NotFound`.
     fn one<T>(
         &self,
@@ -519,7 +527,7 @@ impl Tx for SqliteTx<'_> {
         account_id: &str,
         settings: AutoFinishSettings,
     ) -> R<()> {
-        let n = self.exec(
+        self.exec_found(
             "UPDATE accounts SET chat_auto_finish_after_seconds = ?2, \
              chat_auto_finish_warning_seconds = ?3 WHERE id = ?1",
             params![
@@ -527,11 +535,7 @@ impl Tx for SqliteTx<'_> {
                 settings.after_seconds(),
                 settings.warning_seconds()
             ],
-        )?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        )
     }
 
     async fn next_case_number(&mut self, account_id: &str) -> R<i64> {
@@ -738,14 +742,10 @@ impl Tx for SqliteTx<'_> {
             .map(|(i, col)| format!("{} = ?{}", col.trim(), i + 1))
             .collect::<Vec<_>>()
             .join(", ");
-        let n = self.exec(
+        self.exec_found(
             &format!("UPDATE cases SET {sets} WHERE id = ?1 AND account_id = ?2"),
             params_from_iter(case_values(case)),
-        )?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        )
     }
 
     async fn list_cases(&mut self, account_id: &str, f: &CaseFilter) -> R<Vec<CaseRecord>> {
@@ -1149,15 +1149,11 @@ impl Tx for SqliteTx<'_> {
     }
 
     async fn update_label(&mut self, l: &LabelRecord) -> R<()> {
-        let n = self.exec(
+        self.exec_found(
             "UPDATE labels SET name = ?3, name_folded = ?4, color = ?5 \
              WHERE account_id = ?1 AND id = ?2",
             params![l.account_id, l.id, l.name, folded(&l.name), l.color],
-        )?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        )
     }
 
     async fn delete_label(&mut self, account_id: &str, label_id: &str) -> R<()> {
@@ -1165,14 +1161,10 @@ impl Tx for SqliteTx<'_> {
             "DELETE FROM case_labels WHERE account_id = ?1 AND label_id = ?2",
             [account_id, label_id],
         )?;
-        let n = self.exec(
+        self.exec_found(
             "DELETE FROM labels WHERE account_id = ?1 AND id = ?2",
             [account_id, label_id],
-        )?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        )
     }
 
     async fn add_case_label(
@@ -1268,7 +1260,7 @@ impl Tx for SqliteTx<'_> {
     }
 
     async fn update_template(&mut self, t: &TemplateRecord) -> R<()> {
-        let n = self.exec(
+        self.exec_found(
             "UPDATE templates SET owner_id = ?3, name = ?4, body = ?5, actions = ?6, \
              updated_at = ?7 WHERE account_id = ?1 AND id = ?2",
             params![
@@ -1280,26 +1272,18 @@ impl Tx for SqliteTx<'_> {
                 actions_json(&t.actions),
                 micros(t.updated_at)
             ],
-        )?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        )
     }
 
     async fn delete_template(&mut self, account_id: &str, template_id: &str) -> R<()> {
-        let n = self.exec(
+        self.exec_found(
             "DELETE FROM templates WHERE account_id = ?1 AND id = ?2",
             [account_id, template_id],
-        )?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        )
     }
 
     async fn update_channel(&mut self, c: &ChannelRecord) -> R<()> {
-        let n = self.exec(
+        self.exec_found(
             "UPDATE channels SET name = ?3, webhook_url = ?4, allowed_origins = ?5 \
              WHERE account_id = ?1 AND id = ?2",
             params![
@@ -1309,11 +1293,7 @@ impl Tx for SqliteTx<'_> {
                 c.webhook_url,
                 origins_json(&c.allowed_origins)
             ],
-        )?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        )
     }
 
     async fn insert_visitor(&mut self, v: &VisitorRecord) -> R<()> {
@@ -1414,7 +1394,7 @@ impl Tx for SqliteTx<'_> {
 
     async fn update_rule(&mut self, r: &RuleRecord) -> R<()> {
         let [trigger, conditions, actions] = rule_json(r);
-        let n = self.exec(
+        self.exec_found(
             "UPDATE rules SET name = ?3, enabled = ?4, position = ?5, \"trigger\" = ?6, \
              conditions = ?7, actions = ?8, updated_at = ?9 WHERE account_id = ?1 AND id = ?2",
             params![
@@ -1428,11 +1408,7 @@ impl Tx for SqliteTx<'_> {
                 actions,
                 micros(r.updated_at)
             ],
-        )?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        )
     }
 
     async fn delete_rule(&mut self, account_id: &str, rule_id: &str) -> R<()> {
@@ -1507,14 +1483,10 @@ impl Tx for SqliteTx<'_> {
         account_id: &str,
         hours: Option<&casedesk_domain::BusinessHours>,
     ) -> R<()> {
-        let n = self.exec(
+        self.exec_found(
             "UPDATE accounts SET business_hours = ?2 WHERE id = ?1",
             params![account_id, hours.map(hours_json)],
-        )?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        )
     }
 
     async fn update_account_time_zone(
@@ -1522,14 +1494,10 @@ impl Tx for SqliteTx<'_> {
         account_id: &str,
         time_zone: casedesk_domain::AccountTimeZone,
     ) -> R<()> {
-        let n = self.exec(
+        self.exec_found(
             "UPDATE accounts SET time_zone = ?2 WHERE id = ?1",
             params![account_id, time_zone.name()],
-        )?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        )
     }
 
     async fn stats(

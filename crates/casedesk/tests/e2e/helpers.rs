@@ -109,6 +109,7 @@ impl Server {
         let config = casedesk_server::Config {
             admin_email: Some(ADMIN_EMAIL.into()),
             admin_password: Some(ADMIN_PASSWORD.into()),
+            public_url: None,
         };
         let task = tokio::spawn(async move {
             casedesk_server::serve(listener, store, config, async {

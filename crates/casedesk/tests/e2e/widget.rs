@@ -372,6 +372,18 @@ async fn widget_visitors_are_isolated_and_checked(backend: Backend) {
         "nothing lost, nothing extra"
     );
 
+    // The channel secret signs user ids; it does not open the inbound webhook.
+    let (st, v) = app
+        .raw(
+            Method::POST,
+            &format!("/api/v1/channels/{ch}/inbound"),
+            Some(&secret),
+            Some(json!({"type": "message", "message_id": "x", "customer": {"id": "user:u-42"}, "text": "forged"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CONFLICT, "{v}");
+    assert_eq!(v["error"]["code"], "widget_channel");
+
     // Admins change the allowed origins; a bad one is refused.
     let (st, v) = app
         .call(

@@ -138,7 +138,7 @@ pub async fn list_channels(
     Ok(axum::Json(ItemsDto {
         items: channels
             .iter()
-            .map(|c| channel_dto(c, false, &headers))
+            .map(|c| channel_dto(&app, c, false, &headers))
             .collect(),
     }))
 }
@@ -197,7 +197,7 @@ pub async fn create_channel(
     .await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(channel_dto(&channel, true, &headers)),
+        axum::Json(channel_dto(&app, &channel, true, &headers)),
     ))
 }
 
@@ -209,8 +209,12 @@ fn channel_name(name: &str) -> Result<String, AppError> {
     Ok(name.to_owned())
 }
 
-/// The server's address as the request reached it, for widget snippets.
-fn public_base(headers: &HeaderMap) -> String {
+/// The server's address for widget snippets: the configured public URL,
+/// or the address the request reached.
+fn public_base(app: &App, headers: &HeaderMap) -> String {
+    if let Some(url) = &app.public_url {
+        return url.clone();
+    }
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -223,12 +227,12 @@ fn public_base(headers: &HeaderMap) -> String {
     format!("{}://{host}", if https { "https" } else { "http" })
 }
 
-fn channel_dto(c: &ChannelRecord, show_token: bool, headers: &HeaderMap) -> ChannelDto {
+fn channel_dto(app: &App, c: &ChannelRecord, show_token: bool, headers: &HeaderMap) -> ChannelDto {
     let mut dto = ChannelDto::new(c, show_token);
     if c.kind == ChannelKind::Widget {
         dto.snippet = Some(format!(
             "<script src=\"{}/widget.js\" data-casedesk-channel=\"{}\" async></script>",
-            public_base(headers),
+            public_base(app, headers),
             c.id
         ));
     }
@@ -281,7 +285,7 @@ pub async fn patch_channel(
         })
     })
     .await?;
-    Ok(axum::Json(channel_dto(&channel, false, &headers)))
+    Ok(axum::Json(channel_dto(&app, &channel, false, &headers)))
 }
 
 fn settings_dto(

@@ -30,6 +30,14 @@ impl axum::extract::FromRequestParts<App> for InboundChannel {
         .await?;
         match channel {
             Some(c) if bool::from(c.inbound_token.as_bytes().ct_eq(token.as_bytes())) => {
+                // A widget channel's secret signs its site's user ids; it
+                // is no key to post as any customer.
+                if c.kind == casedesk_domain::ChannelKind::Widget {
+                    return Err(AppError::conflict(
+                        "widget_channel",
+                        "a widget channel takes messages from its widget, not the inbound webhook",
+                    ));
+                }
                 Ok(InboundChannel(c))
             }
             // Same answer for an unknown channel and a wrong token.
