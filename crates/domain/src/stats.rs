@@ -238,7 +238,9 @@ impl Counters {
             }
             // A change that finished an active chat: an agent closing it (R1),
             // a template or an automation rule applying its actions.
-            "updated" | "template_applied" | "rule_applied" if facts.sets_finished => {
+            "updated" | "template_applied" | "rule_applied" | "closed_by_customer"
+                if facts.sets_finished =>
+            {
                 self.finished += n
             }
             "reopened" => self.reopened += n,
@@ -750,6 +752,22 @@ mod tests {
         .unwrap();
         assert_eq!(b.len(), 1);
         assert_eq!((b[0].end - b[0].start).num_hours(), 25);
+    }
+
+    #[test]
+    fn templates_rules_and_customers_finish_and_close_like_agents() {
+        let both = EventFacts {
+            sets_closed: true,
+            sets_finished: true,
+        };
+        for kind in ["template_applied", "rule_applied", "closed_by_customer", "updated"] {
+            let mut c = Counters::default();
+            c.add(kind, both, 1);
+            assert_eq!((c.finished, c.closed), (1, 1), "{kind}");
+        }
+        let mut c = Counters::default();
+        c.add("labels_changed", EventFacts::default(), 3);
+        assert_eq!(c, Counters::default(), "labels are no finish or close");
     }
 
     #[test]

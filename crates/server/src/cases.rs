@@ -828,6 +828,63 @@ pub async fn keep_active(
     .await
 }
 
+/// R5, the customer's own way to close: the case gets status `closed` (an
+/// active chat is finished too, R1) and the history says the customer did
+/// it; their next message starts a new case (R6 d). Closing a closed case
+/// changes nothing. Another customer's case is `404`.
+pub async fn close_by_customer(
+    app: &AppState,
+    account_id: String,
+    customer_id: String,
+    case_id: String,
+) -> Result<CaseRecord, AppError> {
+    let (case, notices, queued) = write::<_, AppError, _>(&*app.store, move |tx| {
+        Box::pin(async move {
+            let at = now();
+            let (mut case, _customer) = lock_case(tx, &account_id, &case_id).await?;
+            if case.customer_id != customer_id {
+                return Err(AppError::not_found("case"));
+            }
+            if case.state.merged {
+                return Err(AppError::from(casedesk_domain::RuleError::Merged));
+            }
+            let before = case.state.clone();
+            let changes = case.state.set_status(Status::Closed, at)?;
+            if changes.is_empty() {
+                return Ok((case, Vec::new(), false));
+            }
+            case.updated_at = at;
+            tx.update_case(&case).await?;
+            let settings = settings_of(tx, &account_id).await?;
+            reschedule(tx, &case, settings, at).await?;
+            let actor = Actor::Customer(customer_id.clone());
+            record(
+                tx,
+                &case,
+                "closed_by_customer",
+                &actor,
+                changes,
+                json!({}),
+                at,
+            )
+            .await?;
+            let mut notices = vec![case_notice(&case)];
+            let rules =
+                automation::after_change(tx, &case.id, &account_id, Some(before), vec![], at)
+                    .await?;
+            notices.extend(rules.notices);
+            let case = tx.get_case(&account_id, &case.id).await?;
+            Ok((case, notices, rules.queued))
+        })
+    })
+    .await?;
+    app.after_commit(notices, true);
+    if queued {
+        app.outbox_changed.notify_one();
+    }
+    Ok(case)
+}
+
 /// An agent opened the case: it is no longer unread. Reading is not a change
 /// to the case, so it records no history event and leaves `updated_at`; live
 /// clients still hear of it to clear their unread markers.

@@ -339,7 +339,11 @@ mod tests {
             parse_public_url("http://10.0.0.5:8080/casedesk/").unwrap(),
             "http://10.0.0.5:8080/casedesk"
         );
-        for bad in ["help.example", "ftp://help.example", "https://help.example/?a=1"] {
+        for bad in [
+            "help.example",
+            "ftp://help.example",
+            "https://help.example/?a=1",
+        ] {
             assert!(parse_public_url(bad).is_err(), "{bad}");
         }
     }

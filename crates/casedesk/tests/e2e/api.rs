@@ -411,6 +411,7 @@ async fn openapi_lists_every_route(backend: Backend) {
         ("post", "/api/v1/widget/{channel_id}/messages"),
         ("post", "/api/v1/widget/{channel_id}/reactions"),
         ("get", "/api/v1/widget/{channel_id}/events"),
+        ("post", "/api/v1/widget/{channel_id}/cases/{case_id}/close"),
     ];
     let mut documented = Vec::new();
     for (path, ops) in paths {

@@ -13,6 +13,7 @@ on_both!(
     widget_conversation_follows_routing_and_reactions,
     widget_visitors_are_isolated_and_checked,
     widget_events_tell_the_visitor_of_replies_not_notes,
+    the_customer_closes_their_own_case,
 );
 
 const SHOP: &str = "http://shop.example";
@@ -458,5 +459,75 @@ async fn widget_events_tell_the_visitor_of_replies_not_notes(backend: Backend) {
     assert!(!seen.contains(&note_id), "notes are not announced: {seen}");
     let (st, _, _) = w(&app, Method::GET, &format!("{ch}/events"), None, SHOP, None).await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
+    app.stop().await;
+}
+
+async fn the_customer_closes_their_own_case(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (ch, _) = widget_channel(&app).await;
+    let token = visitor(&app, &ch, json!({})).await;
+    let other = visitor(&app, &ch, json!({})).await;
+    let case_id = s(&say(&app, &ch, &token, "Help please", "x1").await["message"]["case_id"]);
+    app.reply(&case_id, "Done, anything else?").await;
+    let close = |token: String, case: String| {
+        let (app, ch) = (&app, ch.clone());
+        async move {
+            w(
+                app,
+                Method::POST,
+                &format!("{ch}/cases/{case}/close"),
+                Some(&token),
+                SHOP,
+                None,
+            )
+            .await
+        }
+    };
+    // Nobody else closes it.
+    let (st, _, _) = close(other.clone(), case_id.clone()).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _, _) = close(other.clone(), "no-such-case".into()).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _, v) = close(token.clone(), case_id.clone()).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["status"].as_str(), v["chat_state"].as_str()),
+        (Some("closed"), Some("finished"))
+    );
+    let case = app.case(&case_id).await;
+    assert!(
+        case["auto_finish_at"].is_null(),
+        "a closed chat has no timers"
+    );
+    let events = app.events(&case_id).await;
+    let last = events.last().expect("an event");
+    assert_eq!(last["kind"], "closed_by_customer");
+    assert_eq!(last["actor"]["type"], "customer");
+    // Again: nothing changes.
+    let (st, _, _) = close(token.clone(), case_id.clone()).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(app.events(&case_id).await.len(), events.len());
+    // R6 d: the next message starts a new case linked to the closed one.
+    let next = say(&app, &ch, &token, "Actually, one more thing", "x2").await;
+    assert_eq!(next["outcome"], "created");
+    assert_eq!(
+        app.case(&s(&next["message"]["case_id"])).await["previous_case_id"],
+        case_id.as_str()
+    );
+    // R15: the customer's close counts like any other.
+    let today = chrono::Utc::now().date_naive();
+    let stats = app
+        .ok(
+            Method::GET,
+            &format!(
+                "/api/v1/stats?group_by=day&from={}&to={}",
+                today - chrono::Duration::days(1),
+                today + chrono::Duration::days(1)
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(stats["total"]["cases_closed"], 1, "{}", stats["total"]);
+    assert_eq!(stats["total"]["cases_finished"], 1, "{}", stats["total"]);
     app.stop().await;
 }

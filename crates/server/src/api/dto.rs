@@ -768,3 +768,11 @@ pub struct WidgetEventsQuery {
     /// The visitor token (EventSource cannot send headers).
     pub token: Option<String>,
 }
+
+#[derive(Serialize, ToSchema)]
+pub struct WidgetCaseDto {
+    pub case_id: String,
+    pub case_number: i64,
+    pub status: String,
+    pub chat_state: Option<String>,
+}

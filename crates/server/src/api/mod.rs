@@ -63,6 +63,7 @@ pub fn router() -> (axum::Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(widget::list_messages, widget::post_message))
         .routes(routes!(widget::react))
         .routes(routes!(widget::events))
+        .routes(routes!(widget::close_case))
         .routes(routes!(accounts::get_settings, accounts::patch_settings))
         .routes(routes!(inbound::inbound))
         .routes(routes!(cases::list_cases))

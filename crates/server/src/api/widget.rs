@@ -304,3 +304,24 @@ pub async fn events(
         });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
+
+#[utoipa::path(post, path = "/api/v1/widget/{channel_id}/cases/{case_id}/close", tag = "widget",
+    security(()), params(("channel_id" = String, Path), ("case_id" = String, Path)),
+    responses((status = 200, body = WidgetCaseDto,
+        description = "Closed by the customer (R5): a chat is finished too; the next message starts a new case"),
+        (status = 401), (status = 404, description = "not one of the visitor's cases"), (status = 409)))]
+pub async fn close_case(
+    State(app): State<App>,
+    Path((channel_id, case_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<axum::Json<WidgetCaseDto>, AppError> {
+    let (_, customer) =
+        widget::visitor_of(&app, &channel_id, bearer_of(&headers).as_deref()).await?;
+    let case = cases::close_by_customer(&app, customer.account_id, customer.id, case_id).await?;
+    Ok(axum::Json(WidgetCaseDto {
+        case_id: case.id,
+        case_number: case.number,
+        status: case.state.status.to_string(),
+        chat_state: case.state.chat_state.map(|s| s.to_string()),
+    }))
+}
