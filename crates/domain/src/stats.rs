@@ -760,7 +760,12 @@ mod tests {
             sets_closed: true,
             sets_finished: true,
         };
-        for kind in ["template_applied", "rule_applied", "closed_by_customer", "updated"] {
+        for kind in [
+            "template_applied",
+            "rule_applied",
+            "closed_by_customer",
+            "updated",
+        ] {
             let mut c = Counters::default();
             c.add(kind, both, 1);
             assert_eq!((c.finished, c.closed), (1, 1), "{kind}");
