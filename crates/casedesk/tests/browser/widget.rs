@@ -34,6 +34,7 @@ widget_scenarios!(
     widget_identified_user_on_two_devices,
     widget_sending_too_fast_keeps_the_text,
     widget_on_a_site_not_allowed_marks_the_message_not_sent,
+    widget_visitor_ends_the_chat,
 );
 
 /// WebDriver's Escape key.
@@ -854,5 +855,108 @@ async fn widget_on_a_site_not_allowed_marks_the_message_not_sent(app: &TestApp, 
     assert_eq!(texts(&app.messages(&case_id).await), ["Can you hear me?"]);
     let reply = app.reply(&case_id, "Loud and clear.").await;
     wait_message(b, &s(&reply["id"]), "agent", "Loud and clear.").await;
+    drop(site);
+}
+
+async fn widget_visitor_ends_the_chat(app: &TestApp, b: &Browser) {
+    let channel = widget_channel(app, "Ending chat").await;
+    let site = HostSite::start(vec![("/", shop_page(app, &channel.id, "en", ""))]);
+    visit(b, &site.url).await;
+    open_panel(b).await;
+    // Nothing to end before the visitor has written.
+    assert_eq!(
+        widget_js(b, "return r.querySelector('#cd-end').hidden;").await,
+        true
+    );
+    visitor_says(b, "Where is my parcel?").await;
+    let case_id = s(&channel_cases(app, &channel.id, 1).await[0]["id"]);
+    let reply = app.reply(&case_id, "It arrives tomorrow.").await;
+    wait_message(b, &s(&reply["id"]), "agent", "It arrives tomorrow.").await;
+
+    // End chat asks first, inside the panel; No leaves the chat as it was.
+    widget_click(b, "#cd-end").await;
+    widget_el(b, "#cd-end-yes").await;
+    assert_eq!(
+        widget_js(b, "return r.querySelector('.cd-confirm').textContent;").await,
+        "End this chat?YesNo"
+    );
+    widget_click(b, "#cd-end-no").await;
+    wait_widget(
+        b,
+        "the confirm row gone",
+        "r.querySelector('.cd-confirm').hidden",
+    )
+    .await;
+    assert_eq!(app.case(&case_id).await["status"], "open");
+
+    widget_click(b, "#cd-end").await;
+    widget_click(b, "#cd-end-yes").await;
+    wait_widget(
+        b,
+        "the chat-ended line",
+        "r.querySelector('.cd-ended') && \
+         r.querySelector('.cd-ended').textContent === 'Chat ended. Write to start a new one.'",
+    )
+    .await;
+    wait_widget(
+        b,
+        "End chat hidden",
+        "r.querySelector('#cd-end').hidden && r.querySelector('.cd-confirm').hidden",
+    )
+    .await;
+    assert_eq!(
+        widget_js(b, "return r.querySelector('.cd-status').textContent;").await,
+        ""
+    );
+
+    // The customer closed their own case: closed, the chat finished, and
+    // the history says who did it.
+    let closed = app.case(&case_id).await;
+    assert_eq!(closed["status"], "closed", "{closed}");
+    assert_eq!(closed["chat_state"], "finished", "{closed}");
+    let events = app.events(&case_id).await;
+    let last = events.last().expect("an event");
+    assert_eq!(last["kind"], "closed_by_customer", "{last}");
+    assert_eq!(last["actor"]["type"], "customer", "{last}");
+
+    // The visitor writes again: a new case linked to the closed one, and
+    // End chat is back for it.
+    visitor_says(b, "One more thing").await;
+    let cases = channel_cases(app, &channel.id, 2).await;
+    let next = cases
+        .iter()
+        .find(|c| c["id"] != case_id.as_str())
+        .expect("a new case");
+    let next_id = s(&next["id"]);
+    assert_eq!(next["previous_case_id"], case_id.as_str(), "{next}");
+    assert_eq!(next["status"], "open", "{next}");
+    assert_eq!(next["chat_state"], "active", "{next}");
+    assert_eq!(texts(&app.messages(&next_id).await), ["One more thing"]);
+    assert_eq!(app.case(&case_id).await["status"], "closed");
+    widget_el(b, "#cd-end").await;
+
+    // One list in the widget: both cases, the line between them.
+    let reply2 = app.reply(&next_id, "Go ahead.").await;
+    wait_message(b, &s(&reply2["id"]), "agent", "Go ahead.").await;
+    assert_eq!(
+        widget_transcript(b).await,
+        pairs(&[
+            ("customer", "Where is my parcel?"),
+            ("agent", "It arrives tomorrow."),
+            ("customer", "One more thing"),
+            ("agent", "Go ahead."),
+        ])
+    );
+    let order = widget_js(
+        b,
+        "return [...r.querySelectorAll('.cd-msg')].map(m => \
+         m.classList.contains('cd-ended') ? 'ended' : m.dataset.case);",
+    )
+    .await;
+    assert_eq!(
+        order,
+        json!([case_id, case_id, "ended", next_id, next_id]),
+        "the ended line between the two cases"
+    );
     drop(site);
 }

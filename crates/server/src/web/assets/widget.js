@@ -42,6 +42,11 @@
       react: "React to this message",
       reactions: "Reactions",
       messages: "Messages",
+      end: "End chat",
+      end_confirm: "End this chat?",
+      yes: "Yes",
+      no: "No",
+      ended: "Chat ended. Write to start a new one.",
       emoji: ["thumbs up", "heart", "laughing", "surprised", "sad", "thank you"],
     },
     ru: {
@@ -60,6 +65,11 @@
       react: "Отреагировать на сообщение",
       reactions: "Реакции",
       messages: "Сообщения",
+      end: "Завершить чат",
+      end_confirm: "Завершить этот чат?",
+      yes: "Да",
+      no: "Нет",
+      ended: "Чат завершён. Напишите, чтобы начать новый.",
       emoji: ["нравится", "сердце", "смешно", "удивление", "грустно", "спасибо"],
     },
   };
@@ -106,7 +116,10 @@
     retryTimer: 0,
     offline: false, // the event stream is down: "Reconnecting…"
     reconnect: false, // the visitor was replaced: a new stream after the next sync
+    caseId: "", // the case of the latest message: the one "End chat" closes
+    ending: false, // the close call is under way
   };
+  const closedCases = new Set(); // case ids known to be closed
   const nodes = new Map(); // message id -> its .cd-msg element
   const pending = new Set(); // sent by this page, not yet seen in the feed
 
@@ -174,7 +187,14 @@ button:focus-visible,textarea:focus-visible,a:focus-visible{outline:2px solid va
 .cd-head{display:flex;align-items:center;gap:8px;padding:10px 8px 10px 16px;background:var(--cd-accent);color:#fff}
 .cd-title{flex:1;margin:0;font-size:16px;font-weight:600}
 .cd-close{width:36px;height:36px;padding:5px;border:0;border-radius:50%;background:none;color:#fff;cursor:pointer}
-.cd-close:hover{background:rgba(255,255,255,.15)}
+.cd-close:hover,.cd-end:hover{background:rgba(255,255,255,.15)}
+.cd-head button:focus-visible{outline-color:#fff}
+.cd-end{padding:3px 10px;border:1px solid rgba(255,255,255,.6);border-radius:14px;background:none;color:#fff;font-size:12px;cursor:pointer;white-space:nowrap}
+.cd-confirm{display:flex;align-items:center;gap:8px;padding:8px 12px;border-bottom:1px solid #e3e5e8;background:#fff;font-size:13px}
+.cd-confirm span{flex:1}
+.cd-confirm button{padding:3px 12px;border:1px solid #cfd3d8;border-radius:6px;background:#fff;cursor:pointer;font-size:13px}
+.cd-confirm button:disabled{opacity:.6;cursor:default}
+#cd-end-yes{border-color:#c62828;background:#c62828;color:#fff}
 .cd-list{flex:1;overflow-y:auto;padding:14px 12px;display:flex;flex-direction:column;gap:10px;background:#f6f7f9}
 .cd-empty{margin:auto 12px;color:#667085;text-align:center}
 .cd-msg{position:relative;max-width:82%;display:flex;flex-direction:column;align-items:flex-start;align-self:flex-start}
@@ -222,11 +242,16 @@ button:focus-visible,textarea:focus-visible,a:focus-visible{outline:2px solid va
   const status = h("div", { class: "cd-status", role: "status" });
   const input = h("textarea", { id: "cd-input", rows: "1", maxlength: String(MAX_TEXT), placeholder: t.placeholder, "aria-label": t.placeholder });
   const sendButton = h("button", { id: "cd-send", type: "submit", "aria-label": t.send }, t.send);
+  const endButton = h("button", { id: "cd-end", class: "cd-end", type: "button", hidden: true, onclick: () => askEnd() }, t.end);
+  const endYes = h("button", { id: "cd-end-yes", type: "button", onclick: () => endChat() }, t.yes);
+  const endNo = h("button", { id: "cd-end-no", type: "button", onclick: () => cancelEnd(true) }, t.no);
+  const confirmRow = h("div", { class: "cd-confirm", role: "group", "aria-label": t.end, hidden: true }, h("span", {}, t.end_confirm), endYes, endNo);
   const form = h("form", { class: "cd-form", onsubmit: (e) => (e.preventDefault(), send()) }, input, sendButton);
   const panel = h(
     "div",
     { id: "cd-panel", role: "dialog", "aria-label": title, hidden: true },
-    h("div", { class: "cd-head" }, h("h2", { class: "cd-title" }, title), h("button", { class: "cd-close", type: "button", "aria-label": t.close, onclick: () => close() }, icon(CLOSE_ICON))),
+    h("div", { class: "cd-head" }, h("h2", { class: "cd-title" }, title), endButton, h("button", { class: "cd-close", type: "button", "aria-label": t.close, onclick: () => close() }, icon(CLOSE_ICON))),
+    confirmRow,
     list,
     status,
     form
@@ -250,6 +275,7 @@ button:focus-visible,textarea:focus-visible,a:focus-visible{outline:2px solid va
     if (e.key !== "Escape" || !state.open) return;
     e.stopPropagation();
     if (picker.isConnected) closePicker(true);
+    else if (!confirmRow.hidden) cancelEnd(true);
     else close();
   });
   root.addEventListener("click", (e) => {
@@ -275,6 +301,7 @@ button:focus-visible,textarea:focus-visible,a:focus-visible{outline:2px solid va
     if (!state.open) return;
     state.open = false;
     closePicker(false);
+    cancelEnd(false);
     panel.hidden = true;
     launcher.setAttribute("aria-expanded", "false");
     launcher.setAttribute("aria-label", t.open);
@@ -393,6 +420,7 @@ button:focus-visible,textarea:focus-visible,a:focus-visible{outline:2px solid va
     state.lastId = "";
     state.loaded = false;
     state.passedSeen = false;
+    setCase("");
     saveSession();
     for (const node of nodes.values()) {
       node.remove();
@@ -460,6 +488,7 @@ button:focus-visible,textarea:focus-visible,a:focus-visible{outline:2px solid va
     }
     list.append(node); // feed order is the order on screen
     state.lastId = m.id;
+    if (m.case_id) setCase(m.case_id);
     // The dot: an agent's message the visitor has not had on screen.
     if (m.author === "agent" && !state.open && (state.loaded || state.passedSeen)) setUnread(true);
     if (m.id === state.seen) state.passedSeen = true;
@@ -572,7 +601,10 @@ button:focus-visible,textarea:focus-visible,a:focus-visible{outline:2px solid va
     }
     node.classList.remove("cd-sending");
     node.setAttribute("data-id", m.id);
-    if (m.case_id) node.setAttribute("data-case", m.case_id);
+    if (m.case_id) {
+      node.setAttribute("data-case", m.case_id);
+      setCase(m.case_id); // after "End chat", a new case: the button is back
+    }
     const time = node.querySelector("time");
     if (time && m.created_at) {
       time.setAttribute("datetime", m.created_at);
@@ -591,6 +623,72 @@ button:focus-visible,textarea:focus-visible,a:focus-visible{outline:2px solid va
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID(); // secure contexts only
     const b = crypto.getRandomValues(new Uint8Array(16));
     return [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+  }
+
+  // --------------------------------------------------------------- end chat
+
+  /** The case of the latest message; "End chat" shows while it is open. */
+  function setCase(id) {
+    state.caseId = id || "";
+    updateEnd();
+  }
+
+  function updateEnd() {
+    const can = !!state.caseId && !closedCases.has(state.caseId);
+    endButton.hidden = !can;
+    if (!can) cancelEnd(false);
+  }
+
+  /** A case's status as the event stream reports it. */
+  function caseChanged(data) {
+    if (!data || typeof data.case_id !== "string") return;
+    if (data.status === "closed") closedCases.add(data.case_id);
+    else if (data.status) closedCases.delete(data.case_id);
+    updateEnd();
+  }
+
+  function askEnd() {
+    if (!state.caseId || state.ending) return;
+    closePicker(false);
+    confirmRow.hidden = false;
+    endYes.focus();
+  }
+
+  function cancelEnd(refocus) {
+    if (confirmRow.hidden || state.ending) return;
+    confirmRow.hidden = true;
+    if (refocus) (endButton.hidden ? input : endButton).focus();
+  }
+
+  async function endChat() {
+    const caseId = state.caseId;
+    if (!caseId || state.ending) return;
+    state.ending = true;
+    endYes.disabled = endNo.disabled = true;
+    let done = false;
+    try {
+      const r = await call("POST", "/cases/" + encodeURIComponent(caseId) + "/close");
+      if (r.ok) done = true;
+      else notice((r.data && r.data.error && r.data.error.message) || t.error);
+    } catch (_) {
+      notice(t.error);
+    }
+    state.ending = false;
+    endYes.disabled = endNo.disabled = false;
+    confirmRow.hidden = true;
+    if (!done) {
+      if (!endButton.hidden) endButton.focus();
+      return;
+    }
+    closedCases.add(caseId);
+    updateEnd();
+    // A line of the widget's own, not from the feed: the visitor's next
+    // message starts a new case below it.
+    const line = h("div", { class: "cd-msg cd-ended", "data-author": "system", "data-case": caseId }, h("div", { class: "cd-bubble" }, t.ended));
+    list.append(line);
+    for (const node of pending) list.append(node);
+    scrollDown(true);
+    input.focus();
   }
 
   // -------------------------------------------------------------- reactions
@@ -660,6 +758,13 @@ button:focus-visible,textarea:focus-visible,a:focus-visible{outline:2px solid va
       catchUp();
     });
     for (const kind of ["message", "case", "resync"]) es.addEventListener(kind, catchUp);
+    es.addEventListener("case", (e) => {
+      try {
+        caseChanged(JSON.parse(e.data));
+      } catch (_) {
+        /* not JSON: the catch-up is enough */
+      }
+    });
     es.addEventListener("error", () => {
       if (state.events !== es) return;
       disconnect();
