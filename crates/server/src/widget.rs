@@ -34,11 +34,15 @@ const MAX_USER_FIELD: usize = 200;
 /// At most this many allowed origins per channel.
 pub const MAX_ORIGINS: usize = 50;
 
-/// A sliding-window limit per key (visitor, address), in memory.
+/// A sliding-window limit per key (a customer, a channel), in memory.
 #[derive(Default)]
 pub struct RateLimit {
     hits: Mutex<HashMap<String, Vec<Instant>>>,
 }
+
+/// Keys idle this long are forgotten when the map grows large: longer than
+/// any window a caller uses.
+const FORGET_AFTER: Duration = Duration::from_secs(300);
 
 impl RateLimit {
     /// Counts one hit of `key`; refuses it when `limit` hits already fell
@@ -46,7 +50,7 @@ impl RateLimit {
     pub fn hit(&self, key: &str, limit: usize, window: Duration) -> Result<(), AppError> {
         let mut map = self.hits.lock().map_err(AppError::internal)?;
         if map.len() > 100_000 {
-            map.retain(|_, hits| hits.iter().any(|t| t.elapsed() < window));
+            map.retain(|_, hits| hits.last().is_some_and(|t| t.elapsed() < FORGET_AFTER));
         }
         let hits = map.entry(key.to_owned()).or_default();
         hits.retain(|t| t.elapsed() < window);

@@ -288,7 +288,10 @@ pub trait Tx: Send {
     /// Unscoped: the widget endpoints find the visitor by token first.
     async fn find_visitor(&mut self, token_hash: &str) -> R<Option<VisitorRecord>>;
     /// Public messages (kind `message`) of every case of the customer, in
-    /// order, those with `seq > after_seq`, at most `limit`.
+    /// order, those with `seq > after_seq`, at most `limit`. Every write of
+    /// a customer's messages takes its `seq` under the customer's lock, so
+    /// one customer's messages commit in `seq` order and a reader that has
+    /// seen `seq` never misses an earlier one later.
     async fn list_customer_messages(
         &mut self,
         account_id: &str,

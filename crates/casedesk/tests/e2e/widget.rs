@@ -172,6 +172,20 @@ async fn widget_conversation_follows_routing_and_reactions(backend: Backend) {
     .await;
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(v["case_id"], case_id.as_str());
+    // Only agents' replies take reactions from the widget: not the
+    // visitor's own messages, nor notes (such as that reaction's note).
+    for target in [first["message"]["id"].clone(), v["note_id"].clone()] {
+        let (st, _, e) = w(
+            &app,
+            Method::POST,
+            &format!("{ch}/reactions"),
+            Some(&token),
+            SHOP,
+            Some(json!({"message_id": target, "emoji": "😮"})),
+        )
+        .await;
+        assert_eq!(st, StatusCode::NOT_FOUND, "{target}: {e}");
+    }
     let items = history(&app, &ch, &token, None).await;
     assert_eq!(items[1]["reactions"], json!(["👍"]));
     let notes: Vec<String> = app

@@ -167,7 +167,7 @@ pub async fn post_message(
     headers: HeaderMap,
     Json(body): Json<WidgetPostMessage>,
 ) -> Result<(StatusCode, axum::Json<WidgetPosted>), AppError> {
-    let (visitor, customer) =
+    let (_, customer) =
         widget::visitor_of(&app, &channel_id, bearer_of(&headers).as_deref()).await?;
     check_text(&body.text)?;
     let client_id = match body.client_id {
@@ -185,8 +185,9 @@ pub async fn post_message(
         }
         None => new_id(),
     };
+    // Per customer: a signed user's devices share one budget.
     app.widget_limits
-        .hit(&visitor.token_hash, RATE_LIMIT, RATE_WINDOW)?;
+        .hit(&customer.id, RATE_LIMIT, RATE_WINDOW)?;
     let channel = widget::widget_channel(&app, &channel_id).await?;
     let result = cases::receive_message(
         &app,
@@ -233,10 +234,35 @@ pub async fn react(
     headers: HeaderMap,
     Json(body): Json<WidgetReaction>,
 ) -> Result<axum::Json<serde_json::Value>, AppError> {
-    let (visitor, customer) =
+    let (_, customer) =
         widget::visitor_of(&app, &channel_id, bearer_of(&headers).as_deref()).await?;
     app.widget_limits
-        .hit(&visitor.token_hash, RATE_LIMIT, RATE_WINDOW)?;
+        .hit(&customer.id, RATE_LIMIT, RATE_WINDOW)?;
+    // From the widget, a visitor reacts to agents' replies in their own
+    // cases (R10), nothing else: not to notes, system lines or their own.
+    let (account_id, customer_id, target) = (
+        customer.account_id.clone(),
+        customer.id.clone(),
+        body.message_id.clone(),
+    );
+    read::<_, AppError, _>(&*app.store, move |tx| {
+        Box::pin(async move {
+            let unknown = || AppError::not_found("reacted message");
+            let m = tx
+                .get_message(&account_id, &target)
+                .await
+                .map_err(|_| unknown())?;
+            let case = tx.get_case(&account_id, &m.case_id).await?;
+            if case.customer_id != customer_id
+                || m.kind != MessageKind::Message
+                || m.author_type != AuthorType::Agent
+            {
+                return Err(unknown());
+            }
+            Ok(())
+        })
+    })
+    .await?;
     let channel = widget::widget_channel(&app, &channel_id).await?;
     let result = cases::receive_reaction(
         &app,
