@@ -344,6 +344,18 @@ impl TestApp {
         .await;
     }
 
+    /// `GET /stats` totals of the days around today (UTC), so a test
+    /// running at midnight still sees what it just did.
+    pub async fn stats_total_today(&self) -> Value {
+        let today = chrono::Utc::now().date_naive();
+        let path = format!(
+            "/api/v1/stats?group_by=day&from={}&to={}",
+            today - chrono::Duration::days(1),
+            today + chrono::Duration::days(1)
+        );
+        self.ok(Method::GET, &path, None).await["total"].clone()
+    }
+
     /// Polls a case until `pred` holds, for at most `secs` seconds.
     pub async fn wait_case(&self, id: &str, secs: u64, pred: impl Fn(&Value) -> bool) -> Value {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);

@@ -57,15 +57,6 @@ async fn agent(app: &TestApp, email: &str) -> (String, String) {
     (s(&v["id"]), app.login(email, "agent-password").await)
 }
 
-fn today_period() -> String {
-    let today = chrono::Utc::now().date_naive();
-    format!(
-        "from={}&to={}",
-        today - chrono::Duration::days(1),
-        today + chrono::Duration::days(1)
-    )
-}
-
 async fn template_that_closes_finishes_the_chat_and_next_message_opens_a_new_case(
     backend: Backend,
 ) {
@@ -164,14 +155,7 @@ async fn template_that_closes_finishes_the_chat_and_next_message_opens_a_new_cas
     assert_eq!(c2["previous_case_id"], c1.as_str());
 
     // Statistics count the template's close and finish like any other.
-    let stats = app
-        .ok(
-            Method::GET,
-            &format!("/api/v1/stats?group_by=day&{}", today_period()),
-            None,
-        )
-        .await;
-    let total = &stats["total"];
+    let total = &app.stats_total_today().await;
     assert_eq!(total["cases_created"], 2, "{total}");
     assert_eq!(total["cases_closed"], 1, "{total}");
     assert_eq!(total["cases_finished"], 1, "{total}");

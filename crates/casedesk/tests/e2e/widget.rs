@@ -529,19 +529,8 @@ async fn the_customer_closes_their_own_case(backend: Backend) {
         case_id.as_str()
     );
     // R15: the customer's close counts like any other.
-    let today = chrono::Utc::now().date_naive();
-    let stats = app
-        .ok(
-            Method::GET,
-            &format!(
-                "/api/v1/stats?group_by=day&from={}&to={}",
-                today - chrono::Duration::days(1),
-                today + chrono::Duration::days(1)
-            ),
-            None,
-        )
-        .await;
-    assert_eq!(stats["total"]["cases_closed"], 1, "{}", stats["total"]);
-    assert_eq!(stats["total"]["cases_finished"], 1, "{}", stats["total"]);
+    let total = app.stats_total_today().await;
+    assert_eq!(total["cases_closed"], 1, "{total}");
+    assert_eq!(total["cases_finished"], 1, "{total}");
     app.stop().await;
 }
