@@ -476,10 +476,7 @@ async fn fire_batch(app: &AppState, batch: Vec<RuleTimer>) -> Result<usize, AppE
         })
     })
     .await?;
-    app.after_commit(effects.notices, true);
-    if effects.queued {
-        app.outbox_changed.notify_one();
-    }
+    app.after_change_commit(effects.notices, effects.queued);
     Ok(fired)
 }
 

@@ -231,10 +231,7 @@ pub async fn receive_message(
         Box::pin(async move { route_and_store(tx, &channel, msg).await })
     })
     .await?;
-    app.after_commit(notices, true);
-    if queued {
-        app.outbox_changed.notify_one();
-    }
+    app.after_change_commit(notices, queued);
     Ok(result)
 }
 
@@ -599,10 +596,7 @@ pub async fn post_agent_message(
         })
     })
     .await?;
-    app.after_commit(notices, true);
-    if queued {
-        app.outbox_changed.notify_one();
-    }
+    app.after_change_commit(notices, queued);
     Ok(message)
 }
 
@@ -749,7 +743,8 @@ pub(crate) async fn add_message(
 /// the timers. The common shape of finish, patch and keep-active.
 pub(crate) async fn change_case<F>(
     app: &AppState,
-    who: AgentActor,
+    account_id: String,
+    actor: Actor,
     case_id: String,
     kind: &'static str,
     change: F,
@@ -766,7 +761,7 @@ where
     let (case, notices, queued) = write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
             let at = now();
-            let (mut case, _customer) = lock_case(tx, &who.account_id, &case_id).await?;
+            let (mut case, _customer) = lock_case(tx, &account_id, &case_id).await?;
             let was_active = case.state.is_active_chat();
             let before = case.state.clone();
             let changes = change(&mut case, tx, at).await?;
@@ -779,24 +774,21 @@ where
             }
             tx.update_case(&case).await?;
             if was_active != case.state.is_active_chat() || kind == "kept_active" {
-                let settings = settings_of(tx, &who.account_id).await?;
+                let settings = settings_of(tx, &account_id).await?;
                 reschedule(tx, &case, settings, case.last_activity_at).await?;
             }
-            record(tx, &case, kind, &who.actor(), changes, json!({}), at).await?;
+            record(tx, &case, kind, &actor, changes, json!({}), at).await?;
             let mut notices = vec![case_notice(&case)];
             let rules =
-                automation::after_change(tx, &case.id, &who.account_id, Some(before), vec![], at)
+                automation::after_change(tx, &case.id, &account_id, Some(before), vec![], at)
                     .await?;
             notices.extend(rules.notices);
-            let case = tx.get_case(&who.account_id, &case.id).await?;
+            let case = tx.get_case(&account_id, &case.id).await?;
             Ok((case, notices, rules.queued))
         })
     })
     .await?;
-    app.after_commit(notices, true);
-    if queued {
-        app.outbox_changed.notify_one();
-    }
+    app.after_change_commit(notices, queued);
     Ok(case)
 }
 
@@ -807,9 +799,14 @@ pub async fn finish(
     case_id: String,
     status: Status,
 ) -> Result<CaseRecord, AppError> {
-    change_case(app, who, case_id, "finished", move |case, _tx, at| {
-        Box::pin(async move { Ok(case.state.finish(status, at)?) })
-    })
+    change_case(
+        app,
+        who.account_id.clone(),
+        who.actor(),
+        case_id,
+        "finished",
+        move |case, _tx, at| Box::pin(async move { Ok(case.state.finish(status, at)?) }),
+    )
     .await
 }
 
@@ -819,12 +816,19 @@ pub async fn keep_active(
     who: AgentActor,
     case_id: String,
 ) -> Result<CaseRecord, AppError> {
-    change_case(app, who, case_id, "kept_active", move |case, _tx, _at| {
-        Box::pin(async move {
-            case.state.keep_active()?;
-            Ok(Vec::new())
-        })
-    })
+    change_case(
+        app,
+        who.account_id.clone(),
+        who.actor(),
+        case_id,
+        "kept_active",
+        move |case, _tx, _at| {
+            Box::pin(async move {
+                case.state.keep_active()?;
+                Ok(Vec::new())
+            })
+        },
+    )
     .await
 }
 
@@ -838,51 +842,23 @@ pub async fn close_by_customer(
     customer_id: String,
     case_id: String,
 ) -> Result<CaseRecord, AppError> {
-    let (case, notices, queued) = write::<_, AppError, _>(&*app.store, move |tx| {
-        Box::pin(async move {
-            let at = now();
-            let (mut case, _customer) = lock_case(tx, &account_id, &case_id).await?;
-            if case.customer_id != customer_id {
-                return Err(AppError::not_found("case"));
-            }
-            if case.state.merged {
-                return Err(AppError::from(casedesk_domain::RuleError::Merged));
-            }
-            let before = case.state.clone();
-            let changes = case.state.set_status(Status::Closed, at)?;
-            if changes.is_empty() {
-                return Ok((case, Vec::new(), false));
-            }
-            case.updated_at = at;
-            tx.update_case(&case).await?;
-            let settings = settings_of(tx, &account_id).await?;
-            reschedule(tx, &case, settings, at).await?;
-            let actor = Actor::Customer(customer_id.clone());
-            record(
-                tx,
-                &case,
-                "closed_by_customer",
-                &actor,
-                changes,
-                json!({}),
-                at,
-            )
-            .await?;
-            let mut notices = vec![case_notice(&case)];
-            let rules =
-                automation::after_change(tx, &case.id, &account_id, Some(before), vec![], at)
-                    .await?;
-            notices.extend(rules.notices);
-            let case = tx.get_case(&account_id, &case.id).await?;
-            Ok((case, notices, rules.queued))
-        })
-    })
-    .await?;
-    app.after_commit(notices, true);
-    if queued {
-        app.outbox_changed.notify_one();
-    }
-    Ok(case)
+    let actor = Actor::Customer(customer_id.clone());
+    change_case(
+        app,
+        account_id,
+        actor,
+        case_id,
+        "closed_by_customer",
+        move |case, _tx, at| {
+            Box::pin(async move {
+                if case.customer_id != customer_id {
+                    return Err(AppError::not_found("case"));
+                }
+                Ok(case.state.set_status(Status::Closed, at)?)
+            })
+        },
+    )
+    .await
 }
 
 /// An agent opened the case: it is no longer unread. Reading is not a change
@@ -929,21 +905,28 @@ pub async fn patch(
     p: CasePatch,
 ) -> Result<CaseRecord, AppError> {
     let account_id = who.account_id.clone();
-    change_case(app, who, case_id, "updated", move |case, tx, at| {
-        Box::pin(async move {
-            let mut changes = Vec::new();
-            if let Some(subject) = p.subject {
-                changes.extend(set_subject(case, subject));
-            }
-            if let Some(assignee) = p.assignee_id {
-                changes.extend(assign(tx, &account_id, case, assignee).await?);
-            }
-            if let Some(status) = p.status {
-                changes.extend(case.state.set_status(status, at)?);
-            }
-            Ok(changes)
-        })
-    })
+    change_case(
+        app,
+        who.account_id.clone(),
+        who.actor(),
+        case_id,
+        "updated",
+        move |case, tx, at| {
+            Box::pin(async move {
+                let mut changes = Vec::new();
+                if let Some(subject) = p.subject {
+                    changes.extend(set_subject(case, subject));
+                }
+                if let Some(assignee) = p.assignee_id {
+                    changes.extend(assign(tx, &account_id, case, assignee).await?);
+                }
+                if let Some(status) = p.status {
+                    changes.extend(case.state.set_status(status, at)?);
+                }
+                Ok(changes)
+            })
+        },
+    )
     .await
 }
 
@@ -1093,10 +1076,7 @@ pub async fn split(
         })
     })
     .await?;
-    app.after_commit(notices, true);
-    if queued {
-        app.outbox_changed.notify_one();
-    }
+    app.after_change_commit(notices, queued);
     Ok(new_case)
 }
 
@@ -1192,10 +1172,7 @@ pub async fn merge_with_previous(
         })
     })
     .await?;
-    app.after_commit(notices, true);
-    if queued {
-        app.outbox_changed.notify_one();
-    }
+    app.after_change_commit(notices, queued);
     Ok(previous)
 }
 

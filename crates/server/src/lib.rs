@@ -95,6 +95,15 @@ impl AppState {
             self.timers.notify_one();
         }
     }
+
+    /// [`AppState::after_commit`] of a change that may have moved timers
+    /// and queued webhook deliveries (its own or its rules').
+    pub(crate) fn after_change_commit(&self, notices: Vec<Notice>, queued: bool) {
+        self.after_commit(notices, true);
+        if queued {
+            self.outbox_changed.notify_one();
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -168,15 +168,22 @@ pub async fn label_case(
     add: bool,
 ) -> Result<casedesk_store::CaseRecord, AppError> {
     let account_id = who.account_id.clone();
-    change_case(app, who, case_id, "labels_changed", move |case, tx, at| {
-        Box::pin(async move {
-            if case.state.merged {
-                return Err(AppError::from(casedesk_domain::RuleError::Merged));
-            }
-            let change = change_label(tx, &account_id, &case.id, &label_id, add, at).await?;
-            Ok(change.into_iter().collect())
-        })
-    })
+    change_case(
+        app,
+        who.account_id.clone(),
+        who.actor(),
+        case_id,
+        "labels_changed",
+        move |case, tx, at| {
+            Box::pin(async move {
+                if case.state.merged {
+                    return Err(AppError::from(casedesk_domain::RuleError::Merged));
+                }
+                let change = change_label(tx, &account_id, &case.id, &label_id, add, at).await?;
+                Ok(change.into_iter().collect())
+            })
+        },
+    )
     .await
 }
 
@@ -473,9 +480,6 @@ pub async fn apply_template(
         })
     })
     .await?;
-    app.after_commit(notices, true);
-    if queued {
-        app.outbox_changed.notify_one();
-    }
+    app.after_change_commit(notices, queued);
     Ok(case)
 }
