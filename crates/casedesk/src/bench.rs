@@ -319,7 +319,7 @@ impl BenchServer {
         let config = Config {
             admin_email: Some(ADMIN_EMAIL.into()),
             admin_password: Some(admin_password.clone()),
-            public_url: None,
+            ..Config::default()
         };
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(casedesk_server::serve(

@@ -44,6 +44,14 @@ enum Command {
         /// (e.g. https://help.example); default: the address of each request.
         #[arg(long, env = "CASEDESK_PUBLIC_URL")]
         public_url: Option<String>,
+        /// SMTP server for the Help Center's sign-in mail, e.g.
+        /// smtps://user:pass@mail.example:465 (needs --public-url); unset,
+        /// the mail is written to the log.
+        #[arg(long, env = "CASEDESK_SMTP_URL", hide_env_values = true)]
+        smtp_url: Option<String>,
+        /// Sender of outgoing mail, e.g. "Support <help@shop.example>".
+        #[arg(long, env = "CASEDESK_SMTP_FROM")]
+        smtp_from: Option<String>,
     },
     /// Create or upgrade the database schema, then exit.
     Migrate,
@@ -122,6 +130,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             admin_email,
             admin_password,
             public_url,
+            smtp_url,
+            smtp_from,
         } => {
             let store = open_store(&cli.database_url)
                 .await
@@ -133,6 +143,8 @@ async fn run(cli: Cli) -> Result<(), String> {
                 admin_email,
                 admin_password,
                 public_url,
+                smtp_url,
+                smtp_from,
             };
             casedesk_server::serve(listener, store, config, shutdown_signal())
                 .await

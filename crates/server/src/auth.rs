@@ -231,7 +231,7 @@ pub fn cookie<'a>(headers: &'a header::HeaderMap, name: &str) -> Option<&'a str>
 /// Cookies are marked `Secure` when the request reached a TLS-terminating
 /// proxy (`X-Forwarded-Proto: https`); plain-http setups (localhost, tests)
 /// would otherwise never get their cookie back.
-fn secure_attr(headers: &header::HeaderMap) -> &'static str {
+pub(crate) fn secure_attr(headers: &header::HeaderMap) -> &'static str {
     let https = headers
         .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())

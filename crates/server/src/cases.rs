@@ -250,6 +250,7 @@ async fn route_and_store(
             channel_id: channel.id.clone(),
             external_id: msg.customer_id.clone(),
             name: msg.customer_name.clone(),
+            email: None,
             latest_case_id: None,
             created_at: at,
         })

@@ -14,6 +14,8 @@ mod automation;
 pub mod cases;
 pub mod error;
 pub mod events;
+pub mod help;
+pub mod mail;
 pub mod rules;
 pub mod scheduler;
 pub mod templates;
@@ -52,6 +54,11 @@ pub struct Config {
     /// The address sites reach the server at (`https://help.example`), for
     /// widget snippets; unset, the address each request came to.
     pub public_url: Option<String>,
+    /// Where mail goes (`smtps://user:pass@host:465`); unset, mail is
+    /// written to the log instead.
+    pub smtp_url: Option<String>,
+    /// The sender of outgoing mail (`Support <help@shop.example>`).
+    pub smtp_from: Option<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -59,6 +66,8 @@ impl std::fmt::Debug for Config {
         f.debug_struct("Config")
             .field("admin_email", &self.admin_email)
             .field("public_url", &self.public_url)
+            .field("smtp_url", &self.smtp_url.as_ref().map(|_| "***"))
+            .field("smtp_from", &self.smtp_from)
             .field(
                 "admin_password",
                 &self.admin_password.as_ref().map(|_| "***"),
@@ -81,6 +90,8 @@ pub struct AppState {
     /// [`Config::public_url`], checked.
     pub public_url: Option<String>,
     pub http: reqwest::Client,
+    /// Outgoing mail (Help Center sign-in links).
+    pub mailer: mail::Mailer,
     /// Flips to `true` when the server starts shutting down.
     pub shutdown: watch::Receiver<bool>,
     dummy_hash: String,
@@ -213,6 +224,15 @@ pub async fn serve(
             None => println!("casedesk: created the first account; admin {email}"),
         }
     }
+    let mailer = mail::Mailer::new(config.smtp_url.as_deref(), config.smtp_from.as_deref())
+        .map_err(ServeError::Startup)?;
+    if mailer.delivers() && config.public_url.is_none() {
+        // The links in mail must not take the address from a request's Host
+        // header: whoever asks for a link could point it at their own site.
+        return Err(ServeError::Startup(
+            "CASEDESK_SMTP_URL needs CASEDESK_PUBLIC_URL: the address in the links it mails".into(),
+        ));
+    }
     let (stop_tx, stop_rx) = watch::channel(false);
     let app: App = Arc::new(AppState {
         store: Arc::clone(&store),
@@ -231,6 +251,7 @@ pub async fn serve(
             .user_agent(concat!("casedesk/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ServeError::Startup(e.to_string()))?,
+        mailer,
         shutdown: stop_rx,
         dummy_hash: auth::dummy_hash().await.map_err(startup)?,
     });
@@ -241,7 +262,9 @@ pub async fn serve(
     let addr = listener.local_addr()?;
     tracing::info!(%addr, backend = store.backend(), "casedesk is listening");
     let stop_for_http = stop_tx.clone();
-    let served = axum::serve(listener, router(Arc::clone(&app)))
+    let service =
+        router(Arc::clone(&app)).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let served = axum::serve(listener, service)
         .with_graceful_shutdown(async move {
             shutdown.await;
             tracing::info!("shutting down: draining in-flight requests");

@@ -48,6 +48,22 @@ impl RateLimit {
     /// Counts one hit of `key`; refuses it when `limit` hits already fell
     /// in the last `window`, with the seconds until one expires.
     pub fn hit(&self, key: &str, limit: usize, window: Duration) -> Result<(), AppError> {
+        self.hit_as(
+            key,
+            limit,
+            window,
+            "too many messages at once; wait a moment",
+        )
+    }
+
+    /// [`RateLimit::hit`] refusing with `message`.
+    pub fn hit_as(
+        &self,
+        key: &str,
+        limit: usize,
+        window: Duration,
+        message: &str,
+    ) -> Result<(), AppError> {
         let mut map = self.hits.lock().map_err(AppError::internal)?;
         if map.len() > 100_000 {
             map.retain(|_, hits| hits.last().is_some_and(|t| t.elapsed() < FORGET_AFTER));
@@ -56,10 +72,7 @@ impl RateLimit {
         hits.retain(|t| t.elapsed() < window);
         if hits.len() >= limit {
             let wait = window.saturating_sub(hits[0].elapsed()).as_secs().max(1);
-            return Err(AppError::too_many(
-                "too many messages at once; wait a moment",
-                wait,
-            ));
+            return Err(AppError::too_many(message, wait));
         }
         hits.push(Instant::now());
         Ok(())
@@ -140,6 +153,8 @@ pub struct VisitorClaim {
     pub user_id: Option<String>,
     pub user_hash: Option<String>,
     pub name: Option<String>,
+    /// The signed user's e-mail, signed together with the user id.
+    pub email: Option<String>,
 }
 
 fn clean(field: &str, v: Option<String>) -> Result<Option<String>, AppError> {
@@ -164,10 +179,24 @@ pub async fn create_visitor(
 ) -> Result<(String, CustomerRecord), AppError> {
     let name = clean("name", claim.name)?;
     let user_id = clean("user_id", claim.user_id)?;
+    let email = claim
+        .email
+        .filter(|e| !e.trim().is_empty())
+        .map(|e| crate::auth::normalize_email(&e))
+        .transpose()?;
+    if email.is_some() && user_id.is_none() {
+        return Err(AppError::invalid(
+            "email is taken only from a signed user (with user_id and user_hash)",
+        ));
+    }
     let external_id = match &user_id {
         Some(user_id) => {
             let given = claim.user_hash.unwrap_or_default();
-            let want = user_hash(&channel.inbound_token, user_id);
+            let signed = match &email {
+                Some(email) => format!("{user_id}\n{email}"),
+                None => user_id.clone(),
+            };
+            let want = user_hash(&channel.inbound_token, &signed);
             if !bool::from(
                 given
                     .trim()
@@ -178,7 +207,8 @@ pub async fn create_visitor(
                 return Err(AppError::new(
                     StatusCode::UNAUTHORIZED,
                     "bad_signature",
-                    "user_hash is not the HMAC-SHA256 of user_id with this channel's secret",
+                    "user_hash is not the HMAC-SHA256 of user_id (and \\n and email, when given) \
+                     with this channel's secret",
                 ));
             }
             format!("user:{user_id}")
@@ -190,17 +220,23 @@ pub async fn create_visitor(
     let customer = write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
             let at = now();
-            let customer = tx
+            let mut customer = tx
                 .upsert_customer_locked(&CustomerRecord {
                     id: new_id(),
                     account_id: channel.account_id.clone(),
                     channel_id: channel.id.clone(),
                     external_id,
                     name,
+                    email: None,
                     latest_case_id: None,
                     created_at: at,
                 })
                 .await?;
+            if email.is_some() && email != customer.email {
+                tx.set_customer_email(&customer.account_id, &customer.id, email.as_deref())
+                    .await?;
+                customer.email = email;
+            }
             tx.insert_visitor(&VisitorRecord {
                 token_hash,
                 account_id: channel.account_id.clone(),

@@ -10,8 +10,8 @@ use std::str::FromStr;
 use casedesk_domain::{Actor, AutoFinishSettings, CaseState, Change, Reopen, Time};
 use casedesk_store::{
     AccountRecord, AgentRecord, CaseRecord, ChannelRecord, CustomerRecord, Deadline, DeadlineKind,
-    EventRecord, LabelRecord, MessageRecord, OutboxItem, ReactionRecord, RuleRecord, RuleTimer,
-    StoreError, TemplateRecord, TokenRecord, VisitorRecord,
+    EventRecord, HelpTokenKind, HelpTokenRecord, LabelRecord, MessageRecord, OutboxItem,
+    ReactionRecord, RuleRecord, RuleTimer, StoreError, TemplateRecord, TokenRecord, VisitorRecord,
 };
 use sqlx::Row;
 use sqlx::postgres::PgRow;
@@ -26,7 +26,9 @@ pub(crate) const TOKEN_COLUMNS: &str = "token_hash, account_id, agent_id, create
 pub(crate) const CHANNEL_COLUMNS: &str =
     "id, account_id, kind, name, webhook_url, inbound_token, created_at, allowed_origins";
 pub(crate) const CUSTOMER_COLUMNS: &str =
-    "id, account_id, channel_id, external_id, name, latest_case_id, created_at";
+    "id, account_id, channel_id, external_id, name, email, latest_case_id, created_at";
+pub(crate) const HELP_TOKEN_COLUMNS: &str =
+    "token_hash, account_id, kind, email, customer_id, created_at, expires_at";
 pub(crate) const CASE_COLUMNS: &str = "id, account_id, number, channel_id, customer_id, subject, \
      status, chat_state, assignee_id, created_at, updated_at, last_activity_at, finished_at, \
      closed_at, reopen_from_seq, reopen_status_before, reopen_finished_at_before, \
@@ -174,6 +176,20 @@ pub(crate) fn visitor(row: &PgRow) -> R<VisitorRecord> {
     })
 }
 
+pub(crate) fn help_token(row: &PgRow) -> R<HelpTokenRecord> {
+    let kind: String = col(row, "kind")?;
+    Ok(HelpTokenRecord {
+        token_hash: col(row, "token_hash")?,
+        account_id: col(row, "account_id")?,
+        kind: HelpTokenKind::parse(&kind)
+            .ok_or_else(|| StoreError::Other(format!("unknown help token kind `{kind}`")))?,
+        email: col(row, "email")?,
+        customer_id: col(row, "customer_id")?,
+        created_at: time_col(row, "created_at")?,
+        expires_at: time_col(row, "expires_at")?,
+    })
+}
+
 pub(crate) fn customer(row: &PgRow) -> R<CustomerRecord> {
     Ok(CustomerRecord {
         id: col(row, "id")?,
@@ -181,6 +197,7 @@ pub(crate) fn customer(row: &PgRow) -> R<CustomerRecord> {
         channel_id: col(row, "channel_id")?,
         external_id: col(row, "external_id")?,
         name: col(row, "name")?,
+        email: col(row, "email")?,
         latest_case_id: col(row, "latest_case_id")?,
         created_at: time_col(row, "created_at")?,
     })

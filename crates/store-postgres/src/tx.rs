@@ -3,9 +3,9 @@
 use casedesk_domain::{AutoFinishSettings, MessageKind, Time};
 use casedesk_store::{
     AccountRecord, AgentRecord, CaseFilter, CaseRecord, ChannelRecord, CustomerRecord, Deadline,
-    DeadlineKind, EventRecord, LabelRecord, MessageRecord, MessageSummary, OutboxItem,
-    OutboxUpdate, ReactionRecord, RuleRecord, RuleTimer, SortOrder, StoreError, TemplateRecord,
-    TokenRecord, Tx, VisitorRecord,
+    DeadlineKind, EventRecord, HelpTokenRecord, LabelRecord, MessageRecord, MessageSummary,
+    OutboxItem, OutboxUpdate, ReactionRecord, RuleRecord, RuleTimer, SortOrder, StoreError,
+    TemplateRecord, TokenRecord, Tx, VisitorRecord,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Postgres, QueryBuilder, Row, Transaction};
@@ -114,6 +114,16 @@ impl Tx for PgTx {
             .one(sqlx::query("SELECT COUNT(*) AS n FROM accounts"))
             .await?;
         row.try_get("n").map_err(map_err)
+    }
+
+    async fn list_account_ids(&mut self, limit: i64) -> R<Vec<String>> {
+        let q = sqlx::query("SELECT id FROM accounts ORDER BY created_at, id LIMIT $1")
+            .bind(limit.max(0));
+        self.many(q)
+            .await?
+            .iter()
+            .map(|r| r.try_get("id").map_err(map_err))
+            .collect()
     }
 
     async fn update_account_settings(
@@ -982,6 +992,80 @@ impl Tx for PgTx {
             .as_ref()
             .map(rows::visitor)
             .transpose()
+    }
+
+    async fn set_customer_email(
+        &mut self,
+        account_id: &str,
+        customer_id: &str,
+        email: Option<&str>,
+    ) -> R<()> {
+        let q = sqlx::query("UPDATE customers SET email = $3 WHERE account_id = $1 AND id = $2")
+            .bind(account_id)
+            .bind(customer_id)
+            .bind(email);
+        match self.exec(q).await? {
+            0 => Err(StoreError::NotFound),
+            _ => Ok(()),
+        }
+    }
+
+    async fn list_customers_by_email(
+        &mut self,
+        account_id: &str,
+        email: &str,
+    ) -> R<Vec<CustomerRecord>> {
+        let sql = format!(
+            "SELECT {} FROM customers WHERE account_id = $1 AND email = $2 ORDER BY created_at, id",
+            rows::CUSTOMER_COLUMNS
+        );
+        let q = sqlx::query(&sql).bind(account_id).bind(email);
+        rows::all(&self.many(q).await?, rows::customer)
+    }
+
+    async fn insert_help_token(&mut self, t: &HelpTokenRecord) -> R<()> {
+        let sql = format!(
+            "INSERT INTO help_tokens ({}) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            rows::HELP_TOKEN_COLUMNS
+        );
+        let q = sqlx::query(&sql)
+            .bind(&t.token_hash)
+            .bind(&t.account_id)
+            .bind(t.kind.as_str())
+            .bind(&t.email)
+            .bind(&t.customer_id)
+            .bind(micros(t.created_at))
+            .bind(micros(t.expires_at));
+        self.exec(q).await.map(drop)
+    }
+
+    async fn find_help_token(&mut self, token_hash: &str) -> R<Option<HelpTokenRecord>> {
+        let sql = format!(
+            "SELECT {} FROM help_tokens WHERE token_hash = $1",
+            rows::HELP_TOKEN_COLUMNS
+        );
+        self.optional(sqlx::query(&sql).bind(token_hash))
+            .await?
+            .as_ref()
+            .map(rows::help_token)
+            .transpose()
+    }
+
+    async fn take_help_token(&mut self, token_hash: &str) -> R<Option<HelpTokenRecord>> {
+        let sql = format!(
+            "DELETE FROM help_tokens WHERE token_hash = $1 RETURNING {}",
+            rows::HELP_TOKEN_COLUMNS
+        );
+        self.optional(sqlx::query(&sql).bind(token_hash))
+            .await?
+            .as_ref()
+            .map(rows::help_token)
+            .transpose()
+    }
+
+    async fn delete_expired_help_tokens(&mut self, now: Time) -> R<u64> {
+        let q = sqlx::query("DELETE FROM help_tokens WHERE expires_at < $1").bind(micros(now));
+        self.exec(q).await
     }
 
     async fn list_customer_messages(

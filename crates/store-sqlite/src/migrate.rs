@@ -30,6 +30,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0006_templates_rules.sql"),
     ),
     (7, "widget", include_str!("../migrations/0007_widget.sql")),
+    (
+        8,
+        "help_center",
+        include_str!("../migrations/0008_help_center.sql"),
+    ),
 ];
 
 pub(crate) fn run(conn: &Connection) -> Result<(), StoreError> {

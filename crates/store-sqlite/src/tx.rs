@@ -9,9 +9,9 @@ use casedesk_domain::{
 };
 use casedesk_store::{
     AccountRecord, AgentRecord, CaseFilter, CaseRecord, ChannelRecord, CustomerRecord, Deadline,
-    DeadlineKind, EventRecord, LabelRecord, MessageRecord, MessageSummary, OutboxItem,
-    OutboxUpdate, ReactionRecord, RuleRecord, RuleTimer, SortOrder, StoreError, TemplateRecord,
-    TokenRecord, Tx, VisitorRecord,
+    DeadlineKind, EventRecord, HelpTokenKind, HelpTokenRecord, LabelRecord, MessageRecord,
+    MessageSummary, OutboxItem, OutboxUpdate, ReactionRecord, RuleRecord, RuleTimer, SortOrder,
+    StoreError, TemplateRecord, TokenRecord, Tx, VisitorRecord,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params, params_from_iter};
@@ -176,6 +176,28 @@ fn origins_json(origins: &[String]) -> Option<String> {
     (!origins.is_empty()).then(|| serde_json::to_string(origins).unwrap_or_default())
 }
 
+const HELP_TOKEN_COLUMNS: &str =
+    "token_hash, account_id, kind, email, customer_id, created_at, expires_at";
+
+fn help_token_from(row: &Row) -> rusqlite::Result<HelpTokenRecord> {
+    let kind: String = row.get("kind")?;
+    Ok(HelpTokenRecord {
+        token_hash: row.get("token_hash")?,
+        account_id: row.get("account_id")?,
+        kind: HelpTokenKind::parse(&kind).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                2,
+                rusqlite::types::Type::Text,
+                format!("unknown help token kind `{kind}`").into(),
+            )
+        })?,
+        email: row.get("email")?,
+        customer_id: row.get("customer_id")?,
+        created_at: time_at(row, "created_at")?,
+        expires_at: time_at(row, "expires_at")?,
+    })
+}
+
 fn customer_from(row: &Row) -> rusqlite::Result<CustomerRecord> {
     Ok(CustomerRecord {
         id: row.get("id")?,
@@ -183,6 +205,7 @@ fn customer_from(row: &Row) -> rusqlite::Result<CustomerRecord> {
         channel_id: row.get("channel_id")?,
         external_id: row.get("external_id")?,
         name: row.get("name")?,
+        email: row.get("email")?,
         latest_case_id: row.get("latest_case_id")?,
         created_at: time_at(row, "created_at")?,
     })
@@ -520,6 +543,14 @@ impl Tx for SqliteTx<'_> {
 
     async fn count_accounts(&mut self) -> R<i64> {
         self.one("SELECT COUNT(*) FROM accounts", [], |r| r.get(0))
+    }
+
+    async fn list_account_ids(&mut self, limit: i64) -> R<Vec<String>> {
+        self.all(
+            "SELECT id FROM accounts ORDER BY created_at, id LIMIT ?1",
+            [limit],
+            |r| r.get(0),
+        )
     }
 
     async fn update_account_settings(
@@ -1326,6 +1357,74 @@ impl Tx for SqliteTx<'_> {
                 })
             },
         )
+    }
+
+    async fn set_customer_email(
+        &mut self,
+        account_id: &str,
+        customer_id: &str,
+        email: Option<&str>,
+    ) -> R<()> {
+        self.exec_found(
+            "UPDATE customers SET email = ?3 WHERE account_id = ?1 AND id = ?2",
+            params![account_id, customer_id, email],
+        )
+    }
+
+    async fn list_customers_by_email(
+        &mut self,
+        account_id: &str,
+        email: &str,
+    ) -> R<Vec<CustomerRecord>> {
+        self.all(
+            "SELECT * FROM customers WHERE account_id = ?1 AND email = ?2 ORDER BY created_at, id",
+            [account_id, email],
+            customer_from,
+        )
+    }
+
+    async fn insert_help_token(&mut self, t: &HelpTokenRecord) -> R<()> {
+        self.exec(
+            &format!(
+                "INSERT INTO help_tokens ({HELP_TOKEN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+            ),
+            params![
+                t.token_hash,
+                t.account_id,
+                t.kind.as_str(),
+                t.email,
+                t.customer_id,
+                micros(t.created_at),
+                micros(t.expires_at)
+            ],
+        )
+        .map(drop)
+    }
+
+    async fn find_help_token(&mut self, token_hash: &str) -> R<Option<HelpTokenRecord>> {
+        self.maybe(
+            &format!("SELECT {HELP_TOKEN_COLUMNS} FROM help_tokens WHERE token_hash = ?1"),
+            [token_hash],
+            help_token_from,
+        )
+    }
+
+    async fn take_help_token(&mut self, token_hash: &str) -> R<Option<HelpTokenRecord>> {
+        self.maybe(
+            &format!(
+                "DELETE FROM help_tokens WHERE token_hash = ?1 RETURNING {HELP_TOKEN_COLUMNS}"
+            ),
+            [token_hash],
+            help_token_from,
+        )
+    }
+
+    async fn delete_expired_help_tokens(&mut self, now: Time) -> R<u64> {
+        self.exec(
+            "DELETE FROM help_tokens WHERE expires_at < ?1",
+            [micros(now)],
+        )
+        .map(|n| n as u64)
     }
 
     async fn list_customer_messages(

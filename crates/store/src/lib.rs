@@ -149,6 +149,8 @@ pub trait Tx: Send {
     async fn insert_account(&mut self, account: &AccountRecord) -> R<()>;
     async fn get_account(&mut self, account_id: &str) -> R<AccountRecord>;
     async fn count_accounts(&mut self) -> R<i64>;
+    /// The ids of the first `limit` accounts, oldest first.
+    async fn list_account_ids(&mut self, limit: i64) -> R<Vec<String>>;
     async fn update_account_settings(
         &mut self,
         account_id: &str,
@@ -292,6 +294,27 @@ pub trait Tx: Send {
     /// a customer's messages takes its `seq` under the customer's lock, so
     /// one customer's messages commit in `seq` order and a reader that has
     /// seen `seq` never misses an earlier one later.
+    /// Sets (or clears) a customer's e-mail address.
+    async fn set_customer_email(
+        &mut self,
+        account_id: &str,
+        customer_id: &str,
+        email: Option<&str>,
+    ) -> R<()>;
+    /// The account's customers with this e-mail address, in every channel.
+    async fn list_customers_by_email(
+        &mut self,
+        account_id: &str,
+        email: &str,
+    ) -> R<Vec<CustomerRecord>>;
+    async fn insert_help_token(&mut self, token: &HelpTokenRecord) -> R<()>;
+    /// Unscoped, like [`Tx::find_visitor`]: found by token first.
+    async fn find_help_token(&mut self, token_hash: &str) -> R<Option<HelpTokenRecord>>;
+    /// Deletes the token and returns it, if it existed: of two concurrent
+    /// takes of one token, only one gets it.
+    async fn take_help_token(&mut self, token_hash: &str) -> R<Option<HelpTokenRecord>>;
+    /// Deletes every token that expired before `now`; returns how many.
+    async fn delete_expired_help_tokens(&mut self, now: casedesk_domain::Time) -> R<u64>;
     async fn list_customer_messages(
         &mut self,
         account_id: &str,

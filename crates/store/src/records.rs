@@ -85,6 +85,9 @@ pub struct CustomerRecord {
     pub channel_id: String,
     pub external_id: String,
     pub name: Option<String>,
+    /// The customer's e-mail address (lower case), which signs them in to
+    /// the Help Center: set by an agent or a host site's signed user.
+    pub email: Option<String>,
     /// The customer's most recent chat in the channel: the one that decides
     /// where the next message goes (R11).
     pub latest_case_id: Option<String>,
@@ -359,6 +362,47 @@ pub struct VisitorRecord {
     pub channel_id: String,
     pub customer_id: String,
     pub created_at: Time,
+}
+
+/// What a Help Center token is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HelpTokenKind {
+    /// A one-time sign-in link (mailed, or made for a widget visitor).
+    Link,
+    /// A signed-in browser's session.
+    Session,
+}
+
+impl HelpTokenKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HelpTokenKind::Link => "link",
+            HelpTokenKind::Session => "session",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "link" => Some(HelpTokenKind::Link),
+            "session" => Some(HelpTokenKind::Session),
+            _ => None,
+        }
+    }
+}
+
+/// A Help Center token of a customer person: whom it signs in is an e-mail
+/// address (every customer of the account with it) and/or one customer
+/// (a widget visitor who followed the widget's link).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HelpTokenRecord {
+    /// SHA-256 (hex) of the token; the token itself is never stored.
+    pub token_hash: String,
+    pub account_id: String,
+    pub kind: HelpTokenKind,
+    pub email: Option<String>,
+    pub customer_id: Option<String>,
+    pub created_at: Time,
+    pub expires_at: Time,
 }
 
 /// An automation rule of an account.

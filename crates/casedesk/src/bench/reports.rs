@@ -472,6 +472,7 @@ fn history_batch(
             channel_id: channel.id.clone(),
             external_id: format!("ext-{i}"),
             name: Some(format!("Customer {i}")),
+            email: None,
             latest_case_id: Some(latest.id.clone()),
             created_at: created,
         });

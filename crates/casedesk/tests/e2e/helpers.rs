@@ -100,17 +100,27 @@ pub struct Server {
 
 impl Server {
     pub async fn start(db: &Database) -> Server {
+        Server::start_with(db, |_, _| {}).await
+    }
+
+    /// A server whose configuration `tweak` changes, given the server's
+    /// own address (for `public_url`).
+    pub async fn start_with(
+        db: &Database,
+        tweak: impl FnOnce(&mut casedesk_server::Config, &str),
+    ) -> Server {
         let store = db.open().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind port 0");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let (stop, stopped) = oneshot::channel::<()>();
-        let config = casedesk_server::Config {
+        let mut config = casedesk_server::Config {
             admin_email: Some(ADMIN_EMAIL.into()),
             admin_password: Some(ADMIN_PASSWORD.into()),
-            public_url: None,
+            ..Default::default()
         };
+        tweak(&mut config, &base);
         let task = tokio::spawn(async move {
             casedesk_server::serve(listener, store, config, async {
                 let _ = stopped.await;

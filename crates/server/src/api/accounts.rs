@@ -211,7 +211,7 @@ fn channel_name(name: &str) -> Result<String, AppError> {
 
 /// The server's address for widget snippets: the configured public URL,
 /// or the address the request reached.
-fn public_base(app: &App, headers: &HeaderMap) -> String {
+pub(crate) fn public_base(app: &App, headers: &HeaderMap) -> String {
     if let Some(url) = &app.public_url {
         return url.clone();
     }

@@ -3,7 +3,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use casedesk_domain::Subject;
-use casedesk_store::{CaseFilter, CaseSort, SortOrder, read};
+use casedesk_store::{CaseFilter, CaseSort, SortOrder, read, write};
 
 use super::dto::*;
 use super::{Json, Query};
@@ -326,6 +326,39 @@ pub async fn get_customer(
     let account_id = agent.account_id().to_owned();
     let customer = read::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
+            tx.get_customer(&account_id, &id)
+                .await
+                .map_err(not_found("customer"))
+        })
+    })
+    .await?;
+    Ok(axum::Json(CustomerDto::from(&customer)))
+}
+
+#[utoipa::path(patch, path = "/api/v1/customers/{id}", tag = "customers",
+    params(("id" = String, Path)), request_body = PatchCustomer,
+    responses((status = 200, body = CustomerDto,
+        description = "The e-mail signs the customer in to the Help Center, where they see their cases of every channel with that address"),
+        (status = 404), (status = 422)))]
+pub async fn patch_customer(
+    State(app): State<App>,
+    agent: Agent,
+    Path(id): Path<String>,
+    Json(body): Json<PatchCustomer>,
+) -> Result<axum::Json<CustomerDto>, AppError> {
+    let account_id = agent.account_id().to_owned();
+    let email = match body.email {
+        Some(Some(e)) if !e.trim().is_empty() => Some(Some(crate::auth::normalize_email(&e)?)),
+        Some(_) => Some(None),
+        None => None,
+    };
+    let customer = write::<_, AppError, _>(&*app.store, move |tx| {
+        Box::pin(async move {
+            if let Some(email) = &email {
+                tx.set_customer_email(&account_id, &id, email.as_deref())
+                    .await
+                    .map_err(not_found("customer"))?;
+            }
             tx.get_customer(&account_id, &id)
                 .await
                 .map_err(not_found("customer"))

@@ -459,9 +459,21 @@ pub struct CustomerDto {
     /// The customer's id as the channel knows it.
     pub external_id: String,
     pub name: Option<String>,
+    /// The address that signs the customer in to the Help Center.
+    pub email: Option<String>,
     /// The customer's most recent chat in the channel (R11).
     pub latest_case_id: Option<String>,
     pub created_at: String,
+}
+
+/// `PATCH /customers/{id}`: only the fields given change.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchCustomer {
+    /// The customer's e-mail (Help Center sign-in); `null` clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
 }
 
 impl From<&CustomerRecord> for CustomerDto {
@@ -471,6 +483,7 @@ impl From<&CustomerRecord> for CustomerDto {
             channel_id: c.channel_id.clone(),
             external_id: c.external_id.clone(),
             name: c.name.clone(),
+            email: c.email.clone(),
             latest_case_id: c.latest_case_id.clone(),
             created_at: rfc3339(c.created_at),
         }
@@ -707,9 +720,12 @@ pub struct CreateVisitor {
     /// The host site's id of a logged-in user, with `user_hash`.
     pub user_id: Option<String>,
     /// `hex(HMAC-SHA256(channel secret, user_id))`, computed by the host
-    /// site's backend.
+    /// site's backend; with `email`, of `user_id + "\n" + email`.
     pub user_hash: Option<String>,
     pub name: Option<String>,
+    /// The signed user's e-mail, signed together with `user_id`: it signs
+    /// them in to the Help Center and links their cases in other channels.
+    pub email: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -775,4 +791,83 @@ pub struct WidgetCaseDto {
     pub case_number: i64,
     pub status: String,
     pub chat_state: Option<String>,
+}
+
+/// `POST /help/{account_id}/sign-in`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HelpSignIn {
+    pub email: String,
+    /// `en` or `ru`: the language of the mail (default: the request's).
+    pub lang: Option<String>,
+}
+
+/// `POST /help/{account_id}/session`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HelpOpenSession {
+    /// The token of a sign-in link (after `#login=`).
+    pub token: String,
+}
+
+/// The Help Center's public facts.
+#[derive(Serialize, ToSchema)]
+pub struct HelpInfoDto {
+    pub account_id: String,
+    /// The company's name, as its account is called.
+    pub name: String,
+}
+
+/// The signed-in person.
+#[derive(Serialize, ToSchema)]
+pub struct HelpMeDto {
+    pub account_id: String,
+    pub account_name: String,
+    pub email: Option<String>,
+    /// A name to greet them by (their customer's), if known.
+    pub name: Option<String>,
+    /// Echo in `X-CSRF-Token` on every POST.
+    pub csrf_token: String,
+}
+
+/// A case as its customer sees it.
+#[derive(Serialize, ToSchema)]
+pub struct HelpCaseDto {
+    pub id: String,
+    pub number: i64,
+    pub subject: String,
+    /// `open`, `pending` or `closed`.
+    pub status: String,
+    /// `active` or `finished` for chats, null for e-mail.
+    pub chat_state: Option<String>,
+    /// The channel's kind (`widget`, `api`, `email`, …) and name.
+    pub channel_kind: Option<String>,
+    pub channel_name: Option<String>,
+    pub created_at: String,
+    /// The last public message, reaction or keep-active.
+    pub last_activity_at: String,
+    pub closed_at: Option<String>,
+}
+
+/// A public message of a case (notes are never shown to customers).
+#[derive(Serialize, ToSchema)]
+pub struct HelpMessageDto {
+    pub id: String,
+    /// `customer`, `agent` or `system`.
+    pub author: String,
+    pub text: String,
+    pub created_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct HelpCaseDetailDto {
+    pub case: HelpCaseDto,
+    pub messages: Vec<HelpMessageDto>,
+}
+
+/// The widget's link to the Help Center.
+#[derive(Serialize, ToSchema)]
+pub struct HelpLinkDto {
+    /// Opens the Help Center signed in as the visitor; works once, for 15 minutes.
+    pub url: String,
 }

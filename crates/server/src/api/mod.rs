@@ -5,6 +5,7 @@ mod accounts;
 mod cases;
 pub mod dto;
 mod export;
+mod help;
 mod inbound;
 mod rules;
 mod stats;
@@ -64,6 +65,15 @@ pub fn router() -> (axum::Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(widget::react))
         .routes(routes!(widget::events))
         .routes(routes!(widget::close_case))
+        .routes(routes!(widget::help_link))
+        .routes(routes!(help::info))
+        .routes(routes!(help::sign_in))
+        .routes(routes!(help::open_session))
+        .routes(routes!(help::me))
+        .routes(routes!(help::sign_out))
+        .routes(routes!(help::list_cases))
+        .routes(routes!(help::get_case))
+        .routes(routes!(help::close_case))
         .routes(routes!(accounts::get_settings, accounts::patch_settings))
         .routes(routes!(inbound::inbound))
         .routes(routes!(cases::list_cases))
@@ -77,7 +87,7 @@ pub fn router() -> (axum::Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(cases::split))
         .routes(routes!(cases::merge_previous))
         .routes(routes!(cases::mark_read))
-        .routes(routes!(cases::get_customer))
+        .routes(routes!(cases::get_customer, cases::patch_customer))
         .routes(routes!(templates::list_labels, templates::create_label))
         .routes(routes!(templates::patch_label, templates::delete_label))
         .routes(routes!(templates::add_case_label))

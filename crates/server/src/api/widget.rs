@@ -106,6 +106,7 @@ pub async fn create_visitor(
         user_id: body.user_id,
         user_hash: body.user_hash,
         name: body.name,
+        email: body.email,
     };
     let (token, customer) = widget::create_visitor(&app, channel, claim).await?;
     Ok((
@@ -349,5 +350,29 @@ pub async fn close_case(
         case_number: case.number,
         status: case.state.status.to_string(),
         chat_state: case.state.chat_state.map(|s| s.to_string()),
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/widget/{channel_id}/help-link", tag = "widget",
+    security(()), params(("channel_id" = String, Path)),
+    responses((status = 200, body = HelpLinkDto,
+        description = "A one-time link (15 minutes) that opens the Help Center signed in as this visitor"),
+        (status = 401), (status = 429)))]
+pub async fn help_link(
+    State(app): State<App>,
+    Path(channel_id): Path<String>,
+    headers: HeaderMap,
+) -> Result<axum::Json<HelpLinkDto>, AppError> {
+    let (_, customer) =
+        widget::visitor_of(&app, &channel_id, bearer_of(&headers).as_deref()).await?;
+    app.widget_limits
+        .hit(&customer.id, RATE_LIMIT, RATE_WINDOW)?;
+    let token = crate::help::link_for_customer(&app, &customer).await?;
+    let base = super::accounts::public_base(&app, &headers);
+    Ok(axum::Json(HelpLinkDto {
+        url: format!(
+            "{}#login={token}",
+            crate::help::help_url(&base, &customer.account_id)
+        ),
     }))
 }

@@ -9,10 +9,11 @@
 use std::sync::LazyLock;
 
 use axum::Router;
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
+use casedesk_store::{StoreError, read};
 use sha2::{Digest, Sha256};
 
 use crate::App;
@@ -46,6 +47,21 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("assets/widget.js"),
     },
     Asset {
+        name: "help.html",
+        content_type: "text/html; charset=utf-8",
+        body: include_bytes!("assets/help.html"),
+    },
+    Asset {
+        name: "help.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("assets/help.js"),
+    },
+    Asset {
+        name: "help.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_bytes!("assets/help.css"),
+    },
+    Asset {
         name: "favicon.svg",
         content_type: "image/svg+xml",
         body: include_bytes!("assets/favicon.svg"),
@@ -77,6 +93,46 @@ pub fn router() -> Router<App> {
         .route("/login", get(index))
         .route("/assets/{file}", get(asset))
         .route("/widget.js", get(widget))
+        .route("/help", get(help_root))
+        .route("/help/{account_id}", get(help_page))
+}
+
+fn page_of(name: &str) -> Option<usize> {
+    ASSETS.iter().position(|a| a.name == name)
+}
+
+/// `/help` of a single-company server is that company's Help Center.
+async fn help_root(State(app): State<App>) -> Response {
+    let ids = read::<_, StoreError, _>(&*app.store, |tx| {
+        Box::pin(async move { tx.list_account_ids(2).await })
+    })
+    .await;
+    match ids {
+        Ok(ids) if ids.len() == 1 => Redirect::to(&format!("/help/{}", ids[0])).into_response(),
+        Ok(_) => AppError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "this server has several help centers: use the link your support team gave you",
+        )
+        .into_response(),
+        Err(e) => AppError::from(e).into_response(),
+    }
+}
+
+/// An account's Help Center page (the page itself; its data comes from
+/// `/api/v1/help/{account_id}/…`).
+async fn help_page(
+    State(app): State<App>,
+    Path(account_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(e) = crate::help::account_name(&app, &account_id).await {
+        return e.into_response();
+    }
+    match page_of("help.html") {
+        Some(i) => serve(i, &headers),
+        None => AppError::not_found("page").into_response(),
+    }
 }
 
 async fn widget(headers: HeaderMap) -> Response {
@@ -93,7 +149,7 @@ async fn index(headers: HeaderMap) -> Response {
 async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
     match ASSETS
         .iter()
-        .position(|a| a.name == file && a.name != "index.html")
+        .position(|a| a.name == file && !a.name.ends_with(".html"))
     {
         Some(i) => serve(i, &headers),
         None => AppError::new(StatusCode::NOT_FOUND, "not_found", "no such asset").into_response(),
@@ -132,7 +188,7 @@ fn serve(i: usize, request: &HeaderMap) -> Response {
         header::REFERRER_POLICY,
         HeaderValue::from_static("same-origin"),
     );
-    if asset.name == "index.html" {
+    if asset.name.ends_with(".html") {
         h.insert(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),

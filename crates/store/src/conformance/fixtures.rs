@@ -107,6 +107,7 @@ pub(crate) fn customer(
         channel_id: channel_id.to_owned(),
         external_id: external_id.to_owned(),
         name: Some(format!("Customer {external_id}")),
+        email: None,
         latest_case_id: None,
         created_at: t(3),
     }

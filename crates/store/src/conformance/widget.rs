@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::fixtures::*;
-use crate::{Store, VisitorRecord};
+use crate::{HelpTokenKind, HelpTokenRecord, Store, VisitorRecord};
 
 pub async fn widget_visitors_channels_and_conversations(store: Arc<dyn Store>) {
     let store = &*store;
@@ -117,4 +117,112 @@ pub async fn widget_visitors_channels_and_conversations(store: Arc<dyn Store>) {
     assert_eq!(ids(&later), ["wm-2", "wm-4"]);
     assert_eq!(ids(&limited), ["wm-1", "wm-2"]);
     assert!(foreign.is_empty(), "scoped by account");
+}
+
+pub async fn help_center_emails_and_tokens(store: Arc<dyn Store>) {
+    let store = &*store;
+    let a = world(store, "help-a").await;
+    world(store, "help-b").await;
+    // A second customer of the same person in another channel, and one of
+    // another account with the same address.
+    let (ch2, cu2) = (
+        channel("help-a-ch2", "help-a"),
+        customer("help-a-cu2", "help-a", "help-a-ch2", "tg-1"),
+    );
+    write_ok(store, "second channel", move |tx| {
+        Box::pin(async move {
+            tx.insert_channel(&ch2).await?;
+            tx.upsert_customer_locked(&cu2).await?;
+            tx.set_customer_email("help-a", "help-a-cu", Some("ann@example.com"))
+                .await?;
+            tx.set_customer_email("help-a", "help-a-cu2", Some("ann@example.com"))
+                .await?;
+            tx.set_customer_email("help-b", "help-b-cu", Some("ann@example.com"))
+                .await
+        })
+    })
+    .await;
+    assert_not_found(
+        "e-mail of another account's customer",
+        try_write(store, |tx| {
+            Box::pin(async move {
+                tx.set_customer_email("help-b", "help-a-cu", Some("x@example.com"))
+                    .await
+            })
+        })
+        .await,
+    );
+    let (mine, none, got) = read_ok(store, "customers by e-mail", |tx| {
+        Box::pin(async move {
+            Ok((
+                tx.list_customers_by_email("help-a", "ann@example.com")
+                    .await?,
+                tx.list_customers_by_email("help-a", "bob@example.com")
+                    .await?,
+                tx.get_customer("help-a", "help-a-cu").await?,
+            ))
+        })
+    })
+    .await;
+    let ids: Vec<_> = mine.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["help-a-cu", "help-a-cu2"], "scoped by account");
+    assert!(none.is_empty());
+    assert_eq!(got.email.as_deref(), Some("ann@example.com"));
+    write_ok(store, "clear e-mail", |tx| {
+        Box::pin(async move { tx.set_customer_email("help-a", "help-a-cu2", None).await })
+    })
+    .await;
+
+    // Tokens: found by hash, taken once, expired ones swept.
+    let token = |hash: &str, kind, expires| HelpTokenRecord {
+        token_hash: hash.into(),
+        account_id: a.account_id.clone(),
+        kind,
+        email: Some("ann@example.com".into()),
+        customer_id: Some(a.customer_id.clone()),
+        created_at: t(10),
+        expires_at: t(expires),
+    };
+    let link = token("link-1", HelpTokenKind::Link, 100);
+    let session = token("session-1", HelpTokenKind::Session, 1000);
+    let (l, s) = (link.clone(), session.clone());
+    write_ok(store, "insert tokens", move |tx| {
+        Box::pin(async move {
+            tx.insert_help_token(&l).await?;
+            tx.insert_help_token(&s).await
+        })
+    })
+    .await;
+    let dup = link.clone();
+    assert_conflict(
+        "same hash twice",
+        try_write(store, move |tx| {
+            Box::pin(async move { tx.insert_help_token(&dup).await })
+        })
+        .await,
+    );
+    let (found, taken, again, still) = write_ok(store, "take the link", |tx| {
+        Box::pin(async move {
+            Ok((
+                tx.find_help_token("session-1").await?,
+                tx.take_help_token("link-1").await?,
+                tx.take_help_token("link-1").await?,
+                tx.find_help_token("link-1").await?,
+            ))
+        })
+    })
+    .await;
+    assert_eq!(found, Some(session.clone()), "every field kept");
+    assert_eq!(taken, Some(link), "taken once");
+    assert_eq!(again, None);
+    assert_eq!(still, None);
+    let swept = write_ok(store, "sweep", |tx| {
+        Box::pin(async move {
+            let none = tx.delete_expired_help_tokens(t(999)).await?;
+            let one = tx.delete_expired_help_tokens(t(1001)).await?;
+            Ok((none, one, tx.find_help_token("session-1").await?))
+        })
+    })
+    .await;
+    assert_eq!(swept, (0, 1, None));
 }
