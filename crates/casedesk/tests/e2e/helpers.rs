@@ -162,8 +162,16 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
+        TestApp::spawn_with(backend, |_, _| {}).await
+    }
+
+    /// [`TestApp::spawn`] with a server configuration `tweak` changes.
+    pub async fn spawn_with(
+        backend: Backend,
+        tweak: impl FnOnce(&mut casedesk_server::Config, &str),
+    ) -> TestApp {
         let db = Database::fresh(backend).await;
-        let server = Server::start(&db).await;
+        let server = Server::start_with(&db, tweak).await;
         let base = server.base.clone();
         let http = reqwest::Client::new();
         let mut app = TestApp {

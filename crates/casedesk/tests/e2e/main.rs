@@ -4,9 +4,11 @@
 mod api;
 mod automation;
 mod durability;
+mod help;
 mod helpers;
 mod reports;
 mod rules;
+mod smtp;
 mod templates;
 mod web;
 mod widget;

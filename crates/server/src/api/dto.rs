@@ -42,6 +42,9 @@ pub struct SessionResponse {
 #[derive(Serialize, ToSchema)]
 pub struct AgentDto {
     pub id: String,
+    /// The account (company) the agent works in; its Help Center is at
+    /// `/help/{account_id}`.
+    pub account_id: String,
     pub email: String,
     pub name: String,
     /// `admin` or `agent`.
@@ -53,6 +56,7 @@ impl From<&AgentRecord> for AgentDto {
     fn from(a: &AgentRecord) -> Self {
         AgentDto {
             id: a.id.clone(),
+            account_id: a.account_id.clone(),
             email: a.email.clone(),
             name: a.name.clone(),
             role: a.role.to_string(),
