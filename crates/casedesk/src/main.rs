@@ -52,6 +52,18 @@ enum Command {
         /// Sender of outgoing mail, e.g. "Support <help@shop.example>".
         #[arg(long, env = "CASEDESK_SMTP_FROM")]
         smtp_from: Option<String>,
+        /// Directory the attachments of messages are kept in (created when
+        /// missing); back it up with the database.
+        #[arg(
+            long,
+            env = "CASEDESK_ATTACHMENTS_DIR",
+            default_value = "casedesk-files"
+        )]
+        attachments_dir: std::path::PathBuf,
+        /// Largest attachment accepted, in MiB.
+        #[arg(long, env = "CASEDESK_ATTACHMENT_MAX_MB", default_value_t = 10,
+              value_parser = clap::value_parser!(u64).range(1..=1024))]
+        attachment_max_mb: u64,
     },
     /// Create or upgrade the database schema, then exit.
     Migrate,
@@ -132,6 +144,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             public_url,
             smtp_url,
             smtp_from,
+            attachments_dir,
+            attachment_max_mb,
         } => {
             let store = open_store(&cli.database_url)
                 .await
@@ -145,6 +159,8 @@ async fn run(cli: Cli) -> Result<(), String> {
                 public_url,
                 smtp_url,
                 smtp_from,
+                attachments_dir: Some(attachments_dir),
+                attachment_max_bytes: Some(attachment_max_mb << 20),
             };
             casedesk_server::serve(listener, store, config, shutdown_signal())
                 .await

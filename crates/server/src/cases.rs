@@ -8,8 +8,8 @@ use casedesk_domain::{
     Subject, Time, route_customer_message,
 };
 use casedesk_store::{
-    CaseRecord, ChannelRecord, CustomerRecord, Deadline, DeadlineKind, EventRecord, MessageRecord,
-    OutboxItem, ReactionRecord, StoreError, Tx, write,
+    AttachmentRecord, CaseRecord, ChannelRecord, CustomerRecord, Deadline, DeadlineKind,
+    EventRecord, MessageRecord, OutboxItem, ReactionRecord, StoreError, Tx, write,
 };
 use serde_json::json;
 
@@ -188,6 +188,9 @@ pub struct InboundMessage {
     pub customer_id: String,
     pub customer_name: Option<String>,
     pub text: String,
+    /// A stored file that comes with the message (its `message_id` is
+    /// filled in here). On a duplicate it is not kept: the caller discards it.
+    pub attachment: Option<AttachmentRecord>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -372,6 +375,10 @@ async fn route_and_store(
         reacted_message_id: None,
     };
     tx.insert_message(&message).await?;
+    if let Some(mut attachment) = msg.attachment {
+        attachment.message_id = message.id.clone();
+        tx.insert_attachment(&attachment).await?;
+    }
     case.message_count += 1;
     case.state.last_public_author = Some(AuthorType::Customer);
     case.last_activity_at = at;
@@ -566,6 +573,7 @@ pub async fn post_agent_message(
     case_id: String,
     kind: AgentMessageKind,
     text: String,
+    attachment: Option<AttachmentRecord>,
 ) -> Result<MessageRecord, AppError> {
     check_text(&text)?;
     let (message, notices, queued) = write::<_, AppError, _>(&*app.store, move |tx| {
@@ -578,6 +586,10 @@ pub async fn post_agent_message(
             let before = case.state.clone();
             let reply_text = (kind == AgentMessageKind::Reply).then(|| text.clone());
             let posted = add_agent_message(tx, &who, &mut case, &customer, kind, text, at).await?;
+            if let Some(mut attachment) = attachment {
+                attachment.message_id = posted.message.id.clone();
+                tx.insert_attachment(&attachment).await?;
+            }
             let mut notices = posted.notices;
             let mut queued = posted.queued;
             if let Some(text) = reply_text {

@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use casedesk_domain::{MessageKind, Status};
 use casedesk_store::{
-    CaseFilter, CaseRecord, CaseSort, ChannelRecord, CustomerRecord, HelpTokenKind,
-    HelpTokenRecord, MessageRecord, SortOrder, StoreError, read, write,
+    AttachmentRecord, CaseFilter, CaseRecord, CaseSort, ChannelRecord, CustomerRecord,
+    HelpTokenKind, HelpTokenRecord, MessageRecord, SortOrder, StoreError, read, write,
 };
 use chrono::Duration;
 
@@ -296,6 +296,16 @@ async fn customers_of(
     Ok(out)
 }
 
+/// The ids of every customer record of the person.
+pub async fn customer_ids(app: &App, person: &Person) -> Result<HashSet<String>, AppError> {
+    let person = person.clone();
+    let customers = read::<_, StoreError, _>(&*app.store, move |tx| {
+        Box::pin(async move { customers_of(tx, &person).await })
+    })
+    .await?;
+    Ok(customers.into_iter().map(|c| c.id).collect())
+}
+
 /// A case as the Help Center lists it.
 #[derive(Debug, Clone)]
 pub struct HelpCase {
@@ -350,7 +360,7 @@ pub async fn case_of(
     app: &App,
     person: &Person,
     case_id: &str,
-) -> Result<(HelpCase, Vec<MessageRecord>), AppError> {
+) -> Result<(HelpCase, Vec<MessageRecord>, Vec<AttachmentRecord>), AppError> {
     let (person, case_id) = (person.clone(), case_id.to_owned());
     read::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
@@ -362,7 +372,8 @@ pub async fn case_of(
                 .filter(|m| m.kind == MessageKind::Message)
                 .collect();
             let channel = tx.find_channel(&case.channel_id).await?;
-            Ok((HelpCase { case, channel }, messages))
+            let files = tx.list_case_attachments(&case.id).await?;
+            Ok((HelpCase { case, channel }, messages, files))
         })
     })
     .await

@@ -9,6 +9,7 @@
 
 mod actions;
 pub mod api;
+pub mod attachments;
 pub mod auth;
 mod automation;
 pub mod cases;
@@ -59,6 +60,10 @@ pub struct Config {
     pub smtp_url: Option<String>,
     /// The sender of outgoing mail (`Support <help@shop.example>`).
     pub smtp_from: Option<String>,
+    /// Where attachments are kept; unset, uploads are refused (503).
+    pub attachments_dir: Option<std::path::PathBuf>,
+    /// Largest attachment, bytes ([`attachments::DEFAULT_MAX_BYTES`] unset).
+    pub attachment_max_bytes: Option<u64>,
 }
 
 impl std::fmt::Debug for Config {
@@ -68,6 +73,8 @@ impl std::fmt::Debug for Config {
             .field("public_url", &self.public_url)
             .field("smtp_url", &self.smtp_url.as_ref().map(|_| "***"))
             .field("smtp_from", &self.smtp_from)
+            .field("attachments_dir", &self.attachments_dir)
+            .field("attachment_max_bytes", &self.attachment_max_bytes)
             .field(
                 "admin_password",
                 &self.admin_password.as_ref().map(|_| "***"),
@@ -92,6 +99,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// Outgoing mail (Help Center sign-in links).
     pub mailer: mail::Mailer,
+    /// The attachments directory, when configured.
+    pub files: Option<attachments::Files>,
     /// Flips to `true` when the server starts shutting down.
     pub shutdown: watch::Receiver<bool>,
     dummy_hash: String,
@@ -142,9 +151,25 @@ async fn method_not_allowed() -> AppError {
 /// connection on an unread body resets it, and the client would never see
 /// the answer.
 async fn reject_oversized(
+    axum::extract::State(app): axum::extract::State<App>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
+    // File uploads stream their body to disk under their own limit.
+    let upload =
+        req.method() == axum::http::Method::POST && req.uri().path().ends_with("/attachments");
+    if upload {
+        let max = app.files.as_ref().map_or(0, |f| f.max_bytes);
+        let declared = req
+            .headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|len| len > max) && app.files.is_some() {
+            return attachments::too_large(max).into_response();
+        }
+        return next.run(req).await;
+    }
     let declared = req
         .headers()
         .get(axum::http::header::CONTENT_LENGTH)
@@ -189,7 +214,10 @@ pub fn router(app: App) -> Router {
         .fallback(error::route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn(reject_oversized))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&app),
+            reject_oversized,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&app),
             widget::cors,
@@ -233,6 +261,17 @@ pub async fn serve(
             "CASEDESK_SMTP_URL needs CASEDESK_PUBLIC_URL: the address in the links it mails".into(),
         ));
     }
+    let files = config
+        .attachments_dir
+        .as_deref()
+        .map(|dir| {
+            let max = config
+                .attachment_max_bytes
+                .unwrap_or(attachments::DEFAULT_MAX_BYTES);
+            attachments::Files::new(dir, max)
+        })
+        .transpose()
+        .map_err(ServeError::Startup)?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let app: App = Arc::new(AppState {
         store: Arc::clone(&store),
@@ -252,6 +291,7 @@ pub async fn serve(
             .build()
             .map_err(|e| ServeError::Startup(e.to_string()))?,
         mailer,
+        files,
         shutdown: stop_rx,
         dummy_hash: auth::dummy_hash().await.map_err(startup)?,
     });

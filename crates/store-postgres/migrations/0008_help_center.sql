@@ -1,4 +1,4 @@
--- The Help Center (issue 5): customers' e-mail addresses, which sign them
+-- The Help Center and attachments (issue 5): customers' e-mail addresses, which sign them
 -- in, and the sign-in links and sessions of customers.
 ALTER TABLE customers ADD COLUMN email TEXT;
 CREATE INDEX customers_email ON customers(account_id, email) WHERE email IS NOT NULL;
@@ -17,3 +17,17 @@ CREATE TABLE help_tokens (
     expires_at BIGINT NOT NULL
 );
 CREATE INDEX help_tokens_expiry ON help_tokens(expires_at);
+
+-- Files attached to messages (widget visitors and agents). The bytes are in
+-- the attachments directory; the row says what they are.
+CREATE TABLE attachments (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    message_id TEXT NOT NULL REFERENCES messages(id),
+    filename TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    size_bytes BIGINT NOT NULL,
+    sha256 TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX attachments_message ON attachments(message_id);

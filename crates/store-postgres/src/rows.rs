@@ -9,9 +9,10 @@ use std::str::FromStr;
 
 use casedesk_domain::{Actor, AutoFinishSettings, CaseState, Change, Reopen, Time};
 use casedesk_store::{
-    AccountRecord, AgentRecord, CaseRecord, ChannelRecord, CustomerRecord, Deadline, DeadlineKind,
-    EventRecord, HelpTokenKind, HelpTokenRecord, LabelRecord, MessageRecord, OutboxItem,
-    ReactionRecord, RuleRecord, RuleTimer, StoreError, TemplateRecord, TokenRecord, VisitorRecord,
+    AccountRecord, AgentRecord, AttachmentRecord, CaseRecord, ChannelRecord, CustomerRecord,
+    Deadline, DeadlineKind, EventRecord, HelpTokenKind, HelpTokenRecord, LabelRecord,
+    MessageRecord, OutboxItem, ReactionRecord, RuleRecord, RuleTimer, StoreError, TemplateRecord,
+    TokenRecord, VisitorRecord,
 };
 use sqlx::Row;
 use sqlx::postgres::PgRow;
@@ -27,6 +28,8 @@ pub(crate) const CHANNEL_COLUMNS: &str =
     "id, account_id, kind, name, webhook_url, inbound_token, created_at, allowed_origins";
 pub(crate) const CUSTOMER_COLUMNS: &str =
     "id, account_id, channel_id, external_id, name, email, latest_case_id, created_at";
+pub(crate) const ATTACHMENT_COLUMNS: &str =
+    "id, account_id, message_id, filename, content_type, size_bytes, sha256, created_at";
 pub(crate) const HELP_TOKEN_COLUMNS: &str =
     "token_hash, account_id, kind, email, customer_id, created_at, expires_at";
 pub(crate) const CASE_COLUMNS: &str = "id, account_id, number, channel_id, customer_id, subject, \
@@ -172,6 +175,19 @@ pub(crate) fn visitor(row: &PgRow) -> R<VisitorRecord> {
         account_id: col(row, "account_id")?,
         channel_id: col(row, "channel_id")?,
         customer_id: col(row, "customer_id")?,
+        created_at: time_col(row, "created_at")?,
+    })
+}
+
+pub(crate) fn attachment(row: &PgRow) -> R<AttachmentRecord> {
+    Ok(AttachmentRecord {
+        id: col(row, "id")?,
+        account_id: col(row, "account_id")?,
+        message_id: col(row, "message_id")?,
+        filename: col(row, "filename")?,
+        content_type: col(row, "content_type")?,
+        size_bytes: col(row, "size_bytes")?,
+        sha256: col(row, "sha256")?,
         created_at: time_col(row, "created_at")?,
     })
 }

@@ -2,10 +2,10 @@
 
 use casedesk_domain::{AutoFinishSettings, MessageKind, Time};
 use casedesk_store::{
-    AccountRecord, AgentRecord, CaseFilter, CaseRecord, ChannelRecord, CustomerRecord, Deadline,
-    DeadlineKind, EventRecord, HelpTokenRecord, LabelRecord, MessageRecord, MessageSummary,
-    OutboxItem, OutboxUpdate, ReactionRecord, RuleRecord, RuleTimer, SortOrder, StoreError,
-    TemplateRecord, TokenRecord, Tx, VisitorRecord,
+    AccountRecord, AgentRecord, AttachmentRecord, CaseFilter, CaseRecord, ChannelRecord,
+    CustomerRecord, Deadline, DeadlineKind, EventRecord, HelpTokenRecord, LabelRecord,
+    MessageRecord, MessageSummary, OutboxItem, OutboxUpdate, ReactionRecord, RuleRecord, RuleTimer,
+    SortOrder, StoreError, TemplateRecord, TokenRecord, Tx, VisitorRecord,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Postgres, QueryBuilder, Row, Transaction};
@@ -992,6 +992,51 @@ impl Tx for PgTx {
             .as_ref()
             .map(rows::visitor)
             .transpose()
+    }
+
+    async fn insert_attachment(&mut self, a: &AttachmentRecord) -> R<()> {
+        let sql = format!(
+            "INSERT INTO attachments ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            rows::ATTACHMENT_COLUMNS
+        );
+        let q = sqlx::query(&sql)
+            .bind(&a.id)
+            .bind(&a.account_id)
+            .bind(&a.message_id)
+            .bind(&a.filename)
+            .bind(&a.content_type)
+            .bind(a.size_bytes)
+            .bind(&a.sha256)
+            .bind(micros(a.created_at));
+        self.exec(q).await.map(drop)
+    }
+
+    async fn get_attachment(&mut self, account_id: &str, id: &str) -> R<AttachmentRecord> {
+        let sql = format!(
+            "SELECT {} FROM attachments WHERE account_id = $1 AND id = $2",
+            rows::ATTACHMENT_COLUMNS
+        );
+        rows::attachment(
+            &self
+                .one(sqlx::query(&sql).bind(account_id).bind(id))
+                .await?,
+        )
+    }
+
+    async fn list_case_attachments(&mut self, case_id: &str) -> R<Vec<AttachmentRecord>> {
+        let columns = rows::ATTACHMENT_COLUMNS
+            .split(", ")
+            .map(|c| format!("a.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {columns} FROM attachments a JOIN messages m ON m.id = a.message_id \
+             WHERE m.case_id = $1 ORDER BY a.created_at, a.id"
+        );
+        rows::all(
+            &self.many(sqlx::query(&sql).bind(case_id)).await?,
+            rows::attachment,
+        )
     }
 
     async fn set_customer_email(

@@ -8,10 +8,10 @@ use casedesk_domain::{
     Reopen, Role, Status, Time,
 };
 use casedesk_store::{
-    AccountRecord, AgentRecord, CaseFilter, CaseRecord, ChannelRecord, CustomerRecord, Deadline,
-    DeadlineKind, EventRecord, HelpTokenKind, HelpTokenRecord, LabelRecord, MessageRecord,
-    MessageSummary, OutboxItem, OutboxUpdate, ReactionRecord, RuleRecord, RuleTimer, SortOrder,
-    StoreError, TemplateRecord, TokenRecord, Tx, VisitorRecord,
+    AccountRecord, AgentRecord, AttachmentRecord, CaseFilter, CaseRecord, ChannelRecord,
+    CustomerRecord, Deadline, DeadlineKind, EventRecord, HelpTokenKind, HelpTokenRecord,
+    LabelRecord, MessageRecord, MessageSummary, OutboxItem, OutboxUpdate, ReactionRecord,
+    RuleRecord, RuleTimer, SortOrder, StoreError, TemplateRecord, TokenRecord, Tx, VisitorRecord,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params, params_from_iter};
@@ -174,6 +174,22 @@ fn channel_from(row: &Row) -> rusqlite::Result<ChannelRecord> {
 
 fn origins_json(origins: &[String]) -> Option<String> {
     (!origins.is_empty()).then(|| serde_json::to_string(origins).unwrap_or_default())
+}
+
+const ATTACHMENT_COLUMNS: &str =
+    "id, account_id, message_id, filename, content_type, size_bytes, sha256, created_at";
+
+fn attachment_from(row: &Row) -> rusqlite::Result<AttachmentRecord> {
+    Ok(AttachmentRecord {
+        id: row.get("id")?,
+        account_id: row.get("account_id")?,
+        message_id: row.get("message_id")?,
+        filename: row.get("filename")?,
+        content_type: row.get("content_type")?,
+        size_bytes: row.get("size_bytes")?,
+        sha256: row.get("sha256")?,
+        created_at: time_at(row, "created_at")?,
+    })
 }
 
 const HELP_TOKEN_COLUMNS: &str =
@@ -1356,6 +1372,49 @@ impl Tx for SqliteTx<'_> {
                     created_at: time_at(r, "created_at")?,
                 })
             },
+        )
+    }
+
+    async fn insert_attachment(&mut self, a: &AttachmentRecord) -> R<()> {
+        self.exec(
+            &format!("INSERT INTO attachments ({ATTACHMENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+            params![
+                a.id,
+                a.account_id,
+                a.message_id,
+                a.filename,
+                a.content_type,
+                a.size_bytes,
+                a.sha256,
+                micros(a.created_at)
+            ],
+        )
+        .map(drop)
+    }
+
+    async fn get_attachment(&mut self, account_id: &str, id: &str) -> R<AttachmentRecord> {
+        self.one(
+            &format!(
+                "SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE account_id = ?1 AND id = ?2"
+            ),
+            [account_id, id],
+            attachment_from,
+        )
+    }
+
+    async fn list_case_attachments(&mut self, case_id: &str) -> R<Vec<AttachmentRecord>> {
+        let columns = ATTACHMENT_COLUMNS
+            .split(", ")
+            .map(|c| format!("a.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.all(
+            &format!(
+                "SELECT {columns} FROM attachments a JOIN messages m ON m.id = a.message_id \
+                 WHERE m.case_id = ?1 ORDER BY a.created_at, a.id"
+            ),
+            [case_id],
+            attachment_from,
         )
     }
 

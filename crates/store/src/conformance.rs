@@ -46,7 +46,10 @@ pub use reports::{
     stats_tally_history_samples_and_active_chats,
 };
 pub use scheduling::{deadlines, outbox_lease_and_finish};
-pub use widget::{help_center_emails_and_tokens, widget_visitors_channels_and_conversations};
+pub use widget::{
+    attachments_follow_their_message, help_center_emails_and_tokens,
+    widget_visitors_channels_and_conversations,
+};
 
 /// Generates one `#[tokio::test]` per conformance case. `$make` is an async
 /// expression producing an `Arc<dyn Store>` that is fresh, empty and
@@ -83,6 +86,7 @@ macro_rules! conformance_tests {
             rules_and_rule_timers,
             widget_visitors_channels_and_conversations,
             help_center_emails_and_tokens,
+            attachments_follow_their_message,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {

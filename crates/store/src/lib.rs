@@ -294,6 +294,10 @@ pub trait Tx: Send {
     /// a customer's messages takes its `seq` under the customer's lock, so
     /// one customer's messages commit in `seq` order and a reader that has
     /// seen `seq` never misses an earlier one later.
+    async fn insert_attachment(&mut self, attachment: &AttachmentRecord) -> R<()>;
+    async fn get_attachment(&mut self, account_id: &str, id: &str) -> R<AttachmentRecord>;
+    /// The attachments of the messages now in `case_id`, oldest first.
+    async fn list_case_attachments(&mut self, case_id: &str) -> R<Vec<AttachmentRecord>>;
     /// Sets (or clears) a customer's e-mail address.
     async fn set_customer_email(
         &mut self,

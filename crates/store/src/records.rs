@@ -364,6 +364,25 @@ pub struct VisitorRecord {
     pub created_at: Time,
 }
 
+/// A file attached to a message; its bytes live in the attachments
+/// directory, named by `id`, under the account's folder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttachmentRecord {
+    pub id: String,
+    pub account_id: String,
+    /// The message it came with (its case is the message's, through splits
+    /// and merges).
+    pub message_id: String,
+    /// As the uploader named it, cleaned of paths and control characters.
+    pub filename: String,
+    /// What the content is, sniffed from its bytes (never the uploader's word).
+    pub content_type: String,
+    pub size_bytes: i64,
+    /// SHA-256 (hex) of the content.
+    pub sha256: String,
+    pub created_at: Time,
+}
+
 /// What a Help Center token is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HelpTokenKind {

@@ -26,6 +26,8 @@ pub fn postgres_url() -> String {
 /// Where a test's database lives, so a test can restart a server on it.
 pub struct Database {
     pub url: String,
+    /// The attachments directory, kept across restarts like the database.
+    pub files: tempfile::TempDir,
     _dir: Option<tempfile::TempDir>,
     schema: Option<String>,
 }
@@ -38,6 +40,7 @@ impl Database {
                 let url = format!("sqlite://{}", dir.path().join("casedesk.db").display());
                 Database {
                     url,
+                    files: tempfile::tempdir().expect("attachments dir"),
                     _dir: Some(dir),
                     schema: None,
                 }
@@ -48,6 +51,7 @@ impl Database {
                 let sep = if base.contains('?') { '&' } else { '?' };
                 Database {
                     url: format!("{base}{sep}schema={schema}"),
+                    files: tempfile::tempdir().expect("attachments dir"),
                     _dir: None,
                     schema: Some(schema),
                 }
@@ -118,6 +122,7 @@ impl Server {
         let mut config = casedesk_server::Config {
             admin_email: Some(ADMIN_EMAIL.into()),
             admin_password: Some(ADMIN_PASSWORD.into()),
+            attachments_dir: Some(db.files.path().to_owned()),
             ..Default::default()
         };
         tweak(&mut config, &base);

@@ -2,6 +2,7 @@
 //! One test binary for all of them (faster to build and link).
 
 mod api;
+mod attachments;
 mod automation;
 mod durability;
 mod help;

@@ -198,9 +198,10 @@ pub async fn list_messages(
                 .map_err(not_found("case"))?;
             let messages = tx.list_messages(&account_id, &id).await?;
             let reactions = tx.list_reactions(&id).await?;
+            let files = tx.list_case_attachments(&id).await?;
             Ok(messages
                 .iter()
-                .map(|m| MessageDto::new(m, &reactions))
+                .map(|m| MessageDto::new(m, &reactions, &files))
                 .collect())
         })
     })
@@ -221,10 +222,10 @@ pub async fn post_message(
         Some(PostKind::Note) => AgentMessageKind::Note,
         Some(PostKind::Reply) | None => AgentMessageKind::Reply,
     };
-    let message = cases::post_agent_message(&app, agent.actor(), id, kind, body.text).await?;
+    let message = cases::post_agent_message(&app, agent.actor(), id, kind, body.text, None).await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(MessageDto::new(&message, &[])),
+        axum::Json(MessageDto::new(&message, &[], &[])),
     ))
 }
 
@@ -366,4 +367,72 @@ pub async fn patch_customer(
     })
     .await?;
     Ok(axum::Json(CustomerDto::from(&customer)))
+}
+
+#[utoipa::path(post, path = "/api/v1/cases/{id}/attachments", tag = "cases",
+    params(("id" = String, Path), AttachmentUploadQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream",
+        description = "The file's bytes (its type is sniffed from them)"),
+    responses((status = 201, body = MessageDto, description = "A reply (or note) carrying the file"),
+        (status = 404), (status = 409),
+        (status = 413, description = "larger than the limit (10 MiB by default)"),
+        (status = 415, description = "not an accepted kind of file"),
+        (status = 503, description = "attachments are not configured")))]
+pub async fn post_attachment(
+    State(app): State<App>,
+    agent: Agent,
+    Path(id): Path<String>,
+    Query(q): Query<AttachmentUploadQuery>,
+    body: axum::body::Body,
+) -> Result<(StatusCode, axum::Json<MessageDto>), AppError> {
+    let kind = match q.kind {
+        Some(PostKind::Note) => AgentMessageKind::Note,
+        Some(PostKind::Reply) | None => AgentMessageKind::Reply,
+    };
+    let files = crate::attachments::configured(&app)?;
+    let caption = crate::attachments::check_caption(q.text)?;
+    // The case must exist before a byte is stored.
+    let (account_id, case_id) = (agent.account_id().to_owned(), id.clone());
+    read::<_, AppError, _>(&*app.store, move |tx| {
+        Box::pin(async move {
+            tx.get_case(&account_id, &case_id)
+                .await
+                .map(drop)
+                .map_err(not_found("case"))
+        })
+    })
+    .await?;
+    let file = files
+        .receive(agent.account_id(), q.filename.as_deref(), body)
+        .await?;
+    let text = caption.unwrap_or_else(|| file.filename.clone());
+    let posted =
+        cases::post_agent_message(&app, agent.actor(), id, kind, text, Some(file.clone())).await;
+    let message = match posted {
+        Ok(m) => m,
+        Err(e) => {
+            files.discard(&file).await;
+            return Err(e);
+        }
+    };
+    let stored = casedesk_store::AttachmentRecord {
+        message_id: message.id.clone(),
+        ..file
+    };
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(MessageDto::new(&message, &[], &[stored])),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/attachments/{id}", tag = "cases",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "The file (images inline, others as downloads)"),
+        (status = 404), (status = 410, description = "the file is no longer stored")))]
+pub async fn get_attachment(
+    State(app): State<App>,
+    agent: Agent,
+    Path(id): Path<String>,
+) -> Result<axum::response::Response, AppError> {
+    crate::attachments::serve_to_agent(&app, agent.account_id(), &id).await
 }

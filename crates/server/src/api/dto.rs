@@ -2,8 +2,9 @@
 
 use casedesk_domain::{ChannelKind, Status};
 use casedesk_store::{
-    AgentRecord, CaseRecord, ChannelRecord, CustomerRecord, Deadline, DeadlineKind, EventRecord,
-    LabelRecord, MessageRecord, ReactionRecord, RuleRecord, TemplateRecord,
+    AgentRecord, AttachmentRecord, CaseRecord, ChannelRecord, CustomerRecord, Deadline,
+    DeadlineKind, EventRecord, LabelRecord, MessageRecord, ReactionRecord, RuleRecord,
+    TemplateRecord,
 };
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
@@ -334,10 +335,42 @@ pub struct MessageDto {
     pub reactions: Vec<ReactionDto>,
     /// For reaction notes: the message reacted to.
     pub reacted_message_id: Option<String>,
+    /// Files that came with the message (`GET /attachments/{id}`).
+    pub attachments: Vec<AttachmentDto>,
+}
+
+/// A file attached to a message.
+#[derive(Serialize, ToSchema)]
+pub struct AttachmentDto {
+    pub id: String,
+    pub filename: String,
+    /// Sniffed from the bytes: `image/png`, `application/pdf`, `text/plain; charset=utf-8`, …
+    pub content_type: String,
+    pub size_bytes: i64,
+}
+
+impl AttachmentDto {
+    /// The attachments of message `message_id` among `files`.
+    pub fn of(message_id: &str, files: &[AttachmentRecord]) -> Vec<AttachmentDto> {
+        files
+            .iter()
+            .filter(|a| a.message_id == message_id)
+            .map(|a| AttachmentDto {
+                id: a.id.clone(),
+                filename: a.filename.clone(),
+                content_type: a.content_type.clone(),
+                size_bytes: a.size_bytes,
+            })
+            .collect()
+    }
 }
 
 impl MessageDto {
-    pub fn new(m: &MessageRecord, reactions: &[ReactionRecord]) -> Self {
+    pub fn new(
+        m: &MessageRecord,
+        reactions: &[ReactionRecord],
+        files: &[AttachmentRecord],
+    ) -> Self {
         MessageDto {
             id: m.id.clone(),
             case_id: m.case_id.clone(),
@@ -358,6 +391,7 @@ impl MessageDto {
                 })
                 .collect(),
             reacted_message_id: m.reacted_message_id.clone(),
+            attachments: AttachmentDto::of(&m.id, files),
         }
     }
 }
@@ -750,6 +784,8 @@ pub struct WidgetMessageDto {
     pub created_at: String,
     /// Emoji the visitor reacted with.
     pub reactions: Vec<String>,
+    /// Files that came with the message (`GET …/attachments/{id}` with the visitor token).
+    pub attachments: Vec<AttachmentDto>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -861,6 +897,8 @@ pub struct HelpMessageDto {
     pub author: String,
     pub text: String,
     pub created_at: String,
+    /// Files that came with the message (`GET /help/{account_id}/attachments/{id}`).
+    pub attachments: Vec<AttachmentDto>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -874,4 +912,18 @@ pub struct HelpCaseDetailDto {
 pub struct HelpLinkDto {
     /// Opens the Help Center signed in as the visitor; works once, for 15 minutes.
     pub url: String,
+}
+
+/// Where an uploaded file goes: `POST …/attachments?filename=…`, the
+/// file's bytes as the body.
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct AttachmentUploadQuery {
+    /// The file's name as the uploader knows it (paths are dropped).
+    pub filename: Option<String>,
+    /// A caption; the message's text is the file name without one.
+    pub text: Option<String>,
+    /// Widget uploads: the idempotency key, as for messages.
+    pub client_id: Option<String>,
+    /// Agent uploads: `reply` (default, delivered to the customer) or `note`.
+    pub kind: Option<PostKind>,
 }

@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use casedesk_domain::AuthorType;
-use casedesk_store::{CaseRecord, MessageRecord, StoreError, read};
+use casedesk_store::{AttachmentRecord, CaseRecord, MessageRecord, StoreError, read};
 use subtle::ConstantTimeEq;
 
 use super::Json;
@@ -108,7 +108,7 @@ fn case_dto(c: &HelpCase) -> HelpCaseDto {
     }
 }
 
-fn message_dto(m: &MessageRecord) -> HelpMessageDto {
+fn message_dto(m: &MessageRecord, files: &[AttachmentRecord]) -> HelpMessageDto {
     HelpMessageDto {
         id: m.id.clone(),
         author: match m.author_type {
@@ -119,6 +119,7 @@ fn message_dto(m: &MessageRecord) -> HelpMessageDto {
         .to_owned(),
         text: m.text.clone(),
         created_at: rfc3339(m.created_at),
+        attachments: AttachmentDto::of(&m.id, files),
     }
 }
 
@@ -285,10 +286,10 @@ pub async fn get_case(
     headers: HeaderMap,
 ) -> Result<axum::Json<HelpCaseDetailDto>, AppError> {
     let person = signed_in(&app, &account_id, &headers).await?;
-    let (case, messages) = help::case_of(&app, &person, &case_id).await?;
+    let (case, messages, files) = help::case_of(&app, &person, &case_id).await?;
     Ok(axum::Json(HelpCaseDetailDto {
         case: case_dto(&case),
-        messages: messages.iter().map(message_dto).collect(),
+        messages: messages.iter().map(|m| message_dto(m, &files)).collect(),
     }))
 }
 
@@ -313,4 +314,18 @@ pub async fn close_case(
     })
     .await?;
     Ok(axum::Json(case_dto(&HelpCase { case, channel })))
+}
+
+#[utoipa::path(get, path = "/api/v1/help/{account_id}/attachments/{attachment_id}", tag = "help",
+    security(()), params(("account_id" = String, Path), ("attachment_id" = String, Path)),
+    responses((status = 200, description = "The file (images inline, others as downloads)"),
+        (status = 401), (status = 404, description = "not a file of the person's public messages")))]
+pub async fn get_attachment(
+    State(app): State<App>,
+    Path((account_id, attachment_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let person = signed_in(&app, &account_id, &headers).await?;
+    let ids = help::customer_ids(&app, &person).await?;
+    crate::attachments::serve_to_customers(&app, &account_id, &ids, &attachment_id).await
 }

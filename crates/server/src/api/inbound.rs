@@ -83,6 +83,7 @@ pub async fn inbound(
                         .map(|n| n.trim().chars().take(200).collect::<String>())
                         .filter(|n| !n.is_empty()),
                     text,
+                    attachment: None,
                 },
             )
             .await?

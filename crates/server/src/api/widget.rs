@@ -8,7 +8,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use casedesk_domain::{AuthorType, MessageKind};
-use casedesk_store::{CustomerRecord, MessageRecord, ReactionRecord, StoreError, read};
+use casedesk_store::{
+    AttachmentRecord, CustomerRecord, MessageRecord, ReactionRecord, StoreError, read,
+};
 use futures::{Stream, StreamExt};
 use serde_json::json;
 use tokio_stream::wrappers::BroadcastStream;
@@ -52,7 +54,7 @@ async fn conversation(
     after_seq: i64,
 ) -> Result<Vec<WidgetMessageDto>, AppError> {
     let (account_id, customer_id) = (customer.account_id.clone(), customer.id.clone());
-    let (messages, numbers, reactions) = read::<_, StoreError, _>(&*app.store, move |tx| {
+    let (messages, numbers, reactions, files) = read::<_, StoreError, _>(&*app.store, move |tx| {
         Box::pin(async move {
             let messages = tx
                 .list_customer_messages(&account_id, &customer_id, after_seq, PAGE)
@@ -60,12 +62,14 @@ async fn conversation(
             let cases: HashSet<String> = messages.iter().map(|m| m.case_id.clone()).collect();
             let mut numbers = HashMap::new();
             let mut reactions: Vec<ReactionRecord> = Vec::new();
+            let mut files: Vec<AttachmentRecord> = Vec::new();
             for case_id in cases {
                 let case = tx.get_case(&account_id, &case_id).await?;
                 numbers.insert(case_id.clone(), case.number);
                 reactions.extend(tx.list_reactions(&case_id).await?);
+                files.extend(tx.list_case_attachments(&case_id).await?);
             }
-            Ok((messages, numbers, reactions))
+            Ok((messages, numbers, reactions, files))
         })
     })
     .await?;
@@ -83,6 +87,7 @@ async fn conversation(
                 .filter(|r| r.message_id == m.id)
                 .map(|r| r.emoji.clone())
                 .collect(),
+            attachments: AttachmentDto::of(&m.id, &files),
         })
         .collect())
 }
@@ -171,40 +176,76 @@ pub async fn post_message(
     let (_, customer) =
         widget::visitor_of(&app, &channel_id, bearer_of(&headers).as_deref()).await?;
     check_text(&body.text)?;
-    let client_id = match body.client_id {
+    let client_id = client_id(body.client_id)?;
+    // Per customer: a signed user's devices share one budget.
+    app.widget_limits
+        .hit(&customer.id, RATE_LIMIT, RATE_WINDOW)?;
+    let posted = post_as_visitor(&app, &channel_id, &customer, client_id, body.text, None).await?;
+    Ok((StatusCode::CREATED, axum::Json(posted)))
+}
+
+fn client_id(given: Option<String>) -> Result<String, AppError> {
+    match given {
         Some(id)
             if !id.is_empty()
                 && id.len() <= MAX_CLIENT_ID
                 && id.chars().all(|c| c.is_ascii_graphic()) =>
         {
-            id
+            Ok(id)
         }
-        Some(_) => {
-            return Err(AppError::invalid(
-                "client_id must be 1 to 100 printable ASCII characters",
-            ));
-        }
-        None => new_id(),
-    };
-    // Per customer: a signed user's devices share one budget.
-    app.widget_limits
-        .hit(&customer.id, RATE_LIMIT, RATE_WINDOW)?;
-    let channel = widget::widget_channel(&app, &channel_id).await?;
+        Some(_) => Err(AppError::invalid(
+            "client_id must be 1 to 100 printable ASCII characters",
+        )),
+        None => Ok(new_id()),
+    }
+}
+
+/// A visitor's message (with a stored file, maybe), routed by R6; a file
+/// of a message already received (same client id) is not kept twice.
+async fn post_as_visitor(
+    app: &App,
+    channel_id: &str,
+    customer: &CustomerRecord,
+    client_id: String,
+    text: String,
+    attachment: Option<AttachmentRecord>,
+) -> Result<WidgetPosted, AppError> {
+    let channel = widget::widget_channel(app, channel_id).await?;
+    let kept = attachment.clone();
     let result = cases::receive_message(
-        &app,
+        app,
         channel,
         InboundMessage {
             // One namespace per visitor: their ids never collide with others'.
             message_id: format!("widget:{}:{}", sha256_hex(&customer.id), client_id),
             customer_id: customer.external_id.clone(),
             customer_name: customer.name.clone(),
-            text: body.text,
+            text,
+            attachment,
         },
     )
-    .await?;
-    let message = read::<_, StoreError, _>(&*app.store, {
-        let (account_id, id) = (customer.account_id.clone(), result.message_id.clone());
-        move |tx| Box::pin(async move { tx.get_message(&account_id, &id).await })
+    .await;
+    if let (Some(file), Some(files)) = (&kept, &app.files) {
+        let unused = !matches!(&result, Ok(r) if r.outcome != cases::Outcome::Duplicate);
+        if unused {
+            files.discard(file).await;
+        }
+    }
+    let result = result?;
+    let (message, files) = read::<_, StoreError, _>(&*app.store, {
+        let (account_id, id, case_id) = (
+            customer.account_id.clone(),
+            result.message_id.clone(),
+            result.case_id.clone(),
+        );
+        move |tx| {
+            Box::pin(async move {
+                Ok((
+                    tx.get_message(&account_id, &id).await?,
+                    tx.list_case_attachments(&case_id).await?,
+                ))
+            })
+        }
     })
     .await?;
     let dto = WidgetMessageDto {
@@ -215,14 +256,57 @@ pub async fn post_message(
         text: message.text,
         created_at: crate::util::rfc3339(message.created_at),
         reactions: Vec::new(),
+        attachments: AttachmentDto::of(&message.id, &files),
     };
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(WidgetPosted {
-            message: dto,
-            outcome: result.outcome.as_str().to_owned(),
-        }),
-    ))
+    Ok(WidgetPosted {
+        message: dto,
+        outcome: result.outcome.as_str().to_owned(),
+    })
+}
+
+#[utoipa::path(post, path = "/api/v1/widget/{channel_id}/attachments", tag = "widget", security(()),
+    params(("channel_id" = String, Path), AttachmentUploadQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream",
+        description = "The file's bytes (its type is sniffed from them)"),
+    responses((status = 201, body = WidgetPosted, description = "A message carrying the file, routed like any message (R6)"),
+        (status = 401), (status = 413, description = "larger than the limit (10 MiB by default)"),
+        (status = 415, description = "not an accepted kind of file"), (status = 429),
+        (status = 503, description = "attachments are not configured")))]
+pub async fn post_attachment(
+    State(app): State<App>,
+    Path(channel_id): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<AttachmentUploadQuery>,
+    body: axum::body::Body,
+) -> Result<(StatusCode, axum::Json<WidgetPosted>), AppError> {
+    let (_, customer) =
+        widget::visitor_of(&app, &channel_id, bearer_of(&headers).as_deref()).await?;
+    let client_id = client_id(q.client_id)?;
+    app.widget_limits
+        .hit(&customer.id, RATE_LIMIT, RATE_WINDOW)?;
+    let files = crate::attachments::configured(&app)?;
+    let caption = crate::attachments::check_caption(q.text)?;
+    let file = files
+        .receive(&customer.account_id, q.filename.as_deref(), body)
+        .await?;
+    let text = caption.unwrap_or_else(|| file.filename.clone());
+    let posted = post_as_visitor(&app, &channel_id, &customer, client_id, text, Some(file)).await?;
+    Ok((StatusCode::CREATED, axum::Json(posted)))
+}
+
+#[utoipa::path(get, path = "/api/v1/widget/{channel_id}/attachments/{attachment_id}", tag = "widget",
+    security(()), params(("channel_id" = String, Path), ("attachment_id" = String, Path)),
+    responses((status = 200, description = "The file (images inline, others as downloads)"),
+        (status = 401), (status = 404, description = "not a file of the visitor's public messages")))]
+pub async fn get_attachment(
+    State(app): State<App>,
+    Path((channel_id, attachment_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<axum::response::Response, AppError> {
+    let (_, customer) =
+        widget::visitor_of(&app, &channel_id, bearer_of(&headers).as_deref()).await?;
+    let ids = std::iter::once(customer.id.clone()).collect();
+    crate::attachments::serve_to_customers(&app, &customer.account_id, &ids, &attachment_id).await
 }
 
 #[utoipa::path(post, path = "/api/v1/widget/{channel_id}/reactions", tag = "widget", security(()),

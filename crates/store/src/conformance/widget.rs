@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::fixtures::*;
-use crate::{HelpTokenKind, HelpTokenRecord, Store, VisitorRecord};
+use crate::{AttachmentRecord, HelpTokenKind, HelpTokenRecord, Store, VisitorRecord};
 
 pub async fn widget_visitors_channels_and_conversations(store: Arc<dyn Store>) {
     let store = &*store;
@@ -225,4 +225,76 @@ pub async fn help_center_emails_and_tokens(store: Arc<dyn Store>) {
     })
     .await;
     assert_eq!(swept, (0, 1, None));
+}
+
+pub async fn attachments_follow_their_message(store: Arc<dyn Store>) {
+    let store = &*store;
+    let a = world(store, "att-a").await;
+    world(store, "att-b").await;
+    insert_cases(store, vec![a.case("ac-1", 1, 10), a.case("ac-2", 2, 20)]).await;
+    let msgs = insert_messages(
+        store,
+        vec![
+            a.message("am-1", "ac-1", 10, "photo"),
+            a.message("am-2", "ac-1", 11, "and the invoice"),
+        ],
+    )
+    .await;
+    let file = |id: &str, message_id: &str, at: i64| AttachmentRecord {
+        id: id.into(),
+        account_id: "att-a".into(),
+        message_id: message_id.into(),
+        filename: format!("{id}.png"),
+        content_type: "image/png".into(),
+        size_bytes: 1234,
+        sha256: "ab".repeat(32),
+        created_at: t(at),
+    };
+    let (f1, f2) = (file("af-1", "am-1", 10), file("af-2", "am-2", 11));
+    let (w1, w2, dup) = (f1.clone(), f2.clone(), f1.clone());
+    write_ok(store, "insert attachments", move |tx| {
+        Box::pin(async move {
+            tx.insert_attachment(&w1).await?;
+            tx.insert_attachment(&w2).await
+        })
+    })
+    .await;
+    assert_conflict(
+        "same id twice",
+        try_write(store, move |tx| {
+            Box::pin(async move { tx.insert_attachment(&dup).await })
+        })
+        .await,
+    );
+    let (got, listed) = read_ok(store, "attachments", |tx| {
+        Box::pin(async move {
+            Ok((
+                tx.get_attachment("att-a", "af-1").await?,
+                tx.list_case_attachments("ac-1").await?,
+            ))
+        })
+    })
+    .await;
+    assert_eq!(got, f1, "every field kept");
+    assert_eq!(listed, [f1.clone(), f2.clone()]);
+    assert_not_found(
+        "another account's attachment",
+        try_read(store, |tx| {
+            Box::pin(async move { tx.get_attachment("att-b", "af-1").await })
+        })
+        .await,
+    );
+    // A split moves the second message, and its file goes with it.
+    let from_seq = msgs[1].seq;
+    let (left, right) = write_ok(store, "split", move |tx| {
+        Box::pin(async move {
+            tx.move_messages("ac-1", "ac-2", from_seq).await?;
+            Ok((
+                tx.list_case_attachments("ac-1").await?,
+                tx.list_case_attachments("ac-2").await?,
+            ))
+        })
+    })
+    .await;
+    assert_eq!((left, right), (vec![f1], vec![f2]));
 }
