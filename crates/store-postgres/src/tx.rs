@@ -1108,6 +1108,27 @@ impl Tx for PgTx {
             .transpose()
     }
 
+    async fn revoke_customer_tokens(
+        &mut self,
+        account_id: &str,
+        customer_id: &str,
+        email: Option<&str>,
+    ) -> R<u64> {
+        let visitors =
+            sqlx::query("DELETE FROM widget_visitors WHERE account_id = $1 AND customer_id = $2")
+                .bind(account_id)
+                .bind(customer_id);
+        let visitors = self.exec(visitors).await?;
+        let help = sqlx::query(
+            "DELETE FROM help_tokens WHERE account_id = $1 \
+             AND (customer_id = $2 OR ($3::TEXT IS NOT NULL AND email = $3))",
+        )
+        .bind(account_id)
+        .bind(customer_id)
+        .bind(email);
+        Ok(visitors + self.exec(help).await?)
+    }
+
     async fn delete_expired_help_tokens(&mut self, now: Time) -> R<u64> {
         let q = sqlx::query("DELETE FROM help_tokens WHERE expires_at < $1").bind(micros(now));
         self.exec(q).await

@@ -1478,6 +1478,24 @@ impl Tx for SqliteTx<'_> {
         )
     }
 
+    async fn revoke_customer_tokens(
+        &mut self,
+        account_id: &str,
+        customer_id: &str,
+        email: Option<&str>,
+    ) -> R<u64> {
+        let visitors = self.exec(
+            "DELETE FROM widget_visitors WHERE account_id = ?1 AND customer_id = ?2",
+            params![account_id, customer_id],
+        )?;
+        let help = self.exec(
+            "DELETE FROM help_tokens WHERE account_id = ?1 \
+             AND (customer_id = ?2 OR (?3 IS NOT NULL AND email = ?3))",
+            params![account_id, customer_id, email],
+        )?;
+        Ok((visitors + help) as u64)
+    }
+
     async fn delete_expired_help_tokens(&mut self, now: Time) -> R<u64> {
         self.exec(
             "DELETE FROM help_tokens WHERE expires_at < ?1",

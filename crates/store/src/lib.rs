@@ -317,6 +317,14 @@ pub trait Tx: Send {
     /// Deletes the token and returns it, if it existed: of two concurrent
     /// takes of one token, only one gets it.
     async fn take_help_token(&mut self, token_hash: &str) -> R<Option<HelpTokenRecord>>;
+    /// Deletes the widget visitor tokens of a customer and the Help Center
+    /// tokens naming them or `email`; returns how many went.
+    async fn revoke_customer_tokens(
+        &mut self,
+        account_id: &str,
+        customer_id: &str,
+        email: Option<&str>,
+    ) -> R<u64>;
     /// Deletes every token that expired before `now`; returns how many.
     async fn delete_expired_help_tokens(&mut self, now: casedesk_domain::Time) -> R<u64>;
     async fn list_customer_messages(

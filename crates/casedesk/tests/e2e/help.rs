@@ -17,6 +17,7 @@ on_both!(
     help_center_close_is_the_customers_fourth_way,
     help_center_refuses_bad_input_and_strangers,
     widget_link_and_signed_email_open_the_help_center,
+    an_agent_revokes_a_customers_sign_ins,
 );
 
 /// A server that mails through a fake SMTP server.
@@ -808,5 +809,87 @@ async fn widget_link_and_signed_email_open_the_help_center(backend: Backend) {
     // Without a visitor token there is no link.
     let (st, _) = widget(&app, Method::POST, &format!("{ch}/help-link"), None, None).await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
+    app.stop().await;
+}
+
+/// An agent revokes a customer's sign-ins: the widget token and the Help
+/// Center session stop working at once; the history stays.
+async fn an_agent_revokes_a_customers_sign_ins(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let account = account_id(&app).await;
+    let (ch, _) = widget_channel(&app).await;
+    let (_, v) = widget(
+        &app,
+        Method::POST,
+        &format!("{ch}/visitors"),
+        None,
+        Some(json!({})),
+    )
+    .await;
+    let visitor = s(&v["visitor_token"]);
+    let (_, posted) = widget(
+        &app,
+        Method::POST,
+        &format!("{ch}/messages"),
+        Some(&visitor),
+        Some(json!({"text": "hi"})),
+    )
+    .await;
+    let case_id = s(&posted["message"]["case_id"]);
+    let (_, link) = widget(
+        &app,
+        Method::POST,
+        &format!("{ch}/help-link"),
+        Some(&visitor),
+        None,
+    )
+    .await;
+    let token = s(&link["url"])
+        .rsplit("#login=")
+        .next()
+        .expect("token")
+        .to_owned();
+    let (session, _) = open_session(&app, &account, &token).await;
+    let customer = s(&app.case(&case_id).await["customer_id"]);
+    let (st, v) = app
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/customers/{customer}/sessions"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (st, v["revoked"].as_i64()),
+        (StatusCode::OK, Some(2)),
+        "{v}"
+    );
+    let (st, _) = widget(
+        &app,
+        Method::GET,
+        &format!("{ch}/messages"),
+        Some(&visitor),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    let (st, _, _) = h(
+        &app,
+        Method::GET,
+        &format!("{account}/cases"),
+        Some(&session),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.messages(&case_id).await.len(),
+        1,
+        "the conversation stays"
+    );
+    let (st, _) = app
+        .call(Method::DELETE, "/api/v1/customers/nope/sessions", None)
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
     app.stop().await;
 }

@@ -436,3 +436,29 @@ pub async fn get_attachment(
 ) -> Result<axum::response::Response, AppError> {
     crate::attachments::serve_to_agent(&app, agent.account_id(), &id).await
 }
+
+#[utoipa::path(delete, path = "/api/v1/customers/{id}/sessions", tag = "customers",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "`{\"revoked\": n}`: the customer's widget visitor tokens and Help Center links and sessions (by customer or e-mail) no longer work"),
+        (status = 404)))]
+pub async fn revoke_sessions(
+    State(app): State<App>,
+    agent: Agent,
+    Path(id): Path<String>,
+) -> Result<axum::Json<serde_json::Value>, AppError> {
+    let account_id = agent.account_id().to_owned();
+    let revoked = write::<_, AppError, _>(&*app.store, move |tx| {
+        Box::pin(async move {
+            let customer = tx
+                .get_customer(&account_id, &id)
+                .await
+                .map_err(not_found("customer"))?;
+            Ok(tx
+                .revoke_customer_tokens(&account_id, &customer.id, customer.email.as_deref())
+                .await?)
+        })
+    })
+    .await?;
+    tracing::info!(revoked, "customer sign-ins revoked");
+    Ok(axum::Json(serde_json::json!({ "revoked": revoked })))
+}

@@ -71,6 +71,7 @@ pub fn router() -> (axum::Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(help::get_attachment))
         .routes(routes!(cases::post_attachment))
         .routes(routes!(cases::get_attachment))
+        .routes(routes!(cases::revoke_sessions))
         .routes(routes!(help::info))
         .routes(routes!(help::sign_in))
         .routes(routes!(help::open_session))

@@ -225,6 +225,50 @@ pub async fn help_center_emails_and_tokens(store: Arc<dyn Store>) {
     })
     .await;
     assert_eq!(swept, (0, 1, None));
+
+    // Revoking a customer's sign-ins: their visitor tokens and every Help
+    // Center token naming them or their address, in their account only.
+    let visitor = VisitorRecord {
+        token_hash: "help-v".into(),
+        account_id: "help-a".into(),
+        channel_id: "help-a-ch".into(),
+        customer_id: "help-a-cu".into(),
+        created_at: t(5),
+    };
+    let by_mail = HelpTokenRecord {
+        customer_id: None,
+        ..token("s-mail", HelpTokenKind::Session, 5000)
+    };
+    let other = HelpTokenRecord {
+        email: Some("zed@example.com".into()),
+        customer_id: Some("help-a-cu2".into()),
+        ..token("s-other", HelpTokenKind::Session, 5000)
+    };
+    let own = token("s-own", HelpTokenKind::Session, 5000);
+    let revoked = write_ok(store, "revoke", move |tx| {
+        Box::pin(async move {
+            tx.insert_visitor(&visitor).await?;
+            for t in [&by_mail, &other, &own] {
+                tx.insert_help_token(t).await?;
+            }
+            let foreign = tx
+                .revoke_customer_tokens("help-b", "help-a-cu", Some("ann@example.com"))
+                .await?;
+            let n = tx
+                .revoke_customer_tokens("help-a", "help-a-cu", Some("ann@example.com"))
+                .await?;
+            Ok((
+                foreign,
+                n,
+                tx.find_visitor("help-v").await?.is_none(),
+                tx.find_help_token("s-mail").await?.is_none(),
+                tx.find_help_token("s-own").await?.is_none(),
+                tx.find_help_token("s-other").await?.is_some(),
+            ))
+        })
+    })
+    .await;
+    assert_eq!(revoked, (0, 3, true, true, true, true));
 }
 
 pub async fn attachments_follow_their_message(store: Arc<dyn Store>) {
