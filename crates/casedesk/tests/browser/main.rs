@@ -6,6 +6,7 @@
 //! `target/browser-screenshots/` and the others still run.
 
 mod harness;
+mod help;
 #[allow(dead_code)]
 #[path = "../e2e/helpers.rs"]
 mod helpers;
@@ -24,7 +25,7 @@ async fn agent_ui_in_a_real_browser() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let browser = Browser::start(&app.base).await;
     let mut failures = Vec::new();
-    for (name, scenario) in scenarios::ALL.iter().chain(widget::ALL) {
+    for (name, scenario) in scenarios::ALL.iter().chain(widget::ALL).chain(help::ALL) {
         let started = Instant::now();
         let outcome = std::panic::AssertUnwindSafe(scenario(&app, &browser))
             .catch_unwind()

@@ -79,7 +79,9 @@ async fn open_session(app: &TestApp, account: &str, token: &str) -> (String, Str
     assert_eq!(st, StatusCode::OK, "{me}");
     let cookie = headers[SET_COOKIE].to_str().expect("ascii").to_owned();
     assert!(
-        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Lax")
+            && cookie.contains("Path=/api/v1/help;"),
         "{cookie}"
     );
     let session = cookie

@@ -20,8 +20,9 @@ use crate::error::AppError;
 use crate::help::{self, HelpCase, Lang, Person};
 use crate::util::{opt_rfc3339, rfc3339};
 
-/// The HttpOnly cookie of a Help Center session.
+/// The HttpOnly cookie of a Help Center session, sent only to its API.
 pub const HELP_COOKIE: &str = "casedesk_help";
+const HELP_API: &str = "/api/v1/help";
 /// Sign-in mails per address per [`SIGN_IN_WINDOW`], and requests per client address.
 const SIGN_IN_PER_EMAIL: usize = 3;
 const SIGN_IN_PER_CLIENT: usize = 20;
@@ -79,15 +80,16 @@ fn check_csrf(headers: &HeaderMap) -> Result<(), AppError> {
 fn session_cookie(headers: &HeaderMap, token: &str) -> HeaderValue {
     let max_age = help::SESSION_TTL.num_seconds();
     let secure = auth::secure_attr(headers);
-    let cookie =
-        format!("{HELP_COOKIE}={token}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}");
+    let cookie = format!(
+        "{HELP_COOKIE}={token}; Path={HELP_API}; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"
+    );
     HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 fn clear_cookie(headers: &HeaderMap) -> HeaderValue {
     let secure = auth::secure_attr(headers);
     HeaderValue::from_str(&format!(
-        "{HELP_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{secure}"
+        "{HELP_COOKIE}=; Path={HELP_API}; Max-Age=0; HttpOnly; SameSite=Lax{secure}"
     ))
     .unwrap_or_else(|_| HeaderValue::from_static(""))
 }

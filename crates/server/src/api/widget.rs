@@ -26,6 +26,8 @@ use crate::widget::{self, RATE_LIMIT, RATE_WINDOW, VisitorClaim};
 
 /// Most messages one `GET …/messages` returns; the widget asks again.
 const PAGE: i64 = 500;
+/// Help Center links one visitor may ask for per minute.
+const HELP_LINKS_PER_MINUTE: usize = 10;
 /// New visitors per channel per minute (a flood of sessions is refused).
 const VISITORS_PER_MINUTE: usize = 120;
 
@@ -449,8 +451,12 @@ pub async fn help_link(
 ) -> Result<axum::Json<HelpLinkDto>, AppError> {
     let (_, customer) =
         widget::visitor_of(&app, &channel_id, bearer_of(&headers).as_deref()).await?;
-    app.widget_limits
-        .hit(&customer.id, RATE_LIMIT, RATE_WINDOW)?;
+    app.widget_limits.hit_as(
+        &format!("help-link:{}", customer.id),
+        HELP_LINKS_PER_MINUTE,
+        std::time::Duration::from_secs(60),
+        "too many Help Center links at once; wait a moment",
+    )?;
     let token = crate::help::link_for_customer(&app, &customer).await?;
     let base = super::accounts::public_base(&app, &headers);
     Ok(axum::Json(HelpLinkDto {

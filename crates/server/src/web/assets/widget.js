@@ -47,6 +47,8 @@
       yes: "Yes",
       no: "No",
       ended: "Chat ended. Write to start a new one.",
+      my_requests: "My requests",
+      new_tab: "Opens your requests in a new tab",
       emoji: ["thumbs up", "heart", "laughing", "surprised", "sad", "thank you"],
     },
     ru: {
@@ -70,6 +72,8 @@
       yes: "Да",
       no: "Нет",
       ended: "Чат завершён. Напишите, чтобы начать новый.",
+      my_requests: "Мои обращения",
+      new_tab: "Откроет ваши обращения в новой вкладке",
       emoji: ["нравится", "сердце", "смешно", "удивление", "грустно", "спасибо"],
     },
   };
@@ -131,10 +135,12 @@
     const valid = typeof s.token === "string" && (!state.user || s.hash === state.user.hash);
     state.token = valid ? s.token : "";
     state.seen = valid && typeof s.seen === "string" ? s.seen : "";
+    helpFoot.hidden = !state.token;
   }
   function saveSession() {
     const s = { token: state.token, seen: state.seen, hash: state.user ? state.user.hash : undefined };
     store.set(storageKey(), state.token ? s : null);
+    helpFoot.hidden = !state.token;
   }
   /** A page without a user id (say, after logout) forgets the users' chats. */
   function forgetUsers() {
@@ -221,6 +227,9 @@ button:focus-visible,textarea:focus-visible,a:focus-visible{outline:2px solid va
 .cd-form{display:flex;align-items:flex-end;gap:8px;padding:10px;border-top:1px solid #e3e5e8;background:#fff}
 #cd-input{flex:1;min-height:38px;max-height:120px;padding:8px 10px;resize:none;border:1px solid #cfd3d8;border-radius:8px;background:#fff;color:inherit;font:inherit}
 #cd-send{height:38px;padding:0 14px;border:0;border-radius:8px;background:var(--cd-accent);color:#fff;font-weight:600;cursor:pointer}
+.cd-foot{padding:0 12px 8px;background:#fff;text-align:right}
+.cd-help-link{padding:0 2px;border:0;background:none;color:var(--cd-accent);font-size:12px;text-decoration:underline;cursor:pointer}
+.cd-help-link:disabled{opacity:.6;cursor:default}
 @media (max-width:480px){#cd-panel{right:0;bottom:0;width:100vw;max-width:none;height:100%;max-height:none;border-radius:0}}
 @media (prefers-reduced-motion:no-preference){#cd-panel{animation:cd-in .15s ease-out}}
 @keyframes cd-in{from{opacity:0;transform:translateY(8px)}}
@@ -247,6 +256,9 @@ button:focus-visible,textarea:focus-visible,a:focus-visible{outline:2px solid va
   const endNo = h("button", { id: "cd-end-no", type: "button", onclick: () => cancelEnd(true) }, t.no);
   const confirmRow = h("div", { class: "cd-confirm", role: "group", "aria-label": t.end, hidden: true }, h("span", {}, t.end_confirm), endYes, endNo);
   const form = h("form", { class: "cd-form", onsubmit: (e) => (e.preventDefault(), send()) }, input, sendButton);
+  // The Help Center: once the visitor exists there is something to show.
+  const helpLink = h("button", { class: "cd-help-link", type: "button", title: t.new_tab, onclick: () => openHelp() }, t.my_requests);
+  const helpFoot = h("div", { class: "cd-foot", hidden: true }, helpLink);
   const panel = h(
     "div",
     { id: "cd-panel", role: "dialog", "aria-label": title, hidden: true },
@@ -254,7 +266,8 @@ button:focus-visible,textarea:focus-visible,a:focus-visible{outline:2px solid va
     confirmRow,
     list,
     status,
-    form
+    form,
+    helpFoot
   );
   const frame = h("div", { class: "cd" }, launcher, panel);
   const accent = attr("color");
@@ -689,6 +702,23 @@ button:focus-visible,textarea:focus-visible,a:focus-visible{outline:2px solid va
     for (const node of pending) list.append(node);
     scrollDown(true);
     input.focus();
+  }
+
+  // ------------------------------------------------------------ help center
+
+  /** Opens the Help Center signed in as this visitor: a one-time link. */
+  async function openHelp() {
+    if (helpLink.disabled) return;
+    helpLink.disabled = true;
+    try {
+      const r = await call("POST", "/help-link");
+      const url = r.ok && r.data && r.data.url;
+      if (typeof url === "string" && /^https?:\/\//.test(url)) window.open(url, "_blank", "noopener");
+      else notice((r.data && r.data.error && r.data.error.message) || t.error);
+    } catch (_) {
+      notice(t.error);
+    }
+    helpLink.disabled = false;
   }
 
   // -------------------------------------------------------------- reactions
