@@ -42,6 +42,7 @@ scenarios!(
     rules_page_create_dry_run_and_fire,
     rules_page_validation_and_reorder,
     widget_channel_admin,
+    customer_email_on_case_page,
     log_out,
     agent_without_admin_rights,
 );
@@ -1942,4 +1943,93 @@ async fn widget_channel_admin(app: &TestApp, b: &Browser) {
         0
     );
     b.screenshot("docs-widget-channel").await;
+}
+
+/// The customer's e-mail (their Help Center sign-in) edited on the case
+/// page: a bad address refused with the API's words, a good one kept in
+/// lower case through live updates, then removed; Settings shows the
+/// account's Help Center address to give customers.
+async fn customer_email_on_case_page(app: &TestApp, b: &Browser) {
+    let id = chat(app, "mail-ann", "mail-ann-1", "Please mail me").await;
+    let customer_path = format!(
+        "/api/v1/customers/{}",
+        s(&app.case(&id).await["customer_id"])
+    );
+    open_case(b, &id).await;
+    b.wait_text("#customer-email-edit", "Add e-mail").await;
+    b.wait_gone("#customer-email").await;
+    // Cancel leaves it as it was.
+    b.click("#customer-email-edit").await;
+    b.type_into("#customer-email-input", "ann@example.com")
+        .await;
+    b.click("#customer-email-cancel").await;
+    b.wait_gone("#customer-email-input").await;
+    b.wait_text("#customer-email-edit", "Add e-mail").await;
+    // A bad address: the API's message, and the box stays for a fix.
+    b.click("#customer-email-edit").await;
+    b.type_into("#customer-email-input", "ann at example").await;
+    b.click("#customer-email-save").await;
+    b.wait_text(
+        "#customer-email-error",
+        "email must look like name@example.com",
+    )
+    .await;
+    assert_eq!(
+        app.ok(Method::GET, &customer_path, None).await["email"],
+        Value::Null
+    );
+    let input = b.wait_css("#customer-email-input").await;
+    input.clear().await.expect("clear");
+    b.type_into(
+        "#customer-email-input",
+        &format!("Ann@Example.com{}", keys::ENTER),
+    )
+    .await;
+    b.wait_text("#customer-email", "ann@example.com").await;
+    b.wait_gone("#customer-email-input").await;
+    b.wait_text("#customer-email-edit", "Edit").await;
+    assert_eq!(
+        app.ok(Method::GET, &customer_path, None).await["email"],
+        "ann@example.com"
+    );
+    // A live update re-renders the page; the address stays, and is read
+    // afresh when the case is opened again.
+    app.customer_says("mail-ann", "mail-ann-2", "Any news?")
+        .await;
+    b.wait_text("[data-test=message-text]", "Any news?").await;
+    b.wait_text("#customer-email", "ann@example.com").await;
+    open_case(b, &id).await;
+    b.wait_text("#customer-email", "ann@example.com").await;
+    // An empty box removes the address.
+    b.click("#customer-email-edit").await;
+    let input = b.wait_css("#customer-email-input").await;
+    assert_eq!(
+        input.prop("value").await.expect("value").as_deref(),
+        Some("ann@example.com")
+    );
+    input.clear().await.expect("clear");
+    b.click("#customer-email-save").await;
+    b.wait_text("#customer-email-edit", "Add e-mail").await;
+    b.wait_gone("#customer-email").await;
+    assert_eq!(
+        app.ok(Method::GET, &customer_path, None).await["email"],
+        Value::Null
+    );
+    // Settings: the Help Center's address, to give customers.
+    let store = app.db.open().await;
+    let account_id = casedesk_store::read::<_, casedesk_store::StoreError, _>(&*store, |tx| {
+        Box::pin(async move {
+            let admin = tx.find_agent_by_email(ADMIN_EMAIL).await?;
+            Ok(admin.expect("the admin").account_id)
+        })
+    })
+    .await
+    .expect("the admin's account");
+    b.goto("/#/settings").await;
+    b.wait_text(".help-center-card", "Customers sign in with their e-mail")
+        .await;
+    assert_eq!(
+        b.text("#help-center-url").await,
+        format!("{}/help/{account_id}", app.base)
+    );
 }

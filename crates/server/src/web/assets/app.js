@@ -82,6 +82,10 @@ const STRINGS = {
     customer_chats: "Chats of this customer",
     external_id: "Id in the channel",
     all_cases_of_customer: "All cases of this customer",
+    customer_email: "E-mail",
+    customer_email_add: "Add e-mail",
+    customer_email_title: "The customer signs in to the Help Center with this address and sees all their requests there.",
+    customer_email_placeholder: "name@example.com (empty: remove)",
     clear: "clear",
     settings_timers: "Auto-finish",
     after_seconds: "End an inactive chat after (seconds)",
@@ -184,6 +188,8 @@ const STRINGS = {
     label_color: "Colour",
     create_label: "Add label",
     clear_color: "no colour",
+    help_center: "Help Center",
+    help_center_hint: "Customers sign in with their e-mail and see their requests; set a customer's e-mail on the case page.",
     labels_hint: "Agents put labels on cases; the case list filters by them. Deleting a label takes it off every case.",
     delete_label_confirm: "Delete the label “{name}”? It is taken off every case.",
     templates: "Templates",
@@ -386,6 +392,10 @@ const STRINGS = {
     customer_chats: "Чаты клиента",
     external_id: "Идентификатор в канале",
     all_cases_of_customer: "Все обращения клиента",
+    customer_email: "Эл. почта",
+    customer_email_add: "Добавить эл. почту",
+    customer_email_title: "С этим адресом клиент входит в центр поддержки и видит там все свои обращения.",
+    customer_email_placeholder: "name@example.com (пусто — убрать)",
     clear: "убрать",
     settings_timers: "Автозавершение",
     after_seconds: "Завершать неактивный чат через (секунд)",
@@ -488,6 +498,8 @@ const STRINGS = {
     label_color: "Цвет",
     create_label: "Добавить метку",
     clear_color: "без цвета",
+    help_center: "Центр поддержки",
+    help_center_hint: "Клиенты входят со своей эл. почтой и видят свои обращения; эл. почту клиента укажите на странице обращения.",
     labels_hint: "Агенты ставят метки на обращения; список обращений фильтруется по ним. Удалённая метка снимается со всех обращений.",
     delete_label_confirm: "Удалить метку «{name}»? Она будет снята со всех обращений.",
     templates: "Шаблоны",
@@ -1365,6 +1377,7 @@ function casePage(main, caseId) {
   let lastRendered = "";
 
   const header = h("div", { class: "case-header" });
+  const customerEmail = customerEmailControl();
   const banners = h("div", { class: "banners" });
   const prevBox = h("div", { class: "previous-chat", "data-test": "previous-chat" });
   const chainTop = h("div", { class: "chain chain-top" });
@@ -1527,6 +1540,8 @@ function casePage(main, caseId) {
   function renderHeader() {
     if (editingSubject) return;
     clear(header);
+    // First, so that the name below is read from the same fresh request.
+    customerEmail.show(kase.customer_id);
     const title = h("h1", { class: "subject", dir: "auto", "data-test": "case-subject" }, kase.subject);
     const edit = h(
       "button",
@@ -1619,6 +1634,7 @@ function casePage(main, caseId) {
           ": ",
           h("a", { href: "#/customer/" + encodeURIComponent(kase.customer_id), "data-test": "customer-link" }, customerLabel(kase.customer_id)),
         ),
+        customerEmail.el,
         h("span", { class: "muted" }, channelName(kase.channel_id)),
         h("span", { class: "muted" }, t("created"), ": ", fmtTime(kase.created_at)),
       ),
@@ -2950,6 +2966,100 @@ function conditionRow(initial, onRemove, trigger) {
 
 // ------------------------------------------------------------------ customer page
 
+/** The customer's e-mail, which signs them in to the Help Center, with an
+ * inline editor: "Add e-mail", or "E-mail: x@y Edit"; saving an empty box
+ * removes the address. The element outlives re-renders of the page around
+ * it (`show(customerId)` on each), so a live update does not throw away
+ * what the agent is typing. The server checks the address and keeps it in
+ * lower case; its message is shown as it is. */
+function customerEmailControl() {
+  const box = h("span", { class: "customer-email", title: t("customer_email_title") });
+  let customerId = null;
+  let email = null;
+  let editing = false;
+
+  const view = () => {
+    editing = false;
+    const edit = h(
+      "button",
+      { type: "button", class: "link", id: "customer-email-edit", onclick: startEdit },
+      email ? t("edit") : t("customer_email_add"),
+    );
+    clear(box);
+    if (email) append(box, t("customer_email"), ": ", h("span", { id: "customer-email", dir: "auto" }, email), " ");
+    box.appendChild(edit);
+  };
+
+  function startEdit() {
+    editing = true;
+    const id = customerId;
+    const input = h("input", {
+      type: "text",
+      inputmode: "email",
+      autocomplete: "off",
+      spellcheck: "false",
+      maxlength: 254,
+      id: "customer-email-input",
+      value: email || "",
+      placeholder: t("customer_email_placeholder"),
+      "aria-label": t("customer_email"),
+    });
+    const error = h("span", { id: "customer-email-error", class: "error", role: "alert", hidden: true });
+    const saveButton = h("button", { type: "button", id: "customer-email-save" }, t("save"));
+    const save = async () => {
+      if (saveButton.disabled) return;
+      saveButton.disabled = true;
+      try {
+        const c = await api("PATCH", "/api/v1/customers/" + encodeURIComponent(id), { email: input.value.trim() || null });
+        state.customers.set(id, Promise.resolve(c));
+        if (customerId !== id) return;
+        email = c.email;
+        view();
+      } catch (e) {
+        if (customerId !== id) return;
+        error.textContent = e.message;
+        error.hidden = false;
+        saveButton.disabled = false;
+        input.focus();
+      }
+    };
+    saveButton.addEventListener("click", save);
+    input.addEventListener("keydown", (e) => {
+      if (e.key === "Enter") save();
+      if (e.key === "Escape") view();
+    });
+    clear(box).appendChild(
+      h(
+        "span",
+        { class: "customer-email-edit" },
+        input,
+        saveButton,
+        h("button", { type: "button", class: "secondary", id: "customer-email-cancel", onclick: view }, t("cancel")),
+        error,
+      ),
+    );
+    input.focus();
+  }
+
+  return {
+    el: box,
+    /** Shows the e-mail of this customer, read afresh when the customer
+     * changes (another agent may have set it since it was cached). */
+    show(id) {
+      if (id === customerId) return;
+      customerId = id;
+      email = null;
+      clear(box);
+      state.customers.delete(id);
+      customer(id).then((c) => {
+        if (customerId !== id || editing || !c) return;
+        email = c.email || null;
+        view();
+      });
+    },
+  };
+}
+
 function customerPage(main, customerId) {
   let disposed = false;
   const box = h("div", { class: "customer-page" }, h("p", {}, t("loading")));
@@ -3432,8 +3542,27 @@ function settingsPage(main) {
     h("label", {}, t("password"), aPass),
     h("button", { type: "submit", "data-test": "create-agent" }, t("create_agent")),
   );
-  append(main, h("h1", {}, t("nav_settings")), h("div", { class: "cards" }, timers, agents, channels, labelsCard()));
+  append(main, h("h1", {}, t("nav_settings")), h("div", { class: "cards" }, timers, agents, channels, helpCenterCard(), labelsCard()));
   return null;
+}
+
+/** Settings → Help Center: the address to give customers, where they sign
+ * in with their e-mail (set on the case page) and see their requests. */
+function helpCenterCard() {
+  const url = location.origin + "/help/" + encodeURIComponent(state.me.account_id);
+  const code = h("code", { id: "help-center-url", "data-test": "help-center-url" }, url);
+  return h(
+    "section",
+    { class: "card help-center-card" },
+    h("h2", {}, t("help_center")),
+    h("p", { class: "hint" }, t("help_center_hint")),
+    h(
+      "div",
+      { class: "snippet-box" },
+      h("a", { href: url, target: "_blank", rel: "noopener" }, code),
+      h("button", { type: "button", class: "secondary", id: "help-center-copy", onclick: () => copyText(code) }, t("copy")),
+    ),
+  );
 }
 
 /** Settings → Channels: the account's channels and a form to create one,
