@@ -52,6 +52,10 @@ enum Command {
         /// Sender of outgoing mail, e.g. "Support <help@shop.example>".
         #[arg(long, env = "CASEDESK_SMTP_FROM")]
         smtp_from: Option<String>,
+        /// Behind a reverse proxy: the header it puts the client's address
+        /// in (X-Forwarded-For, X-Real-IP), for per-address limits.
+        #[arg(long, env = "CASEDESK_CLIENT_IP_HEADER")]
+        client_ip_header: Option<String>,
         /// Directory the attachments of messages are kept in (created when
         /// missing); back it up with the database.
         #[arg(
@@ -144,6 +148,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             public_url,
             smtp_url,
             smtp_from,
+            client_ip_header,
             attachments_dir,
             attachment_max_mb,
         } => {
@@ -159,6 +164,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 public_url,
                 smtp_url,
                 smtp_from,
+                client_ip_header,
                 attachments_dir: Some(attachments_dir),
                 attachment_max_bytes: Some(attachment_max_mb << 20),
             };

@@ -60,6 +60,10 @@ pub struct Config {
     pub smtp_url: Option<String>,
     /// The sender of outgoing mail (`Support <help@shop.example>`).
     pub smtp_from: Option<String>,
+    /// The header a reverse proxy puts the client's address in
+    /// (`X-Forwarded-For`, `X-Real-IP`), for per-address limits; unset,
+    /// the connection's peer address counts.
+    pub client_ip_header: Option<String>,
     /// Where attachments are kept; unset, uploads are refused (503).
     pub attachments_dir: Option<std::path::PathBuf>,
     /// Largest attachment, bytes ([`attachments::DEFAULT_MAX_BYTES`] unset).
@@ -73,6 +77,7 @@ impl std::fmt::Debug for Config {
             .field("public_url", &self.public_url)
             .field("smtp_url", &self.smtp_url.as_ref().map(|_| "***"))
             .field("smtp_from", &self.smtp_from)
+            .field("client_ip_header", &self.client_ip_header)
             .field("attachments_dir", &self.attachments_dir)
             .field("attachment_max_bytes", &self.attachment_max_bytes)
             .field(
@@ -94,6 +99,8 @@ pub struct AppState {
     pub throttle: auth::Throttle,
     /// Per-visitor and per-channel limits of the web chat widget.
     pub widget_limits: widget::RateLimit,
+    /// Open widget event streams per customer.
+    pub widget_streams: widget::StreamCount,
     /// [`Config::public_url`], checked.
     pub public_url: Option<String>,
     pub http: reqwest::Client,
@@ -101,6 +108,8 @@ pub struct AppState {
     pub mailer: mail::Mailer,
     /// The attachments directory, when configured.
     pub files: Option<attachments::Files>,
+    /// [`Config::client_ip_header`], checked.
+    pub client_ip_header: Option<axum::http::HeaderName>,
     /// Flips to `true` when the server starts shutting down.
     pub shutdown: watch::Receiver<bool>,
     dummy_hash: String,
@@ -280,6 +289,7 @@ pub async fn serve(
         outbox_changed: Notify::new(),
         throttle: auth::Throttle::default(),
         widget_limits: widget::RateLimit::default(),
+        widget_streams: widget::StreamCount::default(),
         public_url: config
             .public_url
             .as_deref()
@@ -292,6 +302,14 @@ pub async fn serve(
             .map_err(|e| ServeError::Startup(e.to_string()))?,
         mailer,
         files,
+        client_ip_header: config
+            .client_ip_header
+            .as_deref()
+            .map(|h| {
+                axum::http::HeaderName::try_from(h.trim())
+                    .map_err(|_| ServeError::Startup(format!("`{h}` is not a header name")))
+            })
+            .transpose()?,
         shutdown: stop_rx,
         dummy_hash: auth::dummy_hash().await.map_err(startup)?,
     });

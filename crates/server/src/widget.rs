@@ -79,6 +79,54 @@ impl RateLimit {
     }
 }
 
+/// Open event streams per key (a customer), capped.
+#[derive(Default)]
+pub struct StreamCount {
+    open: Mutex<HashMap<String, usize>>,
+}
+
+/// One open stream; dropping it (the stream ended) frees its place.
+pub struct StreamSlot {
+    app: crate::App,
+    key: String,
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        if let Ok(mut open) = self.app.widget_streams.open.lock()
+            && let Some(n) = open.get_mut(&self.key)
+        {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.key);
+            }
+        }
+    }
+}
+
+/// Most event streams one customer may hold open (tabs and devices).
+pub const MAX_STREAMS: usize = 8;
+
+impl StreamCount {
+    /// Takes a place for a new stream of `key`, or 429 when it has
+    /// [`MAX_STREAMS`] open.
+    pub fn open(app: &crate::App, key: &str) -> Result<StreamSlot, AppError> {
+        let mut open = app.widget_streams.open.lock().map_err(AppError::internal)?;
+        let n = open.entry(key.to_owned()).or_default();
+        if *n >= MAX_STREAMS {
+            return Err(AppError::too_many(
+                format!("at most {MAX_STREAMS} open chat windows at once; close one"),
+                5,
+            ));
+        }
+        *n += 1;
+        Ok(StreamSlot {
+            app: std::sync::Arc::clone(app),
+            key: key.to_owned(),
+        })
+    }
+}
+
 /// Checks and normalizes a channel's allowed origins: `scheme://host[:port]`
 /// of http(s), no path.
 pub fn parse_origins(origins: &[String]) -> Result<Vec<String>, AppError> {

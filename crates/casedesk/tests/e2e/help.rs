@@ -18,6 +18,7 @@ on_both!(
     help_center_refuses_bad_input_and_strangers,
     widget_link_and_signed_email_open_the_help_center,
     an_agent_revokes_a_customers_sign_ins,
+    limits_per_client_address_and_open_streams,
 );
 
 /// A server that mails through a fake SMTP server.
@@ -893,5 +894,60 @@ async fn an_agent_revokes_a_customers_sign_ins(backend: Backend) {
         .call(Method::DELETE, "/api/v1/customers/nope/sessions", None)
         .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
+    app.stop().await;
+}
+
+/// Behind a proxy, limits count each client address the proxy names; a
+/// visitor holds at most eight event streams.
+async fn limits_per_client_address_and_open_streams(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config, _| {
+        config.client_ip_header = Some("X-Forwarded-For".into());
+    })
+    .await;
+    let account = account_id(&app).await;
+    let sign_in = |ip: &'static str, n: usize| {
+        app.http
+            .post(format!("{}/api/v1/help/{account}/sign-in", app.base))
+            .header("x-forwarded-for", format!("203.0.113.9, {ip}"))
+            .json(&json!({ "email": format!("p{n}@example.com") }))
+            .send()
+    };
+    for n in 0..20 {
+        assert_eq!(
+            sign_in("10.0.0.1", n).await.expect("send").status(),
+            StatusCode::ACCEPTED
+        );
+    }
+    assert_eq!(
+        sign_in("10.0.0.1", 99).await.expect("send").status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "the 21st request of one address in 15 minutes"
+    );
+    assert_eq!(
+        sign_in("10.0.0.2", 100).await.expect("send").status(),
+        StatusCode::ACCEPTED,
+        "another client behind the same proxy is not held back"
+    );
+
+    let (ch, _) = widget_channel(&app).await;
+    let (_, v) = widget(
+        &app,
+        Method::POST,
+        &format!("{ch}/visitors"),
+        None,
+        Some(json!({})),
+    )
+    .await;
+    let token = s(&v["visitor_token"]);
+    let url = format!("{}/api/v1/widget/{ch}/events?token={token}", app.base);
+    let mut streams = Vec::new();
+    for _ in 0..8 {
+        let resp = app.http.get(&url).send().await.expect("stream");
+        assert_eq!(resp.status(), StatusCode::OK);
+        streams.push(resp);
+    }
+    let resp = app.http.get(&url).send().await.expect("stream");
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    drop(streams);
     app.stop().await;
 }

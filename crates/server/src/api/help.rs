@@ -30,23 +30,34 @@ const SIGN_IN_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Link exchanges per client address per minute.
 const SESSIONS_PER_CLIENT: usize = 30;
 
-/// The address the request came from, when the server knows it.
+/// The address the request came from, when the server knows it: the
+/// connection's peer, or behind a reverse proxy the last address the proxy
+/// added to [`crate::Config::client_ip_header`].
 pub struct ClientIp(pub Option<IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<App> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        let forwarded = app.client_ip_header.as_ref().and_then(|name| {
             parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip()),
-        ))
+                .headers
+                .get_all(name)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .filter_map(|a| a.trim().parse::<IpAddr>().ok())
+                .last()
+        });
+        Ok(ClientIp(forwarded.or(peer)))
     }
 }
 
-fn client_key(ip: &ClientIp) -> String {
+pub(crate) fn client_key(ip: &ClientIp) -> String {
     ip.0.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
 }
 

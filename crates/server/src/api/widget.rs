@@ -28,6 +28,8 @@ use crate::widget::{self, RATE_LIMIT, RATE_WINDOW, VisitorClaim};
 const PAGE: i64 = 500;
 /// Help Center links one visitor may ask for per minute.
 const HELP_LINKS_PER_MINUTE: usize = 10;
+/// New visitors per client address per minute.
+const VISITORS_PER_CLIENT: usize = 60;
 /// New visitors per channel per minute (a flood of sessions is refused).
 const VISITORS_PER_MINUTE: usize = 120;
 
@@ -101,9 +103,16 @@ async fn conversation(
 pub async fn create_visitor(
     State(app): State<App>,
     Path(channel_id): Path<String>,
+    ip: super::help::ClientIp,
     Json(body): Json<CreateVisitor>,
 ) -> Result<(StatusCode, axum::Json<VisitorDto>), AppError> {
     let channel = widget::widget_channel(&app, &channel_id).await?;
+    app.widget_limits.hit_as(
+        &format!("visitors-ip:{}", super::help::client_key(&ip)),
+        VISITORS_PER_CLIENT,
+        std::time::Duration::from_secs(60),
+        "too many new chats from this address; wait a minute",
+    )?;
     app.widget_limits.hit(
         &format!("visitors:{}", channel.id),
         VISITORS_PER_MINUTE,
@@ -379,6 +388,7 @@ pub async fn events(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
     let token = q.token.or_else(|| bearer_of(&headers));
     let (_, customer) = widget::visitor_of(&app, &channel_id, token.as_deref()).await?;
+    let slot = widget::StreamCount::open(&app, &customer.id)?;
     let (account_id, customer_id) = (customer.account_id, customer.id);
     let mut shutdown = app.shutdown.clone();
     let stream = BroadcastStream::new(app.bus.subscribe())
@@ -414,6 +424,11 @@ pub async fn events(
         })
         .take_until(async move {
             let _ = shutdown.wait_for(|stop| *stop).await;
+        })
+        // The stream holds its place until it ends.
+        .map(move |event| {
+            let _ = &slot;
+            event
         });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
