@@ -51,7 +51,7 @@ impl FromRequestParts<App> for ClientIp {
                 .filter_map(|v| v.to_str().ok())
                 .flat_map(|v| v.split(','))
                 .filter_map(|a| a.trim().parse::<IpAddr>().ok())
-                .last()
+                .next_back()
         });
         Ok(ClientIp(forwarded.or(peer)))
     }
