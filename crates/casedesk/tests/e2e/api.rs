@@ -414,7 +414,10 @@ async fn openapi_lists_every_route(backend: Backend) {
         ("post", "/api/v1/widget/{channel_id}/cases/{case_id}/close"),
         ("post", "/api/v1/widget/{channel_id}/help-link"),
         ("post", "/api/v1/widget/{channel_id}/attachments"),
-        ("get", "/api/v1/widget/{channel_id}/attachments/{attachment_id}"),
+        (
+            "get",
+            "/api/v1/widget/{channel_id}/attachments/{attachment_id}",
+        ),
         ("patch", "/api/v1/customers/{id}"),
         ("delete", "/api/v1/customers/{id}/sessions"),
         ("post", "/api/v1/cases/{id}/attachments"),
@@ -427,7 +430,10 @@ async fn openapi_lists_every_route(backend: Backend) {
         ("get", "/api/v1/help/{account_id}/cases"),
         ("get", "/api/v1/help/{account_id}/cases/{case_id}"),
         ("post", "/api/v1/help/{account_id}/cases/{case_id}/close"),
-        ("get", "/api/v1/help/{account_id}/attachments/{attachment_id}"),
+        (
+            "get",
+            "/api/v1/help/{account_id}/attachments/{attachment_id}",
+        ),
     ];
     let mut documented = Vec::new();
     for (path, ops) in paths {
