@@ -43,6 +43,7 @@ scenarios!(
     rules_page_validation_and_reorder,
     widget_channel_admin,
     customer_email_on_case_page,
+    agent_sends_and_sees_files,
     log_out,
     agent_without_admin_rights,
 );
@@ -2032,4 +2033,254 @@ async fn customer_email_on_case_page(app: &TestApp, b: &Browser) {
         b.text("#help-center-url").await,
         format!("{}/help/{account_id}", app.base)
     );
+}
+
+/// POSTs `bytes` as a file to `path` (under /api/v1) with a bearer token.
+async fn upload_as(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    bytes: Vec<u8>,
+) -> (reqwest::StatusCode, Value) {
+    let resp = app
+        .http
+        .post(format!("{}/api/v1/{path}", app.base))
+        .bearer_auth(token)
+        .header("content-type", "application/octet-stream")
+        .body(bytes)
+        .send()
+        .await
+        .expect("upload");
+    let status = resp.status();
+    let text = resp.text().await.expect("body");
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+/// The messages a widget visitor sees.
+async fn visitor_conversation(app: &TestApp, ch: &str, visitor: &str) -> Vec<Value> {
+    let resp = app
+        .http
+        .get(format!("{}/api/v1/widget/{ch}/messages", app.base))
+        .bearer_auth(visitor)
+        .send()
+        .await
+        .expect("conversation");
+    assert!(resp.status().is_success(), "{}", resp.status());
+    let conv = resp.json::<Value>().await.expect("json");
+    conv["items"].as_array().expect("items").clone()
+}
+
+/// Chooses `path` in a (hidden) file input, as the file dialog would.
+async fn choose_file(b: &Browser, input: &str, path: &std::path::Path) {
+    b.client
+        .find(fantoccini::Locator::Css(input))
+        .await
+        .unwrap_or_else(|e| panic!("{input}: {e}"))
+        .send_keys(path.to_str().expect("a UTF-8 path"))
+        .await
+        .unwrap_or_else(|e| panic!("choose {}: {e}", path.display()));
+}
+
+/// Names of the files in the visitor's conversation.
+fn file_names(conversation: &[Value]) -> Vec<String> {
+    conversation
+        .iter()
+        .flat_map(|m| m["attachments"].as_array().cloned().unwrap_or_default())
+        .map(|a| s(&a["filename"]))
+        .collect()
+}
+
+async fn agent_sends_and_sees_files(app: &TestApp, b: &Browser) {
+    let ch = s(&app
+        .ok(
+            Method::POST,
+            "/api/v1/channels",
+            Some(json!({"kind": "widget", "name": "Site"})),
+        )
+        .await["id"]);
+    let resp = app
+        .http
+        .post(format!("{}/api/v1/widget/{ch}/visitors", app.base))
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("visitor");
+    assert!(resp.status().is_success(), "{}", resp.status());
+    let visitor = s(&resp.json::<Value>().await.expect("json")["visitor_token"]);
+    // A real 64×48 picture, drawn and encoded by the browser.
+    b.goto("/#/active").await;
+    b.wait_css("[data-test=active-list]").await;
+    let png = b
+        .js("const c = document.createElement('canvas'); c.width = 64; c.height = 48; \
+             const g = c.getContext('2d'); g.fillStyle = '#2f5d9f'; g.fillRect(0, 0, 64, 48); \
+             g.fillStyle = '#e6c766'; g.fillRect(16, 12, 32, 24); \
+             return Array.from(atob(c.toDataURL('image/png').split(',')[1]), ch => ch.charCodeAt(0));")
+        .await;
+    let png: Vec<u8> = serde_json::from_value(png).expect("png bytes");
+    let (status, posted) = upload_as(
+        app,
+        &format!("widget/{ch}/attachments?filename=photo.png"),
+        &visitor,
+        png,
+    )
+    .await;
+    assert_eq!(status, reqwest::StatusCode::CREATED, "{posted}");
+    let id = s(&posted["message"]["case_id"]);
+    let photo = s(&posted["message"]["attachments"][0]["id"]);
+
+    // The photo shows as a loaded thumbnail that opens full size in a tab;
+    // its name, the message's only text, is not repeated as text.
+    open_case(b, &id).await;
+    b.wait_js(
+        "the photo's thumbnail to load",
+        "[...document.querySelectorAll('.msg.from-customer .att-img')].some(i => i.complete && i.naturalWidth === 64)",
+    )
+    .await;
+    b.wait_css(".msg.from-customer .att-img").await;
+    let link = b
+        .js(
+            "const a = document.querySelector('.msg.from-customer .att-img').closest('a'); \
+             return [a.getAttribute('href'), a.target, a.rel];",
+        )
+        .await;
+    assert_eq!(
+        link,
+        json!([format!("/api/v1/attachments/{photo}"), "_blank", "noopener"])
+    );
+    assert_eq!(
+        b.js(
+            "return document.querySelector('.msg.from-customer [data-test=message-text]') === null"
+        )
+        .await,
+        true,
+        "an uncaptioned file is not named twice"
+    );
+
+    // A PDF reply with a caption, chosen in the reply box's file input.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pdf = dir.path().join("invoice 7.pdf");
+    std::fs::write(
+        &pdf,
+        b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n",
+    )
+    .expect("write pdf");
+    b.type_into("[data-test=reply]", "Your invoice, as promised")
+        .await;
+    choose_file(b, "#attach-input", &pdf).await;
+    b.wait_js(
+        "the reply with the PDF",
+        "[...document.querySelectorAll('.msg.from-agent:not(.msg-note)')].some(m => \
+           m.querySelector('.att-file [data-test=att-name]')?.textContent === 'invoice 7.pdf' \
+           && m.querySelector('[data-test=message-text]')?.textContent === 'Your invoice, as promised')",
+    )
+    .await;
+    b.wait_text(".msg.from-agent .att-file", " B").await;
+    assert_eq!(
+        b.js("return document.querySelector('[data-test=reply]').value")
+            .await,
+        "",
+        "the caption is taken out of the box"
+    );
+    b.wait_js(
+        "the attach button to be ready again",
+        "!document.querySelector('#attach-file').disabled && document.querySelector('#attach-error').hidden",
+    )
+    .await;
+    // The chip downloads the file with the agent's session.
+    b.js("window.__pdf = null; \
+          fetch(document.querySelector('.msg.from-agent .att-file').href) \
+            .then(async r => (window.__pdf = [r.status, r.headers.get('content-type'), await r.text()].join(' ')));")
+        .await;
+    b.wait_js(
+        "the PDF to download",
+        "window.__pdf && window.__pdf.startsWith('200 application/pdf %PDF-1.4')",
+    )
+    .await;
+    let conv = visitor_conversation(app, &ch, &visitor).await;
+    let sent = conv
+        .iter()
+        .find(|m| m["author"] == "agent")
+        .unwrap_or_else(|| panic!("the reply reaches the visitor: {conv:?}"));
+    assert_eq!(sent["text"], "Your invoice, as promised");
+    assert_eq!(sent["attachments"][0]["filename"], "invoice 7.pdf");
+    assert_eq!(sent["attachments"][0]["content_type"], "application/pdf");
+
+    // A file in the note box is a note: agents see it, the visitor does not.
+    let notes = dir.path().join("notes.txt");
+    std::fs::write(&notes, "Checked the order by hand.\n").expect("write notes");
+    choose_file(b, "#attach-note-input", &notes).await;
+    b.wait_text(".msg-note .att-file [data-test=att-name]", "notes.txt")
+        .await;
+    b.wait_text(".msg-note [data-test=note-label]", "Internal note")
+        .await;
+    // So is a file dropped onto the note box.
+    b.js("const files = new DataTransfer(); \
+          files.items.add(new File(['Second look: all fine.'], 'dropped.txt', { type: 'text/plain' })); \
+          const box = document.querySelector('.compose-note'); \
+          for (const type of ['dragenter', 'dragover', 'drop']) \
+            box.dispatchEvent(new DragEvent(type, { dataTransfer: files, bubbles: true, cancelable: true }));")
+        .await;
+    b.wait_text(".msg-note .att-file [data-test=att-name]", "dropped.txt")
+        .await;
+    assert_eq!(
+        b.js("return document.querySelector('.drop-target') === null")
+            .await,
+        true,
+        "the drop hint goes once dropped"
+    );
+    let messages = app.messages(&id).await;
+    let notes: Vec<String> = messages
+        .iter()
+        .filter(|m| m["kind"] == "note")
+        .map(|m| s(&m["attachments"][0]["filename"]))
+        .collect();
+    assert_eq!(notes, ["notes.txt", "dropped.txt"], "{messages:?}");
+    let conv = visitor_conversation(app, &ch, &visitor).await;
+    assert_eq!(
+        file_names(&conv),
+        ["photo.png", "invoice 7.pdf"],
+        "the notes' files stay with the agents"
+    );
+
+    // A refused file: the server's reason, and nothing added.
+    let count =
+        "return document.querySelectorAll('[data-test=thread] > [data-test=message]').length";
+    let before = b.js(count).await;
+    let exe = dir.path().join("setup.exe");
+    let mut bytes = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff".to_vec();
+    bytes.extend([0u8; 64]);
+    std::fs::write(&exe, bytes).expect("write exe");
+    b.type_into("[data-test=reply]", "Run this").await;
+    choose_file(b, "#attach-input", &exe).await;
+    b.wait_text(
+        "#attach-error",
+        "setup.exe: this kind of file is not accepted",
+    )
+    .await;
+    b.wait_js(
+        "the attach button to be ready again",
+        "!document.querySelector('#attach-file').disabled",
+    )
+    .await;
+    assert_eq!(b.js(count).await, before, "no message is added");
+    assert_eq!(
+        b.js("return document.querySelector('[data-test=reply]').value")
+            .await,
+        "Run this",
+        "a refused file keeps its caption in the box"
+    );
+    assert_eq!(app.messages(&id).await.len(), messages.len());
+
+    // Too large: refused by its length, and still the server's reason.
+    let big = dir.path().join("big.pdf");
+    let mut bytes = b"%PDF-1.4\n".to_vec();
+    bytes.resize(10 * 1024 * 1024 + 1, b' ');
+    std::fs::write(&big, bytes).expect("write big");
+    choose_file(b, "#attach-input", &big).await;
+    b.wait_text("#attach-error", "big.pdf: the file is larger than 10 MiB")
+        .await;
+    assert_eq!(app.messages(&id).await.len(), messages.len());
 }

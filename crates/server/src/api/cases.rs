@@ -391,14 +391,18 @@ pub async fn post_attachment(
     };
     let files = crate::attachments::configured(&app)?;
     let caption = crate::attachments::check_caption(q.text)?;
-    // The case must exist before a byte is stored.
+    // The case must take messages before a byte is stored.
     let (account_id, case_id) = (agent.account_id().to_owned(), id.clone());
     read::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
-            tx.get_case(&account_id, &case_id)
+            let case = tx
+                .get_case(&account_id, &case_id)
                 .await
-                .map(drop)
-                .map_err(not_found("case"))
+                .map_err(not_found("case"))?;
+            if case.state.merged {
+                return Err(AppError::from(casedesk_domain::RuleError::Merged));
+            }
+            Ok(())
         })
     })
     .await?;

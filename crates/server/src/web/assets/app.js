@@ -59,6 +59,17 @@ const STRINGS = {
     note_placeholder: "Internal note, only agents see it…  (Ctrl+Enter adds)",
     send_reply: "Send reply",
     add_note: "Add note",
+    attach_file: "Attach file",
+    attach_reply_title: "Send a file to the customer; the text in the box, if any, goes with it as its caption. You can also drop files onto the box.",
+    attach_note_title: "Add a file as an internal note; the text in the box, if any, is its caption. You can also drop files onto the box.",
+    uploading: "Uploading… {p}%",
+    upload_failed: "The file could not be sent: the connection broke off. Is it larger than the server accepts?",
+    drop_file: "Drop to attach",
+    open_image: "Open {name} in a new tab",
+    download_file: "Download {name}",
+    size_b: "{n} B",
+    size_kb: "{n} KB",
+    size_mb: "{n} MB",
     internal_note: "Internal note",
     system: "system",
     you: "you",
@@ -369,6 +380,17 @@ const STRINGS = {
     note_placeholder: "Внутренняя заметка, её видят только агенты…  (Ctrl+Enter — добавить)",
     send_reply: "Отправить ответ",
     add_note: "Добавить заметку",
+    attach_file: "Прикрепить файл",
+    attach_reply_title: "Отправить файл клиенту; текст из поля, если он есть, станет подписью к нему. Файлы можно и перетащить на поле.",
+    attach_note_title: "Добавить файл внутренней заметкой; текст из поля, если он есть, станет подписью. Файлы можно и перетащить на поле.",
+    uploading: "Загрузка… {p}%",
+    upload_failed: "Не удалось отправить файл: соединение прервалось. Может быть, он больше, чем принимает сервер?",
+    drop_file: "Отпустите, чтобы прикрепить",
+    open_image: "Открыть {name} в новой вкладке",
+    download_file: "Скачать {name}",
+    size_b: "{n} Б",
+    size_kb: "{n} КБ",
+    size_mb: "{n} МБ",
     internal_note: "Внутренняя заметка",
     system: "система",
     you: "вы",
@@ -720,7 +742,12 @@ async function api(method, path, body) {
   } catch (e) {
     throw new ApiError(0, "network", String(e.message || e));
   }
-  const text = await resp.text();
+  return apiAnswer(path, resp.status, resp.statusText, await resp.text());
+}
+
+/** The JSON of an API answer, or its `{"error"}` thrown as an ApiError; a
+ * 401 means the session has ended: back to the login. */
+function apiAnswer(path, status, statusText, text) {
   let data = null;
   if (text) {
     try {
@@ -729,16 +756,42 @@ async function api(method, path, body) {
       data = null;
     }
   }
-  if (!resp.ok) {
+  if (status < 200 || status > 299) {
     const err = (data && data.error) || {};
-    const e = new ApiError(resp.status, err.code || "http_" + resp.status, err.message || resp.statusText);
-    if (resp.status === 401 && state.me && !path.startsWith("/api/v1/auth/")) {
+    const e = new ApiError(status, err.code || "http_" + status, err.message || statusText);
+    if (status === 401 && state.me && !path.startsWith("/api/v1/auth/")) {
       state.me = null;
       showLogin();
     }
     throw e;
   }
   return data;
+}
+
+/** POSTs a file's bytes as the body (the API tells the type from them),
+ * calling `onProgress` with the share sent so far (0..1). XHR rather than
+ * fetch, because only it reports upload progress. Answers like `api`. */
+function uploadFile(path, file, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", path);
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.setRequestHeader("Content-Type", "application/octet-stream");
+    xhr.setRequestHeader("X-CSRF-Token", cookie("casedesk_csrf"));
+    xhr.upload.addEventListener("progress", (e) => {
+      if (e.lengthComputable && e.total) onProgress(e.loaded / e.total);
+    });
+    xhr.addEventListener("load", () => {
+      try {
+        resolve(apiAnswer(path, xhr.status, xhr.statusText, xhr.responseText));
+      } catch (e) {
+        reject(e);
+      }
+    });
+    xhr.addEventListener("error", () => reject(new ApiError(0, "network", t("upload_failed"))));
+    xhr.addEventListener("abort", () => reject(new ApiError(0, "aborted", t("upload_failed"))));
+    xhr.send(file);
+  });
 }
 
 // ------------------------------------------------------------------ state
@@ -1409,6 +1462,20 @@ function casePage(main, caseId) {
   };
   reply.addEventListener("keydown", ctrlEnter("reply", reply));
   note.addEventListener("keydown", ctrlEnter("note", note));
+  // Each box attaches files of its own kind, so a file meant for agents
+  // only goes exactly where a note would.
+  const attachError = h("p", { class: "form-error attach-error", id: "attach-error", "data-test": "attach-error", role: "alert", hidden: true });
+  const attachTo = (kind, box, ids) =>
+    fileAttacher({ caseId, kind, box, ids, error: attachError, done: () => (disposed ? undefined : load()) });
+  const replyFiles = attachTo("reply", reply, { button: "attach-file", input: "attach-input", title: "attach_reply_title" });
+  const noteFiles = attachTo("note", note, { button: "attach-note-file", input: "attach-note-input", title: "attach_note_title" });
+  // A file dropped beside the boxes would make the browser leave the app
+  // to show it.
+  const keepDroppedFiles = (e) => {
+    if (hasFiles(e)) e.preventDefault();
+  };
+  document.addEventListener("dragover", keepDroppedFiles);
+  document.addEventListener("drop", keepDroppedFiles);
   const endLink = h(
     "a",
     { href: "#", class: "end-chat", "data-test": "end-chat", hidden: true, onclick: (e) => (e.preventDefault(), openFinish()) },
@@ -1430,6 +1497,8 @@ function casePage(main, caseId) {
           { type: "button", id: "templates-button", class: "secondary", "data-test": "templates-button", onclick: () => openTemplates() },
           t("templates"),
         ),
+        replyFiles.input,
+        replyFiles.button,
         h("button", { type: "button", "data-test": "send-reply", onclick: () => send("reply", reply) }, t("send_reply")),
       ),
     ),
@@ -1441,11 +1510,16 @@ function casePage(main, caseId) {
         "div",
         { class: "compose-row" },
         h("span", { class: "hint" }, t("shortcuts")),
+        noteFiles.input,
+        noteFiles.button,
         h("button", { type: "button", class: "note-button", "data-test": "add-note", onclick: () => send("note", note) }, t("add_note")),
       ),
     ),
+    attachError,
     h("div", { class: "end-row" }, endLink),
   );
+  replyFiles.dropOn(composer.querySelector(".compose-reply"));
+  noteFiles.dropOn(composer.querySelector(".compose-note"));
   append(main, h("div", { class: "case-page" }, header, banners, chainTop, prevBox, thread, chainBottom, composer));
   main.appendChild(h("p", { class: "loading" }, t("loading")));
 
@@ -1882,8 +1956,99 @@ function casePage(main, caseId) {
       disposed = true;
       clearTimeout(reloadTimer);
       document.removeEventListener("keydown", keydown);
+      document.removeEventListener("dragover", keepDroppedFiles);
+      document.removeEventListener("drop", keepDroppedFiles);
     },
   };
+}
+
+/** Whether a drag carries files (not text or a link). */
+function hasFiles(e) {
+  return !!e.dataTransfer && [...e.dataTransfer.types].includes("Files");
+}
+
+/** A composer box's "Attach file" button and its hidden file input: the
+ * chosen (or dropped) files go to the case one after another as messages
+ * of `kind`, the box's text as the first one's caption. The button shows
+ * the progress; the server's refusal shows in `error`. `done` reloads the
+ * thread after each file. */
+function fileAttacher({ caseId, kind, box, ids, error, done }) {
+  let busy = false;
+  const input = h("input", {
+    type: "file",
+    id: ids.input,
+    "data-test": ids.input,
+    multiple: true,
+    hidden: true,
+    onchange: () => {
+      const files = [...input.files];
+      // Choosing the same file again must fire `change` again.
+      input.value = "";
+      send(files);
+    },
+  });
+  const button = h(
+    "button",
+    { type: "button", id: ids.button, class: "secondary attach-button", "data-test": ids.button, title: t(ids.title), onclick: () => input.click() },
+    t("attach_file"),
+  );
+  const progress = (share) => (button.textContent = t("uploading", { p: Math.round(share * 100) }));
+  async function send(files) {
+    if (busy || !files.length) return;
+    busy = true;
+    button.disabled = box.disabled = true;
+    error.hidden = true;
+    let current = null;
+    try {
+      for (const file of files) {
+        current = file;
+        const query = new URLSearchParams({ filename: file.name, kind });
+        const caption = box.value.trim() ? box.value : "";
+        if (caption) query.set("text", caption);
+        progress(0);
+        await uploadFile("/api/v1/cases/" + encodeURIComponent(caseId) + "/attachments?" + query, file, progress);
+        if (caption) box.value = "";
+        await done();
+      }
+    } catch (e) {
+      error.textContent = current.name + ": " + e.message;
+      error.hidden = false;
+    } finally {
+      busy = false;
+      button.disabled = box.disabled = false;
+      button.textContent = t("attach_file");
+    }
+  }
+  /** Files dropped onto `area` are attached as if chosen. */
+  function dropOn(area) {
+    let depth = 0; // dragenter/dragleave fire for every child crossed
+    area.setAttribute("data-drop-hint", t("drop_file"));
+    const leave = () => {
+      depth = 0;
+      area.classList.remove("drop-target");
+    };
+    area.addEventListener("dragenter", (e) => {
+      if (!hasFiles(e)) return;
+      e.preventDefault();
+      depth += 1;
+      area.classList.add("drop-target");
+    });
+    area.addEventListener("dragover", (e) => {
+      if (!hasFiles(e)) return;
+      e.preventDefault();
+      e.dataTransfer.dropEffect = "copy";
+    });
+    area.addEventListener("dragleave", (e) => {
+      if (hasFiles(e) && --depth <= 0) leave();
+    });
+    area.addEventListener("drop", (e) => {
+      if (!hasFiles(e)) return;
+      e.preventDefault();
+      leave();
+      send([...e.dataTransfer.files]);
+    });
+  }
+  return { input, button, dropOn };
 }
 
 function messageItem(m, kase) {
@@ -1895,7 +2060,11 @@ function messageItem(m, kase) {
   else if (author.type === "agent") who = author.id === (state.me && state.me.id) ? agentName(author.id) + " (" + t("you") + ")" : agentName(author.id);
   else who = author.type || "";
   const classes = ["msg", "msg-" + kind, "from-" + (author.type || "system")];
-  const body = [h("div", { class: "text", dir: "auto", "data-test": "message-text" }, m.text)];
+  const files = m.attachments || [];
+  // Without a caption a file's message says just its name: the chip does.
+  const uncaptioned = files.length === 1 && m.text === files[0].filename;
+  const body = [uncaptioned ? null : h("div", { class: "text", dir: "auto", "data-test": "message-text" }, m.text)];
+  if (files.length) body.push(attachmentsBox(files));
   if (m.reacted_message_id) {
     // R10: the note links to the message it reacts to.
     body.push(
@@ -1938,6 +2107,67 @@ function messageItem(m, kase) {
         )
       : null,
   );
+}
+
+// ------------------------------------------------------------------ attachments
+
+const IMAGE_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp"];
+
+function attachmentUrl(a) {
+  return "/api/v1/attachments/" + encodeURIComponent(a.id);
+}
+
+/** A message's files: images as thumbnails that open full size in a new
+ * tab, the rest as chips that download (the server says so). */
+function attachmentsBox(files) {
+  return h("div", { class: "attachments", "data-test": "attachments" }, files.map((a) => (IMAGE_TYPES.includes(a.content_type) ? imageThumb(a) : fileChip(a))));
+}
+
+function imageThumb(a) {
+  const img = h("img", { class: "att-img", "data-test": "att-img", src: attachmentUrl(a), alt: a.filename, decoding: "async" });
+  const link = h(
+    "a",
+    {
+      href: attachmentUrl(a),
+      target: "_blank",
+      rel: "noopener",
+      class: "att-img-link",
+      title: a.filename + " · " + fmtSize(a.size_bytes),
+      "aria-label": t("open_image", { name: a.filename }),
+    },
+    img,
+  );
+  // An image that cannot be shown (its file gone) is still named.
+  img.addEventListener("error", () => link.replaceWith(fileChip(a)), { once: true });
+  return link;
+}
+
+function fileChip(a) {
+  return h(
+    "a",
+    { href: attachmentUrl(a), class: "att-file", "data-test": "att-file", title: t("download_file", { name: a.filename }) },
+    fileIcon(),
+    h("span", { class: "att-name", dir: "auto", "data-test": "att-name" }, a.filename),
+    h("span", { class: "att-size" }, fmtSize(a.size_bytes)),
+  );
+}
+
+function fileIcon() {
+  const line = { fill: "none", stroke: "currentColor", "stroke-width": 1.5, "stroke-linejoin": "round" };
+  return svgEl(
+    "svg",
+    { class: "att-icon", viewBox: "0 0 16 20", width: 14, height: 18, "aria-hidden": "true" },
+    svgEl("path", { d: "M1.5 1.5h8l5 5v12h-13z", ...line }),
+    svgEl("path", { d: "M9.5 1.5v5h5", ...line }),
+  );
+}
+
+/** A file size as people read it: 812 B, 4.2 KB, 12 MB. */
+function fmtSize(bytes) {
+  const num = (v) => v.toLocaleString(lang === "ru" ? "ru-RU" : "en-GB", { maximumFractionDigits: v < 10 ? 1 : 0 });
+  if (bytes < 1024) return t("size_b", { n: bytes });
+  if (bytes < 1024 * 1024) return t("size_kb", { n: num(bytes / 1024) });
+  return t("size_mb", { n: num(bytes / (1024 * 1024)) });
 }
 
 // ------------------------------------------------------------------ labels
