@@ -2,7 +2,8 @@
 //! "My requests" link in a new tab (signed in by that one-time link), where
 //! they read and close their request, after which their next chat message
 //! starts a new one (R5, R6 d); the sign-in form strangers see, in both
-//! languages, with a used link; and another customer's request by its id.
+//! languages, with a used link; another customer's request by its id; and
+//! the files of a request.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -19,6 +20,7 @@ use serde_json::{Value, json};
 use crate::harness::{Browser, PATIENCE, keys};
 use crate::helpers::{TestApp, s};
 use crate::scenarios::Scenario;
+use crate::widget::PHOTO;
 
 macro_rules! help_scenarios {
     ($($name:ident),+ $(,)?) => {
@@ -30,6 +32,7 @@ help_scenarios!(
     help_center_close_then_new_case,
     help_center_sign_in_form,
     help_center_isolation_in_browser,
+    help_center_shows_files,
 );
 
 // ------------------------------------------------------------ the host site
@@ -235,6 +238,23 @@ async fn visitor_with_case(app: &TestApp, channel_id: &str, text: &str) -> (Stri
     )
     .await;
     (token, s(&sent["message"]["case_id"]))
+}
+
+/// Uploads `bytes` to `path` (under /api/v1) with a bearer token.
+async fn upload(app: &TestApp, path: &str, token: &str, bytes: &[u8]) -> Value {
+    let resp = app
+        .http
+        .post(format!("{}/api/v1/{path}", app.base))
+        .bearer_auth(token)
+        .header("content-type", "application/octet-stream")
+        .body(bytes.to_vec())
+        .send()
+        .await
+        .expect("upload");
+    let status = resp.status();
+    let value: Value = resp.json().await.expect("a JSON answer");
+    assert_eq!(status, StatusCode::CREATED, "POST {path}: {value}");
+    value
 }
 
 // ------------------------------------------------------ help center helpers
@@ -488,11 +508,6 @@ async fn help_center_sign_in_form(app: &TestApp, b: &Browser) {
     single_window(b).await;
     // `/help` of a one-company server is that company's Help Center.
     b.goto("/help").await;
-    b.client
-        .delete_cookie("casedesk_help")
-        .await
-        .expect("forget any Help Center session");
-    b.client.refresh().await.expect("reload");
     let url = b.client.current_url().await.expect("current url");
     let account_id = url
         .path()
@@ -500,6 +515,14 @@ async fn help_center_sign_in_form(app: &TestApp, b: &Browser) {
         .filter(|id| !id.is_empty() && !id.contains('/'))
         .unwrap_or_else(|| panic!("redirected to an account's Help Center, not {url}"))
         .to_owned();
+    // The session cookie is sent to the Help Center's API only (its Path),
+    // so WebDriver sees it, and deletes it, from a page there.
+    b.goto(&format!("/api/v1/help/{account_id}")).await;
+    b.client
+        .delete_cookie("casedesk_help")
+        .await
+        .expect("forget any Help Center session");
+    b.goto(&format!("/help/{account_id}")).await;
     let (status, info) = app
         .raw(
             Method::GET,
@@ -669,4 +692,98 @@ async fn help_center_isolation_in_browser(app: &TestApp, b: &Browser) {
     b.wait_text("#help-error", "This sign-in link is used or expired")
         .await;
     b.wait_css("#help-signin-form").await;
+}
+
+async fn help_center_shows_files(app: &TestApp, b: &Browser) {
+    single_window(b).await;
+    let channel = widget_channel(app, "Files help chat").await;
+    let visitor = widget_api(app, &format!("{channel}/visitors"), None, json!({})).await;
+    let token = s(&visitor["visitor_token"]);
+    let sent = upload(
+        app,
+        &format!("widget/{channel}/attachments?filename=broken.png&client_id=photo-1"),
+        &token,
+        PHOTO,
+    )
+    .await;
+    let case_id = s(&sent["message"]["case_id"]);
+    let pdf = b"%PDF-1.4\n% casedesk test invoice\n%%EOF\n";
+    let reply = upload(
+        app,
+        &format!("cases/{case_id}/attachments?filename=invoice.pdf&text=Your%20invoice"),
+        &app.token,
+        pdf,
+    )
+    .await;
+    let pdf_id = s(&reply["attachments"][0]["id"]);
+    let link = widget_api(
+        app,
+        &format!("{channel}/help-link"),
+        Some(&token),
+        json!({}),
+    )
+    .await;
+
+    b.client
+        .goto(&s(&link["url"]))
+        .await
+        .expect("open the link");
+    b.click(&format!(".help-case[data-case-id='{case_id}']"))
+        .await;
+    b.wait_css("#help-case-view").await;
+    // The photo inline, from the Help Center's own address (its CSP allows
+    // only same-origin images); its name is not said twice.
+    b.wait_js(
+        "the photo shown",
+        "(i => !!i && i.complete && i.naturalWidth === 12)(document.querySelector('.help-att-img'))",
+    )
+    .await;
+    let photo = b
+        .js("const i = document.querySelector('.help-att-img'); \
+             const m = i.closest('.help-message'); \
+             return [m.dataset.author, i.alt, m.querySelector('.help-bubble').hidden, \
+                     i.closest('a').target, new URL(i.src).pathname];")
+        .await;
+    let photo_id = s(&sent["message"]["attachments"][0]["id"]);
+    let help_path = b.client.current_url().await.expect("url").path().to_owned();
+    assert_eq!(
+        photo,
+        json!([
+            "customer",
+            "broken.png",
+            true,
+            "_blank",
+            format!("/api/v1{help_path}/attachments/{photo_id}")
+        ])
+    );
+    // The invoice: its caption, and a link with name and size that gets
+    // the PDF with the session cookie.
+    let file = b
+        .js("const a = document.querySelector('.help-att-file'); \
+             const m = a.closest('.help-message'); \
+             return [m.dataset.author, m.querySelector('.help-bubble').textContent, \
+                     a.querySelector('.help-att-name').textContent, \
+                     a.querySelector('.help-att-size').textContent, a.getAttribute('download'), \
+                     a.pathname.split('/').pop()];")
+        .await;
+    assert_eq!(
+        file,
+        json!([
+            "agent",
+            "Your invoice",
+            "invoice.pdf",
+            format!("{} B", pdf.len()),
+            "invoice.pdf",
+            pdf_id
+        ])
+    );
+    b.js("window.__pdf = null; \
+          fetch(document.querySelector('.help-att-file').href) \
+            .then(r => r.text()).then(t => window.__pdf = t); return true;")
+        .await;
+    b.wait_js("the PDF fetched", "window.__pdf !== null").await;
+    assert_eq!(
+        b.js("return window.__pdf").await,
+        json!(String::from_utf8_lossy(pdf))
+    );
 }

@@ -6,6 +6,7 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -35,6 +36,7 @@ widget_scenarios!(
     widget_sending_too_fast_keeps_the_text,
     widget_on_a_site_not_allowed_marks_the_message_not_sent,
     widget_visitor_ends_the_chat,
+    widget_visitor_sends_and_receives_files,
 );
 
 /// WebDriver's Escape key.
@@ -340,6 +342,51 @@ fn texts(messages: &[Value]) -> Vec<String> {
         .filter(|m| m["kind"] == "message")
         .map(|m| s(&m["text"]))
         .collect()
+}
+
+/// A 12×8 PNG (one blue), small enough to read here whole.
+pub const PHOTO: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x00\x0c\x00\x00\x00\x08\x08\x02\x00\x00\x00\
+    \x42\x86\x89\xa6\x00\x00\x00\x11IDAT\x78\xda\x63\x50\x4d\x7e\x4d\x10\x31\x8c\x2a\x02\x00\x2a\x18\x8b\x21\
+    \xb8\x98\x3d\x2b\x00\x00\x00\x00IEND\xae\x42\x60\x82";
+
+/// Picks `path` in the widget's file input, as the visitor's file dialog
+/// would: chromedriver sets a file input's files from the keys sent to it,
+/// hidden (the paperclip stands in for it) and in a shadow root alike.
+async fn visitor_attaches(b: &Browser, path: &Path) {
+    let host = b
+        .client
+        .find(Locator::Css("casedesk-widget"))
+        .await
+        .expect("the widget");
+    let root = host.shadow_root().await.expect("the widget's shadow root");
+    let input = root
+        .find(Locator::Css(".cd-file"))
+        .await
+        .expect("the widget's file input");
+    input
+        .send_keys(&path.display().to_string())
+        .await
+        .unwrap_or_else(|e| panic!("pick {} in the widget: {e}", path.display()));
+}
+
+/// An agent's reply carrying a file, through the API.
+async fn agent_sends_file(app: &TestApp, case_id: &str, filename: &str, bytes: &[u8]) -> Value {
+    let resp = app
+        .http
+        .post(format!(
+            "{}/api/v1/cases/{case_id}/attachments?filename={filename}",
+            app.base
+        ))
+        .bearer_auth(&app.token)
+        .header("content-type", "application/octet-stream")
+        .body(bytes.to_vec())
+        .send()
+        .await
+        .expect("upload as the agent");
+    let status = resp.status();
+    let body: Value = resp.json().await.expect("a JSON answer");
+    assert_eq!(status, reqwest::StatusCode::CREATED, "{body}");
+    body
 }
 
 async fn unread_dot_shown(b: &Browser) -> bool {
@@ -958,5 +1005,195 @@ async fn widget_visitor_ends_the_chat(app: &TestApp, b: &Browser) {
         json!([case_id, case_id, "ended", next_id, next_id]),
         "the ended line between the two cases"
     );
+    drop(site);
+}
+
+async fn widget_visitor_sends_and_receives_files(app: &TestApp, b: &Browser) {
+    let channel = widget_channel(app, "Files chat").await;
+    let site = HostSite::start(vec![("/", shop_page(app, &channel.id, "en", ""))]);
+    let files = tempfile::tempdir().expect("a folder for the visitor's files");
+    visit(b, &site.url).await;
+    open_panel(b).await;
+    widget_el(b, ".cd-attach").await;
+    let accept = s(&widget_js(b, "return r.querySelector('.cd-file').accept;").await);
+    assert!(
+        ["image/png", "application/pdf", ".docx", ".zip", "text/csv"]
+            .iter()
+            .all(|kind| accept.contains(kind)),
+        "the picker offers what the server takes: {accept}"
+    );
+
+    // The visitor's first message is a photo: it starts the chat, and its
+    // thumbnail is the image itself, fetched with the visitor's token.
+    let photo = files.path().join("damage.png");
+    std::fs::write(&photo, PHOTO).expect("write the photo");
+    visitor_attaches(b, &photo).await;
+    let thumb = ".cd-msg[data-author=customer][data-id] .cd-att-img";
+    wait_widget(
+        b,
+        "the photo's thumbnail, loaded",
+        &format!("(i => !!i && i.complete && i.naturalWidth === 12)(r.querySelector('{thumb}'))"),
+    )
+    .await;
+    let shown = widget_js(
+        b,
+        &format!(
+            "const m = r.querySelector('{thumb}').closest('.cd-msg'); \
+             const a = m.querySelector('.cd-att-open'); \
+             return [m.dataset.id, m.querySelector('.cd-bubble').hidden, a.target, \
+                     a.href.startsWith('blob:'), r.querySelector('{thumb}').alt];"
+        ),
+    )
+    .await;
+    let case_id = s(&channel_cases(app, &channel.id, 1).await[0]["id"]);
+    let stored = app.messages(&case_id).await;
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(
+        shown,
+        json!([s(&stored[0]["id"]), true, "_blank", true, "damage.png"])
+    );
+    assert_eq!(stored[0]["author"]["type"], "customer");
+    assert_eq!(
+        stored[0]["text"], "damage.png",
+        "the file's name is its text"
+    );
+    let file = &stored[0]["attachments"][0];
+    assert_eq!(file["filename"], "damage.png", "{file}");
+    assert_eq!(file["content_type"], "image/png", "{file}");
+    assert_eq!(file["size_bytes"], PHOTO.len(), "{file}");
+    let resp = app
+        .http
+        .get(format!(
+            "{}/api/v1/attachments/{}",
+            app.base,
+            s(&file["id"])
+        ))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .expect("the agent downloads the photo");
+    assert_eq!(resp.status(), reqwest::StatusCode::OK);
+    assert_eq!(resp.bytes().await.expect("the bytes").as_ref(), PHOTO);
+
+    // A click on the thumbnail opens the full image in a new tab.
+    let before = b.client.windows().await.expect("window handles");
+    widget_click(b, ".cd-att-open").await;
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let tab = loop {
+        let now = b.client.windows().await.expect("window handles");
+        if let Some(w) = now.into_iter().find(|w| !before.contains(w)) {
+            break w;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no new tab opened");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    b.client
+        .switch_to_window(tab)
+        .await
+        .expect("switch to the tab");
+    b.wait_js(
+        "the full image in the tab",
+        "location.protocol === 'blob:' && document.images.length === 1 \
+         && document.images[0].naturalWidth === 12",
+    )
+    .await;
+    b.client.close_window().await.expect("close the tab");
+    b.client
+        .switch_to_window(before[0].clone())
+        .await
+        .expect("back to the shop");
+
+    // The agent answers with a PDF: a file chip, live, downloaded on click.
+    let pdf = b"%PDF-1.4\n% casedesk test invoice\n%%EOF\n";
+    let reply = agent_sends_file(app, &case_id, "invoice.pdf", pdf).await;
+    let reply_id = s(&reply["id"]);
+    let chip = format!(".cd-msg[data-author=agent][data-id='{reply_id}'] .cd-att-file");
+    wait_widget(
+        b,
+        "the invoice's chip, live",
+        &format!("r.querySelector(\"{chip}\")"),
+    )
+    .await;
+    let label = widget_js(
+        b,
+        &format!(
+            "const c = r.querySelector(\"{chip}\"); \
+             return [c.querySelector('.cd-att-name').textContent, c.querySelector('.cd-att-size').textContent];"
+        ),
+    )
+    .await;
+    assert_eq!(label, json!(["invoice.pdf", format!("{} B", pdf.len())]));
+    // The browser's download is stood in for: the link the widget clicks
+    // is caught, and its blob read back.
+    b.js("window.__downloads = []; \
+          const click = HTMLAnchorElement.prototype.click; \
+          HTMLAnchorElement.prototype.click = function () { \
+            if (!this.download) return click.call(this); \
+            const name = this.download; \
+            fetch(this.href).then(r => r.text()).then(t => window.__downloads.push([name, t])); \
+          }; return true;")
+        .await;
+    widget_click(b, &chip).await;
+    b.wait_js("the invoice downloaded", "window.__downloads.length === 1")
+        .await;
+    assert_eq!(
+        b.js("return window.__downloads[0]").await,
+        json!(["invoice.pdf", String::from_utf8_lossy(pdf)])
+    );
+
+    // Files the server would refuse are told so, and make no message: one
+    // too large is stopped here, an executable by the server.
+    let customer_messages = "r.querySelectorAll('.cd-msg[data-author=customer]').length";
+    let big = files.path().join("scan.pdf");
+    let mut too_big = b"%PDF-1.4\n".to_vec();
+    too_big.resize(10 * 1024 * 1024 + 1, b' ');
+    std::fs::write(&big, too_big).expect("write the large file");
+    visitor_attaches(b, &big).await;
+    wait_widget(
+        b,
+        "the too-large notice",
+        "r.querySelector('.cd-status').textContent === 'The file is too large (at most 10 MB).'",
+    )
+    .await;
+    assert_eq!(
+        widget_js(b, &format!("return {customer_messages};")).await,
+        1
+    );
+    let exe = files.path().join("setup.exe");
+    std::fs::write(
+        &exe,
+        b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00",
+    )
+    .expect("write the executable");
+    visitor_attaches(b, &exe).await;
+    wait_widget(
+        b,
+        "the not-accepted notice",
+        "r.querySelector('.cd-status').textContent.startsWith('This kind of file is not accepted.')",
+    )
+    .await;
+    assert_eq!(
+        widget_js(b, &format!("return {customer_messages};")).await,
+        1
+    );
+    assert_eq!(
+        app.messages(&case_id).await.len(),
+        2,
+        "no message for either"
+    );
+
+    // After a reload both files come back from the history.
+    b.client.refresh().await.expect("reload");
+    widget_el(b, "#cd-launcher").await;
+    open_panel(b).await;
+    wait_widget(
+        b,
+        "both files after the reload",
+        &format!(
+            "(i => !!i && i.naturalWidth === 12)(r.querySelector('{thumb}')) \
+             && r.querySelector(\"{chip}\")"
+        ),
+    )
+    .await;
     drop(site);
 }

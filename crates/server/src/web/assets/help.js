@@ -65,6 +65,9 @@
       closed_hint: "This request is closed. If you write to us again, a new request will be opened.",
       not_found: "We could not find this request. It may belong to another address.",
       kinds: { widget: "Website chat", email: "Email", api: "Messenger" },
+      open_image: "Open the image in full size",
+      download: "Download",
+      units: ["B", "KB", "MB", "GB"],
     },
     ru: {
       help_center: "Центр поддержки",
@@ -112,6 +115,9 @@
       closed_hint: "Обращение закрыто. Если вы напишете нам снова, будет открыто новое обращение.",
       not_found: "Обращение не найдено. Возможно, оно относится к другому адресу.",
       kinds: { widget: "Чат на сайте", email: "Почта", api: "Мессенджер" },
+      open_image: "Открыть изображение в полном размере",
+      download: "Скачать",
+      units: ["Б", "КБ", "МБ", "ГБ"],
     },
   };
 
@@ -189,6 +195,36 @@
   }
 
   const time = (iso) => h("time", { datetime: iso || false }, when(iso));
+
+  function sizeLabel(bytes) {
+    const n = Number(bytes) || 0;
+    const i = Math.min(3, Math.max(0, Math.floor(Math.log(n) / Math.log(1024))));
+    const v = n / 1024 ** i;
+    return v.toLocaleString(state.lang, { maximumFractionDigits: i && v < 10 ? 1 : 0 }) + " " + t().units[i];
+  }
+
+  /** A message's files: images inline, the rest as download links. The
+   * session cookie is enough, so these are plain same-origin URLs. */
+  function attachments(files) {
+    const s = t();
+    const items = files.map((a) => {
+      const url = api + "/attachments/" + encodeURIComponent(a.id);
+      if (/^image\//.test(a.content_type || "")) {
+        return h(
+          "a",
+          { class: "help-att-open", href: url, target: "_blank", rel: "noopener", title: s.open_image },
+          h("img", { class: "help-att-img", src: url, alt: a.filename || "" })
+        );
+      }
+      return h(
+        "a",
+        { class: "help-att-file", href: url, download: a.filename || "", title: s.download },
+        h("span", { class: "help-att-name", dir: "auto" }, a.filename || ""),
+        h("span", { class: "help-att-size" }, sizeLabel(a.size_bytes))
+      );
+    });
+    return items.length ? h("div", { class: "help-atts" }, items) : null;
+  }
 
   const root = document.getElementById("help");
   const dialog = h("dialog", { id: "help-confirm", class: "help-dialog", "aria-labelledby": "help-confirm-title" });
@@ -357,11 +393,15 @@
       : h("button", { id: "help-close-case", type: "button", class: "help-secondary", disabled: state.closing, onclick: askClose }, s.close_case);
     const messages = state.detail.messages.map((m) => {
       const author = m.author === "customer" || m.author === "agent" ? m.author : "system";
+      const files = Array.isArray(m.attachments) ? m.attachments.filter((a) => a && typeof a.id === "string") : [];
+      // A file's message says its name unless it has a caption: once is enough.
+      const nameOnly = files.length === 1 && (m.text || "") === files[0].filename;
       return h(
         "li",
         { class: "help-message", "data-author": author, "data-id": m.id },
         author === "system" ? null : h("span", { class: "help-author" }, author === "customer" ? s.you : s.support),
-        h("div", { class: "help-bubble", dir: "auto" }, linkify(m.text || "")),
+        h("div", { class: "help-bubble", dir: "auto", hidden: nameOnly }, linkify(m.text || "")),
+        attachments(files),
         h("span", { class: "help-time" }, time(m.created_at))
       );
     });

@@ -22,6 +22,14 @@
   const PAGE = 500; // the server's page size of `messages?after=`
   const MAX_TEXT = 4000;
   const EMOJIS = ["👍", "❤️", "😂", "😮", "😢", "🙏"];
+  // The server's default limit (docs/attachments.md): a larger file is
+  // refused here, before its bytes travel.
+  const MAX_FILE = 10 * 1024 * 1024;
+  // What the server accepts (it decides by the bytes; this only guides the
+  // file picker).
+  const ACCEPT =
+    "image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain,text/csv," +
+    ".png,.jpg,.jpeg,.gif,.webp,.pdf,.zip,.docx,.xlsx,.pptx,.odt,.ods,.txt,.csv";
 
   // ---------------------------------------------------------------- strings
 
@@ -50,6 +58,16 @@
       my_requests: "My requests",
       new_tab: "Opens your requests in a new tab",
       emoji: ["thumbs up", "heart", "laughing", "surprised", "sad", "thank you"],
+      attach: "Attach a file",
+      too_big: "The file is too large (at most 10 MB).",
+      too_big_here: "The file is too large for this chat.",
+      not_accepted: "This kind of file is not accepted. Send an image, a PDF, an office document, a ZIP or a text file.",
+      empty_file: "The file is empty.",
+      upload_failed: "The file was not sent: no connection. Check it and retry.",
+      download: "Download",
+      download_failed: "The file could not be opened. Please try again.",
+      open_image: "Open the image in a new tab",
+      units: ["B", "KB", "MB"],
     },
     ru: {
       title: "Напишите нам",
@@ -75,6 +93,16 @@
       my_requests: "Мои обращения",
       new_tab: "Откроет ваши обращения в новой вкладке",
       emoji: ["нравится", "сердце", "смешно", "удивление", "грустно", "спасибо"],
+      attach: "Прикрепить файл",
+      too_big: "Файл слишком большой (не больше 10 МБ).",
+      too_big_here: "Файл слишком большой для этого чата.",
+      not_accepted: "Такие файлы не принимаются. Отправьте изображение, PDF, офисный документ, ZIP или текстовый файл.",
+      empty_file: "Файл пустой.",
+      upload_failed: "Файл не отправлен: нет связи. Проверьте подключение и повторите.",
+      download: "Скачать",
+      download_failed: "Не удалось открыть файл. Попробуйте ещё раз.",
+      open_image: "Открыть изображение в новой вкладке",
+      units: ["Б", "КБ", "МБ"],
     },
   };
   const langOf = (v) => (/^ru\b/i.test(v || "") ? "ru" : /^en\b/i.test(v || "") ? "en" : "");
@@ -120,6 +148,7 @@
     retryTimer: 0,
     offline: false, // the event stream is down: "Reconnecting…"
     reconnect: false, // the visitor was replaced: a new stream after the next sync
+    paused: false, // the page is in the back/forward cache: a new stream when it is back
     caseId: "", // the case of the latest message: the one "End chat" closes
     ending: false, // the close call is under way
   };
@@ -175,6 +204,8 @@
     return svg;
   }
   const CHAT_ICON = "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H8l-5 4V5a2 2 0 0 1 1-2z";
+  const CLIP_ICON =
+    "M16.5 6v11.5a4 4 0 0 1-8 0V5a2.5 2.5 0 0 1 5 0v10.5a1 1 0 0 1-2 0V6H10v9.5a2.5 2.5 0 0 0 5 0V5a4 4 0 0 0-8 0v12.5a5.5 5.5 0 0 0 11 0V6z";
   const CLOSE_ICON =
     "M6.4 5 12 10.6 17.6 5 19 6.4 13.4 12l5.6 5.6-1.4 1.4-5.6-5.6L6.4 19 5 17.6 10.6 12 5 6.4z";
 
@@ -226,6 +257,18 @@ button:focus-visible,textarea:focus-visible,a:focus-visible{outline:2px solid va
 .cd-status:empty{display:none}
 .cd-form{display:flex;align-items:flex-end;gap:8px;padding:10px;border-top:1px solid #e3e5e8;background:#fff}
 #cd-input{flex:1;min-height:38px;max-height:120px;padding:8px 10px;resize:none;border:1px solid #cfd3d8;border-radius:8px;background:#fff;color:inherit;font:inherit}
+.cd-attach{flex:none;width:38px;height:38px;padding:7px;border:0;border-radius:8px;background:none;color:#667085;cursor:pointer}
+.cd-attach:hover{background:#f0f2f5;color:#1f2328}
+.cd-attach svg{width:24px;height:24px;fill:currentColor}
+.cd-atts{display:flex;flex-direction:column;align-items:inherit;gap:4px;max-width:100%}
+.cd-att-open{display:block;line-height:0}
+.cd-att-img{display:block;max-width:200px;max-height:200px;min-width:40px;min-height:40px;border:1px solid #e3e5e8;border-radius:10px;background:#fff;object-fit:contain}
+.cd-att-file{display:flex;align-items:baseline;gap:8px;max-width:100%;padding:8px 12px;border:1px solid #e3e5e8;border-radius:10px;background:#fff;color:#1f2328;cursor:pointer;text-align:left}
+.cd-att-file:hover{border-color:var(--cd-accent)}
+.cd-att-file:disabled{opacity:.6;cursor:progress}
+.cd-att-name{font-weight:600;overflow-wrap:anywhere}
+.cd-att-name::before{content:"↓ ";color:#667085}
+.cd-att-size{flex:none;color:#667085;font-size:12px}
 #cd-send{height:38px;padding:0 14px;border:0;border-radius:8px;background:var(--cd-accent);color:#fff;font-weight:600;cursor:pointer}
 .cd-foot{padding:0 12px 8px;background:#fff;text-align:right}
 .cd-help-link{padding:0 2px;border:0;background:none;color:var(--cd-accent);font-size:12px;text-decoration:underline;cursor:pointer}
@@ -250,12 +293,15 @@ button:focus-visible,textarea:focus-visible,a:focus-visible{outline:2px solid va
   const list = h("div", { class: "cd-list", role: "log", "aria-live": "polite", "aria-label": t.messages }, empty);
   const status = h("div", { class: "cd-status", role: "status" });
   const input = h("textarea", { id: "cd-input", rows: "1", maxlength: String(MAX_TEXT), placeholder: t.placeholder, "aria-label": t.placeholder });
+  // The file input stays hidden: the paperclip opens its picker.
+  const fileInput = h("input", { class: "cd-file", type: "file", accept: ACCEPT, hidden: true, onchange: () => chooseFile() });
+  const attachButton = h("button", { class: "cd-attach", type: "button", "aria-label": t.attach, title: t.attach, onclick: () => fileInput.click() }, icon(CLIP_ICON));
   const sendButton = h("button", { id: "cd-send", type: "submit", "aria-label": t.send }, t.send);
   const endButton = h("button", { id: "cd-end", class: "cd-end", type: "button", hidden: true, onclick: () => askEnd() }, t.end);
   const endYes = h("button", { id: "cd-end-yes", type: "button", onclick: () => endChat() }, t.yes);
   const endNo = h("button", { id: "cd-end-no", type: "button", onclick: () => cancelEnd(true) }, t.no);
   const confirmRow = h("div", { class: "cd-confirm", role: "group", "aria-label": t.end, hidden: true }, h("span", {}, t.end_confirm), endYes, endNo);
-  const form = h("form", { class: "cd-form", onsubmit: (e) => (e.preventDefault(), send()) }, input, sendButton);
+  const form = h("form", { class: "cd-form", onsubmit: (e) => (e.preventDefault(), send()) }, attachButton, fileInput, input, sendButton);
   // The Help Center: once the visitor exists there is something to show.
   const helpLink = h("button", { class: "cd-help-link", type: "button", title: t.new_tab, onclick: () => openHelp() }, t.my_requests);
   const helpFoot = h("div", { class: "cd-foot", hidden: true }, helpLink);
@@ -362,14 +408,16 @@ button:focus-visible,textarea:focus-visible,a:focus-visible{outline:2px solid va
 
   // ---------------------------------------------------------------- the API
 
+  /** A call of the widget API; `body` is JSON, or a file sent as its bytes. */
   async function request(method, path, body) {
     const headers = {};
-    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const raw = body instanceof Blob;
+    if (body !== undefined) headers["Content-Type"] = raw ? "application/octet-stream" : "application/json";
     if (state.token) headers.Authorization = "Bearer " + state.token;
     const res = await fetch(apiBase + path, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined || raw ? body : JSON.stringify(body),
       mode: "cors",
       credentials: "omit",
     });
@@ -440,6 +488,8 @@ button:focus-visible,textarea:focus-visible,a:focus-visible{outline:2px solid va
       pending.delete(node);
     }
     nodes.clear();
+    for (const url of thumbs.values()) url.then((u) => URL.revokeObjectURL(u), () => {});
+    thumbs.clear();
     if (state.events) {
       disconnect();
       state.reconnect = true;
@@ -518,6 +568,7 @@ button:focus-visible,textarea:focus-visible,a:focus-visible{outline:2px solid va
       node.append(h("div", { class: "cd-reactions", "aria-label": t.reactions }));
       setReactions(node, m.reactions);
     }
+    showAttachments(node, m.attachments);
     return node;
   }
 
@@ -565,41 +616,71 @@ button:focus-visible,textarea:focus-visible,a:focus-visible{outline:2px solid va
     if (text.length > MAX_TEXT) return notice(t.too_long);
     input.value = "";
     input.style.height = "";
+    post("/messages", { text, client_id: newId() }, pendingNode(text), 0);
+  }
+
+  /** The file the visitor picked: checked here, then sent as a message. */
+  function chooseFile() {
+    const file = fileInput.files && fileInput.files[0];
+    fileInput.value = ""; // the same file may be picked again
+    if (!file) return;
+    if (file.size > MAX_FILE) return notice(t.too_big);
+    if (!file.size) return notice(t.empty_file);
+    const query = "?filename=" + encodeURIComponent(file.name) + "&client_id=" + encodeURIComponent(newId());
+    post("/attachments" + query, file, pendingNode(file.name), 0);
+  }
+
+  /** The visitor's message on screen before the server has it. */
+  function pendingNode(text) {
     const node = renderMessage({ author: "customer", text, created_at: new Date().toISOString() });
     node.classList.add("cd-sending");
     pending.add(node);
     list.append(node);
     empty.hidden = true;
     scrollDown(true);
-    post({ text, client_id: newId() }, node, 0);
+    return node;
   }
 
-  async function post(body, node, attempt) {
+  function dropPending(node) {
+    node.remove();
+    pending.delete(node);
+    empty.hidden = list.querySelector(".cd-msg") !== null;
+  }
+
+  /** Sends a message (`body` is JSON) or a file (`body` is the File). */
+  async function post(path, body, node, attempt) {
+    const isFile = body instanceof Blob;
     node.classList.add("cd-sending");
     node.classList.remove("cd-failed");
     const retry = node.querySelector(".cd-retry");
     if (retry) retry.remove();
     let r;
     try {
-      r = await call("POST", "/messages", body);
+      r = await call("POST", path, body);
     } catch (_) {
       // A network error: the same client_id makes the retry safe.
-      if (attempt < 3) setTimeout(() => post(body, node, attempt + 1), 1000 * 2 ** attempt);
-      else failed(body, node);
+      if (attempt < 3) setTimeout(() => post(path, body, node, attempt + 1), 1000 * 2 ** attempt);
+      else {
+        failed(path, body, node);
+        if (isFile) notice(t.upload_failed);
+      }
       return;
     }
     if (r.ok && r.data && r.data.message) {
       confirmed(node, r.data.message);
       connect(); // the first message made the visitor: now there is a stream
     } else if (r.status === 429) {
-      node.remove();
-      pending.delete(node);
-      empty.hidden = list.querySelector(".cd-msg") !== null;
-      input.value = body.text + (input.value ? "\n" + input.value : "");
+      dropPending(node);
+      if (!isFile) input.value = body.text + (input.value ? "\n" + input.value : "");
       // Retry-After is readable cross-origin only when the server exposes it.
       notice(t.too_fast, Number(r.headers.get("Retry-After")) || 0);
+    } else if (isFile && [413, 415, 422].includes(r.status)) {
+      // This file will never do: no message, and the visitor is told why.
+      dropPending(node);
+      // The server's limit may be below the default one checked here.
+      notice(r.status === 413 ? t.too_big_here : r.status === 415 ? t.not_accepted : t.empty_file);
     } else {
-      failed(body, node);
+      failed(path, body, node);
       notice((r.data && r.data.error && r.data.error.message) || t.error);
     }
   }
@@ -623,13 +704,91 @@ button:focus-visible,textarea:focus-visible,a:focus-visible{outline:2px solid va
       time.setAttribute("datetime", m.created_at);
       time.textContent = timeLabel(m.created_at);
     }
+    showAttachments(node, m.attachments);
     nodes.set(m.id, node);
   }
 
-  function failed(body, node) {
+  function failed(path, body, node) {
     node.classList.remove("cd-sending");
     node.classList.add("cd-failed");
-    node.querySelector(".cd-meta").append(h("button", { class: "cd-retry", type: "button", onclick: () => post(body, node, 0) }, t.failed));
+    node.querySelector(".cd-meta").append(h("button", { class: "cd-retry", type: "button", onclick: () => post(path, body, node, 0) }, t.failed));
+  }
+
+  // ------------------------------------------------------------ attachments
+
+  const thumbs = new Map(); // attachment id -> Promise of an object URL of the image
+  const isImage = (a) => /^image\//.test(a.content_type || "");
+
+  /** A message's files under its bubble; a bubble saying only the file's
+   * name (the server's default text) is not shown twice. */
+  function showAttachments(node, files) {
+    files = Array.isArray(files) ? files.filter((a) => a && typeof a.id === "string") : [];
+    if (!files.length || node.querySelector(".cd-atts")) return;
+    node.querySelector(".cd-meta").before(h("div", { class: "cd-atts" }, ...files.map((a) => (isImage(a) ? thumbnail(a) : fileChip(a)))));
+    const bubble = node.querySelector(".cd-bubble");
+    if (files.length === 1 && bubble.textContent === files[0].filename) bubble.hidden = true;
+  }
+
+  /** The file's bytes: the download needs the visitor token, so no plain URL. */
+  async function fetchFile(id) {
+    const res = await fetch(apiBase + "/attachments/" + encodeURIComponent(id), {
+      headers: { Authorization: "Bearer " + state.token },
+      mode: "cors",
+      credentials: "omit",
+    });
+    if (!res.ok) throw new Error("attachment: " + res.status);
+    return res.blob();
+  }
+
+  function thumbnail(a) {
+    const img = h("img", { class: "cd-att-img", alt: a.filename || "" });
+    const link = h("a", { class: "cd-att-open", target: "_blank", rel: "noopener", title: t.open_image }, img);
+    if (!thumbs.has(a.id)) {
+      const url = fetchFile(a.id).then((blob) => URL.createObjectURL(blob));
+      url.catch(() => thumbs.delete(a.id)); // tried again the next time it is drawn
+      thumbs.set(a.id, url);
+    }
+    thumbs.get(a.id).then(
+      (url) => {
+        img.src = url;
+        link.href = url; // full size in a new tab
+      },
+      () => link.replaceWith(fileChip(a))
+    );
+    return link;
+  }
+
+  function fileChip(a) {
+    const chip = h(
+      "button",
+      { class: "cd-att-file", type: "button", title: t.download, onclick: () => download(a, chip) },
+      h("span", { class: "cd-att-name", dir: "auto" }, a.filename || ""),
+      h("span", { class: "cd-att-size" }, sizeLabel(a.size_bytes))
+    );
+    return chip;
+  }
+
+  /** Fetches the file and hands it to the browser as a download. */
+  async function download(a, chip) {
+    chip.disabled = true;
+    try {
+      const url = URL.createObjectURL(await fetchFile(a.id));
+      const link = h("a", { href: url, download: a.filename || "file", hidden: true });
+      root.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60000); // the download has started by then
+    } catch (_) {
+      notice(t.download_failed);
+    }
+    chip.disabled = false;
+  }
+
+  function sizeLabel(bytes) {
+    const n = Number(bytes) || 0;
+    const i = n < 1024 ? 0 : n < 1024 * 1024 ? 1 : 2;
+    const v = n / 1024 ** i;
+    return v.toLocaleString(lang, { maximumFractionDigits: i && v < 10 ? 1 : 0 }) + " " + t.units[i];
   }
 
   function newId() {
@@ -820,6 +979,19 @@ button:focus-visible,textarea:focus-visible,a:focus-visible{outline:2px solid va
         .catch(() => retryLater());
     }, wait);
   }
+
+  // A page left for the back/forward cache lets go of its stream: over
+  // HTTP/1.1 a browser keeps only six connections to one server, and
+  // streams held by cached pages would stall the widget on the next page.
+  window.addEventListener("pagehide", () => {
+    state.paused = !!state.events;
+    disconnect();
+  });
+  window.addEventListener("pageshow", () => {
+    if (!state.paused) return;
+    state.paused = false;
+    connect(); // its "open" catches up on what came meanwhile
+  });
 
   window.addEventListener("online", () => {
     if (state.token && !state.events) {
