@@ -26,6 +26,9 @@ use crate::App;
 use crate::error::AppError;
 use crate::util::{new_id, new_secret, now, sha256_hex};
 
+/// A visitor token unused this long stops working (the widget then starts
+/// a new anonymous visitor; a signed user gets their conversation back).
+pub const VISITOR_IDLE: chrono::Duration = chrono::Duration::days(180);
 /// Messages a visitor may send per [`RATE_WINDOW`].
 pub const RATE_LIMIT: usize = 10;
 pub const RATE_WINDOW: Duration = Duration::from_secs(10);
@@ -291,6 +294,7 @@ pub async fn create_visitor(
                 channel_id: channel.id.clone(),
                 customer_id: customer.id.clone(),
                 created_at: at,
+                last_seen_at: at,
             })
             .await?;
             Ok(customer)
@@ -321,9 +325,22 @@ pub async fn visitor_of(
         })
     })
     .await?;
-    found
+    let (visitor, customer) = found
         .filter(|(v, _)| v.channel_id == channel_id)
-        .ok_or_else(unauthorized)
+        .ok_or_else(unauthorized)?;
+    let at = now();
+    if at - visitor.last_seen_at > VISITOR_IDLE {
+        return Err(unauthorized());
+    }
+    // The last-seen day is written at most once a day per token.
+    if at - visitor.last_seen_at > chrono::Duration::days(1) {
+        let hash = visitor.token_hash.clone();
+        write::<_, StoreError, _>(&*app.store, move |tx| {
+            Box::pin(async move { tx.touch_visitor(&hash, at).await })
+        })
+        .await?;
+    }
+    Ok((visitor, customer))
 }
 
 /// `/api/v1/widget/{channel_id}/…` → the channel id.

@@ -1,6 +1,8 @@
 -- The Help Center and attachments (issue 5): customers' e-mail addresses, which sign them
 -- in, and the sign-in links and sessions of customers.
 ALTER TABLE customers ADD COLUMN email TEXT;
+-- When a widget visitor's token was last used (NULL: never since created).
+ALTER TABLE widget_visitors ADD COLUMN last_seen_at BIGINT;
 CREATE INDEX customers_email ON customers(account_id, email) WHERE email IS NOT NULL;
 
 CREATE TABLE help_tokens (

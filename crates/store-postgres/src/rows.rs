@@ -176,6 +176,7 @@ pub(crate) fn visitor(row: &PgRow) -> R<VisitorRecord> {
         channel_id: col(row, "channel_id")?,
         customer_id: col(row, "customer_id")?,
         created_at: time_col(row, "created_at")?,
+        last_seen_at: time_col(row, "last_seen_at")?,
     })
 }
 

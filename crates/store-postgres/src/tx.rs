@@ -971,19 +971,21 @@ impl Tx for PgTx {
     async fn insert_visitor(&mut self, v: &VisitorRecord) -> R<()> {
         let q = sqlx::query(
             "INSERT INTO widget_visitors (token_hash, account_id, channel_id, customer_id, \
-             created_at) VALUES ($1, $2, $3, $4, $5)",
+             created_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&v.token_hash)
         .bind(&v.account_id)
         .bind(&v.channel_id)
         .bind(&v.customer_id)
-        .bind(micros(v.created_at));
+        .bind(micros(v.created_at))
+        .bind(micros(v.last_seen_at));
         self.exec(q).await.map(drop)
     }
 
     async fn find_visitor(&mut self, token_hash: &str) -> R<Option<VisitorRecord>> {
         let q = sqlx::query(
-            "SELECT token_hash, account_id, channel_id, customer_id, created_at \
+            "SELECT token_hash, account_id, channel_id, customer_id, created_at, \
+             COALESCE(last_seen_at, created_at) AS last_seen_at \
              FROM widget_visitors WHERE token_hash = $1",
         )
         .bind(token_hash);
@@ -1132,6 +1134,13 @@ impl Tx for PgTx {
     async fn delete_expired_help_tokens(&mut self, now: Time) -> R<u64> {
         let q = sqlx::query("DELETE FROM help_tokens WHERE expires_at < $1").bind(micros(now));
         self.exec(q).await
+    }
+
+    async fn touch_visitor(&mut self, token_hash: &str, at: Time) -> R<()> {
+        let q = sqlx::query("UPDATE widget_visitors SET last_seen_at = $2 WHERE token_hash = $1")
+            .bind(token_hash)
+            .bind(micros(at));
+        self.exec(q).await.map(drop)
     }
 
     async fn list_customer_messages(

@@ -1346,13 +1346,14 @@ impl Tx for SqliteTx<'_> {
     async fn insert_visitor(&mut self, v: &VisitorRecord) -> R<()> {
         self.exec(
             "INSERT INTO widget_visitors (token_hash, account_id, channel_id, customer_id, \
-             created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+             created_at, last_seen_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![
                 v.token_hash,
                 v.account_id,
                 v.channel_id,
                 v.customer_id,
-                micros(v.created_at)
+                micros(v.created_at),
+                micros(v.last_seen_at)
             ],
         )
         .map(drop)
@@ -1360,7 +1361,8 @@ impl Tx for SqliteTx<'_> {
 
     async fn find_visitor(&mut self, token_hash: &str) -> R<Option<VisitorRecord>> {
         self.maybe(
-            "SELECT token_hash, account_id, channel_id, customer_id, created_at \
+            "SELECT token_hash, account_id, channel_id, customer_id, created_at, \
+             COALESCE(last_seen_at, created_at) AS last_seen_at \
              FROM widget_visitors WHERE token_hash = ?1",
             [token_hash],
             |r| {
@@ -1370,9 +1372,18 @@ impl Tx for SqliteTx<'_> {
                     channel_id: r.get("channel_id")?,
                     customer_id: r.get("customer_id")?,
                     created_at: time_at(r, "created_at")?,
+                    last_seen_at: time_at(r, "last_seen_at")?,
                 })
             },
         )
+    }
+
+    async fn touch_visitor(&mut self, token_hash: &str, at: Time) -> R<()> {
+        self.exec(
+            "UPDATE widget_visitors SET last_seen_at = ?2 WHERE token_hash = ?1",
+            params![token_hash, micros(at)],
+        )
+        .map(drop)
     }
 
     async fn insert_attachment(&mut self, a: &AttachmentRecord) -> R<()> {

@@ -287,6 +287,8 @@ pub trait Tx: Send {
     /// Changes a channel's name, webhook URL and allowed origins.
     async fn update_channel(&mut self, channel: &ChannelRecord) -> R<()>;
     async fn insert_visitor(&mut self, visitor: &VisitorRecord) -> R<()>;
+    /// Records that the visitor token was used at `at`.
+    async fn touch_visitor(&mut self, token_hash: &str, at: casedesk_domain::Time) -> R<()>;
     /// Unscoped: the widget endpoints find the visitor by token first.
     async fn find_visitor(&mut self, token_hash: &str) -> R<Option<VisitorRecord>>;
     /// Public messages (kind `message`) of every case of the customer, in

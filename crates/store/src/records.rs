@@ -362,6 +362,8 @@ pub struct VisitorRecord {
     pub channel_id: String,
     pub customer_id: String,
     pub created_at: Time,
+    /// When the token was last used (to the day): tokens idle too long stop working.
+    pub last_seen_at: Time,
 }
 
 /// A file attached to a message; its bytes live in the attachments

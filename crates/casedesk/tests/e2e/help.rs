@@ -19,6 +19,7 @@ on_both!(
     widget_link_and_signed_email_open_the_help_center,
     an_agent_revokes_a_customers_sign_ins,
     limits_per_client_address_and_open_streams,
+    idle_visitor_tokens_expire,
 );
 
 /// A server that mails through a fake SMTP server.
@@ -949,5 +950,72 @@ async fn limits_per_client_address_and_open_streams(backend: Backend) {
     let resp = app.http.get(&url).send().await.expect("stream");
     assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
     drop(streams);
+    app.stop().await;
+}
+
+/// A visitor token unused for 180 days stops working; one in use is kept
+/// alive (its last-seen day is written at most daily).
+async fn idle_visitor_tokens_expire(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (ch, _) = widget_channel(&app).await;
+    let mut tokens = Vec::new();
+    for _ in 0..2 {
+        let (_, v) = widget(
+            &app,
+            Method::POST,
+            &format!("{ch}/visitors"),
+            None,
+            Some(json!({})),
+        )
+        .await;
+        tokens.push(s(&v["visitor_token"]));
+    }
+    let hashes: Vec<String> = tokens
+        .iter()
+        .map(|t| casedesk_server::util::sha256_hex(t))
+        .collect();
+    let now = casedesk_server::util::now();
+    let (stale, used) = (hashes[0].clone(), hashes[1].clone());
+    let store = app.db.open().await;
+    casedesk_store::write::<_, casedesk_store::StoreError, _>(&*store, move |tx| {
+        Box::pin(async move {
+            tx.touch_visitor(&stale, now - chrono::Duration::days(181))
+                .await?;
+            tx.touch_visitor(&used, now - chrono::Duration::days(2))
+                .await
+        })
+    })
+    .await
+    .expect("age the tokens");
+    let (st, _) = widget(
+        &app,
+        Method::GET,
+        &format!("{ch}/messages"),
+        Some(&tokens[0]),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED, "idle for 181 days");
+    let (st, _) = widget(
+        &app,
+        Method::GET,
+        &format!("{ch}/messages"),
+        Some(&tokens[1]),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "idle for 2 days");
+    let used = hashes[1].clone();
+    let seen = casedesk_store::read::<_, casedesk_store::StoreError, _>(&*store, move |tx| {
+        Box::pin(async move { tx.find_visitor(&used).await })
+    })
+    .await
+    .expect("visitor")
+    .expect("found");
+    assert!(
+        now - seen.last_seen_at < chrono::Duration::hours(1),
+        "use moved it"
+    );
+    store.close().await;
     app.stop().await;
 }

@@ -53,6 +53,7 @@ pub async fn widget_visitors_channels_and_conversations(store: Arc<dyn Store>) {
         channel_id: "wid-a-ch".into(),
         customer_id: "wid-a-cu".into(),
         created_at: t_micros(4, 9),
+        last_seen_at: t_micros(4, 9),
     };
     let (v1, v2) = (visitor.clone(), visitor.clone());
     write_ok(store, "insert visitor", move |tx| {
@@ -75,8 +76,23 @@ pub async fn widget_visitors_channels_and_conversations(store: Arc<dyn Store>) {
         })
     })
     .await;
-    assert_eq!(found, Some(visitor));
+    assert_eq!(found, Some(visitor.clone()));
     assert_eq!(missing, None);
+    // Use moves the last-seen time, nothing else.
+    let seen = write_ok(store, "touch visitor", |tx| {
+        Box::pin(async move {
+            tx.touch_visitor("hash-1", t(40)).await?;
+            tx.find_visitor("hash-1").await
+        })
+    })
+    .await;
+    assert_eq!(
+        seen,
+        Some(VisitorRecord {
+            last_seen_at: t(40),
+            ..visitor
+        })
+    );
 
     // The conversation: public messages of all the customer's cases, in
     // order, without notes, after a sequence number.
@@ -234,6 +250,7 @@ pub async fn help_center_emails_and_tokens(store: Arc<dyn Store>) {
         channel_id: "help-a-ch".into(),
         customer_id: "help-a-cu".into(),
         created_at: t(5),
+        last_seen_at: t(5),
     };
     let by_mail = HelpTokenRecord {
         customer_id: None,
