@@ -1,4 +1,5 @@
-//! `GET /api/v1/events`: server-sent events of the caller's account.
+//! `GET /api/v1/events`: server-sent events of the caller's account, and
+//! the stream every live endpoint is built on.
 
 use std::convert::Infallible;
 
@@ -10,6 +11,35 @@ use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 use crate::App;
 use crate::auth::Agent;
+use crate::events::Notice;
+
+/// Server-sent events of the notices `event` turns into one (the rest are
+/// skipped), `resync` when the subscriber fell behind, heartbeats, and an
+/// end when the server shuts down: open streams must not hold a graceful
+/// shutdown back.
+pub(crate) fn notice_events<F>(
+    app: &App,
+    mut event: F,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>> + use<F>>
+where
+    F: FnMut(&Notice) -> Option<Event> + Send + 'static,
+{
+    let mut shutdown = app.shutdown.clone();
+    let stream = BroadcastStream::new(app.bus.subscribe())
+        .filter_map(move |item| {
+            let out = match item {
+                Ok(n) => event(&n),
+                Err(BroadcastStreamRecvError::Lagged(_)) => {
+                    Some(Event::default().event("resync").data("{}"))
+                }
+            };
+            futures::future::ready(out.map(Ok))
+        })
+        .take_until(async move {
+            let _ = shutdown.wait_for(|stop| *stop).await;
+        });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
 
 #[utoipa::path(get, path = "/api/v1/events", tag = "events",
     responses((status = 200, content_type = "text/event-stream",
@@ -19,23 +49,9 @@ pub async fn events(
     agent: Agent,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let account_id = agent.record.account_id;
-    let mut shutdown = app.shutdown.clone();
-    let stream = BroadcastStream::new(app.bus.subscribe())
-        .filter_map(move |item| {
-            let event = match item {
-                Ok(n) if n.account_id == account_id => {
-                    Event::default().event(n.kind).json_data(&n).ok()
-                }
-                Ok(_) => None,
-                Err(BroadcastStreamRecvError::Lagged(_)) => {
-                    Some(Event::default().event("resync").data("{}"))
-                }
-            };
-            futures::future::ready(event.map(Ok))
-        })
-        // Open streams must not hold a graceful shutdown back.
-        .take_until(async move {
-            let _ = shutdown.wait_for(|stop| *stop).await;
-        });
-    Sse::new(stream).keep_alive(KeepAlive::default())
+    notice_events(&app, move |n| {
+        (n.account_id == account_id)
+            .then(|| Event::default().event(n.kind).json_data(n).ok())
+            .flatten()
+    })
 }

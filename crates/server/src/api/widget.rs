@@ -6,15 +6,13 @@ use std::convert::Infallible;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::sse::{Event, Sse};
 use casedesk_domain::{AuthorType, MessageKind};
 use casedesk_store::{
     AttachmentRecord, CustomerRecord, MessageRecord, ReactionRecord, StoreError, read,
 };
-use futures::{Stream, StreamExt};
+use futures::Stream;
 use serde_json::json;
-use tokio_stream::wrappers::BroadcastStream;
-use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 use super::dto::*;
 use super::{Json, Query};
@@ -388,49 +386,34 @@ pub async fn events(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
     let token = q.token.or_else(|| bearer_of(&headers));
     let (_, customer) = widget::visitor_of(&app, &channel_id, token.as_deref()).await?;
+    // The stream holds its place among the visitor's streams until it ends.
     let slot = widget::StreamCount::open(&app, &customer.id)?;
     let (account_id, customer_id) = (customer.account_id, customer.id);
-    let mut shutdown = app.shutdown.clone();
-    let stream = BroadcastStream::new(app.bus.subscribe())
-        .filter_map(move |item| {
-            let event = match item {
-                Ok(n) if n.account_id == account_id && n.customer_id == customer_id => {
-                    match n.kind {
-                        // Notes are for agents: the visitor never hears of them.
-                        "message.created" if n.data["kind"] != "note" => Event::default()
-                            .event("message")
-                            .json_data(json!({
-                                "message_id": n.data["message_id"],
-                                "case_id": n.case_id,
-                            }))
-                            .ok(),
-                        "case.created" | "case.updated" => Event::default()
-                            .event("case")
-                            .json_data(json!({
-                                "case_id": n.case_id,
-                                "status": n.data["status"],
-                                "chat_state": n.data["chat_state"],
-                            }))
-                            .ok(),
-                        _ => None,
-                    }
-                }
-                Ok(_) => None,
-                Err(BroadcastStreamRecvError::Lagged(_)) => {
-                    Some(Event::default().event("resync").data("{}"))
-                }
-            };
-            futures::future::ready(event.map(Ok))
-        })
-        .take_until(async move {
-            let _ = shutdown.wait_for(|stop| *stop).await;
-        })
-        // The stream holds its place until it ends.
-        .map(move |event| {
-            let _ = &slot;
-            event
-        });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+    Ok(super::stream::notice_events(&app, move |n| {
+        let _ = &slot;
+        if n.account_id != account_id || n.customer_id != customer_id {
+            return None;
+        }
+        match n.kind {
+            // Notes are for agents: the visitor never hears of them.
+            "message.created" if n.data["kind"] != "note" => Event::default()
+                .event("message")
+                .json_data(json!({
+                    "message_id": n.data["message_id"],
+                    "case_id": n.case_id,
+                }))
+                .ok(),
+            "case.created" | "case.updated" => Event::default()
+                .event("case")
+                .json_data(json!({
+                    "case_id": n.case_id,
+                    "status": n.data["status"],
+                    "chat_state": n.data["chat_state"],
+                }))
+                .ok(),
+            _ => None,
+        }
+    }))
 }
 
 #[utoipa::path(post, path = "/api/v1/widget/{channel_id}/cases/{case_id}/close", tag = "widget",
