@@ -87,16 +87,7 @@ pub async fn request_link(
     lang: Lang,
 ) -> Result<(), AppError> {
     let account = account_name(app, account_id).await?;
-    let token = new_secret();
-    let record = HelpTokenRecord {
-        token_hash: sha256_hex(&token),
-        account_id: account_id.to_owned(),
-        kind: HelpTokenKind::Link,
-        email: Some(email.clone()),
-        customer_id: None,
-        created_at: now(),
-        expires_at: now() + LINK_TTL,
-    };
+    let (token, record) = new_link(account_id, Some(email.clone()), None);
     let known = write::<_, StoreError, _>(&*app.store, move |tx| {
         Box::pin(async move {
             tx.delete_expired_help_tokens(record.created_at).await?;
@@ -125,6 +116,26 @@ pub async fn request_link(
     Ok(())
 }
 
+/// A new sign-in link of [`LINK_TTL`] for whom it names: its token, and
+/// the record to store.
+fn new_link(
+    account_id: &str,
+    email: Option<String>,
+    customer_id: Option<String>,
+) -> (String, HelpTokenRecord) {
+    let (token, at) = (new_secret(), now());
+    let record = HelpTokenRecord {
+        token_hash: sha256_hex(&token),
+        account_id: account_id.to_owned(),
+        kind: HelpTokenKind::Link,
+        email,
+        customer_id,
+        created_at: at,
+        expires_at: at + LINK_TTL,
+    };
+    (token, record)
+}
+
 fn sign_in_mail(account: &str, to: String, link: &str, lang: Lang) -> Mail {
     let minutes = LINK_TTL.num_minutes();
     let (subject, body) = match lang {
@@ -151,16 +162,11 @@ fn sign_in_mail(account: &str, to: String, link: &str, lang: Lang) -> Mail {
 /// A one-time sign-in link for a widget visitor's customer: the widget's
 /// "my requests" link. Returns the token.
 pub async fn link_for_customer(app: &App, customer: &CustomerRecord) -> Result<String, AppError> {
-    let token = new_secret();
-    let record = HelpTokenRecord {
-        token_hash: sha256_hex(&token),
-        account_id: customer.account_id.clone(),
-        kind: HelpTokenKind::Link,
-        email: customer.email.clone(),
-        customer_id: Some(customer.id.clone()),
-        created_at: now(),
-        expires_at: now() + LINK_TTL,
-    };
+    let (token, record) = new_link(
+        &customer.account_id,
+        customer.email.clone(),
+        Some(customer.id.clone()),
+    );
     write::<_, StoreError, _>(&*app.store, move |tx| {
         Box::pin(async move {
             tx.delete_expired_help_tokens(record.created_at).await?;

@@ -164,26 +164,23 @@ async fn reject_oversized(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    // File uploads stream their body to disk under their own limit.
-    let upload =
-        req.method() == axum::http::Method::POST && req.uri().path().ends_with("/attachments");
-    if upload {
-        let max = app.files.as_ref().map_or(0, |f| f.max_bytes);
-        let declared = req
-            .headers()
-            .get(axum::http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|len| len > max) && app.files.is_some() {
-            return attachments::too_large(max).into_response();
-        }
-        return next.run(req).await;
-    }
     let declared = req
         .headers()
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    // File uploads stream their body to disk under their own limit (with
+    // no attachments directory, the handler answers why).
+    let upload =
+        req.method() == axum::http::Method::POST && req.uri().path().ends_with("/attachments");
+    if upload {
+        return match &app.files {
+            Some(files) if declared.is_some_and(|len| len > files.max_bytes) => {
+                attachments::too_large(files.max_bytes).into_response()
+            }
+            _ => next.run(req).await,
+        };
+    }
     match declared {
         Some(len) if len > MAX_BODY_BYTES as u64 => {
             if len <= MAX_DRAIN_BYTES {
