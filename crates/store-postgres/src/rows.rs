@@ -180,6 +180,16 @@ pub(crate) fn visitor(row: &PgRow) -> R<VisitorRecord> {
     })
 }
 
+/// `columns` (a comma-separated list) each prefixed with the table alias
+/// `alias`, for a join.
+pub(crate) fn qualified(columns: &str, alias: &str) -> String {
+    columns
+        .split(',')
+        .map(|c| format!("{alias}.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub(crate) fn attachment(row: &PgRow) -> R<AttachmentRecord> {
     Ok(AttachmentRecord {
         id: col(row, "id")?,

@@ -1026,11 +1026,7 @@ impl Tx for PgTx {
     }
 
     async fn list_case_attachments(&mut self, case_id: &str) -> R<Vec<AttachmentRecord>> {
-        let columns = rows::ATTACHMENT_COLUMNS
-            .split(", ")
-            .map(|c| format!("a.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let columns = rows::qualified(rows::ATTACHMENT_COLUMNS, "a");
         let sql = format!(
             "SELECT {columns} FROM attachments a JOIN messages m ON m.id = a.message_id \
              WHERE m.case_id = $1 ORDER BY a.created_at, a.id"
@@ -1150,11 +1146,7 @@ impl Tx for PgTx {
         after_seq: i64,
         limit: i64,
     ) -> R<Vec<MessageRecord>> {
-        let columns = rows::MESSAGE_COLUMNS
-            .split(',')
-            .map(|c| format!("m.{}", c.trim()))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let columns = rows::qualified(rows::MESSAGE_COLUMNS, "m");
         let sql = format!(
             "SELECT {columns} FROM cases c JOIN messages m ON m.case_id = c.id \
              WHERE c.account_id = $1 AND c.customer_id = $2 AND m.kind = 'message' \

@@ -176,6 +176,16 @@ fn origins_json(origins: &[String]) -> Option<String> {
     (!origins.is_empty()).then(|| serde_json::to_string(origins).unwrap_or_default())
 }
 
+/// `columns` (a comma-separated list) each prefixed with the table alias
+/// `alias`, for a join.
+fn qualified(columns: &str, alias: &str) -> String {
+    columns
+        .split(',')
+        .map(|c| format!("{alias}.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 const ATTACHMENT_COLUMNS: &str =
     "id, account_id, message_id, filename, content_type, size_bytes, sha256, created_at";
 
@@ -1414,11 +1424,7 @@ impl Tx for SqliteTx<'_> {
     }
 
     async fn list_case_attachments(&mut self, case_id: &str) -> R<Vec<AttachmentRecord>> {
-        let columns = ATTACHMENT_COLUMNS
-            .split(", ")
-            .map(|c| format!("a.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let columns = qualified(ATTACHMENT_COLUMNS, "a");
         self.all(
             &format!(
                 "SELECT {columns} FROM attachments a JOIN messages m ON m.id = a.message_id \
@@ -1522,11 +1528,7 @@ impl Tx for SqliteTx<'_> {
         after_seq: i64,
         limit: i64,
     ) -> R<Vec<MessageRecord>> {
-        let columns = MESSAGE_COLUMNS
-            .split(", ")
-            .map(|c| format!("m.{}", c.trim()))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let columns = qualified(MESSAGE_COLUMNS, "m");
         self.all(
             &format!(
                 "SELECT {columns} FROM cases c JOIN messages m ON m.case_id = c.id \
