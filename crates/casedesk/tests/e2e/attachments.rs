@@ -23,27 +23,18 @@ fn png(extra: usize) -> Vec<u8> {
     v
 }
 
-async fn widget_channel(app: &TestApp) -> String {
-    let v = app
-        .ok(
+async fn new_visitor(app: &TestApp, ch: &str) -> String {
+    let (st, _, v) = app
+        .widget_call(
             Method::POST,
-            "/api/v1/channels",
-            Some(json!({"kind": "widget", "name": "Site chat"})),
+            &format!("{ch}/visitors"),
+            None,
+            None,
+            Some(json!({})),
         )
         .await;
-    s(&v["id"])
-}
-
-async fn new_visitor(app: &TestApp, ch: &str) -> String {
-    let resp = app
-        .http
-        .post(format!("{}/api/v1/widget/{ch}/visitors", app.base))
-        .json(&json!({}))
-        .send()
-        .await
-        .expect("visitor");
-    assert_eq!(resp.status(), StatusCode::CREATED);
-    s(&resp.json::<Value>().await.expect("json")["visitor_token"])
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    s(&v["visitor_token"])
 }
 
 /// Uploads `bytes` to `path` (under /api/v1) with a bearer token.
@@ -124,7 +115,7 @@ fn stored(dir: &Path) -> (usize, bool) {
 
 async fn visitors_and_agents_exchange_files_seen_only_by_their_case(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let ch = widget_channel(&app).await;
+    let ch = app.widget_channel(&[]).await.0;
     let (ann, bob) = (new_visitor(&app, &ch).await, new_visitor(&app, &ch).await);
     let photo = png(5000);
     let path = format!("widget/{ch}/attachments?filename=..%2F..%2Fphoto.png&client_id=f-1");
@@ -340,7 +331,7 @@ async fn uploads_refuse_bad_files_and_leave_nothing_behind(backend: Backend) {
         config.attachment_max_bytes = Some(64 << 10);
     })
     .await;
-    let ch = widget_channel(&app).await;
+    let ch = app.widget_channel(&[]).await.0;
     let visitor = new_visitor(&app, &ch).await;
     let up = |name: &str| format!("widget/{ch}/attachments?filename={name}");
     // Too large: by its declared length, and by what a chunked body turns out to be.
@@ -417,7 +408,7 @@ async fn uploads_refuse_bad_files_and_leave_nothing_behind(backend: Backend) {
 
     // A server keeping no attachments says so.
     let app = TestApp::spawn_with(backend, |config, _| config.attachments_dir = None).await;
-    let ch = widget_channel(&app).await;
+    let ch = app.widget_channel(&[]).await.0;
     let visitor = new_visitor(&app, &ch).await;
     let (st, v) = upload(
         &app,

@@ -67,6 +67,23 @@ async fn h(
     (status, headers, value)
 }
 
+/// Asks for a sign-in link with `body` (`{"email", "lang"?}`).
+async fn ask_link(
+    app: &TestApp,
+    account: &str,
+    body: Value,
+) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    h(
+        app,
+        Method::POST,
+        &format!("{account}/sign-in"),
+        None,
+        None,
+        Some(body),
+    )
+    .await
+}
+
 /// Exchanges a link token for a session: (session cookie value, csrf).
 async fn open_session(app: &TestApp, account: &str, token: &str) -> (String, String) {
     let (st, headers, me) = h(
@@ -103,18 +120,7 @@ async fn set_email(app: &TestApp, customer_id: &str, email: Value) -> (StatusCod
     .await
 }
 
-/// A widget channel (any origin) and its secret.
-async fn widget_channel(app: &TestApp) -> (String, String) {
-    let v = app
-        .ok(
-            Method::POST,
-            "/api/v1/channels",
-            Some(json!({"kind": "widget", "name": "Site chat"})),
-        )
-        .await;
-    (s(&v["id"]), s(&v["inbound_token"]))
-}
-
+/// A visitor API call from no particular page.
 async fn widget(
     app: &TestApp,
     method: Method,
@@ -122,22 +128,8 @@ async fn widget(
     token: Option<&str>,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
-    let mut req = app
-        .http
-        .request(method, format!("{}/api/v1/widget/{path}", app.base));
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.expect("widget request");
-    let status = resp.status();
-    let text = resp.text().await.expect("body");
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
+    let (status, _, value) = app.widget_call(method, path, token, None, body).await;
+    (status, value)
 }
 
 /// Signs in `email` by the mailed link: asks, reads the `n`-th mail.
@@ -148,15 +140,7 @@ async fn sign_in_by_mail(
     email: &str,
     n: usize,
 ) -> (String, String) {
-    let (st, _, v) = h(
-        app,
-        Method::POST,
-        &format!("{account}/sign-in"),
-        None,
-        None,
-        Some(json!({"email": email, "lang": "en"})),
-    )
-    .await;
+    let (st, _, v) = ask_link(app, account, json!({"email": email, "lang": "en"})).await;
     assert_eq!(st, StatusCode::ACCEPTED, "{v}");
     let mail = smtp.nth(n).await;
     let token = login_token(&mail);
@@ -190,15 +174,7 @@ async fn help_center_signs_in_by_mail_and_shows_own_cases_across_channels(backen
     );
 
     // An address nobody has: the same answer, and no mail.
-    let (st, _, unknown) = h(
-        &app,
-        Method::POST,
-        &format!("{account}/sign-in"),
-        None,
-        None,
-        Some(json!({"email": "ann@example.com"})),
-    )
-    .await;
+    let (st, _, unknown) = ask_link(&app, &account, json!({"email": "ann@example.com"})).await;
     assert_eq!(st, StatusCode::ACCEPTED);
     // The agent gives Ann her address (normalized), then she asks again.
     let (st, c) = set_email(&app, &ann, json!("  Ann@Example.COM ")).await;
@@ -211,15 +187,7 @@ async fn help_center_signs_in_by_mail_and_shows_own_cases_across_channels(backen
         set_email(&app, &ann, json!("not an address")).await.0,
         StatusCode::UNPROCESSABLE_ENTITY
     );
-    let (st, _, known) = h(
-        &app,
-        Method::POST,
-        &format!("{account}/sign-in"),
-        None,
-        None,
-        Some(json!({"email": "ANN@example.com"})),
-    )
-    .await;
+    let (st, _, known) = ask_link(&app, &account, json!({"email": "ANN@example.com"})).await;
     assert_eq!(st, StatusCode::ACCEPTED);
     assert_eq!(
         known, unknown,
@@ -267,7 +235,7 @@ async fn help_center_signs_in_by_mail_and_shows_own_cases_across_channels(backen
 
     // A widget chat of Ann's, signed with her address by the shop: her
     // cases span both channels now; Bob's never show.
-    let (ch, secret) = widget_channel(&app).await;
+    let (ch, secret) = app.widget_channel(&[]).await;
     let hash = casedesk_server::widget::user_hash(&secret, "shop-7\nann@example.com");
     let (st, v) = widget(
         &app,
@@ -628,49 +596,17 @@ async fn help_center_refuses_bad_input_and_strangers(backend: Backend) {
 
     // Limits: three links per address per 15 minutes (dan has used one).
     for _ in 0..2 {
-        let (st, _, _) = h(
-            &app,
-            Method::POST,
-            &format!("{account}/sign-in"),
-            None,
-            None,
-            Some(json!({"email": "dan@example.com"})),
-        )
-        .await;
+        let (st, _, _) = ask_link(&app, &account, json!({"email": "dan@example.com"})).await;
         assert_eq!(st, StatusCode::ACCEPTED);
     }
-    let (st, headers, v) = h(
-        &app,
-        Method::POST,
-        &format!("{account}/sign-in"),
-        None,
-        None,
-        Some(json!({"email": "dan@example.com"})),
-    )
-    .await;
+    let (st, headers, v) = ask_link(&app, &account, json!({"email": "dan@example.com"})).await;
     assert_eq!(st, StatusCode::TOO_MANY_REQUESTS, "{v}");
     assert!(headers.contains_key("retry-after"));
     // An unknown address is limited alike (the limit tells nothing).
     for _ in 0..3 {
-        h(
-            &app,
-            Method::POST,
-            &format!("{account}/sign-in"),
-            None,
-            None,
-            Some(json!({"email": "eve@example.com"})),
-        )
-        .await;
+        ask_link(&app, &account, json!({"email": "eve@example.com"})).await;
     }
-    let (st, _, _) = h(
-        &app,
-        Method::POST,
-        &format!("{account}/sign-in"),
-        None,
-        None,
-        Some(json!({"email": "eve@example.com"})),
-    )
-    .await;
+    let (st, _, _) = ask_link(&app, &account, json!({"email": "eve@example.com"})).await;
     assert_eq!(st, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(smtp.nth(3).await.to, ["dan@example.com"]);
     assert_eq!(smtp.count(), 3, "no mail past the limit, none for eve");
@@ -703,7 +639,7 @@ async fn help_center_refuses_bad_input_and_strangers(backend: Backend) {
 async fn widget_link_and_signed_email_open_the_help_center(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let account = account_id(&app).await;
-    let (ch, secret) = widget_channel(&app).await;
+    let (ch, secret) = app.widget_channel(&[]).await;
     // An e-mail comes only signed, together with the user id.
     let only_id = casedesk_server::widget::user_hash(&secret, "u-1");
     for (body, want) in [
@@ -821,7 +757,7 @@ async fn widget_link_and_signed_email_open_the_help_center(backend: Backend) {
 async fn an_agent_revokes_a_customers_sign_ins(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let account = account_id(&app).await;
-    let (ch, _) = widget_channel(&app).await;
+    let (ch, _) = app.widget_channel(&[]).await;
     let (_, v) = widget(
         &app,
         Method::POST,
@@ -930,7 +866,7 @@ async fn limits_per_client_address_and_open_streams(backend: Backend) {
         "another client behind the same proxy is not held back"
     );
 
-    let (ch, _) = widget_channel(&app).await;
+    let (ch, _) = app.widget_channel(&[]).await;
     let (_, v) = widget(
         &app,
         Method::POST,
@@ -957,7 +893,7 @@ async fn limits_per_client_address_and_open_streams(backend: Backend) {
 /// alive (its last-seen day is written at most daily).
 async fn idle_visitor_tokens_expire(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let (ch, _) = widget_channel(&app).await;
+    let (ch, _) = app.widget_channel(&[]).await;
     let mut tokens = Vec::new();
     for _ in 0..2 {
         let (_, v) = widget(

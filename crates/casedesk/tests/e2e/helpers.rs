@@ -271,6 +271,48 @@ impl TestApp {
         value
     }
 
+    /// A widget channel allowing `origins` (every site when empty):
+    /// its id and its secret.
+    pub async fn widget_channel(&self, origins: &[&str]) -> (String, String) {
+        let v = self
+            .ok(
+                Method::POST,
+                "/api/v1/channels",
+                Some(json!({"kind": "widget", "name": "Site chat", "allowed_origins": origins})),
+            )
+            .await;
+        (s(&v["id"]), s(&v["inbound_token"]))
+    }
+
+    /// A call of the visitor API (`/api/v1/widget/{path}`) with an optional
+    /// visitor token, as a page of `origin` makes it (none: not a browser).
+    pub async fn widget_call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        origin: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}/api/v1/widget/{path}", self.base));
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("widget request");
+        let (status, headers) = (resp.status(), resp.headers().clone());
+        let text = resp.text().await.expect("body");
+        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, headers, value)
+    }
+
     pub async fn inbound(&self, body: Value) -> (StatusCode, Value) {
         let path = format!("/api/v1/channels/{}/inbound", self.channel_id);
         self.raw(Method::POST, &path, Some(&self.inbound_token), Some(body))

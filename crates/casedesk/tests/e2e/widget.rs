@@ -47,21 +47,8 @@ async fn w(
     origin: &str,
     body: Option<Value>,
 ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
-    let mut req = app
-        .http
-        .request(method, format!("{}/api/v1/widget/{path}", app.base))
-        .header("origin", origin);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.expect("widget request");
-    let (status, headers) = (resp.status(), resp.headers().clone());
-    let text = resp.text().await.expect("body");
-    let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    (status, headers, value)
+    app.widget_call(method, path, token, Some(origin), body)
+        .await
 }
 
 async fn visitor(app: &TestApp, ch: &str, body: Value) -> String {
