@@ -5,22 +5,18 @@
 //! languages, with a used link; another customer's request by its id; and
 //! the files of a request.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use fantoccini::Locator;
-use fantoccini::elements::Element;
 use fantoccini::wd::WindowHandle;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::harness::{Browser, PATIENCE, keys};
+use crate::harness::{Browser, PATIENCE};
 use crate::helpers::{TestApp, s};
 use crate::scenarios::Scenario;
-use crate::widget::PHOTO;
+use crate::widget::{
+    HostSite, PHOTO, channel_cases, js_str, visitor_says, wait_widget, widget_channel, widget_click,
+};
 
 macro_rules! help_scenarios {
     ($($name:ident),+ $(,)?) => {
@@ -35,178 +31,21 @@ help_scenarios!(
     help_center_shows_files,
 );
 
-// ------------------------------------------------------------ the host site
-
-/// A customer's web site with the widget snippet, on an origin of its own
-/// (the widget is cross-origin in production too). Other paths are 404.
-struct HostSite {
-    url: String,
-    addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl HostSite {
-    fn start(app: &TestApp, channel_id: &str) -> HostSite {
-        let page = Arc::new(format!(
+/// A customer's plain shop page with the widget snippet, served by a
+/// [`HostSite`] on an origin of its own (the widget is cross-origin in
+/// production too).
+fn shop(app: &TestApp, channel_id: &str) -> HostSite {
+    HostSite::start(vec![(
+        "/",
+        format!(
             r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Acme shop</title></head>
 <body><h1>Acme shop</h1>
 <script src="{base}/widget.js" data-casedesk-channel="{channel_id}" async></script>
 </body></html>"#,
             base = app.base
-        ));
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the host site");
-        let addr = listener.local_addr().expect("host site address");
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopped = stop.clone();
-        let thread = std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                if stopped.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(stream) = stream else { continue };
-                let page = page.clone();
-                // One thread per connection: an idle speculative connection
-                // of the browser must not hold the page back.
-                std::thread::spawn(move || answer(stream, &page));
-            }
-        });
-        HostSite {
-            url: format!("http://{addr}"),
-            addr,
-            stop,
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for HostSite {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wakes the accept loop so it sees the flag.
-        let _ = TcpStream::connect(self.addr);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-fn answer(mut stream: TcpStream, page: &str) {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let mut request = Vec::new();
-    let mut buf = [0u8; 2048];
-    while !request.windows(4).any(|w| w == b"\r\n\r\n") && request.len() < 16 * 1024 {
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => request.extend_from_slice(&buf[..n]),
-        }
-    }
-    let request = String::from_utf8_lossy(&request);
-    let (status, body) = match request.split_whitespace().nth(1) {
-        Some("/") => ("200 OK", page),
-        _ => ("404 Not Found", "not found"),
-    };
-    let response = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\n\
-         Content-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let _ = stream.write_all(response.as_bytes());
-}
-
-// ---------------------------------------------------------- widget helpers
-
-fn js_str(v: &str) -> String {
-    serde_json::to_string(v).expect("json")
-}
-
-/// Waits until `expr` holds with `r` bound to the widget's shadow root.
-async fn wait_widget(b: &Browser, what: &str, expr: &str) {
-    b.wait_js(
-        what,
-        &format!(
-            "(() => {{ const w = window.casedeskWidget; const r = w && w.root; \
-             return !!r && ({expr}); }})()"
         ),
-    )
-    .await;
-}
-
-/// A visible element inside the widget's shadow root, through WebDriver's
-/// shadow-root support, so clicks and keys are real input events.
-async fn widget_el(b: &Browser, css: &str) -> Element {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
-        if let Ok(host) = b.client.find(Locator::Css("casedesk-widget")).await
-            && let Ok(root) = host.shadow_root().await
-            && let Ok(el) = root.find(Locator::Css(css)).await
-            && el.is_displayed().await.unwrap_or(false)
-        {
-            return el;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for a visible {css} in the widget"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn widget_click(b: &Browser, css: &str) {
-    widget_el(b, css)
-        .await
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("click {css} in the widget: {e}"));
-}
-
-/// Writes as the visitor (Enter sends) and waits until the server stored it.
-async fn visitor_says(b: &Browser, text: &str) {
-    widget_el(b, "#cd-input")
-        .await
-        .send_keys(&format!("{text}{}", keys::ENTER))
-        .await
-        .expect("type in the widget");
-    let q = js_str(text);
-    wait_widget(
-        b,
-        &format!("{text:?} stored"),
-        &format!(
-            "[...r.querySelectorAll('.cd-msg[data-author=customer][data-id]')]\
-             .some(m => m.querySelector('.cd-bubble').textContent === {q})"
-        ),
-    )
-    .await;
-}
-
-async fn widget_channel(app: &TestApp, name: &str) -> String {
-    let (status, body) = app
-        .call(
-            Method::POST,
-            "/api/v1/channels",
-            Some(json!({"kind": "widget", "name": name})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    s(&body["id"])
-}
-
-/// Polls the channel's cases until there are `count`.
-async fn channel_cases(app: &TestApp, channel_id: &str, count: usize) -> Vec<Value> {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
-        let cases = app.list(&format!("channel_id={channel_id}")).await;
-        if cases.len() == count {
-            return cases;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "expected {count} cases in the channel, have {}: {cases:?}",
-            cases.len()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    )])
 }
 
 /// A widget API call as a visitor, the way the widget's page makes it.
@@ -345,8 +184,8 @@ async fn fragment(b: &Browser) -> Option<String> {
 
 async fn help_center_close_then_new_case(app: &TestApp, b: &Browser) {
     let widget_window = single_window(b).await;
-    let channel = widget_channel(app, "Shop chat").await;
-    let site = HostSite::start(app, &channel);
+    let channel = widget_channel(app, "Shop chat").await.id;
+    let site = shop(app, &channel);
     b.client.goto(&site.url).await.expect("open the shop");
     widget_click(b, "#cd-launcher").await;
     // No visitor yet: nothing to show in the Help Center.
@@ -627,7 +466,7 @@ async fn help_center_sign_in_form(app: &TestApp, b: &Browser) {
 
 async fn help_center_isolation_in_browser(app: &TestApp, b: &Browser) {
     single_window(b).await;
-    let channel = widget_channel(app, "Isolation chat").await;
+    let channel = widget_channel(app, "Isolation chat").await.id;
     let hostile = r#"<img src=x onerror="window.__pwned=1">Order <b>42</b>"#;
     let (ann, ann_case) = visitor_with_case(app, &channel, hostile).await;
     let (_bob, bob_case) = visitor_with_case(app, &channel, "Bob's private question").await;
@@ -696,7 +535,7 @@ async fn help_center_isolation_in_browser(app: &TestApp, b: &Browser) {
 
 async fn help_center_shows_files(app: &TestApp, b: &Browser) {
     single_window(b).await;
-    let channel = widget_channel(app, "Files help chat").await;
+    let channel = widget_channel(app, "Files help chat").await.id;
     let visitor = widget_api(app, &format!("{channel}/visitors"), None, json!({})).await;
     let token = s(&visitor["visitor_token"]);
     let sent = upload(

@@ -46,15 +46,15 @@ const ESCAPE: char = '\u{E00C}';
 
 /// A customer's web site: a static HTTP server on its own port, so the
 /// widget runs on an origin other than casedesk's. Unknown paths are 404.
-struct HostSite {
-    url: String,
+pub(crate) struct HostSite {
+    pub(crate) url: String,
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl HostSite {
-    fn start(pages: Vec<(&'static str, String)>) -> HostSite {
+    pub(crate) fn start(pages: Vec<(&'static str, String)>) -> HostSite {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the host site");
         let addr = listener.local_addr().expect("host site address");
         let stop = Arc::new(AtomicBool::new(false));
@@ -143,13 +143,13 @@ fn shop_page(app: &TestApp, channel_id: &str, html_lang: &str, attributes: &str)
 
 // ---------------------------------------------------------------- helpers
 
-struct WidgetChannel {
-    id: String,
+pub(crate) struct WidgetChannel {
+    pub(crate) id: String,
     /// The channel secret: the key of identified users' hashes.
     secret: String,
 }
 
-async fn widget_channel(app: &TestApp, name: &str) -> WidgetChannel {
+pub(crate) async fn widget_channel(app: &TestApp, name: &str) -> WidgetChannel {
     widget_channel_for(app, name, &[]).await
 }
 
@@ -184,11 +184,11 @@ fn in_widget(expr: &str) -> String {
     )
 }
 
-fn js_str(v: &str) -> String {
+pub(crate) fn js_str(v: &str) -> String {
     serde_json::to_string(v).expect("json")
 }
 
-async fn wait_widget(b: &Browser, what: &str, expr: &str) {
+pub(crate) async fn wait_widget(b: &Browser, what: &str, expr: &str) {
     b.wait_js(what, &in_widget(expr)).await;
 }
 
@@ -200,7 +200,7 @@ async fn widget_js(b: &Browser, body: &str) -> Value {
 
 /// A visible element inside the shadow root, through WebDriver's own
 /// shadow-root support, so clicks and keys are real input events.
-async fn widget_el(b: &Browser, css: &str) -> Element {
+pub(crate) async fn widget_el(b: &Browser, css: &str) -> Element {
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
         if let Ok(host) = b.client.find(Locator::Css("casedesk-widget")).await
@@ -218,7 +218,7 @@ async fn widget_el(b: &Browser, css: &str) -> Element {
     }
 }
 
-async fn widget_click(b: &Browser, css: &str) {
+pub(crate) async fn widget_click(b: &Browser, css: &str) {
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
         match widget_el(b, css).await.click().await {
@@ -259,7 +259,7 @@ async fn open_panel(b: &Browser) {
 
 /// Writes a message as the visitor (Enter sends) and waits until the server
 /// confirmed it; returns its id.
-async fn visitor_says(b: &Browser, text: &str) -> String {
+pub(crate) async fn visitor_says(b: &Browser, text: &str) -> String {
     widget_type(b, "#cd-input", &format!("{text}{}", keys::ENTER)).await;
     let q = js_str(text);
     wait_widget(
@@ -320,7 +320,7 @@ fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 /// Polls the case list of a channel until it holds `count` cases.
-async fn channel_cases(app: &TestApp, channel_id: &str, count: usize) -> Vec<Value> {
+pub(crate) async fn channel_cases(app: &TestApp, channel_id: &str, count: usize) -> Vec<Value> {
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
         let cases = app.list(&format!("channel_id={channel_id}")).await;
