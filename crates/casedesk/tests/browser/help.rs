@@ -50,17 +50,15 @@ fn shop(app: &TestApp, channel_id: &str) -> HostSite {
 
 /// A widget API call as a visitor, the way the widget's page makes it.
 async fn widget_api(app: &TestApp, path: &str, token: Option<&str>, body: Value) -> Value {
-    let mut req = app
-        .http
-        .post(format!("{}/api/v1/widget/{path}", app.base))
-        .header("origin", "http://shop.example")
-        .json(&body);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let resp = req.send().await.expect("widget request");
-    let status = resp.status();
-    let value: Value = resp.json().await.expect("a JSON answer");
+    let (status, _, value) = app
+        .widget_call(
+            Method::POST,
+            path,
+            token,
+            Some("http://shop.example"),
+            Some(body),
+        )
+        .await;
     assert!(status.is_success(), "POST {path}: {status} {value}");
     value
 }
@@ -79,19 +77,9 @@ async fn visitor_with_case(app: &TestApp, channel_id: &str, text: &str) -> (Stri
     (token, s(&sent["message"]["case_id"]))
 }
 
-/// Uploads `bytes` to `path` (under /api/v1) with a bearer token.
+/// Uploads `bytes` to `path` (under /api/v1) with a bearer token; it must be stored.
 async fn upload(app: &TestApp, path: &str, token: &str, bytes: &[u8]) -> Value {
-    let resp = app
-        .http
-        .post(format!("{}/api/v1/{path}", app.base))
-        .bearer_auth(token)
-        .header("content-type", "application/octet-stream")
-        .body(bytes.to_vec())
-        .send()
-        .await
-        .expect("upload");
-    let status = resp.status();
-    let value: Value = resp.json().await.expect("a JSON answer");
+    let (status, value) = app.upload(path, token, bytes.to_vec()).await;
     assert_eq!(status, StatusCode::CREATED, "POST {path}: {value}");
     value
 }

@@ -2035,30 +2035,6 @@ async fn customer_email_on_case_page(app: &TestApp, b: &Browser) {
     );
 }
 
-/// POSTs `bytes` as a file to `path` (under /api/v1) with a bearer token.
-async fn upload_as(
-    app: &TestApp,
-    path: &str,
-    token: &str,
-    bytes: Vec<u8>,
-) -> (reqwest::StatusCode, Value) {
-    let resp = app
-        .http
-        .post(format!("{}/api/v1/{path}", app.base))
-        .bearer_auth(token)
-        .header("content-type", "application/octet-stream")
-        .body(bytes)
-        .send()
-        .await
-        .expect("upload");
-    let status = resp.status();
-    let text = resp.text().await.expect("body");
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
-
 /// The messages a widget visitor sees.
 async fn visitor_conversation(app: &TestApp, ch: &str, visitor: &str) -> Vec<Value> {
     let resp = app
@@ -2120,13 +2096,13 @@ async fn agent_sends_and_sees_files(app: &TestApp, b: &Browser) {
              return Array.from(atob(c.toDataURL('image/png').split(',')[1]), ch => ch.charCodeAt(0));")
         .await;
     let png: Vec<u8> = serde_json::from_value(png).expect("png bytes");
-    let (status, posted) = upload_as(
-        app,
-        &format!("widget/{ch}/attachments?filename=photo.png"),
-        &visitor,
-        png,
-    )
-    .await;
+    let (status, posted) = app
+        .upload(
+            &format!("widget/{ch}/attachments?filename=photo.png"),
+            &visitor,
+            png,
+        )
+        .await;
     assert_eq!(status, reqwest::StatusCode::CREATED, "{posted}");
     let id = s(&posted["message"]["case_id"]);
     let photo = s(&posted["message"]["attachments"][0]["id"]);

@@ -371,20 +371,8 @@ async fn visitor_attaches(b: &Browser, path: &Path) {
 
 /// An agent's reply carrying a file, through the API.
 async fn agent_sends_file(app: &TestApp, case_id: &str, filename: &str, bytes: &[u8]) -> Value {
-    let resp = app
-        .http
-        .post(format!(
-            "{}/api/v1/cases/{case_id}/attachments?filename={filename}",
-            app.base
-        ))
-        .bearer_auth(&app.token)
-        .header("content-type", "application/octet-stream")
-        .body(bytes.to_vec())
-        .send()
-        .await
-        .expect("upload as the agent");
-    let status = resp.status();
-    let body: Value = resp.json().await.expect("a JSON answer");
+    let path = format!("cases/{case_id}/attachments?filename={filename}");
+    let (status, body) = app.upload(&path, &app.token, bytes.to_vec()).await;
     assert_eq!(status, reqwest::StatusCode::CREATED, "{body}");
     body
 }

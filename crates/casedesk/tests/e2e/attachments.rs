@@ -37,25 +37,6 @@ async fn new_visitor(app: &TestApp, ch: &str) -> String {
     s(&v["visitor_token"])
 }
 
-/// Uploads `bytes` to `path` (under /api/v1) with a bearer token.
-async fn upload(app: &TestApp, path: &str, token: &str, bytes: Vec<u8>) -> (StatusCode, Value) {
-    let resp = app
-        .http
-        .post(format!("{}/api/v1/{path}", app.base))
-        .bearer_auth(token)
-        .header("content-type", "application/octet-stream")
-        .body(bytes)
-        .send()
-        .await
-        .expect("upload");
-    let status = resp.status();
-    let text = resp.text().await.expect("body");
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
-
 async fn download(app: &TestApp, path: &str, token: Option<&str>) -> reqwest::Response {
     let mut req = app.http.get(format!("{}/api/v1/{path}", app.base));
     if let Some(t) = token {
@@ -119,7 +100,7 @@ async fn visitors_and_agents_exchange_files_seen_only_by_their_case(backend: Bac
     let (ann, bob) = (new_visitor(&app, &ch).await, new_visitor(&app, &ch).await);
     let photo = png(5000);
     let path = format!("widget/{ch}/attachments?filename=..%2F..%2Fphoto.png&client_id=f-1");
-    let (st, posted) = upload(&app, &path, &ann, photo.clone()).await;
+    let (st, posted) = app.upload(&path, &ann, photo.clone()).await;
     assert_eq!(st, StatusCode::CREATED, "{posted}");
     assert_eq!(posted["outcome"], "created");
     let message = &posted["message"];
@@ -142,7 +123,7 @@ async fn visitors_and_agents_exchange_files_seen_only_by_their_case(backend: Bac
     );
     let (file_id, case_id) = (s(&file["id"]), s(&message["case_id"]));
     // A retry with the same client id is the same message and keeps one file.
-    let (st, again) = upload(&app, &path, &ann, photo.clone()).await;
+    let (st, again) = app.upload(&path, &ann, photo.clone()).await;
     assert_eq!(
         (st, s(&again["outcome"])),
         (StatusCode::CREATED, "duplicate".into())
@@ -194,15 +175,15 @@ async fn visitors_and_agents_exchange_files_seen_only_by_their_case(backend: Bac
 
     // The agent answers with a PDF, and files a private screenshot in a note.
     let pdf = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n%%EOF\n".to_vec();
-    let (st, reply) = upload(
-        &app,
-        &format!(
-            "cases/{case_id}/attachments?filename=invoice%20%E2%84%961.pdf&text=Your%20invoice"
-        ),
-        &app.token,
-        pdf.clone(),
-    )
-    .await;
+    let (st, reply) = app
+        .upload(
+            &format!(
+                "cases/{case_id}/attachments?filename=invoice%20%E2%84%961.pdf&text=Your%20invoice"
+            ),
+            &app.token,
+            pdf.clone(),
+        )
+        .await;
     assert_eq!(st, StatusCode::CREATED, "{reply}");
     assert_eq!(
         (s(&reply["kind"]), s(&reply["text"])),
@@ -210,13 +191,13 @@ async fn visitors_and_agents_exchange_files_seen_only_by_their_case(backend: Bac
     );
     let pdf_id = s(&reply["attachments"][0]["id"]);
     assert_eq!(reply["attachments"][0]["content_type"], "application/pdf");
-    let (st, note) = upload(
-        &app,
-        &format!("cases/{case_id}/attachments?filename=internal.png&kind=note"),
-        &app.token,
-        png(10),
-    )
-    .await;
+    let (st, note) = app
+        .upload(
+            &format!("cases/{case_id}/attachments?filename=internal.png&kind=note"),
+            &app.token,
+            png(10),
+        )
+        .await;
     assert_eq!(
         (st, s(&note["kind"])),
         (StatusCode::CREATED, "note".into()),
@@ -335,7 +316,7 @@ async fn uploads_refuse_bad_files_and_leave_nothing_behind(backend: Backend) {
     let visitor = new_visitor(&app, &ch).await;
     let up = |name: &str| format!("widget/{ch}/attachments?filename={name}");
     // Too large: by its declared length, and by what a chunked body turns out to be.
-    let (st, v) = upload(&app, &up("big.png"), &visitor, png(70 << 10)).await;
+    let (st, v) = app.upload(&up("big.png"), &visitor, png(70 << 10)).await;
     assert_eq!(st, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
     assert_eq!(
         chunked_upload(&app, &up("stream.png"), &visitor, 20).await,
@@ -354,17 +335,17 @@ async fn uploads_refuse_bad_files_and_leave_nothing_behind(backend: Backend) {
         ),
         (Vec::new(), StatusCode::UNPROCESSABLE_ENTITY),
     ] {
-        let (st, v) = upload(&app, &up("setup.exe"), &visitor, bytes).await;
+        let (st, v) = app.upload(&up("setup.exe"), &visitor, bytes).await;
         assert_eq!(st, want, "{v}");
     }
     // An HTML page is stored as text and served as a download, never a page.
-    let (st, posted) = upload(
-        &app,
-        &up("page.html"),
-        &visitor,
-        b"<script>alert(document.cookie)</script>".to_vec(),
-    )
-    .await;
+    let (st, posted) = app
+        .upload(
+            &up("page.html"),
+            &visitor,
+            b"<script>alert(document.cookie)</script>".to_vec(),
+        )
+        .await;
     assert_eq!(st, StatusCode::CREATED, "{posted}");
     let id = s(&posted["message"]["attachments"][0]["id"]);
     let resp = download(&app, &format!("attachments/{id}"), Some(&app.token)).await;
@@ -376,24 +357,24 @@ async fn uploads_refuse_bad_files_and_leave_nothing_behind(backend: Backend) {
             .starts_with("attachment;")
     );
     // Bad tokens, ids, cases, captions.
-    let (st, _) = upload(&app, &up("a.png"), "not-a-visitor", png(10)).await;
+    let (st, _) = app.upload(&up("a.png"), "not-a-visitor", png(10)).await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
-    let (st, _) = upload(
-        &app,
-        "cases/no-such-case/attachments?filename=a.png",
-        &app.token,
-        png(10),
-    )
-    .await;
+    let (st, _) = app
+        .upload(
+            "cases/no-such-case/attachments?filename=a.png",
+            &app.token,
+            png(10),
+        )
+        .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
     let long = "x".repeat(20_000);
-    let (st, _) = upload(
-        &app,
-        &format!("widget/{ch}/attachments?filename=a.png&text={long}"),
-        &visitor,
-        png(10),
-    )
-    .await;
+    let (st, _) = app
+        .upload(
+            &format!("widget/{ch}/attachments?filename=a.png&text={long}"),
+            &visitor,
+            png(10),
+        )
+        .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     for bad in ["no-such-id", "..%2F..%2Fetc%2Fpasswd", "%2e%2e"] {
         let resp = download(&app, &format!("attachments/{bad}"), Some(&app.token)).await;
@@ -410,13 +391,13 @@ async fn uploads_refuse_bad_files_and_leave_nothing_behind(backend: Backend) {
     let app = TestApp::spawn_with(backend, |config, _| config.attachments_dir = None).await;
     let ch = app.widget_channel(&[]).await.0;
     let visitor = new_visitor(&app, &ch).await;
-    let (st, v) = upload(
-        &app,
-        &format!("widget/{ch}/attachments?filename=a.png"),
-        &visitor,
-        png(10),
-    )
-    .await;
+    let (st, v) = app
+        .upload(
+            &format!("widget/{ch}/attachments?filename=a.png"),
+            &visitor,
+            png(10),
+        )
+        .await;
     assert_eq!(
         (st, s(&v["error"]["code"])),
         (

@@ -313,6 +313,24 @@ impl TestApp {
         (status, headers, value)
     }
 
+    /// POSTs `bytes` as a file to `path` (under `/api/v1`) with a bearer
+    /// token: a visitor's or an agent's upload.
+    pub async fn upload(&self, path: &str, token: &str, bytes: Vec<u8>) -> (StatusCode, Value) {
+        let resp = self
+            .http
+            .post(format!("{}/api/v1/{path}", self.base))
+            .bearer_auth(token)
+            .header("content-type", "application/octet-stream")
+            .body(bytes)
+            .send()
+            .await
+            .expect("upload");
+        let status = resp.status();
+        let text = resp.text().await.expect("body");
+        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, value)
+    }
+
     pub async fn inbound(&self, body: Value) -> (StatusCode, Value) {
         let path = format!("/api/v1/channels/{}/inbound", self.channel_id);
         self.raw(Method::POST, &path, Some(&self.inbound_token), Some(body))
