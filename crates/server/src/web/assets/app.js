@@ -2440,36 +2440,14 @@ function templatesPage(main) {
       list.appendChild(h("article", { class: "card template-row", "data-id": tpl.id, "data-test": "template-row" }, templateSummary(tpl), tools));
     }
   };
-  const edit = (tpl) => {
-    const editor = templateEditor(tpl, isAdmin, {
-      saved: async () => {
-        clear(editorBox);
-        toast(t("saved"));
-        await load();
-      },
-      cancel: () => clear(editorBox),
-    });
-    clear(editorBox).appendChild(editor.form);
-    editor.form.scrollIntoView({ block: "nearest" });
-    editor.focus();
-  };
-  const remove = (tpl) =>
-    openDialog(t("delete"), h("p", { dir: "auto" }, t("delete_template_confirm", { name: tpl.name })), [
-      {
-        label: t("delete"),
-        class: "danger",
-        id: "template-delete-confirm",
-        test: "template-delete-confirm",
-        action: async () => {
-          const done = await attempt(() => api("DELETE", "/api/v1/templates/" + encodeURIComponent(tpl.id)));
-          if (done === undefined) return;
-          toast(t("deleted"));
-          const open = editorBox.querySelector("form");
-          if (open && open.dataset.id === tpl.id) clear(editorBox);
-          await load();
-        },
-      },
-    ]);
+  const { edit, remove } = listActions({
+    editorBox,
+    load,
+    editor: (tpl, on) => templateEditor(tpl, isAdmin, on),
+    confirm: (tpl) => t("delete_template_confirm", { name: tpl.name }),
+    path: (tpl) => "/api/v1/templates/" + encodeURIComponent(tpl.id),
+    test: "template-delete-confirm",
+  });
   load();
   return {
     dispose() {
@@ -2479,6 +2457,45 @@ function templatesPage(main) {
 }
 
 /** The form for a new template (`tpl` null) or a change to one. */
+/**
+ * Edit and delete of a list page's items (templates, rules): the editor
+ * opens in `editorBox` and reloads the list when saved; deleting asks first
+ * and closes the item's editor if it is open.
+ */
+function listActions({ editorBox, load, editor, confirm, path, test }) {
+  const edit = (item) => {
+    const ed = editor(item, {
+      saved: async () => {
+        clear(editorBox);
+        toast(t("saved"));
+        await load();
+      },
+      cancel: () => clear(editorBox),
+    });
+    clear(editorBox).appendChild(ed.form);
+    ed.form.scrollIntoView({ block: "nearest" });
+    ed.focus();
+  };
+  const remove = (item) =>
+    openDialog(t("delete"), h("p", { dir: "auto" }, confirm(item)), [
+      {
+        label: t("delete"),
+        class: "danger",
+        id: test,
+        test,
+        action: async () => {
+          const done = await attempt(() => api("DELETE", path(item)));
+          if (done === undefined) return;
+          toast(t("deleted"));
+          const open = editorBox.querySelector("form");
+          if (open && open.dataset.id === item.id) clear(editorBox);
+          await load();
+        },
+      },
+    ]);
+  return { edit, remove };
+}
+
 function templateEditor(tpl, isAdmin, on) {
   const name = h("input", { type: "text", id: "template-name", "data-test": "template-name-input", required: true, maxlength: 100, dir: "auto" });
   name.value = tpl ? tpl.name : "";
@@ -2893,36 +2910,14 @@ function rulesPage(main) {
     }
     await load();
   };
-  const edit = (rule) => {
-    const editor = ruleEditor(rule, {
-      saved: async () => {
-        clear(editorBox);
-        toast(t("saved"));
-        await load();
-      },
-      cancel: () => clear(editorBox),
-    });
-    clear(editorBox).appendChild(editor.form);
-    editor.form.scrollIntoView({ block: "nearest" });
-    editor.focus();
-  };
-  const remove = (rule) =>
-    openDialog(t("delete"), h("p", { dir: "auto" }, t("delete_rule_confirm", { name: rule.name })), [
-      {
-        label: t("delete"),
-        class: "danger",
-        id: "rule-delete-confirm",
-        test: "rule-delete-confirm",
-        action: async () => {
-          const done = await attempt(() => api("DELETE", "/api/v1/rules/" + encodeURIComponent(rule.id)));
-          if (done === undefined) return;
-          toast(t("deleted"));
-          const open = editorBox.querySelector("form");
-          if (open && open.dataset.id === rule.id) clear(editorBox);
-          await load();
-        },
-      },
-    ]);
+  const { edit, remove } = listActions({
+    editorBox,
+    load,
+    editor: ruleEditor,
+    confirm: (rule) => t("delete_rule_confirm", { name: rule.name }),
+    path: (rule) => "/api/v1/rules/" + encodeURIComponent(rule.id),
+    test: "rule-delete-confirm",
+  });
   load();
   return {
     dispose() {
