@@ -15,7 +15,8 @@ use crate::harness::{Browser, PATIENCE};
 use crate::helpers::{TestApp, s};
 use crate::scenarios::Scenario;
 use crate::widget::{
-    HostSite, PHOTO, channel_cases, js_str, visitor_says, wait_widget, widget_channel, widget_click,
+    HostSite, PHOTO, channel_cases, js_str, pairs, visitor_says, wait_widget, widget_channel,
+    widget_click,
 };
 
 macro_rules! help_scenarios {
@@ -153,13 +154,6 @@ async fn help_transcript(b: &Browser) -> Vec<(String, String)> {
         .expect("an array")
         .iter()
         .map(|p| (s(&p[0]), s(&p[1])))
-        .collect()
-}
-
-fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
-    items
-        .iter()
-        .map(|(a, t)| ((*a).to_owned(), (*t).to_owned()))
         .collect()
 }
 

@@ -312,7 +312,7 @@ async fn widget_transcript(b: &Browser) -> Vec<(String, String)> {
         .collect()
 }
 
-fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+pub(crate) fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
     items
         .iter()
         .map(|(a, t)| ((*a).to_owned(), (*t).to_owned()))

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::{Backend, TestApp, s};
@@ -21,20 +21,6 @@ fn png(extra: usize) -> Vec<u8> {
     let mut v = b"\x89PNG\r\n\x1a\n".to_vec();
     v.extend((0..extra).map(|i| (i % 251) as u8));
     v
-}
-
-async fn new_visitor(app: &TestApp, ch: &str) -> String {
-    let (st, _, v) = app
-        .widget_call(
-            Method::POST,
-            &format!("{ch}/visitors"),
-            None,
-            None,
-            Some(json!({})),
-        )
-        .await;
-    assert_eq!(st, StatusCode::CREATED, "{v}");
-    s(&v["visitor_token"])
 }
 
 async fn download(app: &TestApp, path: &str, token: Option<&str>) -> reqwest::Response {
@@ -97,7 +83,7 @@ fn stored(dir: &Path) -> (usize, bool) {
 async fn visitors_and_agents_exchange_files_seen_only_by_their_case(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let ch = app.widget_channel(&[]).await.0;
-    let (ann, bob) = (new_visitor(&app, &ch).await, new_visitor(&app, &ch).await);
+    let (ann, bob) = (app.new_visitor(&ch).await, app.new_visitor(&ch).await);
     let photo = png(5000);
     let path = format!("widget/{ch}/attachments?filename=..%2F..%2Fphoto.png&client_id=f-1");
     let (st, posted) = app.upload(&path, &ann, photo.clone()).await;
@@ -313,7 +299,7 @@ async fn uploads_refuse_bad_files_and_leave_nothing_behind(backend: Backend) {
     })
     .await;
     let ch = app.widget_channel(&[]).await.0;
-    let visitor = new_visitor(&app, &ch).await;
+    let visitor = app.new_visitor(&ch).await;
     let up = |name: &str| format!("widget/{ch}/attachments?filename={name}");
     // Too large: by its declared length, and by what a chunked body turns out to be.
     let (st, v) = app.upload(&up("big.png"), &visitor, png(70 << 10)).await;
@@ -390,7 +376,7 @@ async fn uploads_refuse_bad_files_and_leave_nothing_behind(backend: Backend) {
     // A server keeping no attachments says so.
     let app = TestApp::spawn_with(backend, |config, _| config.attachments_dir = None).await;
     let ch = app.widget_channel(&[]).await.0;
-    let visitor = new_visitor(&app, &ch).await;
+    let visitor = app.new_visitor(&ch).await;
     let (st, v) = app
         .upload(
             &format!("widget/{ch}/attachments?filename=a.png"),

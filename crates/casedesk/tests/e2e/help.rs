@@ -669,15 +669,7 @@ async fn widget_link_and_signed_email_open_the_help_center(backend: Backend) {
     // Two anonymous visitors; each link opens only its own visitor's cases.
     let mut visitors = Vec::new();
     for text in ["first visitor", "second visitor"] {
-        let (_, v) = widget(
-            &app,
-            Method::POST,
-            &format!("{ch}/visitors"),
-            None,
-            Some(json!({})),
-        )
-        .await;
-        let token = s(&v["visitor_token"]);
+        let token = app.new_visitor(&ch).await;
         let (st, posted) = widget(
             &app,
             Method::POST,
@@ -758,15 +750,7 @@ async fn an_agent_revokes_a_customers_sign_ins(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let account = account_id(&app).await;
     let (ch, _) = app.widget_channel(&[]).await;
-    let (_, v) = widget(
-        &app,
-        Method::POST,
-        &format!("{ch}/visitors"),
-        None,
-        Some(json!({})),
-    )
-    .await;
-    let visitor = s(&v["visitor_token"]);
+    let visitor = app.new_visitor(&ch).await;
     let (_, posted) = widget(
         &app,
         Method::POST,
@@ -867,15 +851,7 @@ async fn limits_per_client_address_and_open_streams(backend: Backend) {
     );
 
     let (ch, _) = app.widget_channel(&[]).await;
-    let (_, v) = widget(
-        &app,
-        Method::POST,
-        &format!("{ch}/visitors"),
-        None,
-        Some(json!({})),
-    )
-    .await;
-    let token = s(&v["visitor_token"]);
+    let token = app.new_visitor(&ch).await;
     let url = format!("{}/api/v1/widget/{ch}/events?token={token}", app.base);
     let mut streams = Vec::new();
     for _ in 0..8 {
@@ -896,15 +872,7 @@ async fn idle_visitor_tokens_expire(backend: Backend) {
     let (ch, _) = app.widget_channel(&[]).await;
     let mut tokens = Vec::new();
     for _ in 0..2 {
-        let (_, v) = widget(
-            &app,
-            Method::POST,
-            &format!("{ch}/visitors"),
-            None,
-            Some(json!({})),
-        )
-        .await;
-        tokens.push(s(&v["visitor_token"]));
+        tokens.push(app.new_visitor(&ch).await);
     }
     let hashes: Vec<String> = tokens
         .iter()

@@ -313,6 +313,21 @@ impl TestApp {
         (status, headers, value)
     }
 
+    /// A new anonymous visitor of widget channel `ch`: their token.
+    pub async fn new_visitor(&self, ch: &str) -> String {
+        let (st, _, v) = self
+            .widget_call(
+                Method::POST,
+                &format!("{ch}/visitors"),
+                None,
+                None,
+                Some(json!({})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+        s(&v["visitor_token"])
+    }
+
     /// POSTs `bytes` as a file to `path` (under `/api/v1`) with a bearer
     /// token: a visitor's or an agent's upload.
     pub async fn upload(&self, path: &str, token: &str, bytes: Vec<u8>) -> (StatusCode, Value) {
