@@ -22,7 +22,7 @@ type R<T> = Result<T, StoreError>;
 pub(crate) const ACCOUNT_COLUMNS: &str = "id, name, chat_auto_finish_after_seconds, \
      chat_auto_finish_warning_seconds, created_at, time_zone, business_hours";
 pub(crate) const AGENT_COLUMNS: &str =
-    "id, account_id, email, name, role, password_hash, created_at";
+    "id, account_id, email, name, role, password_hash, created_at, disabled_at, deleted_at";
 pub(crate) const TOKEN_COLUMNS: &str = "token_hash, account_id, agent_id, created_at, expires_at";
 pub(crate) const CHANNEL_COLUMNS: &str =
     "id, account_id, kind, name, webhook_url, inbound_token, created_at, allowed_origins";
@@ -136,6 +136,8 @@ pub(crate) fn agent(row: &PgRow) -> R<AgentRecord> {
         role: parsed(row, "role")?,
         password_hash: col(row, "password_hash")?,
         created_at: time_col(row, "created_at")?,
+        disabled_at: opt_time_col(row, "disabled_at")?,
+        deleted_at: opt_time_col(row, "deleted_at")?,
     })
 }
 

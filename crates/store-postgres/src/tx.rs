@@ -206,6 +206,25 @@ impl Tx for PgTx {
         found(self.exec(q).await?)
     }
 
+    async fn update_agent(&mut self, agent: &AgentRecord) -> R<()> {
+        let q = sqlx::query(
+            "UPDATE agents SET email = $2, name = $3, role = $4, disabled_at = $5, \
+             deleted_at = $6 WHERE id = $1",
+        )
+        .bind(&agent.id)
+        .bind(&agent.email)
+        .bind(&agent.name)
+        .bind(agent.role.as_str())
+        .bind(rows::opt_micros(agent.disabled_at))
+        .bind(rows::opt_micros(agent.deleted_at));
+        found(self.exec(q).await?)
+    }
+
+    async fn delete_agent_tokens(&mut self, agent_id: &str) -> R<u64> {
+        let q = sqlx::query("DELETE FROM api_tokens WHERE agent_id = $1").bind(agent_id);
+        self.exec(q).await
+    }
+
     async fn insert_token(&mut self, token: &TokenRecord) -> R<()> {
         let q = sqlx::query(
             "INSERT INTO api_tokens (token_hash, account_id, agent_id, created_at, expires_at) \

@@ -35,6 +35,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "help_center",
         include_str!("../migrations/0008_help_center.sql"),
     ),
+    (
+        9,
+        "agent_access",
+        include_str!("../migrations/0009_agent_access.sql"),
+    ),
 ];
 
 pub(crate) fn run(conn: &Connection) -> Result<(), StoreError> {

@@ -142,6 +142,8 @@ fn agent_from(row: &Row) -> rusqlite::Result<AgentRecord> {
         role: parsed::<Role>(row, "role")?,
         password_hash: row.get("password_hash")?,
         created_at: time_at(row, "created_at")?,
+        disabled_at: opt_time_at(row, "disabled_at")?,
+        deleted_at: opt_time_at(row, "deleted_at")?,
     })
 }
 
@@ -649,6 +651,26 @@ impl Tx for SqliteTx<'_> {
             0 => Err(StoreError::NotFound),
             _ => Ok(()),
         }
+    }
+
+    async fn update_agent(&mut self, a: &AgentRecord) -> R<()> {
+        self.exec_found(
+            "UPDATE agents SET email = ?2, name = ?3, role = ?4, disabled_at = ?5, \
+             deleted_at = ?6 WHERE id = ?1",
+            params![
+                a.id,
+                a.email,
+                a.name,
+                a.role.as_str(),
+                opt_micros(a.disabled_at),
+                opt_micros(a.deleted_at)
+            ],
+        )
+    }
+
+    async fn delete_agent_tokens(&mut self, agent_id: &str) -> R<u64> {
+        self.exec("DELETE FROM api_tokens WHERE agent_id = ?1", [agent_id])
+            .map(|n| n as u64)
     }
 
     async fn insert_token(&mut self, t: &TokenRecord) -> R<()> {

@@ -166,6 +166,12 @@ pub trait Tx: Send {
     async fn find_agent_by_email(&mut self, email: &str) -> R<Option<AgentRecord>>;
     async fn list_agents(&mut self, account_id: &str) -> R<Vec<AgentRecord>>;
     async fn set_agent_password(&mut self, agent_id: &str, password_hash: &str) -> R<()>;
+    /// Writes the agent's email, name, role, `disabled_at` and `deleted_at`
+    /// (not the password).
+    async fn update_agent(&mut self, agent: &AgentRecord) -> R<()>;
+    /// Ends every login token and browser session of the agent; returns
+    /// how many there were.
+    async fn delete_agent_tokens(&mut self, agent_id: &str) -> R<u64>;
     async fn insert_token(&mut self, token: &TokenRecord) -> R<()>;
     async fn find_token(&mut self, token_hash: &str) -> R<Option<TokenRecord>>;
     async fn delete_token(&mut self, token_hash: &str) -> R<()>;

@@ -27,6 +27,18 @@ pub struct AgentRecord {
     pub role: Role,
     pub password_hash: String,
     pub created_at: Time,
+    /// Set while an admin has disabled the agent: no login, no session.
+    pub disabled_at: Option<Time>,
+    /// Set once an admin deleted the agent: kept for the history, never
+    /// listed, never signed in again.
+    pub deleted_at: Option<Time>,
+}
+
+impl AgentRecord {
+    /// Whether the agent may sign in and use sessions.
+    pub fn active(&self) -> bool {
+        self.disabled_at.is_none() && self.deleted_at.is_none()
+    }
 }
 
 impl std::fmt::Debug for AgentRecord {

@@ -189,6 +189,8 @@ async fn seed(
             role: Role::Agent,
             password_hash: "!".into(),
             created_at: now,
+            disabled_at: None,
+            deleted_at: None,
         })
         .collect();
     let channels: Vec<ChannelRecord> = (0..CHANNELS)

@@ -79,6 +79,8 @@ pub(crate) fn agent(id: &str, account_id: &str, email: &str) -> AgentRecord {
         role: Role::Agent,
         password_hash: format!("hash-of-{id}"),
         created_at: t(1),
+        disabled_at: None,
+        deleted_at: None,
     }
 }
 

@@ -132,6 +132,47 @@ async fn agents_round_trip(store: &dyn Store) {
     })
     .await;
     assert_eq!(got.password_hash, "new-hash", "set_agent_password");
+
+    let mut changed = got.clone();
+    changed.name = s("Renamed");
+    changed.email = s("moved@example.com");
+    changed.role = casedesk_domain::Role::Admin;
+    changed.disabled_at = Some(t_micros(20, 3));
+    changed.deleted_at = Some(t(21));
+    let stored = changed.clone();
+    let (read_back, old_email) = write_ok(store, "update agent", move |tx| {
+        Box::pin(async move {
+            tx.update_agent(&stored).await?;
+            Ok((
+                tx.get_agent("acc-a", "ag-2").await?,
+                tx.find_agent_by_email("first@example.com").await?,
+            ))
+        })
+    })
+    .await;
+    assert_eq!(
+        read_back, changed,
+        "update_agent writes every field but the password"
+    );
+    assert!(
+        !read_back.active(),
+        "a disabled or deleted agent is not active"
+    );
+    assert_eq!(old_email, None, "the old e-mail is free");
+    let mut ghost = changed.clone();
+    ghost.id = s("no-such-agent");
+    assert_not_found(
+        "update_agent of an unknown id",
+        try_write(store, move |tx| {
+            Box::pin(async move { tx.update_agent(&ghost).await })
+        })
+        .await,
+    );
+    let restored = got.clone();
+    write_ok(store, "restore agent", move |tx| {
+        Box::pin(async move { tx.update_agent(&restored).await })
+    })
+    .await;
 }
 
 async fn tokens_round_trip(store: &dyn Store) {
@@ -150,7 +191,7 @@ async fn tokens_round_trip(store: &dyn Store) {
         })
     })
     .await;
-    assert_eq!(found, Some(token), "token round trip");
+    assert_eq!(found.as_ref(), Some(&token), "token round trip");
     assert_eq!(missing, None, "find_token of an unknown hash");
     let after = write_ok(store, "delete token", |tx| {
         Box::pin(async move {
@@ -160,6 +201,32 @@ async fn tokens_round_trip(store: &dyn Store) {
     })
     .await;
     assert_eq!(after, None, "a deleted token is gone");
+
+    let tokens: Vec<TokenRecord> = ["t1", "t2", "t3"]
+        .iter()
+        .map(|h| TokenRecord {
+            token_hash: s(h),
+            agent_id: s(if *h == "t3" { "ag-1" } else { "ag-2" }),
+            ..token.clone()
+        })
+        .collect();
+    let (ended, left, other) = write_ok(store, "delete agent tokens", move |tx| {
+        Box::pin(async move {
+            for t in &tokens {
+                tx.insert_token(t).await?;
+            }
+            let ended = tx.delete_agent_tokens("ag-2").await?;
+            Ok((
+                ended,
+                tx.find_token("t1").await?,
+                tx.find_token("t3").await?,
+            ))
+        })
+    })
+    .await;
+    assert_eq!(ended, 2, "delete_agent_tokens counts what it ended");
+    assert_eq!(left, None, "the agent's tokens are gone");
+    assert!(other.is_some(), "another agent's token stays");
 }
 
 pub async fn channels_and_customers_round_trip(store: Arc<dyn Store>) {
