@@ -68,6 +68,16 @@ enum Command {
         #[arg(long, env = "CASEDESK_ATTACHMENT_MAX_MB", default_value_t = 10,
               value_parser = clap::value_parser!(u64).range(1..=1024))]
         attachment_max_mb: u64,
+        /// Most client connections held at once (event streams included);
+        /// keep it below the process's open-file limit (`ulimit -n`).
+        #[arg(long, env = "CASEDESK_MAX_CONNECTIONS", default_value_t = 4096,
+              value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+        max_connections: u64,
+        /// Seconds a client has to send a request's headers, on a new
+        /// connection and between keep-alive requests.
+        #[arg(long, env = "CASEDESK_HEADER_TIMEOUT_SECONDS", default_value_t = 10,
+              value_parser = clap::value_parser!(u64).range(1..=3600))]
+        header_timeout_seconds: u64,
     },
     /// Create or upgrade the database schema, then exit.
     Migrate,
@@ -151,6 +161,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             client_ip_header,
             attachments_dir,
             attachment_max_mb,
+            max_connections,
+            header_timeout_seconds,
         } => {
             let store = open_store(&cli.database_url)
                 .await
@@ -167,6 +179,10 @@ async fn run(cli: Cli) -> Result<(), String> {
                 client_ip_header,
                 attachments_dir: Some(attachments_dir),
                 attachment_max_bytes: Some(attachment_max_mb << 20),
+                limits: casedesk_server::listen::Limits {
+                    max_connections: usize::try_from(max_connections).unwrap_or(usize::MAX),
+                    header_read_timeout: std::time::Duration::from_secs(header_timeout_seconds),
+                },
             };
             casedesk_server::serve(listener, store, config, shutdown_signal())
                 .await
@@ -220,10 +236,14 @@ async fn admin(store: &dyn Store, command: AdminCommand) -> Result<(), String> {
             println!("agent_id={}", agent.id);
         }
         AdminCommand::ResetPassword { email, password } => {
-            auth::reset_password(store, &email, &password)
+            let ended = auth::reset_password(store, &email, &password)
                 .await
                 .map_err(err)?;
-            println!("password changed for {email}");
+            println!(
+                "password changed for {email}; {ended} session(s) ended (a server that \
+                 throttles this e-mail's failed logins forgets them when an admin unlocks \
+                 the agent in Settings or sets the password through the API)"
+            );
         }
     }
     Ok(())

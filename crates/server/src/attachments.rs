@@ -32,6 +32,9 @@ const MAX_CAPTION: usize = 2000;
 /// Longest file name kept, in characters.
 const MAX_FILENAME: usize = 200;
 
+/// A partial upload untouched this long was cut off (see [`Files::sweep_tmp`]).
+pub const TMP_ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
 /// The kinds of file casedesk accepts, by what their bytes say.
 pub const ACCEPTED: &str = "PNG, JPEG, GIF or WebP images, PDF, plain text or CSV, ZIP, \
      and office documents (docx, xlsx, pptx, odt, ods)";
@@ -44,7 +47,8 @@ pub struct Files {
 }
 
 impl Files {
-    /// Creates the directory (and its `tmp`) when missing.
+    /// Creates the directory (and its `tmp`) when missing, and removes what
+    /// a killed server left half-written in `tmp`.
     pub fn new(dir: &Path, max_bytes: u64) -> Result<Files, String> {
         std::fs::create_dir_all(dir.join("tmp")).map_err(|e| {
             format!(
@@ -52,10 +56,41 @@ impl Files {
                 dir.display()
             )
         })?;
-        Ok(Files {
+        let files = Files {
             dir: dir.to_owned(),
             max_bytes,
-        })
+        };
+        files.sweep_tmp();
+        Ok(files)
+    }
+
+    /// Removes the files in `tmp` that nobody has written to for
+    /// [`TMP_ABANDONED_AFTER`]: uploads cut off by a crash. Younger ones may
+    /// be uploads in flight on another server sharing the directory, and
+    /// are left to the next sweep. Returns how many were removed.
+    pub fn sweep_tmp(&self) -> usize {
+        let Ok(entries) = std::fs::read_dir(self.dir.join("tmp")) else {
+            return 0;
+        };
+        let abandoned = |e: &std::fs::DirEntry| {
+            e.metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age >= TMP_ABANDONED_AFTER)
+        };
+        let mut removed = 0;
+        for entry in entries.flatten().filter(abandoned) {
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => removed += 1,
+                Err(e) => tracing::warn!(path = %entry.path().display(), error = %e,
+                    "could not remove an abandoned upload"),
+            }
+        }
+        if removed > 0 {
+            tracing::info!(removed, "removed abandoned partial uploads");
+        }
+        removed
     }
 
     fn path(&self, account_id: &str, id: &str) -> Result<PathBuf, AppError> {
@@ -303,13 +338,15 @@ fn disposition(inline: bool, filename: &str) -> String {
     format!("{kind}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
 
-/// The last path segment of `name`, without control characters, at most
-/// [`MAX_FILENAME`] characters; `file` when nothing is left.
+/// The last path segment of `name`, without control characters and
+/// without the bidirectional controls that make `rtl\u{202E}gnp.exe` show
+/// as `rtlexe.png`, at most [`MAX_FILENAME`] characters; `file` when
+/// nothing is left.
 pub fn clean_filename(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or("");
     let cleaned: String = base
         .chars()
-        .filter(|c| !c.is_control())
+        .filter(|c| !c.is_control() && !is_bidi_control(*c))
         .take(MAX_FILENAME)
         .collect();
     let cleaned = cleaned.trim().trim_start_matches('.').trim().to_owned();
@@ -318,6 +355,13 @@ pub fn clean_filename(name: &str) -> String {
     } else {
         cleaned
     }
+}
+
+/// Unicode's explicit directional formatting characters (UAX #9): the
+/// embeddings and overrides U+202A–U+202E, the isolates U+2066–U+2069 and
+/// the marks U+200E, U+200F and U+061C.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
 }
 
 fn extension(filename: &str) -> String {
@@ -401,6 +445,11 @@ mod tests {
         assert_eq!(clean_filename("C:\\Users\\ann\\photo.png"), "photo.png");
         assert_eq!(clean_filename("a\u{0}b\r\n.pdf"), "ab.pdf");
         assert_eq!(clean_filename(".."), "file");
+        assert_eq!(clean_filename("rtl\u{202E}gnp.exe"), "rtlgnp.exe");
+        assert_eq!(
+            clean_filename("\u{2067}a\u{2069}\u{200F}b\u{061C}.pdf"),
+            "ab.pdf"
+        );
         assert_eq!(clean_filename(""), "file");
         assert_eq!(
             clean_filename(&"я".repeat(500)).chars().count(),

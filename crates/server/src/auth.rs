@@ -1,10 +1,12 @@
 //! Agents, passwords and bearer tokens.
 //!
-//! Passwords are argon2id hashes; bearer tokens are random 256-bit secrets
-//! stored only as SHA-256 hashes; failed logins are throttled per email.
+//! Passwords are argon2id hashes, computed a few at a time whatever
+//! arrives ([`HASHING_SLOTS`]); bearer tokens are random 256-bit secrets
+//! stored only as SHA-256 hashes; failed logins are throttled per client
+//! address and per address + email, so nobody can lock another person out.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use argon2::Argon2;
@@ -21,11 +23,70 @@ use crate::util::{new_id, new_secret, now, sha256_hex};
 
 /// How long a login token is valid.
 pub const TOKEN_TTL_DAYS: i64 = 30;
-const MAX_FAILURES: u32 = 5;
+/// Failed logins from one client address for one email before that pair
+/// is refused for the rest of [`FAILURE_WINDOW`].
+const MAX_FAILURES_PER_EMAIL: u32 = 5;
+/// Failed logins from one client address, whatever the emails.
+const MAX_FAILURES_PER_CLIENT: u32 = 20;
 const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
 
+/// Hashes computed at once. Each argon2 hash holds about 19 MiB and a core
+/// for tens of milliseconds, so memory stays flat however many logins
+/// arrive: the rest wait their turn, up to [`HASHING_QUEUE`] of them for
+/// at most [`HASHING_WAIT`], and beyond that are told to retry (503).
+pub static HASHING_SLOTS: LazyLock<usize> = LazyLock::new(|| {
+    std::thread::available_parallelism()
+        .map(usize::from)
+        .unwrap_or(2)
+        .clamp(1, 8)
+});
+const HASHING_QUEUE: usize = 64;
+const HASHING_WAIT: Duration = Duration::from_secs(5);
+
+/// A pool of hashing slots. The server's logins have their own (in
+/// [`crate::AppState`]); setting passwords, which only admins and the
+/// command line do, shares one per process.
+pub struct Hashing {
+    slots: tokio::sync::Semaphore,
+    queue: tokio::sync::Semaphore,
+}
+
+impl Default for Hashing {
+    fn default() -> Self {
+        Hashing {
+            slots: tokio::sync::Semaphore::new(*HASHING_SLOTS),
+            queue: tokio::sync::Semaphore::new(HASHING_QUEUE),
+        }
+    }
+}
+
+static PASSWORD_SETTING: LazyLock<Hashing> = LazyLock::new(Hashing::default);
+
+/// Runs one argon2 computation in a slot of `pool`, on the blocking pool.
+async fn in_hashing_slot<T: Send + 'static>(
+    pool: &Hashing,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, AppError> {
+    let busy = || {
+        AppError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "too many sign-ins at once; try again in a moment",
+        )
+        .retry_after(1)
+    };
+    let _queued = pool.queue.try_acquire().map_err(|_| busy())?;
+    let _slot = tokio::time::timeout(HASHING_WAIT, pool.slots.acquire())
+        .await
+        .map_err(|_| busy())?
+        .map_err(AppError::internal)?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(AppError::internal)
+}
+
 pub async fn hash_password(password: String) -> Result<String, AppError> {
-    tokio::task::spawn_blocking(move || {
+    in_hashing_slot(&PASSWORD_SETTING, move || {
         let salt = SaltString::encode_b64(new_secret().as_bytes()[..16].as_ref())
             .map_err(AppError::internal)?;
         Argon2::default()
@@ -33,22 +94,18 @@ pub async fn hash_password(password: String) -> Result<String, AppError> {
             .map(|h| h.to_string())
             .map_err(AppError::internal)
     })
-    .await
-    .map_err(AppError::internal)?
+    .await?
 }
 
-async fn verify_password(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash)
-            .map(|parsed| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
-            .unwrap_or(false)
+async fn verify_password(pool: &Hashing, password: String, hash: String) -> Result<bool, AppError> {
+    in_hashing_slot(pool, move || {
+        PasswordHash::new(&hash).is_ok_and(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
     })
     .await
-    .unwrap_or(false)
 }
 
 /// Emails are compared trimmed and lower-cased.
@@ -74,56 +131,100 @@ pub fn check_password_strength(password: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Counts failed logins per email in a sliding window.
+/// Who a failed login counts against: the client address alone, and the
+/// address with the email tried. Someone else's failures, from another
+/// address, never lock a person out.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum FailureKey {
+    Client(String),
+    ClientEmail(String, String),
+}
+
+/// Counts failed logins per client address and per address + email in a
+/// window that starts at the first failure.
 #[derive(Default)]
 pub struct Throttle {
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
+    failures: Mutex<HashMap<FailureKey, (u32, Instant)>>,
 }
 
 impl Throttle {
-    fn check(&self, key: &str) -> Result<(), AppError> {
+    fn keys(client: &str, email: &str) -> [(FailureKey, u32); 2] {
+        [
+            (
+                FailureKey::Client(client.to_owned()),
+                MAX_FAILURES_PER_CLIENT,
+            ),
+            (
+                FailureKey::ClientEmail(client.to_owned(), email.to_owned()),
+                MAX_FAILURES_PER_EMAIL,
+            ),
+        ]
+    }
+
+    fn check(&self, client: &str, email: &str) -> Result<(), AppError> {
         let map = self.failures.lock().map_err(AppError::internal)?;
-        if let Some((count, since)) = map.get(key)
-            && *count >= MAX_FAILURES
-        {
-            let left = FAILURE_WINDOW.saturating_sub(since.elapsed());
-            if !left.is_zero() {
-                return Err(AppError::too_many(
-                    "too many failed logins; try again later",
-                    left.as_secs().max(1),
-                ));
+        for (key, max) in Self::keys(client, email) {
+            if let Some((count, since)) = map.get(&key)
+                && *count >= max
+            {
+                let left = FAILURE_WINDOW.saturating_sub(since.elapsed());
+                if !left.is_zero() {
+                    return Err(AppError::too_many(
+                        "too many failed logins; try again later",
+                        left.as_secs().max(1),
+                    ));
+                }
             }
         }
         Ok(())
     }
 
-    fn failed(&self, key: &str) {
+    fn failed(&self, client: &str, email: &str) {
         if let Ok(mut map) = self.failures.lock() {
             if map.len() > 100_000 {
                 map.retain(|_, (_, since)| since.elapsed() < FAILURE_WINDOW);
             }
-            let entry = map.entry(key.to_owned()).or_insert((0, Instant::now()));
-            if entry.1.elapsed() >= FAILURE_WINDOW {
-                *entry = (0, Instant::now());
+            for (key, _) in Self::keys(client, email) {
+                let entry = map.entry(key).or_insert((0, Instant::now()));
+                if entry.1.elapsed() >= FAILURE_WINDOW {
+                    *entry = (0, Instant::now());
+                }
+                entry.0 += 1;
             }
-            entry.0 += 1;
         }
     }
 
-    fn succeeded(&self, key: &str) {
+    fn succeeded(&self, client: &str, email: &str) {
         if let Ok(mut map) = self.failures.lock() {
-            map.remove(key);
+            map.remove(&FailureKey::ClientEmail(
+                client.to_owned(),
+                email.to_owned(),
+            ));
+        }
+    }
+
+    /// Forgets the failed logins for `email` from every address (an admin
+    /// unlocking an agent, a new password).
+    pub fn clear_email(&self, email: &str) {
+        if let Ok(mut map) = self.failures.lock() {
+            map.retain(|k, _| !matches!(k, FailureKey::ClientEmail(_, e) if e == email));
         }
     }
 }
 
-/// Logs in and returns a new bearer token.
-pub async fn login(app: &App, email: &str, password: String) -> Result<String, AppError> {
+/// Logs in from `client` (the address key of [`crate::api::client_key`])
+/// and returns a new bearer token.
+pub async fn login(
+    app: &App,
+    client: &str,
+    email: &str,
+    password: String,
+) -> Result<String, AppError> {
     let invalid = || AppError::unauthorized("invalid email or password");
     let Ok(email) = normalize_email(email) else {
         return Err(invalid());
     };
-    app.throttle.check(&email)?;
+    app.throttle.check(client, &email)?;
     let lookup = email.clone();
     let agent: Option<AgentRecord> = read(&*app.store, move |tx| {
         Box::pin(async move { tx.find_agent_by_email(&lookup).await })
@@ -135,12 +236,19 @@ pub async fn login(app: &App, email: &str, password: String) -> Result<String, A
         .as_ref()
         .map(|a| a.password_hash.clone())
         .unwrap_or_else(|| app.dummy_hash.clone());
-    let ok = verify_password(password, hash).await;
+    let ok = verify_password(&app.hashing, password, hash).await?;
     let Some(agent) = agent.filter(|_| ok) else {
-        app.throttle.failed(&email);
+        app.throttle.failed(client, &email);
         return Err(invalid());
     };
-    app.throttle.succeeded(&email);
+    app.throttle.succeeded(client, &email);
+    if !agent.active() {
+        return Err(AppError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "agent_disabled",
+            "this agent is disabled; ask an admin",
+        ));
+    }
     let token = new_secret();
     let at = now();
     let record = TokenRecord {
@@ -298,6 +406,30 @@ pub fn bearer(parts: &Parts) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
+/// The agent a login token signs in: `None` when the token is unknown or
+/// expired, or the agent disabled or deleted.
+pub async fn agent_of_token(
+    app: &App,
+    token_hash: String,
+) -> Result<Option<AgentRecord>, AppError> {
+    read::<_, AppError, _>(&*app.store, move |tx| {
+        Box::pin(async move {
+            let Some(token) = tx.find_token(&token_hash).await? else {
+                return Ok(None);
+            };
+            if token.expires_at <= now() {
+                return Ok(None);
+            }
+            match tx.get_agent(&token.account_id, &token.agent_id).await {
+                Ok(a) => Ok(Some(a).filter(AgentRecord::active)),
+                Err(StoreError::NotFound) => Ok(None),
+                Err(e) => Err(e.into()),
+            }
+        })
+    })
+    .await
+}
+
 impl FromRequestParts<App> for Agent {
     type Rejection = AppError;
 
@@ -314,24 +446,9 @@ impl FromRequestParts<App> for Agent {
             ),
         };
         let token_hash = sha256_hex(token);
-        let lookup = token_hash.clone();
-        let agent = read::<_, AppError, _>(&*app.store, move |tx| {
-            Box::pin(async move {
-                let Some(token) = tx.find_token(&lookup).await? else {
-                    return Ok(None);
-                };
-                if token.expires_at <= now() {
-                    return Ok(None);
-                }
-                match tx.get_agent(&token.account_id, &token.agent_id).await {
-                    Ok(a) => Ok(Some(a)),
-                    Err(StoreError::NotFound) => Ok(None),
-                    Err(e) => Err(e.into()),
-                }
-            })
-        })
-        .await?
-        .ok_or_else(|| AppError::unauthorized("invalid or expired token"))?;
+        let agent = agent_of_token(app, token_hash.clone())
+            .await?
+            .ok_or_else(|| AppError::unauthorized("invalid or expired token"))?;
         if via_cookie && !parts.method.is_safe() {
             check_csrf(parts, token)?;
         }
@@ -377,6 +494,8 @@ pub async fn create_account(
         role: Role::Admin,
         password_hash: hash,
         created_at: at,
+        disabled_at: None,
+        deleted_at: None,
     };
     let (a, g) = (account.clone(), agent.clone());
     write::<_, AppError, _>(store, move |tx| {
@@ -434,6 +553,8 @@ pub async fn create_agent(
         role,
         password_hash: hash_password(password.to_owned()).await?,
         created_at: now(),
+        disabled_at: None,
+        deleted_at: None,
     };
     let a = agent.clone();
     write::<_, AppError, _>(store, move |tx| {
@@ -448,11 +569,14 @@ pub async fn create_agent(
     Ok(agent)
 }
 
+/// Sets a new password for the agent with `email` and ends every session
+/// and token they had: whoever held an old one is signed out. Returns how
+/// many sessions ended.
 pub async fn reset_password(
     store: &dyn Store,
     email: &str,
     password: &str,
-) -> Result<(), AppError> {
+) -> Result<u64, AppError> {
     let email = normalize_email(email)?;
     check_password_strength(password)?;
     let hash = hash_password(password.to_owned()).await?;
@@ -461,8 +585,10 @@ pub async fn reset_password(
             let agent = tx
                 .find_agent_by_email(&email)
                 .await?
+                .filter(|a| a.deleted_at.is_none())
                 .ok_or_else(|| AppError::not_found("agent"))?;
-            Ok(tx.set_agent_password(&agent.id, &hash).await?)
+            tx.set_agent_password(&agent.id, &hash).await?;
+            Ok(tx.delete_agent_tokens(&agent.id).await?)
         })
     })
     .await

@@ -63,6 +63,14 @@ impl AppError {
         }
     }
 
+    /// The same error, telling the client when to retry.
+    pub fn retry_after(self, secs: u64) -> Self {
+        AppError {
+            retry_after: Some(secs),
+            ..self
+        }
+    }
+
     /// A failure that is ours, not the caller's: logged in full, answered vaguely.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         tracing::error!("internal error: {detail}");

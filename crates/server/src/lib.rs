@@ -16,6 +16,8 @@ pub mod cases;
 pub mod error;
 pub mod events;
 pub mod help;
+mod input;
+pub mod listen;
 pub mod mail;
 pub mod rules;
 pub mod scheduler;
@@ -68,6 +70,8 @@ pub struct Config {
     pub attachments_dir: Option<std::path::PathBuf>,
     /// Largest attachment, bytes ([`attachments::DEFAULT_MAX_BYTES`] unset).
     pub attachment_max_bytes: Option<u64>,
+    /// Connections held at once and the wait for a request's headers.
+    pub limits: listen::Limits,
 }
 
 impl std::fmt::Debug for Config {
@@ -80,6 +84,7 @@ impl std::fmt::Debug for Config {
             .field("client_ip_header", &self.client_ip_header)
             .field("attachments_dir", &self.attachments_dir)
             .field("attachment_max_bytes", &self.attachment_max_bytes)
+            .field("limits", &self.limits)
             .field(
                 "admin_password",
                 &self.admin_password.as_ref().map(|_| "***"),
@@ -97,12 +102,22 @@ pub struct AppState {
     /// Poked after a commit that queued an outbound delivery.
     pub outbox_changed: Notify,
     pub throttle: auth::Throttle,
+    /// The hashing slots of logins: whatever arrives, only so many argon2
+    /// computations (and their memory) at once.
+    pub hashing: auth::Hashing,
+    /// Ids of agents whose sessions were just ended, so that their open
+    /// event streams end at once (other servers' streams notice within
+    /// seconds by checking the token).
+    pub revoked_agents: tokio::sync::broadcast::Sender<String>,
     /// Per-visitor and per-channel limits of the web chat widget.
     pub widget_limits: widget::RateLimit,
-    /// Open widget event streams per customer.
-    pub widget_streams: widget::StreamCount,
+    /// Open event streams per widget visitor and per agent.
+    pub streams: widget::StreamCount,
     /// [`Config::public_url`], checked.
     pub public_url: Option<String>,
+    /// `http://` and the address the server listens on: the address of
+    /// mailed links when no public URL is configured.
+    pub listen_url: String,
     pub http: reqwest::Client,
     /// Outgoing mail (Help Center sign-in links).
     pub mailer: mail::Mailer,
@@ -220,6 +235,7 @@ pub fn router(app: App) -> Router {
         .fallback(error::route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(input::check_uri))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&app),
             reject_oversized,
@@ -279,14 +295,18 @@ pub async fn serve(
         .transpose()
         .map_err(ServeError::Startup)?;
     let (stop_tx, stop_rx) = watch::channel(false);
+    let addr = listener.local_addr()?;
     let app: App = Arc::new(AppState {
+        listen_url: format!("http://{addr}"),
         store: Arc::clone(&store),
         bus: Bus::default(),
         timers: Notify::new(),
         outbox_changed: Notify::new(),
         throttle: auth::Throttle::default(),
+        hashing: auth::Hashing::default(),
+        revoked_agents: tokio::sync::broadcast::channel(64).0,
         widget_limits: widget::RateLimit::default(),
-        widget_streams: widget::StreamCount::default(),
+        streams: widget::StreamCount::default(),
         public_url: config
             .public_url
             .as_deref()
@@ -313,24 +333,26 @@ pub async fn serve(
     let workers = [
         tokio::spawn(scheduler::deadline_loop(Arc::clone(&app))),
         tokio::spawn(scheduler::outbox_loop(Arc::clone(&app))),
+        tokio::spawn(scheduler::tmp_sweep_loop(Arc::clone(&app))),
     ];
-    let addr = listener.local_addr()?;
     tracing::info!(%addr, backend = store.backend(), "casedesk is listening");
     let stop_for_http = stop_tx.clone();
-    let service =
-        router(Arc::clone(&app)).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let served = axum::serve(listener, service)
-        .with_graceful_shutdown(async move {
+    listen::serve(
+        listener,
+        router(Arc::clone(&app)),
+        config.limits,
+        async move {
             shutdown.await;
             tracing::info!("shutting down: draining in-flight requests");
             let _ = stop_for_http.send(true);
-        })
-        .await;
+        },
+    )
+    .await;
     let _ = stop_tx.send(true);
     for w in workers {
         let _ = w.await;
     }
     drop(app);
     store.close().await;
-    served.map_err(ServeError::Io)
+    Ok(())
 }

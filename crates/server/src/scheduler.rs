@@ -120,6 +120,22 @@ pub async fn deadline_loop(app: App) {
     }
 }
 
+/// Sweeps partial uploads abandoned in the attachments' `tmp` (at start,
+/// then every [`TMP_ABANDONED_AFTER`](crate::attachments::TMP_ABANDONED_AFTER)).
+pub async fn tmp_sweep_loop(app: App) {
+    let Some(files) = app.files.as_ref() else {
+        return;
+    };
+    let mut shutdown = app.shutdown.clone();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(crate::attachments::TMP_ABANDONED_AFTER) => {}
+            _ = shutdown.wait_for(|stop| *stop) => return,
+        }
+        files.sweep_tmp();
+    }
+}
+
 /// Delay before retry number `attempts` (1, 2, 4, … seconds, at most an hour).
 pub fn backoff(attempts: i64) -> chrono::Duration {
     let exp = attempts.clamp(1, 13) - 1;

@@ -96,7 +96,7 @@ pub struct StreamSlot {
 
 impl Drop for StreamSlot {
     fn drop(&mut self) {
-        if let Ok(mut open) = self.app.widget_streams.open.lock()
+        if let Ok(mut open) = self.app.streams.open.lock()
             && let Some(n) = open.get_mut(&self.key)
         {
             *n -= 1;
@@ -109,16 +109,18 @@ impl Drop for StreamSlot {
 
 /// Most event streams one customer may hold open (tabs and devices).
 pub const MAX_STREAMS: usize = 8;
+/// Most event streams one agent may hold open (tabs, devices, scripts).
+pub const MAX_AGENT_STREAMS: usize = 16;
 
 impl StreamCount {
-    /// Takes a place for a new stream of `key`, or 429 when it has
-    /// [`MAX_STREAMS`] open.
-    pub fn open(app: &crate::App, key: &str) -> Result<StreamSlot, AppError> {
-        let mut open = app.widget_streams.open.lock().map_err(AppError::internal)?;
+    /// Takes a place for a new stream of `key` (`visitor:…`, `agent:…`), or
+    /// 429 when it has `max` open.
+    pub fn open(app: &crate::App, key: &str, max: usize) -> Result<StreamSlot, AppError> {
+        let mut open = app.streams.open.lock().map_err(AppError::internal)?;
         let n = open.entry(key.to_owned()).or_default();
-        if *n >= MAX_STREAMS {
+        if *n >= max {
             return Err(AppError::too_many(
-                format!("at most {MAX_STREAMS} open chat windows at once; close one"),
+                format!("at most {max} event streams open at once; close a window or tab"),
                 5,
             ));
         }

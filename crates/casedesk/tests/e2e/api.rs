@@ -366,6 +366,11 @@ async fn openapi_lists_every_route(backend: Backend) {
         ("get", "/api/v1/me"),
         ("get", "/api/v1/agents"),
         ("post", "/api/v1/agents"),
+        ("patch", "/api/v1/agents/{id}"),
+        ("delete", "/api/v1/agents/{id}"),
+        ("delete", "/api/v1/agents/{id}/sessions"),
+        ("put", "/api/v1/agents/{id}/password"),
+        ("delete", "/api/v1/agents/{id}/login-throttle"),
         ("get", "/api/v1/channels"),
         ("post", "/api/v1/channels"),
         ("post", "/api/v1/channels/{id}/inbound"),
@@ -448,6 +453,23 @@ async fn openapi_lists_every_route(backend: Backend) {
         .collect();
     want.sort();
     assert_eq!(documented, want, "the document and the contract differ");
+    // Each operation documents the errors any request can get: bad text in
+    // the path or query (400, 422), missing credentials where they are
+    // needed (401), and for a body its size and type (413, 415).
+    for (path, ops) in paths {
+        for (method, op) in ops.as_object().expect("operations") {
+            let has = |status: &str| op["responses"].get(status).is_some();
+            assert!(has("400") && has("422"), "{method} {path}: 400/422");
+            let public = op["security"].as_array().is_some_and(|s| {
+                s.iter()
+                    .any(|r| r.as_object().is_some_and(|o| o.is_empty()))
+            });
+            assert!(public || has("401"), "{method} {path}: 401");
+            if op.get("requestBody").is_some() {
+                assert!(has("413") && has("415"), "{method} {path}: 413/415");
+            }
+        }
+    }
     // Every documented operation is served: none answers route_not_found or 405.
     for (method, path) in &documented {
         if path == "/api/v1/events" {

@@ -213,17 +213,25 @@ impl TestApp {
         self.server = Some(server);
     }
 
+    /// Logs in, waiting out a full hashing queue (503) as a client should.
     pub async fn login(&self, email: &str, password: &str) -> String {
-        let (status, body) = self
-            .raw(
-                Method::POST,
-                "/api/v1/auth/login",
-                None,
-                Some(json!({"email": email, "password": password})),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "login failed: {body}");
-        s(&body["token"])
+        for _ in 0..60 {
+            let (status, body) = self
+                .raw(
+                    Method::POST,
+                    "/api/v1/auth/login",
+                    None,
+                    Some(json!({"email": email, "password": password})),
+                )
+                .await;
+            if status == StatusCode::SERVICE_UNAVAILABLE {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+            assert_eq!(status, StatusCode::OK, "login failed: {body}");
+            return s(&body["token"]);
+        }
+        panic!("the server stayed too busy to log in");
     }
 
     pub async fn raw(

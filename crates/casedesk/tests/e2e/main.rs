@@ -5,6 +5,7 @@ mod api;
 mod attachments;
 mod automation;
 mod durability;
+mod hardening;
 mod help;
 mod helpers;
 mod reports;

@@ -14,8 +14,13 @@ use crate::error::AppError;
 use crate::util::{new_id, new_secret, now};
 
 /// Checks the password and returns a new login token with its agent.
-async fn login_agent(app: &App, body: LoginRequest) -> Result<(String, AgentRecord), AppError> {
-    let token = auth::login(app, &body.email, body.password).await?;
+async fn login_agent(
+    app: &App,
+    ip: &super::ClientIp,
+    body: LoginRequest,
+) -> Result<(String, AgentRecord), AppError> {
+    let client = super::client_key(ip);
+    let token = auth::login(app, &client, &body.email, body.password).await?;
     let email = auth::normalize_email(&body.email)?;
     let agent = read::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
@@ -30,12 +35,16 @@ async fn login_agent(app: &App, body: LoginRequest) -> Result<(String, AgentReco
 
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", security(()),
     request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401), (status = 429)))]
+    responses((status = 200, body = LoginResponse), (status = 401),
+        (status = 403, description = "The agent is disabled"),
+        (status = 429, description = "Too many failed logins from this address"),
+        (status = 503, description = "Too many sign-ins at once; retry after `Retry-After`")))]
 pub async fn login(
     State(app): State<App>,
+    ip: super::ClientIp,
     Json(body): Json<LoginRequest>,
 ) -> Result<axum::Json<LoginResponse>, AppError> {
-    let (token, agent) = login_agent(&app, body).await?;
+    let (token, agent) = login_agent(&app, &ip, body).await?;
     Ok(axum::Json(LoginResponse {
         token,
         agent: AgentDto::from(&agent),
@@ -48,13 +57,14 @@ pub async fn login(
         description = "Sets the HttpOnly `casedesk_session` cookie and the script-readable \
             `casedesk_csrf` cookie. State-changing requests authenticated by the cookie must \
             send the CSRF token in `X-CSRF-Token`; bearer-token requests need none."),
-        (status = 401), (status = 429)))]
+        (status = 401), (status = 403), (status = 429), (status = 503)))]
 pub async fn create_session(
     State(app): State<App>,
+    ip: super::ClientIp,
     headers: HeaderMap,
     Json(body): Json<LoginRequest>,
 ) -> Result<impl IntoResponse, AppError> {
-    let (token, agent) = login_agent(&app, body).await?;
+    let (token, agent) = login_agent(&app, &ip, body).await?;
     let [session, csrf] = auth::session_cookies(&headers, &token);
     Ok((
         AppendHeaders([(header::SET_COOKIE, session), (header::SET_COOKIE, csrf)]),
@@ -74,6 +84,7 @@ pub async fn logout(
     agent: Agent,
 ) -> Result<impl IntoResponse, AppError> {
     auth::logout(&app, agent.token_hash).await?;
+    app.revoked_agents.send(agent.record.id).ok();
     let [session, csrf] = auth::clear_session_cookies(&headers);
     Ok((
         StatusCode::NO_CONTENT,
@@ -99,8 +110,181 @@ pub async fn list_agents(
     })
     .await?;
     Ok(axum::Json(ItemsDto {
-        items: agents.iter().map(AgentDto::from).collect(),
+        items: agents
+            .iter()
+            .filter(|a| a.deleted_at.is_none())
+            .map(AgentDto::from)
+            .collect(),
     }))
+}
+
+/// Loads an agent of the admin's account (deleted ones are gone), applies
+/// `change` and writes it back, ending the agent's sessions when `change`
+/// says so; in one unit of work.
+async fn change_agent(
+    app: &App,
+    admin: &Agent,
+    id: String,
+    change: impl FnOnce(&mut AgentRecord) -> Result<bool, AppError> + Send + 'static,
+) -> Result<(AgentRecord, u64), AppError> {
+    admin.require_admin()?;
+    let account_id = admin.account_id().to_owned();
+    let admin_id = admin.record.id.clone();
+    let (agent, ended) = write::<_, AppError, _>(&*app.store, move |tx| {
+        Box::pin(async move {
+            let mut agent = match tx.get_agent(&account_id, &id).await {
+                Ok(a) if a.deleted_at.is_none() => a,
+                Ok(_) | Err(StoreError::NotFound) => return Err(AppError::not_found("agent")),
+                Err(e) => return Err(e.into()),
+            };
+            let before = agent.clone();
+            let end_sessions = change(&mut agent)?;
+            if agent.id == admin_id && (!agent.active() || agent.role != Role::Admin) {
+                return Err(AppError::conflict(
+                    "own_account",
+                    "admins cannot disable, delete or demote themselves; ask another admin",
+                ));
+            }
+            if agent != before {
+                tx.update_agent(&agent).await?;
+            }
+            let ended = if end_sessions {
+                tx.delete_agent_tokens(&agent.id).await?
+            } else {
+                0
+            };
+            Ok((agent, ended))
+        })
+    })
+    .await?;
+    app.revoked_agents.send(agent.id.clone()).ok();
+    Ok((agent, ended))
+}
+
+#[utoipa::path(patch, path = "/api/v1/agents/{id}", tag = "agents",
+    params(("id" = String, Path)), request_body = PatchAgent,
+    responses((status = 200, body = AgentDto,
+        description = "Disabling ends every session of the agent at once"),
+        (status = 403), (status = 404),
+        (status = 409, description = "An admin cannot disable or demote themselves"),
+        (status = 422)))]
+pub async fn patch_agent(
+    State(app): State<App>,
+    admin: Agent,
+    Path(id): Path<String>,
+    Json(body): Json<PatchAgent>,
+) -> Result<axum::Json<AgentDto>, AppError> {
+    let name = body.name.as_deref().map(display_name).transpose()?;
+    let at = now();
+    let (agent, _) = change_agent(&app, &admin, id, move |a| {
+        if let Some(name) = name {
+            a.name = name;
+        }
+        if let Some(role) = body.role {
+            a.role = role;
+        }
+        match body.disabled {
+            Some(true) if a.disabled_at.is_none() => {
+                a.disabled_at = Some(at);
+                Ok(true)
+            }
+            Some(false) => {
+                a.disabled_at = None;
+                Ok(false)
+            }
+            _ => Ok(false),
+        }
+    })
+    .await?;
+    Ok(axum::Json(AgentDto::from(&agent)))
+}
+
+#[utoipa::path(delete, path = "/api/v1/agents/{id}", tag = "agents",
+    params(("id" = String, Path)),
+    responses((status = 204, description = "The agent can never sign in again and is no longer \
+        listed; their sessions end, their e-mail is free for a new agent, and the history keeps \
+        their name. Cases assigned to them stay assigned: reassign them from the case list."),
+        (status = 403), (status = 404),
+        (status = 409, description = "An admin cannot delete themselves")))]
+pub async fn delete_agent(
+    State(app): State<App>,
+    admin: Agent,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    let at = now();
+    change_agent(&app, &admin, id, move |a| {
+        a.deleted_at = Some(at);
+        a.disabled_at.get_or_insert(at);
+        a.email = format!("deleted-{}@deleted.invalid", a.id);
+        Ok(true)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(delete, path = "/api/v1/agents/{id}/sessions", tag = "agents",
+    params(("id" = String, Path)),
+    responses((status = 200, body = EndedSessions,
+        description = "Every login token and browser session of the agent is ended"),
+        (status = 403), (status = 404)))]
+pub async fn end_agent_sessions(
+    State(app): State<App>,
+    admin: Agent,
+    Path(id): Path<String>,
+) -> Result<axum::Json<EndedSessions>, AppError> {
+    let (_, ended_sessions) = change_agent(&app, &admin, id, |_| Ok(true)).await?;
+    Ok(axum::Json(EndedSessions { ended_sessions }))
+}
+
+#[utoipa::path(put, path = "/api/v1/agents/{id}/password", tag = "agents",
+    params(("id" = String, Path)), request_body = SetPassword,
+    responses((status = 200, body = EndedSessions,
+        description = "The new password is set, every session of the agent (the caller's own \
+            too, when it is their own password) is ended, and failed logins counted against \
+            the agent's e-mail are forgotten"),
+        (status = 403, description = "Agents may set only their own password"),
+        (status = 404), (status = 422)))]
+pub async fn set_agent_password(
+    State(app): State<App>,
+    caller: Agent,
+    Path(id): Path<String>,
+    Json(body): Json<SetPassword>,
+) -> Result<axum::Json<EndedSessions>, AppError> {
+    if caller.record.id != id {
+        caller.require_admin()?;
+    }
+    auth::check_password_strength(&body.password)?;
+    let account_id = caller.account_id().to_owned();
+    let lookup = id.clone();
+    let email = read::<_, AppError, _>(&*app.store, move |tx| {
+        Box::pin(async move {
+            match tx.get_agent(&account_id, &lookup).await {
+                Ok(a) if a.deleted_at.is_none() => Ok(a.email),
+                Ok(_) | Err(StoreError::NotFound) => Err(AppError::not_found("agent")),
+                Err(e) => Err(e.into()),
+            }
+        })
+    })
+    .await?;
+    let ended_sessions = auth::reset_password(&*app.store, &email, &body.password).await?;
+    app.throttle.clear_email(&email);
+    app.revoked_agents.send(id).ok();
+    Ok(axum::Json(EndedSessions { ended_sessions }))
+}
+
+#[utoipa::path(delete, path = "/api/v1/agents/{id}/login-throttle", tag = "agents",
+    params(("id" = String, Path)),
+    responses((status = 204, description = "Failed logins counted against the agent's e-mail \
+        (from every address) are forgotten, so they can sign in at once"),
+        (status = 403), (status = 404)))]
+pub async fn clear_login_throttle(
+    State(app): State<App>,
+    admin: Agent,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    let (agent, _) = change_agent(&app, &admin, id, |_| Ok(false)).await?;
+    app.throttle.clear_email(&agent.email);
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(post, path = "/api/v1/agents", tag = "agents", request_body = CreateAgent,
@@ -170,7 +354,7 @@ pub async fn create_channel(
             body.kind
         )));
     }
-    let name = channel_name(&body.name)?;
+    let name = display_name(&body.name)?;
     if body.kind != ChannelKind::Widget && !body.allowed_origins.is_empty() {
         return Err(AppError::invalid("allowed_origins is for widget channels"));
     }
@@ -201,7 +385,7 @@ pub async fn create_channel(
     ))
 }
 
-fn channel_name(name: &str) -> Result<String, AppError> {
+fn display_name(name: &str) -> Result<String, AppError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
         return Err(AppError::invalid("name must be 1 to 200 characters"));
@@ -254,7 +438,7 @@ pub async fn patch_channel(
     Json(body): Json<PatchChannel>,
 ) -> Result<axum::Json<ChannelDto>, AppError> {
     agent.require_admin()?;
-    let name = body.name.as_deref().map(channel_name).transpose()?;
+    let name = body.name.as_deref().map(display_name).transpose()?;
     let webhook_url = body
         .webhook_url
         .map(|u| u.as_deref().map(check_webhook_url).transpose())

@@ -51,6 +51,8 @@ pub struct AgentDto {
     /// `admin` or `agent`.
     pub role: String,
     pub created_at: String,
+    /// A disabled agent cannot sign in; an admin can enable them again.
+    pub disabled: bool,
 }
 
 impl From<&AgentRecord> for AgentDto {
@@ -62,6 +64,7 @@ impl From<&AgentRecord> for AgentDto {
             name: a.name.clone(),
             role: a.role.to_string(),
             created_at: rfc3339(a.created_at),
+            disabled: a.disabled_at.is_some(),
         }
     }
 }
@@ -75,6 +78,31 @@ pub struct CreateAgent {
     #[schema(value_type = Option<String>)]
     pub role: Option<casedesk_domain::Role>,
     pub password: String,
+}
+
+/// Changes to an agent (admins only); absent fields are left alone.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchAgent {
+    pub name: Option<String>,
+    /// `admin` or `agent`.
+    #[schema(value_type = Option<String>)]
+    pub role: Option<casedesk_domain::Role>,
+    /// `true` ends every session of the agent and refuses their logins
+    /// until set back to `false`.
+    pub disabled: Option<bool>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetPassword {
+    pub password: String,
+}
+
+/// How many sessions and tokens a change ended.
+#[derive(Serialize, ToSchema)]
+pub struct EndedSessions {
+    pub ended_sessions: u64,
 }
 
 #[derive(Serialize, ToSchema)]

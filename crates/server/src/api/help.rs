@@ -1,11 +1,9 @@
 //! The Help Center's API: what a customer's browser calls from `/help/{account_id}`,
 //! same-origin, with the Help Center session cookie (see [`crate::help`]).
 
-use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
-use axum::http::request::Parts;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use casedesk_domain::AuthorType;
@@ -29,37 +27,6 @@ const SIGN_IN_PER_CLIENT: usize = 20;
 const SIGN_IN_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Link exchanges per client address per minute.
 const SESSIONS_PER_CLIENT: usize = 30;
-
-/// The address the request came from, when the server knows it: the
-/// connection's peer, or behind a reverse proxy the last address the proxy
-/// added to [`crate::Config::client_ip_header`].
-pub struct ClientIp(pub Option<IpAddr>);
-
-impl FromRequestParts<App> for ClientIp {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
-        let forwarded = app.client_ip_header.as_ref().and_then(|name| {
-            parts
-                .headers
-                .get_all(name)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .flat_map(|v| v.split(','))
-                .filter_map(|a| a.trim().parse::<IpAddr>().ok())
-                .next_back()
-        });
-        Ok(ClientIp(forwarded.or(peer)))
-    }
-}
-
-pub(crate) fn client_key(ip: &ClientIp) -> String {
-    ip.0.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
-}
 
 fn session_of(headers: &HeaderMap) -> Option<&str> {
     auth::cookie(headers, HELP_COOKIE)
@@ -179,14 +146,14 @@ pub async fn info(
 pub async fn sign_in(
     State(app): State<App>,
     Path(account_id): Path<String>,
-    ip: ClientIp,
+    ip: super::ClientIp,
     headers: HeaderMap,
     Json(body): Json<HelpSignIn>,
 ) -> Result<Response, AppError> {
     let email = auth::normalize_email(&body.email)?;
     let limits = &app.widget_limits;
     limits.hit_as(
-        &format!("help-ip:{}", client_key(&ip)),
+        &format!("help-ip:{}", super::client_key(&ip)),
         SIGN_IN_PER_CLIENT,
         SIGN_IN_WINDOW,
         "too many sign-in requests; try again later",
@@ -202,7 +169,12 @@ pub async fn sign_in(
             .as_deref()
             .or_else(|| headers.get(header::ACCEPT_LANGUAGE)?.to_str().ok()),
     );
-    let base = super::accounts::public_base(&app, &headers);
+    // Never the request's Host header: whoever asks for a link could point
+    // the mailed address at their own site.
+    let base = app
+        .public_url
+        .clone()
+        .unwrap_or_else(|| app.listen_url.clone());
     help::request_link(&app, &account_id, email, &base, lang).await?;
     Ok((
         StatusCode::ACCEPTED,
@@ -221,12 +193,12 @@ pub async fn sign_in(
 pub async fn open_session(
     State(app): State<App>,
     Path(account_id): Path<String>,
-    ip: ClientIp,
+    ip: super::ClientIp,
     headers: HeaderMap,
     Json(body): Json<HelpOpenSession>,
 ) -> Result<Response, AppError> {
     app.widget_limits.hit_as(
-        &format!("help-session:{}", client_key(&ip)),
+        &format!("help-session:{}", super::client_key(&ip)),
         SESSIONS_PER_CLIENT,
         Duration::from_secs(60),
         "too many sign-in attempts; try again in a minute",

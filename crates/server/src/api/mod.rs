@@ -14,7 +14,9 @@ mod templates;
 mod widget;
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
@@ -50,14 +52,102 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
+/// Every operation documents the errors any request can get, so that the
+/// document matches what the server answers: 400 and 422 for a path or
+/// query that is not valid UTF-8 or holds NUL (and a query the handler
+/// cannot read), 401 where a credential is needed, and for JSON bodies 400
+/// (malformed), 413 (over 1 MiB), 415 (not JSON) and 422 (wrong shape).
+struct CommonErrors;
+
+impl utoipa::Modify for CommonErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::Operation;
+        let error_schema = utoipa::openapi::ObjectBuilder::new()
+            .property(
+                "error",
+                utoipa::openapi::ObjectBuilder::new()
+                    .property(
+                        "code",
+                        utoipa::openapi::Object::with_type(utoipa::openapi::Type::String),
+                    )
+                    .property(
+                        "message",
+                        utoipa::openapi::Object::with_type(utoipa::openapi::Type::String),
+                    )
+                    .required("code")
+                    .required("message"),
+            )
+            .required("error")
+            .build();
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .schemas
+            .insert("Error".into(), error_schema.into());
+        let global_security = openapi.security.clone().unwrap_or_default();
+        let add = |op: &mut Operation, status: &str, description: &str| {
+            op.responses
+                .responses
+                .entry(status.to_owned())
+                .or_insert_with(|| {
+                    utoipa::openapi::ResponseBuilder::new()
+                        .description(description)
+                        .content(
+                            "application/json",
+                            utoipa::openapi::ContentBuilder::new()
+                                .schema(Some(utoipa::openapi::Ref::from_schema_name("Error")))
+                                .build(),
+                        )
+                        .build()
+                        .into()
+                });
+        };
+        for item in openapi.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                add(
+                    op,
+                    "400",
+                    "Bad request: malformed JSON or query, or a path or query that is not UTF-8",
+                );
+                add(op, "422", "Invalid input, e.g. text holding NUL");
+                let security = op.security.as_ref().unwrap_or(&global_security);
+                let public = security.iter().any(|s| {
+                    serde_json::to_value(s)
+                        .is_ok_and(|v| v.as_object().is_some_and(|o| o.is_empty()))
+                });
+                if !public {
+                    add(op, "401", "Missing, invalid or revoked credentials");
+                }
+                if op.request_body.is_some() {
+                    add(op, "413", "The body is larger than allowed");
+                    add(op, "415", "The body is not of the expected content type");
+                }
+            }
+        }
+    }
+}
+
 /// The v1 routes and their OpenAPI document, built from the same list so
 /// that one cannot drift from the other.
 pub fn router() -> (axum::Router<App>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (routes, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(accounts::login))
         .routes(routes!(accounts::logout))
         .routes(routes!(accounts::me))
         .routes(routes!(accounts::list_agents, accounts::create_agent))
+        .routes(routes!(accounts::patch_agent, accounts::delete_agent))
+        .routes(routes!(accounts::end_agent_sessions))
+        .routes(routes!(accounts::set_agent_password))
+        .routes(routes!(accounts::clear_login_throttle))
         .routes(routes!(accounts::list_channels, accounts::create_channel))
         .routes(routes!(accounts::patch_channel))
         .routes(routes!(widget::create_visitor))
@@ -117,40 +207,126 @@ pub fn router() -> (axum::Router<App>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(accounts::create_session))
         .routes(routes!(stream::events))
-        .split_for_parts()
+        .split_for_parts();
+    // After the routes: their operations are what it completes.
+    utoipa::Modify::modify(&CommonErrors, &mut doc);
+    (routes, doc)
 }
 
 /// A JSON body whose rejections (syntax, types, size, content type) come
-/// back in the API's error shape with the fitting status.
+/// back in the API's error shape with the fitting status. A string holding
+/// NUL (`\u0000`) is refused with 422 naming its field: PostgreSQL cannot
+/// store it, and no text a person writes contains it, so both databases
+/// refuse it alike here, before any use case sees it.
 pub struct Json<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Json(v)),
-            Err(rejection) => Err(json_rejection(rejection)),
+        if !json_content_type(req.headers()) {
+            return Err(unsupported_media_type());
         }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| match e.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => payload_too_large(),
+                _ => AppError::bad_request(e.body_text()),
+            })?;
+        let parsed = axum::Json::<T>::from_bytes(&bytes).map_err(json_rejection)?;
+        if let Some(field) = crate::input::nul_in_json(&bytes) {
+            return Err(AppError::invalid(format!(
+                "`{field}` must not contain NUL characters (\\u0000)"
+            )));
+        }
+        Ok(Json(parsed.0))
     }
+}
+
+fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    let Some((kind, subtype)) = essence.split_once('/') else {
+        return false;
+    };
+    kind.eq_ignore_ascii_case("application")
+        && (subtype.eq_ignore_ascii_case("json")
+            || subtype.len() > 5 && subtype[subtype.len() - 5..].eq_ignore_ascii_case("+json"))
+}
+
+fn payload_too_large() -> AppError {
+    AppError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        "request body is larger than 1 MiB",
+    )
+}
+
+fn unsupported_media_type() -> AppError {
+    AppError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        "expected a JSON body with Content-Type: application/json",
+    )
 }
 
 fn json_rejection(rejection: JsonRejection) -> AppError {
     let status = rejection.status();
     let text = rejection.body_text();
     match status {
-        StatusCode::PAYLOAD_TOO_LARGE => AppError::new(
-            status,
-            "payload_too_large",
-            "request body is larger than 1 MiB",
-        ),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::new(
-            status,
-            "unsupported_media_type",
-            "expected a JSON body with Content-Type: application/json",
-        ),
+        StatusCode::PAYLOAD_TOO_LARGE => payload_too_large(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => unsupported_media_type(),
         StatusCode::UNPROCESSABLE_ENTITY => AppError::invalid(text),
         _ => AppError::bad_request(text),
+    }
+}
+
+/// The address the request came from, when the server knows it: the
+/// connection's peer, or behind a reverse proxy the last address the proxy
+/// added to [`crate::Config::client_ip_header`].
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl FromRequestParts<App> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        let forwarded = app.client_ip_header.as_ref().and_then(|name| {
+            parts
+                .headers
+                .get_all(name)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .filter_map(|a| a.trim().parse::<IpAddr>().ok())
+                .next_back()
+        });
+        Ok(ClientIp(forwarded.or(peer)))
+    }
+}
+
+/// The key per-address limits count a client under: its IPv4 address, or
+/// the /64 network of an IPv6 one (one subscriber's usual share, which
+/// they could otherwise hop through).
+pub(crate) fn client_key(ip: &ClientIp) -> String {
+    match ip.0 {
+        Some(IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Some(IpAddr::V6(v6)) => v6
+            .to_ipv4_mapped()
+            .map_or_else(String::new, |v4| v4.to_string()),
+        Some(ip) => ip.to_string(),
+        None => "unknown".to_owned(),
     }
 }
 

@@ -15,14 +15,17 @@ use crate::events::Notice;
 
 /// Server-sent events of the notices `event` turns into one (the rest are
 /// skipped), `resync` when the subscriber fell behind, heartbeats, and an
-/// end when the server shuts down: open streams must not hold a graceful
-/// shutdown back.
-pub(crate) fn notice_events<F>(
+/// end when the server shuts down (open streams must not hold a graceful
+/// shutdown back) or when `revoked` resolves (the credential it was opened
+/// with no longer holds).
+pub(crate) fn notice_events<F, R>(
     app: &App,
     mut event: F,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>> + use<F>>
+    revoked: R,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>> + use<F, R>>
 where
     F: FnMut(&Notice) -> Option<Event> + Send + 'static,
+    R: std::future::Future<Output = ()> + Send + 'static,
 {
     let mut shutdown = app.shutdown.clone();
     let stream = BroadcastStream::new(app.bus.subscribe())
@@ -36,22 +39,61 @@ where
             futures::future::ready(out.map(Ok))
         })
         .take_until(async move {
-            let _ = shutdown.wait_for(|stop| *stop).await;
+            tokio::select! {
+                _ = shutdown.wait_for(|stop| *stop) => {}
+                () = revoked => {}
+            }
         });
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
 
 #[utoipa::path(get, path = "/api/v1/events", tag = "events",
     responses((status = 200, content_type = "text/event-stream",
-        description = "Events `case.created`, `case.updated`, `message.created`, `case.auto_finish_warning`, and `resync` when the client fell behind and should reload")))]
+        description = "Events `case.created`, `case.updated`, `message.created`, `case.auto_finish_warning`, and `resync` when the client fell behind and should reload"),
+        (status = 401),
+        (status = 429, description = "The agent already holds 16 open event streams")))]
 pub async fn events(
     State(app): State<App>,
     agent: Agent,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, crate::error::AppError> {
+    // The stream holds its place among the agent's streams until it ends.
+    let slot = crate::widget::StreamCount::open(
+        &app,
+        &format!("agent:{}", agent.record.id),
+        crate::widget::MAX_AGENT_STREAMS,
+    )?;
     let account_id = agent.record.account_id;
-    notice_events(&app, move |n| {
-        (n.account_id == account_id)
-            .then(|| Event::default().event(n.kind).json_data(n).ok())
-            .flatten()
-    })
+    let revoked = token_revoked(App::clone(&app), agent.record.id, agent.token_hash);
+    Ok(notice_events(
+        &app,
+        move |n| {
+            let _ = &slot;
+            (n.account_id == account_id)
+                .then(|| Event::default().event(n.kind).json_data(n).ok())
+                .flatten()
+        },
+        revoked,
+    ))
+}
+
+/// How often an open stream checks that its login still holds.
+const REVOCATION_CHECK: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Resolves once the login token `token_hash` is gone or expired, or its
+/// agent disabled: ending the sessions of an agent ends their streams too.
+async fn token_revoked(app: App, agent_id: String, token_hash: String) {
+    let mut revoked = app.revoked_agents.subscribe();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(REVOCATION_CHECK) => {}
+            got = revoked.recv() => match got {
+                Ok(id) if id != agent_id => continue,
+                _ => {}
+            },
+        }
+        // A database hiccup is not a revocation: check again later.
+        if let Ok(None) = crate::auth::agent_of_token(&app, token_hash.clone()).await {
+            return;
+        }
+    }
 }

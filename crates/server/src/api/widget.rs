@@ -101,12 +101,12 @@ async fn conversation(
 pub async fn create_visitor(
     State(app): State<App>,
     Path(channel_id): Path<String>,
-    ip: super::help::ClientIp,
+    ip: super::ClientIp,
     Json(body): Json<CreateVisitor>,
 ) -> Result<(StatusCode, axum::Json<VisitorDto>), AppError> {
     let channel = widget::widget_channel(&app, &channel_id).await?;
     app.widget_limits.hit_as(
-        &format!("visitors-ip:{}", super::help::client_key(&ip)),
+        &format!("visitors-ip:{}", super::client_key(&ip)),
         VISITORS_PER_CLIENT,
         std::time::Duration::from_secs(60),
         "too many new chats from this address; wait a minute",
@@ -387,33 +387,41 @@ pub async fn events(
     let token = q.token.or_else(|| bearer_of(&headers));
     let (_, customer) = widget::visitor_of(&app, &channel_id, token.as_deref()).await?;
     // The stream holds its place among the visitor's streams until it ends.
-    let slot = widget::StreamCount::open(&app, &customer.id)?;
+    let slot = widget::StreamCount::open(
+        &app,
+        &format!("visitor:{}", customer.id),
+        widget::MAX_STREAMS,
+    )?;
     let (account_id, customer_id) = (customer.account_id, customer.id);
-    Ok(super::stream::notice_events(&app, move |n| {
-        let _ = &slot;
-        if n.account_id != account_id || n.customer_id != customer_id {
-            return None;
-        }
-        match n.kind {
-            // Notes are for agents: the visitor never hears of them.
-            "message.created" if n.data["kind"] != "note" => Event::default()
-                .event("message")
-                .json_data(json!({
-                    "message_id": n.data["message_id"],
-                    "case_id": n.case_id,
-                }))
-                .ok(),
-            "case.created" | "case.updated" => Event::default()
-                .event("case")
-                .json_data(json!({
-                    "case_id": n.case_id,
-                    "status": n.data["status"],
-                    "chat_state": n.data["chat_state"],
-                }))
-                .ok(),
-            _ => None,
-        }
-    }))
+    Ok(super::stream::notice_events(
+        &app,
+        move |n| {
+            let _ = &slot;
+            if n.account_id != account_id || n.customer_id != customer_id {
+                return None;
+            }
+            match n.kind {
+                // Notes are for agents: the visitor never hears of them.
+                "message.created" if n.data["kind"] != "note" => Event::default()
+                    .event("message")
+                    .json_data(json!({
+                        "message_id": n.data["message_id"],
+                        "case_id": n.case_id,
+                    }))
+                    .ok(),
+                "case.created" | "case.updated" => Event::default()
+                    .event("case")
+                    .json_data(json!({
+                        "case_id": n.case_id,
+                        "status": n.data["status"],
+                        "chat_state": n.data["chat_state"],
+                    }))
+                    .ok(),
+                _ => None,
+            }
+        },
+        std::future::pending(),
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/widget/{channel_id}/cases/{case_id}/close", tag = "widget",
