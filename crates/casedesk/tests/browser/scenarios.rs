@@ -34,6 +34,7 @@ scenarios!(
     russian_labels,
     phone_width,
     admin_settings,
+    agent_access_admin,
     auto_finish_warning_and_keep_active,
     apply_template_from_chat_page,
     labels_on_case_and_list_filter,
@@ -615,6 +616,71 @@ async fn admin_settings(app: &TestApp, b: &Browser) {
     b.wait_text("[data-test=agent-list]", "olga@example.com")
         .await;
     app.login("olga@example.com", "a long password").await;
+}
+
+/// The status of a login as `email` with `password` (not retried).
+async fn login_status(app: &TestApp, email: &str, password: &str) -> reqwest::StatusCode {
+    app.raw(
+        Method::POST,
+        "/api/v1/auth/login",
+        None,
+        Some(json!({"email": email, "password": password})),
+    )
+    .await
+    .0
+}
+
+/// An admin disables, enables, signs out, re-passwords and deletes an
+/// agent from Settings; each takes effect on the agent's logins at once.
+async fn agent_access_admin(app: &TestApp, b: &Browser) {
+    let pavel = app
+        .ok(
+            Method::POST,
+            "/api/v1/agents",
+            Some(json!({"email": "pavel@example.com", "name": "Pavel", "password": "pavel-password"})),
+        )
+        .await;
+    let row = format!("[data-test=agent-row][data-agent='{}']", s(&pavel["id"]));
+    let token = app.login("pavel@example.com", "pavel-password").await;
+    b.goto("/#/settings").await;
+    b.click(&format!("{row} [data-test=agent-disable]")).await;
+    b.click("[data-test=agent-disable-confirm]").await;
+    b.wait_css(&format!("{row} [data-test=agent-disabled]"))
+        .await;
+    let me = |t: String| async move { app.raw(Method::GET, "/api/v1/me", Some(&t), None).await.0 };
+    assert_eq!(me(token).await, reqwest::StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        login_status(app, "pavel@example.com", "pavel-password").await,
+        reqwest::StatusCode::FORBIDDEN
+    );
+    b.click(&format!("{row} [data-test=agent-enable]")).await;
+    b.wait_gone(&format!("{row} [data-test=agent-disabled]"))
+        .await;
+    let token = app.login("pavel@example.com", "pavel-password").await;
+    b.click(&format!("{row} [data-test=agent-end-sessions]"))
+        .await;
+    b.wait_text("#toast", "1 session(s) ended.").await;
+    assert_eq!(me(token).await, reqwest::StatusCode::UNAUTHORIZED);
+    b.click(&format!("{row} [data-test=agent-set-password]"))
+        .await;
+    b.type_into("[data-test=agent-new-password]", "pavel-second-pass")
+        .await;
+    b.click("[data-test=agent-password-save]").await;
+    b.wait_text("#toast", "session(s) ended.").await;
+    app.login("pavel@example.com", "pavel-second-pass").await;
+    b.click(&format!("{row} [data-test=agent-delete]")).await;
+    b.click("[data-test=agent-delete-confirm]").await;
+    b.wait_gone(&row).await;
+    assert_eq!(
+        login_status(app, "pavel@example.com", "pavel-second-pass").await,
+        reqwest::StatusCode::UNAUTHORIZED
+    );
+    // The admin's own row offers none of these.
+    assert_eq!(
+        b.js("return document.querySelectorAll('[data-test=agent-row] [data-test=agent-delete]').length === document.querySelectorAll('[data-test=agent-row]').length - 1")
+            .await,
+        true
+    );
 }
 
 /// Pictures of the main pages for docs/ui.md, taken early while the

@@ -132,6 +132,21 @@ const STRINGS = {
     role_admin: "admin",
     role_agent: "agent",
     create_agent: "Add agent",
+    agent_disabled: "disabled",
+    agent_disable: "Disable",
+    agent_enable: "Enable",
+    agent_end_sessions: "Sign out everywhere",
+    agent_unlock: "Unlock sign-in",
+    agent_set_password: "Set password",
+    agent_delete: "Delete",
+    agent_disable_confirm: "Disable {name}? They are signed out at once and cannot sign in until enabled again.",
+    agent_delete_confirm: "Delete {name}? They are signed out and can never sign in again; their name stays in case histories, and cases assigned to them stay assigned until you reassign them.",
+    agent_sessions_ended: "{n} session(s) ended.",
+    agent_unlocked: "Failed sign-ins forgotten: {name} can sign in now.",
+    agent_password_hint: "The new password ends every session of {name}.",
+    new_password: "New password",
+    change_password: "Change password",
+    password_changed: "Password changed: sign in again with the new one.",
     admins_only: "Only admins can change these settings.",
     profile_title: "Your profile",
     live: "live",
@@ -453,6 +468,21 @@ const STRINGS = {
     role_admin: "администратор",
     role_agent: "агент",
     create_agent: "Добавить агента",
+    agent_disabled: "отключён",
+    agent_disable: "Отключить",
+    agent_enable: "Включить",
+    agent_end_sessions: "Выйти на всех устройствах",
+    agent_unlock: "Снять блокировку входа",
+    agent_set_password: "Задать пароль",
+    agent_delete: "Удалить",
+    agent_disable_confirm: "Отключить {name}? Все сеансы сразу завершатся, войти можно будет только после включения.",
+    agent_delete_confirm: "Удалить {name}? Все сеансы завершатся, войти больше нельзя; имя останется в истории обращений, а назначенные обращения — за ним, пока вы их не переназначите.",
+    agent_sessions_ended: "Завершено сеансов: {n}.",
+    agent_unlocked: "Неудачные попытки входа забыты: {name} может войти.",
+    agent_password_hint: "Новый пароль завершит все сеансы агента {name}.",
+    new_password: "Новый пароль",
+    change_password: "Сменить пароль",
+    password_changed: "Пароль изменён: войдите снова с новым паролем.",
     admins_only: "Эти настройки меняют только администраторы.",
     profile_title: "Ваш профиль",
     live: "онлайн",
@@ -3735,7 +3765,19 @@ function settingsPage(main) {
   const renderAgents = () => {
     clear(agentList);
     for (const a of state.agents) {
-      agentList.appendChild(h("li", {}, h("strong", { dir: "auto" }, a.name), " ", a.email, " · ", t("role_" + a.role)));
+      agentList.appendChild(
+        h(
+          "li",
+          { "data-test": "agent-row", "data-agent": a.id },
+          h("strong", { dir: "auto" }, a.name),
+          " ",
+          a.email,
+          " · ",
+          t("role_" + a.role),
+          a.disabled ? h("span", { class: "badge", "data-test": "agent-disabled" }, " · " + t("agent_disabled")) : null,
+          a.id === state.me.id ? null : agentActions(a, renderAgents),
+        ),
+      );
     }
   };
   renderAgents();
@@ -3769,6 +3811,76 @@ function settingsPage(main) {
   );
   append(main, h("h1", {}, t("nav_settings")), h("div", { class: "cards" }, timers, agents, channels, helpCenterCard(), labelsCard()));
   return null;
+}
+
+/** An admin's actions on another agent: disable or enable, end their
+ * sessions, forget their failed sign-ins, set their password, delete. */
+function agentActions(a, rerender) {
+  const path = "/api/v1/agents/" + encodeURIComponent(a.id);
+  const replace = (updated) => {
+    state.agents = updated ? state.agents.map((x) => (x.id === a.id ? updated : x)) : state.agents.filter((x) => x.id !== a.id);
+    rerender();
+  };
+  const setDisabled = async (disabled) => {
+    const updated = await attempt(() => api("PATCH", path, { disabled }));
+    if (updated) replace(updated);
+  };
+  const button = (label, test, onclick, cls) => h("button", { type: "button", class: "link " + (cls || ""), "data-test": test, onclick }, label);
+  const name = a.name;
+  return h(
+    "span",
+    { class: "row-actions" },
+    " ",
+    a.disabled
+      ? button(t("agent_enable"), "agent-enable", () => setDisabled(false))
+      : button(t("agent_disable"), "agent-disable", () =>
+          openDialog(t("agent_disable"), h("p", { dir: "auto" }, t("agent_disable_confirm", { name })), [
+            { label: t("agent_disable"), class: "danger", test: "agent-disable-confirm", action: () => setDisabled(true) },
+          ]),
+        ),
+    " ",
+    button(t("agent_end_sessions"), "agent-end-sessions", async () => {
+      const r = await attempt(() => api("DELETE", path + "/sessions"));
+      if (r) toast(t("agent_sessions_ended", { n: r.ended_sessions }));
+    }),
+    " ",
+    button(t("agent_unlock"), "agent-unlock", async () => {
+      const r = await attempt(() => api("DELETE", path + "/login-throttle"));
+      if (r !== undefined) toast(t("agent_unlocked", { name }));
+    }),
+    " ",
+    button(t("agent_set_password"), "agent-set-password", () => {
+      const input = h("input", { type: "password", minlength: 8, autocomplete: "new-password", "data-test": "agent-new-password" });
+      openDialog(t("agent_set_password"), h("div", {}, h("p", { dir: "auto" }, t("agent_password_hint", { name })), h("label", {}, t("new_password"), input)), [
+        {
+          label: t("save"),
+          test: "agent-password-save",
+          action: async () => {
+            const r = await attempt(() => api("PUT", path + "/password", { password: input.value }));
+            if (r) toast(t("agent_sessions_ended", { n: r.ended_sessions }));
+          },
+        },
+      ]);
+    }),
+    " ",
+    button(
+      t("agent_delete"),
+      "agent-delete",
+      () =>
+        openDialog(t("agent_delete"), h("p", { dir: "auto" }, t("agent_delete_confirm", { name })), [
+          {
+            label: t("agent_delete"),
+            class: "danger",
+            test: "agent-delete-confirm",
+            action: async () => {
+              const done = await attempt(() => api("DELETE", path));
+              if (done !== undefined) replace(null);
+            },
+          },
+        ]),
+      "danger",
+    ),
+  );
 }
 
 /** Settings → Help Center: the address to give customers, where they sign
@@ -4172,7 +4284,31 @@ function profilePage(main) {
       h("dd", {}, t("role_" + me.role)),
     ),
     h("p", { class: "hint" }, t("shortcuts")),
+    passwordForm(me),
     h("button", { type: "button", "data-test": "logout-profile", onclick: logout }, t("logout")),
+  );
+}
+
+/** Changing one's own password ends every session, this one too. */
+function passwordForm(me) {
+  const input = h("input", { type: "password", required: true, minlength: 8, autocomplete: "new-password", "data-test": "own-new-password" });
+  return h(
+    "form",
+    {
+      class: "card",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const r = await attempt(() => api("PUT", "/api/v1/agents/" + encodeURIComponent(me.id) + "/password", { password: input.value }));
+        if (!r) return;
+        toast(t("password_changed"));
+        state.me = null;
+        state.customers.clear();
+        showLogin();
+      },
+    },
+    h("h2", {}, t("change_password")),
+    h("label", {}, t("new_password"), input),
+    h("button", { type: "submit", "data-test": "own-password-save" }, t("save")),
   );
 }
 
