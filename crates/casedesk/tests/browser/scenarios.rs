@@ -642,6 +642,8 @@ async fn agent_access_admin(app: &TestApp, b: &Browser) {
         .await;
     let row = format!("[data-test=agent-row][data-agent='{}']", s(&pavel["id"]));
     let token = app.login("pavel@example.com", "pavel-password").await;
+    // From another page: Settings loads the team afresh when opened.
+    b.goto("/#/active").await;
     b.goto("/#/settings").await;
     b.click(&format!("{row} [data-test=agent-disable]")).await;
     b.click("[data-test=agent-disable-confirm]").await;
@@ -666,7 +668,8 @@ async fn agent_access_admin(app: &TestApp, b: &Browser) {
     b.type_into("[data-test=agent-new-password]", "pavel-second-pass")
         .await;
     b.click("[data-test=agent-password-save]").await;
-    b.wait_text("#toast", "session(s) ended.").await;
+    // Pavel was signed out everywhere just before: none left to end.
+    b.wait_text("#toast", "0 session(s) ended.").await;
     app.login("pavel@example.com", "pavel-second-pass").await;
     b.click(&format!("{row} [data-test=agent-delete]")).await;
     b.click("[data-test=agent-delete-confirm]").await;

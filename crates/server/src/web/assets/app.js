@@ -3781,6 +3781,13 @@ function settingsPage(main) {
     }
   };
   renderAgents();
+  // Another admin may have changed the team since this page loaded.
+  api("GET", "/api/v1/agents")
+    .then((r) => {
+      state.agents = r.items;
+      renderAgents();
+    })
+    .catch((e) => toast(e.message, true));
   const aEmail = h("input", { type: "email", required: true, "data-test": "agent-email" });
   const aName = h("input", { type: "text", maxlength: 200, "data-test": "agent-name" });
   const aRole = h("select", { "data-test": "agent-role" }, h("option", { value: "agent" }, t("role_agent")), h("option", { value: "admin" }, t("role_admin")));
