@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use casedesk_domain::Time;
-use casedesk_store::{Deadline, OutboxItem, OutboxUpdate, StoreError, read, write};
+use casedesk_store::{Deadline, OutboxItem, OutboxOutcome, OutboxUpdate, StoreError, read, write};
 use futures::StreamExt;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -171,7 +171,7 @@ async fn deliver(app: &App, item: OutboxItem) {
         Ok(()) => OutboxUpdate {
             id: item.id.clone(),
             attempts,
-            retry_at: None,
+            outcome: OutboxOutcome::Delivered,
             last_error: None,
             now: at,
         },
@@ -180,7 +180,7 @@ async fn deliver(app: &App, item: OutboxItem) {
             OutboxUpdate {
                 id: item.id.clone(),
                 attempts,
-                retry_at: Some(at + backoff(attempts)),
+                outcome: OutboxOutcome::Retry(at + backoff(attempts)),
                 last_error: Some(error.chars().take(500).collect()),
                 now: at,
             }

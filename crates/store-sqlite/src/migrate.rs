@@ -35,6 +35,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "help_center",
         include_str!("../migrations/0008_help_center.sql"),
     ),
+    (
+        10,
+        "outbox_failed",
+        include_str!("../migrations/0010_outbox_failed.sql"),
+    ),
 ];
 
 pub(crate) fn run(conn: &Connection) -> Result<(), StoreError> {
