@@ -167,6 +167,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 client_ip_header,
                 attachments_dir: Some(attachments_dir),
                 attachment_max_bytes: Some(attachment_max_mb << 20),
+                webhook_retry: None,
             };
             casedesk_server::serve(listener, store, config, shutdown_signal())
                 .await

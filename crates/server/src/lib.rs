@@ -22,6 +22,7 @@ pub mod scheduler;
 pub mod templates;
 pub mod util;
 pub mod web;
+pub mod webhook;
 pub mod widget;
 
 use std::future::Future;
@@ -68,6 +69,9 @@ pub struct Config {
     pub attachments_dir: Option<std::path::PathBuf>,
     /// Largest attachment, bytes ([`attachments::DEFAULT_MAX_BYTES`] unset).
     pub attachment_max_bytes: Option<u64>,
+    /// How often a delivery is tried before it fails for good; unset,
+    /// [`webhook::Retry::default`].
+    pub webhook_retry: Option<webhook::Retry>,
 }
 
 impl std::fmt::Debug for Config {
@@ -80,6 +84,7 @@ impl std::fmt::Debug for Config {
             .field("client_ip_header", &self.client_ip_header)
             .field("attachments_dir", &self.attachments_dir)
             .field("attachment_max_bytes", &self.attachment_max_bytes)
+            .field("webhook_retry", &self.webhook_retry)
             .field(
                 "admin_password",
                 &self.admin_password.as_ref().map(|_| "***"),
@@ -104,6 +109,7 @@ pub struct AppState {
     /// [`Config::public_url`], checked.
     pub public_url: Option<String>,
     pub http: reqwest::Client,
+    pub webhook_retry: webhook::Retry,
     /// Outgoing mail (Help Center sign-in links).
     pub mailer: mail::Mailer,
     /// The attachments directory, when configured.
@@ -297,6 +303,7 @@ pub async fn serve(
             .user_agent(concat!("casedesk/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ServeError::Startup(e.to_string()))?,
+        webhook_retry: config.webhook_retry.unwrap_or_default(),
         mailer,
         files,
         client_ip_header: config

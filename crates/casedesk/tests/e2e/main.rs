@@ -7,6 +7,7 @@ mod automation;
 mod durability;
 mod help;
 mod helpers;
+mod outbound;
 mod reports;
 mod rules;
 mod smtp;
