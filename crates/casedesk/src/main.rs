@@ -68,6 +68,13 @@ enum Command {
         #[arg(long, env = "CASEDESK_ATTACHMENT_MAX_MB", default_value_t = 10,
               value_parser = clap::value_parser!(u64).range(1..=1024))]
         attachment_max_mb: u64,
+        /// Let webhooks go to loopback and private networks (127.0.0.0/8,
+        /// 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10, ::1,
+        /// fc00::/7), e.g. a messenger bridge on the same host. Link-local
+        /// and cloud metadata addresses stay refused.
+        #[arg(long, env = "CASEDESK_WEBHOOK_ALLOW_PRIVATE",
+              value_parser = clap::builder::BoolishValueParser::new())]
+        webhook_allow_private: bool,
     },
     /// Create or upgrade the database schema, then exit.
     Migrate,
@@ -151,6 +158,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             client_ip_header,
             attachments_dir,
             attachment_max_mb,
+            webhook_allow_private,
         } => {
             let store = open_store(&cli.database_url)
                 .await
@@ -167,6 +175,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 client_ip_header,
                 attachments_dir: Some(attachments_dir),
                 attachment_max_bytes: Some(attachment_max_mb << 20),
+                webhook_allow_private,
                 webhook_retry: None,
             };
             casedesk_server::serve(listener, store, config, shutdown_signal())

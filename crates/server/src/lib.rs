@@ -69,6 +69,10 @@ pub struct Config {
     pub attachments_dir: Option<std::path::PathBuf>,
     /// Largest attachment, bytes ([`attachments::DEFAULT_MAX_BYTES`] unset).
     pub attachment_max_bytes: Option<u64>,
+    /// Webhooks may go to loopback and private networks (a messenger bridge
+    /// on the same host or LAN). Link-local and metadata addresses stay
+    /// refused either way ([`webhook::reach`]).
+    pub webhook_allow_private: bool,
     /// How often a delivery is tried before it fails for good; unset,
     /// [`webhook::Retry::default`].
     pub webhook_retry: Option<webhook::Retry>,
@@ -84,6 +88,7 @@ impl std::fmt::Debug for Config {
             .field("client_ip_header", &self.client_ip_header)
             .field("attachments_dir", &self.attachments_dir)
             .field("attachment_max_bytes", &self.attachment_max_bytes)
+            .field("webhook_allow_private", &self.webhook_allow_private)
             .field("webhook_retry", &self.webhook_retry)
             .field(
                 "admin_password",
@@ -108,7 +113,10 @@ pub struct AppState {
     pub widget_streams: widget::StreamCount,
     /// [`Config::public_url`], checked.
     pub public_url: Option<String>,
+    /// Webhook deliveries' client ([`webhook::client`]).
     pub http: reqwest::Client,
+    /// [`Config::webhook_allow_private`].
+    pub webhook_allow_private: bool,
     pub webhook_retry: webhook::Retry,
     /// Outgoing mail (Help Center sign-in links).
     pub mailer: mail::Mailer,
@@ -299,10 +307,9 @@ pub async fn serve(
             .map(widget::parse_public_url)
             .transpose()
             .map_err(startup)?,
-        http: reqwest::Client::builder()
-            .user_agent(concat!("casedesk/", env!("CARGO_PKG_VERSION")))
-            .build()
+        http: webhook::client(config.webhook_allow_private)
             .map_err(|e| ServeError::Startup(e.to_string()))?,
+        webhook_allow_private: config.webhook_allow_private,
         webhook_retry: config.webhook_retry.unwrap_or_default(),
         mailer,
         files,

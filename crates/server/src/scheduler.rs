@@ -7,7 +7,7 @@
 //! database is picked up too. Correctness never depends on the sleeping:
 //! each deadline is re-checked under the customer's lock when it fires, and
 //! outbox items are leased. Outbox items are tried a limited number of
-//! times ([`crate::webhook::Retry`]) and then kept as failed until an admin
+//! times ([`webhook::Retry`]) and then kept as failed until an admin
 //! redelivers them.
 
 use std::time::Duration;
@@ -18,9 +18,9 @@ use futures::StreamExt;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::App;
 use crate::cases::{Fired, fire_deadlines};
 use crate::util::now;
+use crate::{App, webhook};
 
 const MAX_SLEEP: Duration = Duration::from_secs(1);
 const DEADLINE_BATCH: i64 = 1000;
@@ -133,7 +133,7 @@ pub fn signature(key: &str, body: &str) -> String {
 /// How one attempt at a delivery ended.
 enum Attempt {
     Delivered,
-    /// Worth trying again (the receiver, the network).
+    /// Worth trying again (the receiver, the network, the address rule).
     Failed(String),
     /// Nowhere to send it: given up at once, the attempt not counted.
     Cancelled(String),
@@ -156,6 +156,12 @@ async fn attempt(app: &App, item: &OutboxItem) -> Attempt {
     let Some(url) = channel.webhook_url.as_deref() else {
         return Attempt::Cancelled("the channel has no webhook_url any more".into());
     };
+    // An IP literal never reaches the client's resolver: check it here, as
+    // the setting may have changed since the URL was saved.
+    let url = match webhook::check_url(url, app.webhook_allow_private) {
+        Ok(url) => url,
+        Err(why) => return Attempt::Failed(format!("webhook_url {url}: {why}")),
+    };
     let sent = app
         .http
         .post(url)
@@ -171,11 +177,22 @@ async fn attempt(app: &App, item: &OutboxItem) -> Attempt {
         .await;
     let response = match sent {
         Ok(r) => r,
-        Err(e) => return Attempt::Failed(e.to_string()),
+        Err(e) => return Attempt::Failed(webhook::error_chain(&e)),
     };
     let status = response.status();
     if status.is_success() {
         Attempt::Delivered
+    } else if status.is_redirection() {
+        let to = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .map(|l| format!(" to {l}"))
+            .unwrap_or_default();
+        Attempt::Failed(format!(
+            "receiver answered {status}{to}: redirects are not followed; set webhook_url to the \
+             final address"
+        ))
     } else {
         Attempt::Failed(format!("receiver answered {status}"))
     }

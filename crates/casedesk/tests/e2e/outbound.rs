@@ -1,5 +1,5 @@
-//! Outbound webhooks: the channel's current URL, capped retries, dead
-//! letters and redelivery.
+//! Outbound webhooks: the address rule, no redirects, the channel's current
+//! URL, capped retries, dead letters and redelivery.
 
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
@@ -12,12 +12,14 @@ use crate::helpers::{Backend, TestApp, s};
 use crate::on_both;
 
 on_both!(
+    redirects_are_not_followed,
+    webhook_addresses_are_checked_when_saved_and_when_delivering,
     deliveries_go_to_the_channels_current_url,
     exhausted_deliveries_fail_and_are_redelivered,
 );
 
-/// A webhook receiver on loopback: answers the current `status`. Every
-/// request is kept.
+/// A webhook receiver on loopback. `/redirect` answers 302 to `/landing`;
+/// every other path answers the current `status`. Every request is kept.
 #[derive(Clone)]
 struct Receiver {
     base: String,
@@ -38,7 +40,14 @@ impl Receiver {
                     .await
                     .map(|b| String::from_utf8_lossy(&b).into_owned())
                     .unwrap_or_default();
-                h.lock().expect("lock").push((path, body));
+                h.lock().expect("lock").push((path.clone(), body));
+                if path == "/redirect" {
+                    return axum::http::Response::builder()
+                        .status(302)
+                        .header("location", "/landing")
+                        .body(axum::body::Body::empty())
+                        .expect("response");
+                }
                 axum::http::Response::builder()
                     .status(st.load(Ordering::SeqCst))
                     .body(axum::body::Body::empty())
@@ -89,8 +98,9 @@ where
 
 /// A server whose deliveries are tried `max_attempts` times, 50 ms apart
 /// at first, so that no test waits on real backoff.
-async fn spawn(backend: Backend, max_attempts: i64) -> TestApp {
+async fn spawn(backend: Backend, allow_private: bool, max_attempts: i64) -> TestApp {
     TestApp::spawn_with(backend, move |c, _| {
+        c.webhook_allow_private = allow_private;
         c.webhook_retry = Some(casedesk_server::webhook::Retry {
             max_attempts,
             first_delay: Duration::from_millis(50),
@@ -155,10 +165,84 @@ async fn wait_delivery(app: &TestApp, channel: &str, message_id: &str, state: &s
     found.into_inner().expect("lock")
 }
 
+async fn redirects_are_not_followed(backend: Backend) {
+    let receiver = Receiver::start(200).await;
+    let app = spawn(backend, true, 2).await;
+    let ch = hooked_channel(&app, &receiver.url("/redirect")).await;
+    let reply = reply_in(&app, &ch, 1).await;
+    let failed = wait_delivery(&app, &ch.0, &reply, "failed").await;
+    assert_eq!(failed["attempts"], 2, "{failed}");
+    let error = s(&failed["last_error"]);
+    assert!(
+        error.contains("302") && error.contains("redirects are not followed"),
+        "{error}"
+    );
+    assert_eq!(receiver.hits("/redirect"), 2, "one request per attempt");
+    assert_eq!(
+        receiver.hits("/landing"),
+        0,
+        "the redirect's target never gets a request"
+    );
+    app.stop().await;
+}
+
+async fn webhook_addresses_are_checked_when_saved_and_when_delivering(backend: Backend) {
+    let receiver = Receiver::start(200).await;
+    let app = spawn(backend, false, 2).await;
+    let refused = |url: &str, rule: &'static str| {
+        let url = url.to_owned();
+        let app = &app;
+        async move {
+            let (st, v) = app
+                .call(
+                    Method::POST,
+                    "/api/v1/channels",
+                    Some(json!({"kind": "api", "name": "x", "webhook_url": url})),
+                )
+                .await;
+            assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "create {url}: {v}");
+            let message = s(&v["error"]["message"]);
+            assert!(message.contains(rule), "create {url}: {message}");
+            let (st, v) = app
+                .call(
+                    Method::PATCH,
+                    &format!("/api/v1/channels/{}", app.channel_id),
+                    Some(json!({"webhook_url": url})),
+                )
+                .await;
+            assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "patch {url}: {v}");
+            assert!(s(&v["error"]["message"]).contains(rule), "patch {url}: {v}");
+        }
+    };
+    refused("http://169.254.169.254/latest/meta-data/", "link-local").await;
+    refused("http://[::1]:5432/", "loopback").await;
+    refused("http://2130706433/", "127.0.0.1 is a loopback address").await;
+    refused("http://[::ffff:169.254.169.254]/", "link-local").await;
+    refused(&receiver.url("/hook"), "CASEDESK_WEBHOOK_ALLOW_PRIVATE").await;
+    let channels = app.ok(Method::GET, "/api/v1/channels", None).await;
+    let items = channels["items"].as_array().cloned().unwrap_or_default();
+    assert_eq!(items.len(), 1, "no channel was created: {channels}");
+    assert_eq!(items[0]["webhook_url"], Value::Null, "nothing was saved");
+
+    // A name is checked where it resolves: `localhost` is loopback.
+    let by_name = receiver.url("/hook").replace("127.0.0.1", "localhost");
+    let ch = hooked_channel(&app, &by_name).await;
+    let reply = reply_in(&app, &ch, 1).await;
+    let failed = wait_delivery(&app, &ch.0, &reply, "failed").await;
+    let error = s(&failed["last_error"]);
+    assert!(
+        error.contains("localhost resolves to no address webhooks may use")
+            && error.contains("CASEDESK_WEBHOOK_ALLOW_PRIVATE"),
+        "{error}"
+    );
+    assert_eq!(receiver.hits("/hook"), 0, "no request reached loopback");
+    app.stop().await;
+}
+
 async fn deliveries_go_to_the_channels_current_url(backend: Backend) {
     let old = Receiver::start(503).await;
     let new = Receiver::start(200).await;
-    let app = spawn(backend, 100).await;
+    let app = spawn(backend, true, 100).await;
     let ch = hooked_channel(&app, &old.url("/hook")).await;
     let reply = reply_in(&app, &ch, 1).await;
     old.wait_hits("/hook", 1).await;
@@ -203,7 +287,7 @@ async fn deliveries_go_to_the_channels_current_url(backend: Backend) {
 
 async fn exhausted_deliveries_fail_and_are_redelivered(backend: Backend) {
     let receiver = Receiver::start(500).await;
-    let app = spawn(backend, 3).await;
+    let app = spawn(backend, true, 3).await;
     let ch = hooked_channel(&app, &receiver.url("/hook")).await;
     let reply = reply_in(&app, &ch, 1).await;
     let failed = wait_delivery(&app, &ch.0, &reply, "failed").await;
