@@ -78,6 +78,13 @@ enum Command {
         #[arg(long, env = "CASEDESK_HEADER_TIMEOUT_SECONDS", default_value_t = 10,
               value_parser = clap::value_parser!(u64).range(1..=3600))]
         header_timeout_seconds: u64,
+        /// Let webhooks go to loopback and private networks (127.0.0.0/8,
+        /// 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10, ::1,
+        /// fc00::/7), e.g. a messenger bridge on the same host. Link-local
+        /// and cloud metadata addresses stay refused.
+        #[arg(long, env = "CASEDESK_WEBHOOK_ALLOW_PRIVATE",
+              value_parser = clap::builder::BoolishValueParser::new())]
+        webhook_allow_private: bool,
     },
     /// Create or upgrade the database schema, then exit.
     Migrate,
@@ -163,6 +170,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             attachment_max_mb,
             max_connections,
             header_timeout_seconds,
+            webhook_allow_private,
         } => {
             let store = open_store(&cli.database_url)
                 .await
@@ -183,6 +191,8 @@ async fn run(cli: Cli) -> Result<(), String> {
                     max_connections: usize::try_from(max_connections).unwrap_or(usize::MAX),
                     header_read_timeout: std::time::Duration::from_secs(header_timeout_seconds),
                 },
+                webhook_allow_private,
+                webhook_retry: None,
             };
             casedesk_server::serve(listener, store, config, shutdown_signal())
                 .await

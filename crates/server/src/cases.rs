@@ -724,17 +724,15 @@ pub(crate) async fn add_message(
                 "text": message.text,
                 "sent_at": rfc3339(at),
             });
-            tx.insert_outbox(&OutboxItem {
-                id: new_id(),
-                account_id: account_id.clone(),
-                channel_id: channel.id.clone(),
-                message_id: message.id.clone(),
+            tx.insert_outbox(&OutboxItem::queued(
+                new_id(),
+                account_id.clone(),
+                channel.id.clone(),
+                message.id.clone(),
                 url,
-                body: body.to_string(),
-                attempts: 0,
-                next_attempt_at: at,
-                created_at: at,
-            })
+                body.to_string(),
+                at,
+            ))
             .await?;
             queued = true;
         }

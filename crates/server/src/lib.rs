@@ -24,6 +24,7 @@ pub mod scheduler;
 pub mod templates;
 pub mod util;
 pub mod web;
+pub mod webhook;
 pub mod widget;
 
 use std::future::Future;
@@ -72,6 +73,13 @@ pub struct Config {
     pub attachment_max_bytes: Option<u64>,
     /// Connections held at once and the wait for a request's headers.
     pub limits: listen::Limits,
+    /// Webhooks may go to loopback and private networks (a messenger bridge
+    /// on the same host or LAN). Link-local and metadata addresses stay
+    /// refused either way ([`webhook::reach`]).
+    pub webhook_allow_private: bool,
+    /// How often a delivery is tried before it fails for good; unset,
+    /// [`webhook::Retry::default`].
+    pub webhook_retry: Option<webhook::Retry>,
 }
 
 impl std::fmt::Debug for Config {
@@ -85,6 +93,8 @@ impl std::fmt::Debug for Config {
             .field("attachments_dir", &self.attachments_dir)
             .field("attachment_max_bytes", &self.attachment_max_bytes)
             .field("limits", &self.limits)
+            .field("webhook_allow_private", &self.webhook_allow_private)
+            .field("webhook_retry", &self.webhook_retry)
             .field(
                 "admin_password",
                 &self.admin_password.as_ref().map(|_| "***"),
@@ -118,7 +128,11 @@ pub struct AppState {
     /// `http://` and the address the server listens on: the address of
     /// mailed links when no public URL is configured.
     pub listen_url: String,
+    /// Webhook deliveries' client ([`webhook::client`]).
     pub http: reqwest::Client,
+    /// [`Config::webhook_allow_private`].
+    pub webhook_allow_private: bool,
+    pub webhook_retry: webhook::Retry,
     /// Outgoing mail (Help Center sign-in links).
     pub mailer: mail::Mailer,
     /// The attachments directory, when configured.
@@ -313,10 +327,10 @@ pub async fn serve(
             .map(widget::parse_public_url)
             .transpose()
             .map_err(startup)?,
-        http: reqwest::Client::builder()
-            .user_agent(concat!("casedesk/", env!("CARGO_PKG_VERSION")))
-            .build()
+        http: webhook::client(config.webhook_allow_private)
             .map_err(|e| ServeError::Startup(e.to_string()))?,
+        webhook_allow_private: config.webhook_allow_private,
+        webhook_retry: config.webhook_retry.unwrap_or_default(),
         mailer,
         files,
         client_ip_header: config

@@ -6,19 +6,21 @@
 //! [`MAX_SLEEP`] so that work queued by another server process on the same
 //! database is picked up too. Correctness never depends on the sleeping:
 //! each deadline is re-checked under the customer's lock when it fires, and
-//! outbox items are leased.
+//! outbox items are leased. Outbox items are tried a limited number of
+//! times ([`webhook::Retry`]) and then kept as failed until an admin
+//! redelivers them.
 
 use std::time::Duration;
 
 use casedesk_domain::Time;
-use casedesk_store::{Deadline, OutboxItem, OutboxUpdate, StoreError, read, write};
+use casedesk_store::{Deadline, OutboxItem, OutboxOutcome, OutboxUpdate, StoreError, read, write};
 use futures::StreamExt;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::App;
 use crate::cases::{Fired, fire_deadlines};
 use crate::util::now;
+use crate::{App, webhook};
 
 const MAX_SLEEP: Duration = Duration::from_secs(1);
 const DEADLINE_BATCH: i64 = 1000;
@@ -150,57 +152,106 @@ pub fn signature(key: &str, body: &str) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-async fn deliver(app: &App, item: OutboxItem) {
+/// How one attempt at a delivery ended.
+enum Attempt {
+    Delivered,
+    /// Worth trying again (the receiver, the network, the address rule).
+    Failed(String),
+    /// Nowhere to send it: given up at once, the attempt not counted.
+    Cancelled(String),
+}
+
+/// POSTs a delivery to the channel's URL as it is now, not as it was when
+/// the reply was queued: an admin who fixes a wrong URL fixes what is
+/// waiting too.
+async fn attempt(app: &App, item: &OutboxItem) -> Attempt {
     let channel_id = item.channel_id.clone();
     let channel = read::<_, StoreError, _>(&*app.store, move |tx| {
         Box::pin(async move { tx.find_channel(&channel_id).await })
     })
     .await;
-    let attempts = item.attempts + 1;
-    let outcome = match channel {
-        Ok(Some(channel)) => app
-            .http
-            .post(&item.url)
-            .timeout(DELIVERY_TIMEOUT)
-            .header("content-type", "application/json")
-            .header(
-                "x-casedesk-signature",
-                signature(&channel.inbound_token, &item.body),
-            )
-            .header("x-casedesk-delivery", &item.id)
-            .body(item.body.clone())
-            .send()
-            .await
-            .map_err(|e| e.to_string())
-            .and_then(|r| {
-                if r.status().is_success() {
-                    Ok(())
-                } else {
-                    Err(format!("receiver answered {}", r.status()))
-                }
-            }),
-        Ok(None) => Err("the channel no longer exists".into()),
-        Err(e) => Err(e.to_string()),
+    let channel = match channel {
+        Ok(Some(c)) if c.account_id == item.account_id => c,
+        Ok(_) => return Attempt::Cancelled("the channel no longer exists".into()),
+        Err(e) => return Attempt::Failed(e.to_string()),
     };
+    let Some(url) = channel.webhook_url.as_deref() else {
+        return Attempt::Cancelled("the channel has no webhook_url any more".into());
+    };
+    // An IP literal never reaches the client's resolver: check it here, as
+    // the setting may have changed since the URL was saved.
+    let url = match webhook::check_url(url, app.webhook_allow_private) {
+        Ok(url) => url,
+        Err(why) => return Attempt::Failed(format!("webhook_url {url}: {why}")),
+    };
+    let sent = app
+        .http
+        .post(url)
+        .timeout(DELIVERY_TIMEOUT)
+        .header("content-type", "application/json")
+        .header(
+            "x-casedesk-signature",
+            signature(&channel.inbound_token, &item.body),
+        )
+        .header("x-casedesk-delivery", &item.id)
+        .body(item.body.clone())
+        .send()
+        .await;
+    let response = match sent {
+        Ok(r) => r,
+        Err(e) => return Attempt::Failed(webhook::error_chain(&e)),
+    };
+    let status = response.status();
+    if status.is_success() {
+        Attempt::Delivered
+    } else if status.is_redirection() {
+        let to = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .map(|l| format!(" to {l}"))
+            .unwrap_or_default();
+        Attempt::Failed(format!(
+            "receiver answered {status}{to}: redirects are not followed; set webhook_url to the \
+             final address"
+        ))
+    } else {
+        Attempt::Failed(format!("receiver answered {status}"))
+    }
+}
+
+/// Makes one attempt and records it: delivered, due again after the
+/// backoff, or failed for good (a dead letter an admin can redeliver).
+async fn deliver(app: &App, item: OutboxItem) {
+    let result = attempt(app, &item).await;
     let at = now();
-    let update = match outcome {
-        Ok(()) => OutboxUpdate {
-            id: item.id.clone(),
-            attempts,
-            retry_at: None,
-            last_error: None,
-            now: at,
-        },
-        Err(error) => {
-            tracing::info!(delivery = %item.id, attempts, "webhook delivery failed: {error}");
-            OutboxUpdate {
-                id: item.id.clone(),
-                attempts,
-                retry_at: Some(at + backoff(attempts)),
-                last_error: Some(error.chars().take(500).collect()),
-                now: at,
-            }
+    let (attempts, outcome, error) = match result {
+        Attempt::Delivered => (item.attempts + 1, OutboxOutcome::Delivered, None),
+        Attempt::Failed(error) => {
+            let attempts = item.attempts + 1;
+            let outcome = match app.webhook_retry.delay_after(attempts) {
+                Some(delay) => OutboxOutcome::Retry(at + delay),
+                None => OutboxOutcome::Failed,
+            };
+            (attempts, outcome, Some(error))
         }
+        Attempt::Cancelled(error) => (item.attempts, OutboxOutcome::Failed, Some(error)),
+    };
+    match (&outcome, &error) {
+        (OutboxOutcome::Failed, Some(e)) => {
+            tracing::warn!(delivery = %item.id, attempts, "webhook delivery failed for good: {e}")
+        }
+        (_, Some(e)) => {
+            tracing::info!(delivery = %item.id, attempts, "webhook delivery failed: {e}")
+        }
+        _ => {}
+    }
+    let update = OutboxUpdate {
+        id: item.id.clone(),
+        attempts,
+        outcome,
+        last_error: error.map(|e| e.chars().take(500).collect()),
+        now: at,
     };
     let saved = write::<_, StoreError, _>(&*app.store, move |tx| {
         Box::pin(async move { tx.finish_outbox(&update).await })
@@ -242,14 +293,6 @@ pub async fn outbox_loop(app: App) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_an_hour() {
-        assert_eq!(backoff(1).num_seconds(), 1);
-        assert_eq!(backoff(2).num_seconds(), 2);
-        assert_eq!(backoff(5).num_seconds(), 16);
-        assert_eq!(backoff(100).num_seconds(), 3600);
-    }
 
     #[test]
     fn signature_is_hmac_sha256_hex() {

@@ -11,8 +11,8 @@ use casedesk_domain::{Actor, AutoFinishSettings, CaseState, Change, Reopen, Time
 use casedesk_store::{
     AccountRecord, AgentRecord, AttachmentRecord, CaseRecord, ChannelRecord, CustomerRecord,
     Deadline, DeadlineKind, EventRecord, HelpTokenKind, HelpTokenRecord, LabelRecord,
-    MessageRecord, OutboxItem, ReactionRecord, RuleRecord, RuleTimer, StoreError, TemplateRecord,
-    TokenRecord, VisitorRecord,
+    MessageRecord, OutboxItem, OutboxState, ReactionRecord, RuleRecord, RuleTimer, StoreError,
+    TemplateRecord, TokenRecord, VisitorRecord,
 };
 use sqlx::Row;
 use sqlx::postgres::PgRow;
@@ -44,6 +44,8 @@ pub(crate) const REACTION_COLUMNS: &str =
 pub(crate) const EVENT_COLUMNS: &str =
     "id, account_id, case_id, kind, actor_type, actor_id, changes, data, created_at";
 pub(crate) const DEADLINE_COLUMNS: &str = "case_id, account_id, kind, due_at";
+pub(crate) const OUTBOX_COLUMNS: &str = "id, account_id, channel_id, message_id, url, body, \
+     attempts, next_attempt_at, created_at, last_attempt_at, last_error, delivered_at, failed_at";
 pub(crate) const RULE_COLUMNS: &str = "id, account_id, name, enabled, position, \"trigger\", \
      conditions, actions, created_at, updated_at";
 pub(crate) const LABEL_COLUMNS: &str = "id, account_id, name, color, created_at";
@@ -360,7 +362,20 @@ pub(crate) fn outbox_item(row: &PgRow) -> R<OutboxItem> {
         attempts: col(row, "attempts")?,
         next_attempt_at: time_col(row, "next_attempt_at")?,
         created_at: time_col(row, "created_at")?,
+        last_attempt_at: opt_time_col(row, "last_attempt_at")?,
+        last_error: col(row, "last_error")?,
+        delivered_at: opt_time_col(row, "delivered_at")?,
+        failed_at: opt_time_col(row, "failed_at")?,
     })
+}
+
+/// The condition of `outbox` rows in a state.
+pub(crate) fn outbox_state_sql(state: OutboxState) -> &'static str {
+    match state {
+        OutboxState::Pending => "delivered_at IS NULL AND failed_at IS NULL",
+        OutboxState::Delivered => "delivered_at IS NOT NULL",
+        OutboxState::Failed => "failed_at IS NOT NULL",
+    }
 }
 
 /// An optional time column of an aggregate query (`MIN(...)`).

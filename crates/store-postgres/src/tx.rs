@@ -4,8 +4,9 @@ use casedesk_domain::{AutoFinishSettings, MessageKind, Time};
 use casedesk_store::{
     AccountRecord, AgentRecord, AttachmentRecord, CaseFilter, CaseRecord, ChannelRecord,
     CustomerRecord, Deadline, DeadlineKind, EventRecord, HelpTokenRecord, LabelRecord,
-    MessageRecord, MessageSummary, OutboxItem, OutboxUpdate, ReactionRecord, RuleRecord, RuleTimer,
-    SortOrder, StoreError, TemplateRecord, TokenRecord, Tx, VisitorRecord,
+    MessageRecord, MessageSummary, OutboxItem, OutboxOutcome, OutboxState, OutboxUpdate,
+    ReactionRecord, RuleRecord, RuleTimer, SortOrder, StoreError, TemplateRecord, TokenRecord, Tx,
+    VisitorRecord,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Postgres, QueryBuilder, Row, Transaction};
@@ -735,19 +736,25 @@ impl Tx for PgTx {
     }
 
     async fn insert_outbox(&mut self, item: &OutboxItem) -> R<()> {
-        let q = sqlx::query(
-            "INSERT INTO outbox (id, account_id, channel_id, message_id, url, body, attempts, \
-             next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(&item.id)
-        .bind(&item.account_id)
-        .bind(&item.channel_id)
-        .bind(&item.message_id)
-        .bind(&item.url)
-        .bind(&item.body)
-        .bind(item.attempts)
-        .bind(micros(item.next_attempt_at))
-        .bind(micros(item.created_at));
+        let sql = format!(
+            "INSERT INTO outbox ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
+             $13)",
+            rows::OUTBOX_COLUMNS
+        );
+        let q = sqlx::query(&sql)
+            .bind(&item.id)
+            .bind(&item.account_id)
+            .bind(&item.channel_id)
+            .bind(&item.message_id)
+            .bind(&item.url)
+            .bind(&item.body)
+            .bind(item.attempts)
+            .bind(micros(item.next_attempt_at))
+            .bind(micros(item.created_at))
+            .bind(opt_micros(item.last_attempt_at))
+            .bind(&item.last_error)
+            .bind(opt_micros(item.delivered_at))
+            .bind(opt_micros(item.failed_at));
         self.exec(q).await.map(drop)
     }
 
@@ -761,11 +768,12 @@ impl Tx for PgTx {
         // The items come back as they were before the lease.
         let q = sqlx::query(
             "WITH due AS (SELECT id, next_attempt_at FROM outbox \
-               WHERE delivered_at IS NULL AND next_attempt_at <= $1 \
+               WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1 \
                ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
              UPDATE outbox o SET next_attempt_at = $2 FROM due WHERE o.id = due.id \
              RETURNING o.id, o.account_id, o.channel_id, o.message_id, o.url, o.body, \
-               o.attempts, due.next_attempt_at, o.created_at",
+               o.attempts, due.next_attempt_at, o.created_at, o.last_attempt_at, o.last_error, \
+               o.delivered_at, o.failed_at",
         )
         .bind(micros(now))
         .bind(micros(lease_until))
@@ -776,32 +784,81 @@ impl Tx for PgTx {
     }
 
     async fn finish_outbox(&mut self, update: &OutboxUpdate) -> R<()> {
-        let q = match update.retry_at {
-            None => sqlx::query(
-                "UPDATE outbox SET delivered_at = $2, attempts = $3, last_error = $4 \
-                 WHERE id = $1",
-            )
+        let (sql, at) = match update.outcome {
+            OutboxOutcome::Delivered => (
+                "UPDATE outbox SET delivered_at = $2, attempts = $3, last_error = $4, \
+                 last_attempt_at = $5 WHERE id = $1",
+                update.now,
+            ),
+            OutboxOutcome::Retry(at) => (
+                "UPDATE outbox SET next_attempt_at = $2, attempts = $3, last_error = $4, \
+                 last_attempt_at = $5 WHERE id = $1",
+                at,
+            ),
+            OutboxOutcome::Failed => (
+                "UPDATE outbox SET failed_at = $2, attempts = $3, last_error = $4, \
+                 last_attempt_at = $5 WHERE id = $1",
+                update.now,
+            ),
+        };
+        let q = sqlx::query(sql)
             .bind(&update.id)
-            .bind(micros(update.now)),
-            Some(retry_at) => sqlx::query(
-                "UPDATE outbox SET next_attempt_at = $2, attempts = $3, last_error = $4 \
-                 WHERE id = $1",
-            )
-            .bind(&update.id)
-            .bind(micros(retry_at)),
-        }
-        .bind(update.attempts)
-        .bind(&update.last_error);
+            .bind(micros(at))
+            .bind(update.attempts)
+            .bind(&update.last_error)
+            .bind(micros(update.now));
         found(self.exec(q).await?)
     }
 
     async fn next_outbox_at(&mut self) -> R<Option<Time>> {
         let q = sqlx::query(
             "SELECT MIN(next_attempt_at) AS next_attempt_at FROM outbox \
-             WHERE delivered_at IS NULL",
+             WHERE delivered_at IS NULL AND failed_at IS NULL",
         );
         let row = self.one(q).await?;
         rows::opt_time_at(&row, "next_attempt_at")
+    }
+
+    async fn list_outbox(
+        &mut self,
+        account_id: &str,
+        channel_id: &str,
+        state: Option<OutboxState>,
+        limit: i64,
+    ) -> R<Vec<OutboxItem>> {
+        let sql = format!(
+            "SELECT {} FROM outbox WHERE account_id = $1 AND channel_id = $2 AND {} \
+             ORDER BY created_at DESC, id DESC LIMIT $3",
+            rows::OUTBOX_COLUMNS,
+            state.map_or("TRUE", rows::outbox_state_sql)
+        );
+        let q = sqlx::query(&sql)
+            .bind(account_id)
+            .bind(channel_id)
+            .bind(limit.max(0));
+        rows::all(&self.many(q).await?, rows::outbox_item)
+    }
+
+    async fn get_outbox(&mut self, account_id: &str, id: &str) -> R<OutboxItem> {
+        let sql = format!(
+            "SELECT {} FROM outbox WHERE id = $1 AND account_id = $2",
+            rows::OUTBOX_COLUMNS
+        );
+        let row = self
+            .one(sqlx::query(&sql).bind(id).bind(account_id))
+            .await?;
+        rows::outbox_item(&row)
+    }
+
+    async fn requeue_outbox(&mut self, account_id: &str, id: &str, now: Time) -> R<bool> {
+        let q = sqlx::query(
+            "UPDATE outbox SET attempts = 0, failed_at = NULL, next_attempt_at = $3 \
+             WHERE id = $1 AND account_id = $2 AND delivered_at IS NULL",
+        )
+        .bind(id)
+        .bind(account_id)
+        .bind(micros(now));
+        Ok(self.exec(q).await? > 0)
     }
 
     async fn insert_label(&mut self, l: &LabelRecord) -> R<()> {

@@ -40,6 +40,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "agent_access",
         include_str!("../migrations/0009_agent_access.sql"),
     ),
+    (
+        10,
+        "outbox_failed",
+        include_str!("../migrations/0010_outbox_failed.sql"),
+    ),
 ];
 
 pub(crate) fn run(conn: &Connection) -> Result<(), StoreError> {
@@ -48,22 +53,19 @@ pub(crate) fn run(conn: &Connection) -> Result<(), StoreError> {
              version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
     )
     .map_err(map_err)?;
-    let applied: i64 = conn
-        .query_row(
-            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-            [],
-            |r| r.get(0),
-        )
+    let applied: Vec<i64> = conn
+        .prepare("SELECT version FROM schema_migrations")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
         .map_err(map_err)?;
-    if let Some(&(latest, _, _)) = MIGRATIONS.last()
-        && applied > latest
+    if let (Some(&newest), Some(&(latest, _, _))) = (applied.iter().max(), MIGRATIONS.last())
+        && newest > latest
     {
         return Err(StoreError::Other(format!(
-            "the database schema is version {applied}, newer than this casedesk knows ({latest}); \
+            "the database schema is version {newest}, newer than this casedesk knows ({latest}); \
              upgrade casedesk"
         )));
     }
-    for &(version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > applied) {
+    for &(version, name, sql) in pending(MIGRATIONS, &applied) {
         conn.execute_batch(&format!(
             "BEGIN IMMEDIATE; {sql}; INSERT INTO schema_migrations VALUES ({version}, '{name}', \
              datetime('now')); COMMIT;"
@@ -75,4 +77,32 @@ pub(crate) fn run(conn: &Connection) -> Result<(), StoreError> {
         tracing::info!(version, name, "applied SQLite migration");
     }
     Ok(())
+}
+
+/// The migrations not applied yet, in order. Every missing one counts, not
+/// only those above the newest applied: migrations written on parallel
+/// branches can land out of order (0010 before 0009), as PostgreSQL's
+/// migrator also allows.
+fn pending<'m>(
+    migrations: &'m [(i64, &'m str, &'m str)],
+    applied: &[i64],
+) -> Vec<&'m (i64, &'m str, &'m str)> {
+    migrations
+        .iter()
+        .filter(|m| !applied.contains(&m.0))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_migration_that_landed_late_still_runs() {
+        let list = [(8, "a", ""), (9, "late", ""), (10, "b", "")];
+        let versions = |p: Vec<&(i64, &str, &str)>| p.iter().map(|m| m.0).collect::<Vec<_>>();
+        assert_eq!(versions(pending(&list, &[8, 10])), [9]);
+        assert_eq!(versions(pending(&list, &[])), [8, 9, 10]);
+        assert!(pending(&list, &[8, 9, 10]).is_empty());
+    }
 }

@@ -10,8 +10,9 @@ use casedesk_domain::{
 use casedesk_store::{
     AccountRecord, AgentRecord, AttachmentRecord, CaseFilter, CaseRecord, ChannelRecord,
     CustomerRecord, Deadline, DeadlineKind, EventRecord, HelpTokenKind, HelpTokenRecord,
-    LabelRecord, MessageRecord, MessageSummary, OutboxItem, OutboxUpdate, ReactionRecord,
-    RuleRecord, RuleTimer, SortOrder, StoreError, TemplateRecord, TokenRecord, Tx, VisitorRecord,
+    LabelRecord, MessageRecord, MessageSummary, OutboxItem, OutboxOutcome, OutboxState,
+    OutboxUpdate, ReactionRecord, RuleRecord, RuleTimer, SortOrder, StoreError, TemplateRecord,
+    TokenRecord, Tx, VisitorRecord,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params, params_from_iter};
@@ -392,7 +393,20 @@ fn outbox_from(row: &Row) -> rusqlite::Result<OutboxItem> {
         attempts: row.get("attempts")?,
         next_attempt_at: time_at(row, "next_attempt_at")?,
         created_at: time_at(row, "created_at")?,
+        last_attempt_at: opt_time_at(row, "last_attempt_at")?,
+        last_error: row.get("last_error")?,
+        delivered_at: opt_time_at(row, "delivered_at")?,
+        failed_at: opt_time_at(row, "failed_at")?,
     })
+}
+
+/// The condition of `outbox` rows in a state.
+fn outbox_state_sql(state: OutboxState) -> &'static str {
+    match state {
+        OutboxState::Pending => "delivered_at IS NULL AND failed_at IS NULL",
+        OutboxState::Delivered => "delivered_at IS NOT NULL",
+        OutboxState::Failed => "failed_at IS NOT NULL",
+    }
 }
 
 const LABEL_COLUMNS: &str = "id, account_id, name, color, created_at";
@@ -1128,7 +1142,8 @@ impl Tx for SqliteTx<'_> {
     async fn insert_outbox(&mut self, o: &OutboxItem) -> R<()> {
         self.exec(
             "INSERT INTO outbox (id, account_id, channel_id, message_id, url, body, attempts, \
-             next_attempt_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+             next_attempt_at, created_at, last_attempt_at, last_error, delivered_at, failed_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             params![
                 o.id,
                 o.account_id,
@@ -1138,7 +1153,11 @@ impl Tx for SqliteTx<'_> {
                 o.body,
                 o.attempts,
                 micros(o.next_attempt_at),
-                micros(o.created_at)
+                micros(o.created_at),
+                opt_micros(o.last_attempt_at),
+                o.last_error,
+                opt_micros(o.delivered_at),
+                opt_micros(o.failed_at)
             ],
         )
         .map(drop)
@@ -1151,8 +1170,8 @@ impl Tx for SqliteTx<'_> {
         limit: i64,
     ) -> R<Vec<OutboxItem>> {
         let items = self.all(
-            "SELECT * FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= ?1 \
-             ORDER BY next_attempt_at LIMIT ?2",
+            "SELECT * FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL \
+             AND next_attempt_at <= ?1 ORDER BY next_attempt_at LIMIT ?2",
             params![micros(now), limit],
             outbox_from,
         )?;
@@ -1166,26 +1185,33 @@ impl Tx for SqliteTx<'_> {
     }
 
     async fn finish_outbox(&mut self, u: &OutboxUpdate) -> R<()> {
-        let n = match u.retry_at {
-            None => self.exec(
-                "UPDATE outbox SET delivered_at = ?2, attempts = ?3, last_error = ?4 WHERE id = ?1",
-                params![u.id, micros(u.now), u.attempts, u.last_error],
-            )?,
-            Some(at) => self.exec(
-                "UPDATE outbox SET next_attempt_at = ?2, attempts = ?3, last_error = ?4 \
-                 WHERE id = ?1",
-                params![u.id, micros(at), u.attempts, u.last_error],
-            )?,
+        let (sql, at) = match u.outcome {
+            OutboxOutcome::Delivered => (
+                "UPDATE outbox SET delivered_at = ?2, attempts = ?3, last_error = ?4, \
+                 last_attempt_at = ?5 WHERE id = ?1",
+                u.now,
+            ),
+            OutboxOutcome::Retry(at) => (
+                "UPDATE outbox SET next_attempt_at = ?2, attempts = ?3, last_error = ?4, \
+                 last_attempt_at = ?5 WHERE id = ?1",
+                at,
+            ),
+            OutboxOutcome::Failed => (
+                "UPDATE outbox SET failed_at = ?2, attempts = ?3, last_error = ?4, \
+                 last_attempt_at = ?5 WHERE id = ?1",
+                u.now,
+            ),
         };
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        self.exec_found(
+            sql,
+            params![u.id, micros(at), u.attempts, u.last_error, micros(u.now)],
+        )
     }
 
     async fn next_outbox_at(&mut self) -> R<Option<Time>> {
         self.one(
-            "SELECT MIN(next_attempt_at) FROM outbox WHERE delivered_at IS NULL",
+            "SELECT MIN(next_attempt_at) FROM outbox \
+             WHERE delivered_at IS NULL AND failed_at IS NULL",
             [],
             |r| {
                 let v: Option<i64> = r.get(0)?;
@@ -1193,6 +1219,39 @@ impl Tx for SqliteTx<'_> {
             },
         )
     }
+
+    async fn list_outbox(
+        &mut self,
+        account_id: &str,
+        channel_id: &str,
+        state: Option<OutboxState>,
+        limit: i64,
+    ) -> R<Vec<OutboxItem>> {
+        let sql = format!(
+            "SELECT * FROM outbox WHERE account_id = ?1 AND channel_id = ?2 AND {} \
+             ORDER BY created_at DESC, id DESC LIMIT ?3",
+            state.map_or("1", outbox_state_sql)
+        );
+        self.all(&sql, params![account_id, channel_id, limit], outbox_from)
+    }
+
+    async fn get_outbox(&mut self, account_id: &str, id: &str) -> R<OutboxItem> {
+        self.one(
+            "SELECT * FROM outbox WHERE id = ?1 AND account_id = ?2",
+            [id, account_id],
+            outbox_from,
+        )
+    }
+
+    async fn requeue_outbox(&mut self, account_id: &str, id: &str, now: Time) -> R<bool> {
+        let n = self.exec(
+            "UPDATE outbox SET attempts = 0, failed_at = NULL, next_attempt_at = ?3 \
+             WHERE id = ?1 AND account_id = ?2 AND delivered_at IS NULL",
+            params![id, account_id, micros(now)],
+        )?;
+        Ok(n > 0)
+    }
+
     async fn insert_label(&mut self, l: &LabelRecord) -> R<()> {
         self.exec(
             "INSERT INTO labels (id, account_id, name, name_folded, color, created_at) \

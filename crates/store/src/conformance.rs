@@ -45,7 +45,9 @@ pub use reports::{
     stats_follow_reassignment_and_events_need_their_case,
     stats_tally_history_samples_and_active_chats,
 };
-pub use scheduling::{deadlines, outbox_lease_and_finish};
+pub use scheduling::{
+    deadlines, outbox_dead_letters_are_listed_and_requeued, outbox_lease_and_finish,
+};
 pub use widget::{
     attachments_follow_their_message, help_center_emails_and_tokens,
     widget_visitors_channels_and_conversations,
@@ -74,6 +76,7 @@ macro_rules! conformance_tests {
             message_summary,
             deadlines,
             outbox_lease_and_finish,
+            outbox_dead_letters_are_listed_and_requeued,
             concurrent_deadline_claims_never_overlap,
             concurrent_messages_of_one_customer_make_one_case,
             account_time_zone_round_trips,

@@ -252,8 +252,31 @@ pub trait Tx: Send {
         lease_until: casedesk_domain::Time,
         limit: i64,
     ) -> R<Vec<OutboxItem>>;
+    /// Records an attempt: delivered, due again at a time, or failed. A
+    /// failed item is never claimed again unless requeued.
     async fn finish_outbox(&mut self, update: &OutboxUpdate) -> R<()>;
+    /// When the earliest pending item is due (failed ones wait for nobody).
     async fn next_outbox_at(&mut self) -> R<Option<casedesk_domain::Time>>;
+    /// The deliveries of a channel of the account in `state` (any when
+    /// `None`), newest first, at most `limit`.
+    async fn list_outbox(
+        &mut self,
+        account_id: &str,
+        channel_id: &str,
+        state: Option<OutboxState>,
+        limit: i64,
+    ) -> R<Vec<OutboxItem>>;
+    async fn get_outbox(&mut self, account_id: &str, id: &str) -> R<OutboxItem>;
+    /// Queues an undelivered item of the account again, due at `now`, with
+    /// no attempts and no longer failed. `false` when there is no such
+    /// undelivered item (it was delivered meanwhile, or is not the
+    /// account's).
+    async fn requeue_outbox(
+        &mut self,
+        account_id: &str,
+        id: &str,
+        now: casedesk_domain::Time,
+    ) -> R<bool>;
 
     // labels
     /// A second label with the same name ignoring case is a `Conflict`.

@@ -266,18 +266,105 @@ pub struct Deadline {
     pub due_at: Time,
 }
 
-/// An outbound webhook delivery waiting to be acknowledged.
+/// An outbound webhook delivery: queued, delivered, or given up.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboxItem {
     pub id: String,
     pub account_id: String,
     pub channel_id: String,
     pub message_id: String,
+    /// The channel's webhook URL when the delivery was queued. Deliveries
+    /// go to the channel's URL at the time of each attempt instead.
     pub url: String,
     pub body: String,
     pub attempts: i64,
     pub next_attempt_at: Time,
     pub created_at: Time,
+    /// When the last attempt ended; `None` before the first.
+    pub last_attempt_at: Option<Time>,
+    pub last_error: Option<String>,
+    pub delivered_at: Option<Time>,
+    /// When it was given up (a dead letter): its attempts were used up or
+    /// it had nowhere to go.
+    pub failed_at: Option<Time>,
+}
+
+impl OutboxItem {
+    /// A new delivery, due at `at`.
+    pub fn queued(
+        id: String,
+        account_id: String,
+        channel_id: String,
+        message_id: String,
+        url: String,
+        body: String,
+        at: Time,
+    ) -> OutboxItem {
+        OutboxItem {
+            id,
+            account_id,
+            channel_id,
+            message_id,
+            url,
+            body,
+            attempts: 0,
+            next_attempt_at: at,
+            created_at: at,
+            last_attempt_at: None,
+            last_error: None,
+            delivered_at: None,
+            failed_at: None,
+        }
+    }
+
+    pub fn state(&self) -> OutboxState {
+        if self.delivered_at.is_some() {
+            OutboxState::Delivered
+        } else if self.failed_at.is_some() {
+            OutboxState::Failed
+        } else {
+            OutboxState::Pending
+        }
+    }
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxState {
+    /// Waiting for its next attempt (or being attempted).
+    Pending,
+    Delivered,
+    /// Given up: only an admin's redelivery queues it again.
+    Failed,
+}
+
+impl OutboxState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxState::Pending => "pending",
+            OutboxState::Delivered => "delivered",
+            OutboxState::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<OutboxState> {
+        match s {
+            "pending" => Some(OutboxState::Pending),
+            "delivered" => Some(OutboxState::Delivered),
+            "failed" => Some(OutboxState::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// What one delivery attempt decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxOutcome {
+    Delivered,
+    /// Try again at this time.
+    Retry(Time),
+    /// Give up: a dead letter.
+    Failed,
 }
 
 /// The result of one delivery attempt.
@@ -285,9 +372,9 @@ pub struct OutboxItem {
 pub struct OutboxUpdate {
     pub id: String,
     pub attempts: i64,
-    /// `None` when delivered.
-    pub retry_at: Option<Time>,
+    pub outcome: OutboxOutcome,
     pub last_error: Option<String>,
+    /// When the attempt ended.
     pub now: Time,
 }
 

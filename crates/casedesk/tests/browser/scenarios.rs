@@ -35,6 +35,7 @@ scenarios!(
     phone_width,
     admin_settings,
     agent_access_admin,
+    failed_webhook_delivery_redelivered,
     auto_finish_warning_and_keep_active,
     apply_template_from_chat_page,
     labels_on_case_and_list_filter,
@@ -684,6 +685,108 @@ async fn agent_access_admin(app: &TestApp, b: &Browser) {
             .await,
         true
     );
+}
+
+/// Settings shows the replies a channel's webhook gave up on, with the
+/// reason; Redeliver sends one again, to the channel's current URL, and it
+/// leaves the list.
+async fn failed_webhook_delivery_redelivered(app: &TestApp, b: &Browser) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
+    let status = Arc::new(AtomicU16::new(503));
+    let hits = Arc::new(AtomicUsize::new(0));
+    let (st, h) = (Arc::clone(&status), Arc::clone(&hits));
+    let router = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move || {
+            let (st, h) = (Arc::clone(&st), Arc::clone(&h));
+            async move {
+                h.fetch_add(1, Ordering::SeqCst);
+                axum::http::StatusCode::from_u16(st.load(Ordering::SeqCst)).expect("status")
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let hook = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, router).await.expect("receiver") });
+    let channel = app
+        .ok(
+            Method::POST,
+            "/api/v1/channels",
+            Some(json!({"kind": "api", "name": "Bridge", "webhook_url": hook})),
+        )
+        .await;
+    let (id, token) = (s(&channel["id"]), s(&channel["inbound_token"]));
+    let (st, r) = app
+        .raw(
+            Method::POST,
+            &format!("/api/v1/channels/{id}/inbound"),
+            Some(&token),
+            Some(json!({"type": "message", "message_id": "bridge-1",
+                "customer": {"id": "bridged"}, "text": "over the bridge"})),
+        )
+        .await;
+    assert!(st.is_success(), "{r}");
+    let case_id = s(&r["case_id"]);
+    app.reply(&case_id, "Answer over the bridge").await;
+    let patch = format!("/api/v1/channels/{id}");
+    let failed = format!("/api/v1/channels/{id}/deliveries?state=failed");
+    let count = |path: String| async move {
+        let v = app.ok(Method::GET, &path, None).await;
+        v["items"].as_array().map_or(0, Vec::len)
+    };
+    // The receiver refuses; with the URL removed meanwhile the delivery
+    // has nowhere to go and fails at its next attempt.
+    wait_for("a first attempt", || async {
+        hits.load(Ordering::SeqCst) > 0
+    })
+    .await;
+    app.ok(Method::PATCH, &patch, Some(json!({"webhook_url": null})))
+        .await;
+    wait_for("the failed delivery", || count(failed.clone())).await;
+    status.store(200, Ordering::SeqCst);
+    app.ok(Method::PATCH, &patch, Some(json!({"webhook_url": hook})))
+        .await;
+
+    // The UI loads channels when it starts: a reload shows the new one.
+    b.goto("/#/settings").await;
+    b.client.refresh().await.expect("reload");
+    let item = format!(".channel-item[data-id='{id}']");
+    b.wait_text(
+        &format!("{item} [data-test=failed-deliveries]"),
+        "Replies the webhook could not deliver",
+    )
+    .await;
+    b.wait_text(
+        &format!("{item} [data-test=failed-delivery]"),
+        "the channel has no webhook_url any more",
+    )
+    .await;
+    let before = hits.load(Ordering::SeqCst);
+    b.click(&format!("{item} [data-test=redeliver]")).await;
+    b.wait_text("#toast", "Queued for delivery again.").await;
+    b.wait_gone(&format!("{item} [data-test=failed-delivery]"))
+        .await;
+    let delivered = format!("/api/v1/channels/{id}/deliveries?state=delivered");
+    wait_for("the redelivery", || count(delivered.clone())).await;
+    assert_eq!(hits.load(Ordering::SeqCst), before + 1, "sent once more");
+    app.finish(&case_id, "closed").await;
+}
+
+/// Polls `cond` (true, or a count above zero) every 100 ms for up to 20 s.
+async fn wait_for<F, Fut, T>(what: &str, cond: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = T>,
+    T: Into<usize>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while cond().await.into() == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "never saw {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 /// Pictures of the main pages for docs/ui.md, taken early while the

@@ -411,6 +411,8 @@ async fn openapi_lists_every_route(backend: Backend) {
         ("patch", "/api/v1/rules/{id}"),
         ("delete", "/api/v1/rules/{id}"),
         ("patch", "/api/v1/channels/{id}"),
+        ("get", "/api/v1/channels/{id}/deliveries"),
+        ("post", "/api/v1/deliveries/{id}/redeliver"),
         ("post", "/api/v1/widget/{channel_id}/visitors"),
         ("get", "/api/v1/widget/{channel_id}/messages"),
         ("post", "/api/v1/widget/{channel_id}/messages"),

@@ -123,6 +123,9 @@ impl Server {
             admin_email: Some(ADMIN_EMAIL.into()),
             admin_password: Some(ADMIN_PASSWORD.into()),
             attachments_dir: Some(db.files.path().to_owned()),
+            // Test webhook receivers listen on loopback; the address rule
+            // itself is tested with this turned off (outbound.rs).
+            webhook_allow_private: true,
             ..Default::default()
         };
         tweak(&mut config, &base);

@@ -8,6 +8,7 @@ mod durability;
 mod hardening;
 mod help;
 mod helpers;
+mod outbound;
 mod reports;
 mod rules;
 mod smtp;

@@ -3,8 +3,8 @@
 use casedesk_domain::{ChannelKind, Status};
 use casedesk_store::{
     AgentRecord, AttachmentRecord, CaseRecord, ChannelRecord, CustomerRecord, Deadline,
-    DeadlineKind, EventRecord, LabelRecord, MessageRecord, ReactionRecord, RuleRecord,
-    TemplateRecord,
+    DeadlineKind, EventRecord, LabelRecord, MessageRecord, OutboxItem, OutboxState, ReactionRecord,
+    RuleRecord, TemplateRecord,
 };
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
@@ -164,6 +164,55 @@ impl ChannelDto {
             snippet: None,
             created_at: rfc3339(c.created_at),
             inbound_token: show_token.then(|| c.inbound_token.clone()),
+        }
+    }
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeliveryListQuery {
+    /// `pending`, `delivered` or `failed`; absent: every state.
+    pub state: Option<String>,
+    /// At most this many, newest first (1 to 500, default 100).
+    pub limit: Option<i64>,
+}
+
+/// One outbound webhook delivery of an agent reply.
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryDto {
+    pub id: String,
+    pub channel_id: String,
+    /// The agent reply it carries.
+    pub message_id: String,
+    /// `pending` (waiting for an attempt), `delivered`, or `failed` (given
+    /// up: its attempts were used up or the channel has no webhook URL;
+    /// an admin can redeliver it).
+    pub state: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub last_attempt_at: Option<String>,
+    /// Pending deliveries: when the next attempt is due.
+    pub next_attempt_at: Option<String>,
+    pub delivered_at: Option<String>,
+    pub failed_at: Option<String>,
+}
+
+impl From<&OutboxItem> for DeliveryDto {
+    fn from(o: &OutboxItem) -> Self {
+        let state = o.state();
+        DeliveryDto {
+            id: o.id.clone(),
+            channel_id: o.channel_id.clone(),
+            message_id: o.message_id.clone(),
+            state: state.as_str().to_owned(),
+            attempts: o.attempts,
+            last_error: o.last_error.clone(),
+            created_at: rfc3339(o.created_at),
+            last_attempt_at: opt_rfc3339(o.last_attempt_at),
+            next_attempt_at: (state == OutboxState::Pending).then(|| rfc3339(o.next_attempt_at)),
+            delivered_at: opt_rfc3339(o.delivered_at),
+            failed_at: opt_rfc3339(o.failed_at),
         }
     }
 }

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod cases;
+mod deliveries;
 pub mod dto;
 mod export;
 mod help;
@@ -150,6 +151,8 @@ pub fn router() -> (axum::Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(accounts::clear_login_throttle))
         .routes(routes!(accounts::list_channels, accounts::create_channel))
         .routes(routes!(accounts::patch_channel))
+        .routes(routes!(deliveries::list_deliveries))
+        .routes(routes!(deliveries::redeliver))
         .routes(routes!(widget::create_visitor))
         .routes(routes!(widget::list_messages, widget::post_message))
         .routes(routes!(widget::react))

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::fixtures::*;
-use crate::{Deadline, DeadlineKind, OutboxItem, OutboxUpdate, Store};
+use crate::{Deadline, DeadlineKind, OutboxItem, OutboxOutcome, OutboxState, OutboxUpdate, Store};
 
 pub(crate) fn deadline(w: &World, case_id: &str, kind: DeadlineKind, due: i64) -> Deadline {
     Deadline {
@@ -126,15 +126,16 @@ pub async fn deadlines(store: Arc<dyn Store>) {
 
 fn outbox_item(w: &World, id: &str, due: i64) -> OutboxItem {
     OutboxItem {
-        id: s(id),
-        account_id: w.account_id.clone(),
-        channel_id: w.channel_id.clone(),
-        message_id: format!("msg-{id}"),
-        url: s("https://example.com/hook"),
-        body: format!(r#"{{"id":"{id}","text":"привет"}}"#),
-        attempts: 0,
-        next_attempt_at: t(due),
         created_at: t(1),
+        ..OutboxItem::queued(
+            s(id),
+            w.account_id.clone(),
+            w.channel_id.clone(),
+            format!("msg-{id}"),
+            s("https://example.com/hook"),
+            format!(r#"{{"id":"{id}","text":"привет"}}"#),
+            t(due),
+        )
     }
 }
 
@@ -213,7 +214,7 @@ pub async fn outbox_lease_and_finish(store: Arc<dyn Store>) {
         OutboxUpdate {
             id: s("o1"),
             attempts: 1,
-            retry_at: None,
+            outcome: OutboxOutcome::Delivered,
             last_error: None,
             now: t(31),
         },
@@ -222,7 +223,7 @@ pub async fn outbox_lease_and_finish(store: Arc<dyn Store>) {
     let retry = OutboxUpdate {
         id: s("o2"),
         attempts: 1,
-        retry_at: Some(t(60)),
+        outcome: OutboxOutcome::Retry(t(60)),
         last_error: Some(s("HTTP 503")),
         now: t(31),
     };
@@ -251,7 +252,7 @@ pub async fn outbox_lease_and_finish(store: Arc<dyn Store>) {
         OutboxUpdate {
             id: s("o2"),
             attempts: 3,
-            retry_at: None,
+            outcome: OutboxOutcome::Delivered,
             last_error: None,
             now: t(201),
         },
@@ -262,7 +263,7 @@ pub async fn outbox_lease_and_finish(store: Arc<dyn Store>) {
         OutboxUpdate {
             id: s("o3"),
             attempts: 1,
-            retry_at: None,
+            outcome: OutboxOutcome::Delivered,
             last_error: None,
             now: t(201),
         },
@@ -272,5 +273,167 @@ pub async fn outbox_lease_and_finish(store: Arc<dyn Store>) {
     assert!(
         claim_outbox(store, 10_000, 20_000).await.is_empty(),
         "delivered items are never claimed"
+    );
+}
+
+async fn insert_outbox(store: &dyn Store, items: Vec<OutboxItem>) {
+    write_ok(store, "insert outbox", move |tx| {
+        Box::pin(async move {
+            for item in &items {
+                tx.insert_outbox(item).await?;
+            }
+            Ok(())
+        })
+    })
+    .await;
+}
+
+async fn list_outbox(
+    store: &dyn Store,
+    w: &World,
+    state: Option<OutboxState>,
+    limit: i64,
+) -> Vec<OutboxItem> {
+    let (account_id, channel_id) = (w.account_id.clone(), w.channel_id.clone());
+    read_ok(store, "list outbox", move |tx| {
+        Box::pin(async move { tx.list_outbox(&account_id, &channel_id, state, limit).await })
+    })
+    .await
+}
+
+async fn requeue(store: &dyn Store, account_id: &str, id: &str, now: i64) -> bool {
+    let (account_id, id) = (s(account_id), s(id));
+    write_ok(store, "requeue outbox", move |tx| {
+        Box::pin(async move { tx.requeue_outbox(&account_id, &id, t(now)).await })
+    })
+    .await
+}
+
+/// Dead letters: a failed delivery keeps its attempts, error and times, is
+/// never claimed nor due, is listed by state per channel and account, and
+/// comes back to the queue only when requeued.
+pub async fn outbox_dead_letters_are_listed_and_requeued(store: Arc<dyn Store>) {
+    let store = &*store;
+    let w = world(store, "acc-a").await;
+    let other = world(store, "acc-b").await;
+    let item = |id: &str, created: i64| OutboxItem {
+        created_at: t(created),
+        ..outbox_item(&w, id, 10)
+    };
+    insert_outbox(
+        store,
+        vec![
+            item("d1", 1),
+            item("d2", 2),
+            item("d3", 3),
+            outbox_item(&other, "x1", 10),
+        ],
+    )
+    .await;
+    assert!(
+        list_outbox(store, &w, Some(OutboxState::Failed), 10)
+            .await
+            .is_empty(),
+        "nothing failed yet"
+    );
+    assert_eq!(
+        ids(&list_outbox(store, &w, None, 10).await),
+        ["d3", "d2", "d1"],
+        "a channel's deliveries, newest first, without other accounts'"
+    );
+    assert_eq!(claim_outbox(store, 20, 80).await.len(), 4);
+    let attempt = |id: &str, outcome, error: Option<&str>| OutboxUpdate {
+        id: s(id),
+        attempts: 5,
+        outcome,
+        last_error: error.map(s),
+        now: t_micros(21, 7),
+    };
+    finish_outbox(
+        store,
+        attempt("d1", OutboxOutcome::Failed, Some("receiver answered 500")),
+    )
+    .await;
+    finish_outbox(store, attempt("d2", OutboxOutcome::Delivered, None)).await;
+    finish_outbox(
+        store,
+        attempt("d3", OutboxOutcome::Retry(t(40)), Some("timed out")),
+    )
+    .await;
+    finish_outbox(store, attempt("x1", OutboxOutcome::Failed, Some("gone"))).await;
+
+    let failed = list_outbox(store, &w, Some(OutboxState::Failed), 10).await;
+    assert_eq!(ids(&failed), ["d1"], "only this account's failed delivery");
+    let d1 = &failed[0];
+    assert_eq!(d1.state(), OutboxState::Failed);
+    assert_eq!(d1.attempts, 5);
+    assert_eq!(d1.last_error.as_deref(), Some("receiver answered 500"));
+    assert_eq!(d1.failed_at, Some(t_micros(21, 7)), "failed_at is kept");
+    assert_eq!(d1.last_attempt_at, Some(t_micros(21, 7)));
+    assert_eq!(d1.delivered_at, None);
+    let delivered = list_outbox(store, &w, Some(OutboxState::Delivered), 10).await;
+    assert_eq!(ids(&delivered), ["d2"]);
+    assert_eq!(delivered[0].delivered_at, Some(t_micros(21, 7)));
+    let pending = list_outbox(store, &w, Some(OutboxState::Pending), 10).await;
+    assert_eq!(ids(&pending), ["d3"]);
+    assert_eq!(pending[0].next_attempt_at, t(40));
+    assert_eq!(pending[0].last_error.as_deref(), Some("timed out"));
+    assert_eq!(
+        ids(&list_outbox(store, &w, None, 2).await),
+        ["d3", "d2"],
+        "the limit keeps the newest"
+    );
+
+    assert_eq!(
+        next_outbox_at(store).await,
+        Some(t(40)),
+        "a failed delivery is not due"
+    );
+    assert_eq!(
+        ids(&claim_outbox(store, 10_000, 10_100).await),
+        ["d3"],
+        "failed and delivered items are never claimed"
+    );
+
+    let (acc, id) = (w.account_id.clone(), s("d1"));
+    let got = read_ok(store, "get outbox", move |tx| {
+        Box::pin(async move { tx.get_outbox(&acc, &id).await })
+    })
+    .await;
+    assert_eq!(&got, d1, "get_outbox returns the whole item");
+    let (acc, id) = (w.account_id.clone(), s("x1"));
+    let foreign = crate::read(store, move |tx| {
+        Box::pin(async move { tx.get_outbox(&acc, &id).await })
+    })
+    .await;
+    assert_not_found("another account's delivery", foreign);
+
+    assert!(
+        !requeue(store, &w.account_id, "x1", 50).await,
+        "another account's delivery is not requeued"
+    );
+    assert!(
+        !requeue(store, &w.account_id, "d2", 50).await,
+        "a delivered item is not requeued"
+    );
+    assert!(requeue(store, &w.account_id, "d1", 20_000).await);
+    let again = list_outbox(store, &w, Some(OutboxState::Pending), 10).await;
+    assert_eq!(ids(&again), ["d3", "d1"], "the requeued item is pending");
+    let d1 = &again[1];
+    assert_eq!(
+        (d1.attempts, d1.failed_at),
+        (0, None),
+        "attempts start over"
+    );
+    assert_eq!(d1.next_attempt_at, t(20_000), "due at once");
+    assert_eq!(
+        ids(&claim_outbox(store, 20_000, 20_100).await),
+        ["d1", "d3"],
+        "a requeued item is claimed again"
+    );
+    assert_eq!(
+        ids(&list_outbox(store, &other, Some(OutboxState::Failed), 10).await),
+        ["x1"],
+        "the other account's dead letter is untouched"
     );
 }

@@ -105,6 +105,10 @@ const STRINGS = {
     channels: "Channels",
     channel_name: "Name",
     webhook_url: "Webhook URL for agent replies (optional)",
+    deliveries_failed: "Replies the webhook could not deliver",
+    delivery_line: "{time} · attempts: {n}",
+    redeliver: "Redeliver",
+    redelivered: "Queued for delivery again.",
     create_channel: "Create channel",
     token_once: "Inbound token of {name} — shown only now, store it safely:",
     inbound_url: "Customer events are POSTed to",
@@ -441,6 +445,10 @@ const STRINGS = {
     channels: "Каналы",
     channel_name: "Название",
     webhook_url: "URL вебхука для ответов агентов (необязательно)",
+    deliveries_failed: "Ответы, которые вебхук не смог доставить",
+    delivery_line: "{time} · попыток: {n}",
+    redeliver: "Отправить снова",
+    redelivered: "Снова поставлено в очередь на отправку.",
     create_channel: "Создать канал",
     token_once: "Входящий токен канала {name} — показывается только сейчас, сохраните его:",
     inbound_url: "События клиентов отправляются POST-запросом на",
@@ -4049,6 +4057,7 @@ function channelItem(c, keep) {
   );
   if (c.kind !== "widget") {
     append(item, h("code", {}, inboundUrl(c)), c.webhook_url ? h("div", { class: "muted" }, "→ ", c.webhook_url) : null);
+    if (c.webhook_url) append(item, failedDeliveries(c));
     return item;
   }
   if (c.snippet) append(item, snippetBox(c.snippet));
@@ -4120,6 +4129,54 @@ function channelItem(c, keep) {
   };
   show();
   return append(item, sites);
+}
+
+/** The replies a channel's webhook gave up on (dead letters), each with
+ * its last error and a Redeliver button; hidden while there are none. A
+ * redelivery goes to the channel's current webhook URL. */
+function failedDeliveries(c) {
+  const box = h("div", { class: "channel-deliveries", "data-test": "failed-deliveries", hidden: true });
+  const load = async () => {
+    const path = "/api/v1/channels/" + encodeURIComponent(c.id) + "/deliveries?state=failed&limit=20";
+    const page = await attempt(() => api("GET", path));
+    const items = (page && page.items) || [];
+    clear(box);
+    box.hidden = !items.length;
+    if (!items.length) return;
+    append(
+      box,
+      h("span", { class: "muted" }, t("deliveries_failed")),
+      h(
+        "ul",
+        { class: "plain delivery-list" },
+        items.map((d) =>
+          h(
+            "li",
+            { class: "delivery", "data-id": d.id, "data-test": "failed-delivery" },
+            h("div", { class: "delivery-head" }, h("span", {}, t("delivery_line", { time: fmtTime(d.failed_at), n: d.attempts })), redeliverButton(d)),
+            d.last_error ? h("div", { class: "form-error delivery-error", dir: "auto" }, d.last_error) : null,
+          ),
+        ),
+      ),
+    );
+  };
+  const redeliverButton = (d) => {
+    const button = h("button", { type: "button", class: "secondary redeliver", "data-test": "redeliver" }, t("redeliver"));
+    button.addEventListener("click", async () => {
+      if (button.disabled) return;
+      button.disabled = true;
+      const queued = await attempt(() => api("POST", "/api/v1/deliveries/" + encodeURIComponent(d.id) + "/redeliver"));
+      if (!queued) {
+        button.disabled = false;
+        return;
+      }
+      toast(t("redelivered"));
+      load();
+    });
+    return button;
+  };
+  load();
+  return box;
 }
 
 /** The widget's snippet in a read-only, selectable box with a Copy button. */
