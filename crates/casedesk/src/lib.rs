@@ -1,9 +1,11 @@
 //! The `casedesk` binary's library half: choosing the storage backend from a
-//! database URL, and the benchmark programs. Kept in a library so the
-//! end-to-end tests start servers exactly the way the binary does.
+//! database URL, backup and restore of a SQLite installation, and the
+//! benchmark programs. Kept in a library so the end-to-end tests start
+//! servers exactly the way the binary does.
 
 #![forbid(unsafe_code)]
 
+pub mod backup;
 pub mod bench;
 
 use std::sync::Arc;

@@ -3,7 +3,7 @@
 
 #![forbid(unsafe_code)]
 
-use casedesk::{bench, open_store};
+use casedesk::{backup, bench, open_store};
 use casedesk_domain::Role;
 use casedesk_server::{Config, auth};
 use casedesk_store::Store;
@@ -88,6 +88,39 @@ enum Command {
     },
     /// Create or upgrade the database schema, then exit.
     Migrate,
+    /// Copy a SQLite database and the attachments into a new directory,
+    /// while the server keeps running (PostgreSQL: docs/operations.md).
+    Backup {
+        /// A new or empty directory; gets casedesk.db and casedesk-files/.
+        #[arg(long)]
+        to: std::path::PathBuf,
+        /// The attachments directory the server uses.
+        #[arg(
+            long,
+            env = "CASEDESK_ATTACHMENTS_DIR",
+            default_value = "casedesk-files"
+        )]
+        attachments_dir: std::path::PathBuf,
+        /// Database pages (4 KiB) copied at a time, with a short pause
+        /// between steps; smaller steps share the disk more evenly.
+        #[arg(long, default_value_t = 1024,
+              value_parser = clap::value_parser!(i32).range(1..))]
+        pages_per_step: i32,
+    },
+    /// Put a directory made by `casedesk backup` in place, with the server
+    /// stopped; refuses to overwrite an existing database or attachments.
+    Restore {
+        /// The directory `casedesk backup --to` wrote.
+        #[arg(long)]
+        from: std::path::PathBuf,
+        /// Where the restored attachments go (missing or empty).
+        #[arg(
+            long,
+            env = "CASEDESK_ATTACHMENTS_DIR",
+            default_value = "casedesk-files"
+        )]
+        attachments_dir: std::path::PathBuf,
+    },
     /// Accounts and agents.
     Admin {
         #[command(subcommand)]
@@ -206,6 +239,28 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("casedesk: the {} database is up to date", store.backend());
             Ok(())
         }
+        Command::Backup {
+            to,
+            attachments_dir,
+            pages_per_step,
+        } => {
+            let url = cli.database_url;
+            let options = casedesk_store_sqlite::BackupOptions {
+                pages_per_step,
+                ..Default::default()
+            };
+            let summary =
+                blocking(move || backup::backup(&url, &attachments_dir, &to, options)).await?;
+            print_summary("wrote", &summary)
+        }
+        Command::Restore {
+            from,
+            attachments_dir,
+        } => {
+            let url = cli.database_url;
+            let summary = blocking(move || backup::restore(&from, &url, &attachments_dir)).await?;
+            print_summary("restored", &summary)
+        }
         Command::Admin { command } => {
             let store = open_store(&cli.database_url)
                 .await
@@ -216,6 +271,20 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Bench { command } => bench::run(command).await,
     }
+}
+
+/// Runs file and database copying off the async runtime's threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Result<T, String> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| format!("the copy stopped: {e}"))?
+}
+
+fn print_summary(verb: &str, summary: &backup::Summary) -> Result<(), String> {
+    backup::print_summary(&mut std::io::stdout().lock(), verb, summary)
+        .map_err(|e| format!("cannot write the summary: {e}"))
 }
 
 async fn admin(store: &dyn Store, command: AdminCommand) -> Result<(), String> {

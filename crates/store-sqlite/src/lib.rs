@@ -9,11 +9,15 @@
 //! of reader threads with their own connections (WAL lets them proceed while
 //! the writer writes).
 //!
+//! It also copies a live database for backups ([`backup`]), with SQLite's
+//! online backup API, since how to copy the file safely is SQLite's business.
+//!
 //! What it must not do: decide rules (jobs from the server do), or leak
 //! `rusqlite` types through the [`Store`]/[`Tx`] interface.
 
 #![forbid(unsafe_code)]
 
+mod backup;
 pub mod baseline;
 mod migrate;
 mod reports;
@@ -28,6 +32,7 @@ use casedesk_store::{Job, JobError, JobOutput, Mode, Store, StoreError};
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{mpsc, oneshot};
 
+pub use crate::backup::{BackupOptions, BackupReport, backup};
 use crate::tx::SqliteTx;
 
 /// How many queued write jobs one transaction may take.

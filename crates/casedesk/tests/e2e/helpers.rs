@@ -23,11 +23,32 @@ pub fn postgres_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
+/// A directory of a test: a temporary one, removed with it, or one that
+/// belongs to something else (a backup the test made).
+pub struct Dir {
+    path: std::path::PathBuf,
+    _temp: Option<tempfile::TempDir>,
+}
+
+impl Dir {
+    pub fn temp() -> Dir {
+        let temp = tempfile::tempdir().expect("temp dir");
+        Dir {
+            path: temp.path().to_owned(),
+            _temp: Some(temp),
+        }
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+}
+
 /// Where a test's database lives, so a test can restart a server on it.
 pub struct Database {
     pub url: String,
     /// The attachments directory, kept across restarts like the database.
-    pub files: tempfile::TempDir,
+    pub files: Dir,
     _dir: Option<tempfile::TempDir>,
     schema: Option<String>,
 }
@@ -40,7 +61,7 @@ impl Database {
                 let url = format!("sqlite://{}", dir.path().join("casedesk.db").display());
                 Database {
                     url,
-                    files: tempfile::tempdir().expect("attachments dir"),
+                    files: Dir::temp(),
                     _dir: Some(dir),
                     schema: None,
                 }
@@ -51,12 +72,31 @@ impl Database {
                 let sep = if base.contains('?') { '&' } else { '?' };
                 Database {
                     url: format!("{base}{sep}schema={schema}"),
-                    files: tempfile::tempdir().expect("attachments dir"),
+                    files: Dir::temp(),
                     _dir: None,
                     schema: Some(schema),
                 }
             }
         }
+    }
+
+    /// A database and attachments directory the test does not own (a
+    /// restored backup): nothing is removed when it is dropped.
+    pub fn existing(url: String, files: &std::path::Path) -> Database {
+        Database {
+            url,
+            files: Dir {
+                path: files.to_owned(),
+                _temp: None,
+            },
+            _dir: None,
+            schema: None,
+        }
+    }
+
+    /// The PostgreSQL schema of a fresh test database.
+    pub fn schema(&self) -> Option<&str> {
+        self.schema.as_deref()
     }
 
     pub async fn open(&self) -> Arc<dyn Store> {
@@ -202,6 +242,23 @@ impl TestApp {
         assert_eq!(status, StatusCode::CREATED, "{channel}");
         app.channel_id = s(&channel["id"]);
         app.inbound_token = s(&channel["inbound_token"]);
+        app
+    }
+
+    /// A server on an existing database (a restored backup), logged in as
+    /// the admin and posting to its `api` channel `channel_id`.
+    pub async fn spawn_on(db: Database, channel_id: &str, inbound_token: &str) -> TestApp {
+        let server = Server::start(&db).await;
+        let mut app = TestApp {
+            db,
+            base: server.base.clone(),
+            server: Some(server),
+            http: reqwest::Client::new(),
+            token: String::new(),
+            channel_id: channel_id.to_owned(),
+            inbound_token: inbound_token.to_owned(),
+        };
+        app.token = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
         app
     }
 

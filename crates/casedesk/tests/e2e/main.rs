@@ -4,6 +4,7 @@
 mod api;
 mod attachments;
 mod automation;
+mod backup;
 mod durability;
 mod hardening;
 mod help;
