@@ -20,6 +20,7 @@ on_both!(
     agent_event_streams_are_capped_and_end_with_the_session,
     idle_and_slow_connections_are_cut_off,
     abandoned_uploads_are_swept_at_start,
+    mailed_links_never_come_from_the_host_header,
 );
 
 fn field_error(v: &Value) -> String {
@@ -545,4 +546,85 @@ async fn abandoned_uploads_are_swept_at_start(backend: Backend) {
     assert!(!abandoned.exists(), "a crash's partial upload was kept");
     assert!(in_flight.exists(), "a fresh upload was removed");
     server.stop().await;
+}
+
+/// What the servers of this test binary log, for the tests that read it.
+static LOG: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+
+struct LogWriter;
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut log) = LOG.lock() {
+            log.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn capture_mail_log() {
+    // Once per process; the second backend's run finds it installed.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            "casedesk_server::mail=info",
+        ))
+        .with_writer(|| LogWriter)
+        .with_ansi(false)
+        .try_init();
+}
+
+async fn mailed_links_never_come_from_the_host_header(backend: Backend) {
+    capture_mail_log();
+    // No public URL and no SMTP server: the sign-in mail goes to the log.
+    let app = TestApp::spawn(backend).await;
+    let email = format!("host-{}@example.com", backend_name(backend));
+    let case = app.customer_says("hosted", "h1", "hello").await;
+    let customer = s(&app.case(&s(&case["case_id"])).await["customer_id"]);
+    app.ok(
+        Method::PATCH,
+        &format!("/api/v1/customers/{customer}"),
+        Some(json!({"email": email})),
+    )
+    .await;
+    let account = s(&app.ok(Method::GET, "/api/v1/me", None).await["account_id"]);
+    let r = app
+        .http
+        .post(format!("{}/api/v1/help/{account}/sign-in", app.base))
+        .header("host", "evil.example")
+        .header("x-forwarded-proto", "https")
+        .json(&json!({"email": email}))
+        .send()
+        .await
+        .expect("sign-in sent");
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let mut mail = String::new();
+    for _ in 0..100 {
+        let log = String::from_utf8_lossy(&LOG.lock().map(|l| l.clone()).unwrap_or_default())
+            .into_owned();
+        // The event's message (the mail) comes before its fields.
+        if let Some(at) = log.find(&format!("to={email}")) {
+            let start = log[..at].rfind("no SMTP server configured").unwrap_or(0);
+            mail = log[start..at].to_owned();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(mail.contains("#login="), "no sign-in mail logged: {mail}");
+    assert!(!mail.contains("evil.example"), "{mail}");
+    assert!(
+        mail.contains(&format!("{}/help/{account}#login=", app.base)),
+        "the link is on the server's own address: {mail}"
+    );
+    app.stop().await;
+}
+
+fn backend_name(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    }
 }
