@@ -220,6 +220,38 @@ pub async fn login(
     email: &str,
     password: String,
 ) -> Result<String, AppError> {
+    let agent = check_password(app, client, email, password).await?;
+    if !agent.active() {
+        return Err(AppError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "agent_disabled",
+            "this agent is disabled; ask an admin",
+        ));
+    }
+    let token = new_secret();
+    let at = now();
+    let record = TokenRecord {
+        token_hash: sha256_hex(&token),
+        account_id: agent.account_id.clone(),
+        agent_id: agent.id.clone(),
+        created_at: at,
+        expires_at: at + chrono::Duration::days(TOKEN_TTL_DAYS),
+    };
+    write::<_, StoreError, _>(&*app.store, move |tx| {
+        Box::pin(async move { tx.insert_token(&record).await })
+    })
+    .await?;
+    Ok(token)
+}
+
+/// The agent whose `email` and `password` these are, tried from `client`:
+/// throttled, and failures counted, as logins are.
+pub async fn check_password(
+    app: &App,
+    client: &str,
+    email: &str,
+    password: String,
+) -> Result<AgentRecord, AppError> {
     let invalid = || AppError::unauthorized("invalid email or password");
     let Ok(email) = normalize_email(email) else {
         return Err(invalid());
@@ -242,27 +274,7 @@ pub async fn login(
         return Err(invalid());
     };
     app.throttle.succeeded(client, &email);
-    if !agent.active() {
-        return Err(AppError::new(
-            axum::http::StatusCode::FORBIDDEN,
-            "agent_disabled",
-            "this agent is disabled; ask an admin",
-        ));
-    }
-    let token = new_secret();
-    let at = now();
-    let record = TokenRecord {
-        token_hash: sha256_hex(&token),
-        account_id: agent.account_id.clone(),
-        agent_id: agent.id.clone(),
-        created_at: at,
-        expires_at: at + chrono::Duration::days(TOKEN_TTL_DAYS),
-    };
-    write::<_, StoreError, _>(&*app.store, move |tx| {
-        Box::pin(async move { tx.insert_token(&record).await })
-    })
-    .await?;
-    Ok(token)
+    Ok(agent)
 }
 
 pub async fn logout(app: &App, token_hash: String) -> Result<(), AppError> {

@@ -325,20 +325,56 @@ async fn ending_sessions_disabling_and_deleting_agents(backend: Backend) {
     assert_eq!(v["ended_sessions"], 2);
     assert_eq!(me(a).await, StatusCode::UNAUTHORIZED);
     assert_eq!(me(b).await, StatusCode::UNAUTHORIZED);
-    // An agent may set their own password, not another's.
+    // An agent may set their own password, knowing the current one, and
+    // not another's.
     let c = app.login("ada@example.com", "second-password").await;
+    let admin_id = s(&app.ok(Method::GET, "/api/v1/me", None).await["id"]);
     let (st, _) = app
         .raw(
             Method::PUT,
-            &format!(
-                "/api/v1/agents/{}/password",
-                s(&app.ok(Method::GET, "/api/v1/me", None).await["id"])
-            ),
+            &format!("/api/v1/agents/{admin_id}/password"),
             Some(&c),
             Some(json!({"password": "taken-over!"})),
         )
         .await;
     assert_eq!(st, StatusCode::FORBIDDEN);
+    let own = format!("/api/v1/agents/{id}/password");
+    for current in [None, Some("not-my-password")] {
+        let (st, v) = app
+            .raw(
+                Method::PUT,
+                &own,
+                Some(&c),
+                Some(json!({"password": "taken-over!", "current_password": current})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{v}");
+    }
+    let (st, v) = app
+        .raw(
+            Method::PUT,
+            &own,
+            Some(&c),
+            Some(json!({"password": "third-password", "current_password": "second-password"})),
+        )
+        .await;
+    assert_eq!(
+        (st, v["ended_sessions"].as_u64()),
+        (StatusCode::OK, Some(1)),
+        "{v}"
+    );
+    assert_eq!(
+        me(c).await,
+        StatusCode::UNAUTHORIZED,
+        "the own session ends too"
+    );
+    app.ok(
+        Method::PUT,
+        &own,
+        Some(json!({"password": "second-password"})),
+    )
+    .await;
+    let c = app.login("ada@example.com", "second-password").await;
     // The admin ends the agent's sessions.
     let v = app
         .ok(
@@ -381,7 +417,6 @@ async fn ending_sessions_disabling_and_deleting_agents(backend: Backend) {
     let e = app.login("ada@example.com", "second-password").await;
     assert_eq!(me(e.clone()).await, StatusCode::OK);
     // An admin cannot lock themselves out.
-    let admin_id = s(&app.ok(Method::GET, "/api/v1/me", None).await["id"]);
     for (method, body) in [
         (Method::PATCH, Some(json!({"disabled": true}))),
         (Method::PATCH, Some(json!({"role": "agent"}))),

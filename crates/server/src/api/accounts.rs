@@ -242,18 +242,31 @@ pub async fn end_agent_sessions(
         description = "The new password is set, every session of the agent (the caller's own \
             too, when it is their own password) is ended, and failed logins counted against \
             the agent's e-mail are forgotten"),
-        (status = 403, description = "Agents may set only their own password"),
-        (status = 404), (status = 422)))]
+        (status = 403, description = "Agents may set only their own password, and need their \
+            current one for it"),
+        (status = 404), (status = 422), (status = 429)))]
 pub async fn set_agent_password(
     State(app): State<App>,
     caller: Agent,
+    ip: super::ClientIp,
     Path(id): Path<String>,
     Json(body): Json<SetPassword>,
 ) -> Result<axum::Json<EndedSessions>, AppError> {
-    if caller.record.id != id {
+    auth::check_password_strength(&body.password)?;
+    if caller.record.id == id {
+        let current = body.current_password.clone().unwrap_or_default();
+        let client = super::client_key(&ip);
+        auth::check_password(&app, &client, &caller.record.email, current)
+            .await
+            .map_err(|e| match e.status {
+                StatusCode::UNAUTHORIZED => {
+                    AppError::forbidden("the current password is wrong or missing")
+                }
+                _ => e,
+            })?;
+    } else {
         caller.require_admin()?;
     }
-    auth::check_password_strength(&body.password)?;
     let account_id = caller.account_id().to_owned();
     let lookup = id.clone();
     let email = read::<_, AppError, _>(&*app.store, move |tx| {

@@ -97,6 +97,9 @@ pub struct PatchAgent {
 #[serde(deny_unknown_fields)]
 pub struct SetPassword {
     pub password: String,
+    /// Required when agents set their own password: a session left open
+    /// somewhere must not be enough to take the account over.
+    pub current_password: Option<String>,
 }
 
 /// How many sessions and tokens a change ended.

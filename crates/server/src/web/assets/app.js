@@ -149,6 +149,7 @@ const STRINGS = {
     agent_unlocked: "Failed sign-ins forgotten: {name} can sign in now.",
     agent_password_hint: "The new password ends every session of {name}.",
     new_password: "New password",
+    current_password: "Current password",
     change_password: "Change password",
     password_changed: "Password changed: sign in again with the new one.",
     admins_only: "Only admins can change these settings.",
@@ -489,6 +490,7 @@ const STRINGS = {
     agent_unlocked: "Неудачные попытки входа забыты: {name} может войти.",
     agent_password_hint: "Новый пароль завершит все сеансы агента {name}.",
     new_password: "Новый пароль",
+    current_password: "Текущий пароль",
     change_password: "Сменить пароль",
     password_changed: "Пароль изменён: войдите снова с новым паролем.",
     admins_only: "Эти настройки меняют только администраторы.",
@@ -4355,6 +4357,7 @@ function profilePage(main) {
 
 /** Changing one's own password ends every session, this one too. */
 function passwordForm(me) {
+  const current = h("input", { type: "password", required: true, autocomplete: "current-password", "data-test": "own-current-password" });
   const input = h("input", { type: "password", required: true, minlength: 8, autocomplete: "new-password", "data-test": "own-new-password" });
   return h(
     "form",
@@ -4362,7 +4365,8 @@ function passwordForm(me) {
       class: "card",
       onsubmit: async (e) => {
         e.preventDefault();
-        const r = await attempt(() => api("PUT", "/api/v1/agents/" + encodeURIComponent(me.id) + "/password", { password: input.value }));
+        const body = { password: input.value, current_password: current.value };
+        const r = await attempt(() => api("PUT", "/api/v1/agents/" + encodeURIComponent(me.id) + "/password", body));
         if (!r) return;
         toast(t("password_changed"));
         state.me = null;
@@ -4371,6 +4375,7 @@ function passwordForm(me) {
       },
     },
     h("h2", {}, t("change_password")),
+    h("label", {}, t("current_password"), current),
     h("label", {}, t("new_password"), input),
     h("button", { type: "submit", "data-test": "own-password-save" }, t("save")),
   );
