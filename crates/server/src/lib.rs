@@ -115,10 +115,10 @@ pub struct AppState {
     /// The hashing slots of logins: whatever arrives, only so many argon2
     /// computations (and their memory) at once.
     pub hashing: auth::Hashing,
-    /// Ids of agents whose sessions were just ended, so that their open
-    /// event streams end at once (other servers' streams notice within
-    /// seconds by checking the token).
-    pub revoked_agents: tokio::sync::broadcast::Sender<String>,
+    /// Whose credentials were just revoked (`agent:{id}`, `customer:{id}`),
+    /// so that their open event streams end at once (other servers'
+    /// streams notice within seconds by checking their credential).
+    pub revoked: tokio::sync::broadcast::Sender<String>,
     /// Per-visitor and per-channel limits of the web chat widget.
     pub widget_limits: widget::RateLimit,
     /// Open event streams per widget visitor and per agent.
@@ -318,7 +318,7 @@ pub async fn serve(
         outbox_changed: Notify::new(),
         throttle: auth::Throttle::default(),
         hashing: auth::Hashing::default(),
-        revoked_agents: tokio::sync::broadcast::channel(64).0,
+        revoked: tokio::sync::broadcast::channel(64).0,
         widget_limits: widget::RateLimit::default(),
         streams: widget::StreamCount::default(),
         public_url: config

@@ -775,6 +775,14 @@ async fn an_agent_revokes_a_customers_sign_ins(backend: Backend) {
         .to_owned();
     let (session, _) = open_session(&app, &account, &token).await;
     let customer = s(&app.case(&case_id).await["customer_id"]);
+    let mut stream = app
+        .http
+        .get(format!("{}/api/v1/widget/{ch}/events", app.base))
+        .bearer_auth(&visitor)
+        .send()
+        .await
+        .expect("widget stream");
+    assert_eq!(stream.status(), StatusCode::OK);
     let (st, v) = app
         .call(
             Method::DELETE,
@@ -786,6 +794,15 @@ async fn an_agent_revokes_a_customers_sign_ins(backend: Backend) {
         (st, v["revoked"].as_i64()),
         (StatusCode::OK, Some(2)),
         "{v}"
+    );
+    // The visitor's open event stream ends with the revocation.
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while let Ok(Some(_)) = stream.chunk().await {}
+    })
+    .await;
+    assert!(
+        ended.is_ok(),
+        "the widget stream outlived its revoked token"
     );
     let (st, _) = widget(
         &app,

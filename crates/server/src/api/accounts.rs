@@ -84,7 +84,7 @@ pub async fn logout(
     agent: Agent,
 ) -> Result<impl IntoResponse, AppError> {
     auth::logout(&app, agent.token_hash).await?;
-    app.revoked_agents.send(agent.record.id).ok();
+    app.revoked.send(format!("agent:{}", agent.record.id)).ok();
     let [session, csrf] = auth::clear_session_cookies(&headers);
     Ok((
         StatusCode::NO_CONTENT,
@@ -157,7 +157,7 @@ async fn change_agent(
         })
     })
     .await?;
-    app.revoked_agents.send(agent.id.clone()).ok();
+    app.revoked.send(format!("agent:{}", agent.id)).ok();
     Ok((agent, ended))
 }
 
@@ -281,7 +281,7 @@ pub async fn set_agent_password(
     .await?;
     let ended_sessions = auth::reset_password(&*app.store, &email, &body.password).await?;
     app.throttle.clear_email(&email);
-    app.revoked_agents.send(id).ok();
+    app.revoked.send(format!("agent:{id}")).ok();
     Ok(axum::Json(EndedSessions { ended_sessions }))
 }
 

@@ -451,6 +451,7 @@ pub async fn revoke_sessions(
     Path(id): Path<String>,
 ) -> Result<axum::Json<serde_json::Value>, AppError> {
     let account_id = agent.account_id().to_owned();
+    let subject = format!("customer:{id}");
     let revoked = write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
             let customer = tx
@@ -463,6 +464,7 @@ pub async fn revoke_sessions(
         })
     })
     .await?;
+    app.revoked.send(subject).ok();
     tracing::info!(revoked, "customer sign-ins revoked");
     Ok(axum::Json(serde_json::json!({ "revoked": revoked })))
 }

@@ -63,7 +63,20 @@ pub async fn events(
         crate::widget::MAX_AGENT_STREAMS,
     )?;
     let account_id = agent.record.account_id;
-    let revoked = token_revoked(App::clone(&app), agent.record.id, agent.token_hash);
+    let (check, token_hash) = (App::clone(&app), agent.token_hash);
+    let revoked = until_revoked(
+        App::clone(&app),
+        format!("agent:{}", agent.record.id),
+        move || {
+            let (app, token_hash) = (App::clone(&check), token_hash.clone());
+            async move {
+                crate::auth::agent_of_token(&app, token_hash)
+                    .await
+                    .ok()
+                    .map(|a| a.is_some())
+            }
+        },
+    );
     Ok(notice_events(
         &app,
         move |n| {
@@ -76,23 +89,28 @@ pub async fn events(
     ))
 }
 
-/// How often an open stream checks that its login still holds.
+/// How often an open stream checks that its credential still holds.
 const REVOCATION_CHECK: std::time::Duration = std::time::Duration::from_secs(15);
 
-/// Resolves once the login token `token_hash` is gone or expired, or its
-/// agent disabled: ending the sessions of an agent ends their streams too.
-async fn token_revoked(app: App, agent_id: String, token_hash: String) {
-    let mut revoked = app.revoked_agents.subscribe();
+/// Resolves once `holds` says the credential a stream was opened with no
+/// longer holds (`Some(false)`; `None` is a database hiccup, not a
+/// revocation). It asks every [`REVOCATION_CHECK`], and at once when this
+/// server revokes the credentials of `subject` (`agent:…`, `customer:…`).
+pub(crate) async fn until_revoked<F, Fut>(app: App, subject: String, holds: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Option<bool>>,
+{
+    let mut revoked = app.revoked.subscribe();
     loop {
         tokio::select! {
             _ = tokio::time::sleep(REVOCATION_CHECK) => {}
             got = revoked.recv() => match got {
-                Ok(id) if id != agent_id => continue,
+                Ok(s) if s != subject => continue,
                 _ => {}
             },
         }
-        // A database hiccup is not a revocation: check again later.
-        if let Ok(None) = crate::auth::agent_of_token(&app, token_hash.clone()).await {
+        if holds().await == Some(false) {
             return;
         }
     }

@@ -392,6 +392,21 @@ pub async fn events(
         &format!("visitor:{}", customer.id),
         widget::MAX_STREAMS,
     )?;
+    let (check, token) = (App::clone(&app), token.unwrap_or_default());
+    let revoked = super::stream::until_revoked(
+        App::clone(&app),
+        format!("customer:{}", customer.id),
+        move || {
+            let (app, channel_id, token) = (App::clone(&check), channel_id.clone(), token.clone());
+            async move {
+                match widget::visitor_of(&app, &channel_id, Some(&token)).await {
+                    Ok(_) => Some(true),
+                    Err(e) if e.status == axum::http::StatusCode::UNAUTHORIZED => Some(false),
+                    Err(_) => None,
+                }
+            }
+        },
+    );
     let (account_id, customer_id) = (customer.account_id, customer.id);
     Ok(super::stream::notice_events(
         &app,
@@ -420,7 +435,7 @@ pub async fn events(
                 _ => None,
             }
         },
-        std::future::pending(),
+        revoked,
     ))
 }
 
