@@ -10,7 +10,7 @@ use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
@@ -43,26 +43,59 @@ pub static HASHING_SLOTS: LazyLock<usize> = LazyLock::new(|| {
 const HASHING_QUEUE: usize = 64;
 const HASHING_WAIT: Duration = Duration::from_secs(5);
 
-/// A pool of hashing slots. The server's logins have their own (in
-/// [`crate::AppState`]); setting passwords, which only admins and the
-/// command line do, shares one per process.
+/// A pool of hashing threads with a bounded queue. The server's logins
+/// have their own (in [`crate::AppState`]); setting passwords, which only
+/// admins and the command line do, shares one per process.
+///
+/// The threads are its own, not tokio's blocking pool: the allocator keeps
+/// each thread's freed argon2 memory for that thread's next hash, so a few
+/// long-lived threads hold a few blocks, where a burst spread over the
+/// blocking pool's many threads left hundreds of MiB held after it.
 pub struct Hashing {
     slots: tokio::sync::Semaphore,
     queue: tokio::sync::Semaphore,
+    jobs: std::sync::mpsc::SyncSender<HashJob>,
 }
+
+type HashJob = Box<dyn FnOnce() + Send>;
 
 impl Default for Hashing {
     fn default() -> Self {
+        let (jobs, next) = std::sync::mpsc::sync_channel::<HashJob>(*HASHING_SLOTS);
+        let next = std::sync::Arc::new(Mutex::new(next));
+        for _ in 0..*HASHING_SLOTS {
+            let next = std::sync::Arc::clone(&next);
+            let spawned = std::thread::Builder::new()
+                .name("casedesk-hash".into())
+                .spawn(move || {
+                    loop {
+                        // The lock is released before the job runs; the
+                        // loop ends when the pool (its sender) is dropped.
+                        let job = match next.lock() {
+                            Ok(rx) => match rx.recv() {
+                                Ok(job) => job,
+                                Err(_) => return,
+                            },
+                            Err(_) => return,
+                        };
+                        job();
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!("cannot start a password hashing thread: {e}");
+            }
+        }
         Hashing {
             slots: tokio::sync::Semaphore::new(*HASHING_SLOTS),
             queue: tokio::sync::Semaphore::new(HASHING_QUEUE),
+            jobs,
         }
     }
 }
 
 static PASSWORD_SETTING: LazyLock<Hashing> = LazyLock::new(Hashing::default);
 
-/// Runs one argon2 computation in a slot of `pool`, on the blocking pool.
+/// Runs one argon2 computation in a slot of `pool`, on its threads.
 async fn in_hashing_slot<T: Send + 'static>(
     pool: &Hashing,
     work: impl FnOnce() -> T + Send + 'static,
@@ -80,9 +113,13 @@ async fn in_hashing_slot<T: Send + 'static>(
         .await
         .map_err(|_| busy())?
         .map_err(AppError::internal)?;
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(AppError::internal)
+    let (done, result) = tokio::sync::oneshot::channel();
+    pool.jobs
+        .try_send(Box::new(move || {
+            let _ = done.send(work());
+        }))
+        .map_err(|_| busy())?;
+    result.await.map_err(AppError::internal)
 }
 
 pub async fn hash_password(password: String) -> Result<String, AppError> {
@@ -98,14 +135,51 @@ pub async fn hash_password(password: String) -> Result<String, AppError> {
 }
 
 async fn verify_password(pool: &Hashing, password: String, hash: String) -> Result<bool, AppError> {
-    in_hashing_slot(pool, move || {
-        PasswordHash::new(&hash).is_ok_and(|parsed| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
-    })
-    .await
+    in_hashing_slot(pool, move || verify_in_place(password.as_bytes(), &hash)).await
+}
+
+thread_local! {
+    /// The argon2 working memory of this hashing thread, kept for its next
+    /// login: allocating ~19 MiB per login left the allocator holding
+    /// several such blocks per thread after a burst.
+    static ARGON2_MEMORY: std::cell::RefCell<Vec<argon2::Block>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Whether `password` matches the PHC string `hash`, computed in this
+/// thread's reused working memory and compared in constant time.
+fn verify_in_place(password: &[u8], hash: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return false;
+    };
+    let (Ok(algorithm), Ok(params), Some(salt), Some(expected)) = (
+        argon2::Algorithm::try_from(parsed.algorithm),
+        argon2::Params::try_from(&parsed),
+        parsed.salt,
+        parsed.hash,
+    ) else {
+        return false;
+    };
+    let version = parsed
+        .version
+        .map_or(Ok(argon2::Version::default()), argon2::Version::try_from);
+    let Ok(version) = version else {
+        return false;
+    };
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else {
+        return false;
+    };
+    let mut out = vec![0u8; expected.len()];
+    let blocks = params.block_count();
+    let hasher = Argon2::new(algorithm, version, params);
+    let computed = ARGON2_MEMORY.with(|memory| {
+        let mut memory = memory.borrow_mut();
+        memory.resize(blocks, argon2::Block::default());
+        hasher.hash_password_into_with_memory(password, salt, &mut out, &mut memory[..blocks])
+    });
+    computed.is_ok() && bool::from(out.ct_eq(expected.as_bytes()))
 }
 
 /// Emails are compared trimmed and lower-cased.
@@ -659,6 +733,24 @@ mod tests {
         let mut empty = HeaderMap::new();
         empty.append(COOKIE, HeaderValue::from_static("casedesk_session="));
         assert_eq!(cookie(&empty, SESSION_COOKIE), None);
+    }
+
+    #[test]
+    fn passwords_verify_in_reused_memory() {
+        let salt = SaltString::encode_b64(b"0123456789abcdef").expect("salt");
+        let hash = Argon2::default()
+            .hash_password(b"correct horse", &salt)
+            .expect("hash")
+            .to_string();
+        assert!(verify_in_place(b"correct horse", &hash));
+        assert!(!verify_in_place(b"correct hors", &hash));
+        assert!(
+            verify_in_place(b"correct horse", &hash),
+            "twice, same memory"
+        );
+        assert!(!verify_in_place(b"correct horse", "not a PHC string"));
+        let tampered = hash.replace("$argon2id$", "$argon2i$");
+        assert!(!verify_in_place(b"correct horse", &tampered));
     }
 
     #[test]

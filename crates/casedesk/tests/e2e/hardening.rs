@@ -282,8 +282,10 @@ async fn parallel_logins_stay_within_a_fixed_memory(backend: Backend) {
             .any(|(st, _)| *st == StatusCode::SERVICE_UNAVAILABLE),
         "300 logins at once overflow the hashing queue"
     );
+    // Two hashing threads, each reusing its ~19 MiB: a few tens of MiB,
+    // with room for the tests running beside this one.
     let grown = peak_rss_bytes().saturating_sub(before);
-    assert!(grown < 1 << 30, "peak memory grew by {} MiB", grown >> 20);
+    assert!(grown < 384 << 20, "peak memory grew by {} MiB", grown >> 20);
     // The server still answers logins.
     assert_eq!(
         login_from(&app, "192.0.2.1", ADMIN_EMAIL, ADMIN_PASSWORD).await,
