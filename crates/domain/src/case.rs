@@ -529,11 +529,24 @@ mod tests {
         // An earlier chat reopened as a task is not the latest: routing only
         // ever looks at the latest one, which the caller passes.
         let latest = finished(Status::Closed);
-        let mut earlier = finished(Status::Open);
+        let before = route_customer_message(ChannelKind::Api, Some(&latest));
+        // The earlier chat is worked as a task: status changes and an agent
+        // reply, none of which reactivate it since it is not the latest.
+        let mut earlier = finished(Status::Closed);
         earlier.set_status(Status::Pending, t(60)).unwrap();
+        earlier.set_status(Status::Open, t(61)).unwrap();
+        assert!(earlier.agent_replied(false, t(62)).is_empty());
+        assert_eq!(earlier.chat_state, Some(ChatState::Finished));
+        // Were it the latest, a customer message would reopen it; it is not,
+        // and the latest (closed) chat still decides: a new linked case.
+        assert_eq!(
+            route_customer_message(ChannelKind::Api, Some(&earlier)),
+            Routing::Reopen
+        );
         assert_eq!(
             route_customer_message(ChannelKind::Api, Some(&latest)),
-            Routing::NewCase { after_closed: true }
+            before
         );
+        assert_eq!(before, Routing::NewCase { after_closed: true });
     }
 }

@@ -498,14 +498,34 @@ async fn sse_streams_changes_of_the_own_account(backend: Backend) {
         .await
         .expect("stream");
     assert_eq!(stream.status(), StatusCode::OK);
-    // Another account's activity must not show up.
+    // Another account's activity must not show up: it happens first, so
+    // had it leaked it would be in the stream before this account's event.
     let store = app.db.open().await;
-    let (account, _) =
-        casedesk_server::auth::create_account(&*store, "Other", "x@other.example", "password-x")
-            .await
-            .expect("account");
-    drop(account);
+    casedesk_server::auth::create_account(&*store, "Other", "x@other.example", "password-x")
+        .await
+        .expect("account");
     store.close().await;
+    let other = app.login("x@other.example", "password-x").await;
+    let (st, channel) = app
+        .raw(
+            Method::POST,
+            "/api/v1/channels",
+            Some(&other),
+            Some(json!({"kind": "api", "name": "Other's"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{channel}");
+    let (st, elsewhere) = app
+        .raw(
+            Method::POST,
+            &format!("/api/v1/channels/{}/inbound", s(&channel["id"])),
+            Some(&s(&channel["inbound_token"])),
+            Some(json!({"type": "message", "message_id": "o1",
+                "customer": {"id": "other-customer"}, "text": "not yours"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{elsewhere}");
+    let other_case = s(&elsewhere["case_id"]);
     let r = app.customer_says("sse", "sse1", "live!").await;
     let case_id = s(&r["case_id"]);
     let mut seen = String::new();
@@ -522,6 +542,10 @@ async fn sse_streams_changes_of_the_own_account(backend: Backend) {
     .unwrap_or(false);
     assert!(found, "no message.created event for {case_id}: {seen}");
     assert!(seen.contains("event: case.created"), "{seen}");
+    assert!(
+        !seen.contains(&other_case) && !seen.contains("other-customer"),
+        "another account's event leaked: {seen}"
+    );
     app.stop().await;
 }
 
