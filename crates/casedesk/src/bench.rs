@@ -36,6 +36,7 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+mod logins;
 mod reports;
 
 #[derive(Subcommand)]
@@ -48,6 +49,9 @@ pub enum BenchCommand {
     /// Statistics query times and CSV/XLSX export throughput on a large
     /// seeded history.
     Reports(reports::ReportsArgs),
+    /// The server's memory under bursts of parallel wrong logins (argon2
+    /// holds ~19 MiB per hash), against its memory after one login.
+    Logins(logins::LoginsArgs),
 }
 
 #[derive(Args)]
@@ -161,6 +165,7 @@ pub async fn run(command: BenchCommand) -> Result<(), String> {
         BenchCommand::Ingest(args) => ingest(args).await,
         BenchCommand::Autofinish(args) => autofinish(args).await,
         BenchCommand::Reports(args) => reports::run(args).await,
+        BenchCommand::Logins(args) => logins::run(args).await,
     }
 }
 
@@ -302,6 +307,14 @@ struct BenchServer {
 
 impl BenchServer {
     async fn start(db: &BenchDb) -> Result<BenchServer, String> {
+        BenchServer::start_with(db, |_| {}).await
+    }
+
+    /// [`BenchServer::start`] with a configuration `tweak` changes.
+    async fn start_with(
+        db: &BenchDb,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Result<BenchServer, String> {
         let store = db.open().await?;
         let bound = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
             Ok(listener) => listener.local_addr().map(|addr| (listener, addr)),
@@ -316,11 +329,12 @@ impl BenchServer {
             }
         };
         let admin_password = format!("bench-{:016x}", rand::rng().next_u64());
-        let config = Config {
+        let mut config = Config {
             admin_email: Some(ADMIN_EMAIL.into()),
             admin_password: Some(admin_password.clone()),
             ..Config::default()
         };
+        tweak(&mut config);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(casedesk_server::serve(
             listener,
