@@ -1,12 +1,13 @@
 //! Exactly once, one decision at a time, and what survives restarts.
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, Database, TestApp, s};
+use crate::helpers::{
+    ADMIN_EMAIL, ADMIN_PASSWORD, Backend, Database, Process, TestApp, login_and_channel, s,
+};
 use crate::on_both;
 
 on_both!(
@@ -112,99 +113,6 @@ async fn deadlines_survive_a_restart_and_fire_once(backend: Backend) {
         "{events:?}"
     );
     app.stop().await;
-}
-
-/// The real binary, as an operator runs it.
-struct Process {
-    child: Child,
-    base: String,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-impl Process {
-    async fn start(db: &Database) -> Process {
-        let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_casedesk"))
-            .arg("serve")
-            .env("CASEDESK_DATABASE_URL", &db.url)
-            .env("CASEDESK_LISTEN", format!("127.0.0.1:{port}"))
-            .env("CASEDESK_ADMIN_EMAIL", ADMIN_EMAIL)
-            .env("CASEDESK_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("CASEDESK_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("casedesk binary starts");
-        let base = format!("http://127.0.0.1:{port}");
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(r) = reqwest::get(format!("{base}/healthz")).await
-                && r.status() == StatusCode::OK
-            {
-                break;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "casedesk did not become healthy"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Process { child, base }
-    }
-
-    fn signal(&self, sig: &str) {
-        let ok = Command::new("kill")
-            .arg(format!("-{sig}"))
-            .arg(self.child.id().to_string())
-            .status()
-            .expect("kill runs")
-            .success();
-        assert!(ok, "kill -{sig} failed");
-    }
-
-    fn wait(&mut self, secs: u64) -> std::process::ExitStatus {
-        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return status;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "casedesk did not exit"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-async fn login_and_channel(http: &reqwest::Client, base: &str) -> (String, String, String) {
-    let v: serde_json::Value = http
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
-        .send()
-        .await
-        .expect("login")
-        .json()
-        .await
-        .expect("json");
-    let token = s(&v["token"]);
-    let c: serde_json::Value = http
-        .post(format!("{base}/api/v1/channels"))
-        .bearer_auth(&token)
-        .json(&json!({"kind": "api", "name": "m"}))
-        .send()
-        .await
-        .expect("channel")
-        .json()
-        .await
-        .expect("json");
-    (token, s(&c["id"]), s(&c["inbound_token"]))
 }
 
 async fn acknowledged_messages_survive_kill_9(backend: Backend) {
