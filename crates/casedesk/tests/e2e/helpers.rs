@@ -80,6 +80,18 @@ impl Database {
         }
     }
 
+    /// A database the test set up itself at `url` (a private PostgreSQL
+    /// cluster, a small file system), with a temporary attachments
+    /// directory; the database is left as it is when this is dropped.
+    pub fn at(url: String) -> Database {
+        Database {
+            url,
+            files: Dir::temp(),
+            _dir: None,
+            schema: None,
+        }
+    }
+
     /// A database and attachments directory the test does not own (a
     /// restored backup): nothing is removed when it is dropped.
     pub fn existing(url: String, files: &std::path::Path) -> Database {
