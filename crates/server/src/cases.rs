@@ -243,7 +243,6 @@ async fn route_and_store(
     channel: &ChannelRecord,
     msg: InboundMessage,
 ) -> Result<(InboundResult, Vec<Notice>, bool), AppError> {
-    let at = now();
     let account_id = channel.account_id.as_str();
     // Routing for this customer in this channel happens one at a time from here.
     let mut customer = tx
@@ -255,9 +254,14 @@ async fn route_and_store(
             name: msg.customer_name.clone(),
             email: None,
             latest_case_id: None,
-            created_at: at,
+            created_at: now(),
         })
         .await?;
+    // The time is taken under the lock: messages are listed by time, and
+    // their order must be the order they were routed in. Taken before, a
+    // message that waited for the lock would be listed before messages
+    // routed ahead of it (even before the one that opened its chat).
+    let at = now();
     if let Some(existing) = tx
         .find_message_by_channel_id(&channel.id, &msg.message_id)
         .await?

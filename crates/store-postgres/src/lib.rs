@@ -34,8 +34,12 @@ const DEFAULT_MAX_CONNECTIONS: u32 = 10;
 /// Connections of a throwaway test store: tests run in parallel against one
 /// server, whose default limit is 100 connections.
 const TEST_MAX_CONNECTIONS: u32 = 8;
-/// How long a job waits for a free connection before it is `Unavailable`.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a job waits for a connection before it is `Unavailable`. While
+/// PostgreSQL is down the pool keeps trying to connect for this long, so it
+/// is also how long a request waits before its 503: short enough for a
+/// messenger's webhook to get the answer rather than time out (sqlx's
+/// default of 30 s was not), long enough for a busy pool to free up.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A casedesk store on a PostgreSQL database (or one schema of it).
 pub struct PostgresStore {

@@ -215,7 +215,8 @@ fn run_batch(conn: &mut Connection, batch: Vec<Request>) {
         return;
     }
     let mut results = Vec::with_capacity(batch.len());
-    for r in batch {
+    let mut waiting = batch.into_iter();
+    while let Some(r) = waiting.next() {
         let out = match conn.execute_batch("SAVEPOINT job") {
             Ok(()) => {
                 let out = run_job(conn, r.job);
@@ -232,6 +233,19 @@ fn run_batch(conn: &mut Connection, batch: Vec<Request>) {
             Err(e) => Err(JobError::Store(tx::map_err(e))),
         };
         results.push((r.reply, out));
+        // After some errors inside a statement (SQLITE_FULL, SQLITE_IOERR,
+        // SQLITE_NOMEM) SQLite rolls the whole transaction back by itself:
+        // the jobs done so far are undone, whatever they answered, and the
+        // next ones would run outside the batch. None of them is stored.
+        if conn.is_autocommit() {
+            let msg = "SQLite rolled the write transaction back after an error (disk full?)";
+            tracing::error!("{msg}");
+            let replies = results.into_iter().map(|(reply, _)| reply);
+            for reply in replies.chain(waiting.map(|r| r.reply)) {
+                let _ = reply.send(Err(JobError::Store(StoreError::Unavailable(msg.into()))));
+            }
+            return;
+        }
     }
     if let Err(e) = conn.execute_batch("COMMIT") {
         let msg = format!("commit failed: {e}");
@@ -308,6 +322,59 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// SQLite undoes the whole transaction by itself after some errors
+    /// inside a statement (SQLITE_FULL when the disk is full; here a
+    /// trigger's `RAISE(ROLLBACK)`, which does the same on purpose): no job
+    /// of the batch may then be answered as if stored, and the jobs after
+    /// it must not run outside the batch.
+    #[test]
+    fn a_batch_sqlite_rolled_back_answers_unavailable_to_every_job() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut conn =
+            open_connection(&Location::File(dir.path().join("t.db")), false).expect("open");
+        migrate::run(&conn).expect("migrate");
+        conn.execute_batch(
+            "CREATE TEMP TRIGGER boom BEFORE INSERT ON accounts WHEN NEW.id = 'boom' \
+             BEGIN SELECT RAISE(ROLLBACK, 'boom'); END;",
+        )
+        .expect("trigger");
+        let ids = ["before", "boom", "after"];
+        let (batch, answers): (Vec<Request>, Vec<_>) = ids
+            .iter()
+            .map(|id| {
+                let account = casedesk_store::AccountRecord {
+                    id: (*id).to_owned(),
+                    name: (*id).to_owned(),
+                    settings: Default::default(),
+                    time_zone: Default::default(),
+                    business_hours: None,
+                    created_at: chrono::Utc::now(),
+                };
+                let job: Job = Box::new(move |tx| {
+                    Box::pin(async move {
+                        tx.insert_account(&account).await?;
+                        Ok(Box::new(()) as Box<dyn std::any::Any + Send>)
+                    })
+                });
+                let (reply, answer) = oneshot::channel();
+                (Request { job, reply }, answer)
+            })
+            .unzip();
+        run_batch(&mut conn, batch);
+        for (id, answer) in ids.iter().zip(answers) {
+            let out = answer.blocking_recv().expect("every job is answered");
+            assert!(
+                matches!(out, Err(JobError::Store(StoreError::Unavailable(_)))),
+                "{id}: expected Unavailable"
+            );
+        }
+        let stored: i64 = conn
+            .query_row("SELECT COUNT(*) FROM accounts", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(stored, 0, "nothing of the batch is stored");
+        assert!(conn.is_autocommit(), "no transaction is left open");
+    }
 
     #[test]
     fn parses_urls() {

@@ -1,66 +1,27 @@
 //! Exactly once, one decision at a time, and what survives restarts.
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, Database, TestApp, s};
+use crate::helpers::{
+    ADMIN_EMAIL, ADMIN_PASSWORD, Backend, Database, Process, TestApp, login_and_channel, s,
+};
 use crate::on_both;
 
 on_both!(
     concurrent_messages_after_a_closed_chat_make_one_case,
     concurrent_redeliveries_store_one_message,
     deadlines_survive_a_restart_and_fire_once,
-    acknowledged_messages_survive_kill_9,
     sigterm_drains_and_exits_zero,
 );
 
 async fn concurrent_messages_after_a_closed_chat_make_one_case(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    for round in 0..3 {
-        let customer = format!("burst{round}");
-        let first = app
-            .customer_says(&customer, &format!("{customer}-0"), "first")
-            .await;
-        let (st, _) = app
-            .call(
-                Method::PATCH,
-                &format!("/api/v1/cases/{}", s(&first["case_id"])),
-                Some(json!({"status": "closed"})),
-            )
-            .await;
-        assert_eq!(st, StatusCode::OK);
-        let sends = (1..=30).map(|i| {
-            let app = &app;
-            let customer = customer.clone();
-            async move {
-                app.customer_says(
-                    &customer,
-                    &format!("{customer}-{i}"),
-                    &format!("message {i}"),
-                )
-                .await
-            }
-        });
-        let results = futures::future::join_all(sends).await;
-        let mut case_ids: Vec<_> = results.iter().map(|r| s(&r["case_id"])).collect();
-        case_ids.sort();
-        case_ids.dedup();
-        assert_eq!(
-            case_ids.len(),
-            1,
-            "round {round}: one routing decision, one new case: {case_ids:?}"
-        );
-        assert_ne!(case_ids[0], s(&first["case_id"]));
-        let created = results.iter().filter(|r| r["outcome"] == "created").count();
-        assert_eq!(created, 1, "round {round}");
-        let case = app.case(&case_ids[0]).await;
-        assert_eq!(case["message_count"], 30);
-        assert_eq!(case["previous_case_id"], first["case_id"]);
-        assert_eq!(app.messages(&case_ids[0]).await.len(), 30);
-    }
+    // Three customers, thirty messages each at once (faults.rs runs the
+    // same with many more customers).
+    crate::faults::burst_after_close(&app, 3, 30, 3).await;
     app.stop().await;
 }
 
@@ -112,192 +73,6 @@ async fn deadlines_survive_a_restart_and_fire_once(backend: Backend) {
         "{events:?}"
     );
     app.stop().await;
-}
-
-/// The real binary, as an operator runs it.
-struct Process {
-    child: Child,
-    base: String,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-impl Process {
-    async fn start(db: &Database) -> Process {
-        let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_casedesk"))
-            .arg("serve")
-            .env("CASEDESK_DATABASE_URL", &db.url)
-            .env("CASEDESK_LISTEN", format!("127.0.0.1:{port}"))
-            .env("CASEDESK_ADMIN_EMAIL", ADMIN_EMAIL)
-            .env("CASEDESK_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("CASEDESK_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("casedesk binary starts");
-        let base = format!("http://127.0.0.1:{port}");
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(r) = reqwest::get(format!("{base}/healthz")).await
-                && r.status() == StatusCode::OK
-            {
-                break;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "casedesk did not become healthy"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Process { child, base }
-    }
-
-    fn signal(&self, sig: &str) {
-        let ok = Command::new("kill")
-            .arg(format!("-{sig}"))
-            .arg(self.child.id().to_string())
-            .status()
-            .expect("kill runs")
-            .success();
-        assert!(ok, "kill -{sig} failed");
-    }
-
-    fn wait(&mut self, secs: u64) -> std::process::ExitStatus {
-        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return status;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "casedesk did not exit"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-async fn login_and_channel(http: &reqwest::Client, base: &str) -> (String, String, String) {
-    let v: serde_json::Value = http
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
-        .send()
-        .await
-        .expect("login")
-        .json()
-        .await
-        .expect("json");
-    let token = s(&v["token"]);
-    let c: serde_json::Value = http
-        .post(format!("{base}/api/v1/channels"))
-        .bearer_auth(&token)
-        .json(&json!({"kind": "api", "name": "m"}))
-        .send()
-        .await
-        .expect("channel")
-        .json()
-        .await
-        .expect("json");
-    (token, s(&c["id"]), s(&c["inbound_token"]))
-}
-
-async fn acknowledged_messages_survive_kill_9(backend: Backend) {
-    let db = Database::fresh(backend).await;
-    let mut p = Process::start(&db).await;
-    let http = reqwest::Client::new();
-    let (_, channel, inbound) = login_and_channel(&http, &p.base).await;
-    let url = format!("{}/api/v1/channels/{channel}/inbound", p.base);
-    // Keep writing from several tasks; kill -9 in the middle of it.
-    let mut tasks = Vec::new();
-    for w in 0..8 {
-        let (http, url, inbound) = (http.clone(), url.clone(), inbound.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut acked = Vec::new();
-            for i in 0..10_000 {
-                let id = format!("w{w}-{i}");
-                let r = http
-                    .post(&url)
-                    .bearer_auth(&inbound)
-                    .json(&json!({"type": "message", "message_id": id, "customer": {"id": format!("k{w}")}, "text": "x"}))
-                    .send()
-                    .await;
-                match r {
-                    Ok(r) if r.status().is_success() => acked.push(id),
-                    _ => break,
-                }
-            }
-            acked
-        }));
-    }
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    p.signal("KILL");
-    p.wait(10);
-    let mut acked = Vec::new();
-    for t in tasks {
-        acked.extend(t.await.expect("writer"));
-    }
-    assert!(acked.len() > 20, "the writers barely ran: {}", acked.len());
-
-    let p2 = Process::start(&db).await;
-    let (token, _, _) = {
-        let v: serde_json::Value = http
-            .post(format!("{}/api/v1/auth/login", p2.base))
-            .json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
-            .send()
-            .await
-            .expect("login")
-            .json()
-            .await
-            .expect("json");
-        (s(&v["token"]), (), ())
-    };
-    let url2 = format!("{}/api/v1/channels/{channel}/inbound", p2.base);
-    // Redelivering every acknowledged message: each is already stored.
-    for id in &acked {
-        let w = id
-            .split('-')
-            .next()
-            .unwrap_or_default()
-            .trim_start_matches('w')
-            .to_owned();
-        let r: serde_json::Value = http
-            .post(&url2)
-            .bearer_auth(&inbound)
-            .json(&json!({"type": "message", "message_id": id, "customer": {"id": format!("k{w}")}, "text": "x"}))
-            .send()
-            .await
-            .expect("redelivery")
-            .json()
-            .await
-            .expect("json");
-        assert_eq!(
-            r["outcome"], "duplicate",
-            "acknowledged message {id} was lost"
-        );
-    }
-    let list: serde_json::Value = http
-        .get(format!("{}/api/v1/cases?limit=200", p2.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("list")
-        .json()
-        .await
-        .expect("json");
-    assert_eq!(
-        list["items"].as_array().map(Vec::len),
-        Some(8),
-        "one chat per customer"
-    );
-    let mut p2 = p2;
-    p2.signal("TERM");
-    assert!(p2.wait(30).success());
 }
 
 async fn sigterm_drains_and_exits_zero(backend: Backend) {

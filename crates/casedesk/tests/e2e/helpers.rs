@@ -80,6 +80,18 @@ impl Database {
         }
     }
 
+    /// A database the test set up itself at `url` (a private PostgreSQL
+    /// cluster, a small file system), with a temporary attachments
+    /// directory; the database is left as it is when this is dropped.
+    pub fn at(url: String) -> Database {
+        Database {
+            url,
+            files: Dir::temp(),
+            _dir: None,
+            schema: None,
+        }
+    }
+
     /// A database and attachments directory the test does not own (a
     /// restored backup): nothing is removed when it is dropped.
     pub fn existing(url: String, files: &std::path::Path) -> Database {
@@ -197,6 +209,135 @@ impl Server {
     }
 }
 
+/// The real binary, `casedesk serve`, as an operator runs it.
+pub struct Process {
+    child: std::process::Child,
+    pub base: String,
+}
+
+impl Process {
+    /// Starts the binary on `db` and waits until it is healthy. The binary
+    /// takes an address, not a listener: a port found free can be taken
+    /// before the server binds it, so a start that fails is tried again on
+    /// another port.
+    pub async fn start(db: &Database) -> Process {
+        for _ in 0..5 {
+            if let Some(p) = Process::try_start(db).await {
+                return p;
+            }
+        }
+        panic!("casedesk serve did not start on any of 5 ports (see its output above)");
+    }
+
+    async fn try_start(db: &Database) -> Option<Process> {
+        let port = free_port();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_casedesk"))
+            .arg("serve")
+            .env("CASEDESK_DATABASE_URL", &db.url)
+            .env("CASEDESK_LISTEN", format!("127.0.0.1:{port}"))
+            .env("CASEDESK_ATTACHMENTS_DIR", db.files.path())
+            .env("CASEDESK_ADMIN_EMAIL", ADMIN_EMAIL)
+            .env("CASEDESK_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("CASEDESK_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("casedesk binary starts");
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(r) = reqwest::get(format!("{base}/healthz")).await
+                && r.status() == StatusCode::OK
+            {
+                return Some(Process { child, base });
+            }
+            // Exited: most likely the port was taken meanwhile.
+            if child.try_wait().expect("wait").is_some() {
+                return None;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "casedesk did not become healthy"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub fn signal(&self, sig: &str) {
+        let ok = std::process::Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("kill runs")
+            .success();
+        assert!(ok, "kill -{sig} failed");
+    }
+
+    /// Waits for the process to exit, for at most `secs` seconds.
+    pub fn wait(&mut self, secs: u64) -> std::process::ExitStatus {
+        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "casedesk did not exit"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Process {
+    /// A test that failed midway leaves no server behind.
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A port nothing listened on a moment ago (see [`Process::start`]).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Logs in as the admin at `base`: the token.
+pub async fn login(http: &reqwest::Client, base: &str) -> String {
+    let v: Value = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("json");
+    s(&v["token"])
+}
+
+/// Logs in as the admin at `base` and creates an `api` channel: the
+/// token, the channel's id and its inbound token.
+pub async fn login_and_channel(http: &reqwest::Client, base: &str) -> (String, String, String) {
+    let token = login(http, base).await;
+    let c: Value = http
+        .post(format!("{base}/api/v1/channels"))
+        .bearer_auth(&token)
+        .json(&json!({"kind": "api", "name": "m"}))
+        .send()
+        .await
+        .expect("channel")
+        .json()
+        .await
+        .expect("json");
+    (token, s(&c["id"]), s(&c["inbound_token"]))
+}
+
 /// A server, its database, a logged-in admin and an `api` channel.
 pub struct TestApp {
     pub db: Database,
@@ -218,7 +359,15 @@ impl TestApp {
         backend: Backend,
         tweak: impl FnOnce(&mut casedesk_server::Config, &str),
     ) -> TestApp {
-        let db = Database::fresh(backend).await;
+        TestApp::spawn_in(Database::fresh(backend).await, tweak).await
+    }
+
+    /// A server on `db` (empty), logged in as the admin, with a new `api`
+    /// channel.
+    pub async fn spawn_in(
+        db: Database,
+        tweak: impl FnOnce(&mut casedesk_server::Config, &str),
+    ) -> TestApp {
         let server = Server::start_with(&db, tweak).await;
         let base = server.base.clone();
         let http = reqwest::Client::new();
