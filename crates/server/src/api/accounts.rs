@@ -328,6 +328,11 @@ pub async fn list_channels(
 }
 
 fn check_webhook_url(url: &str) -> Result<String, AppError> {
+    if !crate::urls::is_webhook_url(url) {
+        return Err(AppError::invalid(
+            "webhook_url must be an http(s) URL like https://hooks.example/casedesk",
+        ));
+    }
     let parsed = reqwest::Url::parse(url.trim())
         .map_err(|e| AppError::invalid(format!("webhook_url is not a URL: {e}")))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
@@ -385,7 +390,7 @@ pub async fn create_channel(
     ))
 }
 
-fn display_name(name: &str) -> Result<String, AppError> {
+pub(super) fn display_name(name: &str) -> Result<String, AppError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
         return Err(AppError::invalid("name must be 1 to 200 characters"));
@@ -429,7 +434,9 @@ fn channel_dto(app: &App, c: &ChannelRecord, show_token: bool, headers: &HeaderM
 
 #[utoipa::path(patch, path = "/api/v1/channels/{id}", tag = "channels",
     params(("id" = String, Path)), request_body = PatchChannel,
-    responses((status = 200, body = ChannelDto), (status = 403), (status = 404), (status = 422)))]
+    responses((status = 200, body = ChannelDto), (status = 403), (status = 404),
+        (status = 409, description = "allowed_origins on a channel that is not a widget"),
+        (status = 422)))]
 pub async fn patch_channel(
     State(app): State<App>,
     agent: Agent,
@@ -463,8 +470,13 @@ pub async fn patch_channel(
                 channel.webhook_url = url;
             }
             if let Some(origins) = origins {
+                // Fine for some channel, not for this one: a conflict with
+                // the channel, not bad input.
                 if channel.kind != ChannelKind::Widget && !origins.is_empty() {
-                    return Err(AppError::invalid("allowed_origins is for widget channels"));
+                    return Err(AppError::conflict(
+                        "not_a_widget_channel",
+                        "allowed_origins is for widget channels",
+                    ));
                 }
                 channel.allowed_origins = origins;
             }

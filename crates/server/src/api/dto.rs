@@ -1,6 +1,6 @@
 //! Request and response bodies of the v1 API.
 
-use casedesk_domain::{ChannelKind, Status};
+use casedesk_domain::{ChannelKind, Status, optional_whole_number};
 use casedesk_store::{
     AgentRecord, AttachmentRecord, CaseRecord, ChannelRecord, CustomerRecord, Deadline,
     DeadlineKind, EventRecord, LabelRecord, MessageRecord, ReactionRecord, RuleRecord,
@@ -184,7 +184,9 @@ pub struct SettingsDto {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchSettings {
+    #[serde(default, deserialize_with = "optional_whole_number")]
     pub chat_auto_finish_after_seconds: Option<i64>,
+    #[serde(default, deserialize_with = "optional_whole_number")]
     pub chat_auto_finish_warning_seconds: Option<i64>,
     /// An IANA name such as `Europe/Moscow`.
     pub time_zone: Option<String>,
@@ -192,6 +194,17 @@ pub struct PatchSettings {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<Object>)]
     pub business_hours: Option<Option<serde_json::Value>>,
+}
+
+/// A JSON object as `T`: serde also reads a struct from an array of its
+/// fields, which the document does not allow.
+fn object<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let map = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+    T::deserialize(serde_json::Value::Object(map)).map_err(serde::de::Error::custom)
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -207,12 +220,14 @@ pub enum InboundEvent {
     Message {
         /// The channel's own message id: the idempotency key.
         message_id: String,
+        #[serde(deserialize_with = "object")]
         customer: InboundCustomer,
         text: String,
         /// When the customer sent it, if the channel knows; informational.
         sent_at: Option<String>,
     },
     Reaction {
+        #[serde(deserialize_with = "object")]
         customer: InboundCustomer,
         /// The channel's id of a customer message, or casedesk's id of an agent reply.
         target_message_id: String,
@@ -333,6 +348,7 @@ pub struct CaseListQuery {
     /// `next_cursor` of the previous page, with the same sort and order.
     pub cursor: Option<String>,
     /// 1 to 200, default 50.
+    #[serde(default, deserialize_with = "optional_whole_number")]
     pub limit: Option<i64>,
 }
 
@@ -722,6 +738,7 @@ pub struct CreateRule {
 pub struct PatchRule {
     pub name: Option<String>,
     pub enabled: Option<bool>,
+    #[serde(default, deserialize_with = "optional_whole_number")]
     pub position: Option<i64>,
     #[schema(value_type = Option<Object>)]
     pub trigger: Option<casedesk_domain::rules::Trigger>,

@@ -234,6 +234,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
                 _ => AppError::bad_request(e.body_text()),
             })?;
         let parsed = axum::Json::<T>::from_bytes(&bytes).map_err(json_rejection)?;
+        // Every body of the API is an object; serde would also read a struct
+        // from an array of its fields (`[null, null]`).
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(AppError::invalid("the body must be a JSON object"));
+        }
         if let Some(field) = crate::input::nul_in_json(&bytes) {
             return Err(AppError::invalid(format!(
                 "`{field}` must not contain NUL characters (\\u0000)"

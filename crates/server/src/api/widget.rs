@@ -136,7 +136,8 @@ pub async fn create_visitor(
     params(("channel_id" = String, Path), WidgetMessagesQuery),
     responses((status = 200, body = ItemsDto<WidgetMessageDto>,
         description = "The visitor's public conversation across their cases, oldest first, at most 500"),
-        (status = 400), (status = 401)))]
+        (status = 400), (status = 401),
+        (status = 404, description = "`after` is not a message of the visitor's conversation")))]
 pub async fn list_messages(
     State(app): State<App>,
     Path(channel_id): Path<String>,
@@ -151,9 +152,12 @@ pub async fn list_messages(
             let (account_id, customer_id) = (customer.account_id.clone(), customer.id.clone());
             read::<_, AppError, _>(&*app.store, move |tx| {
                 Box::pin(async move {
-                    let bad =
-                        || AppError::bad_request("`after` is not a message of this conversation");
-                    let m = tx.get_message(&account_id, &id).await.map_err(|_| bad())?;
+                    // Another customer's message is as unknown as a made-up id.
+                    let bad = || AppError::unknown("message", &id);
+                    let m = tx
+                        .get_message(&account_id, &id)
+                        .await
+                        .map_err(AppError::unknown_or("message", &id))?;
                     let case = tx.get_case(&account_id, &m.case_id).await?;
                     if case.customer_id != customer_id || m.kind != MessageKind::Message {
                         return Err(bad());
