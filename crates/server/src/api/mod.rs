@@ -8,6 +8,7 @@ mod export;
 mod help;
 mod inbound;
 mod rules;
+pub(crate) mod schema;
 mod stats;
 mod stream;
 mod templates;
@@ -210,6 +211,8 @@ pub fn router() -> (axum::Router<App>, utoipa::openapi::OpenApi) {
         .split_for_parts();
     // After the routes: their operations are what it completes.
     utoipa::Modify::modify(&CommonErrors, &mut doc);
+    schema::add_components(&mut doc);
+    schema::forbid_nul(&mut doc);
     (routes, doc)
 }
 

@@ -174,7 +174,7 @@ pub async fn list_messages(
 }
 
 /// Longest idempotency key the widget may send.
-const MAX_CLIENT_ID: usize = 100;
+pub(super) const MAX_CLIENT_ID: usize = 100;
 
 #[utoipa::path(post, path = "/api/v1/widget/{channel_id}/messages", tag = "widget", security(()),
     params(("channel_id" = String, Path)), request_body = WidgetPostMessage,
@@ -197,7 +197,7 @@ pub async fn post_message(
     Ok((StatusCode::CREATED, axum::Json(posted)))
 }
 
-fn client_id(given: Option<String>) -> Result<String, AppError> {
+pub(super) fn client_id(given: Option<String>) -> Result<String, AppError> {
     match given {
         Some(id)
             if !id.is_empty()
@@ -279,7 +279,7 @@ async fn post_as_visitor(
 
 #[utoipa::path(post, path = "/api/v1/widget/{channel_id}/attachments", tag = "widget", security(()),
     params(("channel_id" = String, Path), AttachmentUploadQuery),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream",
+    request_body(content = FileBytes, content_type = "application/octet-stream",
         description = "The file's bytes (its type is sniffed from them)"),
     responses((status = 201, body = WidgetPosted, description = "A message carrying the file, routed like any message (R6)"),
         (status = 401), (status = 413, description = "larger than the limit (10 MiB by default)"),
