@@ -26,7 +26,7 @@ pub use stats::AccountTimeZone;
 pub use templates::{Action, LabelName};
 pub use types::{
     Actor, AuthorType, AutoFinishSettings, ChannelKind, ChatState, MessageKind, ParseError, Role,
-    Status, Subject,
+    Status, Subject, optional_whole_number, whole_number,
 };
 
 /// Times in casedesk are UTC instants.

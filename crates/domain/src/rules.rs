@@ -41,10 +41,16 @@ pub enum Trigger {
         to: Option<Status>,
     },
     /// The case has been `pending` for `seconds` without changing status.
-    PendingFor { seconds: i64 },
+    PendingFor {
+        #[serde(deserialize_with = "crate::types::whole_number")]
+        seconds: i64,
+    },
     /// The case is `open` and the customer's last message has had no agent
     /// reply for `seconds`.
-    OpenWithoutReply { seconds: i64 },
+    OpenWithoutReply {
+        #[serde(deserialize_with = "crate::types::whole_number")]
+        seconds: i64,
+    },
 }
 
 impl Trigger {
@@ -215,7 +221,8 @@ impl Condition {
         }
     }
 
-    fn validate(&self, trigger: &Trigger) -> Result<(), ParseError> {
+    /// Checks the condition, and against the rule's trigger when it is known.
+    fn validate(&self, trigger: Option<&Trigger>) -> Result<(), ParseError> {
         let text_ok = |text: &str| {
             if text.trim().is_empty() || text.chars().count() > 500 {
                 Err(ParseError(
@@ -232,9 +239,12 @@ impl Condition {
             Condition::StatusIs { statuses } if statuses.is_empty() => {
                 Err(ParseError("status_is needs at least one status".into()))
             }
-            Condition::MessageContains { .. } if !trigger.has_message() => Err(ParseError(
-                "message_contains only fits the customer_message and agent_replied triggers".into(),
-            )),
+            Condition::MessageContains { .. } if trigger.is_some_and(|t| !t.has_message()) => {
+                Err(ParseError(
+                    "message_contains only fits the customer_message and agent_replied triggers"
+                        .into(),
+                ))
+            }
             Condition::SubjectContains { text }
             | Condition::MessageContains { text }
             | Condition::CustomerNameContains { text } => text_ok(text),
@@ -252,13 +262,25 @@ pub fn validate_rule(
     conditions: &[Condition],
     actions: &[Action],
 ) -> Result<(), ParseError> {
-    if let Some(seconds) = trigger.delay_seconds()
+    validate_rule_parts(Some(trigger), Some(conditions), Some(actions))
+}
+
+/// Checks the parts of a rule that are given against each other: a change
+/// of a rule is refused for what it says itself, and separately when it
+/// does not fit the parts of the rule it leaves as they are.
+pub fn validate_rule_parts(
+    trigger: Option<&Trigger>,
+    conditions: Option<&[Condition]>,
+    actions: Option<&[Action]>,
+) -> Result<(), ParseError> {
+    if let Some(seconds) = trigger.and_then(Trigger::delay_seconds)
         && !(1..=MAX_DELAY_SECONDS).contains(&seconds)
     {
         return Err(ParseError(format!(
             "trigger: seconds must be between 1 and {MAX_DELAY_SECONDS}"
         )));
     }
+    let conditions = conditions.unwrap_or_default();
     if conditions.len() > MAX_CONDITIONS {
         return Err(ParseError(format!(
             "a rule has at most {MAX_CONDITIONS} conditions"
@@ -268,6 +290,9 @@ pub fn validate_rule(
         c.validate(trigger)
             .map_err(|e| ParseError(format!("condition {}: {}", i + 1, e.0)))?;
     }
+    let Some(actions) = actions else {
+        return Ok(());
+    };
     if actions.is_empty() {
         return Err(ParseError("a rule needs at least one action".into()));
     }
@@ -279,33 +304,35 @@ pub fn validate_rule(
     for (i, a) in actions.iter().enumerate() {
         let at = |e: ParseError| ParseError(format!("action {}: {}", i + 1, e.0));
         a.validate().map_err(at)?;
-        let contradicts = match (trigger, a) {
-            (Trigger::AgentReplied, Action::SendReply { .. }) => {
-                Some("send_reply does not fit the agent_replied trigger: the agent just replied")
-            }
-            (Trigger::ChatFinished, Action::FinishChat { .. }) => Some(
-                "finish_chat does not fit the chat_finished trigger: the chat is already finished",
-            ),
-            (
-                Trigger::PendingFor { .. },
-                Action::SetStatus {
-                    status: Status::Pending,
-                },
-            ) => Some(
-                "set_status pending does not fit the pending_for trigger: the case is pending already",
-            ),
-            (Trigger::StatusChanged { to: Some(to) }, Action::SetStatus { status })
-                if to == status =>
-            {
-                Some("set_status to the status that triggers the rule changes nothing")
-            }
-            _ => None,
-        };
-        if let Some(reason) = contradicts {
+        if let Some(reason) = trigger.and_then(|t| contradiction(t, a)) {
             return Err(at(ParseError(reason.into())));
         }
     }
     Ok(())
+}
+
+/// Why `action` makes no sense in a rule set off by `trigger`, if it does not.
+fn contradiction(trigger: &Trigger, action: &Action) -> Option<&'static str> {
+    match (trigger, action) {
+        (Trigger::AgentReplied, Action::SendReply { .. }) => {
+            Some("send_reply does not fit the agent_replied trigger: the agent just replied")
+        }
+        (Trigger::ChatFinished, Action::FinishChat { .. }) => {
+            Some("finish_chat does not fit the chat_finished trigger: the chat is already finished")
+        }
+        (
+            Trigger::PendingFor { .. },
+            Action::SetStatus {
+                status: Status::Pending,
+            },
+        ) => Some(
+            "set_status pending does not fit the pending_for trigger: the case is pending already",
+        ),
+        (Trigger::StatusChanged { to: Some(to) }, Action::SetStatus { status }) if to == status => {
+            Some("set_status to the status that triggers the rule changes nothing")
+        }
+        _ => None,
+    }
 }
 
 /// Whether a rule with `trigger` reacts to `event` (the timer of rule

@@ -69,6 +69,11 @@ impl AccountTimeZone {
     pub fn date_of(self, t: Time) -> NaiveDate {
         t.with_timezone(&self.0).date_naive()
     }
+
+    /// Every name a time zone can be given by, as the IANA database spells it.
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name())
+    }
 }
 
 impl FromStr for AccountTimeZone {
@@ -440,6 +445,18 @@ fn figures(
 mod tests {
     use super::*;
     use crate::{AuthorType, CaseState, ChannelKind, Status};
+
+    #[test]
+    fn every_listed_time_zone_name_is_accepted() {
+        let names: Vec<&str> = AccountTimeZone::names().collect();
+        assert!(names.len() > 400, "{}", names.len());
+        for name in names {
+            assert_eq!(
+                name.parse::<AccountTimeZone>().map(|tz| tz.name()),
+                Ok(name)
+            );
+        }
+    }
 
     fn t(min: i64) -> Time {
         chrono::DateTime::from_timestamp(1_700_000_000 + min * 60, 0).unwrap()

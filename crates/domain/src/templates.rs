@@ -157,6 +157,25 @@ pub const MAX_TEMPLATE_TEXT: usize = 20_000;
 
 /// Checks a template's reply text and actions as a whole.
 pub fn validate_template(body: &str, actions: &[Action]) -> Result<(), ParseError> {
+    validate_template_parts(body, actions)?;
+    if template_is_empty(body, actions) {
+        return Err(ParseError(
+            "a template needs a reply text or at least one action".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a template would do nothing: no reply text and no action.
+pub fn template_is_empty(body: &str, actions: &[Action]) -> bool {
+    body.trim().is_empty() && actions.is_empty()
+}
+
+/// Checks a template's reply text and each of its actions, but not that
+/// it does something ([`template_is_empty`]): a change of a template is
+/// refused for what it says itself, and separately when it would leave
+/// the template empty.
+pub fn validate_template_parts(body: &str, actions: &[Action]) -> Result<(), ParseError> {
     if body.chars().count() > MAX_TEMPLATE_TEXT {
         return Err(ParseError(format!(
             "template text must be at most {MAX_TEMPLATE_TEXT} characters"
@@ -167,11 +186,6 @@ pub fn validate_template(body: &str, actions: &[Action]) -> Result<(), ParseErro
         return Err(ParseError(format!(
             "a template has at most {MAX_ACTIONS} actions"
         )));
-    }
-    if body.trim().is_empty() && actions.is_empty() {
-        return Err(ParseError(
-            "a template needs a reply text or at least one action".into(),
-        ));
     }
     for (i, a) in actions.iter().enumerate() {
         a.validate()

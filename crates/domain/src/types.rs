@@ -135,8 +135,11 @@ impl Default for AutoFinishSettings {
 impl AutoFinishSettings {
     /// Both values are seconds and at least 1. A warning longer than the
     /// inactivity period is allowed: the chat is then highlighted from the start.
+    /// The longest either period may be: a year.
+    pub const MAX_SECONDS: i64 = 366 * 24 * 3600;
+
     pub fn new(after_seconds: i64, warning_seconds: i64) -> Result<Self, ParseError> {
-        const MAX: i64 = 366 * 24 * 3600;
+        const MAX: i64 = AutoFinishSettings::MAX_SECONDS;
         for (name, v) in [
             ("chat_auto_finish_after_seconds", after_seconds),
             ("chat_auto_finish_warning_seconds", warning_seconds),
@@ -257,5 +260,83 @@ mod tests {
         assert!(Subject::parse("  ").is_err());
         assert!(Subject::parse(&"x".repeat(256)).is_err());
         assert_eq!(Subject::parse(" Refund ").unwrap().as_str(), "Refund");
+    }
+}
+
+/// Serde helper for whole numbers in JSON and query strings: `5`, and also
+/// `5.0` or `"5"`, which JSON Schema (and so the OpenAPI document) counts as
+/// the integer 5. Fractions and numbers beyond `i64` are refused.
+pub fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    struct Whole;
+    impl serde::de::Visitor<'_> for Whole {
+        type Value = i64;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a whole number")
+        }
+
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<i64, E> {
+            Ok(v)
+        }
+
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<i64, E> {
+            i64::try_from(v).map_err(|_| E::custom(format!("{v} is too large")))
+        }
+
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<i64, E> {
+            // Exactly the floats that are whole and within i64 (2^63 is not).
+            const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+            if v.fract() == 0.0 && (-LIMIT..LIMIT).contains(&v) {
+                #[allow(clippy::cast_possible_truncation)]
+                Ok(v as i64)
+            } else {
+                Err(E::custom(format!("{v} is not a whole number")))
+            }
+        }
+
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<i64, E> {
+            match v.parse::<i64>() {
+                Ok(n) => Ok(n),
+                Err(_) => v
+                    .parse::<f64>()
+                    .map_err(|_| E::custom(format!("`{v}` is not a whole number")))
+                    .and_then(|f| self.visit_f64(f)),
+            }
+        }
+    }
+    d.deserialize_any(Whole)
+}
+
+/// [`whole_number`] of an optional field (`null` or absent is `None`).
+pub fn optional_whole_number<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<i64>, D::Error> {
+    #[derive(Deserialize)]
+    struct Wrapped(#[serde(deserialize_with = "whole_number")] i64);
+    Option::<Wrapped>::deserialize(d).map(|w| w.map(|Wrapped(n)| n))
+}
+
+#[cfg(test)]
+mod whole_number_tests {
+    use super::*;
+
+    #[derive(Deserialize, Debug, PartialEq)]
+    struct N {
+        #[serde(default, deserialize_with = "optional_whole_number")]
+        n: Option<i64>,
+    }
+
+    #[test]
+    fn whole_numbers_in_any_spelling() {
+        let n = |json: &str| serde_json::from_str::<N>(json).map(|v| v.n).ok();
+        assert_eq!(n(r#"{"n": 5}"#), Some(Some(5)));
+        assert_eq!(n(r#"{"n": 5.0}"#), Some(Some(5)));
+        assert_eq!(n(r#"{"n": -2e3}"#), Some(Some(-2000)));
+        assert_eq!(n(r#"{"n": null}"#), Some(None));
+        assert_eq!(n(r#"{}"#), Some(None));
+        assert_eq!(n(r#"{"n": 5.5}"#), None);
+        assert_eq!(n(r#"{"n": 9223372036854775808}"#), None);
+        assert_eq!(n(r#"{"n": 9.3e18}"#), None);
+        assert_eq!(n(r#"{"n": true}"#), None);
     }
 }

@@ -5,7 +5,7 @@
 
 use casedesk_domain::templates::{PlaceholderValues, render};
 use casedesk_domain::{Action, Change, Subject};
-use casedesk_store::{CaseRecord, CustomerRecord, StoreError, Tx};
+use casedesk_store::{CaseRecord, CustomerRecord, Tx};
 
 use crate::cases::{AgentMessageKind, Writer, add_message, assign, check_text, set_subject};
 use crate::error::AppError;
@@ -36,7 +36,7 @@ fn render_or_422(text: &str, values: &PlaceholderValues) -> Result<String, AppEr
 }
 
 /// Puts a label on a case or takes it off; `None` when there was nothing
-/// to do. An unknown label is `422`.
+/// to do. An unknown label is `404`.
 pub(crate) async fn change_label(
     tx: &mut dyn Tx,
     account_id: &str,
@@ -48,12 +48,7 @@ pub(crate) async fn change_label(
     let label = tx
         .get_label(account_id, label_id)
         .await
-        .map_err(|e| match e {
-            StoreError::NotFound => {
-                AppError::invalid(format!("no label `{label_id}` in this account"))
-            }
-            other => other.into(),
-        })?;
+        .map_err(AppError::unknown_or("label", label_id))?;
     let changed = if add {
         tx.add_case_label(account_id, case_id, label_id, at).await?
     } else {

@@ -28,7 +28,7 @@ use crate::util::{new_id, now};
 /// Largest attachment by default (`CASEDESK_ATTACHMENT_MAX_MB`).
 pub const DEFAULT_MAX_BYTES: u64 = 10 << 20;
 /// Longest caption of a file (it travels in the query string).
-const MAX_CAPTION: usize = 2000;
+pub(crate) const MAX_CAPTION: usize = 2000;
 /// Longest file name kept, in characters.
 const MAX_FILENAME: usize = 200;
 

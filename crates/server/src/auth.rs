@@ -184,8 +184,11 @@ fn verify_in_place(password: &[u8], hash: &str) -> bool {
 
 /// Emails are compared trimmed and lower-cased.
 pub fn normalize_email(email: &str) -> Result<String, AppError> {
-    let email = email.trim().to_lowercase();
-    let valid = email.len() <= 254
+    // Counted as typed (lower-casing can lengthen a few letters), in
+    // characters as the OpenAPI document's patterns count them.
+    let typed = email.trim();
+    let email = typed.to_lowercase();
+    let valid = typed.chars().count() <= 254
         && email.split_once('@').is_some_and(|(user, domain)| {
             !user.is_empty() && !domain.is_empty() && !email.contains(char::is_whitespace)
         });
@@ -199,8 +202,10 @@ pub fn check_password_strength(password: &str) -> Result<(), AppError> {
     if password.chars().count() < 8 {
         return Err(AppError::invalid("password must be at least 8 characters"));
     }
-    if password.len() > 1024 {
-        return Err(AppError::invalid("password must be at most 1024 bytes"));
+    if password.chars().count() > 1024 {
+        return Err(AppError::invalid(
+            "password must be at most 1024 characters",
+        ));
     }
     Ok(())
 }

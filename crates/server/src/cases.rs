@@ -969,7 +969,7 @@ pub(crate) async fn assign(
     if let Some(id) = &assignee {
         tx.get_agent(account_id, id)
             .await
-            .map_err(|_| AppError::invalid(format!("no agent `{id}` in this account")))?;
+            .map_err(AppError::unknown_or("agent", id))?;
     }
     if assignee == case.assignee_id {
         return Ok(None);

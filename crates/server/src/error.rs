@@ -52,6 +52,29 @@ impl AppError {
         )
     }
 
+    /// A request that names an agent, label or channel (in its body or
+    /// query) the account does not have: `404`, as an unknown id in the
+    /// path is. The message names what is missing.
+    pub fn unknown(what: &str, id: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no {what} `{id}` in this account"),
+        )
+    }
+
+    /// [`StoreError::NotFound`] of a looked-up reference as [`AppError::unknown`];
+    /// any other store error as itself.
+    pub fn unknown_or<'a>(
+        what: &'static str,
+        id: &'a str,
+    ) -> impl FnOnce(StoreError) -> AppError + 'a {
+        move |e| match e {
+            StoreError::NotFound => AppError::unknown(what, id),
+            other => other.into(),
+        }
+    }
+
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, message)
     }

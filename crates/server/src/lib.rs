@@ -22,6 +22,7 @@ pub mod mail;
 pub mod rules;
 pub mod scheduler;
 pub mod templates;
+mod urls;
 pub mod util;
 pub mod web;
 pub mod webhook;

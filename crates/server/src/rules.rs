@@ -3,7 +3,8 @@
 //! Running them is [`crate::automation`]'s job.
 
 use casedesk_domain::rules::{
-    Condition, Trigger, TriggerEvent, conditions_hold, validate_rule, waiting_state_holds,
+    Condition, Trigger, TriggerEvent, conditions_hold, validate_rule, validate_rule_parts,
+    waiting_state_holds,
 };
 use casedesk_domain::{Action, AuthorType, ChatState, MessageKind};
 use casedesk_store::{CaseFilter, CaseRecord, CaseSort, RuleRecord, Tx, read, write};
@@ -29,7 +30,7 @@ pub struct RuleInput {
     pub actions: Vec<Action>,
 }
 
-fn parse_name(name: &str) -> Result<String, AppError> {
+pub(crate) fn parse_name(name: &str) -> Result<String, AppError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(AppError::invalid(
@@ -39,8 +40,8 @@ fn parse_name(name: &str) -> Result<String, AppError> {
     Ok(name.to_owned())
 }
 
-/// Checks a rule against the rules of rules and the account: every channel,
-/// label and agent it names must exist.
+/// Checks a rule against the rules of rules (`422`) and the account: every
+/// channel, label and agent it names must exist (`404`).
 async fn check_rule(
     tx: &mut dyn Tx,
     account_id: &str,
@@ -49,47 +50,48 @@ async fn check_rule(
     actions: &[Action],
 ) -> Result<(), AppError> {
     validate_rule(trigger, conditions, actions).map_err(|e| AppError::invalid(e.0))?;
+    check_references(tx, account_id, conditions, actions).await
+}
+
+/// Every channel, label and agent the conditions and actions name must be
+/// the account's.
+async fn check_references(
+    tx: &mut dyn Tx,
+    account_id: &str,
+    conditions: &[Condition],
+    actions: &[Action],
+) -> Result<(), AppError> {
     let channels: Vec<String> = tx
         .list_channels(account_id)
         .await?
         .into_iter()
         .map(|c| c.id)
         .collect();
-    for (i, c) in conditions.iter().enumerate() {
+    for c in conditions {
         if let Condition::ChannelIs { channel_ids } = c
             && let Some(missing) = channel_ids.iter().find(|id| !channels.contains(id))
         {
-            return Err(AppError::invalid(format!(
-                "condition {}: no channel `{missing}` in this account",
-                i + 1
-            )));
+            return Err(AppError::unknown("channel", missing));
         }
-        if let Some(label_id) = c.label_id()
-            && tx.get_label(account_id, label_id).await.is_err()
-        {
-            return Err(AppError::invalid(format!(
-                "condition {}: no label `{label_id}` in this account",
-                i + 1
-            )));
+        if let Some(label_id) = c.label_id() {
+            tx.get_label(account_id, label_id)
+                .await
+                .map_err(AppError::unknown_or("label", label_id))?;
         }
     }
-    for (i, a) in actions.iter().enumerate() {
+    for a in actions {
         match a {
             Action::Assign {
                 agent_id: Some(agent_id),
-            } if tx.get_agent(account_id, agent_id).await.is_err() => {
-                return Err(AppError::invalid(format!(
-                    "action {}: no agent `{agent_id}` in this account",
-                    i + 1
-                )));
+            } => {
+                tx.get_agent(account_id, agent_id)
+                    .await
+                    .map_err(AppError::unknown_or("agent", agent_id))?;
             }
-            Action::AddLabel { label_id } | Action::RemoveLabel { label_id }
-                if tx.get_label(account_id, label_id).await.is_err() =>
-            {
-                return Err(AppError::invalid(format!(
-                    "action {}: no label `{label_id}` in this account",
-                    i + 1
-                )));
+            Action::AddLabel { label_id } | Action::RemoveLabel { label_id } => {
+                tx.get_label(account_id, label_id)
+                    .await
+                    .map_err(AppError::unknown_or("label", label_id))?;
             }
             _ => {}
         }
@@ -115,9 +117,10 @@ pub async fn create_rule(
             .await?;
             let existing = tx.list_rules(&account_id).await?;
             if existing.len() >= MAX_RULES {
-                return Err(AppError::invalid(format!(
-                    "an account has at most {MAX_RULES} rules"
-                )));
+                return Err(AppError::conflict(
+                    "limit_reached",
+                    format!("an account has at most {MAX_RULES} rules; delete one first"),
+                ));
             }
             let at = now();
             let rule = RuleRecord {
@@ -158,6 +161,14 @@ pub async fn update_rule(
     p: RulePatch,
 ) -> Result<RuleRecord, AppError> {
     let name = p.name.as_deref().map(parse_name).transpose()?;
+    // What the change says must fit together on its own (`422`); whether it
+    // fits the parts of the rule it leaves alone is checked below (`409`).
+    validate_rule_parts(
+        p.trigger.as_ref(),
+        p.conditions.as_deref(),
+        p.actions.as_deref(),
+    )
+    .map_err(|e| AppError::invalid(e.0))?;
     write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
             let mut rule = tx
@@ -192,14 +203,13 @@ pub async fn update_rule(
             // what it says (rules saved before a stricter check stay
             // manageable).
             if content_changed || rule.enabled {
-                check_rule(
-                    tx,
-                    &account_id,
-                    &rule.trigger,
-                    &rule.conditions,
-                    &rule.actions,
-                )
-                .await?;
+                validate_rule(&rule.trigger, &rule.conditions, &rule.actions).map_err(|e| {
+                    AppError::conflict(
+                        "rule_conflict",
+                        format!("the change does not fit the rest of the rule: {}", e.0),
+                    )
+                })?;
+                check_references(tx, &account_id, &rule.conditions, &rule.actions).await?;
             }
             let at = now();
             rule.updated_at = at;

@@ -3,7 +3,9 @@
 //! and applying a template — its reply and every action — as one change.
 
 use casedesk_domain::rules::TriggerEvent;
-use casedesk_domain::templates::{parse_color, parse_template_name, render, validate_template};
+use casedesk_domain::templates::{
+    parse_color, parse_template_name, render, template_is_empty, validate_template_parts,
+};
 use casedesk_domain::{Action, LabelName};
 use casedesk_store::{LabelRecord, StoreError, TemplateRecord, Tx, write};
 use serde_json::json;
@@ -56,9 +58,10 @@ pub async fn create_label(
     write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
             if tx.list_labels(&label.account_id).await?.len() >= MAX_LABELS {
-                return Err(AppError::invalid(format!(
-                    "an account has at most {MAX_LABELS} labels"
-                )));
+                return Err(AppError::conflict(
+                    "limit_reached",
+                    format!("an account has at most {MAX_LABELS} labels; delete one first"),
+                ));
             }
             tx.insert_label(&label).await.map_err(taken(&label.name))?;
             Ok(label)
@@ -211,39 +214,38 @@ pub struct TemplateInput {
     pub actions: Vec<Action>,
 }
 
-/// Checks a template against the rules and the account: every agent and
-/// label its actions name must exist.
+/// Checks a template against the rules (`422`) and the account: every
+/// agent and label its actions name must exist (`404`). Whether it does
+/// anything at all is the caller's to check ([`template_is_empty`]).
 async fn check_template(
     tx: &mut dyn Tx,
     account_id: &str,
     input: &TemplateInput,
 ) -> Result<String, AppError> {
     let name = parse_template_name(&input.name).map_err(|e| AppError::invalid(e.0))?;
-    validate_template(&input.body, &input.actions).map_err(|e| AppError::invalid(e.0))?;
-    for (i, action) in input.actions.iter().enumerate() {
+    validate_template_parts(&input.body, &input.actions).map_err(|e| AppError::invalid(e.0))?;
+    for action in &input.actions {
         match action {
             Action::Assign {
                 agent_id: Some(agent_id),
             } => {
-                tx.get_agent(account_id, agent_id).await.map_err(|_| {
-                    AppError::invalid(format!(
-                        "action {}: no agent `{agent_id}` in this account",
-                        i + 1
-                    ))
-                })?;
+                tx.get_agent(account_id, agent_id)
+                    .await
+                    .map_err(AppError::unknown_or("agent", agent_id))?;
             }
             Action::AddLabel { label_id } | Action::RemoveLabel { label_id } => {
-                tx.get_label(account_id, label_id).await.map_err(|_| {
-                    AppError::invalid(format!(
-                        "action {}: no label `{label_id}` in this account",
-                        i + 1
-                    ))
-                })?;
+                tx.get_label(account_id, label_id)
+                    .await
+                    .map_err(AppError::unknown_or("label", label_id))?;
             }
             _ => {}
         }
     }
     Ok(name)
+}
+
+fn empty_template() -> AppError {
+    AppError::invalid("a template needs a reply text or at least one action")
 }
 
 pub async fn create_template(
@@ -262,6 +264,9 @@ pub async fn create_template(
     write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
             let name = check_template(tx, &who.account_id, &input).await?;
+            if template_is_empty(&input.body, &input.actions) {
+                return Err(empty_template());
+            }
             // Shared and each agent's personal templates count apart, so
             // one agent's collection never blocks the team's.
             let owner = (!shared).then(|| who.agent_id.clone());
@@ -272,9 +277,13 @@ pub async fn create_template(
                 .filter(|t| t.owner_id == owner)
                 .count();
             if same_owner >= MAX_TEMPLATES {
-                return Err(AppError::invalid(format!(
-                    "at most {MAX_TEMPLATES} shared templates, and as many personal ones per agent"
-                )));
+                return Err(AppError::conflict(
+                    "limit_reached",
+                    format!(
+                        "at most {MAX_TEMPLATES} shared templates, and as many personal ones \
+                         per agent; delete one first"
+                    ),
+                ));
             }
             let at = now();
             let template = TemplateRecord {
@@ -341,12 +350,26 @@ pub async fn update_template(
                 }
                 t.owner_id = (!shared).then(|| t.owner_id.clone().unwrap_or(who.agent_id.clone()));
             }
+            // A change that empties the template on its own is invalid
+            // (`422`); one that leaves it empty with what it keeps, a
+            // conflict with the template as it is (`409`).
+            let empties = p.body.as_deref().is_some_and(|b| b.trim().is_empty())
+                && p.actions.as_ref().is_some_and(Vec::is_empty);
             let input = TemplateInput {
                 name: p.name.unwrap_or(t.name.clone()),
                 body: p.body.unwrap_or(t.body.clone()),
                 actions: p.actions.unwrap_or(t.actions.clone()),
             };
             t.name = check_template(tx, &who.account_id, &input).await?;
+            if empties {
+                return Err(empty_template());
+            }
+            if template_is_empty(&input.body, &input.actions) {
+                return Err(AppError::conflict(
+                    "template_empty",
+                    "the template would have neither a reply text nor an action",
+                ));
+            }
             t.body = input.body;
             t.actions = input.actions;
             t.updated_at = now();

@@ -33,7 +33,7 @@ pub const VISITOR_IDLE: chrono::Duration = chrono::Duration::days(180);
 pub const RATE_LIMIT: usize = 10;
 pub const RATE_WINDOW: Duration = Duration::from_secs(10);
 /// Longest user id or name a host site may pass.
-const MAX_USER_FIELD: usize = 200;
+pub(crate) const MAX_USER_FIELD: usize = 200;
 /// At most this many allowed origins per channel.
 pub const MAX_ORIGINS: usize = 50;
 
@@ -142,6 +142,11 @@ pub fn parse_origins(origins: &[String]) -> Result<Vec<String>, AppError> {
     }
     let mut out = Vec::new();
     for o in origins {
+        if !crate::urls::is_origin(o) {
+            return Err(AppError::invalid(format!(
+                "`{o}` is not an origin like https://shop.example"
+            )));
+        }
         let url = reqwest::Url::parse(o.trim()).map_err(|_| {
             AppError::invalid(format!("`{o}` is not an origin like https://shop.example"))
         })?;
@@ -210,7 +215,7 @@ pub struct VisitorClaim {
     pub email: Option<String>,
 }
 
-fn clean(field: &str, v: Option<String>) -> Result<Option<String>, AppError> {
+pub(crate) fn clean(field: &str, v: Option<String>) -> Result<Option<String>, AppError> {
     let v = v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
     if let Some(s) = &v
         && (s.chars().count() > MAX_USER_FIELD || s.chars().any(char::is_control))

@@ -15,6 +15,7 @@ on_both!(
     roles_and_login_throttling,
     case_list_pages_with_a_cursor,
     openapi_lists_every_route,
+    requests_the_document_allows_are_taken_and_conflicts_are_409,
     sse_streams_changes_of_the_own_account,
     webhook_replies_are_signed_and_retried,
 );
@@ -636,5 +637,169 @@ async fn webhook_replies_are_signed_and_retried(backend: Backend) {
         (st, noted["outcome"].as_str()),
         (StatusCode::OK, Some("noted"))
     );
+    app.stop().await;
+}
+
+/// What the OpenAPI document promises, held on both databases: a request
+/// that fits its schema is taken (or answered 404/409 for what the schema
+/// cannot know), one that does not is refused. Schemathesis checks the same
+/// with generated requests (scripts/schemathesis).
+async fn requests_the_document_allows_are_taken_and_conflicts_are_409(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let case = s(&app.customer_says("u1", "m1", "Hello").await["case_id"]);
+    let call = |method: Method, path: String, body: Value| {
+        let app = &app;
+        async move { app.call(method, &path, Some(body)).await }
+    };
+
+    // Bodies are objects: serde would read `[null, null]` as a struct.
+    let (st, v) = call(
+        Method::PATCH,
+        format!("/api/v1/cases/{case}"),
+        json!([null, null]),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+
+    // Whole numbers may be spelled as JSON Schema counts them: `60.0` is 60.
+    let v = app
+        .ok(
+            Method::PATCH,
+            "/api/v1/settings",
+            Some(json!({"chat_auto_finish_after_seconds": 600.0, "chat_auto_finish_warning_seconds": 60})),
+        )
+        .await;
+    assert_eq!(v["chat_auto_finish_after_seconds"], 600);
+    let (st, _) = call(
+        Method::PATCH,
+        "/api/v1/settings".into(),
+        json!({"chat_auto_finish_after_seconds": 600.5}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        app.ok(Method::GET, "/api/v1/cases?limit=1.0", None).await["items"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+
+    // An id the account does not have, in a body, is 404 like one in a path.
+    let (st, v) = call(
+        Method::PATCH,
+        format!("/api/v1/cases/{case}"),
+        json!({"assignee_id": "nobody"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("no agent `nobody`"),
+        "{v}"
+    );
+
+    // Allowed origins suit a widget channel; on another, they conflict with it.
+    let (st, v) = call(
+        Method::PATCH,
+        format!("/api/v1/channels/{}", app.channel_id),
+        json!({"allowed_origins": ["https://shop.example"]}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CONFLICT, "{v}");
+    let (st, v) = call(
+        Method::POST,
+        "/api/v1/channels".into(),
+        json!({"kind": "api", "name": "x", "allowed_origins": ["https://shop.example"]}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+
+    // Webhook URLs: the document's grammar, exactly.
+    let (st, v) = call(
+        Method::PATCH,
+        format!("/api/v1/channels/{}", app.channel_id),
+        json!({"webhook_url": " https://hooks.example:8443/in/casedesk?key=a%20b "}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(
+        v["webhook_url"],
+        "https://hooks.example:8443/in/casedesk?key=a%20b"
+    );
+    for bad in [
+        "https://hooks.example*",
+        "https://[::1]/",
+        "https://hooks.example/#x",
+        "",
+    ] {
+        let (st, v) = call(
+            Method::PATCH,
+            format!("/api/v1/channels/{}", app.channel_id),
+            json!({"webhook_url": bad}),
+        )
+        .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {v}");
+    }
+
+    // A template change that empties it by itself is invalid; one that
+    // leaves it empty with what it keeps conflicts with the template.
+    let t = app
+        .ok(
+            Method::POST,
+            "/api/v1/templates",
+            Some(json!({"name": "Thanks", "body": "Thanks!"})),
+        )
+        .await;
+    let path = format!("/api/v1/templates/{}", s(&t["id"]));
+    let (st, v) = call(
+        Method::PATCH,
+        path.clone(),
+        json!({"body": " ", "actions": []}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (st, v) = call(Method::PATCH, path.clone(), json!({"body": ""})).await;
+    assert_eq!(st, StatusCode::CONFLICT, "{v}");
+    assert_eq!(app.ok(Method::GET, &path, None).await["body"], "Thanks!");
+
+    // Likewise a rule: a trigger that contradicts the actions it comes with
+    // is invalid; one that contradicts the actions the rule keeps conflicts.
+    let rule = app
+        .ok(
+            Method::POST,
+            "/api/v1/rules",
+            Some(
+                json!({"name": "Pend", "trigger": {"type": "customer_message"},
+                "actions": [{"type": "set_status", "status": "pending"}]}),
+            ),
+        )
+        .await;
+    let path = format!("/api/v1/rules/{}", s(&rule["id"]));
+    let (st, v) = call(
+        Method::PATCH,
+        path.clone(),
+        json!({"trigger": {"type": "pending_for", "seconds": 60},
+            "actions": [{"type": "set_status", "status": "pending"}]}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (st, v) = call(
+        Method::PATCH,
+        path.clone(),
+        json!({"trigger": {"type": "pending_for", "seconds": 60.0}}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CONFLICT, "{v}");
+    let v = app
+        .ok(
+            Method::PATCH,
+            &path,
+            Some(json!({"trigger": {"type": "pending_for", "seconds": 60.0},
+                "actions": [{"type": "set_status", "status": "closed"}]})),
+        )
+        .await;
+    assert_eq!(v["trigger"], json!({"type": "pending_for", "seconds": 60}));
     app.stop().await;
 }

@@ -343,14 +343,6 @@ async fn rules_are_validated_admin_only_and_dry_run_touches_nothing(backend: Bac
             "at least one action",
         ),
         (
-            json!({"name": "x", "trigger": {"type": "case_created"}, "actions": [{"type": "add_label", "label_id": "nope"}]}),
-            "no label `nope`",
-        ),
-        (
-            json!({"name": "x", "trigger": {"type": "case_created"}, "conditions": [{"type": "channel_is", "channel_ids": ["nope"]}], "actions": [{"type": "set_status", "status": "closed"}]}),
-            "no channel `nope`",
-        ),
-        (
             json!({"name": "x", "trigger": {"type": "whenever"}, "actions": [{"type": "set_status", "status": "closed"}]}),
             "whenever",
         ),
@@ -371,6 +363,30 @@ async fn rules_are_validated_admin_only_and_dry_run_touches_nothing(backend: Bac
             .call(Method::POST, "/api/v1/rules", Some(body.clone()))
             .await;
         assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{body} → {v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains(needle),
+            "{body} → {v}"
+        );
+    }
+    // A channel or label the account does not have is not there: 404, as
+    // an unknown id in the path.
+    for (body, needle) in [
+        (
+            json!({"name": "x", "trigger": {"type": "case_created"}, "actions": [{"type": "add_label", "label_id": "nope"}]}),
+            "no label `nope`",
+        ),
+        (
+            json!({"name": "x", "trigger": {"type": "case_created"}, "conditions": [{"type": "channel_is", "channel_ids": ["nope"]}], "actions": [{"type": "set_status", "status": "closed"}]}),
+            "no channel `nope`",
+        ),
+    ] {
+        let (st, v) = app
+            .call(Method::POST, "/api/v1/rules", Some(body.clone()))
+            .await;
+        assert_eq!(st, StatusCode::NOT_FOUND, "{body} → {v}");
         assert!(
             v["error"]["message"]
                 .as_str()

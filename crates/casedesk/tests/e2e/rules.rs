@@ -500,6 +500,6 @@ async fn history_records_every_change(backend: Backend) {
             Some(json!({"assignee_id": "nobody"})),
         )
         .await;
-    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(st, StatusCode::NOT_FOUND, "an agent the account lacks");
     app.stop().await;
 }

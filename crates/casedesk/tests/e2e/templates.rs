@@ -298,12 +298,12 @@ async fn templates_are_validated_and_personal_ones_stay_personal(backend: Backen
         ),
         (
             json!({"name": "x", "actions": [{"type": "add_label", "label_id": "nope"}]}),
-            StatusCode::UNPROCESSABLE_ENTITY,
+            StatusCode::NOT_FOUND,
             "no label `nope`",
         ),
         (
             json!({"name": "x", "actions": [{"type": "assign", "agent_id": "nobody"}]}),
-            StatusCode::UNPROCESSABLE_ENTITY,
+            StatusCode::NOT_FOUND,
             "no agent `nobody`",
         ),
         (
@@ -497,7 +497,7 @@ async fn labels_catalogue_case_labels_filter_and_export(backend: Backend) {
         .count();
     assert_eq!(labelled, 2, "the repeated label is not an event");
     let (st, v) = label(&c2, &ada, "no-such-label").await;
-    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(st, StatusCode::NOT_FOUND, "{v}");
     let (st, _) = label("no-such-case", &ada, &vip).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
     label(&c2, &ada, &vip).await;

@@ -209,7 +209,11 @@ async fn widget_visitors_are_isolated_and_checked(backend: Backend) {
         None,
     )
     .await;
-    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        st,
+        StatusCode::NOT_FOUND,
+        "another visitor's message is unknown"
+    );
     let (st, _, _) = w(
         &app,
         Method::POST,

@@ -343,6 +343,11 @@ pub async fn list_channels(
 /// The URL as it will be used; an IP-literal host must pass the address
 /// rule now (a host name is checked on every lookup when delivering).
 fn check_webhook_url(app: &App, url: &str) -> Result<String, AppError> {
+    if !crate::urls::is_webhook_url(url) {
+        return Err(AppError::invalid(
+            "webhook_url must be an http(s) URL like https://hooks.example/casedesk",
+        ));
+    }
     crate::webhook::check_url(url, app.webhook_allow_private)
         .map(|u| u.to_string())
         .map_err(|why| AppError::invalid(format!("webhook_url: {why}")))
@@ -395,7 +400,7 @@ pub async fn create_channel(
     ))
 }
 
-fn display_name(name: &str) -> Result<String, AppError> {
+pub(super) fn display_name(name: &str) -> Result<String, AppError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
         return Err(AppError::invalid("name must be 1 to 200 characters"));
@@ -439,7 +444,9 @@ fn channel_dto(app: &App, c: &ChannelRecord, show_token: bool, headers: &HeaderM
 
 #[utoipa::path(patch, path = "/api/v1/channels/{id}", tag = "channels",
     params(("id" = String, Path)), request_body = PatchChannel,
-    responses((status = 200, body = ChannelDto), (status = 403), (status = 404), (status = 422)))]
+    responses((status = 200, body = ChannelDto), (status = 403), (status = 404),
+        (status = 409, description = "allowed_origins on a channel that is not a widget"),
+        (status = 422)))]
 pub async fn patch_channel(
     State(app): State<App>,
     agent: Agent,
@@ -473,8 +480,13 @@ pub async fn patch_channel(
                 channel.webhook_url = url;
             }
             if let Some(origins) = origins {
+                // Fine for some channel, not for this one: a conflict with
+                // the channel, not bad input.
                 if channel.kind != ChannelKind::Widget && !origins.is_empty() {
-                    return Err(AppError::invalid("allowed_origins is for widget channels"));
+                    return Err(AppError::conflict(
+                        "not_a_widget_channel",
+                        "allowed_origins is for widget channels",
+                    ));
                 }
                 channel.allowed_origins = origins;
             }

@@ -371,7 +371,7 @@ pub async fn patch_customer(
 
 #[utoipa::path(post, path = "/api/v1/cases/{id}/attachments", tag = "cases",
     params(("id" = String, Path), AttachmentUploadQuery),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream",
+    request_body(content = FileBytes, content_type = "application/octet-stream",
         description = "The file's bytes (its type is sniffed from them)"),
     responses((status = 201, body = MessageDto, description = "A reply (or note) carrying the file"),
         (status = 404), (status = 409),

@@ -1,6 +1,6 @@
 //! Request and response bodies of the v1 API.
 
-use casedesk_domain::{ChannelKind, Status};
+use casedesk_domain::{ChannelKind, Status, optional_whole_number};
 use casedesk_store::{
     AgentRecord, AttachmentRecord, CaseRecord, ChannelRecord, CustomerRecord, Deadline,
     DeadlineKind, EventRecord, LabelRecord, MessageRecord, OutboxItem, OutboxState, ReactionRecord,
@@ -9,6 +9,7 @@ use casedesk_store::{
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
+use super::schema;
 use crate::util::{opt_rfc3339, rfc3339};
 
 /// `Some(None)` for an explicit `null`, `None` when the field is absent.
@@ -72,11 +73,14 @@ impl From<&AgentRecord> for AgentDto {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateAgent {
+    #[schema(schema_with = schema::email)]
     pub email: String,
+    #[schema(schema_with = schema::new_agent_name_or_null)]
     pub name: Option<String>,
     /// `admin` or `agent` (default).
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = schema::role_or_null)]
     pub role: Option<casedesk_domain::Role>,
+    #[schema(schema_with = schema::password)]
     pub password: String,
 }
 
@@ -84,9 +88,10 @@ pub struct CreateAgent {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchAgent {
+    #[schema(schema_with = schema::name_or_null)]
     pub name: Option<String>,
     /// `admin` or `agent`.
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = schema::role_or_null)]
     pub role: Option<casedesk_domain::Role>,
     /// `true` ends every session of the agent and refuses their logins
     /// until set back to `false`.
@@ -96,6 +101,7 @@ pub struct PatchAgent {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetPassword {
+    #[schema(schema_with = schema::password)]
     pub password: String,
     /// Required when agents set their own password: a session left open
     /// somewhere must not be enough to take the account over.
@@ -113,11 +119,12 @@ pub struct ItemsDto<T: ToSchema> {
     pub items: Vec<T>,
 }
 
-#[derive(Deserialize, ToSchema)]
+/// A new channel. Its schema is [`schema::new_channel`]: `allowed_origins`
+/// only for widget channels.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateChannel {
     /// `api` (a messenger webhook) or `widget` (the web chat widget).
-    #[schema(value_type = String)]
     pub kind: ChannelKind,
     pub name: String,
     pub webhook_url: Option<String>,
@@ -127,14 +134,25 @@ pub struct CreateChannel {
     pub allowed_origins: Vec<String>,
 }
 
+impl utoipa::PartialSchema for CreateChannel {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        schema::new_channel().into()
+    }
+}
+
+impl ToSchema for CreateChannel {}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchChannel {
+    #[schema(schema_with = schema::name_or_null)]
     pub name: Option<String>,
     /// `null` removes it.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = schema::webhook_url_or_null)]
     pub webhook_url: Option<Option<String>>,
+    /// Widget channels only (`409` for another kind).
+    #[schema(schema_with = schema::origins_or_null)]
     pub allowed_origins: Option<Vec<String>>,
 }
 
@@ -236,41 +254,70 @@ pub struct SettingsDto {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchSettings {
+    #[serde(default, deserialize_with = "optional_whole_number")]
+    #[schema(schema_with = schema::auto_finish_seconds_or_null)]
     pub chat_auto_finish_after_seconds: Option<i64>,
+    #[serde(default, deserialize_with = "optional_whole_number")]
+    #[schema(schema_with = schema::auto_finish_seconds_or_null)]
     pub chat_auto_finish_warning_seconds: Option<i64>,
     /// An IANA name such as `Europe/Moscow`.
+    #[schema(schema_with = schema::time_zone_or_null)]
     pub time_zone: Option<String>,
     /// A weekly schedule (see [`SettingsDto::business_hours`]); `null` clears it.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(schema_with = schema::business_hours_or_null)]
     pub business_hours: Option<Option<serde_json::Value>>,
 }
 
-#[derive(Deserialize, ToSchema)]
+/// A JSON object as `T`: serde also reads a struct from an array of its
+/// fields, which the document does not allow.
+fn object<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let map = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+    T::deserialize(serde_json::Value::Object(map)).map_err(serde::de::Error::custom)
+}
+
+/// The customer of an inbound event. Fields beyond these are ignored.
+#[derive(Deserialize)]
 pub struct InboundCustomer {
     pub id: String,
     pub name: Option<String>,
 }
 
-/// A customer event from a messenger.
-#[derive(Deserialize, ToSchema)]
+/// A customer event from a messenger. Its schema is
+/// [`schema::inbound_event`]: fields beyond these are ignored (a messenger
+/// may send more than casedesk reads).
+#[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum InboundEvent {
     Message {
         /// The channel's own message id: the idempotency key.
         message_id: String,
+        #[serde(deserialize_with = "object")]
         customer: InboundCustomer,
         text: String,
         /// When the customer sent it, if the channel knows; informational.
         sent_at: Option<String>,
     },
     Reaction {
+        #[serde(deserialize_with = "object")]
         customer: InboundCustomer,
         /// The channel's id of a customer message, or casedesk's id of an agent reply.
         target_message_id: String,
         emoji: String,
     },
 }
+
+impl utoipa::PartialSchema for InboundEvent {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        schema::inbound_event().into()
+    }
+}
+
+impl ToSchema for InboundEvent {}
 
 #[derive(Serialize, ToSchema)]
 pub struct InboundResponse {
@@ -365,9 +412,9 @@ pub struct CaseListDto {
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CaseListQuery {
-    #[param(value_type = Option<String>)]
+    #[param(schema_with = schema::status)]
     pub status: Option<Status>,
-    #[param(value_type = Option<String>)]
+    #[param(schema_with = schema::chat_state)]
     pub chat_state: Option<casedesk_domain::ChatState>,
     pub channel_id: Option<String>,
     pub customer_id: Option<String>,
@@ -377,14 +424,17 @@ pub struct CaseListQuery {
     /// Text searched in subjects and messages.
     pub q: Option<String>,
     /// `created_at` (default) or `last_activity_at`.
-    #[param(value_type = Option<String>)]
+    #[param(schema_with = schema::case_sort)]
     pub sort: Option<CaseSortParam>,
     /// `desc` (default) or `asc`.
-    #[param(value_type = Option<String>)]
+    #[param(schema_with = schema::order)]
     pub order: Option<OrderParam>,
     /// `next_cursor` of the previous page, with the same sort and order.
+    #[param(schema_with = schema::cursor)]
     pub cursor: Option<String>,
     /// 1 to 200, default 50.
+    #[serde(default, deserialize_with = "optional_whole_number")]
+    #[param(schema_with = schema::case_limit)]
     pub limit: Option<i64>,
 }
 
@@ -486,6 +536,7 @@ pub enum PostKind {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PostMessage {
+    #[schema(schema_with = schema::message_text)]
     pub text: String,
     /// `reply` (default) or `note`.
     pub kind: Option<PostKind>,
@@ -539,17 +590,18 @@ impl From<&EventRecord> for EventDto {
 #[serde(deny_unknown_fields)]
 pub struct FinishRequest {
     /// The status the finished chat gets: `open`, `pending` or `closed`.
-    #[schema(value_type = String)]
+    #[schema(schema_with = schema::status)]
     pub status: Status,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchCase {
+    #[schema(schema_with = schema::subject_or_null)]
     pub subject: Option<String>,
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = schema::status_or_null)]
     pub status: Option<Status>,
-    /// An agent id, or null to unassign.
+    /// An agent id (`404` when the account has no such agent), or null to unassign.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub assignee_id: Option<Option<String>>,
@@ -588,9 +640,9 @@ pub struct CustomerDto {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchCustomer {
-    /// The customer's e-mail (Help Center sign-in); `null` clears it.
+    /// The customer's e-mail (Help Center sign-in); blank or `null` clears it.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = schema::email_or_blank_or_null)]
     pub email: Option<Option<String>>,
 }
 
@@ -631,24 +683,28 @@ impl From<&LabelRecord> for LabelDto {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateLabel {
+    #[schema(schema_with = schema::label_name)]
     pub name: String,
     /// `#rrggbb`.
+    #[schema(schema_with = schema::color_or_null)]
     pub color: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchLabel {
+    #[schema(schema_with = schema::label_name_or_null)]
     pub name: Option<String>,
     /// `#rrggbb`; `null` removes the colour.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = schema::color_or_null)]
     pub color: Option<Option<String>>,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CaseLabelRequest {
+    /// A label of the account (`404` otherwise).
     pub label_id: String,
 }
 
@@ -685,30 +741,47 @@ impl From<&TemplateRecord> for TemplateDto {
     }
 }
 
-#[derive(Deserialize, ToSchema)]
+/// A new template; its schema is [`schema::new_template`]: a reply text or
+/// at least one action.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTemplate {
     pub name: String,
     #[serde(default)]
     pub body: String,
     #[serde(default)]
-    #[schema(value_type = Vec<Object>)]
     pub actions: Vec<casedesk_domain::Action>,
     /// Admins: `true` (default for them) shares it with the account; agents
     /// make personal templates only.
     pub shared: Option<bool>,
 }
 
-#[derive(Deserialize, ToSchema)]
+impl utoipa::PartialSchema for CreateTemplate {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        schema::template_body(false).into()
+    }
+}
+
+impl ToSchema for CreateTemplate {}
+
+/// A change of a template; its schema is [`schema::template_body`].
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PatchTemplate {
     pub name: Option<String>,
     pub body: Option<String>,
-    #[schema(value_type = Option<Vec<Object>>)]
     pub actions: Option<Vec<casedesk_domain::Action>>,
     /// Admins only.
     pub shared: Option<bool>,
 }
+
+impl utoipa::PartialSchema for PatchTemplate {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        schema::template_body(true).into()
+    }
+}
+
+impl ToSchema for PatchTemplate {}
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -754,64 +827,56 @@ impl From<&RuleRecord> for RuleDto {
     }
 }
 
-#[derive(Deserialize, ToSchema)]
+/// Its schema is [`schema::rule_body`]: the conditions and actions that
+/// fit the trigger.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRule {
     pub name: String,
     /// Default `true`.
     pub enabled: Option<bool>,
-    #[schema(value_type = Object)]
     pub trigger: casedesk_domain::rules::Trigger,
     #[serde(default)]
-    #[schema(value_type = Vec<Object>)]
     pub conditions: Vec<casedesk_domain::rules::Condition>,
-    #[schema(value_type = Vec<Object>)]
     pub actions: Vec<casedesk_domain::Action>,
 }
 
-#[derive(Deserialize, ToSchema)]
+/// Its schema is [`schema::rule_body`]: the conditions and actions that
+/// fit the trigger.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PatchRule {
     pub name: Option<String>,
     pub enabled: Option<bool>,
+    #[serde(default, deserialize_with = "optional_whole_number")]
     pub position: Option<i64>,
-    #[schema(value_type = Option<Object>)]
     pub trigger: Option<casedesk_domain::rules::Trigger>,
-    #[schema(value_type = Option<Vec<Object>>)]
     pub conditions: Option<Vec<casedesk_domain::rules::Condition>>,
-    #[schema(value_type = Option<Vec<Object>>)]
     pub actions: Option<Vec<casedesk_domain::Action>>,
 }
 
-#[derive(Deserialize, ToSchema)]
+/// Its schema is [`schema::rule_body`]: the conditions and actions that
+/// fit the trigger.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DryRunRule {
-    #[schema(value_type = Object)]
     pub trigger: casedesk_domain::rules::Trigger,
     #[serde(default)]
-    #[schema(value_type = Vec<Object>)]
     pub conditions: Vec<casedesk_domain::rules::Condition>,
-    #[schema(value_type = Vec<Object>)]
     pub actions: Vec<casedesk_domain::Action>,
     /// Ignored, with `name`, `enabled`, `position`, `created_at` and
     /// `updated_at`: a rule as `GET /rules` returns it can be posted as it is.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub id: Option<serde_json::Value>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub name: Option<serde_json::Value>,
     #[serde(default)]
-    #[schema(value_type = Option<bool>)]
     pub enabled: Option<serde_json::Value>,
     #[serde(default)]
-    #[schema(value_type = Option<i64>)]
     pub position: Option<serde_json::Value>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub created_at: Option<serde_json::Value>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub updated_at: Option<serde_json::Value>,
 }
 
@@ -832,7 +897,8 @@ pub struct DryRunDto {
     pub scanned: usize,
 }
 
-#[derive(Deserialize, ToSchema, Default)]
+/// Its schema is [`schema::new_visitor`]: an e-mail only with a user id.
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct CreateVisitor {
     /// The host site's id of a logged-in user, with `user_hash`.
@@ -871,9 +937,11 @@ pub struct WidgetMessageDto {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WidgetPostMessage {
+    #[schema(schema_with = schema::message_text)]
     pub text: String,
     /// An idempotency key of the widget's choosing (1–100 characters): a
     /// retry with the same one is stored once.
+    #[schema(schema_with = schema::client_id_or_null)]
     pub client_id: Option<String>,
 }
 
@@ -888,6 +956,7 @@ pub struct WidgetPosted {
 #[serde(deny_unknown_fields)]
 pub struct WidgetReaction {
     pub message_id: String,
+    #[schema(schema_with = schema::emoji)]
     pub emoji: String,
 }
 
@@ -917,6 +986,7 @@ pub struct WidgetCaseDto {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HelpSignIn {
+    #[schema(schema_with = schema::email)]
     pub email: String,
     /// `en` or `ru`: the language of the mail (default: the request's).
     pub lang: Option<String>,
@@ -1001,9 +1071,54 @@ pub struct AttachmentUploadQuery {
     /// The file's name as the uploader knows it (paths are dropped).
     pub filename: Option<String>,
     /// A caption; the message's text is the file name without one.
+    #[param(schema_with = schema::caption)]
     pub text: Option<String>,
     /// Widget uploads: the idempotency key, as for messages.
+    #[param(schema_with = schema::client_id)]
     pub client_id: Option<String>,
     /// Agent uploads: `reply` (default, delivered to the customer) or `note`.
     pub kind: Option<PostKind>,
 }
+
+/// An uploaded file's bytes, as the body of `POST …/attachments`.
+pub struct FileBytes;
+
+impl utoipa::PartialSchema for FileBytes {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        schema::file_bytes().into()
+    }
+}
+
+impl ToSchema for FileBytes {}
+
+impl utoipa::PartialSchema for CreateRule {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        schema::rule_body(schema::RuleBody::Create).into()
+    }
+}
+
+impl ToSchema for CreateRule {}
+
+impl utoipa::PartialSchema for PatchRule {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        schema::rule_body(schema::RuleBody::Patch).into()
+    }
+}
+
+impl ToSchema for PatchRule {}
+
+impl utoipa::PartialSchema for DryRunRule {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        schema::rule_body(schema::RuleBody::DryRun).into()
+    }
+}
+
+impl ToSchema for DryRunRule {}
+
+impl utoipa::PartialSchema for CreateVisitor {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        schema::new_visitor().into()
+    }
+}
+
+impl ToSchema for CreateVisitor {}

@@ -35,12 +35,13 @@ const XLSX_ROWS_PER_SHEET: u32 = 1_048_575;
 #[into_params(parameter_in = Query)]
 pub struct ExportParams {
     /// `csv` (default) or `xlsx`.
+    #[param(schema_with = super::schema::export_format)]
     pub format: Option<String>,
     /// CSV only: start with a UTF-8 byte order mark, for Excel.
     pub bom: Option<bool>,
-    #[param(value_type = Option<String>)]
+    #[param(schema_with = super::schema::status)]
     pub status: Option<Status>,
-    #[param(value_type = Option<String>)]
+    #[param(schema_with = super::schema::chat_state)]
     pub chat_state: Option<ChatState>,
     pub channel_id: Option<String>,
     pub customer_id: Option<String>,
@@ -50,8 +51,10 @@ pub struct ExportParams {
     /// Text searched in subjects and messages.
     pub q: Option<String>,
     /// `created_at` (default) or `last_activity_at`.
+    #[param(schema_with = super::schema::case_sort)]
     pub sort: Option<String>,
     /// `desc` (default) or `asc`.
+    #[param(schema_with = super::schema::order)]
     pub order: Option<String>,
 }
 
@@ -404,7 +407,9 @@ fn parse_order(s: Option<&str>) -> Result<SortOrder, AppError> {
 #[utoipa::path(get, path = "/api/v1/cases/export", tag = "reports", params(ExportParams),
     responses(
         (status = 200, description = "The cases as `text/csv` (RFC 4180, UTF-8) or an XLSX \
-            workbook, streamed, as an attachment", content_type = "text/csv"),
+            workbook, streamed, as an attachment", content(
+                (String = "text/csv"),
+                (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 400)))]
 pub async fn export_cases(
     State(app): State<App>,

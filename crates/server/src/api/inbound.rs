@@ -46,9 +46,14 @@ impl axum::extract::FromRequestParts<App> for InboundChannel {
     }
 }
 
-fn check_id(what: &str, id: &str) -> Result<(), AppError> {
-    if id.trim().is_empty() || id.len() > 256 {
-        return Err(AppError::invalid(format!("{what} must be 1 to 256 bytes")));
+/// Longest id of a message or customer a channel may send.
+pub(super) const MAX_ID_CHARS: usize = 256;
+
+pub(super) fn check_id(what: &str, id: &str) -> Result<(), AppError> {
+    if id.trim().is_empty() || id.chars().count() > MAX_ID_CHARS {
+        return Err(AppError::invalid(format!(
+            "{what} must be 1 to {MAX_ID_CHARS} characters, not all white space"
+        )));
     }
     Ok(())
 }
@@ -57,7 +62,9 @@ fn check_id(what: &str, id: &str) -> Result<(), AppError> {
     security(("bearer" = [])),
     params(("id" = String, Path, description = "channel id")),
     request_body = InboundEvent,
-    responses((status = 200, body = InboundResponse), (status = 401), (status = 404), (status = 413), (status = 422)))]
+    responses((status = 200, body = InboundResponse), (status = 401), (status = 404),
+        (status = 409, description = "The channel is a widget channel: its messages come from its widget"),
+        (status = 413), (status = 422)))]
 pub async fn inbound(
     State(app): State<App>,
     InboundChannel(channel): InboundChannel,

@@ -9,6 +9,7 @@ mod export;
 mod help;
 mod inbound;
 mod rules;
+pub(crate) mod schema;
 mod stats;
 mod stream;
 mod templates;
@@ -213,6 +214,8 @@ pub fn router() -> (axum::Router<App>, utoipa::openapi::OpenApi) {
         .split_for_parts();
     // After the routes: their operations are what it completes.
     utoipa::Modify::modify(&CommonErrors, &mut doc);
+    schema::add_components(&mut doc);
+    schema::forbid_nul(&mut doc);
     (routes, doc)
 }
 
@@ -237,6 +240,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
                 _ => AppError::bad_request(e.body_text()),
             })?;
         let parsed = axum::Json::<T>::from_bytes(&bytes).map_err(json_rejection)?;
+        // Every body of the API is an object; serde would also read a struct
+        // from an array of its fields (`[null, null]`).
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(AppError::invalid("the body must be a JSON object"));
+        }
         if let Some(field) = crate::input::nul_in_json(&bytes) {
             return Err(AppError::invalid(format!(
                 "`{field}` must not contain NUL characters (\\u0000)"

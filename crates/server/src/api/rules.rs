@@ -28,7 +28,11 @@ pub async fn list_rules(
 }
 
 #[utoipa::path(post, path = "/api/v1/rules", tag = "rules", request_body = CreateRule,
-    responses((status = 201, body = RuleDto), (status = 403), (status = 422)))]
+    responses((status = 201, body = RuleDto), (status = 403),
+        (status = 404, description = "The rule names a channel, label or agent the account does \
+            not have"),
+        (status = 409, description = "The account has as many rules as it may"),
+        (status = 422)))]
 pub async fn create_rule(
     State(app): State<App>,
     agent: Agent,
@@ -67,7 +71,12 @@ pub async fn get_rule(
 
 #[utoipa::path(patch, path = "/api/v1/rules/{id}", tag = "rules",
     params(("id" = String, Path)), request_body = PatchRule,
-    responses((status = 200, body = RuleDto), (status = 403), (status = 404), (status = 422)))]
+    responses((status = 200, body = RuleDto), (status = 403),
+        (status = 404, description = "No such rule, or it would name a channel, label or agent \
+            the account does not have"),
+        (status = 409, description = "The change does not fit the parts of the rule it leaves \
+            as they are (e.g. a trigger that makes one of its actions pointless)"),
+        (status = 422)))]
 pub async fn patch_rule(
     State(app): State<App>,
     agent: Agent,
@@ -103,7 +112,10 @@ pub async fn delete_rule(
 #[utoipa::path(post, path = "/api/v1/rules/dry-run", tag = "rules", request_body = DryRunRule,
     responses((status = 200, body = DryRunDto,
         description = "The cases the rule would touch now; nothing changes"),
-        (status = 403), (status = 422)))]
+        (status = 403),
+        (status = 404, description = "The rule names a channel, label or agent the account does \
+            not have"),
+        (status = 422)))]
 pub async fn dry_run(
     State(app): State<App>,
     agent: Agent,

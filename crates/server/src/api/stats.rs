@@ -27,11 +27,14 @@ use crate::util::{now, rfc3339};
 pub struct StatsParams {
     /// Start of the period: RFC 3339, or a date `YYYY-MM-DD` meaning the
     /// start of that day in the account's time zone. Default: 29 days before today.
+    #[param(schema_with = super::schema::period_bound)]
     pub from: Option<String>,
     /// End of the period (exclusive): RFC 3339, or a date meaning the end of
     /// that day (inclusive day). Default: now.
+    #[param(schema_with = super::schema::period_bound)]
     pub to: Option<String>,
     /// `day` (default), `week` (ISO, Monday first), `agent` or `channel`.
+    #[param(schema_with = super::schema::group_by)]
     pub group_by: Option<String>,
     pub channel_id: Option<String>,
     /// Only cases assigned to this agent. Agents (not admins) always get

@@ -75,7 +75,8 @@ pub async fn patch_label(
 
 #[utoipa::path(delete, path = "/api/v1/labels/{id}", tag = "labels",
     params(("id" = String, Path)),
-    responses((status = 204, description = "Deleted and taken off every case"), (status = 403), (status = 404)))]
+    responses((status = 204, description = "Deleted and taken off every case"), (status = 403), (status = 404),
+        (status = 409, description = "A template or rule uses the label")))]
 pub async fn delete_label(
     State(app): State<App>,
     agent: Agent,
@@ -133,7 +134,10 @@ pub async fn list_templates(
 }
 
 #[utoipa::path(post, path = "/api/v1/templates", tag = "templates", request_body = CreateTemplate,
-    responses((status = 201, body = TemplateDto), (status = 403), (status = 422)))]
+    responses((status = 201, body = TemplateDto), (status = 403),
+        (status = 404, description = "An action names an agent or label the account does not have"),
+        (status = 409, description = "The account's (or the agent's) templates are at the limit"),
+        (status = 422)))]
 pub async fn create_template(
     State(app): State<App>,
     agent: Agent,
@@ -162,7 +166,12 @@ pub async fn get_template(
 
 #[utoipa::path(patch, path = "/api/v1/templates/{id}", tag = "templates",
     params(("id" = String, Path)), request_body = PatchTemplate,
-    responses((status = 200, body = TemplateDto), (status = 403), (status = 404), (status = 422)))]
+    responses((status = 200, body = TemplateDto), (status = 403),
+        (status = 404, description = "No such template, or an action names an agent or label \
+            the account does not have"),
+        (status = 409, description = "The change would leave the template with neither a \
+            reply text nor an action"),
+        (status = 422)))]
 pub async fn patch_template(
     State(app): State<App>,
     agent: Agent,

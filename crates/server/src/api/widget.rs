@@ -136,7 +136,8 @@ pub async fn create_visitor(
     params(("channel_id" = String, Path), WidgetMessagesQuery),
     responses((status = 200, body = ItemsDto<WidgetMessageDto>,
         description = "The visitor's public conversation across their cases, oldest first, at most 500"),
-        (status = 400), (status = 401)))]
+        (status = 400), (status = 401),
+        (status = 404, description = "`after` is not a message of the visitor's conversation")))]
 pub async fn list_messages(
     State(app): State<App>,
     Path(channel_id): Path<String>,
@@ -151,9 +152,12 @@ pub async fn list_messages(
             let (account_id, customer_id) = (customer.account_id.clone(), customer.id.clone());
             read::<_, AppError, _>(&*app.store, move |tx| {
                 Box::pin(async move {
-                    let bad =
-                        || AppError::bad_request("`after` is not a message of this conversation");
-                    let m = tx.get_message(&account_id, &id).await.map_err(|_| bad())?;
+                    // Another customer's message is as unknown as a made-up id.
+                    let bad = || AppError::unknown("message", &id);
+                    let m = tx
+                        .get_message(&account_id, &id)
+                        .await
+                        .map_err(AppError::unknown_or("message", &id))?;
                     let case = tx.get_case(&account_id, &m.case_id).await?;
                     if case.customer_id != customer_id || m.kind != MessageKind::Message {
                         return Err(bad());
@@ -170,7 +174,7 @@ pub async fn list_messages(
 }
 
 /// Longest idempotency key the widget may send.
-const MAX_CLIENT_ID: usize = 100;
+pub(super) const MAX_CLIENT_ID: usize = 100;
 
 #[utoipa::path(post, path = "/api/v1/widget/{channel_id}/messages", tag = "widget", security(()),
     params(("channel_id" = String, Path)), request_body = WidgetPostMessage,
@@ -193,7 +197,7 @@ pub async fn post_message(
     Ok((StatusCode::CREATED, axum::Json(posted)))
 }
 
-fn client_id(given: Option<String>) -> Result<String, AppError> {
+pub(super) fn client_id(given: Option<String>) -> Result<String, AppError> {
     match given {
         Some(id)
             if !id.is_empty()
@@ -275,7 +279,7 @@ async fn post_as_visitor(
 
 #[utoipa::path(post, path = "/api/v1/widget/{channel_id}/attachments", tag = "widget", security(()),
     params(("channel_id" = String, Path), AttachmentUploadQuery),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream",
+    request_body(content = FileBytes, content_type = "application/octet-stream",
         description = "The file's bytes (its type is sniffed from them)"),
     responses((status = 201, body = WidgetPosted, description = "A message carrying the file, routed like any message (R6)"),
         (status = 401), (status = 413, description = "larger than the limit (10 MiB by default)"),

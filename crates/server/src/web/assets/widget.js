@@ -513,7 +513,7 @@ button:focus-visible,textarea:focus-visible,a:focus-visible{outline:2px solid va
         do {
           const after = state.lastId;
           const r = await call("GET", "/messages" + (after ? "?after=" + encodeURIComponent(after) : ""));
-          if (after !== state.lastId || (r.status === 400 && after)) {
+          if (after !== state.lastId || (r.status === 404 && after)) {
             // The visitor was replaced meanwhile, or the server no longer
             // knows our last message: fetch it all again (de-duplicated).
             state.lastId = "";
