@@ -29,7 +29,9 @@ pub(crate) fn not_found(what: &'static str) -> impl Fn(StoreError) -> AppError {
     }
 }
 
-pub(crate) fn check_text(text: &str) -> Result<(), AppError> {
+/// What a customer message's text must be, from any channel: not blank and
+/// at most [`MAX_TEXT_CHARS`] characters.
+pub fn check_text(text: &str) -> Result<(), AppError> {
     if text.trim().is_empty() {
         return Err(AppError::invalid("text must not be empty"));
     }
@@ -424,6 +426,15 @@ pub struct InboundReaction {
     pub emoji: String,
 }
 
+/// A reaction's emoji, trimmed: 1 to 16 characters.
+pub fn check_emoji(emoji: &str) -> Result<String, AppError> {
+    let emoji = emoji.trim();
+    if emoji.is_empty() || emoji.chars().count() > 16 {
+        return Err(AppError::invalid("emoji must be 1 to 16 characters"));
+    }
+    Ok(emoji.to_owned())
+}
+
 /// R10: a customer reaction becomes a note in the case holding the reacted
 /// message, whatever its state, and never routes anywhere else.
 pub async fn receive_reaction(
@@ -431,10 +442,7 @@ pub async fn receive_reaction(
     channel: ChannelRecord,
     r: InboundReaction,
 ) -> Result<InboundResult, AppError> {
-    let emoji = r.emoji.trim().to_owned();
-    if emoji.is_empty() || emoji.chars().count() > 16 {
-        return Err(AppError::invalid("emoji must be 1 to 16 characters"));
-    }
+    let emoji = check_emoji(&r.emoji)?;
     let (result, notices) = write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
             let at = now();

@@ -1,5 +1,6 @@
 //! The queries of one unit of work, on one PostgreSQL transaction.
 
+use casedesk_domain::search::{SearchText, contains_pattern};
 use casedesk_domain::{AutoFinishSettings, MessageKind, Time};
 use casedesk_store::{
     AccountRecord, AgentRecord, AttachmentRecord, CaseFilter, CaseRecord, ChannelRecord,
@@ -64,20 +65,6 @@ fn found(rows_affected: u64) -> R<()> {
     } else {
         Ok(())
     }
-}
-
-/// A user's search text as an ILIKE pattern matching it literally anywhere.
-fn contains_pattern(q: &str) -> String {
-    let mut pattern = String::with_capacity(q.len() + 2);
-    pattern.push('%');
-    for c in q.chars() {
-        if matches!(c, '\\' | '%' | '_') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
 }
 
 fn hours_json(h: &casedesk_domain::BusinessHours) -> String {
@@ -467,8 +454,8 @@ impl Tx for PgTx {
         if let Some(assignee_id) = &filter.assignee_id {
             b.push(" AND assignee_id = ").push_bind(assignee_id);
         }
-        if let Some(q) = filter.q.as_deref().filter(|q| !q.is_empty()) {
-            let pattern = contains_pattern(q);
+        if let Some(q) = filter.q.as_deref().and_then(SearchText::parse) {
+            let pattern = contains_pattern(q.as_str());
             b.push(" AND (subject ILIKE ")
                 .push_bind(pattern.clone())
                 .push(" ESCAPE '\\' OR EXISTS (SELECT 1 FROM messages m WHERE m.case_id = cases.id AND m.text ILIKE ")
@@ -1399,16 +1386,5 @@ impl Tx for PgTx {
 
     async fn seed_bulk(&mut self, batch: &casedesk_store::SeedBatch) -> R<()> {
         self.seed(batch).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::contains_pattern;
-
-    #[test]
-    fn search_text_matches_literally() {
-        assert_eq!(contains_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
-        assert_eq!(contains_pattern("refund"), "%refund%");
     }
 }

@@ -3,6 +3,7 @@
 //! The methods are `async` only to fit the shared [`Tx`] trait: rusqlite
 //! answers synchronously, on the thread that runs the job.
 
+use casedesk_domain::search::{SearchText, contains_pattern, fold};
 use casedesk_domain::{
     Actor, AuthorType, AutoFinishSettings, CaseState, Change, ChannelKind, ChatState, MessageKind,
     Reopen, Role, Status, Time,
@@ -51,8 +52,8 @@ pub(crate) fn map_err(e: rusqlite::Error) -> StoreError {
     }
 }
 
-/// `cd_fold(text)`: Unicode lower case, for case-insensitive search beyond
-/// ASCII (SQLite's own `lower`/`LIKE` only fold ASCII).
+/// `cd_fold(text)`: the domain's [`fold`], for case-insensitive search
+/// beyond ASCII (SQLite's own `lower`/`LIKE` only fold ASCII).
 pub(crate) fn register_functions(conn: &Connection) -> R<()> {
     use rusqlite::functions::FunctionFlags;
     conn.create_scalar_function(
@@ -61,7 +62,7 @@ pub(crate) fn register_functions(conn: &Connection) -> R<()> {
         FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
         |ctx| {
             let text: Option<String> = ctx.get(0)?;
-            Ok(text.map(|t| t.to_lowercase()))
+            Ok(text.map(|t| fold(&t)))
         },
     )
     .map_err(map_err)
@@ -543,18 +544,6 @@ impl SqliteTx<'_> {
     }
 }
 
-/// Turns `%`, `_` and `\` of user text into literals for `LIKE … ESCAPE '\'`.
-fn escape_like(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    for c in s.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
 #[async_trait::async_trait]
 impl Tx for SqliteTx<'_> {
     async fn insert_account(&mut self, a: &AccountRecord) -> R<()> {
@@ -878,8 +867,8 @@ impl Tx for SqliteTx<'_> {
         if !f.include_merged {
             sql.push_str(" AND merged_into_id IS NULL");
         }
-        if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-            let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
+        if let Some(q) = f.q.as_deref().and_then(SearchText::parse) {
+            let pattern = contains_pattern(&q.folded());
             push(
                 &mut sql,
                 " AND (cd_fold(subject) LIKE # ESCAPE '\\' OR EXISTS (SELECT 1 FROM messages m \

@@ -58,6 +58,55 @@ pub(super) fn check_id(what: &str, id: &str) -> Result<(), AppError> {
     Ok(())
 }
 
+/// A webhook event as the use cases take it: its ids checked, the
+/// customer's name trimmed and cut to 200 characters (blank is no name).
+/// The texts and emoji are checked by the use cases, for every channel.
+pub enum Inbound {
+    Message(InboundMessage),
+    Reaction(InboundReaction),
+}
+
+impl TryFrom<InboundEvent> for Inbound {
+    type Error = AppError;
+
+    fn try_from(event: InboundEvent) -> Result<Inbound, AppError> {
+        Ok(match event {
+            InboundEvent::Message {
+                message_id,
+                customer,
+                text,
+                sent_at: _,
+            } => {
+                check_id("message_id", &message_id)?;
+                check_id("customer.id", &customer.id)?;
+                Inbound::Message(InboundMessage {
+                    message_id,
+                    customer_id: customer.id,
+                    customer_name: customer
+                        .name
+                        .map(|n| n.trim().chars().take(200).collect::<String>())
+                        .filter(|n| !n.is_empty()),
+                    text,
+                    attachment: None,
+                })
+            }
+            InboundEvent::Reaction {
+                customer,
+                target_message_id,
+                emoji,
+            } => {
+                check_id("target_message_id", &target_message_id)?;
+                check_id("customer.id", &customer.id)?;
+                Inbound::Reaction(InboundReaction {
+                    customer_id: customer.id,
+                    target_message_id,
+                    emoji,
+                })
+            }
+        })
+    }
+}
+
 #[utoipa::path(post, path = "/api/v1/channels/{id}/inbound", tag = "channels",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "channel id")),
@@ -70,49 +119,9 @@ pub async fn inbound(
     InboundChannel(channel): InboundChannel,
     Json(event): Json<InboundEvent>,
 ) -> Result<axum::Json<InboundResponse>, AppError> {
-    let result = match event {
-        InboundEvent::Message {
-            message_id,
-            customer,
-            text,
-            sent_at: _,
-        } => {
-            check_id("message_id", &message_id)?;
-            check_id("customer.id", &customer.id)?;
-            cases::receive_message(
-                &app,
-                channel,
-                InboundMessage {
-                    message_id,
-                    customer_id: customer.id,
-                    customer_name: customer
-                        .name
-                        .map(|n| n.trim().chars().take(200).collect::<String>())
-                        .filter(|n| !n.is_empty()),
-                    text,
-                    attachment: None,
-                },
-            )
-            .await?
-        }
-        InboundEvent::Reaction {
-            customer,
-            target_message_id,
-            emoji,
-        } => {
-            check_id("target_message_id", &target_message_id)?;
-            check_id("customer.id", &customer.id)?;
-            cases::receive_reaction(
-                &app,
-                channel,
-                InboundReaction {
-                    customer_id: customer.id,
-                    target_message_id,
-                    emoji,
-                },
-            )
-            .await?
-        }
+    let result = match Inbound::try_from(event)? {
+        Inbound::Message(m) => cases::receive_message(&app, channel, m).await?,
+        Inbound::Reaction(r) => cases::receive_reaction(&app, channel, r).await?,
     };
     Ok(axum::Json(InboundResponse {
         case_id: result.case_id,

@@ -15,6 +15,8 @@ mod stream;
 mod templates;
 mod widget;
 
+pub use inbound::Inbound;
+
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use std::net::{IpAddr, SocketAddr};
 
@@ -239,19 +241,26 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
                 StatusCode::PAYLOAD_TOO_LARGE => payload_too_large(),
                 _ => AppError::bad_request(e.body_text()),
             })?;
-        let parsed = axum::Json::<T>::from_bytes(&bytes).map_err(json_rejection)?;
-        // Every body of the API is an object; serde would also read a struct
-        // from an array of its fields (`[null, null]`).
-        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-            return Err(AppError::invalid("the body must be a JSON object"));
-        }
-        if let Some(field) = crate::input::nul_in_json(&bytes) {
-            return Err(AppError::invalid(format!(
-                "`{field}` must not contain NUL characters (\\u0000)"
-            )));
-        }
-        Ok(Json(parsed.0))
+        json_body(&bytes).map(Json)
     }
+}
+
+/// A request body as [`Json`] reads it once its size and content type are
+/// checked: parsed into `T`, then refused if any string in it holds NUL.
+/// Public for the fuzz targets (`fuzz/`), which feed it arbitrary bytes.
+pub fn json_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let parsed = axum::Json::<T>::from_bytes(bytes).map_err(json_rejection)?;
+    // Every body of the API is an object; serde would also read a struct
+    // from an array of its fields (`[null, null]`).
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(AppError::invalid("the body must be a JSON object"));
+    }
+    if let Some(field) = crate::input::nul_in_json(bytes) {
+        return Err(AppError::invalid(format!(
+            "`{field}` must not contain NUL characters (\\u0000)"
+        )));
+    }
+    Ok(parsed.0)
 }
 
 fn json_content_type(headers: &axum::http::HeaderMap) -> bool {

@@ -299,6 +299,11 @@ pub async fn list_cases_search(store: Arc<dyn Store>) {
         "q matches message text case-insensitively, once per case"
     );
     assert_eq!(
+        search("  Parcel\t").await,
+        vec![s("c2")],
+        "q is trimmed before it is matched"
+    );
+    assert_eq!(
         search("50%").await,
         vec![s("c3")],
         "a % in q matches only a literal %"
