@@ -85,6 +85,11 @@ enum Command {
         #[arg(long, env = "CASEDESK_WEBHOOK_ALLOW_PRIVATE",
               value_parser = clap::builder::BoolishValueParser::new())]
         webhook_allow_private: bool,
+        /// Send webhook deliveries through this HTTP proxy (an egress proxy
+        /// that enforces its own rules), e.g. http://proxy.internal:3128;
+        /// proxies of the environment (HTTP_PROXY…) are never used.
+        #[arg(long, env = "CASEDESK_WEBHOOK_PROXY")]
+        webhook_proxy: Option<String>,
     },
     /// Create or upgrade the database schema, then exit.
     Migrate,
@@ -204,6 +209,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             max_connections,
             header_timeout_seconds,
             webhook_allow_private,
+            webhook_proxy,
         } => {
             let store = open_store(&cli.database_url)
                 .await
@@ -225,6 +231,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                     header_read_timeout: std::time::Duration::from_secs(header_timeout_seconds),
                 },
                 webhook_allow_private,
+                webhook_proxy,
                 webhook_retry: None,
             };
             casedesk_server::serve(listener, store, config, shutdown_signal())

@@ -78,6 +78,10 @@ pub struct Config {
     /// on the same host or LAN). Link-local and metadata addresses stay
     /// refused either way ([`webhook::reach`]).
     pub webhook_allow_private: bool,
+    /// An HTTP proxy every webhook delivery goes through (an egress proxy
+    /// with rules of its own); the address rule still refuses IP literals
+    /// it forbids, but the proxy resolves host names.
+    pub webhook_proxy: Option<String>,
     /// How often a delivery is tried before it fails for good; unset,
     /// [`webhook::Retry::default`].
     pub webhook_retry: Option<webhook::Retry>,
@@ -95,6 +99,7 @@ impl std::fmt::Debug for Config {
             .field("attachment_max_bytes", &self.attachment_max_bytes)
             .field("limits", &self.limits)
             .field("webhook_allow_private", &self.webhook_allow_private)
+            .field("webhook_proxy", &self.webhook_proxy)
             .field("webhook_retry", &self.webhook_retry)
             .field(
                 "admin_password",
@@ -328,8 +333,11 @@ pub async fn serve(
             .map(widget::parse_public_url)
             .transpose()
             .map_err(startup)?,
-        http: webhook::client(config.webhook_allow_private)
-            .map_err(|e| ServeError::Startup(e.to_string()))?,
+        http: webhook::client(
+            config.webhook_allow_private,
+            config.webhook_proxy.as_deref(),
+        )
+        .map_err(|e| ServeError::Startup(format!("webhook client: {e}")))?,
         webhook_allow_private: config.webhook_allow_private,
         webhook_retry: config.webhook_retry.unwrap_or_default(),
         mailer,

@@ -177,13 +177,18 @@ impl Resolve for GuardedResolver {
 /// The client webhook deliveries go through: it resolves through
 /// [`GuardedResolver`], follows no redirect, and ignores proxy settings of
 /// the environment (a proxy would connect to addresses nobody checked).
-pub fn client(allow_private: bool) -> reqwest::Result<reqwest::Client> {
-    reqwest::Client::builder()
+/// Only an operator's explicit `proxy` is used, and then it resolves host
+/// names and enforces its own egress rules.
+pub fn client(allow_private: bool, proxy: Option<&str>) -> reqwest::Result<reqwest::Client> {
+    let builder = reqwest::Client::builder()
         .user_agent(concat!("casedesk/", env!("CARGO_PKG_VERSION")))
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
-        .dns_resolver(Arc::new(GuardedResolver { allow_private }))
-        .build()
+        .dns_resolver(Arc::new(GuardedResolver { allow_private }));
+    match proxy {
+        Some(url) => builder.proxy(reqwest::Proxy::all(url)?).build(),
+        None => builder.build(),
+    }
 }
 
 /// An error with its causes (`reqwest` keeps the useful part, such as the
