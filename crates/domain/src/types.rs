@@ -265,7 +265,10 @@ mod tests {
 
 /// Serde helper for whole numbers in JSON and query strings: `5`, and also
 /// `5.0` or `"5"`, which JSON Schema (and so the OpenAPI document) counts as
-/// the integer 5. Fractions and numbers beyond `i64` are refused.
+/// the integer 5. Fractions and numbers beyond `i64` are refused, and so
+/// are floats beyond ±(2^53 − 1): past that a float no longer tells which
+/// integer was written (`-9223372036854775809` reads as `i64::MIN`). Fields
+/// that take it keep far smaller bounds, where parsing is exact too.
 pub fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
     struct Whole;
     impl serde::de::Visitor<'_> for Whole {
@@ -284,10 +287,8 @@ pub fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Er
         }
 
         fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<i64, E> {
-            // Exactly the floats that are whole and within i64 (2^63 is not).
-            const LIMIT: f64 = 9_223_372_036_854_775_808.0;
-            if v.fract() == 0.0 && (-LIMIT..LIMIT).contains(&v) {
-                #[allow(clippy::cast_possible_truncation)]
+            if v.fract() == 0.0 && v.abs() <= MAX_EXACT_WHOLE_FLOAT as f64 {
+                // Whole and within ±2^53: the cast is exact.
                 Ok(v as i64)
             } else {
                 Err(E::custom(format!("{v} is not a whole number")))
@@ -306,6 +307,10 @@ pub fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Er
     }
     d.deserialize_any(Whole)
 }
+
+/// The largest whole number a float holds exactly, with every smaller one
+/// (JavaScript's `Number.MAX_SAFE_INTEGER`).
+pub const MAX_EXACT_WHOLE_FLOAT: i64 = (1 << 53) - 1;
 
 /// [`whole_number`] of an optional field (`null` or absent is `None`).
 pub fn optional_whole_number<'de, D: serde::Deserializer<'de>>(
@@ -337,6 +342,10 @@ mod whole_number_tests {
         assert_eq!(n(r#"{"n": 5.5}"#), None);
         assert_eq!(n(r#"{"n": 9223372036854775808}"#), None);
         assert_eq!(n(r#"{"n": 9.3e18}"#), None);
+        assert_eq!(n(r#"{"n": -9223372036854775808}"#), Some(Some(i64::MIN)));
+        assert_eq!(n(r#"{"n": -9223372036854775809}"#), None);
+        assert_eq!(n(r#"{"n": 1e15}"#), Some(Some(1_000_000_000_000_000)));
+        assert_eq!(n(r#"{"n": 1e16}"#), None);
         assert_eq!(n(r#"{"n": true}"#), None);
     }
 }

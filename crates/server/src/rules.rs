@@ -17,6 +17,9 @@ use crate::util::{new_id, now};
 
 /// At most this many rules per account.
 pub const MAX_RULES: usize = 200;
+/// Positions run within ±this: ample for ordering, and far inside the
+/// integers every JSON client (and parser) holds exactly, however written.
+pub const MAX_POSITION: i64 = 1_000_000_000;
 /// How many of the most recently active cases a dry run looks at.
 pub const DRY_RUN_CASES: i64 = 1000;
 
@@ -161,6 +164,13 @@ pub async fn update_rule(
     p: RulePatch,
 ) -> Result<RuleRecord, AppError> {
     let name = p.name.as_deref().map(parse_name).transpose()?;
+    if p.position
+        .is_some_and(|n| !(-MAX_POSITION..=MAX_POSITION).contains(&n))
+    {
+        return Err(AppError::invalid(format!(
+            "position must be between -{MAX_POSITION} and {MAX_POSITION}"
+        )));
+    }
     // What the change says must fit together on its own (`422`); whether it
     // fits the parts of the rule it leaves alone is checked below (`409`).
     validate_rule_parts(

@@ -684,6 +684,34 @@ async fn requests_the_document_allows_are_taken_and_conflicts_are_409(backend: B
         Some(1)
     );
 
+    // An upload takes the parameters it documents, and no others.
+    let upload = |query: &'static str| {
+        let app = &app;
+        let case = case.clone();
+        async move {
+            app.http
+                .post(format!(
+                    "{}/api/v1/cases/{case}/attachments?{query}",
+                    app.base
+                ))
+                .bearer_auth(&app.token)
+                .header("content-type", "application/octet-stream")
+                .body("hello")
+                .send()
+                .await
+                .expect("sent")
+                .status()
+        }
+    };
+    assert_eq!(
+        upload("filename=a.txt&nope=1").await,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        upload("filename=a.txt&kind=note").await,
+        StatusCode::CREATED
+    );
+
     // An id the account does not have, in a body, is 404 like one in a path.
     let (st, v) = call(
         Method::PATCH,
@@ -801,5 +829,14 @@ async fn requests_the_document_allows_are_taken_and_conflicts_are_409(backend: B
         )
         .await;
     assert_eq!(v["trigger"], json!({"type": "pending_for", "seconds": 60}));
+    // Positions are bounded (±10^9), also where a float would blur them.
+    for position in [json!(1_000_000_001), json!(-9.223_372_036_854_776e18)] {
+        let (st, v) = call(Method::PATCH, path.clone(), json!({"position": position})).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{position}: {v}");
+    }
+    let v = app
+        .ok(Method::PATCH, &path, Some(json!({"position": -1e9})))
+        .await;
+    assert_eq!(v["position"], -1_000_000_000);
     app.stop().await;
 }

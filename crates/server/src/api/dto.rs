@@ -1065,8 +1065,10 @@ pub struct HelpLinkDto {
 }
 
 /// Where an uploaded file goes: `POST …/attachments?filename=…`, the
-/// file's bytes as the body.
+/// file's bytes as the body. Other parameters are refused: with any bytes
+/// a body, a stray parameter is the one thing that can be wrong.
 #[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
 pub struct AttachmentUploadQuery {
     /// The file's name as the uploader knows it (paths are dropped).
     pub filename: Option<String>,

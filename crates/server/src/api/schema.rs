@@ -1040,7 +1040,13 @@ pub fn rule_body(kind: RuleBody) -> Schema {
             RuleBody::Patch => o
                 .property("name", or_null(rule_name()))
                 .property("enabled", or_null(Object::with_type(Type::Boolean)))
-                .property("position", or_null(integer(i64::MIN, i64::MAX))),
+                .property(
+                    "position",
+                    or_null(integer(
+                        -crate::rules::MAX_POSITION,
+                        crate::rules::MAX_POSITION,
+                    )),
+                ),
             RuleBody::DryRun => {
                 for ignored in [
                     "id",
