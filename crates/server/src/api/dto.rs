@@ -193,8 +193,10 @@ impl ChannelDto {
 #[into_params(parameter_in = Query)]
 pub struct DeliveryListQuery {
     /// `pending`, `delivered` or `failed`; absent: every state.
+    #[param(schema_with = schema::delivery_state)]
     pub state: Option<String>,
     /// At most this many, newest first (1 to 500, default 100).
+    #[param(schema_with = schema::delivery_limit)]
     pub limit: Option<i64>,
 }
 

@@ -248,6 +248,17 @@ pub fn auto_finish_seconds_or_null() -> Schema {
     or_null(integer(1, AutoFinishSettings::MAX_SECONDS))
 }
 
+pub fn delivery_state() -> Object {
+    names_of(
+        ["pending", "delivered", "failed"],
+        "`pending`, `delivered` or `failed`",
+    )
+}
+
+pub fn delivery_limit() -> Object {
+    integer(1, 500)
+}
+
 pub fn case_limit() -> Object {
     let mut o = integer(1, 200);
     o.description = Some("1 to 200, default 50".into());
