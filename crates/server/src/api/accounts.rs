@@ -343,14 +343,16 @@ pub async fn list_channels(
 /// The URL as it will be used; an IP-literal host must pass the address
 /// rule now (a host name is checked on every lookup when delivering).
 fn check_webhook_url(app: &App, url: &str) -> Result<String, AppError> {
+    // The address rule first: its refusal names the rule, also for an IP
+    // literal the URL grammar below does not take.
+    let checked = crate::webhook::check_url(url, app.webhook_allow_private)
+        .map_err(|why| AppError::invalid(format!("webhook_url: {why}")))?;
     if !crate::urls::is_webhook_url(url) {
         return Err(AppError::invalid(
             "webhook_url must be an http(s) URL like https://hooks.example/casedesk",
         ));
     }
-    crate::webhook::check_url(url, app.webhook_allow_private)
-        .map(|u| u.to_string())
-        .map_err(|why| AppError::invalid(format!("webhook_url: {why}")))
+    Ok(checked.to_string())
 }
 
 #[utoipa::path(post, path = "/api/v1/channels", tag = "channels", request_body = CreateChannel,
