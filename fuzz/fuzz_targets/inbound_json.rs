@@ -50,7 +50,10 @@ fuzz_target!(|body: &[u8]| {
         Err(e) => refused(&e),
         Ok(Inbound::Message(m)) => {
             for id in [&m.message_id, &m.customer_id] {
-                assert!(!id.trim().is_empty() && id.len() <= 256, "id {id:?}");
+                assert!(
+                    !id.trim().is_empty() && id.chars().count() <= 256,
+                    "id {id:?}"
+                );
             }
             if let Some(name) = &m.customer_name {
                 assert!(!name.is_empty() && name.chars().count() <= 200, "{name:?}");
@@ -61,7 +64,10 @@ fuzz_target!(|body: &[u8]| {
         }
         Ok(Inbound::Reaction(r)) => {
             for id in [&r.target_message_id, &r.customer_id] {
-                assert!(!id.trim().is_empty() && id.len() <= 256, "id {id:?}");
+                assert!(
+                    !id.trim().is_empty() && id.chars().count() <= 256,
+                    "id {id:?}"
+                );
             }
             match check_emoji(&r.emoji) {
                 Ok(emoji) => assert!(
