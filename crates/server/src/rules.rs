@@ -82,24 +82,7 @@ async fn check_references(
                 .map_err(AppError::unknown_or("label", label_id))?;
         }
     }
-    for a in actions {
-        match a {
-            Action::Assign {
-                agent_id: Some(agent_id),
-            } => {
-                tx.get_agent(account_id, agent_id)
-                    .await
-                    .map_err(AppError::unknown_or("agent", agent_id))?;
-            }
-            Action::AddLabel { label_id } | Action::RemoveLabel { label_id } => {
-                tx.get_label(account_id, label_id)
-                    .await
-                    .map_err(AppError::unknown_or("label", label_id))?;
-            }
-            _ => {}
-        }
-    }
-    Ok(())
+    crate::templates::check_action_references(tx, account_id, actions).await
 }
 
 pub async fn create_rule(

@@ -224,7 +224,18 @@ async fn check_template(
 ) -> Result<String, AppError> {
     let name = parse_template_name(&input.name).map_err(|e| AppError::invalid(e.0))?;
     validate_template_parts(&input.body, &input.actions).map_err(|e| AppError::invalid(e.0))?;
-    for action in &input.actions {
+    check_action_references(tx, account_id, &input.actions).await?;
+    Ok(name)
+}
+
+/// Every agent and label the `actions` of a template or rule name exists in
+/// the account (else [`AppError::unknown_or`]).
+pub(crate) async fn check_action_references(
+    tx: &mut dyn Tx,
+    account_id: &str,
+    actions: &[Action],
+) -> Result<(), AppError> {
+    for action in actions {
         match action {
             Action::Assign {
                 agent_id: Some(agent_id),
@@ -241,7 +252,7 @@ async fn check_template(
             _ => {}
         }
     }
-    Ok(name)
+    Ok(())
 }
 
 fn empty_template() -> AppError {
