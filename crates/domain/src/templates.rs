@@ -42,14 +42,20 @@ impl LabelName {
         &self.0
     }
 
-    /// The form uniqueness is checked on: Unicode lower case.
+    /// The form uniqueness is checked on: [`label_key`].
     pub fn folded(&self) -> String {
-        self.0.to_lowercase()
+        label_key(&self.0)
     }
 
     pub fn into_string(self) -> String {
         self.0
     }
+}
+
+/// What makes two label names the same: Unicode lower case. The store
+/// keeps it in a unique column.
+pub fn label_key(name: &str) -> String {
+    name.to_lowercase()
 }
 
 /// A label colour, `#rrggbb` (stored lower case).

@@ -16,7 +16,6 @@
 #![forbid(unsafe_code)]
 
 mod reports;
-mod rows;
 mod tx;
 
 use std::str::FromStr;
@@ -96,6 +95,12 @@ impl PostgresStore {
                 sqlx::migrate::MigrateError::Execute(e) => map_err(e),
                 other => StoreError::Other(format!("migration failed: {other}")),
             })?;
+        let mut tx = PgTx::new(pool.begin().await.map_err(map_err)?);
+        let filled = casedesk_store::sql::fill_search_columns(&mut tx).await?;
+        tx.into_inner().commit().await.map_err(map_err)?;
+        if filled > 0 {
+            tracing::info!(filled, "filled the search columns of older rows");
+        }
         Ok(PostgresStore {
             pool,
             schema: schema.map(str::to_owned),

@@ -1,4 +1,4 @@
-//! Statistics and export queries (R15, R16) on PostgreSQL.
+//! The statistics queries (R15) and bulk seeding on PostgreSQL.
 //!
 //! Same shape as the SQLite backend: event counts are aggregated in SQL,
 //! raw values come back only where a median needs them, and the domain's
@@ -9,13 +9,18 @@
 use std::collections::HashMap;
 
 use casedesk_domain::stats::{EventFacts, EventTally, GroupKey, Samples, StatsInput};
-use casedesk_store::{CaseFilter, ExportRow, SeedBatch, StatsGrouping, StatsQuery, StoreError, Tx};
+use casedesk_store::{SeedBatch, StatsGrouping, StatsQuery, StoreError};
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, QueryBuilder, Row};
 
+use casedesk_store::sql::{Kind, Value, codec};
+
 use crate::map_err;
-use crate::rows::{micros, opt_micros};
 use crate::tx::PgTx;
+
+fn micros(t: casedesk_domain::Time) -> i64 {
+    t.timestamp_micros()
+}
 
 type R<T> = Result<T, StoreError>;
 
@@ -223,216 +228,134 @@ impl PgTx {
         })
     }
 
-    pub(crate) async fn export_page(
-        &mut self,
-        account_id: &str,
-        filter: &CaseFilter,
-    ) -> R<Vec<ExportRow>> {
-        let cases = self.list_cases(account_id, filter).await?;
-        if cases.is_empty() {
-            return Ok(Vec::new());
-        }
-        let channels: HashMap<String, String> = self
-            .list_channels(account_id)
-            .await?
-            .into_iter()
-            .map(|c| (c.id, c.name))
-            .collect();
-        let agents: HashMap<String, String> = self
-            .list_agents(account_id)
-            .await?
-            .into_iter()
-            .map(|a| (a.id, a.name))
-            .collect();
-        let customer_ids: Vec<&str> = cases.iter().map(|c| c.customer_id.as_str()).collect();
-        let rows = sqlx::query(
-            "SELECT id, name, external_id FROM customers WHERE account_id = $1 AND id = ANY($2)",
-        )
-        .bind(account_id)
-        .bind(&customer_ids)
-        .fetch_all(self.conn())
-        .await
-        .map_err(map_err)?;
-        let mut customers: HashMap<String, (Option<String>, String)> = HashMap::new();
-        for row in &rows {
-            customers.insert(col(row, 0)?, (col(row, 1)?, col(row, 2)?));
-        }
-        let linked: Vec<&str> = cases
-            .iter()
-            .flat_map(|c| [c.previous_case_id.as_deref(), c.next_case_id.as_deref()])
-            .flatten()
-            .collect();
-        let mut numbers: HashMap<String, i64> = HashMap::new();
-        if !linked.is_empty() {
-            let rows =
-                sqlx::query("SELECT id, number FROM cases WHERE account_id = $1 AND id = ANY($2)")
-                    .bind(account_id)
-                    .bind(&linked)
-                    .fetch_all(self.conn())
-                    .await
-                    .map_err(map_err)?;
-            for row in &rows {
-                numbers.insert(col(row, 0)?, col(row, 1)?);
-            }
-        }
-        Ok(cases
-            .into_iter()
-            .map(|case| {
-                let (customer_name, customer_external_id) = customers
-                    .get(&case.customer_id)
-                    .cloned()
-                    .unwrap_or((None, String::new()));
-                let number =
-                    |id: &Option<String>| id.as_ref().and_then(|i| numbers.get(i).copied());
-                ExportRow {
-                    channel_name: channels.get(&case.channel_id).cloned().unwrap_or_default(),
-                    assignee_name: case
-                        .assignee_id
-                        .as_ref()
-                        .and_then(|a| agents.get(a).cloned()),
-                    customer_name,
-                    customer_external_id,
-                    previous_number: number(&case.previous_case_id),
-                    next_number: number(&case.next_case_id),
-                    labels: Vec::new(),
-                    case,
-                }
-            })
-            .collect())
-    }
-
     /// One `INSERT … SELECT FROM unnest(…)` per table: a benchmark seeds a
-    /// million cases in minutes instead of hours of round trips.
+    /// million cases in minutes instead of hours of round trips. The rows
+    /// are the shared codec's.
     pub(crate) async fn seed(&mut self, batch: &SeedBatch) -> R<()> {
-        let cu = &batch.customers;
-        if !cu.is_empty() {
-            sqlx::query(
-                "INSERT INTO customers (id, account_id, channel_id, external_id, name, \
-                 latest_case_id, created_at) SELECT * FROM unnest($1::text[], $2::text[], \
-                 $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])",
-            )
-            .bind(cu.iter().map(|c| c.id.clone()).collect::<Vec<_>>())
-            .bind(cu.iter().map(|c| c.account_id.clone()).collect::<Vec<_>>())
-            .bind(cu.iter().map(|c| c.channel_id.clone()).collect::<Vec<_>>())
-            .bind(cu.iter().map(|c| c.external_id.clone()).collect::<Vec<_>>())
-            .bind(cu.iter().map(|c| c.name.clone()).collect::<Vec<_>>())
-            .bind(
-                cu.iter()
-                    .map(|c| c.latest_case_id.clone())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(cu.iter().map(|c| micros(c.created_at)).collect::<Vec<_>>())
-            .execute(self.conn())
-            .await
-            .map_err(map_err)?;
-        }
-        let cs = &batch.cases;
-        if !cs.is_empty() {
-            let text = |f: fn(&casedesk_store::CaseRecord) -> Option<String>| {
-                cs.iter().map(f).collect::<Vec<Option<String>>>()
-            };
-            let int = |f: fn(&casedesk_store::CaseRecord) -> Option<i64>| {
-                cs.iter().map(f).collect::<Vec<Option<i64>>>()
-            };
-            sqlx::query(&format!(
-                "INSERT INTO cases ({}) SELECT * FROM unnest($1::text[], $2::text[], \
-                 $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], \
-                 $9::text[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], \
-                 $14::bigint[], $15::bigint[], $16::text[], $17::bigint[], $18::text[], \
-                 $19::text[], $20::text[], $21::text[], $22::bigint[], $23::boolean[], \
-                 $24::bigint[])",
-                crate::rows::CASE_COLUMNS
-            ))
-            .bind(text(|c| Some(c.id.clone())))
-            .bind(text(|c| Some(c.account_id.clone())))
-            .bind(int(|c| Some(c.number)))
-            .bind(text(|c| Some(c.channel_id.clone())))
-            .bind(text(|c| Some(c.customer_id.clone())))
-            .bind(text(|c| Some(c.subject.clone())))
-            .bind(text(|c| Some(c.state.status.as_str().to_owned())))
-            .bind(text(|c| c.state.chat_state.map(|s| s.as_str().to_owned())))
-            .bind(text(|c| c.assignee_id.clone()))
-            .bind(int(|c| Some(micros(c.created_at))))
-            .bind(int(|c| Some(micros(c.updated_at))))
-            .bind(int(|c| Some(micros(c.last_activity_at))))
-            .bind(int(|c| opt_micros(c.state.finished_at)))
-            .bind(int(|c| opt_micros(c.state.closed_at)))
-            .bind(int(|c| c.state.reopen.as_ref().map(|r| r.from_seq)))
-            .bind(text(|c| {
-                c.state
-                    .reopen
-                    .as_ref()
-                    .map(|r| r.status_before.as_str().to_owned())
-            }))
-            .bind(int(|c| {
-                c.state
-                    .reopen
-                    .as_ref()
-                    .and_then(|r| opt_micros(r.finished_at_before))
-            }))
-            .bind(text(|c| {
-                c.state.last_public_author.map(|a| a.as_str().to_owned())
-            }))
-            .bind(text(|c| c.previous_case_id.clone()))
-            .bind(text(|c| c.next_case_id.clone()))
-            .bind(text(|c| c.merged_into_id.clone()))
-            .bind(int(|c| Some(c.message_count)))
-            .bind(cs.iter().map(|c| c.unread).collect::<Vec<bool>>())
-            .bind(int(|c| opt_micros(c.first_response_at)))
-            .execute(self.conn())
-            .await
-            .map_err(map_err)?;
-        }
-        let ev = &batch.events;
-        if !ev.is_empty() {
-            let mut changes = Vec::with_capacity(ev.len());
-            let mut data = Vec::with_capacity(ev.len());
-            for e in ev {
-                let (c, d) = crate::rows::event_json(e)?;
-                changes.push(c);
-                data.push(d);
+        let customers: Vec<_> = batch.customers.iter().map(codec::customer_values).collect();
+        let cases: Vec<_> = batch.cases.iter().map(codec::case_values).collect();
+        let events = batch
+            .events
+            .iter()
+            .map(codec::event_values)
+            .collect::<R<Vec<_>>>()?;
+        let case_columns = format!("{}, subject_folded", codec::CASE_COLUMNS);
+        let event_columns = format!("{}, {}", codec::EVENT_COLUMNS, codec::EVENT_FACT_COLUMNS);
+        for (table, columns, rows, select) in [
+            ("customers", codec::CUSTOMER_COLUMNS, customers, "u.*"),
+            ("cases", case_columns.as_str(), cases, "u.*"),
+            // Events carry their case's keys (migration 0005).
+            (
+                "case_events",
+                event_columns.as_str(),
+                events,
+                "u.*, c.assignee_id, c.channel_id, c.created_at",
+            ),
+        ] {
+            if rows.is_empty() {
+                continue;
             }
-            sqlx::query(
-                "INSERT INTO case_events (id, account_id, case_id, kind, actor_type, actor_id, \
-                 changes, data, created_at, sets_closed, sets_finished, assignee_id, \
-                 channel_id, case_created_at) SELECT u.*, c.assignee_id, c.channel_id, \
-                 c.created_at FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], \
-                 $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[], \
-                 $10::boolean[], $11::boolean[]) AS u(id, account_id, case_id, kind, actor_type, \
-                 actor_id, changes, data, created_at, sc, sf) \
-                 JOIN cases c ON c.id = u.case_id",
-            )
-            .bind(ev.iter().map(|e| e.id.clone()).collect::<Vec<_>>())
-            .bind(ev.iter().map(|e| e.account_id.clone()).collect::<Vec<_>>())
-            .bind(ev.iter().map(|e| e.case_id.clone()).collect::<Vec<_>>())
-            .bind(ev.iter().map(|e| e.kind.clone()).collect::<Vec<_>>())
-            .bind(
-                ev.iter()
-                    .map(|e| e.actor.kind().to_owned())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                ev.iter()
-                    .map(|e| e.actor.id().to_owned())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(changes)
-            .bind(data)
-            .bind(ev.iter().map(|e| micros(e.created_at)).collect::<Vec<_>>())
-            .bind(
-                ev.iter()
-                    .map(|e| EventFacts::of(&e.changes).sets_closed)
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                ev.iter()
-                    .map(|e| EventFacts::of(&e.changes).sets_finished)
-                    .collect::<Vec<_>>(),
-            )
-            .execute(self.conn())
-            .await
-            .map_err(map_err)?;
+            let (into, join) = if table == "case_events" {
+                (
+                    format!("{columns}, assignee_id, channel_id, case_created_at"),
+                    " JOIN cases c ON c.id = u.case_id",
+                )
+            } else {
+                (columns.to_owned(), "")
+            };
+            let arrays = Arrays::of(&rows);
+            let sql = format!(
+                "INSERT INTO {table} ({into}) SELECT {select} FROM unnest({}) AS u({columns}){join}",
+                arrays.placeholders()
+            );
+            arrays
+                .bind(sqlx::query(&sql))
+                .execute(self.conn())
+                .await
+                .map_err(map_err)?;
         }
         Ok(())
+    }
+}
+
+/// Rows turned into one typed array per column, for `unnest`.
+enum Array {
+    Int(Vec<Option<i64>>),
+    Text(Vec<Option<String>>),
+    Bool(Vec<Option<bool>>),
+}
+
+struct Arrays(Vec<Array>);
+
+impl Arrays {
+    fn of(rows: &[Vec<Value>]) -> Arrays {
+        let width = rows.first().map_or(0, Vec::len);
+        Arrays(
+            (0..width)
+                .map(|i| {
+                    let column = rows.iter().map(|r| &r[i]);
+                    // The codec types every value, `NULL`s included.
+                    let kind = match &rows[0][i] {
+                        Value::Null(k) => *k,
+                        Value::Int(_) => Kind::Int,
+                        Value::Text(_) => Kind::Text,
+                        Value::Bool(_) => Kind::Bool,
+                    };
+                    match kind {
+                        Kind::Int => Array::Int(
+                            column
+                                .map(|v| match v {
+                                    Value::Int(i) => Some(*i),
+                                    _ => None,
+                                })
+                                .collect(),
+                        ),
+                        Kind::Bool => Array::Bool(
+                            column
+                                .map(|v| match v {
+                                    Value::Bool(b) => Some(*b),
+                                    _ => None,
+                                })
+                                .collect(),
+                        ),
+                        Kind::Text => Array::Text(
+                            column
+                                .map(|v| match v {
+                                    Value::Text(t) => Some(t.clone()),
+                                    _ => None,
+                                })
+                                .collect(),
+                        ),
+                    }
+                })
+                .collect(),
+        )
+    }
+
+    fn placeholders(&self) -> String {
+        self.0
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let ty = match a {
+                    Array::Int(_) => "bigint",
+                    Array::Text(_) => "text",
+                    Array::Bool(_) => "boolean",
+                };
+                format!("${}::{ty}[]", i + 1)
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn bind<'q>(
+        self,
+        q: sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>,
+    ) -> sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments> {
+        self.0.into_iter().fold(q, |q, a| match a {
+            Array::Int(v) => q.bind(v),
+            Array::Text(v) => q.bind(v),
+            Array::Bool(v) => q.bind(v),
+        })
     }
 }

@@ -66,3 +66,37 @@ async fn reconnecting_to_a_schema_keeps_its_data() {
     assert_eq!(count, 1, "the reconnected store sees the data");
     again.close().await;
 }
+
+#[tokio::test]
+async fn search_columns_of_older_rows_are_filled_on_open() {
+    let url =
+        std::env::var("CASEDESK_TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_URL.to_owned());
+    let schema = format!("cd_test_fill_{}", std::process::id());
+    let with_schema = format!("{url}?schema={schema}");
+    let store = PostgresStore::connect(&with_schema)
+        .await
+        .expect("connect with schema");
+    casedesk_store::conformance::search_columns_of_older_rows_are_filled_on_open(
+        Arc::new(store),
+        |store| async move {
+            store.close().await;
+            let blank = format!(
+                "UPDATE {schema}.cases SET subject_folded = NULL; \
+                 UPDATE {schema}.messages SET text_folded = NULL;"
+            );
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+                .await
+                .expect("raw connection");
+            sqlx::raw_sql(&blank)
+                .execute(&mut conn)
+                .await
+                .expect("blank the search columns");
+            let again = PostgresStore::connect(&with_schema)
+                .await
+                .expect("reconnect")
+                .drop_schema_on_close();
+            Arc::new(again) as Arc<dyn Store>
+        },
+    )
+    .await;
+}

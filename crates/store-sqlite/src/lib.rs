@@ -28,7 +28,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::thread;
 
-use casedesk_store::{Job, JobError, JobOutput, Mode, Store, StoreError};
+use casedesk_store::{Job, JobError, JobOutput, Mode, Store, StoreError, sql};
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{mpsc, oneshot};
 
@@ -90,8 +90,9 @@ impl SqliteStore {
         location: Location,
         reader_count: usize,
     ) -> Result<Arc<SqliteStore>, StoreError> {
-        let write_conn = open_connection(&location, false)?;
+        let mut write_conn = open_connection(&location, false)?;
         migrate::run(&write_conn)?;
+        fill_search_columns(&mut write_conn)?;
 
         let (write_tx, write_rx) = mpsc::channel::<Request>(4096);
         let mut threads = vec![spawn_named("casedesk-sqlite-writer", move || {
@@ -168,9 +169,21 @@ fn open_connection(location: &Location, read_only: bool) -> Result<Connection, S
          PRAGMA busy_timeout = 5000; PRAGMA temp_store = MEMORY;"
     };
     conn.execute_batch(pragmas).map_err(tx::map_err)?;
-    tx::register_functions(&conn)?;
     conn.set_prepared_statement_cache_capacity(128);
     Ok(conn)
+}
+
+/// Fills the search columns of rows older than them, in one transaction.
+fn fill_search_columns(conn: &mut Connection) -> Result<(), StoreError> {
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(tx::map_err)?;
+    let filled = futures::executor::block_on(sql::fill_search_columns(&mut SqliteTx::new(conn)));
+    let end = if filled.is_ok() { "COMMIT" } else { "ROLLBACK" };
+    conn.execute_batch(end).map_err(tx::map_err)?;
+    let filled = filled?;
+    if filled > 0 {
+        tracing::info!(filled, "filled the search columns of older rows");
+    }
+    Ok(())
 }
 
 /// Runs one job on `conn` to completion. The job's futures never wait on

@@ -45,6 +45,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "outbox_failed",
         include_str!("../migrations/0010_outbox_failed.sql"),
     ),
+    (
+        11,
+        "search_folded",
+        include_str!("../migrations/0011_search_folded.sql"),
+    ),
 ];
 
 pub(crate) fn run(conn: &Connection) -> Result<(), StoreError> {

@@ -1,4 +1,4 @@
-//! Statistics and export queries (R15, R16) on SQLite.
+//! The statistics queries (R15) on SQLite.
 //!
 //! Statistics are aggregated in SQL where SQLite can (event counts per key,
 //! kind and facts; active chats), and raw values come back only where a
@@ -9,9 +9,9 @@
 use std::collections::HashMap;
 
 use casedesk_domain::stats::{EventFacts, EventTally, GroupKey, Samples, StatsInput};
-use casedesk_store::{CaseFilter, ExportRow, StatsGrouping, StatsQuery, StoreError, Tx};
+use casedesk_store::{StatsGrouping, StatsQuery, StoreError};
 use rusqlite::types::Value;
-use rusqlite::{OptionalExtension, Row, params_from_iter};
+use rusqlite::{Row, params_from_iter};
 
 use crate::tx::{SqliteTx, map_err, micros};
 
@@ -261,93 +261,5 @@ impl SqliteTx<'_> {
             active_now,
             active_now_total,
         })
-    }
-
-    pub(crate) async fn export_page(
-        &mut self,
-        account_id: &str,
-        filter: &CaseFilter,
-    ) -> R<Vec<ExportRow>> {
-        let cases = self.list_cases(account_id, filter).await?;
-        let channels: HashMap<String, String> = self
-            .list_channels(account_id)
-            .await?
-            .into_iter()
-            .map(|c| (c.id, c.name))
-            .collect();
-        let agents: HashMap<String, String> = self
-            .list_agents(account_id)
-            .await?
-            .into_iter()
-            .map(|a| (a.id, a.name))
-            .collect();
-        let mut out = Vec::with_capacity(cases.len());
-        for case in cases {
-            let (customer_name, customer_external_id) = self
-                .conn
-                .prepare_cached("SELECT name, external_id FROM customers WHERE id = ?1")
-                .and_then(|mut s| {
-                    s.query_row([&case.customer_id], |r| Ok((r.get(0)?, r.get(1)?)))
-                        .optional()
-                })
-                .map_err(map_err)?
-                .unwrap_or((None, String::new()));
-            let previous_number = self.number_of(case.previous_case_id.as_deref())?;
-            let next_number = self.number_of(case.next_case_id.as_deref())?;
-            out.push(ExportRow {
-                channel_name: channels.get(&case.channel_id).cloned().unwrap_or_default(),
-                assignee_name: case
-                    .assignee_id
-                    .as_ref()
-                    .and_then(|a| agents.get(a).cloned()),
-                customer_name,
-                customer_external_id,
-                previous_number,
-                next_number,
-                labels: Vec::new(),
-                case,
-            });
-        }
-        Ok(out)
-    }
-
-    fn number_of(&self, case_id: Option<&str>) -> R<Option<i64>> {
-        let Some(id) = case_id else { return Ok(None) };
-        self.conn
-            .prepare_cached("SELECT number FROM cases WHERE id = ?1")
-            .and_then(|mut s| s.query_row([id], |r| r.get(0)).optional())
-            .map_err(map_err)
-    }
-
-    /// Many rows per statement execution would be faster still; prepared
-    /// single-row inserts in one transaction already reach a few hundred
-    /// thousand rows per second, which is what a benchmark seed needs.
-    pub(crate) async fn seed(&mut self, batch: &casedesk_store::SeedBatch) -> R<()> {
-        for c in &batch.customers {
-            self.conn
-                .prepare_cached(
-                    "INSERT INTO customers (id, account_id, channel_id, external_id, name, \
-                     latest_case_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                )
-                .and_then(|mut s| {
-                    s.execute(rusqlite::params![
-                        c.id,
-                        c.account_id,
-                        c.channel_id,
-                        c.external_id,
-                        c.name,
-                        c.latest_case_id,
-                        micros(c.created_at)
-                    ])
-                })
-                .map_err(map_err)?;
-        }
-        for c in &batch.cases {
-            self.insert_case(c).await?;
-        }
-        for e in &batch.events {
-            self.insert_event(e).await?;
-        }
-        Ok(())
     }
 }

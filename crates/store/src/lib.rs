@@ -1,8 +1,9 @@
 //! The storage interface of casedesk, shared by every backend.
 //!
 //! A backend implements [`Store`] (how a unit of work runs: its transaction,
-//! its locking, its batching) and [`Tx`] (the queries inside one unit of
-//! work). Use-case code in the server runs a closure against a `&mut dyn Tx`
+//! its locking, its batching) and [`sql::Sql`] (statements and rows); the
+//! queries inside one unit of work ([`Tx`], one trait per aggregate) are
+//! written once, in [`sql`], for every backend. Use-case code in the server runs a closure against a `&mut dyn Tx`
 //! through [`write`] or [`read`]; everything the closure does commits
 //! together or not at all. The store never decides a rule: it loads and saves
 //! records; the domain crate decides what changes.
@@ -13,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 mod records;
+pub mod sql;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -140,12 +142,23 @@ where
 
 type R<T> = Result<T, StoreError>;
 
-/// The queries of one unit of work. Every query that reads or changes
-/// account data is scoped by `account_id`, except the few lookups that
-/// establish the account (login, inbound tokens) and the scheduler's claims.
+/// The queries of one unit of work, one trait per aggregate. Every query
+/// that reads or changes account data is scoped by `account_id`, except the
+/// few lookups that establish the account (login, inbound tokens) and the
+/// scheduler's claims.
+pub trait Tx:
+    AccountTx + AgentTx + ChannelTx + CaseTx + MessageTx + ScheduleTx + CatalogTx + ReportTx
+{
+}
+
+impl<T> Tx for T where
+    T: AccountTx + AgentTx + ChannelTx + CaseTx + MessageTx + ScheduleTx + CatalogTx + ReportTx
+{
+}
+
+/// Accounts and their settings.
 #[async_trait::async_trait]
-pub trait Tx: Send {
-    // accounts
+pub trait AccountTx: Send {
     async fn insert_account(&mut self, account: &AccountRecord) -> R<()>;
     async fn get_account(&mut self, account_id: &str) -> R<AccountRecord>;
     async fn count_accounts(&mut self) -> R<i64>;
@@ -158,8 +171,22 @@ pub trait Tx: Send {
     ) -> R<()>;
     /// Takes the next human case number of the account (1, 2, …).
     async fn next_case_number(&mut self, account_id: &str) -> R<i64>;
+    async fn update_account_time_zone(
+        &mut self,
+        account_id: &str,
+        time_zone: casedesk_domain::AccountTimeZone,
+    ) -> R<()>;
+    /// Sets (or with `None` clears) the account's business hours.
+    async fn update_account_business_hours(
+        &mut self,
+        account_id: &str,
+        hours: Option<&casedesk_domain::BusinessHours>,
+    ) -> R<()>;
+}
 
-    // agents and their tokens
+/// Agents and their login tokens.
+#[async_trait::async_trait]
+pub trait AgentTx: Send {
     async fn insert_agent(&mut self, agent: &AgentRecord) -> R<()>;
     async fn get_agent(&mut self, account_id: &str, agent_id: &str) -> R<AgentRecord>;
     /// Emails are unique across the server: login does not name an account.
@@ -175,14 +202,18 @@ pub trait Tx: Send {
     async fn insert_token(&mut self, token: &TokenRecord) -> R<()>;
     async fn find_token(&mut self, token_hash: &str) -> R<Option<TokenRecord>>;
     async fn delete_token(&mut self, token_hash: &str) -> R<()>;
+}
 
-    // channels
+/// Channels and the people who write in them: customers (one identity per
+/// channel), widget visitors and Help Center tokens.
+#[async_trait::async_trait]
+pub trait ChannelTx: Send {
     async fn insert_channel(&mut self, channel: &ChannelRecord) -> R<()>;
     /// Unscoped: the inbound endpoint finds the channel, then checks its token.
     async fn find_channel(&mut self, channel_id: &str) -> R<Option<ChannelRecord>>;
     async fn list_channels(&mut self, account_id: &str) -> R<Vec<ChannelRecord>>;
-
-    // customers (one identity per channel)
+    /// Changes a channel's name, webhook URL and allowed origins.
+    async fn update_channel(&mut self, channel: &ChannelRecord) -> R<()>;
     /// Finds or creates the customer of `external_id` in the channel and
     /// locks it until the end of the unit of work: routing decisions for one
     /// customer in one channel happen one at a time.
@@ -195,14 +226,70 @@ pub trait Tx: Send {
         customer_id: &str,
         latest_case_id: Option<&str>,
     ) -> R<()>;
+    /// Sets (or clears) a customer's e-mail address.
+    async fn set_customer_email(
+        &mut self,
+        account_id: &str,
+        customer_id: &str,
+        email: Option<&str>,
+    ) -> R<()>;
+    /// The account's customers with this e-mail address, in every channel.
+    async fn list_customers_by_email(
+        &mut self,
+        account_id: &str,
+        email: &str,
+    ) -> R<Vec<CustomerRecord>>;
+    async fn insert_visitor(&mut self, visitor: &VisitorRecord) -> R<()>;
+    /// Records that the visitor token was used at `at`.
+    async fn touch_visitor(&mut self, token_hash: &str, at: casedesk_domain::Time) -> R<()>;
+    /// Unscoped: the widget endpoints find the visitor by token first.
+    async fn find_visitor(&mut self, token_hash: &str) -> R<Option<VisitorRecord>>;
+    async fn insert_help_token(&mut self, token: &HelpTokenRecord) -> R<()>;
+    /// Unscoped, like [`Tx::find_visitor`]: found by token first.
+    async fn find_help_token(&mut self, token_hash: &str) -> R<Option<HelpTokenRecord>>;
+    /// Deletes the token and returns it, if it existed: of two concurrent
+    /// takes of one token, only one gets it.
+    async fn take_help_token(&mut self, token_hash: &str) -> R<Option<HelpTokenRecord>>;
+    /// Deletes the widget visitor tokens of a customer and the Help Center
+    /// tokens naming them or `email`; returns how many went.
+    async fn revoke_customer_tokens(
+        &mut self,
+        account_id: &str,
+        customer_id: &str,
+        email: Option<&str>,
+    ) -> R<u64>;
+    /// Deletes every token that expired before `now`; returns how many.
+    async fn delete_expired_help_tokens(&mut self, now: casedesk_domain::Time) -> R<u64>;
+}
 
-    // cases
+/// Cases and the labels on them.
+#[async_trait::async_trait]
+pub trait CaseTx: Send {
     async fn insert_case(&mut self, case: &CaseRecord) -> R<()>;
     async fn get_case(&mut self, account_id: &str, case_id: &str) -> R<CaseRecord>;
     async fn update_case(&mut self, case: &CaseRecord) -> R<()>;
     async fn list_cases(&mut self, account_id: &str, filter: &CaseFilter) -> R<Vec<CaseRecord>>;
+    /// Puts a label on a case; `false` when it was already there.
+    async fn add_case_label(
+        &mut self,
+        account_id: &str,
+        case_id: &str,
+        label_id: &str,
+        at: casedesk_domain::Time,
+    ) -> R<bool>;
+    /// Takes a label off a case; `false` when it was not there.
+    async fn remove_case_label(&mut self, case_id: &str, label_id: &str) -> R<bool>;
+    /// The labels of these cases as `(case_id, label)`, by case then name.
+    async fn case_labels(
+        &mut self,
+        account_id: &str,
+        case_ids: &[String],
+    ) -> R<Vec<(String, LabelRecord)>>;
+}
 
-    // messages and reactions
+/// What a case holds: messages, reactions, attachments and history.
+#[async_trait::async_trait]
+pub trait MessageTx: Send {
     /// The stored message a channel already delivered under this id.
     async fn find_message_by_channel_id(
         &mut self,
@@ -223,12 +310,30 @@ pub trait Tx: Send {
     async fn message_summary(&mut self, case_id: &str) -> R<MessageSummary>;
     async fn insert_reaction(&mut self, reaction: &ReactionRecord) -> R<()>;
     async fn list_reactions(&mut self, case_id: &str) -> R<Vec<ReactionRecord>>;
-
-    // history
+    /// Public messages (kind `message`) of every case of the customer, in
+    /// order, those with `seq > after_seq`, at most `limit`. Every write of
+    /// a customer's messages takes its `seq` under the customer's lock, so
+    /// one customer's messages commit in `seq` order and a reader that has
+    /// seen `seq` never misses an earlier one later.
+    async fn list_customer_messages(
+        &mut self,
+        account_id: &str,
+        customer_id: &str,
+        after_seq: i64,
+        limit: i64,
+    ) -> R<Vec<MessageRecord>>;
+    async fn insert_attachment(&mut self, attachment: &AttachmentRecord) -> R<()>;
+    async fn get_attachment(&mut self, account_id: &str, id: &str) -> R<AttachmentRecord>;
+    /// The attachments of the messages now in `case_id`, oldest first.
+    async fn list_case_attachments(&mut self, case_id: &str) -> R<Vec<AttachmentRecord>>;
     async fn insert_event(&mut self, event: &EventRecord) -> R<()>;
     async fn list_events(&mut self, account_id: &str, case_id: &str) -> R<Vec<EventRecord>>;
+}
 
-    // durable chat deadlines (R3/R4)
+/// Work due later: chat deadlines (R3/R4), rule timers and outbound
+/// deliveries, claimed by whichever server runs it first.
+#[async_trait::async_trait]
+pub trait ScheduleTx: Send {
     async fn set_deadline(&mut self, deadline: &Deadline) -> R<()>;
     async fn clear_deadlines(&mut self, case_id: &str) -> R<()>;
     async fn next_deadline_at(&mut self) -> R<Option<casedesk_domain::Time>>;
@@ -241,8 +346,21 @@ pub trait Tx: Send {
     ) -> R<Vec<Deadline>>;
     async fn delete_deadline(&mut self, case_id: &str, kind: DeadlineKind) -> R<()>;
     async fn list_deadlines(&mut self, case_id: &str) -> R<Vec<Deadline>>;
-
-    // outbound delivery
+    /// Sets a case's timer of a rule. With `replace` false an existing timer
+    /// is kept as it is (the wait started earlier).
+    async fn set_rule_timer(&mut self, timer: &RuleTimer, replace: bool) -> R<()>;
+    async fn delete_rule_timer(&mut self, case_id: &str, rule_id: &str) -> R<()>;
+    /// Removes every timer of a rule (disabled, changed or deleted).
+    async fn delete_rule_timers(&mut self, rule_id: &str) -> R<()>;
+    async fn list_rule_timers(&mut self, case_id: &str) -> R<Vec<RuleTimer>>;
+    async fn next_rule_timer_at(&mut self) -> R<Option<casedesk_domain::Time>>;
+    /// Due rule timers, locked for this unit of work and skipped by other
+    /// processes; the caller fires each and deletes it.
+    async fn claim_due_rule_timers(
+        &mut self,
+        now: casedesk_domain::Time,
+        limit: i64,
+    ) -> R<Vec<RuleTimer>>;
     async fn insert_outbox(&mut self, item: &OutboxItem) -> R<()>;
     /// Leases up to `limit` due items until `lease_until`; another worker
     /// skips them meanwhile.
@@ -277,8 +395,11 @@ pub trait Tx: Send {
         id: &str,
         now: casedesk_domain::Time,
     ) -> R<bool>;
+}
 
-    // labels
+/// What admins define for an account: labels, templates and rules.
+#[async_trait::async_trait]
+pub trait CatalogTx: Send {
     /// A second label with the same name ignoring case is a `Conflict`.
     async fn insert_label(&mut self, label: &LabelRecord) -> R<()>;
     async fn list_labels(&mut self, account_id: &str) -> R<Vec<LabelRecord>>;
@@ -287,86 +408,12 @@ pub trait Tx: Send {
     async fn update_label(&mut self, label: &LabelRecord) -> R<()>;
     /// Deletes the label and takes it off every case.
     async fn delete_label(&mut self, account_id: &str, label_id: &str) -> R<()>;
-    /// Puts a label on a case; `false` when it was already there.
-    async fn add_case_label(
-        &mut self,
-        account_id: &str,
-        case_id: &str,
-        label_id: &str,
-        at: casedesk_domain::Time,
-    ) -> R<bool>;
-    /// Takes a label off a case; `false` when it was not there.
-    async fn remove_case_label(&mut self, case_id: &str, label_id: &str) -> R<bool>;
-    /// The labels of these cases as `(case_id, label)`, by case then name.
-    async fn case_labels(
-        &mut self,
-        account_id: &str,
-        case_ids: &[String],
-    ) -> R<Vec<(String, LabelRecord)>>;
-
-    // templates (macros)
     async fn insert_template(&mut self, template: &TemplateRecord) -> R<()>;
     /// Every template of the account, shared and personal, by name.
     async fn list_templates(&mut self, account_id: &str) -> R<Vec<TemplateRecord>>;
     async fn get_template(&mut self, account_id: &str, template_id: &str) -> R<TemplateRecord>;
     async fn update_template(&mut self, template: &TemplateRecord) -> R<()>;
     async fn delete_template(&mut self, account_id: &str, template_id: &str) -> R<()>;
-
-    // the web chat widget
-    /// Changes a channel's name, webhook URL and allowed origins.
-    async fn update_channel(&mut self, channel: &ChannelRecord) -> R<()>;
-    async fn insert_visitor(&mut self, visitor: &VisitorRecord) -> R<()>;
-    /// Records that the visitor token was used at `at`.
-    async fn touch_visitor(&mut self, token_hash: &str, at: casedesk_domain::Time) -> R<()>;
-    /// Unscoped: the widget endpoints find the visitor by token first.
-    async fn find_visitor(&mut self, token_hash: &str) -> R<Option<VisitorRecord>>;
-    /// Public messages (kind `message`) of every case of the customer, in
-    /// order, those with `seq > after_seq`, at most `limit`. Every write of
-    /// a customer's messages takes its `seq` under the customer's lock, so
-    /// one customer's messages commit in `seq` order and a reader that has
-    /// seen `seq` never misses an earlier one later.
-    async fn insert_attachment(&mut self, attachment: &AttachmentRecord) -> R<()>;
-    async fn get_attachment(&mut self, account_id: &str, id: &str) -> R<AttachmentRecord>;
-    /// The attachments of the messages now in `case_id`, oldest first.
-    async fn list_case_attachments(&mut self, case_id: &str) -> R<Vec<AttachmentRecord>>;
-    /// Sets (or clears) a customer's e-mail address.
-    async fn set_customer_email(
-        &mut self,
-        account_id: &str,
-        customer_id: &str,
-        email: Option<&str>,
-    ) -> R<()>;
-    /// The account's customers with this e-mail address, in every channel.
-    async fn list_customers_by_email(
-        &mut self,
-        account_id: &str,
-        email: &str,
-    ) -> R<Vec<CustomerRecord>>;
-    async fn insert_help_token(&mut self, token: &HelpTokenRecord) -> R<()>;
-    /// Unscoped, like [`Tx::find_visitor`]: found by token first.
-    async fn find_help_token(&mut self, token_hash: &str) -> R<Option<HelpTokenRecord>>;
-    /// Deletes the token and returns it, if it existed: of two concurrent
-    /// takes of one token, only one gets it.
-    async fn take_help_token(&mut self, token_hash: &str) -> R<Option<HelpTokenRecord>>;
-    /// Deletes the widget visitor tokens of a customer and the Help Center
-    /// tokens naming them or `email`; returns how many went.
-    async fn revoke_customer_tokens(
-        &mut self,
-        account_id: &str,
-        customer_id: &str,
-        email: Option<&str>,
-    ) -> R<u64>;
-    /// Deletes every token that expired before `now`; returns how many.
-    async fn delete_expired_help_tokens(&mut self, now: casedesk_domain::Time) -> R<u64>;
-    async fn list_customer_messages(
-        &mut self,
-        account_id: &str,
-        customer_id: &str,
-        after_seq: i64,
-        limit: i64,
-    ) -> R<Vec<MessageRecord>>;
-
-    // automation rules
     async fn insert_rule(&mut self, rule: &RuleRecord) -> R<()>;
     /// The account's rules by position, then creation.
     async fn list_rules(&mut self, account_id: &str) -> R<Vec<RuleRecord>>;
@@ -374,34 +421,11 @@ pub trait Tx: Send {
     async fn update_rule(&mut self, rule: &RuleRecord) -> R<()>;
     /// Deletes the rule and its timers.
     async fn delete_rule(&mut self, account_id: &str, rule_id: &str) -> R<()>;
-    /// Sets a case's timer of a rule. With `replace` false an existing timer
-    /// is kept as it is (the wait started earlier).
-    async fn set_rule_timer(&mut self, timer: &RuleTimer, replace: bool) -> R<()>;
-    async fn delete_rule_timer(&mut self, case_id: &str, rule_id: &str) -> R<()>;
-    /// Removes every timer of a rule (disabled, changed or deleted).
-    async fn delete_rule_timers(&mut self, rule_id: &str) -> R<()>;
-    async fn list_rule_timers(&mut self, case_id: &str) -> R<Vec<RuleTimer>>;
-    async fn next_rule_timer_at(&mut self) -> R<Option<casedesk_domain::Time>>;
-    /// Due rule timers, locked for this unit of work and skipped by other
-    /// processes; the caller fires each and deletes it.
-    async fn claim_due_rule_timers(
-        &mut self,
-        now: casedesk_domain::Time,
-        limit: i64,
-    ) -> R<Vec<RuleTimer>>;
+}
 
-    // reports (R15 statistics, R16 export)
-    async fn update_account_time_zone(
-        &mut self,
-        account_id: &str,
-        time_zone: casedesk_domain::AccountTimeZone,
-    ) -> R<()>;
-    /// Sets (or with `None` clears) the account's business hours.
-    async fn update_account_business_hours(
-        &mut self,
-        account_id: &str,
-        hours: Option<&casedesk_domain::BusinessHours>,
-    ) -> R<()>;
+/// Reports (R15 statistics, R16 export) and the benchmarks' bulk load.
+#[async_trait::async_trait]
+pub trait ReportTx: Send {
     /// Gathers a period's statistics facts, keyed by `q.grouping`, for cases
     /// matching the filters:
     /// - `events`: history events with `created_at` in the period, counted
@@ -421,21 +445,6 @@ pub trait Tx: Send {
     ) -> R<casedesk_domain::stats::StatsInput>;
     /// A page of [`Tx::list_cases`] with the names an export shows.
     async fn export_cases(&mut self, account_id: &str, filter: &CaseFilter) -> R<Vec<ExportRow>>;
-    /// Benchmarks only: inserts many rows at once. The default goes row by
-    /// row; a backend may do better.
-    async fn seed_bulk(&mut self, batch: &SeedBatch) -> R<()> {
-        for c in &batch.customers {
-            self.upsert_customer_locked(c).await?;
-            if let Some(latest) = &c.latest_case_id {
-                self.set_customer_latest_case(&c.id, Some(latest)).await?;
-            }
-        }
-        for c in &batch.cases {
-            self.insert_case(c).await?;
-        }
-        for e in &batch.events {
-            self.insert_event(e).await?;
-        }
-        Ok(())
-    }
+    /// Benchmarks only: inserts many rows at once.
+    async fn seed_bulk(&mut self, batch: &SeedBatch) -> R<()>;
 }

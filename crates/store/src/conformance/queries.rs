@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use casedesk_domain::search::SearchText;
 use casedesk_domain::{Actor, AuthorType, ChatState, MessageKind, Status};
 
 use super::fixtures::*;
@@ -339,6 +340,155 @@ pub async fn list_cases_search(store: Arc<dyn Store>) {
         vec![s("c3")],
         "q combines with other filters"
     );
+}
+
+/// What a search finds is the domain's definition
+/// ([`SearchText::matches`] over the subject and every message but the
+/// system's own lines), on every database, whatever its locale: Cyrillic
+/// and Greek fold letter by letter, `q` is trimmed, a renamed subject is
+/// found by its new name only.
+pub async fn list_cases_search_is_the_domains(store: Arc<dyn Store>) {
+    let store = &*store;
+    let w = world(store, "acc-a").await;
+    let subjects = [
+        ("c1", "Заказ ЁЛКА №7"),
+        ("c2", "Delivery"),
+        ("c3", "ΟΔΟΣ"),
+        ("c4", "Chat"),
+    ];
+    let cases: Vec<_> = subjects
+        .iter()
+        .zip(1..)
+        .map(|(&(id, subject), i)| {
+            let mut case = w.case(id, i, i * 10);
+            case.subject = s(subject);
+            case
+        })
+        .collect();
+    insert_cases(store, cases).await;
+    let mut system = w.reply("m3", "c4", 41, "Chat finished by the timer");
+    system.kind = MessageKind::System;
+    system.author_type = AuthorType::System;
+    system.author_id = None;
+    let messages = vec![
+        w.message("m1", "c2", 20, "ГДЕ МОЯ ПОСЫЛКА?"),
+        w.reply("m2", "c2", 21, "Посылка в пути"),
+        system,
+        w.message("m4", "c4", 40, "Ich heiße GRÜN"),
+    ];
+    insert_messages(store, messages.clone()).await;
+    // A subject changed later is searched as it is now.
+    let mut renamed = get_case(store, "acc-a", "c2").await;
+    renamed.subject = s("Доставка");
+    write_ok(store, "rename", move |tx| {
+        Box::pin(async move { tx.update_case(&renamed).await })
+    })
+    .await;
+    let subject_of = |id: &str| match id {
+        "c2" => "Доставка",
+        other => subjects
+            .iter()
+            .find(|(c, _)| *c == other)
+            .map_or("", |c| c.1),
+    };
+    for q in [
+        "ёлка",
+        "ЗАКАЗ",
+        " посылка ",
+        "ПОСЫЛКА",
+        "οδος",
+        "ΟδΟΣ",
+        "grün",
+        "heiße",
+        "finished",
+        "timer",
+        "delivery",
+        "ДОСТАВКА",
+        "№7",
+    ] {
+        let needle = SearchText::parse(q).expect("a search text");
+        let expected: Vec<String> = ["c4", "c3", "c2", "c1"]
+            .into_iter()
+            .filter(|id| {
+                needle.matches(subject_of(id))
+                    || messages.iter().any(|m| {
+                        m.case_id == *id && m.kind != MessageKind::System && needle.matches(&m.text)
+                    })
+            })
+            .map(s)
+            .collect();
+        let filter = CaseFilter {
+            q: Some(s(q)),
+            limit: 100,
+            ..CaseFilter::default()
+        };
+        assert_eq!(
+            list_case_ids(store, "acc-a", filter).await,
+            expected,
+            "search {q:?}"
+        );
+    }
+    // The oracle above is not vacuous: these are the answers it gives.
+    let found = |q: &'static str| async move {
+        let filter = CaseFilter {
+            q: Some(s(q)),
+            limit: 100,
+            ..CaseFilter::default()
+        };
+        list_case_ids(store, "acc-a", filter).await
+    };
+    assert_eq!(found("ёлка").await, vec![s("c1")], "Cyrillic ignores case");
+    assert_eq!(
+        found(" посылка ").await,
+        vec![s("c2")],
+        "trimmed, in messages"
+    );
+    assert_eq!(found("ΟδΟΣ").await, vec![s("c3")], "Greek ignores case");
+    assert_eq!(
+        found("delivery").await,
+        Vec::<String>::new(),
+        "the old subject"
+    );
+    assert_eq!(
+        found("finished").await,
+        Vec::<String>::new(),
+        "system messages are not searched"
+    );
+}
+
+/// Rows written before the search columns existed (their folded columns
+/// `NULL`) are found once the store opens again: `blank_and_reopen` closes
+/// `store`, sets every `subject_folded` and `text_folded` to `NULL` behind
+/// its back, and opens the same database again.
+pub async fn search_columns_of_older_rows_are_filled_on_open<F, Fut>(
+    store: Arc<dyn Store>,
+    blank_and_reopen: F,
+) where
+    F: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: std::future::Future<Output = Arc<dyn Store>>,
+{
+    let w = world(&*store, "acc-a").await;
+    let mut case = w.case("c1", 1, 10);
+    case.subject = s("Возврат");
+    insert_cases(&*store, vec![case, w.case("c2", 2, 20)]).await;
+    insert_messages(&*store, vec![w.message("m1", "c2", 20, "Где ПОСЫЛКА?")]).await;
+    let store = blank_and_reopen(store).await;
+    let search = |q: &str| CaseFilter {
+        q: Some(s(q)),
+        limit: 100,
+        ..CaseFilter::default()
+    };
+    assert_eq!(
+        list_case_ids(&*store, "acc-a", search("возврат")).await,
+        vec![s("c1")],
+        "an older subject is searchable"
+    );
+    assert_eq!(
+        list_case_ids(&*store, "acc-a", search("посылка")).await,
+        vec![s("c2")],
+        "an older message is searchable"
+    );
+    store.close().await;
 }
 
 pub async fn list_cases_paging_and_merged(store: Arc<dyn Store>) {

@@ -1,0 +1,191 @@
+//! Cases, their search, and the labels on them.
+
+use casedesk_domain::Time;
+use casedesk_domain::search::{SearchText, contains_pattern};
+
+use super::codec::{self, CASE_COLUMNS, LABEL_COLUMNS, qualified};
+use super::{R, Sql, SqlExt, Value, args, placeholders};
+use crate::{CaseFilter, CaseRecord, CaseTx, LabelRecord, SortOrder};
+
+#[async_trait::async_trait]
+impl<S: Sql + ?Sized> CaseTx for S {
+    async fn insert_case(&mut self, case: &CaseRecord) -> R<()> {
+        let values = codec::case_values(case);
+        self.execute(
+            &format!(
+                "INSERT INTO cases ({CASE_COLUMNS}, subject_folded) VALUES ({})",
+                placeholders(1, values.len())
+            ),
+            &values,
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn get_case(&mut self, account_id: &str, case_id: &str) -> R<CaseRecord> {
+        let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE account_id = $1 AND id = $2");
+        self.one(&sql, &args![account_id, case_id], codec::case)
+            .await
+    }
+
+    async fn update_case(&mut self, case: &CaseRecord) -> R<()> {
+        // A reassigned case takes its history events along: statistics
+        // count events for the case's current assignee (migration 0005).
+        let assignee_before: Option<String> = self
+            .one(
+                "SELECT assignee_id FROM cases WHERE id = $1 AND account_id = $2",
+                &args![&case.id, &case.account_id],
+                |r| r.get("assignee_id"),
+            )
+            .await?;
+        if assignee_before != case.assignee_id {
+            self.execute(
+                "UPDATE case_events SET assignee_id = $2 WHERE case_id = $1",
+                &args![&case.id, &case.assignee_id],
+            )
+            .await?;
+        }
+        // Identity (id, account, number, channel, customer, creation) never
+        // changes; every other column is written.
+        let columns: Vec<&str> = CASE_COLUMNS
+            .split(',')
+            .map(str::trim)
+            .chain(["subject_folded"])
+            .collect();
+        let fixed = [
+            "id",
+            "account_id",
+            "number",
+            "channel_id",
+            "customer_id",
+            "created_at",
+        ];
+        let sets = columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| !fixed.contains(c))
+            .map(|(i, c)| format!("{c} = ${}", i + 1))
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.found(
+            &format!("UPDATE cases SET {sets} WHERE id = $1 AND account_id = $2"),
+            &codec::case_values(case),
+        )
+        .await
+    }
+
+    async fn list_cases(&mut self, account_id: &str, f: &CaseFilter) -> R<Vec<CaseRecord>> {
+        let mut sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE account_id = $1");
+        let mut args: Vec<Value> = vec![account_id.into()];
+        // `#` in `cond` stands for the placeholder of `v`.
+        let mut push = |sql: &mut String, cond: &str, v: Value| {
+            args.push(v);
+            sql.push_str(&cond.replace('#', &format!("${}", args.len())));
+        };
+        if let Some(s) = f.status {
+            push(&mut sql, " AND status = #", s.as_str().into());
+        }
+        if let Some(s) = f.chat_state {
+            push(&mut sql, " AND chat_state = #", s.as_str().into());
+        }
+        for (col, v) in [
+            ("channel_id", &f.channel_id),
+            ("customer_id", &f.customer_id),
+            ("assignee_id", &f.assignee_id),
+        ] {
+            if let Some(v) = v {
+                push(&mut sql, &format!(" AND {col} = #"), v.into());
+            }
+        }
+        if let Some(label_id) = &f.label_id {
+            push(
+                &mut sql,
+                " AND EXISTS (SELECT 1 FROM case_labels cl WHERE cl.case_id = cases.id \
+                 AND cl.label_id = #)",
+                label_id.into(),
+            );
+        }
+        if !f.include_merged {
+            sql.push_str(" AND merged_into_id IS NULL");
+        }
+        // What matches is the domain's: both sides folded by Rust, so this
+        // is a plain, locale-free comparison on every database. System
+        // messages have an empty folded text and never match.
+        if let Some(q) = f.q.as_deref().and_then(SearchText::parse) {
+            push(
+                &mut sql,
+                " AND (subject_folded LIKE # ESCAPE '\\' OR EXISTS (SELECT 1 FROM messages m \
+                 WHERE m.case_id = cases.id AND m.text_folded LIKE # ESCAPE '\\'))",
+                contains_pattern(&q.folded()).into(),
+            );
+        }
+        // Both names are fixed column names, never input.
+        let col = f.sort.as_str();
+        let (cmp, dir) = match f.order {
+            SortOrder::Asc => (">", "ASC"),
+            SortOrder::Desc => ("<", "DESC"),
+        };
+        if let Some((t, id)) = &f.cursor {
+            args.push((*t).into());
+            args.push(id.into());
+            let (a, b) = (args.len() - 1, args.len());
+            sql.push_str(&format!(" AND ({col}, id) {cmp} (${a}, ${b})"));
+        }
+        args.push(f.limit.max(0).into());
+        sql.push_str(&format!(
+            " ORDER BY {col} {dir}, id {dir} LIMIT ${}",
+            args.len()
+        ));
+        self.all(&sql, &args, codec::case).await
+    }
+
+    async fn add_case_label(
+        &mut self,
+        account_id: &str,
+        case_id: &str,
+        label_id: &str,
+        at: Time,
+    ) -> R<bool> {
+        let n = self
+            .execute(
+                "INSERT INTO case_labels (case_id, label_id, account_id, created_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                &args![case_id, label_id, account_id, at],
+            )
+            .await?;
+        Ok(n > 0)
+    }
+
+    async fn remove_case_label(&mut self, case_id: &str, label_id: &str) -> R<bool> {
+        let n = self
+            .execute(
+                "DELETE FROM case_labels WHERE case_id = $1 AND label_id = $2",
+                &args![case_id, label_id],
+            )
+            .await?;
+        Ok(n > 0)
+    }
+
+    async fn case_labels(
+        &mut self,
+        account_id: &str,
+        case_ids: &[String],
+    ) -> R<Vec<(String, LabelRecord)>> {
+        if case_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One statement per call; a page holds at most a thousand cases,
+        // far below either database's limit of bound parameters.
+        let sql = format!(
+            "SELECT cl.case_id, {} FROM case_labels cl JOIN labels l ON l.id = cl.label_id \
+             WHERE cl.account_id = $1 AND cl.case_id IN ({}) ORDER BY cl.case_id, l.name_folded",
+            qualified(LABEL_COLUMNS, "l"),
+            placeholders(2, case_ids.len())
+        );
+        let args: Vec<Value> = std::iter::once(account_id.into())
+            .chain(case_ids.iter().map(Value::from))
+            .collect();
+        self.all(&sql, &args, |r| Ok((r.get("case_id")?, codec::label(r)?)))
+            .await
+    }
+}

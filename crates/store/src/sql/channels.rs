@@ -1,0 +1,242 @@
+//! Channels and who writes in them: customers, widget visitors, Help Center
+//! tokens.
+
+use casedesk_domain::Time;
+
+use super::codec::{self, CHANNEL_COLUMNS, CUSTOMER_COLUMNS, HELP_TOKEN_COLUMNS, VISITOR_COLUMNS};
+use super::{R, Sql, SqlExt, args};
+use crate::{ChannelRecord, ChannelTx, CustomerRecord, HelpTokenRecord, VisitorRecord};
+
+#[async_trait::async_trait]
+impl<S: Sql + ?Sized> ChannelTx for S {
+    async fn insert_channel(&mut self, c: &ChannelRecord) -> R<()> {
+        let [id, account, kind, name, webhook, token, created_at] = args![
+            &c.id,
+            &c.account_id,
+            c.kind.as_str(),
+            &c.name,
+            &c.webhook_url,
+            &c.inbound_token,
+            c.created_at,
+        ];
+        let origins = codec::origins_json(&c.allowed_origins)?;
+        self.execute(
+            &format!(
+                "INSERT INTO channels ({CHANNEL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            ),
+            &[id, account, kind, name, webhook, token, created_at, origins],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn find_channel(&mut self, channel_id: &str) -> R<Option<ChannelRecord>> {
+        let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE id = $1");
+        self.maybe(&sql, &args![channel_id], codec::channel).await
+    }
+
+    async fn list_channels(&mut self, account_id: &str) -> R<Vec<ChannelRecord>> {
+        let sql = format!(
+            "SELECT {CHANNEL_COLUMNS} FROM channels WHERE account_id = $1 ORDER BY created_at, id"
+        );
+        self.all(&sql, &args![account_id], codec::channel).await
+    }
+
+    async fn update_channel(&mut self, c: &ChannelRecord) -> R<()> {
+        let [account, id, name, webhook] = args![&c.account_id, &c.id, &c.name, &c.webhook_url];
+        self.found(
+            "UPDATE channels SET name = $3, webhook_url = $4, allowed_origins = $5 \
+             WHERE account_id = $1 AND id = $2",
+            &[
+                account,
+                id,
+                name,
+                webhook,
+                codec::origins_json(&c.allowed_origins)?,
+            ],
+        )
+        .await
+    }
+
+    async fn upsert_customer_locked(&mut self, new: &CustomerRecord) -> R<CustomerRecord> {
+        // On PostgreSQL, DO NOTHING waits for a concurrent insert of the same
+        // identity to commit; the row lock below then orders the routing
+        // decisions. SQLite's single writer already runs them one at a time.
+        self.execute(
+            "INSERT INTO customers (id, account_id, channel_id, external_id, name, \
+             latest_case_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (channel_id, external_id) DO NOTHING",
+            &args![
+                &new.id,
+                &new.account_id,
+                &new.channel_id,
+                &new.external_id,
+                &new.name,
+                &new.latest_case_id,
+                new.created_at
+            ],
+        )
+        .await?;
+        let sql = format!(
+            "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE account_id = $1 AND channel_id = $2 \
+             AND external_id = $3{}",
+            self.dialect().for_update()
+        );
+        let args = args![&new.account_id, &new.channel_id, &new.external_id];
+        let mut customer = self.one(&sql, &args, codec::customer).await?;
+        if new.name.is_some() && new.name != customer.name {
+            self.execute(
+                "UPDATE customers SET name = $2 WHERE id = $1",
+                &args![&customer.id, &new.name],
+            )
+            .await?;
+            customer.name.clone_from(&new.name);
+        }
+        Ok(customer)
+    }
+
+    async fn get_customer(&mut self, account_id: &str, customer_id: &str) -> R<CustomerRecord> {
+        let sql =
+            format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE account_id = $1 AND id = $2");
+        self.one(&sql, &args![account_id, customer_id], codec::customer)
+            .await
+    }
+
+    async fn lock_customer(&mut self, account_id: &str, customer_id: &str) -> R<CustomerRecord> {
+        let sql = format!(
+            "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE account_id = $1 AND id = $2{}",
+            self.dialect().for_update()
+        );
+        self.one(&sql, &args![account_id, customer_id], codec::customer)
+            .await
+    }
+
+    async fn set_customer_latest_case(
+        &mut self,
+        customer_id: &str,
+        latest_case_id: Option<&str>,
+    ) -> R<()> {
+        self.execute(
+            "UPDATE customers SET latest_case_id = $2 WHERE id = $1",
+            &args![customer_id, latest_case_id],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn set_customer_email(
+        &mut self,
+        account_id: &str,
+        customer_id: &str,
+        email: Option<&str>,
+    ) -> R<()> {
+        self.found(
+            "UPDATE customers SET email = $3 WHERE account_id = $1 AND id = $2",
+            &args![account_id, customer_id, email],
+        )
+        .await
+    }
+
+    async fn list_customers_by_email(
+        &mut self,
+        account_id: &str,
+        email: &str,
+    ) -> R<Vec<CustomerRecord>> {
+        let sql = format!(
+            "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE account_id = $1 AND email = $2 \
+             ORDER BY created_at, id"
+        );
+        self.all(&sql, &args![account_id, email], codec::customer)
+            .await
+    }
+
+    async fn insert_visitor(&mut self, v: &VisitorRecord) -> R<()> {
+        self.execute(
+            "INSERT INTO widget_visitors (token_hash, account_id, channel_id, customer_id, \
+             created_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            &args![
+                &v.token_hash,
+                &v.account_id,
+                &v.channel_id,
+                &v.customer_id,
+                v.created_at,
+                v.last_seen_at
+            ],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn touch_visitor(&mut self, token_hash: &str, at: Time) -> R<()> {
+        self.execute(
+            "UPDATE widget_visitors SET last_seen_at = $2 WHERE token_hash = $1",
+            &args![token_hash, at],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn find_visitor(&mut self, token_hash: &str) -> R<Option<VisitorRecord>> {
+        let sql = format!("SELECT {VISITOR_COLUMNS} FROM widget_visitors WHERE token_hash = $1");
+        self.maybe(&sql, &args![token_hash], codec::visitor).await
+    }
+
+    async fn insert_help_token(&mut self, t: &HelpTokenRecord) -> R<()> {
+        self.execute(
+            &format!(
+                "INSERT INTO help_tokens ({HELP_TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            ),
+            &args![
+                &t.token_hash,
+                &t.account_id,
+                t.kind.as_str(),
+                &t.email,
+                &t.customer_id,
+                t.created_at,
+                t.expires_at
+            ],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn find_help_token(&mut self, token_hash: &str) -> R<Option<HelpTokenRecord>> {
+        let sql = format!("SELECT {HELP_TOKEN_COLUMNS} FROM help_tokens WHERE token_hash = $1");
+        self.maybe(&sql, &args![token_hash], codec::help_token)
+            .await
+    }
+
+    async fn take_help_token(&mut self, token_hash: &str) -> R<Option<HelpTokenRecord>> {
+        let sql =
+            format!("DELETE FROM help_tokens WHERE token_hash = $1 RETURNING {HELP_TOKEN_COLUMNS}");
+        self.maybe(&sql, &args![token_hash], codec::help_token)
+            .await
+    }
+
+    async fn revoke_customer_tokens(
+        &mut self,
+        account_id: &str,
+        customer_id: &str,
+        email: Option<&str>,
+    ) -> R<u64> {
+        let visitors = self
+            .execute(
+                "DELETE FROM widget_visitors WHERE account_id = $1 AND customer_id = $2",
+                &args![account_id, customer_id],
+            )
+            .await?;
+        let help = self
+            .execute(
+                "DELETE FROM help_tokens WHERE account_id = $1 \
+                 AND (customer_id = $2 OR ($3 IS NOT NULL AND email = $3))",
+                &args![account_id, customer_id, email],
+            )
+            .await?;
+        Ok(visitors + help)
+    }
+
+    async fn delete_expired_help_tokens(&mut self, now: Time) -> R<u64> {
+        self.execute("DELETE FROM help_tokens WHERE expires_at < $1", &args![now])
+            .await
+    }
+}

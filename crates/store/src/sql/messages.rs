@@ -1,0 +1,267 @@
+//! What a case holds: messages, reactions, attachments and its history.
+
+use casedesk_domain::{AuthorType, MessageKind};
+
+use super::codec::{
+    self, ATTACHMENT_COLUMNS, EVENT_COLUMNS, EVENT_FACT_COLUMNS, MESSAGE_COLUMNS, REACTION_COLUMNS,
+    qualified,
+};
+use super::{R, Sql, SqlExt, args, placeholders};
+use crate::{
+    AttachmentRecord, EventRecord, MessageRecord, MessageSummary, MessageTx, ReactionRecord,
+};
+
+#[async_trait::async_trait]
+impl<S: Sql + ?Sized> MessageTx for S {
+    async fn find_message_by_channel_id(
+        &mut self,
+        channel_id: &str,
+        channel_message_id: &str,
+    ) -> R<Option<MessageRecord>> {
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages \
+             WHERE channel_id = $1 AND channel_message_id = $2"
+        );
+        self.maybe(&sql, &args![channel_id, channel_message_id], codec::message)
+            .await
+    }
+
+    async fn next_message_seq(&mut self) -> R<i64> {
+        let sql = self.dialect().next_message_seq();
+        self.one(sql, &[], |r| r.get("seq")).await
+    }
+
+    async fn insert_message(&mut self, m: &MessageRecord) -> R<()> {
+        self.execute(
+            &format!(
+                "INSERT INTO messages ({MESSAGE_COLUMNS}, text_folded) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+            ),
+            &args![
+                &m.id,
+                &m.account_id,
+                &m.case_id,
+                m.seq,
+                m.kind.as_str(),
+                m.author_type.as_str(),
+                &m.author_id,
+                &m.text,
+                m.created_at,
+                &m.channel_id,
+                &m.channel_message_id,
+                &m.reacted_message_id,
+                codec::searchable_text(m)
+            ],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn get_message(&mut self, account_id: &str, message_id: &str) -> R<MessageRecord> {
+        let sql =
+            format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE account_id = $1 AND id = $2");
+        self.one(&sql, &args![account_id, message_id], codec::message)
+            .await
+    }
+
+    async fn list_messages(&mut self, account_id: &str, case_id: &str) -> R<Vec<MessageRecord>> {
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE account_id = $1 AND case_id = $2 \
+             ORDER BY created_at, seq"
+        );
+        self.all(&sql, &args![account_id, case_id], codec::message)
+            .await
+    }
+
+    async fn move_messages(&mut self, from_case: &str, to_case: &str, from_seq: i64) -> R<i64> {
+        // A reaction note belongs with the message it reacts to (R10): move
+        // the ordinary messages first, then the notes whose message went along.
+        let args = args![from_case, to_case, from_seq];
+        let plain = self
+            .execute(
+                "UPDATE messages SET case_id = $2 WHERE case_id = $1 AND seq >= $3 \
+                 AND reacted_message_id IS NULL",
+                &args,
+            )
+            .await?;
+        let notes = self
+            .execute(
+                "UPDATE messages SET case_id = $2 WHERE case_id = $1 AND seq >= $3 \
+                 AND reacted_message_id IN (SELECT id FROM messages WHERE case_id = $2)",
+                &args,
+            )
+            .await?;
+        Ok(i64::try_from(plain + notes).unwrap_or(i64::MAX))
+    }
+
+    async fn message_summary(&mut self, case_id: &str) -> R<MessageSummary> {
+        let message_count = self
+            .one(
+                "SELECT COUNT(*) AS n FROM messages WHERE case_id = $1",
+                &args![case_id],
+                |r| r.get("n"),
+            )
+            .await?;
+        let last = self
+            .maybe(
+                "SELECT author_type, created_at FROM messages WHERE case_id = $1 AND kind = $2 \
+                 AND author_type <> $3 ORDER BY created_at DESC, seq DESC LIMIT 1",
+                &args![
+                    case_id,
+                    MessageKind::Message.as_str(),
+                    AuthorType::System.as_str()
+                ],
+                |r| Ok((r.parsed("author_type")?, r.get("created_at")?)),
+            )
+            .await?;
+        let first_customer_text = self
+            .maybe(
+                "SELECT text FROM messages WHERE case_id = $1 AND kind = $2 \
+                 AND author_type = $3 ORDER BY created_at, seq LIMIT 1",
+                &args![
+                    case_id,
+                    MessageKind::Message.as_str(),
+                    AuthorType::Customer.as_str()
+                ],
+                |r| r.get("text"),
+            )
+            .await?;
+        Ok(MessageSummary {
+            message_count,
+            last_public_author: last.map(|l| l.0),
+            last_public_at: last.map(|l| l.1),
+            first_customer_text,
+        })
+    }
+
+    async fn insert_reaction(&mut self, r: &ReactionRecord) -> R<()> {
+        self.execute(
+            &format!(
+                "INSERT INTO reactions ({REACTION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            ),
+            &args![
+                &r.id,
+                &r.account_id,
+                &r.message_id,
+                &r.customer_id,
+                &r.emoji,
+                &r.note_id,
+                r.created_at
+            ],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn list_reactions(&mut self, case_id: &str) -> R<Vec<ReactionRecord>> {
+        let sql = format!(
+            "SELECT {} FROM reactions r JOIN messages m ON m.id = r.message_id \
+             WHERE m.case_id = $1 ORDER BY r.created_at, r.id",
+            qualified(REACTION_COLUMNS, "r")
+        );
+        self.all(&sql, &args![case_id], codec::reaction).await
+    }
+
+    async fn list_customer_messages(
+        &mut self,
+        account_id: &str,
+        customer_id: &str,
+        after_seq: i64,
+        limit: i64,
+    ) -> R<Vec<MessageRecord>> {
+        let sql = format!(
+            "SELECT {} FROM cases c JOIN messages m ON m.case_id = c.id \
+             WHERE c.account_id = $1 AND c.customer_id = $2 AND m.kind = $3 \
+             AND m.seq > $4 ORDER BY m.seq LIMIT $5",
+            qualified(MESSAGE_COLUMNS, "m")
+        );
+        let args = args![
+            account_id,
+            customer_id,
+            MessageKind::Message.as_str(),
+            after_seq,
+            limit.max(0)
+        ];
+        self.all(&sql, &args, codec::message).await
+    }
+
+    async fn insert_attachment(&mut self, a: &AttachmentRecord) -> R<()> {
+        self.execute(
+            &format!(
+                "INSERT INTO attachments ({ATTACHMENT_COLUMNS}) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            ),
+            &args![
+                &a.id,
+                &a.account_id,
+                &a.message_id,
+                &a.filename,
+                &a.content_type,
+                a.size_bytes,
+                &a.sha256,
+                a.created_at
+            ],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn get_attachment(&mut self, account_id: &str, id: &str) -> R<AttachmentRecord> {
+        let sql = format!(
+            "SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE account_id = $1 AND id = $2"
+        );
+        self.one(&sql, &args![account_id, id], codec::attachment)
+            .await
+    }
+
+    async fn list_case_attachments(&mut self, case_id: &str) -> R<Vec<AttachmentRecord>> {
+        let sql = format!(
+            "SELECT {} FROM attachments a JOIN messages m ON m.id = a.message_id \
+             WHERE m.case_id = $1 ORDER BY a.created_at, a.id",
+            qualified(ATTACHMENT_COLUMNS, "a")
+        );
+        self.all(&sql, &args![case_id], codec::attachment).await
+    }
+
+    async fn insert_event(&mut self, e: &EventRecord) -> R<()> {
+        // The case's keys are copied onto the event for joinless statistics
+        // (migration 0005); an event of a case that does not exist is
+        // `NotFound`. Two statements, not `INSERT … SELECT`: on SQLite that
+        // form opens a statement journal, costly inside a large transaction.
+        let keys = self
+            .one(
+                "SELECT assignee_id, channel_id, created_at FROM cases \
+                 WHERE id = $1 AND account_id = $2",
+                &args![&e.case_id, &e.account_id],
+                |r| {
+                    Ok(args![
+                        r.get::<Option<String>>("assignee_id")?,
+                        r.get::<String>("channel_id")?,
+                        r.get::<i64>("created_at")?
+                    ])
+                },
+            )
+            .await?;
+        let mut values = codec::event_values(e)?;
+        values.extend(keys);
+        self.execute(
+            &format!(
+                "INSERT INTO case_events ({EVENT_COLUMNS}, {EVENT_FACT_COLUMNS}, assignee_id, \
+                 channel_id, case_created_at) VALUES ({})",
+                placeholders(1, values.len())
+            ),
+            &values,
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn list_events(&mut self, account_id: &str, case_id: &str) -> R<Vec<EventRecord>> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM case_events WHERE account_id = $1 AND case_id = $2 \
+             ORDER BY seq"
+        );
+        self.all(&sql, &args![account_id, case_id], codec::event)
+            .await
+    }
+}

@@ -1,0 +1,462 @@
+//! The queries of casedesk, written once for every SQL backend.
+//!
+//! A backend implements [`Sql`]: run a statement with [`Value`] arguments,
+//! return [`Row`]s of typed cells, and the little that truly differs between
+//! databases (its [`Dialect`]'s locking and sequence, the statistics queries
+//! whose plans differ, bulk seeding). Every [`Tx`](crate::Tx) query is then
+//! implemented here, once, over those primitives: one SQL text with `$1`
+//! placeholders, one record codec ([`codec`]). A rule never lives in SQL:
+//! the folded search columns and label keys are written by Rust (the
+//! domain's [`fold`](casedesk_domain::search::fold)), so both databases run
+//! the same plain comparison.
+
+mod accounts;
+mod cases;
+mod catalog;
+mod channels;
+pub mod codec;
+mod messages;
+mod reports;
+mod schedule;
+
+use std::sync::Arc;
+
+use casedesk_domain::Time;
+use casedesk_domain::search::fold;
+use casedesk_domain::stats::StatsInput;
+
+use crate::{SeedBatch, StatsQuery, StoreError};
+
+pub use reports::seed_rows;
+
+type R<T> = Result<T, StoreError>;
+
+/// The SQL a backend speaks where databases differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// One writer thread runs every write job: rows need no locks.
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    /// Locks the selected rows until the end of the unit of work.
+    pub fn for_update(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE",
+        }
+    }
+
+    /// Locks the selected rows and skips those another unit of work holds:
+    /// what lets several servers claim due work from one database.
+    pub fn skip_locked(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+
+    /// The statement that takes the next message sequence number. SQLite's
+    /// single writer can count; PostgreSQL's concurrent writers need a
+    /// sequence.
+    fn next_message_seq(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM messages",
+            Dialect::Postgres => "SELECT nextval('message_seq') AS seq",
+        }
+    }
+}
+
+/// What a typed `NULL` stands for: PostgreSQL types every parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Int,
+    Text,
+    Bool,
+}
+
+/// A statement argument or a cell of a row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null(Kind),
+    Int(i64),
+    Text(String),
+    Bool(bool),
+}
+
+impl From<&str> for Value {
+    fn from(v: &str) -> Value {
+        Value::Text(v.to_owned())
+    }
+}
+
+impl From<&String> for Value {
+    fn from(v: &String) -> Value {
+        Value::Text(v.clone())
+    }
+}
+
+impl From<String> for Value {
+    fn from(v: String) -> Value {
+        Value::Text(v)
+    }
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Value {
+        Value::Int(v)
+    }
+}
+
+impl From<bool> for Value {
+    fn from(v: bool) -> Value {
+        Value::Bool(v)
+    }
+}
+
+/// Times are stored as microseconds since the Unix epoch, UTC.
+impl From<Time> for Value {
+    fn from(v: Time) -> Value {
+        Value::Int(v.timestamp_micros())
+    }
+}
+
+impl<T: Into<Value> + Typed> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Value {
+        match v {
+            Some(v) => v.into(),
+            None => Value::Null(T::KIND),
+        }
+    }
+}
+
+impl From<&Option<String>> for Value {
+    fn from(v: &Option<String>) -> Value {
+        v.as_deref().into()
+    }
+}
+
+/// The kind of `NULL` an absent value of a type is.
+pub trait Typed {
+    const KIND: Kind;
+}
+
+impl Typed for &str {
+    const KIND: Kind = Kind::Text;
+}
+impl Typed for String {
+    const KIND: Kind = Kind::Text;
+}
+impl Typed for &String {
+    const KIND: Kind = Kind::Text;
+}
+impl Typed for i64 {
+    const KIND: Kind = Kind::Int;
+}
+impl Typed for bool {
+    const KIND: Kind = Kind::Bool;
+}
+impl Typed for Time {
+    const KIND: Kind = Kind::Int;
+}
+
+/// Statement arguments: `args![a, b]` is `[Value::from(a), Value::from(b)]`.
+#[macro_export]
+macro_rules! args {
+    ($($v:expr),* $(,)?) => { [$($crate::sql::Value::from($v)),*] };
+}
+pub use args;
+
+/// One row of a result: its cells, read by column name.
+#[derive(Debug, Clone)]
+pub struct Row {
+    columns: Arc<[String]>,
+    values: Vec<Value>,
+}
+
+impl Row {
+    /// A row of `values`, named by `columns` (shared by the rows of one
+    /// result).
+    pub fn new(columns: Arc<[String]>, values: Vec<Value>) -> Row {
+        Row { columns, values }
+    }
+
+    fn cell(&self, name: &str) -> R<&Value> {
+        self.columns
+            .iter()
+            .position(|c| c == name)
+            .and_then(|i| self.values.get(i))
+            .ok_or_else(|| StoreError::Other(format!("no column `{name}` in the row")))
+    }
+
+    /// The cell of column `name` as `T`.
+    pub fn get<T: FromCell>(&self, name: &str) -> R<T> {
+        T::from_cell(self.cell(name)?)
+            .map_err(|e| StoreError::Other(format!("cannot read column `{name}`: {e}")))
+    }
+
+    /// A text column holding one of the domain's string enums.
+    pub fn parsed<T>(&self, name: &str) -> R<T>
+    where
+        T: std::str::FromStr,
+        T::Err: std::fmt::Display,
+    {
+        let text: String = self.get(name)?;
+        text.parse()
+            .map_err(|e| StoreError::Other(format!("column `{name}`: {e}")))
+    }
+
+    pub fn opt_parsed<T>(&self, name: &str) -> R<Option<T>>
+    where
+        T: std::str::FromStr,
+        T::Err: std::fmt::Display,
+    {
+        match self.get::<Option<String>>(name)? {
+            Some(text) => text
+                .parse()
+                .map(Some)
+                .map_err(|e| StoreError::Other(format!("column `{name}`: {e}"))),
+            None => Ok(None),
+        }
+    }
+
+    /// A text column holding JSON.
+    pub fn json<T: serde::de::DeserializeOwned>(&self, name: &str) -> R<T> {
+        let text: String = self.get(name)?;
+        serde_json::from_str(&text).map_err(|e| StoreError::Other(format!("column `{name}`: {e}")))
+    }
+
+    pub fn opt_json<T: serde::de::DeserializeOwned>(&self, name: &str) -> R<Option<T>> {
+        match self.get::<Option<String>>(name)? {
+            Some(text) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| StoreError::Other(format!("column `{name}`: {e}"))),
+            None => Ok(None),
+        }
+    }
+}
+
+/// A Rust value a cell can be read as.
+pub trait FromCell: Sized {
+    fn from_cell(v: &Value) -> Result<Self, String>;
+}
+
+impl FromCell for String {
+    fn from_cell(v: &Value) -> Result<Self, String> {
+        match v {
+            Value::Text(t) => Ok(t.clone()),
+            other => Err(format!("expected text, found {other:?}")),
+        }
+    }
+}
+
+impl FromCell for i64 {
+    fn from_cell(v: &Value) -> Result<Self, String> {
+        match v {
+            Value::Int(i) => Ok(*i),
+            other => Err(format!("expected an integer, found {other:?}")),
+        }
+    }
+}
+
+/// SQLite keeps booleans as 0 and 1.
+impl FromCell for bool {
+    fn from_cell(v: &Value) -> Result<Self, String> {
+        match v {
+            Value::Bool(b) => Ok(*b),
+            Value::Int(i) => Ok(*i != 0),
+            other => Err(format!("expected a boolean, found {other:?}")),
+        }
+    }
+}
+
+impl FromCell for Time {
+    fn from_cell(v: &Value) -> Result<Self, String> {
+        let micros = i64::from_cell(v)?;
+        Time::from_timestamp_micros(micros).ok_or_else(|| format!("time {micros} is out of range"))
+    }
+}
+
+impl<T: FromCell> FromCell for Option<T> {
+    fn from_cell(v: &Value) -> Result<Self, String> {
+        match v {
+            Value::Null(_) => Ok(None),
+            v => T::from_cell(v).map(Some),
+        }
+    }
+}
+
+/// What a backend provides; everything else is written once, here.
+#[async_trait::async_trait]
+pub trait Sql: Send {
+    fn dialect(&self) -> Dialect;
+
+    /// Runs a statement (placeholders `$1`, `$2`, …) and returns how many
+    /// rows it changed.
+    async fn execute(&mut self, sql: &str, args: &[Value]) -> R<u64>;
+
+    /// Runs a query and returns its rows.
+    async fn query(&mut self, sql: &str, args: &[Value]) -> R<Vec<Row>>;
+
+    /// The statistics facts of [`ReportTx::stats`](crate::ReportTx::stats):
+    /// per backend, since their plans differ.
+    async fn stats(&mut self, account_id: &str, q: &StatsQuery) -> R<StatsInput>;
+
+    /// Benchmarks' bulk load; row by row unless the backend does better.
+    async fn seed_bulk(&mut self, batch: &SeedBatch) -> R<()> {
+        seed_rows(self, batch).await
+    }
+}
+
+/// Reads a record (or a value) from a row.
+type Decode<T> = for<'r> fn(&'r Row) -> R<T>;
+
+/// The shapes of results the queries use.
+#[async_trait::async_trait]
+trait SqlExt: Sql {
+    /// Exactly one row, decoded, or `NotFound`.
+    async fn one<T: Send + 'static>(
+        &mut self,
+        sql: &str,
+        args: &[Value],
+        decode: Decode<T>,
+    ) -> R<T> {
+        self.maybe(sql, args, decode)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// The first row, decoded, if there is one.
+    async fn maybe<T: Send + 'static>(
+        &mut self,
+        sql: &str,
+        args: &[Value],
+        decode: Decode<T>,
+    ) -> R<Option<T>> {
+        self.query(sql, args).await?.first().map(decode).transpose()
+    }
+
+    /// Every row, decoded.
+    async fn all<T: Send + 'static>(
+        &mut self,
+        sql: &str,
+        args: &[Value],
+        decode: Decode<T>,
+    ) -> R<Vec<T>> {
+        self.query(sql, args).await?.iter().map(decode).collect()
+    }
+
+    /// A write of one known row: none changed means it does not exist (here).
+    async fn found(&mut self, sql: &str, args: &[Value]) -> R<()> {
+        match self.execute(sql, args).await? {
+            0 => Err(StoreError::NotFound),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl<S: Sql + ?Sized> SqlExt for S {}
+
+/// Fills the folded search columns of rows written before they existed
+/// (migration 0011), a thousand rows per statement; returns how many rows
+/// it filled. Backends run it when they open, after migrating.
+pub async fn fill_search_columns<S: Sql + ?Sized>(s: &mut S) -> R<u64> {
+    let mut filled = 0;
+    loop {
+        let cases = s
+            .all(
+                "SELECT id, subject FROM cases WHERE subject_folded IS NULL LIMIT 1000",
+                &[],
+                |r| Ok((r.get::<String>("id")?, r.get::<String>("subject")?)),
+            )
+            .await?;
+        if cases.is_empty() {
+            break;
+        }
+        for (id, subject) in &cases {
+            let sql = "UPDATE cases SET subject_folded = $2 WHERE id = $1";
+            s.execute(sql, &args![id, fold(subject)]).await?;
+        }
+        filled += cases.len() as u64;
+    }
+    loop {
+        let messages = s
+            .all(
+                &format!(
+                    "SELECT {} FROM messages WHERE text_folded IS NULL LIMIT 1000",
+                    codec::MESSAGE_COLUMNS
+                ),
+                &[],
+                codec::message,
+            )
+            .await?;
+        if messages.is_empty() {
+            break;
+        }
+        for m in &messages {
+            let sql = "UPDATE messages SET text_folded = $2 WHERE id = $1";
+            s.execute(sql, &args![&m.id, codec::searchable_text(m)])
+                .await?;
+        }
+        filled += messages.len() as u64;
+    }
+    Ok(filled)
+}
+
+/// `$from, $from+1, …` for `n` values (an `IN` list).
+fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Rewrites `$1` placeholders as SQLite's `?1` (SQLite would take `$1` as
+/// a named parameter numbered by first appearance, not by its digits).
+pub fn numbered_placeholders(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_keep_their_numbers_for_sqlite() {
+        assert_eq!(
+            numbered_placeholders("UPDATE t SET a = $2 WHERE id = $1 AND b = $12"),
+            "UPDATE t SET a = ?2 WHERE id = ?1 AND b = ?12"
+        );
+        assert_eq!(placeholders(3, 2), "$3, $4");
+    }
+
+    #[test]
+    fn absent_values_are_typed_nulls() {
+        assert_eq!(Value::from(None::<i64>), Value::Null(Kind::Int));
+        assert_eq!(Value::from(&None::<String>), Value::Null(Kind::Text));
+        assert_eq!(Value::from(Some(true)), Value::Bool(true));
+    }
+
+    #[test]
+    fn cells_are_read_by_name_and_type() {
+        let row = Row::new(
+            vec!["n".to_owned(), "b".to_owned(), "t".to_owned()].into(),
+            vec![Value::Int(3), Value::Int(1), Value::Null(Kind::Text)],
+        );
+        assert_eq!(row.get::<i64>("n").unwrap(), 3);
+        assert!(row.get::<bool>("b").unwrap());
+        assert_eq!(row.get::<Option<String>>("t").unwrap(), None);
+        assert!(row.get::<String>("t").is_err());
+        assert!(row.get::<i64>("missing").is_err());
+    }
+}
