@@ -1,8 +1,9 @@
-//! The agent web UI: a single-page app of plain HTML, CSS and JavaScript,
-//! embedded in the binary so `casedesk serve` needs no front-end build.
+//! The front ends: the agent web UI, the chat widget and the Help Center,
+//! plain HTML, CSS and JavaScript modules embedded in the binary so
+//! `casedesk serve` needs no front-end build (docs/frontend.md).
 //!
-//! The UI is only a client of the v1 API (with the session cookie and its
-//! CSRF token, see [`crate::auth`]); nothing here reads or writes cases.
+//! They are only clients of the v1 API (the UI with the session cookie and
+//! its CSRF token, see [`crate::auth`]); nothing here reads or writes cases.
 //! Assets are revalidated with an `ETag` on every load, so an upgraded
 //! binary is picked up at once without stale caches.
 
