@@ -76,7 +76,9 @@ const ASSETS: &[Asset] = assets![
     // The web chat widget: widget.js is the classic script sites embed.
     "widget.js",
     "widget/files.js",
+    "widget/live.js",
     "widget/main.js",
+    "widget/panel.js",
     "widget/style.js",
     "widget/visitor.js",
     // The Help Center.

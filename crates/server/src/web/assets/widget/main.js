@@ -8,12 +8,12 @@
 // as HTML. The server is the origin of the script's own `src`.
 
 import { h, formatDate, lang, langOf, linkify, t, useLang } from "../shared.js";
-import { STYLE } from "./style.js";
+import { MAX_TEXT, buildPanel } from "./panel.js";
 import { visitor } from "./visitor.js";
 import { attachments } from "./files.js";
+import { liveUpdates } from "./live.js";
 
 const PAGE = 500; // the server's page size of `messages?after=`
-const MAX_TEXT = 4000;
 const EMOJIS = ["👍", "❤️", "😂", "😮", "😢", "🙏"];
 
 /** Starts the widget of the `script` tag. `handle` is
@@ -28,11 +28,6 @@ export async function boot(script, handle, queued) {
   // The server's default limit (docs/attachments.md): a larger file is
   // refused here, before its bytes travel.
   const MAX_FILE = 10 * 1024 * 1024;
-  // What the server accepts (it decides by the bytes; this only guides the
-  // file picker).
-  const ACCEPT =
-    "image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain,text/csv," +
-    ".png,.jpg,.jpeg,.gif,.webp,.pdf,.zip,.docx,.xlsx,.pptx,.odt,.ods,.txt,.csv";
 
   // ------------------------------------------------------------------ state
 
@@ -65,63 +60,20 @@ export async function boot(script, handle, queued) {
     on: { token: (has) => (helpFoot.hidden = !has), refused: () => forgetVisitor() },
   });
 
-  function icon(d) {
-    const ns = "http://www.w3.org/2000/svg";
-    const svg = document.createElementNS(ns, "svg");
-    svg.setAttribute("viewBox", "0 0 24 24");
-    svg.setAttribute("aria-hidden", "true");
-    const path = document.createElementNS(ns, "path");
-    path.setAttribute("d", d);
-    svg.append(path);
-    return svg;
-  }
-  const CHAT_ICON = "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H8l-5 4V5a2 2 0 0 1 1-2z";
-  const CLIP_ICON =
-    "M16.5 6v11.5a4 4 0 0 1-8 0V5a2.5 2.5 0 0 1 5 0v10.5a1 1 0 0 1-2 0V6H10v9.5a2.5 2.5 0 0 0 5 0V5a4 4 0 0 0-8 0v12.5a5.5 5.5 0 0 0 11 0V6z";
-  const CLOSE_ICON =
-    "M6.4 5 12 10.6 17.6 5 19 6.4 13.4 12l5.6 5.6-1.4 1.4-5.6-5.6L6.4 19 5 17.6 10.6 12 5 6.4z";
-
-  const host = document.createElement("casedesk-widget");
-  const root = host.attachShadow({ mode: "open" });
-  const dot = h("span", { class: "cd-dot", hidden: true });
-  const launcher = h(
-    "button",
-    { id: "cd-launcher", type: "button", "aria-label": t("widget.open"), "aria-expanded": "false", "aria-controls": "cd-panel", onclick: () => (state.open ? close() : open()) },
-    icon(CHAT_ICON),
-    icon(CLOSE_ICON),
-    dot
-  );
-  const title = attr("title") || t("widget.title");
-  const empty = h("p", { class: "cd-empty" }, t("widget.empty"));
-  const list = h("div", { class: "cd-list", role: "log", "aria-live": "polite", "aria-label": t("widget.messages") }, empty);
-  const status = h("div", { class: "cd-status", role: "status" });
-  const input = h("textarea", { id: "cd-input", rows: "1", maxlength: String(MAX_TEXT), placeholder: t("widget.placeholder"), "aria-label": t("widget.placeholder") });
-  // The file input stays hidden: the paperclip opens its picker.
-  const fileInput = h("input", { class: "cd-file", type: "file", accept: ACCEPT, hidden: true, onchange: () => chooseFile() });
-  const attachButton = h("button", { class: "cd-attach", type: "button", "aria-label": t("widget.attach"), title: t("widget.attach"), onclick: () => fileInput.click() }, icon(CLIP_ICON));
-  const sendButton = h("button", { id: "cd-send", type: "submit", "aria-label": t("widget.send") }, t("widget.send"));
-  const endButton = h("button", { id: "cd-end", class: "cd-end", type: "button", hidden: true, onclick: () => askEnd() }, t("widget.end"));
-  const endYes = h("button", { id: "cd-end-yes", type: "button", onclick: () => endChat() }, t("widget.yes"));
-  const endNo = h("button", { id: "cd-end-no", type: "button", onclick: () => cancelEnd(true) }, t("widget.no"));
-  const confirmRow = h("div", { class: "cd-confirm", role: "group", "aria-label": t("widget.end"), hidden: true }, h("span", {}, t("widget.end_confirm")), endYes, endNo);
-  const form = h("form", { class: "cd-form", onsubmit: (e) => (e.preventDefault(), send()) }, attachButton, fileInput, input, sendButton);
-  // The Help Center: once the visitor exists there is something to show.
-  const helpLink = h("button", { class: "cd-help-link", type: "button", title: t("widget.new_tab"), onclick: () => openHelp() }, t("widget.my_requests"));
-  const helpFoot = h("div", { class: "cd-foot", hidden: true }, helpLink);
-  const panel = h(
-    "div",
-    { id: "cd-panel", role: "dialog", "aria-label": title, hidden: true },
-    h("div", { class: "cd-head" }, h("h2", { class: "cd-title" }, title), endButton, h("button", { class: "cd-close", type: "button", "aria-label": t("widget.close"), onclick: () => close() }, icon(CLOSE_ICON))),
-    confirmRow,
-    list,
-    status,
-    form,
-    helpFoot
-  );
-  const frame = h("div", { class: "cd" }, launcher, panel);
-  const accent = attr("color");
-  if (accent && window.CSS && window.CSS.supports("color", accent)) frame.style.setProperty("--cd-accent", accent);
-  root.append(h("style", {}, STYLE), frame);
+  const { host, root, frame, dot, launcher, empty, list, status, input, fileInput, endButton, endYes, endNo, confirmRow, helpLink, helpFoot, panel } = buildPanel({
+    titleAttr: attr("title"),
+    accent: attr("color"),
+    on: {
+      toggle: () => (state.open ? close() : open()),
+      close: () => close(),
+      chooseFile: () => chooseFile(),
+      askEnd: () => askEnd(),
+      endChat: () => endChat(),
+      cancelEnd: (refocus) => cancelEnd(refocus),
+      send: () => send(),
+      openHelp: () => openHelp(),
+    },
+  });
 
   input.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
@@ -578,6 +530,12 @@ export async function boot(script, handle, queued) {
 
   // ----------------------------------------------------------- live updates
 
+  const { connect, disconnect, retryLater } = liveUpdates({
+    apiBase,
+    state,
+    on: { sync: () => sync(), offline: (down) => setOffline(down), caseChanged: (data) => caseChanged(data) },
+  });
+
   /** History, then the event stream; without a token nothing to fetch yet. */
   function start() {
     ensureVisitor()
@@ -585,72 +543,6 @@ export async function boot(script, handle, queued) {
       .then(() => connect())
       .catch(() => retryLater());
   }
-
-  function connect() {
-    if (state.events || !state.token) return;
-    clearTimeout(state.retryTimer);
-    const es = new EventSource(apiBase + "/events?token=" + encodeURIComponent(state.token));
-    state.events = es;
-    // On every (re)connect and every event: catch up from the last id held.
-    const catchUp = () => sync().catch(() => {});
-    es.addEventListener("open", () => {
-      state.backoff = 1000;
-      setOffline(false);
-      catchUp();
-    });
-    for (const kind of ["message", "case", "resync"]) es.addEventListener(kind, catchUp);
-    es.addEventListener("case", (e) => {
-      try {
-        caseChanged(JSON.parse(e.data));
-      } catch (_) {
-        /* not JSON: the catch-up is enough */
-      }
-    });
-    es.addEventListener("error", () => {
-      if (state.events !== es) return;
-      disconnect();
-      retryLater();
-    });
-  }
-
-  function disconnect() {
-    if (state.events) state.events.close();
-    state.events = null;
-  }
-
-  function retryLater() {
-    setOffline(true);
-    clearTimeout(state.retryTimer);
-    const wait = state.backoff * (0.75 + Math.random() / 2);
-    state.backoff = Math.min(state.backoff * 2, 30000);
-    // The fetch first: it checks the token (401 makes a new visitor) and
-    // tells whether the server is back.
-    state.retryTimer = setTimeout(() => {
-      sync()
-        .then(() => connect())
-        .catch(() => retryLater());
-    }, wait);
-  }
-
-  // A page left for the back/forward cache lets go of its stream: over
-  // HTTP/1.1 a browser keeps only six connections to one server, and
-  // streams held by cached pages would stall the widget on the next page.
-  window.addEventListener("pagehide", () => {
-    state.paused = !!state.events;
-    disconnect();
-  });
-  window.addEventListener("pageshow", () => {
-    if (!state.paused) return;
-    state.paused = false;
-    connect(); // its "open" catches up on what came meanwhile
-  });
-
-  window.addEventListener("online", () => {
-    if (state.token && !state.events) {
-      state.backoff = 1000;
-      retryLater();
-    }
-  });
 
   // ------------------------------------------------------------------ start
 
