@@ -81,7 +81,10 @@ fn every_language_has_every_key_with_the_same_placeholders() {
         let missing: Vec<_> = en.keys().filter(|k| !strings.contains_key(*k)).collect();
         let extra: Vec<_> = strings.keys().filter(|k| !en.contains_key(*k)).collect();
         assert!(missing.is_empty(), "i18n/{lang}.json lacks {missing:?}");
-        assert!(extra.is_empty(), "i18n/{lang}.json has keys en.json lacks: {extra:?}");
+        assert!(
+            extra.is_empty(),
+            "i18n/{lang}.json has keys en.json lacks: {extra:?}"
+        );
         for (key, text) in strings {
             assert_eq!(
                 placeholders(text),
@@ -92,13 +95,25 @@ fn every_language_has_every_key_with_the_same_placeholders() {
     }
 }
 
+/// A key (or the prefix of one) a script names, and where.
+struct KeyUse {
+    key: String,
+    at: String,
+}
+
 /// What the scripts ask `t()` for: exact keys, and the prefixes of keys
-/// made at run time (`t("status_" + s)`), each with where it is.
-fn keys_in_scripts() -> (Vec<(String, String)>, Vec<(String, String)>) {
+/// made at run time (`t("status_" + s)`).
+#[derive(Default)]
+struct ScriptKeys {
+    keys: Vec<KeyUse>,
+    prefixes: Vec<KeyUse>,
+}
+
+fn keys_in_scripts() -> ScriptKeys {
     // `t(` as a call of its own, not `split(` or `x.t(`.
     let call = Regex::new(r"(?:^|[^\w.$])t\(").expect("a regex");
     let literal = Regex::new(r#"^\s*"([^"\\]*)"(\s*\+)?"#).expect("a regex");
-    let (mut keys, mut prefixes) = (Vec::new(), Vec::new());
+    let mut found = ScriptKeys::default();
     for asset in ASSETS.iter().filter(|a| a.name.ends_with(".js")) {
         let text = std::str::from_utf8(asset.body).expect("UTF-8");
         for (n, line) in text.lines().enumerate() {
@@ -114,35 +129,62 @@ fn keys_in_scripts() -> (Vec<(String, String)>, Vec<(String, String)>) {
                          which no test can check: {line}"
                     );
                 };
-                let found = (c[1].to_owned(), at.clone());
+                let key_use = KeyUse {
+                    key: c[1].to_owned(),
+                    at: at.clone(),
+                };
                 if c.get(2).is_some() {
-                    prefixes.push(found);
+                    found.prefixes.push(key_use);
                 } else {
-                    keys.push(found);
+                    found.keys.push(key_use);
                 }
             }
         }
     }
-    (keys, prefixes)
+    found
 }
 
 #[test]
 fn every_key_the_scripts_use_is_in_every_language() {
     let langs = languages();
-    let (keys, prefixes) = keys_in_scripts();
-    assert!(keys.len() > 300, "the scan found the scripts' keys");
+    let found = keys_in_scripts();
+    assert!(found.keys.len() > 300, "the scan found the scripts' keys");
     for (lang, strings) in &langs {
-        for (key, at) in &keys {
+        for KeyUse { key, at } in &found.keys {
             assert!(
                 strings.contains_key(key),
                 "{at}: t({key:?}) is not in i18n/{lang}.json"
             );
         }
-        for (prefix, at) in &prefixes {
+        for KeyUse { key: prefix, at } in &found.prefixes {
             assert!(
                 strings.keys().any(|k| k.starts_with(prefix.as_str())),
                 "{at}: no key of i18n/{lang}.json starts with {prefix:?}"
             );
         }
     }
+}
+
+#[test]
+fn modules_and_strings_are_typed_and_open_to_other_sites() {
+    use axum::http::{HeaderMap, header};
+
+    use super::{page_of, serve};
+
+    let get = |name: &str| serve(page_of(name).expect(name), &HeaderMap::new());
+    for (name, content_type) in [
+        ("widget/main.js", "text/javascript; charset=utf-8"),
+        ("shared.js", "text/javascript; charset=utf-8"),
+        ("i18n/ru.json", "application/json"),
+    ] {
+        let h = get(name).headers().clone();
+        assert_eq!(h[header::CONTENT_TYPE], content_type, "{name}");
+        // The widget imports them from customers' sites.
+        assert_eq!(h[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*", "{name}");
+    }
+    let page = get("index.html");
+    let h = page.headers();
+    let csp = h[header::CONTENT_SECURITY_POLICY].to_str().expect("ascii");
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+    assert!(!h.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
 }
