@@ -1,8 +1,9 @@
-//! The agent web UI: a single-page app of plain HTML, CSS and JavaScript,
-//! embedded in the binary so `casedesk serve` needs no front-end build.
+//! The front ends: the agent web UI, the chat widget and the Help Center,
+//! plain HTML, CSS and JavaScript modules embedded in the binary so
+//! `casedesk serve` needs no front-end build (docs/frontend.md).
 //!
-//! The UI is only a client of the v1 API (with the session cookie and its
-//! CSRF token, see [`crate::auth`]); nothing here reads or writes cases.
+//! They are only clients of the v1 API (the UI with the session cookie and
+//! its CSRF token, see [`crate::auth`]); nothing here reads or writes cases.
 //! Assets are revalidated with an `ETag` on every load, so an upgraded
 //! binary is picked up at once without stale caches.
 
@@ -19,54 +20,86 @@ use sha2::{Digest, Sha256};
 use crate::App;
 use crate::error::AppError;
 
+/// One embedded file; `name` is its path under `assets/`, as served under
+/// `/assets/`.
 struct Asset {
     name: &'static str,
-    content_type: &'static str,
     body: &'static [u8],
 }
 
-const ASSETS: &[Asset] = &[
-    Asset {
-        name: "index.html",
-        content_type: "text/html; charset=utf-8",
-        body: include_bytes!("assets/index.html"),
-    },
-    Asset {
-        name: "app.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("assets/app.js"),
-    },
-    Asset {
-        name: "app.css",
-        content_type: "text/css; charset=utf-8",
-        body: include_bytes!("assets/app.css"),
-    },
-    Asset {
-        name: "widget.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("assets/widget.js"),
-    },
-    Asset {
-        name: "help.html",
-        content_type: "text/html; charset=utf-8",
-        body: include_bytes!("assets/help.html"),
-    },
-    Asset {
-        name: "help.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("assets/help.js"),
-    },
-    Asset {
-        name: "help.css",
-        content_type: "text/css; charset=utf-8",
-        body: include_bytes!("assets/help.css"),
-    },
-    Asset {
-        name: "favicon.svg",
-        content_type: "image/svg+xml",
-        body: include_bytes!("assets/favicon.svg"),
-    },
+/// Embeds the files under `assets/` (a test checks none is left out).
+macro_rules! assets {
+    ($($name:literal),+ $(,)?) => {
+        &[$(Asset { name: $name, body: include_bytes!(concat!("assets/", $name)) }),+]
+    };
+}
+
+/// The pages, their modules (docs/frontend.md) and the strings. `index.html`
+/// comes first: [`index`] serves it by position.
+const ASSETS: &[Asset] = assets![
+    "index.html",
+    "app.css",
+    "favicon.svg",
+    "shared.js",
+    "i18n/en.json",
+    "i18n/ru.json",
+    // The agent app: app.js and its pages.
+    "app.js",
+    "app/actions.js",
+    "app/active.js",
+    "app/api.js",
+    "app/case/chain.js",
+    "app/case/composer.js",
+    "app/case/customer-email.js",
+    "app/case/header.js",
+    "app/case/page.js",
+    "app/case/thread.js",
+    "app/cases.js",
+    "app/customer.js",
+    "app/events.js",
+    "app/labels.js",
+    "app/profile.js",
+    "app/reports/charts.js",
+    "app/reports/page.js",
+    "app/router.js",
+    "app/rules/editor.js",
+    "app/rules/page.js",
+    "app/rules/sentence.js",
+    "app/settings/agents.js",
+    "app/settings/channels.js",
+    "app/settings/labels.js",
+    "app/settings/page.js",
+    "app/shell.js",
+    "app/state.js",
+    "app/templates.js",
+    "app/ui.js",
+    // The web chat widget: widget.js is the classic script sites embed.
+    "widget.js",
+    "widget/files.js",
+    "widget/live.js",
+    "widget/main.js",
+    "widget/panel.js",
+    "widget/style.js",
+    "widget/visitor.js",
+    // The Help Center.
+    "help.html",
+    "help.css",
+    "help.js",
+    "help/state.js",
+    "help/views.js",
 ];
+
+/// The type of an asset, by its extension.
+fn content_type(name: &str) -> &'static str {
+    match name.rsplit_once('.').map_or("", |(_, ext)| ext) {
+        "html" => "text/html; charset=utf-8",
+        "js" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "json" => "application/json",
+        "svg" => "image/svg+xml",
+        _ => "application/octet-stream",
+    }
+}
 
 /// `"<sha256 prefix>"` of each asset, in [`ASSETS`] order.
 static ETAGS: LazyLock<Vec<String>> = LazyLock::new(|| {
@@ -91,7 +124,7 @@ pub fn router() -> Router<App> {
     Router::new()
         .route("/", get(index))
         .route("/login", get(index))
-        .route("/assets/{file}", get(asset))
+        .route("/assets/{*file}", get(asset))
         .route("/widget.js", get(widget))
         .route("/help", get(help_root))
         .route("/help/{account_id}", get(help_page))
@@ -136,7 +169,7 @@ async fn help_page(
 }
 
 async fn widget(headers: HeaderMap) -> Response {
-    match ASSETS.iter().position(|a| a.name == "widget.js") {
+    match page_of("widget.js") {
         Some(i) => serve(i, &headers),
         None => AppError::new(StatusCode::NOT_FOUND, "not_found", "no such asset").into_response(),
     }
@@ -169,7 +202,7 @@ fn serve(i: usize, request: &HeaderMap) -> Response {
         (
             [(
                 header::CONTENT_TYPE,
-                HeaderValue::from_static(asset.content_type),
+                HeaderValue::from_static(content_type(asset.name)),
             )],
             asset.body,
         )
@@ -188,6 +221,15 @@ fn serve(i: usize, request: &HeaderMap) -> Response {
         header::REFERRER_POLICY,
         HeaderValue::from_static("same-origin"),
     );
+    if asset.name.ends_with(".js") || asset.name.ends_with(".json") {
+        // The widget runs on customers' sites and loads its modules and
+        // strings from here, cross-origin. They are public files, fetched
+        // without credentials.
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
+    }
     if asset.name.ends_with(".html") {
         h.insert(
             header::CONTENT_SECURITY_POLICY,
@@ -197,3 +239,6 @@ fn serve(i: usize, request: &HeaderMap) -> Response {
     }
     response
 }
+
+#[cfg(test)]
+mod tests;

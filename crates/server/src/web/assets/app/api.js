@@ -1,0 +1,78 @@
+// The v1 API as the app calls it: the session cookie, the CSRF token on
+// every change, errors thrown as ApiError with the server's message.
+
+import { request, parseJson, t } from "../shared.js";
+
+function cookie(name) {
+  for (const part of document.cookie.split(";")) {
+    const [k, ...v] = part.trim().split("=");
+    if (k === name) return v.join("=");
+  }
+  return "";
+}
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+let sessionEnded = () => {};
+
+/** What to do when the server says the session is over (a 401 outside
+ * sign-in): the shell shows the login. */
+export function onSessionEnd(fn) {
+  sessionEnded = fn;
+}
+
+export async function api(method, path, body) {
+  const headers = { Accept: "application/json" };
+  if (method !== "GET") headers["X-CSRF-Token"] = cookie("casedesk_csrf");
+  let r;
+  try {
+    r = await request(path, { method, headers, body, credentials: "same-origin" });
+  } catch (e) {
+    throw new ApiError(0, "network", String(e.message || e));
+  }
+  return apiAnswer(path, r.status, r.statusText, r.data);
+}
+
+/** The JSON of an API answer, or its `{"error"}` thrown as an ApiError; a
+ * 401 means the session has ended: back to the login. */
+function apiAnswer(path, status, statusText, data) {
+  if (status < 200 || status > 299) {
+    const err = (data && data.error) || {};
+    const e = new ApiError(status, err.code || "http_" + status, err.message || statusText);
+    if (status === 401 && !path.startsWith("/api/v1/auth/")) sessionEnded();
+    throw e;
+  }
+  return data;
+}
+
+/** POSTs a file's bytes as the body (the API tells the type from them),
+ * calling `onProgress` with the share sent so far (0..1). XHR rather than
+ * fetch, because only it reports upload progress. Answers like `api`. */
+export function uploadFile(path, file, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", path);
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.setRequestHeader("Content-Type", "application/octet-stream");
+    xhr.setRequestHeader("X-CSRF-Token", cookie("casedesk_csrf"));
+    xhr.upload.addEventListener("progress", (e) => {
+      if (e.lengthComputable && e.total) onProgress(e.loaded / e.total);
+    });
+    xhr.addEventListener("load", () => {
+      try {
+        resolve(apiAnswer(path, xhr.status, xhr.statusText, parseJson(xhr.responseText)));
+      } catch (e) {
+        reject(e);
+      }
+    });
+    xhr.addEventListener("error", () => reject(new ApiError(0, "network", t("upload_failed"))));
+    xhr.addEventListener("abort", () => reject(new ApiError(0, "aborted", t("upload_failed"))));
+    xhr.send(file);
+  });
+}

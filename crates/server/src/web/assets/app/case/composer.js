@@ -1,0 +1,193 @@
+// The reply and note boxes under a case's thread, with files attached by
+// button or dropped, the auto-finish warning's place and "End chat".
+
+import { h, t } from "../../shared.js";
+import { api, uploadFile } from "../api.js";
+import { attempt } from "../ui.js";
+
+/** Builds the composer of `page`; `on.openTemplates` and `on.openFinish`
+ * are the page's. Answers its element, the warning box the page fills, the
+ * "End chat" link the page shows on active chats, and `dispose`. */
+export function composer(page, on) {
+  const warning = h("div", { class: "auto-finish", "data-test": "auto-finish-warning", hidden: true });
+  const reply = h("textarea", { rows: 3, placeholder: t("reply_placeholder"), "data-test": "reply", dir: "auto" });
+  const note = h("textarea", { rows: 2, placeholder: t("note_placeholder"), "data-test": "note", dir: "auto" });
+  const send = async (kind, box) => {
+    const text = box.value;
+    if (!text.trim()) return;
+    box.disabled = true;
+    const ok = await attempt(() =>
+      api("POST", "/api/v1/cases/" + encodeURIComponent(page.caseId) + "/messages", { text, kind }),
+    );
+    box.disabled = false;
+    if (ok) {
+      box.value = "";
+      await page.load();
+    }
+    box.focus();
+  };
+  const ctrlEnter = (kind, box) => (e) => {
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+      e.preventDefault();
+      send(kind, box);
+    }
+  };
+  reply.addEventListener("keydown", ctrlEnter("reply", reply));
+  note.addEventListener("keydown", ctrlEnter("note", note));
+  // Each box attaches files of its own kind, so a file meant for agents
+  // only goes exactly where a note would.
+  const attachError = h("p", { class: "form-error attach-error", id: "attach-error", "data-test": "attach-error", role: "alert", hidden: true });
+  const attachTo = (kind, box, ids) =>
+    fileAttacher({ caseId: page.caseId, kind, box, ids, error: attachError, done: () => (page.disposed ? undefined : page.load()) });
+  const replyFiles = attachTo("reply", reply, { button: "attach-file", input: "attach-input", title: t("attach_reply_title") });
+  const noteFiles = attachTo("note", note, { button: "attach-note-file", input: "attach-note-input", title: t("attach_note_title") });
+  // A file dropped beside the boxes would make the browser leave the app
+  // to show it.
+  const keepDroppedFiles = (e) => {
+    if (hasFiles(e)) e.preventDefault();
+  };
+  document.addEventListener("dragover", keepDroppedFiles);
+  document.addEventListener("drop", keepDroppedFiles);
+  const endLink = h(
+    "a",
+    { href: "#", class: "end-chat", "data-test": "end-chat", hidden: true, onclick: (e) => (e.preventDefault(), on.openFinish()) },
+    t("end_chat"),
+  );
+  const el = h(
+    "div",
+    { class: "composer" },
+    h(
+      "div",
+      { class: "compose-reply" },
+      reply,
+      h(
+        "div",
+        { class: "compose-row" },
+        warning,
+        h(
+          "button",
+          { type: "button", id: "templates-button", class: "secondary", "data-test": "templates-button", onclick: () => on.openTemplates() },
+          t("templates"),
+        ),
+        replyFiles.input,
+        replyFiles.button,
+        h("button", { type: "button", "data-test": "send-reply", onclick: () => send("reply", reply) }, t("send_reply")),
+      ),
+    ),
+    h(
+      "div",
+      { class: "compose-note" },
+      note,
+      h(
+        "div",
+        { class: "compose-row" },
+        h("span", { class: "hint" }, t("shortcuts")),
+        noteFiles.input,
+        noteFiles.button,
+        h("button", { type: "button", class: "note-button", "data-test": "add-note", onclick: () => send("note", note) }, t("add_note")),
+      ),
+    ),
+    attachError,
+    h("div", { class: "end-row" }, endLink),
+  );
+  replyFiles.dropOn(el.querySelector(".compose-reply"));
+  noteFiles.dropOn(el.querySelector(".compose-note"));
+  return {
+    el,
+    warning,
+    endLink,
+    dispose() {
+      document.removeEventListener("dragover", keepDroppedFiles);
+      document.removeEventListener("drop", keepDroppedFiles);
+    },
+  };
+}
+
+/** Whether a drag carries files (not text or a link). */
+function hasFiles(e) {
+  return !!e.dataTransfer && [...e.dataTransfer.types].includes("Files");
+}
+
+/** A composer box's "Attach file" button and its hidden file input: the
+ * chosen (or dropped) files go to the case one after another as messages
+ * of `kind`, the box's text as the first one's caption. The button shows
+ * the progress; the server's refusal shows in `error`. `done` reloads the
+ * thread after each file. */
+function fileAttacher({ caseId, kind, box, ids, error, done }) {
+  let busy = false;
+  const input = h("input", {
+    type: "file",
+    id: ids.input,
+    "data-test": ids.input,
+    multiple: true,
+    hidden: true,
+    onchange: () => {
+      const files = [...input.files];
+      // Choosing the same file again must fire `change` again.
+      input.value = "";
+      send(files);
+    },
+  });
+  const button = h(
+    "button",
+    { type: "button", id: ids.button, class: "secondary attach-button", "data-test": ids.button, title: ids.title, onclick: () => input.click() },
+    t("attach_file"),
+  );
+  const progress = (share) => (button.textContent = t("uploading", { p: Math.round(share * 100) }));
+  async function send(files) {
+    if (busy || !files.length) return;
+    busy = true;
+    button.disabled = box.disabled = true;
+    error.hidden = true;
+    let current = null;
+    try {
+      for (const file of files) {
+        current = file;
+        const query = new URLSearchParams({ filename: file.name, kind });
+        const caption = box.value.trim() ? box.value : "";
+        if (caption) query.set("text", caption);
+        progress(0);
+        await uploadFile("/api/v1/cases/" + encodeURIComponent(caseId) + "/attachments?" + query, file, progress);
+        if (caption) box.value = "";
+        await done();
+      }
+    } catch (e) {
+      error.textContent = current.name + ": " + e.message;
+      error.hidden = false;
+    } finally {
+      busy = false;
+      button.disabled = box.disabled = false;
+      button.textContent = t("attach_file");
+    }
+  }
+  /** Files dropped onto `area` are attached as if chosen. */
+  function dropOn(area) {
+    let depth = 0; // dragenter/dragleave fire for every child crossed
+    area.setAttribute("data-drop-hint", t("drop_file"));
+    const leave = () => {
+      depth = 0;
+      area.classList.remove("drop-target");
+    };
+    area.addEventListener("dragenter", (e) => {
+      if (!hasFiles(e)) return;
+      e.preventDefault();
+      depth += 1;
+      area.classList.add("drop-target");
+    });
+    area.addEventListener("dragover", (e) => {
+      if (!hasFiles(e)) return;
+      e.preventDefault();
+      e.dataTransfer.dropEffect = "copy";
+    });
+    area.addEventListener("dragleave", (e) => {
+      if (hasFiles(e) && --depth <= 0) leave();
+    });
+    area.addEventListener("drop", (e) => {
+      if (!hasFiles(e)) return;
+      e.preventDefault();
+      leave();
+      send([...e.dataTransfer.files]);
+    });
+  }
+  return { input, button, dropOn };
+}

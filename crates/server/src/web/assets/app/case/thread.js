@@ -1,0 +1,115 @@
+// A case's messages: customer, agent, note and system lines, reactions,
+// the message a reaction note points to (R10), and attached files.
+
+import { h, svgEl, fmtSize, t } from "../../shared.js";
+import { state, agentName } from "../state.js";
+import { customerLabel, fmtTime } from "../ui.js";
+
+export function messageItem(m, kase) {
+  const kind = m.kind; // message | note | system
+  const author = m.author || {};
+  let who;
+  if (kind === "system") who = t("system");
+  else if (author.type === "customer") who = customerLabel(kase.customer_id);
+  else if (author.type === "agent") who = author.id === (state.me && state.me.id) ? agentName(author.id) + " (" + t("you") + ")" : agentName(author.id);
+  else who = author.type || "";
+  const classes = ["msg", "msg-" + kind, "from-" + (author.type || "system")];
+  const files = m.attachments || [];
+  // Without a caption a file's message says just its name: the chip does.
+  const uncaptioned = files.length === 1 && m.text === files[0].filename;
+  const body = [uncaptioned ? null : h("div", { class: "text", dir: "auto", "data-test": "message-text" }, m.text)];
+  if (files.length) body.push(attachmentsBox(files));
+  if (m.reacted_message_id) {
+    // R10: the note links to the message it reacts to.
+    body.push(
+      h(
+        "a",
+        {
+          href: "#",
+          class: "reaction-note",
+          onclick: (e) => {
+            e.preventDefault();
+            const target = document.querySelector('[data-message-id="' + CSS.escape(m.reacted_message_id) + '"]');
+            if (target) {
+              target.scrollIntoView({ block: "center" });
+              target.classList.add("flash");
+              setTimeout(() => target.classList.remove("flash"), 1500);
+            }
+          },
+        },
+        "↪ ",
+        t("reaction"),
+      ),
+    );
+  }
+  return h(
+    "li",
+    { class: classes.join(" "), "data-message-id": m.id, "data-kind": kind, "data-test": "message" },
+    h(
+      "div",
+      { class: "msg-head" },
+      kind === "note" ? h("span", { class: "note-label", "data-test": "note-label" }, t("internal_note")) : null,
+      h("span", { class: "author" }, who),
+      h("time", { datetime: m.created_at }, fmtTime(m.created_at)),
+    ),
+    body,
+    m.reactions && m.reactions.length
+      ? h(
+          "div",
+          { class: "reactions", "data-test": "reactions" },
+          m.reactions.map((r) => h("span", { class: "reaction", title: fmtTime(r.created_at) }, r.emoji)),
+        )
+      : null,
+  );
+}
+
+const IMAGE_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp"];
+
+function attachmentUrl(a) {
+  return "/api/v1/attachments/" + encodeURIComponent(a.id);
+}
+
+/** A message's files: images as thumbnails that open full size in a new
+ * tab, the rest as chips that download (the server says so). */
+function attachmentsBox(files) {
+  return h("div", { class: "attachments", "data-test": "attachments" }, files.map((a) => (IMAGE_TYPES.includes(a.content_type) ? imageThumb(a) : fileChip(a))));
+}
+
+function imageThumb(a) {
+  const img = h("img", { class: "att-img", "data-test": "att-img", src: attachmentUrl(a), alt: a.filename, decoding: "async" });
+  const link = h(
+    "a",
+    {
+      href: attachmentUrl(a),
+      target: "_blank",
+      rel: "noopener",
+      class: "att-img-link",
+      title: a.filename + " · " + fmtSize(a.size_bytes),
+      "aria-label": t("open_image", { name: a.filename }),
+    },
+    img,
+  );
+  // An image that cannot be shown (its file gone) is still named.
+  img.addEventListener("error", () => link.replaceWith(fileChip(a)), { once: true });
+  return link;
+}
+
+function fileChip(a) {
+  return h(
+    "a",
+    { href: attachmentUrl(a), class: "att-file", "data-test": "att-file", title: t("download_file", { name: a.filename }) },
+    fileIcon(),
+    h("span", { class: "att-name", dir: "auto", "data-test": "att-name" }, a.filename),
+    h("span", { class: "att-size" }, fmtSize(a.size_bytes)),
+  );
+}
+
+function fileIcon() {
+  const line = { fill: "none", stroke: "currentColor", "stroke-width": 1.5, "stroke-linejoin": "round" };
+  return svgEl(
+    "svg",
+    { class: "att-icon", viewBox: "0 0 16 20", width: 14, height: 18, "aria-hidden": "true" },
+    svgEl("path", { d: "M1.5 1.5h8l5 5v12h-13z", ...line }),
+    svgEl("path", { d: "M9.5 1.5v5h5", ...line }),
+  );
+}

@@ -1,0 +1,299 @@
+// Settings → Channels: messenger bridges (`api`) and web chat widgets,
+// their snippets, allowed sites and failed webhook deliveries.
+
+import { h, append, clear, t } from "../../shared.js";
+import { api } from "../api.js";
+import { state } from "../state.js";
+import { attempt, copyText, fmtTime, openDialog, toast } from "../ui.js";
+
+/** Settings → Channels: the account's channels and a form to create one,
+ * a messenger bridge (`api`) or the web chat widget (`widget`). A widget
+ * channel shows the snippet for the site and its allowed sites; the
+ * secrets (an api channel's inbound token, a widget's signing key) are
+ * shown once, right after creation, and never kept in `state`. */
+export function channelsCard() {
+  const list = h("ul", { class: "plain channel-list", id: "channel-list", "data-test": "channel-list" });
+  const keep = (channel) => {
+    const i = state.channels.findIndex((c) => c.id === channel.id);
+    if (i < 0) state.channels.push(channel);
+    else state.channels[i] = channel;
+    render();
+  };
+  const render = () => {
+    clear(list);
+    for (const c of state.channels) list.appendChild(channelItem(c, keep));
+  };
+  render();
+
+  const kind = h(
+    "select",
+    { id: "channel-kind", "data-test": "channel-kind", onchange: () => showKind() },
+    h("option", { value: "api" }, t("kind_api")),
+    h("option", { value: "widget" }, t("kind_widget")),
+  );
+  const name = h("input", { type: "text", id: "channel-name", required: true, maxlength: 200, "data-test": "channel-name", dir: "auto" });
+  const hook = h("input", { type: "url", id: "channel-webhook", placeholder: "https://…", "data-test": "webhook-url" });
+  const origins = h("textarea", {
+    id: "channel-origins",
+    "data-test": "channel-origins",
+    rows: 3,
+    spellcheck: "false",
+    autocomplete: "off",
+    placeholder: "https://shop.example",
+    "aria-describedby": "channel-origins-hint",
+  });
+  const hookField = h("label", {}, t("webhook_url"), hook);
+  const originsField = h(
+    "div",
+    { class: "field" },
+    h("label", { for: "channel-origins" }, t("allowed_sites")),
+    origins,
+    h("p", { class: "hint", id: "channel-origins-hint" }, t("allowed_sites_hint")),
+  );
+  const showKind = () => {
+    const widget = kind.value === "widget";
+    // A hidden field must not block the form with its own validation.
+    hookField.hidden = hook.disabled = widget;
+    originsField.hidden = origins.disabled = !widget;
+  };
+  showKind();
+  const error = h("p", { class: "form-error", id: "channel-error", "data-test": "channel-error", role: "alert", hidden: true });
+  const tokenBox = h("div", { class: "token-box", "data-test": "token-box", hidden: true });
+  const create = h(
+    "form",
+    {
+      class: "channel-new",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const button = e.submitter || create.querySelector("button[type=submit]");
+        if (button.disabled) return;
+        const body = { kind: kind.value, name: name.value };
+        if (kind.value === "api" && hook.value.trim()) body.webhook_url = hook.value.trim();
+        if (kind.value === "widget") body.allowed_origins = originLines(origins.value);
+        error.hidden = true;
+        button.disabled = true;
+        let created;
+        try {
+          created = await api("POST", "/api/v1/channels", body);
+        } catch (err) {
+          error.textContent = err.message;
+          error.hidden = false;
+          return;
+        } finally {
+          button.disabled = false;
+        }
+        const { inbound_token: secret, ...channel } = created;
+        keep(channel);
+        name.value = hook.value = origins.value = "";
+        clear(tokenBox);
+        tokenBox.hidden = true;
+        if (channel.kind === "widget") {
+          widgetCreatedDialog(channel, secret);
+          return;
+        }
+        append(
+          tokenBox,
+          h("p", {}, t("token_once", { name: channel.name })),
+          h("code", { class: "secret", "data-test": "inbound-token" }, secret),
+          h("p", {}, t("inbound_url"), " ", h("code", {}, inboundUrl(channel))),
+        );
+        tokenBox.hidden = false;
+      },
+    },
+    h("h3", {}, t("new_channel")),
+    h("label", {}, t("channel_kind"), kind),
+    h("label", {}, t("channel_name"), name),
+    hookField,
+    originsField,
+    error,
+    h("div", {}, h("button", { type: "submit", id: "channel-create", "data-test": "create-channel" }, t("create_channel"))),
+    tokenBox,
+  );
+  return h("section", { class: "card channels-card", "data-test": "channels-card" }, h("h2", {}, t("channels")), list, create);
+}
+
+function inboundUrl(channel) {
+  return location.origin + "/api/v1/channels/" + channel.id + "/inbound";
+}
+
+/** The kind of a channel as admins read it. */
+function channelKindLabel(kind) {
+  return kind === "api" || kind === "widget" ? t("kind_" + kind) : kind;
+}
+
+/** Origins typed one per line; blank lines are skipped. The API checks
+ * each and names the one it refuses. */
+function originLines(text) {
+  return text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter(Boolean);
+}
+
+/** One channel in the Settings list. An api channel shows where its
+ * events go in and out; a widget channel its snippet and allowed sites,
+ * which `keep` receives once changed. */
+function channelItem(c, keep) {
+  const item = h(
+    "li",
+    { class: "channel-item", "data-id": c.id, "data-kind": c.kind, "data-test": "channel-item" },
+    h(
+      "div",
+      { class: "channel-head" },
+      h("strong", { class: "channel-name", dir: "auto" }, c.name),
+      h("span", { class: "badge channel-kind kind-" + c.kind, "data-test": "channel-kind" }, channelKindLabel(c.kind)),
+    ),
+  );
+  if (c.kind !== "widget") {
+    append(item, h("code", {}, inboundUrl(c)), c.webhook_url ? h("div", { class: "muted" }, "→ ", c.webhook_url) : null);
+    if (c.webhook_url) append(item, failedDeliveries(c));
+    return item;
+  }
+  if (c.snippet) append(item, snippetBox(c.snippet));
+  const sites = h("div", { class: "channel-sites-box" });
+  const show = () => {
+    clear(sites);
+    append(
+      sites,
+      h(
+        "div",
+        { class: "channel-sites-head" },
+        h("span", { class: "muted" }, t("allowed_sites")),
+        h("button", { type: "button", class: "link edit-origins", "data-test": "edit-origins", "aria-label": t("edit_sites"), onclick: edit }, t("edit")),
+      ),
+      c.allowed_origins.length
+        ? h("ul", { class: "channel-sites", "data-test": "channel-sites" }, c.allowed_origins.map((o) => h("li", {}, h("code", {}, o))))
+        : h("p", { class: "hint channel-sites any-site", "data-test": "channel-sites" }, t("any_site")),
+    );
+  };
+  const edit = () => {
+    const input = h("textarea", {
+      class: "origins-input",
+      "data-test": "origins-input",
+      rows: Math.max(3, c.allowed_origins.length + 1),
+      spellcheck: "false",
+      autocomplete: "off",
+      placeholder: "https://shop.example",
+      "aria-label": t("allowed_sites"),
+    });
+    input.value = c.allowed_origins.join("\n");
+    // The API's refusal stays next to the field while it is being fixed.
+    const error = h("p", { class: "form-error origins-error", "data-test": "origins-error", role: "alert", hidden: true });
+    const save = h("button", { type: "submit", class: "save-origins", "data-test": "save-origins" }, t("save"));
+    const form = h(
+      "form",
+      {
+        class: "origins-form",
+        onsubmit: async (e) => {
+          e.preventDefault();
+          if (save.disabled) return;
+          save.disabled = true;
+          error.hidden = true;
+          let updated;
+          try {
+            updated = await api("PATCH", "/api/v1/channels/" + encodeURIComponent(c.id), { allowed_origins: originLines(input.value) });
+          } catch (err) {
+            error.textContent = err.message;
+            error.hidden = false;
+            save.disabled = false;
+            return;
+          }
+          keep(updated);
+          toast(t("saved"));
+        },
+      },
+      h("span", { class: "muted" }, t("allowed_sites")),
+      input,
+      h("p", { class: "hint" }, t("allowed_sites_hint")),
+      error,
+      h(
+        "div",
+        { class: "form-buttons" },
+        save,
+        h("button", { type: "button", class: "secondary cancel-origins", "data-test": "cancel-origins", onclick: show }, t("cancel")),
+      ),
+    );
+    clear(sites).appendChild(form);
+    input.focus();
+  };
+  show();
+  return append(item, sites);
+}
+
+/** The replies a channel's webhook gave up on (dead letters), each with
+ * its last error and a Redeliver button; hidden while there are none. A
+ * redelivery goes to the channel's current webhook URL. */
+function failedDeliveries(c) {
+  const box = h("div", { class: "channel-deliveries", "data-test": "failed-deliveries", hidden: true });
+  const load = async () => {
+    const path = "/api/v1/channels/" + encodeURIComponent(c.id) + "/deliveries?state=failed&limit=20";
+    const page = await attempt(() => api("GET", path));
+    const items = (page && page.items) || [];
+    clear(box);
+    box.hidden = !items.length;
+    if (!items.length) return;
+    append(
+      box,
+      h("span", { class: "muted" }, t("deliveries_failed")),
+      h(
+        "ul",
+        { class: "plain delivery-list" },
+        items.map((d) =>
+          h(
+            "li",
+            { class: "delivery", "data-id": d.id, "data-test": "failed-delivery" },
+            h("div", { class: "delivery-head" }, h("span", {}, t("delivery_line", { time: fmtTime(d.failed_at), n: d.attempts })), redeliverButton(d)),
+            d.last_error ? h("div", { class: "form-error delivery-error", dir: "auto" }, d.last_error) : null,
+          ),
+        ),
+      ),
+    );
+  };
+  const redeliverButton = (d) => {
+    const button = h("button", { type: "button", class: "secondary redeliver", "data-test": "redeliver" }, t("redeliver"));
+    button.addEventListener("click", async () => {
+      if (button.disabled) return;
+      button.disabled = true;
+      const queued = await attempt(() => api("POST", "/api/v1/deliveries/" + encodeURIComponent(d.id) + "/redeliver"));
+      if (!queued) {
+        button.disabled = false;
+        return;
+      }
+      toast(t("redelivered"));
+      load();
+    });
+    return button;
+  };
+  load();
+  return box;
+}
+
+/** The widget's snippet in a read-only, selectable box with a Copy button. */
+function snippetBox(snippet) {
+  const code = h("code", { class: "channel-snippet", "data-test": "channel-snippet" }, snippet);
+  return h(
+    "div",
+    { class: "snippet-box" },
+    h("pre", { class: "snippet", tabindex: 0, "aria-label": t("snippet_label") }, code),
+    h("button", { type: "button", class: "secondary copy-snippet", "data-test": "copy-snippet", onclick: () => copyText(code) }, t("copy")),
+  );
+}
+
+/** After a widget channel is created: the snippet to paste, and the
+ * channel secret, which is never shown again. */
+function widgetCreatedDialog(channel, secret) {
+  const body = h(
+    "div",
+    { class: "widget-created", "data-test": "widget-created" },
+    h("p", {}, t("snippet_paste")),
+    snippetBox(channel.snippet || ""),
+    h(
+      "div",
+      { class: "token-box" },
+      h("p", {}, h("strong", {}, t("widget_secret"))),
+      h("code", { class: "secret", "data-test": "widget-secret" }, secret),
+      h("p", { class: "hint" }, t("widget_secret_hint")),
+    ),
+  );
+  openDialog(t("widget_created", { name: channel.name }), body, [], { class: "snippet-dialog", closeLabel: t("done") });
+}

@@ -1,0 +1,35 @@
+// What the app holds while an agent is signed in: who they are, the team,
+// the channels and labels, the active chats, and the page on screen.
+
+import { api } from "./api.js";
+
+export const state = {
+  me: null,
+  agents: [],
+  channels: [],
+  labels: [], // the account's label catalogue, by name
+  customers: new Map(), // id -> Promise<customer>
+  active: [], // active chats
+  events: null, // EventSource
+  live: false,
+  page: null, // the current page controller: { onNotice(n), tick(), dispose() }
+};
+
+export function agentName(id) {
+  const a = state.agents.find((x) => x.id === id);
+  return a ? a.name : id ? id.slice(0, 8) : "";
+}
+
+export function channelName(id) {
+  const c = state.channels.find((x) => x.id === id);
+  return c ? c.name : "";
+}
+
+/** A customer, fetched once per id (null when it cannot be read). */
+export function customer(id) {
+  if (!state.customers.has(id)) {
+    const p = api("GET", "/api/v1/customers/" + encodeURIComponent(id)).catch(() => null);
+    state.customers.set(id, p);
+  }
+  return state.customers.get(id);
+}

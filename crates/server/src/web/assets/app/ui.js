@@ -1,0 +1,136 @@
+// Small pieces every page of the app uses: badges, times, the toast,
+// dialogs, copying.
+
+import { h, append, formatDate, t } from "../shared.js";
+import { customer } from "./state.js";
+
+export function statusLabel(s) {
+  return t("status_" + s);
+}
+
+export function stateLabel(s) {
+  return s ? t("state_" + s) : t("state_none");
+}
+
+export function badge(kind, value, label) {
+  return h("span", { class: "badge " + kind + "-" + (value || "none"), "data-test": kind }, label);
+}
+
+/** A text node filled in with the customer's name once known. */
+export function customerLabel(id) {
+  const span = h("span", { class: "customer-name", dir: "auto" }, "…");
+  customer(id).then((c) => {
+    span.textContent = c ? c.name || c.external_id : id.slice(0, 8);
+  });
+  return span;
+}
+
+export function fmtTime(iso) {
+  return formatDate(iso, { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+}
+
+export function fmtAgo(iso) {
+  const secs = Math.max(0, (Date.now() - new Date(iso).getTime()) / 1000);
+  if (secs < 60) return t("just_now");
+  if (secs < 3600) return t("ago_min", { n: Math.floor(secs / 60) });
+  if (secs < 86400) return t("ago_h", { n: Math.floor(secs / 3600) });
+  return t("ago_d", { n: Math.floor(secs / 86400) });
+}
+
+export function fmtCountdown(ms) {
+  const s = Math.max(0, Math.ceil(ms / 1000));
+  return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
+}
+
+let toastTimer = null;
+export function toast(message, isError) {
+  const el = document.querySelector("#toast");
+  if (!el) return;
+  el.textContent = message;
+  el.className = isError ? "toast error" : "toast";
+  el.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => (el.hidden = true), isError ? 8000 : 3000);
+}
+
+export function toastEl() {
+  return h("div", { id: "toast", class: "toast", role: "alert", hidden: true });
+}
+
+/** Runs an action, showing its error instead of throwing. */
+export async function attempt(fn) {
+  try {
+    return await fn();
+  } catch (e) {
+    toast(e.message || String(e), true);
+    return undefined;
+  }
+}
+
+/** A modal dialog; each button runs its action, then closes the dialog.
+ * `opts.class` adds classes to the dialog (a wider picker); `opts.closeLabel`
+ * names the closing button when there is nothing to cancel. */
+export function openDialog(title, body, buttons, opts) {
+  const dlg = h("dialog", { class: "dialog " + ((opts && opts.class) || ""), "data-test": "dialog" });
+  const close = () => {
+    dlg.close();
+    dlg.remove();
+  };
+  append(
+    dlg,
+    h("h2", {}, title),
+    body,
+    h(
+      "div",
+      { class: "dialog-buttons" },
+      buttons.map((b) =>
+        h(
+          "button",
+          {
+            type: "button",
+            class: b.class || "",
+            id: b.id,
+            "data-test": b.test,
+            onclick: async (e) => {
+              // One click, one action: a slow call is not sent twice.
+              const button = e.currentTarget;
+              if (button.disabled) return;
+              button.disabled = true;
+              if (b.action) await b.action();
+              close();
+            },
+          },
+          b.label,
+        ),
+      ),
+      h("button", { type: "button", class: "secondary", "data-test": "dialog-cancel", onclick: close }, (opts && opts.closeLabel) || t("cancel")),
+    ),
+  );
+  dlg.addEventListener("cancel", () => dlg.remove());
+  document.body.appendChild(dlg);
+  dlg.showModal();
+  return dlg;
+}
+
+/** Copies an element's text. The text is selected first, so the admin sees
+ * what was copied; where the page may not write to the clipboard (plain
+ * http on another host, a refused permission) it stays selected for
+ * Ctrl+C. */
+export async function copyText(el) {
+  const range = document.createRange();
+  range.selectNodeContents(el);
+  const selection = window.getSelection();
+  selection.removeAllRanges();
+  selection.addRange(range);
+  if (navigator.clipboard && navigator.clipboard.writeText) {
+    try {
+      await navigator.clipboard.writeText(el.textContent);
+      toast(t("copied"));
+      return;
+    } catch (_) {
+      // Refused: fall back to the selection.
+    }
+  }
+  toast(t("copy_by_hand"));
+}
+
