@@ -5,6 +5,7 @@
 
 use casedesk::{backup, bench, open_store};
 use casedesk_domain::Role;
+use casedesk_server::clock::Clock;
 use casedesk_server::{Config, auth};
 use casedesk_store::Store;
 use clap::{Parser, Subcommand};
@@ -32,6 +33,9 @@ struct Cli {
 enum Command {
     /// Run the server.
     Serve {
+        /// Address to listen on; port 0 lets the system pick a free port.
+        /// Once ready, the server prints `casedesk: listening on
+        /// http://ADDRESS` on standard output.
         #[arg(long, env = "CASEDESK_LISTEN", default_value = "127.0.0.1:8080")]
         listen: String,
         /// Email of the first admin, used when the database is empty.
@@ -233,8 +237,17 @@ async fn run(cli: Cli) -> Result<(), String> {
                 webhook_allow_private,
                 webhook_proxy,
                 webhook_retry: None,
+                clock: Clock::System,
             };
-            casedesk_server::serve(listener, store, config, shutdown_signal())
+            let server = casedesk_server::Server::new(listener, store, config)
+                .await
+                .map_err(|e| e.to_string())?;
+            // The address, for whoever started the server on port 0 (the
+            // end-to-end tests): the kernel picked the port, and nothing else
+            // can take it before the server has it.
+            println!("casedesk: listening on {}", server.listen_url());
+            server
+                .run(shutdown_signal())
                 .await
                 .map_err(|e| e.to_string())
         }
@@ -296,6 +309,7 @@ fn print_summary(verb: &str, summary: &backup::Summary) -> Result<(), String> {
 
 async fn admin(store: &dyn Store, command: AdminCommand) -> Result<(), String> {
     let err = |e: casedesk_server::error::AppError| e.message;
+    let now = Clock::System.now();
     match command {
         AdminCommand::CreateAccount {
             name,
@@ -303,7 +317,7 @@ async fn admin(store: &dyn Store, command: AdminCommand) -> Result<(), String> {
             admin_password,
         } => {
             let (account, agent) =
-                auth::create_account(store, &name, &admin_email, &admin_password)
+                auth::create_account(store, &name, &admin_email, &admin_password, now)
                     .await
                     .map_err(err)?;
             println!("account_id={} admin_id={}", account.id, agent.id);
@@ -315,10 +329,17 @@ async fn admin(store: &dyn Store, command: AdminCommand) -> Result<(), String> {
             role,
             password,
         } => {
-            let agent =
-                auth::create_agent(store, &account_id, &email, name.as_deref(), role, &password)
-                    .await
-                    .map_err(err)?;
+            let agent = auth::create_agent(
+                store,
+                &account_id,
+                &email,
+                name.as_deref(),
+                role,
+                &password,
+                now,
+            )
+            .await
+            .map_err(err)?;
             println!("agent_id={}", agent.id);
         }
         AdminCommand::ResetPassword { email, password } => {

@@ -6,13 +6,10 @@
 //! `now`), driven the way the server's use cases drive it
 //! (`crates/server/src/cases.rs`: routing and the customer's latest chat,
 //! message moves on split and merge, chat links, deadlines rescheduled on
-//! activity and fired when due). Running it through the server itself would
-//! need a clock the test controls: the server takes the time from the real
-//! clock (`util::now()`) in some forty places, inside store jobs that have
-//! no handle to an injected one, and builds its state only inside `serve`.
-//! Auto-finish without that clock means sleeping, which tests must not do.
-//! So the rules are checked here, with time as data; the server's wiring of
-//! them is covered by the end-to-end tests.
+//! activity and fired when due). Here time is data, and a sequence costs
+//! no database or HTTP round trip; the server's wiring of the rules is
+//! covered by the end-to-end tests, which move the server's clock
+//! (`casedesk_server::clock::ManualClock`) instead.
 //!
 //! The reference model is deliberately naive: per customer an ordered chain
 //! of chats (previous/next are neighbours in it, the latest is its end),

@@ -22,8 +22,9 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
 use crate::App;
+use crate::clock::Clock;
 use crate::error::AppError;
-use crate::util::{new_id, now};
+use crate::util::new_id;
 
 /// Largest attachment by default (`CASEDESK_ATTACHMENT_MAX_MB`).
 pub const DEFAULT_MAX_BYTES: u64 = 10 << 20;
@@ -109,9 +110,11 @@ impl Files {
 
     /// Streams `body` into a new file of the account: refused with 413
     /// past the limit and 415 when its bytes are not an accepted kind. The
-    /// record's `message_id` is left for the caller to fill in.
+    /// record's `message_id` is left for the caller to fill in; its
+    /// `created_at` is when the file was in place, by `clock`.
     pub async fn receive(
         &self,
+        clock: &Clock,
         account_id: &str,
         filename: Option<&str>,
         body: Body,
@@ -155,7 +158,7 @@ impl Files {
             content_type: content_type.to_owned(),
             size_bytes: i64::try_from(size).unwrap_or(i64::MAX),
             sha256,
-            created_at: now(),
+            created_at: clock.now(),
         })
     }
 

@@ -14,12 +14,12 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
-use casedesk_domain::{AutoFinishSettings, Role};
+use casedesk_domain::{AutoFinishSettings, Role, Time};
 use casedesk_store::{AccountRecord, AgentRecord, Store, StoreError, TokenRecord, read, write};
 
 use crate::App;
 use crate::error::AppError;
-use crate::util::{new_id, new_secret, now, sha256_hex};
+use crate::util::{new_id, new_secret, sha256_hex};
 
 /// How long a login token is valid.
 pub const TOKEN_TTL_DAYS: i64 = 30;
@@ -308,7 +308,7 @@ pub async fn login(
         ));
     }
     let token = new_secret();
-    let at = now();
+    let at = app.clock.now();
     let record = TokenRecord {
         token_hash: sha256_hex(&token),
         account_id: agent.account_id.clone(),
@@ -503,12 +503,13 @@ pub async fn agent_of_token(
     app: &App,
     token_hash: String,
 ) -> Result<Option<AgentRecord>, AppError> {
+    let clock = app.clock.clone();
     read::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
             let Some(token) = tx.find_token(&token_hash).await? else {
                 return Ok(None);
             };
-            if token.expires_at <= now() {
+            if token.expires_at <= clock.now() {
                 return Ok(None);
             }
             match tx.get_agent(&token.account_id, &token.agent_id).await {
@@ -552,12 +553,13 @@ impl FromRequestParts<App> for Agent {
 
 // ---------------------------------------------------------------- administration
 
-/// Creates an account with its first admin.
+/// Creates an account with its first admin, created `at`.
 pub async fn create_account(
     store: &dyn Store,
     name: &str,
     admin_email: &str,
     admin_password: &str,
+    at: Time,
 ) -> Result<(AccountRecord, AgentRecord), AppError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
@@ -568,7 +570,6 @@ pub async fn create_account(
     let email = normalize_email(admin_email)?;
     check_password_strength(admin_password)?;
     let hash = hash_password(admin_password.to_owned()).await?;
-    let at = now();
     let account = AccountRecord {
         id: new_id(),
         name: name.to_owned(),
@@ -617,7 +618,7 @@ async fn insert_agent_unique(
     })
 }
 
-/// Adds an agent to an account.
+/// Adds an agent to an account, created `at`.
 pub async fn create_agent(
     store: &dyn Store,
     account_id: &str,
@@ -625,6 +626,7 @@ pub async fn create_agent(
     name: Option<&str>,
     role: Role,
     password: &str,
+    at: Time,
 ) -> Result<AgentRecord, AppError> {
     let email = normalize_email(email)?;
     check_password_strength(password)?;
@@ -643,7 +645,7 @@ pub async fn create_agent(
         name,
         role,
         password_hash: hash_password(password.to_owned()).await?,
-        created_at: now(),
+        created_at: at,
         disabled_at: None,
         deleted_at: None,
     };
@@ -685,12 +687,14 @@ pub async fn reset_password(
     .await
 }
 
-/// On the first start with an empty database: one account and its admin.
-/// Returns the generated password when none was given, to print once.
+/// On the first start with an empty database: one account and its admin,
+/// created `at`. Returns the generated password when none was given, to
+/// print once.
 pub async fn bootstrap(
     store: &dyn Store,
     email: Option<&str>,
     password: Option<&str>,
+    at: Time,
 ) -> Result<Option<(String, Option<String>)>, AppError> {
     let count = read::<_, StoreError, _>(store, |tx| {
         Box::pin(async move { tx.count_accounts().await })
@@ -705,7 +709,7 @@ pub async fn bootstrap(
         .map(str::to_owned)
         .or(generated.clone())
         .unwrap_or_default();
-    create_account(store, "casedesk", email, &password).await?;
+    create_account(store, "casedesk", email, &password, at).await?;
     Ok(Some((normalize_email(email)?, generated)))
 }
 

@@ -28,7 +28,6 @@ use crate::actions::{placeholder_values, run_actions};
 use crate::cases::{Writer, case_notice, lock_case, record, reschedule};
 use crate::error::AppError;
 use crate::events::Notice;
-use crate::util::now;
 
 /// What rules did in one change, for the caller to publish after commit.
 #[derive(Default)]
@@ -460,55 +459,55 @@ const TIMER_BATCH: usize = 50;
 const RETRY_SECONDS: i64 = 30;
 
 /// Fires one batch of timers in one unit of work.
-async fn fire_batch(app: &AppState, batch: Vec<RuleTimer>) -> Result<usize, AppError> {
-    let (fired, effects) = write::<_, AppError, _>(&*app.store, move |tx| {
+async fn fire_batch(app: &AppState, batch: Vec<RuleTimer>) -> Result<(), AppError> {
+    let clock = app.clock.clone();
+    let effects = write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
-            let at = now();
-            let mut fired = 0;
+            let at = clock.now();
             let mut all = Effects::default();
             for timer in &batch {
-                let (f, effects) = fire_timer(tx, timer, at).await?;
-                fired += usize::from(f);
+                let (_, effects) = fire_timer(tx, timer, at).await?;
                 all.notices.extend(effects.notices);
                 all.queued |= effects.queued;
             }
-            Ok((fired, all))
+            Ok(all)
         })
     })
     .await?;
     app.after_change_commit(effects.notices, effects.queued);
-    Ok(fired)
+    Ok(())
 }
 
 /// Fires the due rule timers of one pass ([`TIMER_PASS`] at most); returns
-/// how many rules fired. A batch that fails is retried timer by timer, and
-/// a timer that still fails is put back [`RETRY_SECONDS`] later.
-pub async fn fire_due_rule_timers(app: &AppState) -> Result<usize, StoreError> {
-    let at = now();
+/// whether more may be due (the pass was full). A batch that fails is
+/// retried timer by timer, and a timer that still fails is put back
+/// [`RETRY_SECONDS`] later.
+pub async fn fire_due_rule_timers(app: &AppState) -> Result<bool, StoreError> {
+    let at = app.clock.now();
     let due = write::<_, StoreError, _>(&*app.store, move |tx| {
         Box::pin(async move { tx.claim_due_rule_timers(at, TIMER_PASS).await })
     })
     .await?;
-    let mut fired = 0;
+    let full = due.len() as i64 >= TIMER_PASS;
     for batch in due.chunks(TIMER_BATCH) {
         // Customers are locked in case order, as chat deadlines do, so two
         // servers never wait on each other in a cycle.
         let mut batch = batch.to_vec();
         batch.sort_by(|a, b| a.case_id.cmp(&b.case_id));
         match fire_batch(app, batch.clone()).await {
-            Ok(n) => fired += n,
+            Ok(()) => {}
             Err(e) => {
                 tracing::info!("a batch of rule timers failed ({}); one by one", e.message);
                 for timer in &batch {
                     match fire_batch(app, vec![timer.clone()]).await {
-                        Ok(n) => fired += n,
+                        Ok(()) => {}
                         Err(e) => {
                             tracing::warn!(
                                 rule = %timer.rule_id, case = %timer.case_id,
                                 "firing a rule timer failed: {}", e.message
                             );
                             let later = RuleTimer {
-                                due_at: now() + chrono::Duration::seconds(RETRY_SECONDS),
+                                due_at: app.clock.now() + chrono::Duration::seconds(RETRY_SECONDS),
                                 ..timer.clone()
                             };
                             let _ = write::<_, StoreError, _>(&*app.store, move |tx| {
@@ -521,5 +520,5 @@ pub async fn fire_due_rule_timers(app: &AppState) -> Result<usize, StoreError> {
             }
         }
     }
-    Ok(fired)
+    Ok(full)
 }

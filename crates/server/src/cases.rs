@@ -15,9 +15,10 @@ use serde_json::json;
 
 use crate::AppState;
 use crate::automation;
+use crate::clock::Clock;
 use crate::error::AppError;
 use crate::events::Notice;
-use crate::util::{new_id, now, rfc3339};
+use crate::util::{new_id, rfc3339};
 
 /// Longest message text accepted, in characters.
 pub const MAX_TEXT_CHARS: usize = 100_000;
@@ -232,8 +233,9 @@ pub async fn receive_message(
     msg: InboundMessage,
 ) -> Result<InboundResult, AppError> {
     check_text(&msg.text)?;
+    let clock = app.clock.clone();
     let (result, notices, queued) = write::<_, AppError, _>(&*app.store, move |tx| {
-        Box::pin(async move { route_and_store(tx, &channel, msg).await })
+        Box::pin(async move { route_and_store(tx, &clock, &channel, msg).await })
     })
     .await?;
     app.after_change_commit(notices, queued);
@@ -242,6 +244,7 @@ pub async fn receive_message(
 
 async fn route_and_store(
     tx: &mut dyn Tx,
+    clock: &Clock,
     channel: &ChannelRecord,
     msg: InboundMessage,
 ) -> Result<(InboundResult, Vec<Notice>, bool), AppError> {
@@ -256,14 +259,14 @@ async fn route_and_store(
             name: msg.customer_name.clone(),
             email: None,
             latest_case_id: None,
-            created_at: now(),
+            created_at: clock.now(),
         })
         .await?;
     // The time is taken under the lock: messages are listed by time, and
     // their order must be the order they were routed in. Taken before, a
     // message that waited for the lock would be listed before messages
     // routed ahead of it (even before the one that opened its chat).
-    let at = now();
+    let at = clock.now();
     if let Some(existing) = tx
         .find_message_by_channel_id(&channel.id, &msg.message_id)
         .await?
@@ -443,9 +446,10 @@ pub async fn receive_reaction(
     r: InboundReaction,
 ) -> Result<InboundResult, AppError> {
     let emoji = check_emoji(&r.emoji)?;
+    let clock = app.clock.clone();
     let (result, notices) = write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
-            let at = now();
+            let at = clock.now();
             let account_id = channel.account_id.as_str();
             let target = match tx
                 .find_message_by_channel_id(&channel.id, &r.target_message_id)
@@ -588,9 +592,10 @@ pub async fn post_agent_message(
     attachment: Option<AttachmentRecord>,
 ) -> Result<MessageRecord, AppError> {
     check_text(&text)?;
+    let clock = app.clock.clone();
     let (message, notices, queued) = write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
-            let at = now();
+            let at = clock.now();
             let (mut case, customer) = lock_case(tx, &who.account_id, &case_id).await?;
             if case.state.merged {
                 return Err(AppError::from(casedesk_domain::RuleError::Merged));
@@ -781,9 +786,10 @@ where
         + Send
         + 'static,
 {
+    let clock = app.clock.clone();
     let (case, notices, queued) = write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
-            let at = now();
+            let at = clock.now();
             let (mut case, _customer) = lock_case(tx, &account_id, &case_id).await?;
             let was_active = case.state.is_active_chat();
             let before = case.state.clone();
@@ -996,9 +1002,10 @@ pub async fn split(
     who: AgentActor,
     case_id: String,
 ) -> Result<CaseRecord, AppError> {
+    let clock = app.clock.clone();
     let (new_case, notices, queued) = write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
-            let at = now();
+            let at = clock.now();
             let account_id = who.account_id.as_str();
             let (mut original, customer) = lock_case(tx, account_id, &case_id).await?;
             let original_before = original.state.clone();
@@ -1110,9 +1117,10 @@ pub async fn merge_with_previous(
     who: AgentActor,
     case_id: String,
 ) -> Result<CaseRecord, AppError> {
+    let clock = app.clock.clone();
     let (previous, notices, queued) = write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
-            let at = now();
+            let at = clock.now();
             let account_id = who.account_id.as_str();
             let (mut current, customer) = lock_case(tx, account_id, &case_id).await?;
             if current.state.merged {
@@ -1291,9 +1299,10 @@ pub async fn fire_deadlines(
     mut batch: Vec<Deadline>,
 ) -> Result<Vec<Fired>, AppError> {
     batch.sort_by(|a, b| a.case_id.cmp(&b.case_id));
+    let clock = app.clock.clone();
     let (fired, notices) = write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
-            let at = now();
+            let at = clock.now();
             let mut fired = Vec::with_capacity(batch.len());
             let mut notices = Vec::new();
             for d in &batch {

@@ -11,7 +11,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use casedesk_domain::{MessageKind, Status};
+use casedesk_domain::{MessageKind, Status, Time};
 use casedesk_store::{
     AttachmentRecord, CaseFilter, CaseRecord, CaseSort, ChannelRecord, CustomerRecord,
     HelpTokenKind, HelpTokenRecord, MessageRecord, SortOrder, StoreError, read, write,
@@ -22,7 +22,7 @@ use crate::App;
 use crate::cases;
 use crate::error::AppError;
 use crate::mail::Mail;
-use crate::util::{new_secret, now, sha256_hex};
+use crate::util::{new_secret, sha256_hex};
 
 /// How long a sign-in link works (once).
 pub const LINK_TTL: Duration = Duration::minutes(15);
@@ -87,7 +87,7 @@ pub async fn request_link(
     lang: Lang,
 ) -> Result<(), AppError> {
     let account = account_name(app, account_id).await?;
-    let (token, record) = new_link(account_id, Some(email.clone()), None);
+    let (token, record) = new_link(account_id, Some(email.clone()), None, app.clock.now());
     let known = write::<_, StoreError, _>(&*app.store, move |tx| {
         Box::pin(async move {
             tx.delete_expired_help_tokens(record.created_at).await?;
@@ -116,14 +116,15 @@ pub async fn request_link(
     Ok(())
 }
 
-/// A new sign-in link of [`LINK_TTL`] for whom it names: its token, and
-/// the record to store.
+/// A new sign-in link of [`LINK_TTL`] from `at` for whom it names: its
+/// token, and the record to store.
 fn new_link(
     account_id: &str,
     email: Option<String>,
     customer_id: Option<String>,
+    at: Time,
 ) -> (String, HelpTokenRecord) {
-    let (token, at) = (new_secret(), now());
+    let token = new_secret();
     let record = HelpTokenRecord {
         token_hash: sha256_hex(&token),
         account_id: account_id.to_owned(),
@@ -166,6 +167,7 @@ pub async fn link_for_customer(app: &App, customer: &CustomerRecord) -> Result<S
         &customer.account_id,
         customer.email.clone(),
         Some(customer.id.clone()),
+        app.clock.now(),
     );
     write::<_, StoreError, _>(&*app.store, move |tx| {
         Box::pin(async move {
@@ -201,9 +203,10 @@ pub async fn open_session(
     let (hash, account_id) = (sha256_hex(link_token), account_id.to_owned());
     let session = new_secret();
     let session_hash = sha256_hex(&session);
+    let clock = app.clock.clone();
     let person = write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
-            let at = now();
+            let at = clock.now();
             let link = tx
                 .take_help_token(&hash)
                 .await?
@@ -246,9 +249,10 @@ pub async fn person_of(
         Box::pin(async move { tx.find_help_token(&hash).await })
     })
     .await?;
+    let at = app.clock.now();
     let token = found
         .filter(|t| {
-            t.kind == HelpTokenKind::Session && t.account_id == account_id && t.expires_at > now()
+            t.kind == HelpTokenKind::Session && t.account_id == account_id && t.expires_at > at
         })
         .ok_or_else(unauthorized)?;
     Ok(Person {

@@ -13,6 +13,7 @@ pub mod attachments;
 pub mod auth;
 mod automation;
 pub mod cases;
+pub mod clock;
 pub mod error;
 pub mod events;
 pub mod help;
@@ -85,6 +86,9 @@ pub struct Config {
     /// How often a delivery is tried before it fails for good; unset,
     /// [`webhook::Retry::default`].
     pub webhook_retry: Option<webhook::Retry>,
+    /// Where "now" comes from: the system's clock, or a test's
+    /// [`clock::ManualClock`].
+    pub clock: clock::Clock,
 }
 
 impl std::fmt::Debug for Config {
@@ -101,6 +105,7 @@ impl std::fmt::Debug for Config {
             .field("webhook_allow_private", &self.webhook_allow_private)
             .field("webhook_proxy", &self.webhook_proxy)
             .field("webhook_retry", &self.webhook_retry)
+            .field("clock", &self.clock)
             .field(
                 "admin_password",
                 &self.admin_password.as_ref().map(|_| "***"),
@@ -112,6 +117,10 @@ impl std::fmt::Debug for Config {
 /// Shared by every request and worker.
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// "Now" for every rule ([`Config::clock`]).
+    pub clock: clock::Clock,
+    /// One round at a time of each worker ([`AppState::run_due_work`]).
+    pub(crate) rounds: scheduler::Rounds,
     pub bus: Bus,
     /// Poked after a commit that may have moved a chat deadline.
     pub timers: Notify,
@@ -277,105 +286,161 @@ pub async fn serve(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let startup = |e: AppError| ServeError::Startup(e.message);
-    if let Some((email, generated)) = auth::bootstrap(
-        &*store,
-        config.admin_email.as_deref(),
-        config.admin_password.as_deref(),
-    )
-    .await
-    .map_err(startup)?
-    {
-        match generated {
-            Some(password) => println!(
-                "casedesk: created the first account; admin {email}, password {password} \
-                 (shown once: change it with `casedesk admin reset-password`)"
-            ),
-            None => println!("casedesk: created the first account; admin {email}"),
-        }
-    }
-    let mailer = mail::Mailer::new(config.smtp_url.as_deref(), config.smtp_from.as_deref())
-        .map_err(ServeError::Startup)?;
-    if mailer.delivers() && config.public_url.is_none() {
-        // The links in mail must not take the address from a request's Host
-        // header: whoever asks for a link could point it at their own site.
-        return Err(ServeError::Startup(
-            "CASEDESK_SMTP_URL needs CASEDESK_PUBLIC_URL: the address in the links it mails".into(),
-        ));
-    }
-    let files = config
-        .attachments_dir
-        .as_deref()
-        .map(|dir| {
-            let max = config
-                .attachment_max_bytes
-                .unwrap_or(attachments::DEFAULT_MAX_BYTES);
-            attachments::Files::new(dir, max)
-        })
-        .transpose()
-        .map_err(ServeError::Startup)?;
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let addr = listener.local_addr()?;
-    let app: App = Arc::new(AppState {
-        listen_url: format!("http://{addr}"),
-        store: Arc::clone(&store),
-        bus: Bus::default(),
-        timers: Notify::new(),
-        outbox_changed: Notify::new(),
-        throttle: auth::Throttle::default(),
-        hashing: auth::Hashing::default(),
-        revoked: tokio::sync::broadcast::channel(64).0,
-        widget_limits: widget::RateLimit::default(),
-        streams: widget::StreamCount::default(),
-        public_url: config
-            .public_url
-            .as_deref()
-            .map(widget::parse_public_url)
-            .transpose()
-            .map_err(startup)?,
-        http: webhook::client(
-            config.webhook_allow_private,
-            config.webhook_proxy.as_deref(),
+    Server::new(listener, store, config)
+        .await?
+        .run(shutdown)
+        .await
+}
+
+/// A server ready to serve: its first account made and its state built, so
+/// that the caller can say where it listens, or keep its [`App`] (tests
+/// run the workers' due work through it), before [`Server::run`].
+pub struct Server {
+    app: App,
+    listener: TcpListener,
+    limits: listen::Limits,
+    stop: watch::Sender<bool>,
+}
+
+impl Server {
+    /// Creates the first account when the database is empty and checks the
+    /// configuration.
+    pub async fn new(
+        listener: TcpListener,
+        store: Arc<dyn Store>,
+        config: Config,
+    ) -> Result<Server, ServeError> {
+        let startup = |e: AppError| ServeError::Startup(e.message);
+        if let Some((email, generated)) = auth::bootstrap(
+            &*store,
+            config.admin_email.as_deref(),
+            config.admin_password.as_deref(),
+            config.clock.now(),
         )
-        .map_err(|e| ServeError::Startup(format!("webhook client: {e}")))?,
-        webhook_allow_private: config.webhook_allow_private,
-        webhook_retry: config.webhook_retry.unwrap_or_default(),
-        mailer,
-        files,
-        client_ip_header: config
-            .client_ip_header
+        .await
+        .map_err(startup)?
+        {
+            match generated {
+                Some(password) => println!(
+                    "casedesk: created the first account; admin {email}, password {password} \
+                     (shown once: change it with `casedesk admin reset-password`)"
+                ),
+                None => println!("casedesk: created the first account; admin {email}"),
+            }
+        }
+        let mailer = mail::Mailer::new(config.smtp_url.as_deref(), config.smtp_from.as_deref())
+            .map_err(ServeError::Startup)?;
+        if mailer.delivers() && config.public_url.is_none() {
+            // The links in mail must not take the address from a request's Host
+            // header: whoever asks for a link could point it at their own site.
+            return Err(ServeError::Startup(
+                "CASEDESK_SMTP_URL needs CASEDESK_PUBLIC_URL: the address in the links it mails"
+                    .into(),
+            ));
+        }
+        let files = config
+            .attachments_dir
             .as_deref()
-            .map(|h| {
-                axum::http::HeaderName::try_from(h.trim())
-                    .map_err(|_| ServeError::Startup(format!("`{h}` is not a header name")))
+            .map(|dir| {
+                let max = config
+                    .attachment_max_bytes
+                    .unwrap_or(attachments::DEFAULT_MAX_BYTES);
+                attachments::Files::new(dir, max)
             })
-            .transpose()?,
-        shutdown: stop_rx,
-        dummy_hash: auth::dummy_hash().await.map_err(startup)?,
-    });
-    let workers = [
-        tokio::spawn(scheduler::deadline_loop(Arc::clone(&app))),
-        tokio::spawn(scheduler::outbox_loop(Arc::clone(&app))),
-        tokio::spawn(scheduler::tmp_sweep_loop(Arc::clone(&app))),
-    ];
-    tracing::info!(%addr, backend = store.backend(), "casedesk is listening");
-    let stop_for_http = stop_tx.clone();
-    listen::serve(
-        listener,
-        router(Arc::clone(&app)),
-        config.limits,
-        async move {
+            .transpose()
+            .map_err(ServeError::Startup)?;
+        let (stop, stop_rx) = watch::channel(false);
+        let addr = listener.local_addr()?;
+        let app: App = Arc::new(AppState {
+            listen_url: format!("http://{addr}"),
+            store,
+            clock: config.clock,
+            rounds: scheduler::Rounds::default(),
+            bus: Bus::default(),
+            timers: Notify::new(),
+            outbox_changed: Notify::new(),
+            throttle: auth::Throttle::default(),
+            hashing: auth::Hashing::default(),
+            revoked: tokio::sync::broadcast::channel(64).0,
+            widget_limits: widget::RateLimit::default(),
+            streams: widget::StreamCount::default(),
+            public_url: config
+                .public_url
+                .as_deref()
+                .map(widget::parse_public_url)
+                .transpose()
+                .map_err(startup)?,
+            http: webhook::client(
+                config.webhook_allow_private,
+                config.webhook_proxy.as_deref(),
+            )
+            .map_err(|e| ServeError::Startup(format!("webhook client: {e}")))?,
+            webhook_allow_private: config.webhook_allow_private,
+            webhook_retry: config.webhook_retry.unwrap_or_default(),
+            mailer,
+            files,
+            client_ip_header: config
+                .client_ip_header
+                .as_deref()
+                .map(|h| {
+                    axum::http::HeaderName::try_from(h.trim())
+                        .map_err(|_| ServeError::Startup(format!("`{h}` is not a header name")))
+                })
+                .transpose()?,
+            shutdown: stop_rx,
+            dummy_hash: auth::dummy_hash().await.map_err(startup)?,
+        });
+        Ok(Server {
+            app,
+            listener,
+            limits: config.limits,
+            stop,
+        })
+    }
+
+    /// The state requests and workers share.
+    pub fn app(&self) -> App {
+        Arc::clone(&self.app)
+    }
+
+    /// The address the server listens on, `http://` included.
+    pub fn listen_url(&self) -> &str {
+        &self.app.listen_url
+    }
+
+    /// Runs the workers and serves until `shutdown` resolves; in-flight
+    /// requests finish first.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServeError> {
+        let Server {
+            app,
+            listener,
+            limits,
+            stop,
+        } = self;
+        let addr = listener.local_addr()?;
+        let workers = [
+            tokio::spawn(scheduler::deadline_loop(Arc::clone(&app))),
+            tokio::spawn(scheduler::outbox_loop(Arc::clone(&app))),
+            tokio::spawn(scheduler::tmp_sweep_loop(Arc::clone(&app))),
+        ];
+        let store = Arc::clone(&app.store);
+        tracing::info!(%addr, backend = store.backend(), "casedesk is listening");
+        let stop_for_http = stop.clone();
+        listen::serve(listener, router(Arc::clone(&app)), limits, async move {
             shutdown.await;
             tracing::info!("shutting down: draining in-flight requests");
             let _ = stop_for_http.send(true);
-        },
-    )
-    .await;
-    let _ = stop_tx.send(true);
-    for w in workers {
-        let _ = w.await;
+        })
+        .await;
+        let _ = stop.send(true);
+        for w in workers {
+            let _ = w.await;
+        }
+        drop(app);
+        store.close().await;
+        Ok(())
     }
-    drop(app);
-    store.close().await;
-    Ok(())
 }

@@ -13,7 +13,7 @@ use crate::AppState;
 use crate::automation::{arm_existing, case_facts};
 use crate::cases::not_found;
 use crate::error::AppError;
-use crate::util::{new_id, now};
+use crate::util::new_id;
 
 /// At most this many rules per account.
 pub const MAX_RULES: usize = 200;
@@ -91,6 +91,7 @@ pub async fn create_rule(
     input: RuleInput,
 ) -> Result<RuleRecord, AppError> {
     let name = parse_name(&input.name)?;
+    let clock = app.clock.clone();
     write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
             check_rule(
@@ -108,7 +109,7 @@ pub async fn create_rule(
                     format!("an account has at most {MAX_RULES} rules; delete one first"),
                 ));
             }
-            let at = now();
+            let at = clock.now();
             let rule = RuleRecord {
                 id: new_id(),
                 account_id,
@@ -162,6 +163,7 @@ pub async fn update_rule(
         p.actions.as_deref(),
     )
     .map_err(|e| AppError::invalid(e.0))?;
+    let clock = app.clock.clone();
     write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
             let mut rule = tx
@@ -204,7 +206,7 @@ pub async fn update_rule(
                 })?;
                 check_references(tx, &account_id, &rule.conditions, &rule.actions).await?;
             }
-            let at = now();
+            let at = clock.now();
             rule.updated_at = at;
             tx.update_rule(&rule).await?;
             if rearm {
@@ -291,6 +293,7 @@ pub async fn dry_run(
     conditions: Vec<Condition>,
     actions: Vec<Action>,
 ) -> Result<(Vec<CaseRecord>, usize), AppError> {
+    let clock = app.clock.clone();
     read::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
             check_rule(tx, &account_id, &trigger, &conditions, &actions).await?;
@@ -306,7 +309,7 @@ pub async fn dry_run(
                 )
                 .await?;
             let scanned = cases.len();
-            let at = now();
+            let at = clock.now();
             let mut matched = Vec::new();
             for case in cases {
                 let Some(event) = supposed_event(tx, &trigger, &case).await? else {

@@ -9,6 +9,13 @@
 //! outbox items are leased. Outbox items are tried a limited number of
 //! times ([`webhook::Retry`]) and then kept as failed until an admin
 //! redelivers them.
+//!
+//! "Due" is by the app's [`Clock`](crate::clock::Clock). Under a manual
+//! clock the loops sleep until the clock is moved, never on wall-clock
+//! time, and [`AppState::run_due_work`] runs everything due at the clock's
+//! time to completion: with one round of each worker at a time, work that a
+//! loop started is finished when it returns, so a test sees the same state
+//! whichever of the two did it.
 
 use std::time::Duration;
 
@@ -19,8 +26,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::cases::{Fired, fire_deadlines};
-use crate::util::now;
-use crate::{App, webhook};
+use crate::{App, AppState, webhook};
 
 const MAX_SLEEP: Duration = Duration::from_secs(1);
 const DEADLINE_BATCH: i64 = 1000;
@@ -31,29 +37,45 @@ const OUTBOX_BATCH: i64 = 50;
 const OUTBOX_LEASE_SECS: i64 = 60;
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The rounds of the workers in this process: a round holds its lock from
+/// claiming work to recording what became of it.
+#[derive(Default)]
+pub(crate) struct Rounds {
+    deadlines: tokio::sync::Mutex<()>,
+    outbox: tokio::sync::Mutex<()>,
+}
+
+impl AppState {
+    /// Runs the work due at the clock's current time to completion: chat
+    /// deadlines, rule timers, then webhook deliveries (which the first two
+    /// may queue), each after any round of its worker already under way.
+    /// For tests, which move a [`ManualClock`](crate::clock::ManualClock)
+    /// and then call this instead of waiting for the workers.
+    pub async fn run_due_work(&self) -> Result<(), StoreError> {
+        while deadline_round(self).await? {}
+        outbox_round(self).await
+    }
+}
+
 /// Waits until `until`, a notification, or shutdown; whichever comes first.
-async fn nap(app: &App, until: Option<Time>, notify: &tokio::sync::Notify) {
-    let wait = until
-        .map(|t| (t - now()).to_std().unwrap_or(Duration::ZERO))
-        .unwrap_or(MAX_SLEEP)
-        .min(MAX_SLEEP);
+async fn nap(app: &AppState, until: Option<Time>, notify: &tokio::sync::Notify) {
     let mut shutdown = app.shutdown.clone();
     tokio::select! {
-        _ = tokio::time::sleep(wait) => {}
+        _ = app.clock.sleep_until(until, MAX_SLEEP) => {}
         _ = notify.notified() => {}
         _ = shutdown.wait_for(|stop| *stop) => {}
     }
 }
 
-fn stopping(app: &App) -> bool {
+fn stopping(app: &AppState) -> bool {
     *app.shutdown.borrow()
 }
 
 /// Fires every due deadline; returns how many chats it finished.
-pub async fn fire_due_deadlines(app: &App) -> Result<usize, StoreError> {
+pub async fn fire_due_deadlines(app: &AppState) -> Result<usize, StoreError> {
     let mut finished = 0;
     loop {
-        let at = now();
+        let at = app.clock.now();
         let due: Vec<Deadline> = write(&*app.store, move |tx| {
             Box::pin(async move { tx.claim_due_deadlines(at, DEADLINE_BATCH).await })
         })
@@ -79,7 +101,7 @@ pub async fn fire_due_deadlines(app: &App) -> Result<usize, StoreError> {
 /// Fires a batch in one unit of work; when that fails (a deadlock with
 /// another server, one bad case) each deadline is tried on its own, so one
 /// failure never holds the others back.
-async fn fire_batch(app: &App, batch: Vec<Deadline>) -> Vec<Fired> {
+async fn fire_batch(app: &AppState, batch: Vec<Deadline>) -> Vec<Fired> {
     match fire_deadlines(app, batch.clone()).await {
         Ok(fired) => fired,
         Err(e) => {
@@ -99,16 +121,30 @@ async fn fire_batch(app: &App, batch: Vec<Deadline>) -> Vec<Fired> {
     }
 }
 
+/// One round of the deadline worker: every due chat deadline, then one
+/// pass of due rule timers. Returns whether rule timers may still be due
+/// (a pass takes a bounded number, so that a burst of them takes turns
+/// with the chat deadlines).
+async fn deadline_round(app: &AppState) -> Result<bool, StoreError> {
+    let _round = app.rounds.deadlines.lock().await;
+    let deadlines = fire_due_deadlines(app).await;
+    if let Err(e) = &deadlines {
+        tracing::warn!("chat deadlines: {e}");
+    }
+    let timers = crate::automation::fire_due_rule_timers(app).await;
+    if let Err(e) = &timers {
+        tracing::warn!("rule timers: {e}");
+    }
+    deadlines?;
+    timers
+}
+
 /// Chat deadlines (R3/R4) and the timers of time-based automation rules:
 /// one loop, sleeping until the earlier of the two next due times.
 pub async fn deadline_loop(app: App) {
     while !stopping(&app) {
-        if let Err(e) = fire_due_deadlines(&app).await {
-            tracing::warn!("chat deadlines: {e}");
-        }
-        if let Err(e) = crate::automation::fire_due_rule_timers(&app).await {
-            tracing::warn!("rule timers: {e}");
-        }
+        // Errors are logged by the round; the next round tries again.
+        let _ = deadline_round(&app).await;
         let next = read::<_, StoreError, _>(&*app.store, |tx| {
             Box::pin(async move {
                 let deadline = tx.next_deadline_at().await?;
@@ -164,7 +200,7 @@ enum Attempt {
 /// POSTs a delivery to the channel's URL as it is now, not as it was when
 /// the reply was queued: an admin who fixes a wrong URL fixes what is
 /// waiting too.
-async fn attempt(app: &App, item: &OutboxItem) -> Attempt {
+async fn attempt(app: &AppState, item: &OutboxItem) -> Attempt {
     let channel_id = item.channel_id.clone();
     let channel = read::<_, StoreError, _>(&*app.store, move |tx| {
         Box::pin(async move { tx.find_channel(&channel_id).await })
@@ -222,9 +258,9 @@ async fn attempt(app: &App, item: &OutboxItem) -> Attempt {
 
 /// Makes one attempt and records it: delivered, due again after the
 /// backoff, or failed for good (a dead letter an admin can redeliver).
-async fn deliver(app: &App, item: OutboxItem) {
+async fn deliver(app: &AppState, item: OutboxItem) {
     let result = attempt(app, &item).await;
-    let at = now();
+    let at = app.clock.now();
     let (attempts, outcome, error) = match result {
         Attempt::Delivered => (item.attempts + 1, OutboxOutcome::Delivered, None),
         Attempt::Failed(error) => {
@@ -263,23 +299,32 @@ async fn deliver(app: &App, item: OutboxItem) {
     }
 }
 
-pub async fn outbox_loop(app: App) {
-    while !stopping(&app) {
-        let at = now();
+/// One round of the outbox worker: claims and makes the due deliveries
+/// until none is left (an attempt that fails is due again later, so the
+/// round ends).
+async fn outbox_round(app: &AppState) -> Result<(), StoreError> {
+    let _round = app.rounds.outbox.lock().await;
+    while !stopping(app) {
+        let at = app.clock.now();
         let lease = at + chrono::Duration::seconds(OUTBOX_LEASE_SECS);
-        let claimed = write::<_, StoreError, _>(&*app.store, move |tx| {
+        let items = write::<_, StoreError, _>(&*app.store, move |tx| {
             Box::pin(async move { tx.claim_outbox(at, lease, OUTBOX_BATCH).await })
         })
-        .await;
-        match claimed {
-            Ok(items) if !items.is_empty() => {
-                futures::stream::iter(items)
-                    .for_each_concurrent(8, |item| deliver(&app, item))
-                    .await;
-                continue;
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!("outbox: {e}"),
+        .await?;
+        if items.is_empty() {
+            break;
+        }
+        futures::stream::iter(items)
+            .for_each_concurrent(8, |item| deliver(app, item))
+            .await;
+    }
+    Ok(())
+}
+
+pub async fn outbox_loop(app: App) {
+    while !stopping(&app) {
+        if let Err(e) = outbox_round(&app).await {
+            tracing::warn!("outbox: {e}");
         }
         let next = read::<_, StoreError, _>(&*app.store, |tx| {
             Box::pin(async move { tx.next_outbox_at().await })

@@ -18,7 +18,7 @@ use crate::cases::{
     lock_case, not_found, record, reschedule, settings_of,
 };
 use crate::error::AppError;
-use crate::util::{new_id, now};
+use crate::util::new_id;
 
 /// At most this many labels per account.
 pub const MAX_LABELS: usize = 500;
@@ -53,7 +53,7 @@ pub async fn create_label(
         account_id,
         name: name.into_string(),
         color,
-        created_at: now(),
+        created_at: app.clock.now(),
     };
     write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
@@ -272,6 +272,7 @@ pub async fn create_template(
             "only admins may create shared templates; agents create personal ones",
         ));
     }
+    let clock = app.clock.clone();
     write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
             let name = check_template(tx, &who.account_id, &input).await?;
@@ -296,7 +297,7 @@ pub async fn create_template(
                     ),
                 ));
             }
-            let at = now();
+            let at = clock.now();
             let template = TemplateRecord {
                 id: new_id(),
                 account_id: who.account_id.clone(),
@@ -347,6 +348,7 @@ pub async fn update_template(
     template_id: String,
     p: TemplatePatch,
 ) -> Result<TemplateRecord, AppError> {
+    let clock = app.clock.clone();
     write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
             let mut t = visible_template(tx, &who, &template_id).await?;
@@ -383,7 +385,7 @@ pub async fn update_template(
             }
             t.body = input.body;
             t.actions = input.actions;
-            t.updated_at = now();
+            t.updated_at = clock.now();
             tx.update_template(&t).await?;
             Ok(t)
         })
@@ -436,9 +438,10 @@ pub async fn apply_template(
     case_id: String,
     template_id: String,
 ) -> Result<casedesk_store::CaseRecord, AppError> {
+    let clock = app.clock.clone();
     let (case, notices, queued) = write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
-            let at = now();
+            let at = clock.now();
             let template = visible_template(tx, &who, &template_id).await?;
             let (mut case, customer) = lock_case(tx, &who.account_id, &case_id).await?;
             if case.state.merged {

@@ -28,10 +28,3 @@ pub fn rfc3339(t: Time) -> String {
 pub fn opt_rfc3339(t: Option<Time>) -> Option<String> {
     t.map(rfc3339)
 }
-
-/// The clock, in one place. Stored times have microsecond precision, so
-/// the clock is truncated to match: what is returned equals what is read back.
-pub fn now() -> Time {
-    let t = chrono::Utc::now();
-    chrono::DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
-}

@@ -24,7 +24,7 @@ use subtle::ConstantTimeEq;
 
 use crate::App;
 use crate::error::AppError;
-use crate::util::{new_id, new_secret, now, sha256_hex};
+use crate::util::{new_id, new_secret, sha256_hex};
 
 /// A visitor token unused this long stops working (the widget then starts
 /// a new anonymous visitor; a signed user gets their conversation back).
@@ -275,9 +275,10 @@ pub async fn create_visitor(
     };
     let token = new_secret();
     let token_hash = sha256_hex(&token);
+    let clock = app.clock.clone();
     let customer = write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
-            let at = now();
+            let at = clock.now();
             let mut customer = tx
                 .upsert_customer_locked(&CustomerRecord {
                     id: new_id(),
@@ -335,7 +336,7 @@ pub async fn visitor_of(
     let (visitor, customer) = found
         .filter(|(v, _)| v.channel_id == channel_id)
         .ok_or_else(unauthorized)?;
-    let at = now();
+    let at = app.clock.now();
     if at - visitor.last_seen_at > VISITOR_IDLE {
         return Err(unauthorized());
     }

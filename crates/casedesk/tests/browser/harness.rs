@@ -21,13 +21,6 @@ pub struct Browser {
     _profile: tempfile::TempDir,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free local port")
-}
-
 /// Where failure screenshots go: `target/browser-screenshots/`.
 pub fn screenshot_dir() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
@@ -48,14 +41,33 @@ impl Browser {
                  when run as root)"
             );
         }
-        let port = free_port();
-        let driver = tokio::process::Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
+        // Port 0: chromedriver takes a port the kernel picks and says which
+        // (ChromeDriver 128 and later), so no port is guessed.
+        let mut driver = tokio::process::Command::new(CHROMEDRIVER)
+            .arg("--port=0")
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .kill_on_drop(true)
             .spawn()
             .expect("chromedriver starts");
+        let stdout = driver.stdout.take().expect("piped stdout");
+        let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
+        let said = tokio::time::timeout(PATIENCE, async {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some((_, port)) = line.split_once("started successfully on port ") {
+                    return port.trim().trim_end_matches('.').parse::<u16>().ok();
+                }
+            }
+            None
+        })
+        .await;
+        let port = said.ok().flatten().expect(
+            "chromedriver did not say which port it listens on (it needs to be version 128 or \
+             later)",
+        );
+        // The rest of its output is read and dropped: a full pipe would
+        // stall it.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         let url = format!("http://127.0.0.1:{port}");
         let http = reqwest::Client::new();
         let deadline = tokio::time::Instant::now() + PATIENCE;

@@ -22,7 +22,7 @@ use helpers::{Backend, TestApp};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn agent_ui_in_a_real_browser() {
-    let app = TestApp::spawn(Backend::Sqlite).await;
+    let app = TestApp::spawn_on_system_clock(Backend::Sqlite).await;
     let browser = Browser::start(&app.base).await;
     let mut failures = Vec::new();
     for (name, scenario) in scenarios::ALL.iter().chain(widget::ALL).chain(help::ALL) {

@@ -187,6 +187,7 @@ async fn accounts_are_isolated(backend: Backend) {
         "Other Co",
         "boss@other.example",
         "password-two",
+        app.now(),
     )
     .await
     .expect("second account");
@@ -502,9 +503,15 @@ async fn sse_streams_changes_of_the_own_account(backend: Backend) {
     // Another account's activity must not show up: it happens first, so
     // had it leaked it would be in the stream before this account's event.
     let store = app.db.open().await;
-    casedesk_server::auth::create_account(&*store, "Other", "x@other.example", "password-x")
-        .await
-        .expect("account");
+    casedesk_server::auth::create_account(
+        &*store,
+        "Other",
+        "x@other.example",
+        "password-x",
+        app.now(),
+    )
+    .await
+    .expect("account");
     store.close().await;
     let other = app.login("x@other.example", "password-x").await;
     let (st, channel) = app
@@ -601,18 +608,15 @@ async fn webhook_replies_are_signed_and_retried(backend: Backend) {
         .await;
     assert_eq!(st, StatusCode::OK, "{r}");
     let reply = app.reply(&s(&r["case_id"]), "Hello from support").await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        if receiver.calls.lock().expect("lock").len() >= 2 {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the webhook was not retried"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let calls = || receiver.calls.lock().expect("lock").len();
+    app.run_due_work().await;
+    assert_eq!(calls(), 1, "the reply is delivered at once");
+    // Retried after the first backoff (a second), not before.
+    app.advance_and_run(Duration::from_millis(999)).await;
+    assert_eq!(calls(), 1, "retried before its backoff");
+    app.advance_and_run(Duration::from_millis(1)).await;
+    assert_eq!(calls(), 2, "the webhook was not retried");
+    app.advance_and_run(Duration::from_secs(3600)).await;
     let calls = receiver.calls.lock().expect("lock").clone();
     assert_eq!(calls.len(), 2, "delivered once acknowledged, not again");
     let (sig, body) = &calls[1];

@@ -77,11 +77,17 @@ async fn pending_for_rule_closes_on_time_after_a_restart(backend: Backend) {
     let (st, v) = app.finish(&c2, "pending").await;
     assert_eq!(st, StatusCode::OK, "{v}");
 
-    // The timer is durable: the server is down for a while, then fires it.
+    // The timer is durable: the server is down for a while, then fires it
+    // on time, not a moment before.
     app.restart(Duration::from_millis(300)).await;
     let back = app.customer_says("bob", "m3", "Here I am").await;
     assert_eq!(back["outcome"], "reopened", "status open again: {back}");
-    let closed = app.wait_case(&c1, 15, |c| c["status"] == "closed").await;
+    app.advance_and_run(Duration::from_millis(1699)).await;
+    let waiting = app.case(&c1).await;
+    assert_eq!(waiting["status"], "pending", "1.999 s pending: {waiting}");
+    app.advance_and_run(Duration::from_millis(1)).await;
+    let closed = app.case(&c1).await;
+    assert_eq!(closed["status"], "closed", "2 s pending: {closed}");
     assert_eq!(closed["chat_state"], "finished");
     let events = app.events(&c1).await;
     let applied = events_of(&events, "rule_applied");
@@ -96,7 +102,7 @@ async fn pending_for_rule_closes_on_time_after_a_restart(backend: Backend) {
     assert_eq!(note["author"]["type"], "system");
     assert_eq!(note["text"], "No answer from Ann: closing");
 
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    app.advance_and_run(Duration::from_millis(2500)).await;
     let c2_now = app.case(&c2).await;
     assert_eq!(
         c2_now["status"], "open",
@@ -133,15 +139,14 @@ async fn open_without_reply_rule_fires_only_for_unanswered_cases(backend: Backen
     let waiting = s(&app.customer_says("u1", "m1", "Anyone?").await["case_id"]);
     let answered = s(&app.customer_says("u2", "m2", "Hi").await["case_id"]);
     app.reply(&answered, "Hello, how can I help?").await;
-    let labelled = app
-        .wait_case(&waiting, 10, |c| {
-            c["labels"].as_array().is_some_and(|l| !l.is_empty())
-        })
-        .await;
-    assert_eq!(labelled["labels"][0]["name"], "Overdue");
+    app.advance_and_run(Duration::from_millis(999)).await;
+    assert_eq!(app.case(&waiting).await["labels"], json!([]), "not yet");
+    app.advance_and_run(Duration::from_millis(1)).await;
+    let labelled = app.case(&waiting).await;
+    assert_eq!(labelled["labels"][0]["name"], "Overdue", "{labelled}");
     // A second customer message does not restart or repeat the wait.
     app.customer_says("u1", "m3", "Hello??").await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    app.advance_and_run(Duration::from_millis(1500)).await;
     assert_eq!(
         events_of(&app.events(&waiting).await, "rule_applied").len(),
         1
@@ -234,9 +239,9 @@ async fn message_rule_with_conditions_labels_assigns_and_replies(backend: Backen
         last.last().map(|m| m["author"]["type"].clone()),
         Some(json!("system"))
     );
-    let finished = app
-        .wait_case(&bob, 10, |c| c["chat_state"] == "finished")
-        .await;
+    app.advance_and_run(Duration::from_secs(1)).await;
+    let finished = app.case(&bob).await;
+    assert_eq!(finished["chat_state"], "finished", "{finished}");
     assert_eq!(finished["status"], "open", "{finished}");
     app.stop().await;
 }
@@ -486,8 +491,11 @@ async fn time_rules_do_not_set_each_other_off_and_wait_for_their_conditions(back
     )
     .await;
     let c = s(&app.customer_says("pp", "m1", "Hello").await["case_id"]);
-    app.wait_case(&c, 10, |c| c["status"] == "pending").await;
-    tokio::time::sleep(Duration::from_millis(3000)).await;
+    app.advance_and_run(Duration::from_secs(1)).await;
+    assert_eq!(app.case(&c).await["status"], "pending");
+    for _ in 0..3 {
+        app.advance_and_run(Duration::from_secs(1)).await;
+    }
     let applied = events_of(&app.events(&c).await, "rule_applied");
     assert_eq!(applied.len(), 1, "one wait, one firing: {applied:?}");
     assert_eq!(app.case(&c).await["status"], "pending");
@@ -512,7 +520,9 @@ async fn time_rules_do_not_set_each_other_off_and_wait_for_their_conditions(back
     let d = s(&app.customer_says("qq", "m2", "Hi").await["case_id"]);
     app.reply(&d, "Answer").await;
     set_status(&app, &d, "pending").await;
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    for _ in 0..3 {
+        app.advance_and_run(Duration::from_secs(1)).await;
+    }
     let still = app.case(&d).await;
     assert_eq!(still["status"], "pending", "no label yet: {still}");
     app.ok(
@@ -521,7 +531,10 @@ async fn time_rules_do_not_set_each_other_off_and_wait_for_their_conditions(back
         Some(json!({ "label_id": ready })),
     )
     .await;
-    let closed = app.wait_case(&d, 10, |c| c["status"] == "closed").await;
+    // It looks again a second after each look (recheck_after).
+    app.advance_and_run(Duration::from_secs(1)).await;
+    let closed = app.case(&d).await;
+    assert_eq!(closed["status"], "closed", "{closed}");
     assert_eq!(closed["labels"][0]["name"], "Ready");
     app.stop().await;
 }

@@ -16,7 +16,7 @@ use futures::StreamExt;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, Database, Process, TestApp, free_port, login, login_and_channel, s};
+use crate::helpers::{Backend, Database, Process, TestApp, login, login_and_channel, s};
 use crate::on_both;
 
 on_both!(
@@ -637,8 +637,13 @@ async fn postgres_restarted_under_load_answers_503_then_serves_again() {
 /// when the test runs as root (initdb refuses root); removed on drop.
 struct Cluster {
     dir: tempfile::TempDir,
-    port: u16,
+    started: bool,
 }
+
+/// The cluster listens on a Unix socket in its own directory and on no TCP
+/// port, so no port has to be found free (and nothing can take it between
+/// a stop and a start); the port number only names the socket file.
+const CLUSTER_SOCKET_PORT: u16 = 5432;
 
 impl Cluster {
     fn start() -> Cluster {
@@ -646,7 +651,10 @@ impl Cluster {
             .prefix("casedesk-pg-")
             .tempdir()
             .expect("temp dir");
-        let cluster = Cluster { dir, port: 0 };
+        let mut cluster = Cluster {
+            dir,
+            started: false,
+        };
         if running_as_root() {
             let chowned = std::process::Command::new("chown")
                 .arg("postgres:")
@@ -676,19 +684,19 @@ impl Cluster {
             ),
             "initdb failed (the test runs PostgreSQL's binaries from `pg_config --bindir`)"
         );
-        // A free port can be taken before the cluster binds it: try others.
-        let mut cluster = cluster;
-        for _ in 0..5 {
-            cluster.port = free_port();
-            if cluster.pg_ctl_start() {
-                return cluster;
-            }
-        }
-        panic!("the private PostgreSQL cluster did not start on any of 5 ports");
+        cluster.started = cluster.pg_ctl_start();
+        assert!(
+            cluster.started,
+            "the private PostgreSQL cluster did not start"
+        );
+        cluster
     }
 
     fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+        format!(
+            "postgres://postgres@localhost/postgres?host={}&port={CLUSTER_SOCKET_PORT}",
+            self.dir.path().display()
+        )
     }
 
     fn data(&self) -> String {
@@ -697,8 +705,7 @@ impl Cluster {
 
     fn pg_ctl_start(&self) -> bool {
         let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c shared_buffers=16MB",
-            self.port,
+            "-p {CLUSTER_SOCKET_PORT} -k {} -c listen_addresses='' -c shared_buffers=16MB",
             self.dir.path().display()
         );
         let log = self.dir.path().join("log").display().to_string();
@@ -728,8 +735,7 @@ impl Cluster {
     fn start_again(&self) {
         assert!(
             self.pg_ctl_start(),
-            "the private PostgreSQL cluster did not start again on port {}",
-            self.port
+            "the private PostgreSQL cluster did not start again"
         );
     }
 
@@ -752,7 +758,7 @@ impl Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        if self.port != 0 {
+        if self.started {
             self.run(
                 "pg_ctl",
                 &["-D", &self.data(), "-m", "immediate", "-w", "stop"],

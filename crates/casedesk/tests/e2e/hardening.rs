@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use casedesk_server::clock::ManualClock;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -518,7 +519,7 @@ async fn agent_event_streams_are_capped_and_end_with_the_session(backend: Backen
 
 async fn idle_and_slow_connections_are_cut_off(backend: Backend) {
     let db = Database::fresh(backend).await;
-    let server = Server::start_with(&db, |config, _| {
+    let server = Server::start_with(&db, &ManualClock::starting_now().into(), |config, _| {
         config.limits.max_connections = 4;
         config.limits.header_read_timeout = Duration::from_secs(1);
     })
@@ -574,7 +575,7 @@ async fn abandoned_uploads_are_swept_at_start(backend: Backend) {
         .expect("age the file");
     let in_flight = tmp.join("uploading-elsewhere");
     std::fs::write(&in_flight, b"being written").expect("write");
-    let server = Server::start(&db).await;
+    let server = Server::start(&db, &ManualClock::starting_now().into()).await;
     // The listener is bound already: this waits until the server serves.
     let r = reqwest::get(format!("{}/healthz", server.base))
         .await

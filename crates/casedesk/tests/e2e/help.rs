@@ -895,7 +895,7 @@ async fn idle_visitor_tokens_expire(backend: Backend) {
         .iter()
         .map(|t| casedesk_server::util::sha256_hex(t))
         .collect();
-    let now = casedesk_server::util::now();
+    let now = app.now();
     let (stale, used) = (hashes[0].clone(), hashes[1].clone());
     let store = app.db.open().await;
     casedesk_store::write::<_, casedesk_store::StoreError, _>(&*store, move |tx| {

@@ -1,9 +1,19 @@
 //! `TestApp`: a real casedesk server on port 0 over a fresh database of
 //! either backend, with typed helpers for the calls tests make.
+//!
+//! Servers started here run on a [`ManualClock`]: time stands still until
+//! a test moves it ([`TestApp::advance`]), and the workers' due work
+//! (chat deadlines, rule timers, webhook deliveries) is done when the test
+//! asks ([`TestApp::run_due_work`]). A test proves that something did not
+//! happen yet by moving the clock to just before its time and running the
+//! due work, never by sleeping (docs/testing.md). The browser tests'
+//! server keeps the system's clock, as Chromium does
+//! ([`TestApp::spawn_on_system_clock`]).
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use casedesk_server::clock::{Clock, ManualClock};
 use casedesk_store::Store;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -150,19 +160,25 @@ fn uuid_like() -> String {
 /// A running server.
 pub struct Server {
     pub base: String,
+    /// The server's state, for running its due work; dropped on stop.
+    app: Option<casedesk_server::App>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Server {
-    pub async fn start(db: &Database) -> Server {
-        Server::start_with(db, |_, _| {}).await
+    /// A server on `clock`.
+    pub async fn start(db: &Database, clock: &Clock) -> Server {
+        Server::start_with(db, clock, |_, _| {}).await
     }
 
-    /// A server whose configuration `tweak` changes, given the server's
-    /// own address (for `public_url`).
+    /// A server on `clock` whose configuration `tweak` changes, given the
+    /// server's own address (for `public_url`). It listens on a port the
+    /// kernel picked, bound before the server starts: nothing else can
+    /// take it meanwhile.
     pub async fn start_with(
         db: &Database,
+        clock: &Clock,
         tweak: impl FnOnce(&mut casedesk_server::Config, &str),
     ) -> Server {
         let store = db.open().await;
@@ -178,25 +194,44 @@ impl Server {
             // Test webhook receivers listen on loopback; the address rule
             // itself is tested with this turned off (outbound.rs).
             webhook_allow_private: true,
+            clock: clock.clone(),
             ..Default::default()
         };
         tweak(&mut config, &base);
-        let task = tokio::spawn(async move {
-            casedesk_server::serve(listener, store, config, async {
-                let _ = stopped.await;
-            })
+        let server = casedesk_server::Server::new(listener, store, config)
             .await
-            .expect("server ran");
+            .expect("server starts");
+        let app = server.app();
+        let task = tokio::spawn(async move {
+            server
+                .run(async {
+                    let _ = stopped.await;
+                })
+                .await
+                .expect("server ran");
         });
         Server {
             base,
+            app: Some(app),
             stop: Some(stop),
             task: Some(task),
         }
     }
 
+    /// Runs the work due at the clock's time (chat deadlines, rule timers,
+    /// webhook deliveries) to completion.
+    pub async fn run_due_work(&self) {
+        self.app
+            .as_ref()
+            .expect("a running server")
+            .run_due_work()
+            .await
+            .expect("the due work ran");
+    }
+
     /// Graceful shutdown, as on SIGTERM.
     pub async fn stop(mut self) {
+        self.app.take();
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
@@ -209,58 +244,54 @@ impl Server {
     }
 }
 
-/// The real binary, `casedesk serve`, as an operator runs it.
+/// The real binary, `casedesk serve`, as an operator runs it: a separate
+/// process on the system's clock.
 pub struct Process {
     child: std::process::Child,
     pub base: String,
 }
 
-impl Process {
-    /// Starts the binary on `db` and waits until it is healthy. The binary
-    /// takes an address, not a listener: a port found free can be taken
-    /// before the server binds it, so a start that fails is tried again on
-    /// another port.
-    pub async fn start(db: &Database) -> Process {
-        for _ in 0..5 {
-            if let Some(p) = Process::try_start(db).await {
-                return p;
-            }
-        }
-        panic!("casedesk serve did not start on any of 5 ports (see its output above)");
-    }
+/// What `casedesk serve` prints on standard output once it is ready.
+const LISTENING: &str = "casedesk: listening on ";
 
-    async fn try_start(db: &Database) -> Option<Process> {
-        let port = free_port();
+impl Process {
+    /// Starts the binary on `db` on port 0 and returns once it is ready:
+    /// the binary prints the address the kernel gave it ([`LISTENING`]),
+    /// so no port is guessed and none can be taken in between.
+    pub async fn start(db: &Database) -> Process {
+        use std::io::BufRead;
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_casedesk"))
             .arg("serve")
             .env("CASEDESK_DATABASE_URL", &db.url)
-            .env("CASEDESK_LISTEN", format!("127.0.0.1:{port}"))
+            .env("CASEDESK_LISTEN", "127.0.0.1:0")
             .env("CASEDESK_ATTACHMENTS_DIR", db.files.path())
             .env("CASEDESK_ADMIN_EMAIL", ADMIN_EMAIL)
             .env("CASEDESK_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("CASEDESK_LOG", "warn")
-            .stdout(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::inherit())
             .spawn()
             .expect("casedesk binary starts");
-        let base = format!("http://127.0.0.1:{port}");
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(r) = reqwest::get(format!("{base}/healthz")).await
-                && r.status() == StatusCode::OK
-            {
-                return Some(Process { child, base });
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (found, address) = oneshot::channel();
+        // Reads the output to its end, so the server never blocks on a
+        // full pipe; the address is sent on as soon as it is printed.
+        std::thread::spawn(move || {
+            let mut found = Some(found);
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(base) = line.strip_prefix(LISTENING)
+                    && let Some(found) = found.take()
+                {
+                    let _ = found.send(base.to_owned());
+                }
             }
-            // Exited: most likely the port was taken meanwhile.
-            if child.try_wait().expect("wait").is_some() {
-                return None;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "casedesk did not become healthy"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        });
+        let base = tokio::time::timeout(Duration::from_secs(60), address)
+            .await
+            .expect("casedesk serve did not say where it listens within 60 s")
+            .expect("casedesk serve exited before listening (see its output above)");
+        Process { child, base }
     }
 
     pub fn signal(&self, sig: &str) {
@@ -299,14 +330,6 @@ impl Drop for Process {
     }
 }
 
-/// A port nothing listened on a moment ago (see [`Process::start`]).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 /// Logs in as the admin at `base`: the token.
 pub async fn login(http: &reqwest::Client, base: &str) -> String {
     let v: Value = http
@@ -342,6 +365,9 @@ pub async fn login_and_channel(http: &reqwest::Client, base: &str) -> (String, S
 pub struct TestApp {
     pub db: Database,
     pub server: Option<Server>,
+    /// The servers' clock: a manual one, which stands still until the test
+    /// moves it, unless the app was spawned on the system's.
+    pub clock: Clock,
     pub http: reqwest::Client,
     pub base: String,
     pub token: String,
@@ -368,12 +394,28 @@ impl TestApp {
         db: Database,
         tweak: impl FnOnce(&mut casedesk_server::Config, &str),
     ) -> TestApp {
-        let server = Server::start_with(&db, tweak).await;
+        TestApp::spawn_in_on(db, ManualClock::starting_now().into(), tweak).await
+    }
+
+    /// A server on the system's clock, for the browser tests: Chromium
+    /// counts down by the system's clock, which no test can move.
+    #[allow(dead_code, reason = "the browser tests use it; they share this file")]
+    pub async fn spawn_on_system_clock(backend: Backend) -> TestApp {
+        TestApp::spawn_in_on(Database::fresh(backend).await, Clock::System, |_, _| {}).await
+    }
+
+    async fn spawn_in_on(
+        db: Database,
+        clock: Clock,
+        tweak: impl FnOnce(&mut casedesk_server::Config, &str),
+    ) -> TestApp {
+        let server = Server::start_with(&db, &clock, tweak).await;
         let base = server.base.clone();
         let http = reqwest::Client::new();
         let mut app = TestApp {
             db,
             server: Some(server),
+            clock,
             http,
             base,
             token: String::new(),
@@ -397,11 +439,13 @@ impl TestApp {
     /// A server on an existing database (a restored backup), logged in as
     /// the admin and posting to its `api` channel `channel_id`.
     pub async fn spawn_on(db: Database, channel_id: &str, inbound_token: &str) -> TestApp {
-        let server = Server::start(&db).await;
+        let clock = ManualClock::starting_now().into();
+        let server = Server::start(&db, &clock).await;
         let mut app = TestApp {
             db,
             base: server.base.clone(),
             server: Some(server),
+            clock,
             http: reqwest::Client::new(),
             token: String::new(),
             channel_id: channel_id.to_owned(),
@@ -411,15 +455,49 @@ impl TestApp {
         app
     }
 
-    /// Stops the server and starts a new one on the same database.
-    pub async fn restart(&mut self, pause: Duration) {
+    /// Stops the server, moves the clock on by `down_for` while it is
+    /// down, and starts a new one on the same database.
+    pub async fn restart(&mut self, down_for: Duration) {
         if let Some(server) = self.server.take() {
             server.stop().await;
         }
-        tokio::time::sleep(pause).await;
-        let server = Server::start(&self.db).await;
+        self.advance(down_for);
+        let server = Server::start(&self.db, &self.clock).await;
         self.base = server.base.clone();
         self.server = Some(server);
+    }
+
+    /// Moves the servers' clock forward by `d`. Nothing that falls due
+    /// happens until [`TestApp::run_due_work`] (or a worker woken by the
+    /// move) does it.
+    pub fn advance(&self, d: Duration) {
+        match &self.clock {
+            Clock::Manual(clock) => clock.advance(d),
+            Clock::System => panic!("this app runs on the system's clock, which tests cannot move"),
+        }
+    }
+
+    /// The servers' time.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
+    /// Runs the server's work due at the clock's time to completion: when
+    /// it returns, every chat deadline, rule timer and webhook delivery
+    /// due by then has fired (or failed and been put off), and nothing
+    /// due later has.
+    pub async fn run_due_work(&self) {
+        self.server
+            .as_ref()
+            .expect("a running server")
+            .run_due_work()
+            .await;
+    }
+
+    /// [`TestApp::advance`], then [`TestApp::run_due_work`].
+    pub async fn advance_and_run(&self, d: Duration) {
+        self.advance(d);
+        self.run_due_work().await;
     }
 
     /// Logs in, waiting out a full hashing queue (503) as a client should.
@@ -662,7 +740,7 @@ impl TestApp {
     /// `GET /stats` totals of the days around today (UTC), so a test
     /// running at midnight still sees what it just did.
     pub async fn stats_total_today(&self) -> Value {
-        let today = chrono::Utc::now().date_naive();
+        let today = self.now().date_naive();
         let path = format!(
             "/api/v1/stats?group_by=day&from={}&to={}",
             today - chrono::Duration::days(1),

@@ -8,6 +8,8 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use casedesk_server::webhook::Retry;
+
 use crate::helpers::{Backend, TestApp, s};
 use crate::on_both;
 
@@ -74,39 +76,30 @@ impl Receiver {
         let hits = self.hits.lock().expect("lock");
         hits.iter().filter(|(p, _)| p == path).count()
     }
-
-    async fn wait_hits(&self, path: &str, n: usize) {
-        wait_until(&format!("{n} requests to {path}"), || async {
-            self.hits(path) >= n
-        })
-        .await;
-    }
 }
 
-/// Polls `cond` every 50 ms for up to 20 s.
-async fn wait_until<F, Fut>(what: &str, cond: F)
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while !cond().await {
-        assert!(tokio::time::Instant::now() < deadline, "never saw {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+/// Past the backoff of any retry ([`Retry::MAX_DELAY`]).
+const PAST_ANY_BACKOFF: Duration = Retry::MAX_DELAY;
 
-/// A server whose deliveries are tried `max_attempts` times, 50 ms apart
-/// at first, so that no test waits on real backoff.
+/// A server whose deliveries are tried `max_attempts` times.
 async fn spawn(backend: Backend, allow_private: bool, max_attempts: i64) -> TestApp {
     TestApp::spawn_with(backend, move |c, _| {
         c.webhook_allow_private = allow_private;
-        c.webhook_retry = Some(casedesk_server::webhook::Retry {
+        c.webhook_retry = Some(Retry {
             max_attempts,
-            first_delay: Duration::from_millis(50),
+            ..Retry::default()
         });
     })
     .await
+}
+
+/// Makes the delivery attempts due now, then `retries` more, each after
+/// its backoff.
+async fn attempt_deliveries(app: &TestApp, retries: usize) {
+    app.run_due_work().await;
+    for _ in 0..retries {
+        app.advance_and_run(PAST_ANY_BACKOFF).await;
+    }
 }
 
 /// An `api` channel with a webhook: its id and inbound token.
@@ -148,21 +141,25 @@ async fn deliveries(app: &TestApp, channel: &str, state: &str) -> Vec<Value> {
     v["items"].as_array().cloned().unwrap_or_default()
 }
 
-/// Waits until the delivery of `message_id` is in `state`; returns it.
-async fn wait_delivery(app: &TestApp, channel: &str, message_id: &str, state: &str) -> Value {
-    let found = Mutex::new(Value::Null);
-    wait_until(&format!("the delivery of {message_id} {state}"), || async {
-        let items = deliveries(app, channel, state).await;
-        match items.into_iter().find(|d| d["message_id"] == message_id) {
-            Some(d) => {
-                *found.lock().expect("lock") = d;
-                true
-            }
-            None => false,
+/// The delivery of `message_id`, which must be in `state`.
+async fn delivery(app: &TestApp, channel: &str, message_id: &str, state: &str) -> Value {
+    let found = deliveries(app, channel, state)
+        .await
+        .into_iter()
+        .find(|d| d["message_id"] == message_id);
+    match found {
+        Some(d) => d,
+        None => {
+            let all = app
+                .ok(
+                    Method::GET,
+                    &format!("/api/v1/channels/{channel}/deliveries"),
+                    None,
+                )
+                .await;
+            panic!("the delivery of {message_id} is not {state}: {all}")
         }
-    })
-    .await;
-    found.into_inner().expect("lock")
+    }
 }
 
 async fn redirects_are_not_followed(backend: Backend) {
@@ -170,7 +167,8 @@ async fn redirects_are_not_followed(backend: Backend) {
     let app = spawn(backend, true, 2).await;
     let ch = hooked_channel(&app, &receiver.url("/redirect")).await;
     let reply = reply_in(&app, &ch, 1).await;
-    let failed = wait_delivery(&app, &ch.0, &reply, "failed").await;
+    attempt_deliveries(&app, 1).await;
+    let failed = delivery(&app, &ch.0, &reply, "failed").await;
     assert_eq!(failed["attempts"], 2, "{failed}");
     let error = s(&failed["last_error"]);
     assert!(
@@ -228,7 +226,8 @@ async fn webhook_addresses_are_checked_when_saved_and_when_delivering(backend: B
     let by_name = receiver.url("/hook").replace("127.0.0.1", "localhost");
     let ch = hooked_channel(&app, &by_name).await;
     let reply = reply_in(&app, &ch, 1).await;
-    let failed = wait_delivery(&app, &ch.0, &reply, "failed").await;
+    attempt_deliveries(&app, 1).await;
+    let failed = delivery(&app, &ch.0, &reply, "failed").await;
     let error = s(&failed["last_error"]);
     assert!(
         error.contains("localhost resolves to no address webhooks may use")
@@ -245,14 +244,16 @@ async fn deliveries_go_to_the_channels_current_url(backend: Backend) {
     let app = spawn(backend, true, 100).await;
     let ch = hooked_channel(&app, &old.url("/hook")).await;
     let reply = reply_in(&app, &ch, 1).await;
-    old.wait_hits("/hook", 1).await;
+    attempt_deliveries(&app, 0).await;
+    assert_eq!(old.hits("/hook"), 1);
     app.ok(
         Method::PATCH,
         &format!("/api/v1/channels/{}", ch.0),
         Some(json!({"webhook_url": new.url("/hook")})),
     )
     .await;
-    let delivered = wait_delivery(&app, &ch.0, &reply, "delivered").await;
+    attempt_deliveries(&app, 1).await;
+    let delivered = delivery(&app, &ch.0, &reply, "delivered").await;
     assert_eq!(new.hits("/hook"), 1, "{delivered}");
     let body: Value = {
         let hits = new.hits.lock().expect("lock");
@@ -268,16 +269,18 @@ async fn deliveries_go_to_the_channels_current_url(backend: Backend) {
         Some(json!({"webhook_url": old.url("/hook")})),
     )
     .await;
-    let second = reply_in(&app, &ch, 2).await;
     let before = old.hits("/hook");
-    old.wait_hits("/hook", before + 1).await;
+    let second = reply_in(&app, &ch, 2).await;
+    attempt_deliveries(&app, 0).await;
+    assert_eq!(old.hits("/hook"), before + 1);
     app.ok(
         Method::PATCH,
         &format!("/api/v1/channels/{}", ch.0),
         Some(json!({"webhook_url": null})),
     )
     .await;
-    let cancelled = wait_delivery(&app, &ch.0, &second, "failed").await;
+    attempt_deliveries(&app, 1).await;
+    let cancelled = delivery(&app, &ch.0, &second, "failed").await;
     assert_eq!(
         cancelled["last_error"], "the channel has no webhook_url any more",
         "{cancelled}"
@@ -290,7 +293,8 @@ async fn exhausted_deliveries_fail_and_are_redelivered(backend: Backend) {
     let app = spawn(backend, true, 3).await;
     let ch = hooked_channel(&app, &receiver.url("/hook")).await;
     let reply = reply_in(&app, &ch, 1).await;
-    let failed = wait_delivery(&app, &ch.0, &reply, "failed").await;
+    attempt_deliveries(&app, 2).await;
+    let failed = delivery(&app, &ch.0, &reply, "failed").await;
     assert_eq!(failed["attempts"], 3, "{failed}");
     assert_eq!(
         failed["last_error"], "receiver answered 500 Internal Server Error",
@@ -299,6 +303,7 @@ async fn exhausted_deliveries_fail_and_are_redelivered(backend: Backend) {
     for field in ["id", "created_at", "last_attempt_at", "failed_at"] {
         assert!(failed[field].is_string(), "{field}: {failed}");
     }
+    attempt_deliveries(&app, 1).await;
     assert_eq!(
         receiver.hits("/hook"),
         3,
@@ -310,9 +315,15 @@ async fn exhausted_deliveries_fail_and_are_redelivered(backend: Backend) {
 
     // Only admins of the account see and redeliver.
     let store = app.db.open().await;
-    casedesk_server::auth::create_account(&*store, "Other", "boss@other.example", "password-two")
-        .await
-        .expect("second account");
+    casedesk_server::auth::create_account(
+        &*store,
+        "Other",
+        "boss@other.example",
+        "password-two",
+        app.now(),
+    )
+    .await
+    .expect("second account");
     store.close().await;
     let other = app.login("boss@other.example", "password-two").await;
     let list = format!("/api/v1/channels/{}/deliveries", ch.0);
@@ -340,7 +351,8 @@ async fn exhausted_deliveries_fail_and_are_redelivered(backend: Backend) {
     let queued = app.ok(Method::POST, &redeliver, None).await;
     assert_eq!(queued["id"], id.as_str());
     assert_eq!(queued["attempts"], 0, "{queued}");
-    let delivered = wait_delivery(&app, &ch.0, &reply, "delivered").await;
+    attempt_deliveries(&app, 0).await;
+    let delivered = delivery(&app, &ch.0, &reply, "delivered").await;
     assert_eq!(delivered["attempts"], 1, "{delivered}");
     assert_eq!(receiver.hits("/hook"), 4, "sent once more");
     assert!(deliveries(&app, &ch.0, "failed").await.is_empty());

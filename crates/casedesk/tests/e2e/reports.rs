@@ -32,10 +32,11 @@ async fn stats(app: &TestApp, query: &str) -> Value {
         .await
 }
 
-/// A day before and after today in the zone, so the test holds at midnight.
-fn around_today(tz: &str) -> String {
+/// A day before and after the server's today in the zone, so the test
+/// holds at midnight.
+fn around_today(app: &TestApp, tz: &str) -> String {
     let tz: AccountTimeZone = tz.parse().expect("zone");
-    let today = tz.date_of(chrono::Utc::now());
+    let today = tz.date_of(app.now());
     let from = today - chrono::Duration::days(1);
     let to = today + chrono::Duration::days(1);
     format!("from={from}&to={to}")
@@ -87,7 +88,7 @@ async fn statistics_count_each_change_once(backend: Backend) {
     // D: another customer.
     let d = s(&app.customer_says("c2", "m4", "Hello").await["case_id"]);
 
-    let period = around_today("Europe/Moscow");
+    let period = around_today(&app, "Europe/Moscow");
     let by_day = stats(&app, &format!("group_by=day&{period}")).await;
     assert_eq!(by_day["time_zone"], "Europe/Moscow");
     assert_eq!(
@@ -127,9 +128,10 @@ async fn statistics_count_each_change_once(backend: Backend) {
         app.customer_says("c2", "m6", "Thanks").await["case_id"],
         d.as_str()
     );
+    app.advance_and_run(Duration::from_secs(1)).await;
     for id in [&b, &d] {
-        app.wait_case(id, 20, |c| c["chat_state"] == "finished")
-            .await;
+        let case = app.case(id).await;
+        assert_eq!(case["chat_state"], "finished", "{case}");
     }
     let by_agent = stats(&app, &format!("group_by=agent&{period}")).await;
     let mine = group(&by_agent, Some(&admin));
@@ -378,6 +380,9 @@ async fn statistics_refuse_bad_input_and_scope_agents(backend: Backend) {
     )
     .await;
     let token = app.login("ada@example.com", "agent-password").await;
+    // The default period ends now, exclusive: let a moment pass after the
+    // changes, as it always has outside a test.
+    app.advance(Duration::from_secs(1));
     let (st, mine) = app
         .raw(
             Method::GET,
@@ -441,7 +446,7 @@ async fn export_csv_and_xlsx_parse_back(backend: Backend) {
     app.reply(&ids[0], "Hello").await;
     let (st, _) = app.finish(&ids[0], "closed").await;
     assert_eq!(st, StatusCode::OK);
-    tokio::time::sleep(Duration::from_millis(5)).await;
+    app.advance(Duration::from_millis(5));
 
     // CSV with a BOM.
     let (st, headers, body) = download(&app, "format=csv&bom=true").await;

@@ -249,13 +249,16 @@ async fn auto_finish_status_follows_who_wrote_last(backend: Backend) {
     app.note(&agent_last, "internal").await;
     let case = app.case(&customer_last).await;
     assert!(case["auto_finish_at"].is_string(), "{case}");
-    let done = app
-        .wait_case(&customer_last, 10, |c| c["chat_state"] == "finished")
-        .await;
+    app.advance_and_run(Duration::from_millis(1999)).await;
+    for id in [&customer_last, &agent_last] {
+        assert_eq!(app.case(id).await["chat_state"], "active", "not yet");
+    }
+    app.advance_and_run(Duration::from_millis(1)).await;
+    let done = app.case(&customer_last).await;
+    assert_eq!(done["chat_state"], "finished", "{done}");
     assert_eq!(done["status"], "open");
-    let done = app
-        .wait_case(&agent_last, 10, |c| c["chat_state"] == "finished")
-        .await;
+    let done = app.case(&agent_last).await;
+    assert_eq!(done["chat_state"], "finished", "{done}");
     assert_eq!(done["status"], "pending");
     let events = app.events(&agent_last).await;
     let autos: Vec<_> = events
@@ -272,7 +275,7 @@ async fn keep_active_restarts_the_timer(backend: Backend) {
     app.set_timers(3, 2).await;
     let id = s(&app.customer_says("k", "k1", "hello").await["case_id"]);
     let before = app.case(&id).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    app.advance_and_run(Duration::from_millis(1500)).await;
     let kept = app
         .ok(
             Method::POST,
@@ -281,11 +284,12 @@ async fn keep_active_restarts_the_timer(backend: Backend) {
         )
         .await;
     assert!(kept["auto_finish_at"].as_str() > before["auto_finish_at"].as_str());
-    tokio::time::sleep(Duration::from_millis(2000)).await;
+    app.advance_and_run(Duration::from_millis(2000)).await;
     // 3.5 s after the message, but only 2 s after keep-active: still active.
     assert_eq!(app.case(&id).await["chat_state"], "active");
-    app.wait_case(&id, 10, |c| c["chat_state"] == "finished")
-        .await;
+    app.advance_and_run(Duration::from_millis(1000)).await;
+    // 3 s after keep-active.
+    assert_eq!(app.case(&id).await["chat_state"], "finished");
     let (st, err) = app
         .call(
             Method::POST,

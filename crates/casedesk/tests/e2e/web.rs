@@ -1,6 +1,8 @@
 //! What the web UI relies on: browser sessions with CSRF protection, the
 //! UI's pages and assets, sorting the case list, customers and read marks.
 
+use std::time::Duration;
+
 use reqwest::header::{COOKIE, SET_COOKIE};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -273,8 +275,11 @@ async fn ui_pages_and_assets_are_served(backend: Backend) {
 
 async fn case_list_sorts_and_pages_by_each_order(backend: Backend) {
     let app = TestApp::spawn(backend).await;
+    // A second between changes: the clock stands still otherwise, and the
+    // orders are by time.
     let mut ids = Vec::new();
     for i in 0..5 {
+        app.advance(Duration::from_secs(1));
         let r = app
             .customer_says(&format!("sort{i}"), &format!("sort{i}"), "hi")
             .await;
@@ -282,7 +287,9 @@ async fn case_list_sorts_and_pages_by_each_order(backend: Backend) {
     }
     // Activity order differs from creation order: #2 then #4 become the
     // most recently active.
+    app.advance(Duration::from_secs(1));
     app.customer_says("sort1", "sort1b", "again").await;
+    app.advance(Duration::from_secs(1));
     app.customer_says("sort3", "sort3b", "again").await;
     let numbers = |items: &[Value]| -> Vec<i64> {
         items
@@ -403,9 +410,15 @@ async fn customers_and_read_marks(backend: Backend) {
 
     // Other accounts see neither the customer nor the case.
     let store = app.db.open().await;
-    casedesk_server::auth::create_account(&*store, "Other", "y@other.example", "password-y")
-        .await
-        .expect("account");
+    casedesk_server::auth::create_account(
+        &*store,
+        "Other",
+        "y@other.example",
+        "password-y",
+        app.now(),
+    )
+    .await
+    .expect("account");
     store.close().await;
     let other = app.login("y@other.example", "password-y").await;
     let (st, _) = app

@@ -11,7 +11,7 @@ use super::dto::*;
 use crate::App;
 use crate::auth::{self, Agent};
 use crate::error::AppError;
-use crate::util::{new_id, new_secret, now};
+use crate::util::{new_id, new_secret};
 
 /// Checks the password and returns a new login token with its agent.
 async fn login_agent(
@@ -175,7 +175,7 @@ pub async fn patch_agent(
     Json(body): Json<PatchAgent>,
 ) -> Result<axum::Json<AgentDto>, AppError> {
     let name = body.name.as_deref().map(display_name).transpose()?;
-    let at = now();
+    let at = app.clock.now();
     let (agent, _) = change_agent(&app, &admin, id, move |a| {
         if let Some(name) = name {
             a.name = name;
@@ -211,7 +211,7 @@ pub async fn delete_agent(
     admin: Agent,
     Path(id): Path<String>,
 ) -> Result<StatusCode, AppError> {
-    let at = now();
+    let at = app.clock.now();
     change_agent(&app, &admin, id, move |a| {
         a.deleted_at = Some(at);
         a.disabled_at.get_or_insert(at);
@@ -315,6 +315,7 @@ pub async fn create_agent(
         body.name.as_deref(),
         body.role.unwrap_or(Role::Agent),
         &body.password,
+        app.clock.now(),
     )
     .await?;
     Ok((StatusCode::CREATED, axum::Json(AgentDto::from(&created))))
@@ -389,7 +390,7 @@ pub async fn create_channel(
         webhook_url,
         inbound_token: new_secret(),
         allowed_origins,
-        created_at: now(),
+        created_at: app.clock.now(),
     };
     let c = channel.clone();
     write::<_, StoreError, _>(&*app.store, move |tx| {

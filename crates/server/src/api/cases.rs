@@ -407,7 +407,7 @@ pub async fn post_attachment(
     })
     .await?;
     let file = files
-        .receive(agent.account_id(), q.filename.as_deref(), body)
+        .receive(&app.clock, agent.account_id(), q.filename.as_deref(), body)
         .await?;
     let text = caption.unwrap_or_else(|| file.filename.clone());
     let posted =

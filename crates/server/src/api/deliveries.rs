@@ -9,7 +9,6 @@ use super::dto::{DeliveryDto, DeliveryListQuery, ItemsDto};
 use crate::App;
 use crate::auth::Agent;
 use crate::error::AppError;
-use crate::util::now;
 
 const DEFAULT_LIMIT: i64 = 100;
 const MAX_LIMIT: i64 = 500;
@@ -74,6 +73,7 @@ pub async fn redeliver(
     agent.require_admin()?;
     let account_id = agent.account_id().to_owned();
     let already = || AppError::conflict("already_delivered", "the delivery was delivered already");
+    let clock = app.clock.clone();
     let item = write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
             let item = tx.get_outbox(&account_id, &id).await.map_err(|e| match e {
@@ -81,7 +81,7 @@ pub async fn redeliver(
                 e => e.into(),
             })?;
             if item.state() == OutboxState::Delivered
-                || !tx.requeue_outbox(&account_id, &id, now()).await?
+                || !tx.requeue_outbox(&account_id, &id, clock.now()).await?
             {
                 return Err(already());
             }

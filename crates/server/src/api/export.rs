@@ -24,7 +24,7 @@ use super::Query;
 use crate::App;
 use crate::auth::Agent;
 use crate::error::AppError;
-use crate::util::{now, rfc3339};
+use crate::util::rfc3339;
 
 /// Cases read per store job.
 const PAGE: i64 = 1000;
@@ -447,7 +447,7 @@ pub async fn export_cases(
         Box::pin(async move { Ok(tx.get_account(&id).await?.time_zone) })
     })
     .await?;
-    let date = tz.date_of(now()).format("%Y-%m-%d");
+    let date = tz.date_of(app.clock.now()).format("%Y-%m-%d");
     let store = Arc::clone(&app.store);
     let (body, content_type, ext) = match format {
         Format::Csv { bom } => (

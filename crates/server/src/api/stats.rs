@@ -20,7 +20,7 @@ use super::Query;
 use crate::App;
 use crate::auth::Agent;
 use crate::error::AppError;
-use crate::util::{now, rfc3339};
+use crate::util::rfc3339;
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -195,13 +195,14 @@ pub async fn stats(
     let channel_id = p.channel_id.filter(|c| !c.is_empty());
     let account_id = agent.account_id().to_owned();
 
+    let clock = app.clock.clone();
     let (figures, tz, from, to, buckets, names) = read::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
             let account = tx.get_account(&account_id).await?;
             let tz = account.time_zone;
             let to = match p.to.as_deref() {
                 Some(s) => parse_time("to", s, tz, true)?,
-                None => now(),
+                None => clock.now(),
             };
             let from = match p.from.as_deref() {
                 Some(s) => parse_time("from", s, tz, false)?,

@@ -300,7 +300,12 @@ pub async fn post_attachment(
     let files = crate::attachments::configured(&app)?;
     let caption = crate::attachments::check_caption(q.text)?;
     let file = files
-        .receive(&customer.account_id, q.filename.as_deref(), body)
+        .receive(
+            &app.clock,
+            &customer.account_id,
+            q.filename.as_deref(),
+            body,
+        )
         .await?;
     let text = caption.unwrap_or_else(|| file.filename.clone());
     let posted = post_as_visitor(&app, &channel_id, &customer, client_id, text, Some(file)).await?;
