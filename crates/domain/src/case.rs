@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{AuthorType, ChannelKind, ChatState, Status, Time};
+use crate::{AuthorType, ChannelKind, ChatState, Field, Status, Time};
 
 /// Why a rule refused an action. The server maps each to 409 (state
 /// conflict) or 422 (the request can never succeed on this case).
@@ -30,15 +30,15 @@ pub enum RuleError {
 /// One field's change, as the case history records it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Change {
-    pub field: String,
+    pub field: Field,
     pub before: Option<String>,
     pub after: Option<String>,
 }
 
 impl Change {
-    fn new(field: &str, before: Option<String>, after: Option<String>) -> Option<Change> {
-        (before != after).then(|| Change {
-            field: field.to_owned(),
+    fn new(field: Field, before: Option<String>, after: Option<String>) -> Option<Change> {
+        (before != after).then_some(Change {
+            field,
             before,
             after,
         })
@@ -168,13 +168,17 @@ impl CaseState {
         }
         self.status = status;
         changes.extend(Change::new(
-            "status",
+            Field::Status,
             Some(before.to_string()),
             Some(status.to_string()),
         ));
         let closed_at = (status == Status::Closed).then_some(now);
         let old = std::mem::replace(&mut self.closed_at, closed_at);
-        changes.extend(Change::new("closed_at", opt_time(old), opt_time(closed_at)));
+        changes.extend(Change::new(
+            Field::ClosedAt,
+            opt_time(old),
+            opt_time(closed_at),
+        ));
     }
 
     fn set_chat_state(&mut self, state: ChatState, now: Time, changes: &mut Vec<Change>) {
@@ -184,14 +188,14 @@ impl CaseState {
         }
         self.chat_state = Some(state);
         changes.extend(Change::new(
-            "chat_state",
+            Field::ChatState,
             opt_state(before),
             opt_state(Some(state)),
         ));
         let finished_at = (state == ChatState::Finished).then_some(now);
         let old = std::mem::replace(&mut self.finished_at, finished_at);
         changes.extend(Change::new(
-            "finished_at",
+            Field::FinishedAt,
             opt_time(old),
             opt_time(finished_at),
         ));
@@ -279,19 +283,19 @@ impl CaseState {
         };
         let mut changes = Vec::new();
         changes.extend(Change::new(
-            "chat_state",
+            Field::ChatState,
             opt_state(self.chat_state),
             opt_state(Some(ChatState::Finished)),
         ));
         self.chat_state = Some(ChatState::Finished);
         changes.extend(Change::new(
-            "finished_at",
+            Field::FinishedAt,
             opt_time(self.finished_at),
             opt_time(reopen.finished_at_before),
         ));
         self.finished_at = reopen.finished_at_before;
         changes.extend(Change::new(
-            "status",
+            Field::Status,
             Some(self.status.to_string()),
             Some(reopen.status_before.to_string()),
         ));
@@ -323,7 +327,7 @@ impl CaseState {
         }
         self.merged = true;
         current_changes.push(Change {
-            field: "merged".into(),
+            field: Field::Merged,
             before: Some("false".into()),
             after: Some("true".into()),
         });
@@ -392,7 +396,7 @@ mod tests {
             let changes = c.finish(*status, t(5)).unwrap();
             assert_eq!(c.status, *status);
             assert_eq!(c.finished_at, Some(t(5)));
-            assert!(changes.iter().any(|ch| ch.field == "chat_state"));
+            assert!(changes.iter().any(|ch| ch.field == Field::ChatState));
             assert_eq!(c.finish(*status, t(6)), Err(RuleError::AlreadyFinished));
         }
         let mut email = CaseState::new_case(ChannelKind::Email);
@@ -407,7 +411,7 @@ mod tests {
         let changes = c.agent_replied(true, t(21));
         assert_eq!(c.chat_state, Some(ChatState::Active));
         assert_eq!(c.status, Status::Pending, "status unchanged");
-        assert_eq!(changes[0].field, "chat_state");
+        assert_eq!(changes[0].field, Field::ChatState);
     }
 
     #[test]
@@ -474,7 +478,7 @@ mod tests {
         assert_eq!(c.status, Status::Open);
         assert!(c.split_available());
         assert_eq!(c.reopen.as_ref().unwrap().status_before, Status::Pending);
-        assert!(changes.iter().any(|ch| ch.field == "status"));
+        assert!(changes.iter().any(|ch| ch.field == Field::Status));
     }
 
     #[test]
@@ -509,7 +513,11 @@ mod tests {
         assert_eq!(previous.chat_state, Some(ChatState::Active));
         assert_eq!(previous.status, Status::Open);
         assert_eq!(previous.closed_at, None);
-        assert!(plan.previous_changes.iter().any(|c| c.field == "status"));
+        assert!(
+            plan.previous_changes
+                .iter()
+                .any(|c| c.field == Field::Status)
+        );
         assert_eq!(
             current.merge_into_previous(&mut previous, true, t(51)),
             Err(RuleError::Merged)

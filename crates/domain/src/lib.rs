@@ -26,8 +26,9 @@ pub use case::{
 pub use stats::AccountTimeZone;
 pub use templates::{Action, LabelName};
 pub use types::{
-    Actor, AuthorType, AutoFinishSettings, ChannelKind, ChatState, MAX_EXACT_WHOLE_FLOAT,
-    MessageKind, ParseError, Role, Status, Subject, optional_whole_number, whole_number,
+    Actor, AuthorType, AutoFinishSettings, ChannelKind, ChatState, EventKind, Field,
+    MAX_EXACT_WHOLE_FLOAT, MessageKind, ParseError, Role, Status, Subject, optional_whole_number,
+    whole_number,
 };
 
 /// Times in casedesk are UTC instants.

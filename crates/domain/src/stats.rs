@@ -30,7 +30,7 @@ use std::str::FromStr;
 use chrono::{Datelike, Duration, NaiveDate, NaiveTime, TimeZone};
 use serde::{Deserialize, Serialize};
 
-use crate::{BusinessHours, Change, ParseError, Time};
+use crate::{BusinessHours, Change, EventKind, Field, ParseError, Time};
 
 /// An account's IANA time zone (`Europe/Moscow`); `UTC` by default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,7 +195,7 @@ pub struct EventFacts {
 
 impl EventFacts {
     pub fn of(changes: &[Change]) -> EventFacts {
-        let to = |field: &str, before: &[&str], after: &str| {
+        let to = |field: Field, before: &[&str], after: &str| {
             changes.iter().any(|c| {
                 c.field == field
                     && c.after.as_deref() == Some(after)
@@ -203,8 +203,8 @@ impl EventFacts {
             })
         };
         EventFacts {
-            sets_closed: to("status", &["open", "pending"], "closed"),
-            sets_finished: to("chat_state", &["active"], "finished"),
+            sets_closed: to(Field::Status, &["open", "pending"], "closed"),
+            sets_finished: to(Field::ChatState, &["active"], "finished"),
         }
     }
 }
@@ -213,7 +213,7 @@ impl EventFacts {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventTally {
     pub key: GroupKey,
-    pub kind: String,
+    pub kind: EventKind,
     pub facts: EventFacts,
     pub count: i64,
 }
@@ -233,26 +233,34 @@ pub struct Counters {
 
 impl Counters {
     /// Counts `n` events of `kind` with `facts` (see the module doc).
-    pub fn add(&mut self, kind: &str, facts: EventFacts, n: i64) {
+    pub fn add(&mut self, kind: EventKind, facts: EventFacts, n: i64) {
+        // Every kind is named: a new one must decide what it counts for.
         match kind {
-            "created" => self.created += n,
-            "finished" => self.finished += n,
-            "auto_finished" => {
+            EventKind::Created => self.created += n,
+            EventKind::Finished => self.finished += n,
+            EventKind::AutoFinished => {
                 self.finished += n;
                 self.auto_finished += n;
             }
             // A change that finished an active chat: an agent closing it (R1),
             // a template or an automation rule applying its actions.
-            "updated" | "template_applied" | "rule_applied" | "closed_by_customer"
-                if facts.sets_finished =>
-            {
-                self.finished += n
+            EventKind::Updated
+            | EventKind::TemplateApplied
+            | EventKind::RuleApplied
+            | EventKind::ClosedByCustomer => {
+                if facts.sets_finished {
+                    self.finished += n
+                }
             }
-            "reopened" => self.reopened += n,
-            "reactivated" => self.reactivated += n,
-            "split" => self.split += n,
-            "merged" => self.merged += n,
-            _ => {}
+            EventKind::Reopened => self.reopened += n,
+            EventKind::Reactivated => self.reactivated += n,
+            EventKind::Split => self.split += n,
+            EventKind::Merged => self.merged += n,
+            EventKind::KeptActive
+            | EventKind::LabelsChanged
+            | EventKind::MergedIn
+            | EventKind::Linked
+            | EventKind::Reaction => {}
         }
         if facts.sets_closed {
             self.closed += n;
@@ -376,7 +384,7 @@ pub fn compute(
         counters
             .entry(t.key.clone())
             .or_default()
-            .add(&t.kind, t.facts, t.count);
+            .add(t.kind, t.facts, t.count);
     }
     for (k, s) in input.samples {
         counters.entry(k.clone()).or_default();
@@ -472,10 +480,10 @@ mod tests {
             History { events: Vec::new() }
         }
 
-        fn record(&mut self, key: &GroupKey, kind: &str, changes: &[Change]) {
+        fn record(&mut self, key: &GroupKey, kind: EventKind, changes: &[Change]) {
             self.events.push(EventTally {
                 key: key.clone(),
-                kind: kind.into(),
+                kind,
                 facts: EventFacts::of(changes),
                 count: 1,
             });
@@ -484,7 +492,7 @@ mod tests {
         fn counters(&self) -> Counters {
             let mut c = Counters::default();
             for e in &self.events {
-                c.add(&e.kind, e.facts, e.count);
+                c.add(e.kind, e.facts, e.count);
             }
             c
         }
@@ -498,9 +506,9 @@ mod tests {
     fn finish_and_close_by_an_agent() {
         let mut h = History::new();
         let mut c = CaseState::new_case(ChannelKind::Api);
-        h.record(&key(), "created", &[]);
+        h.record(&key(), EventKind::Created, &[]);
         let ch = c.finish(Status::Closed, t(5)).unwrap();
-        h.record(&key(), "finished", &ch);
+        h.record(&key(), EventKind::Finished, &ch);
         let got = h.counters();
         assert_eq!((got.created, got.finished, got.closed), (1, 1, 1));
         assert_eq!(got.auto_finished, 0);
@@ -510,14 +518,14 @@ mod tests {
     fn closing_an_active_chat_counts_as_finished_and_closed() {
         let mut h = History::new();
         let mut c = CaseState::new_case(ChannelKind::Api);
-        h.record(&key(), "created", &[]);
+        h.record(&key(), EventKind::Created, &[]);
         let ch = c.set_status(Status::Closed, t(1)).unwrap();
-        h.record(&key(), "updated", &ch);
+        h.record(&key(), EventKind::Updated, &ch);
         // Setting a finished chat to pending and closing it again: a close, no finish.
         let ch = c.set_status(Status::Pending, t(2)).unwrap();
-        h.record(&key(), "updated", &ch);
+        h.record(&key(), EventKind::Updated, &ch);
         let ch = c.set_status(Status::Closed, t(3)).unwrap();
-        h.record(&key(), "updated", &ch);
+        h.record(&key(), EventKind::Updated, &ch);
         let got = h.counters();
         assert_eq!((got.finished, got.closed), (1, 2));
     }
@@ -527,10 +535,10 @@ mod tests {
         let mut h = History::new();
         let mut c = CaseState::new_case(ChannelKind::Api);
         c.last_public_author = Some(AuthorType::Agent);
-        h.record(&key(), "created", &[]);
+        h.record(&key(), EventKind::Created, &[]);
         let ch = c.auto_finish(t(10)).unwrap();
         assert_eq!(c.status, Status::Pending);
-        h.record(&key(), "auto_finished", &ch);
+        h.record(&key(), EventKind::AutoFinished, &ch);
         let got = h.counters();
         assert_eq!((got.finished, got.auto_finished, got.closed), (1, 1, 0));
     }
@@ -539,18 +547,18 @@ mod tests {
     fn a_reopened_chat_is_not_a_new_case_and_split_counts_once() {
         let mut h = History::new();
         let mut c = CaseState::new_case(ChannelKind::Api);
-        h.record(&key(), "created", &[]);
+        h.record(&key(), EventKind::Created, &[]);
         let ch = c.finish(Status::Pending, t(1)).unwrap();
-        h.record(&key(), "finished", &ch);
+        h.record(&key(), EventKind::Finished, &ch);
         let ch = c.reopen_by_customer(10, t(2));
-        h.record(&key(), "reopened", &ch);
+        h.record(&key(), EventKind::Reopened, &ch);
         let got = h.counters();
         assert_eq!((got.created, got.reopened, got.finished), (1, 1, 1));
         // Split: the original goes back to finished (no new finish); the
         // split-off case is created.
         let plan = c.split().unwrap();
-        h.record(&key(), "split", &plan.original_changes);
-        h.record(&key(), "created", &[]);
+        h.record(&key(), EventKind::Split, &plan.original_changes);
+        h.record(&key(), EventKind::Created, &[]);
         let got = h.counters();
         assert_eq!(
             (got.created, got.split, got.finished, got.closed),
@@ -562,16 +570,16 @@ mod tests {
     fn merge_counts_once_and_is_not_a_finish() {
         let mut h = History::new();
         let mut previous = CaseState::new_case(ChannelKind::Api);
-        h.record(&key(), "created", &[]);
+        h.record(&key(), EventKind::Created, &[]);
         let ch = previous.finish(Status::Closed, t(1)).unwrap();
-        h.record(&key(), "finished", &ch);
+        h.record(&key(), EventKind::Finished, &ch);
         let mut current = CaseState::new_case(ChannelKind::Api);
-        h.record(&key(), "created", &[]);
+        h.record(&key(), EventKind::Created, &[]);
         let plan = current
             .merge_into_previous(&mut previous, true, t(3))
             .unwrap();
-        h.record(&key(), "merged", &plan.current_changes);
-        h.record(&key(), "merged_in", &plan.previous_changes);
+        h.record(&key(), EventKind::Merged, &plan.current_changes);
+        h.record(&key(), EventKind::MergedIn, &plan.previous_changes);
         let got = h.counters();
         assert_eq!(
             (
@@ -590,9 +598,9 @@ mod tests {
         let mut h = History::new();
         let mut c = CaseState::new_case(ChannelKind::Api);
         let ch = c.finish(Status::Open, t(1)).unwrap();
-        h.record(&key(), "finished", &ch);
+        h.record(&key(), EventKind::Finished, &ch);
         let ch = c.agent_replied(true, t(2));
-        h.record(&key(), "reactivated", &ch);
+        h.record(&key(), EventKind::Reactivated, &ch);
         let got = h.counters();
         assert_eq!((got.reactivated, got.reopened, got.finished), (1, 0, 1));
     }
@@ -600,7 +608,7 @@ mod tests {
     #[test]
     fn subject_named_closed_is_not_a_close() {
         let changes = vec![Change {
-            field: "subject".into(),
+            field: Field::Subject,
             before: Some("open".into()),
             after: Some("closed".into()),
         }];
@@ -630,13 +638,13 @@ mod tests {
             events: vec![
                 EventTally {
                     key: a.clone(),
-                    kind: "created".into(),
+                    kind: EventKind::Created,
                     facts: EventFacts::default(),
                     count: 3,
                 },
                 EventTally {
                     key: none.clone(),
-                    kind: "created".into(),
+                    kind: EventKind::Created,
                     facts: EventFacts::default(),
                     count: 1,
                 },
@@ -778,17 +786,17 @@ mod tests {
             sets_finished: true,
         };
         for kind in [
-            "template_applied",
-            "rule_applied",
-            "closed_by_customer",
-            "updated",
+            EventKind::TemplateApplied,
+            EventKind::RuleApplied,
+            EventKind::ClosedByCustomer,
+            EventKind::Updated,
         ] {
             let mut c = Counters::default();
             c.add(kind, both, 1);
             assert_eq!((c.finished, c.closed), (1, 1), "{kind}");
         }
         let mut c = Counters::default();
-        c.add("labels_changed", EventFacts::default(), 3);
+        c.add(EventKind::LabelsChanged, EventFacts::default(), 3);
         assert_eq!(c, Counters::default(), "labels are no finish or close");
     }
 

@@ -69,6 +69,42 @@ string_enum!(
     MessageKind { Message => "message", Note => "note", System => "system" }
 );
 string_enum!(
+    /// What happened to a case, as its history records it. Statistics
+    /// count events by kind (`stats::Counters::add` names every one).
+    EventKind {
+        Created => "created",
+        Updated => "updated",
+        Finished => "finished",
+        AutoFinished => "auto_finished",
+        ClosedByCustomer => "closed_by_customer",
+        KeptActive => "kept_active",
+        LabelsChanged => "labels_changed",
+        Reopened => "reopened",
+        Reactivated => "reactivated",
+        Split => "split",
+        Merged => "merged",
+        MergedIn => "merged_in",
+        Linked => "linked",
+        Reaction => "reaction",
+        TemplateApplied => "template_applied",
+        RuleApplied => "rule_applied",
+    }
+);
+string_enum!(
+    /// A field of a case whose change the history records.
+    Field {
+        Status => "status",
+        ClosedAt => "closed_at",
+        ChatState => "chat_state",
+        FinishedAt => "finished_at",
+        Merged => "merged",
+        Subject => "subject",
+        AssigneeId => "assignee_id",
+        NextCaseId => "next_case_id",
+        Label => "label",
+    }
+);
+string_enum!(
     /// What an agent may do in their account.
     Role { Admin => "admin", Agent => "agent" }
 );

@@ -4,7 +4,7 @@
 //! saves the case and records one history event for the whole run.
 
 use casedesk_domain::templates::{PlaceholderValues, render};
-use casedesk_domain::{Action, Change, Subject};
+use casedesk_domain::{Action, Change, Field, Subject};
 use casedesk_store::{CaseRecord, CustomerRecord, Tx};
 
 use crate::cases::{AgentMessageKind, Writer, add_message, assign, check_text, set_subject};
@@ -59,8 +59,8 @@ pub(crate) async fn change_label(
     } else {
         (Some(label.name), None)
     };
-    Ok(changed.then(|| Change {
-        field: "label".into(),
+    Ok(changed.then_some(Change {
+        field: Field::Label,
         before,
         after,
     }))

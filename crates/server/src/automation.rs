@@ -16,7 +16,7 @@ use casedesk_domain::rules::{
     CaseFacts, MAX_ROUNDS, Trigger, TriggerEvent, conditions_hold, trigger_matches,
     waiting_state_holds,
 };
-use casedesk_domain::{AuthorType, CaseState, Status, Time};
+use casedesk_domain::{AuthorType, CaseState, EventKind, Status, Time};
 use casedesk_store::{
     AccountRecord, CaseFilter, CaseRecord, CustomerRecord, RuleRecord, RuleTimer, StoreError, Tx,
     write,
@@ -271,7 +271,7 @@ async fn apply_rule(
     record(
         tx,
         case,
-        "rule_applied",
+        EventKind::RuleApplied,
         &writer.actor(),
         run.changes,
         json!({

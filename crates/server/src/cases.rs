@@ -4,8 +4,8 @@
 
 use casedesk_domain::rules::TriggerEvent;
 use casedesk_domain::{
-    Actor, AuthorType, AutoFinishSettings, CaseState, Change, MessageKind, Routing, Status,
-    Subject, Time, route_customer_message,
+    Actor, AuthorType, AutoFinishSettings, CaseState, Change, EventKind, Field, MessageKind,
+    Routing, Status, Subject, Time, route_customer_message,
 };
 use casedesk_store::{
     AttachmentRecord, CaseRecord, ChannelRecord, CustomerRecord, Deadline, DeadlineKind,
@@ -71,7 +71,7 @@ pub(crate) fn case_notice(case: &CaseRecord) -> Notice {
 pub(crate) async fn record(
     tx: &mut dyn Tx,
     case: &CaseRecord,
-    kind: &str,
+    kind: EventKind,
     actor: &Actor,
     changes: Vec<Change>,
     data: serde_json::Value,
@@ -81,7 +81,7 @@ pub(crate) async fn record(
         id: new_id(),
         account_id: case.account_id.clone(),
         case_id: case.id.clone(),
-        kind: kind.to_owned(),
+        kind,
         actor: actor.clone(),
         changes,
         data,
@@ -317,7 +317,7 @@ async fn route_and_store(
             record(
                 tx,
                 &case,
-                "created",
+                EventKind::Created,
                 &actor,
                 Vec::new(),
                 json!({ "previous_case_id": previous_id }),
@@ -330,10 +330,10 @@ async fn route_and_store(
                 record(
                     tx,
                     prev,
-                    "linked",
+                    EventKind::Linked,
                     &actor,
                     vec![Change {
-                        field: "next_case_id".into(),
+                        field: Field::NextCaseId,
                         before,
                         after: Some(case.id.clone()),
                     }],
@@ -363,7 +363,16 @@ async fn route_and_store(
                 return Err(AppError::internal("reopen routing without a latest chat"));
             };
             let changes = case.state.reopen_by_customer(seq, at);
-            record(tx, &case, "reopened", &actor, changes, json!({}), at).await?;
+            record(
+                tx,
+                &case,
+                EventKind::Reopened,
+                &actor,
+                changes,
+                json!({}),
+                at,
+            )
+            .await?;
             notices.push(case_notice(&case));
             (case, Outcome::Reopened)
         }
@@ -508,7 +517,7 @@ pub async fn receive_reaction(
             record(
                 tx,
                 &case,
-                "reaction",
+                EventKind::Reaction,
                 &Actor::Customer(customer.id.clone()),
                 Vec::new(),
                 json!({ "emoji": emoji, "message_id": target.id, "note_id": note.id }),
@@ -715,7 +724,7 @@ pub(crate) async fn add_message(
                 record(
                     tx,
                     case,
-                    "reactivated",
+                    EventKind::Reactivated,
                     &who.actor(),
                     changes,
                     json!({}),
@@ -774,7 +783,7 @@ pub(crate) async fn change_case<F>(
     account_id: String,
     actor: Actor,
     case_id: String,
-    kind: &'static str,
+    kind: EventKind,
     change: F,
 ) -> Result<CaseRecord, AppError>
 where
@@ -794,15 +803,15 @@ where
             let was_active = case.state.is_active_chat();
             let before = case.state.clone();
             let changes = change(&mut case, tx, at).await?;
-            if changes.is_empty() && kind != "kept_active" {
+            if changes.is_empty() && kind != EventKind::KeptActive {
                 return Ok((case, Vec::new(), false));
             }
             case.updated_at = at;
-            if kind == "kept_active" {
+            if kind == EventKind::KeptActive {
                 case.last_activity_at = at;
             }
             tx.update_case(&case).await?;
-            if was_active != case.state.is_active_chat() || kind == "kept_active" {
+            if was_active != case.state.is_active_chat() || kind == EventKind::KeptActive {
                 let settings = settings_of(tx, &account_id).await?;
                 reschedule(tx, &case, settings, case.last_activity_at).await?;
             }
@@ -833,7 +842,7 @@ pub async fn finish(
         who.account_id.clone(),
         who.actor(),
         case_id,
-        "finished",
+        EventKind::Finished,
         move |case, _tx, at| Box::pin(async move { Ok(case.state.finish(status, at)?) }),
     )
     .await
@@ -850,7 +859,7 @@ pub async fn keep_active(
         who.account_id.clone(),
         who.actor(),
         case_id,
-        "kept_active",
+        EventKind::KeptActive,
         move |case, _tx, _at| {
             Box::pin(async move {
                 case.state.keep_active()?;
@@ -877,7 +886,7 @@ pub async fn close_by_customer(
         account_id,
         actor,
         case_id,
-        "closed_by_customer",
+        EventKind::ClosedByCustomer,
         move |case, _tx, at| {
             Box::pin(async move {
                 if case.customer_id != customer_id {
@@ -939,7 +948,7 @@ pub async fn patch(
         who.account_id.clone(),
         who.actor(),
         case_id,
-        "updated",
+        EventKind::Updated,
         move |case, tx, at| {
             Box::pin(async move {
                 let mut changes = Vec::new();
@@ -967,7 +976,7 @@ pub(crate) fn set_subject(case: &mut CaseRecord, subject: Subject) -> Option<Cha
     }
     let before = std::mem::replace(&mut case.subject, after.clone());
     Some(Change {
-        field: "subject".into(),
+        field: Field::Subject,
         before: Some(before),
         after: Some(after),
     })
@@ -990,7 +999,7 @@ pub(crate) async fn assign(
     }
     let before = std::mem::replace(&mut case.assignee_id, assignee.clone());
     Ok(Some(Change {
-        field: "assignee_id".into(),
+        field: Field::AssigneeId,
         before,
         after: assignee,
     }))
@@ -1040,7 +1049,7 @@ pub async fn split(
 
             let mut changes = plan.original_changes;
             changes.push(Change {
-                field: "next_case_id".into(),
+                field: Field::NextCaseId,
                 before: original.next_case_id.clone(),
                 after: Some(new_case.id.clone()),
             });
@@ -1059,7 +1068,7 @@ pub async fn split(
             record(
                 tx,
                 &original,
-                "split",
+                EventKind::Split,
                 &actor,
                 changes,
                 json!({ "new_case_id": new_case.id, "moved_messages": moved }),
@@ -1069,7 +1078,7 @@ pub async fn split(
             record(
                 tx,
                 &new_case,
-                "created",
+                EventKind::Created,
                 &actor,
                 Vec::new(),
                 json!({ "split_from_case_id": original.id, "moved_messages": moved }),
@@ -1143,7 +1152,7 @@ pub async fn merge_with_previous(
 
             let mut previous_changes = plan.previous_changes;
             previous_changes.push(Change {
-                field: "next_case_id".into(),
+                field: Field::NextCaseId,
                 before: previous.next_case_id.clone(),
                 after: current.next_case_id.clone(),
             });
@@ -1168,7 +1177,7 @@ pub async fn merge_with_previous(
             record(
                 tx,
                 &current,
-                "merged",
+                EventKind::Merged,
                 &actor,
                 plan.current_changes,
                 json!({ "merged_into_id": previous.id, "moved_messages": moved }),
@@ -1178,7 +1187,7 @@ pub async fn merge_with_previous(
             record(
                 tx,
                 &previous,
-                "merged_in",
+                EventKind::MergedIn,
                 &actor,
                 previous_changes,
                 json!({ "merged_case_id": current.id, "moved_messages": moved }),
@@ -1271,7 +1280,7 @@ async fn fire_one(
             record(
                 tx,
                 &case,
-                "auto_finished",
+                EventKind::AutoFinished,
                 &Actor::System("auto_finish".into()),
                 changes,
                 json!({ "due_at": rfc3339(current.due_at), "lateness_ms": (at - current.due_at).num_milliseconds() }),

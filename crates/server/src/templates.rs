@@ -6,7 +6,7 @@ use casedesk_domain::rules::TriggerEvent;
 use casedesk_domain::templates::{
     parse_color, parse_template_name, render, template_is_empty, validate_template_parts,
 };
-use casedesk_domain::{Action, LabelName};
+use casedesk_domain::{Action, EventKind, LabelName};
 use casedesk_store::{LabelRecord, StoreError, TemplateRecord, Tx, write};
 use serde_json::json;
 
@@ -176,7 +176,7 @@ pub async fn label_case(
         who.account_id.clone(),
         who.actor(),
         case_id,
-        "labels_changed",
+        EventKind::LabelsChanged,
         move |case, tx, at| {
             Box::pin(async move {
                 if case.state.merged {
@@ -491,7 +491,7 @@ pub async fn apply_template(
             record(
                 tx,
                 &case,
-                "template_applied",
+                EventKind::TemplateApplied,
                 &who.actor(),
                 done.changes,
                 json!({

@@ -141,7 +141,9 @@ impl PgTx {
         for row in &rows {
             events.push(EventTally {
                 key: key_of(&q.grouping, row)?,
-                kind: col(row, 1)?,
+                kind: col::<String>(row, 1)?
+                    .parse()
+                    .map_err(|e| StoreError::Other(format!("event kind: {e}")))?,
                 facts: EventFacts {
                     sets_closed: col(row, 2)?,
                     sets_finished: col(row, 3)?,

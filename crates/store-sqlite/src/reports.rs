@@ -153,7 +153,11 @@ impl SqliteTx<'_> {
             while let Some(row) = rows.next().map_err(map_err)? {
                 events.push(EventTally {
                     key: key_from(grouping, row, 0).map_err(map_err)?,
-                    kind: row.get(1).map_err(map_err)?,
+                    kind: row
+                        .get::<_, String>(1)
+                        .map_err(map_err)?
+                        .parse()
+                        .map_err(|e| StoreError::Other(format!("event kind: {e}")))?,
                     facts: EventFacts {
                         sets_closed: row.get(2).map_err(map_err)?,
                         sets_finished: row.get(3).map_err(map_err)?,

@@ -2,7 +2,7 @@
 
 use casedesk_domain::{
     AccountTimeZone, Actor, AuthorType, AutoFinishSettings, CaseState, Change, ChannelKind,
-    ChatState, MessageKind, Role, Status, Time,
+    ChatState, EventKind, MessageKind, Role, Status, Time,
 };
 
 #[derive(Debug, Clone, PartialEq)]
@@ -227,7 +227,7 @@ pub struct EventRecord {
     pub account_id: String,
     pub case_id: String,
     /// `created`, `message`, `finished`, `auto_finished`, `status_changed`, …
-    pub kind: String,
+    pub kind: EventKind,
     pub actor: Actor,
     pub changes: Vec<Change>,
     pub data: serde_json::Value,

@@ -12,7 +12,7 @@
 
 use std::time::Instant;
 
-use casedesk_domain::{Actor, AuthorType, CaseState, ChannelKind, Role, Status, Time};
+use casedesk_domain::{Actor, AuthorType, CaseState, ChannelKind, EventKind, Role, Status, Time};
 use casedesk_store::{
     AgentRecord, CaseRecord, ChannelRecord, CustomerRecord, EventRecord, SeedBatch, StoreError,
     write,
@@ -253,7 +253,7 @@ impl Hist<'_> {
     fn record(
         &mut self,
         case: &CaseRecord,
-        kind: &str,
+        kind: EventKind,
         actor: Actor,
         changes: Vec<casedesk_domain::Change>,
         at: Time,
@@ -263,7 +263,7 @@ impl Hist<'_> {
             id: format!("{}-e{}", case.id, self.seq),
             account_id: self.account.to_owned(),
             case_id: case.id.clone(),
-            kind: kind.to_owned(),
+            kind,
             actor,
             changes,
             data: json!({}),
@@ -323,7 +323,7 @@ fn history_batch(
         };
         h.record(
             &case,
-            "created",
+            EventKind::Created,
             Actor::Customer(customer_id.clone()),
             vec![],
             created,
@@ -342,7 +342,7 @@ fn history_batch(
             case.first_response_at = Some(replied);
             let at = replied + secs(rng.random_range(60..86_400));
             let ch = case.state.finish(Status::Closed, at).unwrap_or_default();
-            h.record(&case, "finished", agent, ch, at);
+            h.record(&case, EventKind::Finished, agent, ch, at);
         } else if roll < 80 {
             case.state.last_public_author = Some(AuthorType::Agent);
             case.first_response_at = Some(replied);
@@ -350,7 +350,7 @@ fn history_batch(
             let ch = case.state.auto_finish(at).unwrap_or_default();
             h.record(
                 &case,
-                "auto_finished",
+                EventKind::AutoFinished,
                 Actor::System("auto_finish".into()),
                 ch,
                 at,
@@ -360,12 +360,12 @@ fn history_batch(
             case.first_response_at = Some(replied);
             let fin = replied + secs(300);
             let ch = case.state.finish(Status::Pending, fin).unwrap_or_default();
-            h.record(&case, "finished", agent.clone(), ch, fin);
+            h.record(&case, EventKind::Finished, agent.clone(), ch, fin);
             let reopen = fin + secs(rng.random_range(3600..5 * 86_400));
             let ch = case.state.reopen_by_customer(1, reopen);
             h.record(
                 &case,
-                "reopened",
+                EventKind::Reopened,
                 Actor::Customer(customer_id.clone()),
                 ch,
                 reopen,
@@ -389,18 +389,24 @@ fn history_batch(
                     case.next_case_id = Some(new_case.id.clone());
                     h.record(
                         &case,
-                        "split",
+                        EventKind::Split,
                         agent.clone(),
                         plan.original_changes,
                         split_at,
                     );
-                    h.record(&new_case, "created", agent.clone(), vec![], split_at);
+                    h.record(
+                        &new_case,
+                        EventKind::Created,
+                        agent.clone(),
+                        vec![],
+                        split_at,
+                    );
                     let at = split_at + secs(3600);
                     let ch = new_case
                         .state
                         .finish(Status::Closed, at)
                         .unwrap_or_default();
-                    h.record(&new_case, "finished", agent, ch, at);
+                    h.record(&new_case, EventKind::Finished, agent, ch, at);
                     extra = Some(new_case);
                 }
             } else {
@@ -409,14 +415,14 @@ fn history_batch(
                     .state
                     .set_status(Status::Closed, at)
                     .unwrap_or_default();
-                h.record(&case, "updated", agent, ch, at);
+                h.record(&case, EventKind::Updated, agent, ch, at);
             }
         } else {
             // Closed, a new chat after it, merged back by the agent.
             case.first_response_at = Some(replied);
             let at = replied + secs(600);
             let ch = case.state.finish(Status::Closed, at).unwrap_or_default();
-            h.record(&case, "finished", agent.clone(), ch, at);
+            h.record(&case, EventKind::Finished, agent.clone(), ch, at);
             let later = at + secs(rng.random_range(60..86_400));
             *number += 1;
             let mut current = CaseRecord {
@@ -433,7 +439,7 @@ fn history_batch(
             };
             h.record(
                 &current,
-                "created",
+                EventKind::Created,
                 Actor::Customer(customer_id.clone()),
                 vec![],
                 later,
@@ -446,21 +452,21 @@ fn history_batch(
                 current.merged_into_id = Some(case.id.clone());
                 h.record(
                     &current,
-                    "merged",
+                    EventKind::Merged,
                     agent.clone(),
                     plan.current_changes,
                     merge_at,
                 );
                 h.record(
                     &case,
-                    "merged_in",
+                    EventKind::MergedIn,
                     agent.clone(),
                     plan.previous_changes,
                     merge_at,
                 );
                 let at = merge_at + secs(1800);
                 let ch = case.state.finish(Status::Closed, at).unwrap_or_default();
-                h.record(&case, "finished", agent, ch, at);
+                h.record(&case, EventKind::Finished, agent, ch, at);
             }
             extra = Some(current);
         }

@@ -237,7 +237,7 @@ async fn business_hours_count_only_open_time(backend: Backend) {
                 .list_events(&account, &a)
                 .await?
                 .into_iter()
-                .find(|e| e.kind == "finished")
+                .find(|e| e.kind == casedesk_domain::EventKind::Finished)
                 .expect("the finish event");
             case.id = "bh-past".into();
             case.number = tx.next_case_number(&account).await?;

@@ -568,7 +568,7 @@ impl From<&EventRecord> for EventDto {
         EventDto {
             id: e.id.clone(),
             case_id: e.case_id.clone(),
-            kind: e.kind.clone(),
+            kind: e.kind.as_str().to_owned(),
             actor: AuthorDto {
                 kind: e.actor.kind().to_owned(),
                 id: Some(e.actor.id().to_owned()),
@@ -577,7 +577,7 @@ impl From<&EventRecord> for EventDto {
                 .changes
                 .iter()
                 .map(|c| ChangeDto {
-                    field: c.field.clone(),
+                    field: c.field.as_str().to_owned(),
                     before: c.before.clone(),
                     after: c.after.clone(),
                 })

@@ -20,7 +20,7 @@ pub async fn account_isolation(store: Arc<dyn Store>) {
         id: s("ev-a"),
         account_id: s("acc-a"),
         case_id: s("case-a"),
-        kind: s("created"),
+        kind: casedesk_domain::EventKind::Created,
         actor: Actor::System(s("test")),
         changes: vec![],
         data: serde_json::Value::Null,

@@ -589,19 +589,19 @@ async fn events_round_trip(store: &dyn Store, w: &World) {
         id: s(id),
         account_id: w.account_id.clone(),
         case_id: s("case-1"),
-        kind: s("finished"),
+        kind: casedesk_domain::EventKind::Finished,
         actor,
         changes,
         data: serde_json::json!({"status": "pending", "nested": [1, "two", null]}),
         created_at: t(30),
     };
     let change = Change {
-        field: s("status"),
+        field: casedesk_domain::Field::Status,
         before: Some(s("open")),
         after: Some(s("pending")),
     };
     let cleared = Change {
-        field: s("finished_at"),
+        field: casedesk_domain::Field::FinishedAt,
         before: None,
         after: None,
     };

@@ -85,7 +85,7 @@ fn event(
         id: id.to_owned(),
         account_id: w.account_id.clone(),
         case_id: case_id.to_owned(),
-        kind: kind.to_owned(),
+        kind: kind.parse().expect("an event kind"),
         actor: Actor::System(s("test")),
         changes,
         data: serde_json::json!({}),
@@ -182,7 +182,7 @@ pub async fn stats_tally_history_samples_and_active_chats(store: Arc<dyn Store>)
     let mut tallies: Vec<(GroupKey, String, EventFacts, i64)> = got
         .events
         .iter()
-        .map(|e| (e.key.clone(), e.kind.clone(), e.facts, e.count))
+        .map(|e| (e.key.clone(), e.kind.as_str().to_owned(), e.facts, e.count))
         .collect();
     tallies.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
     let a = GroupKey::Agent(Some(s("st-a")));
@@ -471,5 +471,5 @@ pub async fn seed_bulk_inserts_customers_cases_and_events(store: Arc<dyn Store>)
     assert_eq!(customer.latest_case_id.as_deref(), Some("s2"));
     assert_eq!(cases.len(), 2);
     assert_eq!(events.len(), 1);
-    assert_eq!(events[0].kind, "created");
+    assert_eq!(events[0].kind.as_str(), "created");
 }

@@ -324,7 +324,7 @@ pub(crate) fn event(row: &Row) -> R<EventRecord> {
         id: row.get("id")?,
         account_id: row.get("account_id")?,
         case_id: row.get("case_id")?,
-        kind: row.get("kind")?,
+        kind: row.parsed("kind")?,
         actor: Actor::from_parts(&actor_type, row.get("actor_id")?)
             .map_err(|e| StoreError::Other(format!("event actor: {e}")))?,
         changes: row.json("changes")?,
@@ -345,7 +345,7 @@ pub fn event_values(e: &EventRecord) -> R<Vec<Value>> {
         (&e.id).into(),
         (&e.account_id).into(),
         (&e.case_id).into(),
-        (&e.kind).into(),
+        e.kind.as_str().into(),
         e.actor.kind().into(),
         e.actor.id().into(),
         json(&e.changes)?.into(),
