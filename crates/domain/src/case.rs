@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{AuthorType, ChannelKind, ChatState, Field, Status, Time};
+use crate::{AuthorType, ChannelKind, ChatState, Field, Status, Tally, Time};
 
 /// Why a rule refused an action. The server maps each to 409 (state
 /// conflict) or 422 (the request can never succeed on this case).
@@ -261,14 +261,17 @@ impl CaseState {
         changes
     }
 
-    /// R4: keep-active only makes sense on an active chat.
-    pub fn keep_active(&self) -> Result<(), RuleError> {
+    /// R4: keep-active, on an active chat only, is activity: the
+    /// inactivity timer runs from `now`.
+    pub fn keep_active(&self, tally: Tally, now: Time) -> Result<Tally, RuleError> {
         self.ensure_not_merged()?;
-        if self.is_active_chat() {
-            Ok(())
-        } else {
-            Err(RuleError::NotActive)
+        if !self.is_active_chat() {
+            return Err(RuleError::NotActive);
         }
+        Ok(Tally {
+            last_activity_at: now,
+            ..tally
+        })
     }
 
     /// R7: put the chat back as it was before the reopen; the caller moves
@@ -429,10 +432,13 @@ mod tests {
     }
 
     #[test]
-    fn r4_keep_active_needs_an_active_chat() {
-        assert!(active_chat().keep_active().is_ok());
+    fn r4_keep_active_needs_an_active_chat_and_restarts_its_activity() {
+        let tally = Tally::new_case(t(1));
+        let kept = active_chat().keep_active(tally, t(30)).unwrap();
+        assert_eq!(kept.last_activity_at, t(30));
+        assert_eq!(kept.message_count, tally.message_count);
         assert_eq!(
-            finished(Status::Open).keep_active(),
+            finished(Status::Open).keep_active(tally, t(30)),
             Err(RuleError::NotActive)
         );
     }

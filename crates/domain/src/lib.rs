@@ -4,9 +4,9 @@
 //! goes to, what finishing, closing, reopening, splitting and merging change,
 //! and which status an auto-finished chat gets. It never does IO: no clock
 //! (every function that needs the time takes `now`), no database, no HTTP.
-//! The server loads a [`CaseState`] from the store, asks this crate what to
-//! do, and persists the answer together with the [`Change`]s it returns, which
-//! become the case history.
+//! The server loads a [`CaseState`] (and its message [`Tally`]) from the
+//! store, asks this crate what to do, and persists the answer together with
+//! the [`Change`]s it returns, which become the case history.
 
 #![forbid(unsafe_code)]
 
@@ -15,6 +15,7 @@ mod case;
 pub mod rules;
 pub mod search;
 pub mod stats;
+mod tally;
 pub mod templates;
 mod types;
 
@@ -24,6 +25,7 @@ pub use case::{
     route_customer_message,
 };
 pub use stats::AccountTimeZone;
+pub use tally::{Recount, Tally, Wrote};
 pub use templates::{Action, LabelName};
 pub use types::{
     Actor, AuthorType, AutoFinishSettings, ChannelKind, ChatState, EventKind, Field,

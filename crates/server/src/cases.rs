@@ -5,7 +5,7 @@
 use casedesk_domain::rules::TriggerEvent;
 use casedesk_domain::{
     Actor, AuthorType, AutoFinishSettings, CaseState, Change, EventKind, Field, MessageKind,
-    Routing, Status, Subject, Time, route_customer_message,
+    Routing, Status, Subject, Tally, Time, route_customer_message,
 };
 use casedesk_store::{
     AttachmentRecord, CaseRecord, ChannelRecord, CustomerRecord, Deadline, DeadlineKind,
@@ -141,14 +141,11 @@ pub(crate) async fn lock_case(
     Ok((case, customer))
 }
 
-/// Recomputes what a case derives from its messages after messages moved.
+/// Recounts what a case holds after messages moved in or out of it.
 async fn refresh_from_messages(tx: &mut dyn Tx, case: &mut CaseRecord) -> Result<(), StoreError> {
     let summary = tx.message_summary(&case.id).await?;
-    case.message_count = summary.message_count;
-    case.state.last_public_author = summary.last_public_author;
-    if let Some(at) = summary.last_public_at {
-        case.last_activity_at = at;
-    }
+    let tally = case.state.recount(case.tally(), summary.recount());
+    case.set_tally(tally);
     Ok(())
 }
 
@@ -162,6 +159,7 @@ fn new_case_record(
     previous_case_id: Option<String>,
     at: Time,
 ) -> CaseRecord {
+    let tally = Tally::new_case(at);
     CaseRecord {
         id: new_id(),
         account_id: account_id.to_owned(),
@@ -173,13 +171,13 @@ fn new_case_record(
         assignee_id: None,
         created_at: at,
         updated_at: at,
-        last_activity_at: at,
+        last_activity_at: tally.last_activity_at,
         previous_case_id,
         next_case_id: None,
         merged_into_id: None,
-        message_count: 0,
-        unread: true,
-        first_response_at: None,
+        message_count: tally.message_count,
+        unread: tally.unread,
+        first_response_at: tally.first_response_at,
     }
 }
 
@@ -397,13 +395,13 @@ async fn route_and_store(
         attachment.message_id = message.id.clone();
         tx.insert_attachment(&attachment).await?;
     }
-    case.message_count += 1;
-    case.state.last_public_author = Some(AuthorType::Customer);
-    case.last_activity_at = at;
+    let wrote = case.state.customer_wrote(case.tally(), at);
+    case.set_tally(wrote.tally);
     case.updated_at = at;
-    case.unread = true;
     tx.update_case(&case).await?;
-    reschedule(tx, &case, settings, at).await?;
+    if wrote.restarts_timer {
+        reschedule(tx, &case, settings, at).await?;
+    }
     notices.push(notice(
         &case,
         "message.created",
@@ -505,13 +503,11 @@ pub async fn receive_reaction(
                 created_at: at,
             })
             .await?;
-            case.message_count += 1;
-            case.unread = true;
+            let wrote = case.state.customer_reacted(case.tally(), at);
+            case.set_tally(wrote.tally);
             case.updated_at = at;
-            case.last_activity_at = at;
             tx.update_case(&case).await?;
-            if case.state.is_active_chat() {
-                // R3: a reaction restarts the timer but does not decide who wrote last.
+            if wrote.restarts_timer {
                 reschedule(tx, &case, settings, at).await?;
             }
             record(
@@ -712,56 +708,61 @@ pub(crate) async fn add_message(
         reacted_message_id: None,
     };
     tx.insert_message(&message).await?;
-    case.message_count += 1;
-    case.updated_at = at;
-    let mut notices = Vec::new();
-    let mut queued = false;
-    if kind == AgentMessageKind::Reply {
-        if let Writer::Agent(who) = writer {
+    let tally = case.tally();
+    let wrote = match (kind, writer) {
+        (AgentMessageKind::Reply, Writer::Agent(_)) => {
             let is_latest = customer.latest_case_id.as_deref() == Some(case.id.as_str());
-            let changes = case.state.agent_replied(is_latest, at);
-            if !changes.is_empty() {
-                record(
-                    tx,
-                    case,
-                    EventKind::Reactivated,
-                    &who.actor(),
-                    changes,
-                    json!({}),
-                    at,
-                )
-                .await?;
-                notices.push(case_notice(case));
-            }
-            case.state.last_public_author = Some(AuthorType::Agent);
-            case.last_activity_at = at;
-            case.unread = false;
-            case.first_response_at.get_or_insert(at);
-            let settings = settings_of(tx, &account_id).await?;
-            reschedule(tx, case, settings, at).await?;
+            case.state.agent_wrote(is_latest, tally, at)
         }
-        if let Some(url) = channel.webhook_url.clone() {
-            let body = json!({
-                "type": "message",
-                "id": message.id,
-                "case_id": case.id,
-                "case_number": case.number,
-                "customer": { "id": customer.external_id },
-                "text": message.text,
-                "sent_at": rfc3339(at),
-            });
-            tx.insert_outbox(&OutboxItem::queued(
-                new_id(),
-                account_id.clone(),
-                channel.id.clone(),
-                message.id.clone(),
-                url,
-                body.to_string(),
-                at,
-            ))
-            .await?;
-            queued = true;
-        }
+        (AgentMessageKind::Reply, Writer::Rule { .. }) => case.state.rule_replied(tally),
+        (AgentMessageKind::Note, _) => case.state.note_added(tally),
+    };
+    let mut notices = Vec::new();
+    if !wrote.changes.is_empty() {
+        record(
+            tx,
+            case,
+            EventKind::Reactivated,
+            &writer.actor(),
+            wrote.changes,
+            json!({}),
+            at,
+        )
+        .await?;
+        notices.push(case_notice(case));
+    }
+    case.set_tally(wrote.tally);
+    case.updated_at = at;
+    if wrote.restarts_timer {
+        let settings = settings_of(tx, &account_id).await?;
+        reschedule(tx, case, settings, at).await?;
+    }
+    // Replies go out through the channel; notes stay inside.
+    let delivery_url = channel
+        .webhook_url
+        .clone()
+        .filter(|_| kind == AgentMessageKind::Reply);
+    let queued = delivery_url.is_some();
+    if let Some(url) = delivery_url {
+        let body = json!({
+            "type": "message",
+            "id": message.id,
+            "case_id": case.id,
+            "case_number": case.number,
+            "customer": { "id": customer.external_id },
+            "text": message.text,
+            "sent_at": rfc3339(at),
+        });
+        tx.insert_outbox(&OutboxItem::queued(
+            new_id(),
+            account_id.clone(),
+            channel.id.clone(),
+            message.id.clone(),
+            url,
+            body.to_string(),
+            at,
+        ))
+        .await?;
     }
     tx.update_case(case).await?;
     notices.push(notice(
@@ -807,9 +808,6 @@ where
                 return Ok((case, Vec::new(), false));
             }
             case.updated_at = at;
-            if kind == EventKind::KeptActive {
-                case.last_activity_at = at;
-            }
             tx.update_case(&case).await?;
             if was_active != case.state.is_active_chat() || kind == EventKind::KeptActive {
                 let settings = settings_of(tx, &account_id).await?;
@@ -860,9 +858,10 @@ pub async fn keep_active(
         who.actor(),
         case_id,
         EventKind::KeptActive,
-        move |case, _tx, _at| {
+        move |case, _tx, at| {
             Box::pin(async move {
-                case.state.keep_active()?;
+                let tally = case.state.keep_active(case.tally(), at)?;
+                case.set_tally(tally);
                 Ok(Vec::new())
             })
         },
@@ -915,7 +914,7 @@ pub async fn mark_read(
             if !case.unread {
                 return Ok((case, Vec::new()));
             }
-            case.unread = false;
+            case.set_tally(case.tally().read());
             tx.update_case(&case).await?;
             let notices = vec![case_notice(&case)];
             Ok((case, notices))
@@ -1163,7 +1162,7 @@ pub async fn merge_with_previous(
                 tx.update_case(&next).await?;
             }
             refresh_from_messages(tx, &mut previous).await?;
-            previous.unread = previous.unread || current.unread;
+            previous.set_tally(previous.tally().merged_in(current.tally()));
             previous.updated_at = at;
             tx.update_case(&previous).await?;
             if customer.latest_case_id.as_deref() == Some(current.id.as_str()) {

@@ -2,7 +2,7 @@
 
 use casedesk_domain::{
     AccountTimeZone, Actor, AuthorType, AutoFinishSettings, CaseState, Change, ChannelKind,
-    ChatState, EventKind, MessageKind, Role, Status, Time,
+    ChatState, EventKind, MessageKind, Recount, Role, Status, Tally, Time,
 };
 
 #[derive(Debug, Clone, PartialEq)]
@@ -128,6 +128,33 @@ pub struct CaseRecord {
     pub first_response_at: Option<Time>,
 }
 
+impl CaseRecord {
+    /// The message bookkeeping the domain's transitions take and return
+    /// ([`CaseState::customer_wrote`] and the others).
+    pub fn tally(&self) -> Tally {
+        Tally {
+            message_count: self.message_count,
+            unread: self.unread,
+            first_response_at: self.first_response_at,
+            last_activity_at: self.last_activity_at,
+        }
+    }
+
+    /// Keeps what a transition returned.
+    pub fn set_tally(&mut self, tally: Tally) {
+        let Tally {
+            message_count,
+            unread,
+            first_response_at,
+            last_activity_at,
+        } = tally;
+        self.message_count = message_count;
+        self.unread = unread;
+        self.first_response_at = first_response_at;
+        self.last_activity_at = last_activity_at;
+    }
+}
+
 /// The case list's filters and page.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CaseFilter {
@@ -208,6 +235,17 @@ pub struct MessageSummary {
     pub last_public_author: Option<AuthorType>,
     pub last_public_at: Option<Time>,
     pub first_customer_text: Option<String>,
+}
+
+impl MessageSummary {
+    /// What the case holds now, for [`CaseState::recount`].
+    pub fn recount(&self) -> Recount {
+        Recount {
+            message_count: self.message_count,
+            last_public_author: self.last_public_author,
+            last_public_at: self.last_public_at,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
