@@ -240,6 +240,9 @@ pub async fn receive_message(
     Ok(result)
 }
 
+/// R6 in steps: lock the customer, acknowledge a redelivery, let the
+/// domain route by the latest chat, put the message in the case it chose,
+/// count it, and let the rules react.
 async fn route_and_store(
     tx: &mut dyn Tx,
     clock: &Clock,
@@ -247,161 +250,26 @@ async fn route_and_store(
     msg: InboundMessage,
 ) -> Result<(InboundResult, Vec<Notice>, bool), AppError> {
     let account_id = channel.account_id.as_str();
-    // Routing for this customer in this channel happens one at a time from here.
-    let mut customer = tx
-        .upsert_customer_locked(&CustomerRecord {
-            id: new_id(),
-            account_id: account_id.to_owned(),
-            channel_id: channel.id.clone(),
-            external_id: msg.customer_id.clone(),
-            name: msg.customer_name.clone(),
-            email: None,
-            latest_case_id: None,
-            created_at: clock.now(),
-        })
-        .await?;
+    let customer = lock_customer(tx, channel, &msg, clock.now()).await?;
     // The time is taken under the lock: messages are listed by time, and
     // their order must be the order they were routed in. Taken before, a
     // message that waited for the lock would be listed before messages
     // routed ahead of it (even before the one that opened its chat).
     let at = clock.now();
-    if let Some(existing) = tx
-        .find_message_by_channel_id(&channel.id, &msg.message_id)
-        .await?
-    {
-        let case = tx.get_case(account_id, &existing.case_id).await?;
-        return Ok((
-            InboundResult {
-                case_id: case.id,
-                case_number: case.number,
-                message_id: existing.id,
-                outcome: Outcome::Duplicate,
-            },
-            Vec::new(),
-            false,
-        ));
+    if let Some(duplicate) = stored_before(tx, channel, &msg.message_id).await? {
+        return Ok((duplicate, Vec::new(), false));
     }
-    let settings = settings_of(tx, account_id).await?;
-    let mut latest = match &customer.latest_case_id {
-        Some(id) => Some(tx.get_case(account_id, id).await?),
-        None => None,
-    };
+    let latest = latest_chat(tx, &customer).await?;
     let seq = tx.next_message_seq().await?;
-    let actor = Actor::Customer(customer.id.clone());
-    let mut notices = Vec::new();
     let routing = route_customer_message(channel.kind, latest.as_ref().map(|c| &c.state));
-    // What the rules compare with: the chat as it was, or nothing for a new case.
-    let before = match routing {
-        Routing::NewCase { .. } => None,
-        _ => latest.as_ref().map(|c| c.state.clone()),
-    };
-    let (mut case, outcome) = match routing {
-        Routing::NewCase { .. } => {
-            let number = tx.next_case_number(account_id).await?;
-            let previous_id = latest
-                .as_ref()
-                .filter(|_| channel.kind.is_chat())
-                .map(|c| c.id.clone());
-            let case = new_case_record(
-                account_id,
-                number,
-                channel,
-                &customer.id,
-                Subject::from_first_message(&msg.text).into_string(),
-                previous_id.clone(),
-                at,
-            );
-            tx.insert_case(&case).await?;
-            record(
-                tx,
-                &case,
-                EventKind::Created,
-                &actor,
-                Vec::new(),
-                json!({ "previous_case_id": previous_id }),
-                at,
-            )
-            .await?;
-            if let Some(prev) = latest.as_mut().filter(|_| channel.kind.is_chat()) {
-                let before = prev.next_case_id.replace(case.id.clone());
-                tx.update_case(prev).await?;
-                record(
-                    tx,
-                    prev,
-                    EventKind::Linked,
-                    &actor,
-                    vec![Change {
-                        field: Field::NextCaseId,
-                        before,
-                        after: Some(case.id.clone()),
-                    }],
-                    json!({}),
-                    at,
-                )
-                .await?;
-            }
-            tx.set_customer_latest_case(&customer.id, Some(&case.id))
-                .await?;
-            customer.latest_case_id = Some(case.id.clone());
-            notices.push(notice(
-                &case,
-                "case.created",
-                json!({ "subject": case.subject }),
-            ));
-            (case, Outcome::Created)
-        }
-        Routing::Append => {
-            let Some(case) = latest else {
-                return Err(AppError::internal("append routing without a latest chat"));
-            };
-            (case, Outcome::Appended)
-        }
-        Routing::Reopen => {
-            let Some(mut case) = latest else {
-                return Err(AppError::internal("reopen routing without a latest chat"));
-            };
-            let changes = case.state.reopen_by_customer(seq, at);
-            record(
-                tx,
-                &case,
-                EventKind::Reopened,
-                &actor,
-                changes,
-                json!({}),
-                at,
-            )
-            .await?;
-            notices.push(case_notice(&case));
-            (case, Outcome::Reopened)
-        }
-    };
-
-    let message = MessageRecord {
-        id: new_id(),
-        account_id: account_id.to_owned(),
-        case_id: case.id.clone(),
-        seq,
-        kind: MessageKind::Message,
-        author_type: AuthorType::Customer,
-        author_id: Some(customer.id.clone()),
-        text: msg.text,
-        created_at: at,
-        channel_id: channel.id.clone(),
-        channel_message_id: Some(msg.message_id),
-        reacted_message_id: None,
-    };
-    tx.insert_message(&message).await?;
-    if let Some(mut attachment) = msg.attachment {
-        attachment.message_id = message.id.clone();
-        tx.insert_attachment(&attachment).await?;
-    }
-    let wrote = case.state.customer_wrote(case.tally(), at);
-    case.set_tally(wrote.tally);
-    case.updated_at = at;
-    tx.update_case(&case).await?;
-    if wrote.restarts_timer {
-        reschedule(tx, &case, settings, at).await?;
-    }
+    let Routed {
+        mut case,
+        before,
+        outcome,
+        mut notices,
+    } = follow(routing, tx, channel, &customer, latest, &msg.text, seq, at).await?;
+    let message = store_customer_message(tx, channel, &customer, &case, msg, seq, at).await?;
+    count_customer_message(tx, &mut case, at).await?;
     notices.push(notice(
         &case,
         "message.created",
@@ -427,6 +295,242 @@ async fn route_and_store(
         notices,
         rules.queued,
     ))
+}
+
+/// Where routing put a customer message, before the message is stored.
+struct Routed {
+    case: CaseRecord,
+    /// What the rules compare with: the chat as it was, or `None` for a
+    /// new case.
+    before: Option<CaseState>,
+    outcome: Outcome,
+    notices: Vec<Notice>,
+}
+
+/// Does what the domain's routing decided: a new case (linked to the
+/// closed chat before it), the active chat as it is, or the finished
+/// chat reopened.
+#[allow(clippy::too_many_arguments)]
+async fn follow(
+    routing: Routing,
+    tx: &mut dyn Tx,
+    channel: &ChannelRecord,
+    customer: &CustomerRecord,
+    latest: Option<CaseRecord>,
+    text: &str,
+    seq: i64,
+    at: Time,
+) -> Result<Routed, AppError> {
+    let actor = Actor::Customer(customer.id.clone());
+    let no_latest = |what: &'static str| move || AppError::internal(what);
+    match routing {
+        Routing::NewCase { after_closed } => {
+            // R6 d: a chat after a closed one links to it (R12).
+            let previous = latest.filter(|_| after_closed);
+            let case = open_case(tx, channel, customer, text, previous, &actor, at).await?;
+            let created = notice(&case, "case.created", json!({ "subject": case.subject }));
+            Ok(Routed {
+                case,
+                before: None,
+                outcome: Outcome::Created,
+                notices: vec![created],
+            })
+        }
+        Routing::Append => {
+            let case = latest.ok_or_else(no_latest("append without a latest chat"))?;
+            Ok(Routed {
+                before: Some(case.state.clone()),
+                case,
+                outcome: Outcome::Appended,
+                notices: Vec::new(),
+            })
+        }
+        Routing::Reopen => {
+            let mut case = latest.ok_or_else(no_latest("reopen without a latest chat"))?;
+            let before = case.state.clone();
+            reopen(tx, &mut case, seq, &actor, at).await?;
+            Ok(Routed {
+                notices: vec![case_notice(&case)],
+                case,
+                before: Some(before),
+                outcome: Outcome::Reopened,
+            })
+        }
+    }
+}
+
+/// The customer's message counts as the domain says (R3: the customer
+/// wrote last, the chat's timer restarts), and the case is saved.
+async fn count_customer_message(
+    tx: &mut dyn Tx,
+    case: &mut CaseRecord,
+    at: Time,
+) -> Result<(), StoreError> {
+    let wrote = case.state.customer_wrote(case.tally(), at);
+    case.set_tally(wrote.tally);
+    case.updated_at = at;
+    tx.update_case(case).await?;
+    if wrote.restarts_timer {
+        let settings = settings_of(tx, &case.account_id).await?;
+        reschedule(tx, case, settings, at).await?;
+    }
+    Ok(())
+}
+
+/// The customer who wrote, created on first contact, and locked: routing
+/// for this customer in this channel happens one at a time from here.
+async fn lock_customer(
+    tx: &mut dyn Tx,
+    channel: &ChannelRecord,
+    msg: &InboundMessage,
+    at: Time,
+) -> Result<CustomerRecord, StoreError> {
+    tx.upsert_customer_locked(&CustomerRecord {
+        id: new_id(),
+        account_id: channel.account_id.clone(),
+        channel_id: channel.id.clone(),
+        external_id: msg.customer_id.clone(),
+        name: msg.customer_name.clone(),
+        email: None,
+        latest_case_id: None,
+        created_at: at,
+    })
+    .await
+}
+
+/// A message the channel delivered before (the same channel message id):
+/// acknowledged again, stored once.
+async fn stored_before(
+    tx: &mut dyn Tx,
+    channel: &ChannelRecord,
+    channel_message_id: &str,
+) -> Result<Option<InboundResult>, StoreError> {
+    let Some(existing) = tx
+        .find_message_by_channel_id(&channel.id, channel_message_id)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let case = tx.get_case(&channel.account_id, &existing.case_id).await?;
+    Ok(Some(InboundResult {
+        case_id: case.id,
+        case_number: case.number,
+        message_id: existing.id,
+        outcome: Outcome::Duplicate,
+    }))
+}
+
+/// R11: the customer's latest chat in the channel, the only one routing
+/// looks at.
+async fn latest_chat(
+    tx: &mut dyn Tx,
+    customer: &CustomerRecord,
+) -> Result<Option<CaseRecord>, StoreError> {
+    match &customer.latest_case_id {
+        Some(id) => Ok(Some(tx.get_case(&customer.account_id, id).await?)),
+        None => Ok(None),
+    }
+}
+
+/// R6 a, d, e: a new case for the customer's message, their latest from
+/// now on; after `previous` (a closed chat) it is that chat's next (R12).
+async fn open_case(
+    tx: &mut dyn Tx,
+    channel: &ChannelRecord,
+    customer: &CustomerRecord,
+    first_text: &str,
+    previous: Option<CaseRecord>,
+    actor: &Actor,
+    at: Time,
+) -> Result<CaseRecord, AppError> {
+    let number = tx.next_case_number(&channel.account_id).await?;
+    let previous_id = previous.as_ref().map(|c| c.id.clone());
+    let case = new_case_record(
+        &channel.account_id,
+        number,
+        channel,
+        &customer.id,
+        Subject::from_first_message(first_text).into_string(),
+        previous_id.clone(),
+        at,
+    );
+    tx.insert_case(&case).await?;
+    record(
+        tx,
+        &case,
+        EventKind::Created,
+        actor,
+        Vec::new(),
+        json!({ "previous_case_id": previous_id }),
+        at,
+    )
+    .await?;
+    if let Some(mut previous) = previous {
+        let before = previous.next_case_id.replace(case.id.clone());
+        tx.update_case(&previous).await?;
+        record(
+            tx,
+            &previous,
+            EventKind::Linked,
+            actor,
+            vec![Change {
+                field: Field::NextCaseId,
+                before,
+                after: Some(case.id.clone()),
+            }],
+            json!({}),
+            at,
+        )
+        .await?;
+    }
+    tx.set_customer_latest_case(&customer.id, Some(&case.id))
+        .await?;
+    Ok(case)
+}
+
+/// R6 c: the latest chat, finished open or pending, is active again and
+/// remembers from which message on a split would take the new messages.
+async fn reopen(
+    tx: &mut dyn Tx,
+    case: &mut CaseRecord,
+    from_seq: i64,
+    actor: &Actor,
+    at: Time,
+) -> Result<(), StoreError> {
+    let changes = case.state.reopen_by_customer(from_seq, at);
+    record(tx, case, EventKind::Reopened, actor, changes, json!({}), at).await
+}
+
+/// Stores the customer's message, with its file, in the case routing chose.
+async fn store_customer_message(
+    tx: &mut dyn Tx,
+    channel: &ChannelRecord,
+    customer: &CustomerRecord,
+    case: &CaseRecord,
+    msg: InboundMessage,
+    seq: i64,
+    at: Time,
+) -> Result<MessageRecord, StoreError> {
+    let message = MessageRecord {
+        id: new_id(),
+        account_id: channel.account_id.clone(),
+        case_id: case.id.clone(),
+        seq,
+        kind: MessageKind::Message,
+        author_type: AuthorType::Customer,
+        author_id: Some(customer.id.clone()),
+        text: msg.text,
+        created_at: at,
+        channel_id: channel.id.clone(),
+        channel_message_id: Some(msg.message_id),
+        reacted_message_id: None,
+    };
+    tx.insert_message(&message).await?;
+    if let Some(mut attachment) = msg.attachment {
+        attachment.message_id = message.id.clone();
+        tx.insert_attachment(&attachment).await?;
+    }
+    Ok(message)
 }
 
 #[derive(Debug, Clone)]
