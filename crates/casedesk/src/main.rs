@@ -230,7 +230,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 client_ip_header,
                 attachments_dir: Some(attachments_dir),
                 attachment_max_bytes: Some(attachment_max_mb << 20),
-                limits: casedesk_server::listen::Limits {
+                limits: casedesk_server::http::listen::Limits {
                     max_connections: usize::try_from(max_connections).unwrap_or(usize::MAX),
                     header_read_timeout: std::time::Duration::from_secs(header_timeout_seconds),
                 },

@@ -8,7 +8,6 @@
 #![forbid(unsafe_code)]
 
 mod actions;
-pub mod api;
 pub mod attachments;
 pub mod auth;
 mod automation;
@@ -17,39 +16,25 @@ pub mod clock;
 pub mod error;
 pub mod events;
 pub mod help;
-mod input;
-pub mod listen;
+pub mod http;
 pub mod mail;
 pub mod rules;
 pub mod scheduler;
 pub mod templates;
-mod urls;
 pub mod util;
-pub mod web;
 pub mod webhook;
 pub mod widget;
 
 use std::future::Future;
 use std::sync::Arc;
 
-use axum::Router;
-use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use axum::routing::get;
 use casedesk_store::Store;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
-use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::TraceLayer;
 
 use crate::error::AppError;
 use crate::events::{Bus, Notice};
-
-/// Largest request body accepted.
-pub const MAX_BODY_BYTES: usize = 1 << 20;
-/// Largest oversized body read to its end before answering 413.
-const MAX_DRAIN_BYTES: u64 = 16 << 20;
+use crate::http::listen;
 
 /// What the server needs besides its store and listener.
 #[derive(Clone, Default)]
@@ -185,97 +170,6 @@ pub enum ServeError {
     Startup(String),
     #[error("server failed: {0}")]
     Io(#[from] std::io::Error),
-}
-
-async fn healthz() -> &'static str {
-    "ok"
-}
-
-async fn method_not_allowed() -> AppError {
-    AppError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        "this route does not take that method",
-    )
-}
-
-/// Answers 413 to a request whose declared length is over the limit, after
-/// reading (and dropping) up to [`MAX_DRAIN_BYTES`] of its body: closing the
-/// connection on an unread body resets it, and the client would never see
-/// the answer.
-async fn reject_oversized(
-    axum::extract::State(app): axum::extract::State<App>,
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let declared = req
-        .headers()
-        .get(axum::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    // File uploads stream their body to disk under their own limit (with
-    // no attachments directory, the handler answers why).
-    let upload =
-        req.method() == axum::http::Method::POST && req.uri().path().ends_with("/attachments");
-    if upload {
-        return match &app.files {
-            Some(files) if declared.is_some_and(|len| len > files.max_bytes) => {
-                attachments::too_large(files.max_bytes).into_response()
-            }
-            _ => next.run(req).await,
-        };
-    }
-    match declared {
-        Some(len) if len > MAX_BODY_BYTES as u64 => {
-            if len <= MAX_DRAIN_BYTES {
-                let drain = axum::body::to_bytes(req.into_body(), MAX_DRAIN_BYTES as usize);
-                let _ = tokio::time::timeout(std::time::Duration::from_secs(10), drain).await;
-            }
-            AppError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                "request body is larger than 1 MiB",
-            )
-            .into_response()
-        }
-        _ => next.run(req).await,
-    }
-}
-
-fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
-    AppError::internal("a request handler panicked").into_response()
-}
-
-/// The whole HTTP application.
-pub fn router(app: App) -> Router {
-    let (api, openapi) = api::router();
-    let openapi = Arc::new(openapi);
-    Router::new()
-        .merge(api)
-        .merge(web::router())
-        .route("/healthz", get(healthz))
-        .route(
-            "/api/v1/openapi.json",
-            get(move || {
-                let doc = Arc::clone(&openapi);
-                async move { axum::Json(doc.as_ref().clone()) }
-            }),
-        )
-        .fallback(error::route_not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn(input::check_uri))
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::clone(&app),
-            reject_oversized,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::clone(&app),
-            widget::cors,
-        ))
-        .layer(CatchPanicLayer::custom(panic_response))
-        .layer(TraceLayer::new_for_http())
-        .with_state(app)
 }
 
 /// Creates the first account when the database is empty, then serves on
@@ -429,11 +323,16 @@ impl Server {
         let store = Arc::clone(&app.store);
         tracing::info!(%addr, backend = store.backend(), "casedesk is listening");
         let stop_for_http = stop.clone();
-        listen::serve(listener, router(Arc::clone(&app)), limits, async move {
-            shutdown.await;
-            tracing::info!("shutting down: draining in-flight requests");
-            let _ = stop_for_http.send(true);
-        })
+        listen::serve(
+            listener,
+            http::router(Arc::clone(&app)),
+            limits,
+            async move {
+                shutdown.await;
+                tracing::info!("shutting down: draining in-flight requests");
+                let _ = stop_for_http.send(true);
+            },
+        )
         .await;
         let _ = stop.send(true);
         for w in workers {

@@ -142,7 +142,7 @@ pub fn parse_origins(origins: &[String]) -> Result<Vec<String>, AppError> {
     }
     let mut out = Vec::new();
     for o in origins {
-        if !crate::urls::is_origin(o) {
+        if !crate::http::urls::is_origin(o) {
             return Err(AppError::invalid(format!(
                 "`{o}` is not an origin like https://shop.example"
             )));

@@ -27,7 +27,7 @@ fn files_under(root: &Path, dir: &Path, out: &mut BTreeSet<String>) {
 
 #[test]
 fn every_file_under_assets_is_embedded() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/web/assets");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/http/web/assets");
     let mut on_disk = BTreeSet::new();
     files_under(&root, &root, &mut on_disk);
     let embedded: BTreeSet<String> = ASSETS.iter().map(|a| a.name.to_owned()).collect();

@@ -255,7 +255,7 @@ pub fn json_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(AppError::invalid("the body must be a JSON object"));
     }
-    if let Some(field) = crate::input::nul_in_json(bytes) {
+    if let Some(field) = crate::http::input::nul_in_json(bytes) {
         return Err(AppError::invalid(format!(
             "`{field}` must not contain NUL characters (\\u0000)"
         )));

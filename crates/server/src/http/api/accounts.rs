@@ -348,7 +348,7 @@ fn check_webhook_url(app: &App, url: &str) -> Result<String, AppError> {
     // literal the URL grammar below does not take.
     let checked = crate::webhook::check_url(url, app.webhook_allow_private)
         .map_err(|why| AppError::invalid(format!("webhook_url: {why}")))?;
-    if !crate::urls::is_webhook_url(url) {
+    if !crate::http::urls::is_webhook_url(url) {
         return Err(AppError::invalid(
             "webhook_url must be an http(s) URL like https://hooks.example/casedesk",
         ));

@@ -7,7 +7,7 @@
 //! (the tests below hold them to the Rust code): text is trimmed with
 //! `str::trim`, so "1 to 200 characters" means after trimming Unicode
 //! white space, and lengths count characters. No text anywhere may hold
-//! NUL ([`crate::input`]); [`forbid_nul`] says so for every string that
+//! NUL ([`crate::http::input`]); [`forbid_nul`] says so for every string that
 //! does not already.
 //!
 //! JSON Schema cannot say everything: which ids exist (an unknown one is
@@ -98,11 +98,11 @@ pub fn template_text_pattern() -> String {
 }
 
 pub fn webhook_url_pattern() -> String {
-    crate::urls::webhook_url_pattern()
+    crate::http::urls::webhook_url_pattern()
 }
 
 pub fn origin_pattern() -> String {
-    crate::urls::origin_pattern()
+    crate::http::urls::origin_pattern()
 }
 
 /// A list cursor: `<sort><order><micros>_<case id>` (see `api::cases`).
