@@ -450,16 +450,11 @@ async fn fire_timer(
     Ok((fired, effects))
 }
 
-/// Timers claimed per pass of the scheduler loop, and fired per unit of
-/// work: a burst (a new time rule armed for thousands of waiting cases)
-/// takes turns with the chat deadlines instead of holding them up.
-const TIMER_PASS: i64 = 200;
-const TIMER_BATCH: usize = 50;
-/// A timer whose firing failed is tried again this much later.
-const RETRY_SECONDS: i64 = 30;
-
-/// Fires one batch of timers in one unit of work.
-async fn fire_batch(app: &AppState, batch: Vec<RuleTimer>) -> Result<(), AppError> {
+/// Fires a batch of due rule timers in one unit of work.
+pub(crate) async fn fire_rule_timers(
+    app: &AppState,
+    batch: Vec<RuleTimer>,
+) -> Result<(), AppError> {
     let clock = app.clock.clone();
     let effects = write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
@@ -476,49 +471,4 @@ async fn fire_batch(app: &AppState, batch: Vec<RuleTimer>) -> Result<(), AppErro
     .await?;
     app.after_change_commit(effects.notices, effects.queued);
     Ok(())
-}
-
-/// Fires the due rule timers of one pass ([`TIMER_PASS`] at most); returns
-/// whether more may be due (the pass was full). A batch that fails is
-/// retried timer by timer, and a timer that still fails is put back
-/// [`RETRY_SECONDS`] later.
-pub async fn fire_due_rule_timers(app: &AppState) -> Result<bool, StoreError> {
-    let at = app.clock.now();
-    let due = write::<_, StoreError, _>(&*app.store, move |tx| {
-        Box::pin(async move { tx.claim_due_rule_timers(at, TIMER_PASS).await })
-    })
-    .await?;
-    let full = due.len() as i64 >= TIMER_PASS;
-    for batch in due.chunks(TIMER_BATCH) {
-        // Customers are locked in case order, as chat deadlines do, so two
-        // servers never wait on each other in a cycle.
-        let mut batch = batch.to_vec();
-        batch.sort_by(|a, b| a.case_id.cmp(&b.case_id));
-        match fire_batch(app, batch.clone()).await {
-            Ok(()) => {}
-            Err(e) => {
-                tracing::info!("a batch of rule timers failed ({}); one by one", e.message);
-                for timer in &batch {
-                    match fire_batch(app, vec![timer.clone()]).await {
-                        Ok(()) => {}
-                        Err(e) => {
-                            tracing::warn!(
-                                rule = %timer.rule_id, case = %timer.case_id,
-                                "firing a rule timer failed: {}", e.message
-                            );
-                            let later = RuleTimer {
-                                due_at: app.clock.now() + chrono::Duration::seconds(RETRY_SECONDS),
-                                ..timer.clone()
-                            };
-                            let _ = write::<_, StoreError, _>(&*app.store, move |tx| {
-                                Box::pin(async move { tx.set_rule_timer(&later, true).await })
-                            })
-                            .await;
-                        }
-                    }
-                }
-            }
-        }
-    }
-    Ok(full)
 }

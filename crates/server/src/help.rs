@@ -21,8 +21,8 @@ use chrono::Duration;
 use crate::App;
 use crate::cases;
 use crate::error::AppError;
-use crate::mail::Mail;
 use crate::util::{new_secret, sha256_hex};
+use crate::workers::mail::Mail;
 
 /// How long a sign-in link works (once).
 pub const LINK_TTL: Duration = Duration::minutes(15);

@@ -17,13 +17,12 @@ pub mod error;
 pub mod events;
 pub mod help;
 pub mod http;
-pub mod mail;
 pub mod rules;
-pub mod scheduler;
 pub mod templates;
 pub mod util;
 pub mod webhook;
 pub mod widget;
+pub mod workers;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -105,7 +104,7 @@ pub struct AppState {
     /// "Now" for every rule ([`Config::clock`]).
     pub clock: clock::Clock,
     /// One round at a time of each worker ([`AppState::run_due_work`]).
-    pub(crate) rounds: scheduler::Rounds,
+    pub(crate) rounds: workers::Rounds,
     pub bus: Bus,
     /// Poked after a commit that may have moved a chat deadline.
     pub timers: Notify,
@@ -134,7 +133,7 @@ pub struct AppState {
     pub webhook_allow_private: bool,
     pub webhook_retry: webhook::Retry,
     /// Outgoing mail (Help Center sign-in links).
-    pub mailer: mail::Mailer,
+    pub mailer: workers::mail::Mailer,
     /// The attachments directory, when configured.
     pub files: Option<attachments::Files>,
     /// [`Config::client_ip_header`], checked.
@@ -222,8 +221,9 @@ impl Server {
                 None => println!("casedesk: created the first account; admin {email}"),
             }
         }
-        let mailer = mail::Mailer::new(config.smtp_url.as_deref(), config.smtp_from.as_deref())
-            .map_err(ServeError::Startup)?;
+        let mailer =
+            workers::mail::Mailer::new(config.smtp_url.as_deref(), config.smtp_from.as_deref())
+                .map_err(ServeError::Startup)?;
         if mailer.delivers() && config.public_url.is_none() {
             // The links in mail must not take the address from a request's Host
             // header: whoever asks for a link could point it at their own site.
@@ -249,7 +249,7 @@ impl Server {
             listen_url: format!("http://{addr}"),
             store,
             clock: config.clock,
-            rounds: scheduler::Rounds::default(),
+            rounds: workers::Rounds::default(),
             bus: Bus::default(),
             timers: Notify::new(),
             outbox_changed: Notify::new(),
@@ -316,9 +316,9 @@ impl Server {
         } = self;
         let addr = listener.local_addr()?;
         let workers = [
-            tokio::spawn(scheduler::deadline_loop(Arc::clone(&app))),
-            tokio::spawn(scheduler::outbox_loop(Arc::clone(&app))),
-            tokio::spawn(scheduler::tmp_sweep_loop(Arc::clone(&app))),
+            tokio::spawn(workers::timers::deadline_loop(Arc::clone(&app))),
+            tokio::spawn(workers::outbox::outbox_loop(Arc::clone(&app))),
+            tokio::spawn(workers::sweep::tmp_loop(Arc::clone(&app))),
         ];
         let store = Arc::clone(&app.store);
         tracing::info!(%addr, backend = store.backend(), "casedesk is listening");

@@ -608,7 +608,7 @@ fn capture_mail_log() {
     // Once per process; the second backend's run finds it installed.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(
-            "casedesk_server::mail=info",
+            "casedesk_server::workers::mail=info",
         ))
         .with_writer(|| LogWriter)
         .with_ansi(false)

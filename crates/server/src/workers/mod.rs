@@ -1,0 +1,69 @@
+//! Background work with durable state, each a loop that claims what is
+//! due and hands it to a use case or a channel: chat deadlines and rule
+//! timers ([`timers`]), the outbound delivery outbox ([`outbox`]), the
+//! sweep of abandoned uploads ([`sweep`]); and outgoing mail ([`mail`]),
+//! sent in the background of the request that asked for it.
+//!
+//! The loops sleep until their next due time (read from an index), a
+//! [`Notify`](tokio::sync::Notify) from a commit that changed it, or at most
+//! [`MAX_SLEEP`] so that work queued by another server process on the same
+//! database is picked up too. Correctness never depends on the sleeping:
+//! each deadline is re-checked under the customer's lock when it fires, and
+//! outbox items are leased. Outbox items are tried a limited number of
+//! times ([`Retry`](crate::webhook::Retry)) and then kept as failed until
+//! an admin redelivers them.
+//!
+//! "Due" is by the app's [`Clock`](crate::clock::Clock). Under a manual
+//! clock the loops sleep until the clock is moved, never on wall-clock
+//! time, and [`AppState::run_due_work`] runs everything due at the clock's
+//! time to completion: with one round of each worker at a time, work that a
+//! loop started is finished when it returns, so a test sees the same state
+//! whichever of the two did it.
+
+pub mod mail;
+pub mod outbox;
+pub mod sweep;
+pub mod timers;
+
+use std::time::Duration;
+
+use casedesk_domain::Time;
+use casedesk_store::StoreError;
+
+use crate::AppState;
+
+const MAX_SLEEP: Duration = Duration::from_secs(1);
+
+/// The rounds of the workers in this process: a round holds its lock from
+/// claiming work to recording what became of it.
+#[derive(Default)]
+pub(crate) struct Rounds {
+    timers: tokio::sync::Mutex<()>,
+    outbox: tokio::sync::Mutex<()>,
+}
+
+impl AppState {
+    /// Runs the work due at the clock's current time to completion: chat
+    /// deadlines, rule timers, then webhook deliveries (which the first two
+    /// may queue), each after any round of its worker already under way.
+    /// For tests, which move a [`ManualClock`](crate::clock::ManualClock)
+    /// and then call this instead of waiting for the workers.
+    pub async fn run_due_work(&self) -> Result<(), StoreError> {
+        while timers::round(self).await? {}
+        outbox::round(self).await
+    }
+}
+
+/// Waits until `until`, a notification, or shutdown; whichever comes first.
+async fn nap(app: &AppState, until: Option<Time>, notify: &tokio::sync::Notify) {
+    let mut shutdown = app.shutdown.clone();
+    tokio::select! {
+        _ = app.clock.sleep_until(until, MAX_SLEEP) => {}
+        _ = notify.notified() => {}
+        _ = shutdown.wait_for(|stop| *stop) => {}
+    }
+}
+
+fn stopping(app: &AppState) -> bool {
+    *app.shutdown.borrow()
+}

@@ -1,0 +1,158 @@
+//! Chat deadlines (R3 auto-finish, R4 warning) and the timers of
+//! time-based automation rules: one loop, sleeping until the earlier of the
+//! two next due times. Each round claims what is due and fires it through
+//! the use cases ([`deadlines`](crate::cases::fire_deadlines),
+//! [`rule timers`](crate::automation::fire_rule_timers)) in batches, one
+//! unit of work each.
+
+use casedesk_store::{Deadline, RuleTimer, StoreError, read, write};
+use futures::StreamExt;
+
+use super::{nap, stopping};
+use crate::cases::{Fired, fire_deadlines};
+use crate::{App, AppState, automation};
+
+const DEADLINE_BATCH: i64 = 1000;
+/// Deadlines fired per unit of work, and such units in flight.
+const FIRE_BATCH: usize = 100;
+const FIRE_JOBS_IN_FLIGHT: usize = 16;
+
+/// Fires every due deadline; returns how many chats it finished.
+pub async fn fire_due_deadlines(app: &AppState) -> Result<usize, StoreError> {
+    let mut finished = 0;
+    loop {
+        let at = app.clock.now();
+        let due: Vec<Deadline> = write(&*app.store, move |tx| {
+            Box::pin(async move { tx.claim_due_deadlines(at, DEADLINE_BATCH).await })
+        })
+        .await?;
+        let n = due.len();
+        let batches: Vec<Vec<Deadline>> =
+            due.chunks(FIRE_BATCH).map(<[Deadline]>::to_vec).collect();
+        let results: Vec<Vec<Fired>> = futures::stream::iter(batches)
+            .map(|batch| fire_deadline_batch(app, batch))
+            .buffer_unordered(FIRE_JOBS_IN_FLIGHT)
+            .collect()
+            .await;
+        let fired: Vec<Fired> = results.into_iter().flatten().collect();
+        finished += fired.iter().filter(|f| **f == Fired::Finished).count();
+        // Nothing fired (every one failed): wait for the next round rather
+        // than spin on the same deadlines.
+        if (n as i64) < DEADLINE_BATCH || fired.is_empty() || stopping(app) {
+            return Ok(finished);
+        }
+    }
+}
+
+/// Fires a batch in one unit of work; when that fails (a deadlock with
+/// another server, one bad case) each deadline is tried on its own, so one
+/// failure never holds the others back.
+async fn fire_deadline_batch(app: &AppState, batch: Vec<Deadline>) -> Vec<Fired> {
+    match fire_deadlines(app, batch.clone()).await {
+        Ok(fired) => fired,
+        Err(e) => {
+            tracing::info!(
+                "a batch of chat deadlines failed ({}); firing one by one",
+                e.message
+            );
+            let mut fired = Vec::new();
+            for d in batch {
+                match fire_deadlines(app, vec![d]).await {
+                    Ok(f) => fired.extend(f),
+                    Err(e) => tracing::warn!("firing a chat deadline failed: {}", e.message),
+                }
+            }
+            fired
+        }
+    }
+}
+
+/// One round of the timer worker: every due chat deadline, then one
+/// pass of due rule timers. Returns whether rule timers may still be due
+/// (a pass takes a bounded number, so that a burst of them takes turns
+/// with the chat deadlines).
+pub(super) async fn round(app: &AppState) -> Result<bool, StoreError> {
+    let _round = app.rounds.timers.lock().await;
+    let deadlines = fire_due_deadlines(app).await;
+    if let Err(e) = &deadlines {
+        tracing::warn!("chat deadlines: {e}");
+    }
+    let timers = fire_due_rule_timers(app).await;
+    if let Err(e) = &timers {
+        tracing::warn!("rule timers: {e}");
+    }
+    deadlines?;
+    timers
+}
+
+/// Chat deadlines (R3/R4) and the timers of time-based automation rules:
+/// one loop, sleeping until the earlier of the two next due times.
+pub async fn deadline_loop(app: App) {
+    while !stopping(&app) {
+        // Errors are logged by the round; the next round tries again.
+        let _ = round(&app).await;
+        let next = read::<_, StoreError, _>(&*app.store, |tx| {
+            Box::pin(async move {
+                let deadline = tx.next_deadline_at().await?;
+                let rule = tx.next_rule_timer_at().await?;
+                Ok(deadline.into_iter().chain(rule).min())
+            })
+        })
+        .await
+        .unwrap_or(None);
+        nap(&app, next, &app.timers).await;
+    }
+}
+
+/// Rule timers claimed per pass of the loop, and fired per unit of
+/// work: a burst (a new time rule armed for thousands of waiting cases)
+/// takes turns with the chat deadlines instead of holding them up.
+const TIMER_PASS: i64 = 200;
+const TIMER_BATCH: usize = 50;
+/// A timer whose firing failed is tried again this much later.
+const RETRY_SECONDS: i64 = 30;
+
+/// Fires the due rule timers of one pass ([`TIMER_PASS`] at most); returns
+/// whether more may be due (the pass was full). A batch that fails is
+/// retried timer by timer, and a timer that still fails is put back
+/// [`RETRY_SECONDS`] later.
+pub async fn fire_due_rule_timers(app: &AppState) -> Result<bool, StoreError> {
+    let at = app.clock.now();
+    let due = write::<_, StoreError, _>(&*app.store, move |tx| {
+        Box::pin(async move { tx.claim_due_rule_timers(at, TIMER_PASS).await })
+    })
+    .await?;
+    let full = due.len() as i64 >= TIMER_PASS;
+    for batch in due.chunks(TIMER_BATCH) {
+        // Customers are locked in case order, as chat deadlines do, so two
+        // servers never wait on each other in a cycle.
+        let mut batch = batch.to_vec();
+        batch.sort_by(|a, b| a.case_id.cmp(&b.case_id));
+        match automation::fire_rule_timers(app, batch.clone()).await {
+            Ok(()) => {}
+            Err(e) => {
+                tracing::info!("a batch of rule timers failed ({}); one by one", e.message);
+                for timer in &batch {
+                    match automation::fire_rule_timers(app, vec![timer.clone()]).await {
+                        Ok(()) => {}
+                        Err(e) => {
+                            tracing::warn!(
+                                rule = %timer.rule_id, case = %timer.case_id,
+                                "firing a rule timer failed: {}", e.message
+                            );
+                            let later = RuleTimer {
+                                due_at: app.clock.now() + chrono::Duration::seconds(RETRY_SECONDS),
+                                ..timer.clone()
+                            };
+                            let _ = write::<_, StoreError, _>(&*app.store, move |tx| {
+                                Box::pin(async move { tx.set_rule_timer(&later, true).await })
+                            })
+                            .await;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(full)
+}
