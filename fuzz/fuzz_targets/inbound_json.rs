@@ -10,9 +10,9 @@
 #![no_main]
 
 use casedesk_server::cases::{check_emoji, check_text};
+use casedesk_server::channels::api::{Inbound, InboundEvent};
 use casedesk_server::error::AppError;
-use casedesk_server::http::api::dto::InboundEvent;
-use casedesk_server::http::api::{Inbound, json_body};
+use casedesk_server::http::api::json_body;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|body: &[u8]| {

@@ -12,6 +12,7 @@ pub mod attachments;
 pub mod auth;
 mod automation;
 pub mod cases;
+pub mod channels;
 pub mod clock;
 pub mod error;
 pub mod events;
@@ -20,8 +21,6 @@ pub mod http;
 pub mod rules;
 pub mod templates;
 pub mod util;
-pub mod webhook;
-pub mod widget;
 pub mod workers;
 
 use std::future::Future;
@@ -61,15 +60,15 @@ pub struct Config {
     pub limits: listen::Limits,
     /// Webhooks may go to loopback and private networks (a messenger bridge
     /// on the same host or LAN). Link-local and metadata addresses stay
-    /// refused either way ([`webhook::reach`]).
+    /// refused either way ([`webhook::reach`](channels::api::webhook::reach)).
     pub webhook_allow_private: bool,
     /// An HTTP proxy every webhook delivery goes through (an egress proxy
     /// with rules of its own); the address rule still refuses IP literals
     /// it forbids, but the proxy resolves host names.
     pub webhook_proxy: Option<String>,
     /// How often a delivery is tried before it fails for good; unset,
-    /// [`webhook::Retry::default`].
-    pub webhook_retry: Option<webhook::Retry>,
+    /// [`Retry::default`](channels::api::webhook::Retry::default).
+    pub webhook_retry: Option<channels::api::webhook::Retry>,
     /// Where "now" comes from: the system's clock, or a test's
     /// [`clock::ManualClock`].
     pub clock: clock::Clock,
@@ -119,19 +118,19 @@ pub struct AppState {
     /// streams notice within seconds by checking their credential).
     pub revoked: tokio::sync::broadcast::Sender<String>,
     /// Per-visitor and per-channel limits of the web chat widget.
-    pub widget_limits: widget::RateLimit,
+    pub widget_limits: channels::widget::RateLimit,
     /// Open event streams per widget visitor and per agent.
-    pub streams: widget::StreamCount,
+    pub streams: http::api::stream::StreamCount,
     /// [`Config::public_url`], checked.
     pub public_url: Option<String>,
     /// `http://` and the address the server listens on: the address of
     /// mailed links when no public URL is configured.
     pub listen_url: String,
-    /// Webhook deliveries' client ([`webhook::client`]).
+    /// Webhook deliveries' client ([`client`](channels::api::webhook::client)).
     pub http: reqwest::Client,
     /// [`Config::webhook_allow_private`].
     pub webhook_allow_private: bool,
-    pub webhook_retry: webhook::Retry,
+    pub webhook_retry: channels::api::webhook::Retry,
     /// Outgoing mail (Help Center sign-in links).
     pub mailer: workers::mail::Mailer,
     /// The attachments directory, when configured.
@@ -256,15 +255,15 @@ impl Server {
             throttle: auth::Throttle::default(),
             hashing: auth::Hashing::default(),
             revoked: tokio::sync::broadcast::channel(64).0,
-            widget_limits: widget::RateLimit::default(),
-            streams: widget::StreamCount::default(),
+            widget_limits: channels::widget::RateLimit::default(),
+            streams: http::api::stream::StreamCount::default(),
             public_url: config
                 .public_url
                 .as_deref()
-                .map(widget::parse_public_url)
+                .map(http::urls::parse_public_url)
                 .transpose()
                 .map_err(startup)?,
-            http: webhook::client(
+            http: channels::api::webhook::client(
                 config.webhook_allow_private,
                 config.webhook_proxy.as_deref(),
             )

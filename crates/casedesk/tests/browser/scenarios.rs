@@ -2005,7 +2005,7 @@ async fn widget_channel_admin(app: &TestApp, b: &Browser) {
         .post(format!("{}/api/v1/widget/{id}/visitors", app.base))
         .header("origin", "https://shop.example")
         .json(&json!({"user_id": "site-user-7",
-            "user_hash": casedesk_server::widget::user_hash(&secret, "site-user-7")}))
+            "user_hash": casedesk_server::channels::widget::user_hash(&secret, "site-user-7")}))
         .send()
         .await
         .expect("a visitor");

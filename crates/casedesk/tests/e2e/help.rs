@@ -236,7 +236,7 @@ async fn help_center_signs_in_by_mail_and_shows_own_cases_across_channels(backen
     // A widget chat of Ann's, signed with her address by the shop: her
     // cases span both channels now; Bob's never show.
     let (ch, secret) = app.widget_channel(&[]).await;
-    let hash = casedesk_server::widget::user_hash(&secret, "shop-7\nann@example.com");
+    let hash = casedesk_server::channels::widget::user_hash(&secret, "shop-7\nann@example.com");
     let (st, v) = widget(
         &app,
         Method::POST,
@@ -641,7 +641,7 @@ async fn widget_link_and_signed_email_open_the_help_center(backend: Backend) {
     let account = account_id(&app).await;
     let (ch, secret) = app.widget_channel(&[]).await;
     // An e-mail comes only signed, together with the user id.
-    let only_id = casedesk_server::widget::user_hash(&secret, "u-1");
+    let only_id = casedesk_server::channels::widget::user_hash(&secret, "u-1");
     for (body, want) in [
         (
             json!({"user_id": "u-1", "user_hash": only_id, "email": "u1@example.com"}),
@@ -652,7 +652,7 @@ async fn widget_link_and_signed_email_open_the_help_center(backend: Backend) {
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         (
-            json!({"user_id": "u-1", "user_hash": casedesk_server::widget::user_hash(&secret, "u-1\nbad"), "email": "bad"}),
+            json!({"user_id": "u-1", "user_hash": casedesk_server::channels::widget::user_hash(&secret, "u-1\nbad"), "email": "bad"}),
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
     ] {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use casedesk_server::webhook::Retry;
+use casedesk_server::channels::api::webhook::Retry;
 
 use crate::helpers::{Backend, TestApp, s};
 use crate::on_both;

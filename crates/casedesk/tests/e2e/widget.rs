@@ -301,7 +301,7 @@ async fn widget_visitors_are_isolated_and_checked(backend: Backend) {
     );
 
     // Signed user ids: the same customer on every device; a bad hash is refused.
-    let hash = casedesk_server::widget::user_hash(&secret, "u-42");
+    let hash = casedesk_server::channels::widget::user_hash(&secret, "u-42");
     let (st, _, v) = w(
         &app,
         Method::POST,

@@ -1,7 +1,8 @@
 //! What every request's text must be before a use case sees it: valid
 //! UTF-8 and free of NUL. Decided here, once, for both databases (SQLite
 //! would store a NUL, PostgreSQL refuses it), and applied to the three
-//! ways text comes in: the path, the query string and JSON bodies.
+//! ways text comes in: the path, the query string and JSON bodies. Also
+//! the shape of a display name (of an agent or a channel).
 
 use axum::extract::Request;
 use axum::http::StatusCode;
@@ -107,6 +108,15 @@ fn nul_field(value: &serde_json::Value, at: String) -> Option<String> {
         }),
         _ => None,
     }
+}
+
+/// A display name (an agent's, a channel's): trimmed, 1 to 200 characters.
+pub fn display_name(name: &str) -> Result<String, AppError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(AppError::invalid("name must be 1 to 200 characters"));
+    }
+    Ok(name.to_owned())
 }
 
 #[cfg(test)]

@@ -1,10 +1,11 @@
 //! The HTTP edge: the v1 JSON API ([`api`]), the web front ends
 //! ([`web`]), the checks every request passes before a handler sees it
-//! ([`input`], body size, CORS), the URL grammar and building ([`urls`]),
+//! ([`input`], body size, [`cors`]), the URL grammar and building ([`urls`]),
 //! and the listener ([`listen`]). Handlers turn requests into use-case or
 //! channel calls and answers; they decide no rule themselves.
 
 pub mod api;
+pub mod cors;
 pub(crate) mod input;
 pub mod listen;
 pub(crate) mod urls;
@@ -21,7 +22,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::{self, AppError};
-use crate::{App, attachments, widget};
+use crate::{App, attachments};
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
@@ -112,7 +113,7 @@ pub fn router(app: App) -> Router {
         ))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&app),
-            widget::cors,
+            cors::widget,
         ))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http())

@@ -1,7 +1,8 @@
-//! The URLs the server takes from a request (a channel's webhook, a widget
-//! channel's allowed origins): plain `http(s)://host[:port]` URLs whose
-//! grammar is one regular expression, so that the OpenAPI document states
-//! exactly what the server checks (`api::schema` publishes these patterns).
+//! URLs: those the server takes from a request (a channel's webhook, a
+//! widget channel's allowed origins), plain `http(s)://host[:port]` URLs
+//! whose grammar is one regular expression, so that the OpenAPI document
+//! states exactly what the server checks (`api::schema` publishes these
+//! patterns); and the server's own address, from which it builds links.
 //!
 //! Narrower than what a browser would parse, on purpose: a host is a DNS
 //! name whose last label starts with a letter, or a dotted IPv4 address
@@ -10,7 +11,14 @@
 
 use std::sync::LazyLock;
 
+use axum::http::{HeaderMap, header};
 use regex::Regex;
+
+use crate::App;
+use crate::error::AppError;
+
+/// At most this many allowed origins per channel.
+pub const MAX_ORIGINS: usize = 50;
 
 /// The characters `str::trim` removes, as the inside of a regex class.
 const WS: &str = r"\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
@@ -56,9 +64,116 @@ pub fn is_origin(origin: &str) -> bool {
     ORIGIN.is_match(origin)
 }
 
+/// Checks and normalizes a channel's allowed origins: `scheme://host[:port]`
+/// of http(s), no path.
+pub fn parse_origins(origins: &[String]) -> Result<Vec<String>, AppError> {
+    if origins.len() > MAX_ORIGINS {
+        return Err(AppError::invalid(format!(
+            "at most {MAX_ORIGINS} allowed origins"
+        )));
+    }
+    let mut out = Vec::new();
+    for o in origins {
+        if !is_origin(o) {
+            return Err(AppError::invalid(format!(
+                "`{o}` is not an origin like https://shop.example"
+            )));
+        }
+        let url = reqwest::Url::parse(o.trim()).map_err(|_| {
+            AppError::invalid(format!("`{o}` is not an origin like https://shop.example"))
+        })?;
+        let bare = url.path() == "/" && url.query().is_none() && url.fragment().is_none();
+        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() || !bare {
+            return Err(AppError::invalid(format!(
+                "`{o}` is not an origin like https://shop.example (scheme, host and port only)"
+            )));
+        }
+        let origin = url.origin().ascii_serialization();
+        if !out.contains(&origin) {
+            out.push(origin);
+        }
+    }
+    Ok(out)
+}
+
+/// The server's public address: an http(s) URL without query, no trailing `/`.
+pub fn parse_public_url(url: &str) -> Result<String, AppError> {
+    let parsed = reqwest::Url::parse(url.trim())
+        .map_err(|e| AppError::invalid(format!("public URL `{url}`: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https")
+        || parsed.host().is_none()
+        || parsed.query().is_some()
+    {
+        return Err(AppError::invalid(format!(
+            "public URL `{url}` must be an http(s) URL like https://help.example"
+        )));
+    }
+    Ok(parsed.as_str().trim_end_matches('/').to_owned())
+}
+
+/// The server's address for widget snippets: the configured public URL,
+/// or the address the request reached.
+pub fn public_base(app: &App, headers: &HeaderMap) -> String {
+    if let Some(url) = &app.public_url {
+        return url.clone();
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '-' | '[' | ']'))
+        })
+        .unwrap_or("127.0.0.1:8080");
+    let https = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    format!("{}://{host}", if https { "https" } else { "http" })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn origins_are_scheme_host_and_port() {
+        let ok = parse_origins(&[
+            "https://Shop.example".into(),
+            "http://localhost:3000".into(),
+            "https://shop.example/".into(),
+        ])
+        .unwrap();
+        assert_eq!(ok, ["https://shop.example", "http://localhost:3000"]);
+        for bad in [
+            "shop.example",
+            "ftp://x.example",
+            "https://x.example/path",
+            "https://",
+        ] {
+            assert!(parse_origins(&[bad.into()]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn public_url_is_an_http_address_without_trailing_slash() {
+        assert_eq!(
+            parse_public_url("https://help.example/").unwrap(),
+            "https://help.example"
+        );
+        assert_eq!(
+            parse_public_url("http://10.0.0.5:8080/casedesk/").unwrap(),
+            "http://10.0.0.5:8080/casedesk"
+        );
+        for bad in [
+            "help.example",
+            "ftp://help.example",
+            "https://help.example/?a=1",
+        ] {
+            assert!(parse_public_url(bad).is_err(), "{bad}");
+        }
+    }
     use rand::Rng;
 
     /// Every URL of the grammar parses as the http(s) URL it looks like.

@@ -10,7 +10,7 @@
 //! database is picked up too. Correctness never depends on the sleeping:
 //! each deadline is re-checked under the customer's lock when it fires, and
 //! outbox items are leased. Outbox items are tried a limited number of
-//! times ([`Retry`](crate::webhook::Retry)) and then kept as failed until
+//! times ([`Retry`](crate::channels::api::webhook::Retry)) and then kept as failed until
 //! an admin redelivers them.
 //!
 //! "Due" is by the app's [`Clock`](crate::clock::Clock). Under a manual

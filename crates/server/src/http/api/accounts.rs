@@ -11,6 +11,7 @@ use super::dto::*;
 use crate::App;
 use crate::auth::{self, Agent};
 use crate::error::AppError;
+use crate::http::input::display_name;
 use crate::util::{new_id, new_secret};
 
 /// Checks the password and returns a new login token with its agent.
@@ -346,7 +347,7 @@ pub async fn list_channels(
 fn check_webhook_url(app: &App, url: &str) -> Result<String, AppError> {
     // The address rule first: its refusal names the rule, also for an IP
     // literal the URL grammar below does not take.
-    let checked = crate::webhook::check_url(url, app.webhook_allow_private)
+    let checked = crate::channels::api::webhook::check_url(url, app.webhook_allow_private)
         .map_err(|why| AppError::invalid(format!("webhook_url: {why}")))?;
     if !crate::http::urls::is_webhook_url(url) {
         return Err(AppError::invalid(
@@ -376,7 +377,7 @@ pub async fn create_channel(
     if body.kind != ChannelKind::Widget && !body.allowed_origins.is_empty() {
         return Err(AppError::invalid("allowed_origins is for widget channels"));
     }
-    let allowed_origins = crate::widget::parse_origins(&body.allowed_origins)?;
+    let allowed_origins = crate::http::urls::parse_origins(&body.allowed_origins)?;
     let webhook_url = body
         .webhook_url
         .as_deref()
@@ -403,42 +404,12 @@ pub async fn create_channel(
     ))
 }
 
-pub(super) fn display_name(name: &str) -> Result<String, AppError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(AppError::invalid("name must be 1 to 200 characters"));
-    }
-    Ok(name.to_owned())
-}
-
-/// The server's address for widget snippets: the configured public URL,
-/// or the address the request reached.
-pub(crate) fn public_base(app: &App, headers: &HeaderMap) -> String {
-    if let Some(url) = &app.public_url {
-        return url.clone();
-    }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| {
-            !h.is_empty()
-                && h.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '-' | '[' | ']'))
-        })
-        .unwrap_or("127.0.0.1:8080");
-    let https = headers
-        .get("x-forwarded-proto")
-        .and_then(|h| h.to_str().ok())
-        .is_some_and(|p| p.eq_ignore_ascii_case("https"));
-    format!("{}://{host}", if https { "https" } else { "http" })
-}
-
 fn channel_dto(app: &App, c: &ChannelRecord, show_token: bool, headers: &HeaderMap) -> ChannelDto {
     let mut dto = ChannelDto::new(c, show_token);
     if c.kind == ChannelKind::Widget {
         dto.snippet = Some(format!(
             "<script src=\"{}/widget.js\" data-casedesk-channel=\"{}\" async></script>",
-            public_base(app, headers),
+            crate::http::urls::public_base(app, headers),
             c.id
         ));
     }
@@ -466,7 +437,7 @@ pub async fn patch_channel(
     let origins = body
         .allowed_origins
         .as_deref()
-        .map(crate::widget::parse_origins)
+        .map(crate::http::urls::parse_origins)
         .transpose()?;
     let account_id = agent.account_id().to_owned();
     let channel = write::<_, AppError, _>(&*app.store, move |tx| {

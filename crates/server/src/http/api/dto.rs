@@ -10,6 +10,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
 use super::schema;
+pub use crate::channels::api::InboundEvent;
 use crate::util::{opt_rfc3339, rfc3339};
 
 /// `Some(None)` for an explicit `null`, `None` when the field is absent.
@@ -271,48 +272,7 @@ pub struct PatchSettings {
     pub business_hours: Option<Option<serde_json::Value>>,
 }
 
-/// A JSON object as `T`: serde also reads a struct from an array of its
-/// fields, which the document does not allow.
-fn object<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: serde::de::DeserializeOwned,
-{
-    let map = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
-    T::deserialize(serde_json::Value::Object(map)).map_err(serde::de::Error::custom)
-}
-
-/// The customer of an inbound event. Fields beyond these are ignored.
-#[derive(Deserialize)]
-pub struct InboundCustomer {
-    pub id: String,
-    pub name: Option<String>,
-}
-
-/// A customer event from a messenger. Its schema is
-/// [`schema::inbound_event`]: fields beyond these are ignored (a messenger
-/// may send more than casedesk reads).
-#[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum InboundEvent {
-    Message {
-        /// The channel's own message id: the idempotency key.
-        message_id: String,
-        #[serde(deserialize_with = "object")]
-        customer: InboundCustomer,
-        text: String,
-        /// When the customer sent it, if the channel knows; informational.
-        sent_at: Option<String>,
-    },
-    Reaction {
-        #[serde(deserialize_with = "object")]
-        customer: InboundCustomer,
-        /// The channel's id of a customer message, or casedesk's id of an agent reply.
-        target_message_id: String,
-        emoji: String,
-    },
-}
-
+// The `api` channel's event is its own type; the document states it here.
 impl utoipa::PartialSchema for InboundEvent {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         schema::inbound_event().into()

@@ -1,4 +1,6 @@
-//! The generic messenger webhook of `api` channels.
+//! `POST /api/v1/channels/{id}/inbound`: the webhook of `api` channels,
+//! authenticated by the channel's inbound token; the event itself is the
+//! channel's to read ([`crate::channels::api::inbound`]).
 
 use axum::extract::{Path, State};
 use axum::http::request::Parts;
@@ -8,7 +10,7 @@ use subtle::ConstantTimeEq;
 use super::Json;
 use super::dto::*;
 use crate::App;
-use crate::cases::{self, InboundMessage, InboundReaction};
+use crate::channels;
 use crate::error::AppError;
 
 /// The channel of the URL, if the bearer token is its inbound token.
@@ -46,67 +48,6 @@ impl axum::extract::FromRequestParts<App> for InboundChannel {
     }
 }
 
-/// Longest id of a message or customer a channel may send.
-pub(super) const MAX_ID_CHARS: usize = 256;
-
-pub(super) fn check_id(what: &str, id: &str) -> Result<(), AppError> {
-    if id.trim().is_empty() || id.chars().count() > MAX_ID_CHARS {
-        return Err(AppError::invalid(format!(
-            "{what} must be 1 to {MAX_ID_CHARS} characters, not all white space"
-        )));
-    }
-    Ok(())
-}
-
-/// A webhook event as the use cases take it: its ids checked, the
-/// customer's name trimmed and cut to 200 characters (blank is no name).
-/// The texts and emoji are checked by the use cases, for every channel.
-pub enum Inbound {
-    Message(InboundMessage),
-    Reaction(InboundReaction),
-}
-
-impl TryFrom<InboundEvent> for Inbound {
-    type Error = AppError;
-
-    fn try_from(event: InboundEvent) -> Result<Inbound, AppError> {
-        Ok(match event {
-            InboundEvent::Message {
-                message_id,
-                customer,
-                text,
-                sent_at: _,
-            } => {
-                check_id("message_id", &message_id)?;
-                check_id("customer.id", &customer.id)?;
-                Inbound::Message(InboundMessage {
-                    message_id,
-                    customer_id: customer.id,
-                    customer_name: customer
-                        .name
-                        .map(|n| n.trim().chars().take(200).collect::<String>())
-                        .filter(|n| !n.is_empty()),
-                    text,
-                    attachment: None,
-                })
-            }
-            InboundEvent::Reaction {
-                customer,
-                target_message_id,
-                emoji,
-            } => {
-                check_id("target_message_id", &target_message_id)?;
-                check_id("customer.id", &customer.id)?;
-                Inbound::Reaction(InboundReaction {
-                    customer_id: customer.id,
-                    target_message_id,
-                    emoji,
-                })
-            }
-        })
-    }
-}
-
 #[utoipa::path(post, path = "/api/v1/channels/{id}/inbound", tag = "channels",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "channel id")),
@@ -119,10 +60,7 @@ pub async fn inbound(
     InboundChannel(channel): InboundChannel,
     Json(event): Json<InboundEvent>,
 ) -> Result<axum::Json<InboundResponse>, AppError> {
-    let result = match Inbound::try_from(event)? {
-        Inbound::Message(m) => cases::receive_message(&app, channel, m).await?,
-        Inbound::Reaction(r) => cases::receive_reaction(&app, channel, r).await?,
-    };
+    let result = channels::api::receive(&app, channel, event).await?;
     Ok(axum::Json(InboundResponse {
         case_id: result.case_id,
         case_number: result.case_number,

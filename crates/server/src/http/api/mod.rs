@@ -11,11 +11,9 @@ mod inbound;
 mod rules;
 pub(crate) mod schema;
 mod stats;
-mod stream;
+pub(crate) mod stream;
 mod templates;
 mod widget;
-
-pub use inbound::Inbound;
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use std::net::{IpAddr, SocketAddr};

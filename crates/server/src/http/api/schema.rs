@@ -30,6 +30,10 @@ use utoipa::openapi::schema::{
 };
 use utoipa::openapi::{OpenApi, Ref, RefOr};
 
+use crate::channels::api::inbound::MAX_ID_CHARS;
+use crate::channels::widget::{MAX_CLIENT_ID, MAX_USER_FIELD};
+use crate::http::urls::MAX_ORIGINS;
+
 /// The characters `str::trim` removes (Unicode `White_Space`), as the
 /// inside of a regex class.
 const WS: &str = r"\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
@@ -353,12 +357,10 @@ pub fn emoji() -> Object {
 /// A widget visitor's name or user id: blank is none.
 pub fn user_field_or_null() -> Schema {
     or_null(
-        string(trimmed_pattern(crate::widget::MAX_USER_FIELD, true, true)).description(Some(
-            format!(
-                "At most {} characters after trimming, without control characters; blank is none",
-                crate::widget::MAX_USER_FIELD
-            ),
-        )),
+        string(trimmed_pattern(MAX_USER_FIELD, true, true)).description(Some(format!(
+            "At most {} characters after trimming, without control characters; blank is none",
+            MAX_USER_FIELD
+        ))),
     )
 }
 
@@ -394,7 +396,7 @@ pub fn not_blank() -> Object {
 
 /// The channel's own ids in inbound events.
 pub fn inbound_id() -> Object {
-    let max = super::inbound::MAX_ID_CHARS;
+    let max = MAX_ID_CHARS;
     string(not_blank_pattern())
         .max_length(Some(max))
         .description(Some(format!("Not blank, at most {max} characters")))
@@ -460,10 +462,10 @@ pub fn inbound_event() -> Schema {
 }
 
 pub fn client_id() -> Object {
-    string(format!("^[!-~]{{1,{}}}$", super::widget::MAX_CLIENT_ID))
+    string(format!("^[!-~]{{1,{}}}$", MAX_CLIENT_ID))
         .description(Some(format!(
             "An idempotency key: 1 to {} printable ASCII characters",
-            super::widget::MAX_CLIENT_ID
+            MAX_CLIENT_ID
         )))
         .build()
 }
@@ -528,7 +530,7 @@ fn origin() -> Object {
 }
 
 fn origins() -> ArrayBuilder {
-    array(origin(), 0, Some(crate::widget::MAX_ORIGINS)).description(Some(
+    array(origin(), 0, Some(MAX_ORIGINS)).description(Some(
         "Widget channels: the sites that may embed it; empty for any",
     ))
 }
@@ -641,7 +643,7 @@ pub fn template_body(patch: bool) -> Schema {
 
 /// `POST /widget/{channel_id}/visitors`: an e-mail only with a signed user id.
 pub fn new_visitor() -> Schema {
-    let max = crate::widget::MAX_USER_FIELD;
+    let max = MAX_USER_FIELD;
     let base = ObjectBuilder::new()
         .schema_type(Type::Object)
         .additional_properties(Some(AdditionalProperties::FreeForm(false)))
@@ -1317,7 +1319,7 @@ mod tests {
         agree(
             &trimmed_pattern(NAME_CHARS, false, false),
             NAME_CHARS,
-            |s| no_nul(s) && super::super::accounts::display_name(s).is_ok(),
+            |s| no_nul(s) && crate::http::input::display_name(s).is_ok(),
         );
         agree(&trimmed_pattern(7, false, false), 7, |s| {
             let t = s.trim();
@@ -1342,9 +1344,9 @@ mod tests {
             RULE_NAME_CHARS,
             |s| no_nul(s) && crate::rules::parse_name(s).is_ok(),
         );
-        let max = crate::widget::MAX_USER_FIELD;
+        let max = MAX_USER_FIELD;
         agree(&trimmed_pattern(max, true, true), max, |s| {
-            no_nul(s) && crate::widget::clean("name", Some(s.to_owned())).is_ok()
+            no_nul(s) && crate::channels::widget::clean("name", Some(s.to_owned())).is_ok()
         });
     }
 
@@ -1402,14 +1404,11 @@ mod tests {
 
     #[test]
     fn client_ids_are_what_the_widget_takes() {
-        let re = compile(&format!(
-            "^[!-~]{{1,{}}}$",
-            super::super::widget::MAX_CLIENT_ID
-        ));
-        for s in corpus(super::super::widget::MAX_CLIENT_ID) {
+        let re = compile(&format!("^[!-~]{{1,{}}}$", MAX_CLIENT_ID));
+        for s in corpus(MAX_CLIENT_ID) {
             assert_eq!(
                 re.is_match(&s),
-                super::super::widget::client_id(Some(s.clone())).is_ok(),
+                crate::channels::widget::client_id(Some(s.clone())).is_ok(),
                 "{s:?}"
             );
         }

@@ -1,7 +1,10 @@
-//! `GET /api/v1/events`: server-sent events of the caller's account, and
-//! the stream every live endpoint is built on.
+//! `GET /api/v1/events`: server-sent events of the caller's account, the
+//! stream every live endpoint is built on, and how many of them one agent
+//! or visitor may hold open.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
+use std::sync::Mutex;
 
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -11,7 +14,58 @@ use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 use crate::App;
 use crate::auth::Agent;
+use crate::error::AppError;
 use crate::events::Notice;
+
+/// Open event streams per key (a customer), capped.
+#[derive(Default)]
+pub struct StreamCount {
+    open: Mutex<HashMap<String, usize>>,
+}
+
+/// One open stream; dropping it (the stream ended) frees its place.
+pub struct StreamSlot {
+    app: crate::App,
+    key: String,
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        if let Ok(mut open) = self.app.streams.open.lock()
+            && let Some(n) = open.get_mut(&self.key)
+        {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.key);
+            }
+        }
+    }
+}
+
+/// Most event streams one customer may hold open (tabs and devices).
+pub const MAX_STREAMS: usize = 8;
+/// Most event streams one agent may hold open (tabs, devices, scripts).
+pub const MAX_AGENT_STREAMS: usize = 16;
+
+impl StreamCount {
+    /// Takes a place for a new stream of `key` (`visitor:…`, `agent:…`), or
+    /// 429 when it has `max` open.
+    pub fn open(app: &crate::App, key: &str, max: usize) -> Result<StreamSlot, AppError> {
+        let mut open = app.streams.open.lock().map_err(AppError::internal)?;
+        let n = open.entry(key.to_owned()).or_default();
+        if *n >= max {
+            return Err(AppError::too_many(
+                format!("at most {max} event streams open at once; close a window or tab"),
+                5,
+            ));
+        }
+        *n += 1;
+        Ok(StreamSlot {
+            app: std::sync::Arc::clone(app),
+            key: key.to_owned(),
+        })
+    }
+}
 
 /// Server-sent events of the notices `event` turns into one (the rest are
 /// skipped), `resync` when the subscriber fell behind, heartbeats, and an
@@ -55,12 +109,12 @@ where
 pub async fn events(
     State(app): State<App>,
     agent: Agent,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, crate::error::AppError> {
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
     // The stream holds its place among the agent's streams until it ends.
-    let slot = crate::widget::StreamCount::open(
+    let slot = StreamCount::open(
         &app,
         &format!("agent:{}", agent.record.id),
-        crate::widget::MAX_AGENT_STREAMS,
+        MAX_AGENT_STREAMS,
     )?;
     let account_id = agent.record.account_id;
     let (check, token_hash) = (App::clone(&app), agent.token_hash);

@@ -1,5 +1,5 @@
 //! The web chat widget's API: what a visitor's browser calls, cross-origin
-//! (see [`crate::widget::cors`]), with a visitor token instead of an agent's.
+//! (see [`crate::http::cors`]), with a visitor token instead of an agent's.
 
 use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
@@ -18,9 +18,9 @@ use super::dto::*;
 use super::{Json, Query};
 use crate::App;
 use crate::cases::{self, InboundMessage, InboundReaction, check_text};
+use crate::channels::widget::{self, RATE_LIMIT, RATE_WINDOW, VisitorClaim, client_id};
 use crate::error::AppError;
-use crate::util::{new_id, sha256_hex};
-use crate::widget::{self, RATE_LIMIT, RATE_WINDOW, VisitorClaim};
+use crate::util::sha256_hex;
 
 /// Most messages one `GET …/messages` returns; the widget asks again.
 const PAGE: i64 = 500;
@@ -173,9 +173,6 @@ pub async fn list_messages(
     }))
 }
 
-/// Longest idempotency key the widget may send.
-pub(super) const MAX_CLIENT_ID: usize = 100;
-
 #[utoipa::path(post, path = "/api/v1/widget/{channel_id}/messages", tag = "widget", security(()),
     params(("channel_id" = String, Path)), request_body = WidgetPostMessage,
     responses((status = 201, body = WidgetPosted), (status = 401), (status = 422),
@@ -195,22 +192,6 @@ pub async fn post_message(
         .hit(&customer.id, RATE_LIMIT, RATE_WINDOW)?;
     let posted = post_as_visitor(&app, &channel_id, &customer, client_id, body.text, None).await?;
     Ok((StatusCode::CREATED, axum::Json(posted)))
-}
-
-pub(super) fn client_id(given: Option<String>) -> Result<String, AppError> {
-    match given {
-        Some(id)
-            if !id.is_empty()
-                && id.len() <= MAX_CLIENT_ID
-                && id.chars().all(|c| c.is_ascii_graphic()) =>
-        {
-            Ok(id)
-        }
-        Some(_) => Err(AppError::invalid(
-            "client_id must be 1 to 100 printable ASCII characters",
-        )),
-        None => Ok(new_id()),
-    }
 }
 
 /// A visitor's message (with a stored file, maybe), routed by R6; a file
@@ -396,10 +377,10 @@ pub async fn events(
     let token = q.token.or_else(|| bearer_of(&headers));
     let (_, customer) = widget::visitor_of(&app, &channel_id, token.as_deref()).await?;
     // The stream holds its place among the visitor's streams until it ends.
-    let slot = widget::StreamCount::open(
+    let slot = super::stream::StreamCount::open(
         &app,
         &format!("visitor:{}", customer.id),
-        widget::MAX_STREAMS,
+        super::stream::MAX_STREAMS,
     )?;
     let (check, token) = (App::clone(&app), token.unwrap_or_default());
     let revoked = super::stream::until_revoked(
@@ -488,7 +469,7 @@ pub async fn help_link(
         "too many Help Center links at once; wait a moment",
     )?;
     let token = crate::help::link_for_customer(&app, &customer).await?;
-    let base = super::accounts::public_base(&app, &headers);
+    let base = crate::http::urls::public_base(&app, &headers);
     Ok(axum::Json(HelpLinkDto {
         url: format!(
             "{}#login={token}",

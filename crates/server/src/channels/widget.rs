@@ -1,6 +1,7 @@
-//! The web chat widget's server side: visitors and their tokens, the
-//! host site's signed user ids, per-visitor rate limits and the
-//! cross-origin rules of widget channels.
+//! The `widget` channel, the web chat: visitors and their tokens, the
+//! host site's signed user ids, the ids of a visitor's messages,
+//! per-visitor rate limits and which sites may use a channel (the HTTP
+//! side of that is [`crate::http::cors`]).
 //!
 //! A visitor is a customer of a `widget` channel. Their bearer token is a
 //! random secret stored only as its SHA-256, so one visitor can never read
@@ -11,11 +12,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use casedesk_domain::ChannelKind;
 use casedesk_store::{ChannelRecord, CustomerRecord, StoreError, VisitorRecord, read, write};
 use hmac::{Hmac, Mac};
@@ -34,8 +31,6 @@ pub const RATE_LIMIT: usize = 10;
 pub const RATE_WINDOW: Duration = Duration::from_secs(10);
 /// Longest user id or name a host site may pass.
 pub(crate) const MAX_USER_FIELD: usize = 200;
-/// At most this many allowed origins per channel.
-pub const MAX_ORIGINS: usize = 50;
 
 /// A sliding-window limit per key (a customer, a channel), in memory.
 #[derive(Default)]
@@ -82,101 +77,25 @@ impl RateLimit {
     }
 }
 
-/// Open event streams per key (a customer), capped.
-#[derive(Default)]
-pub struct StreamCount {
-    open: Mutex<HashMap<String, usize>>,
-}
+/// Longest idempotency key the widget may send.
+pub const MAX_CLIENT_ID: usize = 100;
 
-/// One open stream; dropping it (the stream ended) frees its place.
-pub struct StreamSlot {
-    app: crate::App,
-    key: String,
-}
-
-impl Drop for StreamSlot {
-    fn drop(&mut self) {
-        if let Ok(mut open) = self.app.streams.open.lock()
-            && let Some(n) = open.get_mut(&self.key)
+/// The widget's id of a visitor's message (its idempotency key), or a
+/// new one when it sent none.
+pub fn client_id(given: Option<String>) -> Result<String, AppError> {
+    match given {
+        Some(id)
+            if !id.is_empty()
+                && id.len() <= MAX_CLIENT_ID
+                && id.chars().all(|c| c.is_ascii_graphic()) =>
         {
-            *n -= 1;
-            if *n == 0 {
-                open.remove(&self.key);
-            }
+            Ok(id)
         }
+        Some(_) => Err(AppError::invalid(
+            "client_id must be 1 to 100 printable ASCII characters",
+        )),
+        None => Ok(new_id()),
     }
-}
-
-/// Most event streams one customer may hold open (tabs and devices).
-pub const MAX_STREAMS: usize = 8;
-/// Most event streams one agent may hold open (tabs, devices, scripts).
-pub const MAX_AGENT_STREAMS: usize = 16;
-
-impl StreamCount {
-    /// Takes a place for a new stream of `key` (`visitor:…`, `agent:…`), or
-    /// 429 when it has `max` open.
-    pub fn open(app: &crate::App, key: &str, max: usize) -> Result<StreamSlot, AppError> {
-        let mut open = app.streams.open.lock().map_err(AppError::internal)?;
-        let n = open.entry(key.to_owned()).or_default();
-        if *n >= max {
-            return Err(AppError::too_many(
-                format!("at most {max} event streams open at once; close a window or tab"),
-                5,
-            ));
-        }
-        *n += 1;
-        Ok(StreamSlot {
-            app: std::sync::Arc::clone(app),
-            key: key.to_owned(),
-        })
-    }
-}
-
-/// Checks and normalizes a channel's allowed origins: `scheme://host[:port]`
-/// of http(s), no path.
-pub fn parse_origins(origins: &[String]) -> Result<Vec<String>, AppError> {
-    if origins.len() > MAX_ORIGINS {
-        return Err(AppError::invalid(format!(
-            "at most {MAX_ORIGINS} allowed origins"
-        )));
-    }
-    let mut out = Vec::new();
-    for o in origins {
-        if !crate::http::urls::is_origin(o) {
-            return Err(AppError::invalid(format!(
-                "`{o}` is not an origin like https://shop.example"
-            )));
-        }
-        let url = reqwest::Url::parse(o.trim()).map_err(|_| {
-            AppError::invalid(format!("`{o}` is not an origin like https://shop.example"))
-        })?;
-        let bare = url.path() == "/" && url.query().is_none() && url.fragment().is_none();
-        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() || !bare {
-            return Err(AppError::invalid(format!(
-                "`{o}` is not an origin like https://shop.example (scheme, host and port only)"
-            )));
-        }
-        let origin = url.origin().ascii_serialization();
-        if !out.contains(&origin) {
-            out.push(origin);
-        }
-    }
-    Ok(out)
-}
-
-/// The server's public address: an http(s) URL without query, no trailing `/`.
-pub fn parse_public_url(url: &str) -> Result<String, AppError> {
-    let parsed = reqwest::Url::parse(url.trim())
-        .map_err(|e| AppError::invalid(format!("public URL `{url}`: {e}")))?;
-    if !matches!(parsed.scheme(), "http" | "https")
-        || parsed.host().is_none()
-        || parsed.query().is_some()
-    {
-        return Err(AppError::invalid(format!(
-            "public URL `{url}` must be an http(s) URL like https://help.example"
-        )));
-    }
-    Ok(parsed.as_str().trim_end_matches('/').to_owned())
 }
 
 /// Whether a page of `origin` may use the channel's widget.
@@ -351,115 +270,9 @@ pub async fn visitor_of(
     Ok((visitor, customer))
 }
 
-/// `/api/v1/widget/{channel_id}/…` → the channel id.
-fn widget_channel_of(path: &str) -> Option<&str> {
-    path.strip_prefix("/api/v1/widget/")?
-        .split('/')
-        .next()
-        .filter(|id| !id.is_empty())
-}
-
-fn cors_headers(h: &mut HeaderMap, origin: &HeaderValue) {
-    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
-    h.insert(header::VARY, HeaderValue::from_static("Origin"));
-    h.insert(
-        header::ACCESS_CONTROL_EXPOSE_HEADERS,
-        HeaderValue::from_static("Retry-After"),
-    );
-}
-
-/// Cross-origin rules of the widget endpoints: a page may call them when
-/// its origin is one the channel allows (any, when it lists none). Answers
-/// preflight requests itself; other routes pass through untouched.
-pub async fn cors(State(app): State<App>, request: Request, next: Next) -> Response {
-    let Some(channel_id) = widget_channel_of(request.uri().path()).map(str::to_owned) else {
-        return next.run(request).await;
-    };
-    let origin = request.headers().get(header::ORIGIN).cloned();
-    let preflight = request.method() == Method::OPTIONS;
-    if let Some(origin) = &origin {
-        let allowed = match widget_channel(&app, &channel_id).await {
-            Ok(channel) => origin.to_str().is_ok_and(|o| origin_allowed(&channel, o)),
-            // Unknown channels answer 404 below, with CORS so the page sees why.
-            Err(_) => true,
-        };
-        if !allowed {
-            // With CORS headers, so the widget can read why and stop retrying.
-            let mut response =
-                AppError::forbidden("this site may not use this chat widget").into_response();
-            cors_headers(response.headers_mut(), origin);
-            return response;
-        }
-    }
-    if preflight {
-        let mut response = Response::new(Body::empty());
-        *response.status_mut() = StatusCode::NO_CONTENT;
-        let h = response.headers_mut();
-        if let Some(origin) = &origin {
-            cors_headers(h, origin);
-        }
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static("GET, POST"),
-        );
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static("authorization, content-type"),
-        );
-        h.insert(
-            header::ACCESS_CONTROL_MAX_AGE,
-            HeaderValue::from_static("600"),
-        );
-        return response;
-    }
-    let mut response = next.run(request).await;
-    if let Some(origin) = &origin {
-        cors_headers(response.headers_mut(), origin);
-    }
-    response
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn origins_are_scheme_host_and_port() {
-        let ok = parse_origins(&[
-            "https://Shop.example".into(),
-            "http://localhost:3000".into(),
-            "https://shop.example/".into(),
-        ])
-        .unwrap();
-        assert_eq!(ok, ["https://shop.example", "http://localhost:3000"]);
-        for bad in [
-            "shop.example",
-            "ftp://x.example",
-            "https://x.example/path",
-            "https://",
-        ] {
-            assert!(parse_origins(&[bad.into()]).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn public_url_is_an_http_address_without_trailing_slash() {
-        assert_eq!(
-            parse_public_url("https://help.example/").unwrap(),
-            "https://help.example"
-        );
-        assert_eq!(
-            parse_public_url("http://10.0.0.5:8080/casedesk/").unwrap(),
-            "http://10.0.0.5:8080/casedesk"
-        );
-        for bad in [
-            "help.example",
-            "ftp://help.example",
-            "https://help.example/?a=1",
-        ] {
-            assert!(parse_public_url(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn user_hash_is_hmac_sha256_hex() {
@@ -479,15 +292,5 @@ mod tests {
         let e = limit.hit("v", 3, Duration::from_secs(60)).unwrap_err();
         assert_eq!(e.status, StatusCode::TOO_MANY_REQUESTS);
         assert!(limit.hit("other", 3, Duration::from_secs(60)).is_ok());
-    }
-
-    #[test]
-    fn widget_paths_name_their_channel() {
-        assert_eq!(
-            widget_channel_of("/api/v1/widget/ch1/messages"),
-            Some("ch1")
-        );
-        assert_eq!(widget_channel_of("/api/v1/widget/"), None);
-        assert_eq!(widget_channel_of("/api/v1/cases"), None);
     }
 }
