@@ -9,10 +9,11 @@
 
 #![no_main]
 
-use casedesk_server::cases::{check_emoji, check_text};
 use casedesk_server::channels::api::{Inbound, InboundEvent};
 use casedesk_server::error::AppError;
 use casedesk_server::http::api::json_body;
+use casedesk_server::usecases::inbound::check_emoji;
+use casedesk_server::usecases::unit::check_text;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|body: &[u8]| {

@@ -291,7 +291,7 @@ impl Throttle {
     }
 }
 
-/// Logs in from `client` (the address key of [`crate::api::client_key`])
+/// Logs in from `client` (the address key of [`crate::http::api::client_key`])
 /// and returns a new bearer token.
 pub async fn login(
     app: &App,
@@ -376,8 +376,8 @@ impl Agent {
         &self.record.account_id
     }
 
-    pub fn actor(&self) -> crate::cases::AgentActor {
-        crate::cases::AgentActor {
+    pub fn actor(&self) -> crate::usecases::unit::AgentActor {
+        crate::usecases::unit::AgentActor {
             account_id: self.record.account_id.clone(),
             agent_id: self.record.id.clone(),
         }
@@ -654,7 +654,7 @@ pub async fn create_agent(
         Box::pin(async move {
             tx.get_account(&a.account_id)
                 .await
-                .map_err(crate::cases::not_found("account"))?;
+                .map_err(crate::usecases::unit::not_found("account"))?;
             insert_agent_unique(tx, &a).await
         })
     })

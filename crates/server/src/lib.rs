@@ -1,25 +1,27 @@
-//! The casedesk server: the v1 HTTP API, the use cases behind it, and the
-//! background workers (chat deadlines, webhook outbox).
+//! The casedesk server, in rooms by role: [`http`] (the v1 API, the web
+//! front ends, request checks, the listener), [`channels`] (adapters of
+//! the outside world: the `api` webhook channel, the widget), [`usecases`]
+//! (each a unit of work: inbound routing, agent actions, lifecycle,
+//! deadlines, automation, templates, the Help Center, attachments) and
+//! [`workers`] (the timer and outbox loops, mail). Shared ground: the
+//! [`clock`], the one [`error`] type, the [`events`] bus, [`util`]; and
+//! [`auth`]. This file builds the state they share and runs the server.
 //!
-//! Data flows one way: HTTP or channel → use case ([`cases`]) → domain
-//! decides → store persists in one transaction → notices out (SSE, outbox).
-//! The server never reads the environment: the binary passes a [`Config`].
+//! Data flows one way: HTTP or channel → use case → domain decides → store
+//! persists in one transaction → notices out (SSE) and work for the
+//! workers (outbox, timers). No room imports one above it; see
+//! docs/architecture.md. The server never reads the environment: the
+//! binary passes a [`Config`].
 
 #![forbid(unsafe_code)]
 
-mod actions;
-pub mod attachments;
 pub mod auth;
-mod automation;
-pub mod cases;
 pub mod channels;
 pub mod clock;
 pub mod error;
 pub mod events;
-pub mod help;
 pub mod http;
-pub mod rules;
-pub mod templates;
+pub mod usecases;
 pub mod util;
 pub mod workers;
 
@@ -54,7 +56,7 @@ pub struct Config {
     pub client_ip_header: Option<String>,
     /// Where attachments are kept; unset, uploads are refused (503).
     pub attachments_dir: Option<std::path::PathBuf>,
-    /// Largest attachment, bytes ([`attachments::DEFAULT_MAX_BYTES`] unset).
+    /// Largest attachment, bytes ([`usecases::attachments::DEFAULT_MAX_BYTES`] unset).
     pub attachment_max_bytes: Option<u64>,
     /// Connections held at once and the wait for a request's headers.
     pub limits: listen::Limits,
@@ -134,7 +136,7 @@ pub struct AppState {
     /// Outgoing mail (Help Center sign-in links).
     pub mailer: workers::mail::Mailer,
     /// The attachments directory, when configured.
-    pub files: Option<attachments::Files>,
+    pub files: Option<usecases::attachments::Files>,
     /// [`Config::client_ip_header`], checked.
     pub client_ip_header: Option<axum::http::HeaderName>,
     /// Flips to `true` when the server starts shutting down.
@@ -237,8 +239,8 @@ impl Server {
             .map(|dir| {
                 let max = config
                     .attachment_max_bytes
-                    .unwrap_or(attachments::DEFAULT_MAX_BYTES);
-                attachments::Files::new(dir, max)
+                    .unwrap_or(usecases::attachments::DEFAULT_MAX_BYTES);
+                usecases::attachments::Files::new(dir, max)
             })
             .transpose()
             .map_err(ServeError::Startup)?;

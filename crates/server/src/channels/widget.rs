@@ -1,7 +1,7 @@
 //! The `widget` channel, the web chat: visitors and their tokens, the
 //! host site's signed user ids, the ids of a visitor's messages,
 //! per-visitor rate limits and which sites may use a channel (the HTTP
-//! side of that is [`crate::http::cors`]).
+//! side of that is the HTTP edge's CORS layer).
 //!
 //! A visitor is a customer of a `widget` channel. Their bearer token is a
 //! random secret stored only as its SHA-256, so one visitor can never read

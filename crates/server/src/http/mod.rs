@@ -21,8 +21,9 @@ use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::App;
 use crate::error::{self, AppError};
-use crate::{App, attachments};
+use crate::usecases::attachments;
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 1 << 20;

@@ -1,4 +1,5 @@
-//! Outgoing e-mail: the Help Center's sign-in links.
+//! Outgoing e-mail: the Help Center's sign-in links, sent in the
+//! background of the request that asked for them.
 //!
 //! With `CASEDESK_SMTP_URL` set, mail goes out through that SMTP server
 //! (lettre, TLS by rustls). Without it — a development setup — the message
@@ -10,6 +11,8 @@ use std::time::Duration;
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::transport::smtp::AsyncSmtpTransport;
 use lettre::{AsyncTransport, Message, Tokio1Executor};
+
+use crate::usecases::Mail;
 
 /// How long one delivery may take before it is given up (and logged).
 const SEND_TIMEOUT: Duration = Duration::from_secs(30);
@@ -27,14 +30,6 @@ impl std::fmt::Debug for Mailer {
             .field("from", &self.from.to_string())
             .finish()
     }
-}
-
-/// One message to send.
-#[derive(Debug, Clone)]
-pub struct Mail {
-    pub to: String,
-    pub subject: String,
-    pub body: String,
 }
 
 impl Mailer {

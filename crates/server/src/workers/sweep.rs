@@ -4,7 +4,7 @@
 use crate::App;
 
 /// Sweeps partial uploads abandoned in the attachments' `tmp` (at start,
-/// then every [`TMP_ABANDONED_AFTER`](crate::attachments::TMP_ABANDONED_AFTER)).
+/// then every [`TMP_ABANDONED_AFTER`](crate::usecases::attachments::TMP_ABANDONED_AFTER)).
 pub async fn tmp_loop(app: App) {
     let Some(files) = app.files.as_ref() else {
         return;
@@ -12,7 +12,7 @@ pub async fn tmp_loop(app: App) {
     let mut shutdown = app.shutdown.clone();
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(crate::attachments::TMP_ABANDONED_AFTER) => {}
+            _ = tokio::time::sleep(crate::usecases::attachments::TMP_ABANDONED_AFTER) => {}
             _ = shutdown.wait_for(|stop| *stop) => return,
         }
         files.sweep_tmp();

@@ -1,16 +1,17 @@
 //! Chat deadlines (R3 auto-finish, R4 warning) and the timers of
 //! time-based automation rules: one loop, sleeping until the earlier of the
 //! two next due times. Each round claims what is due and fires it through
-//! the use cases ([`deadlines`](crate::cases::fire_deadlines),
-//! [`rule timers`](crate::automation::fire_rule_timers)) in batches, one
+//! the use cases ([`deadlines`](crate::usecases::deadlines::fire_deadlines),
+//! [`rule timers`](crate::usecases::automation::fire_rule_timers)) in batches, one
 //! unit of work each.
 
 use casedesk_store::{Deadline, RuleTimer, StoreError, read, write};
 use futures::StreamExt;
 
 use super::{nap, stopping};
-use crate::cases::{Fired, fire_deadlines};
-use crate::{App, AppState, automation};
+use crate::usecases::automation;
+use crate::usecases::deadlines::{Fired, fire_deadlines};
+use crate::{App, AppState};
 
 const DEADLINE_BATCH: i64 = 1000;
 /// Deadlines fired per unit of work, and such units in flight.

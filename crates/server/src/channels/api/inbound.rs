@@ -6,8 +6,8 @@ use casedesk_store::ChannelRecord;
 use serde::{Deserialize, Deserializer};
 
 use crate::AppState;
-use crate::cases::{self, InboundMessage, InboundReaction, InboundResult};
 use crate::error::AppError;
+use crate::usecases::inbound::{self, InboundMessage, InboundReaction, InboundResult};
 
 /// A JSON object as `T`: serde also reads a struct from an array of its
 /// fields, which the document does not allow.
@@ -27,9 +27,9 @@ pub struct InboundCustomer {
     pub name: Option<String>,
 }
 
-/// A customer event from a messenger. Its schema is
-/// [`inbound_event`](crate::http::api::schema::inbound_event): fields
-/// beyond these are ignored (a messenger may send more than casedesk reads).
+/// A customer event from a messenger. Its schema (in the OpenAPI document,
+/// `InboundEvent`) says so too: fields beyond these are ignored (a
+/// messenger may send more than casedesk reads).
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum InboundEvent {
@@ -119,7 +119,7 @@ pub async fn receive(
     event: InboundEvent,
 ) -> Result<InboundResult, AppError> {
     match Inbound::try_from(event)? {
-        Inbound::Message(m) => cases::receive_message(app, channel, m).await,
-        Inbound::Reaction(r) => cases::receive_reaction(app, channel, r).await,
+        Inbound::Message(m) => inbound::receive_message(app, channel, m).await,
+        Inbound::Reaction(r) => inbound::receive_reaction(app, channel, r).await,
     }
 }

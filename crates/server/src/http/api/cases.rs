@@ -9,8 +9,11 @@ use super::dto::*;
 use super::{Json, Query};
 use crate::App;
 use crate::auth::Agent;
-use crate::cases::{self, AgentMessageKind, CasePatch, not_found};
 use crate::error::AppError;
+use crate::usecases::agent_actions::{self, CasePatch};
+use crate::usecases::lifecycle;
+use crate::usecases::messages::AgentMessageKind;
+use crate::usecases::unit::not_found;
 
 /// A cursor is `<sort><order><sort time micros>_<id>` of the last case of a
 /// page, e.g. `cd1700000000000000_0190…`: the sort and order it was made for
@@ -178,7 +181,7 @@ pub async fn patch_case(
         status: body.status,
         assignee_id: body.assignee_id,
     };
-    let case = cases::patch(&app, agent.actor(), id, patch).await?;
+    let case = agent_actions::patch(&app, agent.actor(), id, patch).await?;
     Ok(axum::Json(load_case(&app, case.account_id, case.id).await?))
 }
 
@@ -222,7 +225,8 @@ pub async fn post_message(
         Some(PostKind::Note) => AgentMessageKind::Note,
         Some(PostKind::Reply) | None => AgentMessageKind::Reply,
     };
-    let message = cases::post_agent_message(&app, agent.actor(), id, kind, body.text, None).await?;
+    let message =
+        agent_actions::post_agent_message(&app, agent.actor(), id, kind, body.text, None).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(MessageDto::new(&message, &[], &[])),
@@ -261,7 +265,7 @@ pub async fn finish(
     Path(id): Path<String>,
     Json(body): Json<FinishRequest>,
 ) -> Result<axum::Json<CaseDto>, AppError> {
-    let case = cases::finish(&app, agent.actor(), id, body.status).await?;
+    let case = agent_actions::finish(&app, agent.actor(), id, body.status).await?;
     Ok(axum::Json(load_case(&app, case.account_id, case.id).await?))
 }
 
@@ -273,7 +277,7 @@ pub async fn keep_active(
     agent: Agent,
     Path(id): Path<String>,
 ) -> Result<axum::Json<CaseDto>, AppError> {
-    let case = cases::keep_active(&app, agent.actor(), id).await?;
+    let case = agent_actions::keep_active(&app, agent.actor(), id).await?;
     Ok(axum::Json(load_case(&app, case.account_id, case.id).await?))
 }
 
@@ -285,7 +289,7 @@ pub async fn split(
     agent: Agent,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, axum::Json<CaseDto>), AppError> {
-    let case = cases::split(&app, agent.actor(), id).await?;
+    let case = lifecycle::split(&app, agent.actor(), id).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(load_case(&app, case.account_id, case.id).await?),
@@ -300,7 +304,7 @@ pub async fn merge_previous(
     agent: Agent,
     Path(id): Path<String>,
 ) -> Result<axum::Json<CaseDto>, AppError> {
-    let case = cases::merge_with_previous(&app, agent.actor(), id).await?;
+    let case = lifecycle::merge_with_previous(&app, agent.actor(), id).await?;
     Ok(axum::Json(load_case(&app, case.account_id, case.id).await?))
 }
 
@@ -312,7 +316,7 @@ pub async fn mark_read(
     agent: Agent,
     Path(id): Path<String>,
 ) -> Result<axum::Json<CaseDto>, AppError> {
-    let case = cases::mark_read(&app, agent.actor(), id).await?;
+    let case = agent_actions::mark_read(&app, agent.actor(), id).await?;
     Ok(axum::Json(load_case(&app, case.account_id, case.id).await?))
 }
 
@@ -389,8 +393,8 @@ pub async fn post_attachment(
         Some(PostKind::Note) => AgentMessageKind::Note,
         Some(PostKind::Reply) | None => AgentMessageKind::Reply,
     };
-    let files = crate::attachments::configured(&app)?;
-    let caption = crate::attachments::check_caption(q.text)?;
+    let files = crate::usecases::attachments::configured(&app)?;
+    let caption = crate::usecases::attachments::check_caption(q.text)?;
     // The case must take messages before a byte is stored.
     let (account_id, case_id) = (agent.account_id().to_owned(), id.clone());
     read::<_, AppError, _>(&*app.store, move |tx| {
@@ -411,7 +415,8 @@ pub async fn post_attachment(
         .await?;
     let text = caption.unwrap_or_else(|| file.filename.clone());
     let posted =
-        cases::post_agent_message(&app, agent.actor(), id, kind, text, Some(file.clone())).await;
+        agent_actions::post_agent_message(&app, agent.actor(), id, kind, text, Some(file.clone()))
+            .await;
     let message = match posted {
         Ok(m) => m,
         Err(e) => {
@@ -438,7 +443,7 @@ pub async fn get_attachment(
     agent: Agent,
     Path(id): Path<String>,
 ) -> Result<axum::response::Response, AppError> {
-    crate::attachments::serve_to_agent(&app, agent.account_id(), &id).await
+    crate::usecases::attachments::serve_to_agent(&app, agent.account_id(), &id).await
 }
 
 #[utoipa::path(delete, path = "/api/v1/customers/{id}/sessions", tag = "customers",

@@ -1,5 +1,5 @@
 //! The Help Center's API: what a customer's browser calls from `/help/{account_id}`,
-//! same-origin, with the Help Center session cookie (see [`crate::help`]).
+//! same-origin, with the Help Center session cookie (see [`crate::usecases::help`]).
 
 use std::time::Duration;
 
@@ -15,7 +15,7 @@ use super::dto::*;
 use crate::App;
 use crate::auth::{self, CSRF_HEADER};
 use crate::error::AppError;
-use crate::help::{self, HelpCase, Lang, Person};
+use crate::usecases::help::{self, HelpCase, Lang, Person};
 use crate::util::{opt_rfc3339, rfc3339};
 
 /// The HttpOnly cookie of a Help Center session, sent only to its API.
@@ -312,5 +312,5 @@ pub async fn get_attachment(
 ) -> Result<Response, AppError> {
     let person = signed_in(&app, &account_id, &headers).await?;
     let ids = help::customer_ids(&app, &person).await?;
-    crate::attachments::serve_to_customers(&app, &account_id, &ids, &attachment_id).await
+    crate::usecases::attachments::serve_to_customers(&app, &account_id, &ids, &attachment_id).await
 }

@@ -9,7 +9,7 @@ use super::dto::*;
 use crate::App;
 use crate::auth::Agent;
 use crate::error::AppError;
-use crate::rules::{self, RuleInput, RulePatch};
+use crate::usecases::rules::{self, RuleInput, RulePatch};
 
 #[utoipa::path(get, path = "/api/v1/rules", tag = "rules",
     responses((status = 200, body = ItemsDto<RuleDto>, description = "In the order they run")))]
@@ -62,7 +62,7 @@ pub async fn get_rule(
         Box::pin(async move {
             tx.get_rule(&account_id, &id)
                 .await
-                .map_err(crate::cases::not_found("rule"))
+                .map_err(crate::usecases::unit::not_found("rule"))
         })
     })
     .await?;

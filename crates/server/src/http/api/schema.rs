@@ -366,14 +366,14 @@ pub fn user_field_or_null() -> Schema {
 
 pub fn caption() -> Object {
     string(trimmed_pattern(
-        crate::attachments::MAX_CAPTION,
+        crate::usecases::attachments::MAX_CAPTION,
         false,
         true,
     ))
     .description(Some(format!(
         "A caption of at most {} characters after trimming; the message's text is the file \
              name without one",
-        crate::attachments::MAX_CAPTION
+        crate::usecases::attachments::MAX_CAPTION
     )))
     .build()
 }
@@ -387,7 +387,7 @@ fn text(max: usize) -> Object {
 }
 
 pub fn message_text() -> Object {
-    text(crate::cases::MAX_TEXT_CHARS)
+    text(crate::usecases::unit::MAX_TEXT_CHARS)
 }
 
 pub fn not_blank() -> Object {
@@ -675,7 +675,7 @@ pub fn file_bytes() -> Object {
         .description(Some(format!(
             "The file's bytes; their kind is recognised from them, not from the content type: \
              {}. Any text (UTF-8 without NUL) is a text file; anything else is refused with 415.",
-            crate::attachments::ACCEPTED
+            crate::usecases::attachments::ACCEPTED
         )))
         .build()
 }
@@ -1056,8 +1056,8 @@ pub fn rule_body(kind: RuleBody) -> Schema {
                 .property(
                     "position",
                     or_null(integer(
-                        -crate::rules::MAX_POSITION,
-                        crate::rules::MAX_POSITION,
+                        -crate::usecases::rules::MAX_POSITION,
+                        crate::usecases::rules::MAX_POSITION,
                     )),
                 ),
             RuleBody::DryRun => {
@@ -1342,7 +1342,7 @@ mod tests {
         agree(
             &trimmed_pattern(RULE_NAME_CHARS, true, false),
             RULE_NAME_CHARS,
-            |s| no_nul(s) && crate::rules::parse_name(s).is_ok(),
+            |s| no_nul(s) && crate::usecases::rules::parse_name(s).is_ok(),
         );
         let max = MAX_USER_FIELD;
         agree(&trimmed_pattern(max, true, true), max, |s| {
@@ -1352,9 +1352,9 @@ mod tests {
 
     #[test]
     fn optional_texts_are_what_their_checks_take() {
-        let max = crate::attachments::MAX_CAPTION;
+        let max = crate::usecases::attachments::MAX_CAPTION;
         agree(&trimmed_pattern(max, false, true), max, |s| {
-            no_nul(s) && crate::attachments::check_caption(Some(s.to_owned())).is_ok()
+            no_nul(s) && crate::usecases::attachments::check_caption(Some(s.to_owned())).is_ok()
         });
         agree(
             &trimmed_pattern(Subject::MAX_CHARS, false, false),
@@ -1369,7 +1369,7 @@ mod tests {
         for s in corpus(10) {
             assert_eq!(
                 re.is_match(&s),
-                no_nul(&s) && crate::cases::check_text(&s).is_ok(),
+                no_nul(&s) && crate::usecases::unit::check_text(&s).is_ok(),
                 "{s:?}"
             );
         }

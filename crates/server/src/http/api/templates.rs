@@ -12,7 +12,7 @@ use super::dto::*;
 use crate::App;
 use crate::auth::Agent;
 use crate::error::AppError;
-use crate::templates::{self, TemplateInput, TemplatePatch};
+use crate::usecases::templates::{self, TemplateInput, TemplatePatch};
 
 fn is_admin(agent: &Agent) -> bool {
     agent.record.role == Role::Admin

@@ -17,9 +17,11 @@ use serde_json::json;
 use super::dto::*;
 use super::{Json, Query};
 use crate::App;
-use crate::cases::{self, InboundMessage, InboundReaction, check_text};
 use crate::channels::widget::{self, RATE_LIMIT, RATE_WINDOW, VisitorClaim, client_id};
 use crate::error::AppError;
+use crate::usecases::agent_actions;
+use crate::usecases::inbound::{self, InboundMessage, InboundReaction, Outcome};
+use crate::usecases::unit::check_text;
 use crate::util::sha256_hex;
 
 /// Most messages one `GET …/messages` returns; the widget asks again.
@@ -206,7 +208,7 @@ async fn post_as_visitor(
 ) -> Result<WidgetPosted, AppError> {
     let channel = widget::widget_channel(app, channel_id).await?;
     let kept = attachment.clone();
-    let result = cases::receive_message(
+    let result = inbound::receive_message(
         app,
         channel,
         InboundMessage {
@@ -220,7 +222,7 @@ async fn post_as_visitor(
     )
     .await;
     if let (Some(file), Some(files)) = (&kept, &app.files) {
-        let unused = !matches!(&result, Ok(r) if r.outcome != cases::Outcome::Duplicate);
+        let unused = !matches!(&result, Ok(r) if r.outcome != Outcome::Duplicate);
         if unused {
             files.discard(file).await;
         }
@@ -278,8 +280,8 @@ pub async fn post_attachment(
     let client_id = client_id(q.client_id)?;
     app.widget_limits
         .hit(&customer.id, RATE_LIMIT, RATE_WINDOW)?;
-    let files = crate::attachments::configured(&app)?;
-    let caption = crate::attachments::check_caption(q.text)?;
+    let files = crate::usecases::attachments::configured(&app)?;
+    let caption = crate::usecases::attachments::check_caption(q.text)?;
     let file = files
         .receive(
             &app.clock,
@@ -305,7 +307,13 @@ pub async fn get_attachment(
     let (_, customer) =
         widget::visitor_of(&app, &channel_id, bearer_of(&headers).as_deref()).await?;
     let ids = std::iter::once(customer.id.clone()).collect();
-    crate::attachments::serve_to_customers(&app, &customer.account_id, &ids, &attachment_id).await
+    crate::usecases::attachments::serve_to_customers(
+        &app,
+        &customer.account_id,
+        &ids,
+        &attachment_id,
+    )
+    .await
 }
 
 #[utoipa::path(post, path = "/api/v1/widget/{channel_id}/reactions", tag = "widget", security(()),
@@ -348,7 +356,7 @@ pub async fn react(
     })
     .await?;
     let channel = widget::widget_channel(&app, &channel_id).await?;
-    let result = cases::receive_reaction(
+    let result = inbound::receive_reaction(
         &app,
         channel,
         InboundReaction {
@@ -441,7 +449,8 @@ pub async fn close_case(
 ) -> Result<axum::Json<WidgetCaseDto>, AppError> {
     let (_, customer) =
         widget::visitor_of(&app, &channel_id, bearer_of(&headers).as_deref()).await?;
-    let case = cases::close_by_customer(&app, customer.account_id, customer.id, case_id).await?;
+    let case =
+        agent_actions::close_by_customer(&app, customer.account_id, customer.id, case_id).await?;
     Ok(axum::Json(WidgetCaseDto {
         case_id: case.id,
         case_number: case.number,
@@ -468,12 +477,12 @@ pub async fn help_link(
         std::time::Duration::from_secs(60),
         "too many Help Center links at once; wait a moment",
     )?;
-    let token = crate::help::link_for_customer(&app, &customer).await?;
+    let token = crate::usecases::help::link_for_customer(&app, &customer).await?;
     let base = crate::http::urls::public_base(&app, &headers);
     Ok(axum::Json(HelpLinkDto {
         url: format!(
             "{}#login={token}",
-            crate::help::help_url(&base, &customer.account_id)
+            crate::usecases::help::help_url(&base, &customer.account_id)
         ),
     }))
 }

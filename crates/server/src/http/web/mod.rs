@@ -159,7 +159,7 @@ async fn help_page(
     Path(account_id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(e) = crate::help::account_name(&app, &account_id).await {
+    if let Err(e) = crate::usecases::help::account_name(&app, &account_id).await {
         return e.into_response();
     }
     match page_of("help.html") {

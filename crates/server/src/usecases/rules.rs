@@ -1,6 +1,6 @@
 //! Use cases of automation rules: saving them after checking them against
 //! the account, and the dry run that shows which cases a rule would touch.
-//! Running them is [`crate::automation`]'s job.
+//! Running them is [`automation`](super::automation)'s job.
 
 use casedesk_domain::rules::{
     Condition, Trigger, TriggerEvent, conditions_hold, validate_rule, validate_rule_parts,
@@ -9,9 +9,9 @@ use casedesk_domain::rules::{
 use casedesk_domain::{Action, AuthorType, ChatState, MessageKind};
 use casedesk_store::{CaseFilter, CaseRecord, CaseSort, RuleRecord, Tx, read, write};
 
+use super::automation::{arm_existing, case_facts};
+use super::unit::not_found;
 use crate::AppState;
-use crate::automation::{arm_existing, case_facts};
-use crate::cases::not_found;
 use crate::error::AppError;
 use crate::util::new_id;
 
@@ -82,7 +82,7 @@ async fn check_references(
                 .map_err(AppError::unknown_or("label", label_id))?;
         }
     }
-    crate::templates::check_action_references(tx, account_id, actions).await
+    super::templates::check_action_references(tx, account_id, actions).await
 }
 
 pub async fn create_rule(

@@ -18,11 +18,11 @@ use casedesk_store::{
 };
 use chrono::Duration;
 
+use super::Mail;
+use super::agent_actions;
 use crate::App;
-use crate::cases;
 use crate::error::AppError;
 use crate::util::{new_secret, sha256_hex};
-use crate::workers::mail::Mail;
 
 /// How long a sign-in link works (once).
 pub const LINK_TTL: Duration = Duration::minutes(15);
@@ -422,7 +422,8 @@ pub async fn close(app: &App, person: &Person, case_id: &str) -> Result<CaseReco
             "this case is already closed",
         ));
     }
-    cases::close_by_customer(app, person.account_id.clone(), case.customer_id, case.id).await
+    agent_actions::close_by_customer(app, person.account_id.clone(), case.customer_id, case.id)
+        .await
 }
 
 #[cfg(test)]

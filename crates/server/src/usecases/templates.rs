@@ -10,13 +10,14 @@ use casedesk_domain::{Action, EventKind, LabelName};
 use casedesk_store::{LabelRecord, StoreError, TemplateRecord, Tx, write};
 use serde_json::json;
 
-use crate::AppState;
-use crate::actions::{ActionRun, change_label, placeholder_values, run_actions};
-use crate::automation;
-use crate::cases::{
-    AgentActor, AgentMessageKind, Writer, add_agent_message, case_notice, change_case, check_text,
-    lock_case, not_found, record, reschedule, settings_of,
+use super::actions::{ActionRun, change_label, placeholder_values, run_actions};
+use super::agent_actions::change_case;
+use super::automation;
+use super::messages::{AgentMessageKind, Writer, add_agent_message};
+use super::unit::{
+    AgentActor, case_notice, check_text, lock_case, not_found, record, reschedule, settings_of,
 };
+use crate::AppState;
 use crate::error::AppError;
 use crate::util::new_id;
 

@@ -7,7 +7,8 @@ use casedesk_domain::templates::{PlaceholderValues, render};
 use casedesk_domain::{Action, Change, Field, Subject};
 use casedesk_store::{CaseRecord, CustomerRecord, Tx};
 
-use crate::cases::{AgentMessageKind, Writer, add_message, assign, check_text, set_subject};
+use super::messages::{AgentMessageKind, Writer, add_message};
+use super::unit::check_text;
 use crate::error::AppError;
 use crate::events::Notice;
 
@@ -63,6 +64,43 @@ pub(crate) async fn change_label(
         field: Field::Label,
         before,
         after,
+    }))
+}
+
+/// R13: a new subject, as a history change when it differs.
+pub(crate) fn set_subject(case: &mut CaseRecord, subject: Subject) -> Option<Change> {
+    let after = subject.into_string();
+    if after == case.subject {
+        return None;
+    }
+    let before = std::mem::replace(&mut case.subject, after.clone());
+    Some(Change {
+        field: Field::Subject,
+        before: Some(before),
+        after: Some(after),
+    })
+}
+
+/// Assigns the case to an agent of its account (`None` unassigns).
+pub(crate) async fn assign(
+    tx: &mut dyn Tx,
+    account_id: &str,
+    case: &mut CaseRecord,
+    assignee: Option<String>,
+) -> Result<Option<Change>, AppError> {
+    if let Some(id) = &assignee {
+        tx.get_agent(account_id, id)
+            .await
+            .map_err(AppError::unknown_or("agent", id))?;
+    }
+    if assignee == case.assignee_id {
+        return Ok(None);
+    }
+    let before = std::mem::replace(&mut case.assignee_id, assignee.clone());
+    Ok(Some(Change {
+        field: Field::AssigneeId,
+        before,
+        after: assignee,
     }))
 }
 

@@ -7,8 +7,8 @@
 //! two rules undoing each other stop. Time-based rules ("pending for N
 //! seconds", "open without an agent reply for N seconds") keep one durable
 //! timer per case in `rule_timers`, armed when the case enters the waiting
-//! state and removed when it leaves it; the scheduler fires them from their
-//! due index, never by scanning cases.
+//! state and removed when it leaves it; the timer worker fires them from
+//! their due index, never by scanning cases.
 
 use std::collections::{HashSet, VecDeque};
 
@@ -23,9 +23,10 @@ use casedesk_store::{
 };
 use serde_json::json;
 
+use super::actions::{placeholder_values, run_actions};
+use super::messages::Writer;
+use super::unit::{case_notice, lock_case, record, reschedule};
 use crate::AppState;
-use crate::actions::{placeholder_values, run_actions};
-use crate::cases::{Writer, case_notice, lock_case, record, reschedule};
 use crate::error::AppError;
 use crate::events::Notice;
 

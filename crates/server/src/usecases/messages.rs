@@ -1,0 +1,224 @@
+//! Writing an agent's or a rule's reply or note into a locked case: the
+//! domain says what it changes (a reply may reactivate the chat, R2), and
+//! a reply is queued in the outbox for its channel to deliver.
+
+use casedesk_domain::{Actor, AuthorType, EventKind, MessageKind, Time};
+use casedesk_store::{CaseRecord, CustomerRecord, MessageRecord, OutboxItem, Tx};
+use serde_json::json;
+
+use super::unit::{AgentActor, case_notice, notice, record, reschedule, settings_of};
+use crate::error::AppError;
+use crate::events::Notice;
+use crate::util::{new_id, rfc3339};
+
+/// Who writes a message into a case: an agent, or an automation rule
+/// (whose replies and notes are casedesk's own: author `system`).
+#[derive(Debug, Clone)]
+pub(crate) enum Writer {
+    Agent(AgentActor),
+    Rule { account_id: String, rule_id: String },
+}
+
+impl Writer {
+    pub(crate) fn account_id(&self) -> &str {
+        match self {
+            Writer::Agent(a) => &a.account_id,
+            Writer::Rule { account_id, .. } => account_id,
+        }
+    }
+
+    fn author_type(&self) -> AuthorType {
+        match self {
+            Writer::Agent(_) => AuthorType::Agent,
+            Writer::Rule { .. } => AuthorType::System,
+        }
+    }
+
+    fn author_id(&self) -> String {
+        match self {
+            Writer::Agent(a) => a.agent_id.clone(),
+            Writer::Rule { rule_id, .. } => format!("rule:{rule_id}"),
+        }
+    }
+
+    /// Who the history names.
+    pub(crate) fn actor(&self) -> Actor {
+        match self {
+            Writer::Agent(a) => a.actor(),
+            Writer::Rule { rule_id, .. } => Actor::System(format!("rule:{rule_id}")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgentMessageKind {
+    Reply,
+    Note,
+}
+
+/// What [`add_message`] did.
+pub(crate) struct Posted {
+    pub message: MessageRecord,
+    pub notices: Vec<Notice>,
+    /// A webhook delivery was queued: poke the outbox worker after commit.
+    pub queued: bool,
+}
+
+/// Stores an agent reply or note in a locked, unmerged case and saves the
+/// case: a reply reactivates the customer's latest finished chat (R2),
+/// restarts the timers and is queued for delivery. Templates and the plain
+/// message endpoint share it.
+pub(crate) async fn add_agent_message(
+    tx: &mut dyn Tx,
+    who: &AgentActor,
+    case: &mut CaseRecord,
+    customer: &CustomerRecord,
+    kind: AgentMessageKind,
+    text: String,
+    at: Time,
+) -> Result<Posted, AppError> {
+    add_message(
+        tx,
+        &Writer::Agent(who.clone()),
+        case,
+        customer,
+        kind,
+        text,
+        at,
+    )
+    .await
+}
+
+/// [`add_agent_message`] for any writer. A rule's reply is delivered like
+/// an agent's, but it is no agent's response: it neither reactivates a
+/// chat, nor counts as the first response, nor decides who wrote last, nor
+/// restarts the inactivity timer.
+pub(crate) async fn add_message(
+    tx: &mut dyn Tx,
+    writer: &Writer,
+    case: &mut CaseRecord,
+    customer: &CustomerRecord,
+    kind: AgentMessageKind,
+    text: String,
+    at: Time,
+) -> Result<Posted, AppError> {
+    let channel = tx
+        .find_channel(&case.channel_id)
+        .await?
+        .ok_or_else(|| AppError::internal("case of a missing channel"))?;
+    let message = MessageRecord {
+        id: new_id(),
+        account_id: case.account_id.clone(),
+        case_id: case.id.clone(),
+        seq: tx.next_message_seq().await?,
+        kind: match kind {
+            AgentMessageKind::Reply => MessageKind::Message,
+            AgentMessageKind::Note => MessageKind::Note,
+        },
+        author_type: writer.author_type(),
+        author_id: Some(writer.author_id()),
+        text,
+        created_at: at,
+        channel_id: case.channel_id.clone(),
+        channel_message_id: None,
+        reacted_message_id: None,
+    };
+    tx.insert_message(&message).await?;
+    let mut notices = count_message(tx, writer, case, customer, kind, at).await?;
+    // Replies go out through the channel; notes stay inside.
+    let delivery_url = channel
+        .webhook_url
+        .clone()
+        .filter(|_| kind == AgentMessageKind::Reply);
+    let queued = delivery_url.is_some();
+    if let Some(url) = delivery_url {
+        queue_delivery(tx, case, customer, &message, url, at).await?;
+    }
+    tx.update_case(case).await?;
+    notices.push(notice(
+        case,
+        "message.created",
+        json!({ "message_id": message.id, "author_type": message.author_type, "kind": message.kind }),
+    ));
+    Ok(Posted {
+        message,
+        notices,
+        queued,
+    })
+}
+
+/// The new message counts as the domain says for its writer and kind; a
+/// reactivation is recorded and the timers restart when it says so.
+/// Returns the notice of a reactivated chat.
+async fn count_message(
+    tx: &mut dyn Tx,
+    writer: &Writer,
+    case: &mut CaseRecord,
+    customer: &CustomerRecord,
+    kind: AgentMessageKind,
+    at: Time,
+) -> Result<Vec<Notice>, AppError> {
+    let tally = case.tally();
+    let wrote = match (kind, writer) {
+        (AgentMessageKind::Reply, Writer::Agent(_)) => {
+            let is_latest = customer.latest_case_id.as_deref() == Some(case.id.as_str());
+            case.state.agent_wrote(is_latest, tally, at)
+        }
+        (AgentMessageKind::Reply, Writer::Rule { .. }) => case.state.rule_replied(tally),
+        (AgentMessageKind::Note, _) => case.state.note_added(tally),
+    };
+    let mut notices = Vec::new();
+    if !wrote.changes.is_empty() {
+        record(
+            tx,
+            case,
+            EventKind::Reactivated,
+            &writer.actor(),
+            wrote.changes,
+            json!({}),
+            at,
+        )
+        .await?;
+        notices.push(case_notice(case));
+    }
+    case.set_tally(wrote.tally);
+    case.updated_at = at;
+    if wrote.restarts_timer {
+        let settings = settings_of(tx, &case.account_id).await?;
+        reschedule(tx, case, settings, at).await?;
+    }
+    Ok(notices)
+}
+
+/// Queues a reply for its channel to deliver to `url`. The body is the
+/// reply as the `api` channel posts it (docs/api.md, "Outbound"), fixed
+/// when queued: a retry sends the same bytes.
+async fn queue_delivery(
+    tx: &mut dyn Tx,
+    case: &CaseRecord,
+    customer: &CustomerRecord,
+    message: &MessageRecord,
+    url: String,
+    at: Time,
+) -> Result<(), AppError> {
+    let body = json!({
+        "type": "message",
+        "id": message.id,
+        "case_id": case.id,
+        "case_number": case.number,
+        "customer": { "id": customer.external_id },
+        "text": message.text,
+        "sent_at": rfc3339(at),
+    });
+    tx.insert_outbox(&OutboxItem::queued(
+        new_id(),
+        case.account_id.clone(),
+        message.channel_id.clone(),
+        message.id.clone(),
+        url,
+        body.to_string(),
+        at,
+    ))
+    .await?;
+    Ok(())
+}

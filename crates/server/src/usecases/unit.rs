@@ -1,0 +1,179 @@
+//! What every use case does inside its unit of work: lock the customer
+//! whose chats it changes, record history events, reschedule a chat's
+//! deadlines, make the notices published after commit; and who acts.
+
+use casedesk_domain::{Actor, AutoFinishSettings, CaseState, Change, EventKind, Tally, Time};
+use casedesk_store::{
+    CaseRecord, ChannelRecord, CustomerRecord, Deadline, DeadlineKind, EventRecord, StoreError, Tx,
+};
+use serde_json::json;
+
+use crate::error::AppError;
+use crate::events::Notice;
+use crate::util::new_id;
+
+/// Longest message text accepted, in characters.
+pub const MAX_TEXT_CHARS: usize = 100_000;
+
+pub(crate) fn not_found(what: &'static str) -> impl Fn(StoreError) -> AppError {
+    move |e| match e {
+        StoreError::NotFound => AppError::not_found(what),
+        other => other.into(),
+    }
+}
+
+/// What a customer message's text must be, from any channel: not blank and
+/// at most [`MAX_TEXT_CHARS`] characters.
+pub fn check_text(text: &str) -> Result<(), AppError> {
+    if text.trim().is_empty() {
+        return Err(AppError::invalid("text must not be empty"));
+    }
+    if text.chars().count() > MAX_TEXT_CHARS {
+        return Err(AppError::invalid(format!(
+            "text must be at most {MAX_TEXT_CHARS} characters"
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) fn notice(case: &CaseRecord, kind: &'static str, data: serde_json::Value) -> Notice {
+    Notice {
+        account_id: case.account_id.clone(),
+        customer_id: case.customer_id.clone(),
+        kind,
+        case_id: case.id.clone(),
+        case_number: case.number,
+        data,
+    }
+}
+
+pub(crate) fn case_notice(case: &CaseRecord) -> Notice {
+    notice(
+        case,
+        "case.updated",
+        json!({
+            "status": case.state.status,
+            "chat_state": case.state.chat_state,
+            "merged_into_id": case.merged_into_id,
+            "unread": case.unread,
+        }),
+    )
+}
+
+pub(crate) async fn record(
+    tx: &mut dyn Tx,
+    case: &CaseRecord,
+    kind: EventKind,
+    actor: &Actor,
+    changes: Vec<Change>,
+    data: serde_json::Value,
+    at: Time,
+) -> Result<(), StoreError> {
+    tx.insert_event(&EventRecord {
+        id: new_id(),
+        account_id: case.account_id.clone(),
+        case_id: case.id.clone(),
+        kind,
+        actor: actor.clone(),
+        changes,
+        data,
+        created_at: at,
+    })
+    .await
+}
+
+/// Active chats get their warning and finish deadlines from `activity`;
+/// anything else has none.
+pub(crate) async fn reschedule(
+    tx: &mut dyn Tx,
+    case: &CaseRecord,
+    settings: AutoFinishSettings,
+    activity: Time,
+) -> Result<(), StoreError> {
+    if !case.state.is_active_chat() || case.state.merged {
+        return tx.clear_deadlines(&case.id).await;
+    }
+    let (warn_at, finish_at) = settings.deadlines(activity);
+    for (kind, due_at) in [
+        (DeadlineKind::Warn, warn_at),
+        (DeadlineKind::Finish, finish_at),
+    ] {
+        tx.set_deadline(&Deadline {
+            case_id: case.id.clone(),
+            account_id: case.account_id.clone(),
+            kind,
+            due_at,
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn settings_of(
+    tx: &mut dyn Tx,
+    account_id: &str,
+) -> Result<AutoFinishSettings, StoreError> {
+    Ok(tx.get_account(account_id).await?.settings)
+}
+
+/// Loads a case and locks its customer, so no routing decision or other
+/// change of that customer's chats runs at the same time; then reloads the
+/// case as it is under the lock.
+pub(crate) async fn lock_case(
+    tx: &mut dyn Tx,
+    account_id: &str,
+    case_id: &str,
+) -> Result<(CaseRecord, CustomerRecord), AppError> {
+    let case = tx
+        .get_case(account_id, case_id)
+        .await
+        .map_err(not_found("case"))?;
+    let customer = tx.lock_customer(account_id, &case.customer_id).await?;
+    let case = tx.get_case(account_id, case_id).await?;
+    Ok((case, customer))
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn new_case_record(
+    account_id: &str,
+    number: i64,
+    channel: &ChannelRecord,
+    customer_id: &str,
+    subject: String,
+    previous_case_id: Option<String>,
+    at: Time,
+) -> CaseRecord {
+    let tally = Tally::new_case(at);
+    CaseRecord {
+        id: new_id(),
+        account_id: account_id.to_owned(),
+        number,
+        channel_id: channel.id.clone(),
+        customer_id: customer_id.to_owned(),
+        subject,
+        state: CaseState::new_case(channel.kind),
+        assignee_id: None,
+        created_at: at,
+        updated_at: at,
+        last_activity_at: tally.last_activity_at,
+        previous_case_id,
+        next_case_id: None,
+        merged_into_id: None,
+        message_count: tally.message_count,
+        unread: tally.unread,
+        first_response_at: tally.first_response_at,
+    }
+}
+
+/// Who is acting, as the HTTP layer authenticated them.
+#[derive(Debug, Clone)]
+pub struct AgentActor {
+    pub account_id: String,
+    pub agent_id: String,
+}
+
+impl AgentActor {
+    pub(crate) fn actor(&self) -> Actor {
+        Actor::Agent(self.agent_id.clone())
+    }
+}
