@@ -6,22 +6,27 @@
 //! A visitor is a customer of a `widget` channel. Their bearer token is a
 //! random secret stored only as its SHA-256, so one visitor can never read
 //! another's conversation. Messages from the widget are routed exactly like
-//! any inbound message (R6) and reactions like any reaction (R10).
+//! any inbound message (R6) and reactions like any reaction (R10): the
+//! widget's HTTP routes hand them to [`receive_message`] and
+//! [`receive_reaction`].
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
-use casedesk_domain::ChannelKind;
-use casedesk_store::{ChannelRecord, CustomerRecord, StoreError, VisitorRecord, read, write};
+use casedesk_domain::{AuthorType, ChannelKind, MessageKind};
+use casedesk_store::{
+    AttachmentRecord, ChannelRecord, CustomerRecord, StoreError, VisitorRecord, read, write,
+};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use crate::App;
 use crate::error::AppError;
+use crate::usecases::inbound::{self, InboundMessage, InboundReaction, InboundResult, Outcome};
 use crate::util::{new_id, new_secret, sha256_hex};
+use crate::{App, AppState};
 
 /// A visitor token unused this long stops working (the widget then starts
 /// a new anonymous visitor; a signed user gets their conversation back).
@@ -98,6 +103,88 @@ pub fn client_id(given: Option<String>) -> Result<String, AppError> {
     }
 }
 
+/// A visitor's message, routed like any inbound message (R6). Its id is
+/// the widget's client id in the visitor's own namespace, so a retried
+/// post is stored once; a file that came with a message already received
+/// is not kept twice.
+pub async fn receive_message(
+    app: &AppState,
+    channel_id: &str,
+    customer: &CustomerRecord,
+    client_id: String,
+    text: String,
+    attachment: Option<AttachmentRecord>,
+) -> Result<InboundResult, AppError> {
+    let channel = widget_channel(app, channel_id).await?;
+    let kept = attachment.clone();
+    let result = inbound::receive_message(
+        app,
+        channel,
+        InboundMessage {
+            // One namespace per visitor: their ids never collide with others'.
+            message_id: format!("widget:{}:{}", sha256_hex(&customer.id), client_id),
+            customer_id: customer.external_id.clone(),
+            customer_name: customer.name.clone(),
+            text,
+            attachment,
+        },
+    )
+    .await;
+    if let (Some(file), Some(files)) = (&kept, &app.files) {
+        let unused = !matches!(&result, Ok(r) if r.outcome != Outcome::Duplicate);
+        if unused {
+            files.discard(file).await;
+        }
+    }
+    result
+}
+
+/// A visitor's reaction (R10). From the widget a visitor reacts to agents'
+/// replies in their own cases, nothing else: not to notes, system lines or
+/// their own messages.
+pub async fn receive_reaction(
+    app: &AppState,
+    channel_id: &str,
+    customer: CustomerRecord,
+    message_id: String,
+    emoji: String,
+) -> Result<InboundResult, AppError> {
+    let (account_id, customer_id, target) = (
+        customer.account_id.clone(),
+        customer.id.clone(),
+        message_id.clone(),
+    );
+    read::<_, AppError, _>(&*app.store, move |tx| {
+        Box::pin(async move {
+            let unknown = || AppError::not_found("reacted message");
+            let m = tx
+                .get_message(&account_id, &target)
+                .await
+                .map_err(|_| unknown())?;
+            let case = tx.get_case(&account_id, &m.case_id).await?;
+            if case.customer_id != customer_id
+                || m.kind != MessageKind::Message
+                || m.author_type != AuthorType::Agent
+            {
+                return Err(unknown());
+            }
+            Ok(())
+        })
+    })
+    .await?;
+    let channel = widget_channel(app, channel_id).await?;
+    inbound::receive_reaction(
+        app,
+        channel,
+        InboundReaction {
+            customer_id: customer.external_id,
+            target_message_id: message_id,
+            emoji,
+        },
+    )
+    .await
+}
+
 /// Whether a page of `origin` may use the channel's widget.
 pub fn origin_allowed(channel: &ChannelRecord, origin: &str) -> bool {
     channel.allowed_origins.is_empty() || channel.allowed_origins.iter().any(|o| o == origin)
@@ -113,7 +200,7 @@ pub fn user_hash(secret: &str, user_id: &str) -> String {
 }
 
 /// The widget channel `channel_id`, or 404 for anything else.
-pub async fn widget_channel(app: &App, channel_id: &str) -> Result<ChannelRecord, AppError> {
+pub async fn widget_channel(app: &AppState, channel_id: &str) -> Result<ChannelRecord, AppError> {
     let id = channel_id.to_owned();
     let channel = read::<_, StoreError, _>(&*app.store, move |tx| {
         Box::pin(async move { tx.find_channel(&id).await })

@@ -20,9 +20,7 @@ use crate::App;
 use crate::channels::widget::{self, RATE_LIMIT, RATE_WINDOW, VisitorClaim, client_id};
 use crate::error::AppError;
 use crate::usecases::agent_actions;
-use crate::usecases::inbound::{self, InboundMessage, InboundReaction, Outcome};
 use crate::usecases::unit::check_text;
-use crate::util::sha256_hex;
 
 /// Most messages one `GET …/messages` returns; the widget asks again.
 const PAGE: i64 = 500;
@@ -206,28 +204,8 @@ async fn post_as_visitor(
     text: String,
     attachment: Option<AttachmentRecord>,
 ) -> Result<WidgetPosted, AppError> {
-    let channel = widget::widget_channel(app, channel_id).await?;
-    let kept = attachment.clone();
-    let result = inbound::receive_message(
-        app,
-        channel,
-        InboundMessage {
-            // One namespace per visitor: their ids never collide with others'.
-            message_id: format!("widget:{}:{}", sha256_hex(&customer.id), client_id),
-            customer_id: customer.external_id.clone(),
-            customer_name: customer.name.clone(),
-            text,
-            attachment,
-        },
-    )
-    .await;
-    if let (Some(file), Some(files)) = (&kept, &app.files) {
-        let unused = !matches!(&result, Ok(r) if r.outcome != Outcome::Duplicate);
-        if unused {
-            files.discard(file).await;
-        }
-    }
-    let result = result?;
+    let result =
+        widget::receive_message(app, channel_id, customer, client_id, text, attachment).await?;
     let (message, files) = read::<_, StoreError, _>(&*app.store, {
         let (account_id, id, case_id) = (
             customer.account_id.clone(),
@@ -330,42 +308,8 @@ pub async fn react(
         widget::visitor_of(&app, &channel_id, bearer_of(&headers).as_deref()).await?;
     app.widget_limits
         .hit(&customer.id, RATE_LIMIT, RATE_WINDOW)?;
-    // From the widget, a visitor reacts to agents' replies in their own
-    // cases (R10), nothing else: not to notes, system lines or their own.
-    let (account_id, customer_id, target) = (
-        customer.account_id.clone(),
-        customer.id.clone(),
-        body.message_id.clone(),
-    );
-    read::<_, AppError, _>(&*app.store, move |tx| {
-        Box::pin(async move {
-            let unknown = || AppError::not_found("reacted message");
-            let m = tx
-                .get_message(&account_id, &target)
-                .await
-                .map_err(|_| unknown())?;
-            let case = tx.get_case(&account_id, &m.case_id).await?;
-            if case.customer_id != customer_id
-                || m.kind != MessageKind::Message
-                || m.author_type != AuthorType::Agent
-            {
-                return Err(unknown());
-            }
-            Ok(())
-        })
-    })
-    .await?;
-    let channel = widget::widget_channel(&app, &channel_id).await?;
-    let result = inbound::receive_reaction(
-        &app,
-        channel,
-        InboundReaction {
-            customer_id: customer.external_id,
-            target_message_id: body.message_id,
-            emoji: body.emoji,
-        },
-    )
-    .await?;
+    let result =
+        widget::receive_reaction(&app, &channel_id, customer, body.message_id, body.emoji).await?;
     Ok(axum::Json(
         json!({ "case_id": result.case_id, "note_id": result.message_id }),
     ))
