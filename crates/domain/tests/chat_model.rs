@@ -4,9 +4,11 @@
 //!
 //! **Where it runs: the domain level** (`casedesk-domain`, with an explicit
 //! `now`), driven the way the server's use cases drive it
-//! (`crates/server/src/cases.rs`: routing and the customer's latest chat,
-//! message moves on split and merge, chat links, deadlines rescheduled on
-//! activity and fired when due). Here time is data, and a sequence costs
+//! (`crates/server/src/usecases/`: routing and the customer's latest chat,
+//! each message counted by the domain's transition for its kind, message
+//! moves and recounts on split and merge, chat links, deadlines
+//! rescheduled when a transition says the timer restarts and fired when
+//! due). Here time is data, and a sequence costs
 //! no database or HTTP round trip; the server's wiring of the rules is
 //! covered by the end-to-end tests, which move the server's clock
 //! (`casedesk_server::clock::ManualClock`) instead.
@@ -26,8 +28,8 @@
 //! case, tried deliberately); proptest replays it first on every run.
 
 use casedesk_domain::{
-    AuthorType, AutoFinishSettings, CaseState, ChannelKind, ChatState, Routing, RuleError, Status,
-    Time, route_customer_message,
+    AuthorType, AutoFinishSettings, CaseState, ChannelKind, ChatState, Recount, Routing, RuleError,
+    Status, Tally, Time, Wrote, route_customer_message,
 };
 use proptest::prelude::*;
 
@@ -93,16 +95,18 @@ struct CaseView {
 // ------------------------------------------------------------ casedesk
 
 /// A message as the store keeps it: its case and sequence, who wrote it
-/// (`None`: a note) and, for a reaction note, the reacted message.
+/// (`None`: a note), when, and, for a reaction note, the reacted message.
 struct StoredMessage {
     case: usize,
     author: Option<AuthorType>,
+    at: Time,
     reacts_to: Option<usize>,
 }
 
 struct StoredCase {
     customer: usize,
     state: CaseState,
+    tally: Tally,
     previous: Option<usize>,
     next: Option<usize>,
     merged_into: Option<usize>,
@@ -142,14 +146,23 @@ impl Casedesk {
         }
     }
 
-    fn add_message(&mut self, case: usize, author: Option<AuthorType>, reacts_to: Option<usize>) {
+    /// Stores a message and applies what the domain said it changes.
+    fn add_message(
+        &mut self,
+        case: usize,
+        author: Option<AuthorType>,
+        reacts_to: Option<usize>,
+        wrote: Wrote,
+    ) {
         self.messages.push(StoredMessage {
             case,
             author,
+            at: self.now,
             reacts_to,
         });
-        if author.is_some() {
-            self.cases[case].state.last_public_author = author;
+        self.cases[case].tally = wrote.tally;
+        if wrote.restarts_timer {
+            self.reschedule(case);
         }
     }
 
@@ -160,14 +173,18 @@ impl Casedesk {
             .then(|| self.settings.deadlines(self.now).1);
     }
 
-    /// Who wrote the last public message, recomputed after messages moved.
+    /// The store's `message_summary` after messages moved, and the
+    /// domain's recount of it.
     fn refresh(&mut self, case: usize) {
-        self.cases[case].state.last_public_author = self
-            .messages
-            .iter()
-            .filter(|m| m.case == case)
-            .filter_map(|m| m.author)
-            .next_back();
+        let held: Vec<&StoredMessage> = self.messages.iter().filter(|m| m.case == case).collect();
+        let last_public = held.iter().rev().find(|m| m.author.is_some());
+        let now_holds = Recount {
+            message_count: held.len() as i64,
+            last_public_author: last_public.and_then(|m| m.author),
+            last_public_at: last_public.map(|m| m.at),
+        };
+        let c = &mut self.cases[case];
+        c.tally = c.state.recount(c.tally, now_holds);
     }
 
     fn customer_says(&mut self, customer: usize) -> Outcome {
@@ -181,6 +198,7 @@ impl Casedesk {
                 self.cases.push(StoredCase {
                     customer,
                     state: CaseState::new_case(ChannelKind::Api),
+                    tally: Tally::new_case(self.now),
                     previous: latest,
                     next: None,
                     merged_into: None,
@@ -199,8 +217,9 @@ impl Casedesk {
             }
             (_, None) => return Err("routed to a chat that does not exist"),
         };
-        self.add_message(case, Some(AuthorType::Customer), None);
-        self.reschedule(case);
+        let c = &mut self.cases[case];
+        let wrote = c.state.customer_wrote(c.tally, self.now);
+        self.add_message(case, Some(AuthorType::Customer), None, wrote);
         Ok(Some(case))
     }
 
@@ -209,9 +228,9 @@ impl Casedesk {
             return Err(rule(RuleError::Merged));
         }
         let is_latest = self.latest[self.cases[case].customer] == Some(case);
-        self.cases[case].state.agent_replied(is_latest, self.now);
-        self.add_message(case, Some(AuthorType::Agent), None);
-        self.reschedule(case);
+        let c = &mut self.cases[case];
+        let wrote = c.state.agent_wrote(is_latest, c.tally, self.now);
+        self.add_message(case, Some(AuthorType::Agent), None, wrote);
         Ok(Some(case))
     }
 
@@ -235,6 +254,7 @@ impl Casedesk {
         self.cases.push(StoredCase {
             customer: self.cases[case].customer,
             state: CaseState::new_case(ChannelKind::Api),
+            tally: Tally::new_case(self.now),
             previous: Some(case),
             next: self.cases[case].next,
             merged_into: None,
@@ -302,10 +322,9 @@ impl Casedesk {
 
     fn react(&mut self, target: usize) -> Outcome {
         let case = self.messages[target].case;
-        self.add_message(case, None, Some(target));
-        if self.cases[case].state.is_active_chat() {
-            self.reschedule(case);
-        }
+        let c = &self.cases[case];
+        let wrote = c.state.customer_reacted(c.tally, self.now);
+        self.add_message(case, None, Some(target), wrote);
         Ok(Some(case))
     }
 
