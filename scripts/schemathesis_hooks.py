@@ -15,7 +15,7 @@ import datetime as dt
 import schemathesis
 
 # The cursor of GET /api/v1/cases belongs to one sort and order: its first
-# two letters say which (crates/server/src/api/cases.rs, cursor_prefix).
+# two letters say which (crates/server/src/http/api/cases.rs, cursor_prefix).
 CURSOR_PREFIX = {
     ("created_at", "desc"): "cd",
     ("created_at", "asc"): "ca",
