@@ -50,6 +50,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "search_folded",
         include_str!("../migrations/0011_search_folded.sql"),
     ),
+    (
+        12,
+        "messenger",
+        include_str!("../migrations/0012_messenger.sql"),
+    ),
 ];
 
 pub(crate) fn run(conn: &Connection) -> Result<(), StoreError> {
