@@ -96,7 +96,7 @@ const MIGRATIONS: &[Migration] = &[
         "search_folded",
         include_str!("../migrations/0011_search_folded.sql"),
     ),
-    (
+    Migration::new(
         12,
         "messenger",
         include_str!("../migrations/0012_messenger.sql"),
