@@ -1,0 +1,18 @@
+//! The Telegram Bot API as casedesk speaks it, apart from the server so
+//! that it can be read, fuzzed and tested alone:
+//!
+//! - [`types`]: the parts of the Bot API's objects casedesk reads;
+//! - [`client`]: calls to a Bot API server (the official one, a self-hosted
+//!   one, or the test suite's fake), with the bot token kept out of every
+//!   error and log line;
+//! - [`inbound`]: what an update means for a helpdesk — a customer message
+//!   with its files, an edit, a reaction, or something ignored and why.
+
+#![forbid(unsafe_code)]
+
+pub mod client;
+pub mod inbound;
+pub mod types;
+
+pub use client::{ApiError, BotApi};
+pub use inbound::{Inbound, interpret};
