@@ -363,6 +363,11 @@ fn main() -> std::process::ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
         )
         .with_writer(std::io::stderr)
+        // A log that cannot be written (a full disk, a closed pipe) loses
+        // those lines and nothing else: by default the subscriber reports
+        // its failure with `eprintln!`, which panics the thread that was
+        // logging, such as SQLite's writer.
+        .log_internal_errors(false)
         .init();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()

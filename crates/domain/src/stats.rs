@@ -360,6 +360,26 @@ pub struct StatsInput {
     pub active_now_total: i64,
 }
 
+impl StatsInput {
+    /// The facts a store gathered, samples in key order whatever order the
+    /// store's map kept them in.
+    pub fn new(
+        events: Vec<EventTally>,
+        samples: impl IntoIterator<Item = (GroupKey, Samples)>,
+        active_now: Vec<(GroupKey, i64)>,
+        active_now_total: i64,
+    ) -> StatsInput {
+        let mut samples: Vec<(GroupKey, Samples)> = samples.into_iter().collect();
+        samples.sort_by(|a, b| a.0.cmp(&b.0));
+        StatsInput {
+            events,
+            samples,
+            active_now,
+            active_now_total,
+        }
+    }
+}
+
 const MICROS_TO_SECONDS: f64 = 1e-6;
 
 /// Figures per group, in key order, and for all groups together. Every key

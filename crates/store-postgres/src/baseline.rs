@@ -7,7 +7,6 @@
 //! store pays per message when nothing else commits alongside.
 
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use casedesk_store::StoreError;
@@ -21,7 +20,7 @@ pub async fn single_row_commit_rate(url: &str, duration: Duration) -> Result<f64
     let options = PgConnectOptions::from_str(url)
         .map_err(|e| StoreError::Other(format!("invalid PostgreSQL URL: {e}")))?;
     let mut conn = PgConnection::connect_with(&options).await.map_err(db_err)?;
-    let schema = scratch_schema_name();
+    let schema = crate::unique_schema_name("cd_raw_baseline");
     conn.execute(format!("CREATE SCHEMA {schema}").as_str())
         .await
         .map_err(db_err)?;
@@ -78,15 +77,4 @@ fn db_err(e: sqlx::Error) -> StoreError {
         }
         other => StoreError::Other(other.to_string()),
     }
-}
-
-/// Unique per process and call; plain enough to go into SQL unquoted.
-fn scratch_schema_name() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or_default();
-    format!("cd_raw_baseline_{}_{n}_{nanos}", std::process::id())
 }

@@ -114,7 +114,12 @@ impl PostgresStore {
     /// with [`PostgresStore::connect_with_schema`] and [`PostgresStore::schema`].
     pub async fn connect_fresh_schema(url: &str) -> Result<PostgresStore, StoreError> {
         let (url, _) = split_schema_param(url);
-        Self::connect_with_schema(&url, Some(&fresh_schema_name()), TEST_MAX_CONNECTIONS).await
+        Self::connect_with_schema(
+            &url,
+            Some(&unique_schema_name("cd_test")),
+            TEST_MAX_CONNECTIONS,
+        )
+        .await
     }
 
     /// Makes [`Store::close`] drop this store's schema with all its data:
@@ -268,15 +273,16 @@ async fn create_schema(options: &PgConnectOptions, schema: &str) -> Result<(), S
     closed.map_err(map_err)
 }
 
-/// Unique within this server's lifetime: process id, a counter and the clock.
-fn fresh_schema_name() -> String {
+/// `{prefix}_…`, unique within this process's lifetime (process id, a
+/// counter and the clock) and plain enough to go into SQL unquoted.
+pub(crate) fn unique_schema_name(prefix: &str) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or_default();
-    format!("cd_test_{}_{n}_{nanos}", std::process::id())
+    format!("{prefix}_{}_{n}_{nanos}", std::process::id())
 }
 
 #[cfg(test)]

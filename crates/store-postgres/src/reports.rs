@@ -220,14 +220,12 @@ impl PgTx {
                 active_now.push((key_of(&q.grouping, row)?, n));
             }
         }
-        let mut samples: Vec<(GroupKey, Samples)> = samples.into_iter().collect();
-        samples.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(StatsInput {
+        Ok(StatsInput::new(
             events,
             samples,
             active_now,
             active_now_total,
-        })
+        ))
     }
 
     /// One `INSERT … SELECT FROM unnest(…)` per table: a benchmark seeds a

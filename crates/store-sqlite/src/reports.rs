@@ -257,13 +257,11 @@ impl SqliteTx<'_> {
                 }
             }
         }
-        let mut samples: Vec<(GroupKey, Samples)> = samples.into_iter().collect();
-        samples.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(StatsInput {
+        Ok(StatsInput::new(
             events,
             samples,
             active_now,
             active_now_total,
-        })
+        ))
     }
 }

@@ -19,6 +19,7 @@
 mod catalog;
 mod concurrency;
 mod fixtures;
+mod messenger;
 mod queries;
 mod records;
 mod reports;
@@ -28,6 +29,11 @@ mod widget;
 pub use catalog::{labels_on_cases_filter_and_delete, rules_and_rule_timers, templates_round_trip};
 pub use concurrency::{
     concurrent_deadline_claims_never_overlap, concurrent_messages_of_one_customer_make_one_case,
+};
+pub use messenger::{
+    channel_secrets_round_trip_and_stay_out_of_debug,
+    channel_updates_are_stored_once_and_claimed_in_each_chats_order,
+    concurrent_update_workers_keep_each_chats_order, one_server_at_a_time_holds_a_bots_poll,
 };
 pub use queries::{
     account_isolation, case_numbers_are_sequential_per_account, list_cases_filters,
@@ -93,6 +99,10 @@ macro_rules! conformance_tests {
             widget_visitors_channels_and_conversations,
             help_center_emails_and_tokens,
             attachments_follow_their_message,
+            channel_secrets_round_trip_and_stay_out_of_debug,
+            channel_updates_are_stored_once_and_claimed_in_each_chats_order,
+            one_server_at_a_time_holds_a_bots_poll,
+            concurrent_update_workers_keep_each_chats_order,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {

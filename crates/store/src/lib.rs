@@ -147,12 +147,28 @@ type R<T> = Result<T, StoreError>;
 /// few lookups that establish the account (login, inbound tokens) and the
 /// scheduler's claims.
 pub trait Tx:
-    AccountTx + AgentTx + ChannelTx + CaseTx + MessageTx + ScheduleTx + CatalogTx + ReportTx
+    AccountTx
+    + AgentTx
+    + ChannelTx
+    + MessengerTx
+    + CaseTx
+    + MessageTx
+    + ScheduleTx
+    + CatalogTx
+    + ReportTx
 {
 }
 
 impl<T> Tx for T where
-    T: AccountTx + AgentTx + ChannelTx + CaseTx + MessageTx + ScheduleTx + CatalogTx + ReportTx
+    T: AccountTx
+        + AgentTx
+        + ChannelTx
+        + MessengerTx
+        + CaseTx
+        + MessageTx
+        + ScheduleTx
+        + CatalogTx
+        + ReportTx
 {
 }
 
@@ -260,6 +276,57 @@ pub trait ChannelTx: Send {
     ) -> R<u64>;
     /// Deletes every token that expired before `now`; returns how many.
     async fn delete_expired_help_tokens(&mut self, now: casedesk_domain::Time) -> R<u64>;
+}
+
+/// Messenger channels (Telegram): their secrets, the raw updates they
+/// deliver (stored first, then processed in each chat's order) and the
+/// long-polling lease that lets one server at a time poll a bot.
+#[async_trait::async_trait]
+pub trait MessengerTx: Send {
+    /// Creates or replaces the channel's secrets.
+    async fn upsert_channel_secret(&mut self, secret: &ChannelSecretRecord) -> R<()>;
+    /// Unscoped: a webhook call names its channel first.
+    async fn get_channel_secret(&mut self, channel_id: &str) -> R<Option<ChannelSecretRecord>>;
+    /// Stores an update; `false` when this `(channel, update_id)` was
+    /// stored before (a redelivery).
+    async fn insert_channel_update(&mut self, update: &ChannelUpdate) -> R<bool>;
+    /// Up to `limit` due updates, each the earliest pending one of its chat,
+    /// locked for this unit of work and skipped by other processes: no
+    /// chat's updates are ever processed out of order or twice at once.
+    async fn claim_channel_updates(
+        &mut self,
+        now: casedesk_domain::Time,
+        limit: i64,
+    ) -> R<Vec<ChannelUpdate>>;
+    async fn finish_channel_update(&mut self, finish: &UpdateFinish) -> R<()>;
+    /// When the earliest pending update is due.
+    async fn next_channel_update_at(&mut self) -> R<Option<casedesk_domain::Time>>;
+    /// The channel's updates in `state` (any when `None`), newest first.
+    async fn list_channel_updates(
+        &mut self,
+        account_id: &str,
+        channel_id: &str,
+        state: Option<UpdateState>,
+        limit: i64,
+    ) -> R<Vec<ChannelUpdate>>;
+    /// Takes (or renews) the right to poll the channel's bot until `until`
+    /// for `holder`, unless another holder's lease runs past `now`; returns
+    /// the offset to poll from when taken.
+    async fn lease_channel_poll(
+        &mut self,
+        channel_id: &str,
+        holder: &str,
+        now: casedesk_domain::Time,
+        until: casedesk_domain::Time,
+    ) -> R<Option<i64>>;
+    /// Stores the next offset to poll from; `false` when `holder` no
+    /// longer holds the lease (its updates are stored all the same).
+    async fn save_channel_poll_offset(
+        &mut self,
+        channel_id: &str,
+        holder: &str,
+        next_offset: i64,
+    ) -> R<bool>;
 }
 
 /// Cases and the labels on them.

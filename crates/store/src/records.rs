@@ -587,3 +587,130 @@ pub struct RuleTimer {
     pub account_id: String,
     pub due_at: Time,
 }
+
+/// What a messenger channel keeps that only the server may see: the
+/// credential the messenger gave (Telegram: the bot token) and the secret
+/// its webhook calls carry. Kept apart from [`ChannelRecord`], which the API
+/// shows, so that no response can include them by mistake.
+#[derive(Clone, PartialEq)]
+pub struct ChannelSecretRecord {
+    pub channel_id: String,
+    pub account_id: String,
+    pub secret: String,
+    pub webhook_secret: String,
+    /// What the server learned when it connected, as JSON (Telegram: the
+    /// bot's id and @username).
+    pub settings: serde_json::Value,
+    pub created_at: Time,
+    pub updated_at: Time,
+}
+
+impl std::fmt::Debug for ChannelSecretRecord {
+    // The secrets stay out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChannelSecretRecord")
+            .field("channel_id", &self.channel_id)
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One update a messenger delivered, stored raw before anything is done
+/// with it ("store first, then process"), once per `(channel, update_id)`.
+/// The updates of one chat (`chat_key`) are processed in `update_id` order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelUpdate {
+    pub channel_id: String,
+    pub account_id: String,
+    pub update_id: i64,
+    pub chat_key: String,
+    pub payload: String,
+    pub received_at: Time,
+    pub attempts: i64,
+    pub next_attempt_at: Time,
+    pub processed_at: Option<Time>,
+    pub failed_at: Option<Time>,
+    pub last_error: Option<String>,
+}
+
+impl ChannelUpdate {
+    /// A new update, due for processing at once.
+    pub fn received(
+        channel_id: String,
+        account_id: String,
+        update_id: i64,
+        chat_key: String,
+        payload: String,
+        at: Time,
+    ) -> ChannelUpdate {
+        ChannelUpdate {
+            channel_id,
+            account_id,
+            update_id,
+            chat_key,
+            payload,
+            received_at: at,
+            attempts: 0,
+            next_attempt_at: at,
+            processed_at: None,
+            failed_at: None,
+            last_error: None,
+        }
+    }
+
+    pub fn state(&self) -> UpdateState {
+        if self.processed_at.is_some() {
+            UpdateState::Processed
+        } else if self.failed_at.is_some() {
+            UpdateState::Failed
+        } else {
+            UpdateState::Pending
+        }
+    }
+}
+
+/// Where an update is: waiting (or retrying), done, or given up on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateState {
+    Pending,
+    Processed,
+    Failed,
+}
+
+impl UpdateState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UpdateState::Pending => "pending",
+            UpdateState::Processed => "processed",
+            UpdateState::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<UpdateState> {
+        match s {
+            "pending" => Some(UpdateState::Pending),
+            "processed" => Some(UpdateState::Processed),
+            "failed" => Some(UpdateState::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// How processing an update ended: done, to be tried again at a time, or
+/// given up on (the chat's later updates then go ahead).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateOutcome {
+    Processed,
+    Retry(Time),
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateFinish {
+    pub channel_id: String,
+    pub update_id: i64,
+    pub attempts: i64,
+    pub outcome: UpdateOutcome,
+    pub last_error: Option<String>,
+    pub now: Time,
+}

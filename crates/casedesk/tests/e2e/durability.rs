@@ -15,6 +15,7 @@ on_both!(
     concurrent_redeliveries_store_one_message,
     deadlines_survive_a_restart_and_fire_once,
     sigterm_drains_and_exits_zero,
+    a_log_that_cannot_be_written_changes_nothing,
 );
 
 async fn concurrent_messages_after_a_closed_chat_make_one_case(backend: Backend) {
@@ -92,6 +93,50 @@ async fn sigterm_drains_and_exits_zero(backend: Backend) {
     let status = p.wait(30);
     assert!(status.success(), "exit status {status}");
     drop(stream);
+}
+
+/// A server whose log cannot be written (its disk is full: stderr is
+/// `/dev/full`, every line logged at debug) goes on serving and storing:
+/// a failed log line is lost, never a thread or the database writer.
+async fn a_log_that_cannot_be_written_changes_nothing(backend: Backend) {
+    let db = Database::fresh(backend).await;
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full");
+    let mut p = Process::start_with(&db, |c| {
+        c.env("CASEDESK_LOG", "debug").stderr(full);
+    })
+    .await;
+    let http = reqwest::Client::new();
+    let (token, channel, inbound_token) = login_and_channel(&http, &p.base).await;
+    let mut case_id = String::new();
+    for i in 0..20 {
+        let r = http
+            .post(format!("{}/api/v1/channels/{channel}/inbound", p.base))
+            .bearer_auth(&inbound_token)
+            .json(&json!({"type": "message", "message_id": format!("m{i}"),
+                "customer": {"id": "full-disk"}, "text": format!("message {i}")}))
+            .send()
+            .await
+            .expect("inbound");
+        assert_eq!(r.status(), StatusCode::OK, "message {i}");
+        let v: serde_json::Value = r.json().await.expect("json");
+        case_id = s(&v["case_id"]);
+    }
+    let case: serde_json::Value = http
+        .get(format!("{}/api/v1/cases/{case_id}", p.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("case")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(case["message_count"], 20, "{case}");
+    assert!(p.running(), "the server is still up");
+    p.signal("TERM");
+    assert!(p.wait(30).success());
 }
 
 /// Runs the due work of both servers at once.

@@ -259,8 +259,18 @@ impl Process {
     /// the binary prints the address the kernel gave it ([`LISTENING`]),
     /// so no port is guessed and none can be taken in between.
     pub async fn start(db: &Database) -> Process {
+        Process::start_with(db, |_| {}).await
+    }
+
+    /// [`Process::start`] with changes to the command (its log, its
+    /// environment) made by `tweak`.
+    pub async fn start_with(
+        db: &Database,
+        tweak: impl FnOnce(&mut std::process::Command),
+    ) -> Process {
         use std::io::BufRead;
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_casedesk"))
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_casedesk"));
+        command
             .arg("serve")
             .env("CASEDESK_DATABASE_URL", &db.url)
             .env("CASEDESK_LISTEN", "127.0.0.1:0")
@@ -269,9 +279,9 @@ impl Process {
             .env("CASEDESK_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("CASEDESK_LOG", "warn")
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::inherit())
-            .spawn()
-            .expect("casedesk binary starts");
+            .stderr(std::process::Stdio::inherit());
+        tweak(&mut command);
+        let mut child = command.spawn().expect("casedesk binary starts");
         let stdout = child.stdout.take().expect("piped stdout");
         let (found, address) = oneshot::channel();
         // Reads the output to its end, so the server never blocks on a
@@ -292,6 +302,11 @@ impl Process {
             .expect("casedesk serve did not say where it listens within 60 s")
             .expect("casedesk serve exited before listening (see its output above)");
         Process { child, base }
+    }
+
+    /// Whether the process is still running.
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 
     pub fn signal(&self, sig: &str) {

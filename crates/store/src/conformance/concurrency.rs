@@ -13,7 +13,7 @@ use crate::{CaseFilter, Deadline, DeadlineKind, Store, StoreError, write};
 /// Long enough for any honest store, short enough that a deadlock fails.
 const PATIENCE: Duration = Duration::from_secs(120);
 
-async fn within<T>(what: &str, work: impl Future<Output = T>) -> T {
+pub(crate) async fn within<T>(what: &str, work: impl Future<Output = T>) -> T {
     match tokio::time::timeout(PATIENCE, work).await {
         Ok(v) => v,
         Err(_) => panic!("{what} did not finish within {PATIENCE:?}: a deadlock?"),

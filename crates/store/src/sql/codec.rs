@@ -11,10 +11,10 @@ use casedesk_domain::{Actor, AutoFinishSettings, CaseState, MessageKind, Reopen}
 
 use super::{R, Row, Value};
 use crate::{
-    AccountRecord, AgentRecord, AttachmentRecord, CaseRecord, ChannelRecord, CustomerRecord,
-    Deadline, DeadlineKind, EventRecord, HelpTokenKind, HelpTokenRecord, LabelRecord,
-    MessageRecord, OutboxItem, ReactionRecord, RuleRecord, RuleTimer, StoreError, TemplateRecord,
-    TokenRecord, VisitorRecord,
+    AccountRecord, AgentRecord, AttachmentRecord, CaseRecord, ChannelRecord, ChannelSecretRecord,
+    ChannelUpdate, CustomerRecord, Deadline, DeadlineKind, EventRecord, HelpTokenKind,
+    HelpTokenRecord, LabelRecord, MessageRecord, OutboxItem, ReactionRecord, RuleRecord, RuleTimer,
+    StoreError, TemplateRecord, TokenRecord, VisitorRecord,
 };
 
 pub(crate) const ACCOUNT_COLUMNS: &str = "id, name, chat_auto_finish_after_seconds, \
@@ -430,6 +430,67 @@ pub(crate) fn rule(row: &Row) -> R<RuleRecord> {
 /// A rule's trigger, conditions and actions as the JSON the table keeps.
 pub(crate) fn rule_json(r: &RuleRecord) -> R<[String; 3]> {
     Ok([json(&r.trigger)?, json(&r.conditions)?, json(&r.actions)?])
+}
+
+pub(crate) const CHANNEL_SECRET_COLUMNS: &str = "channel_id, account_id, secret, webhook_secret, \
+     settings, created_at, updated_at";
+pub(crate) const CHANNEL_UPDATE_COLUMNS: &str = "channel_id, account_id, update_id, chat_key, \
+     payload, received_at, attempts, next_attempt_at, processed_at, failed_at, last_error";
+
+pub(crate) fn channel_secret(row: &Row) -> R<ChannelSecretRecord> {
+    Ok(ChannelSecretRecord {
+        channel_id: row.get("channel_id")?,
+        account_id: row.get("account_id")?,
+        secret: row.get("secret")?,
+        webhook_secret: row.get("webhook_secret")?,
+        settings: row.json("settings")?,
+        created_at: row.get("created_at")?,
+        updated_at: row.get("updated_at")?,
+    })
+}
+
+pub(crate) fn channel_secret_values(c: &ChannelSecretRecord) -> R<Vec<Value>> {
+    Ok(vec![
+        (&c.channel_id).into(),
+        (&c.account_id).into(),
+        (&c.secret).into(),
+        (&c.webhook_secret).into(),
+        json(&c.settings)?.into(),
+        c.created_at.into(),
+        c.updated_at.into(),
+    ])
+}
+
+pub(crate) fn channel_update(row: &Row) -> R<ChannelUpdate> {
+    Ok(ChannelUpdate {
+        channel_id: row.get("channel_id")?,
+        account_id: row.get("account_id")?,
+        update_id: row.get("update_id")?,
+        chat_key: row.get("chat_key")?,
+        payload: row.get("payload")?,
+        received_at: row.get("received_at")?,
+        attempts: row.get("attempts")?,
+        next_attempt_at: row.get("next_attempt_at")?,
+        processed_at: row.get("processed_at")?,
+        failed_at: row.get("failed_at")?,
+        last_error: row.get("last_error")?,
+    })
+}
+
+pub(crate) fn channel_update_values(u: &ChannelUpdate) -> Vec<Value> {
+    vec![
+        (&u.channel_id).into(),
+        (&u.account_id).into(),
+        u.update_id.into(),
+        (&u.chat_key).into(),
+        (&u.payload).into(),
+        u.received_at.into(),
+        u.attempts.into(),
+        u.next_attempt_at.into(),
+        u.processed_at.into(),
+        u.failed_at.into(),
+        (&u.last_error).into(),
+    ]
 }
 
 pub(crate) fn rule_timer(row: &Row) -> R<RuleTimer> {

@@ -16,6 +16,7 @@ mod catalog;
 mod channels;
 pub mod codec;
 mod messages;
+mod messenger;
 mod reports;
 mod schedule;
 

@@ -2,11 +2,13 @@
 //!
 //! Memory stays bounded whatever the number of cases: pages of
 //! [`PAGE`] cases are read from the store by cursor, one read job each.
-//! CSV is written to the response as each page arrives. XLSX is a zip whose
-//! directory comes last, so the workbook is built in rust_xlsxwriter's
-//! constant-memory mode (rows go to a temporary file as they are written),
-//! saved to an anonymous temporary file, and that file is streamed out.
+//! CSV is written by the `csv` crate, one writer per page, to the response
+//! as each page arrives. XLSX is a zip whose directory comes last, so the
+//! workbook is built in rust_xlsxwriter's constant-memory mode (rows go to
+//! a temporary file as they are written), saved to an anonymous temporary
+//! file, and that file is streamed out.
 
+use std::borrow::Cow;
 use std::io::{Seek, SeekFrom};
 use std::sync::Arc;
 
@@ -122,56 +124,64 @@ fn needs_formula_guard(s: &str) -> bool {
     s.starts_with(['=', '+', '-', '@', '\t', '\r'])
 }
 
-/// One CSV field per RFC 4180: quoted when it holds a comma, quote or line
-/// break, quotes doubled; text a spreadsheet would run as a formula gets a
-/// leading `'`.
-fn push_csv_text(out: &mut String, s: &str) {
-    let guard = needs_formula_guard(s);
-    if guard || s.contains([',', '"', '\r', '\n']) {
-        out.push('"');
-        if guard {
-            out.push('\'');
-        }
-        for ch in s.chars() {
-            if ch == '"' {
-                out.push('"');
-            }
-            out.push(ch);
-        }
-        out.push('"');
+/// Text as exported: what a spreadsheet would run as a formula gets a
+/// leading `'` (OWASP's CSV-injection advice). Quoting is the CSV writer's.
+fn guarded(s: &str) -> Cow<'_, str> {
+    if needs_formula_guard(s) {
+        Cow::Owned(format!("'{s}"))
     } else {
-        out.push_str(s);
+        Cow::Borrowed(s)
     }
 }
 
-fn csv_header(bom: bool) -> String {
-    let mut out = String::new();
-    if bom {
-        out.push('\u{feff}');
+fn csv_field<'a>(cell: &Cell<'a>) -> Cow<'a, str> {
+    match cell {
+        Cell::Text(s) => guarded(s),
+        Cell::List(names) => Cow::Owned(guarded(&names.join(", ")).into_owned()),
+        Cell::Int(Some(n)) => Cow::Owned(n.to_string()),
+        Cell::Time(Some(t)) => Cow::Owned(rfc3339(*t)),
+        Cell::Int(None) | Cell::Time(None) => Cow::Borrowed(""),
     }
-    out.push_str(&COLUMNS.join(","));
-    out.push_str("\r\n");
-    out
 }
 
-fn csv_rows(rows: &[ExportRow]) -> String {
-    let mut out = String::with_capacity(rows.len() * 200);
-    for r in rows {
-        for (i, cell) in cells(r).iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            match cell {
-                Cell::Text(s) => push_csv_text(&mut out, s),
-                Cell::List(names) => push_csv_text(&mut out, &names.join(", ")),
-                Cell::Int(Some(n)) => out.push_str(&n.to_string()),
-                Cell::Time(Some(t)) => out.push_str(&rfc3339(*t)),
-                Cell::Int(None) | Cell::Time(None) => {}
-            }
+/// Where a CSV chunk goes in the file.
+#[derive(Clone, Copy)]
+enum ChunkAt {
+    /// The start: the byte order mark if asked for, then the header.
+    Start { bom: bool },
+    /// After what was already sent.
+    Rest,
+}
+
+/// `records` as CSV through the `csv` crate (RFC 4180: fields quoted when
+/// they hold a comma, quote or line break, quotes doubled, CRLF line ends).
+/// One writer per page, so memory holds one page whatever the export.
+fn csv_chunk<'a, R: AsRef<[Cell<'a>]>>(
+    at: ChunkAt,
+    records: impl IntoIterator<Item = R>,
+) -> Result<Vec<u8>, StoreError> {
+    let err = |e: csv::Error| StoreError::Other(format!("csv: {e}"));
+    let mut out = Vec::new();
+    if let ChunkAt::Start { bom: true } = at {
+        out.extend_from_slice("\u{feff}".as_bytes());
+    }
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(out);
+    if let ChunkAt::Start { .. } = at {
+        writer.write_record(COLUMNS).map_err(err)?;
+    }
+    for record in records {
+        for cell in record.as_ref() {
+            writer
+                .write_field(csv_field(cell).as_bytes())
+                .map_err(err)?;
         }
-        out.push_str("\r\n");
+        writer.write_record(None::<&[u8]>).map_err(err)?;
     }
-    out
+    writer
+        .into_inner()
+        .map_err(|e| StoreError::Other(format!("csv: {}", e.error())))
 }
 
 /// Reads the export page after `filter.cursor` and moves the cursor past it.
@@ -206,7 +216,8 @@ struct CsvState {
     store: Arc<dyn Store>,
     account_id: String,
     filter: CaseFilter,
-    header: Option<String>,
+    /// Where the next chunk goes.
+    at: ChunkAt,
     done: bool,
 }
 
@@ -215,13 +226,16 @@ fn csv_body(state: CsvState) -> Body {
         if s.done {
             return None;
         }
-        let mut chunk = s.header.take().unwrap_or_default();
-        match next_page(&*s.store, &s.account_id, &mut s.filter).await {
-            Ok(rows) => {
-                s.done = (rows.len() as i64) < s.filter.limit;
-                chunk.push_str(&csv_rows(&rows));
-                Some((Ok::<_, StoreError>(Bytes::from(chunk)), s))
-            }
+        let page = next_page(&*s.store, &s.account_id, &mut s.filter).await;
+        let chunk = page.and_then(|rows| {
+            s.done = (rows.len() as i64) < s.filter.limit;
+            csv_chunk(
+                std::mem::replace(&mut s.at, ChunkAt::Rest),
+                rows.iter().map(cells),
+            )
+        });
+        match chunk {
+            Ok(chunk) => Some((Ok::<_, StoreError>(Bytes::from(chunk)), s)),
             Err(e) => {
                 // Headers are gone already: all we can do is cut the body
                 // short, which the client sees as a failed download.
@@ -455,7 +469,7 @@ pub async fn export_cases(
                 store,
                 account_id,
                 filter,
-                header: Some(csv_header(bom)),
+                at: ChunkAt::Start { bom },
                 done: false,
             }),
             "text/csv; charset=utf-8",
@@ -482,6 +496,12 @@ pub async fn export_cases(
 mod tests {
     use super::*;
 
+    /// One record of `fields` as the export writes it.
+    fn record(fields: &[Cell<'_>]) -> String {
+        let bytes = csv_chunk(ChunkAt::Rest, [fields]).expect("record");
+        String::from_utf8(bytes).expect("UTF-8")
+    }
+
     #[test]
     fn csv_fields_are_quoted_and_guarded() {
         let cases = [
@@ -489,18 +509,55 @@ mod tests {
             ("a,b", "\"a,b\""),
             ("say \"hi\"", "\"say \"\"hi\"\"\""),
             ("two\r\nlines", "\"two\r\nlines\""),
-            ("=SUM(A1)", "\"'=SUM(A1)\""),
-            ("+1", "\"'+1\""),
-            ("-2", "\"'-2\""),
-            ("@cmd", "\"'@cmd\""),
-            ("\tx", "\"'\tx\""),
+            ("=SUM(A1)", "'=SUM(A1)"),
+            ("+1", "'+1"),
+            ("-2", "'-2"),
+            ("@cmd", "'@cmd"),
+            ("\tx", "'\tx"),
+            ("\rx", "\"'\rx\""),
+            ("=1,2", "\"'=1,2\""),
             ("Привет", "Привет"),
             ("", ""),
         ];
         for (input, want) in cases {
-            let mut out = String::new();
-            push_csv_text(&mut out, input);
-            assert_eq!(out, want, "{input:?}");
+            let got = record(&[Cell::Text(input), Cell::Text("end")]);
+            assert_eq!(got, format!("{want},end\r\n"), "{input:?}");
         }
+    }
+
+    #[test]
+    fn a_field_with_quotes_commas_line_breaks_and_non_ascii_reads_back_intact() {
+        let subject = "Zahlung \"offen\", bitte prüfen\r\nзаказ №42 — 東京";
+        let labels = ["VIP".to_owned(), "=cmd|' /C calc'!A0".to_owned()];
+        let line = record(&[
+            Cell::Text(subject),
+            Cell::List(&labels),
+            Cell::Int(Some(-7)),
+            Cell::Int(None),
+        ]);
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(line.as_bytes());
+        let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
+        assert_eq!(rows.len(), 1, "{line:?}");
+        let fields: Vec<&str> = rows[0].iter().collect();
+        assert_eq!(
+            fields,
+            [subject, "VIP, =cmd|' /C calc'!A0", "-7", ""],
+            "a list is guarded as a whole only when it starts like a formula"
+        );
+        let guarded_first = record(&[Cell::List(&["=x".to_owned(), "y".to_owned()])]);
+        assert_eq!(guarded_first, "\"'=x, y\"\r\n");
+    }
+
+    #[test]
+    fn the_first_chunk_starts_with_the_bom_and_the_header() {
+        let none: [&[Cell<'_>]; 0] = [];
+        let head = csv_chunk(ChunkAt::Start { bom: true }, none).expect("header");
+        let head = String::from_utf8(head).expect("UTF-8");
+        assert_eq!(head, format!("\u{feff}{}\r\n", COLUMNS.join(",")));
+        let head = csv_chunk(ChunkAt::Start { bom: false }, none).expect("header");
+        assert!(head.starts_with(b"number,subject,"));
+        assert!(csv_chunk(ChunkAt::Rest, none).expect("empty").is_empty());
     }
 }

@@ -1,0 +1,161 @@
+//! Messenger channels: their secrets, the raw updates they deliver and the
+//! long-polling lease of each bot.
+
+use casedesk_domain::Time;
+
+use super::codec::{self, CHANNEL_SECRET_COLUMNS, CHANNEL_UPDATE_COLUMNS};
+use super::{R, Sql, SqlExt, args, placeholders};
+use crate::{
+    ChannelSecretRecord, ChannelUpdate, MessengerTx, UpdateFinish, UpdateOutcome, UpdateState,
+};
+
+/// The condition of `channel_updates` rows in a state.
+fn update_state_sql(state: UpdateState) -> &'static str {
+    match state {
+        UpdateState::Pending => "processed_at IS NULL AND failed_at IS NULL",
+        UpdateState::Processed => "processed_at IS NOT NULL",
+        UpdateState::Failed => "failed_at IS NOT NULL",
+    }
+}
+
+#[async_trait::async_trait]
+impl<S: Sql + ?Sized> MessengerTx for S {
+    async fn upsert_channel_secret(&mut self, c: &ChannelSecretRecord) -> R<()> {
+        let values = codec::channel_secret_values(c)?;
+        self.execute(
+            &format!(
+                "INSERT INTO channel_secrets ({CHANNEL_SECRET_COLUMNS}) VALUES ({}) \
+                 ON CONFLICT (channel_id) DO UPDATE SET secret = excluded.secret, \
+                 webhook_secret = excluded.webhook_secret, settings = excluded.settings, \
+                 updated_at = excluded.updated_at",
+                placeholders(1, values.len())
+            ),
+            &values,
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn get_channel_secret(&mut self, channel_id: &str) -> R<Option<ChannelSecretRecord>> {
+        let sql =
+            format!("SELECT {CHANNEL_SECRET_COLUMNS} FROM channel_secrets WHERE channel_id = $1");
+        self.maybe(&sql, &args![channel_id], codec::channel_secret)
+            .await
+    }
+
+    async fn insert_channel_update(&mut self, u: &ChannelUpdate) -> R<bool> {
+        let values = codec::channel_update_values(u);
+        let n = self
+            .execute(
+                &format!(
+                    "INSERT INTO channel_updates ({CHANNEL_UPDATE_COLUMNS}) VALUES ({}) \
+                     ON CONFLICT (channel_id, update_id) DO NOTHING",
+                    placeholders(1, values.len())
+                ),
+                &values,
+            )
+            .await?;
+        Ok(n > 0)
+    }
+
+    async fn claim_channel_updates(&mut self, now: Time, limit: i64) -> R<Vec<ChannelUpdate>> {
+        // An update waits while an earlier one of its chat is pending, even
+        // one retrying later or held by another server: a chat's order holds.
+        let sql = format!(
+            "SELECT {CHANNEL_UPDATE_COLUMNS} FROM channel_updates u \
+             WHERE u.processed_at IS NULL AND u.failed_at IS NULL AND u.next_attempt_at <= $1 \
+             AND NOT EXISTS (SELECT 1 FROM channel_updates e WHERE e.channel_id = u.channel_id \
+               AND e.chat_key = u.chat_key AND e.update_id < u.update_id \
+               AND e.processed_at IS NULL AND e.failed_at IS NULL) \
+             ORDER BY u.next_attempt_at, u.channel_id, u.update_id LIMIT $2{}",
+            self.dialect().skip_locked()
+        );
+        self.all(&sql, &args![now, limit.max(0)], codec::channel_update)
+            .await
+    }
+
+    async fn finish_channel_update(&mut self, f: &UpdateFinish) -> R<()> {
+        let (column, at) = match f.outcome {
+            UpdateOutcome::Processed => ("processed_at", f.now),
+            UpdateOutcome::Retry(at) => ("next_attempt_at", at),
+            UpdateOutcome::Failed => ("failed_at", f.now),
+        };
+        self.found(
+            &format!(
+                "UPDATE channel_updates SET {column} = $3, attempts = $4, last_error = $5 \
+                 WHERE channel_id = $1 AND update_id = $2"
+            ),
+            &args![&f.channel_id, f.update_id, at, f.attempts, &f.last_error],
+        )
+        .await
+    }
+
+    async fn next_channel_update_at(&mut self) -> R<Option<Time>> {
+        self.one(
+            "SELECT MIN(next_attempt_at) AS due_at FROM channel_updates \
+             WHERE processed_at IS NULL AND failed_at IS NULL",
+            &[],
+            |r| r.get("due_at"),
+        )
+        .await
+    }
+
+    async fn list_channel_updates(
+        &mut self,
+        account_id: &str,
+        channel_id: &str,
+        state: Option<UpdateState>,
+        limit: i64,
+    ) -> R<Vec<ChannelUpdate>> {
+        let sql = format!(
+            "SELECT {CHANNEL_UPDATE_COLUMNS} FROM channel_updates \
+             WHERE account_id = $1 AND channel_id = $2 AND {} \
+             ORDER BY received_at DESC, update_id DESC LIMIT $3",
+            state.map_or("TRUE", update_state_sql)
+        );
+        self.all(
+            &sql,
+            &args![account_id, channel_id, limit.max(0)],
+            codec::channel_update,
+        )
+        .await
+    }
+
+    async fn lease_channel_poll(
+        &mut self,
+        channel_id: &str,
+        holder: &str,
+        now: Time,
+        until: Time,
+    ) -> R<Option<i64>> {
+        // One statement, so that of two servers racing for a free lease
+        // exactly one row update wins.
+        self.maybe(
+            "INSERT INTO channel_polls (channel_id, next_offset, holder, lease_until) \
+             VALUES ($1, 0, $2, $4) ON CONFLICT (channel_id) DO UPDATE \
+             SET holder = excluded.holder, lease_until = excluded.lease_until \
+             WHERE channel_polls.holder = excluded.holder OR channel_polls.lease_until <= $3 \
+             OR channel_polls.holder IS NULL \
+             RETURNING next_offset",
+            &args![channel_id, holder, now, until],
+            |r| r.get("next_offset"),
+        )
+        .await
+    }
+
+    async fn save_channel_poll_offset(
+        &mut self,
+        channel_id: &str,
+        holder: &str,
+        next_offset: i64,
+    ) -> R<bool> {
+        let n = self
+            .execute(
+                "UPDATE channel_polls SET next_offset = $3 \
+                 WHERE channel_id = $1 AND holder = $2",
+                &args![channel_id, holder, next_offset],
+            )
+            .await?;
+        Ok(n > 0)
+    }
+}
