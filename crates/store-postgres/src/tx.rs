@@ -44,31 +44,54 @@ fn bound<'q>(sql: &'q str, args: &'q [Value]) -> sqlx::query::Query<'q, Postgres
     })
 }
 
-/// A cell of a row, as the column's type reads.
-fn cell(row: &PgRow, i: usize) -> R<Value> {
-    let column = &row.columns()[i];
-    let read =
-        |e: sqlx::Error| StoreError::Other(format!("cannot read column `{}`: {e}", column.name()));
-    Ok(match column.type_info().name() {
-        "INT8" => row
+/// How a column's cells are read, decided once per result.
+#[derive(Clone, Copy)]
+enum Read {
+    Int8,
+    Int4,
+    Int2,
+    Bool,
+    Text,
+}
+
+fn read_of(column: &sqlx::postgres::PgColumn) -> Read {
+    match column.type_info().name() {
+        "INT8" => Read::Int8,
+        "INT4" => Read::Int4,
+        "INT2" => Read::Int2,
+        "BOOL" => Read::Bool,
+        _ => Read::Text,
+    }
+}
+
+/// A cell of a row, as its column reads.
+fn cell(row: &PgRow, i: usize, read: Read) -> R<Value> {
+    let failed = |e: sqlx::Error| {
+        StoreError::Other(format!(
+            "cannot read column `{}`: {e}",
+            row.columns()[i].name()
+        ))
+    };
+    Ok(match read {
+        Read::Int8 => row
             .try_get::<Option<i64>, _>(i)
-            .map_err(read)?
+            .map_err(failed)?
             .map_or(Value::Null(Kind::Int), Value::Int),
-        "INT4" => row
+        Read::Int4 => row
             .try_get::<Option<i32>, _>(i)
-            .map_err(read)?
+            .map_err(failed)?
             .map_or(Value::Null(Kind::Int), |v| Value::Int(v.into())),
-        "INT2" => row
+        Read::Int2 => row
             .try_get::<Option<i16>, _>(i)
-            .map_err(read)?
+            .map_err(failed)?
             .map_or(Value::Null(Kind::Int), |v| Value::Int(v.into())),
-        "BOOL" => row
+        Read::Bool => row
             .try_get::<Option<bool>, _>(i)
-            .map_err(read)?
+            .map_err(failed)?
             .map_or(Value::Null(Kind::Bool), Value::Bool),
-        _ => row
+        Read::Text => row
             .try_get::<Option<String>, _>(i)
-            .map_err(read)?
+            .map_err(failed)?
             .map_or(Value::Null(Kind::Text), Value::Text),
     })
 }
@@ -100,10 +123,13 @@ impl Sql for PgTx {
             .iter()
             .map(|c| c.name().to_owned())
             .collect();
+        let reads: Vec<Read> = first.columns().iter().map(read_of).collect();
         rows.iter()
             .map(|row| {
-                let values = (0..columns.len())
-                    .map(|i| cell(row, i))
+                let values = reads
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &read)| cell(row, i, read))
                     .collect::<R<Vec<Value>>>()?;
                 Ok(Row::new(Arc::clone(&columns), values))
             })

@@ -335,6 +335,10 @@ pub trait CaseTx: Send {
     async fn insert_case(&mut self, case: &CaseRecord) -> R<()>;
     async fn get_case(&mut self, account_id: &str, case_id: &str) -> R<CaseRecord>;
     async fn update_case(&mut self, case: &CaseRecord) -> R<()>;
+    /// Makes the case's history count for `assignee_id`: statistics count
+    /// events for a case's current assignee, so the use case that
+    /// reassigns a case moves its events along in the same unit of work.
+    async fn move_case_events(&mut self, case_id: &str, assignee_id: Option<&str>) -> R<()>;
     async fn list_cases(&mut self, account_id: &str, filter: &CaseFilter) -> R<Vec<CaseRecord>>;
     /// Puts a label on a case; `false` when it was already there.
     async fn add_case_label(

@@ -97,6 +97,8 @@ pub(crate) async fn assign(
         return Ok(None);
     }
     let before = std::mem::replace(&mut case.assignee_id, assignee.clone());
+    // Statistics count a case's history for its current assignee.
+    tx.move_case_events(&case.id, assignee.as_deref()).await?;
     Ok(Some(Change {
         field: Field::AssigneeId,
         before,

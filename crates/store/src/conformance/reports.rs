@@ -319,12 +319,18 @@ pub async fn stats_tally_history_samples_and_active_chats(store: Arc<dyn Store>)
 pub async fn stats_follow_reassignment_and_events_need_their_case(store: Arc<dyn Store>) {
     let store = &*store;
     let w = stats_world(store).await;
-    let mut c1 = get_case(store, "st", "c1").await;
-    c1.assignee_id = None;
-    update_case(store, c1).await;
-    let mut c2 = get_case(store, "st", "c2").await;
-    c2.assignee_id = Some(s("st-a"));
-    update_case(store, c2).await;
+    for (id, assignee) in [("c1", None), ("c2", Some(s("st-a")))] {
+        let mut case = get_case(store, "st", id).await;
+        case.assignee_id = assignee;
+        write_ok(store, "reassign", move |tx| {
+            Box::pin(async move {
+                tx.update_case(&case).await?;
+                tx.move_case_events(&case.id, case.assignee_id.as_deref())
+                    .await
+            })
+        })
+        .await;
+    }
 
     let got = stats(store, query(StatsGrouping::Agent)).await;
     let a = GroupKey::Agent(Some(s("st-a")));

@@ -29,22 +29,6 @@ impl<S: Sql + ?Sized> CaseTx for S {
     }
 
     async fn update_case(&mut self, case: &CaseRecord) -> R<()> {
-        // A reassigned case takes its history events along: statistics
-        // count events for the case's current assignee (migration 0005).
-        let assignee_before: Option<String> = self
-            .one(
-                "SELECT assignee_id FROM cases WHERE id = $1 AND account_id = $2",
-                &args![&case.id, &case.account_id],
-                |r| r.get("assignee_id"),
-            )
-            .await?;
-        if assignee_before != case.assignee_id {
-            self.execute(
-                "UPDATE case_events SET assignee_id = $2 WHERE case_id = $1",
-                &args![&case.id, &case.assignee_id],
-            )
-            .await?;
-        }
         // Identity (id, account, number, channel, customer, creation) never
         // changes; every other column is written.
         let columns: Vec<&str> = CASE_COLUMNS
@@ -72,6 +56,15 @@ impl<S: Sql + ?Sized> CaseTx for S {
             &codec::case_values(case),
         )
         .await
+    }
+
+    async fn move_case_events(&mut self, case_id: &str, assignee_id: Option<&str>) -> R<()> {
+        self.execute(
+            "UPDATE case_events SET assignee_id = $2 WHERE case_id = $1",
+            &args![case_id, assignee_id],
+        )
+        .await
+        .map(drop)
     }
 
     async fn list_cases(&mut self, account_id: &str, f: &CaseFilter) -> R<Vec<CaseRecord>> {
