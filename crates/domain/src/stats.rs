@@ -260,7 +260,8 @@ impl Counters {
             | EventKind::LabelsChanged
             | EventKind::MergedIn
             | EventKind::Linked
-            | EventKind::Reaction => {}
+            | EventKind::Reaction
+            | EventKind::MessageEdited => {}
         }
         if facts.sets_closed {
             self.closed += n;

@@ -88,6 +88,7 @@ string_enum!(
         Reaction => "reaction",
         TemplateApplied => "template_applied",
         RuleApplied => "rule_applied",
+        MessageEdited => "message_edited",
     }
 );
 string_enum!(

@@ -101,6 +101,11 @@ const MIGRATIONS: &[Migration] = &[
         "messenger",
         include_str!("../migrations/0012_messenger.sql"),
     ),
+    Migration::new(
+        13,
+        "message_edits",
+        include_str!("../migrations/0013_message_edits.sql"),
+    ),
 ];
 
 /// What `schema_migrations` says ran.

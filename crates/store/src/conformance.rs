@@ -33,7 +33,8 @@ pub use concurrency::{
 pub use messenger::{
     channel_secrets_round_trip_and_stay_out_of_debug,
     channel_updates_are_stored_once_and_claimed_in_each_chats_order,
-    concurrent_update_workers_keep_each_chats_order, one_server_at_a_time_holds_a_bots_poll,
+    concurrent_update_workers_keep_each_chats_order,
+    messenger_edits_albums_requeues_and_deliveries, one_server_at_a_time_holds_a_bots_poll,
 };
 pub use queries::{
     account_isolation, case_numbers_are_sequential_per_account, list_cases_filters,
@@ -103,6 +104,7 @@ macro_rules! conformance_tests {
             channel_updates_are_stored_once_and_claimed_in_each_chats_order,
             one_server_at_a_time_holds_a_bots_poll,
             concurrent_update_workers_keep_each_chats_order,
+            messenger_edits_albums_requeues_and_deliveries,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {

@@ -301,6 +301,24 @@ pub trait MessengerTx: Send {
     async fn finish_channel_update(&mut self, finish: &UpdateFinish) -> R<()>;
     /// When the earliest pending update is due.
     async fn next_channel_update_at(&mut self) -> R<Option<casedesk_domain::Time>>;
+    /// The pending updates of one chat after `after_update_id`, in order,
+    /// at most `limit` (an album's further parts, joined to its first).
+    async fn list_pending_chat_updates(
+        &mut self,
+        channel_id: &str,
+        chat_key: &str,
+        after_update_id: i64,
+        limit: i64,
+    ) -> R<Vec<ChannelUpdate>>;
+    /// Makes a failed update of the account pending again, due at `now`,
+    /// with no attempts; `false` when there is no such failed update.
+    async fn requeue_channel_update(
+        &mut self,
+        account_id: &str,
+        channel_id: &str,
+        update_id: i64,
+        now: casedesk_domain::Time,
+    ) -> R<bool>;
     /// The channel's updates in `state` (any when `None`), newest first.
     async fn list_channel_updates(
         &mut self,
@@ -393,6 +411,20 @@ pub trait MessageTx: Send {
         after_seq: i64,
         limit: i64,
     ) -> R<Vec<MessageRecord>>;
+    /// A customer's new text for their message (a messenger edit): the
+    /// text, what searches compare, and `edited_at`. `NotFound` for no
+    /// such message of the account.
+    async fn edit_message_text(
+        &mut self,
+        account_id: &str,
+        message_id: &str,
+        text: &str,
+        at: casedesk_domain::Time,
+    ) -> R<()>;
+    /// Records the channel's own id of a message casedesk sent (so that a
+    /// reaction to it finds it).
+    async fn set_message_channel_id(&mut self, message_id: &str, channel_message_id: &str)
+    -> R<()>;
     async fn insert_attachment(&mut self, attachment: &AttachmentRecord) -> R<()>;
     async fn get_attachment(&mut self, account_id: &str, id: &str) -> R<AttachmentRecord>;
     /// The attachments of the messages now in `case_id`, oldest first.
@@ -456,6 +488,9 @@ pub trait ScheduleTx: Send {
         limit: i64,
     ) -> R<Vec<OutboxItem>>;
     async fn get_outbox(&mut self, account_id: &str, id: &str) -> R<OutboxItem>;
+    /// The deliveries of the messages now in `case_id`, oldest first.
+    async fn list_case_deliveries(&mut self, account_id: &str, case_id: &str)
+    -> R<Vec<OutboxItem>>;
     /// Queues an undelivered item of the account again, due at `now`, with
     /// no attempts and no longer failed. `false` when there is no such
     /// undelivered item (it was delivered meanwhile, or is not the

@@ -227,6 +227,8 @@ pub struct MessageRecord {
     pub channel_message_id: Option<String>,
     /// For reaction notes: the message reacted to.
     pub reacted_message_id: Option<String>,
+    /// When the customer last edited the text in their messenger.
+    pub edited_at: Option<Time>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -365,6 +365,7 @@ async fn store_customer_message(
         channel_id: channel.id.clone(),
         channel_message_id: Some(msg.message_id),
         reacted_message_id: None,
+        edited_at: None,
     };
     tx.insert_message(&message).await?;
     if let Some(mut attachment) = msg.attachment {
@@ -436,6 +437,7 @@ pub async fn receive_reaction(
                 channel_id: channel.id.clone(),
                 channel_message_id: None,
                 reacted_message_id: Some(target.id.clone()),
+                edited_at: None,
             };
             tx.insert_message(&note).await?;
             tx.insert_reaction(&ReactionRecord {

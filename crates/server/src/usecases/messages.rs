@@ -122,6 +122,7 @@ pub(crate) async fn add_message(
         channel_id: case.channel_id.clone(),
         channel_message_id: None,
         reacted_message_id: None,
+        edited_at: None,
     };
     tx.insert_message(&message).await?;
     let mut notices = count_message(tx, writer, case, customer, kind, at).await?;

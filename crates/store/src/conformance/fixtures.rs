@@ -162,6 +162,7 @@ impl World {
             channel_id: self.channel_id.clone(),
             channel_message_id: Some(format!("ext-{id}")),
             reacted_message_id: None,
+            edited_at: None,
         }
     }
 
@@ -181,6 +182,7 @@ impl World {
             kind: MessageKind::Note,
             channel_message_id: None,
             reacted_message_id: Some(reacted.to_owned()),
+            edited_at: None,
             ..self.message(id, case_id, at, "👍")
         }
     }

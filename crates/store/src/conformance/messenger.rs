@@ -8,8 +8,8 @@ use std::time::Duration;
 use super::concurrency::within;
 use super::fixtures::*;
 use crate::{
-    ChannelSecretRecord, ChannelUpdate, Store, StoreError, UpdateFinish, UpdateOutcome,
-    UpdateState, write,
+    CaseFilter, ChannelSecretRecord, ChannelUpdate, OutboxItem, Store, StoreError, UpdateFinish,
+    UpdateOutcome, UpdateState, write,
 };
 
 fn update(w: &World, update_id: i64, chat: &str, at: i64) -> ChannelUpdate {
@@ -366,4 +366,164 @@ pub async fn concurrent_update_workers_keep_each_chats_order(store: Arc<dyn Stor
         sorted.sort_unstable();
         assert_eq!(ids, sorted, "chat {chat} processed out of order");
     }
+}
+
+/// What a messenger channel does to stored messages and updates: a
+/// customer's edit (the search follows the new text), the id a sent reply
+/// got, an album's further parts, a failed update retried by an admin,
+/// an offset that never goes back, and a case's deliveries.
+pub async fn messenger_edits_albums_requeues_and_deliveries(store: Arc<dyn Store>) {
+    let store = &*store;
+    let w = world(store, "acc-a").await;
+    insert_cases(store, vec![w.case("c1", 1, 10)]).await;
+    let reply = w.reply("r1", "c1", 11, "We are on it");
+    insert_messages(
+        store,
+        vec![w.message("m1", "c1", 10, "Where is my parcel?"), reply],
+    )
+    .await;
+    write_ok(store, "edit", |tx| {
+        Box::pin(async move {
+            tx.edit_message_text("acc-a", "m1", "Where is my ORDER?", t(20))
+                .await?;
+            tx.set_message_channel_id("r1", "42:1001").await
+        })
+    })
+    .await;
+    let (edited, sent) = read_ok(store, "read back", |tx| {
+        Box::pin(async move {
+            Ok((
+                tx.get_message("acc-a", "m1").await?,
+                tx.find_message_by_channel_id("acc-a-ch", "42:1001").await?,
+            ))
+        })
+    })
+    .await;
+    assert_eq!(edited.text, "Where is my ORDER?");
+    assert_eq!(edited.edited_at, Some(t(20)));
+    assert_eq!(
+        sent.map(|m| m.id),
+        Some(s("r1")),
+        "a sent reply is found by its channel id"
+    );
+    let search = |q: &str| CaseFilter {
+        q: Some(s(q)),
+        limit: 100,
+        ..CaseFilter::default()
+    };
+    assert_eq!(list_case_ids(store, "acc-a", search("order")).await, ["c1"]);
+    assert!(
+        list_case_ids(store, "acc-a", search("parcel"))
+            .await
+            .is_empty(),
+        "the old text is no longer searched"
+    );
+    let result = try_write(store, |tx| {
+        Box::pin(async move { tx.edit_message_text("acc-b", "m1", "x", t(21)).await })
+    })
+    .await;
+    assert_not_found("edit another account's message", result);
+
+    // An album: the parts after the first, in order, pending ones only.
+    insert(
+        store,
+        vec![
+            update(&w, 5, "A", 30),
+            update(&w, 7, "A", 30),
+            update(&w, 6, "A", 30),
+            update(&w, 8, "B", 30),
+        ],
+    )
+    .await;
+    let done = update(&w, 7, "A", 30);
+    write_ok(store, "process 7", move |tx| {
+        Box::pin(async move {
+            tx.finish_channel_update(&finish(&done, UpdateOutcome::Processed, 30))
+                .await
+        })
+    })
+    .await;
+    let channel_id = w.channel_id.clone();
+    let parts = read_ok(store, "album parts", move |tx| {
+        Box::pin(async move { tx.list_pending_chat_updates(&channel_id, "A", 5, 10).await })
+    })
+    .await;
+    assert_eq!(
+        parts.iter().map(|u| u.update_id).collect::<Vec<_>>(),
+        [6],
+        "pending parts of chat A after 5"
+    );
+
+    // A failed update is requeued by an admin, once.
+    let failed = update(&w, 5, "A", 30);
+    write_ok(store, "fail 5", move |tx| {
+        Box::pin(async move {
+            tx.finish_channel_update(&finish(&failed, UpdateOutcome::Failed, 31))
+                .await
+        })
+    })
+    .await;
+    let requeue = |account: &'static str| {
+        let channel_id = w.channel_id.clone();
+        async move {
+            write_ok(store, "requeue", move |tx| {
+                Box::pin(async move {
+                    tx.requeue_channel_update(account, &channel_id, 5, t(40))
+                        .await
+                })
+            })
+            .await
+        }
+    };
+    assert!(!requeue("acc-b").await, "not another account's");
+    assert!(requeue("acc-a").await);
+    assert!(!requeue("acc-a").await, "no longer failed");
+    let again = claim(store, 40).await;
+    assert!(again.contains(&(s("A"), 5)), "due again: {again:?}");
+
+    // The poll offset only moves forward.
+    let channel_id = w.channel_id.clone();
+    let offset = write_ok(store, "offsets", move |tx| {
+        Box::pin(async move {
+            tx.lease_channel_poll(&channel_id, "p", t(0), t(30)).await?;
+            tx.save_channel_poll_offset(&channel_id, "p", 50).await?;
+            tx.save_channel_poll_offset(&channel_id, "p", 40).await?;
+            tx.lease_channel_poll(&channel_id, "p", t(1), t(31)).await
+        })
+    })
+    .await;
+    assert_eq!(offset, Some(50), "an older round's offset does not win");
+
+    // Deliveries of the case's messages.
+    let item = OutboxItem::queued(
+        s("o1"),
+        w.account_id.clone(),
+        w.channel_id.clone(),
+        s("r1"),
+        String::new(),
+        s("{}"),
+        t(12),
+    );
+    write_ok(store, "queue", move |tx| {
+        Box::pin(async move { tx.insert_outbox(&item).await })
+    })
+    .await;
+    let deliveries = read_ok(store, "deliveries", |tx| {
+        Box::pin(async move {
+            Ok((
+                tx.list_case_deliveries("acc-a", "c1").await?,
+                tx.list_case_deliveries("acc-b", "c1").await?,
+            ))
+        })
+    })
+    .await;
+    assert_eq!(
+        deliveries
+            .0
+            .iter()
+            .map(|d| d.id.as_str())
+            .collect::<Vec<_>>(),
+        ["o1"]
+    );
+    assert!(deliveries.1.is_empty(), "not another account's");
 }

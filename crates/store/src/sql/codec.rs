@@ -40,7 +40,7 @@ pub const CASE_COLUMNS: &str = "id, account_id, number, channel_id, customer_id,
      last_public_author, previous_case_id, next_case_id, merged_into_id, message_count, unread, \
      first_response_at";
 pub(crate) const MESSAGE_COLUMNS: &str = "id, account_id, case_id, seq, kind, author_type, \
-     author_id, text, created_at, channel_id, channel_message_id, reacted_message_id";
+     author_id, text, created_at, channel_id, channel_message_id, reacted_message_id, edited_at";
 pub(crate) const REACTION_COLUMNS: &str =
     "id, account_id, message_id, customer_id, emoji, note_id, created_at";
 pub const EVENT_COLUMNS: &str =
@@ -294,6 +294,7 @@ pub(crate) fn message(row: &Row) -> R<MessageRecord> {
         channel_id: row.get("channel_id")?,
         channel_message_id: row.get("channel_message_id")?,
         reacted_message_id: row.get("reacted_message_id")?,
+        edited_at: row.get("edited_at")?,
     })
 }
 

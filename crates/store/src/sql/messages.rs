@@ -35,7 +35,7 @@ impl<S: Sql + ?Sized> MessageTx for S {
         self.execute(
             &format!(
                 "INSERT INTO messages ({MESSAGE_COLUMNS}, text_folded) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
             ),
             &args![
                 &m.id,
@@ -50,11 +50,45 @@ impl<S: Sql + ?Sized> MessageTx for S {
                 &m.channel_id,
                 &m.channel_message_id,
                 &m.reacted_message_id,
+                m.edited_at,
                 codec::searchable_text(m)
             ],
         )
         .await
         .map(drop)
+    }
+
+    async fn edit_message_text(
+        &mut self,
+        account_id: &str,
+        message_id: &str,
+        text: &str,
+        at: casedesk_domain::Time,
+    ) -> R<()> {
+        self.found(
+            "UPDATE messages SET text = $3, text_folded = $4, edited_at = $5 \
+             WHERE account_id = $1 AND id = $2",
+            &args![
+                account_id,
+                message_id,
+                text,
+                casedesk_domain::search::fold(text),
+                at
+            ],
+        )
+        .await
+    }
+
+    async fn set_message_channel_id(
+        &mut self,
+        message_id: &str,
+        channel_message_id: &str,
+    ) -> R<()> {
+        self.found(
+            "UPDATE messages SET channel_message_id = $2 WHERE id = $1",
+            &args![message_id, channel_message_id],
+        )
+        .await
     }
 
     async fn get_message(&mut self, account_id: &str, message_id: &str) -> R<MessageRecord> {

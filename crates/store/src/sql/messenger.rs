@@ -100,6 +100,45 @@ impl<S: Sql + ?Sized> MessengerTx for S {
         .await
     }
 
+    async fn list_pending_chat_updates(
+        &mut self,
+        channel_id: &str,
+        chat_key: &str,
+        after_update_id: i64,
+        limit: i64,
+    ) -> R<Vec<ChannelUpdate>> {
+        let sql = format!(
+            "SELECT {CHANNEL_UPDATE_COLUMNS} FROM channel_updates \
+             WHERE channel_id = $1 AND chat_key = $2 AND update_id > $3 AND {} \
+             ORDER BY update_id LIMIT $4",
+            update_state_sql(UpdateState::Pending)
+        );
+        self.all(
+            &sql,
+            &args![channel_id, chat_key, after_update_id, limit.max(0)],
+            codec::channel_update,
+        )
+        .await
+    }
+
+    async fn requeue_channel_update(
+        &mut self,
+        account_id: &str,
+        channel_id: &str,
+        update_id: i64,
+        now: Time,
+    ) -> R<bool> {
+        let n = self
+            .execute(
+                "UPDATE channel_updates SET failed_at = NULL, attempts = 0, next_attempt_at = $4 \
+                 WHERE account_id = $1 AND channel_id = $2 AND update_id = $3 \
+                 AND failed_at IS NOT NULL",
+                &args![account_id, channel_id, update_id, now],
+            )
+            .await?;
+        Ok(n > 0)
+    }
+
     async fn list_channel_updates(
         &mut self,
         account_id: &str,
@@ -151,7 +190,9 @@ impl<S: Sql + ?Sized> MessengerTx for S {
     ) -> R<bool> {
         let n = self
             .execute(
-                "UPDATE channel_polls SET next_offset = $3 \
+                // Never backwards: two rounds of one holder may overlap.
+                "UPDATE channel_polls SET next_offset = \
+                 CASE WHEN next_offset < $3 THEN $3 ELSE next_offset END \
                  WHERE channel_id = $1 AND holder = $2",
                 &args![channel_id, holder, next_offset],
             )

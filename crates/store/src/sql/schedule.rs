@@ -248,6 +248,20 @@ impl<S: Sql + ?Sized> ScheduleTx for S {
             .await
     }
 
+    async fn list_case_deliveries(
+        &mut self,
+        account_id: &str,
+        case_id: &str,
+    ) -> R<Vec<OutboxItem>> {
+        let sql = format!(
+            "SELECT {} FROM outbox o JOIN messages m ON m.id = o.message_id \
+             WHERE o.account_id = $1 AND m.case_id = $2 ORDER BY o.created_at, o.id",
+            codec::qualified(OUTBOX_COLUMNS, "o")
+        );
+        self.all(&sql, &args![account_id, case_id], codec::outbox_item)
+            .await
+    }
+
     async fn requeue_outbox(&mut self, account_id: &str, id: &str, now: Time) -> R<bool> {
         let n = self
             .execute(
