@@ -228,6 +228,11 @@ pub trait ChannelTx: Send {
     /// Unscoped: the inbound endpoint finds the channel, then checks its token.
     async fn find_channel(&mut self, channel_id: &str) -> R<Option<ChannelRecord>>;
     async fn list_channels(&mut self, account_id: &str) -> R<Vec<ChannelRecord>>;
+    /// Every account's channels of `kind` (the messenger workers' list).
+    async fn list_channels_of_kind(
+        &mut self,
+        kind: casedesk_domain::ChannelKind,
+    ) -> R<Vec<ChannelRecord>>;
     /// Changes a channel's name, webhook URL and allowed origins.
     async fn update_channel(&mut self, channel: &ChannelRecord) -> R<()>;
     /// Finds or creates the customer of `external_id` in the channel and
@@ -291,11 +296,13 @@ pub trait MessengerTx: Send {
     /// stored before (a redelivery).
     async fn insert_channel_update(&mut self, update: &ChannelUpdate) -> R<bool>;
     /// Up to `limit` due updates, each the earliest pending one of its chat,
-    /// locked for this unit of work and skipped by other processes: no
-    /// chat's updates are ever processed out of order or twice at once.
+    /// leased until `lease_until` (skipped by other processes meanwhile): no
+    /// chat's updates are ever processed out of order or twice at once. A
+    /// lease of `now` leaves them due.
     async fn claim_channel_updates(
         &mut self,
         now: casedesk_domain::Time,
+        lease_until: casedesk_domain::Time,
         limit: i64,
     ) -> R<Vec<ChannelUpdate>>;
     async fn finish_channel_update(&mut self, finish: &UpdateFinish) -> R<()>;

@@ -52,7 +52,7 @@ async fn insert(store: &dyn Store, updates: Vec<ChannelUpdate>) -> Vec<bool> {
 
 async fn claim(store: &dyn Store, now: i64) -> Vec<(String, i64)> {
     write_ok(store, "claim updates", move |tx| {
-        Box::pin(async move { tx.claim_channel_updates(t(now), 100).await })
+        Box::pin(async move { tx.claim_channel_updates(t(now), t(now), 100).await })
     })
     .await
     .into_iter()
@@ -64,7 +64,7 @@ async fn claim(store: &dyn Store, now: i64) -> Vec<(String, i64)> {
 async fn claim_and_finish(store: &dyn Store, now: i64, outcome: UpdateOutcome) -> Vec<i64> {
     write_ok(store, "claim and finish updates", move |tx| {
         Box::pin(async move {
-            let claimed = tx.claim_channel_updates(t(now), 100).await?;
+            let claimed = tx.claim_channel_updates(t(now), t(now), 100).await?;
             for u in &claimed {
                 tx.finish_channel_update(&finish(u, outcome, now)).await?;
             }
@@ -161,7 +161,7 @@ pub async fn channel_updates_are_stored_once_and_claimed_in_each_chats_order(
     // chat B goes on.
     write_ok(store, "retry A's first update", |tx| {
         Box::pin(async move {
-            let first = tx.claim_channel_updates(t(10), 1).await?;
+            let first = tx.claim_channel_updates(t(10), t(10), 1).await?;
             assert_eq!(first.len(), 1);
             tx.finish_channel_update(&finish(&first[0], UpdateOutcome::Retry(t(500)), 10))
                 .await
@@ -181,7 +181,7 @@ pub async fn channel_updates_are_stored_once_and_claimed_in_each_chats_order(
     let b = claim_and_finish(store, 20, UpdateOutcome::Processed).await;
     assert_eq!(b, [3]);
     let a_retried = write_ok(store, "claim the retry", |tx| {
-        Box::pin(async move { tx.claim_channel_updates(t(500), 100).await })
+        Box::pin(async move { tx.claim_channel_updates(t(500), t(500), 100).await })
     })
     .await;
     let a = a_retried
@@ -307,7 +307,7 @@ pub async fn concurrent_update_workers_keep_each_chats_order(store: Arc<dyn Stor
                     let log = Arc::clone(&log);
                     let done = write(&*store, move |tx| {
                         Box::pin(async move {
-                            let claimed = tx.claim_channel_updates(t(100), 2).await?;
+                            let claimed = tx.claim_channel_updates(t(100), t(100), 2).await?;
                             for u in &claimed {
                                 // jobs may only await their Tx
                                 std::thread::sleep(Duration::from_millis(3));
@@ -478,8 +478,19 @@ pub async fn messenger_edits_albums_requeues_and_deliveries(store: Arc<dyn Store
     assert!(!requeue("acc-b").await, "not another account's");
     assert!(requeue("acc-a").await);
     assert!(!requeue("acc-a").await, "no longer failed");
-    let again = claim(store, 40).await;
-    assert!(again.contains(&(s("A"), 5)), "due again: {again:?}");
+    let leased = write_ok(store, "lease", |tx| {
+        Box::pin(async move { tx.claim_channel_updates(t(40), t(100), 10).await })
+    })
+    .await;
+    assert!(
+        leased.iter().any(|u| u.update_id == 5 && u.next_attempt_at == t(100)),
+        "due again and leased: {leased:?}"
+    );
+    assert!(
+        !claim(store, 99).await.contains(&(s("A"), 5)),
+        "a leased update waits for its lease"
+    );
+    assert!(claim(store, 100).await.contains(&(s("A"), 5)));
 
     // The poll offset only moves forward.
     let channel_id = w.channel_id.clone();

@@ -1,7 +1,7 @@
 //! Channels and who writes in them: customers, widget visitors, Help Center
 //! tokens.
 
-use casedesk_domain::Time;
+use casedesk_domain::{ChannelKind, Time};
 
 use super::codec::{self, CHANNEL_COLUMNS, CUSTOMER_COLUMNS, HELP_TOKEN_COLUMNS, VISITOR_COLUMNS};
 use super::{R, Sql, SqlExt, args};
@@ -40,6 +40,12 @@ impl<S: Sql + ?Sized> ChannelTx for S {
             "SELECT {CHANNEL_COLUMNS} FROM channels WHERE account_id = $1 ORDER BY created_at, id"
         );
         self.all(&sql, &args![account_id], codec::channel).await
+    }
+
+    async fn list_channels_of_kind(&mut self, kind: ChannelKind) -> R<Vec<ChannelRecord>> {
+        let sql =
+            format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE kind = $1 ORDER BY created_at, id");
+        self.all(&sql, &args![kind.as_str()], codec::channel).await
     }
 
     async fn update_channel(&mut self, c: &ChannelRecord) -> R<()> {

@@ -58,7 +58,12 @@ impl<S: Sql + ?Sized> MessengerTx for S {
         Ok(n > 0)
     }
 
-    async fn claim_channel_updates(&mut self, now: Time, limit: i64) -> R<Vec<ChannelUpdate>> {
+    async fn claim_channel_updates(
+        &mut self,
+        now: Time,
+        lease_until: Time,
+        limit: i64,
+    ) -> R<Vec<ChannelUpdate>> {
         // An update waits while an earlier one of its chat is pending, even
         // one retrying later or held by another server: a chat's order holds.
         let sql = format!(
@@ -70,8 +75,22 @@ impl<S: Sql + ?Sized> MessengerTx for S {
              ORDER BY u.next_attempt_at, u.channel_id, u.update_id LIMIT $2{}",
             self.dialect().skip_locked()
         );
-        self.all(&sql, &args![now, limit.max(0)], codec::channel_update)
-            .await
+        let mut claimed = self
+            .all(&sql, &args![now, limit.max(0)], codec::channel_update)
+            .await?;
+        // Leased: processing happens after this unit of work commits, and
+        // until `lease_until` no other worker takes the update (nor, as it
+        // is still pending, any later update of its chat).
+        for u in &mut claimed {
+            self.execute(
+                "UPDATE channel_updates SET next_attempt_at = $3 \
+                 WHERE channel_id = $1 AND update_id = $2",
+                &args![&u.channel_id, u.update_id, lease_until],
+            )
+            .await?;
+            u.next_attempt_at = lease_until;
+        }
+        Ok(claimed)
     }
 
     async fn finish_channel_update(&mut self, f: &UpdateFinish) -> R<()> {
