@@ -94,6 +94,16 @@ enum Command {
         /// proxies of the environment (HTTP_PROXY…) are never used.
         #[arg(long, env = "CASEDESK_WEBHOOK_PROXY")]
         webhook_proxy: Option<String>,
+        /// The Telegram Bot API server: the official one, or a self-hosted
+        /// one (telegram-bot-api), e.g. http://127.0.0.1:8081.
+        #[arg(long, env = "CASEDESK_TELEGRAM_API_URL")]
+        telegram_api_url: Option<String>,
+        /// How long one long-polling request to Telegram waits for
+        /// updates, in seconds (bots of a server without an https public
+        /// URL are polled).
+        #[arg(long, env = "CASEDESK_TELEGRAM_POLL_SECONDS", default_value_t = 25,
+              value_parser = clap::value_parser!(u64).range(0..=50))]
+        telegram_poll_seconds: u64,
     },
     /// Create or upgrade the database schema, then exit.
     Migrate,
@@ -214,6 +224,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             header_timeout_seconds,
             webhook_allow_private,
             webhook_proxy,
+            telegram_api_url,
+            telegram_poll_seconds,
         } => {
             let store = open_store(&cli.database_url)
                 .await
@@ -238,6 +250,8 @@ async fn run(cli: Cli) -> Result<(), String> {
                 webhook_proxy,
                 webhook_retry: None,
                 clock: Clock::System,
+                telegram_api_url,
+                telegram_poll_wait: Some(std::time::Duration::from_secs(telegram_poll_seconds)),
             };
             let server = casedesk_server::Server::new(listener, store, config)
                 .await

@@ -74,6 +74,12 @@ pub struct Config {
     /// Where "now" comes from: the system's clock, or a test's
     /// [`clock::ManualClock`].
     pub clock: clock::Clock,
+    /// The Telegram Bot API server (`CASEDESK_TELEGRAM_API_URL`); unset,
+    /// the official one.
+    pub telegram_api_url: Option<String>,
+    /// How long one long-polling `getUpdates` waits; unset,
+    /// [`DEFAULT_POLL_WAIT`](channels::telegram::DEFAULT_POLL_WAIT).
+    pub telegram_poll_wait: Option<std::time::Duration>,
 }
 
 impl std::fmt::Debug for Config {
@@ -91,6 +97,8 @@ impl std::fmt::Debug for Config {
             .field("webhook_proxy", &self.webhook_proxy)
             .field("webhook_retry", &self.webhook_retry)
             .field("clock", &self.clock)
+            .field("telegram_api_url", &self.telegram_api_url)
+            .field("telegram_poll_wait", &self.telegram_poll_wait)
             .field(
                 "admin_password",
                 &self.admin_password.as_ref().map(|_| "***"),
@@ -111,6 +119,12 @@ pub struct AppState {
     pub timers: Notify,
     /// Poked after a commit that queued an outbound delivery.
     pub outbox_changed: Notify,
+    /// Poked after a messenger update was stored.
+    pub updates_changed: Notify,
+    /// Poked after a Telegram bot was connected.
+    pub telegram_changed: Notify,
+    /// The Telegram Bot API and this process's poll leases.
+    pub telegram: channels::telegram::Telegram,
     pub throttle: auth::Throttle,
     /// The hashing slots of logins: whatever arrives, only so many argon2
     /// computations (and their memory) at once.
@@ -254,6 +268,13 @@ impl Server {
             bus: Bus::default(),
             timers: Notify::new(),
             outbox_changed: Notify::new(),
+            updates_changed: Notify::new(),
+            telegram_changed: Notify::new(),
+            telegram: channels::telegram::Telegram::new(
+                config.telegram_api_url.as_deref(),
+                config.telegram_poll_wait,
+            )
+            .map_err(ServeError::Startup)?,
             throttle: auth::Throttle::default(),
             hashing: auth::Hashing::default(),
             revoked: tokio::sync::broadcast::channel(64).0,
@@ -320,6 +341,8 @@ impl Server {
             tokio::spawn(workers::timers::deadline_loop(Arc::clone(&app))),
             tokio::spawn(workers::outbox::outbox_loop(Arc::clone(&app))),
             tokio::spawn(workers::sweep::tmp_loop(Arc::clone(&app))),
+            tokio::spawn(workers::updates::updates_loop(Arc::clone(&app))),
+            tokio::spawn(workers::polling::poll_loop(Arc::clone(&app))),
         ];
         let store = Arc::clone(&app.store);
         tracing::info!(%addr, backend = store.backend(), "casedesk is listening");

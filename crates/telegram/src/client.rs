@@ -160,6 +160,24 @@ impl BotApi {
 
     /// Long polling: waits up to `wait` for updates from `offset` on.
     pub async fn get_updates(&self, offset: i64, wait: Duration) -> Result<Vec<Update>, ApiError> {
+        self.get_updates_raw(offset, wait)
+            .await?
+            .into_iter()
+            .map(|u| {
+                serde_json::from_value(u)
+                    .map_err(|e| ApiError::Protocol(format!("getUpdates: {e}")))
+            })
+            .collect()
+    }
+
+    /// [`BotApi::get_updates`] as Telegram sent them, unparsed: casedesk
+    /// stores each update raw before reading it, so that one it cannot
+    /// read is kept (with its error) rather than lost.
+    pub async fn get_updates_raw(
+        &self,
+        offset: i64,
+        wait: Duration,
+    ) -> Result<Vec<serde_json::Value>, ApiError> {
         let body = serde_json::json!({
             "offset": offset,
             "timeout": wait.as_secs(),

@@ -49,6 +49,11 @@ struct Inner {
     files: HashMap<String, Vec<u8>>,
     failures: HashMap<String, VecDeque<Failure>>,
     calls: Vec<String>,
+    /// The `offset` of every `getUpdates` call, in order.
+    offsets: Vec<i64>,
+    /// Where webhook calls really go (a reverse proxy's backend): the
+    /// origin replaces that of the URL casedesk set.
+    webhook_origin: Option<String>,
     next_message_id: i64,
 }
 
@@ -159,12 +164,20 @@ impl FakeBotApi {
     /// Posts an update to the webhook casedesk set, with its secret (or
     /// `secret` instead, to test a wrong one); the webhook's status.
     pub async fn deliver_with(&self, update: &Value, secret: Option<&str>) -> StatusCode {
-        let (url, own) = self
+        let (mut url, own) = self
             .shared
             .lock()
             .webhook
             .clone()
             .expect("casedesk set a webhook");
+        if let Some(origin) = self.shared.lock().webhook_origin.clone() {
+            let path = url
+                .splitn(4, '/')
+                .nth(3)
+                .map(|p| format!("/{p}"))
+                .unwrap_or_default();
+            url = format!("{}{path}", origin.trim_end_matches('/'));
+        }
         let response = self
             .http
             .post(url)
@@ -208,6 +221,18 @@ impl FakeBotApi {
     }
 
     /// The webhook URL casedesk set, if any.
+    /// Delivers webhook calls to `origin` (`http://127.0.0.1:port`)
+    /// whatever the host of the URL casedesk set, as a TLS-terminating
+    /// reverse proxy in front of casedesk would.
+    pub fn route_webhooks_to(&self, origin: &str) {
+        self.shared.lock().webhook_origin = Some(origin.to_owned());
+    }
+
+    /// The `offset` of each `getUpdates` call so far.
+    pub fn offsets(&self) -> Vec<i64> {
+        self.shared.lock().offsets.clone()
+    }
+
     pub fn webhook(&self) -> Option<String> {
         self.shared.lock().webhook.clone().map(|w| w.0)
     }
@@ -354,6 +379,7 @@ async fn send_file(shared: &Shared, method: &str, mut form: Multipart) -> Respon
 /// up to `timeout` seconds for one; confirms (drops) those below `offset`.
 async fn get_updates(shared: &Shared, p: &Value) -> Response {
     let offset = p["offset"].as_i64().unwrap_or(0);
+    shared.lock().offsets.push(offset);
     let wait = Duration::from_secs(p["timeout"].as_u64().unwrap_or(0).min(50));
     let deadline = tokio::time::Instant::now() + wait;
     loop {

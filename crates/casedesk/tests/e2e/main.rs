@@ -14,6 +14,7 @@ mod outbound;
 mod reports;
 mod rules;
 mod smtp;
+mod telegram;
 mod templates;
 mod web;
 mod widget;

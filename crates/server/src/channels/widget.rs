@@ -24,7 +24,7 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use crate::error::AppError;
-use crate::usecases::inbound::{self, InboundMessage, InboundReaction, InboundResult, Outcome};
+use crate::usecases::inbound::{self, InboundMessage, InboundReaction, InboundResult};
 use crate::util::{new_id, new_secret, sha256_hex};
 use crate::{App, AppState};
 
@@ -148,9 +148,16 @@ pub async fn receive_message(
     text: String,
     attachment: Option<AttachmentRecord>,
 ) -> Result<InboundResult, AppError> {
-    let channel = widget_channel(app, channel_id).await?;
-    let kept = attachment.clone();
-    let result = inbound::receive_message(
+    let channel = match widget_channel(app, channel_id).await {
+        Ok(c) => c,
+        Err(e) => {
+            if let (Some(file), Some(files)) = (&attachment, &app.files) {
+                files.discard(file).await;
+            }
+            return Err(e);
+        }
+    };
+    inbound::receive_message(
         app,
         channel,
         InboundMessage {
@@ -159,17 +166,10 @@ pub async fn receive_message(
             customer_id: customer.external_id.clone(),
             customer_name: customer.name.clone(),
             text,
-            attachment,
+            attachments: attachment.into_iter().collect(),
         },
     )
-    .await;
-    if let (Some(file), Some(files)) = (&kept, &app.files) {
-        let unused = !matches!(&result, Ok(r) if r.outcome != Outcome::Duplicate);
-        if unused {
-            files.discard(file).await;
-        }
-    }
-    result
+    .await
 }
 
 /// A visitor's reaction (R10). From the widget a visitor reacts to agents'

@@ -119,6 +119,48 @@ impl Files {
         filename: Option<&str>,
         body: Body,
     ) -> Result<AttachmentRecord, AppError> {
+        self.store(clock, account_id, filename, body, None).await
+    }
+
+    /// Keeps a file a messenger delivered (a customer's voice message,
+    /// video or sticker as much as a photo): typed by its bytes when they
+    /// are an accepted kind, else by [`media_type`] of what the messenger
+    /// declared. Nothing but raster images is ever served inline.
+    pub async fn keep(
+        &self,
+        clock: &Clock,
+        account_id: &str,
+        filename: &str,
+        bytes: Vec<u8>,
+        declared: Option<&str>,
+    ) -> Result<AttachmentRecord, AppError> {
+        let fallback = media_type(declared);
+        self.store(
+            clock,
+            account_id,
+            Some(filename),
+            Body::from(bytes),
+            Some(fallback),
+        )
+        .await
+    }
+
+    /// The file's bytes (for a messenger upload of an agent's file).
+    pub async fn read(&self, record: &AttachmentRecord) -> Result<Vec<u8>, AppError> {
+        let path = self.path(&record.account_id, &record.id)?;
+        tokio::fs::read(&path)
+            .await
+            .map_err(|e| AppError::internal(format!("reading attachment {}: {e}", record.id)))
+    }
+
+    async fn store(
+        &self,
+        clock: &Clock,
+        account_id: &str,
+        filename: Option<&str>,
+        body: Body,
+        fallback: Option<&'static str>,
+    ) -> Result<AttachmentRecord, AppError> {
         let filename = clean_filename(filename.unwrap_or(""));
         let id = new_id();
         let tmp = self.dir.join("tmp").join(&id);
@@ -130,7 +172,7 @@ impl Files {
                 return Err(e);
             }
         };
-        let Some(content_type) = sniff(&head, &filename) else {
+        let Some(content_type) = sniff(&head, &filename).or(fallback) else {
             let _ = tokio::fs::remove_file(&tmp).await;
             return Err(AppError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -372,6 +414,26 @@ fn extension(filename: &str) -> String {
         .rsplit_once('.')
         .map(|(_, e)| e.to_ascii_lowercase())
         .unwrap_or_default()
+}
+
+/// The type a messenger's file is served as when its bytes are not an
+/// accepted kind: audio and video as declared, anything else as bytes to
+/// download.
+pub fn media_type(declared: Option<&str>) -> &'static str {
+    const MEDIA: [&str; 7] = [
+        "audio/ogg",
+        "audio/mpeg",
+        "audio/mp4",
+        "video/mp4",
+        "video/webm",
+        "video/quicktime",
+        "application/x-tgsticker",
+    ];
+    let declared = declared.unwrap_or("").trim().to_ascii_lowercase();
+    MEDIA
+        .into_iter()
+        .find(|m| *m == declared)
+        .unwrap_or("application/octet-stream")
 }
 
 /// What the first bytes of a file say it is, among the accepted kinds.

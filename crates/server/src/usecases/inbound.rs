@@ -30,9 +30,10 @@ pub struct InboundMessage {
     pub customer_id: String,
     pub customer_name: Option<String>,
     pub text: String,
-    /// A stored file that comes with the message (its `message_id` is
-    /// filled in here). On a duplicate it is not kept: the caller discards it.
-    pub attachment: Option<AttachmentRecord>,
+    /// Stored files that come with the message (their `message_id` is
+    /// filled in here). On a duplicate, or when the message is not stored,
+    /// their files are removed again.
+    pub attachments: Vec<AttachmentRecord>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +68,22 @@ pub struct InboundResult {
 /// R6: a customer message on a channel, stored exactly once and routed by
 /// the customer's latest chat.
 pub async fn receive_message(
+    app: &AppState,
+    channel: ChannelRecord,
+    msg: InboundMessage,
+) -> Result<InboundResult, AppError> {
+    let files = msg.attachments.clone();
+    let result = route_and_store_once(app, channel, msg).await;
+    let kept = matches!(&result, Ok(r) if r.outcome != Outcome::Duplicate);
+    if !kept && let Some(store) = &app.files {
+        for file in &files {
+            store.discard(file).await;
+        }
+    }
+    result
+}
+
+async fn route_and_store_once(
     app: &AppState,
     channel: ChannelRecord,
     msg: InboundMessage,
@@ -368,7 +385,7 @@ async fn store_customer_message(
         edited_at: None,
     };
     tx.insert_message(&message).await?;
-    if let Some(mut attachment) = msg.attachment {
+    for mut attachment in msg.attachments {
         attachment.message_id = message.id.clone();
         tx.insert_attachment(&attachment).await?;
     }
@@ -486,4 +503,68 @@ pub async fn receive_reaction(
     .await?;
     app.after_commit(notices, true);
     Ok(result)
+}
+
+/// A customer changed the text of a message they sent before (a
+/// messenger's edit): the stored text follows, the text before stays in
+/// the case history, and nothing else moves: no reopening, no timer, no
+/// count. `None` when the channel holds no such message of the customer.
+pub async fn receive_edit(
+    app: &AppState,
+    channel: ChannelRecord,
+    customer_external_id: &str,
+    channel_message_id: &str,
+    text: String,
+) -> Result<Option<InboundResult>, AppError> {
+    check_text(&text)?;
+    let clock = app.clock.clone();
+    let (external, key) = (
+        customer_external_id.to_owned(),
+        channel_message_id.to_owned(),
+    );
+    let edited = write::<_, AppError, _>(&*app.store, move |tx| {
+        Box::pin(async move {
+            let at = clock.now();
+            let account_id = channel.account_id.as_str();
+            let Some(message) = tx.find_message_by_channel_id(&channel.id, &key).await? else {
+                return Ok(None);
+            };
+            let (case, customer) = lock_case(tx, account_id, &message.case_id).await?;
+            if customer.external_id != external || message.author_type != AuthorType::Customer {
+                return Ok(None);
+            }
+            let result = InboundResult {
+                case_id: case.id.clone(),
+                case_number: case.number,
+                message_id: message.id.clone(),
+                outcome: Outcome::Appended,
+            };
+            if message.text == text {
+                return Ok(Some((result, Vec::new())));
+            }
+            tx.edit_message_text(account_id, &message.id, &text, at)
+                .await?;
+            record(
+                tx,
+                &case,
+                EventKind::MessageEdited,
+                &Actor::Customer(customer.id.clone()),
+                Vec::new(),
+                json!({ "message_id": message.id, "before": message.text, "after": text }),
+                at,
+            )
+            .await?;
+            let notices = vec![notice(
+                &case,
+                "message.updated",
+                json!({ "message_id": message.id, "edited": true }),
+            )];
+            Ok(Some((result, notices)))
+        })
+    })
+    .await?;
+    Ok(edited.map(|(result, notices)| {
+        app.after_commit(notices, false);
+        result
+    }))
 }

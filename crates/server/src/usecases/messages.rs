@@ -2,7 +2,7 @@
 //! domain says what it changes (a reply may reactivate the chat, R2), and
 //! a reply is queued in the outbox for its channel to deliver.
 
-use casedesk_domain::{Actor, AuthorType, EventKind, MessageKind, Time};
+use casedesk_domain::{Actor, AuthorType, ChannelKind, EventKind, MessageKind, Time};
 use casedesk_store::{CaseRecord, CustomerRecord, MessageRecord, OutboxItem, Tx};
 use serde_json::json;
 
@@ -16,21 +16,29 @@ use crate::util::{new_id, rfc3339};
 #[derive(Debug, Clone)]
 pub(crate) enum Writer {
     Agent(AgentActor),
-    Rule { account_id: String, rule_id: String },
+    Rule {
+        account_id: String,
+        rule_id: String,
+    },
+    /// A channel telling the agents what became of a delivery (a note).
+    Channel {
+        account_id: String,
+        channel_id: String,
+    },
 }
 
 impl Writer {
     pub(crate) fn account_id(&self) -> &str {
         match self {
             Writer::Agent(a) => &a.account_id,
-            Writer::Rule { account_id, .. } => account_id,
+            Writer::Rule { account_id, .. } | Writer::Channel { account_id, .. } => account_id,
         }
     }
 
     fn author_type(&self) -> AuthorType {
         match self {
             Writer::Agent(_) => AuthorType::Agent,
-            Writer::Rule { .. } => AuthorType::System,
+            Writer::Rule { .. } | Writer::Channel { .. } => AuthorType::System,
         }
     }
 
@@ -38,6 +46,7 @@ impl Writer {
         match self {
             Writer::Agent(a) => a.agent_id.clone(),
             Writer::Rule { rule_id, .. } => format!("rule:{rule_id}"),
+            Writer::Channel { channel_id, .. } => format!("channel:{channel_id}"),
         }
     }
 
@@ -46,6 +55,7 @@ impl Writer {
         match self {
             Writer::Agent(a) => a.actor(),
             Writer::Rule { rule_id, .. } => Actor::System(format!("rule:{rule_id}")),
+            Writer::Channel { channel_id, .. } => Actor::System(format!("channel:{channel_id}")),
         }
     }
 }
@@ -127,10 +137,12 @@ pub(crate) async fn add_message(
     tx.insert_message(&message).await?;
     let mut notices = count_message(tx, writer, case, customer, kind, at).await?;
     // Replies go out through the channel; notes stay inside.
-    let delivery_url = channel
-        .webhook_url
-        .clone()
-        .filter(|_| kind == AgentMessageKind::Reply);
+    let delivery_url = match channel.kind {
+        ChannelKind::Api => channel.webhook_url.clone(),
+        ChannelKind::Telegram => Some(crate::channels::telegram::OUTBOX_TARGET.to_owned()),
+        ChannelKind::Widget | ChannelKind::Email => None,
+    }
+    .filter(|_| kind == AgentMessageKind::Reply);
     let queued = delivery_url.is_some();
     if let Some(url) = delivery_url {
         queue_delivery(tx, case, customer, &message, url, at).await?;
@@ -165,7 +177,9 @@ async fn count_message(
             let is_latest = customer.latest_case_id.as_deref() == Some(case.id.as_str());
             case.state.agent_wrote(is_latest, tally, at)
         }
-        (AgentMessageKind::Reply, Writer::Rule { .. }) => case.state.rule_replied(tally),
+        (AgentMessageKind::Reply, Writer::Rule { .. } | Writer::Channel { .. }) => {
+            case.state.rule_replied(tally)
+        }
         (AgentMessageKind::Note, _) => case.state.note_added(tally),
     };
     let mut notices = Vec::new();
@@ -221,5 +235,45 @@ async fn queue_delivery(
         at,
     ))
     .await?;
+    Ok(())
+}
+
+/// A note in the case of message `message_id` that its delivery stopped
+/// for good and why (the customer blocked the bot, left the chat, …), so
+/// that the agents see it where they work.
+pub async fn note_undelivered(
+    app: &crate::AppState,
+    account_id: &str,
+    message_id: &str,
+    reason: &str,
+) -> Result<(), AppError> {
+    let (account, id) = (account_id.to_owned(), message_id.to_owned());
+    let text = format!("This reply was not delivered: {reason}");
+    let clock = app.clock.clone();
+    let notices = casedesk_store::write::<_, AppError, _>(&*app.store, move |tx| {
+        Box::pin(async move {
+            let at = clock.now();
+            let message = tx.get_message(&account, &id).await?;
+            let (mut case, customer) =
+                super::unit::lock_case(tx, &account, &message.case_id).await?;
+            let writer = Writer::Channel {
+                account_id: account.clone(),
+                channel_id: message.channel_id.clone(),
+            };
+            let posted = add_message(
+                tx,
+                &writer,
+                &mut case,
+                &customer,
+                AgentMessageKind::Note,
+                text,
+                at,
+            )
+            .await?;
+            Ok(posted.notices)
+        })
+    })
+    .await?;
+    app.after_commit(notices, false);
     Ok(())
 }

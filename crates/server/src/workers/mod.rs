@@ -22,9 +22,13 @@
 
 pub mod mail;
 pub mod outbox;
+pub mod polling;
 pub mod sweep;
 pub mod timers;
+pub mod updates;
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use casedesk_domain::Time;
@@ -40,16 +44,30 @@ const MAX_SLEEP: Duration = Duration::from_secs(1);
 pub(crate) struct Rounds {
     timers: tokio::sync::Mutex<()>,
     outbox: tokio::sync::Mutex<()>,
+    updates: tokio::sync::Mutex<()>,
+    /// One poll of a bot at a time, by channel id.
+    polls: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl Rounds {
+    /// The lock of polling channel `channel_id`'s bot in this process.
+    fn poll_lock(&self, channel_id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut polls = self.polls.lock().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(polls.entry(channel_id.to_owned()).or_default())
+    }
 }
 
 impl AppState {
-    /// Runs the work due at the clock's current time to completion: chat
-    /// deadlines, rule timers, then webhook deliveries (which the first two
-    /// may queue), each after any round of its worker already under way.
+    /// Runs the work due at the clock's current time to completion: a poll
+    /// of each polled bot (without waiting), chat deadlines, rule timers,
+    /// messenger updates, then outbound deliveries (which the others may
+    /// queue), each after any round of its worker already under way.
     /// For tests, which move a [`ManualClock`](crate::clock::ManualClock)
     /// and then call this instead of waiting for the workers.
     pub async fn run_due_work(&self) -> Result<(), StoreError> {
+        polling::round(self).await?;
         while timers::round(self).await? {}
+        updates::round(self).await?;
         outbox::round(self).await
     }
 }

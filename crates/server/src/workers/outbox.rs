@@ -22,8 +22,9 @@ pub fn backoff(attempts: i64) -> chrono::Duration {
 /// Makes one attempt and records it: delivered, due again after the
 /// backoff, or failed for good (a dead letter an admin can redeliver).
 async fn deliver(app: &AppState, item: OutboxItem) {
-    let result = channels::api::outbound::attempt(app, &item).await;
+    let result = channels::attempt(app, &item).await;
     let at = app.clock.now();
+    let mut refused = None;
     let (attempts, outcome, error) = match result {
         Attempt::Delivered => (item.attempts + 1, OutboxOutcome::Delivered, None),
         Attempt::Failed(error) => {
@@ -33,6 +34,18 @@ async fn deliver(app: &AppState, item: OutboxItem) {
                 None => OutboxOutcome::Failed,
             };
             (attempts, outcome, Some(error))
+        }
+        Attempt::RetryAt(when, error) => {
+            let attempts = item.attempts + 1;
+            let outcome = match app.webhook_retry.delay_after(attempts) {
+                Some(_) => OutboxOutcome::Retry(when.max(at)),
+                None => OutboxOutcome::Failed,
+            };
+            (attempts, outcome, Some(error))
+        }
+        Attempt::Refused(error) => {
+            refused = Some(error.clone());
+            (item.attempts + 1, OutboxOutcome::Failed, Some(error))
         }
         Attempt::Cancelled(error) => (item.attempts, OutboxOutcome::Failed, Some(error)),
     };
@@ -59,6 +72,19 @@ async fn deliver(app: &AppState, item: OutboxItem) {
     if let Err(e) = saved {
         // The lease runs out and the item is tried again: at least once.
         tracing::warn!(delivery = %item.id, "recording a delivery failed: {e}");
+        return;
+    }
+    if let Some(reason) = refused {
+        let noted = crate::usecases::messages::note_undelivered(
+            app,
+            &item.account_id,
+            &item.message_id,
+            &reason,
+        )
+        .await;
+        if let Err(e) = noted {
+            tracing::warn!(delivery = %item.id, "noting a refused delivery in its case: {}", e.message);
+        }
     }
 }
 

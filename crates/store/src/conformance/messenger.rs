@@ -483,7 +483,9 @@ pub async fn messenger_edits_albums_requeues_and_deliveries(store: Arc<dyn Store
     })
     .await;
     assert!(
-        leased.iter().any(|u| u.update_id == 5 && u.next_attempt_at == t(100)),
+        leased
+            .iter()
+            .any(|u| u.update_id == 5 && u.next_attempt_at == t(100)),
         "due again and leased: {leased:?}"
     );
     assert!(

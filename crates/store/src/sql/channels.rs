@@ -43,8 +43,9 @@ impl<S: Sql + ?Sized> ChannelTx for S {
     }
 
     async fn list_channels_of_kind(&mut self, kind: ChannelKind) -> R<Vec<ChannelRecord>> {
-        let sql =
-            format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE kind = $1 ORDER BY created_at, id");
+        let sql = format!(
+            "SELECT {CHANNEL_COLUMNS} FROM channels WHERE kind = $1 ORDER BY created_at, id"
+        );
         self.all(&sql, &args![kind.as_str()], codec::channel).await
     }
 

@@ -92,7 +92,7 @@ impl TryFrom<InboundEvent> for Inbound {
                         .map(|n| n.trim().chars().take(200).collect::<String>())
                         .filter(|n| !n.is_empty()),
                     text,
-                    attachment: None,
+                    attachments: Vec::new(),
                 })
             }
             InboundEvent::Reaction {

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use casedesk_store::{OutboxItem, StoreError, read};
+use casedesk_store::{ChannelRecord, OutboxItem};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -27,17 +27,7 @@ pub fn signature(key: &str, body: &str) -> String {
 /// POSTs a delivery to the channel's URL as it is now, not as it was when
 /// the reply was queued: an admin who fixes a wrong URL fixes what is
 /// waiting too.
-pub async fn attempt(app: &AppState, item: &OutboxItem) -> Attempt {
-    let channel_id = item.channel_id.clone();
-    let channel = read::<_, StoreError, _>(&*app.store, move |tx| {
-        Box::pin(async move { tx.find_channel(&channel_id).await })
-    })
-    .await;
-    let channel = match channel {
-        Ok(Some(c)) if c.account_id == item.account_id => c,
-        Ok(_) => return Attempt::Cancelled("the channel no longer exists".into()),
-        Err(e) => return Attempt::Failed(e.to_string()),
-    };
+pub async fn attempt(app: &AppState, channel: &ChannelRecord, item: &OutboxItem) -> Attempt {
     let Some(url) = channel.webhook_url.as_deref() else {
         return Attempt::Cancelled("the channel has no webhook_url any more".into());
     };

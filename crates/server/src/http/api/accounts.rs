@@ -331,15 +331,46 @@ pub async fn list_channels(
 ) -> Result<axum::Json<ItemsDto<ChannelDto>>, AppError> {
     let account_id = agent.account_id().to_owned();
     let channels = read::<_, StoreError, _>(&*app.store, move |tx| {
-        Box::pin(async move { tx.list_channels(&account_id).await })
+        Box::pin(async move {
+            let mut listed = Vec::new();
+            for c in tx.list_channels(&account_id).await? {
+                let bot = match c.kind {
+                    ChannelKind::Telegram => tx
+                        .get_channel_secret(&c.id)
+                        .await?
+                        .map(|s| crate::channels::telegram::connect::BotInfo::of(&s)),
+                    _ => None,
+                };
+                listed.push((c, bot));
+            }
+            Ok(listed)
+        })
     })
     .await?;
     Ok(axum::Json(ItemsDto {
         items: channels
             .iter()
-            .map(|c| channel_dto(&app, c, false, &headers))
+            .map(|(c, bot)| {
+                let mut dto = channel_dto(&app, c, false, &headers);
+                dto.telegram = bot.as_ref().map(|b| telegram_dto(&app, &c.id, b));
+                dto
+            })
             .collect(),
     }))
+}
+
+fn telegram_dto(
+    app: &App,
+    channel_id: &str,
+    bot: &crate::channels::telegram::connect::BotInfo,
+) -> TelegramBotDto {
+    TelegramBotDto {
+        bot_id: bot.bot_id,
+        bot_username: bot.bot_username.clone(),
+        mode: crate::channels::telegram::mode(app, channel_id)
+            .as_str()
+            .to_owned(),
+    }
 }
 
 /// The URL as it will be used; an IP-literal host must pass the address
@@ -359,7 +390,9 @@ fn check_webhook_url(app: &App, url: &str) -> Result<String, AppError> {
 
 #[utoipa::path(post, path = "/api/v1/channels", tag = "channels", request_body = CreateChannel,
     responses((status = 201, body = ChannelDto, description = "The inbound_token is shown only here"),
-        (status = 403), (status = 422)))]
+        (status = 403),
+        (status = 422, description = "Invalid input, or a bot token Telegram does not know"),
+        (status = 502, description = "Telegram could not be reached, or refused to set the bot up")))]
 pub async fn create_channel(
     State(app): State<App>,
     agent: Agent,
@@ -367,15 +400,34 @@ pub async fn create_channel(
     Json(body): Json<CreateChannel>,
 ) -> Result<(StatusCode, axum::Json<ChannelDto>), AppError> {
     agent.require_admin()?;
-    if !matches!(body.kind, ChannelKind::Api | ChannelKind::Widget) {
-        return Err(AppError::invalid(format!(
-            "channels of kind `{}` are not available yet; use `api` or `widget`",
-            body.kind
-        )));
+    if body.kind == ChannelKind::Email {
+        return Err(AppError::invalid(
+            "channels of kind `email` are not available yet; use `api`, `widget` or `telegram`",
+        ));
     }
     let name = display_name(&body.name)?;
     if body.kind != ChannelKind::Widget && !body.allowed_origins.is_empty() {
         return Err(AppError::invalid("allowed_origins is for widget channels"));
+    }
+    if body.kind == ChannelKind::Telegram {
+        if body.webhook_url.is_some() {
+            return Err(AppError::invalid(
+                "webhook_url is for api channels: a Telegram channel replies through its bot",
+            ));
+        }
+        let token = body
+            .bot_token
+            .as_deref()
+            .ok_or_else(|| AppError::invalid("a Telegram channel needs its bot_token"))?;
+        let (channel, info) =
+            crate::channels::telegram::connect::connect(&app, agent.account_id(), name, token)
+                .await?;
+        let mut dto = channel_dto(&app, &channel, true, &headers);
+        dto.telegram = Some(telegram_dto(&app, &channel.id, &info));
+        return Ok((StatusCode::CREATED, axum::Json(dto)));
+    }
+    if body.bot_token.is_some() {
+        return Err(AppError::invalid("bot_token is for Telegram channels"));
     }
     let allowed_origins = crate::http::urls::parse_origins(&body.allowed_origins)?;
     let webhook_url = body
@@ -419,7 +471,7 @@ fn channel_dto(app: &App, c: &ChannelRecord, show_token: bool, headers: &HeaderM
 #[utoipa::path(patch, path = "/api/v1/channels/{id}", tag = "channels",
     params(("id" = String, Path)), request_body = PatchChannel,
     responses((status = 200, body = ChannelDto), (status = 403), (status = 404),
-        (status = 409, description = "allowed_origins on a channel that is not a widget"),
+        (status = 409, description = "allowed_origins on a channel that is not a widget, or webhook_url on a Telegram channel"),
         (status = 422)))]
 pub async fn patch_channel(
     State(app): State<App>,
@@ -451,6 +503,12 @@ pub async fn patch_channel(
                 channel.name = name;
             }
             if let Some(url) = webhook_url {
+                if channel.kind == ChannelKind::Telegram && url.is_some() {
+                    return Err(AppError::conflict(
+                        "telegram_channel",
+                        "a Telegram channel replies through its bot, not a webhook_url",
+                    ));
+                }
                 channel.webhook_url = url;
             }
             if let Some(origins) = origins {

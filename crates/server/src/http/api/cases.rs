@@ -202,9 +202,10 @@ pub async fn list_messages(
             let messages = tx.list_messages(&account_id, &id).await?;
             let reactions = tx.list_reactions(&id).await?;
             let files = tx.list_case_attachments(&id).await?;
+            let deliveries = tx.list_case_deliveries(&account_id, &id).await?;
             Ok(messages
                 .iter()
-                .map(|m| MessageDto::new(m, &reactions, &files))
+                .map(|m| MessageDto::new(m, &reactions, &files, &deliveries))
                 .collect())
         })
     })
@@ -229,7 +230,7 @@ pub async fn post_message(
         agent_actions::post_agent_message(&app, agent.actor(), id, kind, body.text, None).await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(MessageDto::new(&message, &[], &[])),
+        axum::Json(MessageDto::new(&message, &[], &[], &[])),
     ))
 }
 
@@ -430,7 +431,7 @@ pub async fn post_attachment(
     };
     Ok((
         StatusCode::CREATED,
-        axum::Json(MessageDto::new(&message, &[], &[stored])),
+        axum::Json(MessageDto::new(&message, &[], &[stored], &[])),
     ))
 }
 

@@ -133,6 +133,9 @@ pub struct CreateChannel {
     /// `["https://shop.example"]`; empty or absent for any.
     #[serde(default)]
     pub allowed_origins: Vec<String>,
+    /// Telegram channels: the bot's token from @BotFather. Checked with
+    /// Telegram, kept by the server, never shown again.
+    pub bot_token: Option<String>,
 }
 
 impl utoipa::PartialSchema for CreateChannel {
@@ -173,6 +176,61 @@ pub struct ChannelDto {
     /// is also the key of the host site's signed user ids.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inbound_token: Option<String>,
+    /// Telegram channels: the bot and how it receives.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub telegram: Option<TelegramBotDto>,
+}
+
+/// A Telegram channel's bot.
+#[derive(Serialize, ToSchema)]
+pub struct TelegramBotDto {
+    pub bot_id: i64,
+    /// Without the `@`.
+    pub bot_username: Option<String>,
+    /// `webhook` (the server has an https public URL) or `polling`.
+    pub mode: String,
+}
+
+/// One update a messenger delivered, as stored.
+#[derive(Serialize, ToSchema)]
+pub struct ChannelUpdateDto {
+    pub update_id: i64,
+    /// `pending`, `processed` or `failed`.
+    pub state: String,
+    pub attempts: i64,
+    /// Why it failed, or why it was ignored.
+    pub last_error: Option<String>,
+    pub received_at: String,
+    pub processed_at: Option<String>,
+    pub failed_at: Option<String>,
+    /// The update as the messenger sent it (JSON text).
+    pub payload: String,
+}
+
+impl From<&casedesk_store::ChannelUpdate> for ChannelUpdateDto {
+    fn from(u: &casedesk_store::ChannelUpdate) -> Self {
+        ChannelUpdateDto {
+            update_id: u.update_id,
+            state: u.state().as_str().to_owned(),
+            attempts: u.attempts,
+            last_error: u.last_error.clone(),
+            received_at: rfc3339(u.received_at),
+            processed_at: opt_rfc3339(u.processed_at),
+            failed_at: opt_rfc3339(u.failed_at),
+            payload: u.payload.clone(),
+        }
+    }
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UpdateListQuery {
+    /// `pending`, `processed` or `failed`; absent: every state.
+    #[param(schema_with = schema::update_state)]
+    pub state: Option<String>,
+    /// At most this many, newest first (1 to 500, default 100).
+    #[param(schema_with = schema::delivery_limit)]
+    pub limit: Option<i64>,
 }
 
 impl ChannelDto {
@@ -186,6 +244,7 @@ impl ChannelDto {
             snippet: None,
             created_at: rfc3339(c.created_at),
             inbound_token: show_token.then(|| c.inbound_token.clone()),
+            telegram: None,
         }
     }
 }
@@ -429,6 +488,12 @@ pub struct MessageDto {
     pub reacted_message_id: Option<String>,
     /// Files that came with the message (`GET /attachments/{id}`).
     pub attachments: Vec<AttachmentDto>,
+    /// When the customer last edited it in their messenger (the text
+    /// before is in the case's events, `message_edited`).
+    pub edited_at: Option<String>,
+    /// A reply's delivery through its channel: pending, delivered or
+    /// failed (with the reason); `null` for what is not delivered.
+    pub delivery: Option<DeliveryDto>,
 }
 
 /// A file attached to a message.
@@ -462,6 +527,7 @@ impl MessageDto {
         m: &MessageRecord,
         reactions: &[ReactionRecord],
         files: &[AttachmentRecord],
+        deliveries: &[OutboxItem],
     ) -> Self {
         MessageDto {
             id: m.id.clone(),
@@ -484,6 +550,11 @@ impl MessageDto {
                 .collect(),
             reacted_message_id: m.reacted_message_id.clone(),
             attachments: AttachmentDto::of(&m.id, files),
+            edited_at: opt_rfc3339(m.edited_at),
+            delivery: deliveries
+                .iter()
+                .rfind(|d| d.message_id == m.id)
+                .map(DeliveryDto::from),
         }
     }
 }

@@ -40,6 +40,12 @@ impl axum::extract::FromRequestParts<App> for InboundChannel {
                         "a widget channel takes messages from its widget, not the inbound webhook",
                     ));
                 }
+                if c.kind == casedesk_domain::ChannelKind::Telegram {
+                    return Err(AppError::conflict(
+                        "telegram_channel",
+                        "a Telegram channel takes messages from its bot, not the inbound webhook",
+                    ));
+                }
                 Ok(InboundChannel(c))
             }
             // Same answer for an unknown channel and a wrong token.
@@ -53,7 +59,7 @@ impl axum::extract::FromRequestParts<App> for InboundChannel {
     params(("id" = String, Path, description = "channel id")),
     request_body = InboundEvent,
     responses((status = 200, body = InboundResponse), (status = 401), (status = 404),
-        (status = 409, description = "The channel is a widget channel: its messages come from its widget"),
+        (status = 409, description = "The channel is a widget or Telegram channel: its messages come from its widget or bot"),
         (status = 413), (status = 422)))]
 pub async fn inbound(
     State(app): State<App>,

@@ -12,6 +12,7 @@ mod rules;
 pub(crate) mod schema;
 mod stats;
 pub(crate) mod stream;
+mod telegram;
 mod templates;
 mod widget;
 
@@ -154,6 +155,10 @@ pub fn router() -> (axum::Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(accounts::patch_channel))
         .routes(routes!(deliveries::list_deliveries))
         .routes(routes!(deliveries::redeliver))
+        .routes(routes!(telegram::webhook))
+        .routes(routes!(telegram::status))
+        .routes(routes!(telegram::list_updates))
+        .routes(routes!(telegram::retry_update))
         .routes(routes!(widget::create_visitor))
         .routes(routes!(widget::list_messages, widget::post_message))
         .routes(routes!(widget::react))

@@ -214,9 +214,25 @@ pub fn role_or_null() -> Schema {
 /// The kinds of channel the API creates (the others come with their issues).
 pub fn new_channel_kind() -> Object {
     names_of(
-        ["api", "widget"],
-        "`api` (a messenger webhook) or `widget` (web chat)",
+        ["api", "widget", "telegram"],
+        "`api` (a messenger webhook), `widget` (web chat) or `telegram` (a bot)",
     )
+}
+
+pub fn update_state() -> Object {
+    names_of(
+        ["pending", "processed", "failed"],
+        "`pending`, `processed` or `failed`",
+    )
+}
+
+/// A bot token as @BotFather gives it.
+pub fn bot_token() -> Object {
+    string(r"^\s*[0-9]{1,20}:[A-Za-z0-9_-]{1,150}\s*$")
+        .description(Some(
+            "The bot's token from @BotFather, like `123456789:AAH…`",
+        ))
+        .build()
 }
 
 pub fn case_sort() -> Object {
@@ -588,19 +604,37 @@ pub fn new_channel() -> Schema {
         .property("name", name())
         .required("name")
         .property("webhook_url", webhook_url_or_null())
-        .property("allowed_origins", origins());
+        .property("allowed_origins", origins())
+        .property("bot_token", or_null(Schema::Object(bot_token())));
     let widget_only = AnyOfBuilder::new()
         .item(ObjectBuilder::new().property("kind", names_of(["widget"], "A widget channel")))
         .item(
             ObjectBuilder::new()
                 .property("allowed_origins", ArrayBuilder::new().max_items(Some(0))),
         );
+    // A bot token for a Telegram channel, and only there.
+    let telegram = AnyOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .property("kind", names_of(["telegram"], "A Telegram channel"))
+                .property("bot_token", bot_token())
+                .required("bot_token"),
+        )
+        .item(
+            ObjectBuilder::new()
+                .property(
+                    "kind",
+                    names_of(["api", "widget"], "Not a Telegram channel"),
+                )
+                .property("bot_token", Object::with_type(Type::Null)),
+        );
     AllOfBuilder::new()
         .item(base)
         .item(widget_only)
+        .item(telegram)
         .description(Some(
             "A new channel; `allowed_origins` (e.g. `[\"https://shop.example\"]`) only for a \
-             widget channel",
+             widget channel, `bot_token` only and always for a Telegram channel",
         ))
         .build()
         .into()
