@@ -5,7 +5,7 @@
 import { h, fmtSize, formatDate, lang, langOf, linkify, t } from "../shared.js";
 import { apiBase, say, state } from "./state.js";
 
-const KINDS = ["widget", "email", "api"];
+const KINDS = ["widget", "email", "api", "telegram"];
 
 export const root = document.getElementById("help");
 export const dialog = h("dialog", { id: "help-confirm", class: "help-dialog", "aria-labelledby": "help-confirm-title" });

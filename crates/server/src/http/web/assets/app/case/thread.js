@@ -51,6 +51,8 @@ export function messageItem(m, kase) {
       kind === "note" ? h("span", { class: "note-label", "data-test": "note-label" }, t("internal_note")) : null,
       h("span", { class: "author" }, who),
       h("time", { datetime: m.created_at }, fmtTime(m.created_at)),
+      m.edited_at ? h("span", { class: "edited", "data-test": "edited", title: fmtTime(m.edited_at) }, t("edited")) : null,
+      deliveryMark(m.delivery),
     ),
     body,
     m.reactions && m.reactions.length
@@ -60,6 +62,19 @@ export function messageItem(m, kase) {
           m.reactions.map((r) => h("span", { class: "reaction", title: fmtTime(r.created_at) }, r.emoji)),
         )
       : null,
+  );
+}
+
+/** Where a reply's delivery through its channel stands: sent, waiting
+ * (with the last error as its tooltip) or failed with the reason. */
+function deliveryMark(d) {
+  if (!d) return null;
+  const state = d.state === "delivered" ? "sent" : d.state === "failed" ? "failed" : "pending";
+  const label = t("delivery_" + state);
+  return h(
+    "span",
+    { class: "delivery-mark delivery-" + state, "data-test": "delivery", "data-state": state, title: d.last_error || label },
+    state === "failed" && d.last_error ? label + ": " + d.last_error : label,
   );
 }
 

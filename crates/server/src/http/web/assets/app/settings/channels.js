@@ -1,5 +1,6 @@
-// Settings → Channels: messenger bridges (`api`) and web chat widgets,
-// their snippets, allowed sites and failed webhook deliveries.
+// Settings → Channels: messenger bridges (`api`), web chat widgets and
+// Telegram bots; their snippets, allowed sites, bot status, failed
+// deliveries and failed updates.
 
 import { h, append, clear, t } from "../../shared.js";
 import { api } from "../api.js";
@@ -30,6 +31,23 @@ export function channelsCard() {
     { id: "channel-kind", "data-test": "channel-kind", onchange: () => showKind() },
     h("option", { value: "api" }, t("kind_api")),
     h("option", { value: "widget" }, t("kind_widget")),
+    h("option", { value: "telegram" }, t("kind_telegram")),
+  );
+  const botToken = h("input", {
+    type: "password",
+    id: "channel-bot-token",
+    "data-test": "bot-token",
+    autocomplete: "off",
+    spellcheck: "false",
+    placeholder: "123456789:AAH…",
+    "aria-describedby": "channel-bot-token-hint",
+  });
+  const botField = h(
+    "div",
+    { class: "field" },
+    h("label", { for: "channel-bot-token" }, t("bot_token")),
+    botToken,
+    h("p", { class: "hint", id: "channel-bot-token-hint" }, t("bot_token_hint")),
   );
   const name = h("input", { type: "text", id: "channel-name", required: true, maxlength: 200, "data-test": "channel-name", dir: "auto" });
   const hook = h("input", { type: "url", id: "channel-webhook", placeholder: "https://…", "data-test": "webhook-url" });
@@ -52,9 +70,12 @@ export function channelsCard() {
   );
   const showKind = () => {
     const widget = kind.value === "widget";
+    const telegram = kind.value === "telegram";
     // A hidden field must not block the form with its own validation.
-    hookField.hidden = hook.disabled = widget;
+    hookField.hidden = hook.disabled = widget || telegram;
     originsField.hidden = origins.disabled = !widget;
+    botField.hidden = botToken.disabled = !telegram;
+    botToken.required = telegram;
   };
   showKind();
   const error = h("p", { class: "form-error", id: "channel-error", "data-test": "channel-error", role: "alert", hidden: true });
@@ -70,6 +91,7 @@ export function channelsCard() {
         const body = { kind: kind.value, name: name.value };
         if (kind.value === "api" && hook.value.trim()) body.webhook_url = hook.value.trim();
         if (kind.value === "widget") body.allowed_origins = originLines(origins.value);
+        if (kind.value === "telegram") body.bot_token = botToken.value.trim();
         error.hidden = true;
         button.disabled = true;
         let created;
@@ -84,11 +106,15 @@ export function channelsCard() {
         }
         const { inbound_token: secret, ...channel } = created;
         keep(channel);
-        name.value = hook.value = origins.value = "";
+        name.value = hook.value = origins.value = botToken.value = "";
         clear(tokenBox);
         tokenBox.hidden = true;
         if (channel.kind === "widget") {
           widgetCreatedDialog(channel, secret);
+          return;
+        }
+        if (channel.kind === "telegram") {
+          toast(t("bot_connected", { bot: botName(channel) }));
           return;
         }
         append(
@@ -105,6 +131,7 @@ export function channelsCard() {
     h("label", {}, t("channel_name"), name),
     hookField,
     originsField,
+    botField,
     error,
     h("div", {}, h("button", { type: "submit", id: "channel-create", "data-test": "create-channel" }, t("create_channel"))),
     tokenBox,
@@ -118,7 +145,13 @@ function inboundUrl(channel) {
 
 /** The kind of a channel as admins read it. */
 function channelKindLabel(kind) {
-  return kind === "api" || kind === "widget" ? t("kind_" + kind) : kind;
+  return kind === "api" || kind === "widget" || kind === "telegram" ? t("kind_" + kind) : kind;
+}
+
+/** A Telegram channel's bot as people name it: `@shop_bot`. */
+function botName(c) {
+  const bot = c.telegram || {};
+  return bot.bot_username ? "@" + bot.bot_username : String(bot.bot_id || "");
 }
 
 /** Origins typed one per line; blank lines are skipped. The API checks
@@ -144,6 +177,10 @@ function channelItem(c, keep) {
       h("span", { class: "badge channel-kind kind-" + c.kind, "data-test": "channel-kind" }, channelKindLabel(c.kind)),
     ),
   );
+  if (c.kind === "telegram") {
+    append(item, telegramStatus(c), failedDeliveries(c), failedUpdates(c));
+    return item;
+  }
   if (c.kind !== "widget") {
     append(item, h("code", {}, inboundUrl(c)), c.webhook_url ? h("div", { class: "muted" }, "→ ", c.webhook_url) : null);
     if (c.webhook_url) append(item, failedDeliveries(c));
@@ -296,4 +333,63 @@ function widgetCreatedDialog(channel, secret) {
     ),
   );
   openDialog(t("widget_created", { name: channel.name }), body, [], { class: "snippet-dialog", closeLabel: t("done") });
+}
+
+/** A Telegram channel's bot, how it receives, and what Telegram says of
+ * its webhook (pending updates, the last delivery error). */
+function telegramStatus(c) {
+  const line = h("div", { class: "muted telegram-status", "data-test": "telegram-status" }, botName(c), " · ", t("mode_" + ((c.telegram && c.telegram.mode) || "polling")));
+  const box = h("div", { class: "telegram-box" }, line);
+  (async () => {
+    const status = await attempt(() => api("GET", "/api/v1/channels/" + encodeURIComponent(c.id) + "/telegram"));
+    if (!status) return;
+    if (status.pending_update_count) append(box, h("div", { class: "muted" }, t("telegram_pending", { n: status.pending_update_count })));
+    const problem = status.last_error_message || status.telegram_error;
+    if (problem) append(box, h("div", { class: "form-error", dir: "auto", "data-test": "telegram-error" }, problem));
+  })();
+  return box;
+}
+
+/** The updates of a Telegram channel given up on, each with its error and
+ * a Retry button; hidden while there are none. */
+function failedUpdates(c) {
+  const box = h("div", { class: "channel-updates", "data-test": "failed-updates", hidden: true });
+  const load = async () => {
+    const path = "/api/v1/channels/" + encodeURIComponent(c.id) + "/updates?state=failed&limit=20";
+    const page = await attempt(() => api("GET", path));
+    const items = (page && page.items) || [];
+    clear(box);
+    box.hidden = !items.length;
+    if (!items.length) return;
+    append(
+      box,
+      h("span", { class: "muted" }, t("updates_failed")),
+      h(
+        "ul",
+        { class: "plain delivery-list" },
+        items.map((u) => {
+          const retry = h("button", { type: "button", class: "secondary", "data-test": "retry-update" }, t("retry"));
+          retry.addEventListener("click", async () => {
+            if (retry.disabled) return;
+            retry.disabled = true;
+            const done = await attempt(() => api("POST", "/api/v1/channels/" + encodeURIComponent(c.id) + "/updates/" + u.update_id + "/retry"));
+            if (!done) {
+              retry.disabled = false;
+              return;
+            }
+            toast(t("update_retried"));
+            load();
+          });
+          return h(
+            "li",
+            { class: "delivery", "data-test": "failed-update" },
+            h("div", { class: "delivery-head" }, h("span", {}, t("update_line", { id: u.update_id, time: fmtTime(u.failed_at), n: u.attempts })), retry),
+            u.last_error ? h("div", { class: "form-error delivery-error", dir: "auto" }, u.last_error) : null,
+          );
+        }),
+      ),
+    );
+  };
+  load();
+  return box;
 }
