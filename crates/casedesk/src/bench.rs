@@ -42,6 +42,7 @@ fn now() -> Time {
 
 mod logins;
 mod reports;
+mod telegram;
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
@@ -83,6 +84,18 @@ pub struct IngestArgs {
     /// rules on the ingest path.
     #[arg(long, default_value_t = 0)]
     rules: u32,
+    /// Where the messages come in: `api` (the inbound webhook, answered
+    /// once routed) or `telegram` (Telegram updates posted to a bot's
+    /// webhook: stored at once, processed by the update worker).
+    #[arg(long, value_enum, default_value_t = IngestChannel::Api)]
+    channel: IngestChannel,
+}
+
+/// The channel `bench ingest` sends through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum IngestChannel {
+    Api,
+    Telegram,
 }
 
 #[derive(Args)]
@@ -310,11 +323,7 @@ struct BenchServer {
 }
 
 impl BenchServer {
-    async fn start(db: &BenchDb) -> Result<BenchServer, String> {
-        BenchServer::start_with(db, |_| {}).await
-    }
-
-    /// [`BenchServer::start`] with a configuration `tweak` changes.
+    /// A server on `db`, its configuration changed by `tweak`.
     async fn start_with(
         db: &BenchDb,
         tweak: impl FnOnce(&mut Config),
@@ -375,7 +384,16 @@ async fn with_server<T>(
     db: &BenchDb,
     bench: impl AsyncFnOnce(&BenchServer) -> Result<T, String>,
 ) -> Result<T, String> {
-    let server = BenchServer::start(db).await?;
+    with_server_configured(db, |_| {}, bench).await
+}
+
+/// [`with_server`] with a configuration `tweak` changes.
+async fn with_server_configured<T>(
+    db: &BenchDb,
+    tweak: impl FnOnce(&mut Config),
+    bench: impl AsyncFnOnce(&BenchServer) -> Result<T, String>,
+) -> Result<T, String> {
+    let server = BenchServer::start_with(db, tweak).await?;
     let result = bench(&server).await;
     let stopped = server.stop().await;
     let value = result?;
@@ -1043,7 +1061,12 @@ async fn ingest(args: IngestArgs) -> Result<(), String> {
         args.concurrency,
         load_average()
     );
-    let figures = with_server(&db, async |server| ingest_phases(server, &args).await).await?;
+    let figures = match args.channel {
+        IngestChannel::Api => {
+            with_server(&db, async |server| ingest_phases(server, &args).await).await?
+        }
+        IngestChannel::Telegram => telegram::ingest(&db, &args).await?,
+    };
     // The server is down: the baseline has the disk and the cores to itself.
     let raw = db.raw_commit_rate(RAW_BASELINE).await?;
     println!(

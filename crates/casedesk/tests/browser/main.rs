@@ -11,6 +11,7 @@ mod help;
 #[path = "../e2e/helpers.rs"]
 mod helpers;
 mod scenarios;
+mod telegram;
 mod widget;
 
 use std::time::Instant;
@@ -22,10 +23,26 @@ use helpers::{Backend, TestApp};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn agent_ui_in_a_real_browser() {
-    let app = TestApp::spawn_on_system_clock(Backend::Sqlite).await;
+    // The Telegram scenario's Bot API, for this test's whole run.
+    let bot_api = casedesk_telegram::fake::FakeBotApi::start(telegram::TOKEN).await;
+    let api_url = bot_api.base().to_owned();
+    assert!(
+        telegram::BOT_API.set(bot_api).is_ok(),
+        "one browser test run"
+    );
+    let app = TestApp::spawn_on_system_clock_with(Backend::Sqlite, move |c, _| {
+        c.telegram_api_url = Some(api_url);
+        c.telegram_poll_wait = Some(std::time::Duration::from_secs(5));
+    })
+    .await;
     let browser = Browser::start(&app.base).await;
     let mut failures = Vec::new();
-    for (name, scenario) in scenarios::ALL.iter().chain(widget::ALL).chain(help::ALL) {
+    for (name, scenario) in scenarios::ALL
+        .iter()
+        .chain(widget::ALL)
+        .chain(help::ALL)
+        .chain(telegram::ALL)
+    {
         let started = Instant::now();
         let outcome = std::panic::AssertUnwindSafe(scenario(&app, &browser))
             .catch_unwind()

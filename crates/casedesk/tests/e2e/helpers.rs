@@ -416,7 +416,17 @@ impl TestApp {
     /// counts down by the system's clock, which no test can move.
     #[allow(dead_code, reason = "the browser tests use it; they share this file")]
     pub async fn spawn_on_system_clock(backend: Backend) -> TestApp {
-        TestApp::spawn_in_on(Database::fresh(backend).await, Clock::System, |_, _| {}).await
+        TestApp::spawn_on_system_clock_with(backend, |_, _| {}).await
+    }
+
+    /// [`TestApp::spawn_on_system_clock`] with a configuration `tweak`
+    /// changes.
+    #[allow(dead_code, reason = "the browser tests use it; they share this file")]
+    pub async fn spawn_on_system_clock_with(
+        backend: Backend,
+        tweak: impl FnOnce(&mut casedesk_server::Config, &str),
+    ) -> TestApp {
+        TestApp::spawn_in_on(Database::fresh(backend).await, Clock::System, tweak).await
     }
 
     async fn spawn_in_on(

@@ -49,6 +49,15 @@ fn later(app: &AppState, by: Duration) -> casedesk_domain::Time {
     app.clock.now() + chrono::Duration::from_std(by).unwrap_or_default()
 }
 
+/// Waits `by` by the app's clock (naps are at most a second long), or
+/// until the server stops.
+async fn pause(app: &AppState, by: Duration, idle: &tokio::sync::Notify) {
+    let until = later(app, by);
+    while !stopping(app) && app.clock.now() < until {
+        nap(app, Some(until), idle).await;
+    }
+}
+
 /// Takes the bot's lease and asks for its updates from the stored offset,
 /// waiting up to `wait`; stores each, then moves the offset past them.
 /// Returns how many came.
@@ -133,7 +142,7 @@ async fn channel_loop(app: App, channel_id: String) {
             Ok(None) => return,
             Err(e) => {
                 tracing::warn!(channel = %channel_id, "polling: {e}");
-                nap(&app, Some(later(&app, Duration::from_secs(5))), &idle).await;
+                pause(&app, Duration::from_secs(5), &idle).await;
                 continue;
             }
         };
@@ -154,7 +163,7 @@ async fn channel_loop(app: App, channel_id: String) {
                 _ = shutdown.wait_for(|stop| *stop) => None,
             }
         };
-        let pause = match polled {
+        let wait = match polled {
             None => break,
             Some(Ok(n)) => {
                 failures = 0;
@@ -175,7 +184,7 @@ async fn channel_loop(app: App, channel_id: String) {
                 }
             }
         };
-        nap(&app, Some(later(&app, pause)), &idle).await;
+        pause(&app, wait, &idle).await;
     }
     // Let another server (or this one, restarted) take over at once.
     let (holder, now) = (app.telegram.holder.clone(), app.clock.now());
@@ -207,8 +216,7 @@ async fn webhook_loop(app: App, channel_id: String) {
             Err(e) => {
                 failures = failures.saturating_add(1);
                 tracing::warn!(channel = %channel_id, failures, "setWebhook: {e}");
-                let pause = Duration::from_secs(1u64 << failures.min(8));
-                nap(&app, Some(later(&app, pause)), &idle).await;
+                pause(&app, Duration::from_secs(1u64 << failures.min(8)), &idle).await;
             }
         }
     }

@@ -8,10 +8,13 @@ use casedesk_store::{ChannelUpdate, StoreError, UpdateFinish, UpdateOutcome, rea
 use futures::StreamExt;
 
 use super::{nap, stopping};
-use crate::channels::telegram::process::{self, Done, Failed};
+use crate::channels::telegram::process::{self, Bots, Done, Failed};
 use crate::{App, AppState};
 
-const BATCH: i64 = 20;
+/// Updates claimed at once: at most one per chat, so as many chats.
+const BATCH: i64 = 256;
+/// Updates processed at once (their chats' customers differ).
+const CONCURRENCY: usize = 16;
 /// Long enough for an album's files to be fetched; after it another
 /// server may take the update over.
 const LEASE_SECS: i64 = 300;
@@ -72,8 +75,8 @@ fn finishes(
     }
 }
 
-async fn handle(app: &AppState, update: ChannelUpdate) {
-    let result = process::process(app, &update).await;
+async fn handle(app: &AppState, bots: &Bots, update: ChannelUpdate) {
+    let result = process::process(app, bots, &update).await;
     let finished = finishes(&update, result, app.clock.now());
     let saved = write::<_, StoreError, _>(&*app.store, move |tx| {
         Box::pin(async move {
@@ -106,8 +109,9 @@ pub(super) async fn round(app: &AppState) -> Result<(), StoreError> {
         if claimed.is_empty() {
             break;
         }
+        let bots = Bots::default();
         futures::stream::iter(claimed)
-            .for_each_concurrent(4, |u| handle(app, u))
+            .for_each_concurrent(CONCURRENCY, |u| handle(app, &bots, u))
             .await;
     }
     Ok(())

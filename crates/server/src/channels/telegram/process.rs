@@ -4,6 +4,9 @@
 //! changes the stored text, a reaction becomes a note (R10). Groups,
 //! channels and service messages are recorded as ignored, with the reason.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use casedesk_store::{AttachmentRecord, ChannelUpdate, StoreError, read};
 use casedesk_telegram::client::MAX_DOWNLOAD_BYTES;
 use casedesk_telegram::inbound::{Customer, FileRef, IncomingMessage};
@@ -60,9 +63,26 @@ impl From<ApiError> for Failed {
     }
 }
 
+/// The bots of the channels whose updates a round processes, each read
+/// once per round.
+#[derive(Default)]
+pub struct Bots(tokio::sync::Mutex<HashMap<String, Option<Arc<Bot>>>>);
+
+impl Bots {
+    async fn get(&self, app: &AppState, channel_id: &str) -> Result<Option<Arc<Bot>>, Failed> {
+        let mut bots = self.0.lock().await;
+        if let Some(bot) = bots.get(channel_id) {
+            return Ok(bot.clone());
+        }
+        let found = bot(app, channel_id).await?.map(Arc::new);
+        bots.insert(channel_id.to_owned(), found.clone());
+        Ok(found)
+    }
+}
+
 /// Processes one update of a Telegram channel.
-pub async fn process(app: &AppState, update: &ChannelUpdate) -> Result<Done, Failed> {
-    let Some(bot) = bot(app, &update.channel_id).await? else {
+pub async fn process(app: &AppState, bots: &Bots, update: &ChannelUpdate) -> Result<Done, Failed> {
+    let Some(bot) = bots.get(app, &update.channel_id).await? else {
         return Ok(Done::noted(
             "the channel is no longer a connected Telegram channel",
         ));
@@ -138,19 +158,6 @@ async fn message(
         Some(group) => album_parts(app, update, &group).await?,
         None => (Vec::new(), Vec::new()),
     };
-    // A message stored before (its update processed, then delivered again
-    // under a new update id) is not fetched again.
-    let (channel_id, key) = (bot.channel.id.clone(), first.message_key.clone());
-    let seen = read::<_, StoreError, _>(&*app.store, move |tx| {
-        Box::pin(async move { tx.find_message_by_channel_id(&channel_id, &key).await })
-    })
-    .await?;
-    if seen.is_some() {
-        return Ok(Done {
-            note: Some("duplicate: this message is stored already".into()),
-            also,
-        });
-    }
     let mut texts: Vec<String> = Vec::new();
     let mut files: Vec<FileRef> = Vec::new();
     for part in std::iter::once(&first).chain(parts.iter()) {
@@ -158,6 +165,22 @@ async fn message(
             texts.push(part.text.clone());
         }
         files.extend(part.files.iter().cloned());
+    }
+    // A message with files stored before (its update processed, then
+    // delivered again under a new update id) is not fetched again; routing
+    // tells any other duplicate by its key.
+    if !files.is_empty() {
+        let (channel_id, key) = (bot.channel.id.clone(), first.message_key.clone());
+        let seen = read::<_, StoreError, _>(&*app.store, move |tx| {
+            Box::pin(async move { tx.find_message_by_channel_id(&channel_id, &key).await })
+        })
+        .await?;
+        if seen.is_some() {
+            return Ok(Done {
+                note: Some("duplicate: this message is stored already".into()),
+                also,
+            });
+        }
     }
     let (attachments, lines) = fetch_files(app, bot, &files).await?;
     texts.extend(lines);
