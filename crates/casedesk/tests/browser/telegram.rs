@@ -116,5 +116,22 @@ async fn telegram_bot_connected_and_photo_shown(app: &TestApp, b: &Browser) {
         )
         .await;
     assert_eq!(customer["chat_state"], "active");
+
+    // The agent answers that very message: Telegram quotes it, and the
+    // reply shows as sent once the bot delivered it.
+    b.click(".msg.from-customer [data-test=reply-to]").await;
+    b.wait_text("[data-test=replying-to]", "the parcel arrived broken")
+        .await;
+    b.type_into("[data-test=reply]", "We will send a new one today")
+        .await;
+    b.click("[data-test=send-reply]").await;
+    b.wait_text(".msg.from-agent [data-test=delivery]", "sent")
+        .await;
+    let sent = fake.sent();
+    let answer = sent
+        .iter()
+        .find(|m| m.text.as_deref() == Some("We will send a new one today"))
+        .expect("the reply reached the bot");
+    assert_eq!((answer.chat_id, answer.reply_to), (5151, Some(7)));
     app.finish(&case_id, "closed").await;
 }

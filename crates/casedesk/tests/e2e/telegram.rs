@@ -21,6 +21,7 @@ on_both!(
     photos_albums_and_files_too_large_to_fetch,
     edits_and_reactions_never_reopen,
     replies_wait_out_429_and_stop_at_403,
+    a_reply_quotes_its_message_and_files_go_as_photos,
     polling_resumes_after_a_restart_without_loss_or_repeats,
 );
 
@@ -586,4 +587,63 @@ async fn two_servers_on_one_postgres_poll_one_bot_without_doubles() {
     let stored = bot.updates("processed").await;
     assert_eq!(stored.len(), 20, "each update stored once");
     second.stop().await;
+}
+
+async fn a_reply_quotes_its_message_and_files_go_as_photos(backend: Backend) {
+    let bot = Bot::start(backend, false).await;
+    bot.fake.queue(text(1, 10, "Which size?"));
+    bot.settle().await;
+    let case_id = s(&bot.only_case().await["id"]);
+    let asked = s(&bot.app.messages(&case_id).await[0]["id"]);
+    let post = |body: Value| {
+        let path = format!("/api/v1/cases/{case_id}/messages");
+        let app = &bot.app;
+        async move { app.call(Method::POST, &path, Some(body)).await }
+    };
+    let (status, body) =
+        post(json!({"text": "M", "kind": "reply", "reply_to_message_id": asked})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    for wrong in [
+        json!({"text": "x", "kind": "note", "reply_to_message_id": asked}),
+        json!({"text": "x", "kind": "reply", "reply_to_message_id": "no-such-message"}),
+        json!({"text": "x", "kind": "reply", "reply_to_message_id": s(&body["id"])}),
+    ] {
+        let (status, refused) = post(wrong.clone()).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{wrong}: {refused}"
+        );
+    }
+    // A picture with a caption: one sendPhoto, the caption with it.
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend((0..200).map(|i| i as u8));
+    let (status, sent_file) = bot
+        .app
+        .upload(
+            &format!("cases/{case_id}/attachments?filename=size-chart.png&text=Our%20sizes"),
+            &bot.app.token,
+            png.clone(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{sent_file}");
+    bot.app.run_due_work().await;
+    let sent = bot.fake.sent();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert_eq!(
+        (sent[0].method.as_str(), sent[0].reply_to),
+        ("sendMessage", Some(10)),
+        "the reply quotes Ann's message"
+    );
+    assert_eq!(sent[1].method, "sendPhoto");
+    assert_eq!(sent[1].text.as_deref(), Some("Our sizes"));
+    assert_eq!(sent[1].bytes.as_deref(), Some(png.as_slice()));
+    let messages = bot.app.messages(&case_id).await;
+    assert!(
+        messages
+            .iter()
+            .filter(|m| m["author"]["type"] == "agent")
+            .all(|m| m["delivery"]["state"] == "delivered"),
+        "{messages:?}"
+    );
 }

@@ -159,7 +159,7 @@ async fn run_one(
             } else {
                 AgentMessageKind::Reply
             };
-            let posted = add_message(tx, writer, case, customer, kind, text, at).await?;
+            let posted = add_message(tx, writer, case, customer, kind, text, None, at).await?;
             run.message_ids.push(posted.message.id);
             run.absorb(posted.notices, posted.queued);
         }

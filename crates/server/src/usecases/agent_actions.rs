@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::actions::{assign, set_subject};
 use super::automation;
-use super::messages::{AgentMessageKind, add_agent_message};
+use super::messages::{AgentMessageKind, Writer, add_message};
 use super::unit::{
     AgentActor, case_notice, check_text, lock_case, record, reschedule, settings_of,
 };
@@ -24,8 +24,14 @@ pub async fn post_agent_message(
     kind: AgentMessageKind,
     text: String,
     attachment: Option<AttachmentRecord>,
+    reply_to: Option<String>,
 ) -> Result<MessageRecord, AppError> {
     check_text(&text)?;
+    if reply_to.is_some() && kind != AgentMessageKind::Reply {
+        return Err(AppError::invalid(
+            "reply_to_message_id is for replies, not notes",
+        ));
+    }
     let clock = app.clock.clone();
     let (message, notices, queued) = write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
@@ -36,7 +42,22 @@ pub async fn post_agent_message(
             }
             let before = case.state.clone();
             let reply_text = (kind == AgentMessageKind::Reply).then(|| text.clone());
-            let posted = add_agent_message(tx, &who, &mut case, &customer, kind, text, at).await?;
+            if let Some(id) = &reply_to {
+                let answered = tx.get_message(&who.account_id, id).await.ok();
+                let fits = answered.is_some_and(|m| {
+                    m.case_id == case.id
+                        && m.kind == casedesk_domain::MessageKind::Message
+                        && m.author_type == casedesk_domain::AuthorType::Customer
+                });
+                if !fits {
+                    return Err(AppError::invalid(
+                        "reply_to_message_id must be a customer's message in this case",
+                    ));
+                }
+            }
+            let writer = Writer::Agent(who.clone());
+            let posted =
+                add_message(tx, &writer, &mut case, &customer, kind, text, reply_to, at).await?;
             if let Some(mut attachment) = attachment {
                 attachment.message_id = posted.message.id.clone();
                 tx.insert_attachment(&attachment).await?;

@@ -94,6 +94,7 @@ pub(crate) async fn add_agent_message(
         customer,
         kind,
         text,
+        None,
         at,
     )
     .await
@@ -102,7 +103,9 @@ pub(crate) async fn add_agent_message(
 /// [`add_agent_message`] for any writer. A rule's reply is delivered like
 /// an agent's, but it is no agent's response: it neither reactivates a
 /// chat, nor counts as the first response, nor decides who wrote last, nor
-/// restarts the inactivity timer.
+/// restarts the inactivity timer. A reply may answer one message of the
+/// case (`reply_to`, its id), which a messenger shows as a quote.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn add_message(
     tx: &mut dyn Tx,
     writer: &Writer,
@@ -110,6 +113,7 @@ pub(crate) async fn add_message(
     customer: &CustomerRecord,
     kind: AgentMessageKind,
     text: String,
+    reply_to: Option<String>,
     at: Time,
 ) -> Result<Posted, AppError> {
     let channel = tx
@@ -145,7 +149,7 @@ pub(crate) async fn add_message(
     .filter(|_| kind == AgentMessageKind::Reply);
     let queued = delivery_url.is_some();
     if let Some(url) = delivery_url {
-        queue_delivery(tx, case, customer, &message, url, at).await?;
+        queue_delivery(tx, case, customer, &message, url, reply_to, at).await?;
     }
     tx.update_case(case).await?;
     notices.push(notice(
@@ -208,15 +212,17 @@ async fn count_message(
 /// Queues a reply for its channel to deliver to `url`. The body is the
 /// reply as the `api` channel posts it (docs/api.md, "Outbound"), fixed
 /// when queued: a retry sends the same bytes.
+#[allow(clippy::too_many_arguments)]
 async fn queue_delivery(
     tx: &mut dyn Tx,
     case: &CaseRecord,
     customer: &CustomerRecord,
     message: &MessageRecord,
     url: String,
+    reply_to: Option<String>,
     at: Time,
 ) -> Result<(), AppError> {
-    let body = json!({
+    let mut body = json!({
         "type": "message",
         "id": message.id,
         "case_id": case.id,
@@ -225,6 +231,13 @@ async fn queue_delivery(
         "text": message.text,
         "sent_at": rfc3339(at),
     });
+    if let Some(id) = reply_to {
+        // The channel's own id of the message answered, when it has one
+        // (the `api` channel's `message_id`), and casedesk's.
+        let answered = tx.get_message(&case.account_id, &id).await?;
+        body["reply_to"] = json!(id);
+        body["reply_to_channel_message_id"] = json!(answered.channel_message_id);
+    }
     tx.insert_outbox(&OutboxItem::queued(
         new_id(),
         case.account_id.clone(),
@@ -267,6 +280,7 @@ pub async fn note_undelivered(
                 &customer,
                 AgentMessageKind::Note,
                 text,
+                None,
                 at,
             )
             .await?;

@@ -27,9 +27,10 @@ const MAX_PHOTO_BYTES: i64 = 10 * 1024 * 1024;
 struct Body {
     customer: BodyCustomer,
     text: String,
-    /// The customer's message this replies to (its casedesk id).
+    /// The channel's id of the customer's message this replies to
+    /// (`chat:message`).
     #[serde(default)]
-    reply_to: Option<String>,
+    reply_to_channel_message_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -69,32 +70,18 @@ fn failed(e: ApiError, now: Time) -> Attempt {
     }
 }
 
-/// The reply's files and the Telegram id of the message it answers.
-async fn context(
-    app: &AppState,
-    item: &OutboxItem,
-    reply_to: Option<String>,
-) -> Result<(Vec<AttachmentRecord>, Option<i64>), StoreError> {
+/// The files of the reply.
+async fn files_of(app: &AppState, item: &OutboxItem) -> Result<Vec<AttachmentRecord>, StoreError> {
     let (account, id) = (item.account_id.clone(), item.message_id.clone());
     read::<_, StoreError, _>(&*app.store, move |tx| {
         Box::pin(async move {
             let message = tx.get_message(&account, &id).await?;
-            let files = tx
+            Ok(tx
                 .list_case_attachments(&message.case_id)
                 .await?
                 .into_iter()
                 .filter(|a| a.message_id == message.id)
-                .collect();
-            let replied = match reply_to {
-                Some(r) => tx
-                    .get_message(&account, &r)
-                    .await
-                    .ok()
-                    .and_then(|m| m.channel_message_id)
-                    .and_then(|k| telegram_message_id(&k)),
-                None => None,
-            };
-            Ok((files, replied))
+                .collect())
         })
     })
     .await
@@ -118,8 +105,12 @@ pub async fn attempt(app: &AppState, channel: &ChannelRecord, item: &OutboxItem)
             body.customer.id.chars().take(64).collect::<String>()
         ));
     };
-    let (files, reply_to) = match context(app, item, body.reply_to.clone()).await {
-        Ok(c) => c,
+    let reply_to = body
+        .reply_to_channel_message_id
+        .as_deref()
+        .and_then(telegram_message_id);
+    let files = match files_of(app, item).await {
+        Ok(f) => f,
         Err(e) => return Attempt::Failed(e.to_string()),
     };
     let text = body.text.trim();

@@ -226,8 +226,16 @@ pub async fn post_message(
         Some(PostKind::Note) => AgentMessageKind::Note,
         Some(PostKind::Reply) | None => AgentMessageKind::Reply,
     };
-    let message =
-        agent_actions::post_agent_message(&app, agent.actor(), id, kind, body.text, None).await?;
+    let message = agent_actions::post_agent_message(
+        &app,
+        agent.actor(),
+        id,
+        kind,
+        body.text,
+        None,
+        body.reply_to_message_id,
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(MessageDto::new(&message, &[], &[], &[])),
@@ -415,9 +423,16 @@ pub async fn post_attachment(
         .receive(&app.clock, agent.account_id(), q.filename.as_deref(), body)
         .await?;
     let text = caption.unwrap_or_else(|| file.filename.clone());
-    let posted =
-        agent_actions::post_agent_message(&app, agent.actor(), id, kind, text, Some(file.clone()))
-            .await;
+    let posted = agent_actions::post_agent_message(
+        &app,
+        agent.actor(),
+        id,
+        kind,
+        text,
+        Some(file.clone()),
+        None,
+    )
+    .await;
     let message = match posted {
         Ok(m) => m,
         Err(e) => {

@@ -573,6 +573,9 @@ pub struct PostMessage {
     pub text: String,
     /// `reply` (default) or `note`.
     pub kind: Option<PostKind>,
+    /// A reply to one customer message of the case (its id): a messenger
+    /// shows the reply as an answer to it (Telegram quotes it).
+    pub reply_to_message_id: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -150,9 +150,14 @@ pub async fn list_updates(
 pub async fn retry_update(
     State(app): State<App>,
     agent: Agent,
-    Path((id, update_id)): Path<(String, i64)>,
+    Path((id, update_id)): Path<(String, String)>,
 ) -> Result<StatusCode, AppError> {
     agent.require_admin()?;
+    // Read here, so that a number out of range is the API's 404 like any
+    // unknown update, not the router's plain-text refusal.
+    let update_id: i64 = update_id
+        .parse()
+        .map_err(|_| AppError::not_found("failed update"))?;
     let account_id = agent.account_id().to_owned();
     let now = app.clock.now();
     write::<_, AppError, _>(&*app.store, move |tx| {

@@ -12,16 +12,32 @@ export function composer(page, on) {
   const warning = h("div", { class: "auto-finish", "data-test": "auto-finish-warning", hidden: true });
   const reply = h("textarea", { rows: 3, placeholder: t("reply_placeholder"), "data-test": "reply", dir: "auto" });
   const note = h("textarea", { rows: 2, placeholder: t("note_placeholder"), "data-test": "note", dir: "auto" });
+  // The customer message the next reply answers, if one was picked.
+  let answering = null;
+  const answeringBar = h("div", { class: "replying-to", "data-test": "replying-to", hidden: true });
+  const replyTo = (m) => {
+    answering = m || null;
+    answeringBar.textContent = "";
+    answeringBar.hidden = !answering;
+    if (!answering) return;
+    answeringBar.append(
+      h("span", { class: "muted" }, t("replying_to") + " "),
+      h("q", { dir: "auto" }, m.text.length > 80 ? m.text.slice(0, 80) + "…" : m.text),
+      h("button", { type: "button", class: "link", "data-test": "cancel-reply-to", "aria-label": t("cancel"), onclick: () => replyTo(null) }, "✕"),
+    );
+    reply.focus();
+  };
   const send = async (kind, box) => {
     const text = box.value;
     if (!text.trim()) return;
     box.disabled = true;
-    const ok = await attempt(() =>
-      api("POST", "/api/v1/cases/" + encodeURIComponent(page.caseId) + "/messages", { text, kind }),
-    );
+    const body = { text, kind };
+    if (kind === "reply" && answering) body.reply_to_message_id = answering.id;
+    const ok = await attempt(() => api("POST", "/api/v1/cases/" + encodeURIComponent(page.caseId) + "/messages", body));
     box.disabled = false;
     if (ok) {
       box.value = "";
+      if (kind === "reply") replyTo(null);
       await page.load();
     }
     box.focus();
@@ -59,6 +75,7 @@ export function composer(page, on) {
     h(
       "div",
       { class: "compose-reply" },
+      answeringBar,
       reply,
       h(
         "div",
@@ -96,6 +113,7 @@ export function composer(page, on) {
     el,
     warning,
     endLink,
+    replyTo,
     dispose() {
       document.removeEventListener("dragover", keepDroppedFiles);
       document.removeEventListener("drop", keepDroppedFiles);

@@ -124,7 +124,9 @@ export function casePage(main, caseId) {
     renderChain(page, chainTop, chainBottom);
     renderPrevious(page, prevBox);
     clear(thread);
-    for (const m of page.messages) thread.appendChild(messageItem(m, page.kase));
+    // A reply may answer one of the customer's messages (quoted in messengers).
+    const actions = page.kase.merged_into_id ? {} : { reply: (m) => compose.replyTo(m) };
+    for (const m of page.messages) thread.appendChild(messageItem(m, page.kase, actions));
     endLink.hidden = page.kase.chat_state !== "active";
     tick();
   }

@@ -5,7 +5,9 @@ import { h, svgEl, fmtSize, t } from "../../shared.js";
 import { state, agentName } from "../state.js";
 import { customerLabel, fmtTime } from "../ui.js";
 
-export function messageItem(m, kase) {
+/** One message of `kase`; `actions.reply(m)`, when given, answers a
+ * customer's message from its "Reply" link. */
+export function messageItem(m, kase, actions = {}) {
   const kind = m.kind; // message | note | system
   const author = m.author || {};
   let who;
@@ -53,6 +55,13 @@ export function messageItem(m, kase) {
       h("time", { datetime: m.created_at }, fmtTime(m.created_at)),
       m.edited_at ? h("span", { class: "edited", "data-test": "edited", title: fmtTime(m.edited_at) }, t("edited")) : null,
       deliveryMark(m.delivery),
+      actions.reply && kind === "message" && author.type === "customer"
+        ? h(
+            "button",
+            { type: "button", class: "link reply-to", "data-test": "reply-to", title: t("reply_to_title"), onclick: () => actions.reply(m) },
+            t("reply_to"),
+          )
+        : null,
     ),
     body,
     m.reactions && m.reactions.length
