@@ -106,6 +106,11 @@ const MIGRATIONS: &[Migration] = &[
         "message_edits",
         include_str!("../migrations/0013_message_edits.sql"),
     ),
+    Migration::new(
+        14,
+        "customer_language",
+        include_str!("../migrations/0014_customer_language.sql"),
+    ),
 ];
 
 /// What `schema_migrations` says ran.

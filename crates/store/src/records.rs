@@ -104,6 +104,8 @@ pub struct CustomerRecord {
     /// where the next message goes (R11).
     pub latest_case_id: Option<String>,
     pub created_at: Time,
+    /// The language their messenger reports (`ru`, `pt-br`), if any.
+    pub language: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

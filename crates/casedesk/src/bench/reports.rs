@@ -483,6 +483,7 @@ fn history_batch(
             email: None,
             latest_case_id: Some(latest.id.clone()),
             created_at: created,
+            language: None,
         });
         cases.push(case);
         cases.extend(extra);

@@ -221,6 +221,7 @@ async fn a_private_chat_follows_the_rules_and_replies_go_out(backend: Backend) {
         )
         .await;
     assert_eq!(customer["name"], "Ann Lee (@ann_lee)");
+    assert_eq!(customer["language"], "ru");
 
     // An agent's reply goes to Ann's chat and shows as delivered.
     bot.app.reply(&case_id, "Уже в пути").await;

@@ -165,6 +165,7 @@ pub async fn receive_message(
             message_id: format!("widget:{}:{}", sha256_hex(&customer.id), client_id),
             customer_id: customer.external_id.clone(),
             customer_name: customer.name.clone(),
+            customer_language: None,
             text,
             attachments: attachment.into_iter().collect(),
         },
@@ -328,6 +329,7 @@ pub async fn create_visitor(
                     email: None,
                     latest_case_id: None,
                     created_at: at,
+                    language: None,
                 })
                 .await?;
             if email.is_some() && email != customer.email {

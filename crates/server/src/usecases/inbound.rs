@@ -29,6 +29,8 @@ pub struct InboundMessage {
     pub message_id: String,
     pub customer_id: String,
     pub customer_name: Option<String>,
+    /// The language the channel reports for the customer, if any.
+    pub customer_language: Option<String>,
     pub text: String,
     /// Stored files that come with the message (their `message_id` is
     /// filled in here). On a duplicate, or when the message is not stored,
@@ -252,6 +254,7 @@ async fn lock_customer(
         email: None,
         latest_case_id: None,
         created_at: at,
+        language: msg.customer_language.clone(),
     })
     .await
 }

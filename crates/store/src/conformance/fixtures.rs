@@ -112,6 +112,7 @@ pub(crate) fn customer(
         email: None,
         latest_case_id: None,
         created_at: t(3),
+        language: None,
     }
 }
 

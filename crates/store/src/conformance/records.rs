@@ -263,7 +263,7 @@ pub async fn channels_and_customers_round_trip(store: Arc<dyn Store>) {
 }
 
 async fn customers_upsert(store: &dyn Store, w: &World) {
-    let expected = customer(&w.customer_id, &w.account_id, &w.channel_id, "acc-a-ext");
+    let mut expected = customer(&w.customer_id, &w.account_id, &w.channel_id, "acc-a-ext");
     let mut again = customer("another-id", &w.account_id, &w.channel_id, "acc-a-ext");
     again.created_at = t(99);
     let got = write_ok(store, "upsert an existing customer", move |tx| {
@@ -278,8 +278,31 @@ async fn customers_upsert(store: &dyn Store, w: &World) {
         got.created_at, expected.created_at,
         "upsert keeps the stored customer"
     );
+    // A messenger that reports the customer's language: kept, and changed
+    // when it reports another; a message without one keeps it.
+    for (reported, kept) in [
+        (Some("ru"), "ru"),
+        (Some("pt-br"), "pt-br"),
+        (None, "pt-br"),
+    ] {
+        let mut said = customer("yet-another", &w.account_id, &w.channel_id, "acc-a-ext");
+        said.language = reported.map(str::to_owned);
+        let got = write_ok(store, "upsert with a language", move |tx| {
+            Box::pin(async move { tx.upsert_customer_locked(&said).await })
+        })
+        .await;
+        assert_eq!(got.language.as_deref(), Some(kept), "after {reported:?}");
+    }
+    let (acc, id) = (w.account_id.clone(), w.customer_id.clone());
+    let read_back = read_ok(store, "customer's language", move |tx| {
+        Box::pin(async move { tx.get_customer(&acc, &id).await })
+    })
+    .await;
+    assert_eq!(read_back.language.as_deref(), Some("pt-br"));
+    expected.language = Some("pt-br".into());
     let mut elsewhere = customer("cu-mail", &w.account_id, "acc-a-mail", "acc-a-ext");
     elsewhere.name = None;
+    elsewhere.language = Some("en".into());
     let stored = elsewhere.clone();
     let got = write_ok(
         store,

@@ -71,7 +71,7 @@ impl<S: Sql + ?Sized> ChannelTx for S {
         // decisions. SQLite's single writer already runs them one at a time.
         self.execute(
             "INSERT INTO customers (id, account_id, channel_id, external_id, name, \
-             latest_case_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             latest_case_id, created_at, language) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
              ON CONFLICT (channel_id, external_id) DO NOTHING",
             &args![
                 &new.id,
@@ -80,7 +80,8 @@ impl<S: Sql + ?Sized> ChannelTx for S {
                 &new.external_id,
                 &new.name,
                 &new.latest_case_id,
-                new.created_at
+                new.created_at,
+                &new.language
             ],
         )
         .await?;
@@ -98,6 +99,14 @@ impl<S: Sql + ?Sized> ChannelTx for S {
             )
             .await?;
             customer.name.clone_from(&new.name);
+        }
+        if new.language.is_some() && new.language != customer.language {
+            self.execute(
+                "UPDATE customers SET language = $2 WHERE id = $1",
+                &args![&customer.id, &new.language],
+            )
+            .await?;
+            customer.language.clone_from(&new.language);
         }
         Ok(customer)
     }

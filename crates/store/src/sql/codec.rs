@@ -25,7 +25,7 @@ pub(crate) const TOKEN_COLUMNS: &str = "token_hash, account_id, agent_id, create
 pub(crate) const CHANNEL_COLUMNS: &str =
     "id, account_id, kind, name, webhook_url, inbound_token, created_at, allowed_origins";
 pub const CUSTOMER_COLUMNS: &str =
-    "id, account_id, channel_id, external_id, name, email, latest_case_id, created_at";
+    "id, account_id, channel_id, external_id, name, email, latest_case_id, created_at, language";
 pub(crate) const VISITOR_COLUMNS: &str = "token_hash, account_id, channel_id, customer_id, \
      created_at, COALESCE(last_seen_at, created_at) AS last_seen_at";
 pub(crate) const ATTACHMENT_COLUMNS: &str =
@@ -146,6 +146,7 @@ pub fn customer_values(c: &CustomerRecord) -> Vec<Value> {
         (&c.email).into(),
         (&c.latest_case_id).into(),
         c.created_at.into(),
+        (&c.language).into(),
     ]
 }
 
@@ -159,6 +160,7 @@ pub(crate) fn customer(row: &Row) -> R<CustomerRecord> {
         email: row.get("email")?,
         latest_case_id: row.get("latest_case_id")?,
         created_at: row.get("created_at")?,
+        language: row.get("language")?,
     })
 }
 

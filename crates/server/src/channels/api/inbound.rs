@@ -91,6 +91,7 @@ impl TryFrom<InboundEvent> for Inbound {
                         .name
                         .map(|n| n.trim().chars().take(200).collect::<String>())
                         .filter(|n| !n.is_empty()),
+                    customer_language: None,
                     text,
                     attachments: Vec::new(),
                 })

@@ -112,6 +112,18 @@ fn customer_name(c: &Customer) -> Option<String> {
     (!name.is_empty()).then_some(name)
 }
 
+/// The customer's language as Telegram reports it (an IETF tag such as
+/// `ru` or `pt-br`); anything else is none.
+fn language(c: &Customer) -> Option<String> {
+    c.language
+        .as_deref()
+        .map(str::trim)
+        .filter(|l| {
+            (2..=35).contains(&l.len()) && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+        .map(str::to_ascii_lowercase)
+}
+
 /// The further parts of `first`'s album among the chat's pending updates:
 /// the parts and their update ids.
 async fn album_parts(
@@ -202,6 +214,7 @@ async fn message(
             message_id: first.message_key.clone(),
             customer_id: first.customer.external_id.clone(),
             customer_name: customer_name(&first.customer),
+            customer_language: language(&first.customer),
             text,
             attachments,
         },

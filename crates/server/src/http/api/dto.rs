@@ -670,6 +670,8 @@ pub struct CustomerDto {
     /// The customer's most recent chat in the channel (R11).
     pub latest_case_id: Option<String>,
     pub created_at: String,
+    /// The language the customer's messenger reports (`ru`, `pt-br`).
+    pub language: Option<String>,
 }
 
 /// `PATCH /customers/{id}`: only the fields given change.
@@ -692,6 +694,7 @@ impl From<&CustomerRecord> for CustomerDto {
             email: c.email.clone(),
             latest_case_id: c.latest_case_id.clone(),
             created_at: rfc3339(c.created_at),
+            language: c.language.clone(),
         }
     }
 }

@@ -40,6 +40,8 @@ export function customerPage(main, customerId) {
         h("dd", {}, channelName(c.channel_id)),
         h("dt", {}, t("created")),
         h("dd", {}, fmtTime(c.created_at)),
+        c.language ? h("dt", {}, t("customer_language")) : null,
+        c.language ? h("dd", { "data-test": "customer-language" }, c.language) : null,
       ),
       h("h2", {}, t("customer_chats")),
       h(
