@@ -12,6 +12,7 @@
 
 pub mod business_hours;
 mod case;
+pub mod email;
 pub mod rules;
 pub mod search;
 pub mod stats;
