@@ -403,6 +403,13 @@ async fn photos_albums_and_files_too_large_to_fetch(backend: Backend) {
         json!({"document": {"file_id": "big", "file_unique_id": "big",
             "file_name": "video.mov", "file_size": 25 * 1024 * 1024}}),
     ));
+    // Under 20 MB but over this server's limit (10 MiB): not even fetched.
+    bot.fake.queue(message(
+        5,
+        5,
+        json!({"document": {"file_id": "mid", "file_unique_id": "mid",
+            "file_name": "scan.pdf", "file_size": 15 * 1024 * 1024}}),
+    ));
     bot.settle().await;
     let case = bot.only_case().await;
     let messages: Vec<Value> = bot
@@ -412,7 +419,7 @@ async fn photos_albums_and_files_too_large_to_fetch(backend: Backend) {
         .into_iter()
         .filter(|m| m["kind"] == "message")
         .collect();
-    assert_eq!(messages.len(), 3, "{messages:?}");
+    assert_eq!(messages.len(), 4, "{messages:?}");
     assert_eq!(messages[0]["text"], "the box");
     assert_eq!(messages[0]["attachments"].as_array().map(Vec::len), Some(1));
     assert_eq!(messages[0]["attachments"][0]["content_type"], "image/jpeg");
@@ -424,6 +431,11 @@ async fn photos_albums_and_files_too_large_to_fetch(backend: Backend) {
         messages[1]
     );
     assert!(s(&messages[2]["text"]).contains("20 MB"), "{}", messages[2]);
+    assert!(
+        s(&messages[3]["text"]).contains("attachment limit"),
+        "{}",
+        messages[3]
+    );
     // The photo is served to agents, byte for byte.
     let id = s(&messages[0]["attachments"][0]["id"]);
     let got = bot
@@ -439,7 +451,7 @@ async fn photos_albums_and_files_too_large_to_fetch(backend: Backend) {
     let asked = bot.fake.calls().iter().filter(|c| *c == "getFile").count();
     assert_eq!(
         asked, 3,
-        "the three photos; nothing over 20 MB is asked for"
+        "the three photos; nothing over a limit is asked for"
     );
 }
 

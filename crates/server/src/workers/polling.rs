@@ -176,6 +176,12 @@ async fn channel_loop(app: App, channel_id: String) {
             Some(Err(e)) => {
                 failures = failures.saturating_add(1);
                 tracing::warn!(channel = %channel_id, failures, "polling Telegram: {e:?}");
+                // 409: a webhook was set meanwhile (another install, a
+                // change of address); clear it again before the next poll.
+                if matches!(&e, PollError::Api(ApiError::Refused(why)) if why.contains("Conflict"))
+                {
+                    cleared = false;
+                }
                 match e {
                     PollError::Api(ApiError::RetryAfter(s)) => {
                         Duration::from_secs(s.clamp(1, 3600))

@@ -282,6 +282,18 @@ async fn fetch_file(app: &AppState, bot: &Bot, file: &FileRef) -> Result<Fetched
     if let Some(size) = file.size.filter(|s| *s > MAX_DOWNLOAD_BYTES) {
         return Ok(too_large(size));
     }
+    // What the server would not keep is not downloaded either.
+    let over_limit = |size: i64| {
+        Fetched::Skipped(format!(
+            "[{} ({}) was not kept: over this server's attachment limit of {}]",
+            file.filename,
+            megabytes(size),
+            megabytes(store.max_bytes as i64)
+        ))
+    };
+    if let Some(size) = file.size.filter(|s| *s as u64 > store.max_bytes) {
+        return Ok(over_limit(size));
+    }
     let located = match bot.api.get_file(&file.file_id).await {
         Ok(f) => f,
         Err(ApiError::TooLarge(size)) => return Ok(too_large(size)),
@@ -306,12 +318,7 @@ async fn fetch_file(app: &AppState, bot: &Bot, file: &FileRef) -> Result<Fetched
         Err(e) => return Err(e.into()),
     };
     if bytes.len() as u64 > store.max_bytes {
-        return Ok(Fetched::Skipped(format!(
-            "[{} ({}) was not kept: over this server's attachment limit of {}]",
-            file.filename,
-            megabytes(bytes.len() as i64),
-            megabytes(store.max_bytes as i64)
-        )));
+        return Ok(over_limit(bytes.len() as i64));
     }
     if bytes.is_empty() {
         return Ok(Fetched::Skipped(format!("[{} was empty]", file.filename)));
