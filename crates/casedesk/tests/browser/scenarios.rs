@@ -776,7 +776,7 @@ async fn failed_webhook_delivery_redelivered(app: &TestApp, b: &Browser) {
 }
 
 /// Polls `cond` (true, or a count above zero) every 100 ms for up to 20 s.
-async fn wait_for<F, Fut, T>(what: &str, cond: F)
+pub(crate) async fn wait_for<F, Fut, T>(what: &str, cond: F)
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = T>,

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::harness::Browser;
 use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp, s};
-use crate::scenarios::Scenario;
+use crate::scenarios::{Scenario, wait_for};
 
 /// The fake Bot API the server of the browser suite is configured with.
 pub static BOT_API: OnceLock<FakeBotApi> = OnceLock::new();
@@ -88,18 +88,12 @@ async fn telegram_bot_connected_and_photo_shown(app: &TestApp, b: &Browser) {
         "photo": [{"file_id": "browser-photo", "file_unique_id": "bp", "width": 64, "height": 48}]}}));
 
     // Received by polling, settled, processed: the case appears.
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-    let case_id = loop {
-        let cases = app.list("q=parcel%20arrived%20broken").await;
-        if let Some(c) = cases.first() {
-            break s(&c["id"]);
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the Telegram customer's case never appeared"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    };
+    let search = "q=parcel%20arrived%20broken";
+    wait_for("the Telegram customer's case", || async {
+        app.list(search).await.len()
+    })
+    .await;
+    let case_id = s(&app.list(search).await[0]["id"]);
     b.goto(&format!("/#/case/{case_id}")).await;
     b.wait_text("[data-test=message-text]", "the parcel arrived broken")
         .await;

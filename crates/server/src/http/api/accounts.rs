@@ -494,11 +494,7 @@ pub async fn patch_channel(
     let account_id = agent.account_id().to_owned();
     let channel = write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
-            let mut channel = tx
-                .find_channel(&id)
-                .await?
-                .filter(|c| c.account_id == account_id)
-                .ok_or_else(|| AppError::not_found("channel"))?;
+            let mut channel = super::own_channel(tx, &account_id, &id).await?;
             if let Some(name) = name {
                 channel.name = name;
             }

@@ -4,14 +4,11 @@
 use axum::extract::{Path, State};
 use casedesk_store::{OutboxState, StoreError, read, write};
 
-use super::Query;
 use super::dto::{DeliveryDto, DeliveryListQuery, ItemsDto};
+use super::{Query, log_query, own_channel};
 use crate::App;
 use crate::auth::Agent;
 use crate::error::AppError;
-
-const DEFAULT_LIMIT: i64 = 100;
-const MAX_LIMIT: i64 = 500;
 
 #[utoipa::path(get, path = "/api/v1/channels/{id}/deliveries", tag = "channels",
     params(("id" = String, Path), DeliveryListQuery),
@@ -25,30 +22,16 @@ pub async fn list_deliveries(
     Query(q): Query<DeliveryListQuery>,
 ) -> Result<axum::Json<ItemsDto<DeliveryDto>>, AppError> {
     agent.require_admin()?;
-    let state = q
-        .state
-        .as_deref()
-        .map(|s| {
-            OutboxState::parse(s).ok_or_else(|| {
-                AppError::bad_request(format!(
-                    "state must be pending, delivered or failed, not `{s}`"
-                ))
-            })
-        })
-        .transpose()?;
-    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(AppError::bad_request(format!(
-            "limit must be 1 to {MAX_LIMIT}"
-        )));
-    }
+    let (state, limit) = log_query(
+        q.state.as_deref(),
+        OutboxState::parse,
+        "pending, delivered or failed",
+        q.limit,
+    )?;
     let account_id = agent.account_id().to_owned();
     let items = read::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
-            tx.find_channel(&id)
-                .await?
-                .filter(|c| c.account_id == account_id)
-                .ok_or_else(|| AppError::not_found("channel"))?;
+            own_channel(tx, &account_id, &id).await?;
             Ok(tx.list_outbox(&account_id, &id, state, limit).await?)
         })
     })

@@ -353,6 +353,45 @@ pub(crate) fn client_key(ip: &ClientIp) -> String {
     }
 }
 
+/// The `state` and `limit` of a channel's log (its deliveries, its
+/// messenger updates): `state` one of `names` (read by `parse`; absent:
+/// every state), `limit` 1 to 500, 100 by default. Refusals are 400.
+pub(crate) fn log_query<T>(
+    state: Option<&str>,
+    parse: fn(&str) -> Option<T>,
+    names: &str,
+    limit: Option<i64>,
+) -> Result<(Option<T>, i64), AppError> {
+    const DEFAULT_LIMIT: i64 = 100;
+    const MAX_LIMIT: i64 = 500;
+    let state = state
+        .map(|s| {
+            parse(s)
+                .ok_or_else(|| AppError::bad_request(format!("state must be {names}, not `{s}`")))
+        })
+        .transpose()?;
+    let limit = limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(AppError::bad_request(format!(
+            "limit must be 1 to {MAX_LIMIT}"
+        )));
+    }
+    Ok((state, limit))
+}
+
+/// Channel `id` of the account; `404` for no such channel or another
+/// account's.
+pub(crate) async fn own_channel(
+    tx: &mut dyn casedesk_store::Tx,
+    account_id: &str,
+    id: &str,
+) -> Result<casedesk_store::ChannelRecord, AppError> {
+    tx.find_channel(id)
+        .await?
+        .filter(|c| c.account_id == account_id)
+        .ok_or_else(|| AppError::not_found("channel"))
+}
+
 /// Query parameters, rejected with 400 in the API's error shape.
 pub struct Query<T>(pub T);
 

@@ -11,8 +11,8 @@ use casedesk_domain::ChannelKind;
 use casedesk_store::{ChannelRecord, StoreError, UpdateState, read, write};
 use subtle::ConstantTimeEq;
 
-use super::Query;
 use super::dto::{ChannelUpdateDto, ItemsDto, UpdateListQuery};
+use super::{Query, log_query, own_channel};
 use crate::App;
 use crate::auth::Agent;
 use crate::channels::telegram::{connect, receive};
@@ -93,9 +93,6 @@ pub async fn status(
     ))
 }
 
-const DEFAULT_LIMIT: i64 = 100;
-const MAX_LIMIT: i64 = 500;
-
 #[utoipa::path(get, path = "/api/v1/channels/{id}/updates", tag = "channels",
     params(("id" = String, Path), UpdateListQuery),
     responses((status = 200, body = ItemsDto<ChannelUpdateDto>,
@@ -108,30 +105,16 @@ pub async fn list_updates(
     Query(q): Query<UpdateListQuery>,
 ) -> Result<axum::Json<ItemsDto<ChannelUpdateDto>>, AppError> {
     agent.require_admin()?;
-    let state = q
-        .state
-        .as_deref()
-        .map(|s| {
-            UpdateState::parse(s).ok_or_else(|| {
-                AppError::bad_request(format!(
-                    "state must be pending, processed or failed, not `{s}`"
-                ))
-            })
-        })
-        .transpose()?;
-    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(AppError::bad_request(format!(
-            "limit must be 1 to {MAX_LIMIT}"
-        )));
-    }
+    let (state, limit) = log_query(
+        q.state.as_deref(),
+        UpdateState::parse,
+        "pending, processed or failed",
+        q.limit,
+    )?;
     let account_id = agent.account_id().to_owned();
     let items = read::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
-            tx.find_channel(&id)
-                .await?
-                .filter(|c| c.account_id == account_id)
-                .ok_or_else(|| AppError::not_found("channel"))?;
+            own_channel(tx, &account_id, &id).await?;
             Ok(tx
                 .list_channel_updates(&account_id, &id, state, limit)
                 .await?)
@@ -162,10 +145,7 @@ pub async fn retry_update(
     let now = app.clock.now();
     write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
-            tx.find_channel(&id)
-                .await?
-                .filter(|c| c.account_id == account_id)
-                .ok_or_else(|| AppError::not_found("channel"))?;
+            own_channel(tx, &account_id, &id).await?;
             if tx
                 .requeue_channel_update(&account_id, &id, update_id, now)
                 .await?

@@ -261,45 +261,48 @@ function channelItem(c, keep) {
  * its last error and a Redeliver button; hidden while there are none. A
  * redelivery goes to the channel's current webhook URL. */
 function failedDeliveries(c) {
-  const box = h("div", { class: "channel-deliveries", "data-test": "failed-deliveries", hidden: true });
+  return failedList({
+    box: { class: "channel-deliveries", "data-test": "failed-deliveries" },
+    path: "/api/v1/channels/" + encodeURIComponent(c.id) + "/deliveries?state=failed&limit=20",
+    title: t("deliveries_failed"),
+    item: (d) => ({ attrs: { "data-id": d.id, "data-test": "failed-delivery" }, line: t("delivery_line", { time: fmtTime(d.failed_at), n: d.attempts }) }),
+    button: { class: "secondary redeliver", "data-test": "redeliver", label: t("redeliver"), done: t("redelivered") },
+    again: (d) => api("POST", "/api/v1/deliveries/" + encodeURIComponent(d.id) + "/redeliver"),
+  });
+}
+
+/** A channel's log entries given up on (`path` lists them), each with its
+ * `line`, its last error and a button that tries it `again`; hidden while
+ * there are none, loaded afresh after each retry. */
+function failedList({ box: boxAttrs, path, title, item, button: b, again }) {
+  const box = h("div", { ...boxAttrs, hidden: true });
   const load = async () => {
-    const path = "/api/v1/channels/" + encodeURIComponent(c.id) + "/deliveries?state=failed&limit=20";
     const page = await attempt(() => api("GET", path));
     const items = (page && page.items) || [];
     clear(box);
     box.hidden = !items.length;
     if (!items.length) return;
-    append(
-      box,
-      h("span", { class: "muted" }, t("deliveries_failed")),
-      h(
-        "ul",
-        { class: "plain delivery-list" },
-        items.map((d) =>
-          h(
-            "li",
-            { class: "delivery", "data-id": d.id, "data-test": "failed-delivery" },
-            h("div", { class: "delivery-head" }, h("span", {}, t("delivery_line", { time: fmtTime(d.failed_at), n: d.attempts })), redeliverButton(d)),
-            d.last_error ? h("div", { class: "form-error delivery-error", dir: "auto" }, d.last_error) : null,
-          ),
-        ),
-      ),
-    );
-  };
-  const redeliverButton = (d) => {
-    const button = h("button", { type: "button", class: "secondary redeliver", "data-test": "redeliver" }, t("redeliver"));
-    button.addEventListener("click", async () => {
-      if (button.disabled) return;
-      button.disabled = true;
-      const queued = await attempt(() => api("POST", "/api/v1/deliveries/" + encodeURIComponent(d.id) + "/redeliver"));
-      if (!queued) {
-        button.disabled = false;
-        return;
-      }
-      toast(t("redelivered"));
-      load();
-    });
-    return button;
+    const entry = (x) => {
+      const { attrs, line } = item(x);
+      const button = h("button", { type: "button", class: b.class, "data-test": b["data-test"] }, b.label);
+      button.addEventListener("click", async () => {
+        if (button.disabled) return;
+        button.disabled = true;
+        if (!(await attempt(() => again(x)))) {
+          button.disabled = false;
+          return;
+        }
+        toast(b.done);
+        load();
+      });
+      return h(
+        "li",
+        { class: "delivery", ...attrs },
+        h("div", { class: "delivery-head" }, h("span", {}, line), button),
+        x.last_error ? h("div", { class: "form-error delivery-error", dir: "auto" }, x.last_error) : null,
+      );
+    };
+    append(box, h("span", { class: "muted" }, title), h("ul", { class: "plain delivery-list" }, items.map(entry)));
   };
   load();
   return box;
@@ -353,43 +356,13 @@ function telegramStatus(c) {
 /** The updates of a Telegram channel given up on, each with its error and
  * a Retry button; hidden while there are none. */
 function failedUpdates(c) {
-  const box = h("div", { class: "channel-updates", "data-test": "failed-updates", hidden: true });
-  const load = async () => {
-    const path = "/api/v1/channels/" + encodeURIComponent(c.id) + "/updates?state=failed&limit=20";
-    const page = await attempt(() => api("GET", path));
-    const items = (page && page.items) || [];
-    clear(box);
-    box.hidden = !items.length;
-    if (!items.length) return;
-    append(
-      box,
-      h("span", { class: "muted" }, t("updates_failed")),
-      h(
-        "ul",
-        { class: "plain delivery-list" },
-        items.map((u) => {
-          const retry = h("button", { type: "button", class: "secondary", "data-test": "retry-update" }, t("retry"));
-          retry.addEventListener("click", async () => {
-            if (retry.disabled) return;
-            retry.disabled = true;
-            const done = await attempt(() => api("POST", "/api/v1/channels/" + encodeURIComponent(c.id) + "/updates/" + u.update_id + "/retry"));
-            if (!done) {
-              retry.disabled = false;
-              return;
-            }
-            toast(t("update_retried"));
-            load();
-          });
-          return h(
-            "li",
-            { class: "delivery", "data-test": "failed-update" },
-            h("div", { class: "delivery-head" }, h("span", {}, t("update_line", { id: u.update_id, time: fmtTime(u.failed_at), n: u.attempts })), retry),
-            u.last_error ? h("div", { class: "form-error delivery-error", dir: "auto" }, u.last_error) : null,
-          );
-        }),
-      ),
-    );
-  };
-  load();
-  return box;
+  const base = "/api/v1/channels/" + encodeURIComponent(c.id) + "/updates";
+  return failedList({
+    box: { class: "channel-updates", "data-test": "failed-updates" },
+    path: base + "?state=failed&limit=20",
+    title: t("updates_failed"),
+    item: (u) => ({ attrs: { "data-test": "failed-update" }, line: t("update_line", { id: u.update_id, time: fmtTime(u.failed_at), n: u.attempts }) }),
+    button: { class: "secondary", "data-test": "retry-update", label: t("retry"), done: t("update_retried") },
+    again: (u) => api("POST", base + "/" + u.update_id + "/retry"),
+  });
 }
