@@ -72,6 +72,12 @@ impl AppState {
     }
 }
 
+/// Delay before retry number `attempts` (1, 2, 4, … seconds, at most an hour).
+pub fn backoff(attempts: i64) -> chrono::Duration {
+    let exp = attempts.clamp(1, 13) - 1;
+    chrono::Duration::seconds((1i64 << exp).min(3600))
+}
+
 /// Waits until `until`, a notification, or shutdown; whichever comes first.
 async fn nap(app: &AppState, until: Option<Time>, notify: &tokio::sync::Notify) {
     let mut shutdown = app.shutdown.clone();

@@ -13,12 +13,6 @@ use crate::{App, AppState};
 const OUTBOX_BATCH: i64 = 50;
 const OUTBOX_LEASE_SECS: i64 = 60;
 
-/// Delay before retry number `attempts` (1, 2, 4, … seconds, at most an hour).
-pub fn backoff(attempts: i64) -> chrono::Duration {
-    let exp = attempts.clamp(1, 13) - 1;
-    chrono::Duration::seconds((1i64 << exp).min(3600))
-}
-
 /// Makes one attempt and records it: delivered, due again after the
 /// backoff, or failed for good (a dead letter an admin can redeliver).
 async fn deliver(app: &AppState, item: OutboxItem) {

@@ -7,7 +7,7 @@
 use casedesk_store::{ChannelUpdate, StoreError, UpdateFinish, UpdateOutcome, read, write};
 use futures::StreamExt;
 
-use super::{nap, stopping};
+use super::{backoff, nap, stopping};
 use crate::channels::telegram::process::{self, Bots, Done, Failed};
 use crate::{App, AppState};
 
@@ -21,11 +21,6 @@ const LEASE_SECS: i64 = 300;
 /// Tries of one update before it is given up on (the last about 8 minutes
 /// after the first).
 pub const MAX_ATTEMPTS: i64 = 10;
-
-/// Delay before try number `attempts + 1`: 1, 2, 4, … seconds.
-fn backoff(attempts: i64) -> chrono::Duration {
-    chrono::Duration::seconds(1i64 << (attempts.clamp(1, 12) - 1))
-}
 
 /// What to record of one processed update.
 fn finishes(

@@ -7,8 +7,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use casedesk_domain::ChannelKind;
-use casedesk_store::{ChannelRecord, StoreError, UpdateState, read, write};
+use casedesk_store::{ChannelRecord, UpdateState, read, write};
 use subtle::ConstantTimeEq;
 
 use super::dto::{ChannelUpdateDto, ItemsDto, UpdateListQuery};
@@ -37,21 +36,10 @@ impl axum::extract::FromRequestParts<App> for WebhookChannel {
         let Path(id) = Path::<String>::from_request_parts(parts, app)
             .await
             .map_err(|_| refused())?;
-        let found = read::<_, StoreError, _>(&*app.store, move |tx| {
-            Box::pin(async move {
-                let Some(channel) = tx.find_channel(&id).await? else {
-                    return Ok(None);
-                };
-                Ok(tx.get_channel_secret(&id).await?.map(|s| (channel, s)))
-            })
-        })
-        .await?;
-        match found {
-            Some((channel, secret))
-                if channel.kind == ChannelKind::Telegram
-                    && bool::from(secret.webhook_secret.as_bytes().ct_eq(&given)) =>
-            {
-                Ok(WebhookChannel(channel))
+        // `bot` is `None` for an unknown channel and one of another kind.
+        match crate::channels::telegram::bot(app, &id).await? {
+            Some(bot) if bool::from(bot.secret.webhook_secret.as_bytes().ct_eq(&given)) => {
+                Ok(WebhookChannel(bot.channel))
             }
             // Same answer for an unknown channel and a wrong secret.
             _ => Err(refused()),
