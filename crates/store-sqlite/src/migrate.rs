@@ -111,6 +111,7 @@ const MIGRATIONS: &[Migration] = &[
         "customer_language",
         include_str!("../migrations/0014_customer_language.sql"),
     ),
+    Migration::new(15, "email", include_str!("../migrations/0015_email.sql")),
 ];
 
 /// What `schema_migrations` says ran.

@@ -18,6 +18,7 @@
 
 mod catalog;
 mod concurrency;
+mod email;
 mod fixtures;
 mod messenger;
 mod queries;
@@ -30,6 +31,7 @@ pub use catalog::{labels_on_cases_filter_and_delete, rules_and_rule_timers, temp
 pub use concurrency::{
     concurrent_deadline_claims_never_overlap, concurrent_messages_of_one_customer_make_one_case,
 };
+pub use email::letters_are_stored_once_and_found_by_their_thread;
 pub use messenger::{
     channel_secrets_round_trip_and_stay_out_of_debug,
     channel_updates_are_stored_once_and_claimed_in_each_chats_order,
@@ -105,6 +107,7 @@ macro_rules! conformance_tests {
             one_server_at_a_time_holds_a_bots_poll,
             concurrent_update_workers_keep_each_chats_order,
             messenger_edits_albums_requeues_and_deliveries,
+            letters_are_stored_once_and_found_by_their_thread,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {

@@ -292,8 +292,8 @@ pub trait MessengerTx: Send {
     async fn upsert_channel_secret(&mut self, secret: &ChannelSecretRecord) -> R<()>;
     /// Unscoped: a webhook call names its channel first.
     async fn get_channel_secret(&mut self, channel_id: &str) -> R<Option<ChannelSecretRecord>>;
-    /// Stores an update; `false` when this `(channel, update_id)` was
-    /// stored before (a redelivery).
+    /// Stores an update; `false` when this `(channel, update_id)`, or its
+    /// `(channel, key)`, was stored before (a redelivery).
     async fn insert_channel_update(&mut self, update: &ChannelUpdate) -> R<bool>;
     /// Up to `limit` due updates, each the earliest pending one of its chat,
     /// leased until `lease_until` (skipped by other processes meanwhile): no
@@ -359,6 +359,9 @@ pub trait MessengerTx: Send {
 pub trait CaseTx: Send {
     async fn insert_case(&mut self, case: &CaseRecord) -> R<()>;
     async fn get_case(&mut self, account_id: &str, case_id: &str) -> R<CaseRecord>;
+    /// The account's case with this number (`[#1042]` in a subject).
+    async fn find_case_by_number(&mut self, account_id: &str, number: i64)
+    -> R<Option<CaseRecord>>;
     async fn update_case(&mut self, case: &CaseRecord) -> R<()>;
     /// Makes the case's history count for `assignee_id`: statistics count
     /// events for a case's current assignee, so the use case that
@@ -392,6 +395,17 @@ pub trait MessageTx: Send {
         channel_id: &str,
         channel_message_id: &str,
     ) -> R<Option<MessageRecord>>;
+    /// The stored messages that any of `channel_ids` delivered or sent
+    /// under any of `channel_message_ids` (a letter's thread).
+    async fn find_messages_by_channel_ids(
+        &mut self,
+        channel_ids: &[String],
+        channel_message_ids: &[String],
+    ) -> R<Vec<MessageRecord>>;
+    /// Records what a message that is a letter has beyond its text.
+    async fn insert_letter(&mut self, letter: &LetterRecord) -> R<()>;
+    /// The letters among a case's messages.
+    async fn list_case_letters(&mut self, account_id: &str, case_id: &str) -> R<Vec<LetterRecord>>;
     /// The next message sequence number, used before insert to mark reopens.
     async fn next_message_seq(&mut self) -> R<i64>;
     /// Inserts a message; its `seq` must come from [`Tx::next_message_seq`].

@@ -526,6 +526,24 @@ pub struct AttachmentRecord {
     pub created_at: Time,
 }
 
+/// What a message that is a letter has beyond its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LetterRecord {
+    pub message_id: String,
+    pub account_id: String,
+    pub subject: String,
+    pub from_address: String,
+    /// The `To` and `Cc` addresses.
+    pub recipients: Vec<String>,
+    /// The HTML body as it came (never to be shown unsanitized).
+    pub html: Option<String>,
+    /// Why it counts as machine-sent, if it does.
+    pub automatic: Option<String>,
+    /// The raw letter's file in the attachments store.
+    pub raw_file: Option<String>,
+    pub created_at: Time,
+}
+
 /// What a Help Center token is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HelpTokenKind {
@@ -627,6 +645,10 @@ pub struct ChannelUpdate {
     pub channel_id: String,
     pub account_id: String,
     pub update_id: i64,
+    /// What makes a delivery the same as one stored before, when the
+    /// `update_id` does not (a letter's Message-ID); `None` for messenger
+    /// updates.
+    pub key: Option<String>,
     pub chat_key: String,
     pub payload: String,
     pub received_at: Time,
@@ -651,6 +673,7 @@ impl ChannelUpdate {
             channel_id,
             account_id,
             update_id,
+            key: None,
             chat_key,
             payload,
             received_at: at,

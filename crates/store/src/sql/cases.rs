@@ -28,6 +28,16 @@ impl<S: Sql + ?Sized> CaseTx for S {
             .await
     }
 
+    async fn find_case_by_number(
+        &mut self,
+        account_id: &str,
+        number: i64,
+    ) -> R<Option<CaseRecord>> {
+        let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE account_id = $1 AND number = $2");
+        self.maybe(&sql, &args![account_id, number], codec::case)
+            .await
+    }
+
     async fn update_case(&mut self, case: &CaseRecord) -> R<()> {
         // Identity (id, account, number, channel, customer, creation) never
         // changes; every other column is written.

@@ -13,8 +13,8 @@ use super::{R, Row, Value};
 use crate::{
     AccountRecord, AgentRecord, AttachmentRecord, CaseRecord, ChannelRecord, ChannelSecretRecord,
     ChannelUpdate, CustomerRecord, Deadline, DeadlineKind, EventRecord, HelpTokenKind,
-    HelpTokenRecord, LabelRecord, MessageRecord, OutboxItem, ReactionRecord, RuleRecord, RuleTimer,
-    StoreError, TemplateRecord, TokenRecord, VisitorRecord,
+    HelpTokenRecord, LabelRecord, LetterRecord, MessageRecord, OutboxItem, ReactionRecord,
+    RuleRecord, RuleTimer, StoreError, TemplateRecord, TokenRecord, VisitorRecord,
 };
 
 pub(crate) const ACCOUNT_COLUMNS: &str = "id, name, chat_auto_finish_after_seconds, \
@@ -437,8 +437,8 @@ pub(crate) fn rule_json(r: &RuleRecord) -> R<[String; 3]> {
 
 pub(crate) const CHANNEL_SECRET_COLUMNS: &str = "channel_id, account_id, secret, webhook_secret, \
      settings, created_at, updated_at";
-pub(crate) const CHANNEL_UPDATE_COLUMNS: &str = "channel_id, account_id, update_id, chat_key, \
-     payload, received_at, attempts, next_attempt_at, processed_at, failed_at, last_error";
+pub(crate) const CHANNEL_UPDATE_COLUMNS: &str = "channel_id, account_id, update_id, update_key, \
+     chat_key, payload, received_at, attempts, next_attempt_at, processed_at, failed_at, last_error";
 
 pub(crate) fn channel_secret(row: &Row) -> R<ChannelSecretRecord> {
     Ok(ChannelSecretRecord {
@@ -469,6 +469,7 @@ pub(crate) fn channel_update(row: &Row) -> R<ChannelUpdate> {
         channel_id: row.get("channel_id")?,
         account_id: row.get("account_id")?,
         update_id: row.get("update_id")?,
+        key: row.get("update_key")?,
         chat_key: row.get("chat_key")?,
         payload: row.get("payload")?,
         received_at: row.get("received_at")?,
@@ -485,6 +486,7 @@ pub(crate) fn channel_update_values(u: &ChannelUpdate) -> Vec<Value> {
         (&u.channel_id).into(),
         (&u.account_id).into(),
         u.update_id.into(),
+        (&u.key).into(),
         (&u.chat_key).into(),
         (&u.payload).into(),
         u.received_at.into(),
@@ -503,4 +505,35 @@ pub(crate) fn rule_timer(row: &Row) -> R<RuleTimer> {
         account_id: row.get("account_id")?,
         due_at: row.get("due_at")?,
     })
+}
+
+pub(crate) const LETTER_COLUMNS: &str = "message_id, account_id, subject, from_address, \
+     recipients, html, automatic, raw_file, created_at";
+
+pub(crate) fn letter(row: &Row) -> R<LetterRecord> {
+    Ok(LetterRecord {
+        message_id: row.get("message_id")?,
+        account_id: row.get("account_id")?,
+        subject: row.get("subject")?,
+        from_address: row.get("from_address")?,
+        recipients: row.json::<Vec<String>>("recipients")?,
+        html: row.get("html")?,
+        automatic: row.get("automatic")?,
+        raw_file: row.get("raw_file")?,
+        created_at: row.get("created_at")?,
+    })
+}
+
+pub(crate) fn letter_values(l: &LetterRecord) -> R<Vec<Value>> {
+    Ok(vec![
+        (&l.message_id).into(),
+        (&l.account_id).into(),
+        (&l.subject).into(),
+        (&l.from_address).into(),
+        json(&l.recipients)?.into(),
+        (&l.html).into(),
+        (&l.automatic).into(),
+        (&l.raw_file).into(),
+        l.created_at.into(),
+    ])
 }

@@ -3,12 +3,13 @@
 use casedesk_domain::{AuthorType, MessageKind};
 
 use super::codec::{
-    self, ATTACHMENT_COLUMNS, EVENT_COLUMNS, EVENT_FACT_COLUMNS, MESSAGE_COLUMNS, REACTION_COLUMNS,
-    qualified,
+    self, ATTACHMENT_COLUMNS, EVENT_COLUMNS, EVENT_FACT_COLUMNS, LETTER_COLUMNS, MESSAGE_COLUMNS,
+    REACTION_COLUMNS, qualified,
 };
-use super::{R, Sql, SqlExt, args, placeholders};
+use super::{R, Sql, SqlExt, Value, args, placeholders};
 use crate::{
-    AttachmentRecord, EventRecord, MessageRecord, MessageSummary, MessageTx, ReactionRecord,
+    AttachmentRecord, EventRecord, LetterRecord, MessageRecord, MessageSummary, MessageTx,
+    ReactionRecord,
 };
 
 #[async_trait::async_trait]
@@ -23,6 +24,52 @@ impl<S: Sql + ?Sized> MessageTx for S {
              WHERE channel_id = $1 AND channel_message_id = $2"
         );
         self.maybe(&sql, &args![channel_id, channel_message_id], codec::message)
+            .await
+    }
+
+    async fn find_messages_by_channel_ids(
+        &mut self,
+        channel_ids: &[String],
+        channel_message_ids: &[String],
+    ) -> R<Vec<MessageRecord>> {
+        if channel_ids.is_empty() || channel_message_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (n, k) = (channel_ids.len(), channel_message_ids.len());
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages \
+             WHERE channel_id IN ({}) AND channel_message_id IN ({}) ORDER BY seq",
+            placeholders(1, n),
+            placeholders(n + 1, k)
+        );
+        let values: Vec<Value> = channel_ids
+            .iter()
+            .chain(channel_message_ids)
+            .map(Value::from)
+            .collect();
+        self.all(&sql, &values, codec::message).await
+    }
+
+    async fn insert_letter(&mut self, letter: &LetterRecord) -> R<()> {
+        let values = codec::letter_values(letter)?;
+        self.execute(
+            &format!(
+                "INSERT INTO letters ({LETTER_COLUMNS}) VALUES ({})",
+                placeholders(1, values.len())
+            ),
+            &values,
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn list_case_letters(&mut self, account_id: &str, case_id: &str) -> R<Vec<LetterRecord>> {
+        let sql = format!(
+            "SELECT {} FROM letters l JOIN messages m ON m.id = l.message_id \
+             WHERE l.account_id = $1 AND m.case_id = $2 ORDER BY m.seq",
+            qualified(LETTER_COLUMNS, "l")
+        );
+        self.all(&sql, &args![account_id, case_id], codec::letter)
             .await
     }
 

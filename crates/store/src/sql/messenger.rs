@@ -44,12 +44,13 @@ impl<S: Sql + ?Sized> MessengerTx for S {
     }
 
     async fn insert_channel_update(&mut self, u: &ChannelUpdate) -> R<bool> {
+        // Stored before when either its update_id or its key is.
         let values = codec::channel_update_values(u);
         let n = self
             .execute(
                 &format!(
                     "INSERT INTO channel_updates ({CHANNEL_UPDATE_COLUMNS}) VALUES ({}) \
-                     ON CONFLICT (channel_id, update_id) DO NOTHING",
+                     ON CONFLICT DO NOTHING",
                     placeholders(1, values.len())
                 ),
                 &values,

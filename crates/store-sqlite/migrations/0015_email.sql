@@ -1,0 +1,26 @@
+-- E-mail channels (issue 14). The same text on SQLite and PostgreSQL.
+
+-- A letter is stored once per channel however often it arrives (IMAP
+-- after an error, the MIME endpoint, both): under its Message-ID, or the
+-- hash of its bytes without one. Telegram updates need no key (their
+-- update_id is theirs) and leave it NULL, which never conflicts.
+ALTER TABLE channel_updates ADD COLUMN update_key TEXT;
+CREATE UNIQUE INDEX channel_updates_key ON channel_updates(channel_id, update_key);
+
+-- What a message that is a letter has beyond its text: one row per
+-- message received or sent by e-mail.
+CREATE TABLE letters (
+    message_id TEXT PRIMARY KEY REFERENCES messages(id),
+    account_id TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    from_address TEXT NOT NULL,
+    -- JSON array of the To and Cc addresses.
+    recipients TEXT NOT NULL,
+    -- The HTML body as it came (never shown unsanitized).
+    html TEXT,
+    -- Why it counts as machine-sent (out-of-office, bounce, list), if so.
+    automatic TEXT,
+    -- The raw letter in the attachments store.
+    raw_file TEXT,
+    created_at BIGINT NOT NULL
+);
