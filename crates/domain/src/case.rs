@@ -250,6 +250,19 @@ impl CaseState {
         changes
     }
 
+    /// R14: a customer's letter joined this e-mail case (by its headers or
+    /// its tag): the case needs the team again, so a pending or closed case
+    /// is open again, like a letter answered in any mail helpdesk. A
+    /// machine-sent letter (an out-of-office reply, a bounce) changes
+    /// nothing, and neither does anything in a merged case.
+    pub fn letter_joined(&mut self, automatic: bool, now: Time) -> Vec<Change> {
+        let mut changes = Vec::new();
+        if !automatic && !self.merged {
+            self.set_status_field(Status::Open, now, &mut changes);
+        }
+        changes
+    }
+
     /// R2: a public agent reply in the customer's latest finished chat makes
     /// it active again, status unchanged. Replies to earlier chats change
     /// nothing here (R11).
@@ -485,6 +498,29 @@ mod tests {
         assert!(c.split_available());
         assert_eq!(c.reopen.as_ref().unwrap().status_before, Status::Pending);
         assert!(changes.iter().any(|ch| ch.field == Field::Status));
+    }
+
+    #[test]
+    fn r14_a_letter_opens_its_case_again_unless_a_machine_wrote_it() {
+        for status in [Status::Pending, Status::Closed] {
+            let mut c = CaseState::new_case(ChannelKind::Email);
+            c.set_status(status, t(5)).unwrap();
+            assert!(
+                c.letter_joined(true, t(10)).is_empty(),
+                "an out-of-office reply"
+            );
+            assert_eq!(c.status, status);
+            let changes = c.letter_joined(false, t(20));
+            assert_eq!(c.status, Status::Open);
+            assert_eq!(c.closed_at, None);
+            assert!(changes.iter().any(|ch| ch.field == Field::Status));
+            assert_eq!(c.chat_state, None, "an e-mail case is no chat");
+        }
+        let mut open = CaseState::new_case(ChannelKind::Email);
+        assert!(
+            open.letter_joined(false, t(1)).is_empty(),
+            "open stays open"
+        );
     }
 
     #[test]

@@ -295,6 +295,9 @@ pub trait MessengerTx: Send {
     /// Stores an update; `false` when this `(channel, update_id)`, or its
     /// `(channel, key)`, was stored before (a redelivery).
     async fn insert_channel_update(&mut self, update: &ChannelUpdate) -> R<bool>;
+    /// An id for a new update of the channel that brings none of its own
+    /// (a letter): above every update id the channel has.
+    async fn next_update_id(&mut self, channel_id: &str) -> R<i64>;
     /// Up to `limit` due updates, each the earliest pending one of its chat,
     /// leased until `lease_until` (skipped by other processes meanwhile): no
     /// chat's updates are ever processed out of order or twice at once. A

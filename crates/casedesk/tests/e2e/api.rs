@@ -377,6 +377,7 @@ async fn openapi_lists_every_route(backend: Backend) {
         ("post", "/api/v1/channels"),
         ("post", "/api/v1/channels/{id}/inbound"),
         ("post", "/api/v1/channels/{id}/telegram/webhook"),
+        ("post", "/api/v1/channels/{id}/inbound/mime"),
         ("get", "/api/v1/channels/{id}/telegram"),
         ("get", "/api/v1/channels/{id}/updates"),
         ("post", "/api/v1/channels/{id}/updates/{update_id}/retry"),

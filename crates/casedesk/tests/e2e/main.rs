@@ -6,6 +6,7 @@ mod attachments;
 mod automation;
 mod backup;
 mod durability;
+mod email;
 mod faults;
 mod hardening;
 mod help;

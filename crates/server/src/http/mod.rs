@@ -58,28 +58,33 @@ async fn reject_oversized(
         .and_then(|v| v.parse::<u64>().ok());
     // File uploads stream their body to disk under their own limit (with
     // no attachments directory, the handler answers why).
-    let upload =
-        req.method() == axum::http::Method::POST && req.uri().path().ends_with("/attachments");
-    if upload {
-        return match &app.files {
-            Some(files) if declared.is_some_and(|len| len > files.max_bytes) => {
-                attachments::too_large(files.max_bytes).into_response()
-            }
-            _ => next.run(req).await,
-        };
-    }
+    let post = req.method() == axum::http::Method::POST;
+    let path = req.uri().path();
+    // Raw letters likewise, under the larger limit of a letter.
+    let limit = match &app.files {
+        Some(files) if post && path.ends_with("/attachments") => Some(files.max_bytes),
+        Some(files) if post && path.ends_with("/inbound/mime") => Some(files.max_letter_bytes()),
+        None if post && (path.ends_with("/attachments") || path.ends_with("/inbound/mime")) => {
+            return next.run(req).await;
+        }
+        _ => None,
+    };
+    let max = limit.unwrap_or(MAX_BODY_BYTES as u64);
     match declared {
-        Some(len) if len > MAX_BODY_BYTES as u64 => {
+        Some(len) if len > max => {
             if len <= MAX_DRAIN_BYTES {
                 let drain = axum::body::to_bytes(req.into_body(), MAX_DRAIN_BYTES as usize);
                 let _ = tokio::time::timeout(std::time::Duration::from_secs(10), drain).await;
             }
-            AppError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                "request body is larger than 1 MiB",
-            )
-            .into_response()
+            match limit {
+                Some(max) => attachments::too_large(max).into_response(),
+                None => AppError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    "request body is larger than 1 MiB",
+                )
+                .into_response(),
+            }
         }
         _ => next.run(req).await,
     }

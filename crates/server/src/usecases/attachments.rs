@@ -119,7 +119,8 @@ impl Files {
         filename: Option<&str>,
         body: Body,
     ) -> Result<AttachmentRecord, AppError> {
-        self.store(clock, account_id, filename, body, None).await
+        self.store(clock, account_id, filename, body, None, self.max_bytes)
+            .await
     }
 
     /// Keeps a file a messenger delivered (a customer's voice message,
@@ -141,16 +142,47 @@ impl Files {
             Some(filename),
             Body::from(bytes),
             Some(fallback),
+            self.max_bytes,
+        )
+        .await
+    }
+
+    /// The largest raw letter kept: one carrying a file of the largest
+    /// size, base64-encoded (a third larger), with room for its text.
+    pub fn max_letter_bytes(&self) -> u64 {
+        self.max_bytes / 3 * 4 + (1 << 20)
+    }
+
+    /// Keeps a raw letter as it arrived, before it is read (see
+    /// [`Files::max_letter_bytes`]); its record names no message.
+    pub async fn keep_letter(
+        &self,
+        clock: &Clock,
+        account_id: &str,
+        raw: Vec<u8>,
+    ) -> Result<AttachmentRecord, AppError> {
+        self.store(
+            clock,
+            account_id,
+            Some("letter.eml"),
+            Body::from(raw),
+            Some("message/rfc822"),
+            self.max_letter_bytes(),
         )
         .await
     }
 
     /// The file's bytes (for a messenger upload of an agent's file).
     pub async fn read(&self, record: &AttachmentRecord) -> Result<Vec<u8>, AppError> {
-        let path = self.path(&record.account_id, &record.id)?;
+        self.read_file(&record.account_id, &record.id).await
+    }
+
+    /// The bytes of the account's file `id` (a raw letter).
+    pub async fn read_file(&self, account_id: &str, id: &str) -> Result<Vec<u8>, AppError> {
+        let path = self.path(account_id, id)?;
         tokio::fs::read(&path)
             .await
-            .map_err(|e| AppError::internal(format!("reading attachment {}: {e}", record.id)))
+            .map_err(|e| AppError::internal(format!("reading file {id}: {e}")))
     }
 
     async fn store(
@@ -160,11 +192,12 @@ impl Files {
         filename: Option<&str>,
         body: Body,
         fallback: Option<&'static str>,
+        max_bytes: u64,
     ) -> Result<AttachmentRecord, AppError> {
         let filename = clean_filename(filename.unwrap_or(""));
         let id = new_id();
         let tmp = self.dir.join("tmp").join(&id);
-        let written = self.write_tmp(&tmp, body).await;
+        let written = self.write_tmp(&tmp, body, max_bytes).await;
         let (size, sha256, head) = match written {
             Ok(w) => w,
             Err(e) => {
@@ -204,7 +237,12 @@ impl Files {
         })
     }
 
-    async fn write_tmp(&self, tmp: &Path, body: Body) -> Result<(u64, String, Vec<u8>), AppError> {
+    async fn write_tmp(
+        &self,
+        tmp: &Path,
+        body: Body,
+        max_bytes: u64,
+    ) -> Result<(u64, String, Vec<u8>), AppError> {
         let io = |e: std::io::Error| AppError::internal(format!("writing an attachment: {e}"));
         let mut file = tokio::fs::File::create(tmp).await.map_err(io)?;
         let mut stream = body.into_data_stream();
@@ -213,8 +251,8 @@ impl Files {
             let chunk =
                 chunk.map_err(|e| AppError::bad_request(format!("reading the upload: {e}")))?;
             size += chunk.len() as u64;
-            if size > self.max_bytes {
-                return Err(too_large(self.max_bytes));
+            if size > max_bytes {
+                return Err(too_large(max_bytes));
             }
             if head.len() < 8192 {
                 let take = (8192 - head.len()).min(chunk.len());
@@ -283,7 +321,7 @@ impl Files {
 }
 
 /// The attachments directory, or 503 when the server has none.
-pub fn configured(app: &App) -> Result<&Files, AppError> {
+pub fn configured(app: &crate::AppState) -> Result<&Files, AppError> {
     app.files.as_ref().ok_or_else(|| {
         AppError::new(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -24,6 +24,10 @@ use crate::error::AppError;
 use crate::events::Notice;
 use crate::util::{new_id, rfc3339};
 
+mod letter;
+
+pub use letter::{InboundLetter, receive_letter};
+
 #[derive(Debug, Clone)]
 pub struct InboundMessage {
     pub message_id: String,
@@ -110,13 +114,13 @@ async fn route_and_store(
     msg: InboundMessage,
 ) -> Result<(InboundResult, Vec<Notice>, bool), AppError> {
     let account_id = channel.account_id.as_str();
-    let customer = lock_customer(tx, channel, &msg, clock.now()).await?;
+    let customer = lock_customer(tx, channel, &msg, None, clock.now()).await?;
     // The time is taken under the lock: messages are listed by time, and
     // their order must be the order they were routed in. Taken before, a
     // message that waited for the lock would be listed before messages
     // routed ahead of it (even before the one that opened its chat).
     let at = clock.now();
-    if let Some(duplicate) = stored_before(tx, channel, &msg.message_id).await? {
+    if let Some(duplicate) = stored_before(tx, channel, &[], &msg.message_id).await? {
         return Ok((duplicate, Vec::new(), false));
     }
     let latest = latest_chat(tx, &customer).await?;
@@ -187,7 +191,8 @@ async fn follow(
         Routing::NewCase { after_closed } => {
             // R6 d: a chat after a closed one links to it (R12).
             let previous = latest.filter(|_| after_closed);
-            let case = open_case(tx, channel, customer, text, previous, &actor, at).await?;
+            let subject = Subject::from_first_message(text);
+            let case = open_case(tx, channel, customer, subject, previous, &actor, at).await?;
             let created = notice(&case, "case.created", json!({ "subject": case.subject }));
             Ok(Routed {
                 case,
@@ -243,6 +248,7 @@ async fn lock_customer(
     tx: &mut dyn Tx,
     channel: &ChannelRecord,
     msg: &InboundMessage,
+    email: Option<String>,
     at: Time,
 ) -> Result<CustomerRecord, StoreError> {
     tx.upsert_customer_locked(&CustomerRecord {
@@ -251,7 +257,7 @@ async fn lock_customer(
         channel_id: channel.id.clone(),
         external_id: msg.customer_id.clone(),
         name: msg.customer_name.clone(),
-        email: None,
+        email,
         latest_case_id: None,
         created_at: at,
         language: msg.customer_language.clone(),
@@ -259,17 +265,28 @@ async fn lock_customer(
     .await
 }
 
-/// A message the channel delivered before (the same channel message id):
+/// A message the channel, or one of `also` (the account's other e-mail
+/// channels), delivered before under the same channel message id:
 /// acknowledged again, stored once.
 async fn stored_before(
     tx: &mut dyn Tx,
     channel: &ChannelRecord,
+    also: &[String],
     channel_message_id: &str,
 ) -> Result<Option<InboundResult>, StoreError> {
-    let Some(existing) = tx
-        .find_message_by_channel_id(&channel.id, channel_message_id)
-        .await?
-    else {
+    let existing = if also.is_empty() {
+        tx.find_message_by_channel_id(&channel.id, channel_message_id)
+            .await?
+    } else {
+        let channels: Vec<String> = std::iter::once(channel.id.clone())
+            .chain(also.iter().cloned())
+            .collect();
+        tx.find_messages_by_channel_ids(&channels, &[channel_message_id.to_owned()])
+            .await?
+            .into_iter()
+            .next()
+    };
+    let Some(existing) = existing else {
         return Ok(None);
     };
     let case = tx.get_case(&channel.account_id, &existing.case_id).await?;
@@ -299,7 +316,7 @@ async fn open_case(
     tx: &mut dyn Tx,
     channel: &ChannelRecord,
     customer: &CustomerRecord,
-    first_text: &str,
+    subject: Subject,
     previous: Option<CaseRecord>,
     actor: &Actor,
     at: Time,
@@ -311,7 +328,7 @@ async fn open_case(
         number,
         channel,
         &customer.id,
-        Subject::from_first_message(first_text).into_string(),
+        subject.into_string(),
         previous_id.clone(),
         at,
     );

@@ -120,8 +120,23 @@ pub(crate) async fn add_message(
         .find_channel(&case.channel_id)
         .await?
         .ok_or_else(|| AppError::internal("case of a missing channel"))?;
+    let id = new_id();
+    // A letter's Message-ID is chosen now: every retry sends the same one,
+    // and the customer's answer to it finds this case (R14).
+    let channel_message_id = match (channel.kind, kind) {
+        (ChannelKind::Email, AgentMessageKind::Reply) => {
+            let settings = tx
+                .get_channel_secret(&channel.id)
+                .await?
+                .as_ref()
+                .and_then(crate::channels::email::Settings::of)
+                .ok_or_else(|| AppError::internal("an e-mail channel without its settings"))?;
+            Some(crate::channels::email::message_id(&id, &settings))
+        }
+        _ => None,
+    };
     let message = MessageRecord {
-        id: new_id(),
+        id,
         account_id: case.account_id.clone(),
         case_id: case.id.clone(),
         seq: tx.next_message_seq().await?,
@@ -134,7 +149,7 @@ pub(crate) async fn add_message(
         text,
         created_at: at,
         channel_id: case.channel_id.clone(),
-        channel_message_id: None,
+        channel_message_id,
         reacted_message_id: None,
         edited_at: None,
     };
@@ -144,7 +159,8 @@ pub(crate) async fn add_message(
     let delivery_url = match channel.kind {
         ChannelKind::Api => channel.webhook_url.clone(),
         ChannelKind::Telegram => Some(crate::channels::telegram::OUTBOX_TARGET.to_owned()),
-        ChannelKind::Widget | ChannelKind::Email => None,
+        ChannelKind::Email => Some(crate::channels::email::OUTBOX_TARGET.to_owned()),
+        ChannelKind::Widget => None,
     }
     .filter(|_| kind == AgentMessageKind::Reply);
     let queued = delivery_url.is_some();

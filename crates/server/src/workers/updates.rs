@@ -8,7 +8,7 @@ use casedesk_store::{ChannelUpdate, StoreError, UpdateFinish, UpdateOutcome, rea
 use futures::StreamExt;
 
 use super::{backoff, nap, stopping};
-use crate::channels::telegram::process::{self, Bots, Done, Failed};
+use crate::channels::{self, Done, Failed, Round};
 use crate::{App, AppState};
 
 /// Updates claimed at once: at most one per chat, so as many chats.
@@ -54,8 +54,11 @@ fn finishes(
             )
         }))
         .collect(),
-        Err(Failed(error)) => {
-            let outcome = if attempts >= MAX_ATTEMPTS {
+        Err(Failed {
+            reason: error,
+            for_good,
+        }) => {
+            let outcome = if for_good || attempts >= MAX_ATTEMPTS {
                 tracing::warn!(channel = %update.channel_id, update = update.update_id,
                     attempts, "an update failed for good: {error}");
                 UpdateOutcome::Failed
@@ -70,8 +73,8 @@ fn finishes(
     }
 }
 
-async fn handle(app: &AppState, bots: &Bots, update: ChannelUpdate) {
-    let result = process::process(app, bots, &update).await;
+async fn handle(app: &AppState, round: &Round, update: ChannelUpdate) {
+    let result = channels::process(app, round, &update).await;
     let finished = finishes(&update, result, app.clock.now());
     let saved = write::<_, StoreError, _>(&*app.store, move |tx| {
         Box::pin(async move {
@@ -104,9 +107,9 @@ pub(super) async fn round(app: &AppState) -> Result<(), StoreError> {
         if claimed.is_empty() {
             break;
         }
-        let bots = Bots::default();
+        let round = Round::default();
         futures::stream::iter(claimed)
-            .for_each_concurrent(CONCURRENCY, |u| handle(app, &bots, u))
+            .for_each_concurrent(CONCURRENCY, |u| handle(app, &round, u))
             .await;
     }
     Ok(())
@@ -135,19 +138,19 @@ mod tests {
         let now = casedesk_domain::Time::from_timestamp(1_700_000_000, 0).expect("time");
         let mut u =
             ChannelUpdate::received("c".into(), "a".into(), 7, "42".into(), "{}".into(), now);
-        let f = finishes(&u, Err(Failed("down".into())), now);
+        let f = finishes(&u, Err(Failed::again("down")), now);
         assert_eq!(
             f[0].outcome,
             UpdateOutcome::Retry(now + chrono::Duration::seconds(1))
         );
         u.attempts = 3;
-        let f = finishes(&u, Err(Failed("down".into())), now);
+        let f = finishes(&u, Err(Failed::again("down")), now);
         assert_eq!(
             f[0].outcome,
             UpdateOutcome::Retry(now + chrono::Duration::seconds(8))
         );
         u.attempts = MAX_ATTEMPTS - 1;
-        let f = finishes(&u, Err(Failed("down".into())), now);
+        let f = finishes(&u, Err(Failed::again("down")), now);
         assert_eq!(f[0].outcome, UpdateOutcome::Failed);
         assert_eq!(f[0].last_error.as_deref(), Some("down"));
         let done = Done {

@@ -60,6 +60,21 @@ pub async fn letters_are_stored_once_and_found_by_their_thread(store: Arc<dyn St
         [true, false, true, true, true],
         "the same key twice is one letter; updates without a key never conflict"
     );
+    let (channel, account) = (w.channel_id.clone(), w.account_id.clone());
+    let (a, b) = write_ok(store, "new update ids", move |tx| {
+        Box::pin(async move {
+            let a = tx.next_update_id(&channel).await?;
+            let mut u = ChannelUpdate::received(channel.clone(), account, a, s(""), s("{}"), t(2));
+            u.key = Some(s("m3@shop.example"));
+            tx.insert_channel_update(&u).await?;
+            Ok((a, tx.next_update_id(&channel).await?))
+        })
+    })
+    .await;
+    assert!(
+        a > 5 && b > a,
+        "above every id the channel has: {a}, then {b}"
+    );
 
     let (wc, oc) = (w.clone(), other.clone());
     write_ok(store, "messages and a letter", move |tx| {

@@ -71,7 +71,8 @@ impl<S: Sql + ?Sized> ChannelTx for S {
         // decisions. SQLite's single writer already runs them one at a time.
         self.execute(
             "INSERT INTO customers (id, account_id, channel_id, external_id, name, \
-             latest_case_id, created_at, language) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             latest_case_id, created_at, language, email) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
              ON CONFLICT (channel_id, external_id) DO NOTHING",
             &args![
                 &new.id,
@@ -81,7 +82,8 @@ impl<S: Sql + ?Sized> ChannelTx for S {
                 &new.name,
                 &new.latest_case_id,
                 new.created_at,
-                &new.language
+                &new.language,
+                &new.email
             ],
         )
         .await?;

@@ -59,6 +59,11 @@ impl<S: Sql + ?Sized> MessengerTx for S {
         Ok(n > 0)
     }
 
+    async fn next_update_id(&mut self, channel_id: &str) -> R<i64> {
+        let sql = self.dialect().next_update_id();
+        self.one(sql, &args![channel_id], |r| r.get("id")).await
+    }
+
     async fn claim_channel_updates(
         &mut self,
         now: Time,

@@ -67,6 +67,24 @@ impl Dialect {
             Dialect::Postgres => "SELECT nextval('message_seq') AS seq",
         }
     }
+
+    /// A new update id of channel `$1`, above every one it has: SQLite's
+    /// single writer makes the channel's highest one plus one safe;
+    /// PostgreSQL's concurrent writers take the message sequence's next
+    /// number (never repeated), or that, if it were not above.
+    fn next_update_id(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => {
+                "SELECT COALESCE(MAX(update_id), 0) + 1 AS id FROM channel_updates \
+                 WHERE channel_id = $1"
+            }
+            Dialect::Postgres => {
+                "SELECT GREATEST(nextval('message_seq'), \
+                 (SELECT COALESCE(MAX(update_id), 0) + 1 FROM channel_updates \
+                  WHERE channel_id = $1)) AS id"
+            }
+        }
+    }
 }
 
 /// What a typed `NULL` stands for: PostgreSQL types every parameter.

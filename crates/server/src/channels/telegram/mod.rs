@@ -16,7 +16,7 @@ pub mod receive;
 use std::time::Duration;
 
 use casedesk_domain::ChannelKind;
-use casedesk_store::{ChannelRecord, ChannelSecretRecord, StoreError, read};
+use casedesk_store::{ChannelRecord, ChannelSecretRecord, StoreError};
 use casedesk_telegram::BotApi;
 
 use crate::AppState;
@@ -118,24 +118,14 @@ pub struct Bot {
 /// The bot of Telegram channel `channel_id`; `None` when there is no such
 /// channel (or it is not a connected Telegram channel).
 pub async fn bot(app: &AppState, channel_id: &str) -> Result<Option<Bot>, StoreError> {
-    let id = channel_id.to_owned();
-    let found = read::<_, StoreError, _>(&*app.store, move |tx| {
-        Box::pin(async move {
-            let Some(channel) = tx.find_channel(&id).await? else {
-                return Ok(None);
-            };
-            if channel.kind != ChannelKind::Telegram {
-                return Ok(None);
-            }
-            Ok(tx.get_channel_secret(&id).await?.map(|s| (channel, s)))
-        })
-    })
-    .await?;
-    Ok(found.map(|(channel, secret)| Bot {
-        api: app.telegram.bot(&secret.secret),
-        channel,
-        secret,
-    }))
+    let found = crate::channels::connected(app, channel_id).await?;
+    Ok(found
+        .filter(|c| c.channel.kind == ChannelKind::Telegram)
+        .map(|c| Bot {
+            api: app.telegram.bot(&c.secret.secret),
+            channel: c.channel,
+            secret: c.secret,
+        }))
 }
 
 /// The chat a customer of a Telegram channel writes in: their user id,

@@ -4,100 +4,39 @@
 //! changes the stored text, a reaction becomes a note (R10). Groups,
 //! channels and service messages are recorded as ignored, with the reason.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
 use casedesk_store::{AttachmentRecord, ChannelUpdate, StoreError, read};
 use casedesk_telegram::client::MAX_DOWNLOAD_BYTES;
 use casedesk_telegram::inbound::{Customer, FileRef, IncomingMessage};
 use casedesk_telegram::types::Update;
 use casedesk_telegram::{ApiError, Inbound, interpret};
 
-use super::{Bot, bot};
+use super::Bot;
 use crate::AppState;
-use crate::error::AppError;
+use crate::channels::{Done, Failed};
 use crate::usecases::inbound::{self, InboundMessage, InboundReaction, Outcome};
 
 /// Most album parts joined into one message (Telegram allows 10).
 const MAX_ALBUM_PARTS: i64 = 10;
 
-/// How processing an update ended well.
-#[derive(Debug, Default)]
-pub struct Done {
-    /// What an admin reading the update log should know (why it was
-    /// ignored, that it was a duplicate, …).
-    pub note: Option<String>,
-    /// Later updates of the chat processed along with this one (an
-    /// album's further parts).
-    pub also: Vec<i64>,
-}
-
-impl Done {
-    fn noted(note: impl Into<String>) -> Done {
-        Done {
-            note: Some(note.into()),
-            also: Vec::new(),
-        }
-    }
-}
-
-/// Why processing failed; it is tried again later.
-#[derive(Debug)]
-pub struct Failed(pub String);
-
-impl From<StoreError> for Failed {
-    fn from(e: StoreError) -> Failed {
-        Failed(e.to_string())
-    }
-}
-
-impl From<AppError> for Failed {
-    fn from(e: AppError) -> Failed {
-        Failed(e.message)
-    }
-}
-
 impl From<ApiError> for Failed {
     fn from(e: ApiError) -> Failed {
-        Failed(e.to_string())
-    }
-}
-
-/// The bots of the channels whose updates a round processes, each read
-/// once per round.
-#[derive(Default)]
-pub struct Bots(tokio::sync::Mutex<HashMap<String, Option<Arc<Bot>>>>);
-
-impl Bots {
-    async fn get(&self, app: &AppState, channel_id: &str) -> Result<Option<Arc<Bot>>, Failed> {
-        let mut bots = self.0.lock().await;
-        if let Some(bot) = bots.get(channel_id) {
-            return Ok(bot.clone());
-        }
-        let found = bot(app, channel_id).await?.map(Arc::new);
-        bots.insert(channel_id.to_owned(), found.clone());
-        Ok(found)
+        Failed::again(e.to_string())
     }
 }
 
 /// Processes one update of a Telegram channel.
-pub async fn process(app: &AppState, bots: &Bots, update: &ChannelUpdate) -> Result<Done, Failed> {
-    let Some(bot) = bots.get(app, &update.channel_id).await? else {
-        return Ok(Done::noted(
-            "the channel is no longer a connected Telegram channel",
-        ));
-    };
+pub async fn process(app: &AppState, bot: &Bot, update: &ChannelUpdate) -> Result<Done, Failed> {
     let parsed: Update = serde_json::from_str(&update.payload)
-        .map_err(|e| Failed(format!("not an update casedesk can read: {e}")))?;
+        .map_err(|e| Failed::again(format!("not an update casedesk can read: {e}")))?;
     match interpret(&parsed) {
-        Inbound::Message(m) => message(app, &bot, update, m).await,
-        Inbound::Edit(m) => edit(app, &bot, m).await,
+        Inbound::Message(m) => message(app, bot, update, m).await,
+        Inbound::Edit(m) => edit(app, bot, m).await,
         Inbound::Reaction {
             message_key,
             customer,
             emoji,
             ..
-        } => reaction(app, &bot, message_key, customer, emoji).await,
+        } => reaction(app, bot, message_key, customer, emoji).await,
         Inbound::Ignored { reason, .. } => Ok(Done::noted(format!("ignored: {reason}"))),
     }
 }
@@ -307,7 +246,7 @@ async fn fetch_file(app: &AppState, bot: &Bot, file: &FileRef) -> Result<Fetched
         return Ok(too_large(size));
     }
     let Some(path) = located.file_path else {
-        return Err(Failed(format!(
+        return Err(Failed::again(format!(
             "Telegram gave no download path for {}",
             file.filename
         )));

@@ -334,14 +334,13 @@ pub async fn list_channels(
         Box::pin(async move {
             let mut listed = Vec::new();
             for c in tx.list_channels(&account_id).await? {
-                let bot = match c.kind {
-                    ChannelKind::Telegram => tx
-                        .get_channel_secret(&c.id)
-                        .await?
-                        .map(|s| crate::channels::telegram::connect::BotInfo::of(&s)),
+                let secret = match c.kind {
+                    ChannelKind::Telegram | ChannelKind::Email => {
+                        tx.get_channel_secret(&c.id).await?
+                    }
                     _ => None,
                 };
-                listed.push((c, bot));
+                listed.push((c, secret));
             }
             Ok(listed)
         })
@@ -350,13 +349,54 @@ pub async fn list_channels(
     Ok(axum::Json(ItemsDto {
         items: channels
             .iter()
-            .map(|(c, bot)| {
+            .map(|(c, secret)| {
                 let mut dto = channel_dto(&app, c, false, &headers);
-                dto.telegram = bot.as_ref().map(|b| telegram_dto(&app, &c.id, b));
+                if let Some(secret) = secret {
+                    connected_dto(&app, &mut dto, c, secret, &headers);
+                }
                 dto
             })
             .collect(),
     }))
+}
+
+/// What a Telegram or e-mail channel shows of its secrets' record.
+fn connected_dto(
+    app: &App,
+    dto: &mut ChannelDto,
+    c: &ChannelRecord,
+    secret: &casedesk_store::ChannelSecretRecord,
+    headers: &HeaderMap,
+) {
+    match c.kind {
+        ChannelKind::Telegram => {
+            let bot = crate::channels::telegram::connect::BotInfo::of(secret);
+            dto.telegram = Some(telegram_dto(app, &c.id, &bot));
+        }
+        ChannelKind::Email => {
+            use crate::channels::email::{Secrets, Settings};
+            dto.email = Settings::of(secret)
+                .map(|s| email_dto(app, &c.id, &s, &Secrets::of(secret), headers));
+        }
+        ChannelKind::Api | ChannelKind::Widget => {}
+    }
+}
+
+fn email_dto(
+    app: &App,
+    channel_id: &str,
+    settings: &crate::channels::email::Settings,
+    secrets: &crate::channels::email::Secrets,
+    headers: &HeaderMap,
+) -> EmailDto {
+    EmailDto::new(
+        settings,
+        secrets,
+        format!(
+            "{}/api/v1/channels/{channel_id}/inbound/mime",
+            crate::http::urls::public_base(app, headers)
+        ),
+    )
 }
 
 fn telegram_dto(
@@ -400,12 +440,37 @@ pub async fn create_channel(
     Json(body): Json<CreateChannel>,
 ) -> Result<(StatusCode, axum::Json<ChannelDto>), AppError> {
     agent.require_admin()?;
-    if body.kind == ChannelKind::Email {
+    let name = display_name(&body.name)?;
+    if body.kind != ChannelKind::Email && (body.address.is_some() || body.smtp.is_some()) {
         return Err(AppError::invalid(
-            "channels of kind `email` are not available yet; use `api`, `widget` or `telegram`",
+            "address and smtp are for e-mail channels",
         ));
     }
-    let name = display_name(&body.name)?;
+    if body.kind == ChannelKind::Email {
+        if body.webhook_url.is_some()
+            || body.bot_token.is_some()
+            || !body.allowed_origins.is_empty()
+        {
+            return Err(AppError::invalid(
+                "an e-mail channel takes address and smtp: it replies by mail",
+            ));
+        }
+        let address = body
+            .address
+            .as_deref()
+            .ok_or_else(|| AppError::invalid("an e-mail channel needs its address"))?;
+        let (channel, settings, secrets) = crate::channels::email::connect::connect(
+            &app,
+            agent.account_id(),
+            name,
+            address,
+            body.smtp,
+        )
+        .await?;
+        let mut dto = channel_dto(&app, &channel, true, &headers);
+        dto.email = Some(email_dto(&app, &channel.id, &settings, &secrets, &headers));
+        return Ok((StatusCode::CREATED, axum::Json(dto)));
+    }
     if body.kind != ChannelKind::Widget && !body.allowed_origins.is_empty() {
         return Err(AppError::invalid("allowed_origins is for widget channels"));
     }

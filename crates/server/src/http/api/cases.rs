@@ -203,9 +203,17 @@ pub async fn list_messages(
             let reactions = tx.list_reactions(&id).await?;
             let files = tx.list_case_attachments(&id).await?;
             let deliveries = tx.list_case_deliveries(&account_id, &id).await?;
+            let letters = tx.list_case_letters(&account_id, &id).await?;
             Ok(messages
                 .iter()
-                .map(|m| MessageDto::new(m, &reactions, &files, &deliveries))
+                .map(|m| {
+                    let mut dto = MessageDto::new(m, &reactions, &files, &deliveries);
+                    dto.letter = letters
+                        .iter()
+                        .find(|l| l.message_id == m.id)
+                        .map(LetterDto::from);
+                    dto
+                })
                 .collect())
         })
     })

@@ -136,6 +136,11 @@ pub struct CreateChannel {
     /// Telegram channels: the bot's token from @BotFather. Checked with
     /// Telegram, kept by the server, never shown again.
     pub bot_token: Option<String>,
+    /// E-mail channels: the mailbox's address.
+    pub address: Option<String>,
+    /// E-mail channels: the SMTP server replies leave through (its
+    /// password kept by the server, never shown again).
+    pub smtp: Option<crate::channels::email::connect::SmtpInput>,
 }
 
 impl utoipa::PartialSchema for CreateChannel {
@@ -179,6 +184,54 @@ pub struct ChannelDto {
     /// Telegram channels: the bot and how it receives.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub telegram: Option<TelegramBotDto>,
+    /// E-mail channels: the mailbox.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<EmailDto>,
+}
+
+/// An e-mail channel's mailbox, without its passwords.
+#[derive(Serialize, ToSchema)]
+pub struct EmailDto {
+    pub address: String,
+    /// Where replies are sent from; `null`: replies wait as not sent.
+    pub smtp: Option<SmtpDto>,
+    /// Where a provider's inbound webhook or an MTA pipe posts raw letters
+    /// (bearer: the channel's inbound token).
+    pub inbound_mime_url: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SmtpDto {
+    pub host: String,
+    pub port: u16,
+    /// `tls`, `starttls` or `none`.
+    pub security: String,
+    pub user: Option<String>,
+    /// Whether a password is kept (it is never shown).
+    pub password_set: bool,
+}
+
+impl EmailDto {
+    pub fn new(
+        settings: &crate::channels::email::Settings,
+        secrets: &crate::channels::email::Secrets,
+        inbound_mime_url: String,
+    ) -> EmailDto {
+        EmailDto {
+            address: settings.address.clone(),
+            smtp: settings.smtp.as_ref().map(|s| SmtpDto {
+                host: s.host.clone(),
+                port: s.port,
+                security: serde_json::to_value(s.security)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                user: s.user.clone(),
+                password_set: secrets.smtp_password.is_some(),
+            }),
+            inbound_mime_url,
+        }
+    }
 }
 
 /// A Telegram channel's bot.
@@ -195,6 +248,9 @@ pub struct TelegramBotDto {
 #[derive(Serialize, ToSchema)]
 pub struct ChannelUpdateDto {
     pub update_id: i64,
+    /// What makes a delivery the same as one before, when its id does
+    /// not: a letter's Message-ID (or `sha256:` of its bytes).
+    pub key: Option<String>,
     /// `pending`, `processed` or `failed`.
     pub state: String,
     pub attempts: i64,
@@ -211,6 +267,7 @@ impl From<&casedesk_store::ChannelUpdate> for ChannelUpdateDto {
     fn from(u: &casedesk_store::ChannelUpdate) -> Self {
         ChannelUpdateDto {
             update_id: u.update_id,
+            key: u.key.clone(),
             state: u.state().as_str().to_owned(),
             attempts: u.attempts,
             last_error: u.last_error.clone(),
@@ -245,6 +302,7 @@ impl ChannelDto {
             created_at: rfc3339(c.created_at),
             inbound_token: show_token.then(|| c.inbound_token.clone()),
             telegram: None,
+            email: None,
         }
     }
 }
@@ -494,6 +552,37 @@ pub struct MessageDto {
     /// A reply's delivery through its channel: pending, delivered or
     /// failed (with the reason); `null` for what is not delivered.
     pub delivery: Option<DeliveryDto>,
+    /// For letters (e-mail channels): what the letter had beyond its text.
+    pub letter: Option<LetterDto>,
+    /// The channel's own id of the message: a letter's Message-ID, a
+    /// messenger's message id.
+    pub channel_message_id: Option<String>,
+}
+
+/// What a received letter had beyond its text.
+#[derive(Serialize, ToSchema)]
+pub struct LetterDto {
+    pub subject: String,
+    pub from: String,
+    /// The other `To` and `Cc` addresses.
+    pub recipients: Vec<String>,
+    /// Why it counts as sent by a machine (an out-of-office reply, a
+    /// bounce, list mail): it opened nothing again and no rule answered it.
+    pub automatic: Option<String>,
+    /// Whether it came with an HTML body.
+    pub has_html: bool,
+}
+
+impl From<&casedesk_store::LetterRecord> for LetterDto {
+    fn from(l: &casedesk_store::LetterRecord) -> Self {
+        LetterDto {
+            subject: l.subject.clone(),
+            from: l.from_address.clone(),
+            recipients: l.recipients.clone(),
+            automatic: l.automatic.clone(),
+            has_html: l.html.is_some(),
+        }
+    }
 }
 
 /// A file attached to a message.
@@ -555,6 +644,8 @@ impl MessageDto {
                 .iter()
                 .rfind(|d| d.message_id == m.id)
                 .map(DeliveryDto::from),
+            letter: None,
+            channel_message_id: m.channel_message_id.clone(),
         }
     }
 }

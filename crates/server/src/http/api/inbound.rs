@@ -2,7 +2,7 @@
 //! authenticated by the channel's inbound token; the event itself is the
 //! channel's to read ([`crate::channels::api::inbound`]).
 
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use casedesk_store::{ChannelRecord, StoreError, read};
 use subtle::ConstantTimeEq;
@@ -13,25 +13,35 @@ use crate::App;
 use crate::channels;
 use crate::error::AppError;
 
-/// The channel of the URL, if the bearer token is its inbound token.
+/// The channel of the URL, if the bearer token is its inbound token
+/// (checked in constant time, before any body is read).
+pub async fn authenticated(parts: &mut Parts, app: &App) -> Result<ChannelRecord, AppError> {
+    let token = crate::auth::bearer(parts)
+        .ok_or_else(|| AppError::unauthorized("missing bearer inbound token"))?
+        .to_owned();
+    let Path(id) = Path::<String>::from_request_parts(parts, app)
+        .await
+        .map_err(|_| AppError::not_found("channel"))?;
+    let channel = read::<_, StoreError, _>(&*app.store, move |tx| {
+        Box::pin(async move { tx.find_channel(&id).await })
+    })
+    .await?;
+    match channel {
+        Some(c) if bool::from(c.inbound_token.as_bytes().ct_eq(token.as_bytes())) => Ok(c),
+        // Same answer for an unknown channel and a wrong token.
+        _ => Err(AppError::unauthorized("invalid channel or inbound token")),
+    }
+}
+
+/// An `api` channel of the URL, if the bearer token is its inbound token.
 pub struct InboundChannel(ChannelRecord);
 
 impl axum::extract::FromRequestParts<App> for InboundChannel {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, AppError> {
-        let token = crate::auth::bearer(parts)
-            .ok_or_else(|| AppError::unauthorized("missing bearer inbound token"))?
-            .to_owned();
-        let Path(id) = Path::<String>::from_request_parts(parts, app)
-            .await
-            .map_err(|_| AppError::not_found("channel"))?;
-        let channel = read::<_, StoreError, _>(&*app.store, move |tx| {
-            Box::pin(async move { tx.find_channel(&id).await })
-        })
-        .await?;
-        match channel {
-            Some(c) if bool::from(c.inbound_token.as_bytes().ct_eq(token.as_bytes())) => {
+        match authenticated(parts, app).await {
+            Ok(c) => {
                 // A widget channel's secret signs its site's user ids; it
                 // is no key to post as any customer.
                 if c.kind == casedesk_domain::ChannelKind::Widget {
@@ -46,10 +56,15 @@ impl axum::extract::FromRequestParts<App> for InboundChannel {
                         "a Telegram channel takes messages from its bot, not the inbound webhook",
                     ));
                 }
+                if c.kind == casedesk_domain::ChannelKind::Email {
+                    return Err(AppError::conflict(
+                        "email_channel",
+                        "an e-mail channel takes letters at /inbound/mime, not the inbound webhook",
+                    ));
+                }
                 Ok(InboundChannel(c))
             }
-            // Same answer for an unknown channel and a wrong token.
-            _ => Err(AppError::unauthorized("invalid channel or inbound token")),
+            Err(e) => Err(e),
         }
     }
 }
@@ -59,7 +74,7 @@ impl axum::extract::FromRequestParts<App> for InboundChannel {
     params(("id" = String, Path, description = "channel id")),
     request_body = InboundEvent,
     responses((status = 200, body = InboundResponse), (status = 401), (status = 404),
-        (status = 409, description = "The channel is a widget or Telegram channel: its messages come from its widget or bot"),
+        (status = 409, description = "The channel is a widget, Telegram or e-mail channel: its messages come from its widget, bot or mailbox"),
         (status = 413), (status = 422)))]
 pub async fn inbound(
     State(app): State<App>,

@@ -5,6 +5,7 @@ mod accounts;
 mod cases;
 mod deliveries;
 pub mod dto;
+pub(crate) mod email;
 mod export;
 mod help;
 mod inbound;
@@ -181,6 +182,7 @@ pub fn router() -> (axum::Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(help::close_case))
         .routes(routes!(accounts::get_settings, accounts::patch_settings))
         .routes(routes!(inbound::inbound))
+        .routes(routes!(email::inbound_mime))
         .routes(routes!(cases::list_cases))
         .routes(routes!(export::export_cases))
         .routes(routes!(stats::stats))

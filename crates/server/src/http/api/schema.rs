@@ -214,9 +214,58 @@ pub fn role_or_null() -> Schema {
 /// The kinds of channel the API creates (the others come with their issues).
 pub fn new_channel_kind() -> Object {
     names_of(
-        ["api", "widget", "telegram"],
-        "`api` (a messenger webhook), `widget` (web chat) or `telegram` (a bot)",
+        ["api", "widget", "telegram", "email"],
+        "`api` (a messenger webhook), `widget` (web chat), `telegram` (a bot) or `email` \
+         (a mailbox)",
     )
+}
+
+/// An e-mail channel's address.
+pub fn email_address() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .max_length(Some(crate::channels::email::connect::MAX_ADDRESS))
+        .description(Some("The mailbox's address, like `support@shop.example`"))
+        .examples(["support@shop.example"])
+        .build()
+}
+
+/// Where an e-mail channel's replies are sent from.
+pub fn smtp() -> Object {
+    use crate::channels::email::connect::{MAX_HOST, MAX_PASSWORD, MAX_USER};
+    let text = |max: usize| {
+        or_null(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(max))
+                .build(),
+        )
+    };
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+        .property(
+            "host",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(MAX_HOST))
+                .examples(["smtp.shop.example"]),
+        )
+        .required("host")
+        .property("port", or_null(integer(1, 65535)))
+        .property(
+            "security",
+            or_null(names_of(
+                ["tls", "starttls", "none"],
+                "`tls` (from the first byte), `starttls` (default; `tls` on port 465) or `none`",
+            )),
+        )
+        .property("user", text(MAX_USER))
+        .property("password", text(MAX_PASSWORD))
+        .description(Some(
+            "The SMTP server replies leave through; without it replies wait as not sent",
+        ))
+        .build()
 }
 
 pub fn update_state() -> Object {
@@ -605,7 +654,26 @@ pub fn new_channel() -> Schema {
         .required("name")
         .property("webhook_url", webhook_url_or_null())
         .property("allowed_origins", origins())
-        .property("bot_token", or_null(Schema::Object(bot_token())));
+        .property("bot_token", or_null(Schema::Object(bot_token())))
+        .property("address", or_null(Schema::Object(email_address())))
+        .property("smtp", or_null(Schema::Object(smtp())));
+    // An address for an e-mail channel, and only there; SMTP likewise.
+    let email = AnyOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .property("kind", names_of(["email"], "An e-mail channel"))
+                .property("address", email_address())
+                .required("address"),
+        )
+        .item(
+            ObjectBuilder::new()
+                .property(
+                    "kind",
+                    names_of(["api", "widget", "telegram"], "Not an e-mail channel"),
+                )
+                .property("address", Object::with_type(Type::Null))
+                .property("smtp", Object::with_type(Type::Null)),
+        );
     let widget_only = AnyOfBuilder::new()
         .item(ObjectBuilder::new().property("kind", names_of(["widget"], "A widget channel")))
         .item(
@@ -624,7 +692,7 @@ pub fn new_channel() -> Schema {
             ObjectBuilder::new()
                 .property(
                     "kind",
-                    names_of(["api", "widget"], "Not a Telegram channel"),
+                    names_of(["api", "widget", "email"], "Not a Telegram channel"),
                 )
                 .property("bot_token", Object::with_type(Type::Null)),
         );
@@ -632,9 +700,11 @@ pub fn new_channel() -> Schema {
         .item(base)
         .item(widget_only)
         .item(telegram)
+        .item(email)
         .description(Some(
             "A new channel; `allowed_origins` (e.g. `[\"https://shop.example\"]`) only for a \
-             widget channel, `bot_token` only and always for a Telegram channel",
+             widget channel, `bot_token` only and always for a Telegram channel, `address` \
+             (and optionally `smtp`) only and always for an e-mail channel",
         ))
         .build()
         .into()
