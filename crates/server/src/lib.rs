@@ -123,6 +123,8 @@ pub struct AppState {
     pub updates_changed: Notify,
     /// Poked after a Telegram bot was connected.
     pub telegram_changed: Notify,
+    /// Poked after an e-mail channel with an IMAP mailbox was connected.
+    pub mailboxes_changed: Notify,
     /// The Telegram Bot API and this process's poll leases.
     pub telegram: channels::telegram::Telegram,
     pub throttle: auth::Throttle,
@@ -270,6 +272,7 @@ impl Server {
             outbox_changed: Notify::new(),
             updates_changed: Notify::new(),
             telegram_changed: Notify::new(),
+            mailboxes_changed: Notify::new(),
             telegram: channels::telegram::Telegram::new(
                 config.telegram_api_url.as_deref(),
                 config.telegram_poll_wait,
@@ -343,6 +346,7 @@ impl Server {
             tokio::spawn(workers::sweep::tmp_loop(Arc::clone(&app))),
             tokio::spawn(workers::updates::updates_loop(Arc::clone(&app))),
             tokio::spawn(workers::polling::poll_loop(Arc::clone(&app))),
+            tokio::spawn(workers::imap::imap_loop(Arc::clone(&app))),
         ];
         let store = Arc::clone(&app.store);
         tracing::info!(%addr, backend = store.backend(), "casedesk is listening");

@@ -7,6 +7,11 @@
 ALTER TABLE channel_updates ADD COLUMN update_key TEXT;
 CREATE UNIQUE INDEX channel_updates_key ON channel_updates(channel_id, update_key);
 
+-- An IMAP mailbox's position is its next UID under a UIDVALIDITY: when
+-- the server renumbers the folder, fetching starts over (and the letter
+-- key keeps what was stored from being stored again).
+ALTER TABLE channel_polls ADD COLUMN validity BIGINT;
+
 -- What a message that is a letter has beyond its text: one row per
 -- message received or sent by e-mail.
 CREATE TABLE letters (

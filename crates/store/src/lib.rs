@@ -337,16 +337,26 @@ pub trait MessengerTx: Send {
         state: Option<UpdateState>,
         limit: i64,
     ) -> R<Vec<ChannelUpdate>>;
-    /// Takes (or renews) the right to poll the channel's bot until `until`
-    /// for `holder`, unless another holder's lease runs past `now`; returns
-    /// the offset to poll from when taken.
+    /// Takes (or renews) the right to poll the channel's bot (or mailbox)
+    /// until `until` for `holder`, unless another holder's lease runs past
+    /// `now`; returns where to poll from when taken.
     async fn lease_channel_poll(
         &mut self,
         channel_id: &str,
         holder: &str,
         now: casedesk_domain::Time,
         until: casedesk_domain::Time,
-    ) -> R<Option<i64>>;
+    ) -> R<Option<PollPosition>>;
+    /// Starts the channel's polling over at `next_offset` under a new
+    /// `validity` (a mailbox whose UIDs were renumbered: UIDVALIDITY);
+    /// `false` when `holder` no longer holds the lease.
+    async fn reset_channel_poll(
+        &mut self,
+        channel_id: &str,
+        holder: &str,
+        validity: i64,
+        next_offset: i64,
+    ) -> R<bool>;
     /// Stores the next offset to poll from; `false` when `holder` no
     /// longer holds the lease (its updates are stored all the same).
     async fn save_channel_poll_offset(

@@ -696,6 +696,15 @@ impl ChannelUpdate {
     }
 }
 
+/// Where a channel's polling continues: the next offset (a bot's next
+/// update id, a mailbox's next UID) under the validity it belongs to (a
+/// mailbox's UIDVALIDITY; `None` for bots and before the first poll).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PollPosition {
+    pub next_offset: i64,
+    pub validity: Option<i64>,
+}
+
 /// Where an update is: waiting (or retrying), done, or given up on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UpdateState {

@@ -11,6 +11,7 @@ mod faults;
 mod hardening;
 mod help;
 mod helpers;
+mod imap;
 mod outbound;
 mod reports;
 mod rules;

@@ -20,6 +20,7 @@
 //! loop started is finished when it returns, so a test sees the same state
 //! whichever of the two did it.
 
+pub mod imap;
 pub mod mail;
 pub mod outbox;
 pub mod polling;
@@ -59,13 +60,15 @@ impl Rounds {
 
 impl AppState {
     /// Runs the work due at the clock's current time to completion: a poll
-    /// of each polled bot (without waiting), chat deadlines, rule timers,
+    /// of each polled bot (without waiting), a fetch of each IMAP mailbox,
+    /// chat deadlines, rule timers,
     /// messenger updates, then outbound deliveries (which the others may
     /// queue), each after any round of its worker already under way.
     /// For tests, which move a [`ManualClock`](crate::clock::ManualClock)
     /// and then call this instead of waiting for the workers.
     pub async fn run_due_work(&self) -> Result<(), StoreError> {
         polling::round(self).await?;
+        imap::round(self).await?;
         while timers::round(self).await? {}
         updates::round(self).await?;
         outbox::round(self).await
@@ -90,4 +93,35 @@ async fn nap(app: &AppState, until: Option<Time>, notify: &tokio::sync::Notify) 
 
 fn stopping(app: &AppState) -> bool {
     *app.shutdown.borrow()
+}
+
+/// `by` from now, by the app's clock.
+fn later(app: &AppState, by: Duration) -> Time {
+    app.clock.now() + chrono::Duration::from_std(by).unwrap_or_default()
+}
+
+/// Waits `by` by the app's clock (naps are at most a second long), or
+/// until the server stops.
+async fn pause(app: &AppState, by: Duration, idle: &tokio::sync::Notify) {
+    let until = later(app, by);
+    while !stopping(app) && app.clock.now() < until {
+        nap(app, Some(until), idle).await;
+    }
+}
+
+/// Lets go of this process's poll lease of a channel (a bot, a mailbox),
+/// so that another server (or this one, restarted) takes over at once.
+async fn release_lease(app: &AppState, channel_id: String) {
+    let (holder, now) = (app.telegram.holder.clone(), app.clock.now());
+    let released = casedesk_store::write::<_, StoreError, _>(&*app.store, move |tx| {
+        Box::pin(async move {
+            tx.lease_channel_poll(&channel_id, &holder, now, now)
+                .await
+                .map(drop)
+        })
+    })
+    .await;
+    if let Err(e) = released {
+        tracing::warn!("releasing a poll lease: {e}");
+    }
 }

@@ -13,7 +13,7 @@ use casedesk_domain::ChannelKind;
 use casedesk_store::{StoreError, read, write};
 use casedesk_telegram::ApiError;
 
-use super::{nap, stopping};
+use super::{later, nap, pause, release_lease, stopping};
 use crate::channels::telegram::connect::set_up_receiving;
 use crate::channels::telegram::receive::store_update;
 use crate::channels::telegram::{Bot, Mode, bot, mode};
@@ -45,19 +45,6 @@ impl From<ApiError> for PollError {
     }
 }
 
-fn later(app: &AppState, by: Duration) -> casedesk_domain::Time {
-    app.clock.now() + chrono::Duration::from_std(by).unwrap_or_default()
-}
-
-/// Waits `by` by the app's clock (naps are at most a second long), or
-/// until the server stops.
-async fn pause(app: &AppState, by: Duration, idle: &tokio::sync::Notify) {
-    let until = later(app, by);
-    while !stopping(app) && app.clock.now() < until {
-        nap(app, Some(until), idle).await;
-    }
-}
-
 /// Takes the bot's lease and asks for its updates from the stored offset,
 /// waiting up to `wait`; stores each, then moves the offset past them.
 /// Returns how many came.
@@ -71,7 +58,8 @@ async fn poll_once(app: &AppState, bot: &Bot, wait: Duration) -> Result<usize, P
         })
     })
     .await?
-    .ok_or(PollError::Held)?;
+    .ok_or(PollError::Held)?
+    .next_offset;
     let updates = bot.api.get_updates_raw(offset, wait).await?;
     let mut next = offset;
     for update in &updates {
@@ -192,15 +180,7 @@ async fn channel_loop(app: App, channel_id: String) {
         };
         pause(&app, wait, &idle).await;
     }
-    // Let another server (or this one, restarted) take over at once.
-    let (holder, now) = (app.telegram.holder.clone(), app.clock.now());
-    let released = write::<_, StoreError, _>(&*app.store, move |tx| {
-        Box::pin(async move { tx.lease_channel_poll(&channel_id, &holder, now, now).await })
-    })
-    .await;
-    if let Err(e) = released {
-        tracing::warn!("releasing a poll lease: {e}");
-    }
+    release_lease(&app, channel_id).await;
 }
 
 /// Registers a bot's webhook, trying again until Telegram takes it.

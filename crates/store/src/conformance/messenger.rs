@@ -8,8 +8,8 @@ use std::time::Duration;
 use super::concurrency::within;
 use super::fixtures::*;
 use crate::{
-    CaseFilter, ChannelSecretRecord, ChannelUpdate, OutboxItem, Store, StoreError, UpdateFinish,
-    UpdateOutcome, UpdateState, write,
+    CaseFilter, ChannelSecretRecord, ChannelUpdate, OutboxItem, PollPosition, Store, StoreError,
+    UpdateFinish, UpdateOutcome, UpdateState, write,
 };
 
 fn update(w: &World, update_id: i64, chat: &str, at: i64) -> ChannelUpdate {
@@ -247,8 +247,10 @@ pub async fn one_server_at_a_time_holds_a_bots_poll(store: Arc<dyn Store>) {
         async move {
             write_ok(store, "lease", move |tx| {
                 Box::pin(async move {
-                    tx.lease_channel_poll(&channel_id, holder, t(now), t(now + 30))
-                        .await
+                    Ok(tx
+                        .lease_channel_poll(&channel_id, holder, t(now), t(now + 30))
+                        .await?
+                        .map(|p| p.next_offset))
                 })
             })
             .await
@@ -505,7 +507,34 @@ pub async fn messenger_edits_albums_requeues_and_deliveries(store: Arc<dyn Store
         })
     })
     .await;
-    assert_eq!(offset, Some(50), "an older round's offset does not win");
+    assert_eq!(
+        offset,
+        Some(PollPosition {
+            next_offset: 50,
+            validity: None
+        }),
+        "an older round's offset does not win"
+    );
+    // A mailbox renumbered (a new UIDVALIDITY) starts over, backwards too;
+    // only its holder may say so.
+    let channel_id = w.channel_id.clone();
+    let (reset, refused, position) = write_ok(store, "reset", move |tx| {
+        Box::pin(async move {
+            let reset = tx.reset_channel_poll(&channel_id, "p", 777, 1).await?;
+            let refused = tx.reset_channel_poll(&channel_id, "q", 888, 9).await?;
+            let position = tx.lease_channel_poll(&channel_id, "p", t(2), t(32)).await?;
+            Ok((reset, refused, position))
+        })
+    })
+    .await;
+    assert!(reset && !refused);
+    assert_eq!(
+        position,
+        Some(PollPosition {
+            next_offset: 1,
+            validity: Some(777)
+        })
+    );
 
     // Deliveries of the case's messages.
     let item = OutboxItem::queued(

@@ -6,7 +6,8 @@ use casedesk_domain::Time;
 use super::codec::{self, CHANNEL_SECRET_COLUMNS, CHANNEL_UPDATE_COLUMNS};
 use super::{R, Sql, SqlExt, Value, args, placeholders};
 use crate::{
-    ChannelSecretRecord, ChannelUpdate, MessengerTx, UpdateFinish, UpdateOutcome, UpdateState,
+    ChannelSecretRecord, ChannelUpdate, MessengerTx, PollPosition, UpdateFinish, UpdateOutcome,
+    UpdateState,
 };
 
 /// The condition of `channel_updates` rows in a state.
@@ -211,7 +212,7 @@ impl<S: Sql + ?Sized> MessengerTx for S {
         holder: &str,
         now: Time,
         until: Time,
-    ) -> R<Option<i64>> {
+    ) -> R<Option<PollPosition>> {
         // One statement, so that of two servers racing for a free lease
         // exactly one row update wins.
         self.maybe(
@@ -220,11 +221,33 @@ impl<S: Sql + ?Sized> MessengerTx for S {
              SET holder = excluded.holder, lease_until = excluded.lease_until \
              WHERE channel_polls.holder = excluded.holder OR channel_polls.lease_until <= $3 \
              OR channel_polls.holder IS NULL \
-             RETURNING next_offset",
+             RETURNING next_offset, validity",
             &args![channel_id, holder, now, until],
-            |r| r.get("next_offset"),
+            |r| {
+                Ok(PollPosition {
+                    next_offset: r.get("next_offset")?,
+                    validity: r.get("validity")?,
+                })
+            },
         )
         .await
+    }
+
+    async fn reset_channel_poll(
+        &mut self,
+        channel_id: &str,
+        holder: &str,
+        validity: i64,
+        next_offset: i64,
+    ) -> R<bool> {
+        let n = self
+            .execute(
+                "UPDATE channel_polls SET validity = $3, next_offset = $4 \
+                 WHERE channel_id = $1 AND holder = $2",
+                &args![channel_id, holder, validity, next_offset],
+            )
+            .await?;
+        Ok(n > 0)
     }
 
     async fn save_channel_poll_offset(

@@ -6,7 +6,7 @@ use casedesk_domain::ChannelKind;
 use casedesk_store::{ChannelRecord, ChannelSecretRecord, StoreError, write};
 use serde::Deserialize;
 
-use super::{Secrets, Security, Settings, Smtp};
+use super::{Imap, Secrets, Security, Settings, Smtp};
 use crate::AppState;
 use crate::error::AppError;
 use crate::util::{new_id, new_secret};
@@ -22,6 +22,23 @@ pub struct SmtpInput {
     pub user: Option<String>,
     pub password: Option<String>,
 }
+
+/// The IMAP settings an admin gives.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImapInput {
+    pub host: String,
+    pub port: Option<u16>,
+    /// `tls` (the default but on port 143), `starttls` or `none`.
+    pub security: Option<Security>,
+    pub user: String,
+    pub password: String,
+    /// `INBOX` when absent.
+    pub folder: Option<String>,
+}
+
+/// Longest folder name taken.
+pub const MAX_FOLDER: usize = 200;
 
 /// Longest address taken (RFC 5321's limit of a path).
 pub const MAX_ADDRESS: usize = 254;
@@ -111,18 +128,69 @@ fn smtp(input: SmtpInput) -> Result<(Smtp, Option<String>), AppError> {
     ))
 }
 
+fn imap(input: ImapInput) -> Result<(Imap, String), AppError> {
+    let host = check_host(&input.host, "imap")?;
+    let security = input.security.unwrap_or(match input.port {
+        Some(143) => Security::Starttls,
+        _ => Security::Tls,
+    });
+    let port = input.port.unwrap_or(match security {
+        Security::Tls => 993,
+        Security::Starttls | Security::None => 143,
+    });
+    if port == 0 {
+        return Err(AppError::invalid("imap.port must be 1 to 65535"));
+    }
+    let user = input.user.trim().to_owned();
+    if user.is_empty() || input.user.chars().count() > MAX_USER {
+        return Err(AppError::invalid(format!(
+            "imap.user must be 1 to {MAX_USER} characters"
+        )));
+    }
+    if input.password.is_empty() || input.password.chars().count() > MAX_PASSWORD {
+        return Err(AppError::invalid(format!(
+            "imap.password must be 1 to {MAX_PASSWORD} characters"
+        )));
+    }
+    let raw_folder = input.folder.unwrap_or_default();
+    let folder = raw_folder.trim();
+    let folder = if folder.is_empty() { "INBOX" } else { folder };
+    if raw_folder.chars().count() > MAX_FOLDER || folder.chars().any(char::is_control) {
+        return Err(AppError::invalid(format!(
+            "imap.folder must be a folder name of at most {MAX_FOLDER} characters"
+        )));
+    }
+    Ok((
+        Imap {
+            host,
+            port,
+            security,
+            user,
+            folder: folder.to_owned(),
+        },
+        input.password,
+    ))
+}
+
 /// Creates an e-mail channel of the account for `address`, replying
-/// through `smtp` when given (without it, replies wait in the outbox).
+/// through `smtp` when given (without it, replies wait in the outbox) and
+/// fetching letters from `imap` when given (without it, letters come only
+/// through the MIME endpoint).
 pub async fn connect(
     app: &AppState,
     account_id: &str,
     name: String,
     address: &str,
     smtp_input: Option<SmtpInput>,
+    imap_input: Option<ImapInput>,
 ) -> Result<(ChannelRecord, Settings, Secrets), AppError> {
     let address = check_address(address)?;
     let (smtp, smtp_password) = match smtp_input.map(smtp).transpose()? {
         Some((s, p)) => (Some(s), p),
+        None => (None, None),
+    };
+    let (imap, imap_password) = match imap_input.map(imap).transpose()? {
+        Some((i, p)) => (Some(i), Some(p)),
         None => (None, None),
     };
     let at = app.clock.now();
@@ -136,8 +204,15 @@ pub async fn connect(
         allowed_origins: Vec::new(),
         created_at: at,
     };
-    let settings = Settings { address, smtp };
-    let secrets = Secrets { smtp_password };
+    let settings = Settings {
+        address,
+        smtp,
+        imap,
+    };
+    let secrets = Secrets {
+        smtp_password,
+        imap_password,
+    };
     let secret = ChannelSecretRecord {
         channel_id: channel.id.clone(),
         account_id: account_id.to_owned(),
@@ -155,7 +230,100 @@ pub async fn connect(
         })
     })
     .await?;
+    if settings.imap.is_some() {
+        app.mailboxes_changed.notify_one();
+    }
     Ok((channel, settings, secrets))
+}
+
+/// How one part of a mailbox answered a test.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Check {
+    pub ok: bool,
+    /// What failed, in plain words: the name, the connection, TLS, the
+    /// login, the folder.
+    pub error: Option<String>,
+}
+
+impl Check {
+    fn of(result: Result<(), String>) -> Check {
+        match result {
+            Ok(()) => Check {
+                ok: true,
+                error: None,
+            },
+            Err(e) => Check {
+                ok: false,
+                error: Some(e),
+            },
+        }
+    }
+}
+
+/// What testing an e-mail channel's servers found.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Tested {
+    /// `null` when the channel has no IMAP mailbox.
+    pub imap: Option<Check>,
+    /// `null` when the channel has no SMTP server.
+    pub smtp: Option<Check>,
+}
+
+/// Connects to the channel's IMAP mailbox (logging in and opening the
+/// folder) and to its SMTP server, and says what failed.
+pub async fn test(app: &AppState, account_id: &str, channel_id: &str) -> Result<Tested, AppError> {
+    let c = crate::channels::connected(app, channel_id)
+        .await?
+        .filter(|c| c.channel.account_id == account_id && c.channel.kind == ChannelKind::Email)
+        .ok_or_else(|| AppError::not_found("e-mail channel"))?;
+    let settings = Settings::of(&c.secret)
+        .ok_or_else(|| AppError::internal("an e-mail channel without its settings"))?;
+    let secrets = Secrets::of(&c.secret);
+    let imap = async {
+        let imap = settings.imap.as_ref()?;
+        let password = secrets.imap_password.clone().unwrap_or_default();
+        let opened = bounded(async {
+            match super::imap::open(imap, &password).await {
+                Ok((mut session, _)) => {
+                    let _ = session.logout().await;
+                    Ok(())
+                }
+                Err(e) => Err(e.to_string()),
+            }
+        });
+        Some(Check::of(opened.await))
+    };
+    let smtp = async {
+        let smtp = settings.smtp.as_ref()?;
+        let checked = bounded(async {
+            let transport = super::outbound::transport(smtp, &secrets)?;
+            match transport.test_connection().await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(format!(
+                    "the SMTP server {}:{} did not answer NOOP",
+                    smtp.host, smtp.port
+                )),
+                Err(e) => Err(super::outbound::smtp_error(smtp, &e)),
+            }
+        });
+        Some(Check::of(checked.await))
+    };
+    let (imap, smtp) = tokio::join!(imap, smtp);
+    Ok(Tested { imap, smtp })
+}
+
+/// How long a test of a mailbox's servers may take: an admin is waiting.
+const TEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(8);
+
+async fn bounded(f: impl std::future::Future<Output = Result<(), String>>) -> Result<(), String> {
+    tokio::time::timeout(TEST_TIMEOUT, f)
+        .await
+        .unwrap_or_else(|_| {
+            Err(format!(
+                "the server could not be reached: no answer within {} s",
+                TEST_TIMEOUT.as_secs()
+            ))
+        })
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 //! ([`connect`]).
 
 pub mod connect;
+pub mod imap;
 pub mod outbound;
 pub mod process;
 pub mod receive;
@@ -36,6 +37,16 @@ pub enum Security {
     None,
 }
 
+impl Security {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Security::Tls => "tls",
+            Security::Starttls => "starttls",
+            Security::None => "none",
+        }
+    }
+}
+
 /// Where a channel's replies are sent from (the password is a secret).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Smtp {
@@ -43,6 +54,17 @@ pub struct Smtp {
     pub port: u16,
     pub security: Security,
     pub user: Option<String>,
+}
+
+/// Where a channel's letters are fetched from (the password is a secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Imap {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    pub user: String,
+    /// The mailbox folder read, `INBOX` by default.
+    pub folder: String,
 }
 
 /// What an e-mail channel is, beyond its name: kept with its secrets,
@@ -53,6 +75,8 @@ pub struct Settings {
     pub address: String,
     #[serde(default)]
     pub smtp: Option<Smtp>,
+    #[serde(default)]
+    pub imap: Option<Imap>,
 }
 
 /// The passwords of an e-mail channel: never returned, never logged.
@@ -60,6 +84,8 @@ pub struct Settings {
 pub struct Secrets {
     #[serde(default)]
     pub smtp_password: Option<String>,
+    #[serde(default)]
+    pub imap_password: Option<String>,
 }
 
 impl std::fmt::Debug for Secrets {

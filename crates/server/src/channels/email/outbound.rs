@@ -75,7 +75,10 @@ fn letter_id(m: &MessageRecord) -> Option<&str> {
 }
 
 /// The SMTP transport of a channel's settings.
-fn transport(smtp: &Smtp, secrets: &Secrets) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
+pub(super) fn transport(
+    smtp: &Smtp,
+    secrets: &Secrets,
+) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
     let tls =
         || TlsParameters::new(smtp.host.clone()).map_err(|e| format!("TLS for {}: {e}", smtp.host));
     let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
@@ -154,7 +157,7 @@ pub async fn attempt(app: &AppState, channel: &ChannelRecord, item: &OutboxItem)
         Err(e) if e.is_permanent() => {
             Attempt::Refused(format!("the SMTP server refused the reply: {e}"))
         }
-        Err(e) => Attempt::Failed(format!("SMTP {}:{}: {e}", smtp.host, smtp.port)),
+        Err(e) => Attempt::Failed(smtp_error(smtp, &e)),
     }
 }
 
@@ -194,5 +197,19 @@ fn reply_letter(
         text: t.message.text.clone(),
         files,
         automatic: t.message.author_type != AuthorType::Agent,
+    }
+}
+
+/// An SMTP failure in words an admin can act on.
+pub(super) fn smtp_error(smtp: &Smtp, e: &lettre::transport::smtp::Error) -> String {
+    let at = format!("{}:{}", smtp.host, smtp.port);
+    if e.is_tls() {
+        format!("the secure connection (TLS) to {at} failed: {e}")
+    } else if e.is_permanent() || e.is_transient() {
+        format!("the SMTP server {at} refused: {e}")
+    } else if e.is_timeout() {
+        format!("the SMTP server {at} did not answer in time")
+    } else {
+        format!("the SMTP server {at} could not be reached: {e}")
     }
 }

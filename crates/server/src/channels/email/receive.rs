@@ -30,6 +30,35 @@ pub struct Received {
     pub update_id: Option<i64>,
 }
 
+/// Records a letter the mailbox holds but this server does not keep (over
+/// its size limit) as failed, with the reason, for admins to see; the
+/// letter stays in the mailbox, unread. Recorded once per key.
+pub async fn record_refused(
+    app: &AppState,
+    channel: &ChannelRecord,
+    raw: &[u8],
+    source: &str,
+    reason: String,
+) -> Result<(), StoreError> {
+    let key = casedesk_mail::key(raw);
+    let sender = casedesk_mail::letter::sender_address(raw).unwrap_or_default();
+    let payload = serde_json::json!({ "source": source, "size": raw.len() }).to_string();
+    let at = app.clock.now();
+    let (channel_id, account_id) = (channel.id.clone(), channel.account_id.clone());
+    write::<_, StoreError, _>(&*app.store, move |tx| {
+        Box::pin(async move {
+            let id = tx.next_update_id(&channel_id).await?;
+            let mut update =
+                ChannelUpdate::received(channel_id, account_id, id, sender, payload, at);
+            update.key = Some(key);
+            update.failed_at = Some(at);
+            update.last_error = Some(reason);
+            tx.insert_channel_update(&update).await.map(drop)
+        })
+    })
+    .await
+}
+
 /// Keeps a raw letter and records it for processing; a letter stored
 /// before (the same key) is not kept again.
 pub async fn store_letter(

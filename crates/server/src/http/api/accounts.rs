@@ -441,9 +441,11 @@ pub async fn create_channel(
 ) -> Result<(StatusCode, axum::Json<ChannelDto>), AppError> {
     agent.require_admin()?;
     let name = display_name(&body.name)?;
-    if body.kind != ChannelKind::Email && (body.address.is_some() || body.smtp.is_some()) {
+    if body.kind != ChannelKind::Email
+        && (body.address.is_some() || body.smtp.is_some() || body.imap.is_some())
+    {
         return Err(AppError::invalid(
-            "address and smtp are for e-mail channels",
+            "address, smtp and imap are for e-mail channels",
         ));
     }
     if body.kind == ChannelKind::Email {
@@ -452,7 +454,7 @@ pub async fn create_channel(
             || !body.allowed_origins.is_empty()
         {
             return Err(AppError::invalid(
-                "an e-mail channel takes address and smtp: it replies by mail",
+                "an e-mail channel takes address, smtp and imap: it replies by mail",
             ));
         }
         let address = body
@@ -465,6 +467,7 @@ pub async fn create_channel(
             name,
             address,
             body.smtp,
+            body.imap,
         )
         .await?;
         let mut dto = channel_dto(&app, &channel, true, &headers);

@@ -141,6 +141,9 @@ pub struct CreateChannel {
     /// E-mail channels: the SMTP server replies leave through (its
     /// password kept by the server, never shown again).
     pub smtp: Option<crate::channels::email::connect::SmtpInput>,
+    /// E-mail channels: the IMAP mailbox letters are fetched from (its
+    /// password kept by the server, never shown again).
+    pub imap: Option<crate::channels::email::connect::ImapInput>,
 }
 
 impl utoipa::PartialSchema for CreateChannel {
@@ -195,9 +198,21 @@ pub struct EmailDto {
     pub address: String,
     /// Where replies are sent from; `null`: replies wait as not sent.
     pub smtp: Option<SmtpDto>,
+    /// Where letters are fetched from; `null`: only the MIME endpoint.
+    pub imap: Option<ImapDto>,
     /// Where a provider's inbound webhook or an MTA pipe posts raw letters
     /// (bearer: the channel's inbound token).
     pub inbound_mime_url: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ImapDto {
+    pub host: String,
+    pub port: u16,
+    /// `tls`, `starttls` or `none`.
+    pub security: String,
+    pub user: String,
+    pub folder: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -222,12 +237,16 @@ impl EmailDto {
             smtp: settings.smtp.as_ref().map(|s| SmtpDto {
                 host: s.host.clone(),
                 port: s.port,
-                security: serde_json::to_value(s.security)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
+                security: s.security.as_str().to_owned(),
                 user: s.user.clone(),
                 password_set: secrets.smtp_password.is_some(),
+            }),
+            imap: settings.imap.as_ref().map(|i| ImapDto {
+                host: i.host.clone(),
+                port: i.port,
+                security: i.security.as_str().to_owned(),
+                user: i.user.clone(),
+                folder: i.folder.clone(),
             }),
             inbound_mime_url,
         }

@@ -5,7 +5,7 @@
 //! it.
 
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use casedesk_domain::ChannelKind;
@@ -15,7 +15,8 @@ use utoipa::ToSchema;
 
 use super::inbound::authenticated;
 use crate::App;
-use crate::channels::email::receive;
+use crate::auth::Agent;
+use crate::channels::email::{connect, receive};
 use crate::error::AppError;
 use crate::usecases::attachments;
 
@@ -78,5 +79,21 @@ pub async fn inbound_mime(
             .to_owned(),
             update_id: received.update_id,
         }),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/channels/{id}/email/test", tag = "channels",
+    params(("id" = String, Path)),
+    responses((status = 200, body = connect::Tested,
+        description = "Each server connected to (IMAP: logged in, folder opened), or what failed"),
+        (status = 403), (status = 404, description = "No such e-mail channel")))]
+pub async fn test_connection(
+    State(app): State<App>,
+    agent: Agent,
+    Path(id): Path<String>,
+) -> Result<axum::Json<connect::Tested>, AppError> {
+    agent.require_admin()?;
+    Ok(axum::Json(
+        connect::test(&app, agent.account_id(), &id).await?,
     ))
 }

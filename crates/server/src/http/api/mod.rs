@@ -183,6 +183,7 @@ pub fn router() -> (axum::Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(accounts::get_settings, accounts::patch_settings))
         .routes(routes!(inbound::inbound))
         .routes(routes!(email::inbound_mime))
+        .routes(routes!(email::test_connection))
         .routes(routes!(cases::list_cases))
         .routes(routes!(export::export_cases))
         .routes(routes!(stats::stats))

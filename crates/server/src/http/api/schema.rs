@@ -268,6 +268,38 @@ pub fn smtp() -> Object {
         .build()
 }
 
+/// Where an e-mail channel's letters are fetched from.
+pub fn imap() -> Object {
+    use crate::channels::email::connect::{MAX_FOLDER, MAX_HOST, MAX_PASSWORD, MAX_USER};
+    let text = |max: usize| {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .max_length(Some(max))
+    };
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+        .property("host", text(MAX_HOST).examples(["imap.shop.example"]))
+        .required("host")
+        .property("port", or_null(integer(1, 65535)))
+        .property(
+            "security",
+            or_null(names_of(
+                ["tls", "starttls", "none"],
+                "`tls` (default; `starttls` on port 143), `starttls` or `none`",
+            )),
+        )
+        .property("user", text(MAX_USER))
+        .required("user")
+        .property("password", text(MAX_PASSWORD))
+        .required("password")
+        .property("folder", or_null(text(MAX_FOLDER).build()))
+        .description(Some(
+            "The IMAP mailbox letters are fetched from (IDLE, polling as fallback)",
+        ))
+        .build()
+}
+
 pub fn update_state() -> Object {
     names_of(
         ["pending", "processed", "failed"],
@@ -656,7 +688,8 @@ pub fn new_channel() -> Schema {
         .property("allowed_origins", origins())
         .property("bot_token", or_null(Schema::Object(bot_token())))
         .property("address", or_null(Schema::Object(email_address())))
-        .property("smtp", or_null(Schema::Object(smtp())));
+        .property("smtp", or_null(Schema::Object(smtp())))
+        .property("imap", or_null(Schema::Object(imap())));
     // An address for an e-mail channel, and only there; SMTP likewise.
     let email = AnyOfBuilder::new()
         .item(
@@ -672,7 +705,8 @@ pub fn new_channel() -> Schema {
                     names_of(["api", "widget", "telegram"], "Not an e-mail channel"),
                 )
                 .property("address", Object::with_type(Type::Null))
-                .property("smtp", Object::with_type(Type::Null)),
+                .property("smtp", Object::with_type(Type::Null))
+                .property("imap", Object::with_type(Type::Null)),
         );
     let widget_only = AnyOfBuilder::new()
         .item(ObjectBuilder::new().property("kind", names_of(["widget"], "A widget channel")))
@@ -704,7 +738,7 @@ pub fn new_channel() -> Schema {
         .description(Some(
             "A new channel; `allowed_origins` (e.g. `[\"https://shop.example\"]`) only for a \
              widget channel, `bot_token` only and always for a Telegram channel, `address` \
-             (and optionally `smtp`) only and always for an e-mail channel",
+             (and optionally `smtp` and `imap`) only and always for an e-mail channel",
         ))
         .build()
         .into()
