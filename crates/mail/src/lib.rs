@@ -7,6 +7,7 @@
 
 pub mod automatic;
 pub mod compose;
+pub mod html;
 pub mod letter;
 
 pub use automatic::Automatic;

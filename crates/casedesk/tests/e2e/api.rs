@@ -379,6 +379,7 @@ async fn openapi_lists_every_route(backend: Backend) {
         ("post", "/api/v1/channels/{id}/telegram/webhook"),
         ("post", "/api/v1/channels/{id}/inbound/mime"),
         ("post", "/api/v1/channels/{id}/email/test"),
+        ("get", "/api/v1/letters/{message_id}/html"),
         ("get", "/api/v1/channels/{id}/telegram"),
         ("get", "/api/v1/channels/{id}/updates"),
         ("post", "/api/v1/channels/{id}/updates/{update_id}/retry"),

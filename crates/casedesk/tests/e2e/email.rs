@@ -436,7 +436,11 @@ async fn files_come_and_go_with_letters(backend: Backend) {
         "From: {ANN}\r\nTo: {OUR_ADDRESS}\r\nSubject: Label\r\nMessage-ID: <f1@shop.example>\r\n\
          MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n\
          --b1\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>See <b>the label</b></p>\
-         <script>alert(1)</script>\r\n--b1\r\n\
+         <script>alert(1)</script><img src=x onerror=\"alert(2)\">\
+         <img src=\"https://track.example/open.gif\"><img src=\"cid:logo@shop\" alt=\"logo\">\r\n\
+         --b1\r\nContent-Type: image/png\r\nContent-ID: <logo@shop>\r\n\
+         Content-Disposition: inline; filename=\"logo.png\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n--b1\r\n\
          Content-Type: application/pdf; name=\"label.pdf\"\r\n\
          Content-Disposition: attachment; filename=\"label.pdf\"\r\n\
          Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQKJSBsYWJlbA==\r\n--b1--\r\n"
@@ -451,7 +455,80 @@ async fn files_come_and_go_with_letters(backend: Backend) {
         "the text is the HTML's text: {first}"
     );
     assert_eq!(first["letter"]["has_html"], true);
-    let file = &first["attachments"][0];
+
+    // The HTML body is shown sanitized, in a sandbox, remote images held back.
+    let shown = m
+        .app
+        .http
+        .get(format!(
+            "{}/api/v1/letters/{}/html",
+            m.app.base,
+            s(&first["id"])
+        ))
+        .bearer_auth(&m.app.token)
+        .send()
+        .await
+        .expect("html");
+    assert_eq!(shown.status(), StatusCode::OK);
+    let csp = shown.headers()["content-security-policy"]
+        .to_str()
+        .expect("csp")
+        .to_owned();
+    assert!(
+        csp.starts_with("sandbox") && !csp.contains("allow-scripts"),
+        "{csp}"
+    );
+    assert!(
+        !csp.contains("https:"),
+        "no remote images by default: {csp}"
+    );
+    assert_eq!(shown.headers()["x-casedesk-remote-images"], "1");
+    let html = shown.text().await.expect("text");
+    assert!(html.contains("<b>the label</b>"), "{html}");
+    for inert in ["<script", "onerror", "track.example"] {
+        assert!(!html.contains(inert), "{inert} in {html}");
+    }
+    assert!(
+        html.contains("src=\"data:image/png;base64,iVBORw0KGgo=\""),
+        "cid image inlined: {html}"
+    );
+    let allowed = m
+        .app
+        .http
+        .get(format!(
+            "{}/api/v1/letters/{}/html?remote_images=true",
+            m.app.base,
+            s(&first["id"])
+        ))
+        .bearer_auth(&m.app.token)
+        .send()
+        .await
+        .expect("html");
+    assert!(
+        allowed.headers()["content-security-policy"]
+            .to_str()
+            .expect("csp")
+            .contains("https:")
+    );
+    assert!(
+        allowed
+            .text()
+            .await
+            .expect("text")
+            .contains("https://track.example/open.gif")
+    );
+    let (status, _) = m
+        .app
+        .call(Method::GET, "/api/v1/letters/no-such-message/html", None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let file = first["attachments"]
+        .as_array()
+        .expect("attachments")
+        .iter()
+        .find(|f| f["filename"] == "label.pdf")
+        .expect("the PDF");
     assert_eq!(file["filename"], "label.pdf");
     assert_eq!(file["content_type"], "application/pdf");
     let got = m

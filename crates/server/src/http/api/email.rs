@@ -97,3 +97,90 @@ pub async fn test_connection(
         connect::test(&app, agent.account_id(), &id).await?,
     ))
 }
+
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LetterHtmlQuery {
+    /// Show remote images too (they tell the sender the letter was read).
+    pub remote_images: Option<bool>,
+}
+
+/// The header telling how many remote images were left out.
+pub const REMOTE_IMAGES_HEADER: &str = "x-casedesk-remote-images";
+
+#[utoipa::path(get, path = "/api/v1/letters/{message_id}/html", tag = "cases",
+    params(("message_id" = String, Path), LetterHtmlQuery),
+    responses((status = 200, content_type = "text/html",
+        description = "The letter's HTML body, sanitized, in a document sandboxed without \
+            script; `X-Casedesk-Remote-Images` says how many remote images were left out"),
+        (status = 404, description = "No such letter, or it has no HTML body"),
+        (status = 503, description = "This server keeps no attachments, where letters are kept")))]
+pub async fn letter_html(
+    State(app): State<App>,
+    agent: Agent,
+    Path(message_id): Path<String>,
+    super::Query(q): super::Query<LetterHtmlQuery>,
+) -> Result<axum::response::Response, AppError> {
+    use axum::http::{HeaderValue, header};
+    use axum::response::IntoResponse;
+    let files = attachments::configured(&app)?;
+    let account_id = agent.account_id().to_owned();
+    let id = message_id.clone();
+    let letter = casedesk_store::read::<_, AppError, _>(&*app.store, move |tx| {
+        Box::pin(async move {
+            let message = tx
+                .get_message(&account_id, &id)
+                .await
+                .map_err(|_| AppError::not_found("letter"))?;
+            Ok(tx
+                .list_case_letters(&account_id, &message.case_id)
+                .await?
+                .into_iter()
+                .find(|l| l.message_id == message.id))
+        })
+    })
+    .await?
+    .ok_or_else(|| AppError::not_found("letter"))?;
+    let no_html = || AppError::not_found("HTML body of the letter");
+    let html = letter.html.as_deref().ok_or_else(no_html)?;
+    // Inline images come from the raw letter, kept as it arrived.
+    let inline = match &letter.raw_file {
+        Some(raw) => match files.read_file(&letter.account_id, raw).await {
+            Ok(bytes) => casedesk_mail::Letter::parse(&bytes)
+                .map(|l| casedesk_mail::html::inline_images(&l))
+                .unwrap_or_default(),
+            Err(_) => Default::default(),
+        },
+        None => Default::default(),
+    };
+    let remote = q.remote_images.unwrap_or(false);
+    let shown = casedesk_mail::html::sanitize(html, &inline, remote);
+    let csp = format!(
+        "sandbox allow-popups allow-popups-to-escape-sandbox; default-src 'none'; \
+         img-src data:{}; style-src 'unsafe-inline'; frame-ancestors 'self'",
+        if remote { " https: http:" } else { "" }
+    );
+    let mut response = casedesk_mail::html::document(&shown.html).into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    h.insert(REMOTE_IMAGES_HEADER, HeaderValue::from(shown.remote_images));
+    Ok(response)
+}

@@ -184,6 +184,7 @@ pub fn router() -> (axum::Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(inbound::inbound))
         .routes(routes!(email::inbound_mime))
         .routes(routes!(email::test_connection))
+        .routes(routes!(email::letter_html))
         .routes(routes!(cases::list_cases))
         .routes(routes!(export::export_cases))
         .routes(routes!(stats::stats))
