@@ -159,7 +159,12 @@ impl Letter {
         let text = (0..m.text_body_count())
             .filter_map(|i| m.body_text(i))
             // Lines end in CRLF on the wire; stored text ends them in LF.
-            .map(|t| t.replace("\r\n", "\n").trim_end().to_owned())
+            .map(|t| {
+                t.replace("\r\n", "\n")
+                    .trim_start_matches('\n')
+                    .trim_end()
+                    .to_owned()
+            })
             .filter(|t| !t.trim().is_empty())
             .collect::<Vec<_>>()
             .join("\n\n");
