@@ -29,3 +29,9 @@ CREATE TABLE letters (
     raw_file TEXT,
     created_at BIGINT NOT NULL
 );
+
+-- One person, many channels: an agent links a customer's profiles in
+-- different channels (an e-mail address, a Telegram user, a widget
+-- visitor); linked profiles share a person id.
+ALTER TABLE customers ADD COLUMN person_id TEXT;
+CREATE INDEX customers_person ON customers(account_id, person_id);

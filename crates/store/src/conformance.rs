@@ -31,7 +31,9 @@ pub use catalog::{labels_on_cases_filter_and_delete, rules_and_rule_timers, temp
 pub use concurrency::{
     concurrent_deadline_claims_never_overlap, concurrent_messages_of_one_customer_make_one_case,
 };
-pub use email::letters_are_stored_once_and_found_by_their_thread;
+pub use email::{
+    letters_are_stored_once_and_found_by_their_thread, one_persons_profiles_link_and_unlink,
+};
 pub use messenger::{
     channel_secrets_round_trip_and_stay_out_of_debug,
     channel_updates_are_stored_once_and_claimed_in_each_chats_order,
@@ -108,6 +110,7 @@ macro_rules! conformance_tests {
             concurrent_update_workers_keep_each_chats_order,
             messenger_edits_albums_requeues_and_deliveries,
             letters_are_stored_once_and_found_by_their_thread,
+            one_persons_profiles_link_and_unlink,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {

@@ -255,6 +255,24 @@ pub trait ChannelTx: Send {
         email: Option<&str>,
     ) -> R<()>;
     /// The account's customers with this e-mail address, in every channel.
+    /// Links two of the account's customer profiles as one person (each
+    /// with the profiles already linked to it); returns the person's id.
+    /// `NotFound` when either is not the account's.
+    async fn link_customers(
+        &mut self,
+        account_id: &str,
+        customer_id: &str,
+        other_id: &str,
+    ) -> R<String>;
+    /// Takes a profile out of its person; `false` when it was in none.
+    async fn unlink_customer(&mut self, account_id: &str, customer_id: &str) -> R<bool>;
+    /// The profiles of the customer's person: the customer and every
+    /// profile linked to it, oldest first.
+    async fn list_linked_customers(
+        &mut self,
+        account_id: &str,
+        customer_id: &str,
+    ) -> R<Vec<CustomerRecord>>;
     async fn list_customers_by_email(
         &mut self,
         account_id: &str,

@@ -106,6 +106,9 @@ pub struct CustomerRecord {
     pub created_at: Time,
     /// The language their messenger reports (`ru`, `pt-br`), if any.
     pub language: Option<String>,
+    /// The person this profile belongs to, when an agent linked it to
+    /// profiles of other channels (shared by every linked profile).
+    pub person_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

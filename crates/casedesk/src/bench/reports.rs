@@ -484,6 +484,7 @@ fn history_batch(
             latest_case_id: Some(latest.id.clone()),
             created_at: created,
             language: None,
+            person_id: None,
         });
         cases.push(case);
         cases.extend(extra);

@@ -435,6 +435,8 @@ async fn openapi_lists_every_route(backend: Backend) {
             "/api/v1/widget/{channel_id}/attachments/{attachment_id}",
         ),
         ("patch", "/api/v1/customers/{id}"),
+        ("post", "/api/v1/customers/{id}/links"),
+        ("delete", "/api/v1/customers/{id}/links"),
         ("delete", "/api/v1/customers/{id}/sessions"),
         ("post", "/api/v1/cases/{id}/attachments"),
         ("get", "/api/v1/attachments/{id}"),

@@ -14,6 +14,7 @@ use crate::smtp::{FakeSmtp, login_token};
 
 on_both!(
     help_center_signs_in_by_mail_and_shows_own_cases_across_channels,
+    linked_profiles_are_one_person_for_agents_and_the_help_center,
     help_center_close_is_the_customers_fourth_way,
     help_center_refuses_bad_input_and_strangers,
     widget_link_and_signed_email_open_the_help_center,
@@ -938,5 +939,106 @@ async fn idle_visitor_tokens_expire(backend: Backend) {
         "use moved it"
     );
     store.close().await;
+    app.stop().await;
+}
+
+async fn linked_profiles_are_one_person_for_agents_and_the_help_center(backend: Backend) {
+    let (app, smtp) = with_mail(backend).await;
+    let account = account_id(&app).await;
+    // Ann writes from her messenger (no address known there) and, as
+    // another profile, from the address the Help Center knows.
+    let chat = s(&app.customer_says("ann-tg", "m1", "parcel late").await["case_id"]);
+    let letter = s(&app.customer_says("ann-mail", "m2", "invoice?").await["case_id"]);
+    let tg = s(&app.case(&chat).await["customer_id"]);
+    let mail = s(&app.case(&letter).await["customer_id"]);
+    assert_eq!(
+        set_email(&app, &mail, json!("ann@example.com")).await.0,
+        StatusCode::OK
+    );
+
+    let (st, linked) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/customers/{tg}/links"),
+            Some(json!({"customer_id": mail})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{linked}");
+    assert_eq!(linked["linked"][0]["id"], mail.as_str());
+    let person = s(&linked["person_id"]);
+    let other = app
+        .ok(Method::GET, &format!("/api/v1/customers/{mail}"), None)
+        .await;
+    assert_eq!(other["person_id"], person.as_str());
+    assert_eq!(other["linked"][0]["id"], tg.as_str(), "both ways: {other}");
+
+    // Signed in by her address, she sees the messenger case too.
+    let (session, _) = sign_in_by_mail(&app, &smtp, &account, "ann@example.com", 1).await;
+    let (st, _, list) = h(
+        &app,
+        Method::GET,
+        &format!("{account}/cases"),
+        Some(&session),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    let mut ids = case_ids(&list);
+    ids.sort();
+    let mut both = vec![chat.clone(), letter.clone()];
+    both.sort();
+    assert_eq!(ids, both);
+
+    // Unlinked, the messenger profile is its own person again.
+    let (st, _) = app
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/customers/{tg}/links"),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (_, _, list) = h(
+        &app,
+        Method::GET,
+        &format!("{account}/cases"),
+        Some(&session),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(case_ids(&list), [letter.clone()]);
+    let other = app
+        .ok(Method::GET, &format!("/api/v1/customers/{mail}"), None)
+        .await;
+    assert_eq!(other["linked"], json!([]));
+
+    // Refusals.
+    let (st, _) = app
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/customers/{tg}/links"),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "linked to none");
+    for (body, want) in [
+        (json!({"customer_id": tg}), StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            json!({"customer_id": "no-such-customer"}),
+            StatusCode::NOT_FOUND,
+        ),
+        (json!({"customer": mail}), StatusCode::UNPROCESSABLE_ENTITY),
+    ] {
+        let (st, v) = app
+            .call(
+                Method::POST,
+                &format!("/api/v1/customers/{tg}/links"),
+                Some(body),
+            )
+            .await;
+        assert_eq!(st, want, "{v}");
+    }
     app.stop().await;
 }

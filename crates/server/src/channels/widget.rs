@@ -330,6 +330,7 @@ pub async fn create_visitor(
                     latest_case_id: None,
                     created_at: at,
                     language: None,
+                    person_id: None,
                 })
                 .await?;
             if email.is_some() && email != customer.email {

@@ -273,8 +273,9 @@ pub async fn sign_out(app: &App, person: &Person) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Every customer record of the person: the one they signed in as, and
-/// all of the account's customers with their address (or that customer's).
+/// Every customer record of the person: the one they signed in as, all of
+/// the account's customers with their address (or that customer's), and
+/// the profiles linked to those.
 async fn customers_of(
     tx: &mut dyn casedesk_store::Tx,
     person: &Person,
@@ -298,6 +299,15 @@ async fn customers_of(
             .list_customers_by_email(&person.account_id, &email)
             .await?
         {
+            if !out.iter().any(|o| o.id == c.id) {
+                out.push(c);
+            }
+        }
+    }
+    // And the profiles an agent linked to any of them (another channel's).
+    let found: Vec<String> = out.iter().map(|c| c.id.clone()).collect();
+    for id in found {
+        for c in tx.list_linked_customers(&person.account_id, &id).await? {
             if !out.iter().any(|o| o.id == c.id) {
                 out.push(c);
             }

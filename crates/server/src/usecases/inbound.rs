@@ -261,6 +261,7 @@ async fn lock_customer(
         latest_case_id: None,
         created_at: at,
         language: msg.customer_language.clone(),
+        person_id: None,
     })
     .await
 }

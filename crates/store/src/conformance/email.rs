@@ -157,3 +157,74 @@ pub async fn letters_are_stored_once_and_found_by_their_thread(store: Arc<dyn St
     );
     assert_eq!(letters[0].html.as_deref(), Some("<p>hello</p>"));
 }
+
+pub async fn one_persons_profiles_link_and_unlink(store: Arc<dyn Store>) {
+    let store = &*store;
+    let w = world(store, "acc-a").await;
+    let other = world(store, "acc-b").await;
+    let (acc, ch) = (w.account_id.clone(), w.channel_id.clone());
+    write_ok(store, "two more profiles", move |tx| {
+        Box::pin(async move {
+            for (id, ext) in [("cu-tg", "tg-1"), ("cu-web", "web-1")] {
+                tx.upsert_customer_locked(&customer(id, &acc, &ch, ext))
+                    .await?;
+            }
+            Ok(())
+        })
+    })
+    .await;
+    let linked = |id: &'static str| {
+        let acc = w.account_id.clone();
+        async move {
+            read_ok(store, "linked", move |tx| {
+                Box::pin(async move { tx.list_linked_customers(&acc, id).await })
+            })
+            .await
+            .into_iter()
+            .map(|c| c.id)
+            .collect::<Vec<_>>()
+        }
+    };
+    let main = w.customer_id.clone();
+    assert_eq!(linked("cu-tg").await, ["cu-tg"], "alone before any link");
+    let (acc, m) = (w.account_id.clone(), main.clone());
+    let (first, second) = write_ok(store, "link", move |tx| {
+        Box::pin(async move {
+            let first = tx.link_customers(&acc, &m, "cu-tg").await?;
+            let second = tx.link_customers(&acc, "cu-web", "cu-tg").await?;
+            Ok((first, second))
+        })
+    })
+    .await;
+    assert_eq!(first, second, "one person");
+    let mut all = vec![main.clone(), s("cu-tg"), s("cu-web")];
+    all.sort();
+    let mut got = linked("cu-web").await;
+    got.sort();
+    assert_eq!(got, all);
+    let acc = w.account_id.clone();
+    let (unlinked, again) = write_ok(store, "unlink", move |tx| {
+        Box::pin(async move {
+            Ok((
+                tx.unlink_customer(&acc, "cu-tg").await?,
+                tx.unlink_customer(&acc, "cu-tg").await?,
+            ))
+        })
+    })
+    .await;
+    assert!(unlinked && !again);
+    assert_eq!(linked("cu-tg").await, ["cu-tg"]);
+    let mut rest = linked("cu-web").await;
+    rest.sort();
+    let mut want = vec![main.clone(), s("cu-web")];
+    want.sort();
+    assert_eq!(rest, want);
+    let (acc, theirs) = (w.account_id.clone(), other.customer_id.clone());
+    assert_not_found(
+        "another account's profile",
+        try_write(store, move |tx| {
+            Box::pin(async move { tx.link_customers(&acc, "cu-web", &theirs).await })
+        })
+        .await,
+    );
+}

@@ -113,6 +113,7 @@ pub(crate) fn customer(
         latest_case_id: None,
         created_at: t(3),
         language: None,
+        person_id: None,
     }
 }
 

@@ -155,6 +155,69 @@ impl<S: Sql + ?Sized> ChannelTx for S {
         .await
     }
 
+    async fn link_customers(
+        &mut self,
+        account_id: &str,
+        customer_id: &str,
+        other_id: &str,
+    ) -> R<String> {
+        let sql = format!(
+            "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE account_id = $1 AND id = $2{}",
+            self.dialect().for_update()
+        );
+        let a = self
+            .one(&sql, &args![account_id, customer_id], codec::customer)
+            .await?;
+        let b = self
+            .one(&sql, &args![account_id, other_id], codec::customer)
+            .await?;
+        // The person both join: either's, else the other profile's id.
+        let person = b
+            .person_id
+            .clone()
+            .or_else(|| a.person_id.clone())
+            .unwrap_or_else(|| b.id.clone());
+        self.execute(
+            "UPDATE customers SET person_id = $2 WHERE account_id = $1 \
+             AND (id = $3 OR id = $4 OR person_id = $5 OR person_id = $6)",
+            &args![
+                account_id,
+                &person,
+                &a.id,
+                &b.id,
+                &a.person_id,
+                &b.person_id
+            ],
+        )
+        .await?;
+        Ok(person)
+    }
+
+    async fn unlink_customer(&mut self, account_id: &str, customer_id: &str) -> R<bool> {
+        let n = self
+            .execute(
+                "UPDATE customers SET person_id = NULL \
+                 WHERE account_id = $1 AND id = $2 AND person_id IS NOT NULL",
+                &args![account_id, customer_id],
+            )
+            .await?;
+        Ok(n > 0)
+    }
+
+    async fn list_linked_customers(
+        &mut self,
+        account_id: &str,
+        customer_id: &str,
+    ) -> R<Vec<CustomerRecord>> {
+        let sql = format!(
+            "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE account_id = $1 AND (id = $2 OR \
+             person_id = (SELECT person_id FROM customers WHERE account_id = $1 AND id = $2)) \
+             ORDER BY created_at, id"
+        );
+        self.all(&sql, &args![account_id, customer_id], codec::customer)
+            .await
+    }
+
     async fn list_customers_by_email(
         &mut self,
         account_id: &str,

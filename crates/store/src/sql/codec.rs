@@ -24,8 +24,8 @@ pub(crate) const AGENT_COLUMNS: &str =
 pub(crate) const TOKEN_COLUMNS: &str = "token_hash, account_id, agent_id, created_at, expires_at";
 pub(crate) const CHANNEL_COLUMNS: &str =
     "id, account_id, kind, name, webhook_url, inbound_token, created_at, allowed_origins";
-pub const CUSTOMER_COLUMNS: &str =
-    "id, account_id, channel_id, external_id, name, email, latest_case_id, created_at, language";
+pub const CUSTOMER_COLUMNS: &str = "id, account_id, channel_id, external_id, name, email, latest_case_id, created_at, language, \
+     person_id";
 pub(crate) const VISITOR_COLUMNS: &str = "token_hash, account_id, channel_id, customer_id, \
      created_at, COALESCE(last_seen_at, created_at) AS last_seen_at";
 pub(crate) const ATTACHMENT_COLUMNS: &str =
@@ -147,6 +147,7 @@ pub fn customer_values(c: &CustomerRecord) -> Vec<Value> {
         (&c.latest_case_id).into(),
         c.created_at.into(),
         (&c.language).into(),
+        (&c.person_id).into(),
     ]
 }
 
@@ -161,6 +162,7 @@ pub(crate) fn customer(row: &Row) -> R<CustomerRecord> {
         latest_case_id: row.get("latest_case_id")?,
         created_at: row.get("created_at")?,
         language: row.get("language")?,
+        person_id: row.get("person_id")?,
     })
 }
 

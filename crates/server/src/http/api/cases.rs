@@ -346,15 +346,71 @@ pub async fn get_customer(
     Path(id): Path<String>,
 ) -> Result<axum::Json<CustomerDto>, AppError> {
     let account_id = agent.account_id().to_owned();
-    let customer = read::<_, AppError, _>(&*app.store, move |tx| {
+    let (customer, profiles) = read::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
-            tx.get_customer(&account_id, &id)
+            let customer = tx
+                .get_customer(&account_id, &id)
                 .await
-                .map_err(not_found("customer"))
+                .map_err(not_found("customer"))?;
+            let profiles = tx.list_linked_customers(&account_id, &id).await?;
+            Ok((customer, profiles))
         })
     })
     .await?;
-    Ok(axum::Json(CustomerDto::from(&customer)))
+    Ok(axum::Json(CustomerDto::with_linked(&customer, &profiles)))
+}
+
+#[utoipa::path(post, path = "/api/v1/customers/{id}/links", tag = "customers",
+    params(("id" = String, Path)), request_body = LinkCustomer,
+    responses((status = 200, body = CustomerDto,
+        description = "Linked: one person with the other profile (and the profiles linked to either); the case page and the Help Center show the person's cases across channels"),
+        (status = 404, description = "Either profile is not the account's"),
+        (status = 422, description = "A profile linked to itself")))]
+pub async fn link_customer(
+    State(app): State<App>,
+    agent: Agent,
+    Path(id): Path<String>,
+    Json(body): Json<LinkCustomer>,
+) -> Result<axum::Json<CustomerDto>, AppError> {
+    if body.customer_id == id {
+        return Err(AppError::invalid("customer_id must be another profile"));
+    }
+    let account_id = agent.account_id().to_owned();
+    let (customer, profiles) = write::<_, AppError, _>(&*app.store, move |tx| {
+        Box::pin(async move {
+            tx.link_customers(&account_id, &id, &body.customer_id)
+                .await
+                .map_err(not_found("customer"))?;
+            let customer = tx.get_customer(&account_id, &id).await?;
+            let profiles = tx.list_linked_customers(&account_id, &id).await?;
+            Ok((customer, profiles))
+        })
+    })
+    .await?;
+    Ok(axum::Json(CustomerDto::with_linked(&customer, &profiles)))
+}
+
+#[utoipa::path(delete, path = "/api/v1/customers/{id}/links", tag = "customers",
+    params(("id" = String, Path)),
+    responses((status = 204, description = "The profile is its own person again"),
+        (status = 404, description = "No such profile of the account, or it is linked to none")))]
+pub async fn unlink_customer(
+    State(app): State<App>,
+    agent: Agent,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    let account_id = agent.account_id().to_owned();
+    write::<_, AppError, _>(&*app.store, move |tx| {
+        Box::pin(async move {
+            if tx.unlink_customer(&account_id, &id).await? {
+                Ok(())
+            } else {
+                Err(AppError::not_found("linked customer"))
+            }
+        })
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(patch, path = "/api/v1/customers/{id}", tag = "customers",

@@ -782,6 +782,51 @@ pub struct CustomerDto {
     pub created_at: String,
     /// The language the customer's messenger reports (`ru`, `pt-br`).
     pub language: Option<String>,
+    /// The person this profile is linked with profiles of other channels
+    /// as; `null` when it is linked to none.
+    pub person_id: Option<String>,
+    /// The person's other profiles (`GET /customers/{id}`, the link calls;
+    /// empty elsewhere): their cases are `GET /cases?customer_id=…`.
+    pub linked: Vec<LinkedProfileDto>,
+}
+
+/// Another channel's profile of the same person.
+#[derive(Serialize, ToSchema)]
+pub struct LinkedProfileDto {
+    pub id: String,
+    pub channel_id: String,
+    pub external_id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub latest_case_id: Option<String>,
+}
+
+impl CustomerDto {
+    /// The profile with the person's `profiles` (itself among them or not).
+    pub fn with_linked(c: &CustomerRecord, profiles: &[CustomerRecord]) -> Self {
+        let mut dto = CustomerDto::from(c);
+        dto.linked = profiles
+            .iter()
+            .filter(|p| p.id != c.id)
+            .map(|p| LinkedProfileDto {
+                id: p.id.clone(),
+                channel_id: p.channel_id.clone(),
+                external_id: p.external_id.clone(),
+                name: p.name.clone(),
+                email: p.email.clone(),
+                latest_case_id: p.latest_case_id.clone(),
+            })
+            .collect();
+        dto
+    }
+}
+
+/// `POST /customers/{id}/links`: the profile to link this one with.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkCustomer {
+    /// Another profile of the account (another channel's, usually).
+    pub customer_id: String,
 }
 
 /// `PATCH /customers/{id}`: only the fields given change.
@@ -805,6 +850,8 @@ impl From<&CustomerRecord> for CustomerDto {
             latest_case_id: c.latest_case_id.clone(),
             created_at: rfc3339(c.created_at),
             language: c.language.clone(),
+            person_id: c.person_id.clone(),
+            linked: Vec::new(),
         }
     }
 }

@@ -197,6 +197,7 @@ pub fn router() -> (axum::Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(cases::merge_previous))
         .routes(routes!(cases::mark_read))
         .routes(routes!(cases::get_customer, cases::patch_customer))
+        .routes(routes!(cases::link_customer, cases::unlink_customer))
         .routes(routes!(templates::list_labels, templates::create_label))
         .routes(routes!(templates::patch_label, templates::delete_label))
         .routes(routes!(templates::add_case_label))
