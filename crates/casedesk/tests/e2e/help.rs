@@ -1008,7 +1008,7 @@ async fn linked_profiles_are_one_person_for_agents_and_the_help_center(backend: 
         None,
     )
     .await;
-    assert_eq!(case_ids(&list), [letter.clone()]);
+    assert_eq!(case_ids(&list), std::slice::from_ref(&letter));
     let other = app
         .ok(Method::GET, &format!("/api/v1/customers/{mail}"), None)
         .await;
