@@ -4,13 +4,21 @@
 //! One browser and one server serve every scenario, run one after another
 //! (the machine has two cores); a failing scenario leaves a screenshot in
 //! `target/browser-screenshots/` and the others still run.
+//!
+//! `CASEDESK_BROWSER_SCENARIOS=log_in,admin_settings` runs only the named
+//! scenarios, in the suite's order (name `log_in` first: the scenarios
+//! after it expect a signed-in browser).
 
+mod email;
 mod harness;
 mod help;
 #[allow(dead_code)]
 #[path = "../e2e/helpers.rs"]
 mod helpers;
 mod scenarios;
+#[allow(dead_code)]
+#[path = "../e2e/smtp.rs"]
+mod smtp;
 mod telegram;
 mod widget;
 
@@ -36,13 +44,30 @@ async fn agent_ui_in_a_real_browser() {
     })
     .await;
     let browser = Browser::start(&app.base).await;
-    let mut failures = Vec::new();
-    for (name, scenario) in scenarios::ALL
+    let all: Vec<_> = scenarios::ALL
         .iter()
         .chain(widget::ALL)
         .chain(help::ALL)
         .chain(telegram::ALL)
-    {
+        .chain(email::ALL)
+        .collect();
+    let only = std::env::var("CASEDESK_BROWSER_SCENARIOS").unwrap_or_default();
+    let only: Vec<&str> = only
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .collect();
+    for name in &only {
+        assert!(
+            all.iter().any(|(n, _)| n == name),
+            "CASEDESK_BROWSER_SCENARIOS names {name:?}, which is no scenario"
+        );
+    }
+    let mut failures = Vec::new();
+    for (name, scenario) in all {
+        if !only.is_empty() && !only.contains(name) {
+            continue;
+        }
         let started = Instant::now();
         let outcome = std::panic::AssertUnwindSafe(scenario(&app, &browser))
             .catch_unwind()

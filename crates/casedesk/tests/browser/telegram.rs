@@ -23,7 +23,7 @@ pub const ALL: &[(&str, Scenario)] = &[("telegram_bot_connected_and_photo_shown"
 })];
 
 /// Whoever the scenarios before left signed in (or nobody), the admin now.
-async fn sign_in_as_admin(b: &Browser) {
+pub(crate) async fn sign_in_as_admin(b: &Browser) {
     b.goto("/#/active").await;
     b.wait_js(
         "the login form or the app",

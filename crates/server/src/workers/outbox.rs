@@ -59,14 +59,41 @@ async fn deliver(app: &AppState, item: OutboxItem) {
         last_error: error.map(|e| e.chars().take(500).collect()),
         now: at,
     };
+    let state = match update.outcome {
+        OutboxOutcome::Delivered => Some("delivered"),
+        OutboxOutcome::Failed => Some("failed"),
+        _ => None,
+    };
+    let (account, message_id) = (item.account_id.clone(), item.message_id.clone());
     let saved = write::<_, StoreError, _>(&*app.store, move |tx| {
-        Box::pin(async move { tx.finish_outbox(&update).await })
+        Box::pin(async move {
+            tx.finish_outbox(&update).await?;
+            // The case page shows each reply's delivery: tell it the end.
+            match state {
+                Some(_) => {
+                    let message = tx.get_message(&account, &message_id).await?;
+                    Ok(Some(tx.get_case(&account, &message.case_id).await?))
+                }
+                None => Ok(None),
+            }
+        })
     })
     .await;
-    if let Err(e) = saved {
-        // The lease runs out and the item is tried again: at least once.
-        tracing::warn!(delivery = %item.id, "recording a delivery failed: {e}");
-        return;
+    let case = match saved {
+        Ok(case) => case,
+        Err(e) => {
+            // The lease runs out and the item is tried again: at least once.
+            tracing::warn!(delivery = %item.id, "recording a delivery failed: {e}");
+            return;
+        }
+    };
+    if let (Some(case), Some(state)) = (case, state) {
+        let updated = crate::usecases::unit::notice(
+            &case,
+            "message.updated",
+            serde_json::json!({ "message_id": item.message_id, "delivery": state }),
+        );
+        app.after_commit(vec![updated], false);
     }
     if let Some(reason) = refused {
         let noted = crate::usecases::messages::note_undelivered(

@@ -40,7 +40,7 @@ export function connectEvents() {
       }, 3000);
     }
   });
-  for (const kind of ["case.created", "case.updated", "message.created", "case.auto_finish_warning"]) {
+  for (const kind of ["case.created", "case.updated", "message.created", "message.updated", "case.auto_finish_warning"]) {
     es.addEventListener(kind, (ev) => {
       let notice;
       try {

@@ -1,5 +1,6 @@
 // A case's messages: customer, agent, note and system lines, reactions,
-// the message a reaction note points to (R10), and attached files.
+// the message a reaction note points to (R10), attached files, and a
+// letter's subject, sender and other recipients.
 
 import { h, svgEl, fmtSize, t } from "../../shared.js";
 import { state, agentName } from "../state.js";
@@ -19,7 +20,7 @@ export function messageItem(m, kase, actions = {}) {
   const files = m.attachments || [];
   // Without a caption a file's message says just its name: the chip does.
   const uncaptioned = files.length === 1 && m.text === files[0].filename;
-  const body = [uncaptioned ? null : h("div", { class: "text", dir: "auto", "data-test": "message-text" }, m.text)];
+  const body = [letterHead(m.letter), uncaptioned ? null : h("div", { class: "text", dir: "auto", "data-test": "message-text" }, m.text)];
   if (files.length) body.push(attachmentsBox(files));
   if (m.reacted_message_id) {
     // R10: the note links to the message it reacts to.
@@ -70,6 +71,24 @@ export function messageItem(m, kase, actions = {}) {
           { class: "reactions", "data-test": "reactions" },
           m.reactions.map((r) => h("span", { class: "reaction", title: fmtTime(r.created_at) }, r.emoji)),
         )
+      : null,
+  );
+}
+
+/** A letter's subject and sender, the others it went to, and whether a
+ * machine sent it (an out-of-office reply, a bounce, list mail: the
+ * badge's title says why). All of it is text, whatever the letter held. */
+function letterHead(letter) {
+  if (!letter) return null;
+  const others = letter.recipients || [];
+  return h(
+    "div",
+    { class: "letter-head", "data-test": "letter-head" },
+    h("span", { class: "letter-subject", dir: "auto", "data-test": "letter-subject" }, letter.subject || t("letter_no_subject")),
+    h("span", { class: "letter-from", dir: "auto", "data-test": "letter-from" }, t("letter_from", { from: letter.from })),
+    others.length ? h("span", { class: "letter-recipients", dir: "auto", "data-test": "letter-recipients" }, t("letter_also_to", { list: others.join(", ") })) : null,
+    letter.automatic
+      ? h("span", { class: "badge letter-automatic", "data-test": "letter-automatic", title: letter.automatic }, t("letter_automatic"))
       : null,
   );
 }

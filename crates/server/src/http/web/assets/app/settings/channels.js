@@ -1,6 +1,6 @@
-// Settings → Channels: messenger bridges (`api`), web chat widgets and
-// Telegram bots; their snippets, allowed sites, bot status, failed
-// deliveries and failed updates.
+// Settings → Channels: messenger bridges (`api`), web chat widgets,
+// Telegram bots and e-mail mailboxes; their snippets, allowed sites, bot
+// status, mailbox and SMTP server, failed deliveries and failed updates.
 
 import { h, append, clear, t } from "../../shared.js";
 import { api } from "../api.js";
@@ -8,10 +8,11 @@ import { state } from "../state.js";
 import { attempt, copyText, fmtTime, openDialog, toast } from "../ui.js";
 
 /** Settings → Channels: the account's channels and a form to create one,
- * a messenger bridge (`api`) or the web chat widget (`widget`). A widget
- * channel shows the snippet for the site and its allowed sites; the
- * secrets (an api channel's inbound token, a widget's signing key) are
- * shown once, right after creation, and never kept in `state`. */
+ * a messenger bridge (`api`), the web chat widget (`widget`), a Telegram
+ * bot or a mailbox (`email`). A widget channel shows the snippet for the
+ * site and its allowed sites, an e-mail channel where raw letters go; the
+ * secrets (an api or e-mail channel's inbound token, a widget's signing
+ * key) are shown once, right after creation, and never kept in `state`. */
 export function channelsCard() {
   const list = h("ul", { class: "plain channel-list", id: "channel-list", "data-test": "channel-list" });
   const keep = (channel) => {
@@ -32,6 +33,7 @@ export function channelsCard() {
     h("option", { value: "api" }, t("kind_api")),
     h("option", { value: "widget" }, t("kind_widget")),
     h("option", { value: "telegram" }, t("kind_telegram")),
+    h("option", { value: "email" }, t("kind_email")),
   );
   const botToken = h("input", {
     type: "password",
@@ -68,14 +70,17 @@ export function channelsCard() {
     origins,
     h("p", { class: "hint", id: "channel-origins-hint" }, t("allowed_sites_hint")),
   );
+  const mail = mailboxFields();
   const showKind = () => {
     const widget = kind.value === "widget";
     const telegram = kind.value === "telegram";
+    const email = kind.value === "email";
     // A hidden field must not block the form with its own validation.
-    hookField.hidden = hook.disabled = widget || telegram;
+    hookField.hidden = hook.disabled = widget || telegram || email;
     originsField.hidden = origins.disabled = !widget;
     botField.hidden = botToken.disabled = !telegram;
     botToken.required = telegram;
+    mail.show(email);
   };
   showKind();
   const error = h("p", { class: "form-error", id: "channel-error", "data-test": "channel-error", role: "alert", hidden: true });
@@ -92,6 +97,7 @@ export function channelsCard() {
         if (kind.value === "api" && hook.value.trim()) body.webhook_url = hook.value.trim();
         if (kind.value === "widget") body.allowed_origins = originLines(origins.value);
         if (kind.value === "telegram") body.bot_token = botToken.value.trim();
+        if (kind.value === "email") Object.assign(body, mail.body());
         error.hidden = true;
         button.disabled = true;
         let created;
@@ -107,6 +113,7 @@ export function channelsCard() {
         const { inbound_token: secret, ...channel } = created;
         keep(channel);
         name.value = hook.value = origins.value = botToken.value = "";
+        mail.reset();
         clear(tokenBox);
         tokenBox.hidden = true;
         if (channel.kind === "widget") {
@@ -121,7 +128,7 @@ export function channelsCard() {
           tokenBox,
           h("p", {}, t("token_once", { name: channel.name })),
           h("code", { class: "secret", "data-test": "inbound-token" }, secret),
-          h("p", {}, t("inbound_url"), " ", h("code", {}, inboundUrl(channel))),
+          channel.kind === "email" ? mimeUrlBox(channel) : h("p", {}, t("inbound_url"), " ", h("code", {}, inboundUrl(channel))),
         );
         tokenBox.hidden = false;
       },
@@ -132,6 +139,7 @@ export function channelsCard() {
     hookField,
     originsField,
     botField,
+    mail.fields,
     error,
     h("div", {}, h("button", { type: "submit", id: "channel-create", "data-test": "create-channel" }, t("create_channel"))),
     tokenBox,
@@ -143,9 +151,92 @@ function inboundUrl(channel) {
   return location.origin + "/api/v1/channels/" + channel.id + "/inbound";
 }
 
+/** The new e-mail channel's fields: its address and the SMTP server its
+ * replies leave through, which may be left out (replies are then not
+ * sent). `body()` is their part of the request: `smtp` once any of its
+ * fields is filled, so that the API names what is missing. */
+function mailboxFields() {
+  const input = (id, attrs) => h("input", { id, "data-test": id, autocomplete: "off", spellcheck: "false", ...attrs });
+  const address = input("channel-address", { type: "email", maxlength: 254, placeholder: "support@shop.example", "aria-describedby": "channel-address-hint" });
+  const host = input("smtp-host", { type: "text", maxlength: 253, placeholder: "smtp.shop.example" });
+  const port = input("smtp-port", { type: "number", min: 1, max: 65535, placeholder: "587", class: "smtp-port" });
+  const security = h(
+    "select",
+    { id: "smtp-security", "data-test": "smtp-security" },
+    h("option", { value: "" }, t("smtp_security_auto")),
+    ["starttls", "tls", "none"].map((s) => h("option", { value: s }, securityLabel(s))),
+  );
+  const user = input("smtp-user", { type: "text", maxlength: 320 });
+  const password = input("smtp-password", { type: "password", maxlength: 1024, "aria-describedby": "smtp-password-hint" });
+  const smtp = h(
+    "fieldset",
+    { class: "smtp-fields", "aria-describedby": "smtp-hint" },
+    h("legend", {}, t("smtp_legend")),
+    h("p", { class: "hint", id: "smtp-hint" }, t("smtp_hint")),
+    h("label", { class: "smtp-host" }, t("smtp_host"), host),
+    h("label", {}, t("smtp_port"), port),
+    h("label", {}, t("smtp_security"), security),
+    h("label", {}, t("smtp_user"), user),
+    h("label", {}, t("smtp_password"), password, h("span", { class: "hint", id: "smtp-password-hint" }, t("smtp_password_hint"))),
+  );
+  const fields = h(
+    "div",
+    { class: "mailbox-fields" },
+    h(
+      "div",
+      { class: "field" },
+      h("label", { for: "channel-address" }, t("email_address")),
+      address,
+      h("p", { class: "hint", id: "channel-address-hint" }, t("email_address_hint")),
+    ),
+    smtp,
+  );
+  const typed = [host, port, user, password];
+  return {
+    fields,
+    // A disabled fieldset disables what it holds.
+    show(on) {
+      fields.hidden = address.disabled = smtp.disabled = !on;
+      address.required = on;
+    },
+    body() {
+      const body = { address: address.value.trim() };
+      if (!typed.some((i) => i.value.trim())) return body;
+      body.smtp = { host: host.value.trim() };
+      if (port.value) body.smtp.port = Number(port.value);
+      if (security.value) body.smtp.security = security.value;
+      if (user.value.trim()) body.smtp.user = user.value.trim();
+      if (password.value) body.smtp.password = password.value;
+      return body;
+    },
+    reset() {
+      for (const i of [address, ...typed]) i.value = "";
+      security.value = "";
+    },
+  };
+}
+
+/** How an SMTP connection is secured, as admins read it. */
+function securityLabel(security) {
+  return ["tls", "starttls", "none"].includes(security) ? t("smtp_security_" + security) : security;
+}
+
+/** Where an e-mail channel takes raw letters, with a Copy button and what
+ * to point there. */
+function mimeUrlBox(c) {
+  const url = (c.email && c.email.inbound_mime_url) || "";
+  return h(
+    "div",
+    { class: "mime-box", "data-test": "mime-box" },
+    h("span", { class: "muted" }, t("mime_url")),
+    copyBox(url, t("mime_url"), { code: "mime-url", button: "copy-mime-url" }),
+    h("p", { class: "hint" }, t("mime_url_hint")),
+  );
+}
+
 /** The kind of a channel as admins read it. */
 function channelKindLabel(kind) {
-  return kind === "api" || kind === "widget" || kind === "telegram" ? t("kind_" + kind) : kind;
+  return ["api", "widget", "telegram", "email"].includes(kind) ? t("kind_" + kind) : kind;
 }
 
 /** A Telegram channel's bot as people name it: `@shop_bot`. */
@@ -179,6 +270,10 @@ function channelItem(c, keep) {
   );
   if (c.kind === "telegram") {
     append(item, telegramStatus(c), failedDeliveries(c), failedUpdates(c));
+    return item;
+  }
+  if (c.kind === "email") {
+    append(item, mailboxStatus(c), mimeUrlBox(c), failedDeliveries(c), failedUpdates(c));
     return item;
   }
   if (c.kind !== "widget") {
@@ -264,7 +359,7 @@ function failedDeliveries(c) {
   return failedList({
     box: { class: "channel-deliveries", "data-test": "failed-deliveries" },
     path: "/api/v1/channels/" + encodeURIComponent(c.id) + "/deliveries?state=failed&limit=20",
-    title: t("deliveries_failed"),
+    title: c.kind === "email" ? t("deliveries_failed_smtp") : t("deliveries_failed"),
     item: (d) => ({ attrs: { "data-id": d.id, "data-test": "failed-delivery" }, line: t("delivery_line", { time: fmtTime(d.failed_at), n: d.attempts }) }),
     button: { class: "secondary redeliver", "data-test": "redeliver", label: t("redeliver"), done: t("redelivered") },
     again: (d) => api("POST", "/api/v1/deliveries/" + encodeURIComponent(d.id) + "/redeliver"),
@@ -310,12 +405,18 @@ function failedList({ box: boxAttrs, path, title, item, button: b, again }) {
 
 /** The widget's snippet in a read-only, selectable box with a Copy button. */
 function snippetBox(snippet) {
-  const code = h("code", { class: "channel-snippet", "data-test": "channel-snippet" }, snippet);
+  return copyBox(snippet, t("snippet_label"), { code: "channel-snippet", button: "copy-snippet" });
+}
+
+/** `text` in a read-only, selectable box named `label`, with a Copy
+ * button; `test` names the code and the button for the tests. */
+function copyBox(text, label, test) {
+  const code = h("code", { class: test.code, "data-test": test.code }, text);
   return h(
     "div",
     { class: "snippet-box" },
-    h("pre", { class: "snippet", tabindex: 0, "aria-label": t("snippet_label") }, code),
-    h("button", { type: "button", class: "secondary copy-snippet", "data-test": "copy-snippet", onclick: () => copyText(code) }, t("copy")),
+    h("pre", { class: "snippet", tabindex: 0, "aria-label": label }, code),
+    h("button", { type: "button", class: "secondary " + test.button, "data-test": test.button, onclick: () => copyText(code) }, t("copy")),
   );
 }
 
@@ -353,16 +454,38 @@ function telegramStatus(c) {
   return box;
 }
 
-/** The updates of a Telegram channel given up on, each with its error and
- * a Retry button; hidden while there are none. */
+/** An e-mail channel's mailbox and the SMTP server its replies leave
+ * through, or that they wait for want of one. */
+function mailboxStatus(c) {
+  const mail = c.email || {};
+  const smtp = mail.smtp;
+  return h(
+    "div",
+    { class: "muted mailbox-status", "data-test": "mailbox-status" },
+    h("span", { "data-test": "mailbox-address" }, mail.address || ""),
+    " · ",
+    smtp
+      ? h("span", { "data-test": "smtp-server" }, t("smtp_via", { server: smtp.host + ":" + smtp.port, security: securityLabel(smtp.security) }))
+      : h("span", { class: "smtp-missing", "data-test": "smtp-server" }, t("smtp_missing")),
+  );
+}
+
+/** The updates of a Telegram channel, or the letters of an e-mail one,
+ * given up on, each with its error (why a letter could not be read) and a
+ * Retry button; hidden while there are none. */
 function failedUpdates(c) {
   const base = "/api/v1/channels/" + encodeURIComponent(c.id) + "/updates";
+  const letters = c.kind === "email";
+  const line = (u) =>
+    letters
+      ? t("letter_line", { key: u.key || u.update_id, time: fmtTime(u.failed_at), n: u.attempts })
+      : t("update_line", { id: u.update_id, time: fmtTime(u.failed_at), n: u.attempts });
   return failedList({
     box: { class: "channel-updates", "data-test": "failed-updates" },
     path: base + "?state=failed&limit=20",
-    title: t("updates_failed"),
-    item: (u) => ({ attrs: { "data-test": "failed-update" }, line: t("update_line", { id: u.update_id, time: fmtTime(u.failed_at), n: u.attempts }) }),
-    button: { class: "secondary", "data-test": "retry-update", label: t("retry"), done: t("update_retried") },
+    title: letters ? t("letters_failed") : t("updates_failed"),
+    item: (u) => ({ attrs: { "data-test": "failed-update" }, line: line(u) }),
+    button: { class: "secondary", "data-test": "retry-update", label: t("retry"), done: letters ? t("letter_retried") : t("update_retried") },
     again: (u) => api("POST", base + "/" + u.update_id + "/retry"),
   });
 }

@@ -1,0 +1,244 @@
+//! The e-mail channel in the agent UI: an admin adds a mailbox in Settings
+//! with an SMTP server (the API's refusal shown on the way) and gets the
+//! address raw letters go to; a letter posted there shows in its case with
+//! its subject, sender and other recipients, as text; a machine's answer
+//! joins it marked automatic; the agent's reply leaves by SMTP (a loopback
+//! receiver) and shows as sent; a letter that cannot be read is listed in
+//! Settings with the reason.
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+use crate::harness::Browser;
+use crate::helpers::{TestApp, s};
+use crate::scenarios::{Scenario, wait_for};
+use crate::smtp::FakeSmtp;
+use crate::telegram::sign_in_as_admin;
+
+pub const ALL: &[(&str, Scenario)] = &[("email_channel_added_and_letter_shown", |app, b| {
+    Box::pin(email_channel_added_and_letter_shown(app, b))
+})];
+
+const OUR_ADDRESS: &str = "support@desk.example";
+
+/// A plain-text letter to the channel's address; `extra` holds further
+/// header lines.
+fn letter(message_id: &str, subject: &str, extra: &str, body: &str) -> String {
+    format!(
+        "From: Vera Lind <vera@shop.example>\r\nTo: {OUR_ADDRESS}, orders@shop.example\r\n\
+         Subject: {subject}\r\nMessage-ID: <{message_id}>\r\n\
+         Date: Sun, 6 Dec 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\n{extra}\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    )
+}
+
+/// Posts a raw letter to `url` as a provider's inbound webhook would, and
+/// has the server read it.
+async fn post_letter(app: &TestApp, url: &str, token: &str, raw: String) {
+    let resp = app
+        .http
+        .post(url)
+        .bearer_auth(token)
+        .header("content-type", "message/rfc822")
+        .body(raw)
+        .send()
+        .await
+        .expect("posted");
+    let status = resp.status();
+    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    app.run_due_work().await;
+}
+
+async fn email_channel_added_and_letter_shown(app: &TestApp, b: &Browser) {
+    let smtp = FakeSmtp::start().await;
+    let port = smtp.url.rsplit(':').next().expect("the SMTP port");
+    sign_in_as_admin(b).await;
+    b.goto("/#/settings").await;
+    b.wait_css("[data-test=channel-kind]").await;
+    b.js(
+        "const k = document.querySelector('#channel-kind'); k.value = 'email'; \
+          k.dispatchEvent(new Event('change')); return true;",
+    )
+    .await;
+    b.type_into("[data-test=channel-name]", "Shop mail").await;
+    b.type_into("[data-test=channel-address]", OUR_ADDRESS)
+        .await;
+    // What the API refuses, it says next to the form.
+    b.type_into("[data-test=smtp-host]", "smtp://desk.example")
+        .await;
+    b.click("[data-test=create-channel]").await;
+    b.wait_text("[data-test=channel-error]", "smtp.host must be a host name")
+        .await;
+    let host = b.wait_css("[data-test=smtp-host]").await;
+    host.clear().await.expect("clear");
+    host.send_keys("127.0.0.1").await.expect("type");
+    b.type_into("[data-test=smtp-port]", port).await;
+    b.js(
+        "const k = document.querySelector('#smtp-security'); k.value = 'none'; \
+          k.dispatchEvent(new Event('change')); return true;",
+    )
+    .await;
+    b.click("[data-test=create-channel]").await;
+
+    // The inbound token once, and where raw letters go.
+    let token = b
+        .text("[data-test=token-box] [data-test=inbound-token]")
+        .await;
+    assert_eq!(token.len(), 64, "{token}");
+    let mime_url = b.text("[data-test=token-box] [data-test=mime-url]").await;
+    assert!(
+        mime_url.starts_with(&app.base) && mime_url.ends_with("/inbound/mime"),
+        "{mime_url}"
+    );
+    let item = ".channel-item[data-kind=email]";
+    b.wait_text(&format!("{item} [data-test=mailbox-address]"), OUR_ADDRESS)
+        .await;
+    b.wait_text(
+        &format!("{item} [data-test=smtp-server]"),
+        &format!("127.0.0.1:{port}"),
+    )
+    .await;
+    b.wait_text(&format!("{item} [data-test=mime-url]"), &mime_url)
+        .await;
+    let channel_id = mime_url
+        .rsplit('/')
+        .nth(2)
+        .expect("the channel id in the URL")
+        .to_owned();
+
+    // A customer's letter, with markup in its text, and an out-of-office
+    // answer to it from the customer's side.
+    post_letter(
+        app,
+        &mime_url,
+        &token,
+        letter(
+            "browser-1@shop.example",
+            "Kettle arrived broken",
+            "",
+            "The lid <b>cracked</b> in transit.",
+        ),
+    )
+    .await;
+    let search = format!("channel_id={channel_id}");
+    wait_for("the letter's case", || async {
+        app.list(&search).await.len()
+    })
+    .await;
+    let case_id = s(&app.list(&search).await[0]["id"]);
+    post_letter(
+        app,
+        &mime_url,
+        &token,
+        letter(
+            "browser-2@shop.example",
+            "Out of office: Kettle arrived broken",
+            "In-Reply-To: <browser-1@shop.example>\r\nAuto-Submitted: auto-replied\r\n",
+            "I am away until Monday.",
+        ),
+    )
+    .await;
+    wait_for("the automatic answer in the case", || async {
+        app.messages(&case_id).await.len() >= 2
+    })
+    .await;
+
+    let messages = app.messages(&case_id).await;
+    let shown = |automatic: bool| {
+        messages
+            .iter()
+            .find(|m| m["letter"]["automatic"].is_string() == automatic)
+            .map(|m| format!("[data-message-id='{}']", s(&m["id"])))
+            .expect("the letter")
+    };
+    let (first, answer) = (shown(false), shown(true));
+    let quoted = |css: String| serde_json::to_string(&css).expect("json");
+    b.goto(&format!("/#/case/{case_id}")).await;
+    b.wait_text(
+        &format!("{first} [data-test=letter-subject]"),
+        "Kettle arrived broken",
+    )
+    .await;
+    b.wait_text(
+        &format!("{first} [data-test=letter-from]"),
+        "vera@shop.example",
+    )
+    .await;
+    b.wait_text(
+        &format!("{first} [data-test=letter-recipients]"),
+        "orders@shop.example",
+    )
+    .await;
+    b.wait_text(
+        &format!("{first} [data-test=message-text]"),
+        "The lid <b>cracked</b> in transit.",
+    )
+    .await;
+    let marked = b
+        .js(&format!(
+            "return !document.querySelector({}) && !document.querySelector({})",
+            quoted(format!("{first} [data-test=message-text] b")),
+            quoted(format!("{first} [data-test=letter-automatic]")),
+        ))
+        .await;
+    assert_eq!(
+        marked, true,
+        "text as text, and the customer's letter is no machine's"
+    );
+    let badge = format!("{answer} [data-test=letter-automatic]");
+    b.wait_text(&badge, "automatic").await;
+    let why = b
+        .js(&format!(
+            "return document.querySelector({}).title",
+            quoted(badge)
+        ))
+        .await;
+    assert!(
+        why.as_str().is_some_and(|w| w.contains("Auto-Submitted")),
+        "{why}"
+    );
+
+    // The agent's reply leaves by SMTP and shows as sent.
+    b.type_into("[data-test=reply]", "A new kettle leaves today")
+        .await;
+    b.click("[data-test=send-reply]").await;
+    b.wait_text(".msg.from-agent [data-test=delivery]", "sent")
+        .await;
+    let mail = smtp.nth(1).await;
+    assert!(
+        mail.to.iter().any(|to| to == "vera@shop.example"),
+        "{:?}",
+        mail.to
+    );
+    assert!(
+        mail.data.contains("A new kettle leaves today"),
+        "{}",
+        mail.data
+    );
+    let case: Value = app
+        .ok(Method::GET, &format!("/api/v1/cases/{case_id}"), None)
+        .await;
+    assert_eq!(case["subject"], "Kettle arrived broken");
+    app.finish(&case_id, "closed").await;
+
+    // A letter that cannot be read shows in Settings with the reason.
+    post_letter(
+        app,
+        &mime_url,
+        &token,
+        "Subject: no sender here\r\n\r\nWho wrote this?\r\n".to_owned(),
+    )
+    .await;
+    b.goto("/#/settings").await;
+    b.wait_text(
+        &format!("{item} [data-test=failed-updates]"),
+        "Letters that could not be read",
+    )
+    .await;
+    b.wait_text(
+        &format!("{item} [data-test=failed-update]"),
+        "no sender address",
+    )
+    .await;
+}
