@@ -211,6 +211,68 @@ async fn a_mailbox_that_cannot_be_read_says_why(backend: Backend) {
         "{tested}"
     );
     assert_eq!(tested["smtp"], Value::Null, "no SMTP server to test");
+
+    // The admin fixes the login; a later change without the password keeps it.
+    let mailbox = TestMailbox::new();
+    mailbox
+        .deliver(&letter("fixed@shop.example", "Fixed", "hello"), false)
+        .await;
+    for imap in [
+        json!({"host": host, "port": port, "security": "none", "user": mailbox.user,
+               "password": PASSWORD}),
+        json!({"host": host, "port": port, "security": "none", "user": mailbox.user}),
+    ] {
+        let (status, patched) = app
+            .call(
+                Method::PATCH,
+                &format!("/api/v1/channels/{id}"),
+                Some(json!({ "imap": imap })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{patched}");
+        assert_eq!(patched["email"]["imap"]["user"], mailbox.user.as_str());
+        assert!(!patched.to_string().contains(PASSWORD));
+        let (_, tested) = app
+            .call(
+                Method::POST,
+                &format!("/api/v1/channels/{id}/email/test"),
+                None,
+            )
+            .await;
+        assert_eq!(tested["imap"]["ok"], true, "{tested}");
+    }
+    app.run_due_work().await;
+    assert_eq!(
+        subjects(&app, &id).await,
+        ["Fixed"],
+        "fetched with the new login"
+    );
+    let (status, v) = app
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/channels/{}", app.channel_id),
+            Some(json!({"address": "x@y.example"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "not an e-mail channel: {v}");
+    let (status, v) = app
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/channels/{id}"),
+            Some(json!({"webhook_url": "https://hooks.example/x"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{v}");
+    let (status, v) = app
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/channels/{id}"),
+            Some(json!({"imap": null, "address": "Help@Desk.Example"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["email"]["imap"], Value::Null);
+    assert_eq!(v["email"]["address"], "help@desk.example");
     // Nothing there at all: the connection is what fails.
     let (_, closed) = email_channel(
         &app,

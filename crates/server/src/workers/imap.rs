@@ -310,25 +310,53 @@ async fn channel_loop(app: App, channel_id: String) {
     release_lease(&app, channel_id).await;
 }
 
-/// Keeps every IMAP mailbox fetched, and each one connected later, until
-/// the server stops.
+/// A mailbox's fetching task, and the settings it was started with.
+struct Task {
+    handle: tokio::task::JoinHandle<()>,
+    imap: Imap,
+    password: String,
+}
+
+/// Keeps every IMAP mailbox fetched, each one connected later too, and
+/// starts a mailbox's fetching again when an admin changes its settings
+/// (what the stopped task stored but did not mark read is fetched again
+/// and known by its key), until the server stops.
 pub async fn imap_loop(app: App) {
-    let mut tasks: HashMap<String, tokio::task::JoinHandle<()>> = HashMap::new();
+    let mut tasks: HashMap<String, Task> = HashMap::new();
     while !stopping(&app) {
         match mailbox_channels(&app).await {
             Ok(channels) => {
+                tasks.retain(|_, t| !t.handle.is_finished());
                 for channel in channels {
-                    tasks.retain(|_, t| !t.is_finished());
-                    if tasks.contains_key(&channel.id) {
+                    let mb = match mailbox(&app, &channel.id).await {
+                        Ok(mb) => mb,
+                        Err(e) => {
+                            tracing::warn!("IMAP mailboxes: {e}");
+                            continue;
+                        }
+                    };
+                    let current = tasks.get(&channel.id);
+                    let same = match (&mb, current) {
+                        (Some(mb), Some(t)) => mb.imap == t.imap && mb.password == t.password,
+                        (None, None) => true,
+                        _ => false,
+                    };
+                    if same {
                         continue;
                     }
-                    match mailbox(&app, &channel.id).await {
-                        Ok(Some(_)) => {
-                            let task = tokio::spawn(channel_loop(app.clone(), channel.id.clone()));
-                            tasks.insert(channel.id, task);
-                        }
-                        Ok(None) => {}
-                        Err(e) => tracing::warn!("IMAP mailboxes: {e}"),
+                    if let Some(old) = tasks.remove(&channel.id) {
+                        old.handle.abort();
+                    }
+                    if let Some(mb) = mb {
+                        let handle = tokio::spawn(channel_loop(app.clone(), channel.id.clone()));
+                        tasks.insert(
+                            channel.id,
+                            Task {
+                                handle,
+                                imap: mb.imap,
+                                password: mb.password,
+                            },
+                        );
                     }
                 }
             }
@@ -337,6 +365,6 @@ pub async fn imap_loop(app: App) {
         nap(&app, Some(later(&app, RELIST)), &app.mailboxes_changed).await;
     }
     for task in tasks.into_values() {
-        let _ = task.await;
+        let _ = task.handle.await;
     }
 }

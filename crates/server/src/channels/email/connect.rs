@@ -32,7 +32,9 @@ pub struct ImapInput {
     /// `tls` (the default but on port 143), `starttls` or `none`.
     pub security: Option<Security>,
     pub user: String,
-    pub password: String,
+    /// Required for a new mailbox; when changing one, absent keeps the
+    /// stored password.
+    pub password: Option<String>,
     /// `INBOX` when absent.
     pub folder: Option<String>,
 }
@@ -77,7 +79,9 @@ fn check_host(host: &str, what: &str) -> Result<String, AppError> {
     Ok(host)
 }
 
-fn smtp(input: SmtpInput) -> Result<(Smtp, Option<String>), AppError> {
+/// The SMTP settings of `input`; without a password in it, `kept` (the
+/// stored one) stays.
+fn smtp(input: SmtpInput, kept: Option<&str>) -> Result<(Smtp, Option<String>), AppError> {
     let host = check_host(&input.host, "smtp")?;
     let security = input.security.unwrap_or(match input.port {
         Some(465) => Security::Tls,
@@ -113,7 +117,11 @@ fn smtp(input: SmtpInput) -> Result<(Smtp, Option<String>), AppError> {
         .user
         .map(|u| u.trim().to_owned())
         .filter(|u| !u.is_empty());
-    let password = input.password.filter(|p| !p.is_empty());
+    let password = input
+        .password
+        .filter(|p| !p.is_empty())
+        .or_else(|| kept.map(str::to_owned))
+        .filter(|_| user.is_some() || kept.is_none());
     if password.is_some() && user.is_none() {
         return Err(AppError::invalid("smtp.password needs smtp.user"));
     }
@@ -128,7 +136,9 @@ fn smtp(input: SmtpInput) -> Result<(Smtp, Option<String>), AppError> {
     ))
 }
 
-fn imap(input: ImapInput) -> Result<(Imap, String), AppError> {
+/// The IMAP settings of `input`; without a password in it, `kept` (the
+/// stored one) stays.
+fn imap(input: ImapInput, kept: Option<&str>) -> Result<(Imap, String), AppError> {
     let host = check_host(&input.host, "imap")?;
     let security = input.security.unwrap_or(match input.port {
         Some(143) => Security::Starttls,
@@ -147,7 +157,12 @@ fn imap(input: ImapInput) -> Result<(Imap, String), AppError> {
             "imap.user must be 1 to {MAX_USER} characters"
         )));
     }
-    if input.password.is_empty() || input.password.chars().count() > MAX_PASSWORD {
+    let password = input
+        .password
+        .filter(|p| !p.is_empty())
+        .or_else(|| kept.map(str::to_owned))
+        .unwrap_or_default();
+    if password.is_empty() || password.chars().count() > MAX_PASSWORD {
         return Err(AppError::invalid(format!(
             "imap.password must be 1 to {MAX_PASSWORD} characters"
         )));
@@ -168,8 +183,52 @@ fn imap(input: ImapInput) -> Result<(Imap, String), AppError> {
             user,
             folder: folder.to_owned(),
         },
-        input.password,
+        password,
     ))
+}
+
+/// What an admin changes of a mailbox (`PATCH /channels/{id}`): absent
+/// fields stay, `null` removes SMTP or IMAP; passwords left out stay.
+#[derive(Debug, Default)]
+pub struct Change {
+    pub address: Option<String>,
+    pub smtp: Option<Option<SmtpInput>>,
+    pub imap: Option<Option<ImapInput>>,
+}
+
+impl Change {
+    pub fn is_empty(&self) -> bool {
+        self.address.is_none() && self.smtp.is_none() && self.imap.is_none()
+    }
+
+    /// Applies the change; `true` when the IMAP mailbox changed (its
+    /// fetching starts again with the new settings).
+    pub fn apply(self, settings: &mut Settings, secrets: &mut Secrets) -> Result<bool, AppError> {
+        if let Some(address) = &self.address {
+            settings.address = check_address(address)?;
+        }
+        if let Some(smtp_input) = self.smtp {
+            let kept = secrets.smtp_password.clone();
+            let (s, p) = match smtp_input.map(|i| smtp(i, kept.as_deref())).transpose()? {
+                Some((s, p)) => (Some(s), p),
+                None => (None, None),
+            };
+            settings.smtp = s;
+            secrets.smtp_password = p;
+        }
+        let mut imap_changed = false;
+        if let Some(imap_input) = self.imap {
+            let kept = secrets.imap_password.clone();
+            let (i, p) = match imap_input.map(|i| imap(i, kept.as_deref())).transpose()? {
+                Some((i, p)) => (Some(i), Some(p)),
+                None => (None, None),
+            };
+            imap_changed = i != settings.imap || p != secrets.imap_password;
+            settings.imap = i;
+            secrets.imap_password = p;
+        }
+        Ok(imap_changed)
+    }
 }
 
 /// Creates an e-mail channel of the account for `address`, replying
@@ -185,11 +244,11 @@ pub async fn connect(
     imap_input: Option<ImapInput>,
 ) -> Result<(ChannelRecord, Settings, Secrets), AppError> {
     let address = check_address(address)?;
-    let (smtp, smtp_password) = match smtp_input.map(smtp).transpose()? {
+    let (smtp, smtp_password) = match smtp_input.map(|i| smtp(i, None)).transpose()? {
         Some((s, p)) => (Some(s), p),
         None => (None, None),
     };
-    let (imap, imap_password) = match imap_input.map(imap).transpose()? {
+    let (imap, imap_password) = match imap_input.map(|i| imap(i, None)).transpose()? {
         Some((i, p)) => (Some(i), Some(p)),
         None => (None, None),
     };
@@ -363,16 +422,20 @@ mod tests {
             user: Some("u".into()),
             password: Some("p".into()),
         };
-        let (s, p) = smtp(input(Some(465), None)).unwrap();
+        let (s, p) = smtp(input(Some(465), None), None).unwrap();
         assert_eq!((s.port, s.security), (465, Security::Tls));
         assert_eq!(p.as_deref(), Some("p"));
-        let (s, _) = smtp(input(None, None)).unwrap();
+        let (s, _) = smtp(input(None, None), None).unwrap();
         assert_eq!((s.port, s.security), (587, Security::Starttls));
-        let (s, _) = smtp(input(None, Some(Security::None))).unwrap();
+        let (s, _) = smtp(input(None, Some(Security::None)), None).unwrap();
         assert_eq!(s.port, 25);
-        assert!(smtp(input(Some(0), None)).is_err());
+        assert!(smtp(input(Some(0), None), None).is_err());
         let mut no_user = input(None, None);
         no_user.user = None;
-        assert!(smtp(no_user).is_err(), "a password without a user");
+        assert!(smtp(no_user, None).is_err(), "a password without a user");
+        let mut keep = input(None, None);
+        keep.password = None;
+        let (_, p) = smtp(keep, Some("stored")).unwrap();
+        assert_eq!(p.as_deref(), Some("stored"), "a change without a password keeps it");
     }
 }

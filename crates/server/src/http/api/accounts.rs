@@ -539,7 +539,7 @@ fn channel_dto(app: &App, c: &ChannelRecord, show_token: bool, headers: &HeaderM
 #[utoipa::path(patch, path = "/api/v1/channels/{id}", tag = "channels",
     params(("id" = String, Path)), request_body = PatchChannel,
     responses((status = 200, body = ChannelDto), (status = 403), (status = 404),
-        (status = 409, description = "allowed_origins on a channel that is not a widget, or webhook_url on a Telegram channel"),
+        (status = 409, description = "allowed_origins on a channel that is not a widget, webhook_url on a Telegram or e-mail channel, address, smtp or imap on one that is not an e-mail channel"),
         (status = 422)))]
 pub async fn patch_channel(
     State(app): State<App>,
@@ -559,8 +559,14 @@ pub async fn patch_channel(
         .as_deref()
         .map(crate::http::urls::parse_origins)
         .transpose()?;
+    let mail_change = crate::channels::email::connect::Change {
+        address: body.address,
+        smtp: body.smtp,
+        imap: body.imap,
+    };
     let account_id = agent.account_id().to_owned();
-    let channel = write::<_, AppError, _>(&*app.store, move |tx| {
+    let now = app.clock.now();
+    let (channel, secret, imap_changed) = write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
             let mut channel = super::own_channel(tx, &account_id, &id).await?;
             if let Some(name) = name {
@@ -573,7 +579,35 @@ pub async fn patch_channel(
                         "a Telegram channel replies through its bot, not a webhook_url",
                     ));
                 }
+                if channel.kind == ChannelKind::Email && url.is_some() {
+                    return Err(AppError::conflict(
+                        "email_channel",
+                        "an e-mail channel replies by mail, not a webhook_url",
+                    ));
+                }
                 channel.webhook_url = url;
+            }
+            let mut secret = tx.get_channel_secret(&channel.id).await?;
+            let mut imap_changed = false;
+            if !mail_change.is_empty() {
+                use crate::channels::email::{Secrets, Settings};
+                let stored = secret
+                    .as_mut()
+                    .filter(|_| channel.kind == ChannelKind::Email)
+                    .ok_or_else(|| {
+                        AppError::conflict(
+                            "not_an_email_channel",
+                            "address, smtp and imap are for e-mail channels",
+                        )
+                    })?;
+                let mut settings = Settings::of(stored)
+                    .ok_or_else(|| AppError::internal("an e-mail channel without its settings"))?;
+                let mut secrets = Secrets::of(stored);
+                imap_changed = mail_change.apply(&mut settings, &mut secrets)?;
+                stored.settings = serde_json::to_value(&settings).map_err(AppError::internal)?;
+                stored.secret = serde_json::to_string(&secrets).map_err(AppError::internal)?;
+                stored.updated_at = now;
+                tx.upsert_channel_secret(stored).await?;
             }
             if let Some(origins) = origins {
                 // Fine for some channel, not for this one: a conflict with
@@ -587,11 +621,18 @@ pub async fn patch_channel(
                 channel.allowed_origins = origins;
             }
             tx.update_channel(&channel).await?;
-            Ok(channel)
+            Ok((channel, secret, imap_changed))
         })
     })
     .await?;
-    Ok(axum::Json(channel_dto(&app, &channel, false, &headers)))
+    if imap_changed {
+        app.mailboxes_changed.notify_one();
+    }
+    let mut dto = channel_dto(&app, &channel, false, &headers);
+    if let Some(secret) = &secret {
+        connected_dto(&app, &mut dto, &channel, secret, &headers);
+    }
+    Ok(axum::Json(dto))
 }
 
 fn settings_dto(

@@ -166,6 +166,19 @@ pub struct PatchChannel {
     /// Widget channels only (`409` for another kind).
     #[schema(schema_with = schema::origins_or_null)]
     pub allowed_origins: Option<Vec<String>>,
+    /// E-mail channels only (`409` for another kind): the address.
+    #[schema(schema_with = schema::email_address_or_null)]
+    pub address: Option<String>,
+    /// E-mail channels only: new SMTP settings (a password left out keeps
+    /// the stored one); `null` removes them.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(schema_with = schema::smtp_or_null)]
+    pub smtp: Option<Option<crate::channels::email::connect::SmtpInput>>,
+    /// E-mail channels only: new IMAP settings (a password left out keeps
+    /// the stored one); `null` removes them.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(schema_with = schema::imap_change_or_null)]
+    pub imap: Option<Option<crate::channels::email::connect::ImapInput>>,
 }
 
 #[derive(Serialize, ToSchema)]

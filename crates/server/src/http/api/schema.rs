@@ -636,6 +636,21 @@ pub fn origins_or_null() -> Schema {
     or_null(origins().build())
 }
 
+pub fn email_address_or_null() -> Schema {
+    or_null(email_address())
+}
+
+pub fn smtp_or_null() -> Schema {
+    or_null(smtp())
+}
+
+/// In a change, an IMAP password left out keeps the stored one.
+pub fn imap_change_or_null() -> Schema {
+    let mut imap = imap();
+    imap.required.retain(|r| r != "password");
+    or_null(imap)
+}
+
 /// A text that may hold placeholders (`{{customer.name}}`, …), at most
 /// [`MAX_TEMPLATE_TEXT`] characters.
 pub fn template_text() -> Object {
