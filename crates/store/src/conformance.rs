@@ -32,7 +32,8 @@ pub use concurrency::{
     concurrent_deadline_claims_never_overlap, concurrent_messages_of_one_customer_make_one_case,
 };
 pub use email::{
-    letters_are_stored_once_and_found_by_their_thread, one_persons_profiles_link_and_unlink,
+    automatic_replies_to_a_customer_are_counted, letters_are_stored_once_and_found_by_their_thread,
+    one_persons_profiles_link_and_unlink,
 };
 pub use messenger::{
     channel_secrets_round_trip_and_stay_out_of_debug,
@@ -111,6 +112,7 @@ macro_rules! conformance_tests {
             messenger_edits_albums_requeues_and_deliveries,
             letters_are_stored_once_and_found_by_their_thread,
             one_persons_profiles_link_and_unlink,
+            automatic_replies_to_a_customer_are_counted,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {

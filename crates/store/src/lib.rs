@@ -543,6 +543,14 @@ pub trait ScheduleTx: Send {
     /// The deliveries of the messages now in `case_id`, oldest first.
     async fn list_case_deliveries(&mut self, account_id: &str, case_id: &str)
     -> R<Vec<OutboxItem>>;
+    /// How many replies written by no agent (rules) were delivered to the
+    /// customer since `since`: the loop guard of automatic replies.
+    async fn count_automatic_replies(
+        &mut self,
+        account_id: &str,
+        customer_id: &str,
+        since: casedesk_domain::Time,
+    ) -> R<i64>;
     /// Queues an undelivered item of the account again, due at `now`, with
     /// no attempts and no longer failed. `false` when there is no such
     /// undelivered item (it was delivered meanwhile, or is not the

@@ -18,6 +18,7 @@ on_both!(
     a_letter_becomes_a_case_and_replies_thread_both_ways,
     the_case_tag_counts_only_from_the_cases_customer,
     machine_mail_opens_nothing_and_no_rule_answers_it,
+    a_runaway_exchange_stops_at_the_hourly_limit,
     broken_letters_are_kept_and_reported_once,
     files_come_and_go_with_letters,
     the_mime_endpoint_refuses_what_it_must,
@@ -662,5 +663,73 @@ async fn the_mime_endpoint_refuses_what_it_must(backend: Backend) {
     assert_eq!(billing["email"]["smtp"]["user"], "desk");
     assert_eq!(billing["email"]["smtp"]["password_set"], true);
     assert_eq!(billing["inbound_token"], Value::Null);
+    m.app.stop().await;
+}
+
+async fn a_runaway_exchange_stops_at_the_hourly_limit(backend: Backend) {
+    use casedesk_server::channels::email::outbound::MAX_AUTOMATIC_PER_HOUR;
+    let m = Mailbox::start(backend).await;
+    let (status, rule) = m
+        .app
+        .call(
+            Method::POST,
+            "/api/v1/rules",
+            Some(json!({
+                "name": "Acknowledge",
+                "trigger": {"type": "customer_message"},
+                "conditions": [],
+                "actions": [{"type": "send_reply", "text": "We got your letter."}]
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{rule}");
+    // A robot that does not mark its mail as automatic writes again and again.
+    let sent = MAX_AUTOMATIC_PER_HOUR as usize;
+    for i in 0..sent + 2 {
+        m.deliver(&letter(
+            "robot@shop.example",
+            &format!("r{i}@shop.example"),
+            &format!("Ticket {i}"),
+            "",
+            "Your request was received.",
+        ))
+        .await;
+    }
+    m.smtp.nth(sent).await;
+    assert_eq!(
+        m.smtp.count(),
+        sent,
+        "at most {sent} automatic replies an hour"
+    );
+    let failed = m
+        .app
+        .ok(
+            Method::GET,
+            &format!("/api/v1/channels/{}/deliveries?state=failed", m.channel),
+            None,
+        )
+        .await;
+    let reasons: Vec<String> = failed["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|d| s(&d["last_error"]))
+        .collect();
+    assert_eq!(reasons.len(), 2, "{failed}");
+    assert!(
+        reasons.iter().all(|r| r.contains("loop guard")),
+        "{reasons:?}"
+    );
+    // An hour later the customer is answered again.
+    m.app.advance(std::time::Duration::from_secs(3601));
+    m.deliver(&letter(
+        "robot@shop.example",
+        "r-late@shop.example",
+        "Later",
+        "",
+        "Again.",
+    ))
+    .await;
+    m.smtp.nth(sent + 1).await;
     m.app.stop().await;
 }

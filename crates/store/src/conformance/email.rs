@@ -228,3 +228,72 @@ pub async fn one_persons_profiles_link_and_unlink(store: Arc<dyn Store>) {
         .await,
     );
 }
+
+pub async fn automatic_replies_to_a_customer_are_counted(store: Arc<dyn Store>) {
+    use crate::{OutboxItem, OutboxOutcome, OutboxUpdate};
+    use casedesk_domain::AuthorType;
+    let store = &*store;
+    let w = world(store, "acc-a").await;
+    let other = world(store, "acc-b").await;
+    let (wc, oc) = (w.clone(), other.clone());
+    write_ok(store, "replies and their deliveries", move |tx| {
+        Box::pin(async move {
+            for (world, case_id) in [(&wc, "case-1"), (&oc, "case-2")] {
+                tx.insert_case(&world.case(case_id, 1, 1)).await?;
+                for (n, (author, delivered_at)) in [
+                    (AuthorType::System, Some(10)),
+                    (AuthorType::System, Some(20)),
+                    (AuthorType::System, None),
+                    (AuthorType::Agent, Some(20)),
+                ]
+                .into_iter()
+                .enumerate()
+                {
+                    let mut m = world.reply(&format!("{case_id}-m{n}"), case_id, 2, "auto");
+                    m.author_type = author;
+                    m.seq = tx.next_message_seq().await?;
+                    tx.insert_message(&m).await?;
+                    let id = format!("{case_id}-o{n}");
+                    tx.insert_outbox(&OutboxItem::queued(
+                        id.clone(),
+                        world.account_id.clone(),
+                        world.channel_id.clone(),
+                        m.id.clone(),
+                        s("email"),
+                        s("{}"),
+                        t(2),
+                    ))
+                    .await?;
+                    if let Some(at) = delivered_at {
+                        tx.finish_outbox(&OutboxUpdate {
+                            id,
+                            attempts: 1,
+                            outcome: OutboxOutcome::Delivered,
+                            last_error: None,
+                            now: t(at),
+                        })
+                        .await?;
+                    }
+                }
+            }
+            Ok(())
+        })
+    })
+    .await;
+    let (acc, cu) = (w.account_id.clone(), w.customer_id.clone());
+    let counts = read_ok(store, "count", move |tx| {
+        Box::pin(async move {
+            Ok((
+                tx.count_automatic_replies(&acc, &cu, t(5)).await?,
+                tx.count_automatic_replies(&acc, &cu, t(15)).await?,
+                tx.count_automatic_replies(&acc, &cu, t(25)).await?,
+            ))
+        })
+    })
+    .await;
+    assert_eq!(
+        counts,
+        (2, 1, 0),
+        "delivered rule replies since then; not an agent's, not undelivered, not another account's"
+    );
+}

@@ -262,6 +262,23 @@ impl<S: Sql + ?Sized> ScheduleTx for S {
             .await
     }
 
+    async fn count_automatic_replies(
+        &mut self,
+        account_id: &str,
+        customer_id: &str,
+        since: Time,
+    ) -> R<i64> {
+        self.one(
+            "SELECT COUNT(*) AS n FROM cases c JOIN messages m ON m.case_id = c.id \
+             JOIN outbox o ON o.message_id = m.id \
+             WHERE c.account_id = $1 AND c.customer_id = $2 AND m.author_type = 'system' \
+             AND o.delivered_at >= $3",
+            &args![account_id, customer_id, since],
+            |r| r.get("n"),
+        )
+        .await
+    }
+
     async fn requeue_outbox(&mut self, account_id: &str, id: &str, now: Time) -> R<bool> {
         let n = self
             .execute(

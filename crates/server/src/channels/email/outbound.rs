@@ -24,6 +24,9 @@ use crate::channels::{Attempt, connected};
 
 /// How long one SMTP delivery may take.
 const SEND_TIMEOUT: Duration = Duration::from_secs(60);
+/// Most automatic replies (rules') one customer gets in an hour: past it a
+/// runaway exchange with a machine that does not mark its mail stops.
+pub const MAX_AUTOMATIC_PER_HOUR: i64 = 5;
 
 /// What a reply letter is made of, read from the store.
 struct Thread {
@@ -33,10 +36,13 @@ struct Thread {
     /// The case's messages before the reply, in order.
     earlier: Vec<MessageRecord>,
     files: Vec<AttachmentRecord>,
+    /// Automatic replies the customer got in the last hour.
+    automatic_lately: i64,
 }
 
 async fn thread_of(app: &AppState, item: &OutboxItem) -> Result<Thread, StoreError> {
     let (account, id) = (item.account_id.clone(), item.message_id.clone());
+    let hour_ago = app.clock.now() - chrono::Duration::hours(1);
     read::<_, StoreError, _>(&*app.store, move |tx| {
         Box::pin(async move {
             let message = tx.get_message(&account, &id).await?;
@@ -54,12 +60,20 @@ async fn thread_of(app: &AppState, item: &OutboxItem) -> Result<Thread, StoreErr
                 .into_iter()
                 .filter(|a| a.message_id == message.id)
                 .collect();
+            let automatic_lately = match message.author_type {
+                AuthorType::Agent => 0,
+                _ => {
+                    tx.count_automatic_replies(&account, &customer.id, hour_ago)
+                        .await?
+                }
+            };
             Ok(Thread {
                 message,
                 case,
                 customer,
                 earlier,
                 files,
+                automatic_lately,
             })
         })
     })
@@ -117,6 +131,12 @@ pub async fn attempt(app: &AppState, channel: &ChannelRecord, item: &OutboxItem)
         Ok(t) => t,
         Err(e) => return Attempt::Failed(e.to_string()),
     };
+    if thread.automatic_lately >= MAX_AUTOMATIC_PER_HOUR {
+        return Attempt::Cancelled(format!(
+            "not sent: {} automatic replies went to this address within the hour (loop guard)",
+            thread.automatic_lately
+        ));
+    }
     let to = thread.customer.external_id.clone();
     let ours = match super::mailboxes(app, &channel.account_id).await {
         Ok(m) => m,
