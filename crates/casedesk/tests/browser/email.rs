@@ -4,10 +4,12 @@
 //! its subject, sender and other recipients, as text; a machine's answer
 //! joins it marked automatic; the agent's reply leaves by SMTP (a loopback
 //! receiver) and shows as sent; a letter that cannot be read is listed in
-//! Settings with the reason.
+//! Settings with the reason. A letter's HTML body shows on request in a
+//! frame sandboxed without script and without the app's origin: what it
+//! holds runs nothing and reaches nothing of the app.
 
 use reqwest::{Method, StatusCode};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::harness::Browser;
 use crate::helpers::{TestApp, s};
@@ -15,9 +17,14 @@ use crate::scenarios::{Scenario, wait_for};
 use crate::smtp::FakeSmtp;
 use crate::telegram::sign_in_as_admin;
 
-pub const ALL: &[(&str, Scenario)] = &[("email_channel_added_and_letter_shown", |app, b| {
-    Box::pin(email_channel_added_and_letter_shown(app, b))
-})];
+pub const ALL: &[(&str, Scenario)] = &[
+    ("email_channel_added_and_letter_shown", |app, b| {
+        Box::pin(email_channel_added_and_letter_shown(app, b))
+    }),
+    ("letter_html_shown_sandboxed", |app, b| {
+        Box::pin(letter_html_shown_sandboxed(app, b))
+    }),
+];
 
 const OUR_ADDRESS: &str = "support@desk.example";
 
@@ -241,4 +248,95 @@ async fn email_channel_added_and_letter_shown(app: &TestApp, b: &Browser) {
         "no sender address",
     )
     .await;
+}
+
+/// A letter with a plain-text and an HTML alternative; the HTML tries
+/// script, an event handler and a tracking image.
+fn html_letter(to: &str) -> String {
+    format!(
+        "From: Vera Lind <vera@shop.example>\r\nTo: {to}\r\nSubject: Formatted\r\n\
+         Message-ID: <browser-html@shop.example>\r\nDate: Sun, 6 Dec 2026 11:00:00 +0000\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=b1\r\n\r\n\
+         --b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHello formatted\r\n\
+         --b1\r\nContent-Type: text/html; charset=utf-8\r\n\r\n\
+         <p id=\"hello\">Hello <b>formatted</b></p>\
+         <script>top.document.title='pwned-script'</script>\
+         <img src=\"x\" onerror=\"top.document.title='pwned-onerror'\">\
+         <img src=\"https://tracker.invalid/open.gif\">\r\n--b1--\r\n"
+    )
+}
+
+async fn letter_html_shown_sandboxed(app: &TestApp, b: &Browser) {
+    let address = "formatted@desk.example";
+    let channel: Value = app
+        .ok(
+            Method::POST,
+            "/api/v1/channels",
+            Some(json!({"kind": "email", "name": "Formatted mail", "address": address})),
+        )
+        .await;
+    let mime_url = s(&channel["email"]["inbound_mime_url"]);
+    let token = s(&channel["inbound_token"]);
+    post_letter(app, &mime_url, &token, html_letter(address)).await;
+    let search = format!("channel_id={}", s(&channel["id"]));
+    wait_for("the letter's case", || async {
+        app.list(&search).await.len()
+    })
+    .await;
+    let case_id = s(&app.list(&search).await[0]["id"]);
+    let messages = app.messages(&case_id).await;
+    assert_eq!(messages[0]["letter"]["has_html"], true, "{messages:?}");
+    let letter = format!("[data-message-id='{}']", s(&messages[0]["id"]));
+
+    sign_in_as_admin(b).await;
+    b.goto(&format!("/#/case/{case_id}")).await;
+    b.click(&format!("{letter} [data-test=show-formatted]"))
+        .await;
+    let frame_css = format!("{letter} [data-test=letter-frame]");
+    let frame = b.wait_css(&frame_css).await;
+    // The server left the tracking image out and says so.
+    let remote = format!("{letter} [data-test=load-remote-images]");
+    b.wait_text(&remote, "Load remote images (1)").await;
+
+    // Inside the frame: the formatting, and none of the script.
+    frame.enter_frame().await.expect("into the frame");
+    b.wait_text("body", "Hello formatted").await;
+    let inert = b
+        .js("return !!document.querySelector('p b') && !document.querySelector('script, [onerror]')")
+        .await;
+    b.client
+        .enter_parent_frame()
+        .await
+        .expect("back to the app");
+    assert_eq!(inert, true, "bold kept, script and handlers gone");
+
+    // From the app, the frame is another origin: nothing in it is reachable.
+    let quoted = serde_json::to_string(&frame_css).expect("json");
+    let sealed = b
+        .js(&format!(
+            "const f = document.querySelector({quoted}); \
+             let blocked = false; try {{ f.contentWindow.document; }} catch (e) {{ blocked = true; }} \
+             const sandbox = f.getAttribute('sandbox'); \
+             return f.contentDocument === null && blocked \
+               && !sandbox.includes('allow-scripts') && !sandbox.includes('allow-same-origin');"
+        ))
+        .await;
+    assert_eq!(sealed, true, "the frame is sandboxed away from the app");
+    let title = b.js("return document.title").await;
+    assert!(
+        title.as_str().is_some_and(|t| !t.contains("pwned")),
+        "{title}"
+    );
+
+    // Remote images on request: the frame loads again asking for them.
+    b.click(&remote).await;
+    b.wait_js(
+        "the frame with remote images",
+        &format!("document.querySelector({quoted}).src.endsWith('?remote_images=true')"),
+    )
+    .await;
+    b.wait_gone(&remote).await;
+    b.click(&format!("{letter} [data-test=show-formatted]"))
+        .await;
+    b.wait_gone(&frame_css).await;
 }

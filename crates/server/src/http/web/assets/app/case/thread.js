@@ -1,8 +1,9 @@
 // A case's messages: customer, agent, note and system lines, reactions,
 // the message a reaction note points to (R10), attached files, and a
-// letter's subject, sender and other recipients.
+// letter's subject, sender and other recipients, and its HTML body on
+// request.
 
-import { h, svgEl, fmtSize, t } from "../../shared.js";
+import { h, clear, svgEl, fmtSize, t } from "../../shared.js";
 import { state, agentName } from "../state.js";
 import { customerLabel, fmtTime } from "../ui.js";
 
@@ -21,6 +22,7 @@ export function messageItem(m, kase, actions = {}) {
   // Without a caption a file's message says just its name: the chip does.
   const uncaptioned = files.length === 1 && m.text === files[0].filename;
   const body = [letterHead(m.letter), uncaptioned ? null : h("div", { class: "text", dir: "auto", "data-test": "message-text" }, m.text)];
+  if (m.letter && m.letter.has_html) body.push(letterHtml(m.id));
   if (files.length) body.push(attachmentsBox(files));
   if (m.reacted_message_id) {
     // R10: the note links to the message it reacts to.
@@ -91,6 +93,58 @@ function letterHead(letter) {
       ? h("span", { class: "badge letter-automatic", "data-test": "letter-automatic", title: letter.automatic }, t("letter_automatic"))
       : null,
   );
+}
+
+/** A letter's HTML body, shown only when asked for: the server's sanitized
+ * copy in a frame sandboxed without script and without this origin (so
+ * nothing in it can reach the app), remote images left out until the
+ * agent loads them. The server says how many it left out. */
+function letterHtml(messageId) {
+  const url = "/api/v1/letters/" + encodeURIComponent(messageId) + "/html";
+  const area = h("div", { class: "letter-html-area" });
+  const toggle = h(
+    "button",
+    { type: "button", class: "link", "aria-expanded": "false", "data-test": "show-formatted", onclick: () => (area.firstChild ? hide() : show()) },
+    t("letter_show_formatted"),
+  );
+  function hide() {
+    clear(area);
+    toggle.textContent = t("letter_show_formatted");
+    toggle.setAttribute("aria-expanded", "false");
+  }
+  function show() {
+    const frame = h("iframe", {
+      sandbox: "allow-popups allow-popups-to-escape-sandbox",
+      referrerpolicy: "no-referrer",
+      title: t("letter_formatted_title"),
+      "data-test": "letter-frame",
+      src: url,
+    });
+    const remote = h("button", {
+      type: "button",
+      class: "link",
+      hidden: true,
+      "data-test": "load-remote-images",
+      onclick: () => {
+        frame.src = url + "?remote_images=true";
+        remote.remove();
+      },
+    });
+    area.append(h("div", { class: "letter-frame" }, frame), remote);
+    toggle.textContent = t("letter_hide_formatted");
+    toggle.setAttribute("aria-expanded", "true");
+    // The count is in a header the frame cannot tell us: ask for it apart.
+    fetch(url, { method: "HEAD", credentials: "same-origin" })
+      .then((r) => {
+        const n = Number(r.headers.get("X-Casedesk-Remote-Images")) || 0;
+        if (n > 0 && remote.isConnected) {
+          remote.textContent = t("letter_remote_images", { n });
+          remote.hidden = false;
+        }
+      })
+      .catch(() => {});
+  }
+  return h("div", { class: "letter-html", "data-test": "letter-html" }, toggle, area);
 }
 
 /** Where a reply's delivery through its channel stands: sent, waiting
