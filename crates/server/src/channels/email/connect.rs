@@ -436,6 +436,10 @@ mod tests {
         let mut keep = input(None, None);
         keep.password = None;
         let (_, p) = smtp(keep, Some("stored")).unwrap();
-        assert_eq!(p.as_deref(), Some("stored"), "a change without a password keeps it");
+        assert_eq!(
+            p.as_deref(),
+            Some("stored"),
+            "a change without a password keeps it"
+        );
     }
 }
