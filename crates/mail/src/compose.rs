@@ -44,10 +44,18 @@ fn mailbox((name, address): &(Option<String>, String)) -> Result<Mailbox, String
     let address = address
         .parse()
         .map_err(|e| format!("`{address}` is not an e-mail address: {e}"))?;
-    Ok(Mailbox::new(
-        name.clone().filter(|n| !n.trim().is_empty()),
-        address,
-    ))
+    // A name is one header line: lettre cannot write control characters.
+    let name = name
+        .as_deref()
+        .map(|n| {
+            n.chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect::<String>()
+                .trim()
+                .to_owned()
+        })
+        .filter(|n| !n.is_empty());
+    Ok(Mailbox::new(name, address))
 }
 
 /// The first Message-ID and the latest ones, at most [`MAX_REFERENCES`].
@@ -189,5 +197,14 @@ mod tests {
         let mut r = reply();
         r.to.1 = "not an address".into();
         assert!(compose(&r).unwrap_err().contains("not an e-mail address"));
+        let mut r = reply();
+        r.to.0 = Some("Ann\r\nBcc: evil@x.example".into());
+        let raw = compose(&r).expect("a name with a line break").formatted();
+        assert!(
+            !String::from_utf8_lossy(&raw).contains("\nBcc:"),
+            "no header injected"
+        );
+        let back = Letter::parse(&raw).expect("reads back");
+        assert_eq!(back.from.address, "support@desk.example");
     }
 }

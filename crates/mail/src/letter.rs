@@ -111,9 +111,19 @@ fn first_address(a: Option<&mail_parser::Address<'_>>) -> Option<String> {
 fn sender(a: Option<&mail_parser::Address<'_>>) -> Option<Sender> {
     let first = a?.iter().find(|a| a.address().is_some())?;
     let address = first_address(a)?;
+    // A name is one line: control characters (an encoded CR or LF) become
+    // spaces, as no header could carry them back out.
     let name = first
         .name()
-        .map(|n| n.trim().chars().take(200).collect::<String>())
+        .map(|n| {
+            n.chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect::<String>()
+                .trim()
+                .chars()
+                .take(200)
+                .collect::<String>()
+        })
         .filter(|n| !n.is_empty() && n.to_lowercase() != address);
     Some(Sender { address, name })
 }
@@ -139,10 +149,10 @@ impl Letter {
             .filter(|m| !m.headers().is_empty())
             .ok_or(ParseError::NotALetter)?;
         let from = sender(m.from()).ok_or(ParseError::NoSender)?;
-        let mut thread_ids: Vec<String> = ids(m.in_reply_to());
         let mut references = ids(m.references());
         references.reverse();
-        for id in references {
+        let mut thread_ids: Vec<String> = Vec::new();
+        for id in ids(m.in_reply_to()).into_iter().chain(references) {
             if !thread_ids.contains(&id) {
                 thread_ids.push(id);
             }
@@ -160,7 +170,10 @@ impl Letter {
             .filter_map(|i| m.body_text(i))
             // Lines end in CRLF on the wire; stored text ends them in LF.
             .map(|t| {
+                // CRLF, and a CR alone (a stray one before CRLF too), end
+                // a line.
                 t.replace("\r\n", "\n")
+                    .replace('\r', "\n")
                     .trim_start_matches('\n')
                     .trim_end()
                     .to_owned()
@@ -298,6 +311,16 @@ Content-Transfer-Encoding: base64\r\nContent-ID: <img1@x>\r\n\r\niVBORw0KGgo=\r\
         );
         assert_eq!(key(b"\xff\xfe"), key(b"\xff\xfe"));
         assert_ne!(key(b"a"), key(b"b"));
+    }
+
+    #[test]
+    fn names_are_one_line_and_threads_name_each_id_once() {
+        let raw = b"From: =?utf-8?q?Ann=0ALee?= <ann@x.example>\r\n\
+In-Reply-To: <p@x.example> <p@x.example>\r\nReferences: <p@x.example>\r\n\r\nHello,\r\r\nWorld\r\n";
+        let l = Letter::parse(raw).expect("parses");
+        assert_eq!(l.from.name.as_deref(), Some("Ann Lee"));
+        assert_eq!(l.thread_ids, ["p@x.example"]);
+        assert!(!l.text.contains('\r'), "{:?}", l.text);
     }
 
     #[test]

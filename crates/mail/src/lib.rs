@@ -24,7 +24,9 @@ pub fn normalize_id(id: &str) -> Option<String> {
         .trim();
     let plausible = !id.is_empty()
         && id.len() <= 250
-        && !id.chars().any(|c| c.is_whitespace() || c.is_control());
+        && !id
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>');
     plausible.then(|| id.to_owned())
 }
 
@@ -41,6 +43,8 @@ mod tests {
         assert_eq!(normalize_id("a@B.example").as_deref(), Some("a@B.example"));
         assert_eq!(normalize_id("<>"), None);
         assert_eq!(normalize_id("<a b@x>"), None);
+        assert_eq!(normalize_id("<a@x<b@y>"), None, "a bracket inside is no id");
+        assert_eq!(normalize_id("< <a"), None);
         assert_eq!(normalize_id(&"x".repeat(300)), None);
     }
 }
