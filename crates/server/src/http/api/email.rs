@@ -52,8 +52,9 @@ pub struct MimeResponse {
 #[utoipa::path(post, path = "/api/v1/channels/{id}/inbound/mime", tag = "channels",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "channel id")),
-    request_body(content = String, content_type = "message/rfc822",
-        description = "One raw RFC 5322 letter, as received"),
+    request_body(content = super::dto::FileBytes, content_type = "application/octet-stream",
+        description = "One raw RFC 5322 letter, as received; any Content-Type is taken \
+            (`message/rfc822` is usual)"),
     responses((status = 202, body = MimeResponse, description = "Stored; read by the update worker"),
         (status = 401), (status = 409, description = "Not an e-mail channel"),
         (status = 413), (status = 422, description = "An empty body"),
