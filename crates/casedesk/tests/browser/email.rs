@@ -6,7 +6,10 @@
 //! receiver) and shows as sent; a letter that cannot be read is listed in
 //! Settings with the reason. A letter's HTML body shows on request in a
 //! frame sandboxed without script and without the app's origin: what it
-//! holds runs nothing and reaches nothing of the app.
+//! holds runs nothing and reaches nothing of the app. A letter's quoted
+//! history and signature are folded behind a toggle that shows them. A
+//! letter's sender is linked, on the case page, with the same person's
+//! profile in an api channel, and unlinked again.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -23,6 +26,12 @@ pub const ALL: &[(&str, Scenario)] = &[
     }),
     ("letter_html_shown_sandboxed", |app, b| {
         Box::pin(letter_html_shown_sandboxed(app, b))
+    }),
+    ("letter_quoted_history_folded", |app, b| {
+        Box::pin(letter_quoted_history_folded(app, b))
+    }),
+    ("profiles_linked_and_unlinked", |app, b| {
+        Box::pin(profiles_linked_and_unlinked(app, b))
     }),
 ];
 
@@ -339,4 +348,206 @@ async fn letter_html_shown_sandboxed(app: &TestApp, b: &Browser) {
     b.click(&format!("{letter} [data-test=show-formatted]"))
         .await;
     b.wait_gone(&frame_css).await;
+}
+
+/// A new e-mail channel at `address`: its id, raw-letter URL and token.
+async fn mail_channel(app: &TestApp, name: &str, address: &str) -> (String, String, String) {
+    let channel: Value = app
+        .ok(
+            Method::POST,
+            "/api/v1/channels",
+            Some(json!({"kind": "email", "name": name, "address": address})),
+        )
+        .await;
+    (
+        s(&channel["id"]),
+        s(&channel["email"]["inbound_mime_url"]),
+        s(&channel["inbound_token"]),
+    )
+}
+
+/// Posts a plain-text letter to a new channel at `address`; returns the
+/// case it opened.
+async fn letter_in_new_channel(
+    app: &TestApp,
+    name: &str,
+    address: &str,
+    id: &str,
+    body: &str,
+) -> String {
+    let (channel_id, mime_url, token) = mail_channel(app, name, address).await;
+    let raw = format!(
+        "From: Vera Lind <vera@shop.example>\r\nTo: {address}\r\nSubject: {name}\r\n\
+         Message-ID: <{id}>\r\nDate: Sun, 6 Dec 2026 12:00:00 +0000\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n{body}"
+    );
+    post_letter(app, &mime_url, &token, raw).await;
+    let search = format!("channel_id={channel_id}");
+    wait_for("the letter's case", || async {
+        app.list(&search).await.len()
+    })
+    .await;
+    s(&app.list(&search).await[0]["id"])
+}
+
+async fn letter_quoted_history_folded(app: &TestApp, b: &Browser) {
+    let case_id = letter_in_new_channel(
+        app,
+        "Folded mail",
+        "folded@desk.example",
+        "browser-folded@shop.example",
+        "Thanks, the new kettle works.\r\n\r\n\
+         On Sun, 6 Dec 2026 at 10:00, Desk <folded@desk.example> wrote:\r\n\
+         > A new kettle leaves today.\r\n>\r\n> Desk\r\n\r\n\
+         -- \r\nVera Lind\r\nShop Example\r\n",
+    )
+    .await;
+    let messages = app.messages(&case_id).await;
+    let text = s(&messages[0]["text"]);
+    assert!(
+        text.contains("> A new kettle") && text.contains("Shop Example"),
+        "{text:?}"
+    );
+    let letter = format!("[data-message-id='{}']", s(&messages[0]["id"]));
+    let shown = serde_json::to_string(&format!("{letter} [data-test=message-text]")).expect("json");
+    let toggle = format!("{letter} [data-test=fold-toggle]");
+
+    sign_in_as_admin(b).await;
+    b.goto(&format!("/#/case/{case_id}")).await;
+    b.wait_text(
+        &format!("{letter} [data-test=message-text]"),
+        "Thanks, the new kettle works.",
+    )
+    .await;
+    let folded = b
+        .js(&format!(
+            "return document.querySelector({shown}).textContent"
+        ))
+        .await;
+    assert_eq!(
+        folded, "Thanks, the new kettle works.",
+        "history and signature folded"
+    );
+    let expanded = |yes: bool| format!("{toggle}[aria-expanded='{yes}']");
+    b.wait_css(&expanded(false)).await;
+
+    // The toggle shows the letter's text exactly, and folds it again.
+    b.click(&toggle).await;
+    b.wait_css(&expanded(true)).await;
+    let whole = b
+        .js(&format!(
+            "return document.querySelector({shown}).textContent"
+        ))
+        .await;
+    assert_eq!(whole, Value::String(text), "the letter as it came");
+    b.click(&toggle).await;
+    b.wait_css(&expanded(false)).await;
+    b.wait_js(
+        "the letter folded again",
+        &format!("document.querySelector({shown}).textContent === 'Thanks, the new kettle works.'"),
+    )
+    .await;
+}
+
+async fn profiles_linked_and_unlinked(app: &TestApp, b: &Browser) {
+    // One person: Vera on an api channel's bridge, and Vera by e-mail.
+    let bridge: Value = app
+        .ok(
+            Method::POST,
+            "/api/v1/channels",
+            Some(json!({"kind": "api", "name": "Linking bridge"})),
+        )
+        .await;
+    let (st, r) = app
+        .raw(
+            Method::POST,
+            &format!("/api/v1/channels/{}/inbound", s(&bridge["id"])),
+            Some(&s(&bridge["inbound_token"])),
+            Some(json!({"type": "message", "message_id": "link-1",
+                "customer": {"id": "vera-on-bridge", "name": "Vera on the bridge"},
+                "text": "Is my kettle on its way?"})),
+        )
+        .await;
+    assert!(st.is_success(), "{r}");
+    let bridge_case = s(&r["case_id"]);
+    let bridge_vera = s(&app.case(&bridge_case).await["customer_id"]);
+    let mail_case = letter_in_new_channel(
+        app,
+        "Linking mail",
+        "linking@desk.example",
+        "browser-linking@shop.example",
+        "Writing about my kettle as well.\r\n",
+    )
+    .await;
+    let mail_vera = s(&app.case(&mail_case).await["customer_id"]);
+    let person = |id: String| async move {
+        app.ok(Method::GET, &format!("/api/v1/customers/{id}"), None)
+            .await
+    };
+
+    sign_in_as_admin(b).await;
+    b.goto(&format!("/#/case/{bridge_case}")).await;
+    b.wait_css("[data-test=case-number]").await;
+    b.wait_gone("[data-test=unlink-profile]").await;
+    // A profile linked with itself: the API's refusal, by the form.
+    b.click("[data-test=link-profile]").await;
+    b.type_into("[data-test=link-profile-input]", &bridge_vera)
+        .await;
+    b.click("[data-test=link-profile-save]").await;
+    b.wait_text("[data-test=link-profile-error]", "another profile")
+        .await;
+    let input = b.wait_css("[data-test=link-profile-input]").await;
+    input.clear().await.expect("clear");
+    // The other profile's page address will do as well as its id.
+    input
+        .send_keys(&format!("{}/#/customer/{mail_vera}", app.base))
+        .await
+        .expect("type");
+    b.click("[data-test=link-profile-save]").await;
+
+    let linked = format!("[data-test=linked-profile][data-customer-id='{mail_vera}']");
+    b.wait_text(
+        &format!("{linked} [data-test=linked-profile-cases]"),
+        "Vera Lind",
+    )
+    .await;
+    b.wait_text(
+        &format!("{linked} [data-test=linked-profile-channel]"),
+        "Linking mail",
+    )
+    .await;
+    b.wait_gone("[data-test=link-profile-input]").await;
+    let href = b
+        .js(&format!(
+            "return document.querySelector({}).getAttribute('href')",
+            serde_json::to_string(&format!("{linked} [data-test=linked-profile-latest]"))
+                .expect("json")
+        ))
+        .await;
+    assert_eq!(href, Value::String(format!("#/case/{mail_case}")));
+    let vera = person(bridge_vera.clone()).await;
+    assert!(vera["person_id"].is_string(), "{vera}");
+    assert_eq!(
+        vera["linked"][0]["id"],
+        Value::String(mail_vera.clone()),
+        "{vera}"
+    );
+
+    // The e-mail profile's page shows the bridge's profile.
+    b.goto(&format!("/#/customer/{mail_vera}")).await;
+    b.wait_text(
+        &format!("[data-test=linked-profile][data-customer-id='{bridge_vera}']"),
+        "Vera on the bridge",
+    )
+    .await;
+    b.wait_text("[data-test=customer-id]", &mail_vera).await;
+
+    // Unlinked from the case page: the profile stands alone again.
+    b.goto(&format!("/#/case/{bridge_case}")).await;
+    b.click("[data-test=unlink-profile]").await;
+    b.wait_gone(&linked).await;
+    b.wait_gone("[data-test=unlink-profile]").await;
+    let vera = person(bridge_vera).await;
+    assert!(vera["person_id"].is_null(), "{vera}");
+    assert_eq!(vera["linked"], json!([]), "{vera}");
 }

@@ -1,5 +1,6 @@
 // The head of a case page: number and editable subject, chat state,
-// status and assignee, customer (with their e-mail), channel, labels.
+// status and assignee, customer (with their e-mail and the profiles of
+// other channels linked with them), channel, labels.
 
 import { h, append, clear, t } from "../../shared.js";
 import { api } from "../api.js";
@@ -9,11 +10,12 @@ import { labelChip, labelFilterHref } from "../labels.js";
 import { reloadActiveSoon } from "../active.js";
 
 /** Draws the head from `page.kase`, unless the subject is being edited. */
-export function renderHeader(page, header, customerEmail) {
+export function renderHeader(page, header, customerEmail, linkedProfiles) {
   if (page.editingSubject) return;
   clear(header);
   // First, so that the name below is read from the same fresh request.
   customerEmail.show(page.kase.customer_id);
+  linkedProfiles.show(page.kase.customer_id);
   const title = h("h1", { class: "subject", dir: "auto", "data-test": "case-subject" }, page.kase.subject);
   const edit = h(
     "button",
@@ -26,7 +28,7 @@ export function renderHeader(page, header, customerEmail) {
         const input = h("input", { type: "text", value: page.kase.subject, maxlength: 255, "data-test": "subject-input", dir: "auto" });
         const done = () => {
           page.editingSubject = false;
-          renderHeader(page, header, customerEmail);
+          renderHeader(page, header, customerEmail, linkedProfiles);
         };
         const save = async () => {
           const updated = await attempt(() =>
@@ -110,6 +112,7 @@ export function renderHeader(page, header, customerEmail) {
       h("span", { class: "muted" }, channelName(page.kase.channel_id)),
       h("span", { class: "muted" }, t("created"), ": ", fmtTime(page.kase.created_at)),
     ),
+    linkedProfiles.el,
     labelsRow(page),
   );
 }

@@ -14,6 +14,7 @@ import { renderBanners, renderChain, renderPrevious } from "./chain.js";
 import { messageItem } from "./thread.js";
 import { composer } from "./composer.js";
 import { customerEmailControl } from "./customer-email.js";
+import { linkedProfilesControl } from "../customer.js";
 
 export function casePage(main, caseId) {
   const page = {
@@ -32,6 +33,7 @@ export function casePage(main, caseId) {
 
   const header = h("div", { class: "case-header" });
   const customerEmail = customerEmailControl();
+  const linkedProfiles = linkedProfilesControl();
   const banners = h("div", { class: "banners" });
   const prevBox = h("div", { class: "previous-chat", "data-test": "previous-chat" });
   const chainTop = h("div", { class: "chain chain-top" });
@@ -119,7 +121,7 @@ export function casePage(main, caseId) {
   }
 
   function render() {
-    renderHeader(page, header, customerEmail);
+    renderHeader(page, header, customerEmail, linkedProfiles);
     renderBanners(page, banners);
     renderChain(page, chainTop, chainBottom);
     renderPrevious(page, prevBox);

@@ -21,7 +21,8 @@ export function messageItem(m, kase, actions = {}) {
   const files = m.attachments || [];
   // Without a caption a file's message says just its name: the chip does.
   const uncaptioned = files.length === 1 && m.text === files[0].filename;
-  const body = [letterHead(m.letter), uncaptioned ? null : h("div", { class: "text", dir: "auto", "data-test": "message-text" }, m.text)];
+  const folds = m.letter && author.type === "customer" && !uncaptioned;
+  const body = [letterHead(m.letter), uncaptioned ? null : folds ? foldedText(m.text) : messageText(m.text)];
   if (m.letter && m.letter.has_html) body.push(letterHtml(m.id));
   if (files.length) body.push(attachmentsBox(files));
   if (m.reacted_message_id) {
@@ -75,6 +76,70 @@ export function messageItem(m, kase, actions = {}) {
         )
       : null,
   );
+}
+
+function messageText(text) {
+  return h("div", { class: "text", dir: "auto", "data-test": "message-text" }, text);
+}
+
+/** A letter's text with its quoted history and signature folded behind a
+ * "…" toggle; unfolded, the box holds the letter's text exactly. */
+function foldedText(text) {
+  const at = foldAt(text);
+  if (at === null) return messageText(text);
+  const shown = text.slice(0, at).replace(/\s+$/, "");
+  const box = messageText(shown);
+  const toggle = h(
+    "button",
+    {
+      type: "button",
+      class: "fold-toggle",
+      "aria-expanded": "false",
+      title: t("letter_show_quoted"),
+      "aria-label": t("letter_show_quoted"),
+      "data-test": "fold-toggle",
+      onclick: () => {
+        const open = toggle.getAttribute("aria-expanded") !== "true";
+        box.textContent = open ? text : shown;
+        const label = open ? t("letter_hide_quoted") : t("letter_show_quoted");
+        toggle.title = label;
+        toggle.setAttribute("aria-label", label);
+        toggle.setAttribute("aria-expanded", String(open));
+      },
+    },
+    "…",
+  );
+  return h("div", { class: "folded-text", "data-test": "folded-text" }, box, toggle);
+}
+
+const QUOTED = /^>/;
+// The line a mailer puts right over what it quotes: "On Sun, … Vera
+// wrote:", "6 дек. 2026 г., в 10:00, Вера написал(а):".
+const ATTRIBUTION = /^On\s.*\swrote:\s*$|(?:написал|написала|написал\(а\)|пишет):\s*$/;
+
+/** Where a letter's quoted history or signature starts (an offset into
+ * `text`), or null when nothing is to be folded: everything from the
+ * first signature line ("-- ", or "--" where a mailer trimmed it) on, and
+ * before it the trailing block of `>` lines with the attribution line
+ * right above it. Nothing folds that would leave the letter empty. */
+function foldAt(text) {
+  const raw = text.split("\n");
+  const lines = raw.map((l) => l.replace(/\r$/, ""));
+  const blank = (i) => lines[i].trim() === "";
+  let end = lines.findIndex((l) => l === "-- " || l === "--");
+  if (end < 0) end = lines.length;
+  let from = end;
+  let last = end - 1;
+  while (last >= 0 && blank(last)) last--;
+  if (last >= 0 && QUOTED.test(lines[last])) {
+    let first = last;
+    while (first > 0 && (QUOTED.test(lines[first - 1]) || blank(first - 1))) first--;
+    while (blank(first)) first++;
+    from = first > 0 && ATTRIBUTION.test(lines[first - 1]) ? first - 1 : first;
+  }
+  const at = raw.slice(0, from).reduce((n, l) => n + l.length + 1, 0);
+  if (at >= text.length || text.slice(0, at).trim() === "" || text.slice(at).trim() === "") return null;
+  return at;
 }
 
 /** A letter's subject and sender, the others it went to, and whether a
