@@ -9,7 +9,9 @@
 //! holds runs nothing and reaches nothing of the app. A letter's quoted
 //! history and signature are folded behind a toggle that shows them. A
 //! letter's sender is linked, on the case page, with the same person's
-//! profile in an api channel, and unlinked again.
+//! profile in an api channel, and unlinked again. A mailbox added with
+//! IMAP and SMTP servers nobody answers at has its connection tested from
+//! Settings, and each server's failure is said in plain words.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -32,6 +34,9 @@ pub const ALL: &[(&str, Scenario)] = &[
     }),
     ("profiles_linked_and_unlinked", |app, b| {
         Box::pin(profiles_linked_and_unlinked(app, b))
+    }),
+    ("mailbox_connection_tested", |app, b| {
+        Box::pin(mailbox_connection_tested(app, b))
     }),
 ];
 
@@ -550,4 +555,80 @@ async fn profiles_linked_and_unlinked(app: &TestApp, b: &Browser) {
     let vera = person(bridge_vera).await;
     assert!(vera["person_id"].is_null(), "{vera}");
     assert_eq!(vera["linked"], json!([]), "{vera}");
+}
+
+/// Picks `value` in the `<select>` with the id `id`, as a person would.
+async fn choose(b: &Browser, id: &str, value: &str) {
+    b.js(&format!(
+        "const k = document.getElementById('{id}'); k.value = '{value}'; \
+          k.dispatchEvent(new Event('change')); return true;"
+    ))
+    .await;
+}
+
+async fn mailbox_connection_tested(app: &TestApp, b: &Browser) {
+    sign_in_as_admin(b).await;
+    b.goto("/#/settings").await;
+    b.wait_css("[data-test=channel-kind]").await;
+    choose(b, "channel-kind", "email").await;
+    b.type_into("[data-test=channel-name]", "Probe mail").await;
+    b.type_into("[data-test=channel-address]", "probe@desk.example")
+        .await;
+    // Port 9 (discard) on the loopback: nothing listens there.
+    b.type_into("[data-test=imap-host]", "127.0.0.1").await;
+    b.type_into("[data-test=imap-port]", "9").await;
+    choose(b, "imap-security", "none").await;
+    b.type_into("[data-test=imap-user]", "probe").await;
+    b.type_into("[data-test=imap-password]", "secret").await;
+    b.type_into("[data-test=smtp-host]", "127.0.0.1").await;
+    b.type_into("[data-test=smtp-port]", "9").await;
+    choose(b, "smtp-security", "none").await;
+    b.click("[data-test=create-channel]").await;
+    b.wait_css("[data-test=token-box] [data-test=inbound-token]")
+        .await;
+
+    let channels: Value = app.ok(Method::GET, "/api/v1/channels", None).await;
+    let channel = channels["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|c| c["name"] == "Probe mail"))
+        .expect("the new channel")
+        .clone();
+    let imap = &channel["email"]["imap"];
+    let fetched = format!(
+        "{}@{}:{} {}",
+        s(&imap["user"]),
+        s(&imap["host"]),
+        imap["port"],
+        s(&imap["folder"])
+    );
+    assert_eq!(fetched, "probe@127.0.0.1:9 INBOX", "{channel}");
+    let item = format!(".channel-item[data-id='{}']", s(&channel["id"]));
+    b.wait_text(
+        &format!("{item} [data-test=imap-server]"),
+        "letters fetched from probe@127.0.0.1:9 INBOX",
+    )
+    .await;
+
+    // Out from under the sticky top bar, as a person would scroll.
+    let button = format!("{item} [data-test=test-connection]");
+    let quoted = serde_json::to_string(&button).expect("json");
+    b.js(&format!(
+        "document.querySelector({quoted}).scrollIntoView({{block: 'center'}}); return true;"
+    ))
+    .await;
+    b.click(&button).await;
+    b.wait_text(
+        &format!("{item} [data-test=test-imap]"),
+        "✗ IMAP: the IMAP server could not be reached",
+    )
+    .await;
+    b.wait_text(&format!("{item} [data-test=test-smtp]"), "✗ SMTP: ")
+        .await;
+    let idle = b
+        .js(&format!(
+            "const t = document.querySelector({quoted}); \
+             return !t.disabled && !t.hasAttribute('aria-busy')"
+        ))
+        .await;
+    assert_eq!(idle, true, "the button is ready again");
 }

@@ -1,6 +1,7 @@
 // Settings → Channels: messenger bridges (`api`), web chat widgets,
 // Telegram bots and e-mail mailboxes; their snippets, allowed sites, bot
-// status, mailbox and SMTP server, failed deliveries and failed updates.
+// status, mailbox with its IMAP and SMTP servers (and a connection test),
+// failed deliveries and failed updates.
 
 import { h, append, clear, t } from "../../shared.js";
 import { api } from "../api.js";
@@ -151,34 +152,38 @@ function inboundUrl(channel) {
   return location.origin + "/api/v1/channels/" + channel.id + "/inbound";
 }
 
-/** The new e-mail channel's fields: its address and the SMTP server its
- * replies leave through, which may be left out (replies are then not
- * sent). `body()` is their part of the request: `smtp` once any of its
- * fields is filled, so that the API names what is missing. */
+/** The new e-mail channel's fields: its address, the IMAP mailbox its
+ * letters are fetched from and the SMTP server its replies leave through;
+ * either server may be left out (letters then come only through the MIME
+ * URL, replies are not sent). `body()` is their part of the request: a
+ * server's block once any of its fields is filled, so that the API names
+ * what is missing. */
 function mailboxFields() {
-  const input = (id, attrs) => h("input", { id, "data-test": id, autocomplete: "off", spellcheck: "false", ...attrs });
-  const address = input("channel-address", { type: "email", maxlength: 254, placeholder: "support@shop.example", "aria-describedby": "channel-address-hint" });
-  const host = input("smtp-host", { type: "text", maxlength: 253, placeholder: "smtp.shop.example" });
-  const port = input("smtp-port", { type: "number", min: 1, max: 65535, placeholder: "587", class: "smtp-port" });
-  const security = h(
-    "select",
-    { id: "smtp-security", "data-test": "smtp-security" },
-    h("option", { value: "" }, t("smtp_security_auto")),
-    ["starttls", "tls", "none"].map((s) => h("option", { value: s }, securityLabel(s))),
-  );
-  const user = input("smtp-user", { type: "text", maxlength: 320 });
-  const password = input("smtp-password", { type: "password", maxlength: 1024, "aria-describedby": "smtp-password-hint" });
-  const smtp = h(
-    "fieldset",
-    { class: "smtp-fields", "aria-describedby": "smtp-hint" },
-    h("legend", {}, t("smtp_legend")),
-    h("p", { class: "hint", id: "smtp-hint" }, t("smtp_hint")),
-    h("label", { class: "smtp-host" }, t("smtp_host"), host),
-    h("label", {}, t("smtp_port"), port),
-    h("label", {}, t("smtp_security"), security),
-    h("label", {}, t("smtp_user"), user),
-    h("label", {}, t("smtp_password"), password, h("span", { class: "hint", id: "smtp-password-hint" }, t("smtp_password_hint"))),
-  );
+  const address = h("input", {
+    id: "channel-address",
+    "data-test": "channel-address",
+    type: "email",
+    maxlength: 254,
+    autocomplete: "off",
+    spellcheck: "false",
+    placeholder: "support@shop.example",
+    "aria-describedby": "channel-address-hint",
+  });
+  const imap = serverFields("imap", {
+    host: "imap.shop.example",
+    port: "993",
+    legend: t("imap_legend"),
+    hint: t("imap_hint"),
+    auto: t("imap_security_auto"),
+    folder: true,
+  });
+  const smtp = serverFields("smtp", {
+    host: "smtp.shop.example",
+    port: "587",
+    legend: t("smtp_legend"),
+    hint: t("smtp_hint"),
+    auto: t("smtp_security_auto"),
+  });
   const fields = h(
     "div",
     { class: "mailbox-fields" },
@@ -189,34 +194,83 @@ function mailboxFields() {
       address,
       h("p", { class: "hint", id: "channel-address-hint" }, t("email_address_hint")),
     ),
-    smtp,
+    imap.fields,
+    smtp.fields,
   );
-  const typed = [host, port, user, password];
   return {
     fields,
     // A disabled fieldset disables what it holds.
     show(on) {
-      fields.hidden = address.disabled = smtp.disabled = !on;
+      fields.hidden = address.disabled = imap.fields.disabled = smtp.fields.disabled = !on;
       address.required = on;
     },
     body() {
       const body = { address: address.value.trim() };
-      if (!typed.some((i) => i.value.trim())) return body;
-      body.smtp = { host: host.value.trim() };
-      if (port.value) body.smtp.port = Number(port.value);
-      if (security.value) body.smtp.security = security.value;
-      if (user.value.trim()) body.smtp.user = user.value.trim();
-      if (password.value) body.smtp.password = password.value;
+      const i = imap.body();
+      const o = smtp.body();
+      if (i) body.imap = i;
+      if (o) body.smtp = o;
       return body;
     },
     reset() {
-      for (const i of [address, ...typed]) i.value = "";
+      address.value = "";
+      imap.reset();
+      smtp.reset();
+    },
+  };
+}
+
+/** One mail server's fieldset (`which`: `imap` or `smtp`): host, port,
+ * encryption, user name, password and, with `texts.folder`, the folder;
+ * `texts` holds its placeholders, legend, hint and what the automatic
+ * encryption means. `body()` is its block of the request, or nothing while
+ * none of it is filled. */
+function serverFields(which, texts) {
+  const input = (name, attrs) => h("input", { id: which + "-" + name, "data-test": which + "-" + name, autocomplete: "off", spellcheck: "false", ...attrs });
+  const host = input("host", { type: "text", maxlength: 253, placeholder: texts.host });
+  const port = input("port", { type: "number", min: 1, max: 65535, placeholder: texts.port, class: "server-port" });
+  const security = h(
+    "select",
+    { id: which + "-security", "data-test": which + "-security" },
+    h("option", { value: "" }, texts.auto),
+    ["starttls", "tls", "none"].map((s) => h("option", { value: s }, securityLabel(s))),
+  );
+  const user = input("user", { type: "text", maxlength: 320 });
+  const password = input("password", { type: "password", maxlength: 1024, "aria-describedby": which + "-password-hint" });
+  const folder = texts.folder ? input("folder", { type: "text", maxlength: 200, placeholder: "INBOX" }) : null;
+  const fields = h(
+    "fieldset",
+    { class: "server-fields " + which + "-fields", "aria-describedby": which + "-hint" },
+    h("legend", {}, texts.legend),
+    h("p", { class: "hint", id: which + "-hint" }, texts.hint),
+    h("label", { class: "server-host" }, t("smtp_host"), host),
+    h("label", {}, t("smtp_port"), port),
+    h("label", {}, t("smtp_security"), security),
+    h("label", {}, t("smtp_user"), user),
+    h("label", {}, t("smtp_password"), password, h("span", { class: "hint", id: which + "-password-hint" }, t("smtp_password_hint"))),
+    folder ? h("label", {}, t("imap_folder"), folder) : null,
+  );
+  const typed = [host, port, user, password, folder].filter(Boolean);
+  return {
+    fields,
+    body() {
+      if (!typed.some((i) => i.value.trim())) return null;
+      const body = { host: host.value.trim() };
+      if (port.value) body.port = Number(port.value);
+      if (security.value) body.security = security.value;
+      if (user.value.trim()) body.user = user.value.trim();
+      if (password.value) body.password = password.value;
+      if (folder && folder.value.trim()) body.folder = folder.value.trim();
+      return body;
+    },
+    reset() {
+      for (const i of typed) i.value = "";
       security.value = "";
     },
   };
 }
 
-/** How an SMTP connection is secured, as admins read it. */
+/** How a mail server's connection is secured, as admins read it. */
 function securityLabel(security) {
   return ["tls", "starttls", "none"].includes(security) ? t("smtp_security_" + security) : security;
 }
@@ -273,7 +327,7 @@ function channelItem(c, keep) {
     return item;
   }
   if (c.kind === "email") {
-    append(item, mailboxStatus(c), mimeUrlBox(c), failedDeliveries(c), failedUpdates(c));
+    append(item, mailboxStatus(c), connectionTest(c), mimeUrlBox(c), failedDeliveries(c), failedUpdates(c));
     return item;
   }
   if (c.kind !== "widget") {
@@ -454,20 +508,51 @@ function telegramStatus(c) {
   return box;
 }
 
-/** An e-mail channel's mailbox and the SMTP server its replies leave
- * through, or that they wait for want of one. */
+/** An e-mail channel's mailbox, where its letters are fetched from (or
+ * that they come only through the MIME URL) and the SMTP server its
+ * replies leave through (or that they wait for want of one). */
 function mailboxStatus(c) {
   const mail = c.email || {};
-  const smtp = mail.smtp;
+  const { smtp, imap } = mail;
   return h(
     "div",
     { class: "muted mailbox-status", "data-test": "mailbox-status" },
     h("span", { "data-test": "mailbox-address" }, mail.address || ""),
     " · ",
+    imap
+      ? h("span", { "data-test": "imap-server" }, t("imap_via", { mailbox: imap.user + "@" + imap.host + ":" + imap.port, folder: imap.folder }))
+      : h("span", { class: "imap-missing", "data-test": "imap-server" }, t("imap_missing")),
+    " · ",
     smtp
       ? h("span", { "data-test": "smtp-server" }, t("smtp_via", { server: smtp.host + ":" + smtp.port, security: securityLabel(smtp.security) }))
       : h("span", { class: "smtp-missing", "data-test": "smtp-server" }, t("smtp_missing")),
   );
+}
+
+/** A Test connection button for an e-mail channel: the server logs in to
+ * its IMAP mailbox and greets its SMTP server (up to some seconds), and
+ * each outcome shows in a line under it. */
+function connectionTest(c) {
+  const results = h("ul", { class: "plain connection-results", "data-test": "connection-results", "aria-live": "polite" });
+  const button = h("button", { type: "button", class: "secondary test-connection", "data-test": "test-connection" }, t("test_connection"));
+  const line = (server, check) => {
+    if (!check) return h("li", { class: "muted", "data-test": "test-" + server.toLowerCase() }, t("test_none", { server }));
+    if (check.ok) return h("li", { class: "test-ok", "data-test": "test-" + server.toLowerCase() }, t("test_ok", { server }));
+    return h("li", { class: "form-error", dir: "auto", "data-test": "test-" + server.toLowerCase() }, t("test_failed", { server, error: check.error || "" }));
+  };
+  button.addEventListener("click", async () => {
+    if (button.disabled) return;
+    button.disabled = true;
+    button.setAttribute("aria-busy", "true");
+    button.textContent = t("testing_connection");
+    clear(results);
+    const tested = await attempt(() => api("POST", "/api/v1/channels/" + encodeURIComponent(c.id) + "/email/test"));
+    button.disabled = false;
+    button.removeAttribute("aria-busy");
+    button.textContent = t("test_connection");
+    if (tested) append(results, line("IMAP", tested.imap), line("SMTP", tested.smtp));
+  });
+  return h("div", { class: "connection-test" }, button, results);
 }
 
 /** The updates of a Telegram channel, or the letters of an e-mail one,
