@@ -146,16 +146,19 @@ async fn sync(
             return Ok(count);
         }
         let letters = imap::fetch(session, &uids).await?;
+        let limit = app.files.as_ref().map(|f| f.max_letter_bytes());
         let mut stored = Vec::new();
         for (uid, raw) in letters {
-            match store_letter(app, &mb.channel, raw.clone(), "imap").await {
-                Ok(_) => stored.push(uid),
-                Err(e) if e.status == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
-                    // Kept unread in the mailbox for a person to read.
-                    tracing::warn!(channel = %mb.channel.id, uid, "a letter over the size limit: {}", e.message);
-                    record_refused(app, &mb.channel, &raw, "imap", e.message).await?;
-                }
-                Err(e) => return Err(SyncError::Store(StoreError::Other(e.message))),
+            if let Some(limit) = limit.filter(|l| raw.len() as u64 > *l) {
+                // Kept unread in the mailbox for a person to read.
+                let why = crate::usecases::attachments::too_large(limit).message;
+                tracing::warn!(channel = %mb.channel.id, uid, "a letter over the size limit: {why}");
+                record_refused(app, &mb.channel, &raw, "imap", why).await?;
+            } else {
+                store_letter(app, &mb.channel, raw, "imap")
+                    .await
+                    .map_err(|e| SyncError::Store(StoreError::Other(e.message)))?;
+                stored.push(uid);
             }
             next = next.max(i64::from(uid) + 1);
             count += 1;
