@@ -114,16 +114,26 @@ impl Mailbox {
             .await
     }
 
-    async fn updates(&self, state: &str) -> Vec<Value> {
-        let v = self
+    /// A rule that answers every customer letter.
+    async fn acknowledge_every_letter(&self) {
+        let (status, rule) = self
             .app
-            .ok(
-                Method::GET,
-                &format!("/api/v1/channels/{}/updates?state={state}", self.channel),
-                None,
+            .call(
+                Method::POST,
+                "/api/v1/rules",
+                Some(json!({
+                    "name": "Acknowledge",
+                    "trigger": {"type": "customer_message"},
+                    "conditions": [],
+                    "actions": [{"type": "send_reply", "text": "We got your letter."}]
+                })),
             )
             .await;
-        v["items"].as_array().cloned().unwrap_or_default()
+        assert_eq!(status, StatusCode::CREATED, "{rule}");
+    }
+
+    async fn updates(&self, state: &str) -> Vec<Value> {
+        self.app.channel_updates(&self.channel, state).await
     }
 
     /// The `n`-th letter sent (1-based), read back.
@@ -320,20 +330,7 @@ async fn the_case_tag_counts_only_from_the_cases_customer(backend: Backend) {
 
 async fn machine_mail_opens_nothing_and_no_rule_answers_it(backend: Backend) {
     let m = Mailbox::start(backend).await;
-    let (status, rule) = m
-        .app
-        .call(
-            Method::POST,
-            "/api/v1/rules",
-            Some(json!({
-                "name": "Acknowledge",
-                "trigger": {"type": "customer_message"},
-                "conditions": [],
-                "actions": [{"type": "send_reply", "text": "We got your letter."}]
-            })),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{rule}");
+    m.acknowledge_every_letter().await;
     m.deliver(&letter(
         ANN,
         "a1@shop.example",
@@ -669,20 +666,7 @@ async fn the_mime_endpoint_refuses_what_it_must(backend: Backend) {
 async fn a_runaway_exchange_stops_at_the_hourly_limit(backend: Backend) {
     use casedesk_server::channels::email::outbound::MAX_AUTOMATIC_PER_HOUR;
     let m = Mailbox::start(backend).await;
-    let (status, rule) = m
-        .app
-        .call(
-            Method::POST,
-            "/api/v1/rules",
-            Some(json!({
-                "name": "Acknowledge",
-                "trigger": {"type": "customer_message"},
-                "conditions": [],
-                "actions": [{"type": "send_reply", "text": "We got your letter."}]
-            })),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{rule}");
+    m.acknowledge_every_letter().await;
     // A robot that does not mark its mail as automatic writes again and again.
     let sent = MAX_AUTOMATIC_PER_HOUR as usize;
     for i in 0..sent + 2 {

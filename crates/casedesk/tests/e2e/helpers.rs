@@ -752,6 +752,18 @@ impl TestApp {
         v["items"].as_array().cloned().unwrap_or_default()
     }
 
+    /// The channel's stored updates (Telegram updates, letters) in `state`.
+    pub async fn channel_updates(&self, channel: &str, state: &str) -> Vec<Value> {
+        let v = self
+            .ok(
+                Method::GET,
+                &format!("/api/v1/channels/{channel}/updates?state={state}"),
+                None,
+            )
+            .await;
+        v["items"].as_array().cloned().unwrap_or_default()
+    }
+
     pub async fn set_timers(&self, after: i64, warning: i64) {
         self.ok(
             Method::PATCH,

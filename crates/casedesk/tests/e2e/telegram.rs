@@ -99,15 +99,7 @@ impl Bot {
     }
 
     async fn updates(&self, state: &str) -> Vec<Value> {
-        let v = self
-            .app
-            .ok(
-                Method::GET,
-                &format!("/api/v1/channels/{}/updates?state={state}", self.channel),
-                None,
-            )
-            .await;
-        v["items"].as_array().cloned().unwrap_or_default()
+        self.app.channel_updates(&self.channel, state).await
     }
 }
 
