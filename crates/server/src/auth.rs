@@ -331,7 +331,13 @@ pub async fn check_password(
     email: &str,
     password: String,
 ) -> Result<AgentRecord, AppError> {
-    let invalid = || AppError::unauthorized("invalid email or password");
+    let invalid = || {
+        AppError::new(
+            axum::http::StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+            "invalid email or password",
+        )
+    };
     let Ok(email) = normalize_email(email) else {
         return Err(invalid());
     };
@@ -576,6 +582,7 @@ pub async fn create_account(
         settings: AutoFinishSettings::default(),
         time_zone: casedesk_domain::AccountTimeZone::default(),
         business_hours: None,
+        assign_on_reply: true,
         created_at: at,
     };
     let agent = AgentRecord {

@@ -46,6 +46,7 @@ async fn reconnecting_to_a_schema_keeps_its_data() {
                 settings,
                 time_zone: casedesk_domain::AccountTimeZone::default(),
                 business_hours: None,
+                assign_on_reply: true,
                 created_at: casedesk_domain::Time::UNIX_EPOCH,
             };
             tx.insert_account(&account).await

@@ -362,6 +362,7 @@ mod tests {
                     settings: Default::default(),
                     time_zone: Default::default(),
                     business_hours: None,
+                    assign_on_reply: true,
                     created_at: chrono::Utc::now(),
                 };
                 let job: Job = Box::new(move |tx| {

@@ -112,6 +112,11 @@ const MIGRATIONS: &[Migration] = &[
         include_str!("../migrations/0014_customer_language.sql"),
     ),
     Migration::new(15, "email", include_str!("../migrations/0015_email.sql")),
+    Migration::new(
+        16,
+        "console",
+        include_str!("../migrations/0016_console.sql"),
+    ),
 ];
 
 /// What `schema_migrations` says ran.

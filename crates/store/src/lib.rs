@@ -192,6 +192,8 @@ pub trait AccountTx: Send {
         account_id: &str,
         time_zone: casedesk_domain::AccountTimeZone,
     ) -> R<()>;
+    /// Whether an agent's reply to an unassigned case assigns it to them.
+    async fn update_account_assign_on_reply(&mut self, account_id: &str, on: bool) -> R<()>;
     /// Sets (or with `None` clears) the account's business hours.
     async fn update_account_business_hours(
         &mut self,
@@ -399,6 +401,8 @@ pub trait CaseTx: Send {
     /// reassigns a case moves its events along in the same unit of work.
     async fn move_case_events(&mut self, case_id: &str, assignee_id: Option<&str>) -> R<()>;
     async fn list_cases(&mut self, account_id: &str, filter: &CaseFilter) -> R<Vec<CaseRecord>>;
+    /// The console's queues for `agent_id` (see [`QueueCounts`]).
+    async fn count_queues(&mut self, account_id: &str, agent_id: &str) -> R<QueueCounts>;
     /// Puts a label on a case; `false` when it was already there.
     async fn add_case_label(
         &mut self,

@@ -15,6 +15,8 @@ pub struct AccountRecord {
     /// Statistics count response and resolution times inside these hours
     /// (in `time_zone`) when set, calendar time otherwise.
     pub business_hours: Option<casedesk_domain::BusinessHours>,
+    /// An agent's reply to an unassigned case assigns it to them.
+    pub assign_on_reply: bool,
     pub created_at: Time,
 }
 
@@ -168,6 +170,8 @@ pub struct CaseFilter {
     pub channel_id: Option<String>,
     pub customer_id: Option<String>,
     pub assignee_id: Option<String>,
+    /// Only cases nobody is assigned to.
+    pub unassigned: bool,
     /// Only cases carrying this label.
     pub label_id: Option<String>,
     /// Matches the subject and message texts, case-insensitively.
@@ -181,6 +185,19 @@ pub struct CaseFilter {
     /// order: the last case of the previous page.
     pub cursor: Option<(Time, String)>,
     pub limit: i64,
+}
+
+/// How many unmerged cases each queue of the agent console holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueCounts {
+    /// Open, assigned to the asking agent.
+    pub mine: i64,
+    /// Open, assigned to nobody.
+    pub unassigned: i64,
+    /// Open.
+    pub open: i64,
+    /// Pending: waiting on the customer.
+    pub pending: i64,
 }
 
 /// The time a case list is ordered by.

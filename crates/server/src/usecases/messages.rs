@@ -6,6 +6,7 @@ use casedesk_domain::{Actor, AuthorType, ChannelKind, EventKind, MessageKind, Ti
 use casedesk_store::{CaseRecord, CustomerRecord, MessageRecord, OutboxItem, Tx};
 use serde_json::json;
 
+use super::actions::assign;
 use super::unit::{AgentActor, case_notice, notice, record, reschedule, settings_of};
 use crate::error::AppError;
 use crate::events::Notice;
@@ -182,7 +183,7 @@ pub(crate) async fn add_message(
 
 /// The new message counts as the domain says for its writer and kind; a
 /// reactivation is recorded and the timers restart when it says so.
-/// Returns the notice of a reactivated chat.
+/// Returns the notices of a reactivated or newly assigned chat.
 async fn count_message(
     tx: &mut dyn Tx,
     writer: &Writer,
@@ -203,6 +204,11 @@ async fn count_message(
         (AgentMessageKind::Note, _) => case.state.note_added(tally),
     };
     let mut notices = Vec::new();
+    if let (AgentMessageKind::Reply, Writer::Agent(agent)) = (kind, writer) {
+        if assign_replying_agent(tx, agent, case, at).await? {
+            notices.push(case_notice(case));
+        }
+    }
     if !wrote.changes.is_empty() {
         record(
             tx,
@@ -223,6 +229,35 @@ async fn count_message(
         reschedule(tx, case, settings, at).await?;
     }
     Ok(notices)
+}
+
+/// An agent who answers an unassigned case takes it, unless the account
+/// turned this off: the queues and workload reports then credit them. The
+/// history says so (an `updated` event with `"reason": "reply"`).
+async fn assign_replying_agent(
+    tx: &mut dyn Tx,
+    agent: &AgentActor,
+    case: &mut CaseRecord,
+    at: Time,
+) -> Result<bool, AppError> {
+    if case.assignee_id.is_some() || !tx.get_account(&case.account_id).await?.assign_on_reply {
+        return Ok(false);
+    }
+    let account_id = case.account_id.clone();
+    if let Some(change) = assign(tx, &account_id, case, Some(agent.agent_id.clone())).await? {
+        record(
+            tx,
+            case,
+            EventKind::Updated,
+            &agent.actor(),
+            vec![change],
+            json!({ "reason": "reply" }),
+            at,
+        )
+        .await?;
+        return Ok(true);
+    }
+    Ok(false)
 }
 
 /// Queues a reply for its channel to deliver to `url`. The body is the

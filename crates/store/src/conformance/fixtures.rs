@@ -66,6 +66,7 @@ pub(crate) fn account(id: &str) -> AccountRecord {
         settings: AutoFinishSettings::default(),
         time_zone: casedesk_domain::AccountTimeZone::default(),
         business_hours: None,
+        assign_on_reply: true,
         created_at: t_micros(0, 250_001),
     }
 }

@@ -20,9 +20,18 @@ impl<S: Sql + ?Sized> AccountTx for S {
         let hours = codec::hours_json(a.business_hours.as_ref())?;
         self.execute(
             &format!(
-                "INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                "INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
             ),
-            &[id, name, after, warning, created_at, zone, hours],
+            &[
+                id,
+                name,
+                after,
+                warning,
+                created_at,
+                zone,
+                hours,
+                a.assign_on_reply.into(),
+            ],
         )
         .await
         .map(drop)
@@ -72,6 +81,14 @@ impl<S: Sql + ?Sized> AccountTx for S {
              RETURNING next_case_number - 1 AS number",
             &args![account_id],
             |r| r.get("number"),
+        )
+        .await
+    }
+
+    async fn update_account_assign_on_reply(&mut self, account_id: &str, on: bool) -> R<()> {
+        self.found(
+            "UPDATE accounts SET assign_on_reply = $2 WHERE id = $1",
+            &args![account_id, on],
         )
         .await
     }

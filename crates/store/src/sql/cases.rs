@@ -5,7 +5,7 @@ use casedesk_domain::search::{SearchText, contains_pattern};
 
 use super::codec::{self, CASE_COLUMNS, LABEL_COLUMNS, qualified};
 use super::{R, Sql, SqlExt, Value, args, placeholders};
-use crate::{CaseFilter, CaseRecord, CaseTx, LabelRecord, SortOrder};
+use crate::{CaseFilter, CaseRecord, CaseTx, LabelRecord, QueueCounts, SortOrder};
 
 #[async_trait::async_trait]
 impl<S: Sql + ?Sized> CaseTx for S {
@@ -100,6 +100,9 @@ impl<S: Sql + ?Sized> CaseTx for S {
                 push(&mut sql, &format!(" AND {col} = #"), v.into());
             }
         }
+        if f.unassigned {
+            sql.push_str(" AND assignee_id IS NULL");
+        }
         if let Some(label_id) = &f.label_id {
             push(
                 &mut sql,
@@ -140,6 +143,31 @@ impl<S: Sql + ?Sized> CaseTx for S {
             args.len()
         ));
         self.all(&sql, &args, codec::case).await
+    }
+
+    async fn count_queues(&mut self, account_id: &str, agent_id: &str) -> R<QueueCounts> {
+        // One pass over the account's open and pending cases (the
+        // `cases_queue` index).
+        self.one(
+            "SELECT \
+             COALESCE(SUM(CASE WHEN status = 'open' AND assignee_id = $2 THEN 1 ELSE 0 END), 0) AS mine, \
+             COALESCE(SUM(CASE WHEN status = 'open' AND assignee_id IS NULL THEN 1 ELSE 0 END), 0) \
+             AS unassigned, \
+             COALESCE(SUM(CASE WHEN status = 'open' THEN 1 ELSE 0 END), 0) AS open, \
+             COALESCE(SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END), 0) AS pending \
+             FROM cases WHERE account_id = $1 AND status IN ('open', 'pending') \
+             AND merged_into_id IS NULL",
+            &args![account_id, agent_id],
+            |r| {
+                Ok(QueueCounts {
+                    mine: r.get("mine")?,
+                    unassigned: r.get("unassigned")?,
+                    open: r.get("open")?,
+                    pending: r.get("pending")?,
+                })
+            },
+        )
+        .await
     }
 
     async fn add_case_label(

@@ -18,7 +18,7 @@ use crate::{
 };
 
 pub(crate) const ACCOUNT_COLUMNS: &str = "id, name, chat_auto_finish_after_seconds, \
-     chat_auto_finish_warning_seconds, created_at, time_zone, business_hours";
+     chat_auto_finish_warning_seconds, created_at, time_zone, business_hours, assign_on_reply";
 pub(crate) const AGENT_COLUMNS: &str =
     "id, account_id, email, name, role, password_hash, created_at, disabled_at, deleted_at";
 pub(crate) const TOKEN_COLUMNS: &str = "token_hash, account_id, agent_id, created_at, expires_at";
@@ -81,6 +81,7 @@ pub(crate) fn account(row: &Row) -> R<AccountRecord> {
         settings,
         time_zone: row.parsed("time_zone")?,
         business_hours: row.opt_json("business_hours")?,
+        assign_on_reply: row.get("assign_on_reply")?,
         created_at: row.get("created_at")?,
     })
 }

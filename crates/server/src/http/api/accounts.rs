@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse};
 use casedesk_domain::{AccountTimeZone, AutoFinishSettings, BusinessHours, ChannelKind, Role};
-use casedesk_store::{AgentRecord, ChannelRecord, StoreError, read, write};
+use casedesk_store::{AccountRecord, AgentRecord, ChannelRecord, StoreError, read, write};
 
 use super::Json;
 use super::dto::*;
@@ -635,16 +635,16 @@ pub async fn patch_channel(
     Ok(axum::Json(dto))
 }
 
-fn settings_dto(
-    s: AutoFinishSettings,
-    time_zone: AccountTimeZone,
-    business_hours: Option<&BusinessHours>,
-) -> SettingsDto {
+fn settings_dto(account: &AccountRecord) -> SettingsDto {
     SettingsDto {
-        chat_auto_finish_after_seconds: s.after_seconds(),
-        chat_auto_finish_warning_seconds: s.warning_seconds(),
-        time_zone: time_zone.name().to_owned(),
-        business_hours: business_hours.and_then(|h| serde_json::to_value(h).ok()),
+        chat_auto_finish_after_seconds: account.settings.after_seconds(),
+        chat_auto_finish_warning_seconds: account.settings.warning_seconds(),
+        time_zone: account.time_zone.name().to_owned(),
+        business_hours: account
+            .business_hours
+            .as_ref()
+            .and_then(|h| serde_json::to_value(h).ok()),
+        assign_on_reply: account.assign_on_reply,
     }
 }
 
@@ -659,11 +659,7 @@ pub async fn get_settings(
         Box::pin(async move { tx.get_account(&account_id).await })
     })
     .await?;
-    Ok(axum::Json(settings_dto(
-        account.settings,
-        account.time_zone,
-        account.business_hours.as_ref(),
-    )))
+    Ok(axum::Json(settings_dto(&account)))
 }
 
 #[utoipa::path(patch, path = "/api/v1/settings", tag = "settings", request_body = PatchSettings,
@@ -688,10 +684,9 @@ pub async fn patch_settings(
         .map(|v| v.map(serde_json::from_value::<BusinessHours>).transpose())
         .transpose()
         .map_err(|e| AppError::invalid(format!("invalid `business_hours`: {e}")))?;
-    let (settings, time_zone, business_hours) = write::<_, AppError, _>(&*app.store, move |tx| {
+    let account = write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
-            let account = tx.get_account(&account_id).await?;
-            let current = account.settings;
+            let current = tx.get_account(&account_id).await?.settings;
             let settings = AutoFinishSettings::new(
                 body.chat_auto_finish_after_seconds
                     .unwrap_or(current.after_seconds()),
@@ -703,25 +698,16 @@ pub async fn patch_settings(
             if let Some(tz) = time_zone {
                 tx.update_account_time_zone(&account_id, tz).await?;
             }
-            let business_hours = match business_hours {
-                Some(h) => {
-                    tx.update_account_business_hours(&account_id, h.as_ref())
-                        .await?;
-                    h
-                }
-                None => account.business_hours,
-            };
-            Ok((
-                settings,
-                time_zone.unwrap_or(account.time_zone),
-                business_hours,
-            ))
+            if let Some(h) = business_hours {
+                tx.update_account_business_hours(&account_id, h.as_ref())
+                    .await?;
+            }
+            if let Some(on) = body.assign_on_reply {
+                tx.update_account_assign_on_reply(&account_id, on).await?;
+            }
+            Ok(tx.get_account(&account_id).await?)
         })
     })
     .await?;
-    Ok(axum::Json(settings_dto(
-        settings,
-        time_zone,
-        business_hours.as_ref(),
-    )))
+    Ok(axum::Json(settings_dto(&account)))
 }

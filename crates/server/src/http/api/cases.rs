@@ -3,7 +3,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use casedesk_domain::Subject;
-use casedesk_store::{CaseFilter, CaseSort, SortOrder, read, write};
+use casedesk_store::{CaseFilter, CaseSort, SortOrder, StoreError, read, write};
 
 use super::dto::*;
 use super::{Json, Query};
@@ -49,6 +49,26 @@ fn parse_cursor(
     Ok((at, id.to_owned()))
 }
 
+#[utoipa::path(get, path = "/api/v1/cases/queues", tag = "cases",
+    responses((status = 200, body = QueuesDto)))]
+pub async fn queues(
+    State(app): State<App>,
+    agent: Agent,
+) -> Result<axum::Json<QueuesDto>, AppError> {
+    let account_id = agent.account_id().to_owned();
+    let agent_id = agent.record.id.clone();
+    let q = read::<_, StoreError, _>(&*app.store, move |tx| {
+        Box::pin(async move { tx.count_queues(&account_id, &agent_id).await })
+    })
+    .await?;
+    Ok(axum::Json(QueuesDto {
+        mine: q.mine,
+        unassigned: q.unassigned,
+        open: q.open,
+        pending: q.pending,
+    }))
+}
+
 #[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(CaseListQuery),
     responses((status = 200, body = CaseListDto), (status = 400)))]
 pub async fn list_cases(
@@ -74,6 +94,7 @@ pub async fn list_cases(
         channel_id: q.channel_id,
         customer_id: q.customer_id,
         assignee_id: q.assignee_id,
+        unassigned: q.unassigned.unwrap_or(false),
         label_id: q.label_id.filter(|s| !s.is_empty()),
         q: q.q.filter(|s| !s.trim().is_empty()),
         include_merged: false,

@@ -401,6 +401,8 @@ pub struct SettingsDto {
     /// `null`: statistics count calendar time.
     #[schema(value_type = Option<Object>)]
     pub business_hours: Option<serde_json::Value>,
+    /// An agent's reply to an unassigned case assigns it to them (default on).
+    pub assign_on_reply: bool,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -419,6 +421,7 @@ pub struct PatchSettings {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(schema_with = schema::business_hours_or_null)]
     pub business_hours: Option<Option<serde_json::Value>>,
+    pub assign_on_reply: Option<bool>,
 }
 
 // The `api` channel's event is its own type; the document states it here.
@@ -514,6 +517,20 @@ impl CaseDto {
     }
 }
 
+/// How many cases each queue of the agent console holds (merged cases
+/// left out).
+#[derive(Serialize, ToSchema)]
+pub struct QueuesDto {
+    /// Open cases assigned to the asking agent.
+    pub mine: i64,
+    /// Open cases assigned to nobody.
+    pub unassigned: i64,
+    /// Every open case.
+    pub open: i64,
+    /// Pending cases: waiting on the customer.
+    pub pending: i64,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct CaseListDto {
     pub items: Vec<CaseDto>,
@@ -530,6 +547,8 @@ pub struct CaseListQuery {
     pub channel_id: Option<String>,
     pub customer_id: Option<String>,
     pub assignee_id: Option<String>,
+    /// `true`: only cases nobody is assigned to.
+    pub unassigned: Option<bool>,
     /// Only cases with this label.
     pub label_id: Option<String>,
     /// Text searched in subjects and messages.

@@ -48,6 +48,8 @@ pub struct ExportParams {
     pub channel_id: Option<String>,
     pub customer_id: Option<String>,
     pub assignee_id: Option<String>,
+    /// `true`: only cases nobody is assigned to.
+    pub unassigned: Option<bool>,
     /// Only cases with this label.
     pub label_id: Option<String>,
     /// Text searched in subjects and messages.
@@ -447,6 +449,7 @@ pub async fn export_cases(
         channel_id: p.channel_id.filter(|s| !s.is_empty()),
         customer_id: p.customer_id.filter(|s| !s.is_empty()),
         assignee_id: p.assignee_id.filter(|s| !s.is_empty()),
+        unassigned: p.unassigned.unwrap_or(false),
         label_id: p.label_id.filter(|s| !s.is_empty()),
         q: p.q.filter(|s| !s.trim().is_empty()),
         include_merged: false,

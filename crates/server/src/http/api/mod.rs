@@ -186,6 +186,7 @@ pub fn router() -> (axum::Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(email::test_connection))
         .routes(routes!(email::letter_html))
         .routes(routes!(cases::list_cases))
+        .routes(routes!(cases::queues))
         .routes(routes!(export::export_cases))
         .routes(routes!(stats::stats))
         .routes(routes!(cases::get_case, cases::patch_case))

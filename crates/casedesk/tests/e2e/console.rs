@@ -1,0 +1,192 @@
+//! What the agent console needs from the API (issue 20): a reply assigns
+//! the replying agent, the queues and their counts, the error codes the
+//! pages translate. On both databases.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{ADMIN_EMAIL, Backend, TestApp, s};
+use crate::on_both;
+
+on_both!(
+    a_reply_assigns_the_replying_agent_unless_turned_off,
+    queues_count_and_list_mine_unassigned_open_and_waiting,
+    a_wrong_password_has_its_own_code,
+);
+
+/// A second agent; returns (id, token).
+async fn agent(app: &TestApp, email: &str) -> (String, String) {
+    let v = app
+        .ok(
+            Method::POST,
+            "/api/v1/agents",
+            Some(json!({"email": email, "name": "Ada", "password": "agent-password"})),
+        )
+        .await;
+    (s(&v["id"]), app.login(email, "agent-password").await)
+}
+
+async fn reply_as(app: &TestApp, token: &str, case_id: &str, text: &str) {
+    let (st, v) = app
+        .raw(
+            Method::POST,
+            &format!("/api/v1/cases/{case_id}/messages"),
+            Some(token),
+            Some(json!({"text": text, "kind": "reply"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+}
+
+async fn a_reply_assigns_the_replying_agent_unless_turned_off(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (ada, ada_token) = agent(&app, "ada@example.com").await;
+    assert_eq!(
+        app.ok(Method::GET, "/api/v1/settings", None).await["assign_on_reply"],
+        true,
+        "on by default"
+    );
+
+    // A note assigns nobody; a reply assigns the agent who wrote it.
+    let case = s(&app.customer_says("c1", "m1", "Hello?").await["case_id"]);
+    let (st, _) = app
+        .raw(
+            Method::POST,
+            &format!("/api/v1/cases/{case}/messages"),
+            Some(&ada_token),
+            Some(json!({"text": "looking", "kind": "note"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    assert_eq!(app.case(&case).await["assignee_id"], Value::Null);
+    reply_as(&app, &ada_token, &case, "Hi, Ada here").await;
+    assert_eq!(app.case(&case).await["assignee_id"], ada.as_str());
+    let events = app.events(&case).await;
+    let assigned = events
+        .iter()
+        .find(|e| e["kind"] == "updated" && e["data"]["reason"] == "reply")
+        .expect("the history says who took the case and why");
+    assert_eq!(assigned["actor"]["id"], ada.as_str());
+    assert_eq!(assigned["changes"][0]["field"], "assignee_id");
+    assert_eq!(assigned["changes"][0]["before"], Value::Null);
+    assert_eq!(assigned["changes"][0]["after"], ada.as_str());
+
+    // Another agent's reply does not take an assigned case away.
+    app.reply(&case, "the admin adds a word").await;
+    assert_eq!(app.case(&case).await["assignee_id"], ada.as_str());
+
+    // The workload report credits Ada, not "unassigned".
+    let stats = app
+        .ok(Method::GET, "/api/v1/stats?group_by=agent", None)
+        .await;
+    let rows = stats["groups"].as_array().cloned().unwrap_or_default();
+    assert!(
+        rows.iter().any(|g| g["key"] == ada.as_str()),
+        "the report credits the replying agent: {stats}"
+    );
+
+    // Turned off: a reply leaves the case unassigned.
+    let v = app
+        .ok(
+            Method::PATCH,
+            "/api/v1/settings",
+            Some(json!({"assign_on_reply": false})),
+        )
+        .await;
+    assert_eq!(v["assign_on_reply"], false);
+    let other = s(&app.customer_says("c2", "m2", "Hi").await["case_id"]);
+    reply_as(&app, &ada_token, &other, "Hello").await;
+    assert_eq!(app.case(&other).await["assignee_id"], Value::Null);
+    assert_eq!(
+        app.ok(Method::GET, "/api/v1/settings", None).await["assign_on_reply"],
+        false,
+        "the setting is kept"
+    );
+    // Only admins change it; a wrong type is refused.
+    let (st, _) = app
+        .raw(
+            Method::PATCH,
+            "/api/v1/settings",
+            Some(&ada_token),
+            Some(json!({"assign_on_reply": true})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, _) = app
+        .call(
+            Method::PATCH,
+            "/api/v1/settings",
+            Some(json!({"assign_on_reply": "yes"})),
+        )
+        .await;
+    assert!(st.is_client_error(), "{st}");
+}
+
+async fn queues_count_and_list_mine_unassigned_open_and_waiting(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (ada, ada_token) = agent(&app, "ada@example.com").await;
+    let empty = app.ok(Method::GET, "/api/v1/cases/queues", None).await;
+    assert_eq!(
+        empty,
+        json!({"mine": 0, "unassigned": 0, "open": 0, "pending": 0})
+    );
+    // Three open cases: one Ada's (she replied, then the customer wrote
+    // again), one the admin's, one nobody's; one pending.
+    let adas = s(&app.customer_says("q1", "q1-1", "one").await["case_id"]);
+    reply_as(&app, &ada_token, &adas, "mine").await;
+    app.customer_says("q1", "q1-2", "thanks, but").await;
+    let admins = s(&app.customer_says("q2", "q2-1", "two").await["case_id"]);
+    app.reply(&admins, "the admin's").await;
+    app.customer_says("q2", "q2-2", "and").await;
+    let nobodys = s(&app.customer_says("q3", "q3-1", "three").await["case_id"]);
+    let waiting = s(&app.customer_says("q4", "q4-1", "four").await["case_id"]);
+    let (st, _) = app.finish(&waiting, "pending").await;
+    assert_eq!(st, StatusCode::OK);
+
+    let counts = |token: String| {
+        let app = &app;
+        async move {
+            app.raw(Method::GET, "/api/v1/cases/queues", Some(&token), None)
+                .await
+                .1
+        }
+    };
+    assert_eq!(
+        counts(ada_token.clone()).await,
+        json!({"mine": 1, "unassigned": 1, "open": 3, "pending": 1})
+    );
+    assert_eq!(
+        counts(app.token.clone()).await,
+        json!({"mine": 1, "unassigned": 1, "open": 3, "pending": 1})
+    );
+    let ids = |v: Vec<Value>| v.iter().map(|c| s(&c["id"])).collect::<Vec<_>>();
+    assert_eq!(
+        ids(app.list(&format!("status=open&assignee_id={ada}")).await),
+        vec![adas.clone()]
+    );
+    assert_eq!(
+        ids(app.list("status=open&unassigned=true").await),
+        vec![nobodys.clone()]
+    );
+    assert_eq!(ids(app.list("status=pending").await), vec![waiting.clone()]);
+    // Closing Ada's case takes it out of her queue.
+    let (st, _) = app.finish(&adas, "closed").await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(counts(ada_token).await["mine"], 0);
+    // `unassigned=false` is no filter at all.
+    assert_eq!(app.list("unassigned=false").await.len(), 4);
+}
+
+async fn a_wrong_password_has_its_own_code(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (st, v) = app
+        .raw(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"email": ADMIN_EMAIL, "password": "not it"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    assert_eq!(v["error"]["code"], "invalid_credentials", "{v}");
+}
