@@ -198,11 +198,26 @@ impl Browser {
     }
 
     /// Clicks the element; a live page may replace it between finding and
-    /// clicking, so a stale element is looked up again.
+    /// clicking, so a stale element is looked up again. The element is
+    /// scrolled to the middle of the window first, as a person would: the
+    /// case page's sticky head and reply box cover its edges.
     pub async fn click(&self, css: &str) {
         let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
-            match self.wait_css(css).await.click().await {
+            let el = self.wait_css(css).await;
+            let centred = match serde_json::to_value(&el) {
+                Ok(arg) => self
+                    .client
+                    .execute("arguments[0].scrollIntoView({block: 'center'});", vec![arg])
+                    .await
+                    .map(drop),
+                Err(e) => panic!("element as an argument: {e}"),
+            };
+            let clicked = match centred {
+                Ok(()) => el.click().await,
+                Err(e) => Err(e),
+            };
+            match clicked {
                 Ok(()) => return,
                 Err(e) if tokio::time::Instant::now() < deadline && is_stale(&e) => {
                     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -246,12 +261,59 @@ impl Browser {
         Some(path)
     }
 
+    /// The serious and critical WCAG 2 A/AA findings of axe-core on the
+    /// page as it is now, one line each (rule, impact, the elements).
+    pub async fn accessibility_findings(&self) -> Vec<String> {
+        let loaded = self.js("return typeof window.axe === 'object'").await;
+        if loaded != Value::Bool(true) {
+            self.js(&axe_source()).await;
+        }
+        let report = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1]; \
+                 axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }, \
+                                     resultTypes: ['violations'] }) \
+                   .then(r => done(r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical') \
+                     .map(v => v.id + ' (' + v.impact + '): ' + v.help + ' — ' + \
+                       v.nodes.slice(0, 5).map(n => n.target.join(' ') + ' [' + (n.failureSummary || '').replace(/\\s+/g, ' ') + ']').join('; ')))) \
+                   .catch(e => done(['axe failed: ' + e]));",
+                vec![],
+            )
+            .await
+            .expect("axe runs");
+        report
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|v| v.as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
     pub async fn set_window(&self, width: u32, height: u32) {
         self.client
             .set_window_size(width, height)
             .await
             .expect("resize window");
     }
+}
+
+/// axe-core's script: `CASEDESK_AXE`, else `target/axe-core/axe.min.js`
+/// (scripts/test fetches it from npm). The scan fails, never skips,
+/// without it.
+fn axe_source() -> String {
+    let path = std::env::var_os("CASEDESK_AXE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/axe-core/axe.min.js")
+        });
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; the accessibility scan needs axe-core (scripts/test fetches it: \
+             npm pack axe-core@4.10.3, then package/axe.min.js)",
+            path.display()
+        )
+    })
 }
 
 fn is_stale(e: &fantoccini::error::CmdError) -> bool {
@@ -264,4 +326,5 @@ pub mod keys {
     pub const ENTER: char = '\u{E007}';
     pub const ALT: char = '\u{E00A}';
     pub const SHIFT: char = '\u{E008}';
+    pub const ESCAPE: char = '\u{E00C}';
 }

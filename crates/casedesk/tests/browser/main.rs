@@ -9,6 +9,7 @@
 //! scenarios, in the suite's order (name `log_in` first: the scenarios
 //! after it expect a signed-in browser).
 
+mod console;
 mod email;
 mod harness;
 mod help;
@@ -50,6 +51,7 @@ async fn agent_ui_in_a_real_browser() {
         .chain(help::ALL)
         .chain(telegram::ALL)
         .chain(email::ALL)
+        .chain(console::ALL)
         .collect();
     let only = std::env::var("CASEDESK_BROWSER_SCENARIOS").unwrap_or_default();
     let only: Vec<&str> = only

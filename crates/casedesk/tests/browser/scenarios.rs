@@ -79,7 +79,8 @@ async fn log_in(_app: &TestApp, b: &Browser) {
     b.type_into("[data-test=password]", "not the password")
         .await;
     b.click("[data-test=sign-in]").await;
-    b.wait_text("[data-test=login-error]", "invalid email or password")
+    // The server's error code, in the page's words.
+    b.wait_text("[data-test=login-error]", "Wrong e-mail or password.")
         .await;
     let password = b.wait_css("[data-test=password]").await;
     password.clear().await.expect("clear");
@@ -209,7 +210,20 @@ async fn split_new_messages(app: &TestApp, b: &Browser) {
         .await;
     assert_eq!(r["outcome"], "reopened");
     open_case(b, &original).await;
+    // The split button sits on the reopen line, right above the messages
+    // it moves, and asks first, saying how many.
+    b.wait_js(
+        "the split button on the reopen line",
+        "document.querySelector('[data-test=event-line][data-kind=reopened] [data-test=split]') \
+         && document.querySelector('[data-test=event-line][data-kind=reopened]').nextElementSibling \
+            .textContent.includes('A new topic')",
+    )
+    .await;
     b.click("[data-test=split]").await;
+    b.wait_text("[data-test=dialog]", "The 1 messages since the reopen")
+        .await;
+    b.click("[data-test=split-confirm]").await;
+    b.wait_text("#toast", "Split to #").await;
     b.wait_js(
         "the page to move to the new case",
         &format!("location.hash.startsWith('#/case/') && location.hash !== '#/case/{original}'"),
@@ -222,11 +236,23 @@ async fn split_new_messages(app: &TestApp, b: &Browser) {
     let old = app.case(&original).await;
     assert_eq!(old["chat_state"], "finished");
     assert_eq!(old["status"], "pending");
-    // The original is back as it was, without the split link.
+    // The new case says where it came from; the original is back as it
+    // was, without the split button, and says where the messages went.
+    let original_number = old["number"].as_i64().expect("number");
+    b.wait_text(
+        "[data-test=event-line][data-kind=created]",
+        &format!("Split from #{original_number}"),
+    )
+    .await;
     open_case(b, &original).await;
     b.wait_text("[data-test=message-text]", "First question")
         .await;
     b.wait_gone("[data-test=split]").await;
+    b.wait_text(
+        "[data-test=event-line][data-kind=split]",
+        &format!("New messages split to #{}", new_case["number"]),
+    )
+    .await;
 }
 
 async fn split_link_disappears_once_finished(app: &TestApp, b: &Browser) {
@@ -507,8 +533,13 @@ async fn russian_labels(app: &TestApp, b: &Browser) {
     )
     .await;
     b.click("[data-test=end-chat]").await;
-    b.wait_text("[data-test=finish-pending]", "в ожидании")
+    b.wait_text("[data-test=finish-pending]", "Завершить — ждём клиента")
         .await;
+    b.wait_text(
+        "[data-test=dialog] dd",
+        "Решено: следующее сообщение клиента начнёт новое обращение.",
+    )
+    .await;
     b.click("[data-test=dialog-cancel]").await;
     // The choice is remembered across reloads.
     b.client.refresh().await.expect("reload");
@@ -543,11 +574,28 @@ async fn phone_width(app: &TestApp, b: &Browser) {
     let fits = b
         .js("return document.documentElement.scrollWidth <= window.innerWidth")
         .await;
+    // The top bar is one row, not a third of the screen.
+    let bar = b
+        .js("return document.querySelector('.topbar').getBoundingClientRect().height")
+        .await;
+    // The case list: cards that fit, no sideways scrolling, the names of
+    // customers whole.
+    b.goto("/#/cases").await;
+    b.wait_css("[data-test=case-rows] tr").await;
+    let list_fits = b
+        .js("return document.documentElement.scrollWidth <= window.innerWidth \
+             && [...document.querySelectorAll('[data-test=case-rows] tr')].every(r => r.scrollWidth <= r.clientWidth + 1)")
+        .await;
     b.goto("/#/active").await;
     b.wait_css(&active_item(&id)).await;
     b.screenshot("docs-phone").await;
     b.set_window(1280, 900).await;
     assert_eq!(fits, true, "the chat page fits a phone width");
+    assert!(
+        bar.as_f64().expect("height") <= 60.0,
+        "top bar {bar} px high"
+    );
+    assert_eq!(list_fits, true, "the case list fits a phone width");
 }
 
 async fn admin_settings(app: &TestApp, b: &Browser) {
@@ -565,10 +613,23 @@ async fn admin_settings(app: &TestApp, b: &Browser) {
     b.wait_text("#toast", "Saved.").await;
     let settings = app.ok(Method::GET, "/api/v1/settings", None).await;
     assert_eq!(settings["chat_auto_finish_after_seconds"], 900);
-    // Bad input gets the API's clear error.
+    // A warning as long as the inactivity period is refused by the form.
     let warn = b.wait_css("[data-test=warning-seconds]").await;
     warn.clear().await.expect("clear");
-    warn.send_keys("99999999999").await.expect("type");
+    warn.send_keys("900").await.expect("type");
+    b.click("[data-test=save-timers]").await;
+    b.wait_text("[data-test=timers-error]", "must be shorter")
+        .await;
+    assert_eq!(
+        app.ok(Method::GET, "/api/v1/settings", None).await["chat_auto_finish_warning_seconds"],
+        60,
+        "nothing was saved"
+    );
+    // Bad input gets the API's clear error.
+    warn.clear().await.expect("clear");
+    warn.send_keys("60").await.expect("type");
+    after.clear().await.expect("clear");
+    after.send_keys("99999999999").await.expect("type");
     b.click("[data-test=save-timers]").await;
     b.wait_text("#toast.error", "must be between 1 and").await;
     app.set_timers(600, 60).await;
@@ -1086,9 +1147,14 @@ async fn agent_without_admin_rights(app: &TestApp, b: &Browser) {
         false,
         "no settings link for agents"
     );
+    // Settings are the admins': an agent who lands there is taken to
+    // the chats.
     b.goto("/#/settings").await;
-    b.wait_text("main", "Only admins can change these settings.")
-        .await;
+    b.wait_js(
+        "the agent taken to the chats",
+        "location.hash === '#/active' && document.querySelector('[data-test=welcome]')",
+    )
+    .await;
     open_case(b, &id).await;
     // Options: unassigned, admin, Olga.
     b.click("select[data-test=assignee-select] option:nth-child(3)")
@@ -1387,14 +1453,18 @@ async fn labels_on_case_and_list_filter(app: &TestApp, b: &Browser) {
         &format!("!document.querySelector(\"#add-label option[value='{vip}']\")"),
     )
     .await;
-    // The chip wears the label's colour, with text that reads on it.
+    // The chip wears the label's colour (its border and dot, its tint
+    // behind dark text that reads at WCAG AA whatever the colour).
     let colours = b
         .js(&format!(
             "const c = getComputedStyle(document.querySelector(\"{chip}\")); \
-             return [c.backgroundColor, c.color]"
+             return [c.borderTopColor, c.color, c.backgroundColor !== 'rgb(255, 255, 255)']"
         ))
         .await;
-    assert_eq!(colours, json!(["rgb(179, 38, 30)", "rgb(255, 255, 255)"]));
+    assert_eq!(
+        colours,
+        json!(["rgb(179, 38, 30)", "rgb(29, 35, 48)", true])
+    );
     assert_eq!(label_ids(&app.case(&tagged).await), vec![vip.clone()]);
 
     let row = |id: &str| format!("tr[data-case-id='{id}']");
@@ -2405,7 +2475,7 @@ async fn agent_sends_and_sees_files(app: &TestApp, b: &Browser) {
     choose_file(b, "#attach-input", &exe).await;
     b.wait_text(
         "#attach-error",
-        "setup.exe: this kind of file is not accepted",
+        "setup.exe: This kind of file is not accepted.",
     )
     .await;
     b.wait_js(

@@ -415,6 +415,16 @@ async fn widget_chat_live_reply_reaction_and_new_case_after_close(app: &TestApp,
     )
     .await;
     assert_eq!(panel, json!(["dialog", "Chat with us", "true"]));
+    // On a phone the panel fills the page, none of it under the scrollbar.
+    b.set_window(390, 844).await;
+    let fits = widget_js(
+        b,
+        "const p = r.querySelector('#cd-panel').getBoundingClientRect(); \
+         return p.left >= 0 && p.right <= document.documentElement.clientWidth && p.width > 300;",
+    )
+    .await;
+    b.set_window(1280, 900).await;
+    assert_eq!(fits, true, "the widget fits a phone");
     // Escape closes, the launcher opens again.
     widget_type(b, "#cd-input", &ESCAPE.to_string()).await;
     wait_widget(b, "the panel closed", "r.querySelector('#cd-panel').hidden").await;

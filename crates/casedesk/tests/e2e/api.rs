@@ -384,6 +384,7 @@ async fn openapi_lists_every_route(backend: Backend) {
         ("get", "/api/v1/channels/{id}/updates"),
         ("post", "/api/v1/channels/{id}/updates/{update_id}/retry"),
         ("get", "/api/v1/cases"),
+        ("get", "/api/v1/cases/queues"),
         ("get", "/api/v1/cases/export"),
         ("get", "/api/v1/stats"),
         ("get", "/api/v1/cases/{id}"),

@@ -188,3 +188,64 @@ fn modules_and_strings_are_typed_and_open_to_other_sites() {
     assert!(csp.contains("script-src 'self'"), "{csp}");
     assert!(!h.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
 }
+
+/// The error codes the server answers with (the code of each
+/// `AppError::new` and `AppError::conflict`, the rule errors), read from
+/// its sources.
+fn server_error_codes() -> BTreeSet<String> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = BTreeSet::new();
+    files_under(&src, &src, &mut files);
+    let patterns = [
+        Regex::new(r#"AppError::new\(\s*(?:[\w:]+::)?StatusCode::\w+,\s*"([a-z_]+)""#),
+        Regex::new(r#"AppError::conflict\(\s*"([a-z_]+)""#),
+        Regex::new(r#"RuleError::\w+ => "([a-z_]+)""#),
+        Regex::new(r#"Self::new\(\s*StatusCode::\w+,\s*"([a-z_]+)""#),
+    ]
+    .map(|r| r.expect("a regex"));
+    let mut codes = BTreeSet::new();
+    for file in files.iter().filter(|f| f.ends_with(".rs")) {
+        let text = std::fs::read_to_string(src.join(file)).expect("a source file");
+        for re in &patterns {
+            codes.extend(re.captures_iter(&text).map(|c| c[1].to_owned()));
+        }
+    }
+    codes
+}
+
+/// Codes whose message varies with the request (which field is wrong,
+/// which id is unknown, how large a file may be): the page shows the
+/// server's words for them until errors carry their values apart.
+const GENERIC_CODES: &[&str] = &[
+    "bad_request",
+    "invalid",
+    "not_found",
+    "conflict",
+    "rule_conflict",
+    "payload_too_large",
+];
+
+#[test]
+fn every_specific_error_code_is_translated() {
+    let codes = server_error_codes();
+    for code in [
+        "invalid_credentials",
+        "csrf",
+        "split_unavailable",
+        "rate_limited",
+    ] {
+        assert!(codes.contains(code), "the scan finds {code:?}: {codes:?}");
+    }
+    for (lang, strings) in &languages() {
+        for code in codes
+            .iter()
+            .filter(|c| !GENERIC_CODES.contains(&c.as_str()))
+        {
+            assert!(
+                strings.contains_key(&format!("err_{code}")),
+                "the server's error code {code:?} has no err_{code} in i18n/{lang}.json"
+            );
+        }
+        assert!(strings.contains_key("err_network"), "i18n/{lang}.json");
+    }
+}

@@ -12,6 +12,7 @@ import { state } from "./app/state.js";
 import { attempt } from "./app/ui.js";
 import { tickActive } from "./app/active.js";
 import { route, setPages } from "./app/router.js";
+import { installKeys } from "./app/keys.js";
 import { initialLang, showLogin, start } from "./app/shell.js";
 import { casesPage } from "./app/cases.js";
 import { casePage } from "./app/case/page.js";
@@ -53,6 +54,7 @@ async function boot() {
 }
 
 window.addEventListener("hashchange", () => route());
+installKeys();
 setInterval(() => {
   tickActive();
   if (state.page && state.page.tick) state.page.tick();

@@ -1,7 +1,14 @@
 // The v1 API as the app calls it: the session cookie, the CSRF token on
-// every change, errors thrown as ApiError with the server's message.
+// every change, errors thrown as ApiError. An error's message is the
+// agent's language for every code the strings know (`err_<code>`), else
+// the server's words; a lost connection says so and that it may be retried.
 
-import { request, parseJson, t } from "../shared.js";
+import { request, parseJson, has, t } from "../shared.js";
+
+/** The message of an error `code`: ours when we have one, else `fallback`. */
+export function errorMessage(code, fallback) {
+  return has("err_" + code) ? t("err_" + code) : fallback;
+}
 
 function cookie(name) {
   for (const part of document.cookie.split(";")) {
@@ -34,7 +41,7 @@ export async function api(method, path, body) {
   try {
     r = await request(path, { method, headers, body, credentials: "same-origin" });
   } catch (e) {
-    throw new ApiError(0, "network", String(e.message || e));
+    throw new ApiError(0, "network", errorMessage("network", String(e.message || e)));
   }
   return apiAnswer(path, r.status, r.statusText, r.data);
 }
@@ -44,7 +51,8 @@ export async function api(method, path, body) {
 function apiAnswer(path, status, statusText, data) {
   if (status < 200 || status > 299) {
     const err = (data && data.error) || {};
-    const e = new ApiError(status, err.code || "http_" + status, err.message || statusText);
+    const code = err.code || "http_" + status;
+    const e = new ApiError(status, code, errorMessage(code, err.message || statusText));
     if (status === 401 && !path.startsWith("/api/v1/auth/")) sessionEnded();
     throw e;
   }
@@ -71,7 +79,7 @@ export function uploadFile(path, file, onProgress) {
         reject(e);
       }
     });
-    xhr.addEventListener("error", () => reject(new ApiError(0, "network", t("upload_failed"))));
+    xhr.addEventListener("error", () => reject(new ApiError(0, "network", errorMessage("network", t("upload_failed")))));
     xhr.addEventListener("abort", () => reject(new ApiError(0, "aborted", t("upload_failed"))));
     xhr.send(file);
   });

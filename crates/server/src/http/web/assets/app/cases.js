@@ -1,15 +1,38 @@
-// The case list (`#/cases`): filters in the address, pages of the API's
-// cursor, CSV and XLSX export of the same filters.
+// The case list (`#/cases`): the queues as tabs with their counts, filters
+// in the address, pages of the API's cursor, CSV and XLSX export of the
+// same filters.
 
 import { h, append, clear, t } from "../shared.js";
 import { api } from "./api.js";
 import { state, agentName, channelName } from "./state.js";
 import { attempt, badge, customerLabel, fmtTime, statusLabel, stateLabel } from "./ui.js";
 import { fillLabelOptions, labelChip, labelFilterHref, loadLabels } from "./labels.js";
+import { QUEUES } from "./active.js";
 
-const FILTERS = ["status", "chat_state", "channel_id", "assignee_id", "label_id", "customer_id", "q", "sort", "order"];
+const FILTERS = ["status", "chat_state", "channel_id", "assignee_id", "unassigned", "label_id", "customer_id", "q", "sort", "order"];
 
-export function casesPage(main, params) {
+const NOBODY = "-";
+
+/** The filters a queue stands for (`#/cases?queue=mine`), newest
+ * activity first; the address's own filters narrow it further. */
+function queueParams(params) {
+  const queue = params.get("queue");
+  const set = {
+    mine: { status: "open", assignee_id: state.me.id },
+    unassigned: { status: "open", unassigned: "true" },
+    open: { status: "open" },
+    waiting: { status: "pending" },
+  }[queue];
+  if (!set) return params;
+  const p = new URLSearchParams(params);
+  for (const [k, v] of Object.entries(set)) p.set(k, v);
+  if (!p.get("sort")) p.set("sort", "last_activity_at");
+  return p;
+}
+
+export function casesPage(main, rawParams) {
+  const params = queueParams(rawParams);
+  const queue = QUEUES.some((q) => q.key === rawParams.get("queue")) ? rawParams.get("queue") : [...rawParams.keys()].length ? null : "all";
   let disposed = false;
   const field = (name, options) =>
     h(
@@ -24,7 +47,9 @@ export function casesPage(main, params) {
     ["finished", t("state_finished")],
   ]);
   const channelSel = field("channel_id", [["", t("any")], ...state.channels.map((c) => [c.id, c.name])]);
-  const agentSel = field("assignee_id", [["", t("any")], ...state.agents.map((a) => [a.id, a.name])]);
+  // "Unassigned" is a filter of its own (`unassigned=true`).
+  const agentSel = field("assignee_id", [["", t("any")], [NOBODY, t("unassigned")], ...state.agents.map((a) => [a.id, a.name])]);
+  if (params.get("unassigned") === "true") agentSel.value = NOBODY;
   // The catalogue may have changed since the app loaded: refill once fresh.
   let labelChoice = params.get("label_id") || "";
   const labelSel = h("select", { name: "label_id", "data-test": "filter-label_id", onchange: (e) => (labelChoice = e.target.value) });
@@ -39,6 +64,7 @@ export function casesPage(main, params) {
     ["desc", t("order_desc")],
     ["asc", t("order_asc")],
   ]);
+  orderSel.setAttribute("aria-label", t("order_label"));
   const q = h("input", { type: "search", name: "q", value: params.get("q") || "", "data-test": "filter-q", placeholder: t("search") });
   const customerId = params.get("customer_id") || "";
   const customerFilter = customerId
@@ -60,7 +86,8 @@ export function casesPage(main, params) {
         e.preventDefault();
         const p = new URLSearchParams();
         for (const el of [statusSel, stateSel, channelSel, agentSel, labelSel, q, sortSel, orderSel]) {
-          if (el.value.trim()) p.set(el.name, el.value.trim());
+          if (el === agentSel && el.value === NOBODY) p.set("unassigned", "true");
+          else if (el.value.trim()) p.set(el.name, el.value.trim());
         }
         if (customerId) p.set("customer_id", customerId);
         location.hash = "#/cases?" + p.toString();
@@ -94,7 +121,7 @@ export function casesPage(main, params) {
       h(
         "tr",
         {},
-        [t("number"), t("subject"), t("customer"), t("channel"), t("status"), t("chat_state"), t("assignee"), t("created"), t("last_activity")].map(
+        [t("number"), t("subject"), t("customer"), t("channel"), t("status"), t("assignee"), t("created"), t("last_activity")].map(
           (x) => h("th", {}, x),
         ),
       ),
@@ -103,7 +130,25 @@ export function casesPage(main, params) {
   );
   const more = h("button", { type: "button", class: "secondary", "data-test": "load-more", hidden: true }, t("load_more"));
   const empty = h("p", { class: "empty", hidden: true }, t("no_cases"));
-  append(main, h("h1", {}, t("nav_cases")), form, h("div", { class: "table-wrap" }, table), empty, more);
+  const counts = state.queues || {};
+  const tabs = h(
+    "nav",
+    { class: "queue-tabs", "aria-label": t("queues"), "data-test": "queue-tabs" },
+    [...QUEUES, { key: "all" }].map((q) =>
+      h(
+        "a",
+        {
+          href: q.key === "all" ? "#/cases" : "#/cases?queue=" + q.key,
+          class: q.key === queue ? "current" : "",
+          "aria-current": q.key === queue ? "page" : null,
+          "data-test": "tab-" + q.key,
+        },
+        t("queue_" + q.key),
+        q.count && counts[q.count] !== undefined ? h("span", { class: "queue-count" }, String(counts[q.count])) : null,
+      ),
+    ),
+  );
+  append(main, h("h1", {}, t("nav_cases")), tabs, form, h("div", { class: "table-wrap" }, table), empty, more);
 
   let cursor = null;
   let pages = 0;
@@ -175,12 +220,11 @@ function caseRow(c) {
         ? h("div", { class: "label-chips", "data-test": "row-labels" }, c.labels.map((l) => labelChip(l, { href: labelFilterHref(l) })))
         : null,
     ),
-    h("td", {}, h("a", { href: "#/customer/" + encodeURIComponent(c.customer_id) }, customerLabel(c.customer_id))),
-    h("td", { class: "nowrap" }, channelName(c.channel_id)),
-    h("td", {}, badge("status", c.status, statusLabel(c.status))),
-    h("td", {}, badge("state", c.chat_state, stateLabel(c.chat_state))),
-    h("td", {}, c.assignee_id ? agentName(c.assignee_id) : ""),
-    h("td", { class: "time" }, fmtTime(c.created_at)),
-    h("td", { class: "time" }, fmtTime(c.last_activity_at)),
+    h("td", { "data-label": t("customer") }, h("a", { href: "#/customer/" + encodeURIComponent(c.customer_id) }, customerLabel(c.customer_id))),
+    h("td", { class: "nowrap", "data-label": t("channel") }, channelName(c.channel_id)),
+    h("td", { "data-label": t("status") }, badge("status", c.status, statusLabel(c.status)), " ", badge("state", c.chat_state, stateLabel(c.chat_state))),
+    h("td", { "data-label": t("assignee") }, c.assignee_id ? agentName(c.assignee_id) : t("unassigned")),
+    h("td", { class: "time", "data-label": t("created") }, fmtTime(c.created_at)),
+    h("td", { class: "time", "data-label": t("last_activity") }, fmtTime(c.last_activity_at)),
   );
 }

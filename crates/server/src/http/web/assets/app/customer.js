@@ -5,7 +5,7 @@
 import { h, append, clear, t } from "../shared.js";
 import { api } from "./api.js";
 import { state, channelName, customer } from "./state.js";
-import { attempt, badge, fmtTime, statusLabel, stateLabel } from "./ui.js";
+import { attempt, badge, customerName, fmtTime, statusLabel, stateLabel } from "./ui.js";
 
 export function customerPage(main, customerId) {
   let disposed = false;
@@ -34,7 +34,7 @@ export function customerPage(main, customerId) {
     clear(box);
     append(
       box,
-      h("h1", { dir: "auto", "data-test": "customer-name" }, c.name || c.external_id),
+      h("h1", { dir: "auto", "data-test": "customer-name" }, customerName(c)),
       h(
         "dl",
         { class: "facts" },
@@ -132,7 +132,7 @@ export function linkedProfilesControl() {
             h(
               "li",
               { "data-test": "linked-profile", "data-customer-id": p.id },
-              h("a", { href: "#/cases?customer_id=" + encodeURIComponent(p.id), dir: "auto", "data-test": "linked-profile-cases" }, p.name || p.external_id),
+              h("a", { href: "#/cases?customer_id=" + encodeURIComponent(p.id), dir: "auto", "data-test": "linked-profile-cases" }, customerName(p)),
               " ",
               h("span", { class: "muted", "data-test": "linked-profile-channel" }, channelName(p.channel_id)),
               p.latest_case_id

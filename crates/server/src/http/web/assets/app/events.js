@@ -5,6 +5,7 @@ import { t } from "../shared.js";
 import { api } from "./api.js";
 import { state } from "./state.js";
 import { reloadActiveSoon } from "./active.js";
+import { notifyOf } from "./notify.js";
 
 export function setLive(on) {
   state.live = on;
@@ -49,6 +50,7 @@ export function connectEvents() {
         return;
       }
       reloadActiveSoon();
+      notifyOf(notice);
       if (state.page && state.page.onNotice) state.page.onNotice(notice);
     });
   }

@@ -30,13 +30,6 @@ export function labelFilterHref(label) {
   return "#/cases?label_id=" + encodeURIComponent(label.id);
 }
 
-/** Dark or light text, whichever reads better on the colour. */
-function inkOn(color) {
-  const n = parseInt(color.slice(1), 16);
-  const luma = 0.299 * ((n >> 16) & 255) + 0.587 * ((n >> 8) & 255) + 0.114 * (n & 255);
-  return luma > 150 ? "#1d2330" : "#ffffff";
-}
-
 /** A label as a chip in its colour; `onRemove` adds a × button, `href`
  * makes the name a link. The colour goes in through CSSOM custom
  * properties: the Content-Security-Policy refuses style attributes. */
@@ -64,7 +57,6 @@ export function labelChip(label, opts) {
   );
   if (label.color && COLOR_RE.test(label.color)) {
     chip.style.setProperty("--label-bg", label.color);
-    chip.style.setProperty("--label-ink", inkOn(label.color));
   }
   return chip;
 }

@@ -23,18 +23,41 @@ export function route() {
   if (!state.me) return;
   disposePage();
   const { parts, params } = parseHash();
+  let page = parts[0] || "active";
+  // Settings are the admins': an agent signing in where an admin left
+  // the browser starts at the chats instead of a refusal.
+  if (page === "settings" && state.me.role !== "admin") {
+    location.replace("#/active");
+    return;
+  }
   const main = clear(document.querySelector("#main"));
-  const page = parts[0] || "active";
   document.body.dataset.page = page;
   for (const a of document.querySelectorAll("[data-nav]")) a.classList.toggle("current", a.dataset.nav === page);
   renderActive();
   if (page === "active") {
-    main.appendChild(h("div", { class: "placeholder" }, state.active.length ? t("pick_chat") : t("no_active")));
+    main.appendChild(welcome());
   } else if (Object.prototype.hasOwnProperty.call(pages, page)) {
     state.page = pages[page](main, params, parts) || null;
   } else {
     main.appendChild(h("p", {}, t("not_found")));
   }
+}
+
+/** The empty chat page: pick a chat, or on a desk without channels, where
+ * to start (the admin's Settings). The sidebar already says when no chat
+ * is active; this says what to do. */
+function welcome() {
+  if (!state.channels.length) {
+    return h(
+      "div",
+      { class: "placeholder", "data-test": "welcome" },
+      h("p", {}, t("welcome_no_channels")),
+      state.me.role === "admin"
+        ? h("a", { href: "#/settings", class: "button", "data-test": "welcome-settings" }, t("welcome_create_channel"))
+        : h("p", { class: "muted" }, t("welcome_ask_admin")),
+    );
+  }
+  return h("div", { class: "placeholder", "data-test": "welcome" }, state.active.length ? t("pick_chat") : t("welcome_waiting"), h("p", { class: "hint" }, t("keys_hint")));
 }
 
 /** The page on screen lets go of its timers and listeners. */

@@ -8,6 +8,7 @@ import { attempt, toast, toastEl } from "./ui.js";
 import { loadActive, renderActive } from "./active.js";
 import { connectEvents, disconnectEvents } from "./events.js";
 import { route, disposePage } from "./router.js";
+import { notifyOffer } from "./notify.js";
 
 export const LANG_KEY = "casedesk.lang";
 
@@ -71,8 +72,23 @@ export function renderShell() {
   const aside = h(
     "aside",
     { class: "sidebar", id: "sidebar" },
+    h("nav", { class: "queues", "aria-label": t("queues") }, h("ul", { id: "queues", "data-test": "queues" })),
+    notifyOffer(),
     h("h2", {}, t("nav_active"), " ", h("span", { class: "count", id: "active-count" })),
     h("ul", { class: "chat-list", id: "active-list", "data-test": "active-list" }),
+    h(
+      "p",
+      { class: "warning-legend", id: "warning-legend", "data-test": "warning-legend", hidden: true },
+      h("span", { class: "swatch", "aria-hidden": "true" }),
+      t("warning_legend"),
+    ),
+    h(
+      "section",
+      { id: "unanswered", hidden: true },
+      h("h2", {}, t("unanswered_title")),
+      h("p", { class: "hint" }, t("unanswered_hint")),
+      h("ul", { class: "chat-list", id: "unanswered-list", "data-test": "unanswered-list" }),
+    ),
   );
   append(app, header, h("div", { class: "layout" }, aside, h("main", { id: "main" })), toastEl());
   renderActive();

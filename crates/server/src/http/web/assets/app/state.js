@@ -10,6 +10,8 @@ export const state = {
   labels: [], // the account's label catalogue, by name
   customers: new Map(), // id -> Promise<customer>
   active: [], // active chats
+  unanswered: [], // ended chats still open: nobody has answered them
+  queues: null, // { mine, unassigned, open, pending }
   events: null, // EventSource
   live: false,
   page: null, // the current page controller: { onNotice(n), tick(), dispose() }
@@ -32,4 +34,17 @@ export function customer(id) {
     state.customers.set(id, p);
   }
   return state.customers.get(id);
+}
+
+let rulesLoad = null;
+/** An automation rule's name (null when unknown), the list read once per
+ * sign-in: history lines and messages name the rule that acted. */
+export function ruleName(id) {
+  if (!rulesLoad) {
+    rulesLoad = api("GET", "/api/v1/rules").then(
+      (r) => new Map(r.items.map((x) => [x.id, x.name])),
+      () => new Map(),
+    );
+  }
+  return rulesLoad.then((names) => names.get(id) || null);
 }

@@ -20,9 +20,28 @@ export function badge(kind, value, label) {
 export function customerLabel(id) {
   const span = h("span", { class: "customer-name", dir: "auto" }, "…");
   customer(id).then((c) => {
-    span.textContent = c ? c.name || c.external_id : id.slice(0, 8);
+    span.textContent = c ? customerName(c) : id.slice(0, 8);
   });
   return span;
+}
+
+/** What to call a customer: their name, else their e-mail, else their id
+ * in the channel — except an anonymous widget visitor (`visitor:<id>`),
+ * who is "Visitor 4821", the same four digits wherever they appear. */
+export function customerName(c) {
+  if (c.name) return c.name;
+  if (c.external_id && c.external_id.startsWith("visitor:")) return t("visitor_name", { n: visitorNumber(c.external_id) });
+  return c.email || c.external_id;
+}
+
+function visitorNumber(externalId) {
+  // FNV-1a of the id, as four digits from 1000 to 9999.
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < externalId.length; i++) {
+    hash ^= externalId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return 1000 + (hash % 9000);
 }
 
 export function fmtTime(iso) {
@@ -72,9 +91,15 @@ export async function attempt(fn) {
  * names the closing button when there is nothing to cancel. */
 export function openDialog(title, body, buttons, opts) {
   const dlg = h("dialog", { class: "dialog " + ((opts && opts.class) || ""), "data-test": "dialog" });
+  // Closed by a button or Esc, the dialog gives the focus back.
+  const before = document.activeElement;
+  const restore = () => {
+    if (before && before.isConnected && typeof before.focus === "function") before.focus({ preventScroll: true });
+  };
   const close = () => {
     dlg.close();
     dlg.remove();
+    restore();
   };
   append(
     dlg,
@@ -106,7 +131,10 @@ export function openDialog(title, body, buttons, opts) {
       h("button", { type: "button", class: "secondary", "data-test": "dialog-cancel", onclick: close }, (opts && opts.closeLabel) || t("cancel")),
     ),
   );
-  dlg.addEventListener("cancel", () => dlg.remove());
+  dlg.addEventListener("cancel", () => {
+    dlg.remove();
+    restore();
+  });
   document.body.appendChild(dlg);
   dlg.showModal();
   return dlg;

@@ -65,7 +65,7 @@ button:focus-visible,textarea:focus-visible,a:focus-visible{outline:2px solid va
 .cd-foot{padding:0 12px 8px;background:#fff;text-align:right}
 .cd-help-link{padding:0 2px;border:0;background:none;color:var(--cd-accent);font-size:12px;text-decoration:underline;cursor:pointer}
 .cd-help-link:disabled{opacity:.6;cursor:default}
-@media (max-width:480px){#cd-panel{right:0;bottom:0;width:100vw;max-width:none;height:100%;max-height:none;border-radius:0}}
+@media (max-width:480px){#cd-panel{top:0;right:0;bottom:0;left:0;width:auto;max-width:none;height:auto;max-height:none;border-radius:0}}
 @media (prefers-reduced-motion:no-preference){#cd-panel{animation:cd-in .15s ease-out}}
 @keyframes cd-in{from{opacity:0;transform:translateY(8px)}}
 `;

@@ -1,39 +1,45 @@
-// Around a case's thread: the split link and the finished banner (R7), the
-// previous and next chats of the customer (R12), the previous chat shown
-// inline and merging into it (R8, R9).
+// Around a case's thread: the split button at the reopen line and the
+// finished banner (R7), the previous and next chats of the customer (R12),
+// the previous chat shown inline and merging into it (R8, R9).
 
 import { h, append, clear, t } from "../../shared.js";
 import { api } from "../api.js";
-import { attempt, badge, openDialog, statusLabel } from "../ui.js";
+import { attempt, badge, openDialog, statusLabel, toast } from "../ui.js";
 import { reloadActiveSoon } from "../active.js";
 import { messageItem } from "./thread.js";
 
-export function renderBanners(page, banners) {
-  clear(banners);
-  if (page.kase.split_available) {
-    banners.appendChild(
-      h(
-        "div",
-        { class: "banner" },
-        h(
-          "button",
+/** R7: "Split new messages", placed on the line where the chat reopened,
+ * right above the messages it moves. It asks first (saying how many move),
+ * then opens the new case and says where the messages went. */
+export function splitButton(page, moving) {
+  return h(
+    "button",
+    {
+      type: "button",
+      class: "secondary split-button",
+      "data-test": "split",
+      onclick: () =>
+        openDialog(t("split_title"), h("p", {}, t("split_confirm", { n: moving, c: page.kase.number })), [
           {
-            type: "button",
-            class: "link",
-            "data-test": "split",
-            onclick: async () => {
+            label: t("split_do"),
+            test: "split-confirm",
+            action: async () => {
               const created = await attempt(() => api("POST", "/api/v1/cases/" + encodeURIComponent(page.kase.id) + "/split"));
               if (created) {
+                toast(t("split_done", { n: created.number, c: page.kase.number }));
                 reloadActiveSoon();
                 location.hash = "#/case/" + encodeURIComponent(created.id);
               }
             },
           },
-          t("split"),
-        ),
-      ),
-    );
-  }
+        ]),
+    },
+    t("split"),
+  );
+}
+
+export function renderBanners(page, banners) {
+  clear(banners);
   if (page.kase.chat_state === "finished") {
     banners.appendChild(h("div", { class: "banner muted", "data-test": "finished-banner" }, t("finished_banner", { s: statusLabel(page.kase.status) })));
   }
@@ -110,7 +116,7 @@ export function renderPrevious(page, prevBox) {
   }
   prevBox.hidden = false;
   const list = h("ol", { class: "thread previous" });
-  for (const m of page.previous.messages) list.appendChild(messageItem(m, page.previous.case));
+  for (const m of page.previous.messages) list.appendChild(messageItem(m, page.previous.case, {}, page.previous.messages));
   append(
     prevBox,
     h(

@@ -1,17 +1,19 @@
 // The reply and note boxes under a case's thread, with files attached by
-// button or dropped, the auto-finish warning's place and "End chat".
+// button or dropped, the auto-finish warning's place and "End chat". What
+// an agent types is kept per case (in this browser) until it is sent, so
+// moving to another chat and back loses nothing.
 
 import { h, t } from "../../shared.js";
 import { api, uploadFile } from "../api.js";
-import { attempt } from "../ui.js";
 
 /** Builds the composer of `page`; `on.openTemplates` and `on.openFinish`
  * are the page's. Answers its element, the warning box the page fills, the
  * "End chat" link the page shows on active chats, and `dispose`. */
 export function composer(page, on) {
   const warning = h("div", { class: "auto-finish", "data-test": "auto-finish-warning", hidden: true });
-  const reply = h("textarea", { rows: 3, placeholder: t("reply_placeholder"), "data-test": "reply", dir: "auto" });
-  const note = h("textarea", { rows: 2, placeholder: t("note_placeholder"), "data-test": "note", dir: "auto" });
+  const reply = h("textarea", { rows: 3, placeholder: t("reply_placeholder"), "data-test": "reply", dir: "auto", "aria-label": t("reply_placeholder") });
+  const note = h("textarea", { rows: 2, placeholder: t("note_placeholder"), "data-test": "note", dir: "auto", "aria-label": t("note_placeholder") });
+  const drafts = [draft(page.caseId, "reply", reply), draft(page.caseId, "note", note)];
   // The customer message the next reply answers, if one was picked.
   let answering = null;
   const answeringBar = h("div", { class: "replying-to", "data-test": "replying-to", hidden: true });
@@ -27,16 +29,31 @@ export function composer(page, on) {
     );
     reply.focus();
   };
+  // A message that could not be sent stays in its box, marked as not
+  // sent, with a button to try again.
+  const sendError = h("div", { class: "form-error send-error", role: "alert", "data-test": "send-error", hidden: true });
   const send = async (kind, box) => {
     const text = box.value;
     if (!text.trim()) return;
     box.disabled = true;
+    sendError.hidden = true;
     const body = { text, kind };
     if (kind === "reply" && answering) body.reply_to_message_id = answering.id;
-    const ok = await attempt(() => api("POST", "/api/v1/cases/" + encodeURIComponent(page.caseId) + "/messages", body));
+    let ok = null;
+    try {
+      ok = await api("POST", "/api/v1/cases/" + encodeURIComponent(page.caseId) + "/messages", body);
+    } catch (e) {
+      sendError.replaceChildren(
+        h("span", {}, kind === "reply" ? t("reply_not_sent") : t("note_not_sent"), " ", e.message),
+        " ",
+        h("button", { type: "button", class: "secondary", "data-test": "send-retry", onclick: () => send(kind, box) }, t("retry")),
+      );
+      sendError.hidden = false;
+    }
     box.disabled = false;
     if (ok) {
       box.value = "";
+      forget(page.caseId, kind);
       if (kind === "reply") replyTo(null);
       await page.load();
     }
@@ -104,6 +121,7 @@ export function composer(page, on) {
         h("button", { type: "button", class: "note-button", "data-test": "add-note", onclick: () => send("note", note) }, t("add_note")),
       ),
     ),
+    sendError,
     attachError,
     h("div", { class: "end-row" }, endLink),
   );
@@ -114,11 +132,44 @@ export function composer(page, on) {
     warning,
     endLink,
     replyTo,
+    focus: () => reply.focus({ preventScroll: true }),
     dispose() {
+      for (const d of drafts) d.save();
       document.removeEventListener("dragover", keepDroppedFiles);
       document.removeEventListener("drop", keepDroppedFiles);
     },
   };
+}
+
+const DRAFT_KEY = "casedesk.draft.";
+
+/** Keeps `box`'s text as the case's draft of `kind`: filled in from the
+ * saved draft now, saved as the agent types (and by `save`). */
+function draft(caseId, kind, box) {
+  const key = DRAFT_KEY + kind + "." + caseId;
+  try {
+    box.value = localStorage.getItem(key) || "";
+  } catch (_) {
+    /* storage refused: no drafts */
+  }
+  const save = () => {
+    try {
+      if (box.value.trim()) localStorage.setItem(key, box.value);
+      else localStorage.removeItem(key);
+    } catch (_) {
+      /* full or refused: the text stays in the box */
+    }
+  };
+  box.addEventListener("input", save);
+  return { save };
+}
+
+function forget(caseId, kind) {
+  try {
+    localStorage.removeItem(DRAFT_KEY + kind + "." + caseId);
+  } catch (_) {
+    /* nothing kept */
+  }
 }
 
 /** Whether a drag carries files (not text or a link). */
@@ -166,7 +217,10 @@ function fileAttacher({ caseId, kind, box, ids, error, done }) {
         if (caption) query.set("text", caption);
         progress(0);
         await uploadFile("/api/v1/cases/" + encodeURIComponent(caseId) + "/attachments?" + query, file, progress);
-        if (caption) box.value = "";
+        if (caption) {
+          box.value = "";
+          box.dispatchEvent(new Event("input"));
+        }
         await done();
       }
     } catch (e) {

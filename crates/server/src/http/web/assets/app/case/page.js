@@ -1,6 +1,8 @@
 // A chat or case (`#/case/<id>`): the page's state and its live reloads.
-// The parts it draws are in header.js, chain.js, thread.js and
-// composer.js; each reads the case from the `page` object they share.
+// The parts it draws are in header.js, chain.js, thread.js, history.js and
+// composer.js; each reads the case from the `page` object they share. The
+// page opens at the newest message with the reply box focused, and stays
+// at the bottom as messages arrive unless the agent scrolled up.
 
 import { h, append, clear, lang, t } from "../../shared.js";
 import { api } from "../api.js";
@@ -10,8 +12,9 @@ import { loadLabels } from "../labels.js";
 import { inWarning, reloadActiveSoon } from "../active.js";
 import { templatePicker } from "../templates.js";
 import { renderHeader } from "./header.js";
-import { renderBanners, renderChain, renderPrevious } from "./chain.js";
+import { renderBanners, renderChain, renderPrevious, splitButton } from "./chain.js";
 import { messageItem } from "./thread.js";
+import { caseNumbers, historyPanel, threadLines } from "./history.js";
 import { composer } from "./composer.js";
 import { customerEmailControl } from "./customer-email.js";
 import { linkedProfilesControl } from "../customer.js";
@@ -21,10 +24,14 @@ export function casePage(main, caseId) {
     caseId,
     kase: null,
     messages: [],
+    events: [], // the case's history, oldest first
     previous: null, // { case, messages } while shown
     showPrevious: false,
     editingSubject: false,
+    historyOpen: false,
+    rendered: false,
     disposed: false,
+    caseRef: caseNumbers(),
     load,
     render,
   };
@@ -39,9 +46,17 @@ export function casePage(main, caseId) {
   const chainTop = h("div", { class: "chain chain-top" });
   const thread = h("ol", { class: "thread", "data-test": "thread" });
   const chainBottom = h("div", { class: "chain chain-bottom" });
+  const historyList = h("div", { class: "history-body" });
+  const historyCount = h("span", { class: "muted", "data-test": "history-count" });
+  const history = h(
+    "details",
+    { class: "history-panel", "data-test": "history-panel", ontoggle: () => (page.historyOpen = history.open) },
+    h("summary", { "data-test": "history-toggle" }, t("history"), " ", historyCount),
+    historyList,
+  );
   const compose = composer(page, { openTemplates, openFinish });
   const { warning, endLink } = compose;
-  append(main, h("div", { class: "case-page" }, header, banners, chainTop, prevBox, thread, chainBottom, compose.el));
+  append(main, h("div", { class: "case-page" }, header, banners, history, chainTop, prevBox, thread, chainBottom, compose.el));
   main.appendChild(h("p", { class: "loading" }, t("loading")));
 
   const keydown = (e) => {
@@ -64,11 +79,19 @@ export function casePage(main, caseId) {
         reloadActiveSoon();
       }
     };
-    openDialog(t("end_chat_title", { n: page.kase.number }), h("p", {}, t("end_chat_hint")), [
-      { label: statusLabel("open"), test: "finish-open", action: finish("open") },
-      { label: statusLabel("pending"), test: "finish-pending", action: finish("pending") },
-      { label: statusLabel("closed"), test: "finish-closed", action: finish("closed") },
+    // Each status says what it means; "waiting on the customer" is the
+    // usual end of a chat the agent answered, so it has the focus.
+    const explained = h(
+      "dl",
+      { class: "status-help" },
+      ["pending", "closed", "open"].map((s) => [h("dt", {}, statusLabel(s)), h("dd", {}, t("end_chat_" + s))]),
+    );
+    const dlg = openDialog(t("end_chat_title", { n: page.kase.number }), [h("p", {}, t("end_chat_hint")), explained], [
+      { label: t("finish_as_pending"), test: "finish-pending", action: finish("pending") },
+      { label: t("finish_as_closed"), test: "finish-closed", action: finish("closed") },
+      { label: t("finish_as_open"), test: "finish-open", class: "secondary", action: finish("open") },
     ]);
+    dlg.querySelector("[data-test=finish-pending]").focus();
   }
 
   // The label picker offers the catalogue as it is now, not as at sign-in.
@@ -84,7 +107,10 @@ export function casePage(main, caseId) {
         location.replace("#/case/" + encodeURIComponent(c.merged_into_id));
         return;
       }
-      const m = await api("GET", "/api/v1/cases/" + encodeURIComponent(page.caseId) + "/messages");
+      const [m, ev] = await Promise.all([
+        api("GET", "/api/v1/cases/" + encodeURIComponent(page.caseId) + "/messages"),
+        api("GET", "/api/v1/cases/" + encodeURIComponent(page.caseId) + "/events"),
+      ]);
       if (page.showPrevious && c.previous_case_id) {
         const [pc, pm] = await Promise.all([
           api("GET", "/api/v1/cases/" + encodeURIComponent(c.previous_case_id)),
@@ -97,11 +123,12 @@ export function casePage(main, caseId) {
       if (page.disposed) return;
       page.kase = c;
       page.messages = m.items;
+      page.events = ev.items;
       const loading = main.querySelector(".loading");
       if (loading) loading.remove();
       // Live notices often change nothing visible (a read mark, a timer):
       // then the page is left alone, so nothing moves under the cursor.
-      const snapshot = JSON.stringify([{ ...page.kase, unread: false }, page.messages, page.previous, page.showPrevious, lang(), state.labels]);
+      const snapshot = JSON.stringify([{ ...page.kase, unread: false }, page.messages, page.events, page.previous, page.showPrevious, lang(), state.labels]);
       if (snapshot !== lastRendered) {
         lastRendered = snapshot;
         render();
@@ -121,16 +148,42 @@ export function casePage(main, caseId) {
   }
 
   function render() {
+    // Whoever reads the newest messages keeps reading them as more come.
+    const atBottom = window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 120;
     renderHeader(page, header, customerEmail, linkedProfiles);
     renderBanners(page, banners);
     renderChain(page, chainTop, chainBottom);
     renderPrevious(page, prevBox);
+    renderThread();
+    clear(historyList).appendChild(historyPanel(page.events, page.kase, page.caseRef));
+    historyCount.textContent = "(" + page.events.length + ")";
+    history.open = page.historyOpen;
+    endLink.hidden = page.kase.chat_state !== "active";
+    tick();
+    if (!page.rendered || atBottom) window.scrollTo(0, document.documentElement.scrollHeight);
+    if (!page.rendered && !page.kase.merged_into_id && window.matchMedia("(min-width: 901px)").matches) compose.focus();
+    page.rendered = true;
+  }
+
+  /** Messages and the lines of the case's life, in time order: a line
+   * goes before a message of the same moment (the reopen before the
+   * message that reopened). The split button sits on the last reopen. */
+  function renderThread() {
     clear(thread);
     // A reply may answer one of the customer's messages (quoted in messengers).
     const actions = page.kase.merged_into_id ? {} : { reply: (m) => compose.replyTo(m) };
-    for (const m of page.messages) thread.appendChild(messageItem(m, page.kase, actions));
-    endLink.hidden = page.kase.chat_state !== "active";
-    tick();
+    const items = threadLines(page.events, page.kase, page.caseRef).map((l) => ({ ...l, line: true }));
+    for (const m of page.messages) items.push({ at: m.created_at, el: messageItem(m, page.kase, actions, page.messages), line: false });
+    items.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.line === b.line ? 0 : a.line ? -1 : 1));
+    const reopen = page.kase.split_available ? [...page.events].reverse().find((e) => e.kind === "reopened") : null;
+    for (const item of items) {
+      if (reopen && item.event === reopen) {
+        item.el.classList.add("reopen-divider");
+        const moving = page.messages.filter((m) => m.created_at >= reopen.created_at).length;
+        item.el.appendChild(splitButton(page, moving));
+      }
+      thread.appendChild(item.el);
+    }
   }
 
   /** The template picker; applying sends the reply and runs the actions as
@@ -205,6 +258,19 @@ export function casePage(main, caseId) {
     }, ms);
   }
 
+  // The sticky head and reply box must not hide what the browser scrolls
+  // to (a focused field, a linked message): the window's scroll padding
+  // follows their heights.
+  const root = document.documentElement;
+  const pad = () => {
+    const sticky = (el) => getComputedStyle(el).position === "sticky";
+    root.style.scrollPaddingTop = (sticky(header) ? header.getBoundingClientRect().bottom + 8 : 60) + "px";
+    root.style.scrollPaddingBottom = (sticky(compose.el) ? compose.el.offsetHeight + 8 : 0) + "px";
+  };
+  const resized = new ResizeObserver(pad);
+  resized.observe(header);
+  resized.observe(compose.el);
+
   load();
   return {
     onNotice(n) {
@@ -216,6 +282,8 @@ export function casePage(main, caseId) {
       page.disposed = true;
       clearTimeout(reloadTimer);
       document.removeEventListener("keydown", keydown);
+      resized.disconnect();
+      root.style.scrollPaddingTop = root.style.scrollPaddingBottom = "";
       compose.dispose();
     },
   };

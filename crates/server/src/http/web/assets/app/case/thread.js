@@ -6,23 +6,28 @@
 import { h, clear, svgEl, fmtSize, t } from "../../shared.js";
 import { state, agentName } from "../state.js";
 import { customerLabel, fmtTime } from "../ui.js";
+import { actorLabel } from "./history.js";
 
 /** One message of `kase`; `actions.reply(m)`, when given, answers a
- * customer's message from its "Reply" link. */
-export function messageItem(m, kase, actions = {}) {
+ * customer's message from its "Reply" link. `messages` are the thread's,
+ * for the message a reaction points to. */
+export function messageItem(m, kase, actions = {}, messages = []) {
   const kind = m.kind; // message | note | system
   const author = m.author || {};
   let who;
   if (kind === "system") who = t("system");
   else if (author.type === "customer") who = customerLabel(kase.customer_id);
   else if (author.type === "agent") who = author.id === (state.me && state.me.id) ? agentName(author.id) + " (" + t("you") + ")" : agentName(author.id);
-  else who = author.type || "";
+  else who = actorLabel({ type: author.type || "system", id: author.id || "" }, kase);
   const classes = ["msg", "msg-" + kind, "from-" + (author.type || "system")];
   const files = m.attachments || [];
   // Without a caption a file's message says just its name: the chip does.
   const uncaptioned = files.length === 1 && m.text === files[0].filename;
   const folds = m.letter && author.type === "customer" && !uncaptioned;
-  const body = [letterHead(m.letter), uncaptioned ? null : folds ? foldedText(m.text) : messageText(m.text)];
+  // A reaction's note is written by the server in English ("👍 reaction
+  // to the message of <UTC time>"): shown in the agent's words and time.
+  const text = m.reacted_message_id ? reactionText(m, messages) : m.text;
+  const body = [letterHead(m.letter), uncaptioned ? null : folds ? foldedText(text) : messageText(text)];
   if (m.letter && m.letter.has_html) body.push(letterHtml(m.id));
   if (files.length) body.push(attachmentsBox(files));
   if (m.reacted_message_id) {
@@ -76,6 +81,12 @@ export function messageItem(m, kase, actions = {}) {
         )
       : null,
   );
+}
+
+function reactionText(m, messages) {
+  const emoji = m.text.split(" ")[0];
+  const target = messages.find((x) => x.id === m.reacted_message_id);
+  return target ? t("reaction_note", { emoji, time: fmtTime(target.created_at) }) : t("reaction_note_gone", { emoji });
 }
 
 function messageText(text) {

@@ -128,7 +128,7 @@ export function channelsCard() {
         append(
           tokenBox,
           h("p", {}, t("token_once", { name: channel.name })),
-          h("code", { class: "secret", "data-test": "inbound-token" }, secret),
+          copyBox(secret, t("inbound_token"), { code: "inbound-token", button: "copy-inbound-token" }),
           channel.kind === "email" ? mimeUrlBox(channel) : h("p", {}, t("inbound_url"), " ", h("code", {}, inboundUrl(channel))),
         );
         tokenBox.hidden = false;

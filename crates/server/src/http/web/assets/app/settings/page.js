@@ -16,16 +16,28 @@ export function settingsPage(main) {
   }
   const after = h("input", { type: "number", min: 1, required: true, "data-test": "after-seconds" });
   const warn = h("input", { type: "number", min: 1, required: true, "data-test": "warning-seconds" });
+  const assign = h("input", { type: "checkbox", "data-test": "assign-on-reply" });
+  const timersError = h("p", { class: "form-error", role: "alert", "data-test": "timers-error", hidden: true });
   const timers = h(
     "form",
     {
       class: "card",
       onsubmit: async (e) => {
         e.preventDefault();
+        // A warning as long as the inactivity period would mark every
+        // chat as ending from its first message.
+        if (Number(warn.value) >= Number(after.value)) {
+          timersError.textContent = t("warning_too_long");
+          timersError.hidden = false;
+          warn.focus();
+          return;
+        }
+        timersError.hidden = true;
         const s = await attempt(() =>
           api("PATCH", "/api/v1/settings", {
             chat_auto_finish_after_seconds: Number(after.value),
             chat_auto_finish_warning_seconds: Number(warn.value),
+            assign_on_reply: assign.checked,
           }),
         );
         if (s) toast(t("saved"));
@@ -34,12 +46,16 @@ export function settingsPage(main) {
     h("h2", {}, t("settings_timers")),
     h("label", {}, t("after_seconds"), after),
     h("label", {}, t("warning_seconds"), warn),
+    timersError,
+    h("label", { class: "check" }, assign, " ", t("assign_on_reply")),
+    h("p", { class: "hint" }, t("assign_on_reply_hint")),
     h("button", { type: "submit", "data-test": "save-timers" }, t("save")),
   );
   api("GET", "/api/v1/settings")
     .then((s) => {
       after.value = s.chat_auto_finish_after_seconds;
       warn.value = s.chat_auto_finish_warning_seconds;
+      assign.checked = s.assign_on_reply;
     })
     .catch((e) => toast(e.message, true));
 

@@ -1,0 +1,502 @@
+//! The agent console (issue 20): the case's life in the conversation and
+//! its History panel, a long chat opening at the newest message, queues
+//! and assign-on-reply, friendly visitor names, errors in the agent's
+//! language with a retry, drafts, keys and the palette, the End chat
+//! dialog, and the phone layout.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::harness::{Browser, keys};
+use crate::helpers::{TestApp, s};
+use crate::scenarios::Scenario;
+use crate::telegram::sign_in_as_admin;
+
+macro_rules! scenarios {
+    ($($name:ident),+ $(,)?) => {
+        pub const ALL: &[(&str, Scenario)] = &[$((stringify!($name), |app, b| Box::pin($name(app, b)))),+];
+    };
+}
+
+scenarios!(
+    case_life_in_thread_and_history,
+    long_chat_opens_at_newest_with_reply_focused,
+    queues_and_assign_on_reply,
+    visitor_gets_a_friendly_name,
+    lost_connection_retry_and_drafts,
+    keys_palette_and_end_chat_dialog,
+    russian_lines_errors_and_reactions,
+    accessibility_scan_of_every_page,
+);
+
+async fn chat(app: &TestApp, customer: &str, message_id: &str, text: &str) -> String {
+    s(&app.customer_says(customer, message_id, text).await["case_id"])
+}
+
+async fn open_case(b: &Browser, id: &str) {
+    b.goto(&format!("/#/case/{id}")).await;
+    b.wait_js(
+        "the case page",
+        &format!(
+            "location.hash === '#/case/{id}' && document.querySelector('[data-test=case-number]') \
+             && document.querySelector('[data-test=history-count]').textContent !== ''"
+        ),
+    )
+    .await;
+}
+
+/// The kinds of the thread's items in order: `message` or an event kind.
+async fn thread_kinds(b: &Browser) -> Vec<String> {
+    let v = b
+        .js(
+            "return [...document.querySelectorAll('[data-test=thread] > li')]\
+             .map(li => li.dataset.test === 'event-line' ? li.dataset.kind : 'message')",
+        )
+        .await;
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|k| k.as_str().expect("text").to_owned())
+        .collect()
+}
+
+async fn case_life_in_thread_and_history(app: &TestApp, b: &Browser) {
+    sign_in_as_admin(b).await;
+    let id = chat(app, "life-1", "life-1a", "The printer is broken").await;
+    app.reply(&id, "Have you tried turning it off and on?")
+        .await;
+    let (st, _) = app.finish(&id, "pending").await;
+    assert!(st.is_success());
+    let r = app.customer_says("life-1", "life-1b", "Still broken").await;
+    assert_eq!(r["outcome"], "reopened");
+    open_case(b, &id).await;
+    // Where the chat ended and reopened is in the conversation, in order.
+    assert_eq!(
+        thread_kinds(b).await,
+        [
+            "message", "updated", "message", "finished", "reopened", "message"
+        ],
+        "customer, assigned by the reply, reply, ended, reopened, customer"
+    );
+    b.wait_text(
+        "[data-test=event-line][data-kind=finished]",
+        "Chat ended by You — pending",
+    )
+    .await;
+    b.wait_text(
+        "[data-test=event-line][data-kind=updated]",
+        "You took the case by replying",
+    )
+    .await;
+    b.wait_text(
+        "[data-test=event-line][data-kind=reopened]",
+        "Reopened by the customer",
+    )
+    .await;
+    // The History panel: every event, who, before → after, when.
+    b.click("[data-test=history-toggle]").await;
+    b.wait_css("[data-test=history-list]").await;
+    let kinds = b
+        .js("return [...document.querySelectorAll('[data-test=history-item]')].map(e => e.dataset.kind)")
+        .await;
+    assert_eq!(
+        kinds,
+        json!(["reopened", "finished", "updated", "created"]),
+        "newest first"
+    );
+    b.wait_text(
+        "[data-test=history-item][data-kind=finished] [data-test=history-change][data-field=status]",
+        "Status: open → pending",
+    )
+    .await;
+    b.wait_text(
+        "[data-test=history-item][data-kind=updated] [data-test=history-change][data-field=assignee_id]",
+        "Assignee: none → admin",
+    )
+    .await;
+    assert_eq!(
+        b.js("return !!document.querySelector('[data-test=history-item] time[datetime]')")
+            .await,
+        true,
+        "each event says when"
+    );
+    // The panel stays open across live reloads.
+    app.customer_says("life-1", "life-1c", "Hello?").await;
+    b.wait_text("[data-test=message-text]", "Hello?").await;
+    assert_eq!(
+        b.js("return document.querySelector('[data-test=history-panel]').open")
+            .await,
+        true
+    );
+    b.click("[data-test=history-toggle]").await;
+}
+
+async fn long_chat_opens_at_newest_with_reply_focused(app: &TestApp, b: &Browser) {
+    let id = chat(app, "long-1", "long-1-0", "Message number 0").await;
+    for i in 1..35 {
+        app.customer_says(
+            "long-1",
+            &format!("long-1-{i}"),
+            &format!("Message number {i}"),
+        )
+        .await;
+    }
+    b.goto("/#/active").await;
+    open_case(b, &id).await;
+    b.wait_text("[data-test=thread]", "Message number 34").await;
+    // The newest message and the reply box are in view, the box focused,
+    // the case's head still on screen.
+    b.wait_js(
+        "the page at its newest message",
+        "(() => { const msgs = document.querySelectorAll('[data-test=message]'); \
+           const last = msgs[msgs.length - 1].getBoundingClientRect(); \
+           const reply = document.querySelector('[data-test=reply]'); \
+           const r = reply.getBoundingClientRect(); \
+           const head = document.querySelector('.case-header').getBoundingClientRect(); \
+           return last.bottom <= innerHeight && r.bottom <= innerHeight && r.top >= 0 \
+             && document.activeElement === reply && head.top >= 0 && head.bottom < innerHeight / 2; })()",
+    )
+    .await;
+    assert!(
+        b.js("return document.documentElement.scrollHeight > innerHeight * 1.5")
+            .await
+            == Value::Bool(true),
+        "the chat is longer than the window"
+    );
+}
+
+async fn queues_and_assign_on_reply(app: &TestApp, b: &Browser) {
+    let queues = app.ok(Method::GET, "/api/v1/cases/queues", None).await;
+    let unassigned = queues["unassigned"].as_i64().expect("count");
+    let mine = queues["mine"].as_i64().expect("count");
+    let id = chat(app, "queue-1", "queue-1a", "Nobody's yet").await;
+    b.goto("/#/active").await;
+    let count = |q: &str| format!("[data-test=queue-{q}] [data-test=queue-count]");
+    b.wait_text(&count("unassigned"), &(unassigned + 1).to_string())
+        .await;
+    // A reply from the page assigns the agent who wrote it.
+    open_case(b, &id).await;
+    b.type_into(
+        "[data-test=reply]",
+        &format!("On it{}{}", keys::CONTROL, keys::ENTER),
+    )
+    .await;
+    b.wait_js(
+        "the assignee select to show the replying agent",
+        "document.querySelector('[data-test=assignee-select]').selectedOptions[0].textContent === 'admin'",
+    )
+    .await;
+    b.wait_text(
+        "[data-test=event-line][data-kind=updated]",
+        "took the case by replying",
+    )
+    .await;
+    assert_eq!(
+        app.case(&id).await["assignee_id"],
+        app.ok(Method::GET, "/api/v1/me", None).await["id"]
+    );
+    // The customer answers: the case is open and mine.
+    app.customer_says("queue-1", "queue-1b", "Thanks, and another thing")
+        .await;
+    b.wait_text(&count("mine"), &(mine + 1).to_string()).await;
+    // A chat that ends unanswered stays in sight under the active ones.
+    let unanswered = chat(app, "queue-2", "queue-2a", "Anyone there?").await;
+    let (st, _) = app.finish(&unanswered, "open").await;
+    assert!(st.is_success());
+    let item = format!("[data-test=unanswered-chat][data-case-id='{unanswered}']");
+    b.wait_css(&item).await;
+    b.wait_js(
+        "the ended chat to leave the active list",
+        &format!(
+            "!document.querySelector(\"[data-test=active-chat][data-case-id='{unanswered}']\")"
+        ),
+    )
+    .await;
+    // The case list's queue tabs: Mine holds the case, with its count.
+    b.click("[data-test=queue-mine]").await;
+    b.wait_css("[data-test=tab-mine].current").await;
+    b.wait_css(&format!("[data-test=case-rows] tr[data-case-id='{id}']"))
+        .await;
+    b.click("[data-test=tab-unassigned]").await;
+    b.wait_css(&format!(
+        "[data-test=case-rows] tr[data-case-id='{unanswered}']"
+    ))
+    .await;
+    b.wait_gone(&format!("[data-test=case-rows] tr[data-case-id='{id}']"))
+        .await;
+}
+
+async fn visitor_gets_a_friendly_name(app: &TestApp, b: &Browser) {
+    let (ch, _) = app.widget_channel(&[]).await;
+    let visitor = app.new_visitor(&ch).await;
+    let (st, _, v) = app
+        .widget_call(
+            Method::POST,
+            &format!("{ch}/messages"),
+            Some(&visitor),
+            Some("https://shop.example"),
+            Some(json!({"text": "Hi from the site", "client_id": "friendly-1"})),
+        )
+        .await;
+    assert!(st.is_success(), "{v}");
+    let case_id = s(&v["message"]["case_id"]);
+    b.goto("/#/cases?q=from%20the%20site").await;
+    let row = format!("[data-test=case-rows] tr[data-case-id='{case_id}']");
+    b.wait_css(&row).await;
+    b.wait_js(
+        "the visitor's friendly name",
+        &format!(
+            "/^Visitor \\d{{4}}$/.test(document.querySelector(\"{row} .customer-name\").textContent)"
+        ),
+    )
+    .await;
+    let name = b.text(&format!("{row} .customer-name")).await;
+    // The same name on the case page, never the raw id.
+    open_case(b, &case_id).await;
+    b.wait_text("[data-test=customer-link]", &name).await;
+    assert!(
+        !b.text("[data-test=customer-link]")
+            .await
+            .contains("visitor:")
+    );
+}
+
+async fn lost_connection_retry_and_drafts(app: &TestApp, b: &Browser) {
+    let first = chat(app, "draft-1", "draft-1a", "First chat").await;
+    let second = chat(app, "draft-2", "draft-2a", "Second chat").await;
+    // A draft stays with its case across navigation.
+    open_case(b, &first).await;
+    b.type_into("[data-test=reply]", "Half-written answer")
+        .await;
+    open_case(b, &second).await;
+    assert_eq!(
+        b.js("return document.querySelector('[data-test=reply]').value")
+            .await,
+        ""
+    );
+    open_case(b, &first).await;
+    assert_eq!(
+        b.js("return document.querySelector('[data-test=reply]').value")
+            .await,
+        "Half-written answer"
+    );
+    // The connection drops: the reply stays in the box, marked not sent,
+    // in words, with a retry.
+    b.js("window.__fetch = window.fetch; window.fetch = () => Promise.reject(new TypeError('Failed to fetch'));")
+        .await;
+    b.click("[data-test=send-reply]").await;
+    b.wait_text(
+        "[data-test=send-error]",
+        "Reply not sent: No connection to the server",
+    )
+    .await;
+    assert_eq!(
+        b.js("return document.querySelector('[data-test=reply]').value")
+            .await,
+        "Half-written answer"
+    );
+    assert!(
+        app.messages(&first)
+            .await
+            .iter()
+            .all(|m| m["text"] != "Half-written answer")
+    );
+    b.js("window.fetch = window.__fetch;").await;
+    b.click("[data-test=send-retry]").await;
+    b.wait_text(
+        ".msg.from-agent [data-test=message-text]",
+        "Half-written answer",
+    )
+    .await;
+    b.wait_gone("[data-test=send-error]").await;
+    // Sent: the draft is gone.
+    open_case(b, &second).await;
+    open_case(b, &first).await;
+    assert_eq!(
+        b.js("return document.querySelector('[data-test=reply]').value")
+            .await,
+        ""
+    );
+}
+
+async fn keys_palette_and_end_chat_dialog(app: &TestApp, b: &Browser) {
+    let one = chat(app, "keys-1", "keys-1a", "Keys one").await;
+    let two = chat(app, "keys-2", "keys-2a", "Keys two").await;
+    let number_one = app.case(&one).await["number"].clone();
+    b.goto("/#/active").await;
+    b.wait_css(&format!("[data-test=active-chat][data-case-id='{two}']"))
+        .await;
+    open_case(b, &two).await;
+    // Alt+J: the next chat of the sidebar (the newest first, so `one`).
+    let reply = b.wait_css("[data-test=reply]").await;
+    reply
+        .send_keys(&format!("{}j", keys::ALT))
+        .await
+        .expect("Alt+J");
+    b.wait_js(
+        "the next chat",
+        &format!("location.hash === '#/case/{one}'"),
+    )
+    .await;
+    // Ctrl+K: the palette finds a chat by its number.
+    let reply = b.wait_css("[data-test=reply]").await;
+    reply
+        .send_keys(&format!("{}k", keys::CONTROL))
+        .await
+        .expect("Ctrl+K");
+    b.type_into("[data-test=palette-input]", "keys two").await;
+    b.wait_text("[data-test=palette-item]", "Keys two").await;
+    b.type_into("[data-test=palette-input]", &keys::ENTER.to_string())
+        .await;
+    b.wait_js(
+        "the palette's chat",
+        &format!("location.hash === '#/case/{two}'"),
+    )
+    .await;
+    b.wait_gone("[data-test=dialog]").await;
+    open_case(b, &one).await;
+    b.wait_text("[data-test=case-number]", &format!("#{number_one}"))
+        .await;
+    // End chat: each status explained; "waiting on the customer" has the
+    // focus; Esc gives the focus back to the reply box.
+    b.click("[data-test=reply]").await;
+    b.click("[data-test=end-chat]").await;
+    b.wait_text(
+        "[data-test=dialog]",
+        "the next message comes back to this case",
+    )
+    .await;
+    assert_eq!(
+        b.js("return document.activeElement.dataset.test").await,
+        "finish-pending"
+    );
+    let focused = b.wait_css("[data-test=finish-pending]").await;
+    focused
+        .send_keys(&keys::ESCAPE.to_string())
+        .await
+        .expect("Esc");
+    b.wait_gone("[data-test=dialog]").await;
+    assert_eq!(
+        b.js("return document.activeElement.dataset.test").await,
+        "end-chat",
+        "the focus goes back where it was"
+    );
+    assert_eq!(app.case(&one).await["chat_state"], "active");
+}
+
+async fn russian_lines_errors_and_reactions(app: &TestApp, b: &Browser) {
+    let id = chat(app, "ru-life", "ru-life-a", "Привет").await;
+    app.react("ru-life", "ru-life-a", "👍").await;
+    let (st, _) = app.finish(&id, "closed").await;
+    assert!(st.is_success());
+    b.goto("/#/active").await;
+    b.wait_css("[data-test=lang]").await;
+    b.js("const s = document.querySelector('[data-test=lang]'); s.value = 'ru'; s.dispatchEvent(new Event('change'));")
+        .await;
+    b.wait_text("nav [data-nav=cases]", "Обращения").await;
+    open_case(b, &id).await;
+    b.wait_text(
+        "[data-test=event-line][data-kind=finished]",
+        "Чат завершил(а) Вы — закрытое",
+    )
+    .await;
+    // The reaction's note in the agent's words and time, not raw UTC.
+    b.wait_text(
+        ".msg-note [data-test=message-text]",
+        "👍 реакция на сообщение от",
+    )
+    .await;
+    assert!(
+        !b.text(".msg-note [data-test=message-text]")
+            .await
+            .contains('Z'),
+        "no raw UTC time"
+    );
+    // A refused action says why in Russian (the server's code translated).
+    let (st, v) = app
+        .call(Method::POST, &format!("/api/v1/cases/{id}/split"), None)
+        .await;
+    assert_eq!(st, reqwest::StatusCode::CONFLICT, "{v}");
+    b.js(&format!(
+        "import('/assets/app/api.js').then(m => m.api('POST', '/api/v1/cases/{id}/split')).catch(e => {{ window.__err = e.message; }})"
+    ))
+    .await;
+    b.wait_js(
+        "the translated error",
+        "window.__err && window.__err.startsWith('Выделять нечего')",
+    )
+    .await;
+    b.js("const s = document.querySelector('[data-test=lang]'); s.value = 'en'; s.dispatchEvent(new Event('change'));")
+        .await;
+    b.wait_text("nav [data-nav=cases]", "Cases").await;
+}
+
+/// axe-core on every page of the app (and the login page, and a case at
+/// phone width): no serious or critical WCAG 2.1 A/AA finding.
+async fn accessibility_scan_of_every_page(app: &TestApp, b: &Browser) {
+    sign_in_as_admin(b).await;
+    let id = chat(app, "a11y", "a11y-1", "Is this page accessible?").await;
+    app.reply(&id, "Let us check").await;
+    app.note(&id, "An internal note").await;
+    let label = app
+        .ok(
+            Method::POST,
+            "/api/v1/labels",
+            Some(json!({"name": "A11y check", "color": "#f5d90a"})),
+        )
+        .await;
+    app.ok(
+        Method::POST,
+        &format!("/api/v1/cases/{id}/labels"),
+        Some(json!({"label_id": label["id"]})),
+    )
+    .await;
+    let customer = s(&app.case(&id).await["customer_id"]);
+    let pages: Vec<(String, &str)> = vec![
+        ("/#/active".into(), "[data-test=welcome]"),
+        (format!("/#/case/{id}"), "[data-test=history-count]"),
+        ("/#/cases".into(), "[data-test=case-rows] tr"),
+        ("/#/cases?queue=mine".into(), "[data-test=tab-mine].current"),
+        (
+            format!("/#/customer/{customer}"),
+            "[data-test=customer-name]",
+        ),
+        ("/#/reports".into(), "[data-test=figure-created]"),
+        ("/#/templates".into(), "main h1"),
+        ("/#/rules".into(), "main h1"),
+        ("/#/settings".into(), "[data-test=after-seconds]"),
+        ("/#/profile".into(), "[data-test=profile]"),
+    ];
+    let mut findings = Vec::new();
+    for (path, ready) in &pages {
+        b.goto(path).await;
+        b.wait_css(ready).await;
+        for f in b.accessibility_findings().await {
+            findings.push(format!("{path}: {f}"));
+        }
+    }
+    // The History panel open, and the case at phone width.
+    b.goto(&format!("/#/case/{id}")).await;
+    b.click("[data-test=history-toggle]").await;
+    b.wait_css("[data-test=history-list]").await;
+    for f in b.accessibility_findings().await {
+        findings.push(format!("case with history: {f}"));
+    }
+    b.set_window(390, 844).await;
+    b.wait_css("[data-test=reply]").await;
+    let phone = b.accessibility_findings().await;
+    b.set_window(1280, 900).await;
+    findings.extend(phone.into_iter().map(|f| format!("case at 390 px: {f}")));
+    // The login page.
+    b.click("[data-test=logout]").await;
+    b.wait_css("[data-test=login-form]").await;
+    for f in b.accessibility_findings().await {
+        findings.push(format!("login: {f}"));
+    }
+    sign_in_as_admin(b).await;
+    assert!(
+        findings.is_empty(),
+        "accessibility findings:\n{}",
+        findings.join("\n")
+    );
+}
