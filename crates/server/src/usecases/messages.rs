@@ -204,10 +204,10 @@ async fn count_message(
         (AgentMessageKind::Note, _) => case.state.note_added(tally),
     };
     let mut notices = Vec::new();
-    if let (AgentMessageKind::Reply, Writer::Agent(agent)) = (kind, writer) {
-        if assign_replying_agent(tx, agent, case, at).await? {
-            notices.push(case_notice(case));
-        }
+    if let (AgentMessageKind::Reply, Writer::Agent(agent)) = (kind, writer)
+        && assign_replying_agent(tx, agent, case, at).await?
+    {
+        notices.push(case_notice(case));
     }
     if !wrote.changes.is_empty() {
         record(
