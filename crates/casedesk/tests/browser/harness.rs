@@ -298,14 +298,15 @@ impl Browser {
     }
 }
 
-/// axe-core's script: `CASEDESK_AXE`, else `target/axe-core/axe.min.js`
-/// (scripts/test fetches it from npm). The scan fails, never skips,
-/// without it.
+/// axe-core's script: `CASEDESK_AXE` (scripts/test fetches it from npm
+/// and sets it), else `target/axe-core/4.10.3/axe.min.js`. The scan fails, never
+/// skips, without it.
 fn axe_source() -> String {
     let path = std::env::var_os("CASEDESK_AXE")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/axe-core/axe.min.js")
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../target/axe-core/4.10.3/axe.min.js")
         });
     std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
