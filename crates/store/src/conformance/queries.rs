@@ -240,6 +240,32 @@ pub async fn list_cases_filters(store: Arc<dyn Store>) {
         ids(&["c6"]),
     )
     .await;
+    check(
+        "unassigned",
+        CaseFilter {
+            unassigned: true,
+            ..w.filter()
+        },
+        ids(&["c5", "c4", "c3", "c2", "c1"]),
+    )
+    .await;
+    // The console's queues count the same cases as these filters list.
+    let queues = |agent: &'static str| async move {
+        read_ok(store, "queue counts", move |tx| {
+            Box::pin(async move { tx.count_queues("acc-a", agent).await })
+        })
+        .await
+    };
+    assert_eq!(
+        queues("ag-1").await,
+        crate::QueueCounts {
+            mine: 1,
+            unassigned: 3,
+            open: 4,
+            pending: 1
+        }
+    );
+    assert_eq!(queues("ag-2").await.mine, 0, "another agent's queue");
     let combined = CaseFilter {
         status: Some(Status::Open),
         customer_id: Some(s("acc-a-cu")),
