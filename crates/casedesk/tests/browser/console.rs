@@ -129,6 +129,23 @@ async fn case_life_in_thread_and_history(app: &TestApp, b: &Browser) {
         true
     );
     b.click("[data-test=history-toggle]").await;
+    // Closed, the next message is a new case: it names the one before in
+    // the conversation, and the contact's earlier cases are listed.
+    let number = app.case(&id).await["number"].clone();
+    let (st, _) = app.finish(&id, "closed").await;
+    assert!(st.is_success());
+    let next = chat(app, "life-1", "life-1d", "Now the scanner").await;
+    assert_ne!(next, id);
+    open_case(b, &next).await;
+    b.wait_text(
+        "[data-test=event-line][data-kind=created]",
+        &format!("New case; the customer's previous one is #{number}"),
+    )
+    .await;
+    b.wait_text("[data-test=earlier-case]", &format!("#{number}"))
+        .await;
+    b.wait_text("[data-test=earlier-case] [data-test=status]", "closed")
+        .await;
 }
 
 async fn long_chat_opens_at_newest_with_reply_focused(app: &TestApp, b: &Browser) {

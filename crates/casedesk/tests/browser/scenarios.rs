@@ -707,6 +707,32 @@ async fn agent_access_admin(app: &TestApp, b: &Browser) {
     // From another page: Settings loads the team afresh when opened.
     b.goto("/#/active").await;
     b.goto("/#/settings").await;
+    // Renamed and made an admin from the row's Edit.
+    b.click(&format!("{row} [data-test=agent-edit]")).await;
+    let name = b.wait_css("[data-test=agent-edit-name]").await;
+    name.clear().await.expect("clear");
+    name.send_keys("Pavel Orlov").await.expect("type");
+    b.js("const s = document.querySelector('[data-test=agent-edit-role]'); s.value = 'admin';")
+        .await;
+    b.click("[data-test=agent-edit-save]").await;
+    b.wait_text(&row, "Pavel Orlov").await;
+    let edited = app.ok(Method::GET, "/api/v1/agents", None).await["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|a| a["id"] == pavel["id"])
+        .cloned()
+        .expect("Pavel");
+    assert_eq!(
+        (edited["name"].clone(), edited["role"].clone()),
+        (json!("Pavel Orlov"), json!("admin"))
+    );
+    app.ok(
+        Method::PATCH,
+        &format!("/api/v1/agents/{}", s(&pavel["id"])),
+        Some(json!({"role": "agent"})),
+    )
+    .await;
     b.click(&format!("{row} [data-test=agent-disable]")).await;
     b.click("[data-test=agent-disable-confirm]").await;
     b.wait_css(&format!("{row} [data-test=agent-disabled]"))

@@ -113,8 +113,42 @@ export function renderHeader(page, header, customerEmail, linkedProfiles) {
       h("span", { class: "muted" }, t("created"), ": ", fmtTime(page.kase.created_at)),
     ),
     linkedProfiles.el,
+    earlierCases(page),
     labelsRow(page),
   );
+}
+
+/** The customer's other cases, newest first (read once per page): what
+ * they asked before, each with its status, and the way to all of them. */
+function earlierCases(page) {
+  const row = h("div", { class: "earlier-cases", "data-test": "earlier-cases", hidden: true });
+  if (!page.earlier) {
+    const q = new URLSearchParams({ customer_id: page.kase.customer_id, limit: "6" });
+    page.earlier = api("GET", "/api/v1/cases?" + q).then(
+      (r) => r.items,
+      () => [],
+    );
+  }
+  page.earlier.then((items) => {
+    const others = items.filter((c) => c.id !== page.kase.id).slice(0, 5);
+    if (!others.length) return;
+    append(
+      row,
+      h("span", { class: "muted" }, t("earlier_cases"), " "),
+      others.map((c) =>
+        h(
+          "a",
+          { href: "#/case/" + encodeURIComponent(c.id), class: "earlier-case", "data-test": "earlier-case", title: c.subject, dir: "auto" },
+          "#" + c.number,
+          " ",
+          badge("status", c.status, statusLabel(c.status)),
+        ),
+      ),
+      h("a", { href: "#/cases?customer_id=" + encodeURIComponent(page.kase.customer_id), "data-test": "all-customer-cases" }, t("all_customer_cases")),
+    );
+    row.hidden = false;
+  });
+  return row;
 }
 
 /** The case's labels as chips (× takes one off) and a picker of the rest

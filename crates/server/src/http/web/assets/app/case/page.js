@@ -29,6 +29,7 @@ export function casePage(main, caseId) {
     showPrevious: false,
     editingSubject: false,
     historyOpen: false,
+    earlier: null, // the customer's cases, read once (header.js)
     rendered: false,
     disposed: false,
     caseRef: caseNumbers(),

@@ -66,8 +66,9 @@ export function agentsCard() {
   return agents;
 }
 
-/** An admin's actions on another agent: disable or enable, end their
- * sessions, forget their failed sign-ins, set their password, delete. */
+/** An admin's actions on another agent: rename or change their role,
+ * disable or enable, end their sessions, forget their failed sign-ins, set
+ * their password, delete. */
 function agentActions(a, rerender) {
   const path = "/api/v1/agents/" + encodeURIComponent(a.id);
   const replace = (updated) => {
@@ -80,9 +81,33 @@ function agentActions(a, rerender) {
   };
   const button = (label, test, onclick, cls) => h("button", { type: "button", class: "link " + (cls || ""), "data-test": test, onclick }, label);
   const name = a.name;
+  const edit = () => {
+    const nameInput = h("input", { type: "text", maxlength: 200, value: a.name, "data-test": "agent-edit-name", dir: "auto" });
+    const roleSelect = h(
+      "select",
+      { "data-test": "agent-edit-role" },
+      ["agent", "admin"].map((r) => h("option", { value: r, selected: a.role === r }, t("role_" + r))),
+    );
+    openDialog(t("agent_edit"), h("div", { class: "dialog-form" }, h("label", {}, t("name"), nameInput), h("label", {}, t("role"), roleSelect)), [
+      {
+        label: t("save"),
+        test: "agent-edit-save",
+        action: async () => {
+          const updated = await attempt(() => api("PATCH", path, { name: nameInput.value, role: roleSelect.value }));
+          if (updated) {
+            replace(updated);
+            toast(t("saved"));
+          }
+        },
+      },
+    ]);
+    nameInput.focus();
+  };
   return h(
     "span",
     { class: "row-actions" },
+    " ",
+    button(t("edit"), "agent-edit", edit),
     " ",
     a.disabled
       ? button(t("agent_enable"), "agent-enable", () => setDisabled(false))
