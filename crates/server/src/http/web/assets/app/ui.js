@@ -48,6 +48,15 @@ export function fmtTime(iso) {
   return formatDate(iso, { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
 }
 
+/** A day of the reports ("2026-11-07") as every date of the app is
+ * written: "7 Nov 2026", or "7 Nov" when `short`; weeks ("2026-W45") and
+ * other labels stay as they are. */
+export function fmtDay(label, short) {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(label)) return label;
+  const opts = short ? { day: "numeric", month: "short" } : { day: "numeric", month: "short", year: "numeric" };
+  return formatDate(label + "T12:00:00", opts) || label;
+}
+
 export function fmtAgo(iso) {
   const secs = Math.max(0, (Date.now() - new Date(iso).getTime()) / 1000);
   if (secs < 60) return t("just_now");

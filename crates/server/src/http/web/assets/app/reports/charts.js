@@ -2,6 +2,7 @@
 // from a CDN), so they obey the Content-Security-Policy.
 
 import { h, svgEl, t } from "../../shared.js";
+import { fmtDay } from "../ui.js";
 
 /** Seconds as a short human duration; "—" when there is no value. */
 export function fmtDuration(secs) {
@@ -81,9 +82,9 @@ export function createdChart(series, labels, title) {
   return h("div", { class: "chart-wrap" }, svg, legend);
 }
 
-/** "2026-11-03" → "11-03"; weeks stay as they are. */
+/** "2026-11-03" → "3 Nov"; weeks stay as they are. */
 function shortLabel(label) {
-  return /^\d{4}-\d{2}-\d{2}$/.test(label) ? label.slice(5) : label;
+  return fmtDay(label, true);
 }
 
 /** Horizontal bars: median and p90 of first response and resolution. */

@@ -5,6 +5,7 @@ import { h, append, clear, locale, t } from "../../shared.js";
 import { api } from "../api.js";
 import { state } from "../state.js";
 import { createdChart, fmtDuration, timesChart } from "./charts.js";
+import { fmtDay } from "../ui.js";
 
 function isoDate(d) {
   return d.getFullYear() + "-" + String(d.getMonth() + 1).padStart(2, "0") + "-" + String(d.getDate()).padStart(2, "0");
@@ -16,7 +17,7 @@ function fmtRate(part, whole) {
 }
 
 function groupLabel(g) {
-  return g.key === null ? t("unassigned") : g.label;
+  return g.key === null ? t("unassigned") : fmtDay(g.label);
 }
 
 export function reportsPage(main, params) {
