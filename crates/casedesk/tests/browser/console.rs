@@ -120,6 +120,8 @@ async fn case_life_in_thread_and_history(app: &TestApp, b: &Browser) {
         true,
         "each event says when"
     );
+    b.js("window.scrollTo(0, 0)").await;
+    b.screenshot("docs-history").await;
     // The panel stays open across live reloads.
     app.customer_says("life-1", "life-1c", "Hello?").await;
     b.wait_text("[data-test=message-text]", "Hello?").await;
@@ -234,6 +236,7 @@ async fn queues_and_assign_on_reply(app: &TestApp, b: &Browser) {
     b.wait_css("[data-test=tab-mine].current").await;
     b.wait_css(&format!("[data-test=case-rows] tr[data-case-id='{id}']"))
         .await;
+    b.screenshot("docs-queues").await;
     b.click("[data-test=tab-unassigned]").await;
     b.wait_css(&format!(
         "[data-test=case-rows] tr[data-case-id='{unanswered}']"
