@@ -26,6 +26,7 @@ scenarios!(
     lost_connection_retry_and_drafts,
     keys_palette_and_end_chat_dialog,
     russian_lines_errors_and_reactions,
+    desktop_notifications_and_channel_rename,
     accessibility_scan_of_every_page,
 );
 
@@ -519,4 +520,77 @@ async fn accessibility_scan_of_every_page(app: &TestApp, b: &Browser) {
         "accessibility findings:\n{}",
         findings.join("\n")
     );
+}
+
+/// The browser's notifications are stood in for by a recorder (headless
+/// Chromium has no desktop), the page is made to look hidden: a new case
+/// and a customer's message notify, an agent's own reply does not. Then a
+/// channel renamed from Settings.
+async fn desktop_notifications_and_channel_rename(app: &TestApp, b: &Browser) {
+    b.goto("/#/active").await;
+    b.wait_css("[data-test=queues]").await;
+    b.js("localStorage.removeItem('casedesk.notify.asked'); \
+          window.__notes = []; \
+          window.Notification = class { \
+            constructor(title, opts) { window.__notes.push(title); } \
+            static get permission() { return window.__permission || 'default'; } \
+            static requestPermission() { window.__permission = 'granted'; return Promise.resolve('granted'); } \
+          };")
+        .await;
+    // The offer is drawn with the page: reload the frame around it.
+    b.js("const s = document.querySelector('[data-test=lang]'); s.dispatchEvent(new Event('change'));")
+        .await;
+    b.click("[data-test=notify-enable]").await;
+    b.wait_gone("[data-test=notify-offer]").await;
+    assert_eq!(b.js("return Notification.permission").await, "granted");
+    b.js("Object.defineProperty(document, 'hidden', { configurable: true, get: () => true });")
+        .await;
+    let id = chat(app, "notify-1", "notify-1a", "Ping").await;
+    let number = app.case(&id).await["number"].clone();
+    b.wait_js(
+        "a notification of the new case",
+        &format!("window.__notes.includes('New case #{number}')"),
+    )
+    .await;
+    app.reply(&id, "Pong").await;
+    app.customer_says("notify-1", "notify-1b", "Thanks").await;
+    b.wait_js(
+        "a notification of the customer's message",
+        &format!("window.__notes.includes('New message in #{number}')"),
+    )
+    .await;
+    assert_eq!(
+        b.js(&format!(
+            "return window.__notes.filter(n => n === 'New message in #{number}').length"
+        ))
+        .await,
+        1,
+        "the agent's own reply notifies nobody"
+    );
+    b.js("delete document.hidden;").await;
+    b.wait_gone("[data-test=notify-offer]").await;
+
+    // Rename a channel from Settings: the new name shows on its cases.
+    let channel = app.ok(Method::GET, "/api/v1/channels", None).await["items"][0].clone();
+    let row = format!(".channel-item[data-id='{}']", s(&channel["id"]));
+    b.goto("/#/settings").await;
+    b.click(&format!("{row} [data-test=channel-rename]")).await;
+    let input = b.wait_css("[data-test=channel-rename-input]").await;
+    input.clear().await.expect("clear");
+    input.send_keys("Shop messenger").await.expect("type");
+    b.click("[data-test=channel-rename-save]").await;
+    b.wait_text(&format!("{row} .channel-name"), "Shop messenger")
+        .await;
+    assert_eq!(
+        app.ok(Method::GET, "/api/v1/channels", None).await["items"][0]["name"],
+        "Shop messenger"
+    );
+    open_case(b, &id).await;
+    b.wait_text(".case-header", "Shop messenger").await;
+    app.ok(
+        Method::PATCH,
+        &format!("/api/v1/channels/{}", s(&channel["id"])),
+        Some(json!({"name": channel["name"]})),
+    )
+    .await;
 }

@@ -134,10 +134,16 @@ async fn route_and_store(
     } = follow(routing, tx, channel, &customer, latest, &msg.text, seq, at).await?;
     let message = store_customer_message(tx, channel, &customer, &case, msg, seq, at).await?;
     count_customer_message(tx, &mut case, at).await?;
+    // The message that opened its case says so: the case's own notice
+    // already told of it.
+    let new_case = notices
+        .iter()
+        .any(|n| n.kind == "case.created" && n.case_id == case.id);
     notices.push(notice(
         &case,
         "message.created",
-        json!({ "message_id": message.id, "author_type": "customer" }),
+        json!({ "message_id": message.id, "author_type": "customer", "kind": "message",
+                "new_case": new_case }),
     ));
     let rules = automation::after_change(
         tx,

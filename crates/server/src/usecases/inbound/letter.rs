@@ -184,10 +184,16 @@ async fn route_and_store(
     })
     .await?;
     count_customer_message(tx, &mut case, at).await?;
+    // The message that opened its case says so: the case's own notice
+    // already told of it.
+    let new_case = notices
+        .iter()
+        .any(|n| n.kind == "case.created" && n.case_id == case.id);
     notices.push(notice(
         &case,
         "message.created",
-        json!({ "message_id": message.id, "author_type": "customer" }),
+        json!({ "message_id": message.id, "author_type": "customer", "kind": "message",
+                "new_case": new_case }),
     ));
     // Rules answer people: an autoresponder answered by a rule would
     // answer back for ever.

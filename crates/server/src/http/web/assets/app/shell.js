@@ -49,7 +49,7 @@ export function renderShell() {
     "nav",
     { class: "nav" },
     h("a", { href: "#/active", "data-nav": "active", class: "nav-active" }, t("nav_active")),
-    h("a", { href: "#/cases", "data-nav": "cases" }, t("nav_cases")),
+    h("a", { href: "#/cases?queue=open", "data-nav": "cases" }, t("nav_cases")),
     h("a", { href: "#/reports", "data-nav": "reports" }, t("nav_reports")),
     h("a", { href: "#/templates", "data-nav": "templates" }, t("nav_templates")),
     h("a", { href: "#/rules", "data-nav": "rules" }, t("nav_rules")),

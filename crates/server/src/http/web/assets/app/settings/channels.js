@@ -299,6 +299,30 @@ function botName(c) {
   return bot.bot_username ? "@" + bot.bot_username : String(bot.bot_id || "");
 }
 
+/** Renames a channel (`PATCH /channels/{id} {"name"}`); the lists and
+ * case pages show the new name. The API's refusal shows in the dialog. */
+function renameChannel(c, keep) {
+  const input = h("input", { type: "text", maxlength: 200, value: c.name, "data-test": "channel-rename-input", dir: "auto", "aria-label": t("channel_name") });
+  const error = h("p", { class: "form-error", role: "alert", hidden: true });
+  const dlg = openDialog(t("rename_channel"), h("div", { class: "dialog-form" }, input, error), [
+    {
+      label: t("save"),
+      test: "channel-rename-save",
+      action: async () => {
+        try {
+          keep(await api("PATCH", "/api/v1/channels/" + encodeURIComponent(c.id), { name: input.value }));
+          toast(t("saved"));
+        } catch (e) {
+          toast(e.message, true);
+        }
+      },
+    },
+  ]);
+  input.focus();
+  input.select();
+  return dlg;
+}
+
 /** Origins typed one per line; blank lines are skipped. The API checks
  * each and names the one it refuses. */
 function originLines(text) {
@@ -320,6 +344,7 @@ function channelItem(c, keep) {
       { class: "channel-head" },
       h("strong", { class: "channel-name", dir: "auto" }, c.name),
       h("span", { class: "badge channel-kind kind-" + c.kind, "data-test": "channel-kind" }, channelKindLabel(c.kind)),
+      h("button", { type: "button", class: "link", "data-test": "channel-rename", onclick: () => renameChannel(c, keep) }, t("rename")),
     ),
   );
   if (c.kind === "telegram") {
