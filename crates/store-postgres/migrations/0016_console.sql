@@ -5,3 +5,7 @@ ALTER TABLE accounts ADD COLUMN assign_on_reply BOOLEAN NOT NULL DEFAULT TRUE;
 -- The queues (Mine, Unassigned, All open, Waiting on customer) count the
 -- account's unmerged cases by status and assignee.
 CREATE INDEX cases_queue ON cases(account_id, status, assignee_id);
+
+-- A channel an admin turned off: it takes nothing in (webhook, widget,
+-- MIME, bot and mailbox polling) until turned on again; its cases stay.
+ALTER TABLE channels ADD COLUMN disabled_at BIGINT;

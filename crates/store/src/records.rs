@@ -79,6 +79,8 @@ pub struct ChannelRecord {
     /// it; empty for any.
     pub allowed_origins: Vec<String>,
     pub created_at: Time,
+    /// Set while an admin has turned the channel off: it takes nothing in.
+    pub disabled_at: Option<Time>,
 }
 
 impl std::fmt::Debug for ChannelRecord {

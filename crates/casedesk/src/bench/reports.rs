@@ -203,6 +203,7 @@ async fn seed(
             webhook_url: None,
             inbound_token: id("token", i),
             created_at: now,
+            disabled_at: None,
         })
         .collect();
     let (a, c) = (agents.clone(), channels.clone());

@@ -587,6 +587,24 @@ async fn desktop_notifications_and_channel_rename(app: &TestApp, b: &Browser) {
     );
     open_case(b, &id).await;
     b.wait_text(".case-header", "Shop messenger").await;
+    // Turned off after a question, and on again.
+    b.goto("/#/settings").await;
+    b.click(&format!("{row} [data-test=channel-disable]")).await;
+    b.wait_text("[data-test=dialog]", "stops taking messages in")
+        .await;
+    b.click("[data-test=channel-disable-confirm]").await;
+    b.wait_css(&format!("{row} [data-test=channel-off]")).await;
+    let (st, v) = app
+        .inbound(json!({"type": "message", "message_id": "while-off",
+            "customer": {"id": "notify-1"}, "text": "Hello?"}))
+        .await;
+    assert_eq!(v["error"]["code"], "channel_disabled", "{st} {v}");
+    b.click(&format!("{row} [data-test=channel-enable]")).await;
+    b.wait_gone(&format!("{row} [data-test=channel-off]")).await;
+    assert_eq!(
+        app.ok(Method::GET, "/api/v1/channels", None).await["items"][0]["disabled"],
+        false
+    );
     app.ok(
         Method::PATCH,
         &format!("/api/v1/channels/{}", s(&channel["id"])),

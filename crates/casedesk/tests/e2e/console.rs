@@ -12,6 +12,7 @@ on_both!(
     a_reply_assigns_the_replying_agent_unless_turned_off,
     queues_count_and_list_mine_unassigned_open_and_waiting,
     a_wrong_password_has_its_own_code,
+    a_channel_turned_off_takes_nothing_in_until_turned_on,
 );
 
 /// A second agent; returns (id, token).
@@ -189,4 +190,85 @@ async fn a_wrong_password_has_its_own_code(backend: Backend) {
         .await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
     assert_eq!(v["error"]["code"], "invalid_credentials", "{v}");
+}
+
+async fn a_channel_turned_off_takes_nothing_in_until_turned_on(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let case = s(&app.customer_says("off-1", "off-1a", "Before").await["case_id"]);
+    let path = format!("/api/v1/channels/{}", app.channel_id);
+    let v = app
+        .ok(Method::PATCH, &path, Some(json!({"disabled": true})))
+        .await;
+    assert_eq!(v["disabled"], true);
+    let listed = app.ok(Method::GET, "/api/v1/channels", None).await;
+    assert_eq!(listed["items"][0]["disabled"], true);
+    // The webhook is refused with its own code, and nothing is stored.
+    let (st, v) = app
+        .inbound(json!({"type": "message", "message_id": "off-1b",
+            "customer": {"id": "off-1"}, "text": "While off"}))
+        .await;
+    assert_eq!(st, StatusCode::CONFLICT, "{v}");
+    assert_eq!(v["error"]["code"], "channel_disabled");
+    assert!(
+        app.messages(&case)
+            .await
+            .iter()
+            .all(|m| m["text"] != "While off")
+    );
+    // Agents still answer the channel's cases.
+    app.reply(&case, "We are moving to another channel").await;
+    // A widget turned off: the visitor's message is refused the same way.
+    let (widget, _) = app.widget_channel(&[]).await;
+    let visitor = app.new_visitor(&widget).await;
+    app.ok(
+        Method::PATCH,
+        &format!("/api/v1/channels/{widget}"),
+        Some(json!({"disabled": true})),
+    )
+    .await;
+    let (st, _, v) = app
+        .widget_call(
+            Method::POST,
+            &format!("{widget}/messages"),
+            Some(&visitor),
+            Some("https://shop.example"),
+            Some(json!({"text": "hello", "client_id": "w-off-1"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CONFLICT, "{v}");
+    // Turned on again, the same message is taken.
+    let v = app
+        .ok(Method::PATCH, &path, Some(json!({"disabled": false})))
+        .await;
+    assert_eq!(v["disabled"], false);
+    let (st, v) = app
+        .inbound(json!({"type": "message", "message_id": "off-1b",
+            "customer": {"id": "off-1"}, "text": "While off"}))
+        .await;
+    assert!(st.is_success(), "{v}");
+    assert!(
+        app.messages(&case)
+            .await
+            .iter()
+            .any(|m| m["text"] == "While off")
+    );
+    // Only admins switch channels.
+    let agent = app
+        .ok(
+            Method::POST,
+            "/api/v1/agents",
+            Some(json!({"email": "ada@example.com", "password": "agent-password"})),
+        )
+        .await;
+    assert!(agent["id"].is_string());
+    let token = app.login("ada@example.com", "agent-password").await;
+    let (st, _) = app
+        .raw(
+            Method::PATCH,
+            &path,
+            Some(&token),
+            Some(json!({"disabled": true})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
 }

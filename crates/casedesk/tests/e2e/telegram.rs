@@ -23,6 +23,7 @@ on_both!(
     replies_wait_out_429_and_stop_at_403,
     a_reply_quotes_its_message_and_files_go_as_photos,
     polling_resumes_after_a_restart_without_loss_or_repeats,
+    a_bot_turned_off_is_not_polled_until_turned_on,
 );
 
 const TOKEN: &str = "7000001:AAtest-token_0123456789abcdef";
@@ -658,4 +659,27 @@ async fn a_reply_quotes_its_message_and_files_go_as_photos(backend: Backend) {
             .all(|m| m["delivery"]["state"] == "delivered"),
         "{messages:?}"
     );
+}
+
+async fn a_bot_turned_off_is_not_polled_until_turned_on(backend: Backend) {
+    let bot = Bot::start(backend, false).await;
+    let path = format!("/api/v1/channels/{}", bot.channel);
+    bot.app
+        .ok(Method::PATCH, &path, Some(json!({"disabled": true})))
+        .await;
+    // A poll under way when the bot was turned off ends first.
+    bot.settle().await;
+    bot.fake.queue(text(1, 10, "Anyone?"));
+    bot.settle().await;
+    bot.settle().await;
+    assert!(bot.cases().await.is_empty(), "nothing taken in while off");
+    assert!(bot.updates("pending").await.is_empty());
+    assert!(bot.updates("processed").await.is_empty());
+    // Turned on, the update Telegram kept comes in.
+    bot.app
+        .ok(Method::PATCH, &path, Some(json!({"disabled": false})))
+        .await;
+    bot.settle().await;
+    let case = bot.only_case().await;
+    assert_eq!(bot.texts(&s(&case["id"])).await, ["Anyone?"]);
 }

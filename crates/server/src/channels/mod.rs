@@ -167,6 +167,20 @@ pub enum Attempt {
     Cancelled(String),
 }
 
+/// A channel an admin turned off takes nothing in: its webhook, widget,
+/// MIME endpoint and bot webhook answer `409 channel_disabled` (the sender
+/// may try again later), its bot and mailbox are not polled. Replies to
+/// its existing cases still go out.
+pub fn takes_in(channel: &ChannelRecord) -> Result<(), crate::error::AppError> {
+    match channel.disabled_at {
+        None => Ok(()),
+        Some(_) => Err(crate::error::AppError::conflict(
+            "channel_disabled",
+            "this channel is turned off; an admin can turn it on in Settings",
+        )),
+    }
+}
+
 /// One attempt at a queued delivery, by the channel it belongs to as the
 /// channel is now.
 pub async fn attempt(app: &AppState, item: &OutboxItem) -> Attempt {

@@ -240,9 +240,11 @@ pub async fn widget_channel(app: &AppState, channel_id: &str) -> Result<ChannelR
         Box::pin(async move { tx.find_channel(&id).await })
     })
     .await?;
-    channel
+    let channel = channel
         .filter(|c| c.kind == ChannelKind::Widget)
-        .ok_or_else(|| AppError::not_found("widget channel"))
+        .ok_or_else(|| AppError::not_found("widget channel"))?;
+    super::takes_in(&channel)?;
+    Ok(channel)
 }
 
 /// Who the host site says the visitor is.

@@ -46,7 +46,7 @@ async fn mailbox(app: &AppState, channel_id: &str) -> Result<Option<Mailbox>, St
     let Some(c) = crate::channels::connected(app, channel_id).await? else {
         return Ok(None);
     };
-    if c.channel.kind != ChannelKind::Email {
+    if c.channel.kind != ChannelKind::Email || c.channel.disabled_at.is_some() {
         return Ok(None);
     }
     let Some(imap) = Settings::of(&c.secret).and_then(|s| s.imap) else {

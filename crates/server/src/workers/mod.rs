@@ -48,6 +48,8 @@ pub(crate) struct Rounds {
     updates: tokio::sync::Mutex<()>,
     /// One poll of a bot at a time, by channel id.
     polls: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Told when a bot is turned off: its poll under way is dropped.
+    stops: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Notify>>>,
 }
 
 impl Rounds {
@@ -56,9 +58,24 @@ impl Rounds {
         let mut polls = self.polls.lock().unwrap_or_else(|e| e.into_inner());
         Arc::clone(polls.entry(channel_id.to_owned()).or_default())
     }
+
+    /// What stops channel `channel_id`'s poll under way in this process.
+    fn poll_stop(&self, channel_id: &str) -> Arc<tokio::sync::Notify> {
+        let mut stops = self.stops.lock().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(stops.entry(channel_id.to_owned()).or_default())
+    }
 }
 
 impl AppState {
+    /// A bot was turned off: a poll of it under way in this process is
+    /// dropped before it stores anything (its offset is saved only after
+    /// storing, so Telegram keeps what it had for when the bot is on
+    /// again), and no new one starts (the lease is taken only while the
+    /// channel is on).
+    pub fn stop_polling(&self, channel_id: &str) {
+        self.rounds.poll_stop(channel_id).notify_waiters();
+    }
+
     /// Runs the work due at the clock's current time to completion: a poll
     /// of each polled bot (without waiting), a fetch of each IMAP mailbox,
     /// chat deadlines, rule timers,

@@ -29,6 +29,8 @@ const LEASE_MARGIN: Duration = Duration::from_secs(30);
 enum PollError {
     /// Another server polls this bot.
     Held,
+    /// The bot was turned off while it was being polled.
+    Stopped,
     Api(ApiError),
     Store(StoreError),
 }
@@ -51,8 +53,17 @@ impl From<ApiError> for PollError {
 async fn poll_once(app: &AppState, bot: &Bot, wait: Duration) -> Result<usize, PollError> {
     let (channel_id, holder) = (bot.channel.id.clone(), app.telegram.holder.clone());
     let (now, until) = (app.clock.now(), later(app, wait + LEASE_MARGIN));
+    // The lease is taken only while the channel is on: a bot turned off
+    // since this poller last looked is not asked again.
     let offset = write::<_, StoreError, _>(&*app.store, move |tx| {
         Box::pin(async move {
+            let on = tx
+                .find_channel(&channel_id)
+                .await?
+                .is_some_and(|c| c.disabled_at.is_none());
+            if !on {
+                return Ok(None);
+            }
             tx.lease_channel_poll(&channel_id, &holder, now, until)
                 .await
         })
@@ -100,14 +111,14 @@ pub(super) async fn round(app: &AppState) -> Result<(), StoreError> {
     })
     .await?;
     for channel in channels {
-        if mode(app, &channel.id) != Mode::Polling {
+        if channel.disabled_at.is_some() || mode(app, &channel.id) != Mode::Polling {
             continue;
         }
         let Some(bot) = bot(app, &channel.id).await? else {
             continue;
         };
         match poll_now(app, &bot).await {
-            Ok(_) | Err(PollError::Held) => {}
+            Ok(_) | Err(PollError::Held | PollError::Stopped) => {}
             Err(PollError::Store(e)) => return Err(e),
             Err(PollError::Api(e)) => {
                 tracing::warn!(channel = %channel.id, "polling Telegram: {e}")
@@ -126,8 +137,8 @@ async fn channel_loop(app: App, channel_id: String) {
     let mut failures: u32 = 0;
     while !stopping(&app) {
         let bot = match bot(&app, &channel_id).await {
-            Ok(Some(b)) => b,
-            Ok(None) => return,
+            Ok(Some(b)) if b.channel.disabled_at.is_none() => b,
+            Ok(_) => return,
             Err(e) => {
                 tracing::warn!(channel = %channel_id, "polling: {e}");
                 pause(&app, Duration::from_secs(5), &idle).await;
@@ -142,17 +153,22 @@ async fn channel_loop(app: App, channel_id: String) {
             }
         }
         let started = Instant::now();
+        let stop = app.rounds.poll_stop(&channel_id);
         let polled = {
             let lock = app.rounds.poll_lock(&channel_id);
             let _held = lock.lock().await;
             let mut shutdown = app.shutdown.clone();
             tokio::select! {
+                biased;
+                _ = stop.notified() => Some(Err(PollError::Stopped)),
                 r = poll_once(&app, &bot, app.telegram.poll_wait) => Some(r),
                 _ = shutdown.wait_for(|stop| *stop) => None,
             }
         };
         let wait = match polled {
             None => break,
+            // Turned off: the top of the loop sees it and ends.
+            Some(Err(PollError::Stopped)) => continue,
             Some(Ok(n)) => {
                 failures = 0;
                 if n > 0 || started.elapsed() >= Duration::from_secs(1) {
@@ -219,8 +235,11 @@ pub async fn poll_loop(app: App) {
         .await;
         match channels {
             Ok(channels) => {
+                // A bot turned off ends its task; turned on again, it gets
+                // a new one.
+                tasks.retain(|_, t| !t.is_finished());
                 for channel in channels {
-                    if tasks.contains_key(&channel.id) {
+                    if channel.disabled_at.is_some() || tasks.contains_key(&channel.id) {
                         continue;
                     }
                     let task = match mode(&app, &channel.id) {

@@ -95,6 +95,7 @@ pub(crate) fn channel(id: &str, account_id: &str) -> ChannelRecord {
         inbound_token: format!("token-{id}"),
         allowed_origins: vec!["https://shop.example".into()],
         created_at: t(2),
+        disabled_at: None,
     }
 }
 

@@ -22,9 +22,19 @@ impl<S: Sql + ?Sized> ChannelTx for S {
         let origins = codec::origins_json(&c.allowed_origins)?;
         self.execute(
             &format!(
-                "INSERT INTO channels ({CHANNEL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                "INSERT INTO channels ({CHANNEL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
             ),
-            &[id, account, kind, name, webhook, token, created_at, origins],
+            &[
+                id,
+                account,
+                kind,
+                name,
+                webhook,
+                token,
+                created_at,
+                origins,
+                c.disabled_at.into(),
+            ],
         )
         .await
         .map(drop)
@@ -52,14 +62,15 @@ impl<S: Sql + ?Sized> ChannelTx for S {
     async fn update_channel(&mut self, c: &ChannelRecord) -> R<()> {
         let [account, id, name, webhook] = args![&c.account_id, &c.id, &c.name, &c.webhook_url];
         self.found(
-            "UPDATE channels SET name = $3, webhook_url = $4, allowed_origins = $5 \
-             WHERE account_id = $1 AND id = $2",
+            "UPDATE channels SET name = $3, webhook_url = $4, allowed_origins = $5, \
+             disabled_at = $6 WHERE account_id = $1 AND id = $2",
             &[
                 account,
                 id,
                 name,
                 webhook,
                 codec::origins_json(&c.allowed_origins)?,
+                c.disabled_at.into(),
             ],
         )
         .await

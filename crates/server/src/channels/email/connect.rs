@@ -262,6 +262,7 @@ pub async fn connect(
         inbound_token: new_secret(),
         allowed_origins: Vec::new(),
         created_at: at,
+        disabled_at: None,
     };
     let settings = Settings {
         address,

@@ -512,6 +512,7 @@ pub async fn create_channel(
         inbound_token: new_secret(),
         allowed_origins,
         created_at: app.clock.now(),
+        disabled_at: None,
     };
     let c = channel.clone();
     write::<_, StoreError, _>(&*app.store, move |tx| {
@@ -620,13 +621,26 @@ pub async fn patch_channel(
                 }
                 channel.allowed_origins = origins;
             }
+            let mut switched = false;
+            if let Some(off) = body.disabled
+                && off != channel.disabled_at.is_some()
+            {
+                channel.disabled_at = off.then_some(now);
+                switched = true;
+            }
             tx.update_channel(&channel).await?;
-            Ok((channel, secret, imap_changed))
+            Ok((channel, secret, imap_changed || switched))
         })
     })
     .await?;
     if imap_changed {
+        // A mailbox changed, turned off or on: the IMAP and bot
+        // supervisors look again.
         app.mailboxes_changed.notify_one();
+        app.telegram_changed.notify_one();
+    }
+    if channel.disabled_at.is_some() {
+        app.stop_polling(&channel.id);
     }
     let mut dto = channel_dto(&app, &channel, false, &headers);
     if let Some(secret) = &secret {

@@ -179,6 +179,10 @@ pub struct PatchChannel {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(schema_with = schema::imap_change_or_null)]
     pub imap: Option<Option<crate::channels::email::connect::ImapInput>>,
+    /// `true` turns the channel off (it takes nothing in: webhook, widget,
+    /// MIME, bot and mailbox answer `409 channel_disabled` or are not
+    /// polled; replies to its cases still go out); `false` turns it on.
+    pub disabled: Option<bool>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -193,6 +197,8 @@ pub struct ChannelDto {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub snippet: Option<String>,
     pub created_at: String,
+    /// Turned off by an admin: takes nothing in.
+    pub disabled: bool,
     /// Only in the answer to creation: shown once. On a widget channel it
     /// is also the key of the host site's signed user ids.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -332,6 +338,7 @@ impl ChannelDto {
             allowed_origins: c.allowed_origins.clone(),
             snippet: None,
             created_at: rfc3339(c.created_at),
+            disabled: c.disabled_at.is_some(),
             inbound_token: show_token.then(|| c.inbound_token.clone()),
             telegram: None,
             email: None,

@@ -27,7 +27,10 @@ pub async fn authenticated(parts: &mut Parts, app: &App) -> Result<ChannelRecord
     })
     .await?;
     match channel {
-        Some(c) if bool::from(c.inbound_token.as_bytes().ct_eq(token.as_bytes())) => Ok(c),
+        Some(c) if bool::from(c.inbound_token.as_bytes().ct_eq(token.as_bytes())) => {
+            crate::channels::takes_in(&c)?;
+            Ok(c)
+        }
         // Same answer for an unknown channel and a wrong token.
         _ => Err(AppError::unauthorized("invalid channel or inbound token")),
     }

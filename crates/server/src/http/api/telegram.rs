@@ -39,6 +39,7 @@ impl axum::extract::FromRequestParts<App> for WebhookChannel {
         // `bot` is `None` for an unknown channel and one of another kind.
         match crate::channels::telegram::bot(app, &id).await? {
             Some(bot) if bool::from(bot.secret.webhook_secret.as_bytes().ct_eq(&given)) => {
+                crate::channels::takes_in(&bot.channel)?;
                 Ok(WebhookChannel(bot.channel))
             }
             // Same answer for an unknown channel and a wrong secret.

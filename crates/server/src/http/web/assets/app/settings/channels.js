@@ -299,6 +299,20 @@ function botName(c) {
   return bot.bot_username ? "@" + bot.bot_username : String(bot.bot_id || "");
 }
 
+/** Turns a channel off (after asking: it stops taking messages in) or on
+ * again (`PATCH /channels/{id} {"disabled"}`). */
+function switchChannel(c, keep) {
+  const path = "/api/v1/channels/" + encodeURIComponent(c.id);
+  const set = async (disabled) => {
+    const updated = await attempt(() => api("PATCH", path, { disabled }));
+    if (updated) keep(updated);
+  };
+  if (c.disabled) return set(false);
+  openDialog(t("channel_disable"), h("p", { dir: "auto" }, t("channel_disable_confirm", { name: c.name })), [
+    { label: t("channel_disable"), class: "danger", test: "channel-disable-confirm", action: () => set(true) },
+  ]);
+}
+
 /** Renames a channel (`PATCH /channels/{id} {"name"}`); the lists and
  * case pages show the new name. The API's refusal shows in the dialog. */
 function renameChannel(c, keep) {
@@ -344,7 +358,18 @@ function channelItem(c, keep) {
       { class: "channel-head" },
       h("strong", { class: "channel-name", dir: "auto" }, c.name),
       h("span", { class: "badge channel-kind kind-" + c.kind, "data-test": "channel-kind" }, channelKindLabel(c.kind)),
+      c.disabled ? h("span", { class: "badge channel-off", "data-test": "channel-off" }, t("channel_off")) : null,
       h("button", { type: "button", class: "link", "data-test": "channel-rename", onclick: () => renameChannel(c, keep) }, t("rename")),
+      h(
+        "button",
+        {
+          type: "button",
+          class: c.disabled ? "link" : "link danger",
+          "data-test": c.disabled ? "channel-enable" : "channel-disable",
+          onclick: () => switchChannel(c, keep),
+        },
+        c.disabled ? t("channel_enable") : t("channel_disable"),
+      ),
     ),
   );
   if (c.kind === "telegram") {
