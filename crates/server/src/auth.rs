@@ -200,12 +200,18 @@ pub fn normalize_email(email: &str) -> Result<String, AppError> {
 
 pub fn check_password_strength(password: &str) -> Result<(), AppError> {
     if password.chars().count() < 8 {
-        return Err(AppError::invalid("password must be at least 8 characters"));
+        return Err(AppError::invalid_as(
+            "password_too_short",
+            "password must be at least 8 characters",
+        )
+        .with(serde_json::json!({ "min": 8 })));
     }
     if password.chars().count() > 1024 {
-        return Err(AppError::invalid(
+        return Err(AppError::invalid_as(
+            "password_too_long",
             "password must be at most 1024 characters",
-        ));
+        )
+        .with(serde_json::json!({ "max": 1024 })));
     }
     Ok(())
 }

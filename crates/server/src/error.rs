@@ -2,7 +2,9 @@
 //!
 //! Handlers and use cases return [`AppError`]; storage and rule errors
 //! convert into it. 4xx errors carry a stable `code` and a message meant for
-//! the API user; 5xx details are logged and never sent.
+//! the API user, and where the message holds values (a limit, a field) the
+//! same values as `params`, so a client can say it in its own words; 5xx
+//! details are logged and never sent.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -16,6 +18,9 @@ pub struct AppError {
     pub code: &'static str,
     pub message: String,
     pub retry_after: Option<u64>,
+    /// The values the message names (`{"max": 200}`), for clients that
+    /// word the error themselves.
+    pub params: Option<serde_json::Value>,
 }
 
 impl AppError {
@@ -25,6 +30,20 @@ impl AppError {
             code,
             message: message.into(),
             retry_after: None,
+            params: None,
+        }
+    }
+
+    /// A well-formed request with a bad value (`422`) under its own code.
+    pub fn invalid_as(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+    }
+
+    /// The same error with the values its message names.
+    pub fn with(self, params: serde_json::Value) -> Self {
+        AppError {
+            params: Some(params),
+            ..self
         }
     }
 
@@ -114,6 +133,8 @@ struct Body<'a> {
 struct Inner<'a> {
     code: &'a str,
     message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    params: Option<&'a serde_json::Value>,
 }
 
 impl IntoResponse for AppError {
@@ -122,6 +143,7 @@ impl IntoResponse for AppError {
             error: Inner {
                 code: self.code,
                 message: &self.message,
+                params: self.params.as_ref(),
             },
         };
         let mut response = (self.status, axum::Json(body)).into_response();

@@ -447,6 +447,17 @@ async fn russian_lines_errors_and_reactions(app: &TestApp, b: &Browser) {
         "window.__err && window.__err.startsWith('Выделять нечего')",
     )
     .await;
+    // An error with values: the sentence takes them from the error.
+    b.js(
+        "import('/assets/app/api.js').then(m => m.api('PATCH', '/api/v1/settings', \
+          { chat_auto_finish_after_seconds: 0 })).catch(e => { window.__err2 = e.message; })",
+    )
+    .await;
+    b.wait_js(
+        "the translated error with its values",
+        "window.__err2 === 'Каждое время должно быть от 1 до 31622400 секунд.'",
+    )
+    .await;
     b.js("const s = document.querySelector('[data-test=lang]'); s.value = 'en'; s.dispatchEvent(new Event('change'));")
         .await;
     b.wait_text("nav [data-nav=cases]", "Cases").await;

@@ -499,8 +499,11 @@ async fn profiles_linked_and_unlinked(app: &TestApp, b: &Browser) {
     b.type_into("[data-test=link-profile-input]", &bridge_vera)
         .await;
     b.click("[data-test=link-profile-save]").await;
-    b.wait_text("[data-test=link-profile-error]", "another profile")
-        .await;
+    b.wait_text(
+        "[data-test=link-profile-error]",
+        "cannot be linked with itself",
+    )
+    .await;
     let input = b.wait_css("[data-test=link-profile-input]").await;
     input.clear().await.expect("clear");
     // The other profile's page address will do as well as its id.

@@ -2524,7 +2524,7 @@ async fn agent_sends_and_sees_files(app: &TestApp, b: &Browser) {
     bytes.resize(10 * 1024 * 1024 + 1, b' ');
     std::fs::write(&big, bytes).expect("write big");
     choose_file(b, "#attach-input", &big).await;
-    b.wait_text("#attach-error", "big.pdf: the file is larger than 10 MiB")
+    b.wait_text("#attach-error", "big.pdf: That is larger than 10 MiB.")
         .await;
     assert_eq!(app.messages(&id).await.len(), messages.len());
 }

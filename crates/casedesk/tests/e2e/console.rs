@@ -12,6 +12,7 @@ on_both!(
     a_reply_assigns_the_replying_agent_unless_turned_off,
     queues_count_and_list_mine_unassigned_open_and_waiting,
     a_wrong_password_has_its_own_code,
+    errors_carry_their_code_and_values,
     a_channel_turned_off_takes_nothing_in_until_turned_on,
 );
 
@@ -271,4 +272,63 @@ async fn a_channel_turned_off_takes_nothing_in_until_turned_on(backend: Backend)
         )
         .await;
     assert_eq!(st, StatusCode::FORBIDDEN);
+}
+
+/// An error a form can meet has its own code and, where its message names
+/// values, the same values apart: what the pages put in their sentences.
+async fn errors_carry_their_code_and_values(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let cases = [
+        (
+            Method::PATCH,
+            "/api/v1/settings".to_owned(),
+            json!({"chat_auto_finish_after_seconds": 0}),
+            "timer_out_of_range",
+            json!({"min": 1, "max": 366 * 24 * 3600}),
+        ),
+        (
+            Method::POST,
+            "/api/v1/agents".to_owned(),
+            json!({"email": "short@example.com", "password": "short"}),
+            "password_too_short",
+            json!({"min": 8}),
+        ),
+        (
+            Method::POST,
+            "/api/v1/labels".to_owned(),
+            json!({"name": "x".repeat(51)}),
+            "label_name_invalid",
+            json!({"max": 50}),
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/channels/{}", app.channel_id),
+            json!({"name": " "}),
+            "name_length",
+            json!({"max": 200}),
+        ),
+    ];
+    for (method, path, body, code, params) in cases {
+        let (st, v) = app.call(method.clone(), &path, Some(body)).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{method} {path}: {v}");
+        assert_eq!(v["error"]["code"], code, "{v}");
+        assert_eq!(v["error"]["params"], params, "{v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
+    }
+    // A reply without text: its code, no values to give.
+    let case = s(&app.customer_says("e1", "e1a", "Hi").await["case_id"]);
+    let (st, v) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/cases/{case}/messages"),
+            Some(json!({"text": "   ", "kind": "reply"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"]["code"], "text_empty");
+    assert!(v["error"].get("params").is_none(), "{v}");
 }

@@ -114,7 +114,10 @@ fn nul_field(value: &serde_json::Value, at: String) -> Option<String> {
 pub fn display_name(name: &str) -> Result<String, AppError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
-        return Err(AppError::invalid("name must be 1 to 200 characters"));
+        return Err(
+            AppError::invalid_as("name_length", "name must be 1 to 200 characters")
+                .with(serde_json::json!({ "max": 200 })),
+        );
     }
     Ok(name.to_owned())
 }

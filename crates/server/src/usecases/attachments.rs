@@ -262,7 +262,7 @@ impl Files {
             file.write_all(&chunk).await.map_err(io)?;
         }
         if size == 0 {
-            return Err(AppError::invalid("the file is empty"));
+            return Err(AppError::invalid_as("file_empty", "the file is empty"));
         }
         file.sync_all().await.map_err(io)?;
         Ok((size, hex::encode(hash.finalize()), head))
@@ -337,9 +337,11 @@ pub fn check_caption(text: Option<String>) -> Result<Option<String>, AppError> {
     if let Some(t) = &text
         && t.chars().count() > MAX_CAPTION
     {
-        return Err(AppError::invalid(format!(
-            "a file's caption must be at most {MAX_CAPTION} characters"
-        )));
+        return Err(AppError::invalid_as(
+            "caption_too_long",
+            format!("a file's caption must be at most {MAX_CAPTION} characters"),
+        )
+        .with(serde_json::json!({ "max": MAX_CAPTION })));
     }
     Ok(text)
 }
@@ -395,6 +397,7 @@ pub fn too_large(max: u64) -> AppError {
         "payload_too_large",
         format!("the file is larger than {} MiB", max >> 20),
     )
+    .with(serde_json::json!({ "max_mib": max >> 20 }))
 }
 
 /// `attachment; filename="ascii"; filename*=UTF-8''percent-encoded` (RFC 6266).

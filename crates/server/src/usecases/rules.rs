@@ -36,9 +36,11 @@ pub struct RuleInput {
 pub(crate) fn parse_name(name: &str) -> Result<String, AppError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(AppError::invalid(
+        return Err(AppError::invalid_as(
+            "rule_name_invalid",
             "rule name must be 1 to 100 characters without control characters",
-        ));
+        )
+        .with(serde_json::json!({ "max": 100 })));
     }
     Ok(name.to_owned())
 }

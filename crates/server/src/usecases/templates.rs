@@ -38,17 +38,23 @@ fn taken(name: &str) -> impl Fn(StoreError) -> AppError + '_ {
 
 // ---------------------------------------------------------------- labels
 
+fn bad_label_name(e: casedesk_domain::ParseError) -> AppError {
+    AppError::invalid_as("label_name_invalid", e.0)
+        .with(serde_json::json!({ "max": LabelName::MAX_CHARS }))
+}
+
+fn bad_color(e: casedesk_domain::ParseError) -> AppError {
+    AppError::invalid_as("color_invalid", e.0)
+}
+
 pub async fn create_label(
     app: &AppState,
     account_id: String,
     name: &str,
     color: Option<&str>,
 ) -> Result<LabelRecord, AppError> {
-    let name = LabelName::parse(name).map_err(|e| AppError::invalid(e.0))?;
-    let color = color
-        .map(parse_color)
-        .transpose()
-        .map_err(|e| AppError::invalid(e.0))?;
+    let name = LabelName::parse(name).map_err(bad_label_name)?;
+    let color = color.map(parse_color).transpose().map_err(bad_color)?;
     let label = LabelRecord {
         id: new_id(),
         account_id,
@@ -81,11 +87,11 @@ pub async fn update_label(
     let name = name
         .map(LabelName::parse)
         .transpose()
-        .map_err(|e| AppError::invalid(e.0))?;
+        .map_err(bad_label_name)?;
     let color = color
         .map(|c| c.map(parse_color).transpose())
         .transpose()
-        .map_err(|e| AppError::invalid(e.0))?;
+        .map_err(bad_color)?;
     write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
             let mut label = tx
@@ -223,7 +229,9 @@ async fn check_template(
     account_id: &str,
     input: &TemplateInput,
 ) -> Result<String, AppError> {
-    let name = parse_template_name(&input.name).map_err(|e| AppError::invalid(e.0))?;
+    let name = parse_template_name(&input.name).map_err(|e| {
+        AppError::invalid_as("template_name_invalid", e.0).with(serde_json::json!({ "max": 100 }))
+    })?;
     validate_template_parts(&input.body, &input.actions).map_err(|e| AppError::invalid(e.0))?;
     check_action_references(tx, account_id, &input.actions).await?;
     Ok(name)
@@ -257,7 +265,10 @@ pub(crate) async fn check_action_references(
 }
 
 fn empty_template() -> AppError {
-    AppError::invalid("a template needs a reply text or at least one action")
+    AppError::invalid_as(
+        "template_empty",
+        "a template needs a reply text or at least one action",
+    )
 }
 
 pub async fn create_template(

@@ -26,12 +26,14 @@ pub(crate) fn not_found(what: &'static str) -> impl Fn(StoreError) -> AppError {
 /// at most [`MAX_TEXT_CHARS`] characters.
 pub fn check_text(text: &str) -> Result<(), AppError> {
     if text.trim().is_empty() {
-        return Err(AppError::invalid("text must not be empty"));
+        return Err(AppError::invalid_as("text_empty", "text must not be empty"));
     }
     if text.chars().count() > MAX_TEXT_CHARS {
-        return Err(AppError::invalid(format!(
-            "text must be at most {MAX_TEXT_CHARS} characters"
-        )));
+        return Err(AppError::invalid_as(
+            "text_too_long",
+            format!("text must be at most {MAX_TEXT_CHARS} characters"),
+        )
+        .with(serde_json::json!({ "max": MAX_TEXT_CHARS })));
     }
     Ok(())
 }

@@ -419,9 +419,12 @@ fn check_webhook_url(app: &App, url: &str) -> Result<String, AppError> {
     // The address rule first: its refusal names the rule, also for an IP
     // literal the URL grammar below does not take.
     let checked = crate::channels::api::webhook::check_url(url, app.webhook_allow_private)
-        .map_err(|why| AppError::invalid(format!("webhook_url: {why}")))?;
+        .map_err(|why| {
+            AppError::invalid_as("webhook_url_invalid", format!("webhook_url: {why}"))
+        })?;
     if !crate::http::urls::is_webhook_url(url) {
-        return Err(AppError::invalid(
+        return Err(AppError::invalid_as(
+            "webhook_url_invalid",
             "webhook_url must be an http(s) URL like https://hooks.example/casedesk",
         ));
     }
@@ -707,7 +710,10 @@ pub async fn patch_settings(
                 body.chat_auto_finish_warning_seconds
                     .unwrap_or(current.warning_seconds()),
             )
-            .map_err(|e| AppError::invalid(e.0))?;
+            .map_err(|e| {
+                AppError::invalid_as("timer_out_of_range", e.0)
+                    .with(serde_json::json!({ "min": 1, "max": AutoFinishSettings::MAX_SECONDS }))
+            })?;
             tx.update_account_settings(&account_id, settings).await?;
             if let Some(tz) = time_zone {
                 tx.update_account_time_zone(&account_id, tz).await?;

@@ -394,7 +394,10 @@ pub async fn link_customer(
     Json(body): Json<LinkCustomer>,
 ) -> Result<axum::Json<CustomerDto>, AppError> {
     if body.customer_id == id {
-        return Err(AppError::invalid("customer_id must be another profile"));
+        return Err(AppError::invalid_as(
+            "link_to_itself",
+            "customer_id must be another profile",
+        ));
     }
     let account_id = agent.account_id().to_owned();
     let (customer, profiles) = write::<_, AppError, _>(&*app.store, move |tx| {

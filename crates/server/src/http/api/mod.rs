@@ -294,6 +294,7 @@ fn payload_too_large() -> AppError {
         "payload_too_large",
         "request body is larger than 1 MiB",
     )
+    .with(serde_json::json!({ "max_mib": 1 }))
 }
 
 fn unsupported_media_type() -> AppError {

@@ -209,7 +209,10 @@ pub async fn stats(
                 None => tz.start_of_day(tz.date_of(to) - chrono::Duration::days(29)),
             };
             if from >= to {
-                return Err(AppError::invalid("`from` must be before `to`"));
+                return Err(AppError::invalid_as(
+                    "period_reversed",
+                    "`from` must be before `to`",
+                ));
             }
             let agents = tx.list_agents(&account_id).await?;
             let channels = tx.list_channels(&account_id).await?;

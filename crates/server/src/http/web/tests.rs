@@ -199,6 +199,7 @@ fn server_error_codes() -> BTreeSet<String> {
     let patterns = [
         Regex::new(r#"AppError::new\(\s*(?:[\w:]+::)?StatusCode::\w+,\s*"([a-z_]+)""#),
         Regex::new(r#"AppError::conflict\(\s*"([a-z_]+)""#),
+        Regex::new(r#"AppError::invalid_as\(\s*"([a-z_]+)""#),
         Regex::new(r#"RuleError::\w+ => "([a-z_]+)""#),
         Regex::new(r#"Self::new\(\s*StatusCode::\w+,\s*"([a-z_]+)""#),
     ]
@@ -213,16 +214,16 @@ fn server_error_codes() -> BTreeSet<String> {
     codes
 }
 
-/// Codes whose message varies with the request (which field is wrong,
-/// which id is unknown, how large a file may be): the page shows the
-/// server's words for them until errors carry their values apart.
+/// Codes whose message varies with the request in ways no `params` say
+/// yet (which field is wrong, which id is unknown, what a rule or
+/// template gets wrong): the page shows the server's words for them.
+/// Every other code has its sentence, with the error's `params` filled in.
 const GENERIC_CODES: &[&str] = &[
     "bad_request",
     "invalid",
     "not_found",
     "conflict",
     "rule_conflict",
-    "payload_too_large",
 ];
 
 #[test]
@@ -233,6 +234,7 @@ fn every_specific_error_code_is_translated() {
         "csrf",
         "split_unavailable",
         "rate_limited",
+        "name_length",
     ] {
         assert!(codes.contains(code), "the scan finds {code:?}: {codes:?}");
     }

@@ -5,9 +5,10 @@
 
 import { request, parseJson, has, t } from "../shared.js";
 
-/** The message of an error `code`: ours when we have one, else `fallback`. */
-export function errorMessage(code, fallback) {
-  return has("err_" + code) ? t("err_" + code) : fallback;
+/** The message of an error `code`: ours when we have one (with the
+ * error's `params`, `{max}` and the like, filled in), else `fallback`. */
+export function errorMessage(code, fallback, params) {
+  return has("err_" + code) ? t("err_" + code, params || undefined) : fallback;
 }
 
 function cookie(name) {
@@ -52,7 +53,7 @@ function apiAnswer(path, status, statusText, data) {
   if (status < 200 || status > 299) {
     const err = (data && data.error) || {};
     const code = err.code || "http_" + status;
-    const e = new ApiError(status, code, errorMessage(code, err.message || statusText));
+    const e = new ApiError(status, code, errorMessage(code, err.message || statusText, err.params));
     if (status === 401 && !path.startsWith("/api/v1/auth/")) sessionEnded();
     throw e;
   }
