@@ -9,3 +9,7 @@ CREATE INDEX cases_queue ON cases(account_id, status, assignee_id);
 -- A channel an admin turned off: it takes nothing in (webhook, widget,
 -- MIME, bot and mailbox polling) until turned on again; its cases stay.
 ALTER TABLE channels ADD COLUMN disabled_at BIGINT;
+
+-- The page of the host site a widget visitor last wrote from (origin and
+-- path only), shown beside their name.
+ALTER TABLE customers ADD COLUMN page TEXT;

@@ -249,6 +249,8 @@ pub trait ChannelTx: Send {
         customer_id: &str,
         latest_case_id: Option<&str>,
     ) -> R<()>;
+    /// The host site's page a widget visitor last wrote from.
+    async fn set_customer_page(&mut self, customer_id: &str, page: &str) -> R<()>;
     /// Sets (or clears) a customer's e-mail address.
     async fn set_customer_email(
         &mut self,

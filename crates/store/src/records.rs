@@ -113,6 +113,9 @@ pub struct CustomerRecord {
     /// The person this profile belongs to, when an agent linked it to
     /// profiles of other channels (shared by every linked profile).
     pub person_id: Option<String>,
+    /// A widget visitor's page (`https://shop.example/checkout`): where
+    /// they last wrote from.
+    pub page: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

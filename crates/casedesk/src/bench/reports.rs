@@ -486,6 +486,7 @@ fn history_batch(
             created_at: created,
             language: None,
             person_id: None,
+            page: None,
         });
         cases.push(case);
         cases.extend(extra);

@@ -256,7 +256,10 @@ async fn visitor_gets_a_friendly_name(app: &TestApp, b: &Browser) {
             &format!("{ch}/messages"),
             Some(&visitor),
             Some("https://shop.example"),
-            Some(json!({"text": "Hi from the site", "client_id": "friendly-1"})),
+            Some(
+                json!({"text": "Hi from the site", "client_id": "friendly-1",
+                "page": "https://shop.example/pricing?utm=1"}),
+            ),
         )
         .await;
     assert!(st.is_success(), "{v}");
@@ -280,6 +283,10 @@ async fn visitor_gets_a_friendly_name(app: &TestApp, b: &Browser) {
             .await
             .contains("visitor:")
     );
+    // Where they wrote from, without the query.
+    b.wait_text("[data-test=visitor-page]", "on shop.example/pricing")
+        .await;
+    assert!(!b.text("[data-test=visitor-page]").await.contains("utm"));
 }
 
 async fn lost_connection_retry_and_drafts(app: &TestApp, b: &Browser) {

@@ -13,6 +13,7 @@ on_both!(
     queues_count_and_list_mine_unassigned_open_and_waiting,
     a_wrong_password_has_its_own_code,
     errors_carry_their_code_and_values,
+    a_visitors_page_is_kept_without_its_query,
     a_channel_turned_off_takes_nothing_in_until_turned_on,
 );
 
@@ -331,4 +332,49 @@ async fn errors_carry_their_code_and_values(backend: Backend) {
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert_eq!(v["error"]["code"], "text_empty");
     assert!(v["error"].get("params").is_none(), "{v}");
+}
+
+async fn a_visitors_page_is_kept_without_its_query(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (widget, _) = app.widget_channel(&[]).await;
+    let visitor = app.new_visitor(&widget).await;
+    let say = |text: &'static str, id: &'static str, page: Value| {
+        let (app, widget, visitor) = (&app, widget.clone(), visitor.clone());
+        async move {
+            let (st, _, v) = app
+                .widget_call(
+                    Method::POST,
+                    &format!("{widget}/messages"),
+                    Some(&visitor),
+                    Some("https://shop.example"),
+                    Some(json!({"text": text, "client_id": id, "page": page})),
+                )
+                .await;
+            assert_eq!(st, StatusCode::CREATED, "{v}");
+            v
+        }
+    };
+    let v = say(
+        "Hi",
+        "p1",
+        json!("https://shop.example/checkout?token=secret#pay"),
+    )
+    .await;
+    let case = app.case(&s(&v["message"]["case_id"])).await;
+    let customer = format!("/api/v1/customers/{}", s(&case["customer_id"]));
+    assert_eq!(
+        app.ok(Method::GET, &customer, None).await["page"],
+        "https://shop.example/checkout"
+    );
+    // Something that is no web page is not kept; the message is.
+    say("Still here", "p2", json!("javascript:alert(1)")).await;
+    assert_eq!(
+        app.ok(Method::GET, &customer, None).await["page"],
+        "https://shop.example/checkout"
+    );
+    say("Moved on", "p3", json!("https://shop.example/cart")).await;
+    assert_eq!(
+        app.ok(Method::GET, &customer, None).await["page"],
+        "https://shop.example/cart"
+    );
 }

@@ -173,6 +173,18 @@ pub async fn receive_message(
     .await
 }
 
+/// The page a visitor writes from as agents see it: an http(s) URL's
+/// origin and path, without credentials, query or fragment (they may hold
+/// tokens), at most 500 characters; `None` for anything else.
+pub fn page_of(raw: &str) -> Option<String> {
+    let url = reqwest::Url::parse(raw.trim()).ok()?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return None;
+    }
+    let page = format!("{}{}", url.origin().ascii_serialization(), url.path());
+    (page.chars().count() <= 500).then_some(page)
+}
+
 /// A visitor's reaction (R10). From the widget a visitor reacts to agents'
 /// replies in their own cases, nothing else: not to notes, system lines or
 /// their own messages.
@@ -333,6 +345,7 @@ pub async fn create_visitor(
                     created_at: at,
                     language: None,
                     person_id: None,
+                    page: None,
                 })
                 .await?;
             if email.is_some() && email != customer.email {
@@ -398,6 +411,29 @@ pub async fn visitor_of(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_page_keeps_origin_and_path_only() {
+        assert_eq!(
+            page_of("https://user:pw@Shop.Example:443/checkout/step-2?token=secret#pay").as_deref(),
+            Some("https://shop.example/checkout/step-2")
+        );
+        assert_eq!(
+            page_of("http://localhost:3000/").as_deref(),
+            Some("http://localhost:3000/")
+        );
+        for bad in [
+            "javascript:alert(1)",
+            "file:///etc/passwd",
+            "not a url",
+            "",
+            "data:text/html,x",
+        ] {
+            assert_eq!(page_of(bad), None, "{bad}");
+        }
+        let long = format!("https://shop.example/{}", "a".repeat(600));
+        assert_eq!(page_of(&long), None);
+    }
 
     #[test]
     fn user_hash_is_hmac_sha256_hex() {

@@ -268,6 +268,7 @@ async fn lock_customer(
         created_at: at,
         language: msg.customer_language.clone(),
         person_id: None,
+        page: None,
     })
     .await
 }

@@ -116,6 +116,7 @@ pub(crate) fn customer(
         created_at: t(3),
         language: None,
         person_id: None,
+        page: None,
     }
 }
 

@@ -153,6 +153,15 @@ impl<S: Sql + ?Sized> ChannelTx for S {
         .map(drop)
     }
 
+    async fn set_customer_page(&mut self, customer_id: &str, page: &str) -> R<()> {
+        self.execute(
+            "UPDATE customers SET page = $2 WHERE id = $1",
+            &args![customer_id, page],
+        )
+        .await
+        .map(drop)
+    }
+
     async fn set_customer_email(
         &mut self,
         account_id: &str,

@@ -24,7 +24,7 @@ pub(crate) const AGENT_COLUMNS: &str =
 pub(crate) const TOKEN_COLUMNS: &str = "token_hash, account_id, agent_id, created_at, expires_at";
 pub(crate) const CHANNEL_COLUMNS: &str = "id, account_id, kind, name, webhook_url, inbound_token, created_at, allowed_origins, disabled_at";
 pub const CUSTOMER_COLUMNS: &str = "id, account_id, channel_id, external_id, name, email, latest_case_id, created_at, language, \
-     person_id";
+     person_id, page";
 pub(crate) const VISITOR_COLUMNS: &str = "token_hash, account_id, channel_id, customer_id, \
      created_at, COALESCE(last_seen_at, created_at) AS last_seen_at";
 pub(crate) const ATTACHMENT_COLUMNS: &str =
@@ -149,6 +149,7 @@ pub fn customer_values(c: &CustomerRecord) -> Vec<Value> {
         c.created_at.into(),
         (&c.language).into(),
         (&c.person_id).into(),
+        (&c.page).into(),
     ]
 }
 
@@ -164,6 +165,7 @@ pub(crate) fn customer(row: &Row) -> R<CustomerRecord> {
         created_at: row.get("created_at")?,
         language: row.get("language")?,
         person_id: row.get("person_id")?,
+        page: row.get("page")?,
     })
 }
 

@@ -824,6 +824,9 @@ pub struct CustomerDto {
     /// The person this profile is linked with profiles of other channels
     /// as; `null` when it is linked to none.
     pub person_id: Option<String>,
+    /// A widget visitor's page of the host site, origin and path
+    /// (`https://shop.example/checkout`): where they last wrote from.
+    pub page: Option<String>,
     /// The person's other profiles (`GET /customers/{id}`, the link calls;
     /// empty elsewhere): their cases are `GET /cases?customer_id=…`.
     pub linked: Vec<LinkedProfileDto>,
@@ -890,6 +893,7 @@ impl From<&CustomerRecord> for CustomerDto {
             created_at: rfc3339(c.created_at),
             language: c.language.clone(),
             person_id: c.person_id.clone(),
+            page: c.page.clone(),
             linked: Vec::new(),
         }
     }
@@ -1178,6 +1182,10 @@ pub struct WidgetPostMessage {
     /// retry with the same one is stored once.
     #[schema(schema_with = schema::client_id_or_null)]
     pub client_id: Option<String>,
+    /// The host site's page the visitor writes from (`location.href`); kept
+    /// as origin and path only, shown to agents beside the visitor. Not an
+    /// http(s) URL: ignored.
+    pub page: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, Sse};
 use casedesk_domain::{AuthorType, MessageKind};
 use casedesk_store::{
-    AttachmentRecord, CustomerRecord, MessageRecord, ReactionRecord, StoreError, read,
+    AttachmentRecord, CustomerRecord, MessageRecord, ReactionRecord, StoreError, read, write,
 };
 use futures::Stream;
 use serde_json::json;
@@ -191,6 +191,15 @@ pub async fn post_message(
     app.widget_limits
         .hit(&customer.id, RATE_LIMIT, RATE_WINDOW)?;
     let posted = post_as_visitor(&app, &channel_id, &customer, client_id, body.text, None).await?;
+    if let Some(page) = body.page.as_deref().and_then(widget::page_of)
+        && customer.page.as_deref() != Some(page.as_str())
+    {
+        let id = customer.id.clone();
+        write::<_, StoreError, _>(&*app.store, move |tx| {
+            Box::pin(async move { tx.set_customer_page(&id, &page).await })
+        })
+        .await?;
+    }
     Ok((StatusCode::CREATED, axum::Json(posted)))
 }
 

@@ -42,6 +42,7 @@ export function customerPage(main, customerId) {
         h("dd", {}, h("code", { "data-test": "customer-id" }, c.id)),
         h("dt", {}, t("external_id")),
         h("dd", { dir: "auto" }, c.external_id),
+        c.page ? [h("dt", {}, t("visitor_last_page")), h("dd", { dir: "auto", "data-test": "customer-page" }, c.page)] : null,
         h("dt", {}, t("channel")),
         h("dd", {}, channelName(c.channel_id)),
         h("dt", {}, t("created")),

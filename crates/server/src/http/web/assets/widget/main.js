@@ -289,7 +289,9 @@ export async function boot(script, handle, queued) {
     if (text.length > MAX_TEXT) return notice(t("widget.too_long"));
     input.value = "";
     input.style.height = "";
-    post("/messages", { text, client_id: newId() }, pendingNode(text), 0);
+    // The page of the site the visitor writes from: agents see where they
+    // are (the server keeps its origin and path only).
+    post("/messages", { text, client_id: newId(), page: location.href }, pendingNode(text), 0);
   }
 
   /** The file the visitor picked: checked here, then sent as a message. */

@@ -4,7 +4,7 @@
 
 import { h, append, clear, t } from "../../shared.js";
 import { api } from "../api.js";
-import { state, channelName } from "../state.js";
+import { state, channelName, customer } from "../state.js";
 import { attempt, badge, customerLabel, fmtTime, statusLabel, stateLabel } from "../ui.js";
 import { labelChip, labelFilterHref } from "../labels.js";
 import { reloadActiveSoon } from "../active.js";
@@ -107,6 +107,7 @@ export function renderHeader(page, header, customerEmail, linkedProfiles) {
         t("customer"),
         ": ",
         h("a", { href: "#/customer/" + encodeURIComponent(page.kase.customer_id), "data-test": "customer-link" }, customerLabel(page.kase.customer_id)),
+        visitorPage(page.kase.customer_id),
       ),
       customerEmail.el,
       h("span", { class: "muted" }, channelName(page.kase.channel_id)),
@@ -116,6 +117,19 @@ export function renderHeader(page, header, customerEmail, linkedProfiles) {
     earlierCases(page),
     labelsRow(page),
   );
+}
+
+/** Where a widget visitor last wrote from, once known: "on
+ * shop.example/checkout", the whole address as its title. Text only. */
+function visitorPage(customerId) {
+  const span = h("span", { class: "muted visitor-page", "data-test": "visitor-page", dir: "auto", hidden: true });
+  customer(customerId).then((c) => {
+    if (!c || !c.page) return;
+    span.textContent = " " + t("visitor_on_page", { page: c.page.replace(/^https?:\/\//, "") });
+    span.title = c.page;
+    span.hidden = false;
+  });
+  return span;
 }
 
 /** The customer's other cases, newest first (read once per page): what
