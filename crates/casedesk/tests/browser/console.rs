@@ -9,14 +9,8 @@ use serde_json::{Value, json};
 
 use crate::harness::{Browser, keys};
 use crate::helpers::{TestApp, s};
-use crate::scenarios::Scenario;
+use crate::scenarios::{chat, open_case};
 use crate::telegram::sign_in_as_admin;
-
-macro_rules! scenarios {
-    ($($name:ident),+ $(,)?) => {
-        pub const ALL: &[(&str, Scenario)] = &[$((stringify!($name), |app, b| Box::pin($name(app, b)))),+];
-    };
-}
 
 scenarios!(
     case_life_in_thread_and_history,
@@ -29,22 +23,6 @@ scenarios!(
     desktop_notifications_and_channel_rename,
     accessibility_scan_of_every_page,
 );
-
-async fn chat(app: &TestApp, customer: &str, message_id: &str, text: &str) -> String {
-    s(&app.customer_says(customer, message_id, text).await["case_id"])
-}
-
-async fn open_case(b: &Browser, id: &str) {
-    b.goto(&format!("/#/case/{id}")).await;
-    b.wait_js(
-        "the case page",
-        &format!(
-            "location.hash === '#/case/{id}' && document.querySelector('[data-test=case-number]') \
-             && document.querySelector('[data-test=history-count]').textContent !== ''"
-        ),
-    )
-    .await;
-}
 
 /// The kinds of the thread's items in order: `message` or an event kind.
 async fn thread_kinds(b: &Browser) -> Vec<String> {
@@ -250,16 +228,12 @@ async fn queues_and_assign_on_reply(app: &TestApp, b: &Browser) {
 async fn visitor_gets_a_friendly_name(app: &TestApp, b: &Browser) {
     let (ch, _) = app.widget_channel(&[]).await;
     let visitor = app.new_visitor(&ch).await;
-    let (st, _, v) = app
-        .widget_call(
-            Method::POST,
-            &format!("{ch}/messages"),
-            Some(&visitor),
-            Some("https://shop.example"),
-            Some(
-                json!({"text": "Hi from the site", "client_id": "friendly-1",
+    let (st, v) = app
+        .visitor_posts(
+            &ch,
+            &visitor,
+            json!({"text": "Hi from the site", "client_id": "friendly-1",
                 "page": "https://shop.example/pricing?utm=1"}),
-            ),
         )
         .await;
     assert!(st.is_success(), "{v}");

@@ -18,27 +18,17 @@ use serde_json::{Value, json};
 
 use crate::harness::Browser;
 use crate::helpers::{TestApp, s};
-use crate::scenarios::{Scenario, wait_for};
+use crate::scenarios::wait_for;
 use crate::smtp::FakeSmtp;
 use crate::telegram::sign_in_as_admin;
 
-pub const ALL: &[(&str, Scenario)] = &[
-    ("email_channel_added_and_letter_shown", |app, b| {
-        Box::pin(email_channel_added_and_letter_shown(app, b))
-    }),
-    ("letter_html_shown_sandboxed", |app, b| {
-        Box::pin(letter_html_shown_sandboxed(app, b))
-    }),
-    ("letter_quoted_history_folded", |app, b| {
-        Box::pin(letter_quoted_history_folded(app, b))
-    }),
-    ("profiles_linked_and_unlinked", |app, b| {
-        Box::pin(profiles_linked_and_unlinked(app, b))
-    }),
-    ("mailbox_connection_tested", |app, b| {
-        Box::pin(mailbox_connection_tested(app, b))
-    }),
-];
+scenarios!(
+    email_channel_added_and_letter_shown,
+    letter_html_shown_sandboxed,
+    letter_quoted_history_folded,
+    profiles_linked_and_unlinked,
+    mailbox_connection_tested,
+);
 
 const OUR_ADDRESS: &str = "support@desk.example";
 

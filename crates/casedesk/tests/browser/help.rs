@@ -13,19 +13,12 @@ use serde_json::{Value, json};
 
 use crate::harness::{Browser, PATIENCE};
 use crate::helpers::{TestApp, s};
-use crate::scenarios::Scenario;
 use crate::widget::{
     HostSite, PHOTO, channel_cases, js_str, pairs, visitor_says, wait_widget, widget_channel,
     widget_click,
 };
 
-macro_rules! help_scenarios {
-    ($($name:ident),+ $(,)?) => {
-        pub const ALL: &[(&str, Scenario)] = &[$((stringify!($name), |app, b| Box::pin($name(app, b)))),+];
-    };
-}
-
-help_scenarios!(
+scenarios!(
     help_center_close_then_new_case,
     help_center_sign_in_form,
     help_center_isolation_in_browser,

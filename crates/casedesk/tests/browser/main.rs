@@ -9,6 +9,16 @@
 //! scenarios, in the suite's order (name `log_in` first: the scenarios
 //! after it expect a signed-in browser).
 
+/// `scenarios!(a, b, …)`: the module's `ALL`, each scenario under its
+/// function's name (what `CASEDESK_BROWSER_SCENARIOS` names). Defined
+/// before the modules, so that every one of them uses it.
+macro_rules! scenarios {
+    ($($name:ident),+ $(,)?) => {
+        pub const ALL: &[(&str, $crate::scenarios::Scenario)] =
+            &[$((stringify!($name), |app, b| Box::pin($name(app, b)))),+];
+    };
+}
+
 mod console;
 mod email;
 mod harness;

@@ -11,12 +11,6 @@ use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp, s};
 
 pub type Scenario = for<'a> fn(&'a TestApp, &'a Browser) -> BoxFuture<'a, ()>;
 
-macro_rules! scenarios {
-    ($($name:ident),+ $(,)?) => {
-        pub const ALL: &[(&str, Scenario)] = &[$((stringify!($name), |app, b| Box::pin($name(app, b)))),+];
-    };
-}
-
 scenarios!(
     log_in,
     docs_screenshots,
@@ -51,16 +45,18 @@ scenarios!(
 );
 
 /// A customer message; returns the case id.
-async fn chat(app: &TestApp, customer: &str, message_id: &str, text: &str) -> String {
+pub(crate) async fn chat(app: &TestApp, customer: &str, message_id: &str, text: &str) -> String {
     s(&app.customer_says(customer, message_id, text).await["case_id"])
 }
 
-async fn open_case(b: &Browser, id: &str) {
+/// Opens a case and waits until it is drawn, its history too.
+pub(crate) async fn open_case(b: &Browser, id: &str) {
     b.goto(&format!("/#/case/{id}")).await;
     b.wait_js(
         "the case page",
         &format!(
-            "location.hash === '#/case/{id}' && document.querySelector('[data-test=case-number]')"
+            "location.hash === '#/case/{id}' && document.querySelector('[data-test=case-number]') \
+             && document.querySelector('[data-test=history-count]').textContent !== ''"
         ),
     )
     .await;

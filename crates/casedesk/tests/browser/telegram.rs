@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::harness::Browser;
 use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp, s};
-use crate::scenarios::{Scenario, wait_for};
+use crate::scenarios::wait_for;
 
 /// The fake Bot API the server of the browser suite is configured with.
 pub static BOT_API: OnceLock<FakeBotApi> = OnceLock::new();
@@ -18,9 +18,7 @@ pub static BOT_API: OnceLock<FakeBotApi> = OnceLock::new();
 /// The token the fake Bot API knows.
 pub const TOKEN: &str = "7000001:AAbrowser-test_0123456789";
 
-pub const ALL: &[(&str, Scenario)] = &[("telegram_bot_connected_and_photo_shown", |app, b| {
-    Box::pin(telegram_bot_connected_and_photo_shown(app, b))
-})];
+scenarios!(telegram_bot_connected_and_photo_shown);
 
 /// Whoever the scenarios before left signed in (or nobody), the admin now.
 pub(crate) async fn sign_in_as_admin(b: &Browser) {

@@ -20,15 +20,8 @@ use sha2::Sha256;
 
 use crate::harness::{Browser, PATIENCE, keys};
 use crate::helpers::{TestApp, s};
-use crate::scenarios::Scenario;
 
-macro_rules! widget_scenarios {
-    ($($name:ident),+ $(,)?) => {
-        pub const ALL: &[(&str, Scenario)] = &[$((stringify!($name), |app, b| Box::pin($name(app, b)))),+];
-    };
-}
-
-widget_scenarios!(
+scenarios!(
     widget_chat_live_reply_reaction_and_new_case_after_close,
     widget_keeps_the_conversation_across_reload_and_catches_up,
     widget_reconnects_after_a_network_drop_and_catches_up,

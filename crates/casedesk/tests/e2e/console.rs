@@ -17,18 +17,6 @@ on_both!(
     a_channel_turned_off_takes_nothing_in_until_turned_on,
 );
 
-/// A second agent; returns (id, token).
-async fn agent(app: &TestApp, email: &str) -> (String, String) {
-    let v = app
-        .ok(
-            Method::POST,
-            "/api/v1/agents",
-            Some(json!({"email": email, "name": "Ada", "password": "agent-password"})),
-        )
-        .await;
-    (s(&v["id"]), app.login(email, "agent-password").await)
-}
-
 async fn reply_as(app: &TestApp, token: &str, case_id: &str, text: &str) {
     let (st, v) = app
         .raw(
@@ -43,7 +31,7 @@ async fn reply_as(app: &TestApp, token: &str, case_id: &str, text: &str) {
 
 async fn a_reply_assigns_the_replying_agent_unless_turned_off(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let (ada, ada_token) = agent(&app, "ada@example.com").await;
+    let (ada, ada_token) = app.new_agent("ada@example.com").await;
     assert_eq!(
         app.ok(Method::GET, "/api/v1/settings", None).await["assign_on_reply"],
         true,
@@ -127,7 +115,7 @@ async fn a_reply_assigns_the_replying_agent_unless_turned_off(backend: Backend) 
 
 async fn queues_count_and_list_mine_unassigned_open_and_waiting(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let (ada, ada_token) = agent(&app, "ada@example.com").await;
+    let (ada, ada_token) = app.new_agent("ada@example.com").await;
     let empty = app.ok(Method::GET, "/api/v1/cases/queues", None).await;
     assert_eq!(
         empty,
@@ -228,13 +216,11 @@ async fn a_channel_turned_off_takes_nothing_in_until_turned_on(backend: Backend)
         Some(json!({"disabled": true})),
     )
     .await;
-    let (st, _, v) = app
-        .widget_call(
-            Method::POST,
-            &format!("{widget}/messages"),
-            Some(&visitor),
-            Some("https://shop.example"),
-            Some(json!({"text": "hello", "client_id": "w-off-1"})),
+    let (st, v) = app
+        .visitor_posts(
+            &widget,
+            &visitor,
+            json!({"text": "hello", "client_id": "w-off-1"}),
         )
         .await;
     assert_eq!(st, StatusCode::CONFLICT, "{v}");
@@ -255,15 +241,7 @@ async fn a_channel_turned_off_takes_nothing_in_until_turned_on(backend: Backend)
             .any(|m| m["text"] == "While off")
     );
     // Only admins switch channels.
-    let agent = app
-        .ok(
-            Method::POST,
-            "/api/v1/agents",
-            Some(json!({"email": "ada@example.com", "password": "agent-password"})),
-        )
-        .await;
-    assert!(agent["id"].is_string());
-    let token = app.login("ada@example.com", "agent-password").await;
+    let (_, token) = app.new_agent("ada@example.com").await;
     let (st, _) = app
         .raw(
             Method::PATCH,
@@ -341,13 +319,11 @@ async fn a_visitors_page_is_kept_without_its_query(backend: Backend) {
     let say = |text: &'static str, id: &'static str, page: Value| {
         let (app, widget, visitor) = (&app, widget.clone(), visitor.clone());
         async move {
-            let (st, _, v) = app
-                .widget_call(
-                    Method::POST,
-                    &format!("{widget}/messages"),
-                    Some(&visitor),
-                    Some("https://shop.example"),
-                    Some(json!({"text": text, "client_id": id, "page": page})),
+            let (st, v) = app
+                .visitor_posts(
+                    &widget,
+                    &visitor,
+                    json!({"text": text, "client_id": id, "page": page}),
                 )
                 .await;
             assert_eq!(st, StatusCode::CREATED, "{v}");

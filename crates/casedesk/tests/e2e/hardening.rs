@@ -102,15 +102,7 @@ async fn nul_and_bad_utf8_are_refused_alike(backend: Backend) {
     // The widget and the Help Center, unauthenticated.
     let (ch, _) = app.widget_channel(&[]).await;
     let visitor = app.new_visitor(&ch).await;
-    let (st, _, v) = app
-        .widget_call(
-            Method::POST,
-            &format!("{ch}/messages"),
-            Some(&visitor),
-            None,
-            Some(json!({"text": nul})),
-        )
-        .await;
+    let (st, v) = app.visitor_posts(&ch, &visitor, json!({"text": nul})).await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     let me = app.ok(Method::GET, "/api/v1/me", None).await;
     let (st, v) = app

@@ -633,6 +633,34 @@ impl TestApp {
         (status, headers, value)
     }
 
+    /// A visitor's message (`body`) to widget channel `ch`, as the widget
+    /// posts it: the status and the answer.
+    pub async fn visitor_posts(&self, ch: &str, visitor: &str, body: Value) -> (StatusCode, Value) {
+        let (st, _, v) = self
+            .widget_call(
+                Method::POST,
+                &format!("{ch}/messages"),
+                Some(visitor),
+                None,
+                Some(body),
+            )
+            .await;
+        (st, v)
+    }
+
+    /// A second, non-admin agent named Ada with the password
+    /// `agent-password`, signed in: their id and token.
+    pub async fn new_agent(&self, email: &str) -> (String, String) {
+        let v = self
+            .ok(
+                Method::POST,
+                "/api/v1/agents",
+                Some(json!({"email": email, "name": "Ada", "password": "agent-password"})),
+            )
+            .await;
+        (s(&v["id"]), self.login(email, "agent-password").await)
+    }
+
     /// A new anonymous visitor of widget channel `ch`: their token.
     pub async fn new_visitor(&self, ch: &str) -> String {
         let (st, _, v) = self

@@ -45,18 +45,6 @@ async fn apply(
     .await
 }
 
-/// A second, non-admin agent; returns (id, token).
-async fn agent(app: &TestApp, email: &str) -> (String, String) {
-    let v = app
-        .ok(
-            Method::POST,
-            "/api/v1/agents",
-            Some(json!({"email": email, "name": "Ada", "password": "agent-password"})),
-        )
-        .await;
-    (s(&v["id"]), app.login(email, "agent-password").await)
-}
-
 async fn template_that_closes_finishes_the_chat_and_next_message_opens_a_new_case(
     backend: Backend,
 ) {
@@ -187,7 +175,7 @@ async fn template_that_closes_finishes_the_chat_and_next_message_opens_a_new_cas
 
 async fn templates_are_validated_and_personal_ones_stay_personal(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let (ada_id, ada) = agent(&app, "ada@example.com").await;
+    let (ada_id, ada) = app.new_agent("ada@example.com").await;
     let post = |token: String, body: Value| {
         let app = &app;
         async move { create(app, &token, "/api/v1/templates", body).await }
@@ -420,7 +408,7 @@ async fn labels_catalogue_case_labels_filter_and_export(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let vip = new_label(&app, "VIP").await;
     let refund = new_label(&app, "Refund").await;
-    let (_, ada) = agent(&app, "ada@example.com").await;
+    let (_, ada) = app.new_agent("ada@example.com").await;
 
     // The catalogue: unique names ignoring case, admins only, clear errors.
     for (token, body, status) in [

@@ -111,7 +111,7 @@ pub(super) async fn round(app: &AppState) -> Result<(), StoreError> {
     })
     .await?;
     for channel in channels {
-        if channel.disabled_at.is_some() || mode(app, &channel.id) != Mode::Polling {
+        if mode(app, &channel.id) != Mode::Polling {
             continue;
         }
         let Some(bot) = bot(app, &channel.id).await? else {

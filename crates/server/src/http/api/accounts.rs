@@ -570,7 +570,7 @@ pub async fn patch_channel(
     };
     let account_id = agent.account_id().to_owned();
     let now = app.clock.now();
-    let (channel, secret, imap_changed) = write::<_, AppError, _>(&*app.store, move |tx| {
+    let (channel, secret, receiving_changed) = write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
             let mut channel = super::own_channel(tx, &account_id, &id).await?;
             if let Some(name) = name {
@@ -636,7 +636,7 @@ pub async fn patch_channel(
         })
     })
     .await?;
-    if imap_changed {
+    if receiving_changed {
         // A mailbox changed, turned off or on: the IMAP and bot
         // supervisors look again.
         app.mailboxes_changed.notify_one();

@@ -141,12 +141,15 @@ export function composer(page, on) {
   };
 }
 
-const DRAFT_KEY = "casedesk.draft.";
+/** Where the case's draft of `kind` (reply or note) is kept. */
+function draftKey(caseId, kind) {
+  return "casedesk.draft." + kind + "." + caseId;
+}
 
 /** Keeps `box`'s text as the case's draft of `kind`: filled in from the
  * saved draft now, saved as the agent types (and by `save`). */
 function draft(caseId, kind, box) {
-  const key = DRAFT_KEY + kind + "." + caseId;
+  const key = draftKey(caseId, kind);
   try {
     box.value = localStorage.getItem(key) || "";
   } catch (_) {
@@ -166,7 +169,7 @@ function draft(caseId, kind, box) {
 
 function forget(caseId, kind) {
   try {
-    localStorage.removeItem(DRAFT_KEY + kind + "." + caseId);
+    localStorage.removeItem(draftKey(caseId, kind));
   } catch (_) {
     /* nothing kept */
   }
