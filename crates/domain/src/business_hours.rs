@@ -39,8 +39,26 @@ struct RawHours {
     days: BTreeMap<String, Vec<(String, String)>>,
 }
 
+impl BusinessHours {
+    /// Business hours from their JSON (`{"mon": [["09:00", "18:00"]], …,
+    /// "holidays": ["2026-12-31"]}`).
+    pub fn from_json(value: serde_json::Value) -> Result<BusinessHours, ParseError> {
+        let raw: RawHours = serde_json::from_value(value).map_err(|e| {
+            ParseError::new("hours_invalid", format!("invalid `business_hours`: {e}"))
+                .with("detail", e.to_string())
+        })?;
+        raw.try_into()
+    }
+}
+
 fn parse_hhmm(s: &str) -> Result<u16, ParseError> {
-    let bad = || ParseError(format!("business hours: `{s}` is not a time HH:MM"));
+    let bad = || {
+        ParseError::new(
+            "hours_time_invalid",
+            format!("business hours: `{s}` is not a time HH:MM"),
+        )
+        .with("value", s)
+    };
     let (h, m) = s.split_once(':').ok_or_else(bad)?;
     if h.len() != 2 || m.len() != 2 || !(h.chars().chain(m.chars())).all(|c| c.is_ascii_digit()) {
         return Err(bad());
@@ -62,9 +80,11 @@ impl TryFrom<RawHours> for BusinessHours {
     fn try_from(raw: RawHours) -> Result<Self, ParseError> {
         let mut days: [Vec<(u16, u16)>; 7] = Default::default();
         if raw.holidays.len() > MAX_HOLIDAYS {
-            return Err(ParseError(format!(
-                "business hours: at most {MAX_HOLIDAYS} holidays"
-            )));
+            return Err(ParseError::new(
+                "hours_too_many_holidays",
+                format!("business hours: at most {MAX_HOLIDAYS} holidays"),
+            )
+            .with("max", MAX_HOLIDAYS));
         }
         let holidays = raw
             .holidays
@@ -74,46 +94,62 @@ impl TryFrom<RawHours> for BusinessHours {
                     .ok()
                     .filter(|_| d.len() == 10)
                     .ok_or_else(|| {
-                        ParseError(format!(
-                            "business hours: holiday `{d}` is not a date YYYY-MM-DD"
-                        ))
+                        ParseError::new(
+                            "hours_holiday_invalid",
+                            format!("business hours: holiday `{d}` is not a date YYYY-MM-DD"),
+                        )
+                        .with("value", d.as_str())
                     })
             })
             .collect::<Result<BTreeSet<_>, _>>()?;
         for (day, intervals) in raw.days {
             let i = DAYS.iter().position(|d| *d == day).ok_or_else(|| {
-                ParseError(format!(
-                    "business hours: unknown day `{day}`; use mon, tue, wed, thu, fri, sat, sun"
-                ))
+                ParseError::new(
+                    "hours_day_unknown",
+                    format!(
+                        "business hours: unknown day `{day}`; use mon, tue, wed, thu, fri, sat, sun"
+                    ),
+                )
+                .with("value", day.as_str())
             })?;
             let mut list = Vec::with_capacity(intervals.len());
             for (start, end) in intervals {
                 let (s, e) = (parse_hhmm(&start)?, parse_hhmm(&end)?);
                 if s >= MINUTES_PER_DAY || s >= e {
-                    return Err(ParseError(format!(
-                        "business hours: {day} {start}–{end}: the start must be before the end"
-                    )));
+                    return Err(ParseError::new(
+                        "hours_interval_reversed",
+                        format!(
+                            "business hours: {day} {start}–{end}: the start must be before the end"
+                        ),
+                    )
+                    .with("day", day.as_str())
+                    .with("start", start.as_str())
+                    .with("end", end.as_str()));
                 }
                 list.push((s, e));
             }
             list.sort_unstable();
             for w in list.windows(2) {
                 if w[1].0 < w[0].1 {
-                    return Err(ParseError(format!(
-                        "business hours: {day} {}–{} overlaps {}–{}",
-                        hhmm(w[0].0),
-                        hhmm(w[0].1),
-                        hhmm(w[1].0),
-                        hhmm(w[1].1)
-                    )));
+                    let (first, second) = (
+                        format!("{}–{}", hhmm(w[0].0), hhmm(w[0].1)),
+                        format!("{}–{}", hhmm(w[1].0), hhmm(w[1].1)),
+                    );
+                    return Err(ParseError::new(
+                        "hours_overlap",
+                        format!("business hours: {day} {first} overlaps {second}"),
+                    )
+                    .with("day", day.as_str())
+                    .with("first", first)
+                    .with("second", second));
                 }
             }
             days[i] = list;
         }
         if days.iter().all(Vec::is_empty) {
-            return Err(ParseError(
-                "business hours: at least one interval is needed (use null for calendar time)"
-                    .into(),
+            return Err(ParseError::new(
+                "hours_empty",
+                "business hours: at least one interval is needed (use null for calendar time)",
             ));
         }
         Ok(BusinessHours { days, holidays })
@@ -381,7 +417,7 @@ mod tests {
 
     #[test]
     fn validation() {
-        let err = |r: Result<BusinessHours, ParseError>| r.unwrap_err().0;
+        let err = |r: Result<BusinessHours, ParseError>| r.unwrap_err().message;
         assert!(err(hours(&[("mon", &[("9:00", "18:00")])])).contains("HH:MM"));
         assert!(err(hours(&[("mon", &[("09:60", "18:00")])])).contains("HH:MM"));
         assert!(err(hours(&[("mon", &[("24:30", "18:00")])])).contains("HH:MM"));
@@ -442,7 +478,7 @@ mod tests {
 
     #[test]
     fn holidays_validate_and_round_trip() {
-        let err = |r: Result<BusinessHours, ParseError>| r.unwrap_err().0;
+        let err = |r: Result<BusinessHours, ParseError>| r.unwrap_err().message;
         assert!(err(with_holidays(&office(), &["2026-13-01"])).contains("YYYY-MM-DD"));
         assert!(err(with_holidays(&office(), &["25.12.2026"])).contains("YYYY-MM-DD"));
         assert!(err(with_holidays(&office(), &["2026-1-5"])).contains("YYYY-MM-DD"));

@@ -225,32 +225,36 @@ impl Condition {
     fn validate(&self, trigger: Option<&Trigger>) -> Result<(), ParseError> {
         let text_ok = |text: &str| {
             if text.trim().is_empty() || text.chars().count() > 500 {
-                Err(ParseError(
-                    "the text to look for must be 1 to 500 characters".into(),
-                ))
+                Err(ParseError::new(
+                    "condition_text_length",
+                    "the text to look for must be 1 to 500 characters",
+                )
+                .with("max", 500i64))
             } else {
                 Ok(())
             }
         };
         match self {
-            Condition::ChannelIs { channel_ids } if channel_ids.is_empty() => Err(ParseError(
-                "channel_is needs at least one channel id".into(),
+            Condition::ChannelIs { channel_ids } if channel_ids.is_empty() => Err(ParseError::new(
+                "condition_channels_empty",
+                "channel_is needs at least one channel id",
             )),
-            Condition::StatusIs { statuses } if statuses.is_empty() => {
-                Err(ParseError("status_is needs at least one status".into()))
-            }
+            Condition::StatusIs { statuses } if statuses.is_empty() => Err(ParseError::new(
+                "condition_statuses_empty",
+                "status_is needs at least one status",
+            )),
             Condition::MessageContains { .. } if trigger.is_some_and(|t| !t.has_message()) => {
-                Err(ParseError(
-                    "message_contains only fits the customer_message and agent_replied triggers"
-                        .into(),
+                Err(ParseError::new(
+                    "condition_needs_message",
+                    "message_contains only fits the customer_message and agent_replied triggers",
                 ))
             }
             Condition::SubjectContains { text }
             | Condition::MessageContains { text }
             | Condition::CustomerNameContains { text } => text_ok(text),
-            Condition::CustomerIdIs { customer_id } if customer_id.trim().is_empty() => {
-                Err(ParseError("customer_id must not be empty".into()))
-            }
+            Condition::CustomerIdIs { customer_id } if customer_id.trim().is_empty() => Err(
+                ParseError::new("condition_customer_empty", "customer_id must not be empty"),
+            ),
             _ => Ok(()),
         }
     }
@@ -276,60 +280,74 @@ pub fn validate_rule_parts(
     if let Some(seconds) = trigger.and_then(Trigger::delay_seconds)
         && !(1..=MAX_DELAY_SECONDS).contains(&seconds)
     {
-        return Err(ParseError(format!(
-            "trigger: seconds must be between 1 and {MAX_DELAY_SECONDS}"
-        )));
+        return Err(ParseError::new(
+            "trigger_delay_out_of_range",
+            format!("trigger: seconds must be between 1 and {MAX_DELAY_SECONDS}"),
+        )
+        .with("min", 1i64)
+        .with("max", MAX_DELAY_SECONDS));
     }
     let conditions = conditions.unwrap_or_default();
     if conditions.len() > MAX_CONDITIONS {
-        return Err(ParseError(format!(
-            "a rule has at most {MAX_CONDITIONS} conditions"
-        )));
+        return Err(ParseError::new(
+            "too_many_conditions",
+            format!("a rule has at most {MAX_CONDITIONS} conditions"),
+        )
+        .with("max", MAX_CONDITIONS));
     }
     for (i, c) in conditions.iter().enumerate() {
-        c.validate(trigger)
-            .map_err(|e| ParseError(format!("condition {}: {}", i + 1, e.0)))?;
+        c.validate(trigger).map_err(|e| e.at("condition", i + 1))?;
     }
     let Some(actions) = actions else {
         return Ok(());
     };
     if actions.is_empty() {
-        return Err(ParseError("a rule needs at least one action".into()));
+        return Err(ParseError::new(
+            "rule_without_actions",
+            "a rule needs at least one action",
+        ));
     }
     if actions.len() > MAX_ACTIONS {
-        return Err(ParseError(format!(
-            "a rule has at most {MAX_ACTIONS} actions"
-        )));
+        return Err(ParseError::new(
+            "too_many_actions",
+            format!("a rule has at most {MAX_ACTIONS} actions"),
+        )
+        .with("max", MAX_ACTIONS));
     }
     for (i, a) in actions.iter().enumerate() {
-        let at = |e: ParseError| ParseError(format!("action {}: {}", i + 1, e.0));
-        a.validate().map_err(at)?;
-        if let Some(reason) = trigger.and_then(|t| contradiction(t, a)) {
-            return Err(at(ParseError(reason.into())));
+        a.validate().map_err(|e| e.at("action", i + 1))?;
+        if let Some(e) = trigger.and_then(|t| contradiction(t, a)) {
+            return Err(e.at("action", i + 1));
         }
     }
     Ok(())
 }
 
 /// Why `action` makes no sense in a rule set off by `trigger`, if it does not.
-fn contradiction(trigger: &Trigger, action: &Action) -> Option<&'static str> {
+fn contradiction(trigger: &Trigger, action: &Action) -> Option<ParseError> {
     match (trigger, action) {
-        (Trigger::AgentReplied, Action::SendReply { .. }) => {
-            Some("send_reply does not fit the agent_replied trigger: the agent just replied")
-        }
-        (Trigger::ChatFinished, Action::FinishChat { .. }) => {
-            Some("finish_chat does not fit the chat_finished trigger: the chat is already finished")
-        }
+        (Trigger::AgentReplied, Action::SendReply { .. }) => Some(ParseError::new(
+            "reply_on_agent_reply",
+            "send_reply does not fit the agent_replied trigger: the agent just replied",
+        )),
+        (Trigger::ChatFinished, Action::FinishChat { .. }) => Some(ParseError::new(
+            "finish_on_chat_finished",
+            "finish_chat does not fit the chat_finished trigger: the chat is already finished",
+        )),
         (
             Trigger::PendingFor { .. },
             Action::SetStatus {
                 status: Status::Pending,
             },
-        ) => Some(
+        ) => Some(ParseError::new(
+            "pending_on_pending_for",
             "set_status pending does not fit the pending_for trigger: the case is pending already",
-        ),
+        )),
         (Trigger::StatusChanged { to: Some(to) }, Action::SetStatus { status }) if to == status => {
-            Some("set_status to the status that triggers the rule changes nothing")
+            Some(ParseError::new(
+                "status_to_itself",
+                "set_status to the status that triggers the rule changes nothing",
+            ))
         }
         _ => None,
     }
@@ -522,7 +540,7 @@ mod tests {
             .is_ok()
         );
         let err = |t: Trigger, c: Vec<Condition>, a: Vec<Action>| {
-            validate_rule(&t, &c, &a).unwrap_err().0
+            validate_rule(&t, &c, &a).unwrap_err().message
         };
         assert!(
             err(

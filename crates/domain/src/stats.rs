@@ -84,9 +84,13 @@ impl FromStr for AccountTimeZone {
             .parse::<chrono_tz::Tz>()
             .map(AccountTimeZone)
             .map_err(|_| {
-                ParseError(format!(
-                    "unknown time zone `{s}`; use an IANA name such as `UTC` or `Europe/Moscow`"
-                ))
+                ParseError::new(
+                    "time_zone_unknown",
+                    format!(
+                        "unknown time zone `{s}`; use an IANA name such as `UTC` or `Europe/Moscow`"
+                    ),
+                )
+                .with("value", s)
             })
     }
 }
@@ -142,11 +146,14 @@ pub fn time_buckets(
         Grouping::Day => 1,
         Grouping::Week => 7,
         Grouping::Agent | Grouping::Channel => {
-            return Err(ParseError("not a time grouping".into()));
+            return Err(ParseError::new("grouping_not_time", "not a time grouping"));
         }
     };
     if from >= to {
-        return Err(ParseError("`from` must be before `to`".into()));
+        return Err(ParseError::new(
+            "period_reversed",
+            "`from` must be before `to`",
+        ));
     }
     let mut date = tz.date_of(from);
     if step == 7 {
@@ -161,11 +168,16 @@ pub fn time_buckets(
         let next = date + Duration::days(step);
         let end = tz.start_of_day(next);
         if buckets.len() == MAX_BUCKETS {
-            return Err(ParseError(format!(
-                "the period has more than {MAX_BUCKETS} {}s; choose a shorter period or a \
-                 coarser group_by",
-                if step == 1 { "day" } else { "week" }
-            )));
+            let unit = if step == 1 { "day" } else { "week" };
+            return Err(ParseError::new(
+                "period_too_long",
+                format!(
+                    "the period has more than {MAX_BUCKETS} {unit}s; choose a shorter period or \
+                     a coarser group_by"
+                ),
+            )
+            .with("max", MAX_BUCKETS)
+            .with("unit", unit));
         }
         let label = if step == 1 {
             date.format("%Y-%m-%d").to_string()

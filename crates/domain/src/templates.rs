@@ -22,20 +22,24 @@ impl LabelName {
     pub fn parse(text: &str) -> Result<LabelName, ParseError> {
         let name = text.trim();
         if name.is_empty() {
-            return Err(ParseError("label name must not be empty".into()));
+            return Err(Self::invalid("label name must not be empty"));
         }
         if name.chars().count() > Self::MAX_CHARS {
-            return Err(ParseError(format!(
+            return Err(Self::invalid(format!(
                 "label name must be at most {} characters",
                 Self::MAX_CHARS
             )));
         }
         if name.chars().any(char::is_control) {
-            return Err(ParseError(
-                "label name must not contain control characters".into(),
+            return Err(Self::invalid(
+                "label name must not contain control characters",
             ));
         }
         Ok(LabelName(name.to_owned()))
+    }
+
+    fn invalid(message: impl Into<String>) -> ParseError {
+        ParseError::new("label_name_invalid", message).with("max", Self::MAX_CHARS)
     }
 
     pub fn as_str(&self) -> &str {
@@ -64,9 +68,11 @@ pub fn parse_color(text: &str) -> Result<String, ParseError> {
     if hex.len() == 6 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
         Ok(format!("#{}", hex.to_ascii_lowercase()))
     } else {
-        Err(ParseError(format!(
-            "color `{text}` is not a colour like #1f8a70"
-        )))
+        Err(ParseError::new(
+            "color_invalid",
+            format!("color `{text}` is not a colour like #1f8a70"),
+        )
+        .with("value", text))
     }
 }
 
@@ -74,9 +80,11 @@ pub fn parse_color(text: &str) -> Result<String, ParseError> {
 pub fn parse_template_name(text: &str) -> Result<String, ParseError> {
     let name = text.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(ParseError(
-            "template name must be 1 to 100 characters without control characters".into(),
-        ));
+        return Err(ParseError::new(
+            "template_name_invalid",
+            "template name must be 1 to 100 characters without control characters",
+        )
+        .with("max", 100i64));
     }
     Ok(name.to_owned())
 }
@@ -131,25 +139,33 @@ impl Action {
                     Subject::parse(subject)?;
                 }
                 if subject.trim().is_empty() {
-                    return Err(ParseError("set_subject: subject must not be empty".into()));
+                    return Err(ParseError::new(
+                        "subject_empty",
+                        "set_subject: subject must not be empty",
+                    ));
                 }
                 Ok(())
             }
             Action::AddNote { text } | Action::SendReply { text } => {
                 if text.trim().is_empty() {
-                    return Err(ParseError("the text must not be empty".into()));
+                    return Err(ParseError::new("text_empty", "the text must not be empty"));
                 }
                 if text.chars().count() > MAX_TEMPLATE_TEXT {
-                    return Err(ParseError(format!(
-                        "the text must be at most {MAX_TEMPLATE_TEXT} characters"
-                    )));
+                    return Err(ParseError::new(
+                        "text_too_long",
+                        format!("the text must be at most {MAX_TEMPLATE_TEXT} characters"),
+                    )
+                    .with("max", MAX_TEMPLATE_TEXT));
                 }
                 TextTemplate::parse(text).map(drop)
             }
             Action::AddLabel { label_id } | Action::RemoveLabel { label_id }
                 if label_id.trim().is_empty() =>
             {
-                Err(ParseError("label_id must not be empty".into()))
+                Err(ParseError::new(
+                    "label_missing",
+                    "label_id must not be empty",
+                ))
             }
             _ => Ok(()),
         }
@@ -165,8 +181,9 @@ pub const MAX_TEMPLATE_TEXT: usize = 20_000;
 pub fn validate_template(body: &str, actions: &[Action]) -> Result<(), ParseError> {
     validate_template_parts(body, actions)?;
     if template_is_empty(body, actions) {
-        return Err(ParseError(
-            "a template needs a reply text or at least one action".into(),
+        return Err(ParseError::new(
+            "template_empty",
+            "a template needs a reply text or at least one action",
         ));
     }
     Ok(())
@@ -183,24 +200,28 @@ pub fn template_is_empty(body: &str, actions: &[Action]) -> bool {
 /// the template empty.
 pub fn validate_template_parts(body: &str, actions: &[Action]) -> Result<(), ParseError> {
     if body.chars().count() > MAX_TEMPLATE_TEXT {
-        return Err(ParseError(format!(
-            "template text must be at most {MAX_TEMPLATE_TEXT} characters"
-        )));
+        return Err(ParseError::new(
+            "text_too_long",
+            format!("template text must be at most {MAX_TEMPLATE_TEXT} characters"),
+        )
+        .with("max", MAX_TEMPLATE_TEXT));
     }
     TextTemplate::parse(body)?;
     if actions.len() > MAX_ACTIONS {
-        return Err(ParseError(format!(
-            "a template has at most {MAX_ACTIONS} actions"
-        )));
+        return Err(ParseError::new(
+            "too_many_actions",
+            format!("a template has at most {MAX_ACTIONS} actions"),
+        )
+        .with("max", MAX_ACTIONS));
     }
     for (i, a) in actions.iter().enumerate() {
-        a.validate()
-            .map_err(|e| ParseError(format!("action {}: {}", i + 1, e.0)))?;
+        a.validate().map_err(|e| e.at("action", i + 1))?;
         if matches!(a, Action::SendReply { .. }) {
-            return Err(ParseError(format!(
-                "action {}: send_reply is for automation rules; a template's reply is its text",
-                i + 1
-            )));
+            return Err(ParseError::new(
+                "template_send_reply",
+                "send_reply is for automation rules; a template's reply is its text",
+            )
+            .at("action", i + 1));
         }
     }
     Ok(())
@@ -271,23 +292,29 @@ impl TextTemplate {
                 pieces.push(Piece::Text(rest[..open].to_owned()));
             }
             let after = &rest[open + 2..];
-            let close = after
-                .find("}}")
-                .ok_or_else(|| ParseError("a `{{` placeholder is not closed with `}}`".into()))?;
+            let close = after.find("}}").ok_or_else(|| {
+                ParseError::new(
+                    "placeholder_unclosed",
+                    "a `{{` placeholder is not closed with `}}`",
+                )
+            })?;
             let inner = &after[..close];
             let (name, fallback) = match inner.split_once('|') {
                 Some((n, f)) => (n.trim(), f.trim()),
                 None => (inner.trim(), ""),
             };
             if !PLACEHOLDERS.contains(&name) {
-                return Err(ParseError(format!(
-                    "unknown placeholder `{{{{{name}}}}}`; known: {}",
-                    PLACEHOLDERS
-                        .iter()
-                        .map(|p| format!("{{{{{p}}}}}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )));
+                let known = PLACEHOLDERS
+                    .iter()
+                    .map(|p| format!("{{{{{p}}}}}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                return Err(ParseError::new(
+                    "placeholder_unknown",
+                    format!("unknown placeholder `{{{{{name}}}}}`; known: {known}"),
+                )
+                .with("name", name)
+                .with("known", known));
             }
             pieces.push(Piece::Slot {
                 name: name.to_owned(),
@@ -376,15 +403,16 @@ mod tests {
     fn unknown_or_unclosed_placeholders_are_refused() {
         let e = TextTemplate::parse("Hi {{customer.nmae}}").unwrap_err();
         assert!(
-            e.0.contains("unknown placeholder `{{customer.nmae}}`"),
+            e.message
+                .contains("unknown placeholder `{{customer.nmae}}`"),
             "{e}"
         );
         assert!(
-            e.0.contains("{{customer.name}}"),
+            e.message.contains("{{customer.name}}"),
             "lists the known ones: {e}"
         );
         let e = TextTemplate::parse("Hi {{customer.name").unwrap_err();
-        assert!(e.0.contains("not closed"), "{e}");
+        assert!(e.message.contains("not closed"), "{e}");
         assert!(TextTemplate::parse("{{}}").is_err());
     }
 
@@ -411,7 +439,12 @@ mod tests {
             ],
         )
         .unwrap_err();
-        assert!(e.0.starts_with("action 2:"), "{e}");
+        assert!(e.message.starts_with("action 2:"), "{e}");
+        // A client words it from the code and the values: which action,
+        // which placeholder.
+        assert_eq!(e.code, "placeholder_unknown");
+        assert!(e.params.contains(&("action", 2usize.into())), "{e:?}");
+        assert!(e.params.contains(&("name", "nope".into())), "{e:?}");
         assert!(
             validate_template(
                 "x",

@@ -5,10 +5,73 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-/// A value that could not be parsed into one of the domain's types.
+/// A value that could not be parsed into one of the domain's types: a
+/// stable `code` and the values it names (`params`) for clients that word
+/// the error themselves, and the English `message`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct ParseError(pub String);
+#[error("{message}")]
+pub struct ParseError {
+    pub code: &'static str,
+    pub message: String,
+    pub params: Vec<(&'static str, ParamValue)>,
+}
+
+/// A value an error names: a number or a text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParamValue {
+    Number(i64),
+    Text(String),
+}
+
+impl From<i64> for ParamValue {
+    fn from(n: i64) -> Self {
+        ParamValue::Number(n)
+    }
+}
+
+impl From<usize> for ParamValue {
+    fn from(n: usize) -> Self {
+        ParamValue::Number(i64::try_from(n).unwrap_or(i64::MAX))
+    }
+}
+
+impl From<&str> for ParamValue {
+    fn from(s: &str) -> Self {
+        ParamValue::Text(s.to_owned())
+    }
+}
+
+impl From<String> for ParamValue {
+    fn from(s: String) -> Self {
+        ParamValue::Text(s)
+    }
+}
+
+impl ParseError {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        ParseError {
+            code,
+            message: message.into(),
+            params: Vec::new(),
+        }
+    }
+
+    /// The same error naming one more value.
+    pub fn with(mut self, name: &'static str, value: impl Into<ParamValue>) -> Self {
+        self.params.push((name, value.into()));
+        self
+    }
+
+    /// The same error found in the `n`-th (from 1) `part` of a list, such
+    /// as a rule's second condition: "condition 2: …", `{"condition": 2}`.
+    pub fn at(self, part: &'static str, n: usize) -> Self {
+        ParseError {
+            message: format!("{part} {n}: {}", self.message),
+            ..self
+        }
+        .with(part, n)
+    }
+}
 
 macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
@@ -36,11 +99,11 @@ macro_rules! string_enum {
             fn from_str(s: &str) -> Result<Self, ParseError> {
                 match s {
                     $($text => Ok($name::$variant),)+
-                    other => Err(ParseError(format!(
+                    other => Err(ParseError::new("unknown_value", format!(
                         concat!("unknown ", stringify!($name), " `{}`; expected one of: {}"),
                         other,
                         [$($text),+].join(", ")
-                    ))),
+                    )).with("value", other).with("allowed", [$($text),+].join(", "))),
                 }
             }
         }
@@ -148,7 +211,11 @@ impl Actor {
             "agent" => Ok(Actor::Agent(id)),
             "customer" => Ok(Actor::Customer(id)),
             "system" => Ok(Actor::System(id)),
-            other => Err(ParseError(format!("unknown actor type `{other}`"))),
+            other => Err(
+                ParseError::new("unknown_value", format!("unknown actor type `{other}`"))
+                    .with("value", other)
+                    .with("allowed", "agent, customer, system"),
+            ),
         }
     }
 }
@@ -182,9 +249,13 @@ impl AutoFinishSettings {
             ("chat_auto_finish_warning_seconds", warning_seconds),
         ] {
             if !(1..=MAX).contains(&v) {
-                return Err(ParseError(format!(
-                    "{name} must be between 1 and {MAX} seconds, got {v}"
-                )));
+                return Err(ParseError::new(
+                    "timer_out_of_range",
+                    format!("{name} must be between 1 and {MAX} seconds, got {v}"),
+                )
+                .with("field", name)
+                .with("min", 1i64)
+                .with("max", MAX));
             }
         }
         Ok(AutoFinishSettings {
@@ -220,13 +291,17 @@ impl Subject {
     pub fn parse(text: &str) -> Result<Subject, ParseError> {
         let trimmed = text.trim();
         if trimmed.is_empty() {
-            return Err(ParseError("subject must not be empty".into()));
+            return Err(ParseError::new(
+                "subject_empty",
+                "subject must not be empty",
+            ));
         }
         if trimmed.chars().count() > Self::MAX_CHARS {
-            return Err(ParseError(format!(
-                "subject must be at most {} characters",
-                Self::MAX_CHARS
-            )));
+            return Err(ParseError::new(
+                "subject_too_long",
+                format!("subject must be at most {} characters", Self::MAX_CHARS),
+            )
+            .with("max", Self::MAX_CHARS));
         }
         Ok(Subject(trimmed.to_owned()))
     }
@@ -265,7 +340,7 @@ mod tests {
             assert_eq!(s.as_str().parse::<Status>(), Ok(*s));
         }
         let err = "solved".parse::<Status>().unwrap_err();
-        assert!(err.0.contains("open, pending, closed"), "{err}");
+        assert!(err.message.contains("open, pending, closed"), "{err}");
         assert!(!ChannelKind::Email.is_chat());
         assert!(ChannelKind::Widget.is_chat());
     }

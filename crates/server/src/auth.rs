@@ -193,7 +193,10 @@ pub fn normalize_email(email: &str) -> Result<String, AppError> {
             !user.is_empty() && !domain.is_empty() && !email.contains(char::is_whitespace)
         });
     if !valid {
-        return Err(AppError::invalid("email must look like name@example.com"));
+        return Err(AppError::invalid_as(
+            "email_invalid",
+            "email must look like name@example.com",
+        ));
     }
     Ok(email)
 }
@@ -575,9 +578,11 @@ pub async fn create_account(
 ) -> Result<(AccountRecord, AgentRecord), AppError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
-        return Err(AppError::invalid(
+        return Err(AppError::invalid_as(
+            "name_length",
             "account name must be 1 to 200 characters",
-        ));
+        )
+        .with(serde_json::json!({ "max": 200 })));
     }
     let email = normalize_email(admin_email)?;
     check_password_strength(admin_password)?;
@@ -649,7 +654,10 @@ pub async fn create_agent(
         .unwrap_or_else(|| email.split('@').next().unwrap_or_default())
         .to_owned();
     if name.chars().count() > 200 {
-        return Err(AppError::invalid("name must be at most 200 characters"));
+        return Err(
+            AppError::invalid_as("name_length", "name must be at most 200 characters")
+                .with(serde_json::json!({ "max": 200 })),
+        );
     }
     let agent = AgentRecord {
         id: new_id(),

@@ -8,7 +8,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use casedesk_domain::RuleError;
+use casedesk_domain::{ParamValue, ParseError, RuleError};
 use casedesk_store::StoreError;
 use serde::Serialize;
 
@@ -47,12 +47,48 @@ impl AppError {
         }
     }
 
-    pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    /// 400 `unknown_value`: a query parameter `name` that is none of the
+    /// `allowed` words.
+    pub fn unknown_value(name: &str, value: &str, allowed: &[&str]) -> Self {
+        let allowed = allowed.join(", ");
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "unknown_value",
+            format!("unknown {name} `{value}`; use one of: {allowed}"),
+        )
+        .with(serde_json::json!({ "name": name, "value": value, "allowed": allowed }))
     }
 
-    pub fn invalid(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
+    /// 400 `limit_out_of_range`: a page size outside `1..=max`.
+    pub fn limit_out_of_range(max: i64) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "limit_out_of_range",
+            format!("limit must be between 1 and {max}"),
+        )
+        .with(serde_json::json!({ "min": 1, "max": max }))
+    }
+
+    /// 422 `field_not_for_kind`: a field the kind of channel does not take.
+    pub fn field_not_for_kind(field: &str, kind: &str, message: impl Into<String>) -> Self {
+        Self::invalid_as("field_not_for_kind", message)
+            .with(serde_json::json!({ "field": field, "kind": kind }))
+    }
+
+    /// 422 `field_required`: a field the kind of channel needs.
+    pub fn field_required(field: &str, message: impl Into<String>) -> Self {
+        Self::invalid_as("field_required", message).with(serde_json::json!({ "field": field }))
+    }
+
+    /// 422 `field_length`: a text field outside `min..=max` characters.
+    pub fn field_length(field: &str, min: usize, max: usize, message: impl Into<String>) -> Self {
+        Self::invalid_as("field_length", message)
+            .with(serde_json::json!({ "field": field, "min": min, "max": max }))
+    }
+
+    /// `nul_character`: a NUL in a text the server would store or match.
+    pub fn nul_character(field: &str, message: impl Into<String>) -> Self {
+        Self::invalid_as("nul_character", message).with(serde_json::json!({ "field": field }))
     }
 
     pub fn unauthorized(message: impl Into<String>) -> Self {
@@ -189,6 +225,43 @@ impl From<RuleError> for AppError {
             RuleError::PreviousMerged => "previous_merged",
         };
         AppError::conflict(code, e.to_string())
+    }
+}
+
+/// A value the domain refuses: 422 with the domain's code and values.
+impl AppError {
+    /// A change to a rule that does not fit the parts of it left alone:
+    /// 409 `rule_conflict`, naming what does not fit as `params.cause`
+    /// (the code it would have alone) with that error's values.
+    pub fn rule_conflict(e: ParseError) -> Self {
+        let cause = AppError::from(e);
+        let mut params = cause.params.unwrap_or_else(|| serde_json::json!({}));
+        params["cause"] = cause.code.into();
+        AppError::conflict(
+            "rule_conflict",
+            format!(
+                "the change does not fit the rest of the rule: {}",
+                cause.message
+            ),
+        )
+        .with(params)
+    }
+}
+
+impl From<ParseError> for AppError {
+    fn from(e: ParseError) -> Self {
+        let error = AppError::invalid_as(e.code, e.message);
+        if e.params.is_empty() {
+            return error;
+        }
+        let params = e.params.into_iter().map(|(name, value)| {
+            let value = match value {
+                ParamValue::Number(n) => serde_json::Value::from(n),
+                ParamValue::Text(s) => serde_json::Value::from(s),
+            };
+            (name.to_owned(), value)
+        });
+        error.with(serde_json::Value::Object(params.collect()))
     }
 }
 

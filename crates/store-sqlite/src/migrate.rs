@@ -117,6 +117,11 @@ const MIGRATIONS: &[Migration] = &[
         "console",
         include_str!("../migrations/0016_console.sql"),
     ),
+    Migration::new(
+        17,
+        "channel_removed",
+        include_str!("../migrations/0017_channel_removed.sql"),
+    ),
 ];
 
 /// What `schema_migrations` says ran.

@@ -81,6 +81,9 @@ pub struct ChannelRecord {
     pub created_at: Time,
     /// Set while an admin has turned the channel off: it takes nothing in.
     pub disabled_at: Option<Time>,
+    /// Set once an admin has removed the channel: off for good, its cases
+    /// kept.
+    pub removed_at: Option<Time>,
 }
 
 impl std::fmt::Debug for ChannelRecord {

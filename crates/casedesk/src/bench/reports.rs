@@ -204,6 +204,7 @@ async fn seed(
             inbound_token: id("token", i),
             created_at: now,
             disabled_at: None,
+            removed_at: None,
         })
         .collect();
     let (a, c) = (agents.clone(), channels.clone());

@@ -37,6 +37,7 @@ async fn bot_channel(server: &BenchServer, account_id: &str) -> Result<String, S
         allowed_origins: Vec::new(),
         created_at: at,
         disabled_at: None,
+        removed_at: None,
     };
     let secret = ChannelSecretRecord {
         channel_id: channel.id.clone(),

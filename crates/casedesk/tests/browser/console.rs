@@ -603,4 +603,47 @@ async fn desktop_notifications_and_channel_rename(app: &TestApp, b: &Browser) {
         Some(json!({"name": channel["name"]})),
     )
     .await;
+
+    // A channel no longer used is removed after a question: it leaves
+    // Settings, and its case keeps its name, marked removed.
+    let old = app
+        .ok(
+            Method::POST,
+            "/api/v1/channels",
+            Some(json!({"kind": "api", "name": "Old line"})),
+        )
+        .await;
+    let old_id = s(&old["id"]);
+    let (st, v) = app
+        .raw(
+            Method::POST,
+            &format!("/api/v1/channels/{old_id}/inbound"),
+            Some(&s(&old["inbound_token"])),
+            Some(json!({"type": "message", "message_id": "old-1",
+                "customer": {"id": "old-customer"}, "text": "Via the old line"})),
+        )
+        .await;
+    assert!(st.is_success(), "{v}");
+    let old_case = s(&v["case_id"]);
+    let old_row = format!(".channel-item[data-id='{old_id}']");
+    // The page reads the channels when it loads.
+    b.goto("/#/settings").await;
+    b.js("location.reload()").await;
+    b.wait_css(&old_row).await;
+    b.click(&format!("{old_row} [data-test=channel-remove]"))
+        .await;
+    b.wait_text("[data-test=dialog]", "cannot be undone").await;
+    b.click("[data-test=channel-remove-confirm]").await;
+    b.wait_gone(&old_row).await;
+    let listed = app.ok(Method::GET, "/api/v1/channels", None).await;
+    let removed = listed["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|c| c["id"] == old_id.as_str())
+        .expect("still listed")
+        .clone();
+    assert_eq!(removed["removed"], true, "{removed}");
+    open_case(b, &old_case).await;
+    b.wait_text(".case-header", "Old line (removed)").await;
 }

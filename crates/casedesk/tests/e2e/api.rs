@@ -421,6 +421,7 @@ async fn openapi_lists_every_route(backend: Backend) {
         ("patch", "/api/v1/rules/{id}"),
         ("delete", "/api/v1/rules/{id}"),
         ("patch", "/api/v1/channels/{id}"),
+        ("delete", "/api/v1/channels/{id}"),
         ("get", "/api/v1/channels/{id}/deliveries"),
         ("post", "/api/v1/deliveries/{id}/redeliver"),
         ("post", "/api/v1/widget/{channel_id}/visitors"),

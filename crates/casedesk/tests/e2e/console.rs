@@ -15,6 +15,7 @@ on_both!(
     errors_carry_their_code_and_values,
     a_visitors_page_is_kept_without_its_query,
     a_channel_turned_off_takes_nothing_in_until_turned_on,
+    a_removed_channel_keeps_its_cases_and_takes_nothing_in,
 );
 
 async fn reply_as(app: &TestApp, token: &str, case_id: &str, text: &str) {
@@ -182,6 +183,61 @@ async fn a_wrong_password_has_its_own_code(backend: Backend) {
     assert_eq!(v["error"]["code"], "invalid_credentials", "{v}");
 }
 
+async fn a_removed_channel_keeps_its_cases_and_takes_nothing_in(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let case = s(&app.customer_says("rm-1", "rm-1a", "Before").await["case_id"]);
+    let path = format!("/api/v1/channels/{}", app.channel_id);
+    // Only admins remove channels.
+    let (_, token) = app.new_agent("ada@example.com").await;
+    let (st, _) = app.raw(Method::DELETE, &path, Some(&token), None).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, v) = app.call(Method::DELETE, &path, None).await;
+    assert_eq!(st, StatusCode::NO_CONTENT, "{v}");
+    // Still listed, marked, so its cases keep its name; turned off too.
+    let listed = app.ok(Method::GET, "/api/v1/channels", None).await;
+    let channel = listed["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|c| c["id"] == app.channel_id.as_str())
+        .expect("the removed channel is listed")
+        .clone();
+    assert_eq!(channel["removed"], true, "{channel}");
+    assert_eq!(channel["disabled"], true, "{channel}");
+    // Nothing comes in, and the sender is told not to try again.
+    let (st, v) = app
+        .inbound(json!({"type": "message", "message_id": "rm-1b",
+            "customer": {"id": "rm-1"}, "text": "After"}))
+        .await;
+    assert_eq!(st, StatusCode::GONE, "{v}");
+    assert_eq!(v["error"]["code"], "channel_removed");
+    let texts: Vec<Value> = app
+        .messages(&case)
+        .await
+        .iter()
+        .map(|m| m["text"].clone())
+        .collect();
+    assert_eq!(texts, vec![json!("Before")]);
+    // The case stays, with its channel.
+    let got = app
+        .ok(Method::GET, &format!("/api/v1/cases/{case}"), None)
+        .await;
+    assert_eq!(got["channel_id"], app.channel_id.as_str());
+    // It cannot be changed or turned on again; removing it again is fine.
+    for body in [json!({"disabled": false}), json!({"name": "Back"})] {
+        let (st, v) = app.call(Method::PATCH, &path, Some(body)).await;
+        assert_eq!(st, StatusCode::CONFLICT, "{v}");
+        assert_eq!(v["error"]["code"], "channel_removed");
+    }
+    let (st, _) = app.call(Method::DELETE, &path, None).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    // Another account's channel, or none: 404.
+    let (st, _) = app
+        .call(Method::DELETE, "/api/v1/channels/nope", None)
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+}
+
 async fn a_channel_turned_off_takes_nothing_in_until_turned_on(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let case = s(&app.customer_says("off-1", "off-1a", "Before").await["case_id"]);
@@ -263,7 +319,7 @@ async fn errors_carry_their_code_and_values(backend: Backend) {
             "/api/v1/settings".to_owned(),
             json!({"chat_auto_finish_after_seconds": 0}),
             "timer_out_of_range",
-            json!({"min": 1, "max": 366 * 24 * 3600}),
+            json!({"field": "chat_auto_finish_after_seconds", "min": 1, "max": 366 * 24 * 3600}),
         ),
         (
             Method::POST,
@@ -298,6 +354,110 @@ async fn errors_carry_their_code_and_values(backend: Backend) {
                 .is_some_and(|m| !m.is_empty())
         );
     }
+    // What a rule, template, schedule, channel or query gets wrong has its
+    // own code too, with where it is (which condition or action, which
+    // day, which field) among the values: no catch-all `invalid`.
+    let rule = |conditions: Value, actions: Value| {
+        json!({"name": "r", "trigger": {"type": "case_created"},
+            "conditions": conditions, "actions": actions})
+    };
+    let close = json!([{"type": "set_status", "status": "closed"}]);
+    let more = [
+        (
+            Method::POST,
+            "/api/v1/rules".to_owned(),
+            Some(rule(
+                json!([{"type": "message_contains", "text": "x"}, {"type": "status_is", "statuses": []}]),
+                close.clone(),
+            )),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "condition_needs_message",
+            json!({"condition": 1}),
+        ),
+        (
+            Method::POST,
+            "/api/v1/rules".to_owned(),
+            Some(rule(
+                json!([]),
+                json!([{"type": "set_status", "status": "open"}, {"type": "add_note", "text": "Hi {{nope}}"}]),
+            )),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "placeholder_unknown",
+            json!({"action": 2, "name": "nope"}),
+        ),
+        (
+            Method::POST,
+            "/api/v1/templates".to_owned(),
+            Some(json!({"name": "t", "body": "Hello {{customer.name"})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "placeholder_unclosed",
+            json!({}),
+        ),
+        (
+            Method::PATCH,
+            "/api/v1/settings".to_owned(),
+            Some(json!({"business_hours": {"mon": [["09:00", "13:00"], ["12:00", "18:00"]]}})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "hours_overlap",
+            json!({"day": "mon", "first": "09:00–13:00", "second": "12:00–18:00"}),
+        ),
+        (
+            Method::POST,
+            "/api/v1/channels".to_owned(),
+            Some(json!({"name": "Bot", "kind": "telegram"})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "field_required",
+            json!({"field": "bot_token"}),
+        ),
+        (
+            Method::GET,
+            "/api/v1/cases?limit=0".to_owned(),
+            None,
+            StatusCode::BAD_REQUEST,
+            "limit_out_of_range",
+            json!({"min": 1, "max": 200}),
+        ),
+        (
+            Method::GET,
+            "/api/v1/stats?from=2026-11-01&to=2026-11-30&group_by=month".to_owned(),
+            None,
+            StatusCode::BAD_REQUEST,
+            "unknown_value",
+            json!({"name": "group_by", "value": "month"}),
+        ),
+    ];
+    for (method, path, body, status, code, params) in more {
+        let (st, v) = app.call(method.clone(), &path, body).await;
+        assert_eq!(st, status, "{method} {path}: {v}");
+        assert_eq!(v["error"]["code"], code, "{method} {path}: {v}");
+        for (name, value) in params.as_object().expect("an object") {
+            assert_eq!(&v["error"]["params"][name], value, "{name} of {v}");
+        }
+    }
+    // A change that no longer fits the rest of the rule: 409, naming the
+    // cause and where it is.
+    let r = app
+        .ok(
+            Method::POST,
+            "/api/v1/rules",
+            Some(rule(
+                json!([]),
+                json!([{"type": "send_reply", "text": "On it"}]),
+            )),
+        )
+        .await;
+    let (st, v) = app
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/rules/{}", s(&r["id"])),
+            Some(json!({"trigger": {"type": "agent_replied"}})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CONFLICT, "{v}");
+    assert_eq!(v["error"]["code"], "rule_conflict");
+    assert_eq!(v["error"]["params"]["cause"], "reply_on_agent_reply", "{v}");
+    assert_eq!(v["error"]["params"]["action"], 1, "{v}");
+
     // A reply without text: its code, no values to give.
     let case = s(&app.customer_says("e1", "e1a", "Hi").await["case_id"]);
     let (st, v) = app

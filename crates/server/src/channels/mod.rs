@@ -170,11 +170,20 @@ pub enum Attempt {
 /// A channel an admin turned off takes nothing in: its webhook, widget,
 /// MIME endpoint and bot webhook answer `409 channel_disabled` (the sender
 /// may try again later), its bot and mailbox are not polled. Replies to
-/// its existing cases still go out.
+/// its existing cases still go out. A removed channel answers `410
+/// channel_removed`: there is no point in trying again.
 pub fn takes_in(channel: &ChannelRecord) -> Result<(), crate::error::AppError> {
+    use crate::error::AppError;
+    if channel.removed_at.is_some() {
+        return Err(AppError::new(
+            axum::http::StatusCode::GONE,
+            "channel_removed",
+            "this channel has been removed",
+        ));
+    }
     match channel.disabled_at {
         None => Ok(()),
-        Some(_) => Err(crate::error::AppError::conflict(
+        Some(_) => Err(AppError::conflict(
             "channel_disabled",
             "this channel is turned off; an admin can turn it on in Settings",
         )),

@@ -129,7 +129,10 @@ pub fn client_id(given: Option<String>) -> Result<String, AppError> {
         {
             Ok(id)
         }
-        Some(_) => Err(AppError::invalid(
+        Some(_) => Err(AppError::field_length(
+            "client_id",
+            1,
+            100,
             "client_id must be 1 to 100 printable ASCII characters",
         )),
         None => Ok(new_id()),
@@ -274,9 +277,14 @@ pub(crate) fn clean(field: &str, v: Option<String>) -> Result<Option<String>, Ap
     if let Some(s) = &v
         && (s.chars().count() > MAX_USER_FIELD || s.chars().any(char::is_control))
     {
-        return Err(AppError::invalid(format!(
-            "{field} must be at most {MAX_USER_FIELD} characters without control characters"
-        )));
+        return Err(AppError::field_length(
+            field,
+            0,
+            MAX_USER_FIELD,
+            format!(
+                "{field} must be at most {MAX_USER_FIELD} characters without control characters"
+            ),
+        ));
     }
     Ok(v)
 }
@@ -297,7 +305,8 @@ pub async fn create_visitor(
         .map(|e| crate::auth::normalize_email(&e))
         .transpose()?;
     if email.is_some() && user_id.is_none() {
-        return Err(AppError::invalid(
+        return Err(AppError::invalid_as(
+            "email_needs_signed_user",
             "email is taken only from a signed user (with user_id and user_hash)",
         ));
     }

@@ -21,12 +21,18 @@ pub async fn check_uri(req: Request, next: Next) -> Response {
     }
 }
 
+fn not_utf8(field: &str, message: impl Into<String>) -> AppError {
+    AppError::new(StatusCode::BAD_REQUEST, "utf8_invalid", message)
+        .with(serde_json::json!({ "field": field }))
+}
+
 fn uri_problem(uri: &axum::http::Uri) -> Option<AppError> {
     let path = percent_decode(uri.path().as_bytes()).collect::<Vec<u8>>();
     match std::str::from_utf8(&path) {
-        Err(_) => return Some(AppError::bad_request("the request path is not valid UTF-8")),
+        Err(_) => return Some(not_utf8("path", "the request path is not valid UTF-8")),
         Ok(p) if p.contains('\0') => {
-            return Some(AppError::invalid(
+            return Some(AppError::nul_character(
+                "path",
                 "the request path must not contain NUL characters",
             ));
         }
@@ -42,14 +48,14 @@ fn uri_problem(uri: &axum::http::Uri) -> Option<AppError> {
         for part in [name.as_slice(), decode_form(value).as_slice()] {
             match std::str::from_utf8(part) {
                 Err(_) => {
-                    return Some(AppError::bad_request(format!(
-                        "query parameter `{shown}` is not valid UTF-8"
-                    )));
+                    return Some(not_utf8(
+                        &shown,
+                        format!("query parameter `{shown}` is not valid UTF-8"),
+                    ));
                 }
                 Ok(text) if text.contains('\0') => {
-                    return Some(AppError::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "invalid",
+                    return Some(AppError::nul_character(
+                        &shown,
                         format!("query parameter `{shown}` must not contain NUL characters"),
                     ));
                 }

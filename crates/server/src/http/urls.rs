@@ -68,25 +68,30 @@ pub fn is_origin(origin: &str) -> bool {
 /// of http(s), no path.
 pub fn parse_origins(origins: &[String]) -> Result<Vec<String>, AppError> {
     if origins.len() > MAX_ORIGINS {
-        return Err(AppError::invalid(format!(
-            "at most {MAX_ORIGINS} allowed origins"
-        )));
+        return Err(AppError::invalid_as(
+            "too_many_origins",
+            format!("at most {MAX_ORIGINS} allowed origins"),
+        )
+        .with(serde_json::json!({ "max": MAX_ORIGINS })));
     }
     let mut out = Vec::new();
     for o in origins {
+        let bad = || {
+            AppError::invalid_as(
+                "origin_invalid",
+                format!(
+                    "`{o}` is not an origin like https://shop.example (scheme, host and port only)"
+                ),
+            )
+            .with(serde_json::json!({ "value": o }))
+        };
         if !is_origin(o) {
-            return Err(AppError::invalid(format!(
-                "`{o}` is not an origin like https://shop.example"
-            )));
+            return Err(bad());
         }
-        let url = reqwest::Url::parse(o.trim()).map_err(|_| {
-            AppError::invalid(format!("`{o}` is not an origin like https://shop.example"))
-        })?;
+        let url = reqwest::Url::parse(o.trim()).map_err(|_| bad())?;
         let bare = url.path() == "/" && url.query().is_none() && url.fragment().is_none();
         if !matches!(url.scheme(), "http" | "https") || url.host().is_none() || !bare {
-            return Err(AppError::invalid(format!(
-                "`{o}` is not an origin like https://shop.example (scheme, host and port only)"
-            )));
+            return Err(bad());
         }
         let origin = url.origin().ascii_serialization();
         if !out.contains(&origin) {
@@ -98,15 +103,19 @@ pub fn parse_origins(origins: &[String]) -> Result<Vec<String>, AppError> {
 
 /// The server's public address: an http(s) URL without query, no trailing `/`.
 pub fn parse_public_url(url: &str) -> Result<String, AppError> {
-    let parsed = reqwest::Url::parse(url.trim())
-        .map_err(|e| AppError::invalid(format!("public URL `{url}`: {e}")))?;
+    let bad = || {
+        AppError::invalid_as(
+            "public_url_invalid",
+            format!("public URL `{url}` must be an http(s) URL like https://help.example"),
+        )
+        .with(serde_json::json!({ "value": url }))
+    };
+    let parsed = reqwest::Url::parse(url.trim()).map_err(|_| bad())?;
     if !matches!(parsed.scheme(), "http" | "https")
         || parsed.host().is_none()
         || parsed.query().is_some()
     {
-        return Err(AppError::invalid(format!(
-            "public URL `{url}` must be an http(s) URL like https://help.example"
-        )));
+        return Err(bad());
     }
     Ok(parsed.as_str().trim_end_matches('/').to_owned())
 }

@@ -32,10 +32,6 @@ impl ActionRun {
     }
 }
 
-fn render_or_422(text: &str, values: &PlaceholderValues) -> Result<String, AppError> {
-    render(text, values).map_err(|e| AppError::invalid(format!("the text is invalid: {e}")))
-}
-
 /// Puts a label on a case or takes it off; `None` when there was nothing
 /// to do. An unknown label is `404`.
 pub(crate) async fn change_label(
@@ -146,13 +142,12 @@ async fn run_one(
             }
         }
         Action::SetSubject { subject } => {
-            let text = render_or_422(subject, values)?;
-            let subject = Subject::parse(&text)
-                .map_err(|e| AppError::invalid(format!("the new subject: {e}")))?;
+            let text = render(subject, values)?;
+            let subject = Subject::parse(&text)?;
             run.changes.extend(set_subject(case, subject));
         }
         Action::AddNote { text } | Action::SendReply { text } => {
-            let text = render_or_422(text, values)?;
+            let text = render(text, values)?;
             check_text(&text)?;
             let kind = if matches!(action, Action::AddNote { .. }) {
                 AgentMessageKind::Note

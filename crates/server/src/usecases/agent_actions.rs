@@ -28,7 +28,8 @@ pub async fn post_agent_message(
 ) -> Result<MessageRecord, AppError> {
     check_text(&text)?;
     if reply_to.is_some() && kind != AgentMessageKind::Reply {
-        return Err(AppError::invalid(
+        return Err(AppError::invalid_as(
+            "reply_to_on_note",
             "reply_to_message_id is for replies, not notes",
         ));
     }
@@ -50,7 +51,8 @@ pub async fn post_agent_message(
                         && m.author_type == casedesk_domain::AuthorType::Customer
                 });
                 if !fits {
-                    return Err(AppError::invalid(
+                    return Err(AppError::invalid_as(
+                        "reply_to_invalid",
                         "reply_to_message_id must be a customer's message in this case",
                     ));
                 }

@@ -248,8 +248,13 @@ impl Files {
         let mut stream = body.into_data_stream();
         let (mut size, mut hash, mut head) = (0u64, Sha256::new(), Vec::new());
         while let Some(chunk) = stream.next().await {
-            let chunk =
-                chunk.map_err(|e| AppError::bad_request(format!("reading the upload: {e}")))?;
+            let chunk = chunk.map_err(|e| {
+                AppError::new(
+                    StatusCode::BAD_REQUEST,
+                    "upload_interrupted",
+                    format!("reading the upload: {e}"),
+                )
+            })?;
             size += chunk.len() as u64;
             if size > max_bytes {
                 return Err(too_large(max_bytes));

@@ -431,7 +431,10 @@ pub struct InboundReaction {
 pub fn check_emoji(emoji: &str) -> Result<String, AppError> {
     let emoji = emoji.trim();
     if emoji.is_empty() || emoji.chars().count() > 16 {
-        return Err(AppError::invalid("emoji must be 1 to 16 characters"));
+        return Err(
+            AppError::invalid_as("emoji_invalid", "emoji must be 1 to 16 characters")
+                .with(serde_json::json!({ "max": 16 })),
+        );
     }
     Ok(emoji.to_owned())
 }

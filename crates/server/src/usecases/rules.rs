@@ -54,7 +54,7 @@ async fn check_rule(
     conditions: &[Condition],
     actions: &[Action],
 ) -> Result<(), AppError> {
-    validate_rule(trigger, conditions, actions).map_err(|e| AppError::invalid(e.0))?;
+    validate_rule(trigger, conditions, actions)?;
     check_references(tx, account_id, conditions, actions).await
 }
 
@@ -153,9 +153,11 @@ pub async fn update_rule(
     if p.position
         .is_some_and(|n| !(-MAX_POSITION..=MAX_POSITION).contains(&n))
     {
-        return Err(AppError::invalid(format!(
-            "position must be between -{MAX_POSITION} and {MAX_POSITION}"
-        )));
+        return Err(AppError::invalid_as(
+            "position_out_of_range",
+            format!("position must be between -{MAX_POSITION} and {MAX_POSITION}"),
+        )
+        .with(serde_json::json!({ "min": -MAX_POSITION, "max": MAX_POSITION })));
     }
     // What the change says must fit together on its own (`422`); whether it
     // fits the parts of the rule it leaves alone is checked below (`409`).
@@ -163,8 +165,7 @@ pub async fn update_rule(
         p.trigger.as_ref(),
         p.conditions.as_deref(),
         p.actions.as_deref(),
-    )
-    .map_err(|e| AppError::invalid(e.0))?;
+    )?;
     let clock = app.clock.clone();
     write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
@@ -200,12 +201,8 @@ pub async fn update_rule(
             // what it says (rules saved before a stricter check stay
             // manageable).
             if content_changed || rule.enabled {
-                validate_rule(&rule.trigger, &rule.conditions, &rule.actions).map_err(|e| {
-                    AppError::conflict(
-                        "rule_conflict",
-                        format!("the change does not fit the rest of the rule: {}", e.0),
-                    )
-                })?;
+                validate_rule(&rule.trigger, &rule.conditions, &rule.actions)
+                    .map_err(AppError::rule_conflict)?;
                 check_references(tx, &account_id, &rule.conditions, &rule.actions).await?;
             }
             let at = clock.now();

@@ -38,23 +38,14 @@ fn taken(name: &str) -> impl Fn(StoreError) -> AppError + '_ {
 
 // ---------------------------------------------------------------- labels
 
-fn bad_label_name(e: casedesk_domain::ParseError) -> AppError {
-    AppError::invalid_as("label_name_invalid", e.0)
-        .with(serde_json::json!({ "max": LabelName::MAX_CHARS }))
-}
-
-fn bad_color(e: casedesk_domain::ParseError) -> AppError {
-    AppError::invalid_as("color_invalid", e.0)
-}
-
 pub async fn create_label(
     app: &AppState,
     account_id: String,
     name: &str,
     color: Option<&str>,
 ) -> Result<LabelRecord, AppError> {
-    let name = LabelName::parse(name).map_err(bad_label_name)?;
-    let color = color.map(parse_color).transpose().map_err(bad_color)?;
+    let name = LabelName::parse(name)?;
+    let color = color.map(parse_color).transpose()?;
     let label = LabelRecord {
         id: new_id(),
         account_id,
@@ -84,14 +75,8 @@ pub async fn update_label(
     name: Option<&str>,
     color: Option<Option<&str>>,
 ) -> Result<LabelRecord, AppError> {
-    let name = name
-        .map(LabelName::parse)
-        .transpose()
-        .map_err(bad_label_name)?;
-    let color = color
-        .map(|c| c.map(parse_color).transpose())
-        .transpose()
-        .map_err(bad_color)?;
+    let name = name.map(LabelName::parse).transpose()?;
+    let color = color.map(|c| c.map(parse_color).transpose()).transpose()?;
     write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
             let mut label = tx
@@ -229,10 +214,8 @@ async fn check_template(
     account_id: &str,
     input: &TemplateInput,
 ) -> Result<String, AppError> {
-    let name = parse_template_name(&input.name).map_err(|e| {
-        AppError::invalid_as("template_name_invalid", e.0).with(serde_json::json!({ "max": 100 }))
-    })?;
-    validate_template_parts(&input.body, &input.actions).map_err(|e| AppError::invalid(e.0))?;
+    let name = parse_template_name(&input.name)?;
+    validate_template_parts(&input.body, &input.actions)?;
     check_action_references(tx, account_id, &input.actions).await?;
     Ok(name)
 }
@@ -464,8 +447,7 @@ pub async fn apply_template(
             let mut run = ActionRun::default();
             let mut reply = None;
             if !template.body.trim().is_empty() {
-                let text = render(&template.body, &values)
-                    .map_err(|e| AppError::invalid(format!("the template is invalid: {e}")))?;
+                let text = render(&template.body, &values)?;
                 check_text(&text)?;
                 let posted = add_agent_message(
                     tx,

@@ -96,6 +96,7 @@ pub(crate) fn channel(id: &str, account_id: &str) -> ChannelRecord {
         allowed_origins: vec!["https://shop.example".into()],
         created_at: t(2),
         disabled_at: None,
+        removed_at: None,
     }
 }
 

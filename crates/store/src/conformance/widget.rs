@@ -10,9 +10,12 @@ pub async fn widget_visitors_channels_and_conversations(store: Arc<dyn Store>) {
     let store = &*store;
     let a = world(store, "wid-a").await;
     world(store, "wid-b").await;
-    // Channel settings: name, webhook and allowed origins change together.
+    // Channel settings: name, webhook, allowed origins, turned off and
+    // removed change together.
     let mut ch = channel("wid-a-ch", "wid-a");
     ch.name = "Site chat".into();
+    ch.disabled_at = Some(t_micros(3, 1));
+    ch.removed_at = Some(t_micros(3, 2));
     ch.webhook_url = None;
     ch.allowed_origins = vec!["https://a.example".into(), "http://localhost:3000".into()];
     let (c1, mut foreign) = (ch.clone(), ch.clone());

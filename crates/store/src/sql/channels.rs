@@ -22,7 +22,7 @@ impl<S: Sql + ?Sized> ChannelTx for S {
         let origins = codec::origins_json(&c.allowed_origins)?;
         self.execute(
             &format!(
-                "INSERT INTO channels ({CHANNEL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                "INSERT INTO channels ({CHANNEL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
             ),
             &[
                 id,
@@ -34,6 +34,7 @@ impl<S: Sql + ?Sized> ChannelTx for S {
                 created_at,
                 origins,
                 c.disabled_at.into(),
+                c.removed_at.into(),
             ],
         )
         .await
@@ -63,7 +64,7 @@ impl<S: Sql + ?Sized> ChannelTx for S {
         let [account, id, name, webhook] = args![&c.account_id, &c.id, &c.name, &c.webhook_url];
         self.found(
             "UPDATE channels SET name = $3, webhook_url = $4, allowed_origins = $5, \
-             disabled_at = $6 WHERE account_id = $1 AND id = $2",
+             disabled_at = $6, removed_at = $7 WHERE account_id = $1 AND id = $2",
             &[
                 account,
                 id,
@@ -71,6 +72,7 @@ impl<S: Sql + ?Sized> ChannelTx for S {
                 webhook,
                 codec::origins_json(&c.allowed_origins)?,
                 c.disabled_at.into(),
+                c.removed_at.into(),
             ],
         )
         .await

@@ -22,7 +22,7 @@ pub(crate) const ACCOUNT_COLUMNS: &str = "id, name, chat_auto_finish_after_secon
 pub(crate) const AGENT_COLUMNS: &str =
     "id, account_id, email, name, role, password_hash, created_at, disabled_at, deleted_at";
 pub(crate) const TOKEN_COLUMNS: &str = "token_hash, account_id, agent_id, created_at, expires_at";
-pub(crate) const CHANNEL_COLUMNS: &str = "id, account_id, kind, name, webhook_url, inbound_token, created_at, allowed_origins, disabled_at";
+pub(crate) const CHANNEL_COLUMNS: &str = "id, account_id, kind, name, webhook_url, inbound_token, created_at, allowed_origins, disabled_at, removed_at";
 pub const CUSTOMER_COLUMNS: &str = "id, account_id, channel_id, external_id, name, email, latest_case_id, created_at, language, \
      person_id, page";
 pub(crate) const VISITOR_COLUMNS: &str = "token_hash, account_id, channel_id, customer_id, \
@@ -125,6 +125,7 @@ pub(crate) fn channel(row: &Row) -> R<ChannelRecord> {
         allowed_origins: row.opt_json("allowed_origins")?.unwrap_or_default(),
         created_at: row.get("created_at")?,
         disabled_at: row.get("disabled_at")?,
+        removed_at: row.get("removed_at")?,
     })
 }
 

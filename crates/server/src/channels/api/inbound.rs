@@ -56,9 +56,12 @@ pub const MAX_ID_CHARS: usize = 256;
 
 pub fn check_id(what: &str, id: &str) -> Result<(), AppError> {
     if id.trim().is_empty() || id.chars().count() > MAX_ID_CHARS {
-        return Err(AppError::invalid(format!(
-            "{what} must be 1 to {MAX_ID_CHARS} characters, not all white space"
-        )));
+        return Err(AppError::field_length(
+            what,
+            1,
+            MAX_ID_CHARS,
+            format!("{what} must be 1 to {MAX_ID_CHARS} characters, not all white space"),
+        ));
     }
     Ok(())
 }

@@ -55,11 +55,17 @@ pub fn check_address(address: &str) -> Result<String, AppError> {
     let too_long = address.chars().count() > MAX_ADDRESS;
     let address = address.trim().to_lowercase();
     if too_long || address.parse::<lettre::Address>().is_err() {
-        return Err(AppError::invalid(
+        return Err(AppError::invalid_as(
+            "address_invalid",
             "address must be an e-mail address like support@shop.example",
         ));
     }
     Ok(address)
+}
+
+fn port_invalid(field: &str) -> AppError {
+    AppError::invalid_as("port_invalid", format!("{field} must be 1 to 65535"))
+        .with(serde_json::json!({ "field": field }))
 }
 
 /// A host name or IP address, nothing that could be a URL or a path.
@@ -72,9 +78,11 @@ fn check_host(host: &str, what: &str) -> Result<String, AppError> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
     if !ok {
-        return Err(AppError::invalid(format!(
-            "{what}.host must be a host name like smtp.shop.example"
-        )));
+        return Err(AppError::invalid_as(
+            "host_invalid",
+            format!("{what}.host must be a host name like smtp.shop.example"),
+        )
+        .with(serde_json::json!({ "field": format!("{what}.host") })));
     }
     Ok(host)
 }
@@ -93,25 +101,31 @@ fn smtp(input: SmtpInput, kept: Option<&str>) -> Result<(Smtp, Option<String>), 
         Security::None => 25,
     });
     if port == 0 {
-        return Err(AppError::invalid("smtp.port must be 1 to 65535"));
+        return Err(port_invalid("smtp.port"));
     }
     if input
         .user
         .as_ref()
         .is_some_and(|u| u.chars().count() > MAX_USER)
     {
-        return Err(AppError::invalid(format!(
-            "smtp.user must be at most {MAX_USER} characters"
-        )));
+        return Err(AppError::field_length(
+            "smtp.user",
+            0,
+            MAX_USER,
+            format!("smtp.user must be at most {MAX_USER} characters"),
+        ));
     }
     if input
         .password
         .as_ref()
         .is_some_and(|p| p.chars().count() > MAX_PASSWORD)
     {
-        return Err(AppError::invalid(format!(
-            "smtp.password must be at most {MAX_PASSWORD} characters"
-        )));
+        return Err(AppError::field_length(
+            "smtp.password",
+            0,
+            MAX_PASSWORD,
+            format!("smtp.password must be at most {MAX_PASSWORD} characters"),
+        ));
     }
     let user = input
         .user
@@ -123,7 +137,10 @@ fn smtp(input: SmtpInput, kept: Option<&str>) -> Result<(Smtp, Option<String>), 
         .or_else(|| kept.map(str::to_owned))
         .filter(|_| user.is_some() || kept.is_none());
     if password.is_some() && user.is_none() {
-        return Err(AppError::invalid("smtp.password needs smtp.user"));
+        return Err(AppError::invalid_as(
+            "password_needs_user",
+            "smtp.password needs smtp.user",
+        ));
     }
     Ok((
         Smtp {
@@ -149,13 +166,16 @@ fn imap(input: ImapInput, kept: Option<&str>) -> Result<(Imap, String), AppError
         Security::Starttls | Security::None => 143,
     });
     if port == 0 {
-        return Err(AppError::invalid("imap.port must be 1 to 65535"));
+        return Err(port_invalid("imap.port"));
     }
     let user = input.user.trim().to_owned();
     if user.is_empty() || input.user.chars().count() > MAX_USER {
-        return Err(AppError::invalid(format!(
-            "imap.user must be 1 to {MAX_USER} characters"
-        )));
+        return Err(AppError::field_length(
+            "imap.user",
+            1,
+            MAX_USER,
+            format!("imap.user must be 1 to {MAX_USER} characters"),
+        ));
     }
     let password = input
         .password
@@ -163,17 +183,23 @@ fn imap(input: ImapInput, kept: Option<&str>) -> Result<(Imap, String), AppError
         .or_else(|| kept.map(str::to_owned))
         .unwrap_or_default();
     if password.is_empty() || password.chars().count() > MAX_PASSWORD {
-        return Err(AppError::invalid(format!(
-            "imap.password must be 1 to {MAX_PASSWORD} characters"
-        )));
+        return Err(AppError::field_length(
+            "imap.password",
+            1,
+            MAX_PASSWORD,
+            format!("imap.password must be 1 to {MAX_PASSWORD} characters"),
+        ));
     }
     let raw_folder = input.folder.unwrap_or_default();
     let folder = raw_folder.trim();
     let folder = if folder.is_empty() { "INBOX" } else { folder };
     if raw_folder.chars().count() > MAX_FOLDER || folder.chars().any(char::is_control) {
-        return Err(AppError::invalid(format!(
-            "imap.folder must be a folder name of at most {MAX_FOLDER} characters"
-        )));
+        return Err(AppError::field_length(
+            "imap.folder",
+            1,
+            MAX_FOLDER,
+            format!("imap.folder must be a folder name of at most {MAX_FOLDER} characters"),
+        ));
     }
     Ok((
         Imap {
@@ -263,6 +289,7 @@ pub async fn connect(
         allowed_origins: Vec::new(),
         created_at: at,
         disabled_at: None,
+        removed_at: None,
     };
     let settings = Settings {
         address,

@@ -69,7 +69,7 @@ pub async fn store_letter(
 ) -> Result<Received, AppError> {
     let files = attachments::configured(app)?;
     if raw.iter().all(u8::is_ascii_whitespace) {
-        return Err(AppError::invalid("the letter is empty"));
+        return Err(AppError::invalid_as("letter_empty", "the letter is empty"));
     }
     let key = casedesk_mail::key(&raw);
     let sender = casedesk_mail::letter::sender_address(&raw).unwrap_or_default();

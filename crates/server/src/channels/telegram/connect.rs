@@ -46,7 +46,8 @@ fn check_token(token: &str) -> Result<&str, AppError> {
                     .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
         });
     if !well_formed {
-        return Err(AppError::invalid(
+        return Err(AppError::invalid_as(
+            "bot_token_malformed",
             "bot_token must be a token from @BotFather, like 123456789:AAH…",
         ));
     }
@@ -56,7 +57,8 @@ fn check_token(token: &str) -> Result<&str, AppError> {
 /// A Bot API failure while connecting, for the admin who asked.
 pub fn api_error(e: ApiError) -> AppError {
     match e {
-        ApiError::Unauthorized(_) => AppError::invalid(
+        ApiError::Unauthorized(_) => AppError::invalid_as(
+            "bot_token_unknown",
             "bot_token: Telegram does not know this token; copy it again from @BotFather",
         ),
         ApiError::Unavailable(why) | ApiError::Protocol(why) => AppError::new(
@@ -120,6 +122,7 @@ pub async fn connect(
         allowed_origins: Vec::new(),
         created_at: at,
         disabled_at: None,
+        removed_at: None,
     };
     let info = BotInfo {
         bot_id: me.id,

@@ -447,7 +447,9 @@ pub async fn create_channel(
     if body.kind != ChannelKind::Email
         && (body.address.is_some() || body.smtp.is_some() || body.imap.is_some())
     {
-        return Err(AppError::invalid(
+        return Err(AppError::field_not_for_kind(
+            "address, smtp, imap",
+            body.kind.as_str(),
             "address, smtp and imap are for e-mail channels",
         ));
     }
@@ -456,14 +458,15 @@ pub async fn create_channel(
             || body.bot_token.is_some()
             || !body.allowed_origins.is_empty()
         {
-            return Err(AppError::invalid(
+            return Err(AppError::field_not_for_kind(
+                "webhook_url, allowed_origins",
+                "email",
                 "an e-mail channel takes address, smtp and imap: it replies by mail",
             ));
         }
-        let address = body
-            .address
-            .as_deref()
-            .ok_or_else(|| AppError::invalid("an e-mail channel needs its address"))?;
+        let address = body.address.as_deref().ok_or_else(|| {
+            AppError::field_required("address", "an e-mail channel needs its address")
+        })?;
         let (channel, settings, secrets) = crate::channels::email::connect::connect(
             &app,
             agent.account_id(),
@@ -478,18 +481,23 @@ pub async fn create_channel(
         return Ok((StatusCode::CREATED, axum::Json(dto)));
     }
     if body.kind != ChannelKind::Widget && !body.allowed_origins.is_empty() {
-        return Err(AppError::invalid("allowed_origins is for widget channels"));
+        return Err(AppError::field_not_for_kind(
+            "allowed_origins",
+            body.kind.as_str(),
+            "allowed_origins is for widget channels",
+        ));
     }
     if body.kind == ChannelKind::Telegram {
         if body.webhook_url.is_some() {
-            return Err(AppError::invalid(
+            return Err(AppError::field_not_for_kind(
+                "webhook_url",
+                "telegram",
                 "webhook_url is for api channels: a Telegram channel replies through its bot",
             ));
         }
-        let token = body
-            .bot_token
-            .as_deref()
-            .ok_or_else(|| AppError::invalid("a Telegram channel needs its bot_token"))?;
+        let token = body.bot_token.as_deref().ok_or_else(|| {
+            AppError::field_required("bot_token", "a Telegram channel needs its bot_token")
+        })?;
         let (channel, info) =
             crate::channels::telegram::connect::connect(&app, agent.account_id(), name, token)
                 .await?;
@@ -498,7 +506,11 @@ pub async fn create_channel(
         return Ok((StatusCode::CREATED, axum::Json(dto)));
     }
     if body.bot_token.is_some() {
-        return Err(AppError::invalid("bot_token is for Telegram channels"));
+        return Err(AppError::field_not_for_kind(
+            "bot_token",
+            body.kind.as_str(),
+            "bot_token is for Telegram channels",
+        ));
     }
     let allowed_origins = crate::http::urls::parse_origins(&body.allowed_origins)?;
     let webhook_url = body
@@ -516,6 +528,7 @@ pub async fn create_channel(
         allowed_origins,
         created_at: app.clock.now(),
         disabled_at: None,
+        removed_at: None,
     };
     let c = channel.clone();
     write::<_, StoreError, _>(&*app.store, move |tx| {
@@ -543,7 +556,7 @@ fn channel_dto(app: &App, c: &ChannelRecord, show_token: bool, headers: &HeaderM
 #[utoipa::path(patch, path = "/api/v1/channels/{id}", tag = "channels",
     params(("id" = String, Path)), request_body = PatchChannel,
     responses((status = 200, body = ChannelDto), (status = 403), (status = 404),
-        (status = 409, description = "allowed_origins on a channel that is not a widget, webhook_url on a Telegram or e-mail channel, address, smtp or imap on one that is not an e-mail channel"),
+        (status = 409, description = "allowed_origins on a channel that is not a widget, webhook_url on a Telegram or e-mail channel, address, smtp or imap on one that is not an e-mail channel, any change to a removed channel (channel_removed)"),
         (status = 422)))]
 pub async fn patch_channel(
     State(app): State<App>,
@@ -573,6 +586,9 @@ pub async fn patch_channel(
     let (channel, secret, receiving_changed) = write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
             let mut channel = super::own_channel(tx, &account_id, &id).await?;
+            if channel.removed_at.is_some() {
+                return Err(removed());
+            }
             if let Some(name) = name {
                 channel.name = name;
             }
@@ -652,6 +668,48 @@ pub async fn patch_channel(
     Ok(axum::Json(dto))
 }
 
+fn removed() -> AppError {
+    AppError::conflict(
+        "channel_removed",
+        "this channel has been removed; it cannot be changed or turned on",
+    )
+}
+
+#[utoipa::path(delete, path = "/api/v1/channels/{id}", tag = "channels",
+    params(("id" = String, Path)),
+    responses((status = 204, description = "The channel is removed: turned off for good (its \
+        webhook, widget, MIME endpoint and bot webhook answer 410 channel_removed; its bot and \
+        mailbox are no longer polled), hidden in Settings and in the rule editor's choices, \
+        and it cannot be changed or turned on again. Its cases, customers and history \
+        stay, still naming it, and GET /channels lists it with removed: true so they do. \
+        Removing it again changes nothing."),
+        (status = 403), (status = 404)))]
+pub async fn remove_channel(
+    State(app): State<App>,
+    agent: Agent,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    agent.require_admin()?;
+    let account_id = agent.account_id().to_owned();
+    let now = app.clock.now();
+    let channel_id = write::<_, AppError, _>(&*app.store, move |tx| {
+        Box::pin(async move {
+            let mut channel = super::own_channel(tx, &account_id, &id).await?;
+            if channel.removed_at.is_none() {
+                channel.removed_at = Some(now);
+                channel.disabled_at.get_or_insert(now);
+                tx.update_channel(&channel).await?;
+            }
+            Ok(channel.id)
+        })
+    })
+    .await?;
+    app.mailboxes_changed.notify_one();
+    app.telegram_changed.notify_one();
+    app.stop_polling(&channel_id);
+    Ok(StatusCode::NO_CONTENT)
+}
+
 fn settings_dto(account: &AccountRecord) -> SettingsDto {
     SettingsDto {
         chat_auto_finish_after_seconds: account.settings.after_seconds(),
@@ -692,15 +750,13 @@ pub async fn patch_settings(
         .time_zone
         .as_deref()
         .map(str::parse::<AccountTimeZone>)
-        .transpose()
-        .map_err(|e| AppError::invalid(e.0))?;
+        .transpose()?;
     // `Some(None)`: cleared; `Some(Some(_))`: set; `None`: left alone.
     let business_hours: Option<Option<BusinessHours>> = body
         .business_hours
         .clone()
-        .map(|v| v.map(serde_json::from_value::<BusinessHours>).transpose())
-        .transpose()
-        .map_err(|e| AppError::invalid(format!("invalid `business_hours`: {e}")))?;
+        .map(|v| v.map(BusinessHours::from_json).transpose())
+        .transpose()?;
     let account = write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
             let current = tx.get_account(&account_id).await?.settings;
@@ -709,11 +765,7 @@ pub async fn patch_settings(
                     .unwrap_or(current.after_seconds()),
                 body.chat_auto_finish_warning_seconds
                     .unwrap_or(current.warning_seconds()),
-            )
-            .map_err(|e| {
-                AppError::invalid_as("timer_out_of_range", e.0)
-                    .with(serde_json::json!({ "min": 1, "max": AutoFinishSettings::MAX_SECONDS }))
-            })?;
+            )?;
             tx.update_account_settings(&account_id, settings).await?;
             if let Some(tz) = time_zone {
                 tx.update_account_time_zone(&account_id, tz).await?;

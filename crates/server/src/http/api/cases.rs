@@ -32,13 +32,12 @@ fn parse_cursor(
     sort: CaseSort,
     order: SortOrder,
 ) -> Result<(casedesk_domain::Time, String), AppError> {
-    let bad = || AppError::bad_request("cursor is not one this server gave out");
+    let refuse = |message| AppError::new(StatusCode::BAD_REQUEST, "cursor_invalid", message);
+    let bad = || refuse("cursor is not one this server gave out");
     let rest = cursor
         .strip_prefix(cursor_prefix(sort, order))
         .ok_or_else(|| {
-            AppError::bad_request(
-                "cursor belongs to another sort or order; start from the first page",
-            )
+            refuse("cursor belongs to another sort or order; start from the first page")
         })?;
     let (micros, id) = rest.split_once('_').ok_or_else(bad)?;
     let micros: i64 = micros.parse().map_err(|_| bad())?;
@@ -78,7 +77,7 @@ pub async fn list_cases(
 ) -> Result<axum::Json<CaseListDto>, AppError> {
     let limit = q.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
-        return Err(AppError::bad_request("limit must be between 1 and 200"));
+        return Err(AppError::limit_out_of_range(200));
     }
     let sort = match q.sort {
         Some(CaseSortParam::CreatedAt) | None => CaseSort::CreatedAt,
@@ -193,12 +192,7 @@ pub async fn patch_case(
     Json(body): Json<PatchCase>,
 ) -> Result<axum::Json<CaseDto>, AppError> {
     let patch = CasePatch {
-        subject: body
-            .subject
-            .as_deref()
-            .map(Subject::parse)
-            .transpose()
-            .map_err(|e| AppError::invalid(e.0))?,
+        subject: body.subject.as_deref().map(Subject::parse).transpose()?,
         status: body.status,
         assignee_id: body.assignee_id,
     };

@@ -25,7 +25,7 @@ pub async fn list_deliveries(
     let (state, limit) = log_query(
         q.state.as_deref(),
         OutboxState::parse,
-        "pending, delivered or failed",
+        &["pending", "delivered", "failed"],
         q.limit,
     )?;
     let account_id = agent.account_id().to_owned();

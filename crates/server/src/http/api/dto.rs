@@ -199,6 +199,9 @@ pub struct ChannelDto {
     pub created_at: String,
     /// Turned off by an admin: takes nothing in.
     pub disabled: bool,
+    /// Removed by an admin: off for good and no longer offered in Settings
+    /// or for new rules; listed still, so its cases keep its name.
+    pub removed: bool,
     /// Only in the answer to creation: shown once. On a widget channel it
     /// is also the key of the host site's signed user ids.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -339,6 +342,7 @@ impl ChannelDto {
             snippet: None,
             created_at: rfc3339(c.created_at),
             disabled: c.disabled_at.is_some(),
+            removed: c.removed_at.is_some(),
             inbound_token: show_token.then(|| c.inbound_token.clone()),
             telegram: None,
             email: None,

@@ -404,9 +404,11 @@ fn parse_sort(s: Option<&str>) -> Result<CaseSort, AppError> {
     match s {
         None | Some("created_at") => Ok(CaseSort::CreatedAt),
         Some("last_activity_at") => Ok(CaseSort::LastActivityAt),
-        Some(other) => Err(AppError::bad_request(format!(
-            "unknown sort `{other}`; use created_at or last_activity_at"
-        ))),
+        Some(other) => Err(AppError::unknown_value(
+            "sort",
+            other,
+            &["created_at", "last_activity_at"],
+        )),
     }
 }
 
@@ -414,9 +416,7 @@ fn parse_order(s: Option<&str>) -> Result<SortOrder, AppError> {
     match s {
         None | Some("desc") => Ok(SortOrder::Desc),
         Some("asc") => Ok(SortOrder::Asc),
-        Some(other) => Err(AppError::bad_request(format!(
-            "unknown order `{other}`; use asc or desc"
-        ))),
+        Some(other) => Err(AppError::unknown_value("order", other, &["asc", "desc"])),
     }
 }
 
@@ -438,9 +438,7 @@ pub async fn export_cases(
         },
         Some("xlsx") => Format::Xlsx,
         Some(other) => {
-            return Err(AppError::bad_request(format!(
-                "unknown format `{other}`; use csv or xlsx"
-            )));
+            return Err(AppError::unknown_value("format", other, &["csv", "xlsx"]));
         }
     };
     let filter = CaseFilter {

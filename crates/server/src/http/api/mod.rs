@@ -153,7 +153,7 @@ pub fn router() -> (axum::Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(accounts::set_agent_password))
         .routes(routes!(accounts::clear_login_throttle))
         .routes(routes!(accounts::list_channels, accounts::create_channel))
-        .routes(routes!(accounts::patch_channel))
+        .routes(routes!(accounts::patch_channel, accounts::remove_channel))
         .routes(routes!(deliveries::list_deliveries))
         .routes(routes!(deliveries::redeliver))
         .routes(routes!(telegram::webhook))
@@ -248,7 +248,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
             .await
             .map_err(|e| match e.status() {
                 StatusCode::PAYLOAD_TOO_LARGE => payload_too_large(),
-                _ => AppError::bad_request(e.body_text()),
+                _ => json_invalid(StatusCode::BAD_REQUEST, e.body_text()),
             })?;
         json_body(&bytes).map(Json)
     }
@@ -262,12 +262,16 @@ pub fn json_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     // Every body of the API is an object; serde would also read a struct
     // from an array of its fields (`[null, null]`).
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return Err(AppError::invalid("the body must be a JSON object"));
+        return Err(AppError::invalid_as(
+            "json_not_object",
+            "the body must be a JSON object",
+        ));
     }
     if let Some(field) = crate::http::input::nul_in_json(bytes) {
-        return Err(AppError::invalid(format!(
-            "`{field}` must not contain NUL characters (\\u0000)"
-        )));
+        return Err(AppError::nul_character(
+            &field,
+            format!("`{field}` must not contain NUL characters (\\u0000)"),
+        ));
     }
     Ok(parsed.0)
 }
@@ -311,9 +315,16 @@ fn json_rejection(rejection: JsonRejection) -> AppError {
     match status {
         StatusCode::PAYLOAD_TOO_LARGE => payload_too_large(),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => unsupported_media_type(),
-        StatusCode::UNPROCESSABLE_ENTITY => AppError::invalid(text),
-        _ => AppError::bad_request(text),
+        StatusCode::UNPROCESSABLE_ENTITY => json_invalid(status, text),
+        _ => json_invalid(StatusCode::BAD_REQUEST, text),
     }
+}
+
+/// `json_invalid`: a body that is not the JSON the call takes; `detail`
+/// is the parser's English words (which field, which line).
+fn json_invalid(status: StatusCode, detail: String) -> AppError {
+    AppError::new(status, "json_invalid", detail.clone())
+        .with(serde_json::json!({ "detail": detail }))
 }
 
 /// The address the request came from, when the server knows it: the
@@ -366,22 +377,17 @@ pub(crate) fn client_key(ip: &ClientIp) -> String {
 pub(crate) fn log_query<T>(
     state: Option<&str>,
     parse: fn(&str) -> Option<T>,
-    names: &str,
+    names: &[&str],
     limit: Option<i64>,
 ) -> Result<(Option<T>, i64), AppError> {
     const DEFAULT_LIMIT: i64 = 100;
     const MAX_LIMIT: i64 = 500;
     let state = state
-        .map(|s| {
-            parse(s)
-                .ok_or_else(|| AppError::bad_request(format!("state must be {names}, not `{s}`")))
-        })
+        .map(|s| parse(s).ok_or_else(|| AppError::unknown_value("state", s, names)))
         .transpose()?;
     let limit = limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(AppError::bad_request(format!(
-            "limit must be 1 to {MAX_LIMIT}"
-        )));
+        return Err(AppError::limit_out_of_range(MAX_LIMIT));
     }
     Ok((state, limit))
 }
@@ -409,6 +415,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| Query(q.0))
-            .map_err(|e: QueryRejection| AppError::bad_request(e.body_text()))
+            .map_err(|e: QueryRejection| {
+                let detail = e.body_text();
+                AppError::new(StatusCode::BAD_REQUEST, "query_invalid", detail.clone())
+                    .with(serde_json::json!({ "detail": detail }))
+            })
     }
 }

@@ -147,9 +147,11 @@ fn parse_grouping(s: Option<&str>) -> Result<Grouping, AppError> {
         "week" => Ok(Grouping::Week),
         "agent" => Ok(Grouping::Agent),
         "channel" => Ok(Grouping::Channel),
-        other => Err(AppError::bad_request(format!(
-            "unknown group_by `{other}`; use day, week, agent or channel"
-        ))),
+        other => Err(AppError::unknown_value(
+            "group_by",
+            other,
+            &["day", "week", "agent", "channel"],
+        )),
     }
 }
 
@@ -163,13 +165,22 @@ fn parse_time(name: &str, s: &str, tz: AccountTimeZone, end: bool) -> Result<Tim
         Ok(d) if end => d
             .succ_opt()
             .map(|d| tz.start_of_day(d))
-            .ok_or_else(|| AppError::bad_request(format!("{name} is out of range"))),
+            .ok_or_else(|| bad_time(name, s)),
         Ok(d) => Ok(tz.start_of_day(d)),
-        Err(_) => Err(AppError::bad_request(format!(
+        Err(_) => Err(bad_time(name, s)),
+    }
+}
+
+fn bad_time(name: &str, s: &str) -> AppError {
+    AppError::new(
+        axum::http::StatusCode::BAD_REQUEST,
+        "time_invalid",
+        format!(
             "{name} must be an RFC 3339 time (2026-11-01T00:00:00Z) or a date (2026-11-01), \
              got `{s}`"
-        ))),
-    }
+        ),
+    )
+    .with(serde_json::json!({ "name": name, "value": s }))
 }
 
 #[utoipa::path(get, path = "/api/v1/stats", tag = "reports", params(StatsParams),
@@ -225,9 +236,7 @@ pub async fn stats(
                 names.insert(GroupKey::Channel(c.id.clone()), c.name.clone());
             }
             let buckets: Vec<TimeBucket> = match grouping {
-                Grouping::Day | Grouping::Week => {
-                    time_buckets(from, to, tz, grouping).map_err(|e| AppError::invalid(e.0))?
-                }
+                Grouping::Day | Grouping::Week => time_buckets(from, to, tz, grouping)?,
                 Grouping::Agent | Grouping::Channel => Vec::new(),
             };
             // Keys listed even without data: every bucket, every agent

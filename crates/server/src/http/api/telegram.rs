@@ -97,7 +97,7 @@ pub async fn list_updates(
     let (state, limit) = log_query(
         q.state.as_deref(),
         UpdateState::parse,
-        "pending, processed or failed",
+        &["pending", "processed", "failed"],
         q.limit,
     )?;
     let account_id = agent.account_id().to_owned();

@@ -190,41 +190,32 @@ fn modules_and_strings_are_typed_and_open_to_other_sites() {
 }
 
 /// The error codes the server answers with (the code of each
-/// `AppError::new` and `AppError::conflict`, the rule errors), read from
-/// its sources.
+/// `AppError::new`, `conflict` and `invalid_as`, the rule errors, the
+/// domain's `ParseError`s), read from the sources of the server and the
+/// domain. Every one has its sentence in every language, with the error's
+/// `params` filled in.
 fn server_error_codes() -> BTreeSet<String> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = BTreeSet::new();
-    files_under(&src, &src, &mut files);
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let patterns = [
-        Regex::new(r#"AppError::new\(\s*(?:[\w:]+::)?StatusCode::\w+,\s*"([a-z_]+)""#),
-        Regex::new(r#"AppError::conflict\(\s*"([a-z_]+)""#),
-        Regex::new(r#"AppError::invalid_as\(\s*"([a-z_]+)""#),
-        Regex::new(r#"RuleError::\w+ => "([a-z_]+)""#),
-        Regex::new(r#"Self::new\(\s*StatusCode::\w+,\s*"([a-z_]+)""#),
+        Regex::new(r#"(?:AppError|Self)::new\(\s*[\w:]+,\s*"([a-z_0-9]+)""#),
+        Regex::new(r#"(?:AppError|Self)::(?:conflict|invalid_as)\(\s*"([a-z_0-9]+)""#),
+        Regex::new(r#"RuleError::\w+ => "([a-z_0-9]+)""#),
+        Regex::new(r#"ParseError::new\(\s*"([a-z_0-9]+)""#),
     ]
     .map(|r| r.expect("a regex"));
     let mut codes = BTreeSet::new();
-    for file in files.iter().filter(|f| f.ends_with(".rs")) {
-        let text = std::fs::read_to_string(src.join(file)).expect("a source file");
-        for re in &patterns {
-            codes.extend(re.captures_iter(&text).map(|c| c[1].to_owned()));
+    for src in [manifest.join("src"), manifest.join("../domain/src")] {
+        let mut files = BTreeSet::new();
+        files_under(&src, &src, &mut files);
+        for file in files.iter().filter(|f| f.ends_with(".rs")) {
+            let text = std::fs::read_to_string(src.join(file)).expect("a source file");
+            for re in &patterns {
+                codes.extend(re.captures_iter(&text).map(|c| c[1].to_owned()));
+            }
         }
     }
     codes
 }
-
-/// Codes whose message varies with the request in ways no `params` say
-/// yet (which field is wrong, which id is unknown, what a rule or
-/// template gets wrong): the page shows the server's words for them.
-/// Every other code has its sentence, with the error's `params` filled in.
-const GENERIC_CODES: &[&str] = &[
-    "bad_request",
-    "invalid",
-    "not_found",
-    "conflict",
-    "rule_conflict",
-];
 
 #[test]
 fn every_specific_error_code_is_translated() {
@@ -235,14 +226,15 @@ fn every_specific_error_code_is_translated() {
         "split_unavailable",
         "rate_limited",
         "name_length",
+        "placeholder_unknown",
+        "json_invalid",
+        "field_length",
+        "not_found",
     ] {
         assert!(codes.contains(code), "the scan finds {code:?}: {codes:?}");
     }
     for (lang, strings) in &languages() {
-        for code in codes
-            .iter()
-            .filter(|c| !GENERIC_CODES.contains(&c.as_str()))
-        {
+        for code in &codes {
             assert!(
                 strings.contains_key(&format!("err_{code}")),
                 "the server's error code {code:?} has no err_{code} in i18n/{lang}.json"

@@ -6,9 +6,20 @@
 import { request, parseJson, has, t } from "../shared.js";
 
 /** The message of an error `code`: ours when we have one (with the
- * error's `params`, `{max}` and the like, filled in), else `fallback`. */
+ * error's `params`, `{max}` and the like, filled in), else `fallback`.
+ * A rule change that does not fit the rest of the rule names its `cause`;
+ * an error in one condition or action of a list says which one. */
 export function errorMessage(code, fallback, params) {
-  return has("err_" + code) ? t("err_" + code, params || undefined) : fallback;
+  const p = params || {};
+  if (code === "rule_conflict" && p.cause) {
+    return t("err_rule_conflict") + " " + errorMessage(p.cause, fallback, { ...p, cause: undefined });
+  }
+  if (!has("err_" + code)) return fallback;
+  const where = [];
+  if (p.condition) where.push(t("err_in_condition", { condition: p.condition }));
+  if (p.action) where.push(t("err_in_action", { action: p.action }));
+  where.push(t("err_" + code, p));
+  return where.join(" ");
 }
 
 function cookie(name) {

@@ -4,7 +4,7 @@
 
 import { h, append, clear, t } from "../shared.js";
 import { api } from "./api.js";
-import { state, agentName, channelName } from "./state.js";
+import { state, agentName, channelName, channelLabel } from "./state.js";
 import { attempt, badge, customerLabel, fmtTime, statusLabel, stateLabel } from "./ui.js";
 import { fillLabelOptions, labelChip, labelFilterHref, loadLabels } from "./labels.js";
 import { QUEUES } from "./active.js";
@@ -46,7 +46,7 @@ export function casesPage(main, rawParams) {
     ["active", t("state_active")],
     ["finished", t("state_finished")],
   ]);
-  const channelSel = field("channel_id", [["", t("any")], ...state.channels.map((c) => [c.id, c.name])]);
+  const channelSel = field("channel_id", [["", t("any")], ...state.channels.map((c) => [c.id, channelLabel(c)])]);
   // "Unassigned" is a filter of its own (`unassigned=true`).
   const agentSel = field("assignee_id", [["", t("any")], [NOBODY, t("unassigned")], ...state.agents.map((a) => [a.id, a.name])]);
   if (params.get("unassigned") === "true") agentSel.value = NOBODY;

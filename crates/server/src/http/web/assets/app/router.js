@@ -3,7 +3,7 @@
 // and answering a controller (`onNotice`, `tick`, `dispose`) or nothing.
 
 import { h, clear, t } from "../shared.js";
-import { state } from "./state.js";
+import { state, liveChannels } from "./state.js";
 import { renderActive } from "./active.js";
 
 let pages = {};
@@ -47,7 +47,7 @@ export function route() {
  * to start (the admin's Settings). The sidebar already says when no chat
  * is active; this says what to do. */
 function welcome() {
-  if (!state.channels.length) {
+  if (!liveChannels().length) {
     return h(
       "div",
       { class: "placeholder", "data-test": "welcome" },

@@ -1,6 +1,7 @@
 // What the app holds while an agent is signed in: who they are, the team,
 // the channels and labels, the active chats, and the page on screen.
 
+import { t } from "../shared.js";
 import { api } from "./api.js";
 
 export const state = {
@@ -24,7 +25,18 @@ export function agentName(id) {
 
 export function channelName(id) {
   const c = state.channels.find((x) => x.id === id);
-  return c ? c.name : "";
+  return c ? channelLabel(c) : "";
+}
+
+/** A channel's name, saying so when an admin has removed it. */
+export function channelLabel(c) {
+  return c.removed ? t("channel_removed_name", { name: c.name }) : c.name;
+}
+
+/** The channels still in use: removed ones keep naming their cases (and
+ * filter old cases) but are not offered for anything new. */
+export function liveChannels() {
+  return state.channels.filter((c) => !c.removed);
 }
 
 /** A customer, fetched once per id (null when it cannot be read). */

@@ -3,7 +3,7 @@
 
 import { h, append, clear, locale, t } from "../../shared.js";
 import { api } from "../api.js";
-import { state } from "../state.js";
+import { state, channelLabel } from "../state.js";
 import { createdChart, fmtDuration, timesChart } from "./charts.js";
 import { fmtDay } from "../ui.js";
 
@@ -41,7 +41,7 @@ export function reportsPage(main, params) {
     "select",
     { name: "channel_id", "data-test": "report-channel" },
     h("option", { value: "" }, t("all_channels")),
-    state.channels.map((c) => h("option", { value: c.id, selected: c.id === channelId }, c.name)),
+    state.channels.map((c) => h("option", { value: c.id, selected: c.id === channelId }, channelLabel(c))),
   );
   const form = h(
     "form",

@@ -3,7 +3,7 @@
 
 import { h, append, clear, has, t } from "../../shared.js";
 import { api } from "../api.js";
-import { state } from "../state.js";
+import { state, channelLabel } from "../state.js";
 import { badge, statusLabel, stateLabel } from "../ui.js";
 import { fillLabelOptions } from "../labels.js";
 import { PLACEHOLDERS, actionsEditor, rowsEditor } from "../actions.js";
@@ -216,8 +216,10 @@ function conditionRow(initial, onRemove, trigger) {
       read = () => c;
     } else if (type === "channel_is") {
       const chosen = c.channel_ids || [];
+      // Removed channels only while a rule still names them.
+      const offered = state.channels.filter((ch) => !ch.removed || chosen.includes(ch.id));
       const gone = chosen.filter((id) => !state.channels.some((ch) => ch.id === id));
-      const get = checkboxes(state.channels.map((ch) => [ch.id, ch.name]).concat(gone.map((id) => [id, t("unknown_channel")])), chosen, "condition-channel");
+      const get = checkboxes(offered.map((ch) => [ch.id, channelLabel(ch)]).concat(gone.map((id) => [id, t("unknown_channel")])), chosen, "condition-channel");
       read = () => ({ type, channel_ids: get() });
     } else if (type === "status_is") {
       const get = checkboxes(["open", "pending", "closed"].map((s) => [s, statusLabel(s)]), c.statuses || [], "condition-status");

@@ -5,7 +5,7 @@
 
 import { h, append, clear, t } from "../../shared.js";
 import { api } from "../api.js";
-import { state } from "../state.js";
+import { state, liveChannels } from "../state.js";
 import { attempt, copyText, fmtTime, openDialog, toast } from "../ui.js";
 
 /** Settings → Channels: the account's channels and a form to create one,
@@ -24,7 +24,7 @@ export function channelsCard() {
   };
   const render = () => {
     clear(list);
-    for (const c of state.channels) list.appendChild(channelItem(c, keep));
+    for (const c of liveChannels()) list.appendChild(channelItem(c, keep));
   };
   render();
 
@@ -313,6 +313,24 @@ function switchChannel(c, keep) {
   ]);
 }
 
+/** Removes a channel after asking (`DELETE /channels/{id}`): it is off for
+ * good and leaves the Settings list; its cases keep its name. */
+function removeChannel(c, keep) {
+  openDialog(t("channel_remove"), h("p", { dir: "auto" }, t("channel_remove_confirm", { name: c.name })), [
+    {
+      label: t("channel_remove"),
+      class: "danger",
+      test: "channel-remove-confirm",
+      action: async () => {
+        const done = await attempt(() => api("DELETE", "/api/v1/channels/" + encodeURIComponent(c.id)));
+        if (done === undefined) return;
+        keep({ ...c, removed: true, disabled: true });
+        toast(t("channel_removed_toast", { name: c.name }));
+      },
+    },
+  ]);
+}
+
 /** Renames a channel (`PATCH /channels/{id} {"name"}`); the lists and
  * case pages show the new name. The API's refusal shows in the dialog. */
 function renameChannel(c, keep) {
@@ -370,6 +388,7 @@ function channelItem(c, keep) {
         },
         c.disabled ? t("channel_enable") : t("channel_disable"),
       ),
+      h("button", { type: "button", class: "link danger", "data-test": "channel-remove", onclick: () => removeChannel(c, keep) }, t("channel_remove")),
     ),
   );
   if (c.kind === "telegram") {
