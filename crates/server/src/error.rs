@@ -99,12 +99,15 @@ impl AppError {
         Self::new(StatusCode::FORBIDDEN, "forbidden", message)
     }
 
+    /// `404 not_found`, naming `what` (`"case"`, `"template"`, …) in its
+    /// `params` too.
     pub fn not_found(what: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
             "not_found",
             format!("{what} not found"),
         )
+        .with(serde_json::json!({ "what": what }))
     }
 
     /// A request that names an agent, label or channel (in its body or
@@ -116,6 +119,7 @@ impl AppError {
             "not_found",
             format!("no {what} `{id}` in this account"),
         )
+        .with(serde_json::json!({ "what": what, "id": id }))
     }
 
     /// [`StoreError::NotFound`] of a looked-up reference as [`AppError::unknown`];

@@ -161,6 +161,26 @@ async fn long_chat_opens_at_newest_with_reply_focused(app: &TestApp, b: &Browser
             == Value::Bool(true),
         "the chat is longer than the window"
     );
+    // On a wide screen the contact is a column beside the conversation,
+    // still in sight at its newest message; on a laptop it is under the
+    // head.
+    b.wait_text("[data-test=contact-panel] [data-test=customer-link]", "Ann")
+        .await;
+    let beside = "(() => { const p = document.querySelector('[data-test=contact-panel]').getBoundingClientRect(); \
+           const t = document.querySelector('[data-test=thread]').getBoundingClientRect(); \
+           return p.left >= t.right && p.top >= 0 && p.bottom <= innerHeight; })()";
+    b.set_window(1600, 900).await;
+    b.wait_js("the contact beside the thread", beside).await;
+    b.screenshot("docs-contact").await;
+    b.set_window(1100, 900).await;
+    b.wait_js(
+        "the contact under the head",
+        "(() => { const p = document.querySelector('[data-test=contact-panel]').getBoundingClientRect(); \
+           const t = document.querySelector('[data-test=thread]').getBoundingClientRect(); \
+           return p.bottom <= t.top && p.left < t.right; })()",
+    )
+    .await;
+    b.set_window(1280, 900).await;
 }
 
 async fn queues_and_assign_on_reply(app: &TestApp, b: &Browser) {
@@ -578,7 +598,8 @@ async fn desktop_notifications_and_channel_rename(app: &TestApp, b: &Browser) {
         "Shop messenger"
     );
     open_case(b, &id).await;
-    b.wait_text(".case-header", "Shop messenger").await;
+    b.wait_text("[data-test=case-channel]", "Shop messenger")
+        .await;
     // Turned off after a question, and on again.
     b.goto("/#/settings").await;
     b.click(&format!("{row} [data-test=channel-disable]")).await;
@@ -645,5 +666,6 @@ async fn desktop_notifications_and_channel_rename(app: &TestApp, b: &Browser) {
         .clone();
     assert_eq!(removed["removed"], true, "{removed}");
     open_case(b, &old_case).await;
-    b.wait_text(".case-header", "Old line (removed)").await;
+    b.wait_text("[data-test=case-channel]", "Old line (removed)")
+        .await;
 }

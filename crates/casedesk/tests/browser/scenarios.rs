@@ -1447,7 +1447,8 @@ async fn apply_template_from_chat_page(app: &TestApp, b: &Browser) {
     )
     .await;
     b.click("#template-apply").await;
-    b.wait_text("#toast.error", "template not found").await;
+    b.wait_text("#toast.error", "The template was not found")
+        .await;
     let untouched = app.case(&id2).await;
     assert_eq!(untouched["chat_state"], "active", "{untouched}");
     assert!(
@@ -1615,7 +1616,8 @@ async fn templates_page_create_and_edit(app: &TestApp, b: &Browser) {
     body.clear().await.expect("clear");
     body.send_keys("Hi {{customer.nam}}").await.expect("type");
     b.click("#template-save").await;
-    b.wait_text("#toast.error", "unknown placeholder").await;
+    b.wait_text("#toast.error", "Unknown placeholder {{customer.nam}}")
+        .await;
     b.click("[data-test=template-cancel]").await;
     b.wait_gone("#template-editor").await;
     let kept = app
@@ -1876,14 +1878,15 @@ async fn rules_page_validation_and_reorder(app: &TestApp, b: &Browser) {
     b.type_into(&format!("{cond} [data-test=condition-text]"), "walrus")
         .await;
     b.click("#rule-save").await;
-    b.wait_text("#rule-error", "a rule needs at least one action")
+    // The API's code, in the agent's words.
+    b.wait_text("#rule-error", "A rule needs at least one action.")
         .await;
     b.click("#action-add").await;
     b.click("#rule-trigger option[value=case_created]").await;
     b.click("#rule-save").await;
     b.wait_text(
         "#rule-error",
-        "condition 1: message_contains only fits the customer_message and agent_replied triggers",
+        "Condition 1: “Message contains” only fits the triggers “customer wrote” and “agent replied”.",
     )
     .await;
     b.click("[data-test=rule-cancel]").await;
@@ -2054,7 +2057,7 @@ async fn widget_channel_admin(app: &TestApp, b: &Browser) {
     b.click("#channel-create").await;
     b.wait_text(
         "#channel-error",
-        "`shop.example` is not an origin like https://shop.example",
+        "“shop.example” is not a site address like https://shop.example",
     )
     .await;
     let listed = app.ok(Method::GET, "/api/v1/channels", None).await;
@@ -2176,7 +2179,7 @@ async fn widget_channel_admin(app: &TestApp, b: &Browser) {
     b.click(&format!("{item} .save-origins")).await;
     b.wait_text(
         &format!("{item} .origins-error"),
-        "`https://shop.example/checkout` is not an origin like https://shop.example",
+        "“https://shop.example/checkout” is not a site address like https://shop.example",
     )
     .await;
     b.wait_css(&format!("{item} .origins-input")).await;
@@ -2236,7 +2239,7 @@ async fn customer_email_on_case_page(app: &TestApp, b: &Browser) {
     b.click("#customer-email-save").await;
     b.wait_text(
         "#customer-email-error",
-        "email must look like name@example.com",
+        "The e-mail must look like name@example.com.",
     )
     .await;
     assert_eq!(

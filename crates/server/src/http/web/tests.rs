@@ -233,6 +233,21 @@ fn every_specific_error_code_is_translated() {
     ] {
         assert!(codes.contains(code), "the scan finds {code:?}: {codes:?}");
     }
+    // What a 404 names (`AppError::not_found("case")`) has its sentence
+    // too: "The case was not found", in each language's grammar.
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = BTreeSet::new();
+    files_under(&src, &src, &mut files);
+    let what = Regex::new(r#"(?:not_found|unknown|unknown_or)\(\s*"([a-z ]+)""#).expect("a regex");
+    let mut not_found = BTreeSet::new();
+    for file in files.iter().filter(|f| f.ends_with(".rs")) {
+        let text = std::fs::read_to_string(src.join(file)).expect("a source file");
+        not_found.extend(what.captures_iter(&text).map(|c| c[1].to_owned()));
+    }
+    assert!(
+        not_found.contains("case") && not_found.len() > 10,
+        "{not_found:?}"
+    );
     for (lang, strings) in &languages() {
         for code in &codes {
             assert!(
@@ -241,5 +256,12 @@ fn every_specific_error_code_is_translated() {
             );
         }
         assert!(strings.contains_key("err_network"), "i18n/{lang}.json");
+        for what in &not_found {
+            let key = format!("err_not_found_{}", what.replace(' ', "_"));
+            assert!(
+                strings.contains_key(&key),
+                "not_found({what:?}) has no {key} in i18n/{lang}.json"
+            );
+        }
     }
 }

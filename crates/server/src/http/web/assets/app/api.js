@@ -14,6 +14,10 @@ export function errorMessage(code, fallback, params) {
   if (code === "rule_conflict" && p.cause) {
     return t("err_rule_conflict") + " " + errorMessage(p.cause, fallback, { ...p, cause: undefined });
   }
+  if (code === "not_found" && p.what) {
+    const which = "err_not_found_" + String(p.what).replace(/ /g, "_");
+    if (has(which)) return t(which, p);
+  }
   if (!has("err_" + code)) return fallback;
   const where = [];
   if (p.condition) where.push(t("err_in_condition", { condition: p.condition }));

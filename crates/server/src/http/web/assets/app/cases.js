@@ -148,7 +148,7 @@ export function casesPage(main, rawParams) {
       ),
     ),
   );
-  append(main, h("h1", {}, t("nav_cases")), tabs, form, h("div", { class: "table-wrap" }, table), empty, more);
+  append(main, h("h1", {}, t("nav_cases")), tabs, form, h("div", { class: "table-wrap", tabindex: 0, role: "region", "aria-label": t("nav_cases") }, table), empty, more);
 
   let cursor = null;
   let pages = 0;

@@ -1,6 +1,7 @@
 // The head of a case page: number and editable subject, chat state,
-// status and assignee, customer (with their e-mail and the profiles of
-// other channels linked with them), channel, labels.
+// status and assignee, labels; and the contact panel beside it: the
+// customer (where a visitor wrote from, their e-mail, the profiles of other
+// channels linked with them), the channel, their earlier cases.
 
 import { h, append, clear, t } from "../../shared.js";
 import { api } from "../api.js";
@@ -9,10 +10,12 @@ import { attempt, badge, customerLabel, fmtTime, statusLabel, stateLabel } from 
 import { labelChip, labelFilterHref } from "../labels.js";
 import { reloadActiveSoon } from "../active.js";
 
-/** Draws the head from `page.kase`, unless the subject is being edited. */
-export function renderHeader(page, header, customerEmail, linkedProfiles) {
+/** Draws the head and the contact panel from `page.kase`, unless the
+ * subject is being edited. */
+export function renderHeader(page, header, contact, customerEmail, linkedProfiles) {
   if (page.editingSubject) return;
   clear(header);
+  renderContact(page, contact, customerEmail, linkedProfiles);
   // First, so that the name below is read from the same fresh request.
   customerEmail.show(page.kase.customer_id);
   linkedProfiles.show(page.kase.customer_id);
@@ -28,7 +31,7 @@ export function renderHeader(page, header, customerEmail, linkedProfiles) {
         const input = h("input", { type: "text", value: page.kase.subject, maxlength: 255, "data-test": "subject-input", dir: "auto" });
         const done = () => {
           page.editingSubject = false;
-          renderHeader(page, header, customerEmail, linkedProfiles);
+          renderHeader(page, header, contact, customerEmail, linkedProfiles);
         };
         const save = async () => {
           const updated = await attempt(() =>
@@ -101,21 +104,29 @@ export function renderHeader(page, header, customerEmail, linkedProfiles) {
       badge("state", page.kase.chat_state, stateLabel(page.kase.chat_state)),
       h("label", {}, t("status"), statusSel),
       h("label", {}, t("assignee"), assigneeSel),
-      h(
-        "span",
-        {},
-        t("customer"),
-        ": ",
-        h("a", { href: "#/customer/" + encodeURIComponent(page.kase.customer_id), "data-test": "customer-link" }, customerLabel(page.kase.customer_id)),
-        visitorPage(page.kase.customer_id),
-      ),
-      customerEmail.el,
-      h("span", { class: "muted" }, channelName(page.kase.channel_id)),
       h("span", { class: "muted" }, t("created"), ": ", fmtTime(page.kase.created_at)),
     ),
+    labelsRow(page),
+  );
+}
+
+/** The contact panel: who wrote (and from which page), their e-mail, the
+ * channel, their profiles in other channels, their earlier cases. */
+function renderContact(page, contact, customerEmail, linkedProfiles) {
+  clear(contact);
+  append(
+    contact,
+    h("h2", { class: "contact-title" }, t("contact")),
+    h(
+      "div",
+      { class: "contact-name" },
+      h("a", { href: "#/customer/" + encodeURIComponent(page.kase.customer_id), "data-test": "customer-link", dir: "auto" }, customerLabel(page.kase.customer_id)),
+      visitorPage(page.kase.customer_id),
+    ),
+    customerEmail.el,
+    h("div", { class: "muted", "data-test": "case-channel", dir: "auto" }, t("via_channel", { channel: channelName(page.kase.channel_id) })),
     linkedProfiles.el,
     earlierCases(page),
-    labelsRow(page),
   );
 }
 

@@ -40,6 +40,7 @@ export function casePage(main, caseId) {
   let lastRendered = "";
 
   const header = h("div", { class: "case-header" });
+  const contact = h("aside", { class: "contact-panel", "data-test": "contact-panel", "aria-label": t("contact") });
   const customerEmail = customerEmailControl();
   const linkedProfiles = linkedProfilesControl();
   const banners = h("div", { class: "banners" });
@@ -57,7 +58,18 @@ export function casePage(main, caseId) {
   );
   const compose = composer(page, { openTemplates, openFinish });
   const { warning, endLink } = compose;
-  append(main, h("div", { class: "case-page" }, header, banners, history, chainTop, prevBox, thread, chainBottom, compose.el));
+  // The contact beside the conversation on a wide screen, under the
+  // case's head on a narrow one (app.css).
+  append(
+    main,
+    h(
+      "div",
+      { class: "case-page" },
+      header,
+      contact,
+      h("div", { class: "case-body" }, banners, history, chainTop, prevBox, thread, chainBottom, compose.el),
+    ),
+  );
   main.appendChild(h("p", { class: "loading" }, t("loading")));
 
   const keydown = (e) => {
@@ -151,7 +163,7 @@ export function casePage(main, caseId) {
   function render() {
     // Whoever reads the newest messages keeps reading them as more come.
     const atBottom = window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 120;
-    renderHeader(page, header, customerEmail, linkedProfiles);
+    renderHeader(page, header, contact, customerEmail, linkedProfiles);
     renderBanners(page, banners);
     renderChain(page, chainTop, chainBottom);
     renderPrevious(page, prevBox);

@@ -192,9 +192,10 @@ function figuresTable(groups, total, test) {
   const counts = cols.length - 4;
   const row = (label, f, cls) =>
     h("tr", { class: cls || "" }, h("th", { dir: "auto", scope: "row" }, label), cols.map(([, get]) => h("td", { class: "n" }, String(get(f)))));
+  // A table wider than the page scrolls sideways: keyboard users reach it too.
   return h(
     "div",
-    { class: "table-wrap" },
+    { class: "table-wrap", tabindex: 0, role: "region", "aria-label": t("figures_" + test) },
     h(
       "table",
       { class: "cases figures-table", "data-test": test },
