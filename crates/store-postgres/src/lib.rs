@@ -75,8 +75,16 @@ impl PostgresStore {
         schema: Option<&str>,
         max_connections: u32,
     ) -> Result<PostgresStore, StoreError> {
+        // Every statement planned with its values, never a generic plan
+        // cached for the connection's life: a generic plan made while a table
+        // was small (a new install, a burst after a restart) can pick any
+        // index that starts with `account_id` for a lookup by id, and keep
+        // walking the account's whole index on every call once the table has
+        // grown (measured: 1,200 buffers and 6 ms per `UPDATE cases … WHERE
+        // id = $1` at 20,000 cases, against 3 buffers; docs/benchmarks.md).
         let mut options = PgConnectOptions::from_str(url)
-            .map_err(|e| StoreError::Other(format!("invalid PostgreSQL URL: {e}")))?;
+            .map_err(|e| StoreError::Other(format!("invalid PostgreSQL URL: {e}")))?
+            .options([("plan_cache_mode", "force_custom_plan")]);
         if let Some(schema) = schema {
             check_schema_name(schema)?;
             create_schema(&options, schema).await?;

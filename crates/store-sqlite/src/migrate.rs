@@ -122,6 +122,11 @@ const MIGRATIONS: &[Migration] = &[
         "channel_removed",
         include_str!("../migrations/0017_channel_removed.sql"),
     ),
+    Migration::new(
+        18,
+        "case_number_sequences",
+        include_str!("../migrations/0018_case_number_sequences.sql"),
+    ),
 ];
 
 /// What `schema_migrations` says ran.

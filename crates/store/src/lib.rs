@@ -58,8 +58,8 @@ pub type JobOutput = Result<Box<dyn Any + Send>, JobError>;
 /// A unit of work: runs against one transaction. A job awaits nothing but
 /// its [`Tx`]: a backend may drive it outside the async runtime (SQLite runs
 /// it on its writer thread). Callers lock the customer before anything else
-/// they lock (the account row, through [`Tx::next_case_number`]), so that
-/// jobs never wait on each other in a cycle.
+/// they lock, so that jobs never wait on each other in a cycle; taking a
+/// case number ([`Tx::next_case_number`]) locks nothing on PostgreSQL.
 pub type Job = Box<dyn for<'t> FnOnce(&'t mut dyn Tx) -> BoxFuture<'t, JobOutput> + Send>;
 
 /// Whether a unit of work may write.
@@ -185,7 +185,10 @@ pub trait AccountTx: Send {
         account_id: &str,
         settings: casedesk_domain::AutoFinishSettings,
     ) -> R<()>;
-    /// Takes the next human case number of the account (1, 2, …).
+    /// Takes the next human case number of the account (1, 2, …): unique
+    /// and increasing. On SQLite without gaps; on PostgreSQL a unit of work
+    /// that fails after taking one leaves a gap, and numbers are taken, not
+    /// committed, in order (docs/rules.md).
     async fn next_case_number(&mut self, account_id: &str) -> R<i64>;
     async fn update_account_time_zone(
         &mut self,

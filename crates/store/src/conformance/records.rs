@@ -714,7 +714,13 @@ pub async fn failed_job_rolls_back(store: Arc<dyn Store>) {
         Box::pin(async move { tx.next_case_number("acc-a").await })
     })
     .await;
-    assert_eq!(number, 1, "a rolled-back job does not use up a case number");
+    // SQLite's counter is rolled back with the job; PostgreSQL's sequence
+    // is not (so that new cases never wait for each other's commits): the
+    // number the job took is a gap, never given out again.
+    assert!(
+        number == 1 || number == 2,
+        "a rolled-back job uses up at most the number it took: {number}"
+    );
 }
 
 async fn assert_rolled_back(store: &dyn Store) {

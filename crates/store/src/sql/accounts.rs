@@ -33,8 +33,11 @@ impl<S: Sql + ?Sized> AccountTx for S {
                 a.assign_on_reply.into(),
             ],
         )
-        .await
-        .map(drop)
+        .await?;
+        if let Some(sql) = self.dialect().new_account() {
+            self.execute(sql, &args![&a.id]).await?;
+        }
+        Ok(())
     }
 
     async fn get_account(&mut self, account_id: &str) -> R<AccountRecord> {
@@ -74,15 +77,8 @@ impl<S: Sql + ?Sized> AccountTx for S {
     }
 
     async fn next_case_number(&mut self, account_id: &str) -> R<i64> {
-        // On PostgreSQL the row lock this takes serializes numbering within
-        // the account until commit, so numbers have no gaps and never repeat.
-        self.one(
-            "UPDATE accounts SET next_case_number = next_case_number + 1 WHERE id = $1 \
-             RETURNING next_case_number - 1 AS number",
-            &args![account_id],
-            |r| r.get("number"),
-        )
-        .await
+        let sql = self.dialect().next_case_number();
+        self.one(sql, &args![account_id], |r| r.get("number")).await
     }
 
     async fn update_account_assign_on_reply(&mut self, account_id: &str, on: bool) -> R<()> {

@@ -68,6 +68,33 @@ impl Dialect {
         }
     }
 
+    /// The next case number of account `$1`. SQLite's single writer counts
+    /// on the account's row, without gaps. PostgreSQL takes it from the
+    /// account's own sequence (`case_number_<account id>`, migration 0018):
+    /// concurrent units of work never wait for each other's commit to number
+    /// their cases, and a unit of work that fails after taking a number
+    /// leaves a gap (a sequence is not rolled back).
+    fn next_case_number(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => {
+                "UPDATE accounts SET next_case_number = next_case_number + 1 WHERE id = $1 \
+                 RETURNING next_case_number - 1 AS number"
+            }
+            Dialect::Postgres => {
+                "SELECT nextval(quote_ident('case_number_' || $1)::regclass) AS number"
+            }
+        }
+    }
+
+    /// What a new account `$1` needs beside its row: PostgreSQL, its case
+    /// number sequence.
+    fn new_account(self) -> Option<&'static str> {
+        match self {
+            Dialect::Sqlite => None,
+            Dialect::Postgres => Some("SELECT create_case_number_sequence($1)"),
+        }
+    }
+
     /// A new update id of channel `$1`, above every one it has: SQLite's
     /// single writer makes the channel's highest one plus one safe;
     /// PostgreSQL's concurrent writers take the message sequence's next

@@ -1,0 +1,3 @@
+-- PostgreSQL numbers cases from a sequence per account from here on
+-- (issue 16); SQLite's one writer keeps counting on accounts.next_case_number,
+-- without gaps. Nothing changes here: the number keeps both lists in step.
