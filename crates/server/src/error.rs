@@ -86,7 +86,7 @@ impl AppError {
             .with(serde_json::json!({ "field": field, "min": min, "max": max }))
     }
 
-    /// `nul_character`: a NUL in a text the server would store or match.
+    /// 422 `nul_character`: a NUL in a text the server would store or match.
     pub fn nul_character(field: &str, message: impl Into<String>) -> Self {
         Self::invalid_as("nul_character", message).with(serde_json::json!({ "field": field }))
     }
@@ -232,7 +232,6 @@ impl From<RuleError> for AppError {
     }
 }
 
-/// A value the domain refuses: 422 with the domain's code and values.
 impl AppError {
     /// A change to a rule that does not fit the parts of it left alone:
     /// 409 `rule_conflict`, naming what does not fit as `params.cause`
@@ -252,6 +251,7 @@ impl AppError {
     }
 }
 
+/// A value the domain refuses: 422 with the domain's code and values.
 impl From<ParseError> for AppError {
     fn from(e: ParseError) -> Self {
         let error = AppError::invalid_as(e.code, e.message);
