@@ -56,7 +56,9 @@ pub struct MimeResponse {
         description = "One raw RFC 5322 letter, as received; any Content-Type is taken \
             (`message/rfc822` is usual)"),
     responses((status = 202, body = MimeResponse, description = "Stored; read by the update worker"),
-        (status = 401), (status = 409, description = "Not an e-mail channel"),
+        (status = 401),
+        (status = 409, description = "Not an e-mail channel, or turned off (channel_disabled)"),
+        (status = 410, description = "The channel has been removed (channel_removed)"),
         (status = 413), (status = 422, description = "An empty body"),
         (status = 503, description = "This server keeps no attachments, where letters are kept")))]
 pub async fn inbound_mime(

@@ -15,8 +15,8 @@ export function errorMessage(code, fallback, params) {
     return t("err_rule_conflict") + " " + errorMessage(p.cause, fallback, { ...p, cause: undefined });
   }
   if (code === "not_found" && p.what) {
-    const which = "err_not_found_" + String(p.what).replace(/ /g, "_");
-    if (has(which)) return t(which, p);
+    const what = String(p.what).replace(/ /g, "_");
+    if (has("err_not_found_" + what)) return t("err_not_found_" + what, p);
   }
   if (!has("err_" + code)) return fallback;
   const where = [];
