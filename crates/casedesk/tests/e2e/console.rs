@@ -209,7 +209,7 @@ async fn a_removed_channel_keeps_its_cases_and_takes_nothing_in(backend: Backend
         .inbound(json!({"type": "message", "message_id": "rm-1b",
             "customer": {"id": "rm-1"}, "text": "After"}))
         .await;
-    assert_eq!(st, StatusCode::GONE, "{v}");
+    assert_eq!(st, StatusCode::NOT_FOUND, "{v}");
     assert_eq!(v["error"]["code"], "channel_removed");
     let texts: Vec<Value> = app
         .messages(&case)
@@ -223,14 +223,18 @@ async fn a_removed_channel_keeps_its_cases_and_takes_nothing_in(backend: Backend
         .ok(Method::GET, &format!("/api/v1/cases/{case}"), None)
         .await;
     assert_eq!(got["channel_id"], app.channel_id.as_str());
-    // It cannot be changed or turned on again; removing it again is fine.
+    // As a channel of its own it is gone: it cannot be changed, turned on,
+    // removed again or read.
     for body in [json!({"disabled": false}), json!({"name": "Back"})] {
         let (st, v) = app.call(Method::PATCH, &path, Some(body)).await;
-        assert_eq!(st, StatusCode::CONFLICT, "{v}");
-        assert_eq!(v["error"]["code"], "channel_removed");
+        assert_eq!(st, StatusCode::NOT_FOUND, "{v}");
     }
     let (st, _) = app.call(Method::DELETE, &path, None).await;
-    assert_eq!(st, StatusCode::NO_CONTENT);
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _) = app
+        .call(Method::GET, &format!("{path}/deliveries"), None)
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
     // Another account's channel, or none: 404.
     let (st, _) = app
         .call(Method::DELETE, "/api/v1/channels/nope", None)

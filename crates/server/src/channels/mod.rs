@@ -170,13 +170,13 @@ pub enum Attempt {
 /// A channel an admin turned off takes nothing in: its webhook, widget,
 /// MIME endpoint and bot webhook answer `409 channel_disabled` (the sender
 /// may try again later), its bot and mailbox are not polled. Replies to
-/// its existing cases still go out. A removed channel answers `410
-/// channel_removed`: there is no point in trying again.
+/// its existing cases still go out. A removed channel answers `404
+/// channel_removed`: it is no more.
 pub fn takes_in(channel: &ChannelRecord) -> Result<(), crate::error::AppError> {
     use crate::error::AppError;
     if channel.removed_at.is_some() {
         return Err(AppError::new(
-            axum::http::StatusCode::GONE,
+            axum::http::StatusCode::NOT_FOUND,
             "channel_removed",
             "this channel has been removed",
         ));

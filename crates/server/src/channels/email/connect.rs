@@ -361,7 +361,11 @@ pub struct Tested {
 pub async fn test(app: &AppState, account_id: &str, channel_id: &str) -> Result<Tested, AppError> {
     let c = crate::channels::connected(app, channel_id)
         .await?
-        .filter(|c| c.channel.account_id == account_id && c.channel.kind == ChannelKind::Email)
+        .filter(|c| {
+            c.channel.account_id == account_id
+                && c.channel.kind == ChannelKind::Email
+                && c.channel.removed_at.is_none()
+        })
         .ok_or_else(|| AppError::not_found("e-mail channel"))?;
     let settings = Settings::of(&c.secret)
         .ok_or_else(|| AppError::internal("an e-mail channel without its settings"))?;

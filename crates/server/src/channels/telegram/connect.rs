@@ -187,7 +187,7 @@ pub async fn status(
 ) -> Result<Status, AppError> {
     let bot = super::bot(app, channel_id)
         .await?
-        .filter(|b| b.channel.account_id == account_id)
+        .filter(|b| b.channel.account_id == account_id && b.channel.removed_at.is_none())
         .ok_or_else(|| AppError::not_found("Telegram channel"))?;
     let (account, id) = (account_id.to_owned(), channel_id.to_owned());
     let (pending, failed) = read::<_, StoreError, _>(&*app.store, move |tx| {

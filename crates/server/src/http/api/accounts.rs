@@ -556,7 +556,7 @@ fn channel_dto(app: &App, c: &ChannelRecord, show_token: bool, headers: &HeaderM
 #[utoipa::path(patch, path = "/api/v1/channels/{id}", tag = "channels",
     params(("id" = String, Path)), request_body = PatchChannel,
     responses((status = 200, body = ChannelDto), (status = 403), (status = 404),
-        (status = 409, description = "allowed_origins on a channel that is not a widget, webhook_url on a Telegram or e-mail channel, address, smtp or imap on one that is not an e-mail channel, any change to a removed channel (channel_removed)"),
+        (status = 409, description = "allowed_origins on a channel that is not a widget, webhook_url on a Telegram or e-mail channel, address, smtp or imap on one that is not an e-mail channel,"),
         (status = 422)))]
 pub async fn patch_channel(
     State(app): State<App>,
@@ -586,9 +586,6 @@ pub async fn patch_channel(
     let (channel, secret, receiving_changed) = write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
             let mut channel = super::own_channel(tx, &account_id, &id).await?;
-            if channel.removed_at.is_some() {
-                return Err(removed());
-            }
             if let Some(name) = name {
                 channel.name = name;
             }
@@ -668,21 +665,14 @@ pub async fn patch_channel(
     Ok(axum::Json(dto))
 }
 
-fn removed() -> AppError {
-    AppError::conflict(
-        "channel_removed",
-        "this channel has been removed; it cannot be changed or turned on",
-    )
-}
-
 #[utoipa::path(delete, path = "/api/v1/channels/{id}", tag = "channels",
     params(("id" = String, Path)),
     responses((status = 204, description = "The channel is removed: turned off for good (its \
-        webhook, widget, MIME endpoint and bot webhook answer 410 channel_removed; its bot and \
-        mailbox are no longer polled), hidden in Settings and in the rule editor's choices, \
-        and it cannot be changed or turned on again. Its cases, customers and history \
-        stay, still naming it, and GET /channels lists it with removed: true so they do. \
-        Removing it again changes nothing."),
+        webhook, widget, MIME endpoint and bot webhook answer 404 channel_removed; its bot and \
+        mailbox are no longer polled), hidden in Settings and in the rule editor's choices. \
+        Its own calls (PATCH, DELETE, its deliveries, updates and bot status) answer 404 from \
+        then on. Its cases, customers and history stay, still naming it, and GET /channels \
+        lists it with removed: true so they do."),
         (status = 403), (status = 404)))]
 pub async fn remove_channel(
     State(app): State<App>,
@@ -695,11 +685,9 @@ pub async fn remove_channel(
     let channel_id = write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
             let mut channel = super::own_channel(tx, &account_id, &id).await?;
-            if channel.removed_at.is_none() {
-                channel.removed_at = Some(now);
-                channel.disabled_at.get_or_insert(now);
-                tx.update_channel(&channel).await?;
-            }
+            channel.removed_at = Some(now);
+            channel.disabled_at.get_or_insert(now);
+            tx.update_channel(&channel).await?;
             Ok(channel.id)
         })
     })

@@ -57,8 +57,8 @@ pub struct MimeResponse {
             (`message/rfc822` is usual)"),
     responses((status = 202, body = MimeResponse, description = "Stored; read by the update worker"),
         (status = 401),
+        (status = 404, description = "The channel has been removed (channel_removed)"),
         (status = 409, description = "Not an e-mail channel, or turned off (channel_disabled)"),
-        (status = 410, description = "The channel has been removed (channel_removed)"),
         (status = 413), (status = 422, description = "An empty body"),
         (status = 503, description = "This server keeps no attachments, where letters are kept")))]
 pub async fn inbound_mime(

@@ -76,9 +76,10 @@ impl axum::extract::FromRequestParts<App> for InboundChannel {
     security(("bearer" = [])),
     params(("id" = String, Path, description = "channel id")),
     request_body = InboundEvent,
-    responses((status = 200, body = InboundResponse), (status = 401), (status = 404),
+    responses((status = 200, body = InboundResponse), (status = 401),
+        (status = 404, description = "The channel has been removed (channel_removed)"),
         (status = 409, description = "The channel is a widget, Telegram or e-mail channel: its messages come from its widget, bot or mailbox; or it is turned off (channel_disabled)"),
-        (status = 410, description = "The channel has been removed (channel_removed)"), (status = 413), (status = 422)))]
+        (status = 413), (status = 422)))]
 pub async fn inbound(
     State(app): State<App>,
     InboundChannel(channel): InboundChannel,

@@ -401,7 +401,7 @@ pub(crate) async fn own_channel(
 ) -> Result<casedesk_store::ChannelRecord, AppError> {
     tx.find_channel(id)
         .await?
-        .filter(|c| c.account_id == account_id)
+        .filter(|c| c.account_id == account_id && c.removed_at.is_none())
         .ok_or_else(|| AppError::not_found("channel"))
 }
 

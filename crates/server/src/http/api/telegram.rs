@@ -56,8 +56,8 @@ impl axum::extract::FromRequestParts<App> for WebhookChannel {
     request_body(content = Object, description = "A Telegram Update, stored as it is"),
     responses((status = 200, description = "Stored (or stored before): Telegram may forget it"),
         (status = 401, description = "Unknown channel or wrong secret"),
-        (status = 409, description = "The channel is turned off (channel_disabled): Telegram retries"),
-        (status = 410, description = "The channel has been removed (channel_removed)")))]
+        (status = 404, description = "The channel has been removed (channel_removed)"),
+        (status = 409, description = "The channel is turned off (channel_disabled): Telegram retries")))]
 pub async fn webhook(
     State(app): State<App>,
     WebhookChannel(channel): WebhookChannel,

@@ -98,7 +98,7 @@ async fn conversation(
     params(("channel_id" = String, Path)), request_body = CreateVisitor,
     responses((status = 201, body = VisitorDto), (status = 401, description = "bad user_hash"),
         (status = 403, description = "the page's origin is not allowed"), (status = 404),
-        (status = 409, description = "The channel is turned off (channel_disabled)"), (status = 410, description = "The channel has been removed (channel_removed)"), (status = 429)))]
+        (status = 409, description = "The channel is turned off (channel_disabled)"), (status = 429)))]
 pub async fn create_visitor(
     State(app): State<App>,
     Path(channel_id): Path<String>,
@@ -176,7 +176,8 @@ pub async fn list_messages(
 
 #[utoipa::path(post, path = "/api/v1/widget/{channel_id}/messages", tag = "widget", security(()),
     params(("channel_id" = String, Path)), request_body = WidgetPostMessage,
-    responses((status = 201, body = WidgetPosted), (status = 401), (status = 409, description = "The channel is turned off (channel_disabled)"), (status = 410, description = "The channel has been removed (channel_removed)"), (status = 422),
+    responses((status = 201, body = WidgetPosted), (status = 401), (status = 404, description = "The channel has been removed (channel_removed)"),
+        (status = 409, description = "The channel is turned off (channel_disabled)"), (status = 422),
         (status = 429, description = "more than 10 messages in 10 s; see Retry-After")))]
 pub async fn post_message(
     State(app): State<App>,
@@ -254,7 +255,8 @@ async fn post_as_visitor(
         description = "The file's bytes (its type is sniffed from them)"),
     responses((status = 201, body = WidgetPosted, description = "A message carrying the file, routed like any message (R6)"),
         (status = 401), (status = 413, description = "larger than the limit (10 MiB by default)"),
-        (status = 415, description = "not an accepted kind of file"), (status = 409, description = "The channel is turned off (channel_disabled)"), (status = 410, description = "The channel has been removed (channel_removed)"), (status = 429),
+        (status = 415, description = "not an accepted kind of file"), (status = 404, description = "The channel has been removed (channel_removed)"),
+        (status = 409, description = "The channel is turned off (channel_disabled)"), (status = 429),
         (status = 503, description = "attachments are not configured")))]
 pub async fn post_attachment(
     State(app): State<App>,
@@ -307,7 +309,7 @@ pub async fn get_attachment(
 #[utoipa::path(post, path = "/api/v1/widget/{channel_id}/reactions", tag = "widget", security(()),
     params(("channel_id" = String, Path)), request_body = WidgetReaction,
     responses((status = 200, description = "The reaction became a note of the reacted message's case (R10)"),
-        (status = 401), (status = 404), (status = 409, description = "The channel is turned off (channel_disabled)"), (status = 410, description = "The channel has been removed (channel_removed)"), (status = 422), (status = 429)))]
+        (status = 401), (status = 404), (status = 409, description = "The channel is turned off (channel_disabled)"), (status = 422), (status = 429)))]
 pub async fn react(
     State(app): State<App>,
     Path(channel_id): Path<String>,
