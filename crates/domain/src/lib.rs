@@ -30,8 +30,8 @@ pub use tally::{Recount, Tally, Wrote};
 pub use templates::{Action, LabelName};
 pub use types::{
     Actor, AuthorType, AutoFinishSettings, ChannelKind, ChatState, EventKind, Field,
-    MAX_EXACT_WHOLE_FLOAT, MessageKind, ParamValue, ParseError, Role, Status, Subject,
-    optional_whole_number, whole_number,
+    MAX_EXACT_WHOLE_FLOAT, MessageKind, ParseError, Role, Status, Subject, optional_whole_number,
+    whole_number,
 };
 
 /// Times in casedesk are UTC instants.

@@ -443,8 +443,8 @@ mod tests {
         // A client words it from the code and the values: which action,
         // which placeholder.
         assert_eq!(e.code, "placeholder_unknown");
-        assert!(e.params.contains(&("action", 2usize.into())), "{e:?}");
-        assert!(e.params.contains(&("name", "nope".into())), "{e:?}");
+        assert_eq!(e.params["action"], 2, "{e:?}");
+        assert_eq!(e.params["name"], "nope", "{e:?}");
         assert!(
             validate_template(
                 "x",

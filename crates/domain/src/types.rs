@@ -13,38 +13,7 @@ use serde::{Deserialize, Serialize};
 pub struct ParseError {
     pub code: &'static str,
     pub message: String,
-    pub params: Vec<(&'static str, ParamValue)>,
-}
-
-/// A value an error names: a number or a text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ParamValue {
-    Number(i64),
-    Text(String),
-}
-
-impl From<i64> for ParamValue {
-    fn from(n: i64) -> Self {
-        ParamValue::Number(n)
-    }
-}
-
-impl From<usize> for ParamValue {
-    fn from(n: usize) -> Self {
-        ParamValue::Number(i64::try_from(n).unwrap_or(i64::MAX))
-    }
-}
-
-impl From<&str> for ParamValue {
-    fn from(s: &str) -> Self {
-        ParamValue::Text(s.to_owned())
-    }
-}
-
-impl From<String> for ParamValue {
-    fn from(s: String) -> Self {
-        ParamValue::Text(s)
-    }
+    pub params: serde_json::Map<String, serde_json::Value>,
 }
 
 impl ParseError {
@@ -52,13 +21,13 @@ impl ParseError {
         ParseError {
             code,
             message: message.into(),
-            params: Vec::new(),
+            params: serde_json::Map::new(),
         }
     }
 
     /// The same error naming one more value.
-    pub fn with(mut self, name: &'static str, value: impl Into<ParamValue>) -> Self {
-        self.params.push((name, value.into()));
+    pub fn with(mut self, name: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.params.insert(name.to_owned(), value.into());
         self
     }
 

@@ -8,7 +8,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use casedesk_domain::{ParamValue, ParseError, RuleError};
+use casedesk_domain::{ParseError, RuleError};
 use casedesk_store::StoreError;
 use serde::Serialize;
 
@@ -258,14 +258,7 @@ impl From<ParseError> for AppError {
         if e.params.is_empty() {
             return error;
         }
-        let params = e.params.into_iter().map(|(name, value)| {
-            let value = match value {
-                ParamValue::Number(n) => serde_json::Value::from(n),
-                ParamValue::Text(s) => serde_json::Value::from(s),
-            };
-            (name.to_owned(), value)
-        });
-        error.with(serde_json::Value::Object(params.collect()))
+        error.with(serde_json::Value::Object(e.params))
     }
 }
 
