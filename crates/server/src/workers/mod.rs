@@ -76,6 +76,17 @@ impl AppState {
         self.rounds.poll_stop(channel_id).notify_waiters();
     }
 
+    /// What `channel` takes in changed (its mailbox, turned off or on,
+    /// removed): the IMAP and bot supervisors look again, and a poll of it
+    /// under way stops if it is off now.
+    pub fn intake_changed(&self, channel: &casedesk_store::ChannelRecord) {
+        self.mailboxes_changed.notify_one();
+        self.telegram_changed.notify_one();
+        if channel.disabled_at.is_some() {
+            self.stop_polling(&channel.id);
+        }
+    }
+
     /// Runs the work due at the clock's current time to completion: a poll
     /// of each polled bot (without waiting), a fetch of each IMAP mailbox,
     /// chat deadlines, rule timers,

@@ -650,13 +650,7 @@ pub async fn patch_channel(
     })
     .await?;
     if receiving_changed {
-        // A mailbox changed, turned off or on: the IMAP and bot
-        // supervisors look again.
-        app.mailboxes_changed.notify_one();
-        app.telegram_changed.notify_one();
-    }
-    if channel.disabled_at.is_some() {
-        app.stop_polling(&channel.id);
+        app.intake_changed(&channel);
     }
     let mut dto = channel_dto(&app, &channel, false, &headers);
     if let Some(secret) = &secret {
@@ -682,19 +676,17 @@ pub async fn remove_channel(
     agent.require_admin()?;
     let account_id = agent.account_id().to_owned();
     let now = app.clock.now();
-    let channel_id = write::<_, AppError, _>(&*app.store, move |tx| {
+    let channel = write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
             let mut channel = super::own_channel(tx, &account_id, &id).await?;
             channel.removed_at = Some(now);
             channel.disabled_at.get_or_insert(now);
             tx.update_channel(&channel).await?;
-            Ok(channel.id)
+            Ok(channel)
         })
     })
     .await?;
-    app.mailboxes_changed.notify_one();
-    app.telegram_changed.notify_one();
-    app.stop_polling(&channel_id);
+    app.intake_changed(&channel);
     Ok(StatusCode::NO_CONTENT)
 }
 
