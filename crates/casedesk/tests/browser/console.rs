@@ -636,12 +636,11 @@ async fn desktop_notifications_and_channel_rename(app: &TestApp, b: &Browser) {
         .await;
     let old_id = s(&old["id"]);
     let (st, v) = app
-        .raw(
-            Method::POST,
-            &format!("/api/v1/channels/{old_id}/inbound"),
-            Some(&s(&old["inbound_token"])),
-            Some(json!({"type": "message", "message_id": "old-1",
-                "customer": {"id": "old-customer"}, "text": "Via the old line"})),
+        .inbound_to(
+            &old_id,
+            &s(&old["inbound_token"]),
+            json!({"type": "message", "message_id": "old-1",
+                "customer": {"id": "old-customer"}, "text": "Via the old line"}),
         )
         .await;
     assert!(st.is_success(), "{v}");

@@ -648,12 +648,11 @@ async fn admin_settings(app: &TestApp, b: &Browser) {
     assert_eq!(channel["webhook_url"], "https://example.com/hook");
     assert!(channel.get("inbound_token").is_none(), "never listed again");
     let (st, r) = app
-        .raw(
-            Method::POST,
-            &format!("/api/v1/channels/{}/inbound", s(&channel["id"])),
-            Some(&token),
-            Some(json!({"type": "message", "message_id": "shop-1",
-                "customer": {"id": "shopper", "name": "Bob"}, "text": "via the new channel"})),
+        .inbound_to(
+            &s(&channel["id"]),
+            &token,
+            json!({"type": "message", "message_id": "shop-1",
+                "customer": {"id": "shopper", "name": "Bob"}, "text": "via the new channel"}),
         )
         .await;
     assert!(st.is_success(), "{r}");
@@ -803,12 +802,11 @@ async fn failed_webhook_delivery_redelivered(app: &TestApp, b: &Browser) {
         .await;
     let (id, token) = (s(&channel["id"]), s(&channel["inbound_token"]));
     let (st, r) = app
-        .raw(
-            Method::POST,
-            &format!("/api/v1/channels/{id}/inbound"),
-            Some(&token),
-            Some(json!({"type": "message", "message_id": "bridge-1",
-                "customer": {"id": "bridged"}, "text": "over the bridge"})),
+        .inbound_to(
+            &id,
+            &token,
+            json!({"type": "message", "message_id": "bridge-1",
+                "customer": {"id": "bridged"}, "text": "over the bridge"}),
         )
         .await;
     assert!(st.is_success(), "{r}");
@@ -964,12 +962,11 @@ async fn reports_page_and_export(app: &TestApp, b: &Browser) {
         .await;
     for i in 0..2 {
         let (st, r) = app
-            .raw(
-                Method::POST,
-                &format!("/api/v1/channels/{}/inbound", s(&web["id"])),
-                Some(&s(&web["inbound_token"])),
-                Some(json!({"type": "message", "message_id": format!("web-{i}"),
-                    "customer": {"id": format!("web-{i}"), "name": "Eve"}, "text": "form question"})),
+            .inbound_to(
+                &s(&web["id"]),
+                &s(&web["inbound_token"]),
+                json!({"type": "message", "message_id": format!("web-{i}"),
+                    "customer": {"id": format!("web-{i}"), "name": "Eve"}, "text": "form question"}),
             )
             .await;
         assert!(st.is_success(), "{r}");

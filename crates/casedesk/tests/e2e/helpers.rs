@@ -695,9 +695,14 @@ impl TestApp {
     }
 
     pub async fn inbound(&self, body: Value) -> (StatusCode, Value) {
-        let path = format!("/api/v1/channels/{}/inbound", self.channel_id);
-        self.raw(Method::POST, &path, Some(&self.inbound_token), Some(body))
+        self.inbound_to(&self.channel_id, &self.inbound_token, body)
             .await
+    }
+
+    /// An inbound event posted to `channel` with `token` as its bearer.
+    pub async fn inbound_to(&self, channel: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        let path = format!("/api/v1/channels/{channel}/inbound");
+        self.raw(Method::POST, &path, Some(token), Some(body)).await
     }
 
     /// A customer message that must be accepted.

@@ -118,12 +118,11 @@ async fn hooked_channel(app: &TestApp, url: &str) -> (String, String) {
 /// id, which its delivery carries.
 async fn reply_in(app: &TestApp, (channel, token): &(String, String), n: u32) -> String {
     let (st, r) = app
-        .raw(
-            Method::POST,
-            &format!("/api/v1/channels/{channel}/inbound"),
-            Some(token),
-            Some(json!({"type": "message", "message_id": format!("m{n}"),
-                "customer": {"id": "cust"}, "text": "hello"})),
+        .inbound_to(
+            channel,
+            token,
+            json!({"type": "message", "message_id": format!("m{n}"),
+                "customer": {"id": "cust"}, "text": "hello"}),
         )
         .await;
     assert_eq!(st, StatusCode::OK, "{r}");

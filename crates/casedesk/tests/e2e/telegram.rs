@@ -185,12 +185,11 @@ async fn connecting_a_bot_checks_its_token_and_never_shows_it(backend: Backend) 
     );
     // Posting as the bot's customers through the generic webhook is refused.
     let (status, _) = app
-        .raw(
-            Method::POST,
-            &format!("/api/v1/channels/{id}/inbound"),
-            Some(&s(&created["inbound_token"])),
-            Some(json!({"type": "message", "message_id": "x",
-                "customer": {"id": "1"}, "text": "hi"})),
+        .inbound_to(
+            &id,
+            &s(&created["inbound_token"]),
+            json!({"type": "message", "message_id": "x",
+                "customer": {"id": "1"}, "text": "hi"}),
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT);

@@ -380,11 +380,10 @@ async fn widget_visitors_are_isolated_and_checked(backend: Backend) {
 
     // The channel secret signs user ids; it does not open the inbound webhook.
     let (st, v) = app
-        .raw(
-            Method::POST,
-            &format!("/api/v1/channels/{ch}/inbound"),
-            Some(&secret),
-            Some(json!({"type": "message", "message_id": "x", "customer": {"id": "user:u-42"}, "text": "forged"})),
+        .inbound_to(
+            &ch,
+            &secret,
+            json!({"type": "message", "message_id": "x", "customer": {"id": "user:u-42"}, "text": "forged"}),
         )
         .await;
     assert_eq!(st, StatusCode::CONFLICT, "{v}");
