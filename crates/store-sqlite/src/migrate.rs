@@ -127,6 +127,11 @@ const MIGRATIONS: &[Migration] = &[
         "case_number_sequences",
         include_str!("../migrations/0018_case_number_sequences.sql"),
     ),
+    Migration::new(
+        19,
+        "claim_order_indexes",
+        include_str!("../migrations/0019_claim_order_indexes.sql"),
+    ),
 ];
 
 /// What `schema_migrations` says ran.

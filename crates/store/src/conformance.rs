@@ -60,7 +60,8 @@ pub use reports::{
     stats_tally_history_samples_and_active_chats,
 };
 pub use scheduling::{
-    deadlines, outbox_dead_letters_are_listed_and_requeued, outbox_lease_and_finish,
+    batch_reads_and_writes_of_cases_deadlines_and_events, deadlines,
+    outbox_dead_letters_are_listed_and_requeued, outbox_lease_and_finish,
 };
 pub use widget::{
     attachments_follow_their_message, help_center_emails_and_tokens,
@@ -90,6 +91,7 @@ macro_rules! conformance_tests {
             move_messages_keeps_reaction_notes_with_their_message,
             message_summary,
             deadlines,
+            batch_reads_and_writes_of_cases_deadlines_and_events,
             outbox_lease_and_finish,
             outbox_dead_letters_are_listed_and_requeued,
             concurrent_deadline_claims_never_overlap,

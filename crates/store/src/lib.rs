@@ -401,6 +401,14 @@ pub trait CaseTx: Send {
     async fn find_case_by_number(&mut self, account_id: &str, number: i64)
     -> R<Option<CaseRecord>>;
     async fn update_case(&mut self, case: &CaseRecord) -> R<()>;
+    /// Locks the customers of these cases, in case order, and returns the
+    /// cases that exist as they are under the locks (any order). Unscoped:
+    /// the scheduler's claims name cases of every account, so the caller
+    /// checks each case's account against what it claimed.
+    async fn lock_cases(&mut self, case_ids: &[String]) -> R<Vec<CaseRecord>>;
+    /// Writes many cases as [`Tx::update_case`] writes one, in a few
+    /// statements; `NotFound` when one of them does not exist.
+    async fn update_cases(&mut self, cases: &[CaseRecord]) -> R<()>;
     /// Makes the case's history count for `assignee_id`: statistics count
     /// events for a case's current assignee, so the use case that
     /// reassigns a case moves its events along in the same unit of work.
@@ -491,6 +499,9 @@ pub trait MessageTx: Send {
     /// The attachments of the messages now in `case_id`, oldest first.
     async fn list_case_attachments(&mut self, case_id: &str) -> R<Vec<AttachmentRecord>>;
     async fn insert_event(&mut self, event: &EventRecord) -> R<()>;
+    /// Inserts many events in a few statements; `NotFound` when one names
+    /// a case of its account that does not exist.
+    async fn insert_events(&mut self, events: &[EventRecord]) -> R<()>;
     async fn list_events(&mut self, account_id: &str, case_id: &str) -> R<Vec<EventRecord>>;
 }
 
@@ -499,6 +510,9 @@ pub trait MessageTx: Send {
 #[async_trait::async_trait]
 pub trait ScheduleTx: Send {
     async fn set_deadline(&mut self, deadline: &Deadline) -> R<()>;
+    /// Sets many deadlines as [`Tx::set_deadline`] sets one, in one
+    /// statement per few hundred.
+    async fn set_deadlines(&mut self, deadlines: &[Deadline]) -> R<()>;
     async fn clear_deadlines(&mut self, case_id: &str) -> R<()>;
     async fn next_deadline_at(&mut self) -> R<Option<casedesk_domain::Time>>;
     /// Due deadlines, locked for this unit of work and skipped by other
@@ -509,7 +523,11 @@ pub trait ScheduleTx: Send {
         limit: i64,
     ) -> R<Vec<Deadline>>;
     async fn delete_deadline(&mut self, case_id: &str, kind: DeadlineKind) -> R<()>;
+    /// Deletes these `(case, kind)` deadlines (those that exist).
+    async fn delete_deadlines(&mut self, deadlines: &[(String, DeadlineKind)]) -> R<()>;
     async fn list_deadlines(&mut self, case_id: &str) -> R<Vec<Deadline>>;
+    /// The deadlines of these cases, by case, then due time.
+    async fn list_deadlines_of(&mut self, case_ids: &[String]) -> R<Vec<Deadline>>;
     /// Sets a case's timer of a rule. With `replace` false an existing timer
     /// is kept as it is (the wait started earlier).
     async fn set_rule_timer(&mut self, timer: &RuleTimer, replace: bool) -> R<()>;

@@ -114,6 +114,19 @@ pub(crate) async fn case_facts(
     })
 }
 
+/// The account's rules that are on, in order.
+pub(crate) async fn enabled_rules(
+    tx: &mut dyn Tx,
+    account_id: &str,
+) -> Result<Vec<RuleRecord>, StoreError> {
+    Ok(tx
+        .list_rules(account_id)
+        .await?
+        .into_iter()
+        .filter(|r| r.enabled)
+        .collect())
+}
+
 /// Runs the rules after a change of `case_id` (whose customer the caller
 /// has locked). `before` is the case's state before the change, `None` for
 /// a new case; `events` are what the change was besides its state changes
@@ -140,12 +153,7 @@ pub(crate) async fn after_change_read(
     at: Time,
 ) -> Result<Effects, AppError> {
     let mut effects = Effects::default();
-    let rules: Vec<RuleRecord> = tx
-        .list_rules(account_id)
-        .await?
-        .into_iter()
-        .filter(|r| r.enabled)
-        .collect();
+    let rules = enabled_rules(tx, account_id).await?;
     if rules.is_empty() {
         return Ok(effects);
     }

@@ -96,19 +96,17 @@ pub(crate) async fn reschedule(
         return tx.clear_deadlines(&case.id).await;
     }
     let (warn_at, finish_at) = settings.deadlines(activity);
-    for (kind, due_at) in [
-        (DeadlineKind::Warn, warn_at),
-        (DeadlineKind::Finish, finish_at),
-    ] {
-        tx.set_deadline(&Deadline {
-            case_id: case.id.clone(),
-            account_id: case.account_id.clone(),
-            kind,
-            due_at,
-        })
-        .await?;
-    }
-    Ok(())
+    let deadline = |kind, due_at| Deadline {
+        case_id: case.id.clone(),
+        account_id: case.account_id.clone(),
+        kind,
+        due_at,
+    };
+    tx.set_deadlines(&[
+        deadline(DeadlineKind::Warn, warn_at),
+        deadline(DeadlineKind::Finish, finish_at),
+    ])
+    .await
 }
 
 pub(crate) async fn settings_of(

@@ -15,8 +15,8 @@ use crate::{App, AppState};
 
 const DEADLINE_BATCH: i64 = 1000;
 /// Deadlines fired per unit of work, and such units in flight.
-const FIRE_BATCH: usize = 100;
-const FIRE_JOBS_IN_FLIGHT: usize = 16;
+const FIRE_BATCH: usize = 250;
+const FIRE_JOBS_IN_FLIGHT: usize = 4;
 
 /// Fires every due deadline; returns how many chats it finished.
 pub async fn fire_due_deadlines(app: &AppState) -> Result<usize, StoreError> {

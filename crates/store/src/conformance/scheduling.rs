@@ -3,7 +3,10 @@
 use std::sync::Arc;
 
 use super::fixtures::*;
-use crate::{Deadline, DeadlineKind, OutboxItem, OutboxOutcome, OutboxState, OutboxUpdate, Store};
+use crate::{
+    Deadline, DeadlineKind, EventRecord, OutboxItem, OutboxOutcome, OutboxState, OutboxUpdate,
+    Store,
+};
 
 pub(crate) fn deadline(w: &World, case_id: &str, kind: DeadlineKind, due: i64) -> Deadline {
     Deadline {
@@ -122,6 +125,156 @@ pub async fn deadlines(store: Arc<dyn Store>) {
     })
     .await;
     assert_eq!(next_deadline_at(store).await, None, "no deadlines left");
+}
+
+/// What firing a burst of deadlines writes in a few statements: the
+/// deadlines of many cases read and deleted at once, the cases locked and
+/// read, updated and their history inserted together; a row of another
+/// account or of no case fails the whole write.
+pub async fn batch_reads_and_writes_of_cases_deadlines_and_events(store: Arc<dyn Store>) {
+    let store = &*store;
+    let w = world(store, "acc-a").await;
+    let other = world(store, "acc-b").await;
+    insert_cases(store, vec![w.case("c1", 1, 0), w.case("c2", 2, 0)]).await;
+    insert_cases(store, vec![other.case("d1", 1, 0)]).await;
+    let (warn1, finish1, finish2, finish_d) = (
+        deadline(&w, "c1", DeadlineKind::Warn, 100),
+        deadline(&w, "c1", DeadlineKind::Finish, 160),
+        deadline(&w, "c2", DeadlineKind::Finish, 50),
+        deadline(&other, "d1", DeadlineKind::Finish, 10),
+    );
+    set_deadlines(
+        store,
+        vec![
+            finish2.clone(),
+            finish1.clone(),
+            warn1.clone(),
+            finish_d.clone(),
+        ],
+    )
+    .await;
+    let listed = read_ok(store, "list the deadlines of cases", |tx| {
+        Box::pin(async move {
+            tx.list_deadlines_of(&[s("c2"), s("c1"), s("missing")])
+                .await
+        })
+    })
+    .await;
+    assert_eq!(
+        listed,
+        vec![warn1, finish1.clone(), finish2],
+        "the deadlines of the named cases only, by case then due time"
+    );
+    write_ok(store, "delete deadlines", |tx| {
+        Box::pin(async move {
+            tx.delete_deadlines(&[
+                (s("c1"), DeadlineKind::Warn),
+                (s("c2"), DeadlineKind::Finish),
+                (s("c2"), DeadlineKind::Warn),
+            ])
+            .await
+        })
+    })
+    .await;
+    assert_eq!(list_deadlines(store, "c1").await, vec![finish1]);
+    assert!(list_deadlines(store, "c2").await.is_empty());
+    assert_eq!(
+        list_deadlines(store, "d1").await,
+        vec![finish_d],
+        "deadlines not named stay"
+    );
+
+    let mut locked = write_ok(store, "lock cases", |tx| {
+        Box::pin(async move {
+            tx.lock_cases(&[s("c2"), s("c1"), s("missing"), s("c1")])
+                .await
+        })
+    })
+    .await;
+    locked.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut c1 = get_case(store, &w.account_id, "c1").await;
+    let mut c2 = get_case(store, &w.account_id, "c2").await;
+    assert_eq!(
+        locked,
+        vec![c1.clone(), c2.clone()],
+        "each existing case once, as stored"
+    );
+
+    c1.subject = s("Новая тема");
+    c1.state.status = casedesk_domain::Status::Pending;
+    c1.assignee_id = Some(s("agent-7"));
+    c1.updated_at = t(70);
+    c2.unread = true;
+    c2.message_count = 3;
+    c2.first_response_at = Some(t(20));
+    let cases = vec![c1.clone(), c2.clone()];
+    write_ok(store, "update cases", move |tx| {
+        Box::pin(async move { tx.update_cases(&cases).await })
+    })
+    .await;
+    assert_eq!(get_case(store, &w.account_id, "c1").await, c1);
+    assert_eq!(get_case(store, &w.account_id, "c2").await, c2);
+
+    let mut stray = w.case("d1", 9, 0);
+    stray.subject = s("changed through the wrong account");
+    let cases = vec![c1.clone(), stray];
+    assert_not_found(
+        "a case of another account",
+        try_write(store, move |tx| {
+            Box::pin(async move { tx.update_cases(&cases).await })
+        })
+        .await,
+    );
+    assert_eq!(
+        get_case(store, &other.account_id, "d1").await.subject,
+        "Subject of d1",
+        "another account's case is not written"
+    );
+
+    let event = |id: &str, world: &World, case_id: &str| EventRecord {
+        id: s(id),
+        account_id: world.account_id.clone(),
+        case_id: s(case_id),
+        kind: casedesk_domain::EventKind::AutoFinished,
+        actor: casedesk_domain::Actor::System(s("auto_finish")),
+        changes: vec![],
+        data: serde_json::json!({ "due_at": id }),
+        created_at: t(80),
+    };
+    let events = vec![
+        event("e1", &w, "c1"),
+        event("e2", &w, "c2"),
+        event("e3", &w, "c1"),
+    ];
+    write_ok(store, "insert events", move |tx| {
+        Box::pin(async move { tx.insert_events(&events).await })
+    })
+    .await;
+    let ids = |events: Vec<EventRecord>| events.into_iter().map(|e| e.id).collect::<Vec<_>>();
+    let account = w.account_id.clone();
+    let listed = read_ok(store, "list events", move |tx| {
+        Box::pin(async move { tx.list_events(&account, "c1").await })
+    })
+    .await;
+    assert_eq!(ids(listed), vec![s("e1"), s("e3")], "in insertion order");
+    let events = vec![event("e4", &w, "c1"), event("e5", &w, "d1")];
+    assert_not_found(
+        "an event of another account's case",
+        try_write(store, move |tx| {
+            Box::pin(async move { tx.insert_events(&events).await })
+        })
+        .await,
+    );
+    let account = w.account_id.clone();
+    let listed = read_ok(store, "list events again", move |tx| {
+        Box::pin(async move { tx.list_events(&account, "c1").await })
+    })
+    .await;
+    assert_eq!(
+        ids(listed),
+        vec![s("e1"), s("e3")],
+        "a failed batch of events keeps none of them"
+    );
 }
 
 fn outbox_item(w: &World, id: &str, due: i64) -> OutboxItem {

@@ -4,8 +4,33 @@ use casedesk_domain::Time;
 use casedesk_domain::search::{SearchText, contains_pattern};
 
 use super::codec::{self, CASE_COLUMNS, LABEL_COLUMNS, qualified};
-use super::{R, Sql, SqlExt, Value, args, placeholders};
+use super::{R, ROWS_PER_STATEMENT, Sql, SqlExt, Value, args, placeholders, row_placeholders};
 use crate::{CaseFilter, CaseRecord, CaseTx, LabelRecord, QueueCounts, SortOrder};
+
+/// The columns of [`codec::case_values`], in its order.
+fn case_columns() -> impl Iterator<Item = &'static str> {
+    CASE_COLUMNS
+        .split(',')
+        .map(str::trim)
+        .chain(["subject_folded"])
+}
+
+/// The columns an update writes, with their place in
+/// [`codec::case_values`]: identity (id, account, number, channel,
+/// customer, creation) never changes; every other column is written.
+fn case_update_columns() -> impl Iterator<Item = (usize, &'static str)> {
+    const FIXED: [&str; 6] = [
+        "id",
+        "account_id",
+        "number",
+        "channel_id",
+        "customer_id",
+        "created_at",
+    ];
+    case_columns()
+        .enumerate()
+        .filter(|(_, c)| !FIXED.contains(c))
+}
 
 #[async_trait::async_trait]
 impl<S: Sql + ?Sized> CaseTx for S {
@@ -39,25 +64,7 @@ impl<S: Sql + ?Sized> CaseTx for S {
     }
 
     async fn update_case(&mut self, case: &CaseRecord) -> R<()> {
-        // Identity (id, account, number, channel, customer, creation) never
-        // changes; every other column is written.
-        let columns: Vec<&str> = CASE_COLUMNS
-            .split(',')
-            .map(str::trim)
-            .chain(["subject_folded"])
-            .collect();
-        let fixed = [
-            "id",
-            "account_id",
-            "number",
-            "channel_id",
-            "customer_id",
-            "created_at",
-        ];
-        let sets = columns
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| !fixed.contains(c))
+        let sets = case_update_columns()
             .map(|(i, c)| format!("{c} = ${}", i + 1))
             .collect::<Vec<_>>()
             .join(", ");
@@ -66,6 +73,54 @@ impl<S: Sql + ?Sized> CaseTx for S {
             &codec::case_values(case),
         )
         .await
+    }
+
+    async fn lock_cases(&mut self, case_ids: &[String]) -> R<Vec<CaseRecord>> {
+        let mut ids = case_ids.to_vec();
+        ids.sort();
+        ids.dedup();
+        let mut cases = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+            if let Some(lock) = self.dialect().for_update_of("c") {
+                let sql = format!(
+                    "SELECT c.id FROM cases k JOIN customers c ON c.id = k.customer_id \
+                     WHERE k.id IN ({}) ORDER BY k.id{lock}",
+                    placeholders(1, chunk.len())
+                );
+                let args: Vec<Value> = chunk.iter().map(Value::from).collect();
+                self.query(&sql, &args).await?;
+            }
+        }
+        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "SELECT {CASE_COLUMNS} FROM cases WHERE id IN ({})",
+                placeholders(1, chunk.len())
+            );
+            let args: Vec<Value> = chunk.iter().map(Value::from).collect();
+            cases.extend(self.all(&sql, &args, codec::case).await?);
+        }
+        Ok(cases)
+    }
+
+    async fn update_cases(&mut self, cases: &[CaseRecord]) -> R<()> {
+        let columns = case_columns().collect::<Vec<_>>().join(", ");
+        let sets = case_update_columns()
+            .map(|(_, c)| format!("{c} = v.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        for chunk in cases.chunks(ROWS_PER_STATEMENT) {
+            let values: Vec<Value> = chunk.iter().flat_map(codec::case_values).collect();
+            let sql = format!(
+                "WITH v ({columns}) AS (VALUES {}) \
+                 UPDATE cases SET {sets} FROM v \
+                 WHERE cases.id = v.id AND cases.account_id = v.account_id",
+                row_placeholders(chunk.len(), values.len() / chunk.len())
+            );
+            if self.execute(&sql, &values).await? < chunk.len() as u64 {
+                return Err(crate::StoreError::NotFound);
+            }
+        }
+        Ok(())
     }
 
     async fn move_case_events(&mut self, case_id: &str, assignee_id: Option<&str>) -> R<()> {

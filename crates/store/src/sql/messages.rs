@@ -1,15 +1,17 @@
 //! What a case holds: messages, reactions, attachments and its history.
 
+use std::collections::HashMap;
+
 use casedesk_domain::{AuthorType, MessageKind};
 
 use super::codec::{
     self, ATTACHMENT_COLUMNS, EVENT_COLUMNS, EVENT_FACT_COLUMNS, LETTER_COLUMNS, MESSAGE_COLUMNS,
     REACTION_COLUMNS, qualified,
 };
-use super::{R, Sql, SqlExt, Value, args, placeholders};
+use super::{R, ROWS_PER_STATEMENT, Sql, SqlExt, Value, args, placeholders, row_placeholders};
 use crate::{
     AttachmentRecord, EventRecord, LetterRecord, MessageRecord, MessageSummary, MessageTx,
-    ReactionRecord,
+    ReactionRecord, StoreError,
 };
 
 #[async_trait::async_trait]
@@ -305,36 +307,60 @@ impl<S: Sql + ?Sized> MessageTx for S {
     }
 
     async fn insert_event(&mut self, e: &EventRecord) -> R<()> {
-        // The case's keys are copied onto the event for joinless statistics
-        // (migration 0005); an event of a case that does not exist is
-        // `NotFound`. Two statements, not `INSERT … SELECT`: on SQLite that
-        // form opens a statement journal, costly inside a large transaction.
-        let keys = self
-            .one(
-                "SELECT assignee_id, channel_id, created_at FROM cases \
-                 WHERE id = $1 AND account_id = $2",
-                &args![&e.case_id, &e.account_id],
-                |r| {
-                    Ok(args![
-                        r.get::<Option<String>>("assignee_id")?,
-                        r.get::<String>("channel_id")?,
-                        r.get::<i64>("created_at")?
-                    ])
-                },
+        self.insert_events(std::slice::from_ref(e)).await
+    }
+
+    async fn insert_events(&mut self, events: &[EventRecord]) -> R<()> {
+        // The case's keys are copied onto each event for joinless
+        // statistics (migration 0005); an event of a case that does not
+        // exist is `NotFound`. Two statements, not `INSERT … SELECT`: on
+        // SQLite that form opens a statement journal, costly inside a large
+        // transaction.
+        for chunk in events.chunks(ROWS_PER_STATEMENT) {
+            let mut ids: Vec<&String> = chunk.iter().map(|e| &e.case_id).collect();
+            ids.sort();
+            ids.dedup();
+            let keys: HashMap<(String, String), [Value; 3]> = self
+                .all(
+                    &format!(
+                        "SELECT id, account_id, assignee_id, channel_id, created_at FROM cases \
+                         WHERE id IN ({})",
+                        placeholders(1, ids.len())
+                    ),
+                    &ids.into_iter().map(Value::from).collect::<Vec<_>>(),
+                    |r| {
+                        Ok((
+                            (r.get::<String>("id")?, r.get::<String>("account_id")?),
+                            args![
+                                r.get::<Option<String>>("assignee_id")?,
+                                r.get::<String>("channel_id")?,
+                                r.get::<i64>("created_at")?
+                            ],
+                        ))
+                    },
+                )
+                .await?
+                .into_iter()
+                .collect();
+            let mut values = Vec::new();
+            for e in chunk {
+                let case_keys = keys
+                    .get(&(e.case_id.clone(), e.account_id.clone()))
+                    .ok_or(StoreError::NotFound)?;
+                values.extend(codec::event_values(e)?);
+                values.extend(case_keys.iter().cloned());
+            }
+            self.execute(
+                &format!(
+                    "INSERT INTO case_events ({EVENT_COLUMNS}, {EVENT_FACT_COLUMNS}, assignee_id, \
+                     channel_id, case_created_at) VALUES {}",
+                    row_placeholders(chunk.len(), values.len() / chunk.len())
+                ),
+                &values,
             )
             .await?;
-        let mut values = codec::event_values(e)?;
-        values.extend(keys);
-        self.execute(
-            &format!(
-                "INSERT INTO case_events ({EVENT_COLUMNS}, {EVENT_FACT_COLUMNS}, assignee_id, \
-                 channel_id, case_created_at) VALUES ({})",
-                placeholders(1, values.len())
-            ),
-            &values,
-        )
-        .await
-        .map(drop)
+        }
+        Ok(())
     }
 
     async fn list_events(&mut self, account_id: &str, case_id: &str) -> R<Vec<EventRecord>> {

@@ -49,6 +49,15 @@ impl Dialect {
         }
     }
 
+    /// Locks the selected rows of table `alias` of a join until the end of
+    /// the unit of work; `None` where rows need no locks.
+    pub fn for_update_of(self, alias: &str) -> Option<String> {
+        match self {
+            Dialect::Sqlite => None,
+            Dialect::Postgres => Some(format!(" FOR UPDATE OF {alias}")),
+        }
+    }
+
     /// Locks the selected rows and skips those another unit of work holds:
     /// what lets several servers claim due work from one database.
     pub fn skip_locked(self) -> &'static str {
@@ -450,6 +459,20 @@ pub async fn fill_search_columns<S: Sql + ?Sized>(s: &mut S) -> R<u64> {
     Ok(filled)
 }
 
+/// Rows written (or keys listed) per statement by the queries that take
+/// many at once: a few thousand parameters, far below SQLite's 32,766 and
+/// PostgreSQL's 65,535.
+const ROWS_PER_STATEMENT: usize = 200;
+
+/// `($1, $2), ($3, $4)` for `rows` rows of `width` values: a multi-row
+/// `VALUES` list.
+fn row_placeholders(rows: usize, width: usize) -> String {
+    (0..rows)
+        .map(|r| format!("({})", placeholders(1 + r * width, width)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// `$from, $from+1, …` for `n` values (an `IN` list).
 fn placeholders(from: usize, n: usize) -> String {
     (from..from + n)
@@ -484,6 +507,7 @@ mod tests {
             "UPDATE t SET a = ?2 WHERE id = ?1 AND b = ?12"
         );
         assert_eq!(placeholders(3, 2), "$3, $4");
+        assert_eq!(row_placeholders(2, 2), "($1, $2), ($3, $4)");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use casedesk_domain::Time;
 
 use super::codec::{self, DEADLINE_COLUMNS, OUTBOX_COLUMNS, RULE_TIMER_COLUMNS};
-use super::{R, Sql, SqlExt, Value, args, placeholders};
+use super::{R, ROWS_PER_STATEMENT, Sql, SqlExt, Value, args, placeholders, row_placeholders};
 use crate::{
     Deadline, DeadlineKind, OutboxItem, OutboxOutcome, OutboxState, OutboxUpdate, RuleTimer,
     ScheduleTx,
@@ -23,14 +23,23 @@ fn outbox_state_sql(state: OutboxState) -> &'static str {
 #[async_trait::async_trait]
 impl<S: Sql + ?Sized> ScheduleTx for S {
     async fn set_deadline(&mut self, d: &Deadline) -> R<()> {
-        self.execute(
-            "INSERT INTO chat_deadlines (case_id, kind, account_id, due_at) \
-             VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (case_id, kind) DO UPDATE SET due_at = excluded.due_at",
-            &args![&d.case_id, d.kind.as_str(), &d.account_id, d.due_at],
-        )
-        .await
-        .map(drop)
+        self.set_deadlines(std::slice::from_ref(d)).await
+    }
+
+    async fn set_deadlines(&mut self, deadlines: &[Deadline]) -> R<()> {
+        for chunk in deadlines.chunks(ROWS_PER_STATEMENT) {
+            let values: Vec<Value> = chunk
+                .iter()
+                .flat_map(|d| args![&d.case_id, d.kind.as_str(), &d.account_id, d.due_at])
+                .collect();
+            let sql = format!(
+                "INSERT INTO chat_deadlines (case_id, kind, account_id, due_at) VALUES {} \
+                 ON CONFLICT (case_id, kind) DO UPDATE SET due_at = excluded.due_at",
+                row_placeholders(chunk.len(), 4)
+            );
+            self.execute(&sql, &values).await?;
+        }
+        Ok(())
     }
 
     async fn clear_deadlines(&mut self, case_id: &str) -> R<()> {
@@ -62,19 +71,46 @@ impl<S: Sql + ?Sized> ScheduleTx for S {
     }
 
     async fn delete_deadline(&mut self, case_id: &str, kind: DeadlineKind) -> R<()> {
-        self.execute(
-            "DELETE FROM chat_deadlines WHERE case_id = $1 AND kind = $2",
-            &args![case_id, kind.as_str()],
-        )
-        .await
-        .map(drop)
+        self.delete_deadlines(&[(case_id.to_owned(), kind)]).await
+    }
+
+    async fn delete_deadlines(&mut self, deadlines: &[(String, DeadlineKind)]) -> R<()> {
+        for kind in [DeadlineKind::Warn, DeadlineKind::Finish] {
+            let ids: Vec<Value> = deadlines
+                .iter()
+                .filter(|(_, k)| *k == kind)
+                .map(|(id, _)| Value::from(id))
+                .collect();
+            for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+                let sql = format!(
+                    "DELETE FROM chat_deadlines WHERE kind = $1 AND case_id IN ({})",
+                    placeholders(2, chunk.len())
+                );
+                let args: Vec<Value> = std::iter::once(Value::from(kind.as_str()))
+                    .chain(chunk.iter().cloned())
+                    .collect();
+                self.execute(&sql, &args).await?;
+            }
+        }
+        Ok(())
     }
 
     async fn list_deadlines(&mut self, case_id: &str) -> R<Vec<Deadline>> {
-        let sql = format!(
-            "SELECT {DEADLINE_COLUMNS} FROM chat_deadlines WHERE case_id = $1 ORDER BY due_at, kind"
-        );
-        self.all(&sql, &args![case_id], codec::deadline).await
+        self.list_deadlines_of(&[case_id.to_owned()]).await
+    }
+
+    async fn list_deadlines_of(&mut self, case_ids: &[String]) -> R<Vec<Deadline>> {
+        let mut deadlines = Vec::new();
+        for chunk in case_ids.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "SELECT {DEADLINE_COLUMNS} FROM chat_deadlines WHERE case_id IN ({}) \
+                 ORDER BY case_id, due_at, kind",
+                placeholders(1, chunk.len())
+            );
+            let args: Vec<Value> = chunk.iter().map(Value::from).collect();
+            deadlines.extend(self.all(&sql, &args, codec::deadline).await?);
+        }
+        Ok(deadlines)
     }
 
     async fn set_rule_timer(&mut self, t: &RuleTimer, replace: bool) -> R<()> {
