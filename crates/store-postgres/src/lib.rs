@@ -40,6 +40,10 @@ const TEST_MAX_CONNECTIONS: u32 = 8;
 /// default of 30 s was not), long enough for a busy pool to free up.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long a connection may sit idle in the pool and still be used
+/// without a ping first.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
+
 /// A casedesk store on a PostgreSQL database (or one schema of it).
 pub struct PostgresStore {
     pool: PgPool,
@@ -93,6 +97,20 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(ACQUIRE_TIMEOUT)
+            // sqlx pings a connection when it goes back to the pool (and
+            // drops it if that fails); pinging it again when it is taken
+            // would cost every unit of work one more round trip. Only a
+            // connection that sat idle, and may have died meanwhile (a
+            // restarted server), is pinged before it is used.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= IDLE_BEFORE_PING {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options)
             .await
             .map_err(map_err)?;
@@ -150,12 +168,11 @@ impl Store for PostgresStore {
     }
 
     async fn run(&self, mode: Mode, job: Job) -> JobOutput {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
-        if mode == Mode::Read {
-            tx.execute("SET TRANSACTION READ ONLY")
-                .await
-                .map_err(map_err)?;
-        }
+        let begin = match mode {
+            Mode::Read => "BEGIN READ ONLY",
+            Mode::Write => "BEGIN",
+        };
+        let tx = self.pool.begin_with(begin).await.map_err(map_err)?;
         let mut work = PgTx::new(tx);
         let output = job(&mut work).await;
         let tx = work.into_inner();
