@@ -57,6 +57,15 @@ pub enum BenchCommand {
     /// The server's memory under bursts of parallel wrong logins (argon2
     /// holds ~19 MiB per hash), against its memory after one login.
     Logins(logins::LoginsArgs),
+    /// The raw single-row durable commit rate of a database: the yardstick
+    /// beside an outside load generator's figures (`scripts/bench-wrk`).
+    Raw(RawArgs),
+}
+
+#[derive(Args)]
+pub struct RawArgs {
+    #[command(flatten)]
+    database: DatabaseArg,
 }
 
 #[derive(Args)]
@@ -187,6 +196,11 @@ pub async fn run(command: BenchCommand) -> Result<(), String> {
         BenchCommand::Autofinish(args) => autofinish(args).await,
         BenchCommand::Reports(args) => reports::run(args).await,
         BenchCommand::Logins(args) => logins::run(args).await,
+        BenchCommand::Raw(args) => {
+            let db = BenchDb::new(&args.database)?;
+            println!("casedesk bench raw: {}", db.describe());
+            raw_rates(&db, None).await
+        }
     }
 }
 
@@ -1079,13 +1093,21 @@ async fn ingest(args: IngestArgs) -> Result<(), String> {
         IngestChannel::Telegram => telegram::ingest(&db, &args).await?,
     };
     // The server is down: the baseline has the disk and the cores to itself.
+    raw_rates(&db, Some(figures.messages_per_second)).await
+}
+
+/// Prints the raw single-row commit rates of `db` (on PostgreSQL also from
+/// 16 connections at once) and, with an ingest rate, its ratio to each.
+async fn raw_rates(db: &BenchDb, messages_per_second: Option<f64>) -> Result<(), String> {
     let raw = db.raw_commit_rate(RAW_BASELINE, 1).await?;
     println!(
         "  raw single-row durable commits (1 connection, one INSERT per transaction, {:.1} s): \
          {raw:.0}/s",
         RAW_BASELINE.as_secs_f64()
     );
-    println!("  ingest / raw: {:.2}×", figures.messages_per_second / raw);
+    if let Some(rate) = messages_per_second {
+        println!("  ingest / raw: {:.2}×", rate / raw);
+    }
     if matches!(db, BenchDb::Postgres(_)) {
         // The server commits from many connections, and PostgreSQL flushes
         // concurrent commits together: the fair yardstick is pgbench's.
@@ -1096,10 +1118,9 @@ async fn ingest(args: IngestArgs) -> Result<(), String> {
              {clients}, {:.1} s): {raw:.0}/s",
             RAW_BASELINE.as_secs_f64()
         );
-        println!(
-            "  ingest / raw ({clients} connections): {:.2}×",
-            figures.messages_per_second / raw
-        );
+        if let Some(rate) = messages_per_second {
+            println!("  ingest / raw ({clients} connections): {:.2}×", rate / raw);
+        }
     }
     Ok(())
 }
