@@ -186,3 +186,128 @@ pub async fn fire_deadlines(
     app.after_commit(notices, false);
     Ok(fired)
 }
+
+#[cfg(test)]
+mod tests {
+    use casedesk_domain::{ChannelKind, ChatState, Status};
+
+    use super::*;
+
+    fn t(secs: i64) -> Time {
+        Time::from_timestamp(1_700_000_000 + secs, 0).unwrap()
+    }
+
+    fn chat(id: &str) -> CaseRecord {
+        CaseRecord {
+            id: id.into(),
+            account_id: "acc".into(),
+            number: 1,
+            channel_id: "ch".into(),
+            customer_id: "cu".into(),
+            subject: "Where is my order?".into(),
+            state: CaseState::new_case(ChannelKind::Api),
+            assignee_id: None,
+            created_at: t(0),
+            updated_at: t(0),
+            last_activity_at: t(0),
+            previous_case_id: None,
+            next_case_id: None,
+            merged_into_id: None,
+            message_count: 1,
+            unread: true,
+            first_response_at: None,
+        }
+    }
+
+    fn deadline(case_id: &str, kind: DeadlineKind, due: i64) -> Deadline {
+        Deadline {
+            case_id: case_id.into(),
+            account_id: "acc".into(),
+            kind,
+            due_at: t(due),
+        }
+    }
+
+    #[test]
+    fn a_warning_and_a_finish_due_in_one_batch_fire_in_order() {
+        let mut firing = Firing::default();
+        let mut case = chat("c1");
+        let (warn, finish) = (
+            deadline("c1", DeadlineKind::Warn, 10),
+            deadline("c1", DeadlineKind::Finish, 20),
+        );
+        let mut current = vec![warn.clone(), finish.clone()];
+        let fired = [&warn, &finish]
+            .map(|d| fire_one(&mut firing, Some(&mut case), &mut current, d, t(30)).unwrap());
+        assert_eq!(fired, [Fired::Warned, Fired::Finished]);
+        assert_eq!(
+            firing.notices[0].data["auto_finish_at"],
+            json!(rfc3339(t(20))),
+            "the warning names the finish still pending"
+        );
+        assert_eq!(case.state.chat_state, Some(ChatState::Finished));
+        assert_eq!(case.state.status, Status::Open, "nobody answered");
+        assert_eq!(case.updated_at, t(30));
+        assert_eq!(firing.finished.len(), 1);
+        assert_eq!(
+            firing.finished[0].1.chat_state,
+            Some(ChatState::Active),
+            "the rules compare with the chat as it was"
+        );
+        assert_eq!(firing.events.len(), 1);
+        assert_eq!(firing.events[0].kind, EventKind::AutoFinished);
+        assert_eq!(firing.events[0].data["lateness_ms"], json!(10_000));
+        let mut deleted = firing.deleted.clone();
+        deleted.sort_by_key(|(_, k)| k.as_str());
+        assert_eq!(
+            deleted,
+            vec![
+                ("c1".to_owned(), DeadlineKind::Finish),
+                ("c1".to_owned(), DeadlineKind::Warn)
+            ]
+        );
+        assert!(current.is_empty());
+    }
+
+    #[test]
+    fn a_moved_deadline_a_finished_chat_and_a_missing_case_fire_nothing() {
+        let mut firing = Firing::default();
+        // New activity moved the finish past now: nothing happens, it stays.
+        let mut case = chat("c1");
+        let claimed = deadline("c1", DeadlineKind::Finish, 20);
+        let mut current = vec![deadline("c1", DeadlineKind::Finish, 90)];
+        let f = fire_one(&mut firing, Some(&mut case), &mut current, &claimed, t(30)).unwrap();
+        assert_eq!(f, Fired::Nothing);
+        assert_eq!(current.len(), 1);
+        assert!(firing.deleted.is_empty());
+        assert_eq!(case.state.chat_state, Some(ChatState::Active));
+
+        // The chat finished meanwhile (an agent closed it): its deadlines go.
+        let mut closed = chat("c2");
+        closed.state.set_status(Status::Closed, t(25)).unwrap();
+        let mut current = vec![
+            deadline("c2", DeadlineKind::Warn, 10),
+            deadline("c2", DeadlineKind::Finish, 20),
+        ];
+        let claimed = deadline("c2", DeadlineKind::Warn, 10);
+        let f = fire_one(
+            &mut firing,
+            Some(&mut closed),
+            &mut current,
+            &claimed,
+            t(30),
+        )
+        .unwrap();
+        assert_eq!(f, Fired::Nothing);
+        assert!(current.is_empty());
+        assert_eq!(firing.deleted.len(), 2);
+
+        // The case is gone (or another account's): its deadlines go.
+        let mut current = vec![deadline("c3", DeadlineKind::Finish, 20)];
+        let claimed = current[0].clone();
+        let f = fire_one(&mut firing, None, &mut current, &claimed, t(30)).unwrap();
+        assert_eq!(f, Fired::Nothing);
+        assert_eq!(firing.deleted.len(), 3);
+        assert!(firing.events.is_empty() && firing.notices.is_empty());
+    }
+}
