@@ -406,8 +406,8 @@ pub trait CaseTx: Send {
     /// the scheduler's claims name cases of every account, so the caller
     /// checks each case's account against what it claimed.
     async fn lock_cases(&mut self, case_ids: &[String]) -> R<Vec<CaseRecord>>;
-    /// Writes many cases as [`Tx::update_case`] writes one, in a few
-    /// statements; `NotFound` when one of them does not exist.
+    /// Writes many cases (each at most once) as [`Tx::update_case`] writes
+    /// one, in a few statements; `NotFound` when one of them does not exist.
     async fn update_cases(&mut self, cases: &[CaseRecord]) -> R<()>;
     /// Makes the case's history count for `assignee_id`: statistics count
     /// events for a case's current assignee, so the use case that
