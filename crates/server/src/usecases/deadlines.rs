@@ -9,11 +9,11 @@ use casedesk_store::{CaseRecord, Deadline, DeadlineKind, EventRecord, write};
 use serde_json::json;
 
 use super::automation;
-use super::unit::{case_notice, notice};
+use super::unit::{case_notice, event, notice};
 use crate::AppState;
 use crate::error::AppError;
 use crate::events::Notice;
-use crate::util::{new_id, rfc3339};
+use crate::util::rfc3339;
 
 /// What firing one deadline did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,19 +90,17 @@ fn fire_one(
             let changes = case.state.auto_finish(at)?;
             case.updated_at = at;
             firing.clear(deadlines);
-            firing.events.push(EventRecord {
-                id: new_id(),
-                account_id: case.account_id.clone(),
-                case_id: case.id.clone(),
-                kind: EventKind::AutoFinished,
-                actor: Actor::System("auto_finish".into()),
+            firing.events.push(event(
+                case,
+                EventKind::AutoFinished,
+                &Actor::System("auto_finish".into()),
                 changes,
-                data: json!({
+                json!({
                     "due_at": rfc3339(current.due_at),
                     "lateness_ms": (at - current.due_at).num_milliseconds(),
                 }),
-                created_at: at,
-            });
+                at,
+            ));
             firing.notices.push(case_notice(case));
             firing.finished.push((case.clone(), before));
             Ok(Fired::Finished)

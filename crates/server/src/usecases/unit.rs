@@ -62,6 +62,28 @@ pub(crate) fn case_notice(case: &CaseRecord) -> Notice {
     )
 }
 
+/// A new history event of `case`.
+pub(crate) fn event(
+    case: &CaseRecord,
+    kind: EventKind,
+    actor: &Actor,
+    changes: Vec<Change>,
+    data: serde_json::Value,
+    at: Time,
+) -> EventRecord {
+    EventRecord {
+        id: new_id(),
+        account_id: case.account_id.clone(),
+        case_id: case.id.clone(),
+        kind,
+        actor: actor.clone(),
+        changes,
+        data,
+        created_at: at,
+    }
+}
+
+/// Records a history event of `case`.
 pub(crate) async fn record(
     tx: &mut dyn Tx,
     case: &CaseRecord,
@@ -71,17 +93,8 @@ pub(crate) async fn record(
     data: serde_json::Value,
     at: Time,
 ) -> Result<(), StoreError> {
-    tx.insert_event(&EventRecord {
-        id: new_id(),
-        account_id: case.account_id.clone(),
-        case_id: case.id.clone(),
-        kind,
-        actor: actor.clone(),
-        changes,
-        data,
-        created_at: at,
-    })
-    .await
+    tx.insert_event(&event(case, kind, actor, changes, data, at))
+        .await
 }
 
 /// Active chats get their warning and finish deadlines from `activity`;

@@ -79,24 +79,20 @@ impl<S: Sql + ?Sized> CaseTx for S {
         let mut ids = case_ids.to_vec();
         ids.sort();
         ids.dedup();
+        // Chunks in id order, each locked before it is read: the locks are
+        // taken in case order across chunks too.
         let mut cases = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+            let args: Vec<Value> = chunk.iter().map(Value::from).collect();
+            let list = placeholders(1, chunk.len());
             if let Some(lock) = self.dialect().for_update_of("c") {
                 let sql = format!(
                     "SELECT c.id FROM cases k JOIN customers c ON c.id = k.customer_id \
-                     WHERE k.id IN ({}) ORDER BY k.id{lock}",
-                    placeholders(1, chunk.len())
+                     WHERE k.id IN ({list}) ORDER BY k.id{lock}"
                 );
-                let args: Vec<Value> = chunk.iter().map(Value::from).collect();
                 self.query(&sql, &args).await?;
             }
-        }
-        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!(
-                "SELECT {CASE_COLUMNS} FROM cases WHERE id IN ({})",
-                placeholders(1, chunk.len())
-            );
-            let args: Vec<Value> = chunk.iter().map(Value::from).collect();
+            let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE id IN ({list})");
             cases.extend(self.all(&sql, &args, codec::case).await?);
         }
         Ok(cases)
