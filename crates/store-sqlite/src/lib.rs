@@ -28,6 +28,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::thread;
 
+use casedesk_store::sql::Memo;
 use casedesk_store::{Job, JobError, JobOutput, Mode, Store, StoreError, sql};
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{mpsc, oneshot};
@@ -176,7 +177,8 @@ fn open_connection(location: &Location, read_only: bool) -> Result<Connection, S
 /// Fills the search columns of rows older than them, in one transaction.
 fn fill_search_columns(conn: &mut Connection) -> Result<(), StoreError> {
     conn.execute_batch("BEGIN IMMEDIATE").map_err(tx::map_err)?;
-    let filled = futures::executor::block_on(sql::fill_search_columns(&mut SqliteTx::new(conn)));
+    let filled =
+        futures::executor::block_on(sql::fill_search_columns(&mut SqliteTx::new(conn, None)));
     let end = if filled.is_ok() { "COMMIT" } else { "ROLLBACK" };
     conn.execute_batch(end).map_err(tx::map_err)?;
     let filled = filled?;
@@ -188,8 +190,8 @@ fn fill_search_columns(conn: &mut Connection) -> Result<(), StoreError> {
 
 /// Runs one job on `conn` to completion. The job's futures never wait on
 /// anything but this connection, which answers synchronously.
-fn run_job(conn: &mut Connection, job: Job) -> JobOutput {
-    let mut tx = SqliteTx::new(conn);
+fn run_job(conn: &mut Connection, memo: Option<&mut Memo>, job: Job) -> JobOutput {
+    let mut tx = SqliteTx::new(conn, memo);
     std::panic::catch_unwind(AssertUnwindSafe(|| {
         futures::executor::block_on(job(&mut tx))
     }))
@@ -202,6 +204,7 @@ fn run_job(conn: &mut Connection, job: Job) -> JobOutput {
 }
 
 fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<Request>) {
+    let mut memo = Memo::default();
     while let Some(first) = rx.blocking_recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -210,14 +213,17 @@ fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<Request>) {
                 Err(_) => break,
             }
         }
-        run_batch(&mut conn, batch);
+        run_batch(&mut conn, &mut memo, batch);
     }
     if let Err(e) = conn.execute_batch("PRAGMA optimize;") {
         tracing::debug!("optimize on close failed: {e}");
     }
 }
 
-fn run_batch(conn: &mut Connection, batch: Vec<Request>) {
+/// Runs a batch of write jobs in one transaction, each in its savepoint.
+/// `memo` is forgotten whenever something is rolled back: a job may have
+/// read back what it wrote.
+fn run_batch(conn: &mut Connection, memo: &mut Memo, batch: Vec<Request>) {
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         let err = tx::map_err(e);
         for r in batch {
@@ -232,7 +238,7 @@ fn run_batch(conn: &mut Connection, batch: Vec<Request>) {
     while let Some(r) = waiting.next() {
         let out = match conn.execute_batch("SAVEPOINT job") {
             Ok(()) => {
-                let out = run_job(conn, r.job);
+                let out = run_job(conn, Some(memo), r.job);
                 let end = if out.is_ok() {
                     "RELEASE job"
                 } else {
@@ -245,12 +251,16 @@ fn run_batch(conn: &mut Connection, batch: Vec<Request>) {
             }
             Err(e) => Err(JobError::Store(tx::map_err(e))),
         };
+        if out.is_err() {
+            memo.clear();
+        }
         results.push((r.reply, out));
         // After some errors inside a statement (SQLITE_FULL, SQLITE_IOERR,
         // SQLITE_NOMEM) SQLite rolls the whole transaction back by itself:
         // the jobs done so far are undone, whatever they answered, and the
         // next ones would run outside the batch. None of them is stored.
         if conn.is_autocommit() {
+            memo.clear();
             let msg = "SQLite rolled the write transaction back after an error (disk full?)";
             tracing::error!("{msg}");
             let replies = results.into_iter().map(|(reply, _)| reply);
@@ -264,6 +274,7 @@ fn run_batch(conn: &mut Connection, batch: Vec<Request>) {
         let msg = format!("commit failed: {e}");
         tracing::error!("{msg}");
         let _ = conn.execute_batch("ROLLBACK");
+        memo.clear();
         for (reply, _) in results {
             let _ = reply.send(Err(JobError::Store(StoreError::Unavailable(msg.clone()))));
         }
@@ -284,7 +295,7 @@ fn reader_loop(mut conn: Connection, rx: Arc<Mutex<mpsc::Receiver<Request>>>) {
         // One snapshot for the whole job.
         let out = match conn.execute_batch("BEGIN") {
             Ok(()) => {
-                let out = run_job(&mut conn, r.job);
+                let out = run_job(&mut conn, None, r.job);
                 let _ = conn.execute_batch("COMMIT");
                 out
             }
@@ -375,7 +386,7 @@ mod tests {
                 (Request { job, reply }, answer)
             })
             .unzip();
-        run_batch(&mut conn, batch);
+        run_batch(&mut conn, &mut Memo::default(), batch);
         for (id, answer) in ids.iter().zip(answers) {
             let out = answer.blocking_recv().expect("every job is answered");
             assert!(

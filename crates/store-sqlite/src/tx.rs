@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use casedesk_domain::stats::StatsInput;
-use casedesk_store::sql::{Dialect, Kind, Row, Sql, Value, numbered_placeholders};
+use casedesk_store::sql::{Dialect, Kind, Memo, Row, Sql, Value, numbered_placeholders};
 use casedesk_store::{StatsQuery, StoreError};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{CachedStatement, Connection, ErrorCode};
@@ -18,11 +18,13 @@ type R<T> = Result<T, StoreError>;
 /// futures be `Send` although a connection is not `Sync`.
 pub(crate) struct SqliteTx<'c> {
     pub(crate) conn: &'c mut Connection,
+    /// The writer's memo; readers have none.
+    memo: Option<&'c mut Memo>,
 }
 
 impl<'c> SqliteTx<'c> {
-    pub(crate) fn new(conn: &'c mut Connection) -> Self {
-        SqliteTx { conn }
+    pub(crate) fn new(conn: &'c mut Connection, memo: Option<&'c mut Memo>) -> Self {
+        SqliteTx { conn, memo }
     }
 
     /// The statement of `sql` (cached), with `args` bound.
@@ -71,6 +73,10 @@ fn cell(v: ValueRef<'_>) -> R<Value> {
 impl Sql for SqliteTx<'_> {
     fn dialect(&self) -> Dialect {
         Dialect::Sqlite
+    }
+
+    fn memo(&mut self) -> Option<&mut Memo> {
+        self.memo.as_deref_mut()
     }
 
     async fn execute(&mut self, sql: &str, args: &[Value]) -> R<u64> {

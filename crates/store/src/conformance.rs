@@ -27,7 +27,10 @@ mod reports;
 mod scheduling;
 mod widget;
 
-pub use catalog::{labels_on_cases_filter_and_delete, rules_and_rule_timers, templates_round_trip};
+pub use catalog::{
+    accounts_and_rules_read_as_committed, labels_on_cases_filter_and_delete, rules_and_rule_timers,
+    templates_round_trip,
+};
 pub use concurrency::{
     concurrent_deadline_claims_never_overlap, concurrent_messages_of_one_customer_make_one_case,
 };
@@ -104,6 +107,7 @@ macro_rules! conformance_tests {
             labels_on_cases_filter_and_delete,
             templates_round_trip,
             rules_and_rule_timers,
+            accounts_and_rules_read_as_committed,
             widget_visitors_channels_and_conversations,
             help_center_emails_and_tokens,
             attachments_follow_their_message,

@@ -400,7 +400,13 @@ pub trait CaseTx: Send {
     /// The account's case with this number (`[#1042]` in a subject).
     async fn find_case_by_number(&mut self, account_id: &str, number: i64)
     -> R<Option<CaseRecord>>;
-    async fn update_case(&mut self, case: &CaseRecord) -> R<()>;
+    /// Saves `case`. Given the case as the database holds it now
+    /// (`stored`: loaded or saved in this unit of work, changed since only
+    /// in `case`), writes only the columns that differ — an index of `cases`
+    /// is rewritten only when one of its columns is named — and nothing
+    /// when none does; without it, every column but the case's identity.
+    /// `NotFound` when a written case is not in its account.
+    async fn update_case(&mut self, stored: Option<&CaseRecord>, case: &CaseRecord) -> R<()>;
     /// Locks the customers of these cases, in case order, and returns the
     /// cases that exist as they are under the locks (any order). Unscoped:
     /// the scheduler's claims name cases of every account, so the caller

@@ -110,7 +110,8 @@ where
     let (case, notices, queued) = write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
             let at = clock.now();
-            let (mut case, _customer) = lock_case(tx, &account_id, &case_id).await?;
+            let (stored, _customer) = lock_case(tx, &account_id, &case_id).await?;
+            let mut case = stored.clone();
             let was_active = case.state.is_active_chat();
             let before = case.state.clone();
             let changes = change(&mut case, tx, at).await?;
@@ -118,7 +119,7 @@ where
                 return Ok((case, Vec::new(), false));
             }
             case.updated_at = at;
-            tx.update_case(&case).await?;
+            tx.update_case(Some(&stored), &case).await?;
             if was_active != case.state.is_active_chat() || kind == EventKind::KeptActive {
                 let settings = settings_of(tx, &account_id).await?;
                 reschedule(tx, &case, settings, case.last_activity_at).await?;
@@ -220,12 +221,13 @@ pub async fn mark_read(
         Box::pin(async move {
             // Under the customer lock, so a message arriving at the same
             // time is not marked read without anyone having seen it.
-            let (mut case, _customer) = lock_case(tx, &who.account_id, &case_id).await?;
-            if !case.unread {
-                return Ok((case, Vec::new()));
+            let (stored, _customer) = lock_case(tx, &who.account_id, &case_id).await?;
+            if !stored.unread {
+                return Ok((stored, Vec::new()));
             }
+            let mut case = stored.clone();
             case.set_tally(case.tally().read());
-            tx.update_case(&case).await?;
+            tx.update_case(Some(&stored), &case).await?;
             let notices = vec![case_notice(&case)];
             Ok((case, notices))
         })

@@ -256,6 +256,8 @@ async fn apply_rule(
         account_id: case.account_id.clone(),
         rule_id: rule.id.clone(),
     };
+    // As saved: loaded by after_change, or saved by the rule before.
+    let stored = case.clone();
     let values = placeholder_values(tx, case, customer, case.assignee_id.as_deref()).await?;
     let was_active = case.state.is_active_chat();
     let run = run_actions(
@@ -270,7 +272,7 @@ async fn apply_rule(
     )
     .await?;
     case.updated_at = at;
-    tx.update_case(case).await?;
+    tx.update_case(Some(&stored), case).await?;
     if was_active != case.state.is_active_chat() {
         reschedule(tx, case, account.settings, case.last_activity_at).await?;
     }

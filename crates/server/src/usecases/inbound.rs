@@ -128,12 +128,13 @@ async fn route_and_store(
     let routing = route_customer_message(channel.kind, latest.as_ref().map(|c| &c.state));
     let Routed {
         mut case,
+        stored,
         before,
         outcome,
         mut notices,
     } = follow(routing, tx, channel, &customer, latest, &msg.text, seq, at).await?;
     let message = store_customer_message(tx, channel, &customer, &case, msg, seq, at).await?;
-    count_customer_message(tx, &mut case, at).await?;
+    count_customer_message(tx, &stored, &mut case, at).await?;
     // The message that opened its case says so: the case's own notice
     // already told of it.
     let new_case = notices
@@ -170,6 +171,9 @@ async fn route_and_store(
 /// Where routing put a customer message, before the message is stored.
 struct Routed {
     case: CaseRecord,
+    /// The case as the database holds it (routing may have changed `case`
+    /// without saving it yet).
+    stored: CaseRecord,
     /// What the rules compare with: the chat as it was, or `None` for a
     /// new case.
     before: Option<CaseState>,
@@ -201,6 +205,7 @@ async fn follow(
             let case = open_case(tx, channel, customer, subject, previous, &actor, at).await?;
             let created = notice(&case, "case.created", json!({ "subject": case.subject }));
             Ok(Routed {
+                stored: case.clone(),
                 case,
                 before: None,
                 outcome: Outcome::Created,
@@ -211,17 +216,20 @@ async fn follow(
             let case = latest.ok_or_else(no_latest("append without a latest chat"))?;
             Ok(Routed {
                 before: Some(case.state.clone()),
+                stored: case.clone(),
                 case,
                 outcome: Outcome::Appended,
                 notices: Vec::new(),
             })
         }
         Routing::Reopen => {
-            let mut case = latest.ok_or_else(no_latest("reopen without a latest chat"))?;
+            let stored = latest.ok_or_else(no_latest("reopen without a latest chat"))?;
+            let mut case = stored.clone();
             let before = case.state.clone();
             reopen(tx, &mut case, seq, &actor, at).await?;
             Ok(Routed {
                 notices: vec![case_notice(&case)],
+                stored,
                 case,
                 before: Some(before),
                 outcome: Outcome::Reopened,
@@ -234,13 +242,14 @@ async fn follow(
 /// wrote last, the chat's timer restarts), and the case is saved.
 async fn count_customer_message(
     tx: &mut dyn Tx,
+    stored: &CaseRecord,
     case: &mut CaseRecord,
     at: Time,
 ) -> Result<(), StoreError> {
     let wrote = case.state.customer_wrote(case.tally(), at);
     case.set_tally(wrote.tally);
     case.updated_at = at;
-    tx.update_case(case).await?;
+    tx.update_case(Some(stored), case).await?;
     if wrote.restarts_timer {
         let settings = settings_of(tx, &case.account_id).await?;
         reschedule(tx, case, settings, at).await?;
@@ -351,9 +360,10 @@ async fn open_case(
         at,
     )
     .await?;
-    if let Some(mut previous) = previous {
+    if let Some(stored) = previous {
+        let mut previous = stored.clone();
         let before = previous.next_case_id.replace(case.id.clone());
-        tx.update_case(&previous).await?;
+        tx.update_case(Some(&stored), &previous).await?;
         record(
             tx,
             &previous,
@@ -464,7 +474,8 @@ pub async fn receive_reaction(
                     .filter(|m| m.channel_id == channel.id)
                     .ok_or_else(|| AppError::not_found("reacted message"))?,
             };
-            let (mut case, customer) = lock_case(tx, account_id, &target.case_id).await?;
+            let (stored, customer) = lock_case(tx, account_id, &target.case_id).await?;
+            let mut case = stored.clone();
             if customer.external_id != r.customer_id {
                 return Err(AppError::not_found("reacted message"));
             }
@@ -501,7 +512,7 @@ pub async fn receive_reaction(
             let wrote = case.state.customer_reacted(case.tally(), at);
             case.set_tally(wrote.tally);
             case.updated_at = at;
-            tx.update_case(&case).await?;
+            tx.update_case(Some(&stored), &case).await?;
             if wrote.restarts_timer {
                 reschedule(tx, &case, settings, at).await?;
             }

@@ -61,7 +61,7 @@ pub async fn split(
             )
             .into_string();
             refresh_from_messages(tx, &mut new_case).await?;
-            tx.update_case(&new_case).await?;
+            tx.update_case(None, &new_case).await?;
 
             let mut changes = plan.original_changes;
             changes.push(Change {
@@ -72,7 +72,7 @@ pub async fn split(
             original.next_case_id = Some(new_case.id.clone());
             refresh_from_messages(tx, &mut original).await?;
             original.updated_at = at;
-            tx.update_case(&original).await?;
+            tx.update_case(None, &original).await?;
             if customer.latest_case_id.as_deref() == Some(original.id.as_str()) {
                 tx.set_customer_latest_case(&customer.id, Some(&new_case.id))
                     .await?;
@@ -164,7 +164,7 @@ pub async fn merge_with_previous(
             current.merged_into_id = Some(previous.id.clone());
             refresh_from_messages(tx, &mut current).await?;
             current.updated_at = at;
-            tx.update_case(&current).await?;
+            tx.update_case(None, &current).await?;
 
             let mut previous_changes = plan.previous_changes;
             previous_changes.push(Change {
@@ -176,12 +176,12 @@ pub async fn merge_with_previous(
             if let Some(next_id) = &current.next_case_id {
                 let mut next = tx.get_case(account_id, next_id).await?;
                 next.previous_case_id = Some(previous.id.clone());
-                tx.update_case(&next).await?;
+                tx.update_case(None, &next).await?;
             }
             refresh_from_messages(tx, &mut previous).await?;
             previous.set_tally(previous.tally().merged_in(current.tally()));
             previous.updated_at = at;
-            tx.update_case(&previous).await?;
+            tx.update_case(None, &previous).await?;
             if customer.latest_case_id.as_deref() == Some(current.id.as_str()) {
                 tx.set_customer_latest_case(&customer.id, Some(&previous.id))
                     .await?;

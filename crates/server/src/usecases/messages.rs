@@ -168,7 +168,8 @@ pub(crate) async fn add_message(
     if let Some(url) = delivery_url {
         queue_delivery(tx, case, customer, &message, url, reply_to, at).await?;
     }
-    tx.update_case(case).await?;
+    // Callers may have changed the case before (a rule's earlier actions).
+    tx.update_case(None, case).await?;
     notices.push(notice(
         case,
         "message.created",

@@ -477,7 +477,7 @@ pub async fn apply_template(
             .await?;
             run.absorb(done.notices, done.queued);
             case.updated_at = at;
-            tx.update_case(&case).await?;
+            tx.update_case(None, &case).await?;
             if was_active != case.state.is_active_chat() {
                 let settings = settings_of(tx, &who.account_id).await?;
                 reschedule(tx, &case, settings, case.last_activity_at).await?;

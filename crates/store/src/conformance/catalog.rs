@@ -457,3 +457,102 @@ pub async fn rules_and_rule_timers(store: Arc<dyn Store>) {
         .await,
     );
 }
+
+/// A backend may remember an account and its rules between units of work
+/// (SQLite's writer does); what later units of work read is still what
+/// was committed: a change is seen by the next one, and what a failed one
+/// wrote — and read back — is gone.
+pub async fn accounts_and_rules_read_as_committed(store: Arc<dyn Store>) {
+    use casedesk_domain::AutoFinishSettings;
+    use casedesk_domain::rules::Trigger;
+    use futures::future::BoxFuture;
+
+    use crate::{RuleRecord, StoreError, Tx};
+    fn settings(tx: &mut dyn Tx) -> BoxFuture<'_, Result<AutoFinishSettings, StoreError>> {
+        Box::pin(async move { Ok(tx.get_account("mem-a").await?.settings) })
+    }
+    fn rules(tx: &mut dyn Tx) -> BoxFuture<'_, Result<Vec<(String, bool)>, StoreError>> {
+        Box::pin(async move {
+            let rules = tx.list_rules("mem-a").await?;
+            Ok(rules.into_iter().map(|r| (r.id, r.enabled)).collect())
+        })
+    }
+    let store = &*store;
+    world(store, "mem-a").await;
+    let first = write_ok(store, "settings", settings).await;
+    assert_eq!(write_ok(store, "rules", rules).await, vec![]);
+
+    let changed = AutoFinishSettings::new(1800, 120).expect("valid settings");
+    assert_ne!(first, changed);
+    let rule = RuleRecord {
+        id: s("mem-r"),
+        account_id: s("mem-a"),
+        name: s("Nudge"),
+        enabled: true,
+        position: 1,
+        trigger: Trigger::PendingFor { seconds: 60 },
+        conditions: vec![],
+        actions: vec![],
+        created_at: t(1),
+        updated_at: t(1),
+    };
+    let (kept, again) = (rule.clone(), rule.clone());
+    let failed = try_write(store, move |tx| {
+        Box::pin(async move {
+            tx.update_account_settings("mem-a", changed).await?;
+            tx.insert_rule(&kept).await?;
+            let seen = (
+                tx.get_account("mem-a").await?.settings,
+                tx.list_rules("mem-a").await?,
+            );
+            assert_eq!(seen.0, changed, "a unit of work reads its own change");
+            assert_eq!(seen.1.len(), 1, "a unit of work reads its own rule");
+            Err::<(), _>(StoreError::Other(s("changed its mind")))
+        })
+    })
+    .await;
+    assert!(failed.is_err());
+    assert_eq!(
+        write_ok(store, "settings after a rollback", settings).await,
+        first,
+        "settings a failed unit of work wrote and read back are gone"
+    );
+    assert_eq!(
+        write_ok(store, "rules after a rollback", rules).await,
+        vec![],
+        "a rule a failed unit of work inserted and read back is gone"
+    );
+
+    write_ok(store, "change", move |tx| {
+        Box::pin(async move {
+            tx.update_account_settings("mem-a", changed).await?;
+            tx.insert_rule(&again).await
+        })
+    })
+    .await;
+    assert_eq!(write_ok(store, "settings", settings).await, changed);
+    assert_eq!(
+        write_ok(store, "rules", rules).await,
+        vec![(s("mem-r"), true)]
+    );
+    let mut off = rule.clone();
+    off.enabled = false;
+    write_ok(store, "turn off", move |tx| {
+        Box::pin(async move { tx.update_rule(&off).await })
+    })
+    .await;
+    assert_eq!(
+        write_ok(store, "rules", rules).await,
+        vec![(s("mem-r"), false)],
+        "a changed rule is read as changed"
+    );
+    write_ok(store, "delete", |tx| {
+        Box::pin(async move { tx.delete_rule("mem-a", "mem-r").await })
+    })
+    .await;
+    assert_eq!(
+        write_ok(store, "rules", rules).await,
+        vec![],
+        "a deleted rule is gone"
+    );
+}

@@ -284,7 +284,10 @@ pub(crate) async fn get_case(store: &dyn Store, account_id: &str, case_id: &str)
 
 pub(crate) async fn update_case(store: &dyn Store, case: CaseRecord) {
     write_ok(store, "update case", move |tx| {
-        Box::pin(async move { tx.update_case(&case).await })
+        Box::pin(async move {
+            let stored = tx.get_case(&case.account_id, &case.id).await?;
+            tx.update_case(Some(&stored), &case).await
+        })
     })
     .await;
 }

@@ -406,10 +406,7 @@ pub async fn list_cases_search_is_the_domains(store: Arc<dyn Store>) {
     // A subject changed later is searched as it is now.
     let mut renamed = get_case(store, "acc-a", "c2").await;
     renamed.subject = s("Доставка");
-    write_ok(store, "rename", move |tx| {
-        Box::pin(async move { tx.update_case(&renamed).await })
-    })
-    .await;
+    update_case(store, renamed).await;
     let subject_of = |id: &str| match id {
         "c2" => "Доставка",
         other => subjects

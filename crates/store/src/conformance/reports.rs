@@ -320,11 +320,12 @@ pub async fn stats_follow_reassignment_and_events_need_their_case(store: Arc<dyn
     let store = &*store;
     let w = stats_world(store).await;
     for (id, assignee) in [("c1", None), ("c2", Some(s("st-a")))] {
-        let mut case = get_case(store, "st", id).await;
+        let loaded = get_case(store, "st", id).await;
+        let mut case = loaded.clone();
         case.assignee_id = assignee;
         write_ok(store, "reassign", move |tx| {
             Box::pin(async move {
-                tx.update_case(&case).await?;
+                tx.update_case(Some(&loaded), &case).await?;
                 tx.move_case_events(&case.id, case.assignee_id.as_deref())
                     .await
             })

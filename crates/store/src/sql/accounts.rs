@@ -41,8 +41,15 @@ impl<S: Sql + ?Sized> AccountTx for S {
     }
 
     async fn get_account(&mut self, account_id: &str) -> R<AccountRecord> {
+        if let Some(account) = self.memo().and_then(|m| m.account(account_id)) {
+            return Ok(account);
+        }
         let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1");
-        self.one(&sql, &args![account_id], codec::account).await
+        let account = self.one(&sql, &args![account_id], codec::account).await?;
+        if let Some(memo) = self.memo() {
+            memo.keep_account(&account);
+        }
+        Ok(account)
     }
 
     async fn count_accounts(&mut self) -> R<i64> {
@@ -64,6 +71,7 @@ impl<S: Sql + ?Sized> AccountTx for S {
         account_id: &str,
         settings: AutoFinishSettings,
     ) -> R<()> {
+        forget_account(self, account_id);
         self.found(
             "UPDATE accounts SET chat_auto_finish_after_seconds = $2, \
              chat_auto_finish_warning_seconds = $3 WHERE id = $1",
@@ -82,6 +90,7 @@ impl<S: Sql + ?Sized> AccountTx for S {
     }
 
     async fn update_account_assign_on_reply(&mut self, account_id: &str, on: bool) -> R<()> {
+        forget_account(self, account_id);
         self.found(
             "UPDATE accounts SET assign_on_reply = $2 WHERE id = $1",
             &args![account_id, on],
@@ -94,6 +103,7 @@ impl<S: Sql + ?Sized> AccountTx for S {
         account_id: &str,
         time_zone: AccountTimeZone,
     ) -> R<()> {
+        forget_account(self, account_id);
         self.found(
             "UPDATE accounts SET time_zone = $2 WHERE id = $1",
             &args![account_id, time_zone.name()],
@@ -106,12 +116,21 @@ impl<S: Sql + ?Sized> AccountTx for S {
         account_id: &str,
         hours: Option<&BusinessHours>,
     ) -> R<()> {
+        forget_account(self, account_id);
         let [id] = args![account_id];
         self.found(
             "UPDATE accounts SET business_hours = $2 WHERE id = $1",
             &[id, codec::hours_json(hours)?],
         )
         .await
+    }
+}
+
+/// Called by every query that changes an account's row (its case counter
+/// aside, which [`AccountRecord`] does not carry).
+fn forget_account<S: Sql + ?Sized>(s: &mut S, account_id: &str) {
+    if let Some(memo) = s.memo() {
+        memo.forget_account(account_id);
     }
 }
 

@@ -63,14 +63,30 @@ impl<S: Sql + ?Sized> CaseTx for S {
             .await
     }
 
-    async fn update_case(&mut self, case: &CaseRecord) -> R<()> {
-        let sets = case_update_columns()
-            .map(|(i, c)| format!("{c} = ${}", i + 1))
+    async fn update_case(&mut self, stored: Option<&CaseRecord>, case: &CaseRecord) -> R<()> {
+        let was = stored.map(codec::case_values);
+        let values = codec::case_values(case);
+        let changed: Vec<(usize, &str)> = case_update_columns()
+            .filter(|(i, _)| was.as_ref().is_none_or(|was| was[*i] != values[*i]))
+            .collect();
+        if changed.is_empty() {
+            return Ok(());
+        }
+        let sets = changed
+            .iter()
+            .enumerate()
+            .map(|(n, (_, c))| format!("{c} = ${}", n + 3))
             .collect::<Vec<_>>()
             .join(", ");
+        // id and account_id lead case_values.
+        let args: Vec<Value> = [0, 1]
+            .into_iter()
+            .chain(changed.iter().map(|(i, _)| *i))
+            .map(|i| values[i].clone())
+            .collect();
         self.found(
             &format!("UPDATE cases SET {sets} WHERE id = $1 AND account_id = $2"),
-            &codec::case_values(case),
+            &args,
         )
         .await
     }

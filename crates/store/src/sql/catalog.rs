@@ -124,6 +124,7 @@ impl<S: Sql + ?Sized> CatalogTx for S {
     }
 
     async fn insert_rule(&mut self, r: &RuleRecord) -> R<()> {
+        forget_rules(self, &r.account_id);
         let [trigger, conditions, actions] = codec::rule_json(r)?;
         self.execute(
             &format!(
@@ -148,11 +149,18 @@ impl<S: Sql + ?Sized> CatalogTx for S {
     }
 
     async fn list_rules(&mut self, account_id: &str) -> R<Vec<RuleRecord>> {
+        if let Some(rules) = self.memo().and_then(|m| m.rules(account_id)) {
+            return Ok(rules);
+        }
         let sql = format!(
             "SELECT {RULE_COLUMNS} FROM rules WHERE account_id = $1 \
              ORDER BY position, created_at, id"
         );
-        self.all(&sql, &args![account_id], codec::rule).await
+        let rules = self.all(&sql, &args![account_id], codec::rule).await?;
+        if let Some(memo) = self.memo() {
+            memo.keep_rules(account_id, &rules);
+        }
+        Ok(rules)
     }
 
     async fn get_rule(&mut self, account_id: &str, rule_id: &str) -> R<RuleRecord> {
@@ -162,6 +170,7 @@ impl<S: Sql + ?Sized> CatalogTx for S {
     }
 
     async fn update_rule(&mut self, r: &RuleRecord) -> R<()> {
+        forget_rules(self, &r.account_id);
         let [trigger, conditions, actions] = codec::rule_json(r)?;
         self.found(
             "UPDATE rules SET name = $3, enabled = $4, position = $5, \"trigger\" = $6, \
@@ -182,6 +191,7 @@ impl<S: Sql + ?Sized> CatalogTx for S {
     }
 
     async fn delete_rule(&mut self, account_id: &str, rule_id: &str) -> R<()> {
+        forget_rules(self, account_id);
         self.found(
             "DELETE FROM rules WHERE account_id = $1 AND id = $2",
             &args![account_id, rule_id],
@@ -193,5 +203,12 @@ impl<S: Sql + ?Sized> CatalogTx for S {
         )
         .await
         .map(drop)
+    }
+}
+
+/// Called by every query that changes an account's rules.
+fn forget_rules<S: Sql + ?Sized>(s: &mut S, account_id: &str) {
+    if let Some(memo) = s.memo() {
+        memo.forget_rules(account_id);
     }
 }

@@ -15,6 +15,7 @@ mod cases;
 mod catalog;
 mod channels;
 pub mod codec;
+mod memo;
 mod messages;
 mod messenger;
 mod reports;
@@ -28,6 +29,7 @@ use casedesk_domain::stats::StatsInput;
 
 use crate::{SeedBatch, StatsQuery, StoreError};
 
+pub use memo::Memo;
 pub use reports::seed_rows;
 
 type R<T> = Result<T, StoreError>;
@@ -358,6 +360,12 @@ pub trait Sql: Send {
     /// per backend, since their plans differ.
     async fn stats(&mut self, account_id: &str, q: &StatsQuery) -> R<StatsInput>;
 
+    /// What this connection remembers between units of work, where it is
+    /// the only one to write (SQLite's writer); `None` elsewhere.
+    fn memo(&mut self) -> Option<&mut Memo> {
+        None
+    }
+
     /// Benchmarks' bulk load; row by row unless the backend does better.
     async fn seed_bulk(&mut self, batch: &SeedBatch) -> R<()> {
         seed_rows(self, batch).await
@@ -483,16 +491,18 @@ fn placeholders(from: usize, n: usize) -> String {
 
 /// Rewrites `$1` placeholders as SQLite's `?1` (SQLite would take `$1` as
 /// a named parameter numbered by first appearance, not by its digits).
+/// Works on bytes (`$` and digits are ASCII, so a UTF-8 sequence is never
+/// split): it runs for every statement on the writer's thread.
 pub fn numbered_placeholders(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len());
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
-            out.push('?');
-        } else {
-            out.push(c);
-        }
+    let mut rest = sql;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let numbered = rest.as_bytes().get(at + 1).is_some_and(u8::is_ascii_digit);
+        out.push(if numbered { '?' } else { '$' });
+        rest = &rest[at + 1..];
     }
+    out.push_str(rest);
     out
 }
 
@@ -505,6 +515,10 @@ mod tests {
         assert_eq!(
             numbered_placeholders("UPDATE t SET a = $2 WHERE id = $1 AND b = $12"),
             "UPDATE t SET a = ?2 WHERE id = ?1 AND b = ?12"
+        );
+        assert_eq!(
+            numbered_placeholders("SELECT '$x', 'é$' || $1$"),
+            "SELECT '$x', 'é$' || ?1$"
         );
         assert_eq!(placeholders(3, 2), "$3, $4");
         assert_eq!(row_placeholders(2, 2), "($1, $2), ($3, $4)");

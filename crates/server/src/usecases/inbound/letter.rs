@@ -133,9 +133,10 @@ async fn route_and_store(
         None => case_by_tag(tx, channel, &customer.id, &letter.subject).await?,
     };
     let actor = Actor::Customer(customer.id.clone());
-    let (mut case, before, outcome, mut notices) = match route_letter(by_headers, by_tag) {
+    let (mut case, stored, before, outcome, mut notices) = match route_letter(by_headers, by_tag) {
         LetterRouting::Thread(case_id) => {
-            let (mut case, _) = lock_case(tx, account_id, &case_id).await?;
+            let (stored, _) = lock_case(tx, account_id, &case_id).await?;
+            let mut case = stored.clone();
             let before = case.state.clone();
             let changes = case.state.letter_joined(automatic, at);
             let reopened = !changes.is_empty();
@@ -158,14 +159,14 @@ async fn route_and_store(
             } else {
                 Outcome::Appended
             };
-            (case, Some(before), outcome, notices)
+            (case, stored, Some(before), outcome, notices)
         }
         LetterRouting::NewCase => {
             let subject = Subject::from_letter(&letter.subject, &letter.message.text);
             let case: CaseRecord =
                 open_case(tx, channel, &customer, subject, None, &actor, at).await?;
             let created = notice(&case, "case.created", json!({ "subject": case.subject }));
-            (case, None, Outcome::Created, vec![created])
+            (case.clone(), case, None, Outcome::Created, vec![created])
         }
     };
     let seq = tx.next_message_seq().await?;
@@ -183,7 +184,7 @@ async fn route_and_store(
         created_at: at,
     })
     .await?;
-    count_customer_message(tx, &mut case, at).await?;
+    count_customer_message(tx, &stored, &mut case, at).await?;
     // The message that opened its case says so: the case's own notice
     // already told of it.
     let new_case = notices
