@@ -769,3 +769,108 @@ pub async fn closed_store_is_unavailable(store: Arc<dyn Store>) {
         "a job after close must fail with Unavailable, got {result:?}"
     );
 }
+
+/// What routing reads — the customer by their channel identity, their
+/// latest case — is what was committed, even where a backend remembers it
+/// between units of work (SQLite's writer): a failed unit of work's changes,
+/// read back before it failed, are gone; committed ones are seen, whether
+/// the case was saved column by column or whole, and whichever query
+/// changed the customer.
+pub async fn routing_reads_what_was_committed(store: Arc<dyn Store>) {
+    use crate::{CaseRecord, CustomerRecord, Tx};
+    type Routing = (CustomerRecord, Option<CaseRecord>);
+    fn routing(tx: &mut dyn Tx) -> futures::future::BoxFuture<'_, Result<Routing, StoreError>> {
+        Box::pin(async move {
+            let key = customer("rt-a-cu", "rt-a", "rt-a-ch", "rt-a-ext");
+            let customer = tx.upsert_customer_locked(&key).await?;
+            let latest = match &customer.latest_case_id {
+                Some(id) => Some(tx.get_case("rt-a", id).await?),
+                None => None,
+            };
+            Ok((customer, latest))
+        })
+    }
+    let store = &*store;
+    let w = world(store, "rt-a").await;
+    let case = w.case("rt-1", 1, 10);
+    let opened = case.clone();
+    write_ok(store, "open a case", move |tx| {
+        Box::pin(async move {
+            tx.upsert_customer_locked(&customer("x", "rt-a", "rt-a-ch", "rt-a-ext"))
+                .await?;
+            tx.insert_case(&opened).await?;
+            tx.set_customer_latest_case("rt-a-cu", Some("rt-1")).await
+        })
+    })
+    .await;
+    let (cu, latest) = write_ok(store, "route", routing).await;
+    assert_eq!(cu.latest_case_id.as_deref(), Some("rt-1"));
+    assert_eq!(latest.as_ref(), Some(&case));
+
+    let mut changed = case.clone();
+    changed.message_count = 5;
+    changed.last_activity_at = t(20);
+    let (stored, attempt) = (case.clone(), changed.clone());
+    let failed = try_write(store, move |tx| {
+        Box::pin(async move {
+            tx.update_case(Some(&stored), &attempt).await?;
+            tx.set_customer_latest_case("rt-a-cu", None).await?;
+            let mut renamed = customer("x", "rt-a", "rt-a-ch", "rt-a-ext");
+            renamed.name = Some(s("Renamed"));
+            let cu = tx.upsert_customer_locked(&renamed).await?;
+            assert_eq!(tx.get_case("rt-a", "rt-1").await?, attempt, "read back");
+            assert_eq!(cu.name.as_deref(), Some("Renamed"), "read back");
+            Err::<(), _>(StoreError::Other(s("changed its mind")))
+        })
+    })
+    .await;
+    assert!(failed.is_err());
+    let (cu, latest) = write_ok(store, "route after a rollback", routing).await;
+    assert_eq!(
+        cu.latest_case_id.as_deref(),
+        Some("rt-1"),
+        "the latest case a failed unit of work cleared is still the latest"
+    );
+    assert_eq!(
+        cu.name.as_deref(),
+        Some("Customer rt-a-ext"),
+        "the name a failed unit of work gave is gone"
+    );
+    assert_eq!(
+        latest.as_ref(),
+        Some(&case),
+        "the case a failed unit of work changed is as committed"
+    );
+
+    let (stored, saved) = (case.clone(), changed.clone());
+    write_ok(store, "save column by column", move |tx| {
+        Box::pin(async move { tx.update_case(Some(&stored), &saved).await })
+    })
+    .await;
+    let (_, latest) = write_ok(store, "route", routing).await;
+    assert_eq!(latest.as_ref(), Some(&changed), "a saved change is read");
+
+    let mut whole = changed.clone();
+    whole.subject = s("Saved whole");
+    let saved = whole.clone();
+    write_ok(store, "save whole", move |tx| {
+        Box::pin(async move { tx.update_case(None, &saved).await })
+    })
+    .await;
+    let (_, latest) = write_ok(store, "route", routing).await;
+    assert_eq!(latest.as_ref(), Some(&whole), "a case saved whole is read");
+
+    write_ok(store, "e-mail", |tx| {
+        Box::pin(async move {
+            tx.set_customer_email("rt-a", "rt-a-cu", Some("a@example.com"))
+                .await
+        })
+    })
+    .await;
+    let (cu, _) = write_ok(store, "route", routing).await;
+    assert_eq!(
+        cu.email.as_deref(),
+        Some("a@example.com"),
+        "a customer changed by another query is read as changed"
+    );
+}

@@ -19,18 +19,20 @@ fn case_columns() -> impl Iterator<Item = &'static str> {
 /// [`codec::case_values`]: identity (id, account, number, channel,
 /// customer, creation) never changes; every other column is written.
 fn case_update_columns() -> impl Iterator<Item = (usize, &'static str)> {
-    const FIXED: [&str; 6] = [
-        "id",
-        "account_id",
-        "number",
-        "channel_id",
-        "customer_id",
-        "created_at",
-    ];
     case_columns()
         .enumerate()
-        .filter(|(_, c)| !FIXED.contains(c))
+        .filter(|(_, c)| !IDENTITY.contains(c))
 }
+
+/// The columns an update never writes.
+const IDENTITY: [&str; 6] = [
+    "id",
+    "account_id",
+    "number",
+    "channel_id",
+    "customer_id",
+    "created_at",
+];
 
 #[async_trait::async_trait]
 impl<S: Sql + ?Sized> CaseTx for S {
@@ -43,14 +45,26 @@ impl<S: Sql + ?Sized> CaseTx for S {
             ),
             &values,
         )
-        .await
-        .map(drop)
+        .await?;
+        if let Some(memo) = self.memo() {
+            memo.keep_case(case);
+        }
+        Ok(())
     }
 
     async fn get_case(&mut self, account_id: &str, case_id: &str) -> R<CaseRecord> {
+        let known = self.memo().and_then(|m| m.case(case_id).cloned());
+        if let Some(case) = known.filter(|c| c.account_id == account_id) {
+            return Ok(case);
+        }
         let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE account_id = $1 AND id = $2");
-        self.one(&sql, &args![account_id, case_id], codec::case)
-            .await
+        let case = self
+            .one(&sql, &args![account_id, case_id], codec::case)
+            .await?;
+        if let Some(memo) = self.memo() {
+            memo.keep_case(&case);
+        }
+        Ok(case)
     }
 
     async fn find_case_by_number(
@@ -72,6 +86,18 @@ impl<S: Sql + ?Sized> CaseTx for S {
         if changed.is_empty() {
             return Ok(());
         }
+        // The row once written is `case` when `stored` is the row as the
+        // memo knows it and the identity (never written) is the same.
+        let same_identity = was.as_ref().is_some_and(|was| {
+            case_columns()
+                .enumerate()
+                .filter(|(_, c)| IDENTITY.contains(c))
+                .all(|(i, _)| was[i] == values[i])
+        });
+        let known = same_identity
+            && self
+                .memo()
+                .is_some_and(|m| stored.is_some_and(|s| m.case(&s.id) == Some(s)));
         let sets = changed
             .iter()
             .enumerate()
@@ -84,11 +110,19 @@ impl<S: Sql + ?Sized> CaseTx for S {
             .chain(changed.iter().map(|(i, _)| *i))
             .map(|i| values[i].clone())
             .collect();
-        self.found(
-            &format!("UPDATE cases SET {sets} WHERE id = $1 AND account_id = $2"),
-            &args,
-        )
-        .await
+        let written = self
+            .found(
+                &format!("UPDATE cases SET {sets} WHERE id = $1 AND account_id = $2"),
+                &args,
+            )
+            .await;
+        if let Some(memo) = self.memo() {
+            memo.forget_case(&case.id);
+            if known && written.is_ok() {
+                memo.keep_case(case);
+            }
+        }
+        written
     }
 
     async fn lock_cases(&mut self, case_ids: &[String]) -> R<Vec<CaseRecord>> {
@@ -128,6 +162,9 @@ impl<S: Sql + ?Sized> CaseTx for S {
                  WHERE cases.id = v.id AND cases.account_id = v.account_id",
                 row_placeholders(chunk.len(), values.len() / chunk.len())
             );
+            if let Some(memo) = self.memo() {
+                chunk.iter().for_each(|c| memo.forget_case(&c.id));
+            }
             if self.execute(&sql, &values).await? < chunk.len() as u64 {
                 return Err(crate::StoreError::NotFound);
             }

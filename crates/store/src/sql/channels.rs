@@ -79,34 +79,17 @@ impl<S: Sql + ?Sized> ChannelTx for S {
     }
 
     async fn upsert_customer_locked(&mut self, new: &CustomerRecord) -> R<CustomerRecord> {
-        // On PostgreSQL, DO NOTHING waits for a concurrent insert of the same
-        // identity to commit; the row lock below then orders the routing
-        // decisions. SQLite's single writer already runs them one at a time.
-        self.execute(
-            "INSERT INTO customers (id, account_id, channel_id, external_id, name, \
-             latest_case_id, created_at, language, email) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-             ON CONFLICT (channel_id, external_id) DO NOTHING",
-            &args![
-                &new.id,
-                &new.account_id,
-                &new.channel_id,
-                &new.external_id,
-                &new.name,
-                &new.latest_case_id,
-                new.created_at,
-                &new.language,
-                &new.email
-            ],
-        )
-        .await?;
-        let sql = format!(
-            "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE account_id = $1 AND channel_id = $2 \
-             AND external_id = $3{}",
-            self.dialect().for_update()
-        );
-        let args = args![&new.account_id, &new.channel_id, &new.external_id];
-        let mut customer = self.one(&sql, &args, codec::customer).await?;
+        let known = self
+            .memo()
+            .and_then(|m| {
+                m.customer_by_key(&new.channel_id, &new.external_id)
+                    .cloned()
+            })
+            .filter(|c| c.account_id == new.account_id);
+        let mut customer = match known {
+            Some(customer) => customer,
+            None => insert_or_lock_customer(self, new).await?,
+        };
         if new.name.is_some() && new.name != customer.name {
             self.execute(
                 "UPDATE customers SET name = $2 WHERE id = $1",
@@ -122,6 +105,9 @@ impl<S: Sql + ?Sized> ChannelTx for S {
             )
             .await?;
             customer.language.clone_from(&new.language);
+        }
+        if let Some(memo) = self.memo() {
+            memo.keep_customer(&customer);
         }
         Ok(customer)
     }
@@ -151,11 +137,15 @@ impl<S: Sql + ?Sized> ChannelTx for S {
             "UPDATE customers SET latest_case_id = $2 WHERE id = $1",
             &args![customer_id, latest_case_id],
         )
-        .await
-        .map(drop)
+        .await?;
+        if let Some(known) = self.memo().and_then(|m| m.customer_mut(customer_id)) {
+            known.latest_case_id = latest_case_id.map(str::to_owned);
+        }
+        Ok(())
     }
 
     async fn set_customer_page(&mut self, customer_id: &str, page: &str) -> R<()> {
+        forget_customer(self, customer_id);
         self.execute(
             "UPDATE customers SET page = $2 WHERE id = $1",
             &args![customer_id, page],
@@ -170,6 +160,7 @@ impl<S: Sql + ?Sized> ChannelTx for S {
         customer_id: &str,
         email: Option<&str>,
     ) -> R<()> {
+        forget_customer(self, customer_id);
         self.found(
             "UPDATE customers SET email = $3 WHERE account_id = $1 AND id = $2",
             &args![account_id, customer_id, email],
@@ -183,6 +174,10 @@ impl<S: Sql + ?Sized> ChannelTx for S {
         customer_id: &str,
         other_id: &str,
     ) -> R<String> {
+        // It may change every profile of either person.
+        if let Some(memo) = self.memo() {
+            memo.forget_customers();
+        }
         let sql = format!(
             "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE account_id = $1 AND id = $2{}",
             self.dialect().for_update()
@@ -216,6 +211,7 @@ impl<S: Sql + ?Sized> ChannelTx for S {
     }
 
     async fn unlink_customer(&mut self, account_id: &str, customer_id: &str) -> R<bool> {
+        forget_customer(self, customer_id);
         let n = self
             .execute(
                 "UPDATE customers SET person_id = NULL \
@@ -341,5 +337,48 @@ impl<S: Sql + ?Sized> ChannelTx for S {
     async fn delete_expired_help_tokens(&mut self, now: Time) -> R<u64> {
         self.execute("DELETE FROM help_tokens WHERE expires_at < $1", &args![now])
             .await
+    }
+}
+
+/// Inserts the customer unless their identity is known, and locks and
+/// reads the row. On PostgreSQL, DO NOTHING waits for a concurrent insert
+/// of the same identity to commit; the row lock then orders the routing
+/// decisions. SQLite's single writer already runs them one at a time.
+async fn insert_or_lock_customer<S: Sql + ?Sized>(
+    s: &mut S,
+    new: &CustomerRecord,
+) -> R<CustomerRecord> {
+    s.execute(
+        "INSERT INTO customers (id, account_id, channel_id, external_id, name, \
+         latest_case_id, created_at, language, email) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (channel_id, external_id) DO NOTHING",
+        &args![
+            &new.id,
+            &new.account_id,
+            &new.channel_id,
+            &new.external_id,
+            &new.name,
+            &new.latest_case_id,
+            new.created_at,
+            &new.language,
+            &new.email
+        ],
+    )
+    .await?;
+    let sql = format!(
+        "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE account_id = $1 AND channel_id = $2 \
+         AND external_id = $3{}",
+        s.dialect().for_update()
+    );
+    let args = args![&new.account_id, &new.channel_id, &new.external_id];
+    s.one(&sql, &args, codec::customer).await
+}
+
+/// Called by the queries that change a customer's row without knowing
+/// all of it afterwards.
+fn forget_customer<S: Sql + ?Sized>(s: &mut S, customer_id: &str) {
+    if let Some(memo) = s.memo() {
+        memo.forget_customer(customer_id);
     }
 }

@@ -2,28 +2,90 @@
 
 use std::collections::HashMap;
 
-use crate::{AccountRecord, RuleRecord};
+use crate::{AccountRecord, CaseRecord, CustomerRecord, RuleRecord};
 
 /// How many accounts a memo remembers before it starts over (bounded
 /// memory whatever the number of accounts).
 const MAX_ACCOUNTS: usize = 4096;
 
-/// Accounts and their rules as the database holds them, kept by a
-/// connection that is the only one to write (SQLite's writer), so that
-/// routing a message does not read them again. The queries that read
-/// them fill it; the queries that change them forget the account's entry;
-/// the backend forgets everything when a unit of work fails, since what it
-/// read after its own writes was rolled back with them.
+/// How many customers, and how many cases, a memo remembers before it
+/// starts over (a few MiB at most).
+const MAX_ROUTING: usize = 16_384;
+
+/// Records as the database holds them, kept by a connection that is the
+/// only one to write (SQLite's writer), so that routing a message does not
+/// read them again: accounts, their rules, customers and cases. Every entry
+/// is the row as stored — the invariant each query keeps: the queries that
+/// read a record fill its entry; a query that changes a row either writes
+/// the row it knows it stored through, or forgets the entry; the backend
+/// forgets everything when a unit of work fails, since what it read after
+/// its own writes was rolled back with them.
 #[derive(Debug, Default)]
 pub struct Memo {
     accounts: HashMap<String, AccountRecord>,
     rules: HashMap<String, Vec<RuleRecord>>,
+    /// By customer id, with their ids by channel and external id.
+    customers: HashMap<String, CustomerRecord>,
+    customer_ids: HashMap<(String, String), String>,
+    cases: HashMap<String, CaseRecord>,
 }
 
 impl Memo {
     pub fn clear(&mut self) {
         self.accounts.clear();
         self.rules.clear();
+        self.forget_customers();
+        self.cases.clear();
+    }
+
+    pub(crate) fn customer_by_key(
+        &self,
+        channel_id: &str,
+        external_id: &str,
+    ) -> Option<&CustomerRecord> {
+        let id = self
+            .customer_ids
+            .get(&(channel_id.to_owned(), external_id.to_owned()))?;
+        self.customers.get(id)
+    }
+
+    pub(crate) fn customer_mut(&mut self, customer_id: &str) -> Option<&mut CustomerRecord> {
+        self.customers.get_mut(customer_id)
+    }
+
+    pub(crate) fn keep_customer(&mut self, customer: &CustomerRecord) {
+        if self.customers.len() >= MAX_ROUTING {
+            self.forget_customers();
+        }
+        let key = (customer.channel_id.clone(), customer.external_id.clone());
+        self.customer_ids.insert(key, customer.id.clone());
+        self.customers.insert(customer.id.clone(), customer.clone());
+    }
+
+    pub(crate) fn forget_customer(&mut self, customer_id: &str) {
+        if let Some(c) = self.customers.remove(customer_id) {
+            self.customer_ids.remove(&(c.channel_id, c.external_id));
+        }
+    }
+
+    pub(crate) fn forget_customers(&mut self) {
+        self.customers.clear();
+        self.customer_ids.clear();
+    }
+
+    pub(crate) fn case(&self, case_id: &str) -> Option<&CaseRecord> {
+        self.cases.get(case_id)
+    }
+
+    pub(crate) fn keep_case(&mut self, case: &CaseRecord) {
+        if self.cases.len() >= MAX_ROUTING {
+            self.cases.clear();
+        }
+        self.cases.insert(case.id.clone(), case.clone());
+    }
+
+    pub(crate) fn forget_case(&mut self, case_id: &str) {
+        self.cases.remove(case_id);
     }
 
     pub(crate) fn account(&self, account_id: &str) -> Option<AccountRecord> {

@@ -110,6 +110,9 @@ fn scoped(account_id: &str, ids: &[&str]) -> Vec<Value> {
 /// as given. Prepared single-row inserts in one transaction reach a few
 /// hundred thousand rows per second on SQLite, which is what a seed needs.
 pub async fn seed_rows<S: Sql + ?Sized>(s: &mut S, batch: &SeedBatch) -> R<()> {
+    if let Some(memo) = s.memo() {
+        memo.clear();
+    }
     for c in &batch.customers {
         let values = codec::customer_values(c);
         let sql = format!(
