@@ -300,6 +300,18 @@ async fn customers_upsert(store: &dyn Store, w: &World) {
     .await;
     assert_eq!(read_back.language.as_deref(), Some("pt-br"));
     expected.language = Some("pt-br".into());
+    // The identity named through another account finds nothing and changes
+    // nothing.
+    let mut foreign = customer("cu-foreign", "acc-b", &w.channel_id, "acc-a-ext");
+    foreign.name = Some("Mallory".into());
+    foreign.language = Some("xx".into());
+    assert_not_found(
+        "upsert of a known identity through another account",
+        try_write(store, move |tx| {
+            Box::pin(async move { tx.upsert_customer_locked(&foreign).await })
+        })
+        .await,
+    );
     let mut elsewhere = customer("cu-mail", &w.account_id, "acc-a-mail", "acc-a-ext");
     elsewhere.name = None;
     elsewhere.language = Some("en".into());

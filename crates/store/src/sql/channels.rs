@@ -340,41 +340,40 @@ impl<S: Sql + ?Sized> ChannelTx for S {
     }
 }
 
-/// Inserts the customer unless their identity is known, and locks and
-/// reads the row. On PostgreSQL, DO NOTHING waits for a concurrent insert
-/// of the same identity to commit; the row lock then orders the routing
-/// decisions. SQLite's single writer already runs them one at a time.
+/// Inserts the customer, or locks and reads the row of their identity
+/// with its name and language taken from `new` where it has them: one
+/// statement. On PostgreSQL, the conflict waits for a concurrent insert of
+/// the same identity to commit, and the row lock the update takes orders
+/// the routing decisions (it conflicts with `lock_customer`'s). SQLite's
+/// single writer already runs them one at a time. A row of another account
+/// is not returned (`NotFound`).
 async fn insert_or_lock_customer<S: Sql + ?Sized>(
     s: &mut S,
     new: &CustomerRecord,
 ) -> R<CustomerRecord> {
-    s.execute(
+    let sql = format!(
         "INSERT INTO customers (id, account_id, channel_id, external_id, name, \
          latest_case_id, created_at, language, email) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-         ON CONFLICT (channel_id, external_id) DO NOTHING",
-        &args![
-            &new.id,
-            &new.account_id,
-            &new.channel_id,
-            &new.external_id,
-            &new.name,
-            &new.latest_case_id,
-            new.created_at,
-            &new.language,
-            &new.email
-        ],
-    )
-    .await?;
-    let sql = format!(
-        "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE account_id = $1 AND channel_id = $2 \
-         AND external_id = $3{}",
-        s.dialect().for_update()
+         ON CONFLICT (channel_id, external_id) DO UPDATE \
+         SET name = COALESCE(excluded.name, customers.name), \
+         language = COALESCE(excluded.language, customers.language) \
+         WHERE customers.account_id = excluded.account_id \
+         RETURNING {CUSTOMER_COLUMNS}"
     );
-    let args = args![&new.account_id, &new.channel_id, &new.external_id];
+    let args = args![
+        &new.id,
+        &new.account_id,
+        &new.channel_id,
+        &new.external_id,
+        &new.name,
+        &new.latest_case_id,
+        new.created_at,
+        &new.language,
+        &new.email
+    ];
     s.one(&sql, &args, codec::customer).await
 }
-
 /// Called by the queries that change a customer's row without knowing
 /// all of it afterwards.
 fn forget_customer<S: Sql + ?Sized>(s: &mut S, customer_id: &str) {
