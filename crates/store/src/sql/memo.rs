@@ -78,10 +78,7 @@ impl Memo {
     }
 
     pub(crate) fn keep_case(&mut self, case: &CaseRecord) {
-        if self.cases.len() >= MAX_ROUTING {
-            self.cases.clear();
-        }
-        self.cases.insert(case.id.clone(), case.clone());
+        keep(&mut self.cases, MAX_ROUTING, &case.id, case.clone());
     }
 
     pub(crate) fn forget_case(&mut self, case_id: &str) {
@@ -93,10 +90,12 @@ impl Memo {
     }
 
     pub(crate) fn keep_account(&mut self, account: &AccountRecord) {
-        if self.accounts.len() >= MAX_ACCOUNTS {
-            self.accounts.clear();
-        }
-        self.accounts.insert(account.id.clone(), account.clone());
+        keep(
+            &mut self.accounts,
+            MAX_ACCOUNTS,
+            &account.id,
+            account.clone(),
+        );
     }
 
     pub(crate) fn forget_account(&mut self, account_id: &str) {
@@ -108,13 +107,37 @@ impl Memo {
     }
 
     pub(crate) fn keep_rules(&mut self, account_id: &str, rules: &[RuleRecord]) {
-        if self.rules.len() >= MAX_ACCOUNTS {
-            self.rules.clear();
-        }
-        self.rules.insert(account_id.to_owned(), rules.to_vec());
+        keep(&mut self.rules, MAX_ACCOUNTS, account_id, rules.to_vec());
     }
 
     pub(crate) fn forget_rules(&mut self, account_id: &str) {
         self.rules.remove(account_id);
+    }
+}
+
+/// Puts `value` under `key`, starting the map over when it holds `max`.
+fn keep<V>(map: &mut HashMap<String, V>, max: usize, key: &str, value: V) {
+    if map.len() >= max {
+        map.clear();
+    }
+    map.insert(key.to_owned(), value);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whatever the number of accounts and chats, the memo stays bounded:
+    /// a full map starts over (and is read again from the database).
+    #[test]
+    fn a_full_memo_starts_over() {
+        let mut map = HashMap::new();
+        for i in 0..3 {
+            keep(&mut map, 3, &i.to_string(), i);
+        }
+        assert_eq!(map.len(), 3);
+        keep(&mut map, 3, "3", 3);
+        assert_eq!(map.len(), 1, "the fourth entry starts the map over");
+        assert_eq!(map.get("3"), Some(&3));
     }
 }
