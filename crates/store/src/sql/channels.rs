@@ -79,33 +79,24 @@ impl<S: Sql + ?Sized> ChannelTx for S {
     }
 
     async fn upsert_customer_locked(&mut self, new: &CustomerRecord) -> R<CustomerRecord> {
+        // Remembered, and nothing to take from `new`: no statement at all.
+        let unchanged =
+            |given: &Option<String>, kept: &Option<String>| given.is_none() || given == kept;
         let known = self
             .memo()
             .and_then(|m| {
                 m.customer_by_key(&new.channel_id, &new.external_id)
                     .cloned()
             })
-            .filter(|c| c.account_id == new.account_id);
-        let mut customer = match known {
+            .filter(|c| {
+                c.account_id == new.account_id
+                    && unchanged(&new.name, &c.name)
+                    && unchanged(&new.language, &c.language)
+            });
+        let customer = match known {
             Some(customer) => customer,
             None => insert_or_lock_customer(self, new).await?,
         };
-        if new.name.is_some() && new.name != customer.name {
-            self.execute(
-                "UPDATE customers SET name = $2 WHERE id = $1",
-                &args![&customer.id, &new.name],
-            )
-            .await?;
-            customer.name.clone_from(&new.name);
-        }
-        if new.language.is_some() && new.language != customer.language {
-            self.execute(
-                "UPDATE customers SET language = $2 WHERE id = $1",
-                &args![&customer.id, &new.language],
-            )
-            .await?;
-            customer.language.clone_from(&new.language);
-        }
         if let Some(memo) = self.memo() {
             memo.keep_customer(&customer);
         }
