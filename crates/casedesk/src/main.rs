@@ -104,6 +104,11 @@ enum Command {
         #[arg(long, env = "CASEDESK_TELEGRAM_POLL_SECONDS", default_value_t = 25,
               value_parser = clap::value_parser!(u64).range(0..=50))]
         telegram_poll_seconds: u64,
+        /// NATS, through which several servers on one PostgreSQL database
+        /// tell each other of changes for their live clients, e.g.
+        /// nats://127.0.0.1:4222 (docs/scaling.md); unset, one server.
+        #[arg(long, env = "CASEDESK_NATS_URL")]
+        nats_url: Option<String>,
     },
     /// Create or upgrade the database schema, then exit.
     Migrate,
@@ -226,6 +231,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             webhook_proxy,
             telegram_api_url,
             telegram_poll_seconds,
+            nats_url,
         } => {
             let store = open_store(&cli.database_url)
                 .await
@@ -252,6 +258,8 @@ async fn run(cli: Cli) -> Result<(), String> {
                 clock: Clock::System,
                 telegram_api_url,
                 telegram_poll_wait: Some(std::time::Duration::from_secs(telegram_poll_seconds)),
+                nats_url,
+                live_poll: None,
             };
             let server = casedesk_server::Server::new(listener, store, config)
                 .await

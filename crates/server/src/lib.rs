@@ -33,7 +33,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
 use crate::error::AppError;
-use crate::events::{Bus, Notice};
+use crate::events::{Hub, Logged};
 use crate::http::listen;
 
 /// What the server needs besides its store and listener.
@@ -80,6 +80,14 @@ pub struct Config {
     /// How long one long-polling `getUpdates` waits; unset,
     /// [`DEFAULT_POLL_WAIT`](channels::telegram::DEFAULT_POLL_WAIT).
     pub telegram_poll_wait: Option<std::time::Duration>,
+    /// NATS (`nats://host:4222`), through which several servers on one
+    /// database tell each other of changes for their live clients
+    /// ([`events::nats`]); unset, one server alone.
+    pub nats_url: Option<String>,
+    /// How often a feed with live clients is read when nothing announced a
+    /// change; unset, [`events::POLL`]. Tests that prove an announcement
+    /// arrived set it beyond their patience.
+    pub live_poll: Option<std::time::Duration>,
 }
 
 impl std::fmt::Debug for Config {
@@ -99,6 +107,8 @@ impl std::fmt::Debug for Config {
             .field("clock", &self.clock)
             .field("telegram_api_url", &self.telegram_api_url)
             .field("telegram_poll_wait", &self.telegram_poll_wait)
+            .field("nats_url", &self.nats_url.as_ref().map(|_| "***"))
+            .field("live_poll", &self.live_poll)
             .field(
                 "admin_password",
                 &self.admin_password.as_ref().map(|_| "***"),
@@ -114,7 +124,8 @@ pub struct AppState {
     pub clock: clock::Clock,
     /// One round at a time of each worker ([`AppState::run_due_work`]).
     pub(crate) rounds: workers::Rounds,
-    pub bus: Bus,
+    /// The live feeds this server reads for its event streams.
+    pub live: Hub,
     /// Poked after a commit that may have moved a chat deadline.
     pub timers: Notify,
     /// Poked after a commit that queued an outbound delivery.
@@ -163,8 +174,8 @@ pub struct AppState {
 pub type App = Arc<AppState>;
 
 impl AppState {
-    pub(crate) fn after_commit(&self, notices: Vec<Notice>, timers_changed: bool) {
-        self.bus.publish(notices);
+    pub(crate) fn after_commit(&self, logged: Logged, timers_changed: bool) {
+        self.live.announce(logged);
         if timers_changed {
             self.timers.notify_one();
         }
@@ -172,8 +183,8 @@ impl AppState {
 
     /// [`AppState::after_commit`] of a change that may have moved timers
     /// and queued webhook deliveries (its own or its rules').
-    pub(crate) fn after_change_commit(&self, notices: Vec<Notice>, queued: bool) {
-        self.after_commit(notices, true);
+    pub(crate) fn after_change_commit(&self, logged: Logged, queued: bool) {
+        self.after_commit(logged, true);
         if queued {
             self.outbox_changed.notify_one();
         }
@@ -264,10 +275,14 @@ impl Server {
         let addr = listener.local_addr()?;
         let app: App = Arc::new(AppState {
             listen_url: format!("http://{addr}"),
+            live: Hub::new(
+                Arc::clone(&store),
+                config.live_poll.unwrap_or(events::POLL),
+                stop_rx.clone(),
+            ),
             store,
             clock: config.clock,
             rounds: workers::Rounds::default(),
-            bus: Bus::default(),
             timers: Notify::new(),
             outbox_changed: Notify::new(),
             updates_changed: Notify::new(),
@@ -309,6 +324,11 @@ impl Server {
             shutdown: stop_rx,
             dummy_hash: auth::dummy_hash().await.map_err(startup)?,
         });
+        if let Some(url) = config.nats_url.as_deref() {
+            events::nats::connect(url, &app.live)
+                .await
+                .map_err(ServeError::Startup)?;
+        }
         Ok(Server {
             app,
             listener,
@@ -344,6 +364,7 @@ impl Server {
             tokio::spawn(workers::timers::deadline_loop(Arc::clone(&app))),
             tokio::spawn(workers::outbox::outbox_loop(Arc::clone(&app))),
             tokio::spawn(workers::sweep::tmp_loop(Arc::clone(&app))),
+            tokio::spawn(workers::feed::prune_loop(Arc::clone(&app))),
             tokio::spawn(workers::updates::updates_loop(Arc::clone(&app))),
             tokio::spawn(workers::polling::poll_loop(Arc::clone(&app))),
             tokio::spawn(workers::imap::imap_loop(Arc::clone(&app))),

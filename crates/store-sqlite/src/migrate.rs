@@ -132,6 +132,11 @@ const MIGRATIONS: &[Migration] = &[
         "claim_order_indexes",
         include_str!("../migrations/0019_claim_order_indexes.sql"),
     ),
+    Migration::new(
+        20,
+        "notices",
+        include_str!("../migrations/0020_notices.sql"),
+    ),
 ];
 
 /// What `schema_migrations` says ran.

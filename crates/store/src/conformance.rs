@@ -20,6 +20,7 @@ mod catalog;
 mod concurrency;
 mod email;
 mod fixtures;
+mod live;
 mod messenger;
 mod queries;
 mod records;
@@ -37,6 +38,9 @@ pub use concurrency::{
 pub use email::{
     automatic_replies_to_a_customer_are_counted, letters_are_stored_once_and_found_by_their_thread,
     one_persons_profiles_link_and_unlink,
+};
+pub use live::{
+    a_running_unit_of_work_holds_later_notices_back, notices_are_read_in_order_of_place_and_pruned,
 };
 pub use messenger::{
     channel_secrets_round_trip_and_stay_out_of_debug,
@@ -120,6 +124,8 @@ macro_rules! conformance_tests {
             letters_are_stored_once_and_found_by_their_thread,
             one_persons_profiles_link_and_unlink,
             automatic_replies_to_a_customer_are_counted,
+            notices_are_read_in_order_of_place_and_pruned,
+            a_running_unit_of_work_holds_later_notices_back,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {

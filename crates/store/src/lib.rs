@@ -156,6 +156,7 @@ pub trait Tx:
     + ScheduleTx
     + CatalogTx
     + ReportTx
+    + LiveTx
 {
 }
 
@@ -169,6 +170,7 @@ impl<T> Tx for T where
         + ScheduleTx
         + CatalogTx
         + ReportTx
+        + LiveTx
 {
 }
 
@@ -620,6 +622,32 @@ pub trait CatalogTx: Send {
     async fn update_rule(&mut self, rule: &RuleRecord) -> R<()>;
     /// Deletes the rule and its timers.
     async fn delete_rule(&mut self, account_id: &str, rule_id: &str) -> R<()>;
+}
+
+/// The feed of change notices live clients are sent (docs/live.md): each
+/// account's notices in the order of their [`Cursor`]s, kept a while.
+#[async_trait::async_trait]
+pub trait LiveTx: Send {
+    /// Writes notices with the unit of work; returns each one's account
+    /// and place, in the order given.
+    async fn insert_notices(&mut self, notices: &[NoticeRecord]) -> R<Vec<(String, Cursor)>>;
+    /// Up to `limit` notices of the account after `after`, in order: only
+    /// those whose places are final (no notice written by a unit of work
+    /// still running can come before them).
+    async fn list_notices(
+        &mut self,
+        account_id: &str,
+        after: Cursor,
+        limit: i64,
+    ) -> R<Vec<NoticeRecord>>;
+    /// The place of the account's last final notice
+    /// ([`LiveTx::list_notices`]); `Cursor::default()` when it has none.
+    async fn last_notice(&mut self, account_id: &str) -> R<Cursor>;
+    /// Whether the account still keeps the notice at `at`.
+    async fn has_notice(&mut self, account_id: &str, at: Cursor) -> R<bool>;
+    /// Deletes up to `limit` of the oldest notices written before
+    /// `before`, always keeping the newest; returns how many.
+    async fn prune_notices(&mut self, before: casedesk_domain::Time, limit: i64) -> R<u64>;
 }
 
 /// Reports (R15 statistics, R16 export) and the benchmarks' bulk load.

@@ -778,3 +778,54 @@ pub struct UpdateFinish {
     pub last_error: Option<String>,
     pub now: Time,
 }
+
+/// A place in an account's feed of notices: the transaction that wrote a
+/// notice, then its sequence number (docs/live.md). Places only grow in
+/// the order readers see them; `Cursor::default()` is before every notice.
+/// Written `tx-seq` (the server-sent events' `id`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Cursor {
+    pub tx: i64,
+    pub seq: i64,
+}
+
+impl std::fmt::Display for Cursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-{}", self.tx, self.seq)
+    }
+}
+
+impl std::str::FromStr for Cursor {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Cursor, String> {
+        let bad = || format!("`{s}` is not a place in the feed (`tx-seq`)");
+        let (tx, seq) = s.split_once('-').ok_or_else(bad)?;
+        let number = |part: &str| {
+            part.parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0 && part.bytes().all(|b| b.is_ascii_digit()))
+        };
+        match (number(tx), number(seq)) {
+            (Some(tx), Some(seq)) => Ok(Cursor { tx, seq }),
+            _ => Err(bad()),
+        }
+    }
+}
+
+/// A change notice of an account, as live clients are sent it: which case
+/// of which customer, what happened (`case.created`, `case.updated`,
+/// `message.created`, …) and its details.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NoticeRecord {
+    /// Its place in the account's feed; given by the database when the
+    /// notice is written (ignored by [`LiveTx::insert_notices`]).
+    pub cursor: Cursor,
+    pub account_id: String,
+    pub customer_id: String,
+    pub case_id: String,
+    pub case_number: i64,
+    pub kind: String,
+    pub data: serde_json::Value,
+    pub created_at: Time,
+}

@@ -13,6 +13,7 @@ mod hardening;
 mod help;
 mod helpers;
 mod imap;
+mod live;
 mod outbound;
 mod reports;
 mod rules;

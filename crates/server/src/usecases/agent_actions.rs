@@ -15,6 +15,7 @@ use super::unit::{
 };
 use crate::AppState;
 use crate::error::AppError;
+use crate::events::{Logged, log};
 
 /// An agent reply (delivered through the channel) or an internal note.
 pub async fn post_agent_message(
@@ -79,7 +80,7 @@ pub async fn post_agent_message(
                 notices.extend(rules.notices);
                 queued |= rules.queued;
             }
-            Ok((posted.message, notices, queued))
+            Ok((posted.message, log(tx, notices, at).await?, queued))
         })
     })
     .await?;
@@ -116,7 +117,7 @@ where
             let before = case.state.clone();
             let changes = change(&mut case, tx, at).await?;
             if changes.is_empty() && kind != EventKind::KeptActive {
-                return Ok((case, Vec::new(), false));
+                return Ok((case, Logged::default(), false));
             }
             case.updated_at = at;
             tx.update_case(Some(&stored), &case).await?;
@@ -131,7 +132,7 @@ where
                     .await?;
             notices.extend(rules.notices);
             let case = tx.get_case(&account_id, &case.id).await?;
-            Ok((case, notices, rules.queued))
+            Ok((case, log(tx, notices, at).await?, rules.queued))
         })
     })
     .await?;
@@ -217,19 +218,20 @@ pub async fn mark_read(
     who: AgentActor,
     case_id: String,
 ) -> Result<CaseRecord, AppError> {
+    let clock = app.clock.clone();
     let (case, notices) = write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
             // Under the customer lock, so a message arriving at the same
             // time is not marked read without anyone having seen it.
             let (stored, _customer) = lock_case(tx, &who.account_id, &case_id).await?;
             if !stored.unread {
-                return Ok((stored, Vec::new()));
+                return Ok((stored, Logged::default()));
             }
             let mut case = stored.clone();
             case.set_tally(case.tally().read());
             tx.update_case(Some(&stored), &case).await?;
-            let notices = vec![case_notice(&case)];
-            Ok((case, notices))
+            let logged = log(tx, vec![case_notice(&case)], clock.now()).await?;
+            Ok((case, logged))
         })
     })
     .await?;

@@ -29,6 +29,7 @@ use super::unit::{case_notice, lock_case, record, reschedule};
 use crate::AppState;
 use crate::error::AppError;
 use crate::events::Notice;
+use crate::events::log;
 
 /// What rules did in one change, for the caller to publish after commit.
 #[derive(Default)]
@@ -476,10 +477,10 @@ pub(crate) async fn fire_rule_timers(
                 all.notices.extend(effects.notices);
                 all.queued |= effects.queued;
             }
-            Ok(all)
+            Ok((log(tx, all.notices, at).await?, all.queued))
         })
     })
     .await?;
-    app.after_change_commit(effects.notices, effects.queued);
+    app.after_change_commit(effects.0, effects.1);
     Ok(())
 }

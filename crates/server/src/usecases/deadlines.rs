@@ -13,6 +13,7 @@ use super::unit::{case_notice, event, notice};
 use crate::AppState;
 use crate::error::AppError;
 use crate::events::Notice;
+use crate::events::log;
 use crate::util::rfc3339;
 
 /// What firing one deadline did.
@@ -177,7 +178,7 @@ pub async fn fire_deadlines(
                     firing.notices.extend(rules.notices);
                 }
             }
-            Ok((firing.fired, firing.notices))
+            Ok((firing.fired, log(tx, firing.notices, at).await?))
         })
     })
     .await?;

@@ -22,6 +22,7 @@ use crate::AppState;
 use crate::clock::Clock;
 use crate::error::AppError;
 use crate::events::Notice;
+use crate::events::{Logged, log};
 use crate::util::{new_id, rfc3339};
 
 mod letter;
@@ -97,7 +98,10 @@ async fn route_and_store_once(
     check_text(&msg.text)?;
     let clock = app.clock.clone();
     let (result, notices, queued) = write::<_, AppError, _>(&*app.store, move |tx| {
-        Box::pin(async move { route_and_store(tx, &clock, &channel, msg).await })
+        Box::pin(async move {
+            let (result, notices, queued) = route_and_store(tx, &clock, &channel, msg).await?;
+            Ok((result, log(tx, notices, clock.now()).await?, queued))
+        })
     })
     .await?;
     app.after_change_commit(notices, queued);
@@ -531,6 +535,7 @@ pub async fn receive_reaction(
                 "message.created",
                 json!({ "message_id": note.id, "author_type": "customer", "kind": "note" }),
             )];
+            let notices = log(tx, notices, at).await?;
             Ok((
                 InboundResult {
                     case_id: case.id,
@@ -582,7 +587,7 @@ pub async fn receive_edit(
                 outcome: Outcome::Appended,
             };
             if message.text == text {
-                return Ok(Some((result, Vec::new())));
+                return Ok(Some((result, Logged::default())));
             }
             tx.edit_message_text(account_id, &message.id, &text, at)
                 .await?;
@@ -601,7 +606,7 @@ pub async fn receive_edit(
                 "message.updated",
                 json!({ "message_id": message.id, "edited": true }),
             )];
-            Ok(Some((result, notices)))
+            Ok(Some((result, log(tx, notices, at).await?)))
         })
     })
     .await?;

@@ -12,6 +12,7 @@ use super::unit::{
 };
 use crate::AppState;
 use crate::error::AppError;
+use crate::events::log;
 
 /// Recounts what a case holds after messages moved in or out of it.
 async fn refresh_from_messages(tx: &mut dyn Tx, case: &mut CaseRecord) -> Result<(), StoreError> {
@@ -127,7 +128,7 @@ pub async fn split(
             notices.extend(for_new.notices);
             notices.extend(for_original.notices);
             let new_case = tx.get_case(account_id, &new_case.id).await?;
-            Ok((new_case, notices, queued))
+            Ok((new_case, log(tx, notices, at).await?, queued))
         })
     })
     .await?;
@@ -224,7 +225,7 @@ pub async fn merge_with_previous(
             .await?;
             notices.extend(rules.notices);
             let previous = tx.get_case(account_id, &previous.id).await?;
-            Ok((previous, notices, rules.queued))
+            Ok((previous, log(tx, notices, at).await?, rules.queued))
         })
     })
     .await?;

@@ -336,7 +336,7 @@ pub async fn note_undelivered(
                 at,
             )
             .await?;
-            Ok(posted.notices)
+            Ok(crate::events::log(tx, posted.notices, at).await?)
         })
     })
     .await?;

@@ -19,6 +19,7 @@ use super::unit::{
 };
 use crate::AppState;
 use crate::error::AppError;
+use crate::events::log;
 use crate::util::new_id;
 
 /// At most this many labels per account.
@@ -507,7 +508,7 @@ pub async fn apply_template(
                     .await?;
             run.absorb(rules.notices, rules.queued);
             let case = tx.get_case(&who.account_id, &case.id).await?;
-            Ok((case, run.notices, run.queued))
+            Ok((case, log(tx, run.notices, at).await?, run.queued))
         })
     })
     .await?;

@@ -1,7 +1,8 @@
 //! Background work with durable state, each a loop that claims what is
 //! due and hands it to a use case or a channel: chat deadlines and rule
 //! timers ([`timers`]), the outbound delivery outbox ([`outbox`]), the
-//! sweep of abandoned uploads ([`sweep`]); and outgoing mail ([`mail`]),
+//! sweep of abandoned uploads ([`sweep`]), the live feed's pruning
+//! ([`feed`]); and outgoing mail ([`mail`]),
 //! sent in the background of the request that asked for it.
 //!
 //! The loops sleep until their next due time (read from an index), a
@@ -20,6 +21,7 @@
 //! loop started is finished when it returns, so a test sees the same state
 //! whichever of the two did it.
 
+pub mod feed;
 pub mod imap;
 pub mod mail;
 pub mod outbox;
@@ -99,6 +101,7 @@ impl AppState {
         imap::round(self).await?;
         while timers::round(self).await? {}
         updates::round(self).await?;
+        feed::round(self).await?;
         outbox::round(self).await
     }
 }

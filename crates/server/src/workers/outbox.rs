@@ -8,6 +8,7 @@ use futures::StreamExt;
 
 use super::{nap, stopping};
 use crate::channels::{self, Attempt};
+use crate::events::Logged;
 use crate::{App, AppState};
 
 const OUTBOX_BATCH: i64 = 50;
@@ -69,31 +70,27 @@ async fn deliver(app: &AppState, item: OutboxItem) {
         Box::pin(async move {
             tx.finish_outbox(&update).await?;
             // The case page shows each reply's delivery: tell it the end.
-            match state {
-                Some(_) => {
-                    let message = tx.get_message(&account, &message_id).await?;
-                    Ok(Some(tx.get_case(&account, &message.case_id).await?))
-                }
-                None => Ok(None),
-            }
+            let Some(state) = state else {
+                return Ok(Logged::default());
+            };
+            let message = tx.get_message(&account, &message_id).await?;
+            let case = tx.get_case(&account, &message.case_id).await?;
+            let updated = crate::usecases::unit::notice(
+                &case,
+                "message.updated",
+                serde_json::json!({ "message_id": message_id, "delivery": state }),
+            );
+            crate::events::log(tx, vec![updated], at).await
         })
     })
     .await;
-    let case = match saved {
-        Ok(case) => case,
+    match saved {
+        Ok(logged) => app.after_commit(logged, false),
         Err(e) => {
             // The lease runs out and the item is tried again: at least once.
             tracing::warn!(delivery = %item.id, "recording a delivery failed: {e}");
             return;
         }
-    };
-    if let (Some(case), Some(state)) = (case, state) {
-        let updated = crate::usecases::unit::notice(
-            &case,
-            "message.updated",
-            serde_json::json!({ "message_id": item.message_id, "delivery": state }),
-        );
-        app.after_commit(vec![updated], false);
     }
     if let Some(reason) = refused {
         let noted = crate::usecases::messages::note_undelivered(

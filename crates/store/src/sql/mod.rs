@@ -15,6 +15,7 @@ mod cases;
 mod catalog;
 mod channels;
 pub mod codec;
+mod live;
 mod memo;
 mod messages;
 mod messenger;
@@ -103,6 +104,18 @@ impl Dialect {
         match self {
             Dialect::Sqlite => None,
             Dialect::Postgres => Some("SELECT create_case_number_sequence($1)"),
+        }
+    }
+
+    /// The place before which every notice's place is final: PostgreSQL's
+    /// oldest transaction still running (a transaction's id is taken when
+    /// it first writes, so one that took an older id may commit later);
+    /// SQLite's one writer commits in order, so every committed row is
+    /// final.
+    fn notice_horizon(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "9223372036854775807",
+            Dialect::Postgres => "pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
         }
     }
 

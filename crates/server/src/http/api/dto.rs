@@ -1219,6 +1219,9 @@ pub struct WidgetMessagesQuery {
 pub struct WidgetEventsQuery {
     /// The visitor token (EventSource cannot send headers).
     pub token: Option<String>,
+    /// The id of the last event the widget had (what `Last-Event-ID` says,
+    /// for a new `EventSource` that carries on).
+    pub last_event_id: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -330,7 +330,8 @@ pub async fn react(
 #[utoipa::path(get, path = "/api/v1/widget/{channel_id}/events", tag = "widget", security(()),
     params(("channel_id" = String, Path), WidgetEventsQuery),
     responses((status = 200, content_type = "text/event-stream",
-        description = "`message` {message_id, case_id} when a public message is added to one of the visitor's cases, `case` {case_id, status, chat_state} on their changes, `resync` when the stream fell behind: then fetch messages after the last one seen"),
+        description = "`message` {message_id, case_id} when a public message is added to one of the visitor's cases, `case` {case_id, status, chat_state} on their changes, each with an `id` to resume after (`Last-Event-ID`, or `last_event_id`); `resync` when the stream fell behind or cannot resume: then fetch messages after the last one seen"),
+        (status = 400, description = "`Last-Event-ID` is not an id this stream sent (invalid_last_event_id)"),
         (status = 401)))]
 pub async fn events(
     State(app): State<App>,
@@ -340,6 +341,7 @@ pub async fn events(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
     let token = q.token.or_else(|| bearer_of(&headers));
     let (_, customer) = widget::visitor_of(&app, &channel_id, token.as_deref()).await?;
+    let resume = super::stream::resume_after(&headers, q.last_event_id.as_deref())?;
     // The stream holds its place among the visitor's streams until it ends.
     let slot = super::stream::StreamCount::open(
         &app,
@@ -362,14 +364,16 @@ pub async fn events(
         },
     );
     let (account_id, customer_id) = (customer.account_id, customer.id);
-    Ok(super::stream::notice_events(
+    super::stream::notice_events(
         &app,
-        move |n| {
+        account_id,
+        resume,
+        move |n: &casedesk_store::NoticeRecord| {
             let _ = &slot;
-            if n.account_id != account_id || n.customer_id != customer_id {
+            if n.customer_id != customer_id {
                 return None;
             }
-            match n.kind {
+            match n.kind.as_str() {
                 // Notes are for agents: the visitor never hears of them.
                 "message.created" if n.data["kind"] != "note" => Event::default()
                     .event("message")
@@ -390,7 +394,8 @@ pub async fn events(
             }
         },
         revoked,
-    ))
+    )
+    .await
 }
 
 #[utoipa::path(post, path = "/api/v1/widget/{channel_id}/cases/{case_id}/close", tag = "widget",

@@ -19,6 +19,7 @@ use crate::AppState;
 use crate::clock::Clock;
 use crate::error::AppError;
 use crate::events::Notice;
+use crate::events::log;
 use crate::usecases::automation;
 use crate::usecases::unit::{case_notice, check_text, lock_case, notice, record};
 
@@ -54,7 +55,10 @@ pub async fn receive_letter(
     check_text(&letter.message.text)?;
     let clock = app.clock.clone();
     let result = write::<_, AppError, _>(&*app.store, move |tx| {
-        Box::pin(async move { route_and_store(tx, &clock, &channel, letter).await })
+        Box::pin(async move {
+            let (result, notices, queued) = route_and_store(tx, &clock, &channel, letter).await?;
+            Ok((result, log(tx, notices, clock.now()).await?, queued))
+        })
     })
     .await;
     let kept = matches!(&result, Ok((r, ..)) if r.outcome != Outcome::Duplicate);

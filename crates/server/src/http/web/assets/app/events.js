@@ -18,7 +18,10 @@ export function setLive(on) {
 
 export function connectEvents() {
   if (state.events) state.events.close();
-  const es = new EventSource("/api/v1/events");
+  // A new stream carries on after the last event the old one had (the
+  // browser does this itself, with Last-Event-ID, when it reconnects).
+  const after = state.lastEventId ? "?last_event_id=" + encodeURIComponent(state.lastEventId) : "";
+  const es = new EventSource("/api/v1/events" + after);
   state.events = es;
   let wasOpen = false;
   es.addEventListener("open", () => {
@@ -43,6 +46,7 @@ export function connectEvents() {
   });
   for (const kind of ["case.created", "case.updated", "message.created", "message.updated", "case.auto_finish_warning"]) {
     es.addEventListener(kind, (ev) => {
+      if (ev.lastEventId) state.lastEventId = ev.lastEventId;
       let notice;
       try {
         notice = JSON.parse(ev.data);
@@ -54,7 +58,10 @@ export function connectEvents() {
       if (state.page && state.page.onNotice) state.page.onNotice(notice);
     });
   }
-  es.addEventListener("resync", resync);
+  es.addEventListener("resync", (ev) => {
+    if (ev.lastEventId) state.lastEventId = ev.lastEventId;
+    resync();
+  });
 }
 
 export function disconnectEvents() {

@@ -14,6 +14,7 @@ export const state = {
   unanswered: [], // ended chats still open: nobody has answered them
   queues: null, // { mine, unassigned, open, pending }
   events: null, // EventSource
+  lastEventId: "", // the id of the last event it had
   live: false,
   page: null, // the current page controller: { onNotice(n), tick(), dispose() }
 };
