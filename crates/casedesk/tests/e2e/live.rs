@@ -14,10 +14,33 @@ crate::on_both!(a_stream_resumes_after_the_last_event_it_had);
 
 /// One server-sent event.
 #[derive(Debug, Clone)]
-struct Sent {
-    kind: String,
-    id: String,
-    data: Value,
+pub struct Sent {
+    pub kind: String,
+    pub id: String,
+    pub data: Value,
+}
+
+/// The first whole event in `buffer`, taken out of it (heartbeats and
+/// comments skipped); `None` until one has arrived.
+pub fn take_event(buffer: &mut String) -> Option<Sent> {
+    while let Some(end) = buffer.find("\n\n") {
+        let block: String = buffer.drain(..end + 2).collect();
+        let (mut kind, mut id, mut data) = (String::new(), String::new(), String::new());
+        for line in block.lines() {
+            if let Some(v) = line.strip_prefix("event:") {
+                kind = v.trim().to_owned();
+            } else if let Some(v) = line.strip_prefix("id:") {
+                id = v.trim().to_owned();
+            } else if let Some(v) = line.strip_prefix("data:") {
+                data.push_str(v.trim());
+            }
+        }
+        if !kind.is_empty() {
+            let data = serde_json::from_str(&data).unwrap_or(Value::Null);
+            return Some(Sent { kind, id, data });
+        }
+    }
+    None
 }
 
 /// An open event stream, read event by event.
@@ -48,23 +71,8 @@ impl Stream {
     async fn next(&mut self) -> Option<Sent> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {
-            if let Some(end) = self.buffer.find("\n\n") {
-                let block: String = self.buffer.drain(..end + 2).collect();
-                let (mut kind, mut id, mut data) = (String::new(), String::new(), String::new());
-                for line in block.lines() {
-                    if let Some(v) = line.strip_prefix("event:") {
-                        kind = v.trim().to_owned();
-                    } else if let Some(v) = line.strip_prefix("id:") {
-                        id = v.trim().to_owned();
-                    } else if let Some(v) = line.strip_prefix("data:") {
-                        data.push_str(v.trim());
-                    }
-                }
-                if kind.is_empty() {
-                    continue; // a heartbeat
-                }
-                let data = serde_json::from_str(&data).unwrap_or(Value::Null);
-                return Some(Sent { kind, id, data });
+            if let Some(event) = take_event(&mut self.buffer) {
+                return Some(event);
             }
             let chunk = tokio::time::timeout_at(deadline, self.response.chunk()).await;
             match chunk {
@@ -92,7 +100,7 @@ impl Stream {
 }
 
 /// The message ids of the `message.created` events among `events`.
-fn messages_of(events: &[Sent]) -> Vec<String> {
+pub fn messages_of(events: &[Sent]) -> Vec<String> {
     events
         .iter()
         .filter(|e| e.kind == "message.created")
@@ -101,7 +109,7 @@ fn messages_of(events: &[Sent]) -> Vec<String> {
 }
 
 /// A place as a comparable pair.
-fn place(id: &str) -> (i64, i64) {
+pub fn place(id: &str) -> (i64, i64) {
     let (tx, seq) = id
         .split_once('-')
         .unwrap_or_else(|| panic!("`{id}` is no place"));

@@ -15,6 +15,7 @@ mod helpers;
 mod imap;
 mod live;
 mod outbound;
+mod proxy;
 mod reports;
 mod rules;
 mod smtp;
