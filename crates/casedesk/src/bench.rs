@@ -40,6 +40,7 @@ fn now() -> Time {
     casedesk_server::clock::Clock::System.now()
 }
 
+mod cluster;
 mod logins;
 mod reports;
 mod telegram;
@@ -60,6 +61,10 @@ pub enum BenchCommand {
     /// The raw single-row durable commit rate of a database: the yardstick
     /// beside an outside load generator's figures (`scripts/bench-wrk`).
     Raw(RawArgs),
+    /// Several servers on one PostgreSQL database with NATS: ingest with
+    /// 1, 2, … of them, and how fast a change on one reaches a live client
+    /// of another.
+    Cluster(cluster::ClusterArgs),
 }
 
 #[derive(Args)]
@@ -196,6 +201,7 @@ pub async fn run(command: BenchCommand) -> Result<(), String> {
         BenchCommand::Autofinish(args) => autofinish(args).await,
         BenchCommand::Reports(args) => reports::run(args).await,
         BenchCommand::Logins(args) => logins::run(args).await,
+        BenchCommand::Cluster(args) => cluster::run(args).await,
         BenchCommand::Raw(args) => {
             let db = BenchDb::new(&args.database)?;
             println!("casedesk bench raw: {}", db.describe());
@@ -348,7 +354,15 @@ impl BenchServer {
         db: &BenchDb,
         tweak: impl FnOnce(&mut Config),
     ) -> Result<BenchServer, String> {
-        let store = db.open().await?;
+        BenchServer::start_on(db.open().await?, tweak).await
+    }
+
+    /// A server on `store` (opened for it), its configuration changed by
+    /// `tweak`.
+    async fn start_on(
+        store: Arc<dyn Store>,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Result<BenchServer, String> {
         let bound = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
             Ok(listener) => listener.local_addr().map(|addr| (listener, addr)),
             Err(e) => Err(e),
@@ -569,6 +583,7 @@ struct Inbound {
 
 struct Delivered {
     case_id: String,
+    message_id: String,
     outcome: String,
 }
 
@@ -608,6 +623,7 @@ impl Inbound {
             .map_err(|e| format!("message {message_id}: bad JSON: {e}"))?;
         Ok(Delivered {
             case_id: text_field(&answer, "case_id")?,
+            message_id: text_field(&answer, "message_id")?,
             outcome: text_field(&answer, "outcome")?,
         })
     }
