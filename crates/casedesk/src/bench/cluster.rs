@@ -33,7 +33,11 @@ pub struct ClusterArgs {
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=8))]
     servers: u64,
     /// The NATS server they announce changes through.
-    #[arg(long, env = "CASEDESK_NATS_URL", default_value = "nats://127.0.0.1:4222")]
+    #[arg(
+        long,
+        env = "CASEDESK_NATS_URL",
+        default_value = "nats://127.0.0.1:4222"
+    )]
     nats_url: String,
     /// Customers of each ingest phase; each one's messages go to one chat
     /// through one server.
@@ -129,7 +133,13 @@ async fn measure(servers: &[BenchServer], args: &ClusterArgs) -> Result<(), Stri
         let loops = inbounds[..k].iter().enumerate().map(|(i, inbound)| {
             // Customer ids of their own per phase and server.
             let prefix: &'static str = Box::leak(format!("k{k}s{i}-").into_boxed_str());
-            closed_loop(inbound, prefix, customers, args.messages as usize, concurrency)
+            closed_loop(
+                inbound,
+                prefix,
+                customers,
+                args.messages as usize,
+                concurrency,
+            )
         });
         let done = futures::future::try_join_all(loops).await?;
         let elapsed = start.elapsed();
