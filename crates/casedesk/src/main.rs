@@ -260,6 +260,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 telegram_poll_wait: Some(std::time::Duration::from_secs(telegram_poll_seconds)),
                 nats_url,
                 live_poll: None,
+                credential_recheck: None,
             };
             let server = casedesk_server::Server::new(listener, store, config)
                 .await

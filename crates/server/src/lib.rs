@@ -88,6 +88,11 @@ pub struct Config {
     /// change; unset, [`events::POLL`]. Tests that prove an announcement
     /// arrived set it beyond their patience.
     pub live_poll: Option<std::time::Duration>,
+    /// How often an open event stream checks that its credential still
+    /// holds; unset, [`CREDENTIAL_RECHECK`](http::api::stream::CREDENTIAL_RECHECK).
+    /// A revocation on any server ends the streams at once; tests that
+    /// prove it set this beyond their patience.
+    pub credential_recheck: Option<std::time::Duration>,
 }
 
 impl std::fmt::Debug for Config {
@@ -109,6 +114,7 @@ impl std::fmt::Debug for Config {
             .field("telegram_poll_wait", &self.telegram_poll_wait)
             .field("nats_url", &self.nats_url.as_ref().map(|_| "***"))
             .field("live_poll", &self.live_poll)
+            .field("credential_recheck", &self.credential_recheck)
             .field(
                 "admin_password",
                 &self.admin_password.as_ref().map(|_| "***"),
@@ -146,6 +152,9 @@ pub struct AppState {
     /// so that their open event streams end at once (other servers'
     /// streams notice within seconds by checking their credential).
     pub revoked: tokio::sync::broadcast::Sender<String>,
+    /// How often an open event stream checks its credential
+    /// ([`Config::credential_recheck`]).
+    pub credential_recheck: std::time::Duration,
     /// Per-visitor and per-channel limits of the web chat widget.
     pub widget_limits: channels::widget::RateLimit,
     /// Open event streams per widget visitor and per agent.
@@ -174,6 +183,12 @@ pub struct AppState {
 pub type App = Arc<AppState>;
 
 impl AppState {
+    /// The credentials of `subject` (`agent:{id}`, `customer:{id}`) were
+    /// revoked: their event streams end, here and on the other servers.
+    pub(crate) fn revoke(&self, subject: String) {
+        self.live.revoke(subject);
+    }
+
     pub(crate) fn after_commit(&self, logged: Logged, timers_changed: bool) {
         self.live.announce(logged);
         if timers_changed {
@@ -272,12 +287,14 @@ impl Server {
             .transpose()
             .map_err(ServeError::Startup)?;
         let (stop, stop_rx) = watch::channel(false);
+        let revoked = tokio::sync::broadcast::channel(64).0;
         let addr = listener.local_addr()?;
         let app: App = Arc::new(AppState {
             listen_url: format!("http://{addr}"),
             live: Hub::new(
                 Arc::clone(&store),
                 config.live_poll.unwrap_or(events::POLL),
+                tokio::sync::broadcast::Sender::clone(&revoked),
                 stop_rx.clone(),
             ),
             store,
@@ -295,7 +312,10 @@ impl Server {
             .map_err(ServeError::Startup)?,
             throttle: auth::Throttle::default(),
             hashing: auth::Hashing::default(),
-            revoked: tokio::sync::broadcast::channel(64).0,
+            revoked,
+            credential_recheck: config
+                .credential_recheck
+                .unwrap_or(http::api::stream::CREDENTIAL_RECHECK),
             widget_limits: channels::widget::RateLimit::default(),
             streams: http::api::stream::StreamCount::default(),
             public_url: config

@@ -288,3 +288,35 @@ async fn servers_on_one_database_share_live_updates_over_nats() {
     other.stop().await;
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_logout_on_one_server_ends_the_streams_on_another() {
+    // Streams recheck their credential only hourly here: an end within the
+    // test's patience came through NATS.
+    let tweak = |c: &mut casedesk_server::Config, base: &str| {
+        clustered(c, base);
+        c.credential_recheck = Some(Duration::from_secs(3600));
+    };
+    let app = TestApp::spawn_with(Backend::Postgres, tweak).await;
+    let other = Server::start_with(&app.db, &app.clock, tweak).await;
+    let (_, token) = app.new_agent("ada@example.com").await;
+    let mut on_other = Stream::open(&other.base, &token, None).await;
+    let resp = app
+        .http
+        .post(format!("{}/api/v1/auth/logout", app.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Ok(Some(_)) = on_other.response.chunk().await {}
+    })
+    .await;
+    assert!(
+        ended.is_ok(),
+        "the stream on the other server is still open"
+    );
+    other.stop().await;
+    app.stop().await;
+}

@@ -121,7 +121,19 @@ struct HubInner {
     shutdown: watch::Receiver<bool>,
     feeds: Mutex<HashMap<String, Arc<Feed>>>,
     /// Announcements for the other servers ([`nats`]), when configured.
-    outside: std::sync::OnceLock<mpsc::Sender<(String, Cursor)>>,
+    outside: std::sync::OnceLock<mpsc::Sender<Outgoing>>,
+    /// Whose credentials were just revoked (`agent:{id}`, `customer:{id}`):
+    /// their open event streams end at once.
+    revoked: broadcast::Sender<String>,
+}
+
+/// What a server tells the others ([`nats`]).
+#[derive(Debug)]
+pub(crate) enum Outgoing {
+    /// An account's feed grew up to this place.
+    Place(String, Cursor),
+    /// A subject's credentials were revoked.
+    Revoked(String),
 }
 
 /// One account's feed as this server reads it.
@@ -137,11 +149,17 @@ struct Feed {
 impl Hub {
     /// The hub of a server on `store`, reading each listened-to feed at
     /// least every `poll`.
-    pub fn new(store: Arc<dyn Store>, poll: Duration, shutdown: watch::Receiver<bool>) -> Hub {
+    pub fn new(
+        store: Arc<dyn Store>,
+        poll: Duration,
+        revoked: broadcast::Sender<String>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Hub {
         Hub {
             inner: Arc::new(HubInner {
                 store,
                 poll,
+                revoked,
                 shutdown,
                 feeds: Mutex::new(HashMap::new()),
                 outside: std::sync::OnceLock::new(),
@@ -158,12 +176,30 @@ impl Hub {
     pub fn announce(&self, logged: Logged) {
         for (account, at) in logged.last {
             self.nudge(&account, at);
-            if let Some(outside) = self.inner.outside.get()
-                && outside.try_send((account, at)).is_err()
-            {
-                // The other servers read within [`POLL`] anyway.
-                tracing::debug!("NATS announcements are backed up; one was dropped");
-            }
+            // The other servers read within [`POLL`] anyway.
+            self.tell_others(Outgoing::Place(account, at));
+        }
+    }
+
+    /// The credentials of `subject` (`agent:{id}`, `customer:{id}`) were
+    /// revoked: the streams opened with them end at once, on this server
+    /// and on the others (which would otherwise notice within
+    /// [`Config::credential_recheck`](crate::Config::credential_recheck)).
+    pub fn revoke(&self, subject: String) {
+        let _ = self.inner.revoked.send(subject.clone());
+        self.tell_others(Outgoing::Revoked(subject));
+    }
+
+    /// Another server revoked `subject`'s credentials.
+    pub(crate) fn revoked_elsewhere(&self, subject: String) {
+        let _ = self.inner.revoked.send(subject);
+    }
+
+    fn tell_others(&self, what: Outgoing) {
+        if let Some(outside) = self.inner.outside.get()
+            && outside.try_send(what).is_err()
+        {
+            tracing::debug!("NATS announcements are backed up; one was dropped");
         }
     }
 

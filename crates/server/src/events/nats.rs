@@ -7,6 +7,8 @@
 //! announcement delays a notice (until the next one, or [`POLL`](super::POLL))
 //! and loses nothing. When the connection comes back, or NATS says this
 //! server was too slow and dropped some, every reader reads again.
+//! Revoked credentials go out on `casedesk.revoked`, so that their event
+//! streams end on every server at once.
 
 use std::time::Duration;
 
@@ -15,10 +17,13 @@ use casedesk_store::Cursor;
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
-use super::Hub;
+use super::{Hub, Outgoing};
 
 /// The subjects' common prefix.
 const PREFIX: &str = "casedesk.live.";
+/// Where revoked credentials are announced (payload: `agent:{id}`,
+/// `customer:{id}`).
+const REVOKED: &str = "casedesk.revoked";
 /// Announcements waiting for the connection; more are dropped (the other
 /// servers poll).
 const QUEUE: usize = 4096;
@@ -59,7 +64,11 @@ pub async fn connect(url: &str, hub: &Hub) -> Result<(), String> {
         .subscribe(format!("{PREFIX}*"))
         .await
         .map_err(|e| format!("cannot subscribe to NATS: {e}"))?;
-    let (tx, mut rx) = mpsc::channel::<(String, Cursor)>(QUEUE);
+    let mut revocations = client
+        .subscribe(REVOKED)
+        .await
+        .map_err(|e| format!("cannot subscribe to NATS: {e}"))?;
+    let (tx, mut rx) = mpsc::channel::<Outgoing>(QUEUE);
     if hub.inner.outside.set(tx).is_err() {
         return Err("this server is already connected to NATS".into());
     }
@@ -69,6 +78,16 @@ pub async fn connect(url: &str, hub: &Hub) -> Result<(), String> {
         loop {
             let message = tokio::select! {
                 message = subscription.next() => message,
+                revoked = revocations.next() => {
+                    // Closed only with the connection.
+                    let Some(revoked) = revoked else { break };
+                    if let Ok(subject) = std::str::from_utf8(&revoked.payload)
+                        && subject.len() <= 200
+                    {
+                        incoming.revoked_elsewhere(subject.to_owned());
+                    }
+                    continue;
+                }
                 _ = shutdown.wait_for(|stop| *stop) => None,
             };
             let Some(message) = message else { break };
@@ -88,11 +107,14 @@ pub async fn connect(url: &str, hub: &Hub) -> Result<(), String> {
                 next = rx.recv() => next,
                 _ = shutdown.wait_for(|stop| *stop) => None,
             };
-            let Some((account, at)) = next else { break };
-            if let Err(e) = client
-                .publish(format!("{PREFIX}{account}"), at.to_string().into())
-                .await
-            {
+            let (subject, payload) = match next {
+                None => break,
+                Some(Outgoing::Place(account, at)) => {
+                    (format!("{PREFIX}{account}"), at.to_string())
+                }
+                Some(Outgoing::Revoked(subject)) => (REVOKED.to_owned(), subject),
+            };
+            if let Err(e) = client.publish(subject, payload.into()).await {
                 tracing::warn!("announcing over NATS failed: {e}");
             }
         }

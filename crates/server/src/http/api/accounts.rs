@@ -85,7 +85,7 @@ pub async fn logout(
     agent: Agent,
 ) -> Result<impl IntoResponse, AppError> {
     auth::logout(&app, agent.token_hash).await?;
-    app.revoked.send(format!("agent:{}", agent.record.id)).ok();
+    app.revoke(format!("agent:{}", agent.record.id));
     let [session, csrf] = auth::clear_session_cookies(&headers);
     Ok((
         StatusCode::NO_CONTENT,
@@ -158,7 +158,7 @@ async fn change_agent(
         })
     })
     .await?;
-    app.revoked.send(format!("agent:{}", agent.id)).ok();
+    app.revoke(format!("agent:{}", agent.id));
     Ok((agent, ended))
 }
 
@@ -282,7 +282,7 @@ pub async fn set_agent_password(
     .await?;
     let ended_sessions = auth::reset_password(&*app.store, &email, &body.password).await?;
     app.throttle.clear_email(&email);
-    app.revoked.send(format!("agent:{id}")).ok();
+    app.revoke(format!("agent:{id}"));
     Ok(axum::Json(EndedSessions { ended_sessions }))
 }
 

@@ -567,7 +567,7 @@ pub async fn revoke_sessions(
         })
     })
     .await?;
-    app.revoked.send(subject).ok();
+    app.revoke(subject);
     tracing::info!(revoked, "customer sign-ins revoked");
     Ok(axum::Json(serde_json::json!({ "revoked": revoked })))
 }

@@ -311,13 +311,15 @@ pub struct EventsQuery {
     pub last_event_id: Option<String>,
 }
 
-/// How often an open stream checks that its credential still holds.
-const REVOCATION_CHECK: std::time::Duration = std::time::Duration::from_secs(15);
+/// How often an open stream checks that its credential still holds, unless
+/// configured ([`Config::credential_recheck`](crate::Config::credential_recheck)).
+pub const CREDENTIAL_RECHECK: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// Resolves once `holds` says the credential a stream was opened with no
 /// longer holds (`Some(false)`; `None` is a database hiccup, not a
-/// revocation). It asks every [`REVOCATION_CHECK`], and at once when this
-/// server revokes the credentials of `subject` (`agent:…`, `customer:…`).
+/// revocation). It asks every [`CREDENTIAL_RECHECK`], and at once when
+/// this server or another one ([`Hub::revoke`](crate::events::Hub::revoke))
+/// revokes the credentials of `subject` (`agent:…`, `customer:…`).
 pub(crate) async fn until_revoked<F, Fut>(app: App, subject: String, holds: F)
 where
     F: Fn() -> Fut,
@@ -326,7 +328,7 @@ where
     let mut revoked = app.revoked.subscribe();
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(REVOCATION_CHECK) => {}
+            _ = tokio::time::sleep(app.credential_recheck) => {}
             got = revoked.recv() => match got {
                 Ok(s) if s != subject => continue,
                 _ => {}
