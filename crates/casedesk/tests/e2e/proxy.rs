@@ -12,7 +12,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Full};
@@ -273,7 +273,7 @@ async fn load(
     channel: String,
     token: String,
     worker: usize,
-    acked: Arc<Mutex<Vec<String>>>,
+    acked: Arc<tokio::sync::watch::Sender<Vec<String>>>,
     stop: Arc<std::sync::atomic::AtomicBool>,
 ) {
     let path = format!("/api/v1/channels/{channel}/inbound");
@@ -287,7 +287,7 @@ async fn load(
                 .await
             {
                 Ok((StatusCode::OK, _, v)) => {
-                    acked.lock().expect("acked").push(s(&v["message_id"]));
+                    acked.send_modify(|acked| acked.push(s(&v["message_id"])));
                     break;
                 }
                 // A server killed mid-request: 502 from the proxy, or the
@@ -399,7 +399,8 @@ async fn servers_behind_nginx_share_live_updates_and_survive_kill_9() {
             json!({"kind": "api", "name": "Messenger"}),
         )
         .await;
-    let acked = Arc::new(Mutex::new(Vec::new()));
+    let acked = Arc::new(tokio::sync::watch::Sender::new(Vec::new()));
+    let mut acked_rx = acked.subscribe();
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let workers: Vec<_> = (0..4)
         .map(|w| {
@@ -413,7 +414,7 @@ async fn servers_behind_nginx_share_live_updates_and_survive_kill_9() {
             ))
         })
         .collect();
-    let acked_now = || acked.lock().expect("acked").len();
+    let acked_now = || acked.borrow().len();
     let mut last_id = seen.last().map(|e| e.id.clone()).expect("an event");
     while acked_now() < 100 {
         let event = stream.next().await.expect("events under load");
@@ -437,9 +438,13 @@ async fn servers_behind_nginx_share_live_updates_and_survive_kill_9() {
     };
     let (now_on, mut stream) = via.events(&token, Some(&last_id)).await;
     assert_ne!(now_on, on, "reconnected to the killed server ({broke})");
-    while acked_now() < 300 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        acked_rx.wait_for(|acked| acked.len() >= 300),
+    )
+    .await
+    .expect("300 messages acknowledged within 60 s")
+    .expect("the load runs");
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     for w in workers {
         tokio::time::timeout(Duration::from_secs(60), w)
@@ -447,7 +452,7 @@ async fn servers_behind_nginx_share_live_updates_and_survive_kill_9() {
             .expect("the load stops")
             .expect("a load worker");
     }
-    let acked: Vec<String> = acked.lock().expect("acked").clone();
+    let acked: Vec<String> = acked.borrow().clone();
     let wanted: HashSet<&String> = acked.iter().collect();
     loop {
         let got: HashSet<String> = messages_of(&seen).into_iter().collect();

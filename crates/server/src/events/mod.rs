@@ -74,19 +74,6 @@ pub async fn log(tx: &mut dyn Tx, notices: Vec<Notice>, at: Time) -> Result<Logg
     Ok(Logged { last })
 }
 
-impl Logged {
-    /// Both units' places (a use case that ran two).
-    pub fn and(mut self, other: Logged) -> Logged {
-        for (account, at) in other.last {
-            match self.last.iter_mut().find(|(a, _)| *a == account) {
-                Some((_, c)) => *c = (*c).max(at),
-                None => self.last.push((account, at)),
-            }
-        }
-        self
-    }
-}
-
 /// A notice as the hub hands it out: with the place the hub read before
 /// it, so that a client that did not get everything up to there (it fell
 /// behind, or joined later than the hub's last read) knows to read the
@@ -242,7 +229,7 @@ impl Hub {
     }
 
     /// The store the feeds are read from.
-    pub fn store(&self) -> &dyn Store {
+    fn store(&self) -> &dyn Store {
         &*self.inner.store
     }
 

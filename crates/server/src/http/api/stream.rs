@@ -72,7 +72,7 @@ impl StreamCount {
 /// (an `EventSource` reconnecting by itself) or the `last_event_id` query
 /// parameter (a new `EventSource` carrying on); `None` for a new client.
 pub(crate) fn resume_after(
-    headers: &axum::http::HeaderMap,
+    headers: &HeaderMap,
     query: Option<&str>,
 ) -> Result<Option<Cursor>, AppError> {
     let header = headers
