@@ -137,6 +137,11 @@ const MIGRATIONS: &[Migration] = &[
         "notices",
         include_str!("../migrations/0020_notices.sql"),
     ),
+    Migration::new(
+        21,
+        "limit_entries",
+        include_str!("../migrations/0021_limit_entries.sql"),
+    ),
 ];
 
 /// What `schema_migrations` says ran.

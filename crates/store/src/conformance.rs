@@ -20,6 +20,7 @@ mod catalog;
 mod concurrency;
 mod email;
 mod fixtures;
+mod limits;
 mod live;
 mod messenger;
 mod queries;
@@ -38,6 +39,9 @@ pub use concurrency::{
 pub use email::{
     automatic_replies_to_a_customer_are_counted, letters_are_stored_once_and_found_by_their_thread,
     one_persons_profiles_link_and_unlink,
+};
+pub use limits::{
+    concurrent_limit_entries_never_pass_the_maximum, limit_entries_count_until_they_expire,
 };
 pub use live::{
     a_running_unit_of_work_holds_later_notices_back, notices_are_read_in_order_of_place_and_pruned,
@@ -126,6 +130,8 @@ macro_rules! conformance_tests {
             automatic_replies_to_a_customer_are_counted,
             notices_are_read_in_order_of_place_and_pruned,
             a_running_unit_of_work_holds_later_notices_back,
+            limit_entries_count_until_they_expire,
+            concurrent_limit_entries_never_pass_the_maximum,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {

@@ -157,6 +157,7 @@ pub trait Tx:
     + CatalogTx
     + ReportTx
     + LiveTx
+    + LimitTx
 {
 }
 
@@ -171,6 +172,7 @@ impl<T> Tx for T where
         + CatalogTx
         + ReportTx
         + LiveTx
+        + LimitTx
 {
 }
 
@@ -648,6 +650,41 @@ pub trait LiveTx: Send {
     /// Deletes up to `limit` of the oldest notices written before
     /// `before`, always keeping the newest; returns how many.
     async fn prune_notices(&mut self, before: casedesk_domain::Time, limit: i64) -> R<u64>;
+}
+
+/// What counts against the limits several servers share (docs/security.md):
+/// entries of a key (a rate limit's hits, open event streams), each
+/// counting until it expires.
+#[async_trait::async_trait]
+pub trait LimitTx: Send {
+    /// Adds `entry` unless its key already has `max` entries live at
+    /// `now`; then returns when the first of those expires. Units of work
+    /// taking entries of one key take turns, so that several servers
+    /// never let `max + 1` through together.
+    async fn take_limit(
+        &mut self,
+        entry: &LimitEntry,
+        max: i64,
+        now: casedesk_domain::Time,
+    ) -> R<Option<casedesk_domain::Time>>;
+    /// How many of `key`'s entries are live at `now`, and when the first
+    /// of them expires.
+    async fn count_limit(
+        &mut self,
+        key: &str,
+        now: casedesk_domain::Time,
+    ) -> R<(i64, Option<casedesk_domain::Time>)>;
+    /// Moves the expiry of the entries `ids` (a server's open streams) to
+    /// `expires_at`; returns how many there still were.
+    async fn renew_limit_entries(
+        &mut self,
+        ids: &[String],
+        expires_at: casedesk_domain::Time,
+    ) -> R<u64>;
+    /// Deletes the entries selected; returns how many.
+    async fn delete_limit_entries(&mut self, which: LimitEntries<'_>) -> R<u64>;
+    /// Deletes up to `limit` entries expired at `now`; returns how many.
+    async fn prune_limit_entries(&mut self, now: casedesk_domain::Time, limit: i64) -> R<u64>;
 }
 
 /// Reports (R15 statistics, R16 export) and the benchmarks' bulk load.

@@ -829,3 +829,25 @@ pub struct NoticeRecord {
     pub data: serde_json::Value,
     pub created_at: Time,
 }
+
+/// One entry counting against a limit shared by several servers
+/// ([`LimitTx`](crate::LimitTx)): a hit of a rate limit, expiring when it
+/// leaves the window, or an open event stream, renewed while it is open.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LimitEntry {
+    pub id: String,
+    /// What is limited, and for whom: `visitors-ip:…`, `stream:agent:…`.
+    pub key: String,
+    /// What forgets the entry together with others of other keys (the
+    /// email of a failed login, whatever address it came from).
+    pub tag: Option<String>,
+    pub expires_at: Time,
+}
+
+/// Which limit entries [`LimitTx::delete_limit_entries`](crate::LimitTx::delete_limit_entries) deletes.
+#[derive(Debug, Clone, Copy)]
+pub enum LimitEntries<'a> {
+    Ids(&'a [String]),
+    Key(&'a str),
+    Tag(&'a str),
+}

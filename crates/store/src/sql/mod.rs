@@ -15,6 +15,7 @@ mod cases;
 mod catalog;
 mod channels;
 pub mod codec;
+mod limits;
 mod live;
 mod memo;
 mod messages;
@@ -104,6 +105,17 @@ impl Dialect {
         match self {
             Dialect::Sqlite => None,
             Dialect::Postgres => Some("SELECT create_case_number_sequence($1)"),
+        }
+    }
+
+    /// Makes the units of work that count limit key `$1` take turns until
+    /// this one ends: PostgreSQL, a transaction advisory lock on the key's
+    /// hash (two keys may share one and wait for each other, never more);
+    /// SQLite's one writer already runs them one at a time.
+    fn lock_limit_key(self) -> Option<&'static str> {
+        match self {
+            Dialect::Sqlite => None,
+            Dialect::Postgres => Some("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"),
         }
     }
 
