@@ -41,6 +41,7 @@ fn now() -> Time {
 }
 
 mod cluster;
+mod limits;
 mod logins;
 mod reports;
 mod telegram;
@@ -65,6 +66,9 @@ pub enum BenchCommand {
     /// 1, 2, … of them, and how fast a change on one reaches a live client
     /// of another.
     Cluster(cluster::ClusterArgs),
+    /// What one limit hit costs in memory, in PostgreSQL (the limits
+    /// several servers share) and in NATS KV.
+    Limits(limits::LimitsArgs),
 }
 
 #[derive(Args)]
@@ -202,6 +206,7 @@ pub async fn run(command: BenchCommand) -> Result<(), String> {
         BenchCommand::Reports(args) => reports::run(args).await,
         BenchCommand::Logins(args) => logins::run(args).await,
         BenchCommand::Cluster(args) => cluster::run(args).await,
+        BenchCommand::Limits(args) => limits::run(args).await,
         BenchCommand::Raw(args) => {
             let db = BenchDb::new(&args.database)?;
             println!("casedesk bench raw: {}", db.describe());

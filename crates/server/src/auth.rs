@@ -5,9 +5,8 @@
 //! stored only as SHA-256 hashes; failed logins are throttled per client
 //! address and per address + email, so nobody can lock another person out.
 
-use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
@@ -15,7 +14,9 @@ use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 use casedesk_domain::{AutoFinishSettings, Role, Time};
-use casedesk_store::{AccountRecord, AgentRecord, Store, StoreError, TokenRecord, read, write};
+use casedesk_store::{
+    AccountRecord, AgentRecord, LimitEntries, Store, StoreError, TokenRecord, read, write,
+};
 
 use crate::App;
 use crate::error::AppError;
@@ -25,9 +26,9 @@ use crate::util::{new_id, new_secret, sha256_hex};
 pub const TOKEN_TTL_DAYS: i64 = 30;
 /// Failed logins from one client address for one email before that pair
 /// is refused for the rest of [`FAILURE_WINDOW`].
-const MAX_FAILURES_PER_EMAIL: u32 = 5;
+const MAX_FAILURES_PER_EMAIL: usize = 5;
 /// Failed logins from one client address, whatever the emails.
-const MAX_FAILURES_PER_CLIENT: u32 = 20;
+const MAX_FAILURES_PER_CLIENT: usize = 20;
 const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
 
 /// Hashes computed at once. Each argon2 hash holds about 19 MiB and a core
@@ -220,84 +221,30 @@ pub fn check_password_strength(password: &str) -> Result<(), AppError> {
 }
 
 /// Who a failed login counts against: the client address alone, and the
-/// address with the email tried. Someone else's failures, from another
-/// address, never lock a person out.
-#[derive(Clone, PartialEq, Eq, Hash)]
-enum FailureKey {
-    Client(String),
-    ClientEmail(String, String),
+/// address with the email tried (tagged with the email, so that an admin
+/// unlocking the agent forgets it from every address). Someone else's
+/// failures, from another address, never lock a person out.
+fn failure_keys(client: &str, email: &str) -> [(String, Option<String>, usize); 2] {
+    [
+        (format!("login-ip:{client}"), None, MAX_FAILURES_PER_CLIENT),
+        (
+            format!("login:{client}:{email}"),
+            Some(failure_tag(email)),
+            MAX_FAILURES_PER_EMAIL,
+        ),
+    ]
 }
 
-/// Counts failed logins per client address and per address + email in a
-/// window that starts at the first failure.
-#[derive(Default)]
-pub struct Throttle {
-    failures: Mutex<HashMap<FailureKey, (u32, Instant)>>,
+fn failure_tag(email: &str) -> String {
+    format!("login:{email}")
 }
 
-impl Throttle {
-    fn keys(client: &str, email: &str) -> [(FailureKey, u32); 2] {
-        [
-            (
-                FailureKey::Client(client.to_owned()),
-                MAX_FAILURES_PER_CLIENT,
-            ),
-            (
-                FailureKey::ClientEmail(client.to_owned(), email.to_owned()),
-                MAX_FAILURES_PER_EMAIL,
-            ),
-        ]
-    }
-
-    fn check(&self, client: &str, email: &str) -> Result<(), AppError> {
-        let map = self.failures.lock().map_err(AppError::internal)?;
-        for (key, max) in Self::keys(client, email) {
-            if let Some((count, since)) = map.get(&key)
-                && *count >= max
-            {
-                let left = FAILURE_WINDOW.saturating_sub(since.elapsed());
-                if !left.is_zero() {
-                    return Err(AppError::too_many(
-                        "too many failed logins; try again later",
-                        left.as_secs().max(1),
-                    ));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn failed(&self, client: &str, email: &str) {
-        if let Ok(mut map) = self.failures.lock() {
-            if map.len() > 100_000 {
-                map.retain(|_, (_, since)| since.elapsed() < FAILURE_WINDOW);
-            }
-            for (key, _) in Self::keys(client, email) {
-                let entry = map.entry(key).or_insert((0, Instant::now()));
-                if entry.1.elapsed() >= FAILURE_WINDOW {
-                    *entry = (0, Instant::now());
-                }
-                entry.0 += 1;
-            }
-        }
-    }
-
-    fn succeeded(&self, client: &str, email: &str) {
-        if let Ok(mut map) = self.failures.lock() {
-            map.remove(&FailureKey::ClientEmail(
-                client.to_owned(),
-                email.to_owned(),
-            ));
-        }
-    }
-
-    /// Forgets the failed logins for `email` from every address (an admin
-    /// unlocking an agent, a new password).
-    pub fn clear_email(&self, email: &str) {
-        if let Ok(mut map) = self.failures.lock() {
-            map.retain(|k, _| !matches!(k, FailureKey::ClientEmail(_, e) if e == email));
-        }
-    }
+/// Forgets the failed logins for `email` from every address (an admin
+/// unlocking an agent, a new password).
+pub async fn clear_failures(app: &App, email: &str) -> Result<(), AppError> {
+    app.limits
+        .forget(LimitEntries::Tag(&failure_tag(email)))
+        .await
 }
 
 /// Logs in from `client` (the address key of [`crate::http::api::client_key`])
@@ -350,7 +297,11 @@ pub async fn check_password(
     let Ok(email) = normalize_email(email) else {
         return Err(invalid());
     };
-    app.throttle.check(client, &email)?;
+    for (key, _, max) in failure_keys(client, &email) {
+        app.limits
+            .check(&key, max, "too many failed logins; try again later")
+            .await?;
+    }
     let lookup = email.clone();
     let agent: Option<AgentRecord> = read(&*app.store, move |tx| {
         Box::pin(async move { tx.find_agent_by_email(&lookup).await })
@@ -364,10 +315,15 @@ pub async fn check_password(
         .unwrap_or_else(|| app.dummy_hash.clone());
     let ok = verify_password(&app.hashing, password, hash).await?;
     let Some(agent) = agent.filter(|_| ok) else {
-        app.throttle.failed(client, &email);
+        for (key, tag, _) in failure_keys(client, &email) {
+            app.limits
+                .record(&key, tag.as_deref(), FAILURE_WINDOW)
+                .await?;
+        }
         return Err(invalid());
     };
-    app.throttle.succeeded(client, &email);
+    let [_, (pair, _, _)] = failure_keys(client, &email);
+    app.limits.forget(LimitEntries::Key(&pair)).await?;
     Ok(agent)
 }
 

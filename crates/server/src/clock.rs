@@ -9,9 +9,11 @@
 //! ([`Clock::sleep_until`]), and a test runs their due work itself
 //! ([`crate::AppState::run_due_work`]).
 //!
+//! Login, widget and Help Center limits count by this clock too
+//! ([`crate::limits`]): a test moves a window on without waiting.
 //! Wall-clock [`std::time::Instant`] stays where time is about I/O, not
-//! about the helpdesk: request and delivery timeouts, login and widget rate
-//! limits, the event streams' periodic credential check.
+//! about the helpdesk: request and delivery timeouts, the event streams'
+//! periodic credential check.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -21,6 +21,7 @@ pub mod clock;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod limits;
 pub mod usecases;
 pub mod util;
 pub mod workers;
@@ -144,7 +145,6 @@ pub struct AppState {
     pub mailboxes_changed: Notify,
     /// The Telegram Bot API and this process's poll leases.
     pub telegram: channels::telegram::Telegram,
-    pub throttle: auth::Throttle,
     /// The hashing slots of logins: whatever arrives, only so many argon2
     /// computations (and their memory) at once.
     pub hashing: auth::Hashing,
@@ -155,10 +155,10 @@ pub struct AppState {
     /// How often an open event stream checks its credential
     /// ([`Config::credential_recheck`]).
     pub credential_recheck: std::time::Duration,
-    /// Per-visitor and per-channel limits of the web chat widget.
-    pub widget_limits: channels::widget::RateLimit,
-    /// Open event streams per widget visitor and per agent.
-    pub streams: http::api::stream::StreamCount,
+    /// Failed logins, the widget's and Help Center's rate limits, open
+    /// event streams: in memory, and in the database too when several
+    /// servers share it ([`Config::nats_url`]).
+    pub limits: Arc<limits::Limits>,
     /// [`Config::public_url`], checked.
     pub public_url: Option<String>,
     /// `http://` and the address the server listens on: the address of
@@ -289,6 +289,11 @@ impl Server {
         let (stop, stop_rx) = watch::channel(false);
         let revoked = tokio::sync::broadcast::channel(64).0;
         let addr = listener.local_addr()?;
+        // Several servers (NATS) share the limits through the database.
+        let limits = Arc::new(limits::Limits::new(
+            config.clock.clone(),
+            config.nats_url.as_ref().map(|_| Arc::clone(&store)),
+        ));
         let app: App = Arc::new(AppState {
             listen_url: format!("http://{addr}"),
             live: Hub::new(
@@ -310,14 +315,12 @@ impl Server {
                 config.telegram_poll_wait,
             )
             .map_err(ServeError::Startup)?,
-            throttle: auth::Throttle::default(),
             hashing: auth::Hashing::default(),
             revoked,
             credential_recheck: config
                 .credential_recheck
                 .unwrap_or(http::api::stream::CREDENTIAL_RECHECK),
-            widget_limits: channels::widget::RateLimit::default(),
-            streams: http::api::stream::StreamCount::default(),
+            limits,
             public_url: config
                 .public_url
                 .as_deref()
@@ -385,6 +388,7 @@ impl Server {
             tokio::spawn(workers::outbox::outbox_loop(Arc::clone(&app))),
             tokio::spawn(workers::sweep::tmp_loop(Arc::clone(&app))),
             tokio::spawn(workers::feed::prune_loop(Arc::clone(&app))),
+            tokio::spawn(limits::upkeep_loop(Arc::clone(&app))),
             tokio::spawn(workers::updates::updates_loop(Arc::clone(&app))),
             tokio::spawn(workers::polling::poll_loop(Arc::clone(&app))),
             tokio::spawn(workers::imap::imap_loop(Arc::clone(&app))),

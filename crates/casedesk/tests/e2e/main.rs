@@ -13,6 +13,7 @@ mod hardening;
 mod help;
 mod helpers;
 mod imap;
+mod limits;
 mod live;
 mod outbound;
 mod proxy;

@@ -10,9 +10,7 @@
 //! widget's HTTP routes hand them to [`receive_message`] and
 //! [`receive_reaction`].
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::http::StatusCode;
 use casedesk_domain::{AuthorType, ChannelKind, MessageKind};
@@ -37,82 +35,18 @@ pub const RATE_WINDOW: Duration = Duration::from_secs(10);
 /// Longest user id or name a host site may pass.
 pub(crate) const MAX_USER_FIELD: usize = 200;
 
-/// A sliding-window limit per key (a customer, a channel, an address), in
-/// memory: at most `limit` hits in any `window`.
-///
-/// Not `governor`: its GCRA lets one more hit through every `window /
-/// limit` after a burst, up to twice `limit` in a window, where callers and
-/// their documentation promise `limit` per `window` (docs/security.md).
-#[derive(Default)]
-pub struct RateLimit {
-    state: Mutex<Hits>,
-}
-
-#[derive(Default)]
-struct Hits {
-    /// Each key's window and its hits inside it, oldest first.
-    keys: HashMap<String, (Duration, Vec<Instant>)>,
-    /// When keys without a hit in their window were last forgotten.
-    pruned_at: Option<Instant>,
-}
-
-/// Past this many keys, keys without a hit in their own window are
-/// forgotten, at most once per [`PRUNE_EVERY`] so that hostile traffic
-/// does not make every hit walk the whole map.
-const PRUNE_ABOVE: usize = 100_000;
-const PRUNE_EVERY: Duration = Duration::from_secs(1);
-
-impl Hits {
-    fn prune_if_crowded(&mut self) {
-        let due = self.pruned_at.is_none_or(|t| t.elapsed() >= PRUNE_EVERY);
-        if self.keys.len() > PRUNE_ABOVE && due {
-            forget_idle(&mut self.keys);
-            self.pruned_at = Some(Instant::now());
-        }
-    }
-}
-
-/// Drops the keys none of whose hits counts any more: each by its own
-/// window, so a 15-minute limit is not forgotten after a minute.
-fn forget_idle(keys: &mut HashMap<String, (Duration, Vec<Instant>)>) {
-    keys.retain(|_, (window, hits)| hits.last().is_some_and(|t| t.elapsed() < *window));
-}
-
-impl RateLimit {
-    /// Counts one hit of `key`; refuses it when `limit` hits already fell
-    /// in the last `window`, with the seconds until one expires.
-    pub fn hit(&self, key: &str, limit: usize, window: Duration) -> Result<(), AppError> {
-        self.hit_as(
-            key,
-            limit,
-            window,
+/// Counts one message, upload or reaction of a visitor against
+/// [`RATE_LIMIT`]: per customer, so a signed user's devices share one
+/// budget.
+pub async fn count_message(app: &AppState, customer_id: &str) -> Result<(), AppError> {
+    app.limits
+        .hit(
+            &format!("visitor-messages:{customer_id}"),
+            RATE_LIMIT,
+            RATE_WINDOW,
             "too many messages at once; wait a moment",
         )
-    }
-
-    /// [`RateLimit::hit`] refusing with `message`.
-    pub fn hit_as(
-        &self,
-        key: &str,
-        limit: usize,
-        window: Duration,
-        message: &str,
-    ) -> Result<(), AppError> {
-        let mut state = self.state.lock().map_err(AppError::internal)?;
-        state.prune_if_crowded();
-        let (kept_for, hits) = state
-            .keys
-            .entry(key.to_owned())
-            .or_insert_with(|| (window, Vec::new()));
-        *kept_for = window;
-        hits.retain(|t| t.elapsed() < window);
-        if hits.len() >= limit {
-            let wait = window.saturating_sub(hits[0].elapsed()).as_secs().max(1);
-            return Err(AppError::too_many(message, wait));
-        }
-        hits.push(Instant::now());
-        Ok(())
-    }
+        .await
 }
 
 /// Longest idempotency key the widget may send.
@@ -451,37 +385,5 @@ mod tests {
             user_hash("Jefe", "what do ya want for nothing?"),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
-    }
-
-    #[test]
-    fn rate_limit_refuses_past_the_window_count() {
-        let limit = RateLimit::default();
-        for _ in 0..3 {
-            limit.hit("v", 3, Duration::from_secs(60)).unwrap();
-        }
-        let e = limit.hit("v", 3, Duration::from_secs(60)).unwrap_err();
-        assert_eq!(e.status, StatusCode::TOO_MANY_REQUESTS);
-        assert!(limit.hit("other", 3, Duration::from_secs(60)).is_ok());
-    }
-
-    /// A crowded map forgets keys by their own window: a Help Center
-    /// e-mail's 15 minutes are not cut short by the visitors' minute.
-    #[test]
-    fn crowded_keys_are_forgotten_only_past_their_own_window() {
-        let ago = |secs| Instant::now().checked_sub(Duration::from_secs(secs));
-        let (Some(five_minutes_ago), Some(ten_seconds_ago)) = (ago(300), ago(10)) else {
-            return; // a clock this young cannot say
-        };
-        let mut keys = HashMap::new();
-        let quarter = Duration::from_secs(15 * 60);
-        let minute = Duration::from_secs(60);
-        keys.insert("mail".to_owned(), (quarter, vec![five_minutes_ago]));
-        keys.insert("visitors-ip".to_owned(), (minute, vec![five_minutes_ago]));
-        keys.insert("recent".to_owned(), (minute, vec![ten_seconds_ago]));
-        keys.insert("empty".to_owned(), (minute, Vec::new()));
-        forget_idle(&mut keys);
-        let mut left: Vec<&str> = keys.keys().map(String::as_str).collect();
-        left.sort_unstable();
-        assert_eq!(left, ["mail", "recent"]);
     }
 }

@@ -102,6 +102,7 @@ impl AppState {
         while timers::round(self).await? {}
         updates::round(self).await?;
         feed::round(self).await?;
+        self.limits.upkeep().await?;
         outbox::round(self).await
     }
 }

@@ -12,22 +12,29 @@ impl<S: Sql + ?Sized> LimitTx for S {
         if let Some(lock) = self.dialect().lock_limit_key() {
             self.execute(lock, &args![&entry.key]).await?;
         }
-        let (live, first) = self.count_limit(&entry.key, now).await?;
-        if live >= max {
-            return Ok(Some(first.unwrap_or(now)));
+        // Added only while fewer than `max` are live: one statement on the
+        // path every request takes; a refusal then reads when to come back.
+        let sql = "INSERT INTO limit_entries (id, key, tag, expires_at) \
+                   SELECT $1, $2, $3, $4 WHERE (SELECT COUNT(*) FROM limit_entries \
+                   WHERE key = $2 AND expires_at > $5) < $6";
+        let added = self
+            .execute(
+                sql,
+                &args![
+                    &entry.id,
+                    &entry.key,
+                    entry.tag.as_deref(),
+                    entry.expires_at,
+                    now,
+                    max
+                ],
+            )
+            .await?;
+        if added == 1 {
+            return Ok(None);
         }
-        let sql = "INSERT INTO limit_entries (id, key, tag, expires_at) VALUES ($1, $2, $3, $4)";
-        self.execute(
-            sql,
-            &args![
-                &entry.id,
-                &entry.key,
-                entry.tag.as_deref(),
-                entry.expires_at
-            ],
-        )
-        .await?;
-        Ok(None)
+        let (_, first) = self.count_limit(&entry.key, now).await?;
+        Ok(Some(first.unwrap_or(now)))
     }
 
     async fn count_limit(&mut self, key: &str, now: Time) -> R<(i64, Option<Time>)> {

@@ -281,7 +281,7 @@ pub async fn set_agent_password(
     })
     .await?;
     let ended_sessions = auth::reset_password(&*app.store, &email, &body.password).await?;
-    app.throttle.clear_email(&email);
+    auth::clear_failures(&app, &email).await?;
     app.revoke(format!("agent:{id}"));
     Ok(axum::Json(EndedSessions { ended_sessions }))
 }
@@ -297,7 +297,7 @@ pub async fn clear_login_throttle(
     Path(id): Path<String>,
 ) -> Result<StatusCode, AppError> {
     let (agent, _) = change_agent(&app, &admin, id, |_| Ok(false)).await?;
-    app.throttle.clear_email(&agent.email);
+    auth::clear_failures(&app, &agent.email).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -151,19 +151,22 @@ pub async fn sign_in(
     Json(body): Json<HelpSignIn>,
 ) -> Result<Response, AppError> {
     let email = auth::normalize_email(&body.email)?;
-    let limits = &app.widget_limits;
-    limits.hit_as(
-        &format!("help-ip:{}", super::client_key(&ip)),
-        SIGN_IN_PER_CLIENT,
-        SIGN_IN_WINDOW,
-        "too many sign-in requests; try again later",
-    )?;
-    limits.hit_as(
+    let limits = &app.limits;
+    limits
+        .hit(
+            &format!("help-ip:{}", super::client_key(&ip)),
+            SIGN_IN_PER_CLIENT,
+            SIGN_IN_WINDOW,
+            "too many sign-in requests; try again later",
+        )
+        .await?;
+    limits.hit(
         &format!("help-mail:{account_id}:{email}"),
         SIGN_IN_PER_EMAIL,
         SIGN_IN_WINDOW,
         "a sign-in link was sent to this address a moment ago; check the mailbox or try again later",
-    )?;
+    )
+    .await?;
     let lang = Lang::parse(
         body.lang
             .as_deref()
@@ -197,12 +200,14 @@ pub async fn open_session(
     headers: HeaderMap,
     Json(body): Json<HelpOpenSession>,
 ) -> Result<Response, AppError> {
-    app.widget_limits.hit_as(
-        &format!("help-session:{}", super::client_key(&ip)),
-        SESSIONS_PER_CLIENT,
-        Duration::from_secs(60),
-        "too many sign-in attempts; try again in a minute",
-    )?;
+    app.limits
+        .hit(
+            &format!("help-session:{}", super::client_key(&ip)),
+            SESSIONS_PER_CLIENT,
+            Duration::from_secs(60),
+            "too many sign-in attempts; try again in a minute",
+        )
+        .await?;
     let (session, person) = help::open_session(&app, &account_id, body.token.trim()).await?;
     let me = me_dto(&app, &person, &session).await?;
     let mut response = axum::Json(me).into_response();

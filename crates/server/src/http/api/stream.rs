@@ -2,9 +2,9 @@
 //! stream every live endpoint is built on, and how many of them one agent
 //! or visitor may hold open.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::convert::Infallible;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
@@ -18,55 +18,10 @@ use crate::auth::Agent;
 use crate::error::AppError;
 use crate::events::{self, Delivered, PAGE};
 
-/// Open event streams per key (a customer), capped.
-#[derive(Default)]
-pub struct StreamCount {
-    open: Mutex<HashMap<String, usize>>,
-}
-
-/// One open stream; dropping it (the stream ended) frees its place.
-pub struct StreamSlot {
-    app: crate::App,
-    key: String,
-}
-
-impl Drop for StreamSlot {
-    fn drop(&mut self) {
-        if let Ok(mut open) = self.app.streams.open.lock()
-            && let Some(n) = open.get_mut(&self.key)
-        {
-            *n -= 1;
-            if *n == 0 {
-                open.remove(&self.key);
-            }
-        }
-    }
-}
-
 /// Most event streams one customer may hold open (tabs and devices).
 pub const MAX_STREAMS: usize = 8;
 /// Most event streams one agent may hold open (tabs, devices, scripts).
 pub const MAX_AGENT_STREAMS: usize = 16;
-
-impl StreamCount {
-    /// Takes a place for a new stream of `key` (`visitor:…`, `agent:…`), or
-    /// 429 when it has `max` open.
-    pub fn open(app: &crate::App, key: &str, max: usize) -> Result<StreamSlot, AppError> {
-        let mut open = app.streams.open.lock().map_err(AppError::internal)?;
-        let n = open.entry(key.to_owned()).or_default();
-        if *n >= max {
-            return Err(AppError::too_many(
-                format!("at most {max} event streams open at once; close a window or tab"),
-                5,
-            ));
-        }
-        *n += 1;
-        Ok(StreamSlot {
-            app: std::sync::Arc::clone(app),
-            key: key.to_owned(),
-        })
-    }
-}
 
 /// A place in the feed a client resumes after: the `Last-Event-ID` header
 /// (an `EventSource` reconnecting by itself) or the `last_event_id` query
@@ -260,11 +215,10 @@ pub async fn events(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
     let resume = resume_after(&headers, q.last_event_id.as_deref())?;
     // The stream holds its place among the agent's streams until it ends.
-    let slot = StreamCount::open(
-        &app,
-        &format!("agent:{}", agent.record.id),
-        MAX_AGENT_STREAMS,
-    )?;
+    let slot = app
+        .limits
+        .open_stream(&format!("agent:{}", agent.record.id), MAX_AGENT_STREAMS)
+        .await?;
     let account_id = agent.record.account_id;
     let (check, token_hash) = (App::clone(&app), agent.token_hash);
     let revoked = until_revoked(

@@ -17,7 +17,7 @@ use serde_json::json;
 use super::dto::*;
 use super::{Json, Query};
 use crate::App;
-use crate::channels::widget::{self, RATE_LIMIT, RATE_WINDOW, VisitorClaim, client_id};
+use crate::channels::widget::{self, VisitorClaim, client_id};
 use crate::error::AppError;
 use crate::usecases::agent_actions;
 use crate::usecases::unit::check_text;
@@ -106,17 +106,22 @@ pub async fn create_visitor(
     Json(body): Json<CreateVisitor>,
 ) -> Result<(StatusCode, axum::Json<VisitorDto>), AppError> {
     let channel = widget::widget_channel(&app, &channel_id).await?;
-    app.widget_limits.hit_as(
-        &format!("visitors-ip:{}", super::client_key(&ip)),
-        VISITORS_PER_CLIENT,
-        std::time::Duration::from_secs(60),
-        "too many new chats from this address; wait a minute",
-    )?;
-    app.widget_limits.hit(
-        &format!("visitors:{}", channel.id),
-        VISITORS_PER_MINUTE,
-        std::time::Duration::from_secs(60),
-    )?;
+    app.limits
+        .hit(
+            &format!("visitors-ip:{}", super::client_key(&ip)),
+            VISITORS_PER_CLIENT,
+            std::time::Duration::from_secs(60),
+            "too many new chats from this address; wait a minute",
+        )
+        .await?;
+    app.limits
+        .hit(
+            &format!("visitors:{}", channel.id),
+            VISITORS_PER_MINUTE,
+            std::time::Duration::from_secs(60),
+            "too many new chats at once; wait a moment",
+        )
+        .await?;
     let claim = VisitorClaim {
         user_id: body.user_id,
         user_hash: body.user_hash,
@@ -189,9 +194,7 @@ pub async fn post_message(
         widget::visitor_of(&app, &channel_id, bearer_of(&headers).as_deref()).await?;
     check_text(&body.text)?;
     let client_id = client_id(body.client_id)?;
-    // Per customer: a signed user's devices share one budget.
-    app.widget_limits
-        .hit(&customer.id, RATE_LIMIT, RATE_WINDOW)?;
+    widget::count_message(&app, &customer.id).await?;
     let posted = post_as_visitor(&app, &channel_id, &customer, client_id, body.text, None).await?;
     if let Some(page) = body.page.as_deref().and_then(widget::page_of)
         && customer.page.as_deref() != Some(page.as_str())
@@ -268,8 +271,7 @@ pub async fn post_attachment(
     let (_, customer) =
         widget::visitor_of(&app, &channel_id, bearer_of(&headers).as_deref()).await?;
     let client_id = client_id(q.client_id)?;
-    app.widget_limits
-        .hit(&customer.id, RATE_LIMIT, RATE_WINDOW)?;
+    widget::count_message(&app, &customer.id).await?;
     let files = crate::usecases::attachments::configured(&app)?;
     let caption = crate::usecases::attachments::check_caption(q.text)?;
     let file = files
@@ -318,8 +320,7 @@ pub async fn react(
 ) -> Result<axum::Json<serde_json::Value>, AppError> {
     let (_, customer) =
         widget::visitor_of(&app, &channel_id, bearer_of(&headers).as_deref()).await?;
-    app.widget_limits
-        .hit(&customer.id, RATE_LIMIT, RATE_WINDOW)?;
+    widget::count_message(&app, &customer.id).await?;
     let result =
         widget::receive_reaction(&app, &channel_id, customer, body.message_id, body.emoji).await?;
     Ok(axum::Json(
@@ -343,11 +344,13 @@ pub async fn events(
     let (_, customer) = widget::visitor_of(&app, &channel_id, token.as_deref()).await?;
     let resume = super::stream::resume_after(&headers, q.last_event_id.as_deref())?;
     // The stream holds its place among the visitor's streams until it ends.
-    let slot = super::stream::StreamCount::open(
-        &app,
-        &format!("visitor:{}", customer.id),
-        super::stream::MAX_STREAMS,
-    )?;
+    let slot = app
+        .limits
+        .open_stream(
+            &format!("visitor:{}", customer.id),
+            super::stream::MAX_STREAMS,
+        )
+        .await?;
     let (check, token) = (App::clone(&app), token.unwrap_or_default());
     let revoked = super::stream::until_revoked(
         App::clone(&app),
@@ -432,12 +435,14 @@ pub async fn help_link(
 ) -> Result<axum::Json<HelpLinkDto>, AppError> {
     let (_, customer) =
         widget::visitor_of(&app, &channel_id, bearer_of(&headers).as_deref()).await?;
-    app.widget_limits.hit_as(
-        &format!("help-link:{}", customer.id),
-        HELP_LINKS_PER_MINUTE,
-        std::time::Duration::from_secs(60),
-        "too many Help Center links at once; wait a moment",
-    )?;
+    app.limits
+        .hit(
+            &format!("help-link:{}", customer.id),
+            HELP_LINKS_PER_MINUTE,
+            std::time::Duration::from_secs(60),
+            "too many Help Center links at once; wait a moment",
+        )
+        .await?;
     let token = crate::usecases::help::link_for_customer(&app, &customer).await?;
     let base = crate::http::urls::public_base(&app, &headers);
     Ok(axum::Json(HelpLinkDto {

@@ -1,0 +1,544 @@
+//! How often a key (an address, a visitor, an agent's email) may do
+//! something, and how many event streams it may hold open: the login
+//! throttle, the widget's and Help Center's rate limits, the stream caps
+//! (docs/security.md).
+//!
+//! Every limit is one rule: a key's entries each count until they expire,
+//! and a new one is refused while `max` are live. A rate limit's hit
+//! expires when it leaves its window; an open stream's entry when the
+//! stream ends.
+//!
+//! One server counts in memory. Several servers (NATS configured) count
+//! in the database too ([`casedesk_store::LimitTx`], an `UNLOGGED` table on
+//! PostgreSQL), so that N servers do not allow N times the attempts. For
+//! rate limits and streams the memory count stays in front as a first
+//! gate: it holds only entries the database took, so when it refuses, the
+//! database would have too, and a flood from one key is refused without
+//! costing a statement. Failed logins, which an admin may forget, are
+//! counted in one place only (memory alone, or the database alone), so
+//! that unlocking an agent on one server unlocks them on all. A stream's
+//! entry in the database is leased: the server holding the stream renews
+//! it every [`RENEW_EVERY`], so the streams of a server that died stop
+//! counting after [`LEASE`].
+//!
+//! Time is the app's clock (a test moves it to move a window on).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use casedesk_domain::Time;
+use casedesk_store::{LimitEntries, LimitEntry, Store, StoreError, read, write};
+
+use crate::clock::Clock;
+use crate::error::AppError;
+use crate::util::new_id;
+
+/// How long the database counts an open stream of a server that stopped
+/// renewing it (it was killed).
+pub const LEASE: Duration = Duration::from_secs(90);
+/// How often a server renews its open streams' leases.
+pub const RENEW_EVERY: Duration = Duration::from_secs(30);
+/// Expired entries deleted per unit of work.
+const PRUNE_BATCH: i64 = 5_000;
+
+/// Past this many keys in memory, keys without a live entry are forgotten,
+/// at most once per [`PRUNE_EVERY`] so that hostile traffic does not make
+/// every hit walk the whole map.
+const PRUNE_ABOVE: usize = 100_000;
+const PRUNE_EVERY: chrono::Duration = chrono::Duration::seconds(1);
+
+/// The limits of one server; see the module documentation.
+pub struct Limits {
+    clock: Clock,
+    local: Mutex<Local>,
+    /// The database, when several servers share the limits.
+    shared: Option<Arc<dyn Store>>,
+    /// This server's open streams' entries in the database, renewed every
+    /// [`RENEW_EVERY`].
+    leases: Mutex<HashSet<String>>,
+}
+
+#[derive(Default)]
+struct Local {
+    keys: HashMap<String, Key>,
+    /// When keys without a live entry were last forgotten.
+    pruned_at: Option<Time>,
+}
+
+/// A key's live entries in memory: id and expiry.
+#[derive(Default)]
+struct Key {
+    tag: Option<String>,
+    entries: Vec<(String, Time)>,
+}
+
+impl Local {
+    /// How many of `key`'s entries are live at `now`, and when the first
+    /// expires.
+    fn count(&mut self, key: &str, now: Time) -> (usize, Option<Time>) {
+        match self.keys.get_mut(key) {
+            None => (0, None),
+            Some(k) => {
+                k.entries.retain(|(_, expires)| *expires > now);
+                (k.entries.len(), k.entries.iter().map(|(_, e)| *e).min())
+            }
+        }
+    }
+
+    fn add(&mut self, entry: &LimitEntry, now: Time) {
+        let due = self.pruned_at.is_none_or(|t| now - t >= PRUNE_EVERY);
+        if self.keys.len() > PRUNE_ABOVE && due {
+            self.keys
+                .retain(|_, k| k.entries.iter().any(|(_, expires)| *expires > now));
+            self.pruned_at = Some(now);
+        }
+        let key = self.keys.entry(entry.key.clone()).or_default();
+        key.tag.clone_from(&entry.tag);
+        key.entries.push((entry.id.clone(), entry.expires_at));
+    }
+
+    fn forget(&mut self, which: LimitEntries<'_>) {
+        match which {
+            LimitEntries::Key(key) => {
+                self.keys.remove(key);
+            }
+            LimitEntries::Tag(tag) => self.keys.retain(|_, k| k.tag.as_deref() != Some(tag)),
+            LimitEntries::Ids(ids) => {
+                for k in self.keys.values_mut() {
+                    k.entries.retain(|(id, _)| !ids.contains(id));
+                }
+            }
+        }
+    }
+}
+
+/// Seconds until `first` expires, at least one: the `Retry-After` of a
+/// refusal.
+fn wait(first: Option<Time>, now: Time) -> u64 {
+    first
+        .map(|f| {
+            (f - now)
+                .num_milliseconds()
+                .max(0)
+                .unsigned_abs()
+                .div_ceil(1000)
+        })
+        .unwrap_or(1)
+        .max(1)
+}
+
+impl Limits {
+    /// Limits counted in memory, and in `shared` too when given (several
+    /// servers).
+    pub fn new(clock: Clock, shared: Option<Arc<dyn Store>>) -> Limits {
+        Limits {
+            clock,
+            local: Mutex::default(),
+            shared,
+            leases: Mutex::default(),
+        }
+    }
+
+    /// Whether the database counts too.
+    pub fn shared(&self) -> bool {
+        self.shared.is_some()
+    }
+
+    fn local(&self) -> Result<std::sync::MutexGuard<'_, Local>, AppError> {
+        self.local.lock().map_err(AppError::internal)
+    }
+
+    /// Adds `entry` unless `max` entries of its key are live; refused, the
+    /// first of them's expiry.
+    async fn take(&self, entry: LimitEntry, max: usize) -> Result<Result<(), Time>, AppError> {
+        let now = self.clock.now();
+        let (live, first) = self.local()?.count(&entry.key, now);
+        if live >= max {
+            return Ok(Err(first.unwrap_or(now)));
+        }
+        if let Some(store) = &self.shared {
+            let shared = entry.clone();
+            let max = i64::try_from(max).unwrap_or(i64::MAX);
+            let refused = write::<_, StoreError, _>(&**store, move |tx| {
+                Box::pin(async move { tx.take_limit(&shared, max, now).await })
+            })
+            .await?;
+            if let Some(first) = refused {
+                return Ok(Err(first));
+            }
+        }
+        self.local()?.add(&entry, now);
+        Ok(Ok(()))
+    }
+
+    /// Counts one hit of `key`; refuses it, saying `message`, when `max`
+    /// hits already fell in the last `window`.
+    pub async fn hit(
+        &self,
+        key: &str,
+        max: usize,
+        window: Duration,
+        message: &str,
+    ) -> Result<(), AppError> {
+        let now = self.clock.now();
+        let entry = LimitEntry {
+            id: new_id(),
+            key: key.to_owned(),
+            tag: None,
+            expires_at: now + chrono::Duration::from_std(window).unwrap_or_default(),
+        };
+        self.take(entry, max)
+            .await?
+            .map_err(|first| AppError::too_many(message, wait(Some(first), now)))
+    }
+
+    /// Refuses, saying `message`, when `key` has `max` live entries
+    /// (failed logins), without counting one. Entries that can be
+    /// forgotten ([`Limits::record`]) live in memory alone or, with
+    /// several servers, in the database alone: an admin unlocking an agent
+    /// on one server unlocks them on all.
+    pub async fn check(&self, key: &str, max: usize, message: &str) -> Result<(), AppError> {
+        let now = self.clock.now();
+        let (live, first) = match &self.shared {
+            None => self.local()?.count(key, now),
+            Some(store) => {
+                let lookup = key.to_owned();
+                let (n, f) = read::<_, StoreError, _>(&**store, move |tx| {
+                    Box::pin(async move { tx.count_limit(&lookup, now).await })
+                })
+                .await?;
+                (usize::try_from(n).unwrap_or(usize::MAX), f)
+            }
+        };
+        if live >= max {
+            return Err(AppError::too_many(message, wait(first, now)));
+        }
+        Ok(())
+    }
+
+    /// Counts one entry of `key` for `window` whatever it holds (a failed
+    /// login, refused by [`Limits::check`] before the next one), tagged
+    /// with `tag` for [`Limits::forget`].
+    pub async fn record(
+        &self,
+        key: &str,
+        tag: Option<&str>,
+        window: Duration,
+    ) -> Result<(), AppError> {
+        let now = self.clock.now();
+        let entry = LimitEntry {
+            id: new_id(),
+            key: key.to_owned(),
+            tag: tag.map(str::to_owned),
+            expires_at: now + chrono::Duration::from_std(window).unwrap_or_default(),
+        };
+        match &self.shared {
+            None => self.local()?.add(&entry, now),
+            Some(store) => {
+                write::<_, StoreError, _>(&**store, move |tx| {
+                    Box::pin(async move { tx.take_limit(&entry, i64::MAX, now).await })
+                })
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Forgets the entries of a key or a tag, here and in the database.
+    pub async fn forget(&self, which: LimitEntries<'_>) -> Result<(), AppError> {
+        self.local()?.forget(which);
+        if let Some(store) = &self.shared {
+            let which = match which {
+                LimitEntries::Key(k) => Owned::Key(k.to_owned()),
+                LimitEntries::Tag(t) => Owned::Tag(t.to_owned()),
+                LimitEntries::Ids(ids) => Owned::Ids(ids.to_vec()),
+            };
+            write::<_, StoreError, _>(&**store, move |tx| {
+                Box::pin(async move { tx.delete_limit_entries(which.borrowed()).await })
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Takes a place for a new stream of `key` (`visitor:…`, `agent:…`), or
+    /// 429 when it holds `max` open. The place is freed when the returned
+    /// [`StreamPlace`] is dropped.
+    pub async fn open_stream(
+        self: &Arc<Self>,
+        key: &str,
+        max: usize,
+    ) -> Result<StreamPlace, AppError> {
+        let now = self.clock.now();
+        let lease = chrono::Duration::from_std(LEASE).unwrap_or_default();
+        let entry = LimitEntry {
+            id: new_id(),
+            key: format!("stream:{key}"),
+            tag: None,
+            expires_at: now + lease,
+        };
+        let id = entry.id.clone();
+        // In memory the place lasts until the stream ends.
+        let local = LimitEntry {
+            expires_at: now + chrono::Duration::days(36_500),
+            ..entry.clone()
+        };
+        let (live, _) = self.local()?.count(&local.key, now);
+        let refused = || {
+            AppError::too_many(
+                format!("at most {max} event streams open at once; close a window or tab"),
+                5,
+            )
+        };
+        if live >= max {
+            return Err(refused());
+        }
+        if let Some(store) = &self.shared {
+            let limit = i64::try_from(max).unwrap_or(i64::MAX);
+            let taken = write::<_, StoreError, _>(&**store, move |tx| {
+                Box::pin(async move { tx.take_limit(&entry, limit, now).await })
+            })
+            .await?;
+            if taken.is_some() {
+                return Err(refused());
+            }
+            self.leases
+                .lock()
+                .map_err(AppError::internal)?
+                .insert(id.clone());
+        }
+        self.local()?.add(&local, now);
+        Ok(StreamPlace {
+            limits: Arc::clone(self),
+            id,
+        })
+    }
+
+    /// Renews this server's open streams' leases and deletes expired
+    /// entries from the database (several servers; nothing to do alone).
+    pub async fn upkeep(&self) -> Result<(), StoreError> {
+        let Some(store) = &self.shared else {
+            return Ok(());
+        };
+        let now = self.clock.now();
+        let ids: Vec<String> = match self.leases.lock() {
+            Ok(leases) => leases.iter().cloned().collect(),
+            Err(_) => return Err(StoreError::Other("lease list poisoned".into())),
+        };
+        if !ids.is_empty() {
+            let until = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
+            write::<_, StoreError, _>(&**store, move |tx| {
+                Box::pin(async move { tx.renew_limit_entries(&ids, until).await })
+            })
+            .await?;
+        }
+        loop {
+            let pruned = write::<_, StoreError, _>(&**store, move |tx| {
+                Box::pin(async move { tx.prune_limit_entries(now, PRUNE_BATCH).await })
+            })
+            .await?;
+            if pruned < PRUNE_BATCH as u64 {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// [`LimitEntries`] that a unit of work can own.
+enum Owned {
+    Key(String),
+    Tag(String),
+    Ids(Vec<String>),
+}
+
+impl Owned {
+    fn borrowed(&self) -> LimitEntries<'_> {
+        match self {
+            Owned::Key(k) => LimitEntries::Key(k),
+            Owned::Tag(t) => LimitEntries::Tag(t),
+            Owned::Ids(ids) => LimitEntries::Ids(ids),
+        }
+    }
+}
+
+/// One open stream's place; dropping it (the stream ended) frees it.
+pub struct StreamPlace {
+    limits: Arc<Limits>,
+    id: String,
+}
+
+impl Drop for StreamPlace {
+    fn drop(&mut self) {
+        let ids = vec![std::mem::take(&mut self.id)];
+        if let Ok(mut local) = self.limits.local.lock() {
+            local.forget(LimitEntries::Ids(&ids));
+        }
+        let Some(store) = self.limits.shared.clone() else {
+            return;
+        };
+        if let Ok(mut leases) = self.limits.leases.lock() {
+            leases.remove(&ids[0]);
+        }
+        // Freed in the database at once where a runtime runs (it always
+        // does while serving); otherwise the lease expires.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let freed = write::<_, StoreError, _>(&*store, move |tx| {
+                    Box::pin(async move { tx.delete_limit_entries(LimitEntries::Ids(&ids)).await })
+                })
+                .await;
+                if let Err(e) = freed {
+                    tracing::info!("freeing a stream's place failed (its lease expires): {e}");
+                }
+            });
+        }
+    }
+}
+
+/// Renews leases and prunes expired entries every [`RENEW_EVERY`] until
+/// the server stops (several servers only).
+pub async fn upkeep_loop(app: crate::App) {
+    if !app.limits.shared() {
+        return;
+    }
+    let mut shutdown = app.shutdown.clone();
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(RENEW_EVERY) => {}
+            _ = shutdown.wait_for(|stop| *stop) => return,
+        }
+        if let Err(e) = app.limits.upkeep().await {
+            tracing::warn!("renewing the open streams' leases failed: {e}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    fn limits() -> (Arc<Limits>, ManualClock) {
+        let clock = ManualClock::starting_now();
+        (
+            Arc::new(Limits::new(Clock::from(clock.clone()), None)),
+            clock,
+        )
+    }
+
+    #[tokio::test]
+    async fn hits_are_refused_past_the_maximum_until_the_first_leaves_the_window() {
+        let (limits, clock) = limits();
+        let window = Duration::from_secs(10);
+        for _ in 0..3 {
+            limits
+                .hit("k", 3, window, "slow down")
+                .await
+                .expect("under the maximum");
+            clock.advance(Duration::from_secs(2));
+        }
+        let refused = limits
+            .hit("k", 3, window, "slow down")
+            .await
+            .expect_err("4th");
+        assert_eq!(
+            refused.retry_after,
+            Some(4),
+            "the first hit leaves the window in 4 s"
+        );
+        limits
+            .hit("other", 3, window, "slow down")
+            .await
+            .expect("another key");
+        clock.advance(Duration::from_secs(4));
+        limits
+            .hit("k", 3, window, "slow down")
+            .await
+            .expect("the first hit left the window");
+    }
+
+    #[tokio::test]
+    async fn failures_are_checked_and_forgotten_by_tag() {
+        let (limits, _clock) = limits();
+        let window = Duration::from_secs(900);
+        for ip in ["1.1.1.1", "2.2.2.2"] {
+            for _ in 0..2 {
+                limits
+                    .record(&format!("login:{ip}:ann@x"), Some("ann@x"), window)
+                    .await
+                    .expect("recorded");
+            }
+        }
+        limits
+            .check("login:1.1.1.1:ann@x", 2, "locked")
+            .await
+            .expect_err("two failures");
+        limits
+            .check("login:1.1.1.1:bob@x", 2, "locked")
+            .await
+            .expect("another email");
+        limits
+            .forget(LimitEntries::Tag("ann@x"))
+            .await
+            .expect("forgotten");
+        limits
+            .check("login:2.2.2.2:ann@x", 2, "locked")
+            .await
+            .expect("unlocked everywhere");
+    }
+
+    /// A crowded map forgets keys by their own entries' expiry: a Help
+    /// Center e-mail's 15 minutes are not cut short by the visitors'
+    /// minute.
+    #[tokio::test]
+    async fn crowded_keys_are_forgotten_only_once_their_entries_expired() {
+        let (limits, clock) = limits();
+        let quarter = Duration::from_secs(15 * 60);
+        limits
+            .hit("mail", 1, quarter, "later")
+            .await
+            .expect("first mail");
+        for i in 0..=PRUNE_ABOVE {
+            let key = format!("visitors-ip:{i}");
+            limits
+                .hit(&key, 1, Duration::from_secs(60), "wait")
+                .await
+                .expect("a visitor");
+        }
+        clock.advance(Duration::from_secs(61));
+        limits
+            .hit("late", 1, Duration::from_secs(60), "wait")
+            .await
+            .expect("prunes");
+        let kept = limits.local.lock().expect("lock").keys.len();
+        assert_eq!(kept, 2, "the visitors' expired keys are forgotten");
+        limits
+            .hit("mail", 1, quarter, "later")
+            .await
+            .expect_err("the mail's quarter holds");
+    }
+
+    #[tokio::test]
+    async fn a_stream_place_is_freed_when_dropped() {
+        let (limits, clock) = limits();
+        let first = limits.open_stream("agent:a", 2).await.expect("1st");
+        let _second = limits.open_stream("agent:a", 2).await.expect("2nd");
+        limits
+            .open_stream("agent:a", 2)
+            .await
+            .err()
+            .expect("3rd refused");
+        clock.advance(Duration::from_secs(86_400));
+        limits
+            .open_stream("agent:a", 2)
+            .await
+            .err()
+            .expect("open streams do not expire");
+        drop(first);
+        limits
+            .open_stream("agent:a", 2)
+            .await
+            .expect("a place was freed");
+    }
+}
