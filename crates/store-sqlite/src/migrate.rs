@@ -142,6 +142,11 @@ const MIGRATIONS: &[Migration] = &[
         "limit_entries",
         include_str!("../migrations/0021_limit_entries.sql"),
     ),
+    Migration::new(
+        22,
+        "citus_keys",
+        include_str!("../migrations/0022_citus_keys.sql"),
+    ),
 ];
 
 /// What `schema_migrations` says ran.

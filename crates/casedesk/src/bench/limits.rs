@@ -58,7 +58,7 @@ const WINDOW: Duration = Duration::from_secs(10);
 enum Counter {
     Memory(Arc<Limits>),
     Postgres(Arc<Limits>),
-    Kv(kv::Store),
+    Kv(Arc<kv::Store>),
 }
 
 impl Counter {
@@ -182,7 +182,7 @@ pub async fn run(args: LimitsArgs) -> Result<(), String> {
             Clock::System,
             Some(Arc::clone(&store)),
         ))),
-        Counter::Kv(kv),
+        Counter::Kv(Arc::new(kv)),
     ];
     let result = measure(&args, &counters).await;
     let _ = js.delete_key_value(&bucket).await;

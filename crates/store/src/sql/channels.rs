@@ -336,8 +336,8 @@ impl<S: Sql + ?Sized> ChannelTx for S {
 /// statement. On PostgreSQL, the conflict waits for a concurrent insert of
 /// the same identity to commit, and the row lock the update takes orders
 /// the routing decisions (it conflicts with `lock_customer`'s). SQLite's
-/// single writer already runs them one at a time. A row of another account
-/// is not returned (`NotFound`).
+/// single writer already runs them one at a time. Through a channel of
+/// another account nothing is written or returned (`NotFound`).
 async fn insert_or_lock_customer<S: Sql + ?Sized>(
     s: &mut S,
     new: &CustomerRecord,
@@ -345,11 +345,11 @@ async fn insert_or_lock_customer<S: Sql + ?Sized>(
     let sql = format!(
         "INSERT INTO customers (id, account_id, channel_id, external_id, name, \
          latest_case_id, created_at, language, email) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-         ON CONFLICT (channel_id, external_id) DO UPDATE \
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 FROM channels \
+         WHERE id = $3 AND account_id = $2 \
+         ON CONFLICT (channel_id, external_id, account_id) DO UPDATE \
          SET name = COALESCE(excluded.name, customers.name), \
          language = COALESCE(excluded.language, customers.language) \
-         WHERE customers.account_id = excluded.account_id \
          RETURNING {CUSTOMER_COLUMNS}"
     );
     let args = args![

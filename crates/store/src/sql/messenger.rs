@@ -26,7 +26,7 @@ impl<S: Sql + ?Sized> MessengerTx for S {
         self.execute(
             &format!(
                 "INSERT INTO channel_secrets ({CHANNEL_SECRET_COLUMNS}) VALUES ({}) \
-                 ON CONFLICT (channel_id) DO UPDATE SET secret = excluded.secret, \
+                 ON CONFLICT (channel_id, account_id) DO UPDATE SET secret = excluded.secret, \
                  webhook_secret = excluded.webhook_secret, settings = excluded.settings, \
                  updated_at = excluded.updated_at",
                 placeholders(1, values.len())
@@ -216,8 +216,9 @@ impl<S: Sql + ?Sized> MessengerTx for S {
         // One statement, so that of two servers racing for a free lease
         // exactly one row update wins.
         self.maybe(
-            "INSERT INTO channel_polls (channel_id, next_offset, holder, lease_until) \
-             VALUES ($1, 0, $2, $4) ON CONFLICT (channel_id) DO UPDATE \
+            "INSERT INTO channel_polls (channel_id, account_id, next_offset, holder, lease_until) \
+             SELECT id, account_id, 0, $2, $4 FROM channels WHERE id = $1 \
+             ON CONFLICT (channel_id, account_id) DO UPDATE \
              SET holder = excluded.holder, lease_until = excluded.lease_until \
              WHERE channel_polls.holder = excluded.holder OR channel_polls.lease_until <= $3 \
              OR channel_polls.holder IS NULL \

@@ -34,7 +34,7 @@ impl<S: Sql + ?Sized> ScheduleTx for S {
                 .collect();
             let sql = format!(
                 "INSERT INTO chat_deadlines (case_id, kind, account_id, due_at) VALUES {} \
-                 ON CONFLICT (case_id, kind) DO UPDATE SET due_at = excluded.due_at",
+                 ON CONFLICT (case_id, kind, account_id) DO UPDATE SET due_at = excluded.due_at",
                 row_placeholders(chunk.len(), 4)
             );
             self.execute(&sql, &values).await?;
@@ -122,7 +122,7 @@ impl<S: Sql + ?Sized> ScheduleTx for S {
         self.execute(
             &format!(
                 "INSERT INTO rule_timers ({RULE_TIMER_COLUMNS}) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (case_id, rule_id) {on_conflict}"
+                 ON CONFLICT (case_id, rule_id, account_id) {on_conflict}"
             ),
             &args![&t.case_id, &t.rule_id, &t.account_id, t.due_at],
         )
