@@ -27,6 +27,7 @@ use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::thread;
+use std::time::{Duration, Instant};
 
 use casedesk_store::sql::Memo;
 use casedesk_store::{Job, JobError, JobOutput, Mode, Store, StoreError, sql};
@@ -38,6 +39,64 @@ use crate::tx::SqliteTx;
 
 /// How many queued write jobs one transaction may take.
 const MAX_BATCH: usize = 512;
+
+/// How large the WAL may grow before the writer checkpoints it itself.
+/// Below it a checkpointer thread copies the WAL back into the database,
+/// off the writer's path.
+pub const WAL_CAP_BYTES: u64 = 64 << 20;
+/// Least time between two of the checkpointer's checkpoints: each one
+/// ends with an fsync of the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+
+/// The writer's side of the checkpointer thread (docs/benchmarks.md,
+/// "Issue 16, fourth step"). SQLite's own automatic checkpoint runs on the
+/// writer, between its transactions, and took about 8 % of its time. The
+/// checkpointer runs `PRAGMA wal_checkpoint(PASSIVE)` on its own
+/// connection, at most every [`CHECKPOINT_EVERY`] while the writer
+/// commits. A passive checkpoint cannot start the WAL over while the
+/// writer keeps committing (the WAL starts over only when a write begins
+/// with every frame copied back), so under sustained writes the WAL would
+/// grow without end: past the cap the writer checkpoints itself, between
+/// two transactions — a short copy when the checkpointer already copied
+/// most frames — and its next transaction starts the WAL over.
+///
+/// The writer knows the WAL's length from its file: `journal_size_limit`
+/// cuts the file back to the cap whenever the WAL starts over, so the
+/// file is larger than the cap only while the WAL holds more than that.
+struct Checkpoints {
+    nudge: std::sync::mpsc::SyncSender<()>,
+    wal: PathBuf,
+    cap_bytes: u64,
+}
+
+impl Checkpoints {
+    /// After a commit: wakes the checkpointer, and checkpoints here past
+    /// the cap.
+    fn committed(&self, conn: &Connection) {
+        let _ = self.nudge.try_send(());
+        let size = std::fs::metadata(&self.wal).map_or(0, |m| m.len());
+        if size > self.cap_bytes
+            && let Err(e) = checkpoint(conn)
+        {
+            tracing::warn!("the writer's WAL checkpoint failed: {e}");
+        }
+    }
+}
+
+/// A passive checkpoint: copies what it can of the WAL into the database.
+fn checkpoint(conn: &Connection) -> rusqlite::Result<()> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+}
+
+fn checkpointer_loop(conn: Connection, nudges: std::sync::mpsc::Receiver<()>) {
+    while nudges.recv().is_ok() {
+        let started = Instant::now();
+        if let Err(e) = checkpoint(&conn) {
+            tracing::debug!("background WAL checkpoint failed: {e}");
+        }
+        thread::sleep(CHECKPOINT_EVERY.saturating_sub(started.elapsed()));
+    }
+}
 
 struct Request {
     job: Job,
@@ -81,8 +140,17 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating when missing) and migrates the database at `url`.
     pub async fn open(url: &str) -> Result<Arc<SqliteStore>, StoreError> {
+        Self::open_with_wal_cap(url, WAL_CAP_BYTES).await
+    }
+
+    /// [`SqliteStore::open`] with the WAL capped at `cap_bytes` before the
+    /// writer checkpoints it itself (tests use a small cap).
+    pub async fn open_with_wal_cap(
+        url: &str,
+        cap_bytes: u64,
+    ) -> Result<Arc<SqliteStore>, StoreError> {
         let location = Location::from_url(url)?;
-        tokio::task::spawn_blocking(move || Self::open_blocking(location, 2))
+        tokio::task::spawn_blocking(move || Self::open_blocking(location, 2, cap_bytes))
             .await
             .map_err(|e| StoreError::Other(format!("open task failed: {e}")))?
     }
@@ -90,15 +158,39 @@ impl SqliteStore {
     fn open_blocking(
         location: Location,
         reader_count: usize,
+        cap_bytes: u64,
     ) -> Result<Arc<SqliteStore>, StoreError> {
         let mut write_conn = open_connection(&location, false)?;
         migrate::run(&write_conn)?;
         fill_search_columns(&mut write_conn)?;
 
+        let mut threads = Vec::new();
+        let checkpoints = match &location {
+            Location::Memory => None,
+            Location::File(path) => {
+                write_conn
+                    .execute_batch(&format!(
+                        "PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {cap_bytes};"
+                    ))
+                    .map_err(tx::map_err)?;
+                let conn = open_connection(&location, false)?;
+                let (nudge, nudges) = std::sync::mpsc::sync_channel(1);
+                threads.push(spawn_named("casedesk-sqlite-checkpointer", move || {
+                    checkpointer_loop(conn, nudges)
+                })?);
+                let mut wal = path.clone().into_os_string();
+                wal.push("-wal");
+                Some(Checkpoints {
+                    nudge,
+                    wal: PathBuf::from(wal),
+                    cap_bytes,
+                })
+            }
+        };
         let (write_tx, write_rx) = mpsc::channel::<Request>(4096);
-        let mut threads = vec![spawn_named("casedesk-sqlite-writer", move || {
-            writer_loop(write_conn, write_rx)
-        })?];
+        threads.push(spawn_named("casedesk-sqlite-writer", move || {
+            writer_loop(write_conn, write_rx, checkpoints)
+        })?);
 
         let readers = match &location {
             Location::Memory => None,
@@ -203,7 +295,11 @@ fn run_job(conn: &mut Connection, memo: Option<&mut Memo>, job: Job) -> JobOutpu
     })
 }
 
-fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<Request>) {
+fn writer_loop(
+    mut conn: Connection,
+    mut rx: mpsc::Receiver<Request>,
+    checkpoints: Option<Checkpoints>,
+) {
     let mut memo = Memo::default();
     while let Some(first) = rx.blocking_recv() {
         let mut batch = vec![first];
@@ -214,7 +310,12 @@ fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<Request>) {
             }
         }
         run_batch(&mut conn, &mut memo, batch);
+        if let Some(c) = &checkpoints {
+            c.committed(&conn);
+        }
     }
+    // The checkpointer stops when its nudges end.
+    drop(checkpoints);
     if let Err(e) = conn.execute_batch("PRAGMA optimize;") {
         tracing::debug!("optimize on close failed: {e}");
     }
