@@ -63,22 +63,32 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 /// The writer knows the WAL's length from its file: `journal_size_limit`
 /// cuts the file back to the cap whenever the WAL starts over, so the
 /// file is larger than the cap only while the WAL holds more than that.
+///
+/// A reader in the middle of a job holds back the frames after its
+/// snapshot, so a checkpoint may leave the WAL unable to start over; the
+/// writer then checks again only after another sixteenth of the cap, not
+/// after every commit.
 struct Checkpoints {
     nudge: std::sync::mpsc::SyncSender<()>,
     wal: PathBuf,
     cap_bytes: u64,
+    /// The WAL file size past which the writer checkpoints next.
+    next_at: u64,
 }
 
 impl Checkpoints {
     /// After a commit: wakes the checkpointer, and checkpoints here past
     /// the cap.
-    fn committed(&self, conn: &Connection) {
+    fn committed(&mut self, conn: &Connection) {
         let _ = self.nudge.try_send(());
         let size = std::fs::metadata(&self.wal).map_or(0, |m| m.len());
-        if size > self.cap_bytes
-            && let Err(e) = checkpoint(conn)
-        {
-            tracing::warn!("the writer's WAL checkpoint failed: {e}");
+        if size <= self.cap_bytes {
+            self.next_at = self.cap_bytes;
+        } else if size > self.next_at {
+            if let Err(e) = checkpoint(conn) {
+                tracing::warn!("the writer's WAL checkpoint failed: {e}");
+            }
+            self.next_at = size + self.cap_bytes / 16;
         }
     }
 }
@@ -184,6 +194,7 @@ impl SqliteStore {
                     nudge,
                     wal: PathBuf::from(wal),
                     cap_bytes,
+                    next_at: cap_bytes,
                 })
             }
         };
@@ -298,7 +309,7 @@ fn run_job(conn: &mut Connection, memo: Option<&mut Memo>, job: Job) -> JobOutpu
 fn writer_loop(
     mut conn: Connection,
     mut rx: mpsc::Receiver<Request>,
-    checkpoints: Option<Checkpoints>,
+    mut checkpoints: Option<Checkpoints>,
 ) {
     let mut memo = Memo::default();
     while let Some(first) = rx.blocking_recv() {
@@ -310,7 +321,7 @@ fn writer_loop(
             }
         }
         run_batch(&mut conn, &mut memo, batch);
-        if let Some(c) = &checkpoints {
+        if let Some(c) = &mut checkpoints {
             c.committed(&conn);
         }
     }
