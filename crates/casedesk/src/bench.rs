@@ -155,6 +155,19 @@ impl FromStr for Rate {
 
 const DATABASE_ARG: &str = "database_url";
 
+/// The NATS server of the benches of several servers.
+#[derive(Args)]
+pub struct NatsArg {
+    /// The NATS server (`bench limits`: with JetStream, for its key-value
+    /// store).
+    #[arg(
+        long = "nats-url",
+        env = "CASEDESK_NATS_URL",
+        default_value = "nats://127.0.0.1:4222"
+    )]
+    url: String,
+}
+
 /// `--database-url` as typed on this command line, if it was.
 #[derive(Debug, Clone, Default)]
 pub struct DatabaseArg(Option<String>);

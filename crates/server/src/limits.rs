@@ -48,6 +48,15 @@ const PRUNE_BATCH: i64 = 5_000;
 const PRUNE_ABOVE: usize = 100_000;
 const PRUNE_EVERY: chrono::Duration = chrono::Duration::seconds(1);
 
+/// How many hits a key may make in any window of time, and what a
+/// refusal says.
+#[derive(Debug, Clone, Copy)]
+pub struct Rate {
+    pub max: usize,
+    pub window: Duration,
+    pub refusal: &'static str,
+}
+
 /// The limits of one server; see the module documentation.
 pub struct Limits {
     clock: Clock,
@@ -172,25 +181,19 @@ impl Limits {
         Ok(Ok(()))
     }
 
-    /// Counts one hit of `key`; refuses it, saying `message`, when `max`
-    /// hits already fell in the last `window`.
-    pub async fn hit(
-        &self,
-        key: &str,
-        max: usize,
-        window: Duration,
-        message: &str,
-    ) -> Result<(), AppError> {
+    /// Counts one hit of `key`; refuses it when `rate.max` hits already
+    /// fell in the last `rate.window`.
+    pub async fn hit(&self, key: &str, rate: &Rate) -> Result<(), AppError> {
         let now = self.clock.now();
         let entry = LimitEntry {
             id: new_id(),
             key: key.to_owned(),
             tag: None,
-            expires_at: now + chrono::Duration::from_std(window).unwrap_or_default(),
+            expires_at: now + chrono::Duration::from_std(rate.window).unwrap_or_default(),
         };
-        self.take(entry, max)
+        self.take(entry, rate.max)
             .await?
-            .map_err(|first| AppError::too_many(message, wait(Some(first), now)))
+            .map_err(|first| AppError::too_many(rate.refusal, wait(Some(first), now)))
     }
 
     /// Refuses, saying `message`, when `key` has `max` live entries
@@ -419,6 +422,14 @@ mod tests {
     use super::*;
     use crate::clock::ManualClock;
 
+    fn rate(max: usize, window: Duration, refusal: &'static str) -> Rate {
+        Rate {
+            max,
+            window,
+            refusal,
+        }
+    }
+
     fn limits() -> (Arc<Limits>, ManualClock) {
         let clock = ManualClock::starting_now();
         (
@@ -433,13 +444,13 @@ mod tests {
         let window = Duration::from_secs(10);
         for _ in 0..3 {
             limits
-                .hit("k", 3, window, "slow down")
+                .hit("k", &rate(3, window, "slow down"))
                 .await
                 .expect("under the maximum");
             clock.advance(Duration::from_secs(2));
         }
         let refused = limits
-            .hit("k", 3, window, "slow down")
+            .hit("k", &rate(3, window, "slow down"))
             .await
             .expect_err("4th");
         assert_eq!(
@@ -448,12 +459,12 @@ mod tests {
             "the first hit leaves the window in 4 s"
         );
         limits
-            .hit("other", 3, window, "slow down")
+            .hit("other", &rate(3, window, "slow down"))
             .await
             .expect("another key");
         clock.advance(Duration::from_secs(4));
         limits
-            .hit("k", 3, window, "slow down")
+            .hit("k", &rate(3, window, "slow down"))
             .await
             .expect("the first hit left the window");
     }
@@ -496,25 +507,25 @@ mod tests {
         let (limits, clock) = limits();
         let quarter = Duration::from_secs(15 * 60);
         limits
-            .hit("mail", 1, quarter, "later")
+            .hit("mail", &rate(1, quarter, "later"))
             .await
             .expect("first mail");
         for i in 0..=PRUNE_ABOVE {
             let key = format!("visitors-ip:{i}");
             limits
-                .hit(&key, 1, Duration::from_secs(60), "wait")
+                .hit(&key, &rate(1, Duration::from_secs(60), "wait"))
                 .await
                 .expect("a visitor");
         }
         clock.advance(Duration::from_secs(61));
         limits
-            .hit("late", 1, Duration::from_secs(60), "wait")
+            .hit("late", &rate(1, Duration::from_secs(60), "wait"))
             .await
             .expect("prunes");
         let kept = limits.local.lock().expect("lock").keys.len();
         assert_eq!(kept, 2, "the visitors' expired keys are forgotten");
         limits
-            .hit("mail", 1, quarter, "later")
+            .hit("mail", &rate(1, quarter, "later"))
             .await
             .expect_err("the mail's quarter holds");
     }

@@ -21,7 +21,7 @@ use rand::RngCore;
 use serde_json::Value;
 
 use super::{
-    Api, BenchDb, BenchServer, DatabaseArg, Inbound, Spread, closed_loop, http_client,
+    Api, BenchDb, BenchServer, DatabaseArg, Inbound, NatsArg, Spread, closed_loop, http_client,
     load_average, spread, wait_until_healthy,
 };
 
@@ -32,13 +32,8 @@ pub struct ClusterArgs {
     /// Servers on the database.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=8))]
     servers: u64,
-    /// The NATS server they announce changes through.
-    #[arg(
-        long,
-        env = "CASEDESK_NATS_URL",
-        default_value = "nats://127.0.0.1:4222"
-    )]
-    nats_url: String,
+    #[command(flatten)]
+    nats: NatsArg,
     /// Customers of each ingest phase; each one's messages go to one chat
     /// through one server.
     #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..))]
@@ -65,7 +60,7 @@ pub async fn run(args: ClusterArgs) -> Result<(), String> {
     println!(
         "casedesk bench cluster: {} servers on one PostgreSQL schema, NATS at {}; load average {}",
         args.servers,
-        args.nats_url,
+        args.nats.url,
         load_average()
     );
     let schema = format!(
@@ -87,7 +82,7 @@ pub async fn run(args: ClusterArgs) -> Result<(), String> {
                 break;
             }
         };
-        let nats = args.nats_url.clone();
+        let nats = args.nats.url.clone();
         match BenchServer::start_on(store, move |c| c.nats_url = Some(nats)).await {
             Ok(server) => {
                 // One at a time: the first creates the admin.

@@ -20,25 +20,20 @@ use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, kv};
 use casedesk_server::clock::Clock;
-use casedesk_server::limits::Limits;
+use casedesk_server::limits::{Limits, Rate};
 use casedesk_store::Store;
 use casedesk_store_postgres::PostgresStore;
 use clap::Args;
 use rand::RngCore;
 
-use super::{BenchDb, DatabaseArg, Spread, load_average};
+use super::{BenchDb, DatabaseArg, NatsArg, Spread, load_average};
 
 #[derive(Args)]
 pub struct LimitsArgs {
     #[command(flatten)]
     database: DatabaseArg,
-    /// The NATS server (with JetStream) whose key-value store is measured.
-    #[arg(
-        long,
-        env = "CASEDESK_NATS_URL",
-        default_value = "nats://127.0.0.1:4222"
-    )]
-    nats_url: String,
+    #[command(flatten)]
+    nats: NatsArg,
     /// Hits of each phase.
     #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(100..))]
     hits: u64,
@@ -72,10 +67,14 @@ impl Counter {
 
     async fn hit(&self, key: &str) -> Result<(), String> {
         match self {
-            Counter::Memory(l) | Counter::Postgres(l) => l
-                .hit(key, MAX, WINDOW, "refused")
-                .await
-                .map_err(|e| e.message),
+            Counter::Memory(l) | Counter::Postgres(l) => {
+                let rate = Rate {
+                    max: MAX,
+                    window: WINDOW,
+                    refusal: "refused",
+                };
+                l.hit(key, &rate).await.map_err(|e| e.message)
+            }
             Counter::Kv(store) => kv_hit(store, key).await,
         }
     }
@@ -139,7 +138,7 @@ pub async fn run(args: LimitsArgs) -> Result<(), String> {
         args.hits,
         WINDOW.as_secs(),
         args.concurrency,
-        args.nats_url,
+        args.nats.url,
         load_average()
     );
     let tag = format!("{}_{:08x}", std::process::id(), rand::rng().next_u32());
@@ -150,9 +149,9 @@ pub async fn run(args: LimitsArgs) -> Result<(), String> {
             .map_err(|e| format!("PostgreSQL: {e}"))?
             .drop_schema_on_close(),
     );
-    let nats = async_nats::connect(&args.nats_url)
+    let nats = async_nats::connect(&args.nats.url)
         .await
-        .map_err(|e| format!("NATS at {}: {e}", args.nats_url))?;
+        .map_err(|e| format!("NATS at {}: {e}", args.nats.url))?;
     let js = jetstream::new(nats);
     let bucket = format!("casedesk_bench_limits_{tag}");
     // The bucket's stream as `create_key_value` makes it: that call first

@@ -5,6 +5,7 @@ mod api;
 mod attachments;
 mod automation;
 mod backup;
+mod benches;
 mod console;
 mod durability;
 mod email;

@@ -22,6 +22,7 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use crate::error::AppError;
+use crate::limits::Rate;
 use crate::usecases::inbound::{self, InboundMessage, InboundReaction, InboundResult};
 use crate::util::{new_id, new_secret, sha256_hex};
 use crate::{App, AppState};
@@ -29,24 +30,20 @@ use crate::{App, AppState};
 /// A visitor token unused this long stops working (the widget then starts
 /// a new anonymous visitor; a signed user gets their conversation back).
 pub const VISITOR_IDLE: chrono::Duration = chrono::Duration::days(180);
-/// Messages a visitor may send per [`RATE_WINDOW`].
-pub const RATE_LIMIT: usize = 10;
-pub const RATE_WINDOW: Duration = Duration::from_secs(10);
+/// Messages, uploads and reactions a visitor may send.
+pub const MESSAGES: Rate = Rate {
+    max: 10,
+    window: Duration::from_secs(10),
+    refusal: "too many messages at once; wait a moment",
+};
 /// Longest user id or name a host site may pass.
 pub(crate) const MAX_USER_FIELD: usize = 200;
 
 /// Counts one message, upload or reaction of a visitor against
-/// [`RATE_LIMIT`]: per customer, so a signed user's devices share one
-/// budget.
+/// [`MESSAGES`]: per customer, so a signed user's devices share one budget.
 pub async fn count_message(app: &AppState, customer_id: &str) -> Result<(), AppError> {
-    app.limits
-        .hit(
-            &format!("visitor-messages:{customer_id}"),
-            RATE_LIMIT,
-            RATE_WINDOW,
-            "too many messages at once; wait a moment",
-        )
-        .await
+    let key = format!("visitor-messages:{customer_id}");
+    app.limits.hit(&key, &MESSAGES).await
 }
 
 /// Longest idempotency key the widget may send.

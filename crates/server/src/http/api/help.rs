@@ -15,18 +15,32 @@ use super::dto::*;
 use crate::App;
 use crate::auth::{self, CSRF_HEADER};
 use crate::error::AppError;
+use crate::limits::Rate;
 use crate::usecases::help::{self, HelpCase, Lang, Person};
 use crate::util::{opt_rfc3339, rfc3339};
 
 /// The HttpOnly cookie of a Help Center session, sent only to its API.
 pub const HELP_COOKIE: &str = "casedesk_help";
 const HELP_API: &str = "/api/v1/help";
-/// Sign-in mails per address per [`SIGN_IN_WINDOW`], and requests per client address.
-const SIGN_IN_PER_EMAIL: usize = 3;
-const SIGN_IN_PER_CLIENT: usize = 20;
-const SIGN_IN_WINDOW: Duration = Duration::from_secs(15 * 60);
-/// Link exchanges per client address per minute.
-const SESSIONS_PER_CLIENT: usize = 30;
+/// Sign-in mails per address.
+const SIGN_IN_PER_EMAIL: Rate = Rate {
+    max: 3,
+    window: Duration::from_secs(15 * 60),
+    refusal: "a sign-in link was sent to this address a moment ago; \
+              check the mailbox or try again later",
+};
+/// Sign-in requests per client address.
+const SIGN_IN_PER_CLIENT: Rate = Rate {
+    max: 20,
+    window: Duration::from_secs(15 * 60),
+    refusal: "too many sign-in requests; try again later",
+};
+/// Link exchanges per client address.
+const SESSIONS_PER_CLIENT: Rate = Rate {
+    max: 30,
+    window: Duration::from_secs(60),
+    refusal: "too many sign-in attempts; try again in a minute",
+};
 
 fn session_of(headers: &HeaderMap) -> Option<&str> {
     auth::cookie(headers, HELP_COOKIE)
@@ -151,22 +165,10 @@ pub async fn sign_in(
     Json(body): Json<HelpSignIn>,
 ) -> Result<Response, AppError> {
     let email = auth::normalize_email(&body.email)?;
-    let limits = &app.limits;
-    limits
-        .hit(
-            &format!("help-ip:{}", super::client_key(&ip)),
-            SIGN_IN_PER_CLIENT,
-            SIGN_IN_WINDOW,
-            "too many sign-in requests; try again later",
-        )
-        .await?;
-    limits.hit(
-        &format!("help-mail:{account_id}:{email}"),
-        SIGN_IN_PER_EMAIL,
-        SIGN_IN_WINDOW,
-        "a sign-in link was sent to this address a moment ago; check the mailbox or try again later",
-    )
-    .await?;
+    let client = format!("help-ip:{}", super::client_key(&ip));
+    app.limits.hit(&client, &SIGN_IN_PER_CLIENT).await?;
+    let mailbox = format!("help-mail:{account_id}:{email}");
+    app.limits.hit(&mailbox, &SIGN_IN_PER_EMAIL).await?;
     let lang = Lang::parse(
         body.lang
             .as_deref()
@@ -200,14 +202,8 @@ pub async fn open_session(
     headers: HeaderMap,
     Json(body): Json<HelpOpenSession>,
 ) -> Result<Response, AppError> {
-    app.limits
-        .hit(
-            &format!("help-session:{}", super::client_key(&ip)),
-            SESSIONS_PER_CLIENT,
-            Duration::from_secs(60),
-            "too many sign-in attempts; try again in a minute",
-        )
-        .await?;
+    let client = format!("help-session:{}", super::client_key(&ip));
+    app.limits.hit(&client, &SESSIONS_PER_CLIENT).await?;
     let (session, person) = help::open_session(&app, &account_id, body.token.trim()).await?;
     let me = me_dto(&app, &person, &session).await?;
     let mut response = axum::Json(me).into_response();

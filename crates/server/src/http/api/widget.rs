@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
+use std::time::Duration;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -19,17 +20,30 @@ use super::{Json, Query};
 use crate::App;
 use crate::channels::widget::{self, VisitorClaim, client_id};
 use crate::error::AppError;
+use crate::limits::Rate;
 use crate::usecases::agent_actions;
 use crate::usecases::unit::check_text;
 
 /// Most messages one `GET …/messages` returns; the widget asks again.
 const PAGE: i64 = 500;
-/// Help Center links one visitor may ask for per minute.
-const HELP_LINKS_PER_MINUTE: usize = 10;
-/// New visitors per client address per minute.
-const VISITORS_PER_CLIENT: usize = 60;
-/// New visitors per channel per minute (a flood of sessions is refused).
-const VISITORS_PER_MINUTE: usize = 120;
+/// Help Center links one visitor may ask for.
+const HELP_LINKS: Rate = Rate {
+    max: 10,
+    window: Duration::from_secs(60),
+    refusal: "too many Help Center links at once; wait a moment",
+};
+/// New visitors per client address.
+const VISITORS_PER_CLIENT: Rate = Rate {
+    max: 60,
+    window: Duration::from_secs(60),
+    refusal: "too many new chats from this address; wait a minute",
+};
+/// New visitors per channel (a flood of sessions is refused).
+const VISITORS_PER_CHANNEL: Rate = Rate {
+    max: 120,
+    window: Duration::from_secs(60),
+    refusal: "too many new chats at once; wait a moment",
+};
 
 fn bearer_of(headers: &HeaderMap) -> Option<String> {
     headers
@@ -106,22 +120,10 @@ pub async fn create_visitor(
     Json(body): Json<CreateVisitor>,
 ) -> Result<(StatusCode, axum::Json<VisitorDto>), AppError> {
     let channel = widget::widget_channel(&app, &channel_id).await?;
-    app.limits
-        .hit(
-            &format!("visitors-ip:{}", super::client_key(&ip)),
-            VISITORS_PER_CLIENT,
-            std::time::Duration::from_secs(60),
-            "too many new chats from this address; wait a minute",
-        )
-        .await?;
-    app.limits
-        .hit(
-            &format!("visitors:{}", channel.id),
-            VISITORS_PER_MINUTE,
-            std::time::Duration::from_secs(60),
-            "too many new chats at once; wait a moment",
-        )
-        .await?;
+    let client = format!("visitors-ip:{}", super::client_key(&ip));
+    app.limits.hit(&client, &VISITORS_PER_CLIENT).await?;
+    let channel_key = format!("visitors:{}", channel.id);
+    app.limits.hit(&channel_key, &VISITORS_PER_CHANNEL).await?;
     let claim = VisitorClaim {
         user_id: body.user_id,
         user_hash: body.user_hash,
@@ -435,14 +437,8 @@ pub async fn help_link(
 ) -> Result<axum::Json<HelpLinkDto>, AppError> {
     let (_, customer) =
         widget::visitor_of(&app, &channel_id, bearer_of(&headers).as_deref()).await?;
-    app.limits
-        .hit(
-            &format!("help-link:{}", customer.id),
-            HELP_LINKS_PER_MINUTE,
-            std::time::Duration::from_secs(60),
-            "too many Help Center links at once; wait a moment",
-        )
-        .await?;
+    let key = format!("help-link:{}", customer.id);
+    app.limits.hit(&key, &HELP_LINKS).await?;
     let token = crate::usecases::help::link_for_customer(&app, &customer).await?;
     let base = crate::http::urls::public_base(&app, &headers);
     Ok(axum::Json(HelpLinkDto {
