@@ -127,17 +127,26 @@ async fn failed_logins_on_one_server_lock_the_pair_on_another() {
     app.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn an_agents_open_streams_count_on_every_server_while_renewed() {
+/// Two servers with NATS on one PostgreSQL, an agent's token, and the
+/// agent's 16 event streams (the most an agent may hold) open on the
+/// first server (`on_first`) or the other.
+async fn sixteen_streams(on_first: bool) -> (TestApp, Server, String, Vec<reqwest::Response>) {
     let app = TestApp::spawn_with(Backend::Postgres, clustered).await;
     let other = Server::start_with(&app.db, &app.clock, clustered).await;
     let (_, token) = app.new_agent("ada@example.com").await;
+    let base = if on_first { &app.base } else { &other.base };
     let mut open = Vec::new();
     for i in 0..16 {
-        let stream = open_stream(&app.base, &token).await;
+        let stream = open_stream(base, &token).await;
         assert_eq!(stream.status(), StatusCode::OK, "stream {i} of 16");
         open.push(stream);
     }
+    (app, other, token, open)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_agents_open_streams_count_on_every_server_while_renewed() {
+    let (app, other, token, mut open) = sixteen_streams(true).await;
     let refused = open_stream(&other.base, &token).await;
     assert_eq!(
         refused.status(),
@@ -178,13 +187,7 @@ async fn an_agents_open_streams_count_on_every_server_while_renewed() {
 /// out while it did no upkeep) holds no places once they expire.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn leases_a_server_does_not_renew_expire() {
-    let app = TestApp::spawn_with(Backend::Postgres, clustered).await;
-    let other = Server::start_with(&app.db, &app.clock, clustered).await;
-    let (_, token) = app.new_agent("ada@example.com").await;
-    let mut open = Vec::new();
-    for _ in 0..16 {
-        open.push(open_stream(&other.base, &token).await);
-    }
+    let (app, other, token, open) = sixteen_streams(false).await;
     assert_eq!(
         open_stream(&app.base, &token).await.status(),
         StatusCode::TOO_MANY_REQUESTS
