@@ -315,15 +315,24 @@ pub async fn check_password(
         .unwrap_or_else(|| app.dummy_hash.clone());
     let ok = verify_password(&app.hashing, password, hash).await?;
     let Some(agent) = agent.filter(|_| ok) else {
+        // The answer stays "invalid" whatever happens to the count.
         for (key, tag, _) in failure_keys(client, &email) {
-            app.limits
+            if let Err(e) = app
+                .limits
                 .record(&key, tag.as_deref(), FAILURE_WINDOW)
-                .await?;
+                .await
+            {
+                tracing::warn!("counting a failed login failed: {}", e.message);
+            }
         }
         return Err(invalid());
     };
+    // A right password is not refused because its address's failures
+    // could not be forgotten.
     let [_, (pair, _, _)] = failure_keys(client, &email);
-    app.limits.forget(LimitEntries::Key(&pair)).await?;
+    if let Err(e) = app.limits.forget(LimitEntries::Key(&pair)).await {
+        tracing::warn!("forgetting failed logins failed: {}", e.message);
+    }
     Ok(agent)
 }
 

@@ -80,17 +80,43 @@ struct Local {
 struct Key {
     tag: Option<String>,
     entries: Vec<(String, Time)>,
+    /// Until when the database refuses this rate limit's hits (several
+    /// servers): refused here meanwhile, without a statement. Hits only
+    /// expire, so no hit can be let through before then.
+    blocked_until: Option<Time>,
+}
+
+impl Key {
+    fn live(&self, now: Time) -> bool {
+        self.entries.iter().any(|(_, expires)| *expires > now)
+            || self.blocked_until.is_some_and(|until| until > now)
+    }
 }
 
 impl Local {
-    /// How many of `key`'s entries are live at `now`, and when the first
-    /// expires.
-    fn count(&mut self, key: &str, now: Time) -> (usize, Option<Time>) {
-        match self.keys.get_mut(key) {
-            None => (0, None),
-            Some(k) => {
-                k.entries.retain(|(_, expires)| *expires > now);
-                (k.entries.len(), k.entries.iter().map(|(_, e)| *e).min())
+    /// When a new entry of `key` could be let through, if not now: `max`
+    /// entries are live (the first one's expiry), or the database refused
+    /// until then.
+    fn refusal(&mut self, key: &str, max: usize, now: Time) -> Option<Time> {
+        let k = self.keys.get_mut(key)?;
+        k.entries.retain(|(_, expires)| *expires > now);
+        if let Some(until) = k.blocked_until.filter(|until| *until > now) {
+            return Some(until);
+        }
+        if k.entries.len() < max {
+            return None;
+        }
+        k.entries.iter().map(|(_, expires)| *expires).min()
+    }
+
+    /// Adds `entry` unless [`Local::refusal`] says otherwise, under one
+    /// lock: concurrent requests never both take the last place.
+    fn try_add(&mut self, entry: &LimitEntry, max: usize, now: Time) -> Result<(), Time> {
+        match self.refusal(&entry.key, max, now) {
+            Some(until) => Err(until),
+            None => {
+                self.add(entry, now);
+                Ok(())
             }
         }
     }
@@ -98,13 +124,27 @@ impl Local {
     fn add(&mut self, entry: &LimitEntry, now: Time) {
         let due = self.pruned_at.is_none_or(|t| now - t >= PRUNE_EVERY);
         if self.keys.len() > PRUNE_ABOVE && due {
-            self.keys
-                .retain(|_, k| k.entries.iter().any(|(_, expires)| *expires > now));
+            self.keys.retain(|_, k| k.live(now));
             self.pruned_at = Some(now);
         }
         let key = self.keys.entry(entry.key.clone()).or_default();
         key.tag.clone_from(&entry.tag);
         key.entries.push((entry.id.clone(), entry.expires_at));
+    }
+
+    fn block(&mut self, key: &str, until: Time) {
+        self.keys.entry(key.to_owned()).or_default().blocked_until = Some(until);
+    }
+
+    /// Removes one entry of `key` (a stream that ended), and the key with
+    /// its last entry.
+    fn remove(&mut self, key: &str, id: &str) {
+        if let Some(k) = self.keys.get_mut(key) {
+            k.entries.retain(|(e, _)| e != id);
+            if k.entries.is_empty() && k.blocked_until.is_none() {
+                self.keys.remove(key);
+            }
+        }
     }
 
     fn forget(&mut self, which: LimitEntries<'_>) {
@@ -158,29 +198,6 @@ impl Limits {
         self.local.lock().map_err(AppError::internal)
     }
 
-    /// Adds `entry` unless `max` entries of its key are live; refused, the
-    /// first of them's expiry.
-    async fn take(&self, entry: LimitEntry, max: usize) -> Result<Result<(), Time>, AppError> {
-        let now = self.clock.now();
-        let (live, first) = self.local()?.count(&entry.key, now);
-        if live >= max {
-            return Ok(Err(first.unwrap_or(now)));
-        }
-        if let Some(store) = &self.shared {
-            let shared = entry.clone();
-            let max = i64::try_from(max).unwrap_or(i64::MAX);
-            let refused = write::<_, StoreError, _>(&**store, move |tx| {
-                Box::pin(async move { tx.take_limit(&shared, max, now).await })
-            })
-            .await?;
-            if let Some(first) = refused {
-                return Ok(Err(first));
-            }
-        }
-        self.local()?.add(&entry, now);
-        Ok(Ok(()))
-    }
-
     /// Counts one hit of `key`; refuses it when `rate.max` hits already
     /// fell in the last `rate.window`.
     pub async fn hit(&self, key: &str, rate: &Rate) -> Result<(), AppError> {
@@ -191,9 +208,32 @@ impl Limits {
             tag: None,
             expires_at: now + chrono::Duration::from_std(rate.window).unwrap_or_default(),
         };
-        self.take(entry, rate.max)
-            .await?
-            .map_err(|first| AppError::too_many(rate.refusal, wait(Some(first), now)))
+        let refused = |until| AppError::too_many(rate.refusal, wait(Some(until), now));
+        let Some(store) = &self.shared else {
+            return self
+                .local()?
+                .try_add(&entry, rate.max, now)
+                .map_err(refused);
+        };
+        if let Some(until) = self.local()?.refusal(key, rate.max, now) {
+            return Err(refused(until));
+        }
+        let (shared, max) = (entry.clone(), i64::try_from(rate.max).unwrap_or(i64::MAX));
+        let taken = write::<_, StoreError, _>(&**store, move |tx| {
+            Box::pin(async move { tx.take_limit(&shared, max, now).await })
+        })
+        .await?;
+        let mut local = self.local()?;
+        match taken {
+            Some(until) => {
+                local.block(key, until);
+                Err(refused(until))
+            }
+            None => {
+                local.add(&entry, now);
+                Ok(())
+            }
+        }
     }
 
     /// Refuses, saying `message`, when `key` has `max` live entries
@@ -203,21 +243,21 @@ impl Limits {
     /// on one server unlocks them on all.
     pub async fn check(&self, key: &str, max: usize, message: &str) -> Result<(), AppError> {
         let now = self.clock.now();
-        let (live, first) = match &self.shared {
-            None => self.local()?.count(key, now),
+        let refused = match &self.shared {
+            None => self.local()?.refusal(key, max, now),
             Some(store) => {
                 let lookup = key.to_owned();
-                let (n, f) = read::<_, StoreError, _>(&**store, move |tx| {
+                let (live, first) = read::<_, StoreError, _>(&**store, move |tx| {
                     Box::pin(async move { tx.count_limit(&lookup, now).await })
                 })
                 .await?;
-                (usize::try_from(n).unwrap_or(usize::MAX), f)
+                first.filter(|_| usize::try_from(live).unwrap_or(usize::MAX) >= max)
             }
         };
-        if live >= max {
-            return Err(AppError::too_many(message, wait(first, now)));
+        match refused {
+            Some(until) => Err(AppError::too_many(message, wait(Some(until), now))),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Counts one entry of `key` for `window` whatever it holds (a failed
@@ -287,35 +327,39 @@ impl Limits {
             expires_at: now + chrono::Duration::days(36_500),
             ..entry.clone()
         };
-        let (live, _) = self.local()?.count(&local.key, now);
         let refused = || {
             AppError::too_many(
                 format!("at most {max} event streams open at once; close a window or tab"),
                 5,
             )
         };
-        if live >= max {
+        let place = StreamPlace {
+            limits: Arc::clone(self),
+            key: local.key.clone(),
+            id: id.clone(),
+        };
+        let Some(store) = &self.shared else {
+            self.local()?
+                .try_add(&local, max, now)
+                .map_err(|_| refused())?;
+            return Ok(place);
+        };
+        if self.local()?.refusal(&local.key, max, now).is_some() {
             return Err(refused());
         }
-        if let Some(store) = &self.shared {
-            let limit = i64::try_from(max).unwrap_or(i64::MAX);
-            let taken = write::<_, StoreError, _>(&**store, move |tx| {
-                Box::pin(async move { tx.take_limit(&entry, limit, now).await })
-            })
-            .await?;
-            if taken.is_some() {
-                return Err(refused());
-            }
-            self.leases
-                .lock()
-                .map_err(AppError::internal)?
-                .insert(id.clone());
-        }
-        self.local()?.add(&local, now);
-        Ok(StreamPlace {
-            limits: Arc::clone(self),
-            id,
+        // A request cancelled between the commit and the lines below
+        // leaves its entry to expire with its lease.
+        let limit = i64::try_from(max).unwrap_or(i64::MAX);
+        let taken = write::<_, StoreError, _>(&**store, move |tx| {
+            Box::pin(async move { tx.take_limit(&entry, limit, now).await })
         })
+        .await?;
+        if taken.is_some() {
+            return Err(refused());
+        }
+        self.leases.lock().map_err(AppError::internal)?.insert(id);
+        self.local()?.add(&local, now);
+        Ok(place)
     }
 
     /// Renews this server's open streams' leases and deletes expired
@@ -368,6 +412,7 @@ impl Owned {
 /// One open stream's place; dropping it (the stream ended) frees it.
 pub struct StreamPlace {
     limits: Arc<Limits>,
+    key: String,
     id: String,
 }
 
@@ -375,13 +420,19 @@ impl Drop for StreamPlace {
     fn drop(&mut self) {
         let ids = vec![std::mem::take(&mut self.id)];
         if let Ok(mut local) = self.limits.local.lock() {
-            local.forget(LimitEntries::Ids(&ids));
+            local.remove(&self.key, &ids[0]);
         }
         let Some(store) = self.limits.shared.clone() else {
             return;
         };
-        if let Ok(mut leases) = self.limits.leases.lock() {
-            leases.remove(&ids[0]);
+        let held = self
+            .limits
+            .leases
+            .lock()
+            .is_ok_and(|mut leases| leases.remove(&ids[0]));
+        if !held {
+            // Refused before the database took it: nothing to free there.
+            return;
         }
         // Freed in the database at once where a runtime runs (it always
         // does while serving); otherwise the lease expires.
@@ -530,6 +581,70 @@ mod tests {
             .expect_err("the mail's quarter holds");
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_hits_never_pass_the_maximum() {
+        let (limits, _clock) = limits();
+        let hits = (0..200).map(|_| {
+            let limits = Arc::clone(&limits);
+            tokio::spawn(async move {
+                limits
+                    .hit("k", &rate(10, Duration::from_secs(60), "wait"))
+                    .await
+                    .is_ok()
+            })
+        });
+        let mut let_through = 0;
+        for hit in hits {
+            let_through += usize::from(hit.await.expect("hit task"));
+        }
+        assert_eq!(let_through, 10);
+    }
+
+    /// Several servers: once the database refused a key, this server
+    /// refuses it without a statement until the window moves on.
+    #[tokio::test]
+    async fn a_database_refusal_is_remembered_until_the_window_moves() {
+        let store: Arc<dyn Store> = casedesk_store_sqlite::SqliteStore::open("sqlite::memory:")
+            .await
+            .expect("store");
+        let clock = ManualClock::starting_now();
+        let server = || Limits::new(Clock::from(clock.clone()), Some(Arc::clone(&store)));
+        let (first, other) = (server(), server());
+        let ten_seconds = rate(3, Duration::from_secs(10), "wait");
+        for _ in 0..3 {
+            first
+                .hit("k", &ten_seconds)
+                .await
+                .expect("under the maximum");
+        }
+        let refused = other
+            .hit("k", &ten_seconds)
+            .await
+            .expect_err("the database refuses");
+        assert_eq!(refused.retry_after, Some(10));
+        store.close().await;
+        let refused = other
+            .hit("k", &ten_seconds)
+            .await
+            .expect_err("still refused");
+        assert_eq!(
+            refused.status,
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            "refused from memory, not by a closed database: {}",
+            refused.message
+        );
+        clock.advance(Duration::from_secs(10));
+        let asked = other
+            .hit("k", &ten_seconds)
+            .await
+            .expect_err("the store is closed");
+        assert_ne!(
+            asked.status,
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            "after the window the database is asked again"
+        );
+    }
+
     #[tokio::test]
     async fn a_stream_place_is_freed_when_dropped() {
         let (limits, clock) = limits();
@@ -547,9 +662,12 @@ mod tests {
             .err()
             .expect("open streams do not expire");
         drop(first);
-        limits
+        let third = limits
             .open_stream("agent:a", 2)
             .await
             .expect("a place was freed");
+        drop((_second, third));
+        let keys = limits.local.lock().expect("lock").keys.len();
+        assert_eq!(keys, 0, "a key without open streams is forgotten");
     }
 }
