@@ -162,19 +162,39 @@ impl Local {
     }
 }
 
-/// Seconds until `first` expires, at least one: the `Retry-After` of a
-/// refusal.
-fn wait(first: Option<Time>, now: Time) -> u64 {
-    first
-        .map(|f| {
-            (f - now)
-                .num_milliseconds()
-                .max(0)
-                .unsigned_abs()
-                .div_ceil(1000)
-        })
-        .unwrap_or(1)
+/// Seconds until `until`, at least one: the `Retry-After` of a refusal.
+fn wait(until: Time, now: Time) -> u64 {
+    (until - now)
+        .num_milliseconds()
+        .max(0)
+        .unsigned_abs()
+        .div_ceil(1000)
         .max(1)
+}
+
+/// A new entry of `key`, counting until `expires_at`.
+fn entry(key: String, tag: Option<&str>, expires_at: Time) -> LimitEntry {
+    LimitEntry {
+        id: new_id(),
+        key,
+        tag: tag.map(str::to_owned),
+        expires_at,
+    }
+}
+
+/// Adds `entry` in the database unless `max` entries of its key are live
+/// at `now`; refused, when one could be let through.
+async fn take_shared(
+    store: &dyn Store,
+    entry: LimitEntry,
+    max: usize,
+    now: Time,
+) -> Result<Option<Time>, AppError> {
+    let max = i64::try_from(max).unwrap_or(i64::MAX);
+    Ok(write::<_, StoreError, _>(store, move |tx| {
+        Box::pin(async move { tx.take_limit(&entry, max, now).await })
+    })
+    .await?)
 }
 
 impl Limits {
@@ -202,13 +222,9 @@ impl Limits {
     /// fell in the last `rate.window`.
     pub async fn hit(&self, key: &str, rate: &Rate) -> Result<(), AppError> {
         let now = self.clock.now();
-        let entry = LimitEntry {
-            id: new_id(),
-            key: key.to_owned(),
-            tag: None,
-            expires_at: now + chrono::Duration::from_std(rate.window).unwrap_or_default(),
-        };
-        let refused = |until| AppError::too_many(rate.refusal, wait(Some(until), now));
+        let window = chrono::Duration::from_std(rate.window).unwrap_or_default();
+        let entry = entry(key.to_owned(), None, now + window);
+        let refused = |until| AppError::too_many(rate.refusal, wait(until, now));
         let Some(store) = &self.shared else {
             return self
                 .local()?
@@ -218,11 +234,7 @@ impl Limits {
         if let Some(until) = self.local()?.refusal(key, rate.max, now) {
             return Err(refused(until));
         }
-        let (shared, max) = (entry.clone(), i64::try_from(rate.max).unwrap_or(i64::MAX));
-        let taken = write::<_, StoreError, _>(&**store, move |tx| {
-            Box::pin(async move { tx.take_limit(&shared, max, now).await })
-        })
-        .await?;
+        let taken = take_shared(&**store, entry.clone(), rate.max, now).await?;
         let mut local = self.local()?;
         match taken {
             Some(until) => {
@@ -255,7 +267,7 @@ impl Limits {
             }
         };
         match refused {
-            Some(until) => Err(AppError::too_many(message, wait(Some(until), now))),
+            Some(until) => Err(AppError::too_many(message, wait(until, now))),
             None => Ok(()),
         }
     }
@@ -270,19 +282,12 @@ impl Limits {
         window: Duration,
     ) -> Result<(), AppError> {
         let now = self.clock.now();
-        let entry = LimitEntry {
-            id: new_id(),
-            key: key.to_owned(),
-            tag: tag.map(str::to_owned),
-            expires_at: now + chrono::Duration::from_std(window).unwrap_or_default(),
-        };
+        let window = chrono::Duration::from_std(window).unwrap_or_default();
+        let entry = entry(key.to_owned(), tag, now + window);
         match &self.shared {
             None => self.local()?.add(&entry, now),
             Some(store) => {
-                write::<_, StoreError, _>(&**store, move |tx| {
-                    Box::pin(async move { tx.take_limit(&entry, i64::MAX, now).await })
-                })
-                .await?;
+                take_shared(&**store, entry, usize::MAX, now).await?;
             }
         }
         Ok(())
@@ -315,12 +320,7 @@ impl Limits {
     ) -> Result<StreamPlace, AppError> {
         let now = self.clock.now();
         let lease = chrono::Duration::from_std(LEASE).unwrap_or_default();
-        let entry = LimitEntry {
-            id: new_id(),
-            key: format!("stream:{key}"),
-            tag: None,
-            expires_at: now + lease,
-        };
+        let entry = entry(format!("stream:{key}"), None, now + lease);
         let id = entry.id.clone();
         // In memory the place lasts until the stream ends.
         let local = LimitEntry {
@@ -349,12 +349,7 @@ impl Limits {
         }
         // A request cancelled between the commit and the lines below
         // leaves its entry to expire with its lease.
-        let limit = i64::try_from(max).unwrap_or(i64::MAX);
-        let taken = write::<_, StoreError, _>(&**store, move |tx| {
-            Box::pin(async move { tx.take_limit(&entry, limit, now).await })
-        })
-        .await?;
-        if taken.is_some() {
+        if take_shared(&**store, entry, max, now).await?.is_some() {
             return Err(refused());
         }
         self.leases.lock().map_err(AppError::internal)?.insert(id);

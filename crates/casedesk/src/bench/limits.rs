@@ -47,6 +47,11 @@ pub struct LimitsArgs {
 const HITS_PER_KEY: u64 = 5;
 const MAX: usize = 10;
 const WINDOW: Duration = Duration::from_secs(10);
+const RATE: Rate = Rate {
+    max: MAX,
+    window: WINDOW,
+    refusal: "refused",
+};
 
 /// One way of counting hits.
 #[derive(Clone)]
@@ -68,12 +73,7 @@ impl Counter {
     async fn hit(&self, key: &str) -> Result<(), String> {
         match self {
             Counter::Memory(l) | Counter::Postgres(l) => {
-                let rate = Rate {
-                    max: MAX,
-                    window: WINDOW,
-                    refusal: "refused",
-                };
-                l.hit(key, &rate).await.map_err(|e| e.message)
+                l.hit(key, &RATE).await.map_err(|e| e.message)
             }
             Counter::Kv(store) => kv_hit(store, key).await,
         }
