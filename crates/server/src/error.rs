@@ -12,7 +12,7 @@ use casedesk_domain::{ParseError, RuleError};
 use casedesk_store::StoreError;
 use serde::Serialize;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct AppError {
     pub status: StatusCode,
     pub code: &'static str,

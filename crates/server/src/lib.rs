@@ -131,6 +131,8 @@ pub struct AppState {
     pub clock: clock::Clock,
     /// One round at a time of each worker ([`AppState::run_due_work`]).
     pub(crate) rounds: workers::Rounds,
+    /// Customer messages waiting to be routed in batches.
+    pub ingest: usecases::inbound::Ingest,
     /// The live feeds this server reads for its event streams.
     pub live: Hub,
     /// Poked after a commit that may have moved a chat deadline.
@@ -294,7 +296,32 @@ impl Server {
             config.clock.clone(),
             config.nats_url.as_ref().map(|_| Arc::clone(&store)),
         ));
-        let app: App = Arc::new(AppState {
+        let telegram = channels::telegram::Telegram::new(
+            config.telegram_api_url.as_deref(),
+            config.telegram_poll_wait,
+        )
+        .map_err(ServeError::Startup)?;
+        let public_url = config
+            .public_url
+            .as_deref()
+            .map(http::urls::parse_public_url)
+            .transpose()
+            .map_err(startup)?;
+        let http = channels::api::webhook::client(
+            config.webhook_allow_private,
+            config.webhook_proxy.as_deref(),
+        )
+        .map_err(|e| ServeError::Startup(format!("webhook client: {e}")))?;
+        let client_ip_header = config
+            .client_ip_header
+            .as_deref()
+            .map(|h| {
+                axum::http::HeaderName::try_from(h.trim())
+                    .map_err(|_| ServeError::Startup(format!("`{h}` is not a header name")))
+            })
+            .transpose()?;
+        let dummy_hash = auth::dummy_hash().await.map_err(startup)?;
+        let app: App = Arc::new_cyclic(|app| AppState {
             listen_url: format!("http://{addr}"),
             live: Hub::new(
                 Arc::clone(&store),
@@ -305,47 +332,28 @@ impl Server {
             store,
             clock: config.clock,
             rounds: workers::Rounds::default(),
+            ingest: usecases::inbound::Ingest::new(app.clone()),
             timers: Notify::new(),
             outbox_changed: Notify::new(),
             updates_changed: Notify::new(),
             telegram_changed: Notify::new(),
             mailboxes_changed: Notify::new(),
-            telegram: channels::telegram::Telegram::new(
-                config.telegram_api_url.as_deref(),
-                config.telegram_poll_wait,
-            )
-            .map_err(ServeError::Startup)?,
+            telegram,
             hashing: auth::Hashing::default(),
             revoked,
             credential_recheck: config
                 .credential_recheck
                 .unwrap_or(http::api::stream::CREDENTIAL_RECHECK),
             limits,
-            public_url: config
-                .public_url
-                .as_deref()
-                .map(http::urls::parse_public_url)
-                .transpose()
-                .map_err(startup)?,
-            http: channels::api::webhook::client(
-                config.webhook_allow_private,
-                config.webhook_proxy.as_deref(),
-            )
-            .map_err(|e| ServeError::Startup(format!("webhook client: {e}")))?,
+            public_url,
+            http,
             webhook_allow_private: config.webhook_allow_private,
             webhook_retry: config.webhook_retry.unwrap_or_default(),
             mailer,
             files,
-            client_ip_header: config
-                .client_ip_header
-                .as_deref()
-                .map(|h| {
-                    axum::http::HeaderName::try_from(h.trim())
-                        .map_err(|_| ServeError::Startup(format!("`{h}` is not a header name")))
-                })
-                .transpose()?,
+            client_ip_header,
             shutdown: stop_rx,
-            dummy_hash: auth::dummy_hash().await.map_err(startup)?,
+            dummy_hash,
         });
         if let Some(url) = config.nats_url.as_deref() {
             events::nats::connect(url, &app.live)

@@ -62,7 +62,8 @@ pub use queries::{
 pub use records::{
     accounts_agents_and_tokens_round_trip, cases_round_trip_every_state_field,
     channels_and_customers_round_trip, closed_store_is_unavailable, failed_job_rolls_back,
-    messages_reactions_and_events_round_trip, routing_reads_what_was_committed,
+    many_customers_cases_and_messages_at_once, messages_reactions_and_events_round_trip,
+    routing_reads_what_was_committed,
 };
 pub use reports::{
     account_time_zone_round_trips, export_cases_pages_with_names,
@@ -117,6 +118,7 @@ macro_rules! conformance_tests {
             rules_and_rule_timers,
             accounts_and_rules_read_as_committed,
             routing_reads_what_was_committed,
+            many_customers_cases_and_messages_at_once,
             widget_visitors_channels_and_conversations,
             help_center_emails_and_tokens,
             attachments_follow_their_message,

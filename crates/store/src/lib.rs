@@ -194,6 +194,9 @@ pub trait AccountTx: Send {
     /// that fails after taking one leaves a gap, and numbers are taken, not
     /// committed, in order (docs/rules.md).
     async fn next_case_number(&mut self, account_id: &str) -> R<i64>;
+    /// Takes the account's next `n` case numbers at once, in increasing
+    /// order, as [`Tx::next_case_number`] takes one.
+    async fn next_case_numbers(&mut self, account_id: &str, n: usize) -> R<Vec<i64>>;
     async fn update_account_time_zone(
         &mut self,
         account_id: &str,
@@ -248,6 +251,11 @@ pub trait ChannelTx: Send {
     /// locks it until the end of the unit of work: routing decisions for one
     /// customer in one channel happen one at a time.
     async fn upsert_customer_locked(&mut self, new: &CustomerRecord) -> R<CustomerRecord>;
+    /// [`Tx::upsert_customer_locked`] for many customers (at most once each)
+    /// in a few statements, locked in the order of their channel and
+    /// external id; answered in the order given. `NotFound` when one's
+    /// channel is not in its account.
+    async fn upsert_customers_locked(&mut self, new: &[CustomerRecord]) -> R<Vec<CustomerRecord>>;
     async fn get_customer(&mut self, account_id: &str, customer_id: &str) -> R<CustomerRecord>;
     /// Locks an existing customer (agent actions on its cases).
     async fn lock_customer(&mut self, account_id: &str, customer_id: &str) -> R<CustomerRecord>;
@@ -256,6 +264,8 @@ pub trait ChannelTx: Send {
         customer_id: &str,
         latest_case_id: Option<&str>,
     ) -> R<()>;
+    /// Sets the latest case of many customers, `(customer_id, case_id)`.
+    async fn set_customers_latest_cases(&mut self, latest: &[(String, String)]) -> R<()>;
     /// The host site's page a widget visitor last wrote from.
     async fn set_customer_page(&mut self, customer_id: &str, page: &str) -> R<()>;
     /// Sets (or clears) a customer's e-mail address.
@@ -400,7 +410,11 @@ pub trait MessengerTx: Send {
 #[async_trait::async_trait]
 pub trait CaseTx: Send {
     async fn insert_case(&mut self, case: &CaseRecord) -> R<()>;
+    /// Inserts many cases in a few statements.
+    async fn insert_cases(&mut self, cases: &[CaseRecord]) -> R<()>;
     async fn get_case(&mut self, account_id: &str, case_id: &str) -> R<CaseRecord>;
+    /// The account's cases of these ids that exist, in any order.
+    async fn get_cases(&mut self, account_id: &str, case_ids: &[String]) -> R<Vec<CaseRecord>>;
     /// The account's case with this number (`[#1042]` in a subject).
     async fn find_case_by_number(&mut self, account_id: &str, number: i64)
     -> R<Option<CaseRecord>>;
@@ -416,9 +430,11 @@ pub trait CaseTx: Send {
     /// the scheduler's claims name cases of every account, so the caller
     /// checks each case's account against what it claimed.
     async fn lock_cases(&mut self, case_ids: &[String]) -> R<Vec<CaseRecord>>;
-    /// Writes many cases (each at most once) as [`Tx::update_case`] writes
-    /// one, in a few statements; `NotFound` when one of them does not exist.
-    async fn update_cases(&mut self, cases: &[CaseRecord]) -> R<()>;
+    /// Writes many cases (each at most once), each with the case as stored
+    /// as [`Tx::update_case`] takes it, in a few statements: each names the
+    /// columns that changed in any of its rows. `NotFound` when one of them
+    /// does not exist.
+    async fn update_cases(&mut self, cases: &[(Option<&CaseRecord>, &CaseRecord)]) -> R<()>;
     /// Makes the case's history count for `assignee_id`: statistics count
     /// events for a case's current assignee, so the use case that
     /// reassigns a case moves its events along in the same unit of work.
@@ -466,9 +482,14 @@ pub trait MessageTx: Send {
     async fn list_case_letters(&mut self, account_id: &str, case_id: &str) -> R<Vec<LetterRecord>>;
     /// The next message sequence number, used before insert to mark reopens.
     async fn next_message_seq(&mut self) -> R<i64>;
+    /// The next `n` message sequence numbers, in increasing order.
+    async fn next_message_seqs(&mut self, n: usize) -> R<Vec<i64>>;
     /// Inserts a message; its `seq` must come from [`Tx::next_message_seq`].
     /// A second message with the same channel message id is a `Conflict`.
     async fn insert_message(&mut self, message: &MessageRecord) -> R<()>;
+    /// Inserts many messages as [`Tx::insert_message`] does, in a few
+    /// statements.
+    async fn insert_messages(&mut self, messages: &[MessageRecord]) -> R<()>;
     async fn get_message(&mut self, account_id: &str, message_id: &str) -> R<MessageRecord>;
     async fn list_messages(&mut self, account_id: &str, case_id: &str) -> R<Vec<MessageRecord>>;
     /// Moves the messages of `from_case` with `seq >= from_seq` to `to_case`,

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::helpers::{
     ADMIN_EMAIL, ADMIN_PASSWORD, Backend, Database, Process, Server, TestApp, login_and_channel, s,
@@ -13,6 +13,7 @@ use crate::on_both;
 on_both!(
     concurrent_messages_after_a_closed_chat_make_one_case,
     concurrent_redeliveries_store_one_message,
+    many_customers_at_once_keep_their_order_and_their_rules,
     deadlines_survive_a_restart_and_fire_once,
     sigterm_drains_and_exits_zero,
     a_log_that_cannot_be_written_changes_nothing,
@@ -45,6 +46,91 @@ async fn concurrent_redeliveries_store_one_message(backend: Backend) {
     );
     let case = app.case(&s(&results[0]["case_id"])).await;
     assert_eq!(case["message_count"], 1);
+    app.stop().await;
+}
+
+/// Customer messages are routed in batches (usecases/inbound/batch.rs):
+/// many customers writing at once, each sending message after message,
+/// still get one case each with every message in the order sent, case
+/// numbers that are never shared, and the account's rules run for every
+/// message. A rule that is on makes no difference to the routing.
+async fn many_customers_at_once_keep_their_order_and_their_rules(backend: Backend) {
+    use futures::StreamExt;
+    let app = TestApp::spawn(backend).await;
+    let (st, v) = app
+        .call(
+            Method::POST,
+            "/api/v1/rules",
+            Some(json!({
+                "name": "Tag every message",
+                "trigger": {"type": "customer_message"},
+                "conditions": [{"type": "message_contains", "text": "tag me"}],
+                "actions": [{"type": "add_note", "text": "seen {{customer.name}}"}]
+            })),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let (customers, messages) = (24, 4);
+    let answers: Vec<Vec<Value>> = futures::stream::iter(0..customers)
+        .map(|c| {
+            let app = &app;
+            async move {
+                let mut answers = Vec::new();
+                for m in 0..messages {
+                    let text = if m == 1 {
+                        format!("{c}-{m} tag me")
+                    } else {
+                        format!("{c}-{m}")
+                    };
+                    let (st, v) = app
+                        .inbound(json!({"type": "message", "message_id": format!("{c}-{m}"),
+                            "customer": {"id": format!("many-{c}"), "name": format!("N{c}")},
+                            "text": text}))
+                        .await;
+                    assert_eq!(st, StatusCode::OK, "{v}");
+                    answers.push(v);
+                }
+                answers
+            }
+        })
+        .buffer_unordered(customers)
+        .collect()
+        .await;
+    let mut numbers = std::collections::HashSet::new();
+    for answers in &answers {
+        let case_id = s(&answers[0]["case_id"]);
+        assert_eq!(answers[0]["outcome"], "created", "{answers:?}");
+        for a in &answers[1..] {
+            assert_eq!(
+                s(&a["case_id"]),
+                case_id,
+                "one case per customer: {answers:?}"
+            );
+            assert_eq!(a["outcome"], "appended");
+        }
+        assert!(
+            numbers.insert(answers[0]["case_number"].clone()),
+            "{answers:?}"
+        );
+        let stored = app.messages(&case_id).await;
+        let sent: Vec<String> = answers.iter().map(|a| s(&a["message_id"])).collect();
+        let customer: Vec<String> = stored
+            .iter()
+            .filter(|m| m["author"]["type"] == "customer")
+            .map(|m| s(&m["id"]))
+            .collect();
+        assert_eq!(customer, sent, "stored in the order sent");
+        let notes: Vec<&Value> = stored.iter().filter(|m| m["kind"] == "note").collect();
+        assert_eq!(
+            notes.len(),
+            1,
+            "the rule ran for its one message: {stored:?}"
+        );
+        assert!(s(&notes[0]["text"]).starts_with("seen N"), "{notes:?}");
+        let case = app.case(&case_id).await;
+        assert_eq!(case["message_count"], messages + 1, "{case}");
+    }
+    assert_eq!(numbers.len(), customers);
     app.stop().await;
 }
 

@@ -147,8 +147,8 @@ pub async fn fire_deadlines(
                 let f = fire_one(&mut firing, case, current, d, at)?;
                 firing.fired.push(f);
             }
-            let finished: Vec<CaseRecord> =
-                firing.finished.iter().map(|(c, _)| c.clone()).collect();
+            let finished: Vec<(Option<&CaseRecord>, &CaseRecord)> =
+                firing.finished.iter().map(|(c, _)| (None, c)).collect();
             tx.update_cases(&finished).await?;
             tx.insert_events(&firing.events).await?;
             tx.delete_deadlines(&firing.deleted).await?;

@@ -3,30 +3,26 @@
 //! counted (the customer wrote last), and the rules react; a reaction
 //! becomes a note in the case holding the reacted message (R10).
 
-use casedesk_domain::rules::TriggerEvent;
-use casedesk_domain::{
-    Actor, AuthorType, CaseState, Change, EventKind, Field, MessageKind, Routing, Subject, Time,
-    route_customer_message,
-};
+use casedesk_domain::{Actor, AuthorType, Change, EventKind, Field, MessageKind, Subject, Time};
 use casedesk_store::{
-    AttachmentRecord, CaseRecord, ChannelRecord, CustomerRecord, MessageRecord, ReactionRecord,
-    StoreError, Tx, write,
+    AttachmentRecord, CaseRecord, ChannelRecord, CustomerRecord, EventRecord, MessageRecord,
+    ReactionRecord, StoreError, Tx, write,
 };
 use serde_json::json;
 
-use super::automation;
 use super::unit::{
-    case_notice, check_text, lock_case, new_case_record, notice, record, reschedule, settings_of,
+    check_text, event, lock_case, new_case_record, notice, record, reschedule, settings_of,
 };
 use crate::AppState;
-use crate::clock::Clock;
 use crate::error::AppError;
 use crate::events::Notice;
 use crate::events::{Logged, log};
 use crate::util::{new_id, rfc3339};
 
+mod batch;
 mod letter;
 
+pub use batch::Ingest;
 pub use letter::{InboundLetter, receive_letter};
 
 #[derive(Debug, Clone)]
@@ -73,14 +69,18 @@ pub struct InboundResult {
 }
 
 /// R6: a customer message on a channel, stored exactly once and routed by
-/// the customer's latest chat.
+/// the customer's latest chat. Messages are routed in batches
+/// ([`batch`]).
 pub async fn receive_message(
     app: &AppState,
     channel: ChannelRecord,
     msg: InboundMessage,
 ) -> Result<InboundResult, AppError> {
     let files = msg.attachments.clone();
-    let result = route_and_store_once(app, channel, msg).await;
+    let result = match check_text(&msg.text) {
+        Ok(()) => app.ingest.submit(channel, msg).await,
+        Err(e) => Err(e),
+    };
     let kept = matches!(&result, Ok(r) if r.outcome != Outcome::Duplicate);
     if !kept && let Some(store) = &app.files {
         for file in &files {
@@ -90,187 +90,39 @@ pub async fn receive_message(
     result
 }
 
-async fn route_and_store_once(
-    app: &AppState,
-    channel: ChannelRecord,
-    msg: InboundMessage,
-) -> Result<InboundResult, AppError> {
-    check_text(&msg.text)?;
-    let clock = app.clock.clone();
-    let (result, notices, queued) = write::<_, AppError, _>(&*app.store, move |tx| {
-        Box::pin(async move {
-            let (result, notices, queued) = route_and_store(tx, &clock, &channel, msg).await?;
-            Ok((result, log(tx, notices, clock.now()).await?, queued))
-        })
-    })
-    .await?;
-    app.after_change_commit(notices, queued);
-    Ok(result)
-}
-
-/// R6 in steps: lock the customer, acknowledge a redelivery, let the
-/// domain route by the latest chat, put the message in the case it chose,
-/// count it, and let the rules react.
-async fn route_and_store(
-    tx: &mut dyn Tx,
-    clock: &Clock,
-    channel: &ChannelRecord,
-    msg: InboundMessage,
-) -> Result<(InboundResult, Vec<Notice>, bool), AppError> {
-    let account_id = channel.account_id.as_str();
-    let customer = lock_customer(tx, channel, &msg, None, clock.now()).await?;
-    // The time is taken under the lock: messages are listed by time, and
-    // their order must be the order they were routed in. Taken before, a
-    // message that waited for the lock would be listed before messages
-    // routed ahead of it (even before the one that opened its chat).
-    let at = clock.now();
-    if let Some(duplicate) = stored_before(tx, channel, &[], &msg.message_id).await? {
-        return Ok((duplicate, Vec::new(), false));
-    }
-    let latest = latest_chat(tx, &customer).await?;
-    let seq = tx.next_message_seq().await?;
-    let routing = route_customer_message(channel.kind, latest.as_ref().map(|c| &c.state));
-    let Routed {
-        mut case,
-        stored,
-        before,
-        outcome,
-        mut notices,
-    } = follow(routing, tx, channel, &customer, latest, &msg.text, seq, at).await?;
-    let message = store_customer_message(tx, channel, &customer, &case, msg, seq, at).await?;
-    count_customer_message(tx, &stored, &mut case, at).await?;
-    // The message that opened its case says so: the case's own notice
-    // already told of it.
-    let new_case = notices
-        .iter()
-        .any(|n| n.kind == "case.created" && n.case_id == case.id);
-    notices.push(notice(
-        &case,
-        "message.created",
-        json!({ "message_id": message.id, "author_type": "customer", "kind": "message",
-                "new_case": new_case }),
-    ));
-    let rules = automation::after_change(
-        tx,
-        &case.id,
-        account_id,
-        before,
-        vec![TriggerEvent::CustomerMessage { text: message.text }],
-        at,
-    )
-    .await?;
-    notices.extend(rules.notices);
-    Ok((
-        InboundResult {
-            case_id: case.id,
-            case_number: case.number,
-            message_id: message.id,
-            outcome,
-        },
-        notices,
-        rules.queued,
-    ))
-}
-
-/// Where routing put a customer message, before the message is stored.
-struct Routed {
-    case: CaseRecord,
-    /// The case as the database holds it (routing may have changed `case`
-    /// without saving it yet).
-    stored: CaseRecord,
-    /// What the rules compare with: the chat as it was, or `None` for a
-    /// new case.
-    before: Option<CaseState>,
-    outcome: Outcome,
-    notices: Vec<Notice>,
-}
-
-/// Does what the domain's routing decided: a new case (linked to the
-/// closed chat before it), the active chat as it is, or the finished
-/// chat reopened.
-#[allow(clippy::too_many_arguments)]
-async fn follow(
-    routing: Routing,
-    tx: &mut dyn Tx,
-    channel: &ChannelRecord,
-    customer: &CustomerRecord,
-    latest: Option<CaseRecord>,
-    text: &str,
-    seq: i64,
-    at: Time,
-) -> Result<Routed, AppError> {
-    let actor = Actor::Customer(customer.id.clone());
-    let no_latest = |what: &'static str| move || AppError::internal(what);
-    match routing {
-        Routing::NewCase { after_closed } => {
-            // R6 d: a chat after a closed one links to it (R12).
-            let previous = latest.filter(|_| after_closed);
-            let subject = Subject::from_first_message(text);
-            let case = open_case(tx, channel, customer, subject, previous, &actor, at).await?;
-            let created = notice(&case, "case.created", json!({ "subject": case.subject }));
-            Ok(Routed {
-                stored: case.clone(),
-                case,
-                before: None,
-                outcome: Outcome::Created,
-                notices: vec![created],
-            })
-        }
-        Routing::Append => {
-            let case = latest.ok_or_else(no_latest("append without a latest chat"))?;
-            Ok(Routed {
-                before: Some(case.state.clone()),
-                stored: case.clone(),
-                case,
-                outcome: Outcome::Appended,
-                notices: Vec::new(),
-            })
-        }
-        Routing::Reopen => {
-            let stored = latest.ok_or_else(no_latest("reopen without a latest chat"))?;
-            let mut case = stored.clone();
-            let before = case.state.clone();
-            reopen(tx, &mut case, seq, &actor, at).await?;
-            Ok(Routed {
-                notices: vec![case_notice(&case)],
-                stored,
-                case,
-                before: Some(before),
-                outcome: Outcome::Reopened,
-            })
-        }
-    }
-}
-
 /// The customer's message counts as the domain says (R3: the customer
-/// wrote last, the chat's timer restarts), and the case is saved.
+/// wrote last); `true` when the chat's timer restarts.
+fn count(case: &mut CaseRecord, at: Time) -> bool {
+    let wrote = case.state.customer_wrote(case.tally(), at);
+    case.set_tally(wrote.tally);
+    case.updated_at = at;
+    wrote.restarts_timer
+}
+
+/// [`count`], and the case saved (`stored`: as the database holds it).
 async fn count_customer_message(
     tx: &mut dyn Tx,
     stored: &CaseRecord,
     case: &mut CaseRecord,
     at: Time,
 ) -> Result<(), StoreError> {
-    let wrote = case.state.customer_wrote(case.tally(), at);
-    case.set_tally(wrote.tally);
-    case.updated_at = at;
+    let restarts_timer = count(case, at);
     tx.update_case(Some(stored), case).await?;
-    if wrote.restarts_timer {
+    if restarts_timer {
         let settings = settings_of(tx, &case.account_id).await?;
         reschedule(tx, case, settings, at).await?;
     }
     Ok(())
 }
 
-/// The customer who wrote, created on first contact, and locked: routing
-/// for this customer in this channel happens one at a time from here.
-async fn lock_customer(
-    tx: &mut dyn Tx,
+/// The customer who wrote, as [`Tx::upsert_customer_locked`] takes it.
+fn customer_of(
     channel: &ChannelRecord,
     msg: &InboundMessage,
     email: Option<String>,
     at: Time,
-) -> Result<CustomerRecord, StoreError> {
-    tx.upsert_customer_locked(&CustomerRecord {
+) -> CustomerRecord {
+    CustomerRecord {
         id: new_id(),
         account_id: channel.account_id.clone(),
         channel_id: channel.id.clone(),
@@ -282,8 +134,20 @@ async fn lock_customer(
         language: msg.customer_language.clone(),
         person_id: None,
         page: None,
-    })
-    .await
+    }
+}
+
+/// The customer who wrote, created on first contact, and locked: routing
+/// for this customer in this channel happens one at a time from here.
+async fn lock_customer(
+    tx: &mut dyn Tx,
+    channel: &ChannelRecord,
+    msg: &InboundMessage,
+    email: Option<String>,
+    at: Time,
+) -> Result<CustomerRecord, StoreError> {
+    tx.upsert_customer_locked(&customer_of(channel, msg, email, at))
+        .await
 }
 
 /// A message the channel, or one of `also` (the account's other e-mail
@@ -295,54 +159,53 @@ async fn stored_before(
     also: &[String],
     channel_message_id: &str,
 ) -> Result<Option<InboundResult>, StoreError> {
-    let existing = if also.is_empty() {
-        tx.find_message_by_channel_id(&channel.id, channel_message_id)
-            .await?
-    } else {
-        let channels: Vec<String> = std::iter::once(channel.id.clone())
-            .chain(also.iter().cloned())
-            .collect();
-        tx.find_messages_by_channel_ids(&channels, &[channel_message_id.to_owned()])
-            .await?
-            .into_iter()
-            .next()
-    };
+    let channels: Vec<String> = std::iter::once(channel.id.clone())
+        .chain(also.iter().cloned())
+        .collect();
+    let existing = tx
+        .find_messages_by_channel_ids(&channels, &[channel_message_id.to_owned()])
+        .await?
+        .into_iter()
+        .next();
     let Some(existing) = existing else {
         return Ok(None);
     };
     let case = tx.get_case(&channel.account_id, &existing.case_id).await?;
-    Ok(Some(InboundResult {
-        case_id: case.id,
-        case_number: case.number,
-        message_id: existing.id,
-        outcome: Outcome::Duplicate,
-    }))
+    Ok(Some(duplicate_of(&case, existing.id)))
 }
 
-/// R11: the customer's latest chat in the channel, the only one routing
-/// looks at.
-async fn latest_chat(
-    tx: &mut dyn Tx,
-    customer: &CustomerRecord,
-) -> Result<Option<CaseRecord>, StoreError> {
-    match &customer.latest_case_id {
-        Some(id) => Ok(Some(tx.get_case(&customer.account_id, id).await?)),
-        None => Ok(None),
+/// What a redelivered message is answered with: where it was stored.
+fn duplicate_of(case: &CaseRecord, message_id: String) -> InboundResult {
+    InboundResult {
+        case_id: case.id.clone(),
+        case_number: case.number,
+        message_id,
+        outcome: Outcome::Duplicate,
     }
 }
 
-/// R6 a, d, e: a new case for the customer's message, their latest from
-/// now on; after `previous` (a closed chat) it is that chat's next (R12).
-async fn open_case(
-    tx: &mut dyn Tx,
+/// A case opened by a customer's message, before it is written.
+struct Opened {
+    case: CaseRecord,
+    /// Its `created` event, and the previous chat's `linked` one.
+    events: Vec<EventRecord>,
+    /// The closed chat before it, as stored and as linked to it (R12).
+    previous: Option<(CaseRecord, CaseRecord)>,
+}
+
+/// R6 a, d, e: a new case numbered `number` for the customer's message,
+/// their latest from now on; after `previous` (a closed chat) it is that
+/// chat's next (R12).
+#[allow(clippy::too_many_arguments)]
+fn new_case(
     channel: &ChannelRecord,
     customer: &CustomerRecord,
     subject: Subject,
     previous: Option<CaseRecord>,
+    number: i64,
     actor: &Actor,
     at: Time,
-) -> Result<CaseRecord, AppError> {
-    let number = tx.next_case_number(&channel.account_id).await?;
+) -> Opened {
     let previous_id = previous.as_ref().map(|c| c.id.clone());
     let case = new_case_record(
         &channel.account_id,
@@ -353,24 +216,19 @@ async fn open_case(
         previous_id.clone(),
         at,
     );
-    tx.insert_case(&case).await?;
-    record(
-        tx,
+    let mut events = vec![event(
         &case,
         EventKind::Created,
         actor,
         Vec::new(),
         json!({ "previous_case_id": previous_id }),
         at,
-    )
-    .await?;
-    if let Some(stored) = previous {
-        let mut previous = stored.clone();
-        let before = previous.next_case_id.replace(case.id.clone());
-        tx.update_case(Some(&stored), &previous).await?;
-        record(
-            tx,
-            &previous,
+    )];
+    let previous = previous.map(|stored| {
+        let mut linked = stored.clone();
+        let before = linked.next_case_id.replace(case.id.clone());
+        events.push(event(
+            &linked,
             EventKind::Linked,
             actor,
             vec![Change {
@@ -380,25 +238,70 @@ async fn open_case(
             }],
             json!({}),
             at,
-        )
-        .await?;
+        ));
+        (stored, linked)
+    });
+    Opened {
+        case,
+        events,
+        previous,
     }
-    tx.set_customer_latest_case(&customer.id, Some(&case.id))
-        .await?;
-    Ok(case)
 }
 
-/// R6 c: the latest chat, finished open or pending, is active again and
-/// remembers from which message on a split would take the new messages.
-async fn reopen(
+/// [`new_case`] with the account's next number, written.
+async fn open_case(
     tx: &mut dyn Tx,
-    case: &mut CaseRecord,
-    from_seq: i64,
+    channel: &ChannelRecord,
+    customer: &CustomerRecord,
+    subject: Subject,
     actor: &Actor,
     at: Time,
-) -> Result<(), StoreError> {
-    let changes = case.state.reopen_by_customer(from_seq, at);
-    record(tx, case, EventKind::Reopened, actor, changes, json!({}), at).await
+) -> Result<CaseRecord, AppError> {
+    let number = tx.next_case_number(&channel.account_id).await?;
+    let opened = new_case(channel, customer, subject, None, number, actor, at);
+    tx.insert_case(&opened.case).await?;
+    tx.insert_events(&opened.events).await?;
+    tx.set_customer_latest_case(&customer.id, Some(&opened.case.id))
+        .await?;
+    Ok(opened.case)
+}
+
+/// The customer's message as stored in the case routing chose.
+fn customer_message(
+    channel: &ChannelRecord,
+    customer: &CustomerRecord,
+    case: &CaseRecord,
+    channel_message_id: String,
+    text: String,
+    seq: i64,
+    at: Time,
+) -> MessageRecord {
+    MessageRecord {
+        id: new_id(),
+        account_id: channel.account_id.clone(),
+        case_id: case.id.clone(),
+        seq,
+        kind: MessageKind::Message,
+        author_type: AuthorType::Customer,
+        author_id: Some(customer.id.clone()),
+        text,
+        created_at: at,
+        channel_id: channel.id.clone(),
+        channel_message_id: Some(channel_message_id),
+        reacted_message_id: None,
+        edited_at: None,
+    }
+}
+
+/// The files of message `message_id`.
+fn attached(attachments: Vec<AttachmentRecord>, message_id: &str) -> Vec<AttachmentRecord> {
+    attachments
+        .into_iter()
+        .map(|mut a| {
+            a.message_id = message_id.to_owned();
+            a
+        })
+        .collect()
 }
 
 /// Stores the customer's message, with its file, in the case routing chose.
@@ -411,27 +314,26 @@ async fn store_customer_message(
     seq: i64,
     at: Time,
 ) -> Result<MessageRecord, StoreError> {
-    let message = MessageRecord {
-        id: new_id(),
-        account_id: channel.account_id.clone(),
-        case_id: case.id.clone(),
-        seq,
-        kind: MessageKind::Message,
-        author_type: AuthorType::Customer,
-        author_id: Some(customer.id.clone()),
-        text: msg.text,
-        created_at: at,
-        channel_id: channel.id.clone(),
-        channel_message_id: Some(msg.message_id),
-        reacted_message_id: None,
-        edited_at: None,
-    };
+    let message = customer_message(channel, customer, case, msg.message_id, msg.text, seq, at);
     tx.insert_message(&message).await?;
-    for mut attachment in msg.attachments {
-        attachment.message_id = message.id.clone();
+    for attachment in attached(msg.attachments, &message.id) {
         tx.insert_attachment(&attachment).await?;
     }
     Ok(message)
+}
+
+/// The notice of a customer's message; the message that opened its case
+/// says so (the case's own notice already told of it).
+fn message_notice(case: &CaseRecord, message_id: &str, notices: &[Notice]) -> Notice {
+    let new_case = notices
+        .iter()
+        .any(|n| n.kind == "case.created" && n.case_id == case.id);
+    notice(
+        case,
+        "message.created",
+        json!({ "message_id": message_id, "author_type": "customer", "kind": "message",
+                "new_case": new_case }),
+    )
 }
 
 #[derive(Debug, Clone)]

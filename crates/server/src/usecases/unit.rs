@@ -105,8 +105,21 @@ pub(crate) async fn reschedule(
     settings: AutoFinishSettings,
     activity: Time,
 ) -> Result<(), StoreError> {
+    match deadlines_of(case, settings, activity) {
+        Some(deadlines) => tx.set_deadlines(&deadlines).await,
+        None => tx.clear_deadlines(&case.id).await,
+    }
+}
+
+/// The warning and finish deadlines of an active chat whose last activity
+/// was at `activity`; `None` for anything else, which has none.
+pub(crate) fn deadlines_of(
+    case: &CaseRecord,
+    settings: AutoFinishSettings,
+    activity: Time,
+) -> Option<[Deadline; 2]> {
     if !case.state.is_active_chat() || case.state.merged {
-        return tx.clear_deadlines(&case.id).await;
+        return None;
     }
     let (warn_at, finish_at) = settings.deadlines(activity);
     let deadline = |kind, due_at| Deadline {
@@ -115,11 +128,10 @@ pub(crate) async fn reschedule(
         kind,
         due_at,
     };
-    tx.set_deadlines(&[
+    Some([
         deadline(DeadlineKind::Warn, warn_at),
         deadline(DeadlineKind::Finish, finish_at),
     ])
-    .await
 }
 
 pub(crate) async fn settings_of(

@@ -886,3 +886,152 @@ pub async fn routing_reads_what_was_committed(store: Arc<dyn Store>) {
         "a customer changed by another query is read as changed"
     );
 }
+
+/// The queries a batch of customer messages uses: many customers locked,
+/// cases and messages written and read, numbers taken, at once.
+pub async fn many_customers_cases_and_messages_at_once(store: Arc<dyn Store>) {
+    use crate::{CaseRecord, CustomerRecord};
+    let store = &*store;
+    let w = world(store, "bt").await;
+    let other = world(store, "bt-o").await;
+
+    // Locked in one statement, answered in the order given; the existing
+    // customer keeps its id and name.
+    let mut known = customer("ignored", "bt", "bt-ch", "bt-ext");
+    known.name = None;
+    let batch = vec![
+        customer("bt-n-b", "bt", "bt-ch", "b-ext"),
+        known,
+        customer("bt-n-a", "bt", "bt-ch", "a-ext"),
+    ];
+    let again = batch.clone();
+    let customers: Vec<CustomerRecord> = write_ok(store, "upsert many", move |tx| {
+        Box::pin(async move { tx.upsert_customers_locked(&batch).await })
+    })
+    .await;
+    let ids: Vec<&str> = customers.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["bt-n-b", "bt-cu", "bt-n-a"], "in the order given");
+    assert_eq!(customers[1].name.as_deref(), Some("Customer bt-ext"));
+    let customers: Vec<CustomerRecord> = write_ok(store, "upsert the same again", move |tx| {
+        Box::pin(async move { tx.upsert_customers_locked(&again).await })
+    })
+    .await;
+    let ids: Vec<&str> = customers.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["bt-n-b", "bt-cu", "bt-n-a"], "no customer twice");
+    assert_not_found(
+        "a customer through another account's channel",
+        try_write(store, |tx| {
+            Box::pin(async move {
+                let batch = [
+                    customer("bt-n-c", "bt", "bt-ch", "c-ext"),
+                    customer("bt-n-d", "bt", "bt-o-ch", "d-ext"),
+                ];
+                tx.upsert_customers_locked(&batch).await
+            })
+        })
+        .await,
+    );
+
+    let (numbers, next) = write_ok(store, "case numbers", |tx| {
+        Box::pin(async move {
+            let numbers = tx.next_case_numbers("bt", 3).await?;
+            Ok((numbers, tx.next_case_number("bt").await?))
+        })
+    })
+    .await;
+    assert_eq!(numbers, [1, 2, 3]);
+    assert_eq!(next, 4);
+
+    let (c1, c2, stray) = (
+        w.case("bt-1", 1, 10),
+        w.case("bt-2", 2, 10),
+        other.case("bt-o-1", 1, 10),
+    );
+    let (m1, m2) = (
+        w.message("bt-m1", "bt-1", 11, "один"),
+        w.message("bt-m2", "bt-2", 11, "two"),
+    );
+    let cases = vec![c1.clone(), c2.clone()];
+    let (messages, stray2) = (vec![m1, m2], stray.clone());
+    let seqs: Vec<i64> = write_ok(store, "insert many", move |tx| {
+        Box::pin(async move {
+            tx.insert_cases(&cases).await?;
+            tx.insert_cases(std::slice::from_ref(&stray2)).await?;
+            let seqs = tx.next_message_seqs(2).await?;
+            let messages: Vec<_> = messages
+                .into_iter()
+                .zip(&seqs)
+                .map(|(m, &seq)| crate::MessageRecord { seq, ..m })
+                .collect();
+            tx.insert_messages(&messages).await?;
+            Ok(seqs)
+        })
+    })
+    .await;
+    assert!(seqs[0] < seqs[1], "increasing: {seqs:?}");
+    let next: i64 = write_ok(store, "seq after", |tx| {
+        Box::pin(async move { tx.next_message_seq().await })
+    })
+    .await;
+    assert!(next > seqs[1], "{next} after {seqs:?}");
+    assert_eq!(message_ids(store, "bt", "bt-1").await, ["bt-m1"]);
+    assert_eq!(message_ids(store, "bt", "bt-2").await, ["bt-m2"]);
+    assert_conflict(
+        "a channel message id twice",
+        try_write(store, |tx| {
+            Box::pin(async move {
+                let w = World {
+                    account_id: s("bt"),
+                    channel_id: s("bt-ch"),
+                    customer_id: s("bt-cu"),
+                };
+                let seqs = tx.next_message_seqs(1).await?;
+                let again = crate::MessageRecord {
+                    id: s("bt-m3"),
+                    seq: seqs[0],
+                    channel_message_id: Some(s("ext-bt-m1")),
+                    ..w.message("bt-m3", "bt-1", 12, "again")
+                };
+                tx.insert_messages(&[again]).await
+            })
+        })
+        .await,
+    );
+
+    let ids = vec![s("bt-2"), s("bt-1"), s("missing"), s("bt-o-1")];
+    let mut read: Vec<CaseRecord> = read_ok(store, "get many", move |tx| {
+        Box::pin(async move { tx.get_cases("bt", &ids).await })
+    })
+    .await;
+    read.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(
+        read,
+        [c1.clone(), c2.clone()],
+        "the account's cases that exist"
+    );
+
+    let mut changed = c1.clone();
+    changed.message_count = 4;
+    changed.unread = true;
+    let (stored, saved, same) = (c1.clone(), changed.clone(), c2.clone());
+    write_ok(store, "update many with their stored rows", move |tx| {
+        Box::pin(async move {
+            tx.update_cases(&[(Some(&stored), &saved), (Some(&same), &same)])
+                .await?;
+            tx.set_customers_latest_cases(&[(s("bt-cu"), s("bt-1")), (s("bt-n-b"), s("bt-2"))])
+                .await
+        })
+    })
+    .await;
+    assert_eq!(get_case(store, "bt", "bt-1").await, changed);
+    assert_eq!(get_case(store, "bt", "bt-2").await, c2);
+    let latest: Vec<Option<String>> = read_ok(store, "latest cases", |tx| {
+        Box::pin(async move {
+            let a = tx.get_customer("bt", "bt-cu").await?;
+            let b = tx.get_customer("bt", "bt-n-b").await?;
+            Ok(vec![a.latest_case_id, b.latest_case_id])
+        })
+    })
+    .await;
+    assert_eq!(latest, [Some(s("bt-1")), Some(s("bt-2"))]);
+}

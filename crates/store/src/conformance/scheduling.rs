@@ -207,9 +207,12 @@ pub async fn batch_reads_and_writes_of_cases_deadlines_and_events(store: Arc<dyn
     c2.unread = true;
     c2.message_count = 3;
     c2.first_response_at = Some(t(20));
-    let cases = vec![c1.clone(), c2.clone()];
+    let cases = [c1.clone(), c2.clone()];
     write_ok(store, "update cases", move |tx| {
-        Box::pin(async move { tx.update_cases(&cases).await })
+        Box::pin(async move {
+            let cases: Vec<_> = cases.iter().map(|c| (None, c)).collect();
+            tx.update_cases(&cases).await
+        })
     })
     .await;
     assert_eq!(get_case(store, &w.account_id, "c1").await, c1);
@@ -217,11 +220,14 @@ pub async fn batch_reads_and_writes_of_cases_deadlines_and_events(store: Arc<dyn
 
     let mut stray = w.case("d1", 9, 0);
     stray.subject = s("changed through the wrong account");
-    let cases = vec![c1.clone(), stray];
+    let cases = [c1.clone(), stray];
     assert_not_found(
         "a case of another account",
         try_write(store, move |tx| {
-            Box::pin(async move { tx.update_cases(&cases).await })
+            Box::pin(async move {
+                let cases: Vec<_> = cases.iter().map(|c| (None, c)).collect();
+                tx.update_cases(&cases).await
+            })
         })
         .await,
     );

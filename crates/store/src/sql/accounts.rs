@@ -4,7 +4,7 @@ use casedesk_domain::{AccountTimeZone, AutoFinishSettings, BusinessHours};
 
 use super::codec::{self, ACCOUNT_COLUMNS, AGENT_COLUMNS, TOKEN_COLUMNS};
 use super::{R, Sql, SqlExt, args};
-use crate::{AccountRecord, AccountTx, AgentRecord, AgentTx, TokenRecord};
+use crate::{AccountRecord, AccountTx, AgentRecord, AgentTx, StoreError, TokenRecord};
 
 #[async_trait::async_trait]
 impl<S: Sql + ?Sized> AccountTx for S {
@@ -85,8 +85,23 @@ impl<S: Sql + ?Sized> AccountTx for S {
     }
 
     async fn next_case_number(&mut self, account_id: &str) -> R<i64> {
-        let sql = self.dialect().next_case_number();
-        self.one(sql, &args![account_id], |r| r.get("number")).await
+        let numbers = self.next_case_numbers(account_id, 1).await?;
+        numbers.first().copied().ok_or(StoreError::NotFound)
+    }
+
+    async fn next_case_numbers(&mut self, account_id: &str, n: usize) -> R<Vec<i64>> {
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let dialect = self.dialect();
+        let sql = dialect.next_case_numbers();
+        let numbers = self
+            .all(sql, &args![account_id, n as i64], |r| r.get("number"))
+            .await?;
+        if numbers.is_empty() {
+            return Err(StoreError::NotFound);
+        }
+        dialect.taken(numbers, n)
     }
 
     async fn update_account_assign_on_reply(&mut self, account_id: &str, on: bool) -> R<()> {

@@ -37,17 +37,20 @@ const IDENTITY: [&str; 6] = [
 #[async_trait::async_trait]
 impl<S: Sql + ?Sized> CaseTx for S {
     async fn insert_case(&mut self, case: &CaseRecord) -> R<()> {
-        let values = codec::case_values(case);
-        self.execute(
-            &format!(
-                "INSERT INTO cases ({CASE_COLUMNS}, subject_folded) VALUES ({})",
-                placeholders(1, values.len())
-            ),
-            &values,
-        )
-        .await?;
-        if let Some(memo) = self.memo() {
-            memo.keep_case(case);
+        self.insert_cases(std::slice::from_ref(case)).await
+    }
+
+    async fn insert_cases(&mut self, cases: &[CaseRecord]) -> R<()> {
+        for chunk in cases.chunks(ROWS_PER_STATEMENT) {
+            let values: Vec<Value> = chunk.iter().flat_map(codec::case_values).collect();
+            let sql = format!(
+                "INSERT INTO cases ({CASE_COLUMNS}, subject_folded) VALUES {}",
+                row_placeholders(chunk.len(), values.len() / chunk.len())
+            );
+            self.execute(&sql, &values).await?;
+            if let Some(memo) = self.memo() {
+                chunk.iter().for_each(|c| memo.keep_case(c));
+            }
         }
         Ok(())
     }
@@ -67,6 +70,36 @@ impl<S: Sql + ?Sized> CaseTx for S {
         Ok(case)
     }
 
+    async fn get_cases(&mut self, account_id: &str, case_ids: &[String]) -> R<Vec<CaseRecord>> {
+        let mut cases = Vec::with_capacity(case_ids.len());
+        let mut unknown: Vec<&String> = Vec::new();
+        for id in case_ids {
+            let known = self.memo().and_then(|m| m.case(id).cloned());
+            match known {
+                Some(case) if case.account_id == account_id => cases.push(case),
+                Some(_) => {}
+                None => unknown.push(id),
+            }
+        }
+        unknown.sort();
+        unknown.dedup();
+        for chunk in unknown.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "SELECT {CASE_COLUMNS} FROM cases WHERE account_id = $1 AND id IN ({})",
+                placeholders(2, chunk.len())
+            );
+            let args: Vec<Value> = std::iter::once(Value::from(account_id))
+                .chain(chunk.iter().map(|id| Value::from(*id)))
+                .collect();
+            let read = self.all(&sql, &args, codec::case).await?;
+            if let Some(memo) = self.memo() {
+                read.iter().for_each(|c| memo.keep_case(c));
+            }
+            cases.extend(read);
+        }
+        Ok(cases)
+    }
+
     async fn find_case_by_number(
         &mut self,
         account_id: &str,
@@ -78,51 +111,7 @@ impl<S: Sql + ?Sized> CaseTx for S {
     }
 
     async fn update_case(&mut self, stored: Option<&CaseRecord>, case: &CaseRecord) -> R<()> {
-        let was = stored.map(codec::case_values);
-        let values = codec::case_values(case);
-        let changed: Vec<(usize, &str)> = case_update_columns()
-            .filter(|(i, _)| was.as_ref().is_none_or(|was| was[*i] != values[*i]))
-            .collect();
-        if changed.is_empty() {
-            return Ok(());
-        }
-        // The row once written is `case` when `stored` is the row as the
-        // memo knows it and the identity (never written) is the same.
-        let same_identity = was.as_ref().is_some_and(|was| {
-            case_columns()
-                .enumerate()
-                .filter(|(_, c)| IDENTITY.contains(c))
-                .all(|(i, _)| was[i] == values[i])
-        });
-        let known = same_identity
-            && self
-                .memo()
-                .is_some_and(|m| stored.is_some_and(|s| m.case(&s.id) == Some(s)));
-        let sets = changed
-            .iter()
-            .enumerate()
-            .map(|(n, (_, c))| format!("{c} = ${}", n + 3))
-            .collect::<Vec<_>>()
-            .join(", ");
-        // id and account_id lead case_values.
-        let args: Vec<Value> = [0, 1]
-            .into_iter()
-            .chain(changed.iter().map(|(i, _)| *i))
-            .map(|i| values[i].clone())
-            .collect();
-        let written = self
-            .found(
-                &format!("UPDATE cases SET {sets} WHERE id = $1 AND account_id = $2"),
-                &args,
-            )
-            .await;
-        if let Some(memo) = self.memo() {
-            memo.forget_case(&case.id);
-            if known && written.is_ok() {
-                memo.keep_case(case);
-            }
-        }
-        written
+        self.update_cases(&[(stored, case)]).await
     }
 
     async fn lock_cases(&mut self, case_ids: &[String]) -> R<Vec<CaseRecord>> {
@@ -148,26 +137,9 @@ impl<S: Sql + ?Sized> CaseTx for S {
         Ok(cases)
     }
 
-    async fn update_cases(&mut self, cases: &[CaseRecord]) -> R<()> {
-        let columns = case_columns().collect::<Vec<_>>().join(", ");
-        let sets = case_update_columns()
-            .map(|(_, c)| format!("{c} = v.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+    async fn update_cases(&mut self, cases: &[(Option<&CaseRecord>, &CaseRecord)]) -> R<()> {
         for chunk in cases.chunks(ROWS_PER_STATEMENT) {
-            let values: Vec<Value> = chunk.iter().flat_map(codec::case_values).collect();
-            let sql = format!(
-                "WITH v ({columns}) AS (VALUES {}) \
-                 UPDATE cases SET {sets} FROM v \
-                 WHERE cases.id = v.id AND cases.account_id = v.account_id",
-                row_placeholders(chunk.len(), values.len() / chunk.len())
-            );
-            if let Some(memo) = self.memo() {
-                chunk.iter().for_each(|c| memo.forget_case(&c.id));
-            }
-            if self.execute(&sql, &values).await? < chunk.len() as u64 {
-                return Err(crate::StoreError::NotFound);
-            }
+            update_chunk(self, chunk).await?;
         }
         Ok(())
     }
@@ -323,4 +295,112 @@ impl<S: Sql + ?Sized> CaseTx for S {
         self.all(&sql, &args, |r| Ok((r.get("case_id")?, codec::label(r)?)))
             .await
     }
+}
+
+/// One statement of [`CaseTx::update_cases`]: the columns that differ from
+/// the stored case in any of `chunk`'s rows (every column of a row given
+/// without it), for the rows where any does.
+async fn update_chunk<S: Sql + ?Sized>(
+    s: &mut S,
+    chunk: &[(Option<&CaseRecord>, &CaseRecord)],
+) -> R<()> {
+    // Each row as stored (when given), as it is to be, and its case.
+    type Values = Vec<Value>;
+    let rows: Vec<(Option<Values>, Values, &CaseRecord)> = chunk
+        .iter()
+        .map(|(stored, case)| {
+            (
+                stored.map(codec::case_values),
+                codec::case_values(case),
+                *case,
+            )
+        })
+        .collect();
+    let changed: Vec<(usize, &str)> = case_update_columns()
+        .filter(|(i, _)| {
+            rows.iter()
+                .any(|(was, values, _)| was.as_ref().is_none_or(|was| was[*i] != values[*i]))
+        })
+        .collect();
+    let rows: Vec<_> = rows
+        .into_iter()
+        .filter(|(was, values, _)| {
+            was.as_ref()
+                .is_none_or(|was| changed.iter().any(|(i, _)| was[*i] != values[*i]))
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    // A row once written is its case when it was given as the memo knows
+    // it and its identity (never written) is the same.
+    let known: Vec<&CaseRecord> = {
+        let memo = s.memo();
+        match memo {
+            None => Vec::new(),
+            Some(memo) => chunk
+                .iter()
+                .filter_map(|(stored, case)| {
+                    let stored = (*stored)?;
+                    let same_identity = codec::case_values(stored)
+                        .iter()
+                        .zip(codec::case_values(case))
+                        .zip(case_columns())
+                        .filter(|(_, c)| IDENTITY.contains(c))
+                        .all(|((was, is), _)| *was == is);
+                    (same_identity && memo.case(&stored.id) == Some(stored)).then_some(*case)
+                })
+                .collect(),
+        }
+    };
+    // id and account_id lead case_values.
+    let picked = |values: &[Value]| -> Vec<Value> {
+        [0, 1]
+            .into_iter()
+            .chain(changed.iter().map(|(i, _)| *i))
+            .map(|i| values[i].clone())
+            .collect()
+    };
+    let args: Vec<Value> = rows
+        .iter()
+        .flat_map(|(_, values, _)| picked(values))
+        .collect();
+    let sql = if rows.len() == 1 {
+        let sets = changed
+            .iter()
+            .enumerate()
+            .map(|(n, (_, c))| format!("{c} = ${}", n + 3))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!("UPDATE cases SET {sets} WHERE id = $1 AND account_id = $2")
+    } else {
+        let columns = ["id", "account_id"]
+            .into_iter()
+            .chain(changed.iter().map(|(_, c)| *c))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sets = changed
+            .iter()
+            .map(|(_, c)| format!("{c} = v.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "WITH v ({columns}) AS (VALUES {}) UPDATE cases SET {sets} FROM v \
+             WHERE cases.id = v.id AND cases.account_id = v.account_id",
+            row_placeholders(rows.len(), changed.len() + 2)
+        )
+    };
+    let written = s.execute(&sql, &args).await;
+    if let Some(memo) = s.memo() {
+        for (_, _, case) in &rows {
+            memo.forget_case(&case.id);
+        }
+        if written.is_ok() {
+            known.iter().for_each(|c| memo.keep_case(c));
+        }
+    }
+    if written? < rows.len() as u64 {
+        return Err(crate::StoreError::NotFound);
+    }
+    Ok(())
 }

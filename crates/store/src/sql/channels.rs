@@ -4,8 +4,8 @@
 use casedesk_domain::{ChannelKind, Time};
 
 use super::codec::{self, CHANNEL_COLUMNS, CUSTOMER_COLUMNS, HELP_TOKEN_COLUMNS, VISITOR_COLUMNS};
-use super::{R, Sql, SqlExt, args};
-use crate::{ChannelRecord, ChannelTx, CustomerRecord, HelpTokenRecord, VisitorRecord};
+use super::{R, ROWS_PER_STATEMENT, Sql, SqlExt, Value, args, row_placeholders};
+use crate::{ChannelRecord, ChannelTx, CustomerRecord, HelpTokenRecord, StoreError, VisitorRecord};
 
 #[async_trait::async_trait]
 impl<S: Sql + ?Sized> ChannelTx for S {
@@ -79,28 +79,57 @@ impl<S: Sql + ?Sized> ChannelTx for S {
     }
 
     async fn upsert_customer_locked(&mut self, new: &CustomerRecord) -> R<CustomerRecord> {
+        let mut customers = self
+            .upsert_customers_locked(std::slice::from_ref(new))
+            .await?;
+        customers.pop().ok_or(StoreError::NotFound)
+    }
+
+    async fn upsert_customers_locked(&mut self, new: &[CustomerRecord]) -> R<Vec<CustomerRecord>> {
         // Remembered, and nothing to take from `new`: no statement at all.
         let unchanged =
             |given: &Option<String>, kept: &Option<String>| given.is_none() || given == kept;
-        let known = self
-            .memo()
-            .and_then(|m| {
-                m.customer_by_key(&new.channel_id, &new.external_id)
-                    .cloned()
+        let mut found: Vec<Option<CustomerRecord>> = new
+            .iter()
+            .map(|new| {
+                self.memo()
+                    .and_then(|m| {
+                        m.customer_by_key(&new.channel_id, &new.external_id)
+                            .cloned()
+                    })
+                    .filter(|c| {
+                        c.account_id == new.account_id
+                            && unchanged(&new.name, &c.name)
+                            && unchanged(&new.language, &c.language)
+                    })
             })
-            .filter(|c| {
-                c.account_id == new.account_id
-                    && unchanged(&new.name, &c.name)
-                    && unchanged(&new.language, &c.language)
-            });
-        let customer = match known {
-            Some(customer) => customer,
-            None => insert_or_lock_customer(self, new).await?,
-        };
-        if let Some(memo) = self.memo() {
-            memo.keep_customer(&customer);
+            .collect();
+        let mut unknown: Vec<&CustomerRecord> = new
+            .iter()
+            .zip(&found)
+            .filter(|(_, known)| known.is_none())
+            .map(|(new, _)| new)
+            .collect();
+        unknown
+            .sort_by(|a, b| (&a.channel_id, &a.external_id).cmp(&(&b.channel_id, &b.external_id)));
+        for chunk in unknown.chunks(ROWS_PER_STATEMENT) {
+            for customer in insert_or_lock_customers(self, chunk).await? {
+                let at = new.iter().position(|n| {
+                    n.channel_id == customer.channel_id && n.external_id == customer.external_id
+                });
+                if let Some(at) = at {
+                    found[at] = Some(customer);
+                }
+            }
         }
-        Ok(customer)
+        let customers = found
+            .into_iter()
+            .collect::<Option<Vec<CustomerRecord>>>()
+            .ok_or(StoreError::NotFound)?;
+        if let Some(memo) = self.memo() {
+            customers.iter().for_each(|c| memo.keep_customer(c));
+        }
+        Ok(customers)
     }
 
     async fn get_customer(&mut self, account_id: &str, customer_id: &str) -> R<CustomerRecord> {
@@ -131,6 +160,28 @@ impl<S: Sql + ?Sized> ChannelTx for S {
         .await?;
         if let Some(known) = self.memo().and_then(|m| m.customer_mut(customer_id)) {
             known.latest_case_id = latest_case_id.map(str::to_owned);
+        }
+        Ok(())
+    }
+
+    async fn set_customers_latest_cases(&mut self, latest: &[(String, String)]) -> R<()> {
+        for chunk in latest.chunks(ROWS_PER_STATEMENT) {
+            let values: Vec<Value> = chunk
+                .iter()
+                .flat_map(|(customer, case)| args![customer, case])
+                .collect();
+            let sql = format!(
+                "WITH v (id, latest_case_id) AS (VALUES {}) \
+                 UPDATE customers SET latest_case_id = v.latest_case_id FROM v \
+                 WHERE customers.id = v.id",
+                row_placeholders(chunk.len(), 2)
+            );
+            self.execute(&sql, &values).await?;
+            for (customer, case) in chunk {
+                if let Some(known) = self.memo().and_then(|m| m.customer_mut(customer)) {
+                    known.latest_case_id = Some(case.clone());
+                }
+            }
         }
         Ok(())
     }
@@ -338,33 +389,49 @@ impl<S: Sql + ?Sized> ChannelTx for S {
 /// the routing decisions (it conflicts with `lock_customer`'s). SQLite's
 /// single writer already runs them one at a time. Through a channel of
 /// another account nothing is written or returned (`NotFound`).
-async fn insert_or_lock_customer<S: Sql + ?Sized>(
+/// Inserts the customers that are new and locks every one, in the
+/// order given; only those whose channel is in their account.
+async fn insert_or_lock_customers<S: Sql + ?Sized>(
     s: &mut S,
-    new: &CustomerRecord,
-) -> R<CustomerRecord> {
+    new: &[&CustomerRecord],
+) -> R<Vec<CustomerRecord>> {
+    let values: Vec<Value> = new
+        .iter()
+        .flat_map(|new| {
+            args![
+                &new.id,
+                &new.account_id,
+                &new.channel_id,
+                &new.external_id,
+                &new.name,
+                &new.latest_case_id,
+                new.created_at,
+                &new.language,
+                &new.email
+            ]
+        })
+        .collect();
+    let columns = "id, account_id, channel_id, external_id, name, latest_case_id, created_at, \
+                   language, email";
+    // Rows are inserted, and existing ones locked, in the order of the
+    // `ORDER BY`: two units of work that lock many customers take them in
+    // the same order, so neither waits for the other in a cycle.
     let sql = format!(
-        "INSERT INTO customers (id, account_id, channel_id, external_id, name, \
-         latest_case_id, created_at, language, email) \
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 FROM channels \
-         WHERE id = $3 AND account_id = $2 \
+        "WITH v ({columns}) AS (VALUES {}) \
+         INSERT INTO customers ({columns}) SELECT {} FROM v \
+         WHERE EXISTS (SELECT 1 FROM channels c \
+                       WHERE c.id = v.channel_id AND c.account_id = v.account_id) \
+         ORDER BY v.channel_id, v.external_id \
          ON CONFLICT (channel_id, external_id, account_id) DO UPDATE \
          SET name = COALESCE(excluded.name, customers.name), \
          language = COALESCE(excluded.language, customers.language) \
-         RETURNING {CUSTOMER_COLUMNS}"
+         RETURNING {CUSTOMER_COLUMNS}",
+        row_placeholders(new.len(), 9),
+        codec::qualified(columns, "v"),
     );
-    let args = args![
-        &new.id,
-        &new.account_id,
-        &new.channel_id,
-        &new.external_id,
-        &new.name,
-        &new.latest_case_id,
-        new.created_at,
-        &new.language,
-        &new.email
-    ];
-    s.one(&sql, &args, codec::customer).await
+    s.all(&sql, &values, codec::customer).await
 }
+
 /// Called by the queries that change a customer's row without knowing
 /// all of it afterwards.
 fn forget_customer<S: Sql + ?Sized>(s: &mut S, customer_id: &str) {

@@ -8,7 +8,9 @@ use super::codec::{
     self, ATTACHMENT_COLUMNS, EVENT_COLUMNS, EVENT_FACT_COLUMNS, LETTER_COLUMNS, MESSAGE_COLUMNS,
     REACTION_COLUMNS, qualified,
 };
-use super::{R, ROWS_PER_STATEMENT, Sql, SqlExt, Value, args, placeholders, row_placeholders};
+use super::{
+    Dialect, R, ROWS_PER_STATEMENT, Sql, SqlExt, Value, args, placeholders, row_placeholders,
+};
 use crate::{
     AttachmentRecord, EventRecord, LetterRecord, MessageRecord, MessageSummary, MessageTx,
     ReactionRecord, StoreError,
@@ -76,35 +78,61 @@ impl<S: Sql + ?Sized> MessageTx for S {
     }
 
     async fn next_message_seq(&mut self) -> R<i64> {
-        let sql = self.dialect().next_message_seq();
-        self.one(sql, &[], |r| r.get("seq")).await
+        let seqs = self.next_message_seqs(1).await?;
+        seqs.first()
+            .copied()
+            .ok_or_else(|| StoreError::Other("no message seq taken".into()))
+    }
+
+    async fn next_message_seqs(&mut self, n: usize) -> R<Vec<i64>> {
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let dialect = self.dialect();
+        let args = match dialect {
+            Dialect::Sqlite => Vec::new(),
+            Dialect::Postgres => args![n as i64].to_vec(),
+        };
+        let seqs = self
+            .all(dialect.next_message_seqs(), &args, |r| r.get("seq"))
+            .await?;
+        dialect.taken(seqs, n)
     }
 
     async fn insert_message(&mut self, m: &MessageRecord) -> R<()> {
-        self.execute(
-            &format!(
-                "INSERT INTO messages ({MESSAGE_COLUMNS}, text_folded) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-            ),
-            &args![
-                &m.id,
-                &m.account_id,
-                &m.case_id,
-                m.seq,
-                m.kind.as_str(),
-                m.author_type.as_str(),
-                &m.author_id,
-                &m.text,
-                m.created_at,
-                &m.channel_id,
-                &m.channel_message_id,
-                &m.reacted_message_id,
-                m.edited_at,
-                codec::searchable_text(m)
-            ],
-        )
-        .await
-        .map(drop)
+        self.insert_messages(std::slice::from_ref(m)).await
+    }
+
+    async fn insert_messages(&mut self, messages: &[MessageRecord]) -> R<()> {
+        for chunk in messages.chunks(ROWS_PER_STATEMENT) {
+            let values: Vec<Value> = chunk
+                .iter()
+                .flat_map(|m| {
+                    args![
+                        &m.id,
+                        &m.account_id,
+                        &m.case_id,
+                        m.seq,
+                        m.kind.as_str(),
+                        m.author_type.as_str(),
+                        &m.author_id,
+                        &m.text,
+                        m.created_at,
+                        &m.channel_id,
+                        &m.channel_message_id,
+                        &m.reacted_message_id,
+                        m.edited_at,
+                        codec::searchable_text(m)
+                    ]
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO messages ({MESSAGE_COLUMNS}, text_folded) VALUES {}",
+                row_placeholders(chunk.len(), values.len() / chunk.len())
+            );
+            self.execute(&sql, &values).await?;
+        }
+        Ok(())
     }
 
     async fn edit_message_text(

@@ -74,28 +74,56 @@ impl Dialect {
     /// The statement that takes the next message sequence number. SQLite's
     /// single writer can count; PostgreSQL's concurrent writers need a
     /// sequence.
-    fn next_message_seq(self) -> &'static str {
+    /// The next `$1` message sequence numbers, as rows of `seq`. SQLite's
+    /// one writer counts on from the largest stored (one row, the first,
+    /// and no parameter); PostgreSQL takes `$1` values of its sequence.
+    fn next_message_seqs(self) -> &'static str {
         match self {
             Dialect::Sqlite => "SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM messages",
-            Dialect::Postgres => "SELECT nextval('message_seq') AS seq",
+            Dialect::Postgres => {
+                "SELECT nextval('message_seq') AS seq FROM generate_series(1, $1::int8)"
+            }
         }
     }
 
-    /// The next case number of account `$1`. SQLite's single writer counts
-    /// on the account's row, without gaps. PostgreSQL takes it from the
-    /// account's own sequence (`case_number_<account id>`, migration 0018):
-    /// concurrent units of work never wait for each other's commit to number
-    /// their cases, and a unit of work that fails after taking a number
-    /// leaves a gap (a sequence is not rolled back).
-    fn next_case_number(self) -> &'static str {
+    /// The next `$2` case numbers of account `$1`, as rows of `number`.
+    /// SQLite's single writer counts on the account's row, without gaps
+    /// (one row: the first of `$2` in a row, the caller counts on).
+    /// PostgreSQL takes them from the account's own sequence
+    /// (`case_number_<account id>`, migration 0018): concurrent units of
+    /// work never wait for each other's commit to number their cases, and
+    /// a unit of work that fails after taking a number leaves a gap (a
+    /// sequence is not rolled back).
+    fn next_case_numbers(self) -> &'static str {
         match self {
             Dialect::Sqlite => {
-                "UPDATE accounts SET next_case_number = next_case_number + 1 WHERE id = $1 \
-                 RETURNING next_case_number - 1 AS number"
+                "UPDATE accounts SET next_case_number = next_case_number + $2 WHERE id = $1 \
+                 RETURNING next_case_number - $2 AS number"
             }
             Dialect::Postgres => {
-                "SELECT nextval(quote_ident('case_number_' || $1)::regclass) AS number"
+                "SELECT nextval(quote_ident('case_number_' || $1)::regclass) AS number \
+                 FROM generate_series(1, $2::int8)"
             }
+        }
+    }
+
+    /// The `n` values of a counter that [`Dialect::next_message_seqs`] or
+    /// [`Dialect::next_case_numbers`] answered with, in increasing order:
+    /// SQLite's one row is the first of `n` in a row.
+    fn taken(self, mut values: Vec<i64>, n: usize) -> R<Vec<i64>> {
+        if self == Dialect::Sqlite
+            && let [first] = values[..]
+        {
+            values = (first..).take(n).collect();
+        }
+        values.sort_unstable();
+        if values.len() == n {
+            Ok(values)
+        } else {
+            Err(StoreError::Other(format!(
+                "took {} of {n} counter values",
+                values.len()
+            )))
         }
     }
 

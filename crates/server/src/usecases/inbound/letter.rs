@@ -12,8 +12,8 @@ use casedesk_store::{CaseRecord, ChannelRecord, LetterRecord, Tx, write};
 use serde_json::json;
 
 use super::{
-    InboundMessage, InboundResult, Outcome, count_customer_message, lock_customer, open_case,
-    store_customer_message, stored_before,
+    InboundMessage, InboundResult, Outcome, count_customer_message, lock_customer, message_notice,
+    open_case, store_customer_message, stored_before,
 };
 use crate::AppState;
 use crate::clock::Clock;
@@ -167,8 +167,7 @@ async fn route_and_store(
         }
         LetterRouting::NewCase => {
             let subject = Subject::from_letter(&letter.subject, &letter.message.text);
-            let case: CaseRecord =
-                open_case(tx, channel, &customer, subject, None, &actor, at).await?;
+            let case: CaseRecord = open_case(tx, channel, &customer, subject, &actor, at).await?;
             let created = notice(&case, "case.created", json!({ "subject": case.subject }));
             (case.clone(), case, None, Outcome::Created, vec![created])
         }
@@ -189,17 +188,7 @@ async fn route_and_store(
     })
     .await?;
     count_customer_message(tx, &stored, &mut case, at).await?;
-    // The message that opened its case says so: the case's own notice
-    // already told of it.
-    let new_case = notices
-        .iter()
-        .any(|n| n.kind == "case.created" && n.case_id == case.id);
-    notices.push(notice(
-        &case,
-        "message.created",
-        json!({ "message_id": message.id, "author_type": "customer", "kind": "message",
-                "new_case": new_case }),
-    ));
+    notices.push(message_notice(&case, &message.id, &notices));
     // Rules answer people: an autoresponder answered by a rule would
     // answer back for ever.
     let mut queued = false;

@@ -1,0 +1,585 @@
+//! Customer messages routed in batches: the messages that arrive while a
+//! batch is being written wait, and go together in the next one — one unit
+//! of work and a few multi-row statements for all of them, where each
+//! message alone took a dozen statements and a commit (issue 16,
+//! docs/benchmarks.md).
+//!
+//! A batch holds each customer, and each channel message id, at most once:
+//! a customer's next message waits for the batch before it, so every
+//! message is routed by its customer's latest chat as the message before it
+//! left it (R6, R11), in the order they arrived. In its unit of work a batch
+//! locks its customers in one statement (in the order of channel and
+//! external id, the same in every batch, so two batches never wait for each
+//! other in a cycle), reads the messages stored before under the same ids,
+//! the latest chats and the accounts, takes the sequence and case numbers it
+//! needs, decides every message in memory as the single-message rules say
+//! ([`route_customer_message`], [`count`]), writes cases, messages, history
+//! and deadlines in a few statements, and then runs the rules of every
+//! message of an account that has any, each as it would after that message
+//! alone.
+//!
+//! When a batch fails, each of its messages is tried again alone, so a
+//! message that cannot be stored fails only itself; when storage is
+//! unavailable, every message of the batch gets that answer at once.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+
+use axum::http::StatusCode;
+use casedesk_domain::rules::TriggerEvent;
+use casedesk_domain::{
+    Actor, AutoFinishSettings, CaseState, EventKind, Routing, Subject, Time, route_customer_message,
+};
+use casedesk_store::{
+    AttachmentRecord, CaseRecord, ChannelRecord, CustomerRecord, Deadline, EventRecord,
+    MessageRecord, Tx, write,
+};
+use serde_json::json;
+use tokio::sync::oneshot;
+
+use super::{
+    InboundMessage, InboundResult, Outcome, attached, count, customer_message, customer_of,
+    duplicate_of, message_notice, new_case,
+};
+use crate::clock::Clock;
+use crate::error::AppError;
+use crate::events::{Notice, log};
+use crate::usecases::automation;
+use crate::usecases::unit::{case_notice, deadlines_of, event, notice, settings_of};
+use crate::{App, AppState};
+
+/// Most messages in one batch.
+const MAX_BATCH: usize = 256;
+/// Most batches written at once. More than one lets a batch be read and
+/// decided while another commits; PostgreSQL runs them side by side.
+const WORKERS: usize = 4;
+
+/// The messages waiting to be routed, and the batches under way.
+pub struct Ingest {
+    app: Weak<AppState>,
+    queue: Mutex<Queue>,
+}
+
+#[derive(Default)]
+struct Queue {
+    pending: VecDeque<Item>,
+    /// The keys of the messages in batches under way ([`Item::keys`]).
+    busy: HashSet<Key>,
+    /// Tasks taking batches from `pending`.
+    workers: usize,
+}
+
+/// A customer (`(channel, customer id)`) or a channel message id
+/// (`(channel, message id)`), told apart by the flag.
+type Key = (String, String, bool);
+
+struct Item {
+    channel: ChannelRecord,
+    msg: InboundMessage,
+    reply: oneshot::Sender<Result<InboundResult, AppError>>,
+}
+
+impl Item {
+    /// What two messages of one batch may not share.
+    fn keys(&self) -> [Key; 2] {
+        let channel = &self.channel.id;
+        [
+            (channel.clone(), self.msg.customer_id.clone(), false),
+            (channel.clone(), self.msg.message_id.clone(), true),
+        ]
+    }
+}
+
+type Input = (ChannelRecord, InboundMessage);
+
+impl Ingest {
+    /// The batches of the server whose state `app` will be.
+    pub fn new(app: Weak<AppState>) -> Ingest {
+        Ingest {
+            app,
+            queue: Mutex::new(Queue::default()),
+        }
+    }
+
+    fn queue(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Routes and stores `msg` with the next batch; answers when that
+    /// batch committed (or failed).
+    pub(crate) async fn submit(
+        &self,
+        channel: ChannelRecord,
+        msg: InboundMessage,
+    ) -> Result<InboundResult, AppError> {
+        let (reply, answer) = oneshot::channel();
+        let start = {
+            let mut queue = self.queue();
+            queue.pending.push_back(Item {
+                channel,
+                msg,
+                reply,
+            });
+            let start = queue.workers < WORKERS;
+            queue.workers += usize::from(start);
+            start
+        };
+        if start {
+            match self.app.upgrade() {
+                Some(app) => drop(tokio::spawn(drain(app))),
+                None => self.refuse_all(),
+            }
+        }
+        answer
+            .await
+            .unwrap_or_else(|_| Err(AppError::internal("a batch of messages ended unanswered")))
+    }
+
+    /// The server is gone: what waits is answered with that.
+    fn refuse_all(&self) {
+        let mut queue = self.queue();
+        queue.workers = queue.workers.saturating_sub(1);
+        for item in queue.pending.drain(..) {
+            let _ = item.reply.send(Err(unavailable()));
+        }
+    }
+
+    /// The next batch: waiting messages in their order, skipping (and
+    /// keeping in place) those that share a key with one under way or
+    /// already taken. Empty when nothing can go, and then this worker ends.
+    fn take(&self) -> Vec<Item> {
+        let mut queue = self.queue();
+        let queue = &mut *queue;
+        let mut batch = Vec::new();
+        let mut kept = VecDeque::new();
+        while let Some(item) = queue.pending.pop_front() {
+            if batch.len() == MAX_BATCH {
+                kept.push_back(item);
+                kept.append(&mut queue.pending);
+                break;
+            }
+            let keys = item.keys();
+            if keys.iter().any(|k| queue.busy.contains(k)) {
+                kept.push_back(item);
+            } else {
+                queue.busy.extend(keys);
+                batch.push(item);
+            }
+        }
+        queue.pending = kept;
+        if batch.is_empty() {
+            queue.workers -= 1;
+        }
+        batch
+    }
+
+    fn done(&self, keys: &[Key]) {
+        let mut queue = self.queue();
+        for key in keys {
+            queue.busy.remove(key);
+        }
+    }
+}
+
+fn unavailable() -> AppError {
+    AppError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        "storage is unavailable, try again",
+    )
+}
+
+/// A worker: takes batches until none can go. Each batch runs as a task of
+/// its own, so that a bug that panics in one loses that batch's answers,
+/// not the worker.
+async fn drain(app: App) {
+    loop {
+        let batch = app.ingest.take();
+        if batch.is_empty() {
+            return;
+        }
+        let keys: Vec<Key> = batch.iter().flat_map(Item::keys).collect();
+        if let Err(e) = tokio::spawn(run(Arc::clone(&app), batch)).await {
+            tracing::error!("a batch of inbound messages failed: {e}");
+        }
+        app.ingest.done(&keys);
+    }
+}
+
+/// Writes a batch and answers its messages; after a failure, tries each
+/// message alone.
+async fn run(app: App, items: Vec<Item>) {
+    let (inputs, replies): (Vec<Input>, Vec<_>) = items
+        .into_iter()
+        .map(|i| ((i.channel, i.msg), i.reply))
+        .unzip();
+    let alone = inputs.len() == 1;
+    match route(&app, inputs.clone()).await {
+        Ok(results) => {
+            for (reply, result) in replies.into_iter().zip(results) {
+                let _ = reply.send(Ok(result));
+            }
+        }
+        Err(e) if alone || e.status == StatusCode::SERVICE_UNAVAILABLE => {
+            for reply in replies {
+                let _ = reply.send(Err(e.clone()));
+            }
+        }
+        Err(e) => {
+            tracing::info!(
+                messages = inputs.len(),
+                code = e.code,
+                "a batch failed; its messages are tried one by one"
+            );
+            for (input, reply) in inputs.into_iter().zip(replies) {
+                let result = route(&app, vec![input]).await.and_then(|mut r| {
+                    r.pop()
+                        .ok_or_else(|| AppError::internal("a message was not routed"))
+                });
+                let _ = reply.send(result);
+            }
+        }
+    }
+}
+
+/// One unit of work for `inputs`; their answers in their order.
+async fn route(app: &AppState, inputs: Vec<Input>) -> Result<Vec<InboundResult>, AppError> {
+    let clock = app.clock.clone();
+    let (results, logged, queued) = write::<_, AppError, _>(&*app.store, move |tx| {
+        Box::pin(async move {
+            let (results, notices, queued) = route_batch(tx, &clock, inputs).await?;
+            Ok((results, log(tx, notices, clock.now()).await?, queued))
+        })
+    })
+    .await?;
+    app.after_change_commit(logged, queued);
+    Ok(results)
+}
+
+/// What a batch writes, gathered while its messages are decided.
+#[derive(Default)]
+struct Writes {
+    new_cases: Vec<CaseRecord>,
+    /// Existing cases, as stored and as they are to be.
+    updated: Vec<(CaseRecord, CaseRecord)>,
+    /// New latest cases of customers.
+    latest: Vec<(String, String)>,
+    messages: Vec<MessageRecord>,
+    attachments: Vec<AttachmentRecord>,
+    events: Vec<EventRecord>,
+    deadlines: Vec<Deadline>,
+    /// Cases whose deadlines go.
+    cleared: Vec<String>,
+    notices: Vec<Notice>,
+    /// The rules to run after the writes: the case, its state before the
+    /// message (`None` for a new case) and the message's text.
+    rules: Vec<(CaseRecord, Option<CaseState>, String)>,
+}
+
+/// What a batch reads before it decides.
+struct Known {
+    /// Each input's customer, locked.
+    customers: Vec<CustomerRecord>,
+    /// Messages stored before, by channel and channel message id.
+    stored: HashMap<(String, String), MessageRecord>,
+    /// The latest chats, and the cases of the messages stored before.
+    cases: HashMap<String, CaseRecord>,
+    /// Each account's settings, and whether it has rules that are on.
+    accounts: HashMap<String, (AutoFinishSettings, bool)>,
+}
+
+/// Locks the customers and reads what routing their messages needs.
+async fn read(tx: &mut dyn Tx, inputs: &[Input], now: Time) -> Result<Known, AppError> {
+    let new: Vec<CustomerRecord> = inputs
+        .iter()
+        .map(|(channel, msg)| customer_of(channel, msg, None, now))
+        .collect();
+    let customers = tx.upsert_customers_locked(&new).await?;
+    let distinct = |ids: Vec<&String>| -> Vec<String> {
+        let mut ids: Vec<String> = ids.into_iter().cloned().collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    };
+    let channel_ids = distinct(inputs.iter().map(|(c, _)| &c.id).collect());
+    let message_ids = distinct(inputs.iter().map(|(_, m)| &m.message_id).collect());
+    let stored: HashMap<(String, String), MessageRecord> = tx
+        .find_messages_by_channel_ids(&channel_ids, &message_ids)
+        .await?
+        .into_iter()
+        .filter_map(|m| Some(((m.channel_id.clone(), m.channel_message_id.clone()?), m)))
+        .collect();
+    let mut case_ids: HashMap<&str, Vec<String>> = HashMap::new();
+    for ((channel, msg), customer) in inputs.iter().zip(&customers) {
+        let account = channel.account_id.as_str();
+        let key = (channel.id.clone(), msg.message_id.clone());
+        let id = match stored.get(&key) {
+            Some(m) => Some(&m.case_id),
+            None => customer.latest_case_id.as_ref(),
+        };
+        case_ids.entry(account).or_default().extend(id.cloned());
+    }
+    let mut cases = HashMap::new();
+    let mut accounts = HashMap::new();
+    for (account, ids) in case_ids {
+        for case in tx.get_cases(account, &ids).await? {
+            cases.insert(case.id.clone(), case);
+        }
+        let settings = settings_of(tx, account).await?;
+        let rules = !automation::enabled_rules(tx, account).await?.is_empty();
+        accounts.insert(account.to_owned(), (settings, rules));
+    }
+    Ok(Known {
+        customers,
+        stored,
+        cases,
+        accounts,
+    })
+}
+
+/// R6 for a batch of messages of distinct customers: read, decide each in
+/// memory, write, then the rules.
+async fn route_batch(
+    tx: &mut dyn Tx,
+    clock: &Clock,
+    inputs: Vec<Input>,
+) -> Result<(Vec<InboundResult>, Vec<Notice>, bool), AppError> {
+    let known = read(tx, &inputs, clock.now()).await?;
+    // The time is taken under the locks: messages are listed by time, and
+    // their order must be the order they were routed in. Taken before, a
+    // message that waited for a lock would be listed before messages routed
+    // ahead of it (even before the one that opened its chat).
+    let at = clock.now();
+    let routings: Vec<Option<Routing>> = inputs
+        .iter()
+        .zip(&known.customers)
+        .map(|((channel, msg), customer)| {
+            let key = (channel.id.clone(), msg.message_id.clone());
+            if known.stored.contains_key(&key) {
+                return None;
+            }
+            let latest = customer
+                .latest_case_id
+                .as_ref()
+                .and_then(|id| known.cases.get(id));
+            Some(route_customer_message(
+                channel.kind,
+                latest.map(|c| &c.state),
+            ))
+        })
+        .collect();
+    let mut seqs = tx
+        .next_message_seqs(routings.iter().flatten().count())
+        .await?
+        .into_iter();
+    let mut wanted: HashMap<String, usize> = HashMap::new();
+    for ((channel, _), routing) in inputs.iter().zip(&routings) {
+        if let Some(Routing::NewCase { .. }) = routing {
+            *wanted.entry(channel.account_id.clone()).or_default() += 1;
+        }
+    }
+    let mut numbers: HashMap<String, VecDeque<i64>> = HashMap::new();
+    for (account, n) in wanted {
+        let taken = tx.next_case_numbers(&account, n).await?;
+        numbers.insert(account, taken.into());
+    }
+
+    let mut w = Writes::default();
+    let mut results = Vec::with_capacity(inputs.len());
+    for (((channel, msg), customer), routing) in
+        inputs.into_iter().zip(&known.customers).zip(routings)
+    {
+        let Some(routing) = routing else {
+            let stored = &known.stored[&(channel.id.clone(), msg.message_id.clone())];
+            let case = known
+                .cases
+                .get(&stored.case_id)
+                .ok_or_else(|| AppError::internal("a stored message's case is missing"))?;
+            results.push(duplicate_of(case, stored.id.clone()));
+            continue;
+        };
+        let seq = seqs
+            .next()
+            .ok_or_else(|| AppError::internal("too few message seqs"))?;
+        let latest = customer
+            .latest_case_id
+            .as_ref()
+            .and_then(|id| known.cases.get(id))
+            .cloned();
+        let number = match routing {
+            Routing::NewCase { .. } => numbers
+                .get_mut(&channel.account_id)
+                .and_then(VecDeque::pop_front),
+            _ => None,
+        };
+        let (settings, rules) = known
+            .accounts
+            .get(&channel.account_id)
+            .copied()
+            .ok_or_else(|| AppError::internal("a message's account was not read"))?;
+        let routed = decide(
+            &mut w, &channel, customer, latest, routing, number, &msg.text, seq, at,
+        )?;
+        let Routed {
+            mut case,
+            stored,
+            before,
+            outcome,
+            mut notices,
+        } = routed;
+        let message =
+            customer_message(&channel, customer, &case, msg.message_id, msg.text, seq, at);
+        w.attachments.extend(attached(msg.attachments, &message.id));
+        if count(&mut case, at) {
+            match deadlines_of(&case, settings, at) {
+                Some(deadlines) => w.deadlines.extend(deadlines),
+                None => w.cleared.push(case.id.clone()),
+            }
+        }
+        notices.push(message_notice(&case, &message.id, &notices));
+        w.notices.extend(notices);
+        results.push(InboundResult {
+            case_id: case.id.clone(),
+            case_number: case.number,
+            message_id: message.id.clone(),
+            outcome,
+        });
+        if rules {
+            w.rules.push((case.clone(), before, message.text.clone()));
+        }
+        match stored {
+            Some(stored) => w.updated.push((stored, case)),
+            None => w.new_cases.push(case),
+        }
+        w.messages.push(message);
+    }
+    let (notices, queued) = write_batch(tx, w, at).await?;
+    Ok((results, notices, queued))
+}
+
+/// Where routing put a message, before it is stored.
+struct Routed {
+    case: CaseRecord,
+    /// The case as stored; `None` for a new one.
+    stored: Option<CaseRecord>,
+    /// What the rules compare with: the chat as it was, `None` for a new case.
+    before: Option<CaseState>,
+    outcome: Outcome,
+    notices: Vec<Notice>,
+}
+
+/// What the domain's routing decided, in memory: a new case (linked to the
+/// closed chat before it, numbered `number`), the active chat as it is, or
+/// the finished chat reopened.
+#[allow(clippy::too_many_arguments)]
+fn decide(
+    w: &mut Writes,
+    channel: &ChannelRecord,
+    customer: &CustomerRecord,
+    latest: Option<CaseRecord>,
+    routing: Routing,
+    number: Option<i64>,
+    text: &str,
+    seq: i64,
+    at: Time,
+) -> Result<Routed, AppError> {
+    let actor = Actor::Customer(customer.id.clone());
+    let no_latest = |what: &'static str| move || AppError::internal(what);
+    match routing {
+        Routing::NewCase { after_closed } => {
+            let number = number.ok_or_else(no_latest("no case number taken"))?;
+            // R6 d: a chat after a closed one links to it (R12).
+            let previous = latest.filter(|_| after_closed);
+            let subject = Subject::from_first_message(text);
+            let opened = new_case(channel, customer, subject, previous, number, &actor, at);
+            w.events.extend(opened.events);
+            w.updated.extend(opened.previous);
+            w.latest.push((customer.id.clone(), opened.case.id.clone()));
+            let created = notice(
+                &opened.case,
+                "case.created",
+                json!({ "subject": opened.case.subject }),
+            );
+            Ok(Routed {
+                case: opened.case,
+                stored: None,
+                before: None,
+                outcome: Outcome::Created,
+                notices: vec![created],
+            })
+        }
+        Routing::Append => {
+            let case = latest.ok_or_else(no_latest("append without a latest chat"))?;
+            Ok(Routed {
+                before: Some(case.state.clone()),
+                stored: Some(case.clone()),
+                case,
+                outcome: Outcome::Appended,
+                notices: Vec::new(),
+            })
+        }
+        Routing::Reopen => {
+            // R6 c: the latest chat, finished open or pending, is active
+            // again and remembers from which message on a split would take
+            // the new messages.
+            let stored = latest.ok_or_else(no_latest("reopen without a latest chat"))?;
+            let mut case = stored.clone();
+            let before = case.state.clone();
+            let changes = case.state.reopen_by_customer(seq, at);
+            w.events.push(event(
+                &case,
+                EventKind::Reopened,
+                &actor,
+                changes,
+                json!({}),
+                at,
+            ));
+            Ok(Routed {
+                notices: vec![case_notice(&case)],
+                stored: Some(stored),
+                case,
+                before: Some(before),
+                outcome: Outcome::Reopened,
+            })
+        }
+    }
+}
+
+/// Writes what a batch decided, then runs the rules; the notices and
+/// whether a rule queued a delivery.
+async fn write_batch(
+    tx: &mut dyn Tx,
+    w: Writes,
+    at: Time,
+) -> Result<(Vec<Notice>, bool), AppError> {
+    tx.insert_cases(&w.new_cases).await?;
+    let updated: Vec<(Option<&CaseRecord>, &CaseRecord)> =
+        w.updated.iter().map(|(s, c)| (Some(s), c)).collect();
+    tx.update_cases(&updated).await?;
+    tx.set_customers_latest_cases(&w.latest).await?;
+    tx.insert_messages(&w.messages).await?;
+    for attachment in &w.attachments {
+        tx.insert_attachment(attachment).await?;
+    }
+    tx.insert_events(&w.events).await?;
+    tx.set_deadlines(&w.deadlines).await?;
+    for case_id in &w.cleared {
+        tx.clear_deadlines(case_id).await?;
+    }
+    let mut notices = w.notices;
+    let mut queued = false;
+    for (case, before, text) in w.rules {
+        let effects = automation::after_change(
+            tx,
+            &case.id,
+            &case.account_id,
+            before,
+            vec![TriggerEvent::CustomerMessage { text }],
+            at,
+        )
+        .await?;
+        notices.extend(effects.notices);
+        queued |= effects.queued;
+    }
+    Ok((notices, queued))
+}
