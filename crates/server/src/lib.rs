@@ -321,6 +321,7 @@ impl Server {
             })
             .transpose()?;
         let dummy_hash = auth::dummy_hash().await.map_err(startup)?;
+        let parallel_writes = store.parallel_writes();
         let app: App = Arc::new_cyclic(|app| AppState {
             listen_url: format!("http://{addr}"),
             live: Hub::new(
@@ -332,7 +333,7 @@ impl Server {
             store,
             clock: config.clock,
             rounds: workers::Rounds::default(),
-            ingest: usecases::inbound::Ingest::new(app.clone()),
+            ingest: usecases::inbound::Ingest::new(app.clone(), parallel_writes),
             timers: Notify::new(),
             outbox_changed: Notify::new(),
             updates_changed: Notify::new(),
@@ -419,6 +420,9 @@ impl Server {
         for w in workers {
             let _ = w.await;
         }
+        // Batches of messages a worker handed over (a Telegram update) end
+        // before the store closes under them.
+        app.ingest.finish().await;
         drop(app);
         store.close().await;
         Ok(())

@@ -5,7 +5,9 @@
 //! work maps to a transaction, and how driver errors become neutral
 //! [`StoreError`]s. It decides no rule of the helpdesk; the domain does.
 //!
-//! Concurrency is PostgreSQL's own: transactions run at READ COMMITTED,
+//! Concurrency is PostgreSQL's own: writes run in transactions at READ
+//! COMMITTED, reads statement by statement (each statement sees what was
+//! committed when it began, as it would inside such a transaction),
 //! per-customer routing serializes on a `SELECT … FOR UPDATE` row lock of the
 //! customer, and the scheduler's claims (deadlines, outbox) use
 //! `FOR UPDATE SKIP LOCKED`, so several server processes can share one
@@ -39,6 +41,9 @@ const TEST_MAX_CONNECTIONS: u32 = 8;
 /// messenger's webhook to get the answer rather than time out (sqlx's
 /// default of 30 s was not), long enough for a busy pool to free up.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Batches of customer messages written at once ([`Store::parallel_writes`]).
+const PARALLEL_WRITES: usize = 2;
 
 /// How long a connection may sit idle in the pool and still be used
 /// without a ping first.
@@ -123,7 +128,9 @@ impl PostgresStore {
             })?;
         let mut tx = PgTx::new(pool.begin().await.map_err(map_err)?);
         let filled = casedesk_store::sql::fill_search_columns(&mut tx).await?;
-        tx.into_inner().commit().await.map_err(map_err)?;
+        if let PgTx::Write(tx) = tx {
+            tx.commit().await.map_err(map_err)?;
+        }
         if filled > 0 {
             tracing::info!(filled, "filled the search columns of older rows");
         }
@@ -167,15 +174,24 @@ impl Store for PostgresStore {
         "postgres"
     }
 
+    fn parallel_writes(&self) -> usize {
+        // Measured with 2, 4 and 8 under wrk (docs/benchmarks.md, "Issue 16,
+        // fifth step"): the same within noise; 2 keeps the pool free for the
+        // rest.
+        PARALLEL_WRITES
+    }
+
     async fn run(&self, mode: Mode, job: Job) -> JobOutput {
-        let begin = match mode {
-            Mode::Read => "BEGIN READ ONLY",
-            Mode::Write => "BEGIN",
-        };
-        let tx = self.pool.begin_with(begin).await.map_err(map_err)?;
+        if mode == Mode::Read {
+            let conn = self.pool.acquire().await.map_err(map_err)?;
+            return job(&mut PgTx::Read(conn)).await;
+        }
+        let tx = self.pool.begin().await.map_err(map_err)?;
         let mut work = PgTx::new(tx);
         let output = job(&mut work).await;
-        let tx = work.into_inner();
+        let PgTx::Write(tx) = work else {
+            unreachable!("a write runs in a transaction")
+        };
         match output {
             Ok(value) => {
                 tx.commit().await.map_err(map_err)?;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use casedesk_domain::stats::StatsInput;
 use casedesk_store::sql::{Dialect, Kind, Row, Sql, Value};
 use casedesk_store::{SeedBatch, StatsQuery, StoreError};
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::{Column, PgConnection, Postgres, Row as _, Transaction, TypeInfo};
 
@@ -13,22 +14,26 @@ use crate::map_err;
 
 type R<T> = Result<T, StoreError>;
 
-/// One open transaction; [`crate::PostgresStore`] commits or rolls it back.
-pub(crate) struct PgTx {
-    tx: Transaction<'static, Postgres>,
+/// Where a unit of work's statements run: a transaction that
+/// [`crate::PostgresStore`] commits or rolls back (a write), or a pooled
+/// connection whose statements each run on their own (a read: at READ
+/// COMMITTED every statement of a transaction takes its own snapshot too,
+/// so a transaction would add two round trips and nothing else).
+pub(crate) enum PgTx {
+    Write(Transaction<'static, Postgres>),
+    Read(PoolConnection<Postgres>),
 }
 
 impl PgTx {
     pub(crate) fn new(tx: Transaction<'static, Postgres>) -> PgTx {
-        PgTx { tx }
-    }
-
-    pub(crate) fn into_inner(self) -> Transaction<'static, Postgres> {
-        self.tx
+        PgTx::Write(tx)
     }
 
     pub(crate) fn conn(&mut self) -> &mut PgConnection {
-        &mut self.tx
+        match self {
+            PgTx::Write(tx) => tx,
+            PgTx::Read(conn) => conn,
+        }
     }
 }
 

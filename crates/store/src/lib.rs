@@ -80,6 +80,15 @@ pub trait Store: Send + Sync + 'static {
     /// (the job calls [`Tx::lock_customer`] first).
     async fn run(&self, mode: Mode, job: Job) -> JobOutput;
 
+    /// How many writing units of work are worth running at once when the
+    /// caller can batch its work into fewer (customer messages): one where
+    /// a single writer commits what is queued (SQLite: one large unit of
+    /// work commits faster than several small ones), more where
+    /// transactions run side by side.
+    fn parallel_writes(&self) -> usize {
+        1
+    }
+
     /// Stops background work and closes connections; later jobs fail with
     /// [`StoreError::Unavailable`].
     async fn close(&self);
@@ -425,7 +434,9 @@ pub trait CaseTx: Send {
     /// when none does; without it, every column but the case's identity.
     /// `NotFound` when a written case is not in its account.
     async fn update_case(&mut self, stored: Option<&CaseRecord>, case: &CaseRecord) -> R<()>;
-    /// Locks the customers of these cases, in case order, and returns the
+    /// Locks the customers of these cases, in the one order of every unit
+    /// of work that locks many customers (by channel, then external id,
+    /// bytewise: an inbound batch locks its customers so), and returns the
     /// cases that exist as they are under the locks (any order). Unscoped:
     /// the scheduler's claims name cases of every account, so the caller
     /// checks each case's account against what it claimed.

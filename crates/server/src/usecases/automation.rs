@@ -471,6 +471,11 @@ pub(crate) async fn fire_rule_timers(
     let effects = write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
             let at = clock.now();
+            // Every customer first, in the one order of the units of work
+            // that lock many, so that two never wait on each other in a
+            // cycle; each timer then takes its own lock again, at no cost.
+            let case_ids: Vec<String> = batch.iter().map(|t| t.case_id.clone()).collect();
+            tx.lock_cases(&case_ids).await?;
             let mut all = Effects::default();
             for timer in &batch {
                 let (_, effects) = fire_timer(tx, timer, at).await?;

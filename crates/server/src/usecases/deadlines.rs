@@ -116,8 +116,9 @@ fn fire_one(
 /// went written in a few more; the rules run for each finished chat of an
 /// account that has any. One commit for many chats is what keeps a burst
 /// of 100,000 simultaneous deadlines within seconds. Customers are locked
-/// in case order, as rule timers lock them, so two servers never wait on
-/// each other in a cycle.
+/// in the one order of every unit of work that locks many
+/// ([`casedesk_store::CaseTx::lock_cases`]), so two never wait on each other
+/// in a cycle.
 pub async fn fire_deadlines(
     app: &AppState,
     mut batch: Vec<Deadline>,

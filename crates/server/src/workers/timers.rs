@@ -125,8 +125,6 @@ pub async fn fire_due_rule_timers(app: &AppState) -> Result<bool, StoreError> {
     .await?;
     let full = due.len() as i64 >= TIMER_PASS;
     for batch in due.chunks(TIMER_BATCH) {
-        // Customers are locked in case order, as chat deadlines do, so two
-        // servers never wait on each other in a cycle.
         let mut batch = batch.to_vec();
         batch.sort_by(|a, b| a.case_id.cmp(&b.case_id));
         match automation::fire_rule_timers(app, batch.clone()).await {

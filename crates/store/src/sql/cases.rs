@@ -4,7 +4,10 @@ use casedesk_domain::Time;
 use casedesk_domain::search::{SearchText, contains_pattern};
 
 use super::codec::{self, CASE_COLUMNS, LABEL_COLUMNS, qualified};
-use super::{R, ROWS_PER_STATEMENT, Sql, SqlExt, Value, args, placeholders, row_placeholders};
+use super::{
+    R, ROWS_PER_STATEMENT, Sql, SqlExt, Value, args, customer_lock_order, placeholders,
+    row_placeholders,
+};
 use crate::{CaseFilter, CaseRecord, CaseTx, LabelRecord, QueueCounts, SortOrder};
 
 /// The columns of [`codec::case_values`], in its order.
@@ -118,20 +121,16 @@ impl<S: Sql + ?Sized> CaseTx for S {
         let mut ids = case_ids.to_vec();
         ids.sort();
         ids.dedup();
-        // Chunks in id order, each locked before it is read: the locks are
-        // taken in case order across chunks too.
+        if self.dialect().locks_rows() {
+            lock_customers_of(self, &ids).await?;
+        }
         let mut cases = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(ROWS_PER_STATEMENT) {
             let args: Vec<Value> = chunk.iter().map(Value::from).collect();
-            let list = placeholders(1, chunk.len());
-            if let Some(lock) = self.dialect().for_update_of("c") {
-                let sql = format!(
-                    "SELECT c.id FROM cases k JOIN customers c ON c.id = k.customer_id \
-                     WHERE k.id IN ({list}) ORDER BY k.id{lock}"
-                );
-                self.query(&sql, &args).await?;
-            }
-            let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE id IN ({list})");
+            let sql = format!(
+                "SELECT {CASE_COLUMNS} FROM cases WHERE id IN ({})",
+                placeholders(1, chunk.len())
+            );
             cases.extend(self.all(&sql, &args, codec::case).await?);
         }
         Ok(cases)
@@ -401,6 +400,39 @@ async fn update_chunk<S: Sql + ?Sized>(
     }
     if written? < rows.len() as u64 {
         return Err(crate::StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Locks the customers of these cases in [`customer_lock_order`], across
+/// statements too: their keys are read first, then locked in that order.
+async fn lock_customers_of<S: Sql + ?Sized>(s: &mut S, case_ids: &[String]) -> R<()> {
+    let mut customers: Vec<(String, String, String)> = Vec::new();
+    for chunk in case_ids.chunks(ROWS_PER_STATEMENT) {
+        let args: Vec<Value> = chunk.iter().map(Value::from).collect();
+        let sql = format!(
+            "SELECT c.id, c.channel_id, c.external_id FROM cases k \
+             JOIN customers c ON c.id = k.customer_id WHERE k.id IN ({})",
+            placeholders(1, chunk.len())
+        );
+        customers.extend(
+            s.all(&sql, &args, |r| {
+                Ok((r.get("channel_id")?, r.get("external_id")?, r.get("id")?))
+            })
+            .await?,
+        );
+    }
+    customers.sort();
+    customers.dedup();
+    let order = customer_lock_order(s.dialect());
+    for chunk in customers.chunks(ROWS_PER_STATEMENT) {
+        let args: Vec<Value> = chunk.iter().map(|(_, _, id)| Value::from(id)).collect();
+        let sql = format!(
+            "SELECT id FROM customers WHERE id IN ({}) ORDER BY {order}{}",
+            placeholders(1, chunk.len()),
+            s.dialect().for_update()
+        );
+        s.query(&sql, &args).await?;
     }
     Ok(())
 }

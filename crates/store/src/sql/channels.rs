@@ -4,7 +4,9 @@
 use casedesk_domain::{ChannelKind, Time};
 
 use super::codec::{self, CHANNEL_COLUMNS, CUSTOMER_COLUMNS, HELP_TOKEN_COLUMNS, VISITOR_COLUMNS};
-use super::{R, ROWS_PER_STATEMENT, Sql, SqlExt, Value, args, row_placeholders};
+use super::{
+    R, ROWS_PER_STATEMENT, Sql, SqlExt, Value, args, customer_lock_order, row_placeholders,
+};
 use crate::{ChannelRecord, ChannelTx, CustomerRecord, HelpTokenRecord, StoreError, VisitorRecord};
 
 #[async_trait::async_trait]
@@ -414,22 +416,49 @@ async fn insert_or_lock_customers<S: Sql + ?Sized>(
     let columns = "id, account_id, channel_id, external_id, name, latest_case_id, created_at, \
                    language, email";
     // Rows are inserted, and existing ones locked, in the order of the
-    // `ORDER BY`: two units of work that lock many customers take them in
-    // the same order, so neither waits for the other in a cycle.
+    // `ORDER BY`, the one order of every unit of work that locks many
+    // customers; the caller gives them in that order across statements.
     let sql = format!(
         "WITH v ({columns}) AS (VALUES {}) \
          INSERT INTO customers ({columns}) SELECT {} FROM v \
          WHERE EXISTS (SELECT 1 FROM channels c \
                        WHERE c.id = v.channel_id AND c.account_id = v.account_id) \
-         ORDER BY v.channel_id, v.external_id \
+         ORDER BY {} \
          ON CONFLICT (channel_id, external_id, account_id) DO UPDATE \
          SET name = COALESCE(excluded.name, customers.name), \
          language = COALESCE(excluded.language, customers.language) \
+         WHERE (excluded.name IS NOT NULL \
+                AND (customers.name IS NULL OR excluded.name <> customers.name)) \
+            OR (excluded.language IS NOT NULL \
+                AND (customers.language IS NULL OR excluded.language <> customers.language)) \
          RETURNING {CUSTOMER_COLUMNS}",
         row_placeholders(new.len(), 9),
         codec::qualified(columns, "v"),
+        codec::qualified(&customer_lock_order(s.dialect()), "v"),
     );
-    s.all(&sql, &values, codec::customer).await
+    let mut customers = s.all(&sql, &values, codec::customer).await?;
+    // A customer whose name and language are as given is locked but not
+    // written (a new row version per message cost PostgreSQL a heap tuple,
+    // its WAL and, later, vacuum), and so not returned: read it.
+    let returned = |n: &CustomerRecord| {
+        customers
+            .iter()
+            .any(|c| c.channel_id == n.channel_id && c.external_id == n.external_id)
+    };
+    let unchanged: Vec<&&CustomerRecord> = new.iter().filter(|n| !returned(n)).collect();
+    if !unchanged.is_empty() {
+        let keys: Vec<Value> = unchanged
+            .iter()
+            .flat_map(|n| args![&n.channel_id, &n.external_id, &n.account_id])
+            .collect();
+        let sql = format!(
+            "SELECT {CUSTOMER_COLUMNS} FROM customers \
+             WHERE (channel_id, external_id, account_id) IN (VALUES {})",
+            row_placeholders(unchanged.len(), 3)
+        );
+        customers.extend(s.all(&sql, &keys, codec::customer).await?);
+    }
+    Ok(customers)
 }
 
 /// Called by the queries that change a customer's row without knowing

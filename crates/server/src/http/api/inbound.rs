@@ -79,7 +79,8 @@ impl axum::extract::FromRequestParts<App> for InboundChannel {
     responses((status = 200, body = InboundResponse), (status = 401),
         (status = 404, description = "The channel has been removed (channel_removed)"),
         (status = 409, description = "The channel is a widget, Telegram or e-mail channel: its messages come from its widget, bot or mailbox; or it is turned off (channel_disabled)"),
-        (status = 413), (status = 422)))]
+        (status = 413), (status = 422),
+        (status = 503, description = "Too many messages are waiting to be stored (busy); see Retry-After")))]
 pub async fn inbound(
     State(app): State<App>,
     InboundChannel(channel): InboundChannel,

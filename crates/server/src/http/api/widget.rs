@@ -185,7 +185,8 @@ pub async fn list_messages(
     params(("channel_id" = String, Path)), request_body = WidgetPostMessage,
     responses((status = 201, body = WidgetPosted), (status = 401), (status = 404, description = "The channel has been removed (channel_removed)"),
         (status = 409, description = "The channel is turned off (channel_disabled)"), (status = 422),
-        (status = 429, description = "more than 10 messages in 10 s; see Retry-After")))]
+        (status = 429, description = "more than 10 messages in 10 s; see Retry-After"),
+        (status = 503, description = "Too many messages are waiting to be stored (busy); see Retry-After")))]
 pub async fn post_message(
     State(app): State<App>,
     Path(channel_id): Path<String>,

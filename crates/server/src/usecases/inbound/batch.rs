@@ -50,14 +50,18 @@ use crate::{App, AppState};
 
 /// Most messages in one batch.
 const MAX_BATCH: usize = 256;
-/// Most batches written at once. More than one lets a batch be read and
-/// decided while another commits; PostgreSQL runs them side by side.
-const WORKERS: usize = 4;
+/// Most messages waiting for a batch; more are refused (503, `busy`) until
+/// the batches catch up, so a flood costs bounded memory.
+const MAX_WAITING: usize = 8 * MAX_BATCH;
 
 /// The messages waiting to be routed, and the batches under way.
 pub struct Ingest {
     app: Weak<AppState>,
+    /// Most batches written at once ([`casedesk_store::Store::parallel_writes`]).
+    workers: usize,
     queue: Mutex<Queue>,
+    /// Told when the last worker ends.
+    idle: tokio::sync::Notify,
 }
 
 #[derive(Default)]
@@ -93,11 +97,14 @@ impl Item {
 type Input = (ChannelRecord, InboundMessage);
 
 impl Ingest {
-    /// The batches of the server whose state `app` will be.
-    pub fn new(app: Weak<AppState>) -> Ingest {
+    /// The batches of the server whose state `app` will be, at most
+    /// `workers` written at once.
+    pub fn new(app: Weak<AppState>, workers: usize) -> Ingest {
         Ingest {
             app,
+            workers: workers.max(1),
             queue: Mutex::new(Queue::default()),
+            idle: tokio::sync::Notify::new(),
         }
     }
 
@@ -115,12 +122,15 @@ impl Ingest {
         let (reply, answer) = oneshot::channel();
         let start = {
             let mut queue = self.queue();
+            if queue.pending.len() >= MAX_WAITING {
+                return Err(busy());
+            }
             queue.pending.push_back(Item {
                 channel,
                 msg,
                 reply,
             });
-            let start = queue.workers < WORKERS;
+            let start = queue.workers < self.workers;
             queue.workers += usize::from(start);
             start
         };
@@ -142,6 +152,9 @@ impl Ingest {
         for item in queue.pending.drain(..) {
             let _ = item.reply.send(Err(unavailable()));
         }
+        if queue.workers == 0 {
+            self.idle.notify_waiters();
+        }
     }
 
     /// The next batch: waiting messages in their order, skipping (and
@@ -152,6 +165,7 @@ impl Ingest {
         let queue = &mut *queue;
         let mut batch = Vec::new();
         let mut kept = VecDeque::new();
+        let mut waiting: HashSet<Key> = HashSet::new();
         while let Some(item) = queue.pending.pop_front() {
             if batch.len() == MAX_BATCH {
                 kept.push_back(item);
@@ -159,7 +173,13 @@ impl Ingest {
                 break;
             }
             let keys = item.keys();
-            if keys.iter().any(|k| queue.busy.contains(k)) {
+            if keys
+                .iter()
+                .any(|k| queue.busy.contains(k) || waiting.contains(k))
+            {
+                // What waits holds back what came after it with a key in
+                // common: a customer's messages keep their order.
+                waiting.extend(keys);
                 kept.push_back(item);
             } else {
                 queue.busy.extend(keys);
@@ -169,8 +189,23 @@ impl Ingest {
         queue.pending = kept;
         if batch.is_empty() {
             queue.workers -= 1;
+            if queue.workers == 0 {
+                self.idle.notify_waiters();
+            }
         }
         batch
+    }
+
+    /// Waits until no batch is under way and none waits: at shutdown,
+    /// before the store closes.
+    pub(crate) async fn finish(&self) {
+        loop {
+            let idle = self.idle.notified();
+            if self.queue().workers == 0 {
+                return;
+            }
+            idle.await;
+        }
     }
 
     fn done(&self, keys: &[Key]) {
@@ -179,6 +214,16 @@ impl Ingest {
             queue.busy.remove(key);
         }
     }
+}
+
+/// The answer when [`MAX_WAITING`] messages wait already.
+fn busy() -> AppError {
+    AppError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "busy",
+        "too many messages are waiting to be stored, try again",
+    )
+    .retry_after(1)
 }
 
 fn unavailable() -> AppError {
@@ -401,11 +446,12 @@ async fn route_batch(
         let seq = seqs
             .next()
             .ok_or_else(|| AppError::internal("too few message seqs"))?;
-        let latest = customer
-            .latest_case_id
-            .as_ref()
-            .and_then(|id| known.cases.get(id))
-            .cloned();
+        let latest = match &customer.latest_case_id {
+            Some(id) => Some(known.cases.get(id).cloned().ok_or_else(|| {
+                AppError::internal(format!("the latest case {id} of a customer is missing"))
+            })?),
+            None => None,
+        };
         let number = match routing {
             Routing::NewCase { .. } => numbers
                 .get_mut(&channel.account_id)
@@ -582,4 +628,104 @@ async fn write_batch(
         queued |= effects.queued;
     }
     Ok((notices, queued))
+}
+
+#[cfg(test)]
+mod tests {
+    use casedesk_domain::ChannelKind;
+
+    use super::*;
+
+    fn item(
+        customer: &str,
+        message_id: &str,
+    ) -> (Item, oneshot::Receiver<Result<InboundResult, AppError>>) {
+        let (reply, answer) = oneshot::channel();
+        let channel = ChannelRecord {
+            id: "ch".into(),
+            account_id: "acc".into(),
+            kind: ChannelKind::Api,
+            name: "api".into(),
+            webhook_url: None,
+            inbound_token: "t".into(),
+            allowed_origins: Vec::new(),
+            created_at: chrono::Utc::now(),
+            disabled_at: None,
+            removed_at: None,
+        };
+        let msg = InboundMessage {
+            message_id: message_id.into(),
+            customer_id: customer.into(),
+            customer_name: None,
+            customer_language: None,
+            text: format!("{customer} {message_id}"),
+            attachments: Vec::new(),
+        };
+        (
+            Item {
+                channel,
+                msg,
+                reply,
+            },
+            answer,
+        )
+    }
+
+    fn taken(ingest: &Ingest) -> Vec<String> {
+        let batch = ingest.take();
+        let names = batch.iter().map(|i| i.msg.text.clone()).collect();
+        let keys: Vec<Key> = batch.iter().flat_map(Item::keys).collect();
+        ingest.done(&keys);
+        names
+    }
+
+    #[test]
+    fn a_batch_holds_each_customer_and_message_id_once_and_keeps_their_order() {
+        let ingest = Ingest::new(Weak::new(), 1);
+        let mut answers = Vec::new();
+        {
+            let mut queue = ingest.queue();
+            queue.workers = 1;
+            for (customer, id) in [
+                ("a", "1"),
+                ("b", "x"),
+                ("a", "2"),
+                ("c", "x"),
+                ("c", "3"),
+                ("b", "4"),
+            ] {
+                let (item, answer) = item(customer, id);
+                queue.pending.push_back(item);
+                answers.push(answer);
+            }
+        }
+        // c's first message waits for b's (same message id), and so does
+        // c's second, which may not pass the first.
+        assert_eq!(taken(&ingest), ["a 1", "b x"]);
+        assert_eq!(taken(&ingest), ["a 2", "c x", "b 4"]);
+        assert_eq!(taken(&ingest), ["c 3"]);
+        assert!(taken(&ingest).is_empty());
+        assert_eq!(
+            ingest.queue().workers,
+            0,
+            "the worker ends with nothing to take"
+        );
+    }
+
+    #[test]
+    fn a_batch_holds_at_most_its_maximum() {
+        let ingest = Ingest::new(Weak::new(), 1);
+        {
+            let mut queue = ingest.queue();
+            queue.workers = 1;
+            for n in 0..MAX_BATCH + 3 {
+                queue.pending.push_back(item(&format!("c{n}"), "m").0);
+                // distinct message ids
+                let last = queue.pending.back_mut().expect("pushed");
+                last.msg.message_id = format!("m{n}");
+            }
+        }
+        assert_eq!(taken(&ingest).len(), MAX_BATCH);
+        assert_eq!(taken(&ingest).len(), 3);
+    }
 }
