@@ -184,6 +184,12 @@ fn duplicate_of(case: &CaseRecord, message_id: String) -> InboundResult {
     }
 }
 
+/// The history event of a chat that a customer's message (or letter)
+/// opened again.
+fn reopened_event(case: &CaseRecord, actor: &Actor, changes: Vec<Change>, at: Time) -> EventRecord {
+    event(case, EventKind::Reopened, actor, changes, json!({}), at)
+}
+
 /// A case opened by a customer's message, before it is written.
 struct Opened {
     case: CaseRecord,

@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 use axum::http::StatusCode;
 use casedesk_domain::rules::TriggerEvent;
 use casedesk_domain::{
-    Actor, AutoFinishSettings, CaseState, EventKind, Routing, Subject, Time, route_customer_message,
+    Actor, AutoFinishSettings, CaseState, Routing, Subject, Time, route_customer_message,
 };
 use casedesk_store::{
     AttachmentRecord, CaseRecord, ChannelRecord, CustomerRecord, Deadline, EventRecord,
@@ -39,13 +39,13 @@ use tokio::sync::oneshot;
 
 use super::{
     InboundMessage, InboundResult, Outcome, attached, count, customer_message, customer_of,
-    duplicate_of, message_notice, new_case,
+    duplicate_of, message_notice, new_case, reopened_event,
 };
 use crate::clock::Clock;
 use crate::error::AppError;
 use crate::events::{Notice, log};
 use crate::usecases::automation;
-use crate::usecases::unit::{case_notice, deadlines_of, event, notice, settings_of};
+use crate::usecases::unit::{case_notice, deadlines_of, notice, settings_of};
 use crate::{App, AppState};
 
 /// Most messages in one batch.
@@ -572,14 +572,7 @@ fn decide(
             let mut case = stored.clone();
             let before = case.state.clone();
             let changes = case.state.reopen_by_customer(seq, at);
-            w.events.push(event(
-                &case,
-                EventKind::Reopened,
-                &actor,
-                changes,
-                json!({}),
-                at,
-            ));
+            w.events.push(reopened_event(&case, &actor, changes, at));
             Ok(Routed {
                 notices: vec![case_notice(&case)],
                 stored: Some(stored),

@@ -7,13 +7,13 @@
 
 use casedesk_domain::email::{LetterRouting, case_tag, route_letter};
 use casedesk_domain::rules::TriggerEvent;
-use casedesk_domain::{Actor, EventKind, Subject};
+use casedesk_domain::{Actor, Subject};
 use casedesk_store::{CaseRecord, ChannelRecord, LetterRecord, Tx, write};
 use serde_json::json;
 
 use super::{
     InboundMessage, InboundResult, Outcome, count_customer_message, lock_customer, message_notice,
-    open_case, store_customer_message, stored_before,
+    open_case, reopened_event, store_customer_message, stored_before,
 };
 use crate::AppState;
 use crate::clock::Clock;
@@ -21,7 +21,7 @@ use crate::error::AppError;
 use crate::events::Notice;
 use crate::events::log;
 use crate::usecases::automation;
-use crate::usecases::unit::{case_notice, check_text, lock_case, notice, record};
+use crate::usecases::unit::{case_notice, check_text, lock_case, notice};
 
 /// A letter as the e-mail channel read it.
 #[derive(Debug, Clone)]
@@ -146,16 +146,8 @@ async fn route_and_store(
             let reopened = !changes.is_empty();
             let mut notices = Vec::new();
             if reopened {
-                record(
-                    tx,
-                    &case,
-                    EventKind::Reopened,
-                    &actor,
-                    changes,
-                    json!({}),
-                    at,
-                )
-                .await?;
+                tx.insert_event(&reopened_event(&case, &actor, changes, at))
+                    .await?;
                 notices.push(case_notice(&case));
             }
             let outcome = if reopened {
