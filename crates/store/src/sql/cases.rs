@@ -404,29 +404,45 @@ async fn update_chunk<S: Sql + ?Sized>(
     Ok(())
 }
 
-/// Locks the customers of these cases in [`customer_lock_order`], across
-/// statements too: their keys are read first, then locked in that order.
+/// Locks the customers of these cases in [`customer_lock_order`]. The
+/// cases' customers are read by key first (a join of cases and customers
+/// here was planned as a hash join over every customer: 73 ms a call at
+/// 30,000 chats). Up to [`LOCKED_AT_ONCE`] customers are locked in one
+/// statement, ordered by SQL; more are ordered here and locked in chunks in
+/// that order.
 async fn lock_customers_of<S: Sql + ?Sized>(s: &mut S, case_ids: &[String]) -> R<()> {
-    let mut customers: Vec<(String, String, String)> = Vec::new();
-    for chunk in case_ids.chunks(ROWS_PER_STATEMENT) {
+    let mut ids: Vec<String> = Vec::new();
+    for chunk in case_ids.chunks(LOCKED_AT_ONCE) {
         let args: Vec<Value> = chunk.iter().map(Value::from).collect();
         let sql = format!(
-            "SELECT c.id, c.channel_id, c.external_id FROM cases k \
-             JOIN customers c ON c.id = k.customer_id WHERE k.id IN ({})",
+            "SELECT customer_id FROM cases WHERE id IN ({})",
             placeholders(1, chunk.len())
         );
-        customers.extend(
-            s.all(&sql, &args, |r| {
-                Ok((r.get("channel_id")?, r.get("external_id")?, r.get("id")?))
-            })
-            .await?,
-        );
+        ids.extend(s.all(&sql, &args, |r| r.get("customer_id")).await?);
     }
-    customers.sort();
-    customers.dedup();
+    ids.sort();
+    ids.dedup();
+    if ids.len() > LOCKED_AT_ONCE {
+        let mut keyed: Vec<(String, String, String)> = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(LOCKED_AT_ONCE) {
+            let args: Vec<Value> = chunk.iter().map(Value::from).collect();
+            let sql = format!(
+                "SELECT id, channel_id, external_id FROM customers WHERE id IN ({})",
+                placeholders(1, chunk.len())
+            );
+            keyed.extend(
+                s.all(&sql, &args, |r| {
+                    Ok((r.get("channel_id")?, r.get("external_id")?, r.get("id")?))
+                })
+                .await?,
+            );
+        }
+        keyed.sort();
+        ids = keyed.into_iter().map(|(_, _, id)| id).collect();
+    }
     let order = customer_lock_order(s.dialect());
-    for chunk in customers.chunks(ROWS_PER_STATEMENT) {
-        let args: Vec<Value> = chunk.iter().map(|(_, _, id)| Value::from(id)).collect();
+    for chunk in ids.chunks(LOCKED_AT_ONCE) {
+        let args: Vec<Value> = chunk.iter().map(Value::from).collect();
         let sql = format!(
             "SELECT id FROM customers WHERE id IN ({}) ORDER BY {order}{}",
             placeholders(1, chunk.len()),
@@ -436,3 +452,6 @@ async fn lock_customers_of<S: Sql + ?Sized>(s: &mut S, case_ids: &[String]) -> R
     }
     Ok(())
 }
+
+/// Most customers [`lock_customers_of`] locks in one statement.
+const LOCKED_AT_ONCE: usize = 1000;
