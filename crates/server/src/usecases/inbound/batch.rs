@@ -395,31 +395,33 @@ async fn route_batch(
     // message that waited for a lock would be listed before messages routed
     // ahead of it (even before the one that opened its chat).
     let at = clock.now();
-    let routings: Vec<Option<Routing>> = inputs
-        .iter()
-        .zip(&known.customers)
-        .map(|((channel, msg), customer)| {
-            let key = (channel.id.clone(), msg.message_id.clone());
-            if known.stored.contains_key(&key) {
-                return None;
-            }
-            let latest = customer
-                .latest_case_id
-                .as_ref()
-                .and_then(|id| known.cases.get(id));
-            Some(route_customer_message(
-                channel.kind,
-                latest.map(|c| &c.state),
-            ))
-        })
-        .collect();
+    // Each message's routing and the latest chat it was routed by; `None`
+    // for a redelivery.
+    let mut routings: Vec<Option<(Routing, Option<CaseRecord>)>> = Vec::new();
+    for ((channel, msg), customer) in inputs.iter().zip(&known.customers) {
+        if known
+            .stored
+            .contains_key(&(channel.id.clone(), msg.message_id.clone()))
+        {
+            routings.push(None);
+            continue;
+        }
+        let latest = match &customer.latest_case_id {
+            Some(id) => Some(known.cases.get(id).cloned().ok_or_else(|| {
+                AppError::internal(format!("the latest case {id} of a customer is missing"))
+            })?),
+            None => None,
+        };
+        let routing = route_customer_message(channel.kind, latest.as_ref().map(|c| &c.state));
+        routings.push(Some((routing, latest)));
+    }
     let mut seqs = tx
         .next_message_seqs(routings.iter().flatten().count())
         .await?
         .into_iter();
     let mut wanted: HashMap<String, usize> = HashMap::new();
     for ((channel, _), routing) in inputs.iter().zip(&routings) {
-        if let Some(Routing::NewCase { .. }) = routing {
+        if let Some((Routing::NewCase { .. }, _)) = routing {
             *wanted.entry(channel.account_id.clone()).or_default() += 1;
         }
     }
@@ -434,7 +436,7 @@ async fn route_batch(
     for (((channel, msg), customer), routing) in
         inputs.into_iter().zip(&known.customers).zip(routings)
     {
-        let Some(routing) = routing else {
+        let Some((routing, latest)) = routing else {
             let stored = &known.stored[&(channel.id.clone(), msg.message_id.clone())];
             let case = known
                 .cases
@@ -446,12 +448,6 @@ async fn route_batch(
         let seq = seqs
             .next()
             .ok_or_else(|| AppError::internal("too few message seqs"))?;
-        let latest = match &customer.latest_case_id {
-            Some(id) => Some(known.cases.get(id).cloned().ok_or_else(|| {
-                AppError::internal(format!("the latest case {id} of a customer is missing"))
-            })?),
-            None => None,
-        };
         let number = match routing {
             Routing::NewCase { .. } => numbers
                 .get_mut(&channel.account_id)
