@@ -135,8 +135,9 @@ pub struct AppState {
     pub ingest: usecases::inbound::Ingest,
     /// The live feeds this server reads for its event streams.
     pub live: Hub,
-    /// Poked after a commit that may have moved a chat deadline.
-    pub timers: Notify,
+    /// Rung after a commit that may have moved a chat deadline or a rule
+    /// timer.
+    pub timers: workers::timers::TimerBell,
     /// Poked after a commit that queued an outbound delivery.
     pub outbox_changed: Notify,
     /// Poked after a messenger update was stored.
@@ -194,7 +195,7 @@ impl AppState {
     pub(crate) fn after_commit(&self, logged: Logged, timers_changed: bool) {
         self.live.announce(logged);
         if timers_changed {
-            self.timers.notify_one();
+            self.timers.ring();
         }
     }
 
@@ -334,7 +335,7 @@ impl Server {
             clock: config.clock,
             rounds: workers::Rounds::default(),
             ingest: usecases::inbound::Ingest::new(app.clone(), parallel_writes),
-            timers: Notify::new(),
+            timers: workers::timers::TimerBell::default(),
             outbox_changed: Notify::new(),
             updates_changed: Notify::new(),
             telegram_changed: Notify::new(),

@@ -290,15 +290,30 @@ async fn run(app: App, items: Vec<Item>) {
 /// One unit of work for `inputs`; their answers in their order.
 async fn route(app: &AppState, inputs: Vec<Input>) -> Result<Vec<InboundResult>, AppError> {
     let clock = app.clock.clone();
-    let (results, logged, queued) = write::<_, AppError, _>(&*app.store, move |tx| {
+    let (results, logged, done) = write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
-            let (results, notices, queued) = route_batch(tx, &clock, inputs).await?;
-            Ok((results, log(tx, notices, clock.now()).await?, queued))
+            let (results, notices, done) = route_batch(tx, &clock, inputs).await?;
+            Ok((results, log(tx, notices, clock.now()).await?, done))
         })
     })
     .await?;
-    app.after_change_commit(logged, queued);
+    app.after_commit(logged, false);
+    if let Some(earliest) = done.timers_from {
+        app.timers.ring_for(earliest);
+    }
+    if done.queued {
+        app.outbox_changed.notify_one();
+    }
     Ok(results)
+}
+
+/// What a batch's commit sets going.
+struct Done {
+    /// A rule queued a webhook delivery.
+    queued: bool,
+    /// The earliest time a deadline or rule timer it set falls due; `None`
+    /// when it set none (clearing a chat's deadlines wakes nobody).
+    timers_from: Option<Time>,
 }
 
 /// What a batch writes, gathered while its messages are decided.
@@ -388,7 +403,7 @@ async fn route_batch(
     tx: &mut dyn Tx,
     clock: &Clock,
     inputs: Vec<Input>,
-) -> Result<(Vec<InboundResult>, Vec<Notice>, bool), AppError> {
+) -> Result<(Vec<InboundResult>, Vec<Notice>, Done), AppError> {
     let known = read(tx, &inputs, clock.now()).await?;
     // The time is taken under the locks: messages are listed by time, and
     // their order must be the order they were routed in. Taken before, a
@@ -495,8 +510,17 @@ async fn route_batch(
         }
         w.messages.push(message);
     }
+    // Rules arm timers due at `at` or later.
+    let timers_from = match w.rules.is_empty() {
+        true => w.deadlines.iter().map(|d| d.due_at).min(),
+        false => Some(at),
+    };
     let (notices, queued) = write_batch(tx, w, at).await?;
-    Ok((results, notices, queued))
+    let done = Done {
+        queued,
+        timers_from,
+    };
+    Ok((results, notices, done))
 }
 
 /// Where routing put a message, before it is stored.
