@@ -87,13 +87,10 @@ impl<S: Sql + ?Sized> CaseTx for S {
         unknown.sort();
         unknown.dedup();
         for chunk in unknown.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!(
-                "SELECT {CASE_COLUMNS} FROM cases WHERE account_id = $1 AND id IN ({})",
-                placeholders(2, chunk.len())
-            );
-            let args: Vec<Value> = std::iter::once(Value::from(account_id))
-                .chain(chunk.iter().map(|id| Value::from(*id)))
-                .collect();
+            let sql =
+                self.dialect()
+                    .probe("cases", CASE_COLUMNS, &["id", "account_id"], chunk.len());
+            let args: Vec<Value> = chunk.iter().flat_map(|id| args![*id, account_id]).collect();
             let read = self.all(&sql, &args, codec::case).await?;
             if let Some(memo) = self.memo() {
                 read.iter().for_each(|c| memo.keep_case(c));

@@ -451,10 +451,11 @@ async fn insert_or_lock_customers<S: Sql + ?Sized>(
             .iter()
             .flat_map(|n| args![&n.channel_id, &n.external_id, &n.account_id])
             .collect();
-        let sql = format!(
-            "SELECT {CUSTOMER_COLUMNS} FROM customers \
-             WHERE (channel_id, external_id, account_id) IN (VALUES {})",
-            row_placeholders(unchanged.len(), 3)
+        let sql = s.dialect().probe(
+            "customers",
+            CUSTOMER_COLUMNS,
+            &["channel_id", "external_id", "account_id"],
+            unchanged.len(),
         );
         customers.extend(s.all(&sql, &keys, codec::customer).await?);
     }

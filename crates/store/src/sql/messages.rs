@@ -36,37 +36,30 @@ impl<S: Sql + ?Sized> MessageTx for S {
         channel_ids: &[String],
         channel_message_ids: &[String],
     ) -> R<Vec<MessageRecord>> {
-        if channel_ids.is_empty() || channel_message_ids.is_empty() {
+        let distinct = |ids: &[String]| -> Vec<String> {
+            let mut ids = ids.to_vec();
+            ids.sort();
+            ids.dedup();
+            ids
+        };
+        let (channel_ids, channel_message_ids) =
+            (distinct(channel_ids), distinct(channel_message_ids));
+        let keys = channel_ids.len() * channel_message_ids.len();
+        if keys == 0 {
             return Ok(Vec::new());
         }
-        let (n, k) = (channel_ids.len(), channel_message_ids.len());
-        let sql = match self.dialect() {
-            Dialect::Sqlite => format!(
-                "SELECT {MESSAGE_COLUMNS} FROM messages \
-                 WHERE channel_id IN ({}) AND channel_message_id IN ({}) ORDER BY seq",
-                placeholders(1, n),
-                placeholders(n + 1, k)
-            ),
-            // One index probe per key, whatever the statistics say: with
-            // the `IN` lists, a planner whose statistics predate a channel
-            // (a new one, or one grown since the last `ANALYZE`) probed by
-            // channel alone and filtered every message of the channel, on
-            // every batch (2–3 ms at 5,000 messages, growing with them).
-            // `LIMIT 1` keeps the subquery from being flattened into a join
-            // the planner could choose again.
-            Dialect::Postgres => format!(
-                "SELECT m.* FROM (VALUES {}) c (id) CROSS JOIN (VALUES {}) k (id) \
-                 CROSS JOIN LATERAL (SELECT {MESSAGE_COLUMNS} FROM messages \
-                 WHERE channel_id = c.id AND channel_message_id = k.id LIMIT 1) m \
-                 ORDER BY m.seq",
-                rows_of_one(1, n),
-                rows_of_one(n + 1, k)
-            ),
-        };
+        let sql = format!(
+            "{} ORDER BY seq",
+            self.dialect().probe(
+                "messages",
+                MESSAGE_COLUMNS,
+                &["channel_id", "channel_message_id"],
+                keys
+            )
+        );
         let values: Vec<Value> = channel_ids
             .iter()
-            .chain(channel_message_ids)
-            .map(Value::from)
+            .flat_map(|c| channel_message_ids.iter().flat_map(move |m| args![c, m]))
             .collect();
         self.all(&sql, &values, codec::message).await
     }
@@ -416,12 +409,4 @@ impl<S: Sql + ?Sized> MessageTx for S {
         self.all(&sql, &args![account_id, case_id], codec::event)
             .await
     }
-}
-
-/// `($from), ($from+1), …` for `n` values: a one-column `VALUES` list.
-fn rows_of_one(from: usize, n: usize) -> String {
-    (from..from + n)
-        .map(|i| format!("(${i})"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }

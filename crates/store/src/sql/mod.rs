@@ -113,6 +113,43 @@ impl Dialect {
         }
     }
 
+    /// `SELECT columns` of the rows of `table` whose unique `key` matches
+    /// one of `keys` keys, bound as `$1…` (`key.len()` values a key): one
+    /// index probe per key, whatever the planner's statistics say. With an
+    /// `IN` list or a join, PostgreSQL planned by statistics older than an
+    /// account or a channel (a new one, or one grown since the last
+    /// `ANALYZE`) as if it had a handful of rows: it read the index by the
+    /// leading column alone and filtered the rest — every case of the
+    /// account, every message of the channel, on every batch (2–4 ms a
+    /// batch at a few thousand rows, growing with them). So PostgreSQL
+    /// probes in a `LATERAL` subquery, kept from being flattened into a join
+    /// by its `LIMIT 1`. SQLite joins the keys to the table, which it
+    /// plans as a probe per key (a row value `IN (VALUES …)` it planned as
+    /// a scan of the whole table).
+    fn probe(self, table: &str, columns: &str, key: &[&str], keys: usize) -> String {
+        let list = row_placeholders(keys, key.len());
+        let names = (1..=key.len())
+            .map(|i| format!("k{i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let matches = key
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{table}.{c} = k.k{}", i + 1))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        match self {
+            Dialect::Sqlite => format!(
+                "WITH k ({names}) AS (VALUES {list}) \
+                 SELECT {columns} FROM k JOIN {table} ON {matches}"
+            ),
+            Dialect::Postgres => format!(
+                "SELECT p.* FROM (VALUES {list}) k ({names}) CROSS JOIN LATERAL \
+                 (SELECT {columns} FROM {table} WHERE {matches} LIMIT 1) p"
+            ),
+        }
+    }
+
     /// The `n` values of a counter that [`Dialect::next_message_seqs`] or
     /// [`Dialect::next_case_numbers`] answered with, in increasing order:
     /// SQLite's one row is the first of `n` in a row.
