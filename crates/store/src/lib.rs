@@ -487,6 +487,12 @@ pub trait MessageTx: Send {
         channel_ids: &[String],
         channel_message_ids: &[String],
     ) -> R<Vec<MessageRecord>>;
+    /// The stored messages under any of `keys`, each a channel and the id
+    /// the channel gave a message (a batch's redeliveries), by `seq`.
+    async fn find_messages_by_channel_keys(
+        &mut self,
+        keys: &[(String, String)],
+    ) -> R<Vec<MessageRecord>>;
     /// Records what a message that is a letter has beyond its text.
     async fn insert_letter(&mut self, letter: &LetterRecord) -> R<()>;
     /// The letters among a case's messages.

@@ -62,7 +62,8 @@ impl TimerBell {
     }
 
     /// The worker is about to sleep until `until` (`None`: nothing is due;
-    /// it still wakes every [`super::MAX_SLEEP`] and when rung).
+    /// it wakes when rung, and on the system clock every
+    /// [`super::MAX_SLEEP`]).
     fn asleep(&self, until: Option<Time>) {
         let until = until.map_or(i64::MAX, |t| t.timestamp_micros());
         self.asleep_until.store(until, Ordering::SeqCst);

@@ -998,6 +998,23 @@ pub async fn many_customers_cases_and_messages_at_once(store: Arc<dyn Store>) {
         .await,
     );
 
+    // A batch's redeliveries: its own (channel, id) pairs, any number of
+    // channels and keys (more than one statement's worth), each message
+    // once, by seq; the same id through another channel is not one.
+    let mut keys: Vec<(String, String)> = (0..450)
+        .map(|i| (format!("bt-ch-{}", i % 150), format!("ext-bt-m{i}")))
+        .collect();
+    keys.push((s("bt-ch"), s("ext-bt-m2")));
+    keys.push((s("bt-o-ch"), s("ext-bt-m1")));
+    keys.push((s("bt-ch"), s("ext-bt-m1")));
+    keys.push((s("bt-ch"), s("ext-bt-m2")));
+    let found: Vec<crate::MessageRecord> = read_ok(store, "redeliveries", move |tx| {
+        Box::pin(async move { tx.find_messages_by_channel_keys(&keys).await })
+    })
+    .await;
+    let found: Vec<&str> = found.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(found, ["bt-m1", "bt-m2"]);
+
     let ids = vec![s("bt-2"), s("bt-1"), s("missing"), s("bt-o-1")];
     let mut read: Vec<CaseRecord> = read_ok(store, "get many", move |tx| {
         Box::pin(async move { tx.get_cases("bt", &ids).await })

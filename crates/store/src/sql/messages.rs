@@ -36,32 +36,33 @@ impl<S: Sql + ?Sized> MessageTx for S {
         channel_ids: &[String],
         channel_message_ids: &[String],
     ) -> R<Vec<MessageRecord>> {
-        let distinct = |ids: &[String]| -> Vec<String> {
-            let mut ids = ids.to_vec();
-            ids.sort();
-            ids.dedup();
-            ids
-        };
-        let (channel_ids, channel_message_ids) =
-            (distinct(channel_ids), distinct(channel_message_ids));
-        let keys = channel_ids.len() * channel_message_ids.len();
-        if keys == 0 {
-            return Ok(Vec::new());
-        }
-        let sql = format!(
-            "{} ORDER BY seq",
-            self.dialect().probe(
+        let keys: Vec<(String, String)> = channel_ids
+            .iter()
+            .flat_map(|c| channel_message_ids.iter().map(|m| (c.clone(), m.clone())))
+            .collect();
+        self.find_messages_by_channel_keys(&keys).await
+    }
+
+    async fn find_messages_by_channel_keys(
+        &mut self,
+        keys: &[(String, String)],
+    ) -> R<Vec<MessageRecord>> {
+        let mut keys = keys.to_vec();
+        keys.sort();
+        keys.dedup();
+        let mut found = Vec::new();
+        for chunk in keys.chunks(ROWS_PER_STATEMENT) {
+            let sql = self.dialect().probe(
                 "messages",
                 MESSAGE_COLUMNS,
                 &["channel_id", "channel_message_id"],
-                keys
-            )
-        );
-        let values: Vec<Value> = channel_ids
-            .iter()
-            .flat_map(|c| channel_message_ids.iter().flat_map(move |m| args![c, m]))
-            .collect();
-        self.all(&sql, &values, codec::message).await
+                chunk.len(),
+            );
+            let values: Vec<Value> = chunk.iter().flat_map(|(c, m)| args![c, m]).collect();
+            found.extend(self.all(&sql, &values, codec::message).await?);
+        }
+        found.sort_by_key(|m| m.seq);
+        Ok(found)
     }
 
     async fn insert_letter(&mut self, letter: &LetterRecord) -> R<()> {

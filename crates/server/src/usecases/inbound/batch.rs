@@ -355,16 +355,12 @@ async fn read(tx: &mut dyn Tx, inputs: &[Input], now: Time) -> Result<Known, App
         .map(|(channel, msg)| customer_of(channel, msg, None, now))
         .collect();
     let customers = tx.upsert_customers_locked(&new).await?;
-    let distinct = |ids: Vec<&String>| -> Vec<String> {
-        let mut ids: Vec<String> = ids.into_iter().cloned().collect();
-        ids.sort();
-        ids.dedup();
-        ids
-    };
-    let channel_ids = distinct(inputs.iter().map(|(c, _)| &c.id).collect());
-    let message_ids = distinct(inputs.iter().map(|(_, m)| &m.message_id).collect());
+    let keys: Vec<(String, String)> = inputs
+        .iter()
+        .map(|(c, m)| (c.id.clone(), m.message_id.clone()))
+        .collect();
     let stored: HashMap<(String, String), MessageRecord> = tx
-        .find_messages_by_channel_ids(&channel_ids, &message_ids)
+        .find_messages_by_channel_keys(&keys)
         .await?
         .into_iter()
         .filter_map(|m| Some(((m.channel_id.clone(), m.channel_message_id.clone()?), m)))
