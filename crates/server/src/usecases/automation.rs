@@ -39,6 +39,16 @@ pub(crate) struct Effects {
     pub queued: bool,
     /// Ids of the rules that fired.
     pub fired: Vec<String>,
+    /// The earliest a deadline or timer the rules set falls due (`at` when
+    /// a rule fired, since its actions may move the chat's deadlines);
+    /// `None` when they set none.
+    pub timers_from: Option<Time>,
+}
+
+impl Effects {
+    fn timers_due(&mut self, at: Time) {
+        self.timers_from = Some(self.timers_from.map_or(at, |t| t.min(at)));
+    }
 }
 
 /// How a change is read for rules.
@@ -215,6 +225,7 @@ pub(crate) async fn after_change_read(
             }
             fired.insert(rule.id.clone());
             effects.fired.push(rule.id.clone());
+            effects.timers_due(at);
             let state_before = (case.state.status, case.state.chat_state);
             apply_rule(
                 tx,
@@ -236,7 +247,11 @@ pub(crate) async fn after_change_read(
             }
         }
     }
-    update_timers(tx, &rules, &case, before.as_ref(), reading.arm_timers, at).await?;
+    if let Some(armed) =
+        update_timers(tx, &rules, &case, before.as_ref(), reading.arm_timers, at).await?
+    {
+        effects.timers_due(armed);
+    }
     Ok(effects)
 }
 
@@ -303,7 +318,7 @@ async fn apply_rule(
 }
 
 /// Arms the timers of time rules whose waiting state the case just
-/// entered, and removes those whose state it left.
+/// entered, and removes those whose state it left; the earliest armed.
 async fn update_timers(
     tx: &mut dyn Tx,
     rules: &[RuleRecord],
@@ -311,7 +326,8 @@ async fn update_timers(
     before: Option<&CaseState>,
     arm: bool,
     at: Time,
-) -> Result<(), StoreError> {
+) -> Result<Option<Time>, StoreError> {
+    let mut earliest: Option<Time> = None;
     for rule in rules {
         let Some(seconds) = rule.trigger.delay_seconds() else {
             continue;
@@ -327,10 +343,12 @@ async fn update_timers(
         if !holds {
             tx.delete_rule_timer(&case.id, &rule.id).await?;
         } else if !held && arm {
-            start_wait(tx, rule, case, at + chrono::Duration::seconds(seconds)).await?;
+            let due_at = at + chrono::Duration::seconds(seconds);
+            start_wait(tx, rule, case, due_at).await?;
+            earliest = Some(earliest.map_or(due_at, |t| t.min(due_at)));
         }
     }
-    Ok(())
+    Ok(earliest)
 }
 
 /// (Re)starts the case's wait for a time rule: its timer is due at `due_at`.

@@ -506,16 +506,9 @@ async fn route_batch(
         }
         w.messages.push(message);
     }
-    // Rules arm timers due at `at` or later.
-    let timers_from = match w.rules.is_empty() {
-        true => w.deadlines.iter().map(|d| d.due_at).min(),
-        false => Some(at),
-    };
-    let (notices, queued) = write_batch(tx, w, at).await?;
-    let done = Done {
-        queued,
-        timers_from,
-    };
+    let deadlines_from = w.deadlines.iter().map(|d| d.due_at).min();
+    let (notices, mut done) = write_batch(tx, w, at).await?;
+    done.timers_from = done.timers_from.into_iter().chain(deadlines_from).min();
     Ok((results, notices, done))
 }
 
@@ -600,13 +593,13 @@ fn decide(
     }
 }
 
-/// Writes what a batch decided, then runs the rules; the notices and
-/// whether a rule queued a delivery.
+/// Writes what a batch decided, then runs the rules; the notices, and
+/// whether a rule queued a delivery or set a timer.
 async fn write_batch(
     tx: &mut dyn Tx,
     w: Writes,
     at: Time,
-) -> Result<(Vec<Notice>, bool), AppError> {
+) -> Result<(Vec<Notice>, Done), AppError> {
     tx.insert_cases(&w.new_cases).await?;
     let updated: Vec<(Option<&CaseRecord>, &CaseRecord)> =
         w.updated.iter().map(|(s, c)| (Some(s), c)).collect();
@@ -622,7 +615,10 @@ async fn write_batch(
         tx.clear_deadlines(case_id).await?;
     }
     let mut notices = w.notices;
-    let mut queued = false;
+    let mut done = Done {
+        queued: false,
+        timers_from: None,
+    };
     for (case, before, text) in w.rules {
         let effects = automation::after_change(
             tx,
@@ -634,9 +630,14 @@ async fn write_batch(
         )
         .await?;
         notices.extend(effects.notices);
-        queued |= effects.queued;
+        done.queued |= effects.queued;
+        done.timers_from = done
+            .timers_from
+            .into_iter()
+            .chain(effects.timers_from)
+            .min();
     }
-    Ok((notices, queued))
+    Ok((notices, done))
 }
 
 #[cfg(test)]
