@@ -124,10 +124,9 @@ impl<S: Sql + ?Sized> CaseTx for S {
         let mut cases = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(ROWS_PER_STATEMENT) {
             let args: Vec<Value> = chunk.iter().map(Value::from).collect();
-            let sql = format!(
-                "SELECT {CASE_COLUMNS} FROM cases WHERE id IN ({})",
-                placeholders(1, chunk.len())
-            );
+            let sql = self
+                .dialect()
+                .probe("cases", CASE_COLUMNS, &["id"], chunk.len());
             cases.extend(self.all(&sql, &args, codec::case).await?);
         }
         Ok(cases)
@@ -411,10 +410,9 @@ async fn lock_customers_of<S: Sql + ?Sized>(s: &mut S, case_ids: &[String]) -> R
     let mut ids: Vec<String> = Vec::new();
     for chunk in case_ids.chunks(LOCKED_AT_ONCE) {
         let args: Vec<Value> = chunk.iter().map(Value::from).collect();
-        let sql = format!(
-            "SELECT customer_id FROM cases WHERE id IN ({})",
-            placeholders(1, chunk.len())
-        );
+        let sql = s
+            .dialect()
+            .probe("cases", "customer_id", &["id"], chunk.len());
         ids.extend(s.all(&sql, &args, |r| r.get("customer_id")).await?);
     }
     ids.sort();
@@ -423,9 +421,11 @@ async fn lock_customers_of<S: Sql + ?Sized>(s: &mut S, case_ids: &[String]) -> R
         let mut keyed: Vec<(String, String, String)> = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(LOCKED_AT_ONCE) {
             let args: Vec<Value> = chunk.iter().map(Value::from).collect();
-            let sql = format!(
-                "SELECT id, channel_id, external_id FROM customers WHERE id IN ({})",
-                placeholders(1, chunk.len())
+            let sql = s.dialect().probe(
+                "customers",
+                "id, channel_id, external_id",
+                &["id"],
+                chunk.len(),
             );
             keyed.extend(
                 s.all(&sql, &args, |r| {

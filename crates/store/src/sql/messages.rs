@@ -361,10 +361,11 @@ impl<S: Sql + ?Sized> MessageTx for S {
             ids.dedup();
             let keys: HashMap<(String, String), [Value; 3]> = self
                 .all(
-                    &format!(
-                        "SELECT id, account_id, assignee_id, channel_id, created_at FROM cases \
-                         WHERE id IN ({})",
-                        placeholders(1, ids.len())
+                    &self.dialect().probe(
+                        "cases",
+                        "id, account_id, assignee_id, channel_id, created_at",
+                        &["id"],
+                        ids.len(),
                     ),
                     &ids.into_iter().map(Value::from).collect::<Vec<_>>(),
                     |r| {
