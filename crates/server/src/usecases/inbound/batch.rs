@@ -506,9 +506,7 @@ async fn route_batch(
         }
         w.messages.push(message);
     }
-    let deadlines_from = w.deadlines.iter().map(|d| d.due_at).min();
-    let (notices, mut done) = write_batch(tx, w, at).await?;
-    done.timers_from = done.timers_from.into_iter().chain(deadlines_from).min();
+    let (notices, done) = write_batch(tx, w, at).await?;
     Ok((results, notices, done))
 }
 
@@ -593,8 +591,8 @@ fn decide(
     }
 }
 
-/// Writes what a batch decided, then runs the rules; the notices, and
-/// whether a rule queued a delivery or set a timer.
+/// Writes what a batch decided, then runs the rules; the notices, whether
+/// a rule queued a delivery, and the earliest deadline or timer set.
 async fn write_batch(
     tx: &mut dyn Tx,
     w: Writes,
@@ -617,7 +615,7 @@ async fn write_batch(
     let mut notices = w.notices;
     let mut done = Done {
         queued: false,
-        timers_from: None,
+        timers_from: w.deadlines.iter().map(|d| d.due_at).min(),
     };
     for (case, before, text) in w.rules {
         let effects = automation::after_change(
