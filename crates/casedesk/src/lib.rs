@@ -1,12 +1,13 @@
 //! The `casedesk` binary's library half: choosing the storage backend from a
-//! database URL, backup and restore of a SQLite installation, and the
-//! benchmark programs. Kept in a library so the end-to-end tests start
-//! servers exactly the way the binary does.
+//! database URL, backup and restore of a SQLite installation, the
+//! benchmark programs and the evaluations of judgements. Kept in a library
+//! so the end-to-end tests start servers exactly the way the binary does.
 
 #![forbid(unsafe_code)]
 
 pub mod backup;
 pub mod bench;
+pub mod eval;
 
 use std::sync::Arc;
 

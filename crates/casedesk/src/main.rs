@@ -155,6 +155,11 @@ enum Command {
         #[command(subcommand)]
         command: bench::BenchCommand,
     },
+    /// Judgements measured against labelled data; they print their figures.
+    Eval {
+        #[command(subcommand)]
+        command: casedesk::eval::EvalCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -313,6 +318,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             result
         }
         Command::Bench { command } => bench::run(command).await,
+        Command::Eval { command } => casedesk::eval::run(command),
     }
 }
 

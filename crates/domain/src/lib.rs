@@ -18,6 +18,7 @@ pub mod search;
 pub mod stats;
 mod tally;
 pub mod templates;
+pub mod topic;
 mod types;
 
 pub use business_hours::BusinessHours;
