@@ -13,6 +13,7 @@
 pub mod business_hours;
 mod case;
 pub mod email;
+pub mod moves;
 pub mod rules;
 pub mod search;
 pub mod stats;

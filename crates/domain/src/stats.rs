@@ -273,7 +273,8 @@ impl Counters {
             | EventKind::MergedIn
             | EventKind::Linked
             | EventKind::Reaction
-            | EventKind::MessageEdited => {}
+            | EventKind::MessageEdited
+            | EventKind::MessagesMoved => {}
         }
         if facts.sets_closed {
             self.closed += n;

@@ -64,6 +64,9 @@ pub struct Recount {
     pub last_public_author: Option<AuthorType>,
     /// When the last public message was written; `None` when none is left.
     pub last_public_at: Option<Time>,
+    /// The earliest public agent reply the case holds from its creation on:
+    /// its first response (R15) once messages moved in or out.
+    pub first_agent_reply_at: Option<Time>,
 }
 
 /// What one new message or reaction changed on its case.
@@ -156,13 +159,14 @@ impl CaseState {
     }
 
     /// R7, R9: messages moved in or out; the case counts what it holds now.
-    /// Who wrote last follows the messages; the last activity does too,
-    /// unless no public message is left (then it stays).
+    /// Who wrote last and the first response follow the messages; the last
+    /// activity does too, unless no public message is left (then it stays).
     pub fn recount(&mut self, tally: Tally, now_holds: Recount) -> Tally {
         self.last_public_author = now_holds.last_public_author;
         Tally {
             message_count: now_holds.message_count,
             last_activity_at: now_holds.last_public_at.unwrap_or(tally.last_activity_at),
+            first_response_at: now_holds.first_agent_reply_at,
             ..tally
         }
     }
@@ -355,6 +359,7 @@ mod tests {
                 message_count: 7,
                 last_public_author: Some(AuthorType::Customer),
                 last_public_at: Some(t(8)),
+                first_agent_reply_at: Some(t(2)),
             },
         );
         assert_eq!(tally.message_count, 7);
@@ -370,10 +375,12 @@ mod tests {
                 message_count: 0,
                 last_public_author: None,
                 last_public_at: None,
+                first_agent_reply_at: None,
             },
         );
         assert_eq!(tally.message_count, 0);
         assert_eq!(tally.last_activity_at, t(3));
+        assert_eq!(tally.first_response_at, None, "its reply moved out");
         assert_eq!(c.last_public_author, None);
     }
 }

@@ -121,6 +121,7 @@ string_enum!(
         TemplateApplied => "template_applied",
         RuleApplied => "rule_applied",
         MessageEdited => "message_edited",
+        MessagesMoved => "messages_moved",
     }
 );
 string_enum!(

@@ -27,6 +27,7 @@
 //! found once (a closed latest chat reopening instead of starting a new
 //! case, tried deliberately); proptest replays it first on every run.
 
+use casedesk_domain::moves::{Held, Selection, messages_to_move};
 use casedesk_domain::{
     AuthorType, AutoFinishSettings, CaseState, ChannelKind, ChatState, Recount, Routing, RuleError,
     Status, Tally, Time, Wrote, route_customer_message,
@@ -112,6 +113,7 @@ struct StoredCase {
     merged_into: Option<usize>,
     /// The finish deadline of an active chat.
     finish_at: Option<Time>,
+    created: Time,
 }
 
 /// casedesk's rules, driven like the server's use cases drive them.
@@ -178,10 +180,15 @@ impl Casedesk {
     fn refresh(&mut self, case: usize) {
         let held: Vec<&StoredMessage> = self.messages.iter().filter(|m| m.case == case).collect();
         let last_public = held.iter().rev().find(|m| m.author.is_some());
+        let created = self.cases[case].created;
         let now_holds = Recount {
             message_count: held.len() as i64,
             last_public_author: last_public.and_then(|m| m.author),
             last_public_at: last_public.map(|m| m.at),
+            first_agent_reply_at: held
+                .iter()
+                .find(|m| m.author == Some(AuthorType::Agent) && m.at >= created)
+                .map(|m| m.at),
         };
         let c = &mut self.cases[case];
         c.tally = c.state.recount(c.tally, now_holds);
@@ -203,6 +210,7 @@ impl Casedesk {
                     next: None,
                     merged_into: None,
                     finish_at: None,
+                    created: self.now,
                 });
                 if let Some(l) = latest {
                     self.cases[l].next = Some(new);
@@ -259,8 +267,9 @@ impl Casedesk {
             next: self.cases[case].next,
             merged_into: None,
             finish_at: None,
+            created: self.now,
         });
-        self.move_messages(case, new, plan.from_seq as usize);
+        self.move_messages(case, new, Selection::FromSeq(plan.from_seq));
         self.cases[case].next = Some(new);
         self.refresh(case);
         self.refresh(new);
@@ -273,19 +282,25 @@ impl Casedesk {
         Ok(Some(new))
     }
 
-    /// The store's `move_messages`: messages from `from_seq` on, and the
-    /// reaction notes whose reacted message is then in the target case.
-    fn move_messages(&mut self, from: usize, to: usize, from_seq: usize) {
-        for m in self.messages.iter_mut().skip(from_seq) {
-            if m.case == from && m.reacts_to.is_none() {
-                m.case = to;
-            }
-        }
-        for i in from_seq..self.messages.len() {
-            let target_case = self.messages[i].reacts_to.map(|t| self.messages[t].case);
-            if self.messages[i].case == from && target_case == Some(to) {
-                self.messages[i].case = to;
-            }
+    /// The server's move: the domain picks the messages, the store moves
+    /// exactly those.
+    fn move_messages(&mut self, from: usize, to: usize, selection: Selection<'_>) {
+        let ids: Vec<String> = (0..self.messages.len()).map(|i| i.to_string()).collect();
+        let held: Vec<Held<'_>> = self
+            .messages
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.case == from)
+            .map(|(i, m)| Held {
+                id: &ids[i],
+                seq: i as i64,
+                reacted_message_id: m.reacts_to.map(|r| ids[r].as_str()),
+            })
+            .collect();
+        let moving = messages_to_move(&held, selection).expect("splits and merges always move");
+        for id in moving {
+            let i: usize = id.parse().expect("an index");
+            self.messages[i].case = to;
         }
     }
 
@@ -302,7 +317,7 @@ impl Casedesk {
             .merge_into_previous(&mut previous_state, true, self.now)
             .map_err(rule)?;
         self.cases[previous].state = previous_state;
-        self.move_messages(case, previous, 0);
+        self.move_messages(case, previous, Selection::All);
         self.cases[case].merged_into = Some(previous);
         let next = self.cases[case].next;
         self.cases[previous].next = next;

@@ -8,6 +8,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use casedesk_domain::moves::{MAX_SELECTED, MoveError};
 use casedesk_domain::{ParseError, RuleError};
 use casedesk_store::StoreError;
 use serde::Serialize;
@@ -229,6 +230,24 @@ impl From<RuleError> for AppError {
             RuleError::PreviousMerged => "previous_merged",
         };
         AppError::conflict(code, e.to_string())
+    }
+}
+
+/// A selection of messages that cannot move: 422, it never could.
+impl From<MoveError> for AppError {
+    fn from(e: MoveError) -> Self {
+        let code = match e {
+            MoveError::NothingSelected => "nothing_selected",
+            MoveError::TooMany => "too_many_messages",
+            MoveError::NotInCase(_) => "message_not_in_case",
+            MoveError::WouldEmpty => "would_empty_case",
+        };
+        let error = AppError::invalid_as(code, e.to_string());
+        match e {
+            MoveError::NotInCase(id) => error.with(serde_json::json!({ "message_id": id })),
+            MoveError::TooMany => error.with(serde_json::json!({ "max": MAX_SELECTED })),
+            _ => error,
+        }
     }
 }
 

@@ -56,8 +56,7 @@ pub use queries::{
     account_isolation, case_numbers_are_sequential_per_account, list_cases_filters,
     list_cases_paging_and_merged, list_cases_search, list_cases_search_is_the_domains,
     list_cases_sorted_and_paged_by_each_order, message_summary,
-    move_messages_keeps_reaction_notes_with_their_message,
-    search_columns_of_older_rows_are_filled_on_open,
+    move_messages_moves_exactly_the_given_ids, search_columns_of_older_rows_are_filled_on_open,
 };
 pub use records::{
     accounts_agents_and_tokens_round_trip, cases_round_trip_every_state_field,
@@ -100,7 +99,7 @@ macro_rules! conformance_tests {
             list_cases_search_is_the_domains,
             list_cases_paging_and_merged,
             list_cases_sorted_and_paged_by_each_order,
-            move_messages_keeps_reaction_notes_with_their_message,
+            move_messages_moves_exactly_the_given_ids,
             message_summary,
             deadlines,
             batch_reads_and_writes_of_cases_deadlines_and_events,

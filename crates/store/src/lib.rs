@@ -509,11 +509,17 @@ pub trait MessageTx: Send {
     async fn insert_messages(&mut self, messages: &[MessageRecord]) -> R<()>;
     async fn get_message(&mut self, account_id: &str, message_id: &str) -> R<MessageRecord>;
     async fn list_messages(&mut self, account_id: &str, case_id: &str) -> R<Vec<MessageRecord>>;
-    /// Moves the messages of `from_case` with `seq >= from_seq` to `to_case`,
-    /// except reaction notes whose reacted message stays; returns how many.
-    async fn move_messages(&mut self, from_case: &str, to_case: &str, from_seq: i64) -> R<i64>;
-    /// Recounts a case's messages and its last public author and time.
-    async fn message_summary(&mut self, case_id: &str) -> R<MessageSummary>;
+    /// Moves the messages `ids` of `from_case` to `to_case` (which ones is
+    /// the domain's `moves::messages_to_move`); returns how many moved.
+    /// Ids of other cases are left alone.
+    async fn move_messages(&mut self, from_case: &str, to_case: &str, ids: &[String]) -> R<u64>;
+    /// Recounts a case's messages, its last public author and time, and its
+    /// earliest public agent reply at or after `since` (its creation).
+    async fn message_summary(
+        &mut self,
+        case_id: &str,
+        since: casedesk_domain::Time,
+    ) -> R<MessageSummary>;
     async fn insert_reaction(&mut self, reaction: &ReactionRecord) -> R<()>;
     async fn list_reactions(&mut self, case_id: &str) -> R<Vec<ReactionRecord>>;
     /// Public messages (kind `message`) of every case of the customer, in

@@ -267,6 +267,7 @@ pub struct MessageSummary {
     pub last_public_author: Option<AuthorType>,
     pub last_public_at: Option<Time>,
     pub first_customer_text: Option<String>,
+    pub first_agent_reply_at: Option<Time>,
 }
 
 impl MessageSummary {
@@ -276,6 +277,7 @@ impl MessageSummary {
             message_count: self.message_count,
             last_public_author: self.last_public_author,
             last_public_at: self.last_public_at,
+            first_agent_reply_at: self.first_agent_reply_at,
         }
     }
 }

@@ -26,6 +26,7 @@ mod help;
 #[allow(dead_code)]
 #[path = "../e2e/helpers.rs"]
 mod helpers;
+mod moves;
 mod scenarios;
 #[allow(dead_code)]
 #[path = "../e2e/smtp.rs"]
@@ -62,6 +63,7 @@ async fn agent_ui_in_a_real_browser() {
         .chain(telegram::ALL)
         .chain(email::ALL)
         .chain(console::ALL)
+        .chain(moves::ALL)
         .collect();
     let only = std::env::var("CASEDESK_BROWSER_SCENARIOS").unwrap_or_default();
     let only: Vec<&str> = only

@@ -1,14 +1,17 @@
 //! A chat's life across cases: split new messages into their own chat
-//! (R7) and merge a chat with its previous one (R9), moving messages and
-//! relinking the chain (R12).
+//! (R7), move any selection of messages to a new or another open case of
+//! the same customer, and merge a chat with its previous one (R9), moving
+//! messages and relinking the chain (R12).
 
-use casedesk_domain::{Change, EventKind, Field, Subject};
-use casedesk_store::{CaseRecord, StoreError, Tx, write};
+use casedesk_domain::moves::{Held, Selection, messages_to_move};
+use casedesk_domain::{Change, EventKind, Field, RuleError, Status, Subject};
+use casedesk_store::{CaseRecord, CustomerRecord, StoreError, Tx, write};
 use serde_json::json;
 
 use super::automation;
 use super::unit::{
-    AgentActor, case_notice, lock_case, new_case_record, notice, record, reschedule, settings_of,
+    AgentActor, case_notice, lock_case, new_case_record, not_found, notice, record, reschedule,
+    settings_of,
 };
 use crate::AppState;
 use crate::error::AppError;
@@ -16,10 +19,38 @@ use crate::events::log;
 
 /// Recounts what a case holds after messages moved in or out of it.
 async fn refresh_from_messages(tx: &mut dyn Tx, case: &mut CaseRecord) -> Result<(), StoreError> {
-    let summary = tx.message_summary(&case.id).await?;
+    let summary = tx.message_summary(&case.id, case.created_at).await?;
     let tally = case.state.recount(case.tally(), summary.recount());
     case.set_tally(tally);
     Ok(())
+}
+
+/// The ids of the messages `selection` takes from `case`, reaction notes
+/// with their messages (the domain decides which).
+async fn pick(
+    tx: &mut dyn Tx,
+    case: &CaseRecord,
+    selection: Selection<'_>,
+) -> Result<Vec<String>, AppError> {
+    let messages = tx.list_messages(&case.account_id, &case.id).await?;
+    let held: Vec<Held<'_>> = messages
+        .iter()
+        .map(|m| Held {
+            id: &m.id,
+            seq: m.seq,
+            reacted_message_id: m.reacted_message_id.as_deref(),
+        })
+        .collect();
+    Ok(messages_to_move(&held, selection)?)
+}
+
+/// Where "move messages" puts them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MoveTarget {
+    /// A new case of the same customer, next in its chain.
+    New,
+    /// Another open case of the same customer, by id.
+    Case(String),
 }
 
 /// R7: move the messages since the reopen into a new chat.
@@ -28,112 +59,269 @@ pub async fn split(
     who: AgentActor,
     case_id: String,
 ) -> Result<CaseRecord, AppError> {
+    move_messages(app, who, case_id, None, MoveTarget::New).await
+}
+
+/// Moves the selected messages (`None`: R7's split, the messages since the
+/// reopen) to a new case or to another open case of the same customer;
+/// returns the case they moved to. A selection of exactly the messages
+/// since a reopen, to a new case, is that split.
+pub async fn move_messages(
+    app: &AppState,
+    who: AgentActor,
+    case_id: String,
+    message_ids: Option<Vec<String>>,
+    to: MoveTarget,
+) -> Result<CaseRecord, AppError> {
     let clock = app.clock.clone();
-    let (new_case, notices, queued) = write::<_, AppError, _>(&*app.store, move |tx| {
+    let (case, notices, queued) = write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
             let at = clock.now();
-            let account_id = who.account_id.as_str();
-            let (mut original, customer) = lock_case(tx, account_id, &case_id).await?;
-            let original_before = original.state.clone();
-            let plan = original.state.split()?;
-            let channel = tx
-                .find_channel(&original.channel_id)
-                .await?
-                .ok_or_else(|| AppError::internal("case of a missing channel"))?;
-            let number = tx.next_case_number(account_id).await?;
-            let mut new_case = new_case_record(
-                account_id,
-                number,
-                &channel,
-                &original.customer_id,
-                String::new(),
-                Some(original.id.clone()),
-                at,
-            );
-            new_case.next_case_id = original.next_case_id.clone();
-            new_case.assignee_id = original.assignee_id.clone();
-            tx.insert_case(&new_case).await?;
-            let moved = tx
-                .move_messages(&original.id, &new_case.id, plan.from_seq)
-                .await?;
-            let summary = tx.message_summary(&new_case.id).await?;
-            new_case.subject = Subject::from_first_message(
-                summary.first_customer_text.as_deref().unwrap_or_default(),
-            )
-            .into_string();
-            refresh_from_messages(tx, &mut new_case).await?;
-            tx.update_case(None, &new_case).await?;
-
-            let mut changes = plan.original_changes;
-            changes.push(Change {
-                field: Field::NextCaseId,
-                before: original.next_case_id.clone(),
-                after: Some(new_case.id.clone()),
-            });
-            original.next_case_id = Some(new_case.id.clone());
-            refresh_from_messages(tx, &mut original).await?;
-            original.updated_at = at;
-            tx.update_case(None, &original).await?;
-            if customer.latest_case_id.as_deref() == Some(original.id.as_str()) {
-                tx.set_customer_latest_case(&customer.id, Some(&new_case.id))
-                    .await?;
+            let (original, customer) = lock_case(tx, &who.account_id, &case_id).await?;
+            if original.state.merged {
+                return Err(RuleError::Merged.into());
             }
-            let settings = settings_of(tx, account_id).await?;
-            reschedule(tx, &original, settings, at).await?;
-            reschedule(tx, &new_case, settings, at).await?;
-            let actor = who.actor();
-            record(
-                tx,
-                &original,
-                EventKind::Split,
-                &actor,
-                changes,
-                json!({ "new_case_id": new_case.id, "moved_messages": moved }),
-                at,
-            )
-            .await?;
-            record(
-                tx,
-                &new_case,
-                EventKind::Created,
-                &actor,
-                Vec::new(),
-                json!({ "split_from_case_id": original.id, "moved_messages": moved }),
-                at,
-            )
-            .await?;
-            let mut notices = vec![
-                case_notice(&original),
-                notice(
-                    &new_case,
-                    "case.created",
-                    json!({ "subject": new_case.subject }),
-                ),
-            ];
-            let for_new =
-                automation::after_change(tx, &new_case.id, account_id, None, vec![], at).await?;
-            // The original only goes back to how it was before its reopen:
-            // not a finish or a status change for rules, but it may wait again.
-            let for_original = automation::after_change_read(
-                tx,
-                &original.id,
-                account_id,
-                Some(original_before),
-                vec![],
-                automation::Reading::RESTORE,
-                at,
-            )
-            .await?;
-            let queued = for_new.queued || for_original.queued;
-            notices.extend(for_new.notices);
-            notices.extend(for_original.notices);
-            let new_case = tx.get_case(account_id, &new_case.id).await?;
-            Ok((new_case, log(tx, notices, at).await?, queued))
+            let moved = match (&to, message_ids) {
+                (MoveTarget::New, None) => {
+                    split_off(tx, &who, original, &customer, None, at).await?
+                }
+                (MoveTarget::New, Some(ids)) => {
+                    let ids = pick(tx, &original, Selection::Ids(&ids)).await?;
+                    let is_split = match &original.state.reopen {
+                        Some(r) if original.state.split_available() => {
+                            pick(tx, &original, Selection::FromSeq(r.from_seq)).await? == ids
+                        }
+                        _ => false,
+                    };
+                    let ids = (!is_split).then_some(ids);
+                    split_off(tx, &who, original, &customer, ids, at).await?
+                }
+                (MoveTarget::Case(target), ids) => {
+                    let ids = ids.unwrap_or_default();
+                    move_to_case(tx, &who, original, &customer, target, &ids, at).await?
+                }
+            };
+            let case = tx.get_case(&who.account_id, &moved.case_id).await?;
+            Ok((case, log(tx, moved.notices, at).await?, moved.queued))
         })
     })
     .await?;
     app.after_change_commit(notices, queued);
-    Ok(new_case)
+    Ok(case)
+}
+
+/// What a move did: the case the messages went to and what to publish.
+struct Moved {
+    case_id: String,
+    notices: Vec<crate::events::Notice>,
+    queued: bool,
+}
+
+/// Moves messages of `original` into a new active chat of the same
+/// customer, next in its chain: R7's split when `ids` is `None` (the chat
+/// goes back to how it was before the reopen), otherwise the selection
+/// (the original keeps its state).
+async fn split_off(
+    tx: &mut dyn Tx,
+    who: &AgentActor,
+    mut original: CaseRecord,
+    customer: &CustomerRecord,
+    ids: Option<Vec<String>>,
+    at: casedesk_domain::Time,
+) -> Result<Moved, AppError> {
+    let account_id = who.account_id.as_str();
+    let original_before = original.state.clone();
+    let (ids, mut changes, restored) = match ids {
+        Some(ids) => (ids, Vec::new(), false),
+        None => {
+            let plan = original.state.split()?;
+            let ids = pick(tx, &original, Selection::FromSeq(plan.from_seq)).await?;
+            (ids, plan.original_changes, true)
+        }
+    };
+    let channel = tx
+        .find_channel(&original.channel_id)
+        .await?
+        .ok_or_else(|| AppError::internal("case of a missing channel"))?;
+    let number = tx.next_case_number(account_id).await?;
+    let mut new_case = new_case_record(
+        account_id,
+        number,
+        &channel,
+        &original.customer_id,
+        String::new(),
+        Some(original.id.clone()),
+        at,
+    );
+    new_case.next_case_id = original.next_case_id.clone();
+    new_case.assignee_id = original.assignee_id.clone();
+    tx.insert_case(&new_case).await?;
+    if let Some(next_id) = &original.next_case_id {
+        let mut next = tx.get_case(account_id, next_id).await?;
+        next.previous_case_id = Some(new_case.id.clone());
+        tx.update_case(None, &next).await?;
+    }
+    let moved = tx.move_messages(&original.id, &new_case.id, &ids).await?;
+    let summary = tx
+        .message_summary(&new_case.id, new_case.created_at)
+        .await?;
+    new_case.subject =
+        Subject::from_first_message(summary.first_customer_text.as_deref().unwrap_or_default())
+            .into_string();
+    refresh_from_messages(tx, &mut new_case).await?;
+    tx.update_case(None, &new_case).await?;
+
+    changes.push(Change {
+        field: Field::NextCaseId,
+        before: original.next_case_id.clone(),
+        after: Some(new_case.id.clone()),
+    });
+    original.next_case_id = Some(new_case.id.clone());
+    refresh_from_messages(tx, &mut original).await?;
+    original.updated_at = at;
+    tx.update_case(None, &original).await?;
+    if customer.latest_case_id.as_deref() == Some(original.id.as_str()) {
+        tx.set_customer_latest_case(&customer.id, Some(&new_case.id))
+            .await?;
+    }
+    let settings = settings_of(tx, account_id).await?;
+    // A split's original waits again from its own last activity; the new
+    // chat from now, when the agent made it.
+    reschedule(tx, &original, settings, original.last_activity_at).await?;
+    reschedule(tx, &new_case, settings, at).await?;
+    let actor = who.actor();
+    let data = |key: &str, case: &CaseRecord| json!({ key: case.id, "moved_messages": moved, "message_ids": ids, "selection": !restored });
+    record(
+        tx,
+        &original,
+        EventKind::Split,
+        &actor,
+        changes,
+        data("new_case_id", &new_case),
+        at,
+    )
+    .await?;
+    record(
+        tx,
+        &new_case,
+        EventKind::Created,
+        &actor,
+        Vec::new(),
+        data("split_from_case_id", &original),
+        at,
+    )
+    .await?;
+    let mut notices = vec![
+        case_notice(&original),
+        notice(
+            &new_case,
+            "case.created",
+            json!({ "subject": new_case.subject }),
+        ),
+    ];
+    let for_new = automation::after_change(tx, &new_case.id, account_id, None, vec![], at).await?;
+    let mut queued = for_new.queued;
+    notices.extend(for_new.notices);
+    if restored {
+        // The original only goes back to how it was before its reopen:
+        // not a finish or a status change for rules, but it may wait again.
+        let for_original = automation::after_change_read(
+            tx,
+            &original.id,
+            account_id,
+            Some(original_before),
+            vec![],
+            automation::Reading::RESTORE,
+            at,
+        )
+        .await?;
+        queued |= for_original.queued;
+        notices.extend(for_original.notices);
+    }
+    Ok(Moved {
+        case_id: new_case.id,
+        notices,
+        queued,
+    })
+}
+
+/// Moves the selected messages of `original` into `target_id`, another
+/// open case of the same customer; both keep their states.
+async fn move_to_case(
+    tx: &mut dyn Tx,
+    who: &AgentActor,
+    mut original: CaseRecord,
+    customer: &CustomerRecord,
+    target_id: &str,
+    ids: &[String],
+    at: casedesk_domain::Time,
+) -> Result<Moved, AppError> {
+    let account_id = who.account_id.as_str();
+    if target_id == original.id {
+        return Err(AppError::invalid_as(
+            "same_case",
+            "the messages are already in this case",
+        ));
+    }
+    let mut target = tx
+        .get_case(account_id, target_id)
+        .await
+        .map_err(not_found("target case"))?;
+    if target.customer_id != customer.id {
+        return Err(AppError::invalid_as(
+            "other_customer",
+            "messages can only move to a case of the same customer",
+        ));
+    }
+    if target.state.merged {
+        return Err(AppError::conflict(
+            "target_merged",
+            "the target case was merged into another case",
+        ));
+    }
+    if target.state.status == Status::Closed {
+        return Err(AppError::conflict(
+            "target_closed",
+            "the target case is closed; reopen it or move the messages to a new case",
+        ));
+    }
+    let ids = pick(tx, &original, Selection::Ids(ids)).await?;
+    let moved = tx.move_messages(&original.id, &target.id, &ids).await?;
+    let settings = settings_of(tx, account_id).await?;
+    let actor = who.actor();
+    for case in [&mut original, &mut target] {
+        refresh_from_messages(tx, case).await?;
+        case.updated_at = at;
+        tx.update_case(None, case).await?;
+        reschedule(tx, case, settings, case.last_activity_at).await?;
+    }
+    let data =
+        |key: &str, id: &str| json!({ key: id, "moved_messages": moved, "message_ids": ids });
+    record(
+        tx,
+        &original,
+        EventKind::MessagesMoved,
+        &actor,
+        Vec::new(),
+        data("to_case_id", &target.id),
+        at,
+    )
+    .await?;
+    record(
+        tx,
+        &target,
+        EventKind::MessagesMoved,
+        &actor,
+        Vec::new(),
+        data("from_case_id", &original.id),
+        at,
+    )
+    .await?;
+    Ok(Moved {
+        case_id: target.id.clone(),
+        notices: vec![case_notice(&original), case_notice(&target)],
+        queued: false,
+    })
 }
 
 /// R9: merge the current chat into its previous one, which becomes the
@@ -150,17 +338,18 @@ pub async fn merge_with_previous(
             let account_id = who.account_id.as_str();
             let (mut current, customer) = lock_case(tx, account_id, &case_id).await?;
             if current.state.merged {
-                return Err(AppError::from(casedesk_domain::RuleError::Merged));
+                return Err(AppError::from(RuleError::Merged));
             }
             let Some(previous_id) = current.previous_case_id.clone() else {
-                return Err(AppError::from(casedesk_domain::RuleError::NoPreviousChat));
+                return Err(AppError::from(RuleError::NoPreviousChat));
             };
             let mut previous = tx.get_case(account_id, &previous_id).await?;
             let previous_before = previous.state.clone();
             let plan = current
                 .state
                 .merge_into_previous(&mut previous.state, true, at)?;
-            let moved = tx.move_messages(&current.id, &previous.id, 0).await?;
+            let ids = pick(tx, &current, Selection::All).await?;
+            let moved = tx.move_messages(&current.id, &previous.id, &ids).await?;
 
             current.merged_into_id = Some(previous.id.clone());
             refresh_from_messages(tx, &mut current).await?;
@@ -197,7 +386,7 @@ pub async fn merge_with_previous(
                 EventKind::Merged,
                 &actor,
                 plan.current_changes,
-                json!({ "merged_into_id": previous.id, "moved_messages": moved }),
+                json!({ "merged_into_id": previous.id, "moved_messages": moved, "message_ids": ids }),
                 at,
             )
             .await?;
@@ -207,7 +396,7 @@ pub async fn merge_with_previous(
                 EventKind::MergedIn,
                 &actor,
                 previous_changes,
-                json!({ "merged_case_id": current.id, "moved_messages": moved }),
+                json!({ "merged_case_id": current.id, "moved_messages": moved, "message_ids": ids }),
                 at,
             )
             .await?;

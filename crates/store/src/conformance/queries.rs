@@ -584,55 +584,56 @@ pub async fn list_cases_paging_and_merged(store: Arc<dyn Store>) {
     );
 }
 
-pub async fn move_messages_keeps_reaction_notes_with_their_message(store: Arc<dyn Store>) {
+pub async fn move_messages_moves_exactly_the_given_ids(store: Arc<dyn Store>) {
     let store = &*store;
     let w = world(store, "acc-a").await;
-    insert_cases(store, vec![w.case("from", 1, 0), w.case("to", 2, 0)]).await;
-    let stored = insert_messages(
+    insert_cases(
         store,
         vec![
-            w.message("m1", "from", 1, "before the reopen"),
-            w.message("m2", "from", 2, "reopened the chat"),
-            w.reaction_note("n1", "from", 3, "m1"),
-            w.reply("m3", "from", 4, "agent answer"),
-            w.reaction_note("n3", "from", 5, "m3"),
+            w.case("from", 1, 0),
+            w.case("to", 2, 0),
+            w.case("other", 3, 0),
         ],
     )
     .await;
-    let from_seq = stored[1].seq;
-    let moved = write_ok(store, "move messages", move |tx| {
-        Box::pin(async move { tx.move_messages("from", "to", from_seq).await })
+    let mut messages = vec![
+        w.message("m1", "from", 1, "before the reopen"),
+        w.message("m2", "from", 2, "reopened the chat"),
+        w.reaction_note("n1", "from", 3, "m1"),
+        w.reply("m3", "from", 4, "agent answer"),
+        w.reaction_note("n3", "from", 5, "m3"),
+        w.message("o1", "other", 6, "another case's message"),
+    ];
+    // More than one statement's worth of ids (ROWS_PER_STATEMENT is 200).
+    messages.extend((0..450).map(|i| w.message(&format!("bulk{i:03}"), "from", 10 + i, "bulk")));
+    insert_messages(store, messages).await;
+    let moved = write_ok(store, "move messages", |tx| {
+        Box::pin(async move {
+            let mut ids = vec![s("m2"), s("m3"), s("n3"), s("o1"), s("missing")];
+            ids.extend((0..450).map(|i| format!("bulk{i:03}")));
+            tx.move_messages("from", "to", &ids).await
+        })
     })
     .await;
-    assert_eq!(moved, 3, "move_messages returns how many moved");
+    assert_eq!(moved, 453, "only the ids the case holds moved");
     assert_eq!(
         message_ids(store, "acc-a", "from").await,
         vec![s("m1"), s("n1")],
-        "a reaction note stays with its message"
+        "the rest stays"
     );
+    let to = message_ids(store, "acc-a", "to").await;
+    assert_eq!(to.len(), 453);
+    assert_eq!(&to[..3], &[s("m2"), s("m3"), s("n3")], "in time order");
     assert_eq!(
-        message_ids(store, "acc-a", "to").await,
-        vec![s("m2"), s("m3"), s("n3")],
-        "later messages and their notes moved"
+        message_ids(store, "acc-a", "other").await,
+        vec![s("o1")],
+        "another case's message named by mistake stays there"
     );
-    let moved = write_ok(store, "merge back", |tx| {
-        Box::pin(async move { tx.move_messages("to", "from", 0).await })
+    let moved = write_ok(store, "nothing named", |tx| {
+        Box::pin(async move { tx.move_messages("from", "to", &[]).await })
     })
     .await;
-    assert_eq!(moved, 3, "moving everything back");
-    assert_eq!(
-        message_ids(store, "acc-a", "from").await,
-        vec![s("m1"), s("m2"), s("n1"), s("m3"), s("n3")],
-        "merged messages in time order"
-    );
-    let reactions_follow = write_ok(store, "nothing left", |tx| {
-        Box::pin(async move { tx.move_messages("to", "from", 0).await })
-    })
-    .await;
-    assert_eq!(
-        reactions_follow, 0,
-        "moving from an empty case moves nothing"
-    );
+    assert_eq!(moved, 0);
 }
 
 pub async fn message_summary(store: Arc<dyn Store>) {
@@ -641,7 +642,7 @@ pub async fn message_summary(store: Arc<dyn Store>) {
     insert_cases(store, vec![w.case("c1", 1, 0)]).await;
     let summary = || async move {
         read_ok(store, "message summary", |tx| {
-            Box::pin(async move { tx.message_summary("c1").await })
+            Box::pin(async move { tx.message_summary("c1", t(2)).await })
         })
         .await
     };
@@ -672,6 +673,7 @@ pub async fn message_summary(store: Arc<dyn Store>) {
         last_public_author: Some(AuthorType::Agent),
         last_public_at: Some(t(5)),
         first_customer_text: Some(s("my first question")),
+        first_agent_reply_at: Some(t(5)),
     };
     assert_eq!(
         summary().await,
@@ -692,6 +694,14 @@ pub async fn message_summary(store: Arc<dyn Store>) {
         summary().await,
         expected,
         "at the same time the later message (by seq) is last"
+    );
+    let later = read_ok(store, "summary since after the reply", |tx| {
+        Box::pin(async move { tx.message_summary("c1", t(6)).await })
+    })
+    .await;
+    assert_eq!(
+        later.first_agent_reply_at, None,
+        "a reply before the case's creation is no response of it"
     );
 }
 

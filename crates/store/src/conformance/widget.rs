@@ -349,10 +349,10 @@ pub async fn attachments_follow_their_message(store: Arc<dyn Store>) {
         .await,
     );
     // A split moves the second message, and its file goes with it.
-    let from_seq = msgs[1].seq;
+    let moving = vec![msgs[1].id.clone()];
     let (left, right) = write_ok(store, "split", move |tx| {
         Box::pin(async move {
-            tx.move_messages("ac-1", "ac-2", from_seq).await?;
+            tx.move_messages("ac-1", "ac-2", &moving).await?;
             Ok((
                 tx.list_case_attachments("ac-1").await?,
                 tx.list_case_attachments("ac-2").await?,

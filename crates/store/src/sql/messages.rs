@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use casedesk_domain::{AuthorType, MessageKind};
+use casedesk_domain::{AuthorType, MessageKind, Time};
 
 use super::codec::{
     self, ATTACHMENT_COLUMNS, EVENT_COLUMNS, EVENT_FACT_COLUMNS, LETTER_COLUMNS, MESSAGE_COLUMNS,
@@ -195,28 +195,21 @@ impl<S: Sql + ?Sized> MessageTx for S {
             .await
     }
 
-    async fn move_messages(&mut self, from_case: &str, to_case: &str, from_seq: i64) -> R<i64> {
-        // A reaction note belongs with the message it reacts to (R10): move
-        // the ordinary messages first, then the notes whose message went along.
-        let args = args![from_case, to_case, from_seq];
-        let plain = self
-            .execute(
-                "UPDATE messages SET case_id = $2 WHERE case_id = $1 AND seq >= $3 \
-                 AND reacted_message_id IS NULL",
-                &args,
-            )
-            .await?;
-        let notes = self
-            .execute(
-                "UPDATE messages SET case_id = $2 WHERE case_id = $1 AND seq >= $3 \
-                 AND reacted_message_id IN (SELECT id FROM messages WHERE case_id = $2)",
-                &args,
-            )
-            .await?;
-        Ok(i64::try_from(plain + notes).unwrap_or(i64::MAX))
+    async fn move_messages(&mut self, from_case: &str, to_case: &str, ids: &[String]) -> R<u64> {
+        let mut moved = 0;
+        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "UPDATE messages SET case_id = $2 WHERE case_id = $1 AND id IN ({})",
+                placeholders(3, chunk.len())
+            );
+            let mut args = args![from_case, to_case].to_vec();
+            args.extend(chunk.iter().map(|id| Value::from(id.as_str())));
+            moved += self.execute(&sql, &args).await?;
+        }
+        Ok(moved)
     }
 
-    async fn message_summary(&mut self, case_id: &str) -> R<MessageSummary> {
+    async fn message_summary(&mut self, case_id: &str, since: Time) -> R<MessageSummary> {
         let message_count = self
             .one(
                 "SELECT COUNT(*) AS n FROM messages WHERE case_id = $1",
@@ -236,16 +229,26 @@ impl<S: Sql + ?Sized> MessageTx for S {
                 |r| Ok((r.parsed("author_type")?, r.get("created_at")?)),
             )
             .await?;
+        let first = |author: AuthorType, column: &str| {
+            format!(
+                "SELECT {column} FROM messages WHERE case_id = $1 AND kind = '{}' \
+                 AND author_type = '{}' AND created_at >= $2 ORDER BY created_at, seq LIMIT 1",
+                MessageKind::Message.as_str(),
+                author.as_str()
+            )
+        };
         let first_customer_text = self
             .maybe(
-                "SELECT text FROM messages WHERE case_id = $1 AND kind = $2 \
-                 AND author_type = $3 ORDER BY created_at, seq LIMIT 1",
-                &args![
-                    case_id,
-                    MessageKind::Message.as_str(),
-                    AuthorType::Customer.as_str()
-                ],
+                &first(AuthorType::Customer, "text"),
+                &args![case_id, i64::MIN],
                 |r| r.get("text"),
+            )
+            .await?;
+        let first_agent_reply_at = self
+            .maybe(
+                &first(AuthorType::Agent, "created_at"),
+                &args![case_id, since],
+                |r| r.get("created_at"),
             )
             .await?;
         Ok(MessageSummary {
@@ -253,6 +256,7 @@ impl<S: Sql + ?Sized> MessageTx for S {
             last_public_author: last.map(|l| l.0),
             last_public_at: last.map(|l| l.1),
             first_customer_text,
+            first_agent_reply_at,
         })
     }
 

@@ -328,6 +328,30 @@ pub async fn split(
     ))
 }
 
+#[utoipa::path(post, path = "/api/v1/cases/{id}/move-messages", tag = "cases",
+    params(("id" = String, Path)), request_body = MoveMessagesRequest,
+    responses(
+        (status = 200, body = CaseDto, description = "the case the messages moved to"),
+        (status = 201, body = CaseDto, description = "the new case they moved to"),
+        (status = 404), (status = 409), (status = 422)))]
+pub async fn move_messages(
+    State(app): State<App>,
+    agent: Agent,
+    Path(id): Path<String>,
+    Json(body): Json<MoveMessagesRequest>,
+) -> Result<(StatusCode, axum::Json<CaseDto>), AppError> {
+    let (to, status) = match body.to.as_str() {
+        "new" => (lifecycle::MoveTarget::New, StatusCode::CREATED),
+        _ => (lifecycle::MoveTarget::Case(body.to), StatusCode::OK),
+    };
+    let case =
+        lifecycle::move_messages(&app, agent.actor(), id, Some(body.message_ids), to).await?;
+    Ok((
+        status,
+        axum::Json(load_case(&app, case.account_id, case.id).await?),
+    ))
+}
+
 #[utoipa::path(post, path = "/api/v1/cases/{id}/merge-previous", tag = "cases",
     params(("id" = String, Path)),
     responses((status = 200, body = CaseDto, description = "the previous case"), (status = 404), (status = 409)))]

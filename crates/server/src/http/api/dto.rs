@@ -785,6 +785,17 @@ pub struct FinishRequest {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+pub struct MoveMessagesRequest {
+    /// The messages to move (at most 1,000); their notes and reactions go
+    /// with them.
+    pub message_ids: Vec<String>,
+    /// `"new"` for a new case of the same customer, or the id of another
+    /// open case of that customer.
+    pub to: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PatchCase {
     #[schema(schema_with = schema::subject_or_null)]
     pub subject: Option<String>,

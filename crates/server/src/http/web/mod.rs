@@ -54,6 +54,7 @@ const ASSETS: &[Asset] = assets![
     "app/case/header.js",
     "app/case/history.js",
     "app/case/page.js",
+    "app/case/select.js",
     "app/case/thread.js",
     "app/cases.js",
     "app/customer.js",

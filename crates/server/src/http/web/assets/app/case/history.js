@@ -9,7 +9,7 @@ import { state, agentName, channelName, ruleName } from "../state.js";
 import { customerLabel, fmtTime, statusLabel, stateLabel } from "../ui.js";
 
 /** The events the conversation shows as a line between messages. */
-const IN_THREAD = new Set(["created", "finished", "auto_finished", "closed_by_customer", "reopened", "reactivated", "split", "merged", "merged_in", "updated"]);
+const IN_THREAD = new Set(["created", "finished", "auto_finished", "closed_by_customer", "reopened", "reactivated", "split", "merged", "merged_in", "updated", "messages_moved"]);
 
 /** Case numbers by id, fetched once per page (a link's text fills in). */
 export function caseNumbers() {
@@ -71,7 +71,11 @@ export function eventLine(e, kase, caseRef) {
     case "reactivated":
       return [t("ev_reactivated_by"), " ", who];
     case "split":
-      return [t("ev_split_to"), " ", caseRef(data.new_case_id), " ", t("ev_messages_moved", { n: data.moved_messages || 0 })];
+      return [data.selection ? t("ev_selection_split_to") : t("ev_split_to"), " ", caseRef(data.new_case_id), " ", t("ev_messages_moved", { n: data.moved_messages || 0 })];
+    case "messages_moved":
+      return data.to_case_id
+        ? [t("ev_moved_to"), " ", caseRef(data.to_case_id), " ", t("ev_messages_moved", { n: data.moved_messages || 0 })]
+        : [t("ev_moved_from"), " ", caseRef(data.from_case_id), " ", t("ev_messages_moved", { n: data.moved_messages || 0 })];
     case "merged":
       return [t("ev_merged_into"), " ", caseRef(data.merged_into_id)];
     case "merged_in":

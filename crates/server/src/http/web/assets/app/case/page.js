@@ -14,6 +14,7 @@ import { templatePicker } from "../templates.js";
 import { renderHeader } from "./header.js";
 import { renderBanners, renderChain, renderPrevious, splitButton } from "./chain.js";
 import { messageItem } from "./thread.js";
+import { messageSelection } from "./select.js";
 import { caseNumbers, historyPanel, threadLines } from "./history.js";
 import { composer } from "./composer.js";
 import { customerEmailControl } from "./customer-email.js";
@@ -58,6 +59,8 @@ export function casePage(main, caseId) {
   );
   const compose = composer(page, { openTemplates, openFinish });
   const { warning, endLink } = compose;
+  const selection = messageSelection(page);
+  compose.el.prepend(selection.bar);
   // The contact beside the conversation on a wide screen, under the
   // case's head on a narrow one (app.css).
   append(
@@ -184,7 +187,7 @@ export function casePage(main, caseId) {
   function renderThread() {
     clear(thread);
     // A reply may answer one of the customer's messages (quoted in messengers).
-    const actions = page.kase.merged_into_id ? {} : { reply: (m) => compose.replyTo(m) };
+    const actions = page.kase.merged_into_id ? {} : { reply: (m) => compose.replyTo(m), select: selection.checkbox };
     const items = threadLines(page.events, page.kase, page.caseRef).map((l) => ({ ...l, line: true }));
     for (const m of page.messages) items.push({ at: m.created_at, el: messageItem(m, page.kase, actions, page.messages), line: false });
     items.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.line === b.line ? 0 : a.line ? -1 : 1));
@@ -197,6 +200,7 @@ export function casePage(main, caseId) {
       }
       thread.appendChild(item.el);
     }
+    selection.prune();
   }
 
   /** The template picker; applying sends the reply and runs the actions as
@@ -298,6 +302,7 @@ export function casePage(main, caseId) {
       resized.disconnect();
       root.style.scrollPaddingTop = root.style.scrollPaddingBottom = "";
       compose.dispose();
+      selection.dispose();
     },
   };
 }

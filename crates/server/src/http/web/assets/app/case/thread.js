@@ -9,8 +9,9 @@ import { customerLabel, fmtTime } from "../ui.js";
 import { actorLabel } from "./history.js";
 
 /** One message of `kase`; `actions.reply(m)`, when given, answers a
- * customer's message from its "Reply" link. `messages` are the thread's,
- * for the message a reaction points to. */
+ * customer's message from its "Reply" link; `actions.select(m)`, when
+ * given, makes its checkbox (select.js). `messages` are the thread's, for
+ * the message a reaction points to. */
 export function messageItem(m, kase, actions = {}, messages = []) {
   const kind = m.kind; // message | note | system
   const author = m.author || {};
@@ -59,6 +60,7 @@ export function messageItem(m, kase, actions = {}, messages = []) {
     h(
       "div",
       { class: "msg-head" },
+      actions.select ? actions.select(m) : null,
       kind === "note" ? h("span", { class: "note-label", "data-test": "note-label" }, t("internal_note")) : null,
       h("span", { class: "author" }, who),
       h("time", { datetime: m.created_at }, fmtTime(m.created_at)),

@@ -1,0 +1,141 @@
+//! Power tools of the case page (issue 18): choosing messages with a click
+//! and a Shift range, and moving them to a new case or into another open
+//! case of the same customer.
+
+use crate::harness::{Browser, keys};
+use crate::helpers::{TestApp, s};
+use crate::scenarios::{chat, open_case};
+use crate::telegram::sign_in_as_admin;
+
+scenarios!(range_moved_to_a_new_case, message_moved_into_an_open_case);
+
+/// The checkbox of the case's message with `text`.
+async fn checkbox_of(app: &TestApp, case: &str, text: &str) -> String {
+    let id = app
+        .messages(case)
+        .await
+        .into_iter()
+        .find(|m| m["text"] == text)
+        .map(|m| s(&m["id"]))
+        .unwrap_or_else(|| panic!("no message {text:?} in {case}"));
+    format!("[data-message-id='{id}'] [data-test=select-message]")
+}
+
+async fn range_moved_to_a_new_case(app: &TestApp, b: &Browser) {
+    sign_in_as_admin(b).await;
+    let id = chat(app, "move-1", "move-1a", "Order 55 is late").await;
+    app.reply(&id, "Looking into order 55").await;
+    app.customer_says("move-1", "move-1b", "Unrelated: I cannot log in")
+        .await;
+    app.customer_says("move-1", "move-1c", "It says the token is invalid")
+        .await;
+    app.customer_says("move-1", "move-1d", "And about the order: any news?")
+        .await;
+    open_case(b, &id).await;
+    let first = checkbox_of(app, &id, "Unrelated: I cannot log in").await;
+    let last = checkbox_of(app, &id, "It says the token is invalid").await;
+    // A click chooses one; Shift with the keyboard's Space extends the
+    // range to another, as Shift+click does.
+    b.click(&first).await;
+    b.wait_text("[data-test=selected-count]", "1 selected")
+        .await;
+    b.type_into(&last, &format!("{} ", keys::SHIFT)).await;
+    b.wait_text("[data-test=selected-count]", "2 selected")
+        .await;
+    b.wait_js(
+        "both chosen messages highlighted",
+        "document.querySelectorAll('.msg.selected').length === 2",
+    )
+    .await;
+    b.click("[data-test=move-selected]").await;
+    b.wait_text("[data-test=dialog]", "Move 2 messages").await;
+    b.click("[data-test=move-confirm]").await;
+    b.wait_text("#toast", "Moved 2 messages to the new case #")
+        .await;
+    b.wait_js(
+        "the page to move to the new case",
+        &format!("location.hash.startsWith('#/case/') && location.hash !== '#/case/{id}'"),
+    )
+    .await;
+    let new_id = b.case_in_url().await.expect("case id in the URL");
+    b.wait_text("[data-test=message-text]", "Unrelated: I cannot log in")
+        .await;
+    let new_case = app.case(&new_id).await;
+    assert_eq!(new_case["subject"], "Unrelated: I cannot log in");
+    assert_eq!(new_case["message_count"], 2);
+    let texts: Vec<String> = app
+        .messages(&id)
+        .await
+        .iter()
+        .map(|m| s(&m["text"]))
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "Order 55 is late",
+            "Looking into order 55",
+            "And about the order: any news?"
+        ],
+        "the message after the range stayed"
+    );
+    // The original's conversation says where the messages went.
+    open_case(b, &id).await;
+    b.wait_text(
+        "[data-test=event-line][data-kind=split]",
+        &format!(
+            "Selected messages moved to a new case #{}",
+            new_case["number"]
+        ),
+    )
+    .await;
+    b.wait_gone("[data-test=selection-bar]:not([hidden])").await;
+}
+
+async fn message_moved_into_an_open_case(app: &TestApp, b: &Browser) {
+    let first = chat(app, "move-2", "move-2a", "The blue kettle leaks").await;
+    app.finish(&first, "pending").await;
+    app.customer_says("move-2", "move-2b", "Hello again").await;
+    let r = app
+        .customer_says("move-2", "move-2c", "The kettle still leaks")
+        .await;
+    assert_eq!(s(&r["case_id"]), first, "reopened");
+    // A second case of the customer: split the reopen off, then move the
+    // kettle message back to the first case, now open again.
+    let (_, second) = app
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/v1/cases/{first}/split"),
+            None,
+        )
+        .await;
+    let second = s(&second["id"]);
+    app.call(
+        reqwest::Method::PATCH,
+        &format!("/api/v1/cases/{first}"),
+        Some(serde_json::json!({"status": "open"})),
+    )
+    .await;
+    let first_number = app.case(&first).await["number"].clone();
+    open_case(b, &second).await;
+    b.click(&checkbox_of(app, &second, "The kettle still leaks").await)
+        .await;
+    b.click("[data-test=move-selected]").await;
+    b.wait_css("[data-test=move-target]").await;
+    b.click(&format!("[data-test=move-target][value='{first}']"))
+        .await;
+    b.click("[data-test=move-confirm]").await;
+    b.wait_text("#toast", &format!("Moved 1 messages to #{first_number}"))
+        .await;
+    b.wait_js(
+        "the page to show the first case",
+        &format!("location.hash === '#/case/{first}'"),
+    )
+    .await;
+    b.wait_text(
+        "[data-test=event-line][data-kind=messages_moved]",
+        "Messages moved here from #",
+    )
+    .await;
+    assert_eq!(app.messages(&second).await.len(), 1);
+    assert_eq!(app.messages(&first).await.len(), 2);
+}

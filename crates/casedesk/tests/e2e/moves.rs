@@ -1,0 +1,257 @@
+//! Moving any selection of a case's messages (issue 18) through the real
+//! HTTP API, on both backends.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, TestApp, s};
+use crate::on_both;
+
+on_both!(
+    a_selection_moves_to_a_new_case_and_into_another_open_case,
+    moving_what_came_since_a_reopen_to_a_new_case_is_the_split,
+    a_selection_that_cannot_move_is_refused_and_nothing_moves,
+);
+
+async fn move_messages(app: &TestApp, case: &str, ids: &[&str], to: &str) -> (StatusCode, Value) {
+    app.call(
+        Method::POST,
+        &format!("/api/v1/cases/{case}/move-messages"),
+        Some(json!({ "message_ids": ids, "to": to })),
+    )
+    .await
+}
+
+/// The case's message texts, in order.
+async fn texts(app: &TestApp, case: &str) -> Vec<String> {
+    app.messages(case)
+        .await
+        .iter()
+        .map(|m| s(&m["text"]))
+        .collect()
+}
+
+/// Ids of the case's messages whose text is one of `wanted`.
+async fn ids_of(app: &TestApp, case: &str, wanted: &[&str]) -> Vec<String> {
+    app.messages(case)
+        .await
+        .iter()
+        .filter(|m| wanted.contains(&m["text"].as_str().unwrap_or_default()))
+        .map(|m| s(&m["id"]))
+        .collect()
+}
+
+async fn a_selection_moves_to_a_new_case_and_into_another_open_case(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let c1 = s(&app.customer_says("ann", "m1", "My order 100 is late").await["case_id"]);
+    app.reply(&c1, "Checking order 100").await;
+    app.customer_says("ann", "m2", "Also: how do I change my e-mail?")
+        .await;
+    app.customer_says("ann", "m3", "The new one is ann@new.example")
+        .await;
+    let reacted = app.react("ann", "m2", "🙏").await;
+    assert_eq!(reacted["outcome"], "noted");
+    app.note(&c1, "she asked about e-mail too").await;
+    assert_eq!(app.case(&c1).await["message_count"], 6);
+
+    let moving = ids_of(
+        &app,
+        &c1,
+        &[
+            "Also: how do I change my e-mail?",
+            "The new one is ann@new.example",
+        ],
+    )
+    .await;
+    let moving: Vec<&str> = moving.iter().map(String::as_str).collect();
+    let (st, c2) = move_messages(&app, &c1, &moving, "new").await;
+    assert_eq!(st, StatusCode::CREATED, "{c2}");
+    let c2_id = s(&c2["id"]);
+    assert_eq!(c2["number"], 2);
+    assert_eq!(c2["subject"], "Also: how do I change my e-mail?");
+    assert_eq!(c2["previous_case_id"], c1.as_str());
+    assert_eq!(
+        (c2["status"].as_str(), c2["chat_state"].as_str()),
+        (Some("open"), Some("active"))
+    );
+    assert_eq!(c2["message_count"], 3, "two messages and the reaction note");
+    let moved = app.messages(&c2_id).await;
+    assert_eq!(
+        moved[2]["kind"], "note",
+        "the reaction went with its message"
+    );
+    assert_eq!(moved[2]["reacted_message_id"], moved[0]["id"]);
+    let original = app.case(&c1).await;
+    assert_eq!(original["message_count"], 3);
+    assert_eq!(original["next_case_id"], c2_id.as_str());
+    assert_eq!(
+        original["chat_state"], "active",
+        "a selection leaves the original's state alone"
+    );
+    assert!(
+        original["first_response_at"].is_string(),
+        "its reply stayed: {original}"
+    );
+    assert_eq!(
+        texts(&app, &c1).await,
+        [
+            "My order 100 is late",
+            "Checking order 100",
+            "she asked about e-mail too"
+        ]
+    );
+    let split = app
+        .events(&c1)
+        .await
+        .into_iter()
+        .find(|e| e["kind"] == "split")
+        .expect("a split event");
+    assert_eq!(split["data"]["new_case_id"], c2_id.as_str());
+    assert_eq!(split["data"]["selection"], true);
+    assert_eq!(split["data"]["moved_messages"], 3);
+    // The new case is the latest: the customer's next message goes there.
+    let next = app.customer_says("ann", "m4", "Did it work?").await;
+    assert_eq!(s(&next["case_id"]), c2_id);
+    // Statistics count the case made from the selection as a split.
+    let day = chrono::Duration::days(1);
+    let period = format!(
+        "/api/v1/stats?from={}&to={}",
+        (app.now() - day).format("%Y-%m-%d"),
+        (app.now() + day).format("%Y-%m-%d")
+    );
+    let stats = app.ok(Method::GET, &period, None).await;
+    assert_eq!(
+        (
+            stats["total"]["cases_split"].as_i64(),
+            stats["total"]["cases_created"].as_i64()
+        ),
+        (Some(1), Some(2)),
+        "{}",
+        stats["total"]
+    );
+
+    // One message back into the first case, still open.
+    let back = ids_of(&app, &c2_id, &["Did it work?"]).await;
+    let (st, target) = move_messages(&app, &c2_id, &[back[0].as_str()], &c1).await;
+    assert_eq!(st, StatusCode::OK, "{target}");
+    assert_eq!(s(&target["id"]), c1);
+    assert_eq!(target["message_count"], 4);
+    assert_eq!(app.case(&c2_id).await["message_count"], 3);
+    assert_eq!(
+        texts(&app, &c1).await.last().map(String::as_str),
+        Some("Did it work?")
+    );
+    let line = |events: Vec<Value>| {
+        events
+            .into_iter()
+            .find(|e| e["kind"] == "messages_moved")
+            .expect("a moved line")["data"]
+            .clone()
+    };
+    assert_eq!(line(app.events(&c2_id).await)["to_case_id"], c1.as_str());
+    assert_eq!(line(app.events(&c1).await)["from_case_id"], c2_id.as_str());
+}
+
+async fn moving_what_came_since_a_reopen_to_a_new_case_is_the_split(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let c1 = s(&app.customer_says("bo", "b1", "Where is my parcel?").await["case_id"]);
+    app.reply(&c1, "On its way").await;
+    let (st, finished) = app.finish(&c1, "pending").await;
+    assert_eq!(st, StatusCode::OK);
+    app.customer_says("bo", "b2", "Another thing: a refund")
+        .await;
+    app.customer_says("bo", "b3", "for order 7").await;
+    assert_eq!(app.case(&c1).await["split_available"], true);
+    let since = ids_of(&app, &c1, &["Another thing: a refund", "for order 7"]).await;
+    let since: Vec<&str> = since.iter().map(String::as_str).collect();
+    let (st, c2) = move_messages(&app, &c1, &since, "new").await;
+    assert_eq!(st, StatusCode::CREATED, "{c2}");
+    let original = app.case(&c1).await;
+    assert_eq!(
+        (
+            original["status"].as_str(),
+            original["chat_state"].as_str(),
+            original["split_available"].as_bool()
+        ),
+        (Some("pending"), Some("finished"), Some(false)),
+        "back to how it was before the reopen, as R7's split"
+    );
+    assert_eq!(original["finished_at"], finished["finished_at"]);
+    let split = app
+        .events(&c1)
+        .await
+        .into_iter()
+        .find(|e| e["kind"] == "split")
+        .expect("a split event");
+    assert_eq!(split["data"]["selection"], false);
+    assert_eq!(texts(&app, &s(&c2["id"])).await.len(), 2);
+}
+
+async fn a_selection_that_cannot_move_is_refused_and_nothing_moves(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let c1 = s(&app.customer_says("cy", "c1", "First question").await["case_id"]);
+    app.customer_says("cy", "c2", "Second question").await;
+    let all = ids_of(&app, &c1, &["First question", "Second question"]).await;
+    let one = all[1].as_str();
+    let other = s(&app.customer_says("dee", "d1", "Someone else").await["case_id"]);
+
+    let refused = |st: StatusCode, body: &Value, status: StatusCode, code: &str| {
+        assert_eq!(st, status, "{body}");
+        assert_eq!(body["error"]["code"], code, "{body}");
+    };
+    let (st, b) = move_messages(&app, &c1, &[], "new").await;
+    refused(st, &b, StatusCode::UNPROCESSABLE_ENTITY, "nothing_selected");
+    let (st, b) = move_messages(&app, &c1, &[one, "no-such-message"], "new").await;
+    refused(
+        st,
+        &b,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "message_not_in_case",
+    );
+    assert_eq!(b["error"]["params"]["message_id"], "no-such-message");
+    let (st, b) = move_messages(&app, &c1, &[&all[0], &all[1]], "new").await;
+    refused(st, &b, StatusCode::UNPROCESSABLE_ENTITY, "would_empty_case");
+    let (st, b) = move_messages(&app, &c1, &[one], &c1).await;
+    refused(st, &b, StatusCode::UNPROCESSABLE_ENTITY, "same_case");
+    let (st, b) = move_messages(&app, &c1, &[one], "no-such-case").await;
+    refused(st, &b, StatusCode::NOT_FOUND, "not_found");
+    let (st, b) = move_messages(&app, &c1, &[one], &other).await;
+    refused(st, &b, StatusCode::UNPROCESSABLE_ENTITY, "other_customer");
+    let (st, b) = move_messages(&app, "no-such-case", &[one], "new").await;
+    refused(st, &b, StatusCode::NOT_FOUND, "not_found");
+    let many: Vec<String> = (0..1001).map(|i| format!("m{i}")).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    let (st, b) = move_messages(&app, &c1, &many, "new").await;
+    refused(
+        st,
+        &b,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "too_many_messages",
+    );
+    for body in [
+        json!({ "message_ids": [one] }),
+        json!({ "message_ids": one, "to": "new" }),
+        json!({ "message_ids": [one], "to": "new", "extra": 1 }),
+    ] {
+        let (st, b) = app
+            .call(
+                Method::POST,
+                &format!("/api/v1/cases/{c1}/move-messages"),
+                Some(body),
+            )
+            .await;
+        assert!(st.is_client_error(), "{st} {b}");
+    }
+    // A closed case takes no messages.
+    let (st, _) = app.finish(&c1, "closed").await;
+    assert_eq!(st, StatusCode::OK);
+    let c3 = s(&app.customer_says("cy", "c3", "Third question").await["case_id"]);
+    let third = ids_of(&app, &c3, &["Third question"]).await;
+    app.customer_says("cy", "c4", "and more").await;
+    let (st, b) = move_messages(&app, &c3, &[third[0].as_str()], &c1).await;
+    refused(st, &b, StatusCode::CONFLICT, "target_closed");
+    // Nothing moved by any of it.
+    assert_eq!(app.messages(&c1).await.len(), 2);
+    assert_eq!(app.messages(&c3).await.len(), 2);
+    assert_eq!(app.list("").await.len(), 3, "no case was made");
+}
