@@ -274,7 +274,8 @@ impl Counters {
             | EventKind::Linked
             | EventKind::Reaction
             | EventKind::MessageEdited
-            | EventKind::MessagesMoved => {}
+            | EventKind::MessagesMoved
+            | EventKind::TopicDismissed => {}
         }
         if facts.sets_closed {
             self.closed += n;

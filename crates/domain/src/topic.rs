@@ -266,6 +266,35 @@ fn latest<'s, 'a>(recent: &'s [Said<'a>], message: &Said<'_>) -> &'s [Said<'a>] 
     &recent[recent.len().saturating_sub(MAX_RECENT)..]
 }
 
+/// Customer messages judged, from the latest back, when looking for a
+/// case's suggestion: a long chat costs no more than this.
+pub const MAX_JUDGED: usize = 50;
+
+/// The suggestion of a case: the latest of its customer messages that
+/// starts a new topic, judged against the subject and the public messages
+/// before it, with its index in `messages` (the case's public messages, in
+/// order). Only the latest such message counts: when the agent dismissed
+/// it (`dismissed(index)`), there is none, since what came before it was
+/// already seen. The case's first message is never one (nothing would stay).
+pub fn latest_shift(
+    subject: &str,
+    messages: &[Said<'_>],
+    dismissed: impl Fn(usize) -> bool,
+) -> Option<(usize, TopicShift)> {
+    let customer = (1..messages.len())
+        .rev()
+        .filter(|&i| messages[i].author == AuthorType::Customer)
+        .take(MAX_JUDGED);
+    for i in customer {
+        let recent = &messages[i.saturating_sub(MAX_RECENT)..i];
+        let ctx = TopicContext { subject, recent };
+        if let Some(shift) = judge(&ctx, &messages[i]) {
+            return (!dismissed(i)).then_some((i, shift));
+        }
+    }
+    None
+}
+
 impl TopicReason {
     /// The reason in words for agents, in English.
     pub fn describe_en(&self) -> String {
@@ -1016,6 +1045,31 @@ mod tests {
             recent,
         };
         judge(&ctx, &customer(text, min))
+    }
+
+    #[test]
+    fn a_case_suggests_its_latest_new_topic_unless_dismissed() {
+        let messages = [
+            customer("Where is my order 48213? It was supposed to arrive", 0),
+            agent("The courier will contact you tomorrow.", 3),
+            customer("ok thanks", 4),
+            customer(
+                "Good morning! How do I change the email on my account?",
+                4 + 13 * 60,
+            ),
+            customer("It still shows the old one", 4 + 13 * 60 + 1),
+        ];
+        let (at, shift) =
+            latest_shift(messages[0].text, &messages, |_| false).expect("a suggestion");
+        assert_eq!(
+            at, 3,
+            "the message that changed the subject, not its follow-up"
+        );
+        assert!(shift.score >= THRESHOLD);
+        assert_eq!(latest_shift(messages[0].text, &messages, |i| i == 3), None);
+        // The first message never: nothing would stay behind.
+        assert_eq!(latest_shift("", &messages[..1], |_| false), None);
+        assert_eq!(latest_shift("", &[], |_| false), None);
     }
 
     #[test]

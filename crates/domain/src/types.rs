@@ -122,6 +122,7 @@ string_enum!(
         RuleApplied => "rule_applied",
         MessageEdited => "message_edited",
         MessagesMoved => "messages_moved",
+        TopicDismissed => "topic_dismissed",
     }
 );
 string_enum!(

@@ -1,13 +1,18 @@
 //! Power tools of the case page (issue 18): choosing messages with a click
 //! and a Shift range, and moving them to a new case or into another open
-//! case of the same customer.
+//! case of the same customer; the suggestion that a message starts a new
+//! question, dismissed and followed.
 
 use crate::harness::{Browser, keys};
 use crate::helpers::{TestApp, s};
 use crate::scenarios::{chat, open_case};
 use crate::telegram::sign_in_as_admin;
 
-scenarios!(range_moved_to_a_new_case, message_moved_into_an_open_case);
+scenarios!(
+    range_moved_to_a_new_case,
+    message_moved_into_an_open_case,
+    new_question_suggested_dismissed_and_followed,
+);
 
 /// The checkbox of the case's message with `text`.
 async fn checkbox_of(app: &TestApp, case: &str, text: &str) -> String {
@@ -138,4 +143,80 @@ async fn message_moved_into_an_open_case(app: &TestApp, b: &Browser) {
     .await;
     assert_eq!(app.messages(&second).await.len(), 1);
     assert_eq!(app.messages(&first).await.len(), 2);
+}
+
+/// A chat about an order, then a question of another kind; the case id.
+async fn two_questions(app: &TestApp, customer: &str) -> String {
+    let case = chat(
+        app,
+        customer,
+        &format!("{customer}-1"),
+        "Where is my order 48213? It was supposed to arrive yesterday",
+    )
+    .await;
+    app.reply(&case, "The courier will contact you tomorrow.")
+        .await;
+    for (n, text) in [
+        (2, "ok thanks"),
+        (
+            3,
+            "One more question: how do I change the e-mail on my account?",
+        ),
+        (4, "It shows the old one"),
+    ] {
+        app.customer_says(customer, &format!("{customer}-{n}"), text)
+            .await;
+    }
+    case
+}
+
+async fn new_question_suggested_dismissed_and_followed(app: &TestApp, b: &Browser) {
+    let dismissed = two_questions(app, "sug-1").await;
+    open_case(b, &dismissed).await;
+    // The suggestion sits right above the message it names, with its
+    // reasons in words.
+    b.wait_text(
+        "[data-test=topic-suggestion]",
+        "This looks like a new question",
+    )
+    .await;
+    b.wait_text("[data-test=topic-reasons]", "it says “one more question”")
+        .await;
+    b.wait_js(
+        "the suggestion above the new question",
+        "document.querySelector('[data-test=topic-suggestion]').nextElementSibling \
+         .textContent.includes('One more question')",
+    )
+    .await;
+    b.click("[data-test=topic-dismiss]").await;
+    b.wait_gone("[data-test=topic-suggestion]").await;
+    let left = app
+        .ok(
+            reqwest::Method::GET,
+            &format!("/api/v1/cases/{dismissed}/topic-suggestion"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        left["suggestion"],
+        serde_json::Value::Null,
+        "dismissed for good"
+    );
+
+    let followed = two_questions(app, "sug-2").await;
+    open_case(b, &followed).await;
+    b.click("[data-test=topic-split]").await;
+    b.wait_text("#toast", "Moved 2 messages to the new case #")
+        .await;
+    b.wait_js(
+        "the page to move to the new case",
+        &format!("location.hash.startsWith('#/case/') && location.hash !== '#/case/{followed}'"),
+    )
+    .await;
+    b.wait_text("[data-test=message-text]", "One more question")
+        .await;
+    let new_id = b.case_in_url().await.expect("case id in the URL");
+    assert_eq!(app.messages(&new_id).await.len(), 2);
+    assert_eq!(app.messages(&followed).await.len(), 3);
+    b.wait_gone("[data-test=topic-suggestion]").await;
 }

@@ -11,6 +11,7 @@ on_both!(
     a_selection_moves_to_a_new_case_and_into_another_open_case,
     moving_what_came_since_a_reopen_to_a_new_case_is_the_split,
     a_selection_that_cannot_move_is_refused_and_nothing_moves,
+    a_new_question_is_suggested_followed_and_dismissed,
 );
 
 async fn move_messages(app: &TestApp, case: &str, ids: &[&str], to: &str) -> (StatusCode, Value) {
@@ -254,4 +255,121 @@ async fn a_selection_that_cannot_move_is_refused_and_nothing_moves(backend: Back
     assert_eq!(app.messages(&c1).await.len(), 2);
     assert_eq!(app.messages(&c3).await.len(), 2);
     assert_eq!(app.list("").await.len(), 3, "no case was made");
+}
+
+/// A chat about an order, then a question of another kind.
+async fn two_questions(app: &TestApp, customer: &str) -> String {
+    let id = |n: u8| format!("{customer}-{n}");
+    let case = s(&app
+        .customer_says(
+            customer,
+            &id(1),
+            "Where is my order 48213? It was supposed to arrive yesterday",
+        )
+        .await["case_id"]);
+    app.reply(&case, "The courier will contact you tomorrow.")
+        .await;
+    app.customer_says(customer, &id(2), "ok thanks").await;
+    app.customer_says(
+        customer,
+        &id(3),
+        "One more question: how do I change the e-mail on my account?",
+    )
+    .await;
+    app.customer_says(customer, &id(4), "It shows the old one")
+        .await;
+    case
+}
+
+async fn suggestion_of(app: &TestApp, case: &str) -> Value {
+    app.ok(
+        Method::GET,
+        &format!("/api/v1/cases/{case}/topic-suggestion"),
+        None,
+    )
+    .await["suggestion"]
+        .clone()
+}
+
+async fn a_new_question_is_suggested_followed_and_dismissed(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let case = two_questions(&app, "tq").await;
+    let suggestion = suggestion_of(&app, &case).await;
+    let question = ids_of(
+        &app,
+        &case,
+        &["One more question: how do I change the e-mail on my account?"],
+    )
+    .await;
+    let later = ids_of(&app, &case, &["It shows the old one"]).await;
+    assert_eq!(
+        suggestion["message_id"],
+        question[0].as_str(),
+        "{suggestion}"
+    );
+    assert_eq!(suggestion["moving"], json!([question[0], later[0]]));
+    assert!(
+        suggestion["reasons"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|r| r["kind"] == "phrase")),
+        "{suggestion}"
+    );
+
+    // Dismissed: refused for a message of no case of it, then for good.
+    let dismiss = |body: Value| {
+        let app = &app;
+        let case = case.clone();
+        async move {
+            app.call(
+                Method::POST,
+                &format!("/api/v1/cases/{case}/topic-suggestion/dismiss"),
+                Some(body),
+            )
+            .await
+        }
+    };
+    let (st, b) = dismiss(json!({"message_id": "no-such-message"})).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert_eq!(b["error"]["code"], "message_not_in_case");
+    let (st, _) = dismiss(json!({"message_id": question[0]})).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    assert_eq!(suggestion_of(&app, &case).await, Value::Null);
+    assert!(
+        app.events(&case)
+            .await
+            .iter()
+            .any(|e| e["kind"] == "topic_dismissed"
+                && e["data"]["message_id"] == question[0].as_str())
+    );
+    let (st, _) = app
+        .call(
+            Method::GET,
+            "/api/v1/cases/no-such-case/topic-suggestion",
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+
+    // Followed: what it names moves to a new case, which suggests nothing.
+    let other = two_questions(&app, "tr").await;
+    let suggestion = suggestion_of(&app, &other).await;
+    let moving: Vec<&str> = suggestion["moving"]
+        .as_array()
+        .expect("moving")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let (st, new_case) = move_messages(&app, &other, &moving, "new").await;
+    assert_eq!(st, StatusCode::CREATED, "{new_case}");
+    assert_eq!(
+        new_case["subject"],
+        "One more question: how do I change the e-mail on my account?"
+    );
+    assert_eq!(suggestion_of(&app, &s(&new_case["id"])).await, Value::Null);
+    assert_eq!(suggestion_of(&app, &other).await, Value::Null);
+    // A finished chat suggests nothing.
+    let third = two_questions(&app, "ts").await;
+    let (st, _) = app.finish(&third, "pending").await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(suggestion_of(&app, &third).await, Value::Null);
 }

@@ -13,6 +13,7 @@ use crate::error::AppError;
 use crate::usecases::agent_actions::{self, CasePatch};
 use crate::usecases::lifecycle;
 use crate::usecases::messages::AgentMessageKind;
+use crate::usecases::topics;
 use crate::usecases::unit::not_found;
 
 /// A cursor is `<sort><order><sort time micros>_<id>` of the last case of a
@@ -350,6 +351,33 @@ pub async fn move_messages(
         status,
         axum::Json(load_case(&app, case.account_id, case.id).await?),
     ))
+}
+
+#[utoipa::path(get, path = "/api/v1/cases/{id}/topic-suggestion", tag = "cases",
+    params(("id" = String, Path)),
+    responses((status = 200, body = TopicSuggestionDto), (status = 404)))]
+pub async fn topic_suggestion(
+    State(app): State<App>,
+    agent: Agent,
+    Path(id): Path<String>,
+) -> Result<axum::Json<TopicSuggestionDto>, AppError> {
+    let found = topics::suggestion(&app, agent.account_id().to_owned(), id).await?;
+    Ok(axum::Json(TopicSuggestionDto {
+        suggestion: found.map(SuggestionDto::from),
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/cases/{id}/topic-suggestion/dismiss", tag = "cases",
+    params(("id" = String, Path)), request_body = DismissTopicRequest,
+    responses((status = 204, description = "the case no longer suggests it"), (status = 404), (status = 422)))]
+pub async fn dismiss_topic(
+    State(app): State<App>,
+    agent: Agent,
+    Path(id): Path<String>,
+    Json(body): Json<DismissTopicRequest>,
+) -> Result<StatusCode, AppError> {
+    topics::dismiss(&app, agent.actor(), id, body.message_id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(post, path = "/api/v1/cases/{id}/merge-previous", tag = "cases",

@@ -794,6 +794,52 @@ pub struct MoveMessagesRequest {
     pub to: String,
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct TopicSuggestionDto {
+    /// `null` when the case suggests nothing.
+    pub suggestion: Option<SuggestionDto>,
+}
+
+/// "This looks like a new question": move `message_id` and the messages
+/// after it (`moving`) to a new case.
+#[derive(Serialize, ToSchema)]
+pub struct SuggestionDto {
+    pub message_id: String,
+    /// What to send to `move-messages` to follow the suggestion.
+    pub moving: Vec<String>,
+    /// How sure, 0.5 to 1.
+    pub score: f32,
+    /// Why, strongest first: `{"kind": "phrase", "phrase"}`,
+    /// `new_order_number` (`number`), `new_email` (`address`),
+    /// `low_overlap` (`percent`), `silence` (`minutes`), `greeting`,
+    /// `after_closing`.
+    #[schema(value_type = Vec<Object>)]
+    pub reasons: Vec<serde_json::Value>,
+}
+
+impl From<crate::usecases::topics::Suggestion> for SuggestionDto {
+    fn from(s: crate::usecases::topics::Suggestion) -> Self {
+        SuggestionDto {
+            message_id: s.message_id,
+            moving: s.moving,
+            score: s.shift.score,
+            reasons: s
+                .shift
+                .reasons
+                .iter()
+                .map(|r| serde_json::to_value(r).unwrap_or_default())
+                .collect(),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DismissTopicRequest {
+    /// The suggested message the agent judges no new topic.
+    pub message_id: String,
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchCase {

@@ -14,7 +14,7 @@ import { templatePicker } from "../templates.js";
 import { renderHeader } from "./header.js";
 import { renderBanners, renderChain, renderPrevious, splitButton } from "./chain.js";
 import { messageItem } from "./thread.js";
-import { messageSelection } from "./select.js";
+import { messageSelection, topicSuggestion } from "./select.js";
 import { caseNumbers, historyPanel, threadLines } from "./history.js";
 import { composer } from "./composer.js";
 import { customerEmailControl } from "./customer-email.js";
@@ -26,6 +26,7 @@ export function casePage(main, caseId) {
     kase: null,
     messages: [],
     events: [], // the case's history, oldest first
+    suggestion: null, // "this looks like a new question" (select.js)
     previous: null, // { case, messages } while shown
     showPrevious: false,
     editingSubject: false,
@@ -123,9 +124,10 @@ export function casePage(main, caseId) {
         location.replace("#/case/" + encodeURIComponent(c.merged_into_id));
         return;
       }
-      const [m, ev] = await Promise.all([
+      const [m, ev, topic] = await Promise.all([
         api("GET", "/api/v1/cases/" + encodeURIComponent(page.caseId) + "/messages"),
         api("GET", "/api/v1/cases/" + encodeURIComponent(page.caseId) + "/events"),
+        c.chat_state === "active" ? api("GET", "/api/v1/cases/" + encodeURIComponent(page.caseId) + "/topic-suggestion") : { suggestion: null },
       ]);
       if (page.showPrevious && c.previous_case_id) {
         const [pc, pm] = await Promise.all([
@@ -140,11 +142,12 @@ export function casePage(main, caseId) {
       page.kase = c;
       page.messages = m.items;
       page.events = ev.items;
+      page.suggestion = topic.suggestion;
       const loading = main.querySelector(".loading");
       if (loading) loading.remove();
       // Live notices often change nothing visible (a read mark, a timer):
       // then the page is left alone, so nothing moves under the cursor.
-      const snapshot = JSON.stringify([{ ...page.kase, unread: false }, page.messages, page.events, page.previous, page.showPrevious, lang(), state.labels]);
+      const snapshot = JSON.stringify([{ ...page.kase, unread: false }, page.messages, page.events, page.suggestion, page.previous, page.showPrevious, lang(), state.labels]);
       if (snapshot !== lastRendered) {
         lastRendered = snapshot;
         render();
@@ -192,7 +195,9 @@ export function casePage(main, caseId) {
     for (const m of page.messages) items.push({ at: m.created_at, el: messageItem(m, page.kase, actions, page.messages), line: false });
     items.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.line === b.line ? 0 : a.line ? -1 : 1));
     const reopen = page.kase.split_available ? [...page.events].reverse().find((e) => e.kind === "reopened") : null;
+    const suggested = page.suggestion && page.suggestion.message_id;
     for (const item of items) {
+      if (suggested && item.el.dataset.messageId === suggested) thread.appendChild(topicSuggestion(page, page.suggestion));
       if (reopen && item.event === reopen) {
         item.el.classList.add("reopen-divider");
         const moving = page.messages.filter((m) => m.created_at >= reopen.created_at).length;

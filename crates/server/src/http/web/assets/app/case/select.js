@@ -3,6 +3,8 @@
 // (or Shift+Space) selects the range from the last one chosen; Esc clears.
 // The bar above the reply box says how many are chosen and moves them.
 // Reaction notes have no checkbox: they go where their message goes.
+// Also the suggestion to move a message that starts a new question, and
+// what follows it, to a new case (docs/topic-split.md).
 
 import { h, clear, t } from "../../shared.js";
 import { api } from "../api.js";
@@ -130,4 +132,63 @@ export function messageSelection(page) {
     prune,
     dispose: () => document.removeEventListener("keydown", keydown),
   };
+}
+
+/** "This looks like a new question": a line above the suggested message
+ * with the reasons in words, one button to move it and what follows to a
+ * new case, one to dismiss it (for every agent). */
+export function topicSuggestion(page, s) {
+  const follow = async () => {
+    const moved = await attempt(() =>
+      api("POST", "/api/v1/cases/" + encodeURIComponent(page.kase.id) + "/move-messages", { message_ids: s.moving, to: "new" }),
+    );
+    if (!moved) return;
+    toast(t("move_done_new", { n: s.moving.length, c: moved.number }));
+    reloadActiveSoon();
+    location.hash = "#/case/" + encodeURIComponent(moved.id);
+  };
+  const dismiss = async () => {
+    const done = await attempt(() =>
+      api("POST", "/api/v1/cases/" + encodeURIComponent(page.kase.id) + "/topic-suggestion/dismiss", { message_id: s.message_id }),
+    );
+    if (done === undefined) return;
+    page.suggestion = null;
+    page.render();
+  };
+  return h(
+    "li",
+    { class: "topic-suggestion", "data-test": "topic-suggestion" },
+    h("strong", {}, t("topic_looks_new")),
+    " ",
+    h("span", { "data-test": "topic-reasons" }, s.reasons.map(reasonText).join("; ")),
+    h(
+      "span",
+      { class: "topic-actions" },
+      h("button", { type: "button", "data-test": "topic-split", onclick: follow }, t("topic_split", { n: s.moving.length })),
+      h("button", { type: "button", class: "secondary", "data-test": "topic-dismiss", onclick: dismiss }, t("topic_dismiss")),
+    ),
+  );
+}
+
+function reasonText(r) {
+  switch (r.kind) {
+    case "phrase":
+      return t("topic_reason_phrase", { phrase: r.phrase });
+    case "new_order_number":
+      return t("topic_reason_new_order_number", { number: r.number });
+    case "new_email":
+      return t("topic_reason_new_email", { address: r.address });
+    case "low_overlap":
+      return t("topic_reason_low_overlap", { percent: r.percent });
+    case "silence":
+      return r.minutes >= 60
+        ? t("topic_reason_silence_hours", { h: Math.floor(r.minutes / 60), m: r.minutes % 60 })
+        : t("topic_reason_silence", { m: r.minutes });
+    case "greeting":
+      return t("topic_reason_greeting");
+    case "after_closing":
+      return t("topic_reason_after_closing");
+    default:
+      return r.kind;
+  }
 }
