@@ -24,6 +24,10 @@ pub enum Selection<'a> {
     All,
     /// An agent's selection, by message id.
     Ids(&'a [String]),
+    /// An undo or redo: the messages an action moved (its reaction notes
+    /// among them), back again; it may empty the case it takes them from,
+    /// and reaction notes added since go along with their messages.
+    Return(&'a [String]),
 }
 
 /// Most messages one "move messages" request may name.
@@ -54,8 +58,8 @@ pub fn messages_to_move(
     selection: Selection<'_>,
 ) -> Result<Vec<String>, MoveError> {
     let mut selected = HashSet::new();
-    if let Selection::Ids(ids) = selection {
-        if ids.len() > MAX_SELECTED {
+    if let Selection::Ids(ids) | Selection::Return(ids) = selection {
+        if matches!(selection, Selection::Ids(_)) && ids.len() > MAX_SELECTED {
             return Err(MoveError::TooMany);
         }
         let holds: HashSet<&str> = held.iter().map(|m| m.id).collect();
@@ -68,7 +72,7 @@ pub fn messages_to_move(
         match selection {
             Selection::FromSeq(from_seq) => m.seq >= from_seq,
             Selection::All => true,
-            Selection::Ids(_) => selected.contains(m.id),
+            Selection::Ids(_) | Selection::Return(_) => selected.contains(m.id),
         }
     };
     let moving: HashSet<&str> = held
@@ -145,6 +149,23 @@ mod tests {
         // Named twice, moved once.
         let moved = messages_to_move(&held(), Selection::Ids(&ids(&["m2", "m2"]))).unwrap();
         assert_eq!(moved, ids(&["m2"]));
+    }
+
+    #[test]
+    fn an_undo_takes_back_what_moved_with_reactions_added_since_even_everything() {
+        let h = held();
+        let back = messages_to_move(&h, Selection::Return(&ids(&["m1", "m2", "m3"]))).unwrap();
+        assert_eq!(back.len(), 5, "the case may end up empty");
+        let back = messages_to_move(&h, Selection::Return(&ids(&["m3"]))).unwrap();
+        assert_eq!(
+            back,
+            ids(&["m3", "n3"]),
+            "a reaction added since goes along"
+        );
+        assert_eq!(
+            messages_to_move(&h, Selection::Return(&ids(&["gone"]))),
+            Err(MoveError::NotInCase("gone".into()))
+        );
     }
 
     #[test]

@@ -275,7 +275,14 @@ impl Counters {
             | EventKind::Reaction
             | EventKind::MessageEdited
             | EventKind::MessagesMoved
-            | EventKind::TopicDismissed => {}
+            | EventKind::TopicDismissed
+            // An undone split, merge or split-off case counts no more; an
+            // undo or redo itself counts nothing (the events it renamed do).
+            | EventKind::Undone
+            | EventKind::Redone
+            | EventKind::SplitUndone
+            | EventKind::MergedUndone
+            | EventKind::CreatedUndone => {}
         }
         if facts.sets_closed {
             self.closed += n;

@@ -123,6 +123,11 @@ string_enum!(
         MessageEdited => "message_edited",
         MessagesMoved => "messages_moved",
         TopicDismissed => "topic_dismissed",
+        Undone => "undone",
+        Redone => "redone",
+        SplitUndone => "split_undone",
+        MergedUndone => "merged_undone",
+        CreatedUndone => "created_undone",
     }
 );
 string_enum!(

@@ -557,6 +557,14 @@ pub trait MessageTx: Send {
     /// a case of its account that does not exist.
     async fn insert_events(&mut self, events: &[EventRecord]) -> R<()>;
     async fn list_events(&mut self, account_id: &str, case_id: &str) -> R<Vec<EventRecord>>;
+    /// Changes what a history event counts as (an undone split no longer
+    /// counts as one); `NotFound` for an event the account does not have.
+    async fn set_event_kind(
+        &mut self,
+        account_id: &str,
+        event_id: &str,
+        kind: casedesk_domain::EventKind,
+    ) -> R<()>;
 }
 
 /// Work due later: chat deadlines (R3/R4), rule timers and outbound

@@ -1,7 +1,8 @@
 //! Power tools of the case page (issue 18): choosing messages with a click
 //! and a Shift range, and moving them to a new case or into another open
 //! case of the same customer; the suggestion that a message starts a new
-//! question, dismissed and followed.
+//! question, dismissed and followed; undo from the toast and from the
+//! history, and redo.
 
 use crate::harness::{Browser, keys};
 use crate::helpers::{TestApp, s};
@@ -12,6 +13,7 @@ scenarios!(
     range_moved_to_a_new_case,
     message_moved_into_an_open_case,
     new_question_suggested_dismissed_and_followed,
+    split_undone_from_the_toast_and_from_history,
 );
 
 /// The checkbox of the case's message with `text`.
@@ -219,4 +221,63 @@ async fn new_question_suggested_dismissed_and_followed(app: &TestApp, b: &Browse
     assert_eq!(app.messages(&new_id).await.len(), 2);
     assert_eq!(app.messages(&followed).await.len(), 3);
     b.wait_gone("[data-test=topic-suggestion]").await;
+}
+
+async fn split_undone_from_the_toast_and_from_history(app: &TestApp, b: &Browser) {
+    sign_in_as_admin(b).await;
+    let id = chat(app, "undo-1", "undo-1a", "My parcel is late").await;
+    app.finish(&id, "pending").await;
+    app.customer_says("undo-1", "undo-1b", "And a refund for order 9")
+        .await;
+    open_case(b, &id).await;
+    b.click("[data-test=split]").await;
+    b.click("[data-test=split-confirm]").await;
+    b.wait_text("#toast", "Split to #").await;
+    // Right after the action: Undo in the toast.
+    b.click("[data-test=toast-action]").await;
+    b.wait_text("#toast", "Undone: #").await;
+    b.wait_js(
+        "back on the original",
+        &format!("location.hash === '#/case/{id}'"),
+    )
+    .await;
+    let original = app.case(&id).await;
+    assert_eq!(original["split_available"], true, "reopened again");
+    assert_eq!(original["message_count"], 2);
+    b.wait_css("[data-test=split]").await;
+
+    // Later: from the case's history, and the undo undone again.
+    let (_, split) = app
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/v1/cases/{id}/split"),
+            None,
+        )
+        .await;
+    open_case(b, &id).await;
+    b.click("[data-test=history-toggle]").await;
+    b.click("[data-test=history-item][data-kind=split] [data-test=undo]")
+        .await;
+    b.wait_text("#toast", "Undone: #").await;
+    b.wait_css("[data-test=split]").await;
+    assert_eq!(
+        app.case(&s(&split["id"])).await["merged_into_id"],
+        id.as_str()
+    );
+    b.wait_text(
+        "[data-test=event-line][data-kind=undone]",
+        "Split undone by",
+    )
+    .await;
+    // The History panel stays open across the reload.
+    b.click("[data-test=history-item][data-kind=undone] [data-test=redo]")
+        .await;
+    b.wait_text("#toast", "Redone: #").await;
+    b.wait_gone("[data-test=split]").await;
+    let original = app.case(&id).await;
+    assert_eq!(original["chat_state"], "finished");
+    assert_eq!(
+        app.case(&s(&split["id"])).await["merged_into_id"],
+        serde_json::Value::Null
+    );
 }

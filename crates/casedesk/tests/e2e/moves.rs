@@ -12,6 +12,10 @@ on_both!(
     moving_what_came_since_a_reopen_to_a_new_case_is_the_split,
     a_selection_that_cannot_move_is_refused_and_nothing_moves,
     a_new_question_is_suggested_followed_and_dismissed,
+    a_split_is_undone_and_redone_and_statistics_follow,
+    a_merge_and_a_move_are_undone,
+    an_undo_is_refused_when_a_later_change_prevents_it,
+    messages_that_came_after_a_split_stay_where_they_landed,
 );
 
 async fn move_messages(app: &TestApp, case: &str, ids: &[&str], to: &str) -> (StatusCode, Value) {
@@ -372,4 +376,220 @@ async fn a_new_question_is_suggested_followed_and_dismissed(backend: Backend) {
     let (st, _) = app.finish(&third, "pending").await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(suggestion_of(&app, &third).await, Value::Null);
+}
+
+/// The event of `kind` (the latest) of a case.
+async fn event_of(app: &TestApp, case: &str, kind: &str) -> Value {
+    app.events(case)
+        .await
+        .into_iter()
+        .rev()
+        .find(|e| e["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} event in {case}"))
+}
+
+async fn undo(app: &TestApp, case: &str, event: &Value) -> (StatusCode, Value) {
+    app.call(
+        Method::POST,
+        &format!("/api/v1/cases/{case}/events/{}/undo", s(&event["id"])),
+        None,
+    )
+    .await
+}
+
+/// A chat finished as pending, reopened by two messages and split.
+async fn reopened_and_split(app: &TestApp, customer: &str) -> (String, String, Value) {
+    let c1 = s(&app
+        .customer_says(customer, &format!("{customer}-1"), "Where is my parcel?")
+        .await["case_id"]);
+    app.reply(&c1, "On its way").await;
+    let (st, finished) = app.finish(&c1, "pending").await;
+    assert_eq!(st, StatusCode::OK);
+    app.customer_says(customer, &format!("{customer}-2"), "A refund, please")
+        .await;
+    app.customer_says(customer, &format!("{customer}-3"), "for order 7")
+        .await;
+    let (st, c2) = app
+        .call(Method::POST, &format!("/api/v1/cases/{c1}/split"), None)
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{c2}");
+    (c1, s(&c2["id"]), finished)
+}
+
+async fn counted(app: &TestApp) -> (Option<i64>, Option<i64>, Option<i64>) {
+    let day = chrono::Duration::days(1);
+    let period = format!(
+        "/api/v1/stats?from={}&to={}",
+        (app.now() - day).format("%Y-%m-%d"),
+        (app.now() + day).format("%Y-%m-%d")
+    );
+    let total = app.ok(Method::GET, &period, None).await["total"].clone();
+    (
+        total["cases_created"].as_i64(),
+        total["cases_split"].as_i64(),
+        total["cases_merged"].as_i64(),
+    )
+}
+
+async fn a_split_is_undone_and_redone_and_statistics_follow(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (c1, c2, finished) = reopened_and_split(&app, "un").await;
+    assert_eq!(counted(&app).await, (Some(2), Some(1), Some(0)));
+    let split = event_of(&app, &c1, "split").await;
+    let (st, back) = undo(&app, &c1, &split).await;
+    assert_eq!(st, StatusCode::OK, "{back}");
+    assert_eq!(s(&back["id"]), c1);
+    assert_eq!(
+        (
+            back["status"].as_str(),
+            back["chat_state"].as_str(),
+            back["split_available"].as_bool()
+        ),
+        (Some("open"), Some("active"), Some(true)),
+        "reopened again, as before the split"
+    );
+    assert_eq!(back["message_count"], 4);
+    assert_eq!(back["next_case_id"], Value::Null);
+    let gone = app.case(&c2).await;
+    assert_eq!(
+        gone["merged_into_id"],
+        c1.as_str(),
+        "the split-off case dissolved"
+    );
+    assert_eq!(gone["message_count"], 0);
+    assert!(app.list("").await.iter().all(|c| c["id"] != c2.as_str()));
+    assert_eq!(
+        counted(&app).await,
+        (Some(1), Some(0), Some(0)),
+        "it no longer counts"
+    );
+    for case in [&c1, &c2] {
+        assert!(app.events(case).await.iter().any(|e| e["kind"] == "undone"));
+    }
+    // Undone twice: refused; the undo undone: the split is back.
+    let (st, b) = undo(&app, &c1, &event_of(&app, &c1, "split_undone").await).await;
+    assert_eq!(st, StatusCode::CONFLICT, "{b}");
+    assert_eq!(b["error"]["code"], "undo_conflict");
+    let (st, again) = undo(&app, &c1, &event_of(&app, &c1, "undone").await).await;
+    assert_eq!(st, StatusCode::OK, "{again}");
+    assert_eq!(
+        (again["status"].as_str(), again["chat_state"].as_str()),
+        (Some("pending"), Some("finished"))
+    );
+    assert_eq!(again["finished_at"], finished["finished_at"]);
+    let split_off = app.case(&c2).await;
+    assert_eq!(split_off["merged_into_id"], Value::Null);
+    assert_eq!(split_off["message_count"], 2);
+    assert_eq!(counted(&app).await, (Some(2), Some(1), Some(0)));
+    // The latest chat is the split-off one again.
+    let next = app.customer_says("un", "un-4", "Any news?").await;
+    assert_eq!(s(&next["case_id"]), c2);
+}
+
+async fn a_merge_and_a_move_are_undone(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (c1, c2, _) = reopened_and_split(&app, "mu").await;
+    let (st, merged) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/cases/{c2}/merge-previous"),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{merged}");
+    assert_eq!(counted(&app).await.2, Some(1));
+    let (st, back) = undo(&app, &c1, &event_of(&app, &c1, "merged_in").await).await;
+    assert_eq!(st, StatusCode::OK, "{back}");
+    assert_eq!(
+        (back["status"].as_str(), back["chat_state"].as_str()),
+        (Some("pending"), Some("finished"))
+    );
+    assert_eq!(back["next_case_id"], c2.as_str());
+    let unmerged = app.case(&c2).await;
+    assert_eq!(unmerged["merged_into_id"], Value::Null);
+    assert_eq!(unmerged["chat_state"], "active");
+    assert_eq!(unmerged["message_count"], 2);
+    assert_eq!(app.messages(&c1).await.len(), 2);
+    assert_eq!(counted(&app).await.2, Some(0), "the merge no longer counts");
+
+    // A move into another case, undone from the target's history.
+    let moving = ids_of(&app, &c2, &["for order 7"]).await;
+    app.ok(
+        Method::PATCH,
+        &format!("/api/v1/cases/{c1}"),
+        Some(json!({"status": "open"})),
+    )
+    .await;
+    let (st, _) = move_messages(&app, &c2, &[moving[0].as_str()], &c1).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(app.messages(&c2).await.len(), 1);
+    let (st, back) = undo(&app, &c1, &event_of(&app, &c1, "messages_moved").await).await;
+    assert_eq!(st, StatusCode::OK, "{back}");
+    assert_eq!(texts(&app, &c2).await, ["A refund, please", "for order 7"]);
+}
+
+async fn an_undo_is_refused_when_a_later_change_prevents_it(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (c1, c2, _) = reopened_and_split(&app, "rf").await;
+    let (st, _) = app.finish(&c2, "closed").await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, b) = undo(&app, &c1, &event_of(&app, &c1, "split").await).await;
+    assert_eq!(st, StatusCode::CONFLICT, "{b}");
+    assert_eq!(b["error"]["code"], "undo_conflict");
+    assert!(
+        s(&b["error"]["message"]).contains("has changed since"),
+        "{b}"
+    );
+    // Nothing moved.
+    assert_eq!(app.messages(&c2).await.len(), 2);
+    // An event that records no split, merge or move.
+    let (st, b) = undo(&app, &c1, &event_of(&app, &c1, "finished").await).await;
+    assert_eq!(st, StatusCode::CONFLICT, "{b}");
+    assert_eq!(b["error"]["code"], "not_undoable");
+    let (st, _) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/cases/{c1}/events/no-such-event/undo"),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    // An event of another case, named under this one: not found here.
+    let created = event_of(&app, &c2, "created").await;
+    let (st, _) = undo(&app, &c1, &created).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+}
+
+async fn messages_that_came_after_a_split_stay_where_they_landed(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (c1, c2, _) = reopened_and_split(&app, "st").await;
+    let later = app.customer_says("st", "st-4", "Hello?").await;
+    assert_eq!(s(&later["case_id"]), c2);
+    let (st, back) = undo(&app, &c1, &event_of(&app, &c1, "split").await).await;
+    assert_eq!(st, StatusCode::OK, "{back}");
+    assert_eq!(
+        texts(&app, &c1).await,
+        [
+            "Where is my parcel?",
+            "On its way",
+            "A refund, please",
+            "for order 7"
+        ]
+    );
+    let kept = app.case(&c2).await;
+    assert_eq!(
+        kept["merged_into_id"],
+        Value::Null,
+        "it keeps what came after"
+    );
+    assert_eq!(texts(&app, &c2).await, ["Hello?"]);
+    assert_eq!(kept["message_count"], 1, "recounted");
+    assert_eq!(
+        back["next_case_id"],
+        c2.as_str(),
+        "still linked after the source"
+    );
+    // The customer's next message still goes to the latest chat.
+    let next = app.customer_says("st", "st-5", "Anyone?").await;
+    assert_eq!(s(&next["case_id"]), c2);
 }

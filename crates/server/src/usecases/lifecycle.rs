@@ -3,46 +3,20 @@
 //! the same customer, and merge a chat with its previous one (R9), moving
 //! messages and relinking the chain (R12).
 
-use casedesk_domain::moves::{Held, Selection, messages_to_move};
+use casedesk_domain::moves::Selection;
 use casedesk_domain::{Change, EventKind, Field, RuleError, Status, Subject};
-use casedesk_store::{CaseRecord, CustomerRecord, StoreError, Tx, write};
+use casedesk_store::{CaseRecord, CustomerRecord, Tx, write};
 use serde_json::json;
 
 use super::automation;
+use super::undo::{Action, Shape};
 use super::unit::{
-    AgentActor, case_notice, lock_case, new_case_record, not_found, notice, record, reschedule,
-    settings_of,
+    AgentActor, case_notice, lock_case, new_case_record, not_found, notice, pick, record,
+    refresh_from_messages, reschedule, settings_of,
 };
 use crate::AppState;
 use crate::error::AppError;
 use crate::events::log;
-
-/// Recounts what a case holds after messages moved in or out of it.
-async fn refresh_from_messages(tx: &mut dyn Tx, case: &mut CaseRecord) -> Result<(), StoreError> {
-    let summary = tx.message_summary(&case.id, case.created_at).await?;
-    let tally = case.state.recount(case.tally(), summary.recount());
-    case.set_tally(tally);
-    Ok(())
-}
-
-/// The ids of the messages `selection` takes from `case`, reaction notes
-/// with their messages (the domain decides which).
-async fn pick(
-    tx: &mut dyn Tx,
-    case: &CaseRecord,
-    selection: Selection<'_>,
-) -> Result<Vec<String>, AppError> {
-    let messages = tx.list_messages(&case.account_id, &case.id).await?;
-    let held: Vec<Held<'_>> = messages
-        .iter()
-        .map(|m| Held {
-            id: &m.id,
-            seq: m.seq,
-            reacted_message_id: m.reacted_message_id.as_deref(),
-        })
-        .collect();
-    Ok(messages_to_move(&held, selection)?)
-}
 
 /// Where "move messages" puts them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,6 +105,7 @@ async fn split_off(
 ) -> Result<Moved, AppError> {
     let account_id = who.account_id.as_str();
     let original_before = original.state.clone();
+    let original_shape = Shape::of(&original);
     let (ids, mut changes, restored) = match ids {
         Some(ids) => (ids, Vec::new(), false),
         None => {
@@ -156,10 +131,19 @@ async fn split_off(
     new_case.next_case_id = original.next_case_id.clone();
     new_case.assignee_id = original.assignee_id.clone();
     tx.insert_case(&new_case).await?;
+    let mut action = Action::new("split", &original, &new_case.id, &ids);
+    action.created_case_id = Some(new_case.id.clone());
+    action.latest_before = customer.latest_case_id.clone();
+    action.latest_after = customer.latest_case_id.clone();
+    action.before(&original, original_shape);
+    action.before(&new_case, Shape::dissolved(&new_case, &original.id, at));
+    let mut next = None;
     if let Some(next_id) = &original.next_case_id {
-        let mut next = tx.get_case(account_id, next_id).await?;
-        next.previous_case_id = Some(new_case.id.clone());
-        tx.update_case(None, &next).await?;
+        let mut case = tx.get_case(account_id, next_id).await?;
+        action.before(&case, Shape::of(&case));
+        case.previous_case_id = Some(new_case.id.clone());
+        tx.update_case(None, &case).await?;
+        next = Some(case);
     }
     let moved = tx.move_messages(&original.id, &new_case.id, &ids).await?;
     let summary = tx
@@ -183,6 +167,11 @@ async fn split_off(
     if customer.latest_case_id.as_deref() == Some(original.id.as_str()) {
         tx.set_customer_latest_case(&customer.id, Some(&new_case.id))
             .await?;
+        action.latest_after = Some(new_case.id.clone());
+    }
+    action.after(&[&original, &new_case]);
+    if let Some(next) = &next {
+        action.after(&[next]);
     }
     let settings = settings_of(tx, account_id).await?;
     // A split's original waits again from its own last activity; the new
@@ -190,7 +179,7 @@ async fn split_off(
     reschedule(tx, &original, settings, original.last_activity_at).await?;
     reschedule(tx, &new_case, settings, at).await?;
     let actor = who.actor();
-    let data = |key: &str, case: &CaseRecord| json!({ key: case.id, "moved_messages": moved, "message_ids": ids, "selection": !restored });
+    let data = |key: &str, case: &CaseRecord| json!({ key: case.id, "moved_messages": moved, "selection": !restored, "action": action.data() });
     record(
         tx,
         &original,
@@ -286,6 +275,11 @@ async fn move_to_case(
         ));
     }
     let ids = pick(tx, &original, Selection::Ids(ids)).await?;
+    let mut action = Action::new("move", &original, &target.id, &ids);
+    action.latest_before = customer.latest_case_id.clone();
+    action.latest_after = customer.latest_case_id.clone();
+    action.before(&original, Shape::of(&original));
+    action.before(&target, Shape::of(&target));
     let moved = tx.move_messages(&original.id, &target.id, &ids).await?;
     let settings = settings_of(tx, account_id).await?;
     let actor = who.actor();
@@ -295,8 +289,9 @@ async fn move_to_case(
         tx.update_case(None, case).await?;
         reschedule(tx, case, settings, case.last_activity_at).await?;
     }
+    action.after(&[&original, &target]);
     let data =
-        |key: &str, id: &str| json!({ key: id, "moved_messages": moved, "message_ids": ids });
+        |key: &str, id: &str| json!({ key: id, "moved_messages": moved, "action": action.data() });
     record(
         tx,
         &original,
@@ -345,10 +340,16 @@ pub async fn merge_with_previous(
             };
             let mut previous = tx.get_case(account_id, &previous_id).await?;
             let previous_before = previous.state.clone();
+            let (current_shape, previous_shape) = (Shape::of(&current), Shape::of(&previous));
             let plan = current
                 .state
                 .merge_into_previous(&mut previous.state, true, at)?;
             let ids = pick(tx, &current, Selection::All).await?;
+            let mut action = Action::new("merge", &current, &previous.id, &ids);
+            action.latest_before = customer.latest_case_id.clone();
+            action.latest_after = customer.latest_case_id.clone();
+            action.before(&current, current_shape);
+            action.before(&previous, previous_shape);
             let moved = tx.move_messages(&current.id, &previous.id, &ids).await?;
 
             current.merged_into_id = Some(previous.id.clone());
@@ -365,8 +366,10 @@ pub async fn merge_with_previous(
             previous.next_case_id = current.next_case_id.clone();
             if let Some(next_id) = &current.next_case_id {
                 let mut next = tx.get_case(account_id, next_id).await?;
+                action.before(&next, Shape::of(&next));
                 next.previous_case_id = Some(previous.id.clone());
                 tx.update_case(None, &next).await?;
+                action.after(&[&next]);
             }
             refresh_from_messages(tx, &mut previous).await?;
             previous.set_tally(previous.tally().merged_in(current.tally()));
@@ -375,7 +378,9 @@ pub async fn merge_with_previous(
             if customer.latest_case_id.as_deref() == Some(current.id.as_str()) {
                 tx.set_customer_latest_case(&customer.id, Some(&previous.id))
                     .await?;
+                action.latest_after = Some(previous.id.clone());
             }
+            action.after(&[&current, &previous]);
             let settings = settings_of(tx, account_id).await?;
             tx.clear_deadlines(&current.id).await?;
             reschedule(tx, &previous, settings, at).await?;
@@ -386,7 +391,7 @@ pub async fn merge_with_previous(
                 EventKind::Merged,
                 &actor,
                 plan.current_changes,
-                json!({ "merged_into_id": previous.id, "moved_messages": moved, "message_ids": ids }),
+                json!({ "merged_into_id": previous.id, "moved_messages": moved, "action": action.data() }),
                 at,
             )
             .await?;
@@ -396,7 +401,7 @@ pub async fn merge_with_previous(
                 EventKind::MergedIn,
                 &actor,
                 previous_changes,
-                json!({ "merged_case_id": current.id, "moved_messages": moved, "message_ids": ids }),
+                json!({ "merged_case_id": current.id, "moved_messages": moved, "action": action.data() }),
                 at,
             )
             .await?;

@@ -16,6 +16,7 @@ pub mod messages;
 pub mod rules;
 pub mod templates;
 pub mod topics;
+pub mod undo;
 pub mod unit;
 
 /// An e-mail a use case asks to be sent; the mail worker sends it in the

@@ -2,6 +2,7 @@
 //! whose chats it changes, record history events, reschedule a chat's
 //! deadlines, make the notices published after commit; and who acts.
 
+use casedesk_domain::moves::{Held, Selection, messages_to_move};
 use casedesk_domain::{Actor, AutoFinishSettings, CaseState, Change, EventKind, Tally, Time};
 use casedesk_store::{
     CaseRecord, ChannelRecord, CustomerRecord, Deadline, DeadlineKind, EventRecord, StoreError, Tx,
@@ -201,4 +202,34 @@ impl AgentActor {
     pub(crate) fn actor(&self) -> Actor {
         Actor::Agent(self.agent_id.clone())
     }
+}
+
+/// Recounts what a case holds after messages moved in or out of it.
+pub(crate) async fn refresh_from_messages(
+    tx: &mut dyn Tx,
+    case: &mut CaseRecord,
+) -> Result<(), StoreError> {
+    let summary = tx.message_summary(&case.id, case.created_at).await?;
+    let tally = case.state.recount(case.tally(), summary.recount());
+    case.set_tally(tally);
+    Ok(())
+}
+
+/// The ids of the messages `selection` takes from `case`, reaction notes
+/// with their messages (the domain decides which).
+pub(crate) async fn pick(
+    tx: &mut dyn Tx,
+    case: &CaseRecord,
+    selection: Selection<'_>,
+) -> Result<Vec<String>, AppError> {
+    let messages = tx.list_messages(&case.account_id, &case.id).await?;
+    let held: Vec<Held<'_>> = messages
+        .iter()
+        .map(|m| Held {
+            id: &m.id,
+            seq: m.seq,
+            reacted_message_id: m.reacted_message_id.as_deref(),
+        })
+        .collect();
+    Ok(messages_to_move(&held, selection)?)
 }

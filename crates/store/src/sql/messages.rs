@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use casedesk_domain::{AuthorType, MessageKind, Time};
+use casedesk_domain::{AuthorType, EventKind, MessageKind, Time};
 
 use super::codec::{
     self, ATTACHMENT_COLUMNS, EVENT_COLUMNS, EVENT_FACT_COLUMNS, LETTER_COLUMNS, MESSAGE_COLUMNS,
@@ -414,5 +414,13 @@ impl<S: Sql + ?Sized> MessageTx for S {
         );
         self.all(&sql, &args![account_id, case_id], codec::event)
             .await
+    }
+
+    async fn set_event_kind(&mut self, account_id: &str, event_id: &str, kind: EventKind) -> R<()> {
+        self.found(
+            "UPDATE case_events SET kind = $3 WHERE account_id = $1 AND id = $2",
+            &args![account_id, event_id, kind.as_str()],
+        )
+        .await
     }
 }

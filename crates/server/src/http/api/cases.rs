@@ -13,8 +13,8 @@ use crate::error::AppError;
 use crate::usecases::agent_actions::{self, CasePatch};
 use crate::usecases::lifecycle;
 use crate::usecases::messages::AgentMessageKind;
-use crate::usecases::topics;
 use crate::usecases::unit::not_found;
+use crate::usecases::{topics, undo};
 
 /// A cursor is `<sort><order><sort time micros>_<id>` of the last case of a
 /// page, e.g. `cd1700000000000000_0190…`: the sort and order it was made for
@@ -378,6 +378,19 @@ pub async fn dismiss_topic(
 ) -> Result<StatusCode, AppError> {
     topics::dismiss(&app, agent.actor(), id, body.message_id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/cases/{id}/events/{event_id}/undo", tag = "cases",
+    params(("id" = String, Path), ("event_id" = String, Path)),
+    responses((status = 200, body = CaseDto, description = "the case, as it is after the undo"),
+        (status = 404), (status = 409)))]
+pub async fn undo_event(
+    State(app): State<App>,
+    agent: Agent,
+    Path((id, event_id)): Path<(String, String)>,
+) -> Result<axum::Json<CaseDto>, AppError> {
+    let case = undo::undo(&app, agent.actor(), id, event_id).await?;
+    Ok(axum::Json(load_case(&app, case.account_id, case.id).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/cases/{id}/merge-previous", tag = "cases",

@@ -198,6 +198,7 @@ pub fn router() -> (axum::Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(cases::move_messages))
         .routes(routes!(cases::topic_suggestion))
         .routes(routes!(cases::dismiss_topic))
+        .routes(routes!(cases::undo_event))
         .routes(routes!(cases::merge_previous))
         .routes(routes!(cases::mark_read))
         .routes(routes!(cases::get_customer, cases::patch_customer))

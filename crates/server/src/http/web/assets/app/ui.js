@@ -2,6 +2,7 @@
 // dialogs, copying.
 
 import { h, append, formatDate, t } from "../shared.js";
+import { api } from "./api.js";
 import { customer } from "./state.js";
 
 export function statusLabel(s) {
@@ -79,6 +80,47 @@ export function toast(message, isError) {
   el.hidden = false;
   clearTimeout(toastTimer);
   toastTimer = setTimeout(() => (el.hidden = true), isError ? 8000 : 3000);
+}
+
+/** A toast with one button (an "Undo" after a split or move), shown
+ * longer than a plain one so there is time to press it. */
+export function toastAction(message, label, action) {
+  toast(message);
+  const el = document.querySelector("#toast");
+  if (!el) return;
+  el.append(
+    " ",
+    h(
+      "button",
+      {
+        type: "button",
+        class: "toast-action",
+        "data-test": "toast-action",
+        onclick: () => {
+          el.hidden = true;
+          action();
+        },
+      },
+      label,
+    ),
+  );
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => (el.hidden = true), 10000);
+}
+
+/** Undoes the latest split, merge or move recorded on case `caseId` (what
+ * the agent just did), then shows that case. */
+export async function undoLatest(caseId) {
+  const events = await attempt(() => api("GET", "/api/v1/cases/" + encodeURIComponent(caseId) + "/events"));
+  if (!events) return;
+  const last = [...events.items].reverse().find((e) => e.data && e.data.action && ["split", "merged", "messages_moved"].includes(e.kind));
+  if (!last) return;
+  const back = await attempt(() =>
+    api("POST", "/api/v1/cases/" + encodeURIComponent(caseId) + "/events/" + encodeURIComponent(last.id) + "/undo"),
+  );
+  if (!back) return;
+  toast(t("undo_done", { c: back.number }));
+  location.hash = "#/case/" + encodeURIComponent(back.id);
 }
 
 export function toastEl() {

@@ -4,7 +4,7 @@
 
 import { h, append, clear, t } from "../../shared.js";
 import { api } from "../api.js";
-import { attempt, badge, openDialog, statusLabel, toast } from "../ui.js";
+import { attempt, badge, openDialog, statusLabel, toast, toastAction, undoLatest } from "../ui.js";
 import { reloadActiveSoon } from "../active.js";
 import { messageItem } from "./thread.js";
 
@@ -26,7 +26,8 @@ export function splitButton(page, moving) {
             action: async () => {
               const created = await attempt(() => api("POST", "/api/v1/cases/" + encodeURIComponent(page.kase.id) + "/split"));
               if (created) {
-                toast(t("split_done", { n: created.number, c: page.kase.number }));
+                const source = page.kase.id;
+                toastAction(t("split_done", { n: created.number, c: page.kase.number }), t("undo"), () => undoLatest(source));
                 reloadActiveSoon();
                 location.hash = "#/case/" + encodeURIComponent(created.id);
               }
@@ -88,6 +89,8 @@ export function renderChain(page, chainTop, chainBottom) {
                     );
                     if (into) {
                       page.showPrevious = false;
+                      const merged = page.kase.id;
+                      toastAction(t("merge_done", { c: into.number }), t("undo"), () => undoLatest(merged));
                       reloadActiveSoon();
                       location.hash = "#/case/" + encodeURIComponent(into.id);
                     }

@@ -9,7 +9,7 @@ import { state, agentName, channelName, ruleName } from "../state.js";
 import { customerLabel, fmtTime, statusLabel, stateLabel } from "../ui.js";
 
 /** The events the conversation shows as a line between messages. */
-const IN_THREAD = new Set(["created", "finished", "auto_finished", "closed_by_customer", "reopened", "reactivated", "split", "merged", "merged_in", "updated", "messages_moved"]);
+const IN_THREAD = new Set(["created", "finished", "auto_finished", "closed_by_customer", "reopened", "reactivated", "split", "merged", "merged_in", "updated", "messages_moved", "undone", "redone"]);
 
 /** Case numbers by id, fetched once per page (a link's text fills in). */
 export function caseNumbers() {
@@ -72,6 +72,12 @@ export function eventLine(e, kase, caseRef) {
       return [t("ev_reactivated_by"), " ", who];
     case "split":
       return [data.selection ? t("ev_selection_split_to") : t("ev_split_to"), " ", caseRef(data.new_case_id), " ", t("ev_messages_moved", { n: data.moved_messages || 0 })];
+    case "undone":
+    case "redone": {
+      const action = (data.action && data.action.kind) || "";
+      const what = action === "merge" ? t("action_merge") : action === "move" ? t("action_move") : t("action_split");
+      return [what, " ", e.kind === "undone" ? t("ev_undone_by") : t("ev_redone_by"), " ", who];
+    }
     case "messages_moved":
       return data.to_case_id
         ? [t("ev_moved_to"), " ", caseRef(data.to_case_id), " ", t("ev_messages_moved", { n: data.moved_messages || 0 })]
@@ -143,8 +149,32 @@ function changeText(c, caseRef) {
   return h("li", { "data-test": "history-change", "data-field": c.field }, field, ": ", h("span", { class: "before" }, value(c.before)), " → ", h("span", { class: "after" }, value(c.after)));
 }
 
-/** The History panel: every event, newest first. */
-export function historyPanel(events, kase, caseRef) {
+/** Whether a split, merge or move is undone now: its latest undo or redo
+ * on this case says. */
+function undoneNow(events, actionId) {
+  const last = events.filter((x) => (x.kind === "undone" || x.kind === "redone") && x.data && x.data.action && x.data.action.id === actionId).pop();
+  return !!last && last.kind === "undone";
+}
+
+/** The Undo (or Redo) button of a history event that records a split,
+ * merge or move, when it can be pressed now; `onUndo(e)` does it. */
+function undoButton(e, events, onUndo) {
+  const action = e.data && e.data.action;
+  if (!onUndo || !action || !action.id || e.kind === "redone") return null;
+  const undone = undoneNow(events, action.id);
+  const isUndo = e.kind === "undone";
+  if (isUndo !== undone) return null;
+  if (isUndo && events.filter((x) => x.kind === "undone" && x.data.action.id === action.id).pop() !== e) return null;
+  return h(
+    "button",
+    { type: "button", class: "link undo", "data-test": isUndo ? "redo" : "undo", onclick: () => onUndo(e) },
+    isUndo ? t("redo") : t("undo"),
+  );
+}
+
+/** The History panel: every event, newest first; `onUndo(e)`, when given,
+ * undoes the split, merge or move an event records. */
+export function historyPanel(events, kase, caseRef, onUndo) {
   const rows = [...events].reverse().map((e) => {
     const line = eventLine(e, kase, caseRef);
     return h(
@@ -157,6 +187,7 @@ export function historyPanel(events, kase, caseRef) {
         " · ",
         h("span", { class: "history-who" }, actorLabel(e.actor, kase)),
         h("time", { datetime: e.created_at }, fmtTime(e.created_at)),
+        undoButton(e, events, onUndo),
       ),
       line && e.kind !== "updated" ? h("div", { class: "history-line" }, line) : null,
       e.data && e.data.emoji ? h("div", { class: "history-line" }, e.data.emoji) : null,

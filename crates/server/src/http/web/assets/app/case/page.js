@@ -174,7 +174,7 @@ export function casePage(main, caseId) {
     renderChain(page, chainTop, chainBottom);
     renderPrevious(page, prevBox);
     renderThread();
-    clear(historyList).appendChild(historyPanel(page.events, page.kase, page.caseRef));
+    clear(historyList).appendChild(historyPanel(page.events, page.kase, page.caseRef, undoEvent));
     historyCount.textContent = "(" + page.events.length + ")";
     history.open = page.historyOpen;
     endLink.hidden = page.kase.chat_state !== "active";
@@ -206,6 +206,18 @@ export function casePage(main, caseId) {
       thread.appendChild(item.el);
     }
     selection.prune();
+  }
+
+  /** Undoes (or, for an undo, redoes) what a history event records, then
+   * shows the case as it is. */
+  async function undoEvent(e) {
+    const back = await attempt(() =>
+      api("POST", "/api/v1/cases/" + encodeURIComponent(page.kase.id) + "/events/" + encodeURIComponent(e.id) + "/undo"),
+    );
+    if (!back || page.disposed) return;
+    toast(e.kind === "undone" ? t("redo_done", { c: back.number }) : t("undo_done", { c: back.number }));
+    reloadActiveSoon();
+    await load();
   }
 
   /** The template picker; applying sends the reply and runs the actions as

@@ -8,7 +8,7 @@
 
 import { h, clear, t } from "../../shared.js";
 import { api } from "../api.js";
-import { attempt, badge, openDialog, statusLabel, toast } from "../ui.js";
+import { attempt, badge, openDialog, statusLabel, toast, toastAction, undoLatest } from "../ui.js";
 import { reloadActiveSoon } from "../active.js";
 
 export function messageSelection(page) {
@@ -113,7 +113,8 @@ export function messageSelection(page) {
           if (!moved) return;
           reset();
           const said = { n: ids.length, c: moved.number };
-          toast(to === "new" ? t("move_done_new", said) : t("move_done", said));
+          const source = page.kase.id;
+          toastAction(to === "new" ? t("move_done_new", said) : t("move_done", said), t("undo"), () => undoLatest(source));
           reloadActiveSoon();
           location.hash = "#/case/" + encodeURIComponent(moved.id);
         },
@@ -143,7 +144,8 @@ export function topicSuggestion(page, s) {
       api("POST", "/api/v1/cases/" + encodeURIComponent(page.kase.id) + "/move-messages", { message_ids: s.moving, to: "new" }),
     );
     if (!moved) return;
-    toast(t("move_done_new", { n: s.moving.length, c: moved.number }));
+    const source = page.kase.id;
+    toastAction(t("move_done_new", { n: s.moving.length, c: moved.number }), t("undo"), () => undoLatest(source));
     reloadActiveSoon();
     location.hash = "#/case/" + encodeURIComponent(moved.id);
   };
