@@ -565,6 +565,14 @@ pub trait MessageTx: Send {
         event_id: &str,
         kind: casedesk_domain::EventKind,
     ) -> R<()>;
+    /// Replaces a history event's `data` (an action's record, completed once
+    /// the rules it set off have run); `NotFound` as above.
+    async fn set_event_data(
+        &mut self,
+        account_id: &str,
+        event_id: &str,
+        data: &serde_json::Value,
+    ) -> R<()>;
 }
 
 /// Work due later: chat deadlines (R3/R4), rule timers and outbound

@@ -16,6 +16,7 @@ mod helpers;
 mod imap;
 mod limits;
 mod live;
+mod move_model;
 mod moves;
 mod outbound;
 mod proxy;

@@ -16,6 +16,7 @@ on_both!(
     a_merge_and_a_move_are_undone,
     an_undo_is_refused_when_a_later_change_prevents_it,
     messages_that_came_after_a_split_stay_where_they_landed,
+    an_undo_leaves_a_later_latest_chat_and_a_customer_message_alone,
 );
 
 async fn move_messages(app: &TestApp, case: &str, ids: &[&str], to: &str) -> (StatusCode, Value) {
@@ -592,4 +593,72 @@ async fn messages_that_came_after_a_split_stay_where_they_landed(backend: Backen
     // The customer's next message still goes to the latest chat.
     let next = app.customer_says("st", "st-5", "Anyone?").await;
     assert_eq!(s(&next["case_id"]), c2);
+}
+
+/// Finished as pending, reopened by `text` and split: the new case's id.
+async fn reopen_and_split(
+    app: &TestApp,
+    customer: &str,
+    case: &str,
+    id: &str,
+    text: &str,
+) -> String {
+    let (st, _) = app.finish(case, "pending").await;
+    assert_eq!(st, StatusCode::OK);
+    let r = app.customer_says(customer, id, text).await;
+    assert_eq!(s(&r["case_id"]), case, "reopened");
+    let (st, new_case) = app
+        .call(Method::POST, &format!("/api/v1/cases/{case}/split"), None)
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{new_case}");
+    s(&new_case["id"])
+}
+
+async fn an_undo_leaves_a_later_latest_chat_and_a_customer_message_alone(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    // c1 → c2 → c3, c3 reopened; a move between c1 and c2; then c3 splits
+    // into c4, the latest. Undoing the move leaves c4 the latest.
+    let c1 = s(&app.customer_says("la", "la-1", "First").await["case_id"]);
+    let c2 = reopen_and_split(&app, "la", &c1, "la-2", "Second").await;
+    let c3 = reopen_and_split(&app, "la", &c2, "la-3", "Third").await;
+    let (st, _) = app.finish(&c3, "pending").await;
+    assert_eq!(st, StatusCode::OK);
+    app.customer_says("la", "la-4", "Fourth").await;
+    app.reply(&c1, "a reply in the first").await;
+    let moving = ids_of(&app, &c1, &["a reply in the first"]).await;
+    let (st, b) = move_messages(&app, &c1, &[moving[0].as_str()], &c2).await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    let (st, c4) = app
+        .call(Method::POST, &format!("/api/v1/cases/{c3}/split"), None)
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{c4}");
+    let (st, b) = undo(&app, &c2, &event_of(&app, &c2, "messages_moved").await).await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    let next = app.customer_says("la", "la-5", "Fifth").await;
+    assert_eq!(
+        (next["outcome"].as_str(), s(&next["case_id"])),
+        (Some("appended"), s(&c4["id"])),
+        "the latest chat is still the one made after the move"
+    );
+
+    // A merge, then the customer writes in the merged chat: undoing would
+    // finish that chat with the message in it, so it is refused.
+    let m1 = s(&app.customer_says("lb", "lb-1", "Order").await["case_id"]);
+    let m2 = reopen_and_split(&app, "lb", &m1, "lb-2", "Refund").await;
+    let (st, _) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/cases/{m2}/merge-previous"),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    app.customer_says("lb", "lb-3", "Hello?").await;
+    let (st, b) = undo(&app, &m1, &event_of(&app, &m1, "merged_in").await).await;
+    assert_eq!(st, StatusCode::CONFLICT, "{b}");
+    assert!(
+        s(&b["error"]["message"]).contains("the customer wrote"),
+        "{b}"
+    );
+    assert_eq!(app.messages(&m1).await.len(), 3, "nothing moved");
 }

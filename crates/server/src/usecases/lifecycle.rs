@@ -131,7 +131,13 @@ async fn split_off(
     new_case.next_case_id = original.next_case_id.clone();
     new_case.assignee_id = original.assignee_id.clone();
     tx.insert_case(&new_case).await?;
-    let mut action = Action::new("split", &original, &new_case.id, &ids);
+    let mut action = Action::new(
+        "split",
+        &original,
+        &new_case.id,
+        &ids,
+        tx.next_message_seq().await?,
+    );
     action.created_case_id = Some(new_case.id.clone());
     action.latest_before = customer.latest_case_id.clone();
     action.latest_after = customer.latest_case_id.clone();
@@ -179,24 +185,24 @@ async fn split_off(
     reschedule(tx, &original, settings, original.last_activity_at).await?;
     reschedule(tx, &new_case, settings, at).await?;
     let actor = who.actor();
-    let data = |key: &str, case: &CaseRecord| json!({ key: case.id, "moved_messages": moved, "selection": !restored, "action": action.data() });
-    record(
+    let data = |key: &str, case: &CaseRecord, action: &Action| json!({ key: case.id, "moved_messages": moved, "selection": !restored, "action": action.data() });
+    let split_event = record(
         tx,
         &original,
         EventKind::Split,
         &actor,
         changes,
-        data("new_case_id", &new_case),
+        data("new_case_id", &new_case, &action),
         at,
     )
     .await?;
-    record(
+    let created_event = record(
         tx,
         &new_case,
         EventKind::Created,
         &actor,
         Vec::new(),
-        data("split_from_case_id", &original),
+        data("split_from_case_id", &original, &action),
         at,
     )
     .await?;
@@ -227,6 +233,22 @@ async fn split_off(
         queued |= for_original.queued;
         notices.extend(for_original.notices);
     }
+    // The rules may have changed the cases: undo expects them as they are now.
+    let original = tx.get_case(account_id, &original.id).await?;
+    let new_case = tx.get_case(account_id, &new_case.id).await?;
+    action.after(&[&original, &new_case]);
+    tx.set_event_data(
+        account_id,
+        &split_event,
+        &data("new_case_id", &new_case, &action),
+    )
+    .await?;
+    tx.set_event_data(
+        account_id,
+        &created_event,
+        &data("split_from_case_id", &original, &action),
+    )
+    .await?;
     Ok(Moved {
         case_id: new_case.id,
         notices,
@@ -275,7 +297,13 @@ async fn move_to_case(
         ));
     }
     let ids = pick(tx, &original, Selection::Ids(ids)).await?;
-    let mut action = Action::new("move", &original, &target.id, &ids);
+    let mut action = Action::new(
+        "move",
+        &original,
+        &target.id,
+        &ids,
+        tx.next_message_seq().await?,
+    );
     action.latest_before = customer.latest_case_id.clone();
     action.latest_after = customer.latest_case_id.clone();
     action.before(&original, Shape::of(&original));
@@ -345,7 +373,7 @@ pub async fn merge_with_previous(
                 .state
                 .merge_into_previous(&mut previous.state, true, at)?;
             let ids = pick(tx, &current, Selection::All).await?;
-            let mut action = Action::new("merge", &current, &previous.id, &ids);
+            let mut action = Action::new("merge", &current, &previous.id, &ids, tx.next_message_seq().await?);
             action.latest_before = customer.latest_case_id.clone();
             action.latest_after = customer.latest_case_id.clone();
             action.before(&current, current_shape);
@@ -385,23 +413,29 @@ pub async fn merge_with_previous(
             tx.clear_deadlines(&current.id).await?;
             reschedule(tx, &previous, settings, at).await?;
             let actor = who.actor();
-            record(
+            let merged_data = |action: &Action| {
+                json!({ "merged_into_id": previous.id, "moved_messages": moved, "action": action.data() })
+            };
+            let merged_in_data = |action: &Action| {
+                json!({ "merged_case_id": current.id, "moved_messages": moved, "action": action.data() })
+            };
+            let merged_event = record(
                 tx,
                 &current,
                 EventKind::Merged,
                 &actor,
                 plan.current_changes,
-                json!({ "merged_into_id": previous.id, "moved_messages": moved, "action": action.data() }),
+                merged_data(&action),
                 at,
             )
             .await?;
-            record(
+            let merged_in_event = record(
                 tx,
                 &previous,
                 EventKind::MergedIn,
                 &actor,
                 previous_changes,
-                json!({ "merged_case_id": current.id, "moved_messages": moved, "action": action.data() }),
+                merged_in_data(&action),
                 at,
             )
             .await?;
@@ -418,7 +452,14 @@ pub async fn merge_with_previous(
             )
             .await?;
             notices.extend(rules.notices);
+            // The rules may have changed the previous chat: undo expects it
+            // as it is now.
             let previous = tx.get_case(account_id, &previous.id).await?;
+            action.after(&[&previous]);
+            tx.set_event_data(account_id, &merged_event, &merged_data(&action))
+                .await?;
+            tx.set_event_data(account_id, &merged_in_event, &merged_in_data(&action))
+                .await?;
             Ok((previous, log(tx, notices, at).await?, rules.queued))
         })
     })

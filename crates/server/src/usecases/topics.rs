@@ -6,6 +6,7 @@
 
 use std::collections::HashSet;
 
+use casedesk_domain::moves::MAX_SELECTED;
 use casedesk_domain::topic::{Said, TopicShift, latest_shift};
 use casedesk_domain::{AuthorType, EventKind, MessageKind};
 use casedesk_store::{CaseRecord, MessageRecord, read, write};
@@ -81,15 +82,14 @@ fn suggest(
         .filter(movable)
         .map(|m| m.id.clone())
         .collect();
-    // Something must stay behind, or it is no split.
-    messages[..from]
-        .iter()
-        .any(|m| movable(&m))
-        .then(|| Suggestion {
-            message_id: public[i].id.clone(),
-            moving,
-            shift,
-        })
+    // Something must stay behind, or it is no split; and it must be a
+    // move the API takes.
+    let fits = moving.len() <= MAX_SELECTED && messages[..from].iter().any(|m| movable(&m));
+    fits.then(|| Suggestion {
+        message_id: public[i].id.clone(),
+        moving,
+        shift,
+    })
 }
 
 /// The agent says the message is no new topic: the case stops suggesting

@@ -10,7 +10,9 @@
 //! is renamed (`split_undone`, …) so that it no longer counts.
 
 use casedesk_domain::moves::Selection;
-use casedesk_domain::{CaseState, ChatState, EventKind, Reopen, Status, Time};
+use casedesk_domain::{
+    AuthorType, CaseState, ChatState, EventKind, MessageKind, Reopen, Status, Time,
+};
 use casedesk_store::{CaseRecord, EventRecord, write};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -103,11 +105,21 @@ pub(crate) struct Action {
     pub latest_before: Option<String>,
     pub latest_after: Option<String>,
     pub cases: Vec<Touched>,
+    /// Every message written after the action has this `seq` or a larger
+    /// one (every earlier one a smaller).
+    pub seq: i64,
 }
 
 impl Action {
-    pub(crate) fn new(kind: &str, from: &CaseRecord, to: &str, message_ids: &[String]) -> Action {
+    pub(crate) fn new(
+        kind: &str,
+        from: &CaseRecord,
+        to: &str,
+        message_ids: &[String],
+        seq: i64,
+    ) -> Action {
         Action {
+            seq,
             id: new_id(),
             kind: kind.to_owned(),
             from_case_id: from.id.clone(),
@@ -230,38 +242,104 @@ pub async fn undo(
                 Way::Undo => (&action.to_case_id, &action.from_case_id),
                 Way::Redo => (&action.from_case_id, &action.to_case_id),
             };
+            // Messages after the action (for a redo: after its undo).
+            let since_seq = match way {
+                Way::Undo => action.seq,
+                Way::Redo => event.data["seq"].as_i64().unwrap_or(action.seq),
+            };
+            let target = |t: &Touched| match way {
+                Way::Undo => t.before.clone(),
+                Way::Redo => t.after.clone(),
+            };
+            // What people wrote in the touched cases since, besides what the
+            // action moved: it stays where it landed, and no undo may leave
+            // it in a chat that stops being active.
+            let mut since: Vec<(String, bool)> = Vec::new();
+            for case in &cases {
+                let written = tx
+                    .list_messages(&account_id, &case.id)
+                    .await?
+                    .into_iter()
+                    .filter(|m| {
+                        m.seq >= since_seq
+                            && m.author_type != AuthorType::System
+                            && m.kind != MessageKind::System
+                            && !action.message_ids.contains(&m.id)
+                    })
+                    .map(|m| {
+                        m.author_type == AuthorType::Customer && m.kind == MessageKind::Message
+                    })
+                    .fold(None, |any: Option<bool>, customer| {
+                        Some(any.unwrap_or(false) || customer)
+                    });
+                if let Some(customer_wrote) = written {
+                    since.push((case.id.clone(), customer_wrote));
+                }
+            }
+            // A split-off case that people wrote in since keeps that and
+            // stays, linked where it is; otherwise it is dissolved, and
+            // takes back with it anything else it holds (a rule's greeting).
+            let keeps_created = way == Way::Undo
+                && action
+                    .created_case_id
+                    .as_ref()
+                    .is_some_and(|created| since.iter().any(|(id, _)| id == created));
+            for case in &cases {
+                let t = action
+                    .cases
+                    .iter()
+                    .find(|t| t.id == case.id)
+                    .expect("touched");
+                let stays = keeps_created && Some(&case.id) == action.created_case_id.as_ref();
+                let goes_quiet = case.state.is_active_chat() && {
+                    let shape = target(t);
+                    shape.chat_state != Some(ChatState::Active) || shape.merged_into_id.is_some()
+                };
+                if !stays
+                    && goes_quiet
+                    && since
+                        .iter()
+                        .any(|(id, customer)| *id == case.id && *customer)
+                {
+                    return Err(conflict(format!(
+                        "the customer wrote in case #{} since; this would leave that message in \
+                         a chat that is no longer active",
+                        case.number
+                    )));
+                }
+            }
             let holder = cases
                 .iter()
                 .find(|c| &c.id == from)
                 .expect("touched")
                 .clone();
-            let moving = pick(tx, &holder, Selection::Return(&action.message_ids))
-                .await
-                .map_err(|_| conflict("some of its messages have moved since".into()))?;
+            // A case that ends up merged away gives everything it holds.
+            let emptied = action
+                .cases
+                .iter()
+                .find(|t| &t.id == from)
+                .is_some_and(|t| target(t).merged_into_id.is_some())
+                && !keeps_created;
+            let selection = if emptied {
+                Selection::All
+            } else {
+                Selection::Return(&action.message_ids)
+            };
+            let moving = match pick(tx, &holder, selection).await {
+                Ok(moving) => moving,
+                Err(e) if e.code == "message_not_in_case" => {
+                    return Err(conflict("some of its messages have moved since".into()));
+                }
+                Err(e) => return Err(e),
+            };
             tx.move_messages(from, to, &moving).await?;
-            // A split-off case that got messages of its own since keeps
-            // them and stays, linked where it is.
-            let keeps_created = way == Way::Undo
-                && match &action.created_case_id {
-                    Some(created) => {
-                        tx.message_summary(created, Time::MIN_UTC)
-                            .await?
-                            .message_count
-                            > 0
-                    }
-                    None => false,
-                };
             for case in cases.iter_mut() {
                 let t = action
                     .cases
                     .iter()
                     .find(|t| t.id == case.id)
                     .expect("touched");
-                let mut shape = if way == Way::Undo {
-                    t.before.clone()
-                } else {
-                    t.after.clone()
-                };
+                let mut shape = target(t);
                 if keeps_created {
                     // The split-off case stays as it is, after its source
                     // in the chain.
@@ -276,13 +354,15 @@ pub async fn undo(
                 case.updated_at = at;
                 tx.update_case(None, case).await?;
             }
+            // The customer's latest case goes back only if it is still what
+            // the action left; anything since (a new chat) stays latest.
             if !keeps_created {
-                let latest = match way {
-                    Way::Undo => &action.latest_before,
-                    Way::Redo => &action.latest_after,
+                let (left, back) = match way {
+                    Way::Undo => (&action.latest_after, &action.latest_before),
+                    Way::Redo => (&action.latest_before, &action.latest_after),
                 };
-                if latest.is_some() && *latest != customer.latest_case_id {
-                    tx.set_customer_latest_case(&customer.id, latest.as_deref())
+                if left != back && customer.latest_case_id == *left {
+                    tx.set_customer_latest_case(&customer.id, back.as_deref())
                         .await?;
                 }
             }
@@ -300,6 +380,7 @@ pub async fn undo(
                 }
             }
             let settings = settings_of(tx, &account_id).await?;
+            let seq = tx.next_message_seq().await?;
             let kind = match way {
                 Way::Undo => EventKind::Undone,
                 Way::Redo => EventKind::Redone,
@@ -313,7 +394,7 @@ pub async fn undo(
                     kind,
                     &who.actor(),
                     Vec::new(),
-                    json!({ "action": action.data(), "event_id": event_id }),
+                    json!({ "action": action.data(), "event_id": event_id, "seq": seq }),
                     at,
                 )
                 .await?;

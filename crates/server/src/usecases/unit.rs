@@ -84,7 +84,7 @@ pub(crate) fn event(
     }
 }
 
-/// Records a history event of `case`.
+/// Records a history event of `case`; returns its id.
 pub(crate) async fn record(
     tx: &mut dyn Tx,
     case: &CaseRecord,
@@ -93,9 +93,10 @@ pub(crate) async fn record(
     changes: Vec<Change>,
     data: serde_json::Value,
     at: Time,
-) -> Result<(), StoreError> {
-    tx.insert_event(&event(case, kind, actor, changes, data, at))
-        .await
+) -> Result<String, StoreError> {
+    let event = event(case, kind, actor, changes, data, at);
+    tx.insert_event(&event).await?;
+    Ok(event.id)
 }
 
 /// Active chats get their warning and finish deadlines from `activity`;

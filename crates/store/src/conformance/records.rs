@@ -662,6 +662,35 @@ async fn events_round_trip(store: &dyn Store, w: &World) {
         listed, expected,
         "list_events in insertion order with actor, changes and data"
     );
+    // An undo renames what an event counts as and completes its data.
+    let data = serde_json::json!({"action": {"id": "x", "message_ids": ["m1"]}});
+    let (listed, elsewhere) = write_ok(store, "event kind and data", {
+        let data = data.clone();
+        move |tx| {
+            Box::pin(async move {
+                tx.set_event_kind("acc-a", "ev-b", casedesk_domain::EventKind::SplitUndone)
+                    .await?;
+                tx.set_event_data("acc-a", "ev-b", &data).await?;
+                let elsewhere = (
+                    tx.set_event_kind("acc-other", "ev-b", casedesk_domain::EventKind::Split)
+                        .await,
+                    tx.set_event_data("acc-a", "ev-missing", &data).await,
+                );
+                Ok((tx.list_events("acc-a", "case-1").await?, elsewhere))
+            })
+        }
+    })
+    .await;
+    assert_eq!(listed[0].kind, casedesk_domain::EventKind::SplitUndone);
+    assert_eq!(listed[0].data, data);
+    assert_eq!(listed[1], expected[1], "other events untouched");
+    assert!(
+        matches!(
+            elsewhere,
+            (Err(StoreError::NotFound), Err(StoreError::NotFound))
+        ),
+        "another account's or a missing event: {elsewhere:?}"
+    );
 }
 
 pub async fn failed_job_rolls_back(store: Arc<dyn Store>) {

@@ -423,4 +423,17 @@ impl<S: Sql + ?Sized> MessageTx for S {
         )
         .await
     }
+
+    async fn set_event_data(
+        &mut self,
+        account_id: &str,
+        event_id: &str,
+        data: &serde_json::Value,
+    ) -> R<()> {
+        self.found(
+            "UPDATE case_events SET data = $3 WHERE account_id = $1 AND id = $2",
+            &args![account_id, event_id, data.to_string()],
+        )
+        .await
+    }
 }
