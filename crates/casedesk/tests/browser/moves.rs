@@ -2,7 +2,7 @@
 //! and a Shift range, and moving them to a new case or into another open
 //! case of the same customer; the suggestion that a message starts a new
 //! question, dismissed and followed; undo from the toast and from the
-//! history, and redo.
+//! history, and redo; the same in Russian.
 
 use crate::harness::{Browser, keys};
 use crate::helpers::{TestApp, s};
@@ -14,6 +14,7 @@ scenarios!(
     message_moved_into_an_open_case,
     new_question_suggested_dismissed_and_followed,
     split_undone_from_the_toast_and_from_history,
+    russian_suggestion_selection_and_undo,
 );
 
 /// The checkbox of the case's message with `text`.
@@ -280,4 +281,53 @@ async fn split_undone_from_the_toast_and_from_history(app: &TestApp, b: &Browser
         app.case(&s(&split["id"])).await["merged_into_id"],
         serde_json::Value::Null
     );
+}
+
+async fn russian_suggestion_selection_and_undo(app: &TestApp, b: &Browser) {
+    sign_in_as_admin(b).await;
+    let case = chat(
+        app,
+        "ru-move",
+        "ru-move-1",
+        "Где мой заказ 48213? Должен был прийти вчера",
+    )
+    .await;
+    app.reply(&case, "Курьер свяжется с вами завтра.").await;
+    for (n, text) in [
+        (2, "спасибо"),
+        (3, "Ещё вопрос: как поменять почту в аккаунте?"),
+        (4, "Там всё ещё старая почта"),
+    ] {
+        app.customer_says("ru-move", &format!("ru-move-{n}"), text)
+            .await;
+    }
+    open_case(b, &case).await;
+    b.click("select[data-test=lang] option[value=ru]").await;
+    b.wait_text("[data-test=topic-suggestion]", "Похоже на новый вопрос")
+        .await;
+    b.wait_text("[data-test=topic-reasons]", "в нём сказано")
+        .await;
+    b.wait_text("[data-test=topic-dismiss]", "Тот же вопрос")
+        .await;
+    b.click(&checkbox_of(app, &case, "спасибо").await).await;
+    b.wait_text("[data-test=selected-count]", "Выбрано: 1")
+        .await;
+    b.wait_text("[data-test=move-selected]", "Перенести…").await;
+    b.click("[data-test=clear-selection]").await;
+    b.wait_gone("[data-test=selection-bar]:not([hidden])").await;
+    b.click("[data-test=topic-split]").await;
+    b.wait_text("#toast", "Перенесено в новое обращение #")
+        .await;
+    b.wait_text("[data-test=toast-action]", "Отменить").await;
+    b.click("[data-test=toast-action]").await;
+    b.wait_text("#toast", "Отменено: #").await;
+    b.wait_js(
+        "back on the case",
+        &format!("location.hash === '#/case/{case}'"),
+    )
+    .await;
+    assert_eq!(app.messages(&case).await.len(), 5, "everything back");
+    // The other scenarios read English.
+    b.click("select[data-test=lang] option[value=en]").await;
+    b.wait_text("[data-test=end-chat]", "End chat").await;
 }

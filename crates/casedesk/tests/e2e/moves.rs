@@ -590,6 +590,10 @@ async fn messages_that_came_after_a_split_stay_where_they_landed(backend: Backen
         c2.as_str(),
         "still linked after the source"
     );
+    let undone = event_of(&app, &c1, "undone").await;
+    assert_eq!(undone["data"]["kept"], true, "the page offers no redo");
+    let (st, b) = undo(&app, &c1, &undone).await;
+    assert_eq!(st, StatusCode::CONFLICT, "a redo is refused: {b}");
     // The customer's next message still goes to the latest chat.
     let next = app.customer_says("st", "st-5", "Anyone?").await;
     assert_eq!(s(&next["case_id"]), c2);

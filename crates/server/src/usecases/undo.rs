@@ -394,7 +394,13 @@ pub async fn undo(
                     kind,
                     &who.actor(),
                     Vec::new(),
-                    json!({ "action": action.data(), "event_id": event_id, "seq": seq }),
+                    json!({
+                        "action": action.data(),
+                        "event_id": event_id,
+                        "seq": seq,
+                        // A split-off case kept what came since: no redo.
+                        "kept": keeps_created,
+                    }),
                     at,
                 )
                 .await?;

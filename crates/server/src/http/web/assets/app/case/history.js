@@ -163,7 +163,7 @@ function undoButton(e, events, onUndo) {
   if (!onUndo || !action || !action.id || e.kind === "redone") return null;
   const undone = undoneNow(events, action.id);
   const isUndo = e.kind === "undone";
-  if (isUndo !== undone) return null;
+  if (isUndo !== undone || (isUndo && e.data.kept)) return null;
   if (isUndo && events.filter((x) => x.kind === "undone" && x.data.action.id === action.id).pop() !== e) return null;
   return h(
     "button",
