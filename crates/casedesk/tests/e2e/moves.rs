@@ -106,12 +106,7 @@ async fn a_selection_moves_to_a_new_case_and_into_another_open_case(backend: Bac
             "she asked about e-mail too"
         ]
     );
-    let split = app
-        .events(&c1)
-        .await
-        .into_iter()
-        .find(|e| e["kind"] == "split")
-        .expect("a split event");
+    let split = event_of(&app, &c1, "split").await;
     assert_eq!(split["data"]["new_case_id"], c2_id.as_str());
     assert_eq!(split["data"]["selection"], true);
     assert_eq!(split["data"]["moved_messages"], 3);
@@ -119,21 +114,10 @@ async fn a_selection_moves_to_a_new_case_and_into_another_open_case(backend: Bac
     let next = app.customer_says("ann", "m4", "Did it work?").await;
     assert_eq!(s(&next["case_id"]), c2_id);
     // Statistics count the case made from the selection as a split.
-    let day = chrono::Duration::days(1);
-    let period = format!(
-        "/api/v1/stats?from={}&to={}",
-        (app.now() - day).format("%Y-%m-%d"),
-        (app.now() + day).format("%Y-%m-%d")
-    );
-    let stats = app.ok(Method::GET, &period, None).await;
     assert_eq!(
-        (
-            stats["total"]["cases_split"].as_i64(),
-            stats["total"]["cases_created"].as_i64()
-        ),
-        (Some(1), Some(2)),
-        "{}",
-        stats["total"]
+        counted(&app).await,
+        (Some(2), Some(1), Some(0)),
+        "the case made from the selection counts as a split"
     );
 
     // One message back into the first case, still open.
@@ -183,12 +167,7 @@ async fn moving_what_came_since_a_reopen_to_a_new_case_is_the_split(backend: Bac
         "back to how it was before the reopen, as R7's split"
     );
     assert_eq!(original["finished_at"], finished["finished_at"]);
-    let split = app
-        .events(&c1)
-        .await
-        .into_iter()
-        .find(|e| e["kind"] == "split")
-        .expect("a split event");
+    let split = event_of(&app, &c1, "split").await;
     assert_eq!(split["data"]["selection"], false);
     assert_eq!(texts(&app, &s(&c2["id"])).await.len(), 2);
 }
