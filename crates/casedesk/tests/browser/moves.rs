@@ -256,6 +256,10 @@ async fn split_undone_from_the_toast_and_from_history(app: &TestApp, b: &Browser
         )
         .await;
     open_case(b, &id).await;
+    // The page is already this case's: wait for its live reload to show
+    // the new split before opening the History panel (a render in between
+    // would close it again).
+    b.wait_css("[data-test=event-line][data-kind=split]").await;
     b.click("[data-test=history-toggle]").await;
     b.click("[data-test=history-item][data-kind=split] [data-test=undo]")
         .await;
