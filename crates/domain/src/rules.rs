@@ -326,6 +326,11 @@ pub fn validate_rule_parts(
 /// Why `action` makes no sense in a rule set off by `trigger`, if it does not.
 fn contradiction(trigger: &Trigger, action: &Action) -> Option<ParseError> {
     match (trigger, action) {
+        (Trigger::CustomerMessage, Action::SplitOnTopicChange {}) => None,
+        (_, Action::SplitOnTopicChange {}) => Some(ParseError::new(
+            "split_needs_customer_message",
+            "split_on_topic_change only fits the customer_message trigger: it judges the message that just arrived",
+        )),
         (Trigger::AgentReplied, Action::SendReply { .. }) => Some(ParseError::new(
             "reply_on_agent_reply",
             "send_reply does not fit the agent_replied trigger: the agent just replied",
@@ -608,6 +613,26 @@ mod tests {
             )
             .contains("at least one status")
         );
+        let split = || vec![Action::SplitOnTopicChange {}];
+        assert!(validate_rule(&Trigger::CustomerMessage, &[], &split()).is_ok());
+        for trigger in [
+            Trigger::CaseCreated,
+            Trigger::AgentReplied,
+            Trigger::ChatFinished,
+            Trigger::PendingFor { seconds: 60 },
+        ] {
+            assert!(err(trigger, vec![], split()).contains("only fits the customer_message"));
+        }
+        assert_eq!(
+            serde_json::from_value::<Action>(json!({"type": "split_on_topic_change"})).unwrap(),
+            Action::SplitOnTopicChange {}
+        );
+        assert!(
+            serde_json::from_value::<Action>(json!({"type": "split_on_topic_change", "x": 1}))
+                .is_err()
+        );
+        let in_template = crate::templates::validate_template("", &split()).unwrap_err();
+        assert_eq!(in_template.code, "template_split_on_topic");
     }
 
     #[test]

@@ -126,6 +126,12 @@ pub enum Action {
     SendReply {
         text: String,
     },
+    /// Rules only, trigger `customer_message`, off unless a rule has it:
+    /// when the customer's message starts a new question
+    /// ([`crate::topic`]), it and what follows move to a new case, as when
+    /// an agent accepts the case page's suggestion. The server does it
+    /// after the message is stored, as a change of its own.
+    SplitOnTopicChange {},
 }
 
 impl Action {
@@ -220,6 +226,13 @@ pub fn validate_template_parts(body: &str, actions: &[Action]) -> Result<(), Par
             return Err(ParseError::new(
                 "template_send_reply",
                 "send_reply is for automation rules; a template's reply is its text",
+            )
+            .at("action", i + 1));
+        }
+        if matches!(a, Action::SplitOnTopicChange {}) {
+            return Err(ParseError::new(
+                "template_split_on_topic",
+                "split_on_topic_change is for automation rules: an agent splits by selecting messages",
             )
             .at("action", i + 1));
         }

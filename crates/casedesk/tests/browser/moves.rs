@@ -2,11 +2,12 @@
 //! and a Shift range, and moving them to a new case or into another open
 //! case of the same customer; the suggestion that a message starts a new
 //! question, dismissed and followed; undo from the toast and from the
-//! history, and redo; the same in Russian.
+//! history, and redo; the same in Russian; a rule that splits a new
+//! question off as it arrives, made in the rule editor.
 
 use crate::harness::{Browser, keys};
 use crate::helpers::{TestApp, s};
-use crate::scenarios::{chat, open_case};
+use crate::scenarios::{chat, open_case, open_rules, rule_item};
 use crate::telegram::sign_in_as_admin;
 
 scenarios!(
@@ -15,6 +16,7 @@ scenarios!(
     new_question_suggested_dismissed_and_followed,
     split_undone_from_the_toast_and_from_history,
     russian_suggestion_selection_and_undo,
+    rule_splits_off_new_questions,
 );
 
 /// The checkbox of the case's message with `text`.
@@ -334,4 +336,71 @@ async fn russian_suggestion_selection_and_undo(app: &TestApp, b: &Browser) {
     // The other scenarios read English.
     b.click("select[data-test=lang] option[value=en]").await;
     b.wait_text("[data-test=end-chat]", "End chat").await;
+}
+
+/// An admin makes the rule "split off a new question" in the editor; the
+/// next chat with a second question is split as the question arrives, the
+/// case page names the rule, and an agent undoes it from the history.
+async fn rule_splits_off_new_questions(app: &TestApp, b: &Browser) {
+    sign_in_as_admin(b).await;
+    open_rules(b).await;
+    b.click("#rules-new").await;
+    b.type_into("#rule-name", "New questions apart").await;
+    b.click("#rule-trigger option[value=customer_message]")
+        .await;
+    b.click("#action-add").await;
+    let row = "#action-rows li:nth-child(1)";
+    b.click(&format!(
+        "{row} [data-test=action-type] option[value=split_on_topic_change]"
+    ))
+    .await;
+    b.wait_text(&format!("{row} .action-hint"), "starts a new question")
+        .await;
+    b.click("#rule-save").await;
+    b.wait_gone("#rule-editor").await;
+    let rules = app.ok(reqwest::Method::GET, "/api/v1/rules", None).await;
+    let rule = rules["items"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["name"] == "New questions apart"))
+        .cloned()
+        .expect("the rule was saved");
+    assert_eq!(
+        rule["actions"],
+        serde_json::json!([{"type": "split_on_topic_change"}])
+    );
+    let id = s(&rule["id"]);
+    b.wait_text(
+        &format!("{} [data-test=rule-summary]", rule_item(&id)),
+        "When a customer message arrives: split a new question off into its own case",
+    )
+    .await;
+
+    let case = two_questions(app, "auto-split").await;
+    let original = app.case(&case).await;
+    let new_id = s(&original["next_case_id"]);
+    assert!(!new_id.is_empty(), "split as it arrived: {original}");
+    assert_eq!(app.messages(&case).await.len(), 3);
+    assert_eq!(app.messages(&new_id).await.len(), 2);
+
+    open_case(b, &case).await;
+    b.wait_text(
+        "[data-test=event-line][data-kind=split]",
+        "Selected messages moved to a new case",
+    )
+    .await;
+    b.click("[data-test=history-toggle]").await;
+    b.wait_text(
+        "[data-test=history-item][data-kind=split]",
+        "Rule “New questions apart”",
+    )
+    .await;
+    b.click("[data-test=history-item][data-kind=split] [data-test=undo]")
+        .await;
+    b.wait_text("#toast", "Undone: #").await;
+    assert_eq!(app.messages(&case).await.len(), 4, "the question is back");
+    assert_eq!(
+        app.messages(&new_id).await.len(),
+        1,
+        "what came after stays"
+    );
 }

@@ -1708,7 +1708,7 @@ async fn labels_admin_on_settings(app: &TestApp, b: &Browser) {
     assert!(label_ids(&app.case(&case).await).is_empty());
 }
 
-fn rule_item(id: &str) -> String {
+pub(crate) fn rule_item(id: &str) -> String {
     format!(".rule-item[data-id='{id}']")
 }
 
@@ -1725,7 +1725,7 @@ async fn rule_named(app: &TestApp, name: &str) -> Option<Value> {
 }
 
 /// The Automation page, loaded afresh (with the label catalogue).
-async fn open_rules(b: &Browser) {
+pub(crate) async fn open_rules(b: &Browser) {
     b.goto("/#/active").await;
     b.goto("/#/rules").await;
     b.wait_css("#rule-rows[data-loaded]").await;

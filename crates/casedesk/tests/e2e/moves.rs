@@ -17,6 +17,7 @@ on_both!(
     an_undo_is_refused_when_a_later_change_prevents_it,
     messages_that_came_after_a_split_stay_where_they_landed,
     an_undo_leaves_a_later_latest_chat_and_a_customer_message_alone,
+    a_rule_splits_off_a_new_question_as_it_arrives,
 );
 
 async fn move_messages(app: &TestApp, case: &str, ids: &[&str], to: &str) -> (StatusCode, Value) {
@@ -644,4 +645,117 @@ async fn an_undo_leaves_a_later_latest_chat_and_a_customer_message_alone(backend
         "{b}"
     );
     assert_eq!(app.messages(&m1).await.len(), 3, "nothing moved");
+}
+
+/// The rule action `split_on_topic_change`: only for `customer_message`
+/// rules, never in templates; a message judged a new question when it
+/// arrives moves to a new case at once (its answer names that case), with
+/// the rule as the actor, undoable; other messages stay.
+async fn a_rule_splits_off_a_new_question_as_it_arrives(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let split = json!([{ "type": "split_on_topic_change" }]);
+    for trigger in ["case_created", "agent_replied", "chat_finished"] {
+        let (st, v) = app
+            .call(
+                Method::POST,
+                "/api/v1/rules",
+                Some(json!({"name": "x", "trigger": {"type": trigger}, "actions": split})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{trigger}: {v}");
+        assert_eq!(v["error"]["code"], "split_needs_customer_message", "{v}");
+    }
+    let (st, v) = app
+        .call(
+            Method::POST,
+            "/api/v1/templates",
+            Some(json!({"name": "x", "body": "", "actions": split})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"]["code"], "template_split_on_topic", "{v}");
+    assert!(app.list("").await.is_empty(), "nothing was made");
+
+    let (st, rule) = app
+        .call(
+            Method::POST,
+            "/api/v1/rules",
+            Some(json!({"name": "New questions apart", "trigger": {"type": "customer_message"}, "actions": split})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{rule}");
+    let actor = format!("rule:{}", s(&rule["id"]));
+
+    let first = app
+        .customer_says(
+            "rq",
+            "rq-1",
+            "Where is my order 48213? It was supposed to arrive yesterday",
+        )
+        .await;
+    let c1 = s(&first["case_id"]);
+    app.reply(&c1, "The courier will contact you tomorrow.")
+        .await;
+    let same = app.customer_says("rq", "rq-2", "ok thanks").await;
+    assert_eq!(same["case_id"], c1.as_str(), "not a new question: {same}");
+
+    let question = "One more question: how do I change the e-mail on my account?";
+    let moved = app.customer_says("rq", "rq-3", question).await;
+    let c2 = s(&moved["case_id"]);
+    assert_ne!(c2, c1, "the answer names the case the message moved to");
+    assert_eq!(moved["case_number"], 2, "{moved}");
+    assert_eq!(texts(&app, &c2).await, [question]);
+    assert_eq!(texts(&app, &c1).await.len(), 3);
+    let new_case = app.case(&c2).await;
+    assert_eq!(new_case["subject"], question);
+    assert_eq!(new_case["previous_case_id"], c1.as_str());
+    assert_eq!(
+        (new_case["status"].as_str(), new_case["chat_state"].as_str()),
+        (Some("open"), Some("active"))
+    );
+    let split_event = event_of(&app, &c1, "split").await;
+    assert_eq!(split_event["actor"]["type"], "system", "{split_event}");
+    assert_eq!(split_event["actor"]["id"], actor.as_str(), "{split_event}");
+    assert_eq!(
+        event_of(&app, &c2, "created").await["actor"]["id"],
+        actor.as_str()
+    );
+    let latest = app
+        .ok(Method::GET, &format!("/api/v1/cases/{c1}"), None)
+        .await;
+    assert_eq!(latest["next_case_id"], c2.as_str());
+
+    // The next message goes to the new case, the customer's latest chat.
+    let next = app
+        .customer_says("rq", "rq-4", "It shows the old one")
+        .await;
+    assert_eq!(next["case_id"], c2.as_str(), "{next}");
+
+    // An agent undoes the rule's split: the new case keeps the message
+    // that came after it, the question goes back.
+    let (st, v) = undo(&app, &c1, &split_event).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(texts(&app, &c1).await.len(), 4);
+
+    // Another customer: undone before anything followed, the chat is one
+    // again; a later message is not a new question and the rule leaves the
+    // standing suggestion to the agents.
+    app.customer_says(
+        "rs",
+        "rs-1",
+        "Where is my order 48213? It was supposed to arrive yesterday",
+    )
+    .await;
+    let c3 = s(&app.customer_says("rs", "rs-2", "ok thanks").await["case_id"]);
+    let c4 = s(&app.customer_says("rs", "rs-3", question).await["case_id"]);
+    assert_ne!(c4, c3);
+    let (st, v) = undo(&app, &c3, &event_of(&app, &c3, "split").await).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(texts(&app, &c3).await.len(), 3);
+    let after = app
+        .customer_says("rs", "rs-4", "It shows the old one")
+        .await;
+    assert_eq!(after["case_id"], c3.as_str(), "{after}");
+    assert_eq!(texts(&app, &c3).await.len(), 4);
+    assert!(suggestion_of(&app, &c3).await["message_id"].is_string());
 }

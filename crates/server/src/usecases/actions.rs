@@ -23,6 +23,9 @@ pub(crate) struct ActionRun {
     pub message_ids: Vec<String>,
     /// Actions refused and skipped (rules only), with the reason.
     pub skipped: Vec<String>,
+    /// A rule asked for the message that set it off to be split off when
+    /// it starts a new question; done after the change commits.
+    pub split_on_topic: bool,
 }
 
 impl ActionRun {
@@ -163,6 +166,20 @@ async fn run_one(
             run.changes
                 .extend(change_label(tx, &account_id, &case.id, label_id, add, at).await?);
         }
+        // Saved templates never hold it (the domain refuses it there).
+        Action::SplitOnTopicChange {} if !matches!(writer, Writer::Rule { .. }) => {
+            return Err(AppError::invalid_as(
+                "template_split_on_topic",
+                "split_on_topic_change is for automation rules",
+            ));
+        }
+        Action::SplitOnTopicChange {} if !case.state.is_active_chat() => {
+            return Err(AppError::conflict(
+                "split_needs_active_chat",
+                "split_on_topic_change splits active chats only",
+            ));
+        }
+        Action::SplitOnTopicChange {} => run.split_on_topic = true,
     }
     Ok(())
 }

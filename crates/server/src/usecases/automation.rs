@@ -43,6 +43,12 @@ pub(crate) struct Effects {
     /// a rule fired, since its actions may move the chat's deadlines);
     /// `None` when they set none.
     pub timers_from: Option<Time>,
+    /// The case and the first rule that asked to split its new question off
+    /// ([`Action::SplitOnTopicChange`]); the caller does it after commit
+    /// with [`super::topics::split_on_topic`].
+    ///
+    /// [`Action::SplitOnTopicChange`]: casedesk_domain::Action::SplitOnTopicChange
+    pub split_on_topic: Option<(String, String)>,
 }
 
 impl Effects {
@@ -314,6 +320,9 @@ async fn apply_rule(
     effects.notices.extend(run.notices);
     effects.notices.push(case_notice(case));
     effects.queued |= run.queued;
+    if run.split_on_topic && effects.split_on_topic.is_none() {
+        effects.split_on_topic = Some((case.id.clone(), rule.id.clone()));
+    }
     Ok(())
 }
 

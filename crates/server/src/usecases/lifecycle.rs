@@ -11,7 +11,7 @@ use serde_json::json;
 use super::automation;
 use super::undo::{Action, Shape};
 use super::unit::{
-    AgentActor, case_notice, lock_case, new_case_record, not_found, notice, pick, record,
+    Acting, AgentActor, case_notice, lock_case, new_case_record, not_found, notice, pick, record,
     refresh_from_messages, reschedule, settings_of,
 };
 use crate::AppState;
@@ -47,6 +47,7 @@ pub async fn move_messages(
     message_ids: Option<Vec<String>>,
     to: MoveTarget,
 ) -> Result<CaseRecord, AppError> {
+    let who = who.acting();
     let clock = app.clock.clone();
     let (case, notices, queued) = write::<_, AppError, _>(&*app.store, move |tx| {
         Box::pin(async move {
@@ -60,15 +61,7 @@ pub async fn move_messages(
                     split_off(tx, &who, original, &customer, None, at).await?
                 }
                 (MoveTarget::New, Some(ids)) => {
-                    let ids = pick(tx, &original, Selection::Ids(&ids)).await?;
-                    let is_split = match &original.state.reopen {
-                        Some(r) if original.state.split_available() => {
-                            pick(tx, &original, Selection::FromSeq(r.from_seq)).await? == ids
-                        }
-                        _ => false,
-                    };
-                    let ids = (!is_split).then_some(ids);
-                    split_off(tx, &who, original, &customer, ids, at).await?
+                    move_to_new(tx, &who, original, &customer, &ids, at).await?
                 }
                 (MoveTarget::Case(target), ids) => {
                     let ids = ids.unwrap_or_default();
@@ -85,10 +78,31 @@ pub async fn move_messages(
 }
 
 /// What a move did: the case the messages went to and what to publish.
-struct Moved {
-    case_id: String,
-    notices: Vec<crate::events::Notice>,
-    queued: bool,
+pub(crate) struct Moved {
+    pub case_id: String,
+    pub notices: Vec<crate::events::Notice>,
+    pub queued: bool,
+}
+
+/// Moves the selected messages of `original` (its customer locked) into a
+/// new case; exactly the messages since a reopen is R7's split.
+pub(crate) async fn move_to_new(
+    tx: &mut dyn Tx,
+    who: &Acting,
+    original: CaseRecord,
+    customer: &CustomerRecord,
+    ids: &[String],
+    at: casedesk_domain::Time,
+) -> Result<Moved, AppError> {
+    let ids = pick(tx, &original, Selection::Ids(ids)).await?;
+    let is_split = match &original.state.reopen {
+        Some(r) if original.state.split_available() => {
+            pick(tx, &original, Selection::FromSeq(r.from_seq)).await? == ids
+        }
+        _ => false,
+    };
+    let ids = (!is_split).then_some(ids);
+    split_off(tx, who, original, customer, ids, at).await
 }
 
 /// Moves messages of `original` into a new active chat of the same
@@ -97,7 +111,7 @@ struct Moved {
 /// (the original keeps its state).
 async fn split_off(
     tx: &mut dyn Tx,
-    who: &AgentActor,
+    who: &Acting,
     mut original: CaseRecord,
     customer: &CustomerRecord,
     ids: Option<Vec<String>>,
@@ -184,7 +198,7 @@ async fn split_off(
     // chat from now, when the agent made it.
     reschedule(tx, &original, settings, original.last_activity_at).await?;
     reschedule(tx, &new_case, settings, at).await?;
-    let actor = who.actor();
+    let actor = who.actor.clone();
     let data = |key: &str, case: &CaseRecord, action: &Action| json!({ key: case.id, "moved_messages": moved, "selection": !restored, "action": action.data() });
     let split_event = record(
         tx,
@@ -260,7 +274,7 @@ async fn split_off(
 /// open case of the same customer; both keep their states.
 async fn move_to_case(
     tx: &mut dyn Tx,
-    who: &AgentActor,
+    who: &Acting,
     mut original: CaseRecord,
     customer: &CustomerRecord,
     target_id: &str,
@@ -310,7 +324,7 @@ async fn move_to_case(
     action.before(&target, Shape::of(&target));
     let moved = tx.move_messages(&original.id, &target.id, &ids).await?;
     let settings = settings_of(tx, account_id).await?;
-    let actor = who.actor();
+    let actor = who.actor.clone();
     for case in [&mut original, &mut target] {
         refresh_from_messages(tx, case).await?;
         case.updated_at = at;

@@ -3,16 +3,19 @@
 //! to a new case; and an agent dismissing it. The domain judges
 //! (`casedesk_domain::topic`); the suggestion is worked out when asked for,
 //! so ingest pays nothing for it, and a dismissal is a history event.
+//! An automation rule with `split_on_topic_change` takes the suggestion
+//! itself when the message that set it off starts the new question.
 
 use std::collections::HashSet;
 
 use casedesk_domain::moves::MAX_SELECTED;
 use casedesk_domain::topic::{Said, TopicShift, latest_shift};
 use casedesk_domain::{AuthorType, EventKind, MessageKind};
-use casedesk_store::{CaseRecord, MessageRecord, read, write};
+use casedesk_store::{CaseRecord, MessageRecord, Tx, read, write};
 use serde_json::json;
 
-use super::unit::{AgentActor, case_notice, lock_case, not_found, record};
+use super::lifecycle::move_to_new;
+use super::unit::{Acting, AgentActor, case_notice, lock_case, not_found, record};
 use crate::AppState;
 use crate::error::AppError;
 use crate::events::log;
@@ -39,21 +42,68 @@ pub async fn suggestion(
                 .get_case(&account_id, &case_id)
                 .await
                 .map_err(not_found("case"))?;
-            if !case.state.is_active_chat() || case.state.merged {
-                return Ok(None);
-            }
-            let messages = tx.list_messages(&account_id, &case_id).await?;
-            let dismissed: HashSet<String> = tx
-                .list_events(&account_id, &case_id)
-                .await?
-                .into_iter()
-                .filter(|e| e.kind == EventKind::TopicDismissed)
-                .filter_map(|e| e.data["message_id"].as_str().map(str::to_owned))
-                .collect();
-            Ok(suggest(&case, &messages, &dismissed))
+            current(tx, &case).await
         })
     })
     .await
+}
+
+/// The suggestion for `case` as the unit of work `tx` sees it.
+async fn current(tx: &mut dyn Tx, case: &CaseRecord) -> Result<Option<Suggestion>, AppError> {
+    if !case.state.is_active_chat() || case.state.merged {
+        return Ok(None);
+    }
+    let messages = tx.list_messages(&case.account_id, &case.id).await?;
+    let dismissed: HashSet<String> = tx
+        .list_events(&case.account_id, &case.id)
+        .await?
+        .into_iter()
+        .filter(|e| e.kind == EventKind::TopicDismissed)
+        .filter_map(|e| e.data["message_id"].as_str().map(str::to_owned))
+        .collect();
+    Ok(suggest(case, &messages, &dismissed))
+}
+
+/// A rule asked for it ([`casedesk_domain::Action::SplitOnTopicChange`]):
+/// when the customer's message `message_id` of `case_id` starts a new
+/// question, it and what follows move to a new case, with the rule as the
+/// actor (undoable like an agent's split). Runs after the message's own
+/// change committed, as a unit of work of its own, so a crash in between
+/// loses only the split. The new case's id, or `None` when the message
+/// starts no new question (or the chat changed meanwhile).
+pub(crate) async fn split_on_topic(
+    app: &AppState,
+    account_id: String,
+    case_id: String,
+    rule_id: String,
+    message_id: String,
+) -> Result<Option<CaseRecord>, AppError> {
+    let clock = app.clock.clone();
+    let done = write::<_, AppError, _>(&*app.store, move |tx| {
+        Box::pin(async move {
+            let at = clock.now();
+            let (case, customer) = lock_case(tx, &account_id, &case_id).await?;
+            let Some(s) = current(tx, &case).await? else {
+                return Ok(None);
+            };
+            if s.message_id != message_id {
+                return Ok(None);
+            }
+            let who = Acting::rule(&account_id, &rule_id);
+            let moved = move_to_new(tx, &who, case, &customer, &s.moving, at).await?;
+            let new_case = tx.get_case(&account_id, &moved.case_id).await?;
+            Ok(Some((
+                new_case,
+                log(tx, moved.notices, at).await?,
+                moved.queued,
+            )))
+        })
+    })
+    .await?;
+    Ok(done.map(|(new_case, notices, queued)| {
+        app.after_change_commit(notices, queued);
+        new_case
+    }))
 }
 
 fn suggest(

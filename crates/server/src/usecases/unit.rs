@@ -203,6 +203,30 @@ impl AgentActor {
     pub(crate) fn actor(&self) -> Actor {
         Actor::Agent(self.agent_id.clone())
     }
+
+    pub(crate) fn acting(&self) -> Acting {
+        Acting {
+            account_id: self.account_id.clone(),
+            actor: self.actor(),
+        }
+    }
+}
+
+/// Who changes a case and in which account: an agent, or casedesk itself
+/// for an automation rule (as the rule's own writes name it).
+#[derive(Debug, Clone)]
+pub(crate) struct Acting {
+    pub account_id: String,
+    pub actor: Actor,
+}
+
+impl Acting {
+    pub(crate) fn rule(account_id: &str, rule_id: &str) -> Acting {
+        Acting {
+            account_id: account_id.to_owned(),
+            actor: Actor::System(format!("rule:{rule_id}")),
+        }
+    }
 }
 
 /// Recounts what a case holds after messages moved in or out of it.

@@ -989,6 +989,15 @@ fn action_components() -> Vec<(String, Schema)> {
             "ActionSendReply".to_owned(),
             tagged("send_reply", &[("text", not_blank_template(), true)]).into(),
         ),
+        ("ActionSplitOnTopicChange".to_owned(), {
+            let mut o = tagged("split_on_topic_change", &[]);
+            o.description = Some(
+                "Rules with the customer_message trigger only: when the message starts \
+                     a new question, it and what follows move to a new case"
+                    .to_owned(),
+            );
+            o.into()
+        }),
     ]);
     out
 }
@@ -1078,6 +1087,9 @@ fn capitalized(s: &str) -> String {
 struct TriggerVariant {
     trigger: Object,
     message: bool,
+    /// The trigger is a customer's message (the only one a split on a
+    /// change of topic fits).
+    customer_message: bool,
     no_send_reply: bool,
     no_finish_chat: bool,
     set_status_not: Option<Status>,
@@ -1087,6 +1099,7 @@ fn trigger_variants() -> Vec<TriggerVariant> {
     let plain = |name: &str, message: bool| TriggerVariant {
         trigger: tagged(name, &[]),
         message,
+        customer_message: name == "customer_message",
         no_send_reply: name == "agent_replied",
         no_finish_chat: name == "chat_finished",
         set_status_not: None,
@@ -1103,6 +1116,7 @@ fn trigger_variants() -> Vec<TriggerVariant> {
                 &[("to", Object::with_type(Type::Null).into(), false)],
             ),
             message: false,
+            customer_message: false,
             no_send_reply: false,
             no_finish_chat: false,
             set_status_not: None,
@@ -1115,6 +1129,7 @@ fn trigger_variants() -> Vec<TriggerVariant> {
                 &[("to", names_of([s.as_str()], "The new status").into(), true)],
             ),
             message: false,
+            customer_message: false,
             no_send_reply: false,
             no_finish_chat: false,
             set_status_not: Some(*s),
@@ -1123,6 +1138,7 @@ fn trigger_variants() -> Vec<TriggerVariant> {
     out.push(TriggerVariant {
         trigger: tagged("pending_for", &[("seconds", seconds.clone(), true)]),
         message: false,
+        customer_message: false,
         no_send_reply: false,
         no_finish_chat: false,
         set_status_not: Some(Status::Pending),
@@ -1130,6 +1146,7 @@ fn trigger_variants() -> Vec<TriggerVariant> {
     out.push(TriggerVariant {
         trigger: tagged("open_without_reply", &[("seconds", seconds, true)]),
         message: false,
+        customer_message: false,
         no_send_reply: false,
         no_finish_chat: false,
         set_status_not: None,
@@ -1167,6 +1184,10 @@ fn actions_for(rule: Option<&TriggerVariant>, template: bool) -> Schema {
         .map(|(n, _)| n)
         .filter(|n| !n.starts_with("ActionSetStatus") || *n == set_status)
         .filter(|n| !(template && n == "ActionSendReply"))
+        .filter(|n| {
+            n != "ActionSplitOnTopicChange"
+                || !(template || rule.is_some_and(|t| !t.customer_message))
+        })
         .filter(|n| !(rule.is_some_and(|t| t.no_send_reply) && n == "ActionSendReply"))
         .filter(|n| !(rule.is_some_and(|t| t.no_finish_chat) && n == "ActionFinishChat"));
     one_of_refs(names)

@@ -44,8 +44,8 @@ use super::{
 use crate::clock::Clock;
 use crate::error::AppError;
 use crate::events::{Notice, log};
-use crate::usecases::automation;
 use crate::usecases::unit::{case_notice, deadlines_of, notice, settings_of};
+use crate::usecases::{automation, topics};
 use crate::{App, AppState};
 
 /// Most messages in one batch.
@@ -304,7 +304,57 @@ async fn route(app: &AppState, inputs: Vec<Input>) -> Result<Vec<InboundResult>,
     if done.queued {
         app.outbox_changed.notify_one();
     }
+    let mut results = results;
+    for split in done.splits {
+        split_on_topic(app, split, &mut results).await;
+    }
     Ok(results)
+}
+
+/// A rule's split of a new question, after the message is stored; the
+/// message's answer then names the case it moved to. A split that fails
+/// leaves the message where it landed (its answer says so): the message
+/// itself is stored, and the customer's next message is judged again.
+async fn split_on_topic(app: &AppState, split: TopicSplit, results: &mut [InboundResult]) {
+    let TopicSplit {
+        account_id,
+        case_id,
+        rule_id,
+        message_id,
+    } = split;
+    let case = topics::split_on_topic(
+        app,
+        account_id,
+        case_id.clone(),
+        rule_id.clone(),
+        message_id.clone(),
+    )
+    .await;
+    match case {
+        Ok(Some(case)) => {
+            for r in results.iter_mut().filter(|r| r.message_id == message_id) {
+                r.case_id = case.id.clone();
+                r.case_number = case.number;
+            }
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(
+            case = %case_id,
+            rule = %rule_id,
+            code = e.code,
+            "a rule's split of a new question failed: {}",
+            e.message
+        ),
+    }
+}
+
+/// A rule asked to split the message off its case if it starts a new
+/// question ([`automation::Effects::split_on_topic`]).
+struct TopicSplit {
+    account_id: String,
+    case_id: String,
+    rule_id: String,
+    message_id: String,
 }
 
 /// What a batch's commit sets going.
@@ -314,6 +364,8 @@ struct Done {
     /// The earliest time a deadline or rule timer it set falls due; `None`
     /// when it set none (clearing a chat's deadlines wakes nobody).
     timers_from: Option<Time>,
+    /// Splits rules asked for, done after the commit.
+    splits: Vec<TopicSplit>,
 }
 
 /// What a batch writes, gathered while its messages are decided.
@@ -332,8 +384,8 @@ struct Writes {
     cleared: Vec<String>,
     notices: Vec<Notice>,
     /// The rules to run after the writes: the case, its state before the
-    /// message (`None` for a new case) and the message's text.
-    rules: Vec<(CaseRecord, Option<CaseState>, String)>,
+    /// message (`None` for a new case), the message's id and text.
+    rules: Vec<(CaseRecord, Option<CaseState>, String, String)>,
 }
 
 /// What a batch reads before it decides.
@@ -498,7 +550,12 @@ async fn route_batch(
             outcome,
         });
         if rules {
-            w.rules.push((case.clone(), before, message.text.clone()));
+            w.rules.push((
+                case.clone(),
+                before,
+                message.id.clone(),
+                message.text.clone(),
+            ));
         }
         match stored {
             Some(stored) => w.updated.push((stored, case)),
@@ -616,8 +673,9 @@ async fn write_batch(
     let mut done = Done {
         queued: false,
         timers_from: w.deadlines.iter().map(|d| d.due_at).min(),
+        splits: Vec::new(),
     };
-    for (case, before, text) in w.rules {
+    for (case, before, message_id, text) in w.rules {
         let effects = automation::after_change(
             tx,
             &case.id,
@@ -627,6 +685,14 @@ async fn write_batch(
             at,
         )
         .await?;
+        if let Some((case_id, rule_id)) = effects.split_on_topic {
+            done.splits.push(TopicSplit {
+                account_id: case.account_id.clone(),
+                case_id,
+                rule_id,
+                message_id,
+            });
+        }
         notices.extend(effects.notices);
         done.queued |= effects.queued;
         done.timers_from = done

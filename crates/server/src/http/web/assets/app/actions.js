@@ -191,6 +191,9 @@ function actionRow(initial, onRemove, known) {
       input.value = a[key] || "";
       param.appendChild(input);
       read = () => ({ type, [key]: input.value });
+    } else if (type === "split_on_topic_change") {
+      param.appendChild(h("span", { class: "muted action-hint" }, t("split_on_topic_hint")));
+      read = () => ({ type });
     } else {
       const sel = h("select", { class: "action-label", "data-test": "action-label", "aria-label": t("labels") });
       const first = state.labels.length ? state.labels[0].id : "";

@@ -30,7 +30,6 @@ export function casePage(main, caseId) {
     previous: null, // { case, messages } while shown
     showPrevious: false,
     editingSubject: false,
-    historyOpen: false,
     earlier: null, // the customer's cases, read once (header.js)
     rendered: false,
     disposed: false,
@@ -52,9 +51,12 @@ export function casePage(main, caseId) {
   const chainBottom = h("div", { class: "chain chain-bottom" });
   const historyList = h("div", { class: "history-body" });
   const historyCount = h("span", { class: "muted", "data-test": "history-count" });
+  // The panel lives as long as the page and keeps its own open state: a
+  // render (a live reload) must not reset it, not even between a click on
+  // its summary and the `toggle` event that follows as a task.
   const history = h(
     "details",
-    { class: "history-panel", "data-test": "history-panel", ontoggle: () => (page.historyOpen = history.open) },
+    { class: "history-panel", "data-test": "history-panel" },
     h("summary", { "data-test": "history-toggle" }, t("history"), " ", historyCount),
     historyList,
   );
@@ -176,7 +178,6 @@ export function casePage(main, caseId) {
     renderThread();
     clear(historyList).appendChild(historyPanel(page.events, page.kase, page.caseRef, undoEvent));
     historyCount.textContent = "(" + page.events.length + ")";
-    history.open = page.historyOpen;
     endLink.hidden = page.kase.chat_state !== "active";
     tick();
     if (!page.rendered || atBottom) window.scrollTo(0, document.documentElement.scrollHeight);

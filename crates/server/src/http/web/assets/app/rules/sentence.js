@@ -7,7 +7,7 @@ import { statusLabel, stateLabel } from "../ui.js";
 import { labelName } from "../labels.js";
 import { ACTION_TYPES, actionName, clip } from "../actions.js";
 
-export const RULE_ACTION_TYPES = ACTION_TYPES.concat(["send_reply"]);
+export const RULE_ACTION_TYPES = ACTION_TYPES.concat(["send_reply", "split_on_topic_change"]);
 export const TRIGGER_TYPES = ["case_created", "customer_message", "agent_replied", "chat_finished", "status_changed", "pending_for", "open_without_reply"];
 export const TIME_TRIGGERS = ["pending_for", "open_without_reply"];
 /** The triggers that come with a message, which `message_contains` reads. */
@@ -121,6 +121,8 @@ function actionPhrase(a) {
     case "add_label":
     case "remove_label":
       return t("do_" + a.type, { v: labelName(a.label_id) });
+    case "split_on_topic_change":
+      return t("do_split_on_topic_change");
     default:
       return actionName(a.type);
   }
