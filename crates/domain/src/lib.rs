@@ -16,6 +16,7 @@ pub mod email;
 pub mod moves;
 pub mod rules;
 pub mod search;
+pub mod simulate;
 pub mod stats;
 mod tally;
 pub mod templates;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use casedesk_domain::stats::StatsInput;
 use casedesk_store::sql::{Dialect, Kind, Row, Sql, Value};
 use casedesk_store::{SeedBatch, StatsQuery, StoreError};
+use futures::TryStreamExt;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::{Column, PgConnection, Postgres, Row as _, Transaction, TypeInfo};
@@ -139,6 +140,31 @@ impl Sql for PgTx {
                 Ok(Row::new(Arc::clone(&columns), values))
             })
             .collect()
+    }
+
+    async fn each(
+        &mut self,
+        sql: &str,
+        args: &[Value],
+        each: &mut (dyn for<'r> FnMut(&'r Row) -> R<()> + Send),
+    ) -> R<()> {
+        let mut rows = bound(sql, args).fetch(self.conn());
+        let mut shape: Option<(Arc<[String]>, Vec<Read>)> = None;
+        while let Some(row) = rows.try_next().await.map_err(map_err)? {
+            let (columns, reads) = shape.get_or_insert_with(|| {
+                (
+                    row.columns().iter().map(|c| c.name().to_owned()).collect(),
+                    row.columns().iter().map(read_of).collect(),
+                )
+            });
+            let values = reads
+                .iter()
+                .enumerate()
+                .map(|(i, &read)| cell(&row, i, read))
+                .collect::<R<Vec<Value>>>()?;
+            each(&Row::new(Arc::clone(columns), values))?;
+        }
+        Ok(())
     }
 
     async fn stats(&mut self, account_id: &str, q: &StatsQuery) -> R<StatsInput> {

@@ -85,17 +85,31 @@ impl Sql for SqliteTx<'_> {
     }
 
     async fn query(&mut self, sql: &str, args: &[Value]) -> R<Vec<Row>> {
+        let mut out = Vec::new();
+        self.each(sql, args, &mut |row| {
+            out.push(row.clone());
+            Ok(())
+        })
+        .await?;
+        Ok(out)
+    }
+
+    async fn each(
+        &mut self,
+        sql: &str,
+        args: &[Value],
+        each: &mut (dyn for<'r> FnMut(&'r Row) -> R<()> + Send),
+    ) -> R<()> {
         let mut stmt = self.bound(sql, args).map_err(map_err)?;
         let columns: Arc<[String]> = stmt.column_names().into_iter().map(String::from).collect();
         let mut rows = stmt.raw_query();
-        let mut out = Vec::new();
         while let Some(row) = rows.next().map_err(map_err)? {
             let values = (0..columns.len())
                 .map(|i| row.get_ref(i).map_err(map_err).and_then(cell))
                 .collect::<R<Vec<Value>>>()?;
-            out.push(Row::new(Arc::clone(&columns), values));
+            each(&Row::new(Arc::clone(&columns), values))?;
         }
-        Ok(out)
+        Ok(())
     }
 
     async fn stats(&mut self, account_id: &str, q: &StatsQuery) -> R<StatsInput> {

@@ -747,6 +747,18 @@ pub trait LimitTx: Send {
     async fn prune_limit_entries(&mut self, now: casedesk_domain::Time, limit: i64) -> R<u64>;
 }
 
+/// What [`ReportTx::simulation_messages`] read.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SimulationMessages {
+    /// `(conversation, Unix seconds, written by the customer)`, in no
+    /// particular order; a conversation is one customer (of one channel),
+    /// numbered from 0.
+    pub messages: Vec<(u32, i64, bool)>,
+    pub conversations: u32,
+    /// Whether these are all of the period's messages (at most `max`).
+    pub complete: bool,
+}
+
 /// Reports (R15 statistics, R16 export) and the benchmarks' bulk load.
 #[async_trait::async_trait]
 pub trait ReportTx: Send {
@@ -769,6 +781,17 @@ pub trait ReportTx: Send {
     ) -> R<casedesk_domain::stats::StatsInput>;
     /// A page of [`Tx::list_cases`] with the names an export shows.
     async fn export_cases(&mut self, account_id: &str, filter: &CaseFilter) -> R<Vec<ExportRow>>;
+    /// The policy simulator's input: the public customer and agent
+    /// messages of `[from, to)` on the account's chat channels (not
+    /// e-mail), read as they come; at most `max` (more makes
+    /// [`SimulationMessages::complete`] false).
+    async fn simulation_messages(
+        &mut self,
+        account_id: &str,
+        from: casedesk_domain::Time,
+        to: casedesk_domain::Time,
+        max: usize,
+    ) -> R<SimulationMessages>;
     /// Benchmarks only: inserts many rows at once.
     async fn seed_bulk(&mut self, batch: &SeedBatch) -> R<()>;
 }

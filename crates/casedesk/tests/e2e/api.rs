@@ -398,6 +398,7 @@ async fn openapi_lists_every_route(backend: Backend) {
         ("post", "/api/v1/cases/{id}/move-messages"),
         ("get", "/api/v1/cases/{id}/topic-suggestion"),
         ("post", "/api/v1/cases/{id}/topic-suggestion/dismiss"),
+        ("get", "/api/v1/simulate/auto-finish"),
         ("post", "/api/v1/cases/{id}/events/{event_id}/undo"),
         ("post", "/api/v1/cases/{id}/merge-previous"),
         ("post", "/api/v1/cases/{id}/read"),

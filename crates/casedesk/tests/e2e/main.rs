@@ -22,6 +22,7 @@ mod outbound;
 mod proxy;
 mod reports;
 mod rules;
+mod simulate;
 mod smtp;
 mod telegram;
 mod templates;

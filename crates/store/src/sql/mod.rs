@@ -343,6 +343,16 @@ impl Row {
             .ok_or_else(|| StoreError::Other(format!("no column `{name}` in the row")))
     }
 
+    /// A text cell, borrowed (a large read compares it without a copy).
+    pub fn text(&self, name: &str) -> R<&str> {
+        match self.cell(name)? {
+            Value::Text(t) => Ok(t),
+            other => Err(StoreError::Other(format!(
+                "cannot read column `{name}`: expected text, found {other:?}"
+            ))),
+        }
+    }
+
     /// The cell of column `name` as `T`.
     pub fn get<T: FromCell>(&self, name: &str) -> R<T> {
         T::from_cell(self.cell(name)?)
@@ -451,6 +461,15 @@ pub trait Sql: Send {
 
     /// Runs a query and returns its rows.
     async fn query(&mut self, sql: &str, args: &[Value]) -> R<Vec<Row>>;
+
+    /// Runs a query and hands its rows to `each` as they come, holding one
+    /// at a time: for reads too large to collect (the policy simulator).
+    async fn each(
+        &mut self,
+        sql: &str,
+        args: &[Value],
+        each: &mut (dyn for<'r> FnMut(&'r Row) -> R<()> + Send),
+    ) -> R<()>;
 
     /// The statistics facts of [`ReportTx::stats`](crate::ReportTx::stats):
     /// per backend, since their plans differ.

@@ -6,9 +6,12 @@ use std::collections::HashMap;
 use casedesk_domain::stats::StatsInput;
 
 use super::codec::{self, CUSTOMER_COLUMNS};
-use super::{R, Sql, SqlExt, Value, placeholders};
+use super::{R, Sql, SqlExt, Value, args, placeholders};
+use casedesk_domain::{AuthorType, ChannelKind, MessageKind, Time};
+
 use crate::{
-    AgentTx, CaseFilter, CaseTx, ChannelTx, ExportRow, MessageTx, ReportTx, SeedBatch, StatsQuery,
+    AgentTx, CaseFilter, CaseTx, ChannelTx, ExportRow, MessageTx, ReportTx, SeedBatch,
+    SimulationMessages, StatsQuery,
 };
 
 #[async_trait::async_trait]
@@ -92,6 +95,60 @@ impl<S: Sql + ?Sized> ReportTx for S {
                 }
             })
             .collect())
+    }
+
+    async fn simulation_messages(
+        &mut self,
+        account_id: &str,
+        from: Time,
+        to: Time,
+        max: usize,
+    ) -> R<SimulationMessages> {
+        // Unordered: the caller sorts the small tuples faster than either
+        // database sorts the rows (and no collation is involved).
+        let sql = "SELECT c.customer_id, m.created_at, m.author_type FROM messages m \
+                   JOIN cases c ON c.id = m.case_id \
+                   JOIN channels ch ON ch.id = c.channel_id \
+                   WHERE m.account_id = $1 AND m.created_at >= $2 AND m.created_at < $3 \
+                   AND m.kind = $4 AND m.author_type IN ($5, $6) AND ch.kind <> $7 \
+                   LIMIT $8";
+        let limit = i64::try_from(max.saturating_add(1)).unwrap_or(i64::MAX);
+        let args = args![
+            account_id,
+            from,
+            to,
+            MessageKind::Message.as_str(),
+            AuthorType::Customer.as_str(),
+            AuthorType::Agent.as_str(),
+            ChannelKind::Email.as_str(),
+            limit
+        ];
+        let mut ids: HashMap<String, u32> = HashMap::new();
+        let mut messages = Vec::new();
+        self.each(sql, &args, &mut |r| {
+            let customer = r.text("customer_id")?;
+            let conversation = match ids.get(customer) {
+                Some(&n) => n,
+                None => {
+                    let n = u32::try_from(ids.len())
+                        .map_err(|_| crate::StoreError::Other("too many customers".into()))?;
+                    ids.insert(customer.to_owned(), n);
+                    n
+                }
+            };
+            let at: Time = r.get("created_at")?;
+            let from_customer = r.text("author_type")? == AuthorType::Customer.as_str();
+            messages.push((conversation, at.timestamp(), from_customer));
+            Ok(())
+        })
+        .await?;
+        let complete = messages.len() <= max;
+        messages.truncate(max);
+        Ok(SimulationMessages {
+            messages,
+            conversations: u32::try_from(ids.len()).unwrap_or(u32::MAX),
+            complete,
+        })
     }
 
     async fn seed_bulk(&mut self, batch: &SeedBatch) -> R<()> {

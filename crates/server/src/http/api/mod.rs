@@ -11,6 +11,7 @@ mod help;
 mod inbound;
 mod rules;
 pub(crate) mod schema;
+mod simulate;
 mod stats;
 pub(crate) mod stream;
 mod telegram;
@@ -189,6 +190,7 @@ pub fn router() -> (axum::Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(cases::queues))
         .routes(routes!(export::export_cases))
         .routes(routes!(stats::stats))
+        .routes(routes!(simulate::auto_finish))
         .routes(routes!(cases::get_case, cases::patch_case))
         .routes(routes!(cases::list_messages, cases::post_message))
         .routes(routes!(cases::list_events))

@@ -376,6 +376,19 @@ pub fn cursor() -> Object {
 }
 
 /// `from` and `to` of the statistics.
+/// `minutes` of the policy simulator: 1 to 10 whole numbers, comma-separated.
+pub fn minutes_list() -> Schema {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(r"^ *[0-9]{1,6} *(, *[0-9]{1,6} *){0,9}$"))
+        .description(Some(
+            "Candidate auto-finish times in minutes, comma-separated: 1 to 10 whole numbers \
+             from 1 to 525600 (422 `minutes_invalid` otherwise)",
+        ))
+        .build()
+        .into()
+}
+
 pub fn period_bound() -> Schema {
     let date = ObjectBuilder::new()
         .schema_type(Type::String)

@@ -157,7 +157,12 @@ fn parse_grouping(s: Option<&str>) -> Result<Grouping, AppError> {
 
 /// An RFC 3339 instant, or a local date: its start, or for `end` the start
 /// of the next day.
-fn parse_time(name: &str, s: &str, tz: AccountTimeZone, end: bool) -> Result<Time, AppError> {
+pub(super) fn parse_time(
+    name: &str,
+    s: &str,
+    tz: AccountTimeZone,
+    end: bool,
+) -> Result<Time, AppError> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&chrono::Utc));
     }
