@@ -44,6 +44,7 @@ mod cluster;
 mod limits;
 mod logins;
 mod reports;
+mod simulate;
 mod telegram;
 
 #[derive(Subcommand)]
@@ -56,6 +57,9 @@ pub enum BenchCommand {
     /// Statistics query times and CSV/XLSX export throughput on a large
     /// seeded history.
     Reports(reports::ReportsArgs),
+    /// The auto-finish policy simulator over a million seeded messages,
+    /// against the statistics of the same period.
+    Simulate(simulate::SimulateArgs),
     /// The server's memory under bursts of parallel wrong logins (argon2
     /// holds ~19 MiB per hash), against its memory after one login.
     Logins(logins::LoginsArgs),
@@ -217,6 +221,7 @@ pub async fn run(command: BenchCommand) -> Result<(), String> {
         BenchCommand::Ingest(args) => ingest(args).await,
         BenchCommand::Autofinish(args) => autofinish(args).await,
         BenchCommand::Reports(args) => reports::run(args).await,
+        BenchCommand::Simulate(args) => simulate::run(args).await,
         BenchCommand::Logins(args) => logins::run(args).await,
         BenchCommand::Cluster(args) => cluster::run(args).await,
         BenchCommand::Limits(args) => limits::run(args).await,

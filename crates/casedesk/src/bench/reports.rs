@@ -156,11 +156,11 @@ async fn reports_on(server: &BenchServer, args: &ReportsArgs) -> Result<(), Stri
 }
 
 /// Resets VmHWM to the current RSS (Linux ≥ 4.0); ignored elsewhere.
-fn reset_peak_rss() {
+pub(super) fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
-fn peak_rss_kib() -> Option<u64> {
+pub(super) fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     status
         .lines()
