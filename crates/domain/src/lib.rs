@@ -15,6 +15,7 @@ mod case;
 pub mod email;
 pub mod moves;
 pub mod rules;
+pub mod retro;
 pub mod search;
 pub mod simulate;
 pub mod stats;
