@@ -36,9 +36,8 @@ pub struct Planned {
 /// A chat the messages make.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Chat {
-    /// Its messages: `messages[first..end]`.
-    pub first: usize,
-    pub end: usize,
+    /// How many of the messages, in order, are its.
+    pub messages: usize,
     pub state: CaseState,
     pub created_at: Time,
     pub last_activity_at: Time,
@@ -57,10 +56,136 @@ impl Chat {
     }
 }
 
+/// The chat being read.
+#[derive(Debug, Clone)]
+struct Running {
+    created_at: Time,
+    last: Said,
+    first_customer_seen: bool,
+    first_response_at: Option<Time>,
+    messages: usize,
+}
+
+/// Reads one customer's messages in time order and hands over each chat
+/// as soon as it is complete, holding nothing but the chat being read: a
+/// history of any length splits in constant memory.
+#[derive(Debug, Clone)]
+pub struct Splitter {
+    after_seconds: i64,
+    kind: ChannelKind,
+    open: Option<Running>,
+}
+
+/// What [`Splitter::push`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pushed {
+    /// The message starts a new chat.
+    pub new_chat: bool,
+    /// The chat before it, complete (closed: the customer wrote again).
+    pub done: Option<Chat>,
+}
+
+impl Splitter {
+    pub fn new(after_seconds: i64, kind: ChannelKind) -> Splitter {
+        Splitter {
+            after_seconds,
+            kind,
+            open: None,
+        }
+    }
+
+    /// The next message (not earlier than the one before).
+    pub fn push(&mut self, m: Said) -> Pushed {
+        let after_micros = self.after_seconds.saturating_mul(1_000_000);
+        let previous = self.open.as_ref().map(|r| r.last.at.timestamp_micros());
+        if !starts_chat(
+            previous,
+            m.at.timestamp_micros(),
+            m.from_customer,
+            after_micros,
+        ) {
+            if let Some(r) = &mut self.open {
+                r.messages += 1;
+                if !m.from_customer && r.first_customer_seen && r.first_response_at.is_none() {
+                    r.first_response_at = Some(m.at);
+                }
+                r.first_customer_seen |= m.from_customer;
+                r.last = m;
+            }
+            return Pushed {
+                new_chat: false,
+                done: None,
+            };
+        }
+        let done = self.open.take().map(|r| self.complete(r, false, m.at));
+        self.open = Some(Running {
+            created_at: m.at,
+            last: m,
+            first_customer_seen: m.from_customer,
+            first_response_at: None,
+            messages: 1,
+        });
+        Pushed {
+            new_chat: true,
+            done,
+        }
+    }
+
+    /// The last chat, complete. `latest`: it becomes the customer's latest
+    /// chat (they have none later in casedesk); otherwise it is closed too.
+    /// `now` decides whether a latest chat is still active.
+    pub fn finish(mut self, latest: bool, now: Time) -> Option<Chat> {
+        let open = self.open.take()?;
+        Some(self.complete(open, latest, now))
+    }
+
+    fn complete(&self, r: Running, is_latest: bool, now: Time) -> Chat {
+        let mut state = CaseState::new_case(self.kind);
+        state.last_public_author = Some(if r.last.from_customer {
+            crate::AuthorType::Customer
+        } else {
+            crate::AuthorType::Agent
+        });
+        let mut events = vec![Planned {
+            kind: EventKind::Created,
+            changes: Vec::new(),
+            at: r.created_at,
+            by_timer: false,
+        }];
+        let finish_at = r.last.at + chrono::Duration::seconds(self.after_seconds);
+        let still_active = is_latest && now < finish_at;
+        if self.kind.is_chat() && !still_active {
+            // A new chat is active, so these transitions are always allowed.
+            if let Ok(changes) = state.auto_finish(finish_at) {
+                events.push(Planned {
+                    kind: EventKind::AutoFinished,
+                    changes,
+                    at: finish_at,
+                    by_timer: true,
+                });
+            }
+            if !is_latest && let Ok(changes) = state.set_status(Status::Closed, finish_at) {
+                events.push(Planned {
+                    kind: EventKind::Updated,
+                    changes,
+                    at: finish_at,
+                    by_timer: false,
+                });
+            }
+        }
+        Chat {
+            messages: r.messages,
+            state,
+            created_at: r.created_at,
+            last_activity_at: r.last.at,
+            first_response_at: r.first_response_at,
+            events,
+        }
+    }
+}
+
 /// The chats of one customer's `messages` (in time order) when chats finish
-/// after `after_seconds` of silence. `latest`: the last chat becomes the
-/// customer's latest (they have no later chat in casedesk); otherwise every
-/// chat is closed. `now` decides whether a latest chat is still active.
+/// after `after_seconds` of silence: [`Splitter`] over a slice.
 pub fn split(
     messages: &[Said],
     after_seconds: i64,
@@ -68,90 +193,13 @@ pub fn split(
     kind: ChannelKind,
     now: Time,
 ) -> Vec<Chat> {
-    let after_micros = after_seconds.saturating_mul(1_000_000);
-    let mut starts = Vec::new();
-    let mut previous = None;
-    for (i, m) in messages.iter().enumerate() {
-        let at = m.at.timestamp_micros();
-        if starts_chat(previous, at, m.from_customer, after_micros) {
-            starts.push(i);
-        }
-        previous = Some(at);
-    }
-    let count = starts.len();
-    starts
+    let mut splitter = Splitter::new(after_seconds, kind);
+    let mut chats: Vec<Chat> = messages
         .iter()
-        .enumerate()
-        .map(|(k, &first)| {
-            let end = starts.get(k + 1).copied().unwrap_or(messages.len());
-            let is_latest = latest && k + 1 == count;
-            chat(
-                &messages[first..end],
-                first,
-                after_seconds,
-                is_latest,
-                kind,
-                now,
-            )
-        })
-        .collect()
-}
-
-fn chat(
-    said: &[Said],
-    first: usize,
-    after_seconds: i64,
-    is_latest: bool,
-    kind: ChannelKind,
-    now: Time,
-) -> Chat {
-    let created_at = said[0].at;
-    let last = said[said.len() - 1];
-    let mut state = CaseState::new_case(kind);
-    state.last_public_author = Some(if last.from_customer {
-        crate::AuthorType::Customer
-    } else {
-        crate::AuthorType::Agent
-    });
-    let first_customer = said.iter().position(|m| m.from_customer);
-    let first_response_at =
-        first_customer.and_then(|i| said[i..].iter().find(|m| !m.from_customer).map(|m| m.at));
-    let mut events = vec![Planned {
-        kind: EventKind::Created,
-        changes: Vec::new(),
-        at: created_at,
-        by_timer: false,
-    }];
-    let finish_at = last.at + chrono::Duration::seconds(after_seconds);
-    let still_active = is_latest && now < finish_at;
-    if kind.is_chat() && !still_active {
-        // A new chat is active, so these transitions are always allowed.
-        if let Ok(changes) = state.auto_finish(finish_at) {
-            events.push(Planned {
-                kind: EventKind::AutoFinished,
-                changes,
-                at: finish_at,
-                by_timer: true,
-            });
-        }
-        if !is_latest && let Ok(changes) = state.set_status(Status::Closed, finish_at) {
-            events.push(Planned {
-                kind: EventKind::Updated,
-                changes,
-                at: finish_at,
-                by_timer: false,
-            });
-        }
-    }
-    Chat {
-        first,
-        end: first + said.len(),
-        state,
-        created_at,
-        last_activity_at: last.at,
-        first_response_at,
-        events,
-    }
+        .filter_map(|&m| splitter.push(m).done)
+        .collect();
+    chats.extend(splitter.finish(latest, now));
+    chats
 }
 
 #[cfg(test)]
@@ -194,7 +242,7 @@ mod tests {
         let chats = split(&m, TEN_MIN, true, ChannelKind::Telegram, now);
         assert_eq!(chats.len(), 2);
         let (a, b) = (&chats[0], &chats[1]);
-        assert_eq!((a.first, a.end, b.first, b.end), (0, 4, 4, 6));
+        assert_eq!((a.messages, b.messages), (4, 2));
         assert_eq!(a.created_at, t(0));
         assert_eq!(a.last_activity_at, t(32));
         assert_eq!(a.first_response_at, Some(t(5)));
@@ -255,10 +303,38 @@ mod tests {
     fn exactly_the_auto_finish_time_of_silence_ends_a_chat_and_an_agent_can_start_one() {
         let m = said(&[(0, false), (10, true), (19, true), (40, false)]);
         let chats = split(&m, TEN_MIN, true, ChannelKind::Telegram, t(1000));
-        let bounds: Vec<(usize, usize)> = chats.iter().map(|c| (c.first, c.end)).collect();
-        assert_eq!(bounds, [(0, 1), (1, 4)]);
+        let sizes: Vec<usize> = chats.iter().map(|c| c.messages).collect();
+        assert_eq!(sizes, [1, 3]);
         assert_eq!(chats[0].first_response_at, None, "no customer message");
         assert_eq!(chats[1].first_response_at, Some(t(40)));
         assert!(split(&[], TEN_MIN, true, ChannelKind::Telegram, t(0)).is_empty());
+    }
+
+    proptest::proptest! {
+        /// The retro-split and the simulator draw the same lines, and every
+        /// message is in exactly one chat.
+        #[test]
+        fn chats_are_the_simulators(
+            gaps in proptest::collection::vec((0i64..7200, proptest::bool::ANY), 0..40),
+            after in 1i64..3600,
+        ) {
+            let mut at = 0;
+            let m: Vec<(i64, bool)> = gaps.iter().map(|&(g, c)| { at += g; (at, c) }).collect();
+            let said: Vec<Said> = m
+                .iter()
+                .map(|&(s, c)| Said { at: t(0) + chrono::Duration::seconds(s), from_customer: c })
+                .collect();
+            let chats = split(&said, after, true, ChannelKind::Telegram, t(0));
+            let starts = crate::simulate::chat_starts(&m, after);
+            let sizes: Vec<usize> = chats.iter().map(|c| c.messages).collect();
+            let expected: Vec<usize> = starts
+                .iter()
+                .enumerate()
+                .map(|(k, &s)| starts.get(k + 1).copied().unwrap_or(m.len()) - s)
+                .collect();
+            proptest::prop_assert_eq!(sizes, expected);
+            let closed = chats.iter().filter(|c| c.state.status == Status::Closed).count();
+            proptest::prop_assert_eq!(closed, chats.len().saturating_sub(1));
+        }
     }
 }
