@@ -147,6 +147,11 @@ const MIGRATIONS: &[Migration] = &[
         "citus_keys",
         include_str!("../migrations/0022_citus_keys.sql"),
     ),
+    Migration::new(
+        23,
+        "imports",
+        include_str!("../migrations/0023_imports.sql"),
+    ),
 ];
 
 /// What `schema_migrations` says ran.

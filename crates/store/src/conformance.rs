@@ -20,6 +20,7 @@ mod catalog;
 mod concurrency;
 mod email;
 mod fixtures;
+mod imports;
 mod limits;
 mod live;
 mod messenger;
@@ -39,6 +40,10 @@ pub use concurrency::{
 pub use email::{
     automatic_replies_to_a_customer_are_counted, letters_are_stored_once_and_found_by_their_thread,
     one_persons_profiles_link_and_unlink,
+};
+pub use imports::{
+    import_rows_are_staged_once_and_read_by_customer, imports_are_claimed_by_one_worker_at_a_time,
+    imports_round_trip_in_their_account,
 };
 pub use limits::{
     concurrent_limit_entries_never_pass_the_maximum, limit_entries_count_until_they_expire,
@@ -133,6 +138,9 @@ macro_rules! conformance_tests {
             a_running_unit_of_work_holds_later_notices_back,
             limit_entries_count_until_they_expire,
             concurrent_limit_entries_never_pass_the_maximum,
+            imports_round_trip_in_their_account,
+            import_rows_are_staged_once_and_read_by_customer,
+            imports_are_claimed_by_one_worker_at_a_time,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {

@@ -167,6 +167,7 @@ pub trait Tx:
     + ReportTx
     + LiveTx
     + LimitTx
+    + ImportTx
 {
 }
 
@@ -182,6 +183,7 @@ impl<T> Tx for T where
         + ReportTx
         + LiveTx
         + LimitTx
+        + ImportTx
 {
 }
 
@@ -745,6 +747,58 @@ pub trait LimitTx: Send {
     async fn delete_limit_entries(&mut self, which: LimitEntries<'_>) -> R<u64>;
     /// Deletes up to `limit` entries expired at `now`; returns how many.
     async fn prune_limit_entries(&mut self, now: casedesk_domain::Time, limit: i64) -> R<u64>;
+}
+
+/// History imports: an uploaded file's messages, staged as [`ImportRow`]s,
+/// then turned into cases one customer per unit of work by a worker
+/// holding the import's lease; the [`ImportRecord`] remembers the last
+/// customer done, where a crash resumes.
+#[async_trait::async_trait]
+pub trait ImportTx: Send {
+    async fn insert_import(&mut self, import: &ImportRecord) -> R<()>;
+    /// `NotFound` when it is not the account's.
+    async fn get_import(&mut self, account_id: &str, id: &str) -> R<ImportRecord>;
+    /// Writes every field but `id`, `account_id`, `channel_id`, `format`
+    /// and `created_at`; `NotFound` when there is no such import.
+    async fn update_import(&mut self, import: &ImportRecord) -> R<()>;
+    /// Stages rows, a few hundred per statement; a row whose
+    /// `(import_id, n)` is staged already is left as it is. `NotFound`
+    /// when a row's import does not exist.
+    async fn stage_import_rows(&mut self, rows: &[ImportRow]) -> R<()>;
+    /// The distinct customer ids of the import's rows after `after`
+    /// (exclusive), in order (bytewise, as Rust compares strings), at most
+    /// `limit`.
+    async fn import_customers(
+        &mut self,
+        import_id: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> R<Vec<String>>;
+    /// One customer's rows in `(at, n)` order, those after the row
+    /// `after` = `(at, n)` (exclusive), at most `limit`.
+    async fn import_rows(
+        &mut self,
+        import_id: &str,
+        customer_id: &str,
+        after: Option<(casedesk_domain::Time, i64)>,
+        limit: usize,
+    ) -> R<Vec<ImportRow>>;
+    /// Takes, oldest first and at most `limit`, the imports in state
+    /// `splitting` whose lease is unset or expired at `now`, and those
+    /// still `receiving` whose lease expired (an upload cut off by a
+    /// crash: the caller marks them failed), leasing them until `until`;
+    /// returns them so leased. Of several servers claiming at once, each
+    /// import is taken by one.
+    async fn claim_imports(
+        &mut self,
+        now: casedesk_domain::Time,
+        until: casedesk_domain::Time,
+        limit: usize,
+    ) -> R<Vec<ImportRecord>>;
+    /// Deletes the import's staged rows; returns how many.
+    async fn delete_import_rows(&mut self, import_id: &str) -> R<u64>;
+    /// The account's imports, newest first, at most `limit`.
+    async fn list_imports(&mut self, account_id: &str, limit: usize) -> R<Vec<ImportRecord>>;
 }
 
 /// What [`ReportTx::simulation_messages`] read.

@@ -853,3 +853,111 @@ pub enum LimitEntries<'a> {
     Key(&'a str),
     Tag(&'a str),
 }
+
+/// How many unreadable records of an import are kept with their line
+/// ([`ImportRecord::errors`]); the rest are only counted.
+pub const MAX_IMPORT_ERRORS: usize = 1000;
+
+/// Where an import is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportState {
+    /// The file is being read and its messages staged.
+    Receiving,
+    /// Staged: customers are being turned into cases.
+    Splitting,
+    Done,
+    Failed,
+}
+
+impl ImportState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImportState::Receiving => "receiving",
+            ImportState::Splitting => "splitting",
+            ImportState::Done => "done",
+            ImportState::Failed => "failed",
+        }
+    }
+}
+
+impl std::str::FromStr for ImportState {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<ImportState, String> {
+        match s {
+            "receiving" => Ok(ImportState::Receiving),
+            "splitting" => Ok(ImportState::Splitting),
+            "done" => Ok(ImportState::Done),
+            "failed" => Ok(ImportState::Failed),
+            _ => Err(format!("unknown import state `{s}`")),
+        }
+    }
+}
+
+/// A record of a history file that could not be read, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ImportError {
+    /// Its line in the file, from 1.
+    pub line: i64,
+    pub message: String,
+}
+
+/// A history file an admin uploaded to a channel, and how far turning it
+/// into cases got: its rows are staged ([`ImportRow`]), then a worker makes
+/// each customer's cases in one unit of work and records the customer it
+/// finished, so that a crash resumes after it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportRecord {
+    pub id: String,
+    pub account_id: String,
+    pub channel_id: String,
+    /// The file's format, as the server names it.
+    pub format: String,
+    pub state: ImportState,
+    /// Messages stored as new (not already imported before).
+    pub messages: i64,
+    /// Cases made.
+    pub cases: i64,
+    /// Records left out on purpose (service messages, other chats, already
+    /// imported).
+    pub skipped: i64,
+    /// Records that could not be read; the first [`MAX_IMPORT_ERRORS`] are
+    /// in `errors`.
+    pub error_count: i64,
+    pub errors: Vec<ImportError>,
+    /// Rows staged so far.
+    pub staged: i64,
+    /// Customers turned into cases so far, and the last of them (customers
+    /// are worked in `customer_id` order, bytewise): the resume point.
+    pub customers_done: i64,
+    pub last_customer: Option<String>,
+    /// Why it failed.
+    pub failure: Option<String>,
+    /// Held by a worker until then.
+    pub lease_until: Option<Time>,
+    pub created_at: Time,
+    pub updated_at: Time,
+}
+
+/// One message of a history file, staged until its customer's cases are
+/// made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportRow {
+    pub import_id: String,
+    /// Position in the file, from 1: the key (several records may share a
+    /// line).
+    pub n: i64,
+    pub line: i64,
+    /// The customer's id in the channel (external id), not a casedesk
+    /// customer id.
+    pub customer_id: String,
+    pub customer_name: Option<String>,
+    /// The record's id in the file.
+    pub source_id: String,
+    pub from_customer: bool,
+    pub agent_name: Option<String>,
+    pub at: Time,
+    pub text: String,
+    /// The attachment the record names, as the file names it, if any.
+    pub attachment: Option<String>,
+}

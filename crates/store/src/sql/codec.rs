@@ -13,8 +13,9 @@ use super::{R, Row, Value};
 use crate::{
     AccountRecord, AgentRecord, AttachmentRecord, CaseRecord, ChannelRecord, ChannelSecretRecord,
     ChannelUpdate, CustomerRecord, Deadline, DeadlineKind, EventRecord, HelpTokenKind,
-    HelpTokenRecord, LabelRecord, LetterRecord, MessageRecord, OutboxItem, ReactionRecord,
-    RuleRecord, RuleTimer, StoreError, TemplateRecord, TokenRecord, VisitorRecord,
+    HelpTokenRecord, ImportError, ImportRecord, ImportRow, LabelRecord, LetterRecord,
+    MessageRecord, OutboxItem, ReactionRecord, RuleRecord, RuleTimer, StoreError, TemplateRecord,
+    TokenRecord, VisitorRecord,
 };
 
 pub(crate) const ACCOUNT_COLUMNS: &str = "id, name, chat_auto_finish_after_seconds, \
@@ -542,4 +543,96 @@ pub(crate) fn letter_values(l: &LetterRecord) -> R<Vec<Value>> {
         (&l.raw_file).into(),
         l.created_at.into(),
     ])
+}
+
+pub(crate) const IMPORT_COLUMNS: &str = "id, account_id, channel_id, format, state, messages, \
+     cases, skipped, error_count, errors, staged, customers_done, last_customer, failure, \
+     lease_until, created_at, updated_at";
+/// A staged row's columns as read; it is written with its import's
+/// `account_id` after them ([`import_row_values`]).
+pub(crate) const IMPORT_ROW_COLUMNS: &str = "import_id, n, line, customer_id, customer_name, \
+     source_id, from_customer, agent_name, at, text, attachment";
+
+pub(crate) fn import(row: &Row) -> R<ImportRecord> {
+    Ok(ImportRecord {
+        id: row.get("id")?,
+        account_id: row.get("account_id")?,
+        channel_id: row.get("channel_id")?,
+        format: row.get("format")?,
+        state: row.parsed("state")?,
+        messages: row.get("messages")?,
+        cases: row.get("cases")?,
+        skipped: row.get("skipped")?,
+        error_count: row.get("error_count")?,
+        errors: row.json("errors")?,
+        staged: row.get("staged")?,
+        customers_done: row.get("customers_done")?,
+        last_customer: row.get("last_customer")?,
+        failure: row.get("failure")?,
+        lease_until: row.get("lease_until")?,
+        created_at: row.get("created_at")?,
+        updated_at: row.get("updated_at")?,
+    })
+}
+
+/// The import's values in [`IMPORT_COLUMNS`] order.
+pub(crate) fn import_values(i: &ImportRecord) -> R<Vec<Value>> {
+    Ok(vec![
+        (&i.id).into(),
+        (&i.account_id).into(),
+        (&i.channel_id).into(),
+        (&i.format).into(),
+        i.state.as_str().into(),
+        i.messages.into(),
+        i.cases.into(),
+        i.skipped.into(),
+        i.error_count.into(),
+        import_errors_json(&i.errors)?.into(),
+        i.staged.into(),
+        i.customers_done.into(),
+        (&i.last_customer).into(),
+        (&i.failure).into(),
+        i.lease_until.into(),
+        i.created_at.into(),
+        i.updated_at.into(),
+    ])
+}
+
+pub(crate) fn import_row(row: &Row) -> R<ImportRow> {
+    Ok(ImportRow {
+        import_id: row.get("import_id")?,
+        n: row.get("n")?,
+        line: row.get("line")?,
+        customer_id: row.get("customer_id")?,
+        customer_name: row.get("customer_name")?,
+        source_id: row.get("source_id")?,
+        from_customer: row.get("from_customer")?,
+        agent_name: row.get("agent_name")?,
+        at: row.get("at")?,
+        text: row.get("text")?,
+        attachment: row.get("attachment")?,
+    })
+}
+
+/// An import's errors as the `errors` column keeps them.
+pub(crate) fn import_errors_json(errors: &[ImportError]) -> R<String> {
+    json(&errors)
+}
+
+/// The row's values in [`IMPORT_ROW_COLUMNS`] order, then `account_id`.
+pub(crate) fn import_row_values(r: &ImportRow, account_id: &str) -> [Value; 12] {
+    [
+        (&r.import_id).into(),
+        r.n.into(),
+        r.line.into(),
+        (&r.customer_id).into(),
+        (&r.customer_name).into(),
+        (&r.source_id).into(),
+        r.from_customer.into(),
+        (&r.agent_name).into(),
+        r.at.into(),
+        (&r.text).into(),
+        (&r.attachment).into(),
+        account_id.into(),
+    ]
 }

@@ -15,6 +15,7 @@ mod cases;
 mod catalog;
 mod channels;
 pub mod codec;
+mod imports;
 mod limits;
 mod live;
 mod memo;
