@@ -21,6 +21,7 @@ pub mod clock;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod import;
 pub mod limits;
 pub mod usecases;
 pub mod util;
@@ -94,6 +95,10 @@ pub struct Config {
     /// A revocation on any server ends the streams at once; tests that
     /// prove it set this beyond their patience.
     pub credential_recheck: Option<std::time::Duration>,
+    /// How long a server holds an import it works on before another (or
+    /// itself, restarted after a crash) takes it over; unset,
+    /// [`DEFAULT_IMPORT_LEASE`](usecases::import::DEFAULT_IMPORT_LEASE).
+    pub import_lease: Option<std::time::Duration>,
 }
 
 impl std::fmt::Debug for Config {
@@ -116,6 +121,7 @@ impl std::fmt::Debug for Config {
             .field("nats_url", &self.nats_url.as_ref().map(|_| "***"))
             .field("live_poll", &self.live_poll)
             .field("credential_recheck", &self.credential_recheck)
+            .field("import_lease", &self.import_lease)
             .field(
                 "admin_password",
                 &self.admin_password.as_ref().map(|_| "***"),
@@ -140,6 +146,10 @@ pub struct AppState {
     pub timers: workers::timers::TimerBell,
     /// Poked after a commit that queued an outbound delivery.
     pub outbox_changed: Notify,
+    /// An upload was staged: the import worker looks again.
+    pub imports_changed: Notify,
+    /// [`Config::import_lease`].
+    pub import_lease: chrono::Duration,
     /// Poked after a messenger update was stored.
     pub updates_changed: Notify,
     /// Poked after a Telegram bot was connected.
@@ -337,6 +347,13 @@ impl Server {
             ingest: usecases::inbound::Ingest::new(app.clone(), parallel_writes),
             timers: workers::timers::TimerBell::default(),
             outbox_changed: Notify::new(),
+            imports_changed: Notify::new(),
+            import_lease: chrono::Duration::from_std(
+                config
+                    .import_lease
+                    .unwrap_or(usecases::import::DEFAULT_IMPORT_LEASE),
+            )
+            .unwrap_or(chrono::Duration::minutes(5)),
             updates_changed: Notify::new(),
             telegram_changed: Notify::new(),
             mailboxes_changed: Notify::new(),
@@ -400,6 +417,7 @@ impl Server {
             tokio::spawn(workers::feed::prune_loop(Arc::clone(&app))),
             tokio::spawn(limits::upkeep_loop(Arc::clone(&app))),
             tokio::spawn(workers::updates::updates_loop(Arc::clone(&app))),
+            tokio::spawn(workers::imports::imports_loop(Arc::clone(&app))),
             tokio::spawn(workers::polling::poll_loop(Arc::clone(&app))),
             tokio::spawn(workers::imap::imap_loop(Arc::clone(&app))),
         ];
