@@ -15,6 +15,7 @@ scenarios!(
     log_in,
     docs_screenshots,
     reports_page_and_export,
+    simulator_panel,
     message_appears_live_in_active_list,
     finish_with_each_status,
     reply_note_and_reaction,
@@ -1104,6 +1105,161 @@ async fn reports_page_and_export(app: &TestApp, b: &Browser) {
     );
     let xlsx = download(xlsx_href).await;
     assert!(xlsx.starts_with(b"PK"), "an XLSX (zip) file");
+}
+
+/// The auto-finish policy simulator on the Reports page (admins): the
+/// table and chart show the API's figures for the typed candidate times,
+/// the account's current time marked; bad input gets the error in the
+/// agent's language. The server runs on the system clock, so every seeded
+/// message is "now": one customer's messages seconds apart make one case
+/// whatever the time, and the assertions compare with the API's answer
+/// (earlier scenarios' messages count too).
+async fn simulator_panel(app: &TestApp, b: &Browser) {
+    crate::telegram::sign_in_as_admin(b).await;
+    let timers = app.ok(Method::GET, "/api/v1/settings", None).await;
+    // The account's time: an hour, one of the candidates below.
+    app.set_timers(3600, 60).await;
+    let id = chat(app, "sim-1", "sim-1a", "my parcel is late").await;
+    app.customer_says("sim-1", "sim-1b", "order 1234").await;
+    app.reply(&id, "Let me check").await;
+    chat(app, "sim-2", "sim-2a", "hello").await;
+
+    b.goto("/#/reports").await;
+    let minutes = b.wait_css("[data-test=sim-minutes]").await;
+    assert_eq!(
+        minutes.prop("value").await.expect("value").as_deref(),
+        Some("5,10,30,60,1440"),
+        "the API's default candidates"
+    );
+    minutes.clear().await.expect("clear");
+    minutes.send_keys("5,60").await.expect("type");
+    b.click("[data-test=sim-run]").await;
+    b.wait_css("[data-test=sim-table] tbody tr").await;
+    let period = b
+        .js("return ['report-from', 'report-to'].map(t => document.querySelector(`[data-test=${t}]`).value)")
+        .await;
+    let v = app
+        .ok(
+            Method::GET,
+            &format!(
+                "/api/v1/simulate/auto-finish?from={}&to={}&minutes=5,60",
+                s(&period[0]),
+                s(&period[1])
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(v["current_minutes"], 60.0, "{v}");
+    let messages = v["messages"].as_u64().expect("a count");
+    assert!(messages >= 4, "the seeded messages: {v}");
+    let cases = |i: usize| v["items"][i]["cases"].as_u64().expect("a count");
+    assert!(cases(0) >= cases(1) && cases(1) >= 2, "{v}");
+    let expected: Vec<Value> = v["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .zip(["5 min", "1 h"])
+        .map(|(item, words)| {
+            let share = (item["reopened_within_day_share"].as_f64().expect("a share") * 1000.0)
+                .round()
+                / 10.0;
+            json!([
+                item["minutes"].to_string(),
+                words,
+                item["cases"].to_string(),
+                format!("{share} %"),
+                item["busiest_day_cases"].to_string(),
+                item["minutes"] == 60,
+            ])
+        })
+        .collect();
+    let rows = b
+        .js("return [...document.querySelectorAll('[data-test=sim-row]')].map(r => [r.dataset.minutes, \
+             r.querySelector('[data-test=sim-time]').firstChild.textContent, \
+             ...['cases', 'within-day', 'busiest'].map(k => r.querySelector(`[data-test=sim-${k}]`).textContent), \
+             !!r.querySelector('[data-test=sim-current]')])")
+        .await;
+    assert_eq!(rows, json!(expected), "{v}");
+    b.wait_text(
+        "[data-test=sim-row].current [data-test=sim-current]",
+        "current",
+    )
+    .await;
+    b.wait_text(
+        "[data-test=sim-period]",
+        &format!("(UTC); messages read: {messages}."),
+    )
+    .await;
+    b.wait_text("[data-test=sim-current-time]", "now: 1 h.")
+        .await;
+    // The chart: a bar per candidate with the same counts, the current one
+    // outlined, the share as dots; named for screen readers.
+    let chart = b
+        .js("const svg = document.querySelector('svg[data-test=sim-chart]'); \
+             return [svg.namespaceURI, svg.getAttribute('role'), !!svg.querySelector('title').textContent, \
+             [...svg.querySelectorAll('rect.bar')].map(r => Number(r.dataset.value)), \
+             [...svg.querySelectorAll('rect.bar.current')].map(r => Number(r.dataset.value)), \
+             svg.querySelectorAll('circle.share-dot').length]")
+        .await;
+    assert_eq!(
+        chart,
+        json!([
+            "http://www.w3.org/2000/svg",
+            "img",
+            true,
+            [cases(0), cases(1)],
+            [cases(1)],
+            2
+        ])
+    );
+    let findings = b.accessibility_findings().await;
+    assert!(
+        findings.is_empty(),
+        "accessibility findings:\n{}",
+        findings.join("\n")
+    );
+    // A bad candidate: the API's refusal in the agent's words.
+    minutes.clear().await.expect("clear");
+    minutes.send_keys("0").await.expect("type");
+    b.click("[data-test=sim-run]").await;
+    b.wait_text("[data-test=sim-error]", "whole numbers of minutes")
+        .await;
+    b.wait_gone("[data-test=sim-table]").await;
+
+    // In Russian: the panel, the default candidates' words, the error.
+    b.click("select[data-test=lang] option[value=ru]").await;
+    b.wait_text(
+        "[data-test=simulator] h2",
+        "Что, если бы чаты завершались через",
+    )
+    .await;
+    b.click("[data-test=sim-run]").await;
+    b.wait_text("[data-test=sim-table] thead", "Обращений")
+        .await;
+    let words = b
+        .js("return [...document.querySelectorAll('[data-test=sim-time]')].map(c => c.textContent)")
+        .await;
+    assert_eq!(
+        words,
+        json!(["5 мин", "10 мин", "30 мин", "1 ч текущее", "1 день"])
+    );
+    let minutes = b.wait_css("[data-test=sim-minutes]").await;
+    minutes.clear().await.expect("clear");
+    minutes.send_keys("0").await.expect("type");
+    b.click("[data-test=sim-run]").await;
+    b.wait_text("[data-test=sim-error]", "целых чисел минут")
+        .await;
+    b.click("select[data-test=lang] option[value=en]").await;
+    b.wait_text("[data-test=sim-run]", "Simulate").await;
+    app.set_timers(
+        timers["chat_auto_finish_after_seconds"]
+            .as_i64()
+            .expect("seconds"),
+        timers["chat_auto_finish_warning_seconds"]
+            .as_i64()
+            .expect("seconds"),
+    )
+    .await;
 }
 
 async fn auto_finish_warning_and_keep_active(app: &TestApp, b: &Browser) {

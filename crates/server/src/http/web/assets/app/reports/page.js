@@ -1,11 +1,12 @@
 // Reports (`#/reports`): the figures of `GET /api/v1/stats` for a period,
-// grouped by day, week, agent or channel (docs/reports.md).
+// grouped by day, week, agent or channel, and for admins the auto-finish
+// policy simulator (`GET /api/v1/simulate/auto-finish`; docs/reports.md).
 
 import { h, append, clear, locale, t } from "../../shared.js";
 import { api } from "../api.js";
 import { state, channelLabel } from "../state.js";
-import { createdChart, fmtDuration, timesChart } from "./charts.js";
-import { fmtDay } from "../ui.js";
+import { createdChart, fmtDuration, fmtMinutes, simulatorChart, timesChart } from "./charts.js";
+import { fmtDay, fmtTime } from "../ui.js";
 
 function isoDate(d) {
   return d.getFullYear() + "-" + String(d.getMonth() + 1).padStart(2, "0") + "-" + String(d.getDate()).padStart(2, "0");
@@ -61,7 +62,13 @@ export function reportsPage(main, params) {
     h("button", { type: "submit", "data-test": "report-apply" }, t("apply")),
   );
   const body = h("div", { class: "reports", "data-test": "reports" }, h("p", { class: "loading" }, t("loading")));
-  append(main, h("h1", {}, t("reports_title")), form, body);
+  append(
+    main,
+    h("h1", {}, t("reports_title")),
+    form,
+    body,
+    state.me.role === "admin" ? simulatorPanel(fromIn, toIn, () => !disposed) : null,
+  );
 
   const stats = (extra) => {
     const p = new URLSearchParams({ from, to, ...extra });
@@ -127,6 +134,135 @@ export function reportsPage(main, params) {
       disposed = true;
     },
   };
+}
+
+/** The candidate times the simulator starts with (the API's default). */
+const SIM_MINUTES = "5,10,30,60,1440";
+
+/** "What if chats ended after…" (admins): what other auto-finish times
+ * would have made of the chat messages of the period in the page's date
+ * fields. Run on demand only: a long period reads millions of messages. */
+function simulatorPanel(fromIn, toIn, alive) {
+  const minutesIn = h("input", {
+    id: "sim-minutes",
+    name: "minutes",
+    value: SIM_MINUTES,
+    required: true,
+    inputmode: "numeric",
+    autocomplete: "off",
+    "aria-describedby": "sim-minutes-hint",
+    "data-test": "sim-minutes",
+  });
+  const run = h("button", { type: "submit", "data-test": "sim-run" }, t("sim_run"));
+  const out = h("div", { class: "sim-results", "data-test": "sim-results" });
+  const simulate = async (e) => {
+    e.preventDefault();
+    const period = { from: fromIn.value, to: toIn.value };
+    const p = new URLSearchParams({ minutes: minutesIn.value });
+    for (const [k, v] of Object.entries(period)) if (v) p.set(k, v);
+    run.disabled = true;
+    out.setAttribute("aria-busy", "true");
+    clear(out).appendChild(h("p", { class: "loading" }, t("loading")));
+    let answer;
+    try {
+      answer = await api("GET", "/api/v1/simulate/auto-finish?" + p.toString());
+    } catch (err) {
+      if (alive()) clear(out).appendChild(h("p", { class: "error", role: "alert", "data-test": "sim-error" }, err.message));
+      return;
+    } finally {
+      run.disabled = false;
+      out.removeAttribute("aria-busy");
+    }
+    if (!alive()) return;
+    append(
+      clear(out),
+      simulationFacts(answer, period),
+      simulationTable(answer),
+      simulatorChart(answer.items, answer.current_minutes, t("sim_chart")),
+    );
+  };
+  return h(
+    "section",
+    { class: "card sim-panel", "aria-labelledby": "sim-title", "data-test": "simulator" },
+    h("h2", { id: "sim-title" }, t("sim_title")),
+    h("p", { class: "hint" }, t("sim_intro")),
+    h(
+      "form",
+      { class: "filters", onsubmit: simulate },
+      h("label", { for: "sim-minutes", class: "grow" }, t("sim_minutes"), minutesIn),
+      run,
+    ),
+    h("p", { class: "hint", id: "sim-minutes-hint" }, t("sim_minutes_hint", { max: 10 })),
+    out,
+  );
+}
+
+/** The period and time zone the simulation read, how many messages, and
+ * the account's auto-finish time now. Dates as the fields gave them (the
+ * answer's `to` is the end of that day, which reads as the next day). */
+function simulationFacts(answer, period) {
+  const day = (field, iso) => (/^\d{4}-\d{2}-\d{2}$/.test(field) ? fmtDay(field) : fmtTime(iso));
+  const current = answer.current_minutes;
+  const listed = answer.items.some((i) => i.minutes === current);
+  return h(
+    "div",
+    {},
+    h(
+      "p",
+      { "data-test": "sim-period" },
+      t("sim_period", {
+        from: day(period.from, answer.from),
+        to: day(period.to, answer.to),
+        tz: answer.time_zone,
+        n: answer.messages.toLocaleString(locale()),
+      }),
+    ),
+    h(
+      "p",
+      { "data-test": "sim-current-time" },
+      t("sim_current_is", { v: fmtMinutes(current) }),
+      listed ? null : " " + t("sim_current_absent"),
+    ),
+  );
+}
+
+/** One row per candidate time; the account's current one marked. The
+ * text alternative of the chart below it. */
+function simulationTable(answer) {
+  const num = (v, digits) => v.toLocaleString(locale(), { maximumFractionDigits: digits });
+  const cols = [
+    ["cases", t("sim_col_cases"), (i) => num(i.cases, 0)],
+    ["per-customer", t("sim_col_per_customer"), (i) => num(i.cases_per_customer, 2)],
+    // A share is a rate out of 1; with no chats there is none ("—").
+    ["within-day", t("sim_col_within_day"), (i) => fmtRate(i.reopened_within_day_share, i.cases ? 1 : 0)],
+    ["median", t("sim_col_median"), (i) => fmtDuration(i.median_case_seconds)],
+    ["per-day", t("sim_col_per_day"), (i) => num(i.cases_per_day, 1)],
+    ["busiest", t("sim_col_busiest"), (i) => num(i.busiest_day_cases, 0)],
+  ];
+  const row = (i) => {
+    const current = i.minutes === answer.current_minutes;
+    return h(
+      "tr",
+      { class: current ? "current" : "", "data-test": "sim-row", "data-minutes": i.minutes },
+      h(
+        "th",
+        { scope: "row", "data-test": "sim-time" },
+        fmtMinutes(i.minutes),
+        current ? [" ", h("span", { class: "badge sim-current", "data-test": "sim-current" }, t("sim_current"))] : null,
+      ),
+      cols.map(([key, label, get]) => h("td", { class: "n", "data-label": label, "data-test": "sim-" + key }, get(i))),
+    );
+  };
+  return h(
+    "div",
+    { class: "table-wrap", tabindex: 0, role: "region", "aria-label": t("sim_figures") },
+    h(
+      "table",
+      { class: "cases figures-table", "data-test": "sim-table" },
+      h("thead", {}, h("tr", {}, h("th", {}, t("sim_col_time")), cols.map(([, label]) => h("th", { class: "n" }, label)))),
+      h("tbody", {}, answer.items.map(row)),
+    ),
+  );
 }
 
 function summaryCards(total) {
