@@ -1,6 +1,6 @@
 //! The `casedesk` binary's library half: choosing the storage backend from a
 //! database URL, backup and restore of a SQLite installation, the
-//! benchmark programs and the evaluations of judgements. Kept in a library
+//! history import's command line, the benchmark programs and the evaluations of judgements. Kept in a library
 //! so the end-to-end tests start servers exactly the way the binary does.
 
 #![forbid(unsafe_code)]
@@ -8,6 +8,7 @@
 pub mod backup;
 pub mod bench;
 pub mod eval;
+pub mod import;
 
 use std::sync::Arc;
 

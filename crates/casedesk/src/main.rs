@@ -104,6 +104,12 @@ enum Command {
         #[arg(long, env = "CASEDESK_TELEGRAM_POLL_SECONDS", default_value_t = 25,
               value_parser = clap::value_parser!(u64).range(0..=50))]
         telegram_poll_seconds: u64,
+        /// How long a server holds an import it works on, in seconds: after
+        /// a crash, another server (or this one, restarted) takes it over
+        /// from the next customer once this has passed (docs/import.md).
+        #[arg(long, env = "CASEDESK_IMPORT_LEASE_SECONDS", default_value_t = 300,
+              value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        import_lease_seconds: u64,
         /// NATS, through which several servers on one PostgreSQL database
         /// tell each other of changes for their live clients, e.g.
         /// nats://127.0.0.1:4222 (docs/scaling.md); unset, one server.
@@ -150,6 +156,9 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Imports a messenger's history into a running server: Telegram
+    /// Desktop's export or JSONL (docs/import.md), with progress.
+    Import(casedesk::import::ImportArgs),
     /// Load benchmarks; they print their figures.
     Bench {
         #[command(subcommand)]
@@ -236,6 +245,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             webhook_proxy,
             telegram_api_url,
             telegram_poll_seconds,
+            import_lease_seconds,
             nats_url,
         } => {
             let store = open_store(&cli.database_url)
@@ -266,6 +276,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 nats_url,
                 live_poll: None,
                 credential_recheck: None,
+                import_lease: Some(std::time::Duration::from_secs(import_lease_seconds)),
             };
             let server = casedesk_server::Server::new(listener, store, config)
                 .await
@@ -317,6 +328,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             store.close().await;
             result
         }
+        Command::Import(args) => casedesk::import::run(args).await,
         Command::Bench { command } => bench::run(command).await,
         Command::Eval { command } => casedesk::eval::run(command),
     }

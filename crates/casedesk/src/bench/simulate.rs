@@ -65,7 +65,10 @@ async fn simulate_on(server: &BenchServer, args: &SimulateArgs) -> Result<(), St
         .maintain()
         .await
         .map_err(|e| format!("maintenance after seeding: {e}"))?;
-    println!("  maintenance after seeding: {:.1} s", t.elapsed().as_secs_f64());
+    println!(
+        "  maintenance after seeding: {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
 
     let period = format!(
         "from={}&to={}",

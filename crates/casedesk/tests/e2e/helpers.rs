@@ -571,6 +571,28 @@ impl TestApp {
         (status, value)
     }
 
+    /// A request with raw `body` bytes (a file) as the logged-in admin.
+    pub async fn raw_bytes(
+        &self,
+        method: Method,
+        path: &str,
+        body: Vec<u8>,
+    ) -> (StatusCode, Value) {
+        let resp = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .header("content-type", "application/octet-stream")
+            .body(body)
+            .send()
+            .await
+            .expect("request sent");
+        let status = resp.status();
+        let text = resp.text().await.expect("body");
+        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, value)
+    }
+
     /// A call as the logged-in admin.
     pub async fn call(
         &self,

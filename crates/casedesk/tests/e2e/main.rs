@@ -14,6 +14,7 @@ mod hardening;
 mod help;
 mod helpers;
 mod imap;
+mod imports;
 mod limits;
 mod live;
 mod move_model;

@@ -64,6 +64,8 @@ async fn reject_oversized(
     let limit = match &app.files {
         Some(files) if post && path.ends_with("/attachments") => Some(files.max_bytes),
         Some(files) if post && path.ends_with("/inbound/mime") => Some(files.max_letter_bytes()),
+        // A history file is parsed as it arrives, under its own limit.
+        _ if post && path.ends_with("/import") => Some(crate::usecases::import::MAX_IMPORT_BYTES),
         None if post && (path.ends_with("/attachments") || path.ends_with("/inbound/mime")) => {
             return next.run(req).await;
         }

@@ -10,6 +10,7 @@ pub mod attachments;
 pub mod automation;
 pub mod deadlines;
 pub mod help;
+pub mod import;
 pub mod inbound;
 pub mod lifecycle;
 pub mod messages;

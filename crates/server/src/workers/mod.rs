@@ -23,6 +23,7 @@
 
 pub mod feed;
 pub mod imap;
+pub mod imports;
 pub mod mail;
 pub mod outbox;
 pub mod polling;
@@ -48,6 +49,7 @@ pub(crate) struct Rounds {
     timers: tokio::sync::Mutex<()>,
     outbox: tokio::sync::Mutex<()>,
     updates: tokio::sync::Mutex<()>,
+    imports: tokio::sync::Mutex<()>,
     /// One poll of a bot at a time, by channel id.
     polls: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Told when a bot is turned off: its poll under way is dropped.
@@ -101,6 +103,7 @@ impl AppState {
         imap::round(self).await?;
         while timers::round(self).await? {}
         updates::round(self).await?;
+        imports::round(self).await?;
         feed::round(self).await?;
         self.limits.upkeep().await?;
         outbox::round(self).await

@@ -8,6 +8,7 @@ pub mod dto;
 pub(crate) mod email;
 mod export;
 mod help;
+mod imports;
 mod inbound;
 mod rules;
 pub(crate) mod schema;
@@ -191,6 +192,9 @@ pub fn router() -> (axum::Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(export::export_cases))
         .routes(routes!(stats::stats))
         .routes(routes!(simulate::auto_finish))
+        .routes(routes!(imports::start))
+        .routes(routes!(imports::list))
+        .routes(routes!(imports::get))
         .routes(routes!(cases::get_case, cases::patch_case))
         .routes(routes!(cases::list_messages, cases::post_message))
         .routes(routes!(cases::list_events))
