@@ -150,6 +150,8 @@ pub struct AppState {
     pub imports_changed: Notify,
     /// [`Config::import_lease`].
     pub import_lease: chrono::Duration,
+    /// The imports this process is receiving.
+    pub uploads: usecases::import::Uploads,
     /// Poked after a messenger update was stored.
     pub updates_changed: Notify,
     /// Poked after a Telegram bot was connected.
@@ -354,6 +356,7 @@ impl Server {
                     .unwrap_or(usecases::import::DEFAULT_IMPORT_LEASE),
             )
             .unwrap_or(chrono::Duration::minutes(5)),
+            uploads: usecases::import::Uploads::default(),
             updates_changed: Notify::new(),
             telegram_changed: Notify::new(),
             mailboxes_changed: Notify::new(),

@@ -217,6 +217,26 @@ async fn imports_refuse_bad_requests_and_fail_whole_on_an_unreadable_file(backen
         .call(Method::GET, "/api/v1/imports/no-such-import", None)
         .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
+    // E-mail is one case per letter already.
+    let mail = app
+        .ok(
+            Method::POST,
+            "/api/v1/channels",
+            Some(
+                json!({"kind": "email", "name": "Mail", "address": "help@desk.example",
+                "smtp": {"host": "127.0.0.1", "port": 25, "security": "none"}}),
+            ),
+        )
+        .await;
+    let (st, v) = app
+        .raw_bytes(
+            Method::POST,
+            &format!("/api/v1/channels/{}/import?format=jsonl", s(&mail["id"])),
+            history(),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"]["code"], "import_needs_chat_channel");
 
     // A Telegram export cut off in the middle: nothing of it is imported.
     let cut = br#"{"name": "Ann", "type": "personal_chat", "id": 42, "messages": [

@@ -704,6 +704,7 @@ async fn a_rule_splits_off_a_new_question_as_it_arrives(backend: Backend) {
     let c2 = s(&moved["case_id"]);
     assert_ne!(c2, c1, "the answer names the case the message moved to");
     assert_eq!(moved["case_number"], 2, "{moved}");
+    assert_eq!(moved["outcome"], "created", "{moved}");
     assert_eq!(texts(&app, &c2).await, [question]);
     assert_eq!(texts(&app, &c1).await.len(), 3);
     let new_case = app.case(&c2).await;

@@ -76,7 +76,17 @@ where
         move |tx| {
             Box::pin(async move {
                 match tx.find_channel(&channel_id).await? {
-                    Some(c) if c.account_id == account_id && c.removed_at.is_none() => Ok(c),
+                    Some(c) if c.account_id == account_id && c.removed_at.is_none() => {
+                        if c.kind.is_chat() {
+                            Ok(c)
+                        } else {
+                            Err(AppError::invalid_as(
+                                "import_needs_chat_channel",
+                                "history imports into a chat channel (API, widget, Telegram); \
+                                 e-mail is already one case per letter",
+                            ))
+                        }
+                    }
                     _ => Err(AppError::not_found("channel")),
                 }
             })
@@ -104,7 +114,41 @@ where
         updated_at: now,
     };
     save(app, &import, Vec::new(), true).await?;
+    app.uploads.begin(&import.id);
+    let received = stage(app, &mut import, &channel, format, body).await;
+    app.uploads.end(&import.id);
+    if let Err(e) = received {
+        // Whatever stopped it, the import says so now, not when its lease ends.
+        import.failure.get_or_insert_with(|| e.message.clone());
+    }
+    import.updated_at = app.clock.now();
+    import.lease_until = None;
+    if import.failure.is_some() {
+        import.state = ImportState::Failed;
+        drop_rows(app, &import).await?;
+    } else {
+        import.state = ImportState::Splitting;
+        save(app, &import, Vec::new(), false).await?;
+        app.imports_changed.notify_one();
+    }
+    Ok(import)
+}
 
+/// Parses the upload as it arrives and stages its messages, renewing the
+/// import's lease as it goes (also while a long stretch of the file holds
+/// nothing to stage, or the client pauses), so that no worker takes it for
+/// an upload a crash cut off.
+async fn stage<S, E>(
+    app: &AppState,
+    import: &mut ImportRecord,
+    channel: &ChannelRecord,
+    format: Format,
+    body: S,
+) -> Result<(), AppError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Send + Unpin + 'static,
+    E: std::fmt::Display + Send + 'static,
+{
     let (bytes_tx, bytes_rx) = tokio::sync::mpsc::channel::<Bytes>(16);
     let (parsed_tx, mut parsed_rx) = tokio::sync::mpsc::channel::<Vec<Parsed>>(2);
     let names = vec![channel.id.clone(), channel.name.clone()];
@@ -126,9 +170,22 @@ where
         let _ = parsed_tx.blocking_send(batch);
     });
     let pump = tokio::spawn(pump(body, bytes_tx));
-
+    let renew_every = (app.import_lease / 4)
+        .to_std()
+        .unwrap_or(std::time::Duration::from_secs(1))
+        .max(std::time::Duration::from_millis(100));
+    let mut renew = tokio::time::interval(renew_every);
+    renew.tick().await;
     let mut n = 0i64;
-    while let Some(batch) = parsed_rx.recv().await {
+    loop {
+        let batch = tokio::select! {
+            batch = parsed_rx.recv() => batch,
+            _ = renew.tick() => {
+                renew_lease(app, import).await?;
+                continue;
+            }
+        };
+        let Some(batch) = batch else { break };
         let mut rows = Vec::with_capacity(batch.len());
         for parsed in batch {
             match parsed {
@@ -137,35 +194,56 @@ where
                     rows.push(row(&import.id, n, m));
                 }
                 Parsed::Skipped { .. } => import.skipped += 1,
-                Parsed::Error { line, message } => note_error(&mut import, line, message),
+                Parsed::Error { line, message } => note_error(import, line, message),
                 Parsed::Fatal { line, message } => {
-                    note_error(&mut import, line, message.clone());
+                    note_error(import, line, message.clone());
                     import.failure = Some(format!("line {line}: {message}"));
                 }
             }
         }
         import.staged += rows.len() as i64;
-        let now = app.clock.now();
-        import.updated_at = now;
-        import.lease_until = Some(now + app.import_lease);
-        save(app, &import, rows, false).await?;
+        renew_lease(app, import).await?;
+        save(app, import, rows, false).await?;
     }
     let pumped = pump.await.map_err(AppError::internal)?;
     parser.await.map_err(AppError::internal)?;
     if let Err(cut) = pumped {
         import.failure.get_or_insert(cut);
     }
-    import.updated_at = app.clock.now();
-    import.lease_until = None;
-    if import.failure.is_some() {
-        import.state = ImportState::Failed;
-        drop_rows(app, &import).await?;
-    } else {
-        import.state = ImportState::Splitting;
-        save(app, &import, Vec::new(), false).await?;
-        app.imports_changed.notify_one();
+    Ok(())
+}
+
+/// Moves the import's lease on (written with the next save, or now).
+async fn renew_lease(app: &AppState, import: &mut ImportRecord) -> Result<(), AppError> {
+    let now = app.clock.now();
+    import.updated_at = now;
+    import.lease_until = Some(now + app.import_lease);
+    save(app, import, Vec::new(), false).await
+}
+
+/// The imports this process is receiving right now: the worker leaves
+/// them alone whatever their lease says.
+#[derive(Default)]
+pub struct Uploads(std::sync::Mutex<HashSet<String>>);
+
+impl Uploads {
+    fn set(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
-    Ok(import)
+
+    fn begin(&self, id: &str) {
+        self.set().insert(id.to_owned());
+    }
+
+    fn end(&self, id: &str) {
+        self.set().remove(id);
+    }
+
+    pub(crate) fn receiving(&self, id: &str) -> bool {
+        self.set().contains(id)
+    }
 }
 
 /// Moves the request body's bytes to the parser; the reason when it was
@@ -321,6 +399,9 @@ const CUSTOMERS_PER_READ: usize = 100;
 /// upload that never finished is failed, a staged one split customer by
 /// customer.
 pub(crate) async fn work(app: &AppState, mut import: ImportRecord) -> Result<(), AppError> {
+    if import.state == ImportState::Receiving && app.uploads.receiving(&import.id) {
+        return Ok(());
+    }
     if import.state == ImportState::Receiving {
         import.state = ImportState::Failed;
         import.failure = Some(
@@ -355,7 +436,24 @@ pub(crate) async fn work(app: &AppState, mut import: ImportRecord) -> Result<(),
             if *app.shutdown.borrow() {
                 return Ok(());
             }
-            import = split_customer(app, import, customer).await?;
+            let done = split_customer(app, import.clone(), customer.clone()).await;
+            import = match done {
+                Ok(import) => import,
+                // The database is away: the lease runs out and the import
+                // is taken again from this customer.
+                Err(e) if e.status == axum::http::StatusCode::SERVICE_UNAVAILABLE => {
+                    return Err(e);
+                }
+                // Anything else would fail again every time: the import
+                // stops, with what it did so far kept and the reason given.
+                Err(e) => {
+                    import.state = ImportState::Failed;
+                    import.failure = Some(format!("customer {customer}: {}", e.message));
+                    import.lease_until = None;
+                    import.updated_at = app.clock.now();
+                    return drop_rows(app, &import).await;
+                }
+            };
         }
     }
 }
@@ -439,22 +537,27 @@ impl CustomerSplit {
         now: Time,
     ) -> Result<CustomerSplit, AppError> {
         let first = tx.import_rows(&import.id, external_id, None, 1).await?;
+        let mut new = CustomerRecord {
+            id: new_id(),
+            account_id: import.account_id.clone(),
+            channel_id: channel.id.clone(),
+            external_id: external_id.to_owned(),
+            name: None,
+            email: None,
+            latest_case_id: None,
+            created_at: first.first().map_or(now, |r| r.at),
+            language: None,
+            person_id: None,
+            page: None,
+        };
+        let mut customer = tx.upsert_customer_locked(&new).await?;
+        // The name the history gives is for a customer it brings; one
+        // casedesk knows keeps the name it has now.
         let name = first.first().and_then(|r| r.customer_name.clone());
-        let customer = tx
-            .upsert_customer_locked(&CustomerRecord {
-                id: new_id(),
-                account_id: import.account_id.clone(),
-                channel_id: channel.id.clone(),
-                external_id: external_id.to_owned(),
-                name,
-                email: None,
-                latest_case_id: None,
-                created_at: first.first().map_or(now, |r| r.at),
-                language: None,
-                person_id: None,
-                page: None,
-            })
-            .await?;
+        if customer.id == new.id && name.is_some() {
+            new.name = name;
+            customer = tx.upsert_customer_locked(&new).await?;
+        }
         let settings = settings_of(tx, &import.account_id).await?;
         let agents = tx
             .list_agents(&import.account_id)
@@ -483,7 +586,10 @@ impl CustomerSplit {
 
     /// The next chunk of the customer's rows, in time order.
     async fn rows(&mut self, tx: &mut dyn Tx, rows: Vec<ImportRow>) -> Result<(), AppError> {
-        let keys: Vec<String> = rows.iter().map(|r| key(&r.source_id)).collect();
+        let keys: Vec<String> = rows
+            .iter()
+            .map(|r| key(&r.customer_id, &r.source_id))
+            .collect();
         let stored: HashSet<String> = tx
             .find_messages_by_channel_ids(std::slice::from_ref(&self.channel.id), &keys)
             .await?
@@ -570,6 +676,9 @@ impl CustomerSplit {
             self.previous.as_ref().map(|p| p.id.clone()),
             at,
         );
+        // History is read already.
+        let mut case = case;
+        case.unread = false;
         tx.insert_case(&case).await?;
         if let Some(previous) = &mut self.previous {
             previous.next_case_id = Some(case.id.clone());
@@ -647,6 +756,8 @@ impl CustomerSplit {
     }
 }
 
-fn key(source_id: &str) -> String {
-    format!("{KEY_PREFIX}{source_id}")
+/// The channel message id of an imported message: the customer and the
+/// source's id (sources may number messages per conversation).
+fn key(customer_id: &str, source_id: &str) -> String {
+    format!("{KEY_PREFIX}{customer_id}:{source_id}")
 }

@@ -335,6 +335,7 @@ async fn split_on_topic(app: &AppState, split: TopicSplit, results: &mut [Inboun
             for r in results.iter_mut().filter(|r| r.message_id == message_id) {
                 r.case_id = case.id.clone();
                 r.case_number = case.number;
+                r.outcome = super::Outcome::Created;
             }
         }
         Ok(None) => {}
