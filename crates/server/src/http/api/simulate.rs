@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::Query;
-use super::stats::parse_time;
+use super::stats::period;
 use crate::App;
 use crate::auth::Agent;
 use crate::error::AppError;
@@ -147,20 +147,7 @@ pub async fn auto_finish(
         Box::pin(async move {
             let account = tx.get_account(&account_id).await?;
             let tz = account.time_zone;
-            let to = match p.to.as_deref() {
-                Some(s) => parse_time("to", s, tz, true)?,
-                None => clock.now(),
-            };
-            let from = match p.from.as_deref() {
-                Some(s) => parse_time("from", s, tz, false)?,
-                None => tz.start_of_day(tz.date_of(to) - chrono::Duration::days(29)),
-            };
-            if from >= to {
-                return Err(AppError::invalid_as(
-                    "period_reversed",
-                    "`from` must be before `to`",
-                ));
-            }
+            let (from, to) = period(p.from.as_deref(), p.to.as_deref(), tz, clock.now())?;
             let read = tx
                 .simulation_messages(&account_id, from, to, MAX_SIMULATED_MESSAGES)
                 .await?;

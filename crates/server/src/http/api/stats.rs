@@ -155,14 +155,34 @@ fn parse_grouping(s: Option<&str>) -> Result<Grouping, AppError> {
     }
 }
 
+/// A report's period from its `from` and `to` parameters: by default the
+/// 30 days up to `now`; `422 period_reversed` unless `from` is before `to`.
+pub(super) fn period(
+    from: Option<&str>,
+    to: Option<&str>,
+    tz: AccountTimeZone,
+    now: Time,
+) -> Result<(Time, Time), AppError> {
+    let to = match to {
+        Some(s) => parse_time("to", s, tz, true)?,
+        None => now,
+    };
+    let from = match from {
+        Some(s) => parse_time("from", s, tz, false)?,
+        None => tz.start_of_day(tz.date_of(to) - chrono::Duration::days(29)),
+    };
+    if from >= to {
+        return Err(AppError::invalid_as(
+            "period_reversed",
+            "`from` must be before `to`",
+        ));
+    }
+    Ok((from, to))
+}
+
 /// An RFC 3339 instant, or a local date: its start, or for `end` the start
 /// of the next day.
-pub(super) fn parse_time(
-    name: &str,
-    s: &str,
-    tz: AccountTimeZone,
-    end: bool,
-) -> Result<Time, AppError> {
+fn parse_time(name: &str, s: &str, tz: AccountTimeZone, end: bool) -> Result<Time, AppError> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&chrono::Utc));
     }
@@ -216,20 +236,7 @@ pub async fn stats(
         Box::pin(async move {
             let account = tx.get_account(&account_id).await?;
             let tz = account.time_zone;
-            let to = match p.to.as_deref() {
-                Some(s) => parse_time("to", s, tz, true)?,
-                None => clock.now(),
-            };
-            let from = match p.from.as_deref() {
-                Some(s) => parse_time("from", s, tz, false)?,
-                None => tz.start_of_day(tz.date_of(to) - chrono::Duration::days(29)),
-            };
-            if from >= to {
-                return Err(AppError::invalid_as(
-                    "period_reversed",
-                    "`from` must be before `to`",
-                ));
-            }
+            let (from, to) = period(p.from.as_deref(), p.to.as_deref(), tz, clock.now())?;
             let agents = tx.list_agents(&account_id).await?;
             let channels = tx.list_channels(&account_id).await?;
             let mut names: HashMap<GroupKey, String> = HashMap::new();
